@@ -1,0 +1,3 @@
+from hashcart.cli import main
+
+main()

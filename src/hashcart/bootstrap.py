@@ -1,0 +1,33 @@
+"""Wiring: settings → engine → shop, in one place for every entry point."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import Engine
+
+from hashcart.clock import Clock, SystemClock
+from hashcart.config import Settings
+from hashcart.services.shop import Shop
+from hashcart.store.database import is_current, make_engine, upgrade
+from hashcart.store.repository import transaction
+
+
+@dataclass
+class App:
+    settings: Settings
+    engine: Engine
+    clock: Clock
+
+    def shop(self) -> Shop:
+        """The shop as the catalog stands now (re-read, since imports change it)."""
+        with transaction(self.engine) as repo:
+            return Shop.load(self.settings, repo)
+
+
+def open_app(settings: Settings, clock: Clock | None = None, *, migrate: bool = True) -> App:
+    """Connect to the database, bringing its schema up to date unless told not to."""
+    engine = make_engine(settings.database_url)
+    if migrate and not is_current(engine):
+        upgrade(engine)
+    return App(settings=settings, engine=engine, clock=clock or SystemClock())

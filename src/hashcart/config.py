@@ -1,0 +1,87 @@
+"""One Settings: a TOML file (`--config`, HASHCART_CONFIG), overridden by HASHCART_* variables."""
+
+from __future__ import annotations
+
+import json
+import os
+import tomllib
+from pathlib import Path
+from typing import Annotated, Any
+
+from pydantic import Field, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    NoDecode,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+DEFAULT_DATABASE_URL = "sqlite:///hashcart.db"
+
+# A list of words; from the environment either `a,b` or a JSON list.
+TagList = Annotated[tuple[str, ...], NoDecode]
+
+
+class Settings(BaseSettings):
+    """Everything hashcart can be told. Environment beats the TOML file beats these defaults."""
+
+    model_config = SettingsConfigDict(env_prefix="HASHCART_", extra="forbid")
+
+    database_url: str = DEFAULT_DATABASE_URL
+    # Tags that put the parent's product in the cart / on the wish list (without '#').
+    cart_tags: TagList = ("cart",)
+    wishlist_tags: TagList = ("wishlist",)
+    # Host names the shop's product links live on; empty means the hosts of the catalog's links.
+    shop_hosts: TagList = ()
+    max_quantity: int = Field(default=10, ge=1, le=1000)
+    # How long a trigger from an unlinked account waits for its link, from the trigger's own time.
+    pending_expiry_days: float = Field(default=7.0, gt=0)
+    # Posts committed per transaction on the ingest path (batching is what makes SQLite fast).
+    ingest_batch_size: int = Field(default=1000, ge=1)
+    shop_name: str = "hashcart demo shop"
+    # Where shoppers reach the shop's web pages (link instructions in replies point here).
+    public_url: str = "http://127.0.0.1:8000"
+
+    @field_validator("cart_tags", "wishlist_tags", "shop_hosts", mode="before")
+    @classmethod
+    def _split_comma_list(cls, value: Any) -> Any:
+        """Let environment variables say `a,b` as well as a JSON list."""
+        if isinstance(value, str):
+            if value.lstrip().startswith("["):
+                return json.loads(value)
+            return tuple(part.strip() for part in value.split(",") if part.strip())
+        return value
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # The TOML file named in model_config (see load_settings) ranks below the environment.
+        return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls))
+
+
+class ConfigFileError(ValueError):
+    """The settings file is missing or unreadable; the message says which and why."""
+
+
+def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings:
+    """Settings from `config_file` (or HASHCART_CONFIG), the environment, then `overrides`."""
+    named = config_file or os.environ.get("HASHCART_CONFIG")
+    path = Path(named) if named else None
+    if path is not None and not path.is_file():
+        raise ConfigFileError(f"settings file not found: {path}")
+
+    class FileSettings(Settings):
+        model_config = SettingsConfigDict(toml_file=path)
+
+    clean = {key: value for key, value in overrides.items() if value is not None}
+    try:
+        return FileSettings(**clean)
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigFileError(f"settings file {path} is not valid TOML: {error}") from error

@@ -1,0 +1,120 @@
+"""What we tell a shopper about an action, and the words we use to say it.
+
+Texts name the product, differ from message to message (networks reject a reply that
+repeats an earlier one word for word) and never carry a trigger tag, so our own replies
+can never trigger anything.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+
+from hashcart.domain.posts import Network
+
+MAX_TITLE_CHARS = 80
+
+
+class Reason(StrEnum):
+    ADDED = "added"
+    WISHLISTED = "wishlisted"
+    ALREADY_IN_CART = "already_in_cart"
+    ALREADY_WISHLISTED = "already_wishlisted"
+    UNAVAILABLE = "unavailable"
+    LINK_NEEDED = "link_needed"
+    WHICH_PRODUCT = "which_product"
+    PENDING_APPLIED = "pending_applied"
+
+
+@dataclass(frozen=True, slots=True)
+class OutboundMessage:
+    """A reply waiting in the outbox. `dedupe_key` makes queuing it twice a no-op."""
+
+    network: Network
+    account_id: str
+    in_reply_to: str
+    reason: Reason
+    text: str
+
+    @property
+    def dedupe_key(self) -> str:
+        return f"{self.network}:{self.in_reply_to}:{self.reason}"
+
+
+@dataclass(frozen=True, slots=True)
+class MessageContext:
+    """The facts a message may mention; `sanitize` removes trigger tags from strangers' words."""
+
+    handle: str
+    trigger_post_id: str
+    shop_name: str
+    account_url: str
+    sanitize: Callable[[str], str]
+
+
+def reference(trigger_post_id: str) -> str:
+    """A short code unique to the trigger post, so no two messages read the same."""
+    return hashlib.blake2s(trigger_post_id.encode(), digest_size=3).hexdigest()
+
+
+def _title(ctx: MessageContext, title: str) -> str:
+    clean = ctx.sanitize(" ".join(title.split()))
+    return clean if len(clean) <= MAX_TITLE_CHARS else clean[: MAX_TITLE_CHARS - 1] + "…"
+
+
+def _greeting(ctx: MessageContext) -> str:
+    handle = ctx.sanitize(ctx.handle.lstrip("@"))
+    return f"@{handle} " if handle else ""
+
+
+def _quantity(quantity: int, title: str) -> str:
+    return f"{quantity} × {title}" if quantity > 1 else title
+
+
+def compose(
+    reason: Reason,
+    ctx: MessageContext,
+    *,
+    title: str = "",
+    quantity: int = 1,
+    options: Sequence[str] = (),
+    expiry_days: float = 7,
+    list_kind: str = "cart",
+) -> str:
+    """The text of a message for `reason`, ending with the trigger's reference code."""
+    shop = ctx.sanitize(ctx.shop_name)
+    item = _quantity(quantity, _title(ctx, title)) if title else ""
+    if reason is Reason.ADDED:
+        body = f"Added {item} to your cart at {shop}."
+    elif reason is Reason.PENDING_APPLIED:
+        where = "cart" if list_kind == "cart" else "wish list"
+        body = (
+            f"Your account is linked: {item} from your earlier reply is now in your "
+            f"{where} at {shop}."
+        )
+    elif reason is Reason.WISHLISTED:
+        body = f"Saved {item} to your wish list at {shop}."
+    elif reason is Reason.ALREADY_IN_CART:
+        body = f"{_title(ctx, title)} is already in your cart at {shop}; nothing changed."
+    elif reason is Reason.ALREADY_WISHLISTED:
+        body = f"{_title(ctx, title)} is already on your wish list at {shop}; nothing changed."
+    elif reason is Reason.UNAVAILABLE:
+        body = (
+            f"Sorry, {_title(ctx, title)} is not available right now, so it is not in your "
+            "cart. Your wish list can still keep it."
+        )
+    elif reason is Reason.LINK_NEEDED:
+        days = f"{expiry_days:g}"
+        body = (
+            f"To shop from your replies, link this account to {shop} at {ctx.account_url}. "
+            f"We keep your requests for {days} days and add them once you link."
+        )
+    else:
+        numbered = "; ".join(f"{i} {_title(ctx, name)}" for i, name in enumerate(options, 1))
+        body = (
+            f"That post shows several products ({numbered}). Reply again with the tag "
+            "followed by the number you want, for example 2."
+        )
+    return f"{_greeting(ctx)}{body} (ref {reference(ctx.trigger_post_id)})"

@@ -1,0 +1,331 @@
+"""The trigger grammar: which tag asks for what, how many, and which product.
+
+A trigger is a reply whose tags include one of the shop's trigger tags (`#cart`,
+`#wishlist`, or what the shop configured instead). Tags compare by their normal
+form, Unicode NFKC then casefold: `#CART`, `#Cart` and `＃ｃａｒｔ` are `cart`;
+`#carts`, `#cartel` and `#ca\\u200brt` (a zero-width space inside) are not.
+Format characters are deliberately kept, so an invisible character can never
+make two different-looking tags equal.
+
+The grammar around the tag (all case-insensitive, ASCII digits only):
+
+- quantity, anywhere in the text, as a whole word: `x2`, `2x`, `×2`, `2×`,
+  `qty 2`, `qty: 2`, `qty2`, `quantity 2`, `quantity: 2`. The first one wins.
+  `x 2` (with a space) is not a quantity: `3 x 2 m rug` is a size. Forms inside
+  links, @mentions, e-mail addresses, hashtags, prices (`$20`, `20 €`), decimals
+  and dotted or slashed tokens (`2.5x`, `x2.com`, `1/2x`) do not count, nor do
+  glued forms (`4x4`, `0x2`, `ps2x`). No quantity means 1; a quantity of 0 is
+  not a quantity; above `max_quantity` (however many digits) gives `max_quantity`.
+- position, right after the trigger tag: the tag, horizontal space, an optional
+  `#`, then a bare number of one or two digits, 1..99 (`#cart 2`, `#cart #2`):
+  the Nth product of the parent, counted from 1. Bare means not followed by a
+  letter, digit or `%`, nor by `.`/`,`/`:` and a digit, nor by a currency sign:
+  `#cart 2x` is a quantity, `#cart 2.5`, `#cart 10:30`, `#cart 20€`,
+  `#cart 2024` are nothing. Numbers anywhere else never count.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+from functools import cache, lru_cache
+
+from hashcart.domain.hashtags import HASH_SIGNS, extract_hashtags, hashtags, url_spans
+
+__all__ = [
+    "ListKind",
+    "TriggerRequest",
+    "TriggerWords",
+    "normalize_tag",
+    "parse_trigger",
+    "strip_trigger_tags",
+    "tag_first_bytes",
+]
+
+
+def normalize_tag(tag: str) -> str:
+    """The form tags compare by: Unicode NFKC, then casefold. Format characters stay."""
+    return unicodedata.normalize("NFKC", tag).casefold()
+
+
+class ListKind(StrEnum):
+    CART = "cart"
+    WISHLIST = "wishlist"
+
+
+@dataclass(frozen=True)
+class TriggerWords:
+    """The trigger tags a shop answers to, as written in its configuration (no `#`).
+
+    Each must be a hashtag on its own (`AmazonCart` yes; `#cart`, `amazon cart`,
+    `2024` no), and no normal form may belong to both lists: either is a
+    configuration error, raised as ValueError when the words are built.
+    """
+
+    cart: tuple[str, ...] = ("cart",)
+    wishlist: tuple[str, ...] = ("wishlist",)
+
+    def __post_init__(self) -> None:
+        for attribute in ("cart", "wishlist"):
+            written = getattr(self, attribute)
+            if isinstance(written, str) or not isinstance(written, Sequence):
+                raise ValueError(
+                    f"{attribute} trigger tags must be a list of tags, not {written!r}"
+                )
+            object.__setattr__(self, attribute, tuple(written))  # lists from a config file
+        _kinds(self.cart, self.wishlist)  # validates
+
+    @property
+    def normal_forms(self) -> frozenset[str]:
+        """Every trigger tag's normal form."""
+        return frozenset(_kinds(self.cart, self.wishlist))
+
+    def kind_of(self, tag: str) -> ListKind | None:
+        """The list a tag (without its sign, any case or width) asks for, if it is a trigger."""
+        return _kinds(self.cart, self.wishlist).get(normalize_tag(tag))
+
+
+@lru_cache(maxsize=64)
+def _kinds(cart: tuple[str, ...], wishlist: tuple[str, ...]) -> dict[str, ListKind]:
+    """Normal form -> list, for one configuration (a shop has one; tests have a few)."""
+    kinds: dict[str, ListKind] = {}
+    for kind, attribute, written in (
+        (ListKind.CART, "cart", cart),
+        (ListKind.WISHLIST, "wishlist", wishlist),
+    ):
+        for tag in written:
+            if not isinstance(tag, str) or hashtags("#" + tag) != [tag]:
+                raise ValueError(
+                    f"{attribute} trigger tag {tag!r} is not a hashtag: write it without "
+                    "'#', as letters (and digits or '_'), with no spaces"
+                )
+            if kinds.setdefault(normalize_tag(tag), kind) is not kind:
+                raise ValueError(f"trigger tag {tag!r} is configured for both cart and wishlist")
+    return kinds
+
+
+@dataclass(frozen=True)
+class TriggerRequest:
+    """What a trigger asks for. `tag` is as the shopper wrote it (from the text when
+    it is there, else as the payload's metadata gave it); `position` is 1-based."""
+
+    kind: ListKind
+    tag: str
+    quantity: int
+    position: int | None
+
+
+def parse_trigger(
+    text: str,
+    tags: Sequence[str] | None,
+    words: TriggerWords,
+    max_quantity: int,
+) -> TriggerRequest | None:
+    """The request a post makes, or None when none of its tags is a trigger.
+
+    `tags` are the payload's own tag metadata (`Post.tags`): when given they decide,
+    else the hashtags found in `text` do. The first tag that is a trigger decides
+    the kind; the position is read after that tag's first occurrence in `text`.
+    """
+    if max_quantity < 1:
+        raise ValueError(f"max_quantity must be at least 1, not {max_quantity}")
+    in_text = extract_hashtags(text)
+    candidates = list(tags) if tags is not None else [tag for tag, _, _ in in_text]
+    found = next(((t, k) for t in candidates if (k := words.kind_of(t)) is not None), None)
+    if found is None:
+        return None
+    tag, kind = found
+    wanted = normalize_tag(tag)
+    occurrence = next((h for h in in_text if normalize_tag(h[0]) == wanted), None)
+    position = None
+    if occurrence is not None:
+        tag = occurrence[0]
+        position = _position_after(text, occurrence[2])
+    return TriggerRequest(
+        kind=kind,
+        tag=tag,
+        quantity=_quantity(text, in_text, max_quantity),
+        position=position,
+    )
+
+
+_HORIZONTAL_SPACE = "[ \\t\\u00a0\\u2000-\\u200a\\u202f\\u205f\\u3000]"
+
+_POSITION = re.compile(
+    rf"{_HORIZONTAL_SPACE}+[#\uff03]?([0-9]{{1,2}})"
+    r"(?![0-9])(?=\Z|\s|[!?,.;:)\]}](?![0-9]))"
+)
+
+
+def _position_after(text: str, tag_end: int) -> int | None:
+    match = _POSITION.match(text, tag_end)
+    if match is None:
+        return None
+    rest = text[match.end() :].lstrip(" \t\u00a0")
+    if rest and unicodedata.category(rest[0]) == "Sc":  # `#cart 20 €` is a price
+        return None
+    value = int(match.group(1))
+    return value if value >= 1 else None
+
+
+_QUANTITY = re.compile(
+    r"(?<!\w)"
+    r"(?:[x\u00d7]([0-9]+)"  # x2, ×2
+    r"|([0-9]+)[x\u00d7]"  # 2x, 2×
+    r"|(?:qty|quantity)[ \t]*(?::[ \t]*)?([0-9]+))"  # qty 2, qty: 2, quantity 2
+    r"(?!\w)(?![.,:/@\-]\w)",
+    re.IGNORECASE,
+)
+
+# Tokens whose digits are never a quantity: e-mail addresses and @mentions
+# (`@shop2x`, `bob@x2.shop`), dotted or slashed tokens (`2.5x`, `1,5x`, `x2.com`, `1/2x`).
+_NOT_QUANTITIES = re.compile(
+    r"(?<![\w.+\-])[\w.+\-]*[@\uff20][\w.\-]*"
+    r"|(?<!\w)\w+(?:[.,/]\w+)+"
+)
+_NUMBER = re.compile(r"(?<![0-9.,])[0-9][0-9.,]*")
+
+
+def _quantity(text: str, in_text: list[tuple[str, int, int]], max_quantity: int) -> int:
+    masked = _mask_non_quantities(text, in_text)
+    for match in _QUANTITY.finditer(masked):
+        digits = (match.group(1) or match.group(2) or match.group(3)).lstrip("0")
+        if not digits:
+            continue  # x0 asks for nothing; a later form may still count
+        if len(digits) > len(str(max_quantity)):  # also keeps int() off huge digit runs
+            return max_quantity
+        return min(int(digits), max_quantity)
+    return 1
+
+
+def _mask_non_quantities(text: str, in_text: list[tuple[str, int, int]]) -> str:
+    """`text` with links, mentions, hashtags, prices and dotted tokens blanked out."""
+    spans: list[tuple[int, int]] = [(start, end) for _, start, end in in_text]
+    spans += url_spans(text)
+    spans += [m.span() for m in _NOT_QUANTITIES.finditer(text)]
+    for match in _NUMBER.finditer(text):
+        start, end = match.span()
+        if _currency_next_to(text, start, -1) or _currency_next_to(text, end, 1):
+            spans.append((start, end))
+    if not spans:
+        return text
+    chars = list(text)
+    for start, end in spans:
+        chars[start:end] = " " * (end - start)
+    return "".join(chars)
+
+
+def _currency_next_to(text: str, index: int, step: int) -> bool:
+    """Is there a currency sign right before (step -1) or after (step 1) `index`,
+    allowing one space between (`$20`, `20$`, `20 €`)?"""
+    i = index - 1 if step < 0 else index
+    for _ in range(2):
+        if not 0 <= i < len(text):
+            return False
+        if unicodedata.category(text[i]) == "Sc":
+            return True
+        if text[i] != " ":
+            return False
+        i += step
+    return False
+
+
+# Canonical composition folds at most this many code points into one (U+1F82 has a
+# four-character NFD), and casefold never shortens: a string whose normal form is
+# a trigger is at most this many times longer than that normal form.
+_MAX_NFD_LENGTH = 4
+_HASH_RUN = re.compile(f"[{HASH_SIGNS}]+")
+
+
+def strip_trigger_tags(text: str, words: TriggerWords) -> str:
+    """`text` with the signs removed from every trigger tag, for messages we send.
+
+    Stricter than the hashtag rules, because other networks and clients find tags
+    their own way: a run of `#`/`＃` goes whenever the text right after it, up to
+    any point where a letter, mark, digit or `_` does not follow, is a trigger tag
+    (so `#cart`, `x#cart`, `&#cart`, `##cart` and `#cart\\u200dx` all lose their
+    signs; `#carts` and `#cartel` keep theirs). Repeated until nothing changes,
+    since removing signs can join two words.
+    """
+    triggers = words.normal_forms
+    if not triggers:
+        return text
+    longest = _MAX_NFD_LENGTH * max(len(t) for t in triggers)
+    while True:
+        stripped = _strip_once(text, triggers, longest)
+        if stripped == text:
+            return text
+        text = stripped
+
+
+def _strip_once(text: str, triggers: frozenset[str], longest: int) -> str:
+    pieces: list[str] = []
+    kept_from = 0
+    for run in _HASH_RUN.finditer(text):
+        if _trigger_follows(text, run.end(), triggers, longest):
+            pieces.append(text[kept_from : run.start()])
+            kept_from = run.end()
+    if kept_from == 0:
+        return text
+    pieces.append(text[kept_from:])
+    return "".join(pieces)
+
+
+def _trigger_follows(text: str, start: int, triggers: frozenset[str], longest: int) -> bool:
+    stop = min(len(text), start + longest)
+    for end in range(start + 1, stop + 1):
+        last = text[end - 1]
+        if last.isspace() or last in HASH_SIGNS:
+            return False
+        if (end == len(text) or not _is_word_char(text[end])) and normalize_tag(
+            text[start:end]
+        ) in triggers:
+            return True
+    return False
+
+
+def _is_word_char(char: str) -> bool:
+    return char == "_" or unicodedata.category(char)[0] in "LM" or char.isdecimal()
+
+
+def tag_first_bytes(words: TriggerWords) -> bytes:
+    """Every ASCII byte a trigger tag's written form can start with, for a byte prefilter.
+
+    An ASCII character c can start a written form of trigger t when
+    normalize_tag(c + rest) can start with normalize_tag(t)[0] for some rest. NFKC
+    leaves ASCII alone and casefold lowers it, so that is c in either case, plus
+    the ASCII characters that combining marks compose with into t's first
+    character: a shop tag `écart` can be written `e\\u0301cart`, so `e` and `E`
+    belong. Written forms starting with a non-ASCII character (`ｃａｒｔ`, the
+    Kelvin sign) are for the caller to handle.
+    """
+    firsts = _reachable_first_chars()
+    found: list[int] = []
+    for tag in (*words.cart, *words.wishlist):
+        first = normalize_tag(tag)[:1]
+        matching = [byte for byte in range(128) if first and first in firsts[byte]]
+        for byte in sorted(matching, key=lambda b: (chr(b).lower(), chr(b).isupper())):
+            if byte not in found:
+                found.append(byte)
+    return bytes(found)
+
+
+@cache
+def _reachable_first_chars() -> tuple[frozenset[str], ...]:
+    """For each ASCII byte b: every first character of normalize_tag(chr(b) + rest).
+
+    The first character of NFKC(chr(b) + rest) is chr(b) or a composite whose
+    canonical decomposition starts with chr(b); so the NFDs of all code points
+    are every witness there is. One pass over the code points (about 0.25 s),
+    once per process.
+    """
+    firsts: list[set[str]] = [{normalize_tag(chr(byte))} for byte in range(128)]
+    for cp in range(128, sys.maxunicode + 1):
+        decomposed = unicodedata.normalize("NFD", chr(cp))
+        if len(decomposed) > 1 and decomposed[0] < "\x80":
+            firsts[ord(decomposed[0])].add(normalize_tag(decomposed)[0])
+    return tuple(frozenset(chars) for chars in firsts)

@@ -1,0 +1,130 @@
+"""Catalog feeds in Google Merchant Center's column names: id, title, link, price, availability."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+import msgspec
+
+AVAILABILITY = frozenset({"in_stock", "out_of_stock", "preorder", "discontinued"})
+REQUIRED = ("id", "title", "link", "availability")
+
+
+class FeedError(ValueError):
+    """The feed as a whole cannot be read (no header, unknown format)."""
+
+
+@dataclass(frozen=True, slots=True)
+class FeedRow:
+    product_id: str
+    title: str
+    link: str
+    price_amount: Decimal | None
+    currency: str | None
+    availability: str
+
+    def as_values(self, now: datetime) -> dict[str, Any]:
+        return {
+            "product_id": self.product_id,
+            "title": self.title,
+            "link": self.link,
+            "price_amount": self.price_amount,
+            "currency": self.currency,
+            "availability": self.availability,
+            "updated_at": now,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class RowProblem:
+    line: int
+    reason: str
+
+
+def parse_price(text: str) -> tuple[Decimal, str]:
+    """'19.99 USD' (or 'USD 19.99') as an amount and an ISO currency code."""
+    parts = text.split()
+    if len(parts) != 2:
+        raise ValueError(f"price {text!r} is not like '19.99 USD'")
+    amount_text, currency = parts if parts[1].isalpha() else parts[::-1]
+    if not (len(currency) == 3 and currency.isalpha()):
+        raise ValueError(f"price {text!r} has no three-letter currency code")
+    try:
+        amount = Decimal(amount_text)
+    except InvalidOperation:
+        raise ValueError(f"price {text!r} has no number") from None
+    if not amount.is_finite() or amount < 0:
+        raise ValueError(f"price {text!r} is not a non-negative amount")
+    return amount, currency.upper()
+
+
+def _row(fields: dict[str, Any]) -> FeedRow:
+    values = {
+        key.strip().lower(): ("" if value is None else str(value).strip())
+        for key, value in fields.items()
+        if key is not None
+    }
+    missing = [name for name in REQUIRED if not values.get(name)]
+    if missing:
+        raise ValueError("missing " + ", ".join(missing))
+    availability = values["availability"].lower().replace(" ", "_")
+    if availability not in AVAILABILITY:
+        raise ValueError(
+            f"availability {values['availability']!r} is not one of "
+            + ", ".join(sorted(AVAILABILITY))
+        )
+    link = values["link"]
+    if not link.lower().startswith(("http://", "https://")):
+        raise ValueError(f"link {link!r} is not an http(s) URL")
+    amount, currency = parse_price(values["price"]) if values.get("price") else (None, None)
+    return FeedRow(values["id"], values["title"], link, amount, currency, availability)
+
+
+def read_feed(data: bytes) -> Iterator[FeedRow | RowProblem]:
+    """Each row of a CSV/TSV or JSON Lines feed, or the problem with it and its line."""
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise FeedError(f"the feed is not UTF-8 (byte {error.start})") from None
+    if text.lstrip().startswith("{"):
+        yield from _read_json_lines(text)
+    else:
+        yield from _read_delimited(text)
+
+
+def _read_json_lines(text: str) -> Iterator[FeedRow | RowProblem]:
+    for number, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            fields = msgspec.json.decode(line)
+            if not isinstance(fields, dict):
+                raise ValueError("not a JSON object")
+            yield _row(fields)
+        except (msgspec.DecodeError, ValueError) as error:
+            yield RowProblem(number, str(error))
+
+
+def _read_delimited(text: str) -> Iterator[FeedRow | RowProblem]:
+    first_line = text.split("\n", 1)[0]
+    delimiter = "\t" if "\t" in first_line else ","
+    reader = csv.DictReader(io.StringIO(text), delimiter=delimiter)
+    header = [name.strip().lower() for name in reader.fieldnames or []]
+    absent = [name for name in REQUIRED if name not in header]
+    if absent:
+        raise FeedError(
+            "the feed's header lacks "
+            + ", ".join(absent)
+            + " (Google Merchant Center names: id, title, link, price, availability)"
+        )
+    for fields in reader:
+        try:
+            yield _row(fields)
+        except ValueError as error:
+            yield RowProblem(reader.line_num, str(error))

