@@ -217,3 +217,49 @@ def mastodon_status(
         "poll": None,
     }
     return json.dumps(status).encode()
+
+
+def x_v2_post(
+    tweet_id: str,
+    author_id: str,
+    username: str,
+    text: str,
+    *,
+    minutes: float = 0,
+    reply_to: str | None = None,
+    links: tuple[str, ...] = (),
+    hashtags: tuple[str, ...] = (),
+    parent: dict[str, Any] | None = None,
+) -> bytes:
+    """An X API v2 filtered-stream line with `expansions=referenced_tweets.id,author_id`."""
+    data: dict[str, Any] = {
+        "id": tweet_id,
+        "text": text,
+        "author_id": author_id,
+        "created_at": at(minutes).isoformat().replace("+00:00", ".000Z"),
+        "edit_history_tweet_ids": [tweet_id],
+        "entities": {
+            "hashtags": [{"start": 0, "end": len(tag) + 1, "tag": tag} for tag in hashtags],
+            "urls": [
+                {
+                    "start": 0,
+                    "end": 23,
+                    "url": "https://t.co/abcdefghij",
+                    "expanded_url": link,
+                    "display_url": link.split("//", 1)[-1][:26],
+                }
+                for link in links
+            ],
+        },
+    }
+    if reply_to is not None:
+        data["referenced_tweets"] = [{"type": "replied_to", "id": reply_to}]
+        data["in_reply_to_user_id"] = "900"
+    line: dict[str, Any] = {
+        "data": data,
+        "includes": {"users": [{"id": author_id, "username": username, "name": username}]},
+        "matching_rules": [{"id": "1", "tag": "shop"}],
+    }
+    if parent is not None:
+        line["includes"]["tweets"] = [parent]
+    return json.dumps(line, ensure_ascii=False).encode()

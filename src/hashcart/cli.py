@@ -249,11 +249,10 @@ def run_ingest(ingestor: Ingestor, files: list[str]) -> None:
                 progress.update(task, completed=size)
 
 
-def show_summary(stats: IngestStats, elapsed: float) -> None:
+def show_summary(stats: IngestStats, elapsed: float | None) -> None:
     table = Table(title="ingest summary", show_header=False)
     table.add_column("what")
     table.add_column("count", justify="right")
-    rate = stats.lines / elapsed if elapsed > 0 else 0.0
     for label, value in [
         ("posts read", stats.posts),
         ("triggers", stats.triggers),
@@ -267,7 +266,9 @@ def show_summary(stats: IngestStats, elapsed: float) -> None:
         ("duplicates", stats.duplicates),
     ]:
         table.add_row(label, f"{value:,}")
-    table.add_row("posts per second", f"{rate:,.0f}")
+    if elapsed is not None:
+        rate = stats.lines / elapsed if elapsed > 0 else 0.0
+        table.add_row("posts per second", f"{rate:,.0f}")
     console.print(table)
 
 
@@ -279,13 +280,15 @@ def _print_lists(title: str, lists: list[dict[str, Any]], as_json: bool) -> None
         print_json(lists)
         return
     table = Table(title=title)
-    for column in ("customer", "product", "title", "qty", "network", "post"):
-        table.add_column(column)
+    table.add_column("customer", no_wrap=True, overflow="ellipsis", max_width=24)
+    table.add_column("product", min_width=24, ratio=1)
+    table.add_column("qty", justify="right")
+    table.add_column("network", no_wrap=True)
+    table.add_column("from post", no_wrap=True, overflow="ellipsis", max_width=14)
     for entry in lists:
         for line in entry["lines"]:
             table.add_row(
                 entry["customer"],
-                line["product_id"],
                 line["title"],
                 str(line["quantity"]),
                 line["network"],
@@ -367,6 +370,7 @@ def deadletters(ctx: typer.Context, as_json: JsonFlag = False) -> None:
 # demo ----------------------------------------------------------------------------------------
 
 DEMO_DATABASE = Path("hashcart-demo.db")
+DEMO_SHOP_NAME = "Trailhead Coffee"
 
 
 @app.command()
@@ -384,6 +388,8 @@ def demo(
             Path(f"{DEMO_DATABASE}{suffix}").unlink(missing_ok=True)
         options["db"] = f"sqlite:///{DEMO_DATABASE}"
     hashcart = app_of(ctx)
+    if "shop_name" not in hashcart.settings.model_fields_set:
+        hashcart.settings = hashcart.settings.model_copy(update={"shop_name": DEMO_SHOP_NAME})
     console.rule("[bold]hashcart demo")
     console.print(f"database: {hashcart.settings.database_url}", markup=False)
 
@@ -401,17 +407,14 @@ def demo(
                 ingestor.ingest_lines(name, lines[start : start + chunk])
                 progress.update(task, completed=min(start + chunk, len(lines)))
 
-    started = time.perf_counter()
     run = run_demo(hashcart, ingest_with_progress, seed=seed)
-    elapsed = time.perf_counter() - started
     assert run.late_link is not None
     console.print(
         f"{run.products} products, {run.shoppers} shoppers; {run.late_shopper} linked "
         f"halfway: {run.late_link.applied} waiting requests applied",
         markup=False,
     )
-    for stats in (run.first, run.second):
-        show_summary(stats, elapsed)
+    show_summary(run.first + run.second, None)
     with hashcart.engine.connect() as connection:
         _print_lists("carts", queries.carts(connection), as_json=False)
         _print_lists("wish lists", queries.wishlists(connection), as_json=False)

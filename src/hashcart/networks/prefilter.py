@@ -58,12 +58,14 @@ class Prefilter:
         # '#' then the tag, possibly through Mastodon's `#<span>` markup (raw or JSON-escaped),
         # where the tag starts with one of the trigger words' ASCII first letters, any non-ASCII
         # byte or a JSON \u escape (fullwidth and other letters NFKC folds to ASCII).
+        # Escapes may be doubled: a Mastodon streaming message carries the status as a JSON
+        # string inside JSON, so `\u1d9c` arrives as `\\u1d9c`.
         hash_tag = re.compile(
-            rb"#(?:<span>|\\u003cspan\\u003e)?(?:[" + starts + rb"\x80-\xff]|\\u)"
+            rb"#(?:<span>|\\+u003cspan\\+u003e)?(?:[" + starts + rb"\x80-\xff]|\\+u)"
         )
         # The fullwidth hash U+FF03 as a JSON escape (X writes non-ASCII that way); raw UTF-8
         # needs no needle of its own because raw non-ASCII lines are checked separately.
-        escaped_fullwidth_hash = re.compile(rb"\\u[fF][fF]0[3]")
+        escaped_fullwidth_hash = re.compile(rb"\\+u[fF][fF]0[3]")
         return cls(hash_tag, escaped_fullwidth_hash, shop_host_pattern(hosts))
 
     def wants(self, line: bytes) -> bool:

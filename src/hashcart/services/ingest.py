@@ -41,6 +41,18 @@ class IngestStats:
     waiting_for_parent: int = 0
     actions: ActionCounts = field(default_factory=ActionCounts)
 
+    def __add__(self, other: IngestStats) -> IngestStats:
+        """Two runs' counts together (the demo ingests in two halves)."""
+        mine, theirs = vars(self), vars(other)
+        plain = {name: mine[name] + theirs[name] for name in mine if name != "actions"}
+        actions = ActionCounts(
+            **{
+                name: value + vars(other.actions)[name]
+                for name, value in vars(self.actions).items()
+            }
+        )
+        return IngestStats(**plain, actions=actions)
+
 
 @dataclass(frozen=True, slots=True)
 class _DeadLetter:
