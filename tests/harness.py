@@ -48,9 +48,19 @@ class Shop:
             return link_account(repo, shop, email, network, account_id, handle, self.clock.now())
 
     def ingest(
-        self, lines: Iterable[bytes], source: str = "test.jsonl", batch_size: int = 1000
+        self,
+        lines: Iterable[bytes],
+        source: str = "test.jsonl",
+        batch_size: int = 1000,
+        validate_all: bool = False,
     ) -> IngestStats:
-        ingestor = Ingestor(self.app.engine, self.app.shop(), self.clock, batch_size=batch_size)
+        ingestor = Ingestor(
+            self.app.engine,
+            self.app.shop(),
+            self.clock,
+            batch_size=batch_size,
+            validate_all=validate_all,
+        )
         ingestor.ingest_lines(source, lines)
         return ingestor.stats
 

@@ -39,6 +39,8 @@ class Settings(BaseSettings):
     pending_expiry_days: float = Field(default=7.0, gt=0)
     # Posts committed per transaction on the ingest path (batching is what makes SQLite fast).
     ingest_batch_size: int = Field(default=1000, ge=1)
+    # Check every line is well-formed JSON, not only those decoded (about 2 µs more a line).
+    validate_every_line: bool = False
     shop_name: str = "hashcart demo shop"
     # Where shoppers reach the shop's web pages (link instructions in replies point here).
     public_url: str = "http://127.0.0.1:8000"

@@ -332,3 +332,17 @@ def test_bad_lines_go_to_dead_letters_and_the_rest_of_the_file_goes_on(shop: Sho
     assert stats.dead_letters == 5
     assert shop.cart("alice@example.com") == [("mug", 1)]
     assert MAX_LINE_BYTES == 1024 * 1024
+
+
+def test_noise_lines_get_a_framing_check_and_a_full_json_check_on_request(shop: Shop) -> None:
+    noise = b'{"did": "did:plc:x", "kind": "commit", "commit": {"rev": }}'  # braced, not JSON
+    cut_short = b'{"did": "did:plc:x", "kind": "comm'
+
+    shop.ingest([noise, cut_short], source="fast.jsonl")
+    assert [(d["source"], d["line"]) for d in shop.dead_letters()] == [("fast.jsonl", 2)]
+
+    shop.ingest([noise, cut_short], source="strict.jsonl", validate_all=True)
+    assert [(d["source"], d["line"]) for d in shop.dead_letters()][1:] == [
+        ("strict.jsonl", 1),
+        ("strict.jsonl", 2),
+    ]

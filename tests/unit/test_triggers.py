@@ -5,7 +5,6 @@ from __future__ import annotations
 import string
 import sys
 import unicodedata
-from functools import cache
 
 import pytest
 from hypothesis import given
@@ -18,7 +17,6 @@ from hashcart.domain.triggers import (
     normalize_tag,
     parse_trigger,
     strip_trigger_tags,
-    tag_first_bytes,
 )
 
 WORDS = TriggerWords()
@@ -432,74 +430,6 @@ def test_no_code_point_decomposes_longer_than_strip_assumes() -> None:
     # strip_trigger_tags only looks this far past a sign (normal forms shrink at most 4x).
     longest = max(len(unicodedata.normalize("NFD", chr(cp))) for cp in range(sys.maxunicode + 1))
     assert longest <= 4
-
-
-# the prefilter's first bytes
-
-
-def test_first_bytes_of_default_words() -> None:
-    assert tag_first_bytes(WORDS) == b"cCwW"
-
-
-def test_first_bytes_follow_the_normal_form_not_the_configured_spelling() -> None:
-    assert tag_first_bytes(TriggerWords(cart=("ｃａｒｔ",), wishlist=())) == b"cC"
-
-
-def test_first_bytes_of_configured_word() -> None:
-    assert set(tag_first_bytes(TriggerWords(cart=("AmazonCart",)))) == set(b"aAwW")
-
-
-def test_first_bytes_include_letters_that_compose_into_the_first_letter() -> None:
-    words = TriggerWords(cart=("écart",), wishlist=())
-    assert normalize_tag("E\u0301cart") == "écart"
-    assert set(tag_first_bytes(words)) == set(b"eE")
-
-
-@cache
-def _decomposition_tails() -> dict[str, frozenset[str]]:
-    """Per ASCII character: the marks following it in the NFD of any code point."""
-    tails: dict[str, set[str]] = {chr(b): {""} for b in range(128)}
-    for cp in range(sys.maxunicode + 1):
-        decomposed = unicodedata.normalize("NFD", chr(cp))
-        if decomposed[0] < "\x80" and len(decomposed) > 1:
-            tails[decomposed[0]].add(decomposed[1:])
-    return {c: frozenset(t) for c, t in tails.items()}
-
-
-@pytest.mark.parametrize(
-    "words",
-    [
-        WORDS,
-        TriggerWords(cart=("AmazonCart", "Panier"), wishlist=("ǖber",)),
-        TriggerWords(cart=("écart",), wishlist=("İyi", "Straße")),
-    ],
-    ids=["default", "configured", "composed"],
-)
-def test_first_bytes_are_exactly_the_ascii_chars_a_trigger_can_start_with(
-    words: TriggerWords,
-) -> None:
-    """Over all 128 ASCII characters c: c is in the set iff some written form c + tail
-    (tail: nothing, or the marks any code point decomposes into after c) has a
-    normal form starting with a trigger's first character."""
-    firsts = {normalize_tag(t)[0] for t in (*words.cart, *words.wishlist)}
-    found = tag_first_bytes(words)
-    tails = _decomposition_tails()
-    for byte in range(128):
-        c = chr(byte)
-        reachable = {normalize_tag(c + tail)[0] for tail in tails[c]}
-        assert (byte in found) == bool(reachable & firsts), repr(c)
-
-
-def test_first_bytes_come_in_both_cases() -> None:
-    found = tag_first_bytes(TriggerWords(cart=("AmazonCart", "Panier"), wishlist=("écart",)))
-    letters = {chr(b) for b in found}
-    assert letters == {c.swapcase() for c in letters}
-    assert letters <= set(string.ascii_letters)
-
-
-def test_first_bytes_have_no_duplicates() -> None:
-    found = tag_first_bytes(TriggerWords(cart=("cart", "Cesta"), wishlist=("wishlist",)))
-    assert len(found) == len(set(found)) == 4
 
 
 # properties

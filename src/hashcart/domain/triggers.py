@@ -27,12 +27,11 @@ The grammar around the tag (all case-insensitive, ASCII digits only):
 from __future__ import annotations
 
 import re
-import sys
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
-from functools import cache, lru_cache
+from functools import lru_cache
 
 from hashcart.domain.hashtags import HASH_SIGNS, extract_hashtags, hashtags, url_spans
 
@@ -43,7 +42,6 @@ __all__ = [
     "normalize_tag",
     "parse_trigger",
     "strip_trigger_tags",
-    "tag_first_bytes",
 ]
 
 
@@ -290,42 +288,3 @@ def _trigger_follows(text: str, start: int, triggers: frozenset[str], longest: i
 
 def _is_word_char(char: str) -> bool:
     return char == "_" or unicodedata.category(char)[0] in "LM" or char.isdecimal()
-
-
-def tag_first_bytes(words: TriggerWords) -> bytes:
-    """Every ASCII byte a trigger tag's written form can start with, for a byte prefilter.
-
-    An ASCII character c can start a written form of trigger t when
-    normalize_tag(c + rest) can start with normalize_tag(t)[0] for some rest. NFKC
-    leaves ASCII alone and casefold lowers it, so that is c in either case, plus
-    the ASCII characters that combining marks compose with into t's first
-    character: a shop tag `écart` can be written `e\\u0301cart`, so `e` and `E`
-    belong. Written forms starting with a non-ASCII character (`ｃａｒｔ`, the
-    Kelvin sign) are for the caller to handle.
-    """
-    firsts = _reachable_first_chars()
-    found: list[int] = []
-    for tag in (*words.cart, *words.wishlist):
-        first = normalize_tag(tag)[:1]
-        matching = [byte for byte in range(128) if first and first in firsts[byte]]
-        for byte in sorted(matching, key=lambda b: (chr(b).lower(), chr(b).isupper())):
-            if byte not in found:
-                found.append(byte)
-    return bytes(found)
-
-
-@cache
-def _reachable_first_chars() -> tuple[frozenset[str], ...]:
-    """For each ASCII byte b: every first character of normalize_tag(chr(b) + rest).
-
-    The first character of NFKC(chr(b) + rest) is chr(b) or a composite whose
-    canonical decomposition starts with chr(b); so the NFDs of all code points
-    are every witness there is. One pass over the code points (about 0.25 s),
-    once per process.
-    """
-    firsts: list[set[str]] = [{normalize_tag(chr(byte))} for byte in range(128)]
-    for cp in range(128, sys.maxunicode + 1):
-        decomposed = unicodedata.normalize("NFD", chr(cp))
-        if len(decomposed) > 1 and decomposed[0] < "\x80":
-            firsts[ord(decomposed[0])].add(normalize_tag(decomposed)[0])
-    return tuple(frozenset(chars) for chars in firsts)

@@ -4,7 +4,7 @@ Real streams are mostly noise, so ingest must not parse every post. A line is de
 if its bytes may hold a trigger tag, a deletion, or a link on a shop host. Every needle is a
 superset of what the decoder and engine decide (a differential test holds us to that), and
 every regex starts with a literal byte so CPython's fast literal search runs; a pattern that
-starts with a character class or `(?i)` is several times slower than parsing the JSON.
+starts with a character class, a repeat or `(?i)` is many times slower than parsing the JSON.
 """
 
 from __future__ import annotations
@@ -15,28 +15,70 @@ from dataclasses import dataclass
 import msgspec
 
 from hashcart.domain.products import ShopHosts, shop_host_pattern
-from hashcart.domain.triggers import TriggerWords, tag_first_bytes
+from hashcart.domain.triggers import TriggerWords, normalize_tag
 
 # How far into a line a deletion notice names itself: every format puts it near the start
 # (X `{"delete":`/`tweet_delete_events`, Mastodon `"event":"delete"`, Jetstream's
 # `"operation":"delete"` in a line that carries no record).
 DELETE_WINDOW = 256
 
+# A non-ASCII byte, or a backslash that may start a JSON escape of one: from here on NFKC
+# may fold what is written into the trigger's letters (fullwidth `ｃ`, `ﬆ` → `st`, the
+# Kelvin sign), so the prefilter stops looking and wants the line.
+_MAY_FOLD = rb"[\x80-\xff]|\\"
+# After a whole trigger word, an ASCII letter, digit or `_` would make it another tag
+# (`#carts`, `#cart2`); anything else ends it.
+_TAG_ENDS = rb"(?![A-Za-z0-9_])"
 
-class _AnyObject(msgspec.Struct):
-    """Decoding into a field-less Struct validates JSON syntax while skipping every value."""
+
+def _written_forms(word: str) -> bytes:
+    """A regex for the written forms of one trigger word, after its '#'.
+
+    NFKC and casefold map ASCII to ASCII one to one (lower-casing it), so a written tag
+    whose normal form is `word` spells word's ASCII letters in either case until its first
+    character that is not ASCII; past that point anything may follow.
+    """
+    normal = normalize_tag(word)
+    tail = _TAG_ENDS
+    ascii_prefix = normal
+    for index, char in enumerate(normal):
+        if not char.isascii():
+            ascii_prefix, tail = normal[:index], b""
+            break
+    pattern = tail
+    for char in reversed(ascii_prefix):
+        cases = re.escape("".join(sorted({char, char.upper()})).encode())
+        pattern = b"(?:[" + cases + b"]" + pattern + b"|" + _MAY_FOLD + b")"
+    return pattern
 
 
-_well_formed = msgspec.json.Decoder(_AnyObject)
+def _utf8_problem(line: bytes) -> str | None:
+    if line.isascii():
+        return None
+    try:
+        line.decode("utf-8")
+    except UnicodeDecodeError as error:
+        return f"invalid UTF-8 at byte {error.start}"
+    return None
+
+
+def check_framing(line: bytes) -> str | None:
+    """The cheap check for lines nobody decodes: valid UTF-8, and braced like one JSON object
+    (a line cut short, the usual damage, fails it). None if it passes, else the reason."""
+    problem = _utf8_problem(line)
+    if problem is not None:
+        return problem
+    framed = line.strip()
+    if framed[:1] != b"{" or framed[-1:] != b"}":
+        return "malformed JSON: not one JSON object on the line"
+    return None
 
 
 def check_well_formed(line: bytes) -> str | None:
     """None if `line` is one JSON object in valid UTF-8, else the reason it is not."""
-    if not line.isascii():
-        try:
-            line.decode("utf-8")
-        except UnicodeDecodeError as error:
-            return f"invalid UTF-8 at byte {error.start}"
+    problem = _utf8_problem(line)
+    if problem is not None:
+        return problem
     try:
         _well_formed.decode(line)
     except msgspec.ValidationError:
@@ -44,6 +86,13 @@ def check_well_formed(line: bytes) -> str | None:
     except msgspec.DecodeError as error:
         return f"malformed JSON: {error}"
     return None
+
+
+class _AnyObject(msgspec.Struct):
+    """Decoding into a field-less Struct validates JSON syntax while skipping every value."""
+
+
+_well_formed = msgspec.json.Decoder(_AnyObject)
 
 
 @dataclass(frozen=True)
@@ -54,18 +103,13 @@ class Prefilter:
 
     @classmethod
     def for_shop(cls, words: TriggerWords, hosts: ShopHosts) -> Prefilter:
-        starts = re.escape(tag_first_bytes(words))
-        # '#' then the tag, possibly through Mastodon's `#<span>` markup (raw or JSON-escaped),
-        # where the tag starts with one of the trigger words' ASCII first letters, any non-ASCII
-        # byte or a JSON \u escape (fullwidth and other letters NFKC folds to ASCII).
-        # Escapes may be doubled: a Mastodon streaming message carries the status as a JSON
-        # string inside JSON, so `\u1d9c` arrives as `\\u1d9c`.
-        hash_tag = re.compile(
-            rb"#(?:<span>|\\+u003cspan\\+u003e)?(?:[" + starts + rb"\x80-\xff]|\\+u)"
-        )
-        # The fullwidth hash U+FF03 as a JSON escape (X writes non-ASCII that way); raw UTF-8
-        # needs no needle of its own because raw non-ASCII lines are checked separately.
-        escaped_fullwidth_hash = re.compile(rb"\\+u[fF][fF]0[3]")
+        forms = b"|".join(_written_forms(word) for word in (*words.cart, *words.wishlist))
+        # '#', possibly through Mastodon's `#<span>` markup (raw, or JSON-escaped once or,
+        # inside a streaming message's string payload, twice), then a trigger's written form.
+        hash_tag = re.compile(rb"#(?:<span>|\\+u003cspan\\+u003e)?(?:" + forms + b")")
+        # U+FF03 FULLWIDTH NUMBER SIGN as a JSON escape (X writes non-ASCII that way); `\u`
+        # also ends a doubled `\\u`. Raw UTF-8 lines are checked for the raw bytes instead.
+        escaped_fullwidth_hash = re.compile(rb"\\u[fF][fF]0[3]")
         return cls(hash_tag, escaped_fullwidth_hash, shop_host_pattern(hosts))
 
     def wants(self, line: bytes) -> bool:
@@ -73,11 +117,11 @@ class Prefilter:
         if b"#" in line and self.hash_tag.search(line):
             return True
         if line.isascii():
-            if b"\\u" in line and self.escaped_fullwidth_hash.search(line):
+            if self.escaped_fullwidth_hash.search(line):
                 return True
         elif b"\xef\xbc\x83" in line:  # U+FF03 FULLWIDTH NUMBER SIGN, raw UTF-8
             return True
-        if b"delete" in line[:DELETE_WINDOW]:
+        if line.find(b"delete", 0, DELETE_WINDOW) >= 0:
             return True
         if line.startswith(b'{"did"') and b'"tags":["' in line:  # Bluesky outline tags
             return True

@@ -14,13 +14,13 @@ from typing import Any
 from sqlalchemy import Engine
 
 from hashcart.clock import Clock
-from hashcart.domain.posts import DecodeError, NotAPost, Post, PostDeleted
+from hashcart.domain.posts import DecodeError, Network, NotAPost, Post, PostDeleted
 from hashcart.domain.triggers import parse_trigger
 from hashcart.networks.formats import Format, decode
-from hashcart.networks.prefilter import Prefilter, check_well_formed
+from hashcart.networks.prefilter import Prefilter, check_framing, check_well_formed
 from hashcart.services.actions import ActionCounts, act
 from hashcart.services.shop import Shop
-from hashcart.store.repository import Repository, transaction
+from hashcart.store.repository import Repository, StoredPost, transaction
 
 MAX_LINE_BYTES = 1024 * 1024
 EXCERPT_CHARS = 300
@@ -81,6 +81,7 @@ class Ingestor:
         fmt: Format = Format.AUTO,
         batch_size: int = 1000,
         prefilter: Prefilter | None = None,
+        validate_all: bool = False,
     ) -> None:
         self.engine = engine
         self.shop = shop
@@ -88,38 +89,46 @@ class Ingestor:
         self.fmt = fmt
         self.batch_size = batch_size
         self.prefilter = prefilter or Prefilter.for_shop(shop.words, shop.hosts)
+        # Lines the prefilter skips get a framing and UTF-8 check; a full JSON check of every
+        # line costs as much again as the prefilter (see docs/benchmarks.md).
+        self.validate_all = validate_all
         self.stats = IngestStats()
         self._batch: list[_Work] = []
 
     def ingest_lines(
         self, source: str, lines: Iterable[bytes], progress: Callable[[int], None] | None = None
     ) -> None:
-        """Ingest one source's lines (without their newline is fine; blank lines are ignored)."""
+        """Ingest one source's lines (without their newlines; blank lines are ignored).
+
+        This loop runs once per post of the whole stream, so it keeps to local names and
+        leaves all but the cheapest work to the rare lines the prefilter wants.
+        """
         wants = self.prefilter.wants
-        stats = self.stats
-        batch = self._batch
+        check = check_well_formed if self.validate_all else check_framing
+        number = quiet = blank = 0
         for number, data in enumerate(lines, 1):
-            stats.lines += 1
+            if not number & 0x3FF and progress is not None:
+                progress(number)
             if isinstance(data, Oversized):
-                batch.append(
-                    _DeadLetter(source, number, "line longer than 1 MiB", excerpt_of(data))
-                )
+                self._dead_letter(source, number, "line longer than 1 MiB", data)
             elif wants(data):
                 self._decode_into_batch(source, number, data)
-            elif not data.strip():
-                stats.lines -= 1
-                continue
             else:
-                problem = check_well_formed(data)
+                problem = check(data)
                 if problem is None:
-                    stats.posts += 1
+                    quiet += 1
+                elif data.strip():
+                    self._dead_letter(source, number, problem, data)
                 else:
-                    batch.append(_DeadLetter(source, number, problem, excerpt_of(data)))
-            if len(batch) >= self.batch_size:
-                self.flush()
-            if progress is not None and not number & 0x3FF:
-                progress(number)
+                    blank += 1
+        self.stats.lines += number - blank
+        self.stats.posts += quiet
         self.flush()
+
+    def _dead_letter(self, source: str, number: int, reason: str, data: bytes) -> None:
+        self._batch.append(_DeadLetter(source, number, reason, excerpt_of(data)))
+        if len(self._batch) >= self.batch_size:
+            self.flush()
 
     def _decode_into_batch(self, source: str, number: int, data: bytes) -> None:
         try:
@@ -133,6 +142,8 @@ class Ingestor:
                 self.stats.skipped += 1
             else:
                 self._batch.append(event)
+        if len(self._batch) >= self.batch_size:
+            self.flush()
 
     def flush(self) -> None:
         """Commit what is waiting: one transaction for the whole batch."""
@@ -140,55 +151,122 @@ class Ingestor:
             return
         work, self._batch[:] = list(self._batch), []
         now = self.clock.now()
+        # Decide what each post is before the transaction: it holds the write lock.
+        prepared = [self._prepare(item) if isinstance(item, Post) else item for item in work]
+        keys = [
+            (item.post.network, item.post.post_id)
+            for item in prepared
+            if isinstance(item, _Prepared)
+        ]
+        deletions = {
+            (item.network, item.post_id) for item in prepared if isinstance(item, PostDeleted)
+        }
         with transaction(self.engine) as repo:
-            for item in work:
-                if isinstance(item, Post):
-                    self._handle_post(repo, item, now)
-                elif isinstance(item, PostDeleted):
-                    repo.record_deletion(item.network, item.post_id)
-                else:
+            for network, post_id in deletions:
+                repo.record_deletion(network, post_id)
+            deleted = deletions | repo.deleted_among(keys)
+            # Replies from earlier batches that waited for one of these posts.
+            waiting = repo.triggers_waiting_for_any(keys)
+            fresh = self._store_posts(repo, prepared, deleted)
+            for item in prepared:
+                if isinstance(item, _Prepared):
+                    self._act_on(repo, item, fresh, waiting, now)
+                elif isinstance(item, _DeadLetter):
                     repo.add_dead_letter(item.source, item.line, item.reason, item.excerpt, now)
                     self.stats.dead_letters += 1
 
-    def _handle_post(self, repo: Repository, post: Post, now: datetime) -> None:
+    def _store_posts(self, repo: Repository, prepared: list[Any], deleted: set[_Key]) -> set[_Key]:
+        """Insert the batch's posts in one go; the keys of those that were new."""
+        rows: dict[_Key, dict[str, Any]] = {}
+        products: dict[_Key, list[str]] = {}
+        for item in prepared:
+            if isinstance(item, _Prepared):
+                key = (item.post.network, item.post.post_id)
+                if key in rows:
+                    continue
+                rows[key] = {**item.values, "text": None} if key in deleted else item.values
+                products[key] = item.product_ids
+        return repo.add_posts(list(rows.values()), products)
+
+    def _act_on(
+        self,
+        repo: Repository,
+        item: _Prepared,
+        fresh: set[_Key],
+        waiting: dict[_Key, list[StoredPost]],
+        now: datetime,
+    ) -> None:
+        post, values = item.post, item.values
+        key = (post.network, post.post_id)
+        if key not in fresh:
+            self.stats.duplicates += 1
+            return
+        fresh.discard(key)  # a second copy in the same batch is a duplicate
+        counts = self.stats.actions
+        for earlier in sorted(waiting.pop(key, []), key=_made_order):
+            act(repo, self.shop, earlier, now, counts)
+        if not item.is_trigger:
+            return
+        self.stats.triggers += 1
+        if repo.post(post.network, values["parent_id"]) is None:
+            self.stats.waiting_for_parent += 1  # it acts when its parent arrives
+            return
+        act(repo, self.shop, _stored(post, values), now, counts)
+
+    def _prepare(self, post: Post) -> _Prepared | None:
+        """What the engine must remember of a post, or None when it is noise to us."""
         if post.is_edit or post.is_repost:
             # Only a post's first version counts; a repost is never the shopper's own request.
             self.stats.skipped += 1
-            return
+            return None
         shop = self.shop
         request = parse_trigger(post.text, post.tags, shop.words, shop.max_quantity)
         parent_id = post.quote_of_id or post.reply_to_id
-        is_trigger = request is not None and parent_id is not None
+        trigger = request if parent_id is not None else None
         shop_links, product_ids = shop.shop_links(post.urls, post.text)
-        if not shop_links and not is_trigger:
-            return
+        if not shop_links and trigger is None:
+            return None
         values: dict[str, Any] = {
             "network": post.network,
             "post_id": post.post_id,
             "author_id": post.author_id,
             "author_handle": post.author_handle,
-            "text": None if repo.is_deleted(post.network, post.post_id) else post.text,
+            "text": post.text,
             "created_at": post.created_at,
             "has_shop_link": bool(shop_links),
-            "parent_id": parent_id if is_trigger else None,
-            "list_kind": request.kind.value if is_trigger and request else None,
-            "quantity": request.quantity if is_trigger and request else None,
-            "position": request.position if is_trigger and request else None,
+            "parent_id": parent_id if trigger else None,
+            "list_kind": trigger.kind.value if trigger else None,
+            "quantity": trigger.quantity if trigger else None,
+            "position": trigger.position if trigger else None,
         }
-        if not repo.add_post(values, product_ids):
-            self.stats.duplicates += 1
-            return
-        counts = self.stats.actions
-        # Replies that arrived before this post have waited for it; act on them now.
-        for waiting in repo.triggers_waiting_for(post.network, post.post_id):
-            act(repo, shop, waiting, now, counts)
-        if not is_trigger:
-            return
-        self.stats.triggers += 1
-        assert parent_id is not None
-        if repo.post(post.network, parent_id) is None:
-            self.stats.waiting_for_parent += 1
-            return
-        stored = repo.post(post.network, post.post_id)
-        assert stored is not None
-        act(repo, shop, stored, now, counts)
+        return _Prepared(post, values, product_ids, trigger is not None)
+
+
+@dataclass(frozen=True, slots=True)
+class _Prepared:
+    post: Post
+    values: dict[str, Any]
+    product_ids: list[str]
+    is_trigger: bool
+
+
+_Key = tuple[Network, str]
+
+
+def _stored(post: Post, values: dict[str, Any]) -> StoredPost:
+    return StoredPost(
+        network=post.network,
+        post_id=post.post_id,
+        author_id=post.author_id,
+        author_handle=post.author_handle,
+        created_at=post.created_at,
+        has_shop_link=bool(values["has_shop_link"]),
+        parent_id=values["parent_id"],
+        list_kind=values["list_kind"],
+        quantity=values["quantity"],
+        position=values["position"],
+    )
+
+
+def _made_order(post: StoredPost) -> tuple[datetime, str]:
+    return post.created_at, post.post_id

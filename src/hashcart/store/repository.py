@@ -3,13 +3,23 @@ every `add_*`/`record_*` method says whether it changed anything."""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Insert, Table, literal_column, select, update
+from sqlalchemy import (
+    Connection,
+    Engine,
+    Insert,
+    Table,
+    bindparam,
+    literal_column,
+    select,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 
 from hashcart.domain.messages import OutboundMessage
@@ -65,88 +75,69 @@ class Repository:
         self._dialect = connection.dialect.name
 
     def _insert_ignoring_conflicts(self, table: Table, values: dict[str, Any]) -> bool:
-        """INSERT … ON CONFLICT DO NOTHING; True if a row went in.
-
-        RETURNING says so on both databases (psycopg reports no rowcount for this statement).
-        """
-        statement: Insert
-        if self._dialect == "postgresql":
-            statement = postgresql.insert(table).values(values).on_conflict_do_nothing()
-        else:
-            statement = sqlite.insert(table).values(values).on_conflict_do_nothing()
-        inserted: Any = self.connection.execute(statement.returning(literal_column("1"))).first()
-        return inserted is not None
+        """INSERT … ON CONFLICT DO NOTHING; True if a row went in."""
+        statement = _insert_ignoring(self._dialect, table.name)
+        return self.connection.execute(statement, values).first() is not None
 
     # posts -------------------------------------------------------------------------------
 
-    def add_post(self, values: dict[str, Any], product_ids: Sequence[str]) -> bool:
-        """Remember a post (first version wins); False if it was known already."""
-        if not self._insert_ignoring_conflicts(t.posts, values):
-            return False
-        if product_ids:
-            self.connection.execute(
-                t.post_products.insert(),
-                [
-                    {
-                        "network": values["network"],
-                        "post_id": values["post_id"],
-                        "position": position,
-                        "product_id": product_id,
-                    }
-                    for position, product_id in enumerate(product_ids, 1)
-                ],
-            )
-        return True
+    def add_posts(
+        self, rows: Sequence[dict[str, Any]], products: dict[tuple[Network, str], list[str]]
+    ) -> set[tuple[Network, str]]:
+        """Remember posts (the first version wins): one statement for the whole batch.
+
+        Returns the keys of the posts that were new; `products` lists each post's products
+        in the order its links name them. Keys in `rows` must be distinct.
+        """
+        if not rows:
+            return set()
+        returned = self.connection.execute(_insert_posts(self._dialect), list(rows))
+        inserted = {(Network(row[0]), row[1]) for row in returned}
+        links = [
+            {"network": network, "post_id": post_id, "position": position, "product_id": product}
+            for network, post_id in inserted
+            for position, product in enumerate(products.get((network, post_id), ()), 1)
+        ]
+        if links:
+            self.connection.execute(t.post_products.insert(), links)
+        return inserted
 
     def post(self, network: Network, post_id: str) -> StoredPost | None:
-        row = self.connection.execute(
-            select(t.posts).where(t.posts.c.network == network, t.posts.c.post_id == post_id)
-        ).first()
+        row = self.connection.execute(_POST, {"network": network, "post_id": post_id}).first()
         return None if row is None else _stored_post(row._mapping)
 
     def post_product_ids(self, network: Network, post_id: str) -> list[str]:
-        rows = self.connection.execute(
-            select(t.post_products.c.product_id)
-            .where(t.post_products.c.network == network, t.post_products.c.post_id == post_id)
-            .order_by(t.post_products.c.position)
-        )
+        rows = self.connection.execute(_POST_PRODUCTS, {"network": network, "post_id": post_id})
         return [row[0] for row in rows]
 
-    def triggers_waiting_for(self, network: Network, parent_id: str) -> list[StoredPost]:
-        """Trigger posts that reply to `parent_id` and have not acted yet, oldest first."""
-        acted = select(t.actions.c.id).where(
-            t.actions.c.network == t.posts.c.network,
-            t.actions.c.trigger_post_id == t.posts.c.post_id,
-        )
-        rows = self.connection.execute(
-            select(t.posts)
-            .where(
-                t.posts.c.network == network,
-                t.posts.c.parent_id == parent_id,
-                t.posts.c.list_kind.is_not(None),
-                ~acted.exists(),
+    def deleted_among(self, keys: Sequence[tuple[Network, str]]) -> set[tuple[Network, str]]:
+        """Which of these posts their authors deleted (deletions may come first)."""
+        found: set[tuple[Network, str]] = set()
+        for network, post_ids in _by_network(keys):
+            rows = self.connection.execute(
+                _DELETIONS_AMONG, {"network": network, "post_ids": post_ids}
             )
-            .order_by(t.posts.c.created_at, t.posts.c.post_id)
-        )
-        return [_stored_post(row._mapping) for row in rows]
+            found.update((network, row[0]) for row in rows)
+        return found
+
+    def triggers_waiting_for_any(
+        self, keys: Sequence[tuple[Network, str]]
+    ) -> dict[tuple[Network, str], list[StoredPost]]:
+        """Trigger posts not acted on yet whose parent is one of these posts, by parent."""
+        found: dict[tuple[Network, str], list[StoredPost]] = {}
+        for network, post_ids in _by_network(keys):
+            rows = self.connection.execute(
+                _WAITING_FOR_ANY, {"network": network, "parent_ids": post_ids}
+            )
+            for row in rows:
+                post = _stored_post(row._mapping)
+                assert post.parent_id is not None
+                found.setdefault((network, post.parent_id), []).append(post)
+        return found
 
     def record_deletion(self, network: Network, post_id: str) -> None:
         self._insert_ignoring_conflicts(t.post_deletions, {"network": network, "post_id": post_id})
-        self.connection.execute(
-            update(t.posts)
-            .where(t.posts.c.network == network, t.posts.c.post_id == post_id)
-            .values(text=None)
-        )
-
-    def is_deleted(self, network: Network, post_id: str) -> bool:
-        row = self.connection.execute(
-            select(t.post_deletions.c.post_id).where(
-                t.post_deletions.c.network == network, t.post_deletions.c.post_id == post_id
-            )
-        ).first()
-        return row is not None
-
-    # actions, carts, wish lists ------------------------------------------------------------
+        self.connection.execute(_ERASE_TEXT, {"where_network": network, "where_post_id": post_id})
 
     def record_action(
         self,
@@ -179,9 +170,14 @@ class Repository:
         product_id: str | None,
     ) -> None:
         self.connection.execute(
-            update(t.actions)
-            .where(t.actions.c.network == network, t.actions.c.trigger_post_id == trigger_post_id)
-            .values(outcome=outcome, customer_id=customer_id, product_id=product_id)
+            _SET_OUTCOME,
+            {
+                "where_network": network,
+                "where_trigger_post_id": trigger_post_id,
+                "set_outcome": outcome,
+                "set_customer_id": customer_id,
+                "set_product_id": product_id,
+            },
         )
 
     def add_to_list(
@@ -212,9 +208,7 @@ class Repository:
 
     def customer_for_account(self, network: Network, account_id: str) -> int | None:
         row = self.connection.execute(
-            select(t.account_links.c.customer_id).where(
-                t.account_links.c.network == network, t.account_links.c.account_id == account_id
-            )
+            _LINKED_CUSTOMER, {"network": network, "account_id": account_id}
         ).first()
         return None if row is None else int(row[0])
 
@@ -376,6 +370,92 @@ def _pending_intent(row: Any) -> PendingIntent:
         trigger_at=_aware(row["trigger_at"]),
         expires_at=_aware(row["expires_at"]),
     )
+
+
+@functools.cache
+def _insert_ignoring(dialect: str, table_name: str) -> Insert:
+    """One statement object per table, built once: SQLAlchemy then compiles it once too."""
+    table = t.metadata.tables[table_name]
+    insert = postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table)
+    return insert.on_conflict_do_nothing().returning(literal_column("1"))
+
+
+@functools.cache
+def _insert_posts(dialect: str) -> Insert:
+    insert = postgresql.insert(t.posts) if dialect == "postgresql" else sqlite.insert(t.posts)
+    return insert.on_conflict_do_nothing().returning(t.posts.c.network, t.posts.c.post_id)
+
+
+# The hot path's statements, built once with bound parameters (building a statement per
+# call costs more than running it).
+_KEY: tuple[Any, Any] = (bindparam("network"), bindparam("post_id"))
+_POST = select(t.posts).where(t.posts.c.network == _KEY[0], t.posts.c.post_id == _KEY[1])
+_POST_PRODUCTS = (
+    select(t.post_products.c.product_id)
+    .where(t.post_products.c.network == _KEY[0], t.post_products.c.post_id == _KEY[1])
+    .order_by(t.post_products.c.position)
+)
+# An UPDATE may not bind a parameter named like a column it sets: hence the `where_` names.
+_ERASE_TEXT = (
+    update(t.posts)
+    .where(
+        t.posts.c.network == bindparam("where_network"),
+        t.posts.c.post_id == bindparam("where_post_id"),
+    )
+    .values(text=None)
+)
+_SET_OUTCOME = (
+    update(t.actions)
+    .where(
+        t.actions.c.network == bindparam("where_network"),
+        t.actions.c.trigger_post_id == bindparam("where_trigger_post_id"),
+    )
+    .values(
+        outcome=bindparam("set_outcome"),
+        customer_id=bindparam("set_customer_id"),
+        product_id=bindparam("set_product_id"),
+    )
+)
+_LINKED_CUSTOMER = select(t.account_links.c.customer_id).where(
+    t.account_links.c.network == bindparam("network"),
+    t.account_links.c.account_id == bindparam("account_id"),
+)
+
+
+_NOT_ACTED = ~(
+    select(t.actions.c.id)
+    .where(
+        t.actions.c.network == t.posts.c.network,
+        t.actions.c.trigger_post_id == t.posts.c.post_id,
+    )
+    .exists()
+)
+_WAITING_FOR_ANY = (
+    select(t.posts)
+    .where(
+        t.posts.c.network == bindparam("network"),
+        t.posts.c.parent_id.in_(bindparam("parent_ids", expanding=True)),
+        t.posts.c.list_kind.is_not(None),
+        _NOT_ACTED,
+    )
+    .order_by(t.posts.c.created_at, t.posts.c.post_id)
+)
+_DELETIONS_AMONG = select(t.post_deletions.c.post_id).where(
+    t.post_deletions.c.network == bindparam("network"),
+    t.post_deletions.c.post_id.in_(bindparam("post_ids", expanding=True)),
+)
+# SQLite allows 32,766 bound parameters; stay far below.
+_IN_CHUNK = 500
+
+
+def _by_network(keys: Sequence[tuple[Network, str]]) -> Iterator[tuple[Network, list[str]]]:
+    """The keys' post ids grouped by network, in chunks small enough to bind."""
+    grouped: dict[Network, list[str]] = {}
+    for network, post_id in keys:
+        grouped.setdefault(network, []).append(post_id)
+    for network, post_ids in grouped.items():
+        for start in range(0, len(post_ids), _IN_CHUNK):
+            yield network, post_ids[start : start + _IN_CHUNK]
 
 
 @contextmanager
