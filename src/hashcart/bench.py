@@ -38,6 +38,7 @@ class ShapeResult:
     floor: float  # lines per second just reading the file
     json_loads: float  # posts per second with json.loads on every line
     hashcart: float  # posts per second from file to committed cart lines
+    hashcart_validate_all: float  # the same, with every line parsed as JSON (--validate-all)
     triggers: int
     lines_added: int
 
@@ -92,8 +93,8 @@ def _fresh_shop(database: Path, shape: BenchShape, seed: int) -> App:
     return app
 
 
-def _ingest(app: App, path: Path) -> int:
-    ingestor = Ingestor(app.engine, app.shop(), app.clock)
+def _ingest(app: App, path: Path, validate_all: bool = False) -> int:
+    ingestor = Ingestor(app.engine, app.shop(), app.clock, validate_all=validate_all)
     with path.open("rb") as stream:
         ingestor.ingest_lines(str(path), read_lines(stream))
     return ingestor.stats.triggers
@@ -106,19 +107,23 @@ def bench_shape(
     with data.open("wb") as out:
         for line in bench_stream(shape, posts, seed=seed, host=BENCH_HOST):
             out.write(line + b"\n")
-    floor, baseline, ours = [], [], []
+    floor: list[float] = []
+    baseline: list[float] = []
+    ours: list[float] = []
+    ours_validating: list[float] = []
     triggers = lines_added = 0
     for _ in range(runs):
         floor.append(_timed(lambda: _read_only(data)))
         baseline.append(_timed(lambda: _json_loads_every_line(data)))
-        app = _fresh_shop(workdir / f"{shape}.db", shape, seed)
-        started = time.perf_counter()
-        triggers = _ingest(app, data)
-        ours.append(time.perf_counter() - started)
-        with app.engine.connect() as connection:
-            counted = queries.counts(connection)
-        lines_added = counted["cart_lines"] + counted["wishlist_entries"]
-        app.engine.dispose()
+        for validate_all, times in ((False, ours), (True, ours_validating)):
+            app = _fresh_shop(workdir / f"{shape}.db", shape, seed)
+            started = time.perf_counter()
+            triggers = _ingest(app, data, validate_all)
+            times.append(time.perf_counter() - started)
+            with app.engine.connect() as connection:
+                counted = queries.counts(connection)
+            lines_added = counted["cart_lines"] + counted["wishlist_entries"]
+            app.engine.dispose()
     return ShapeResult(
         shape,
         posts,
@@ -126,6 +131,7 @@ def bench_shape(
         _rate(posts, floor),
         _rate(posts, baseline),
         _rate(posts, ours),
+        _rate(posts, ours_validating),
         triggers,
         lines_added,
     )

@@ -131,11 +131,13 @@ def parse_trigger(
     """
     if max_quantity < 1:
         raise ValueError(f"max_quantity must be at least 1, not {max_quantity}")
-    in_text = extract_hashtags(text)
-    candidates = list(tags) if tags is not None else [tag for tag, _, _ in in_text]
+    in_text = extract_hashtags(text) if tags is None else None
+    candidates = list(tags) if tags is not None else [tag for tag, _, _ in in_text or ()]
     found = next(((t, k) for t in candidates if (k := words.kind_of(t)) is not None), None)
     if found is None:
         return None
+    if in_text is None:  # the metadata named a trigger; its place in the text gives position
+        in_text = extract_hashtags(text)
     tag, kind = found
     wanted = normalize_tag(tag)
     occurrence = next((h for h in in_text if normalize_tag(h[0]) == wanted), None)
@@ -186,9 +188,12 @@ _NOT_QUANTITIES = re.compile(
     r"|(?<!\w)\w+(?:[.,/]\w+)+"
 )
 _NUMBER = re.compile(r"(?<![0-9.,])[0-9][0-9.,]*")
+_ANY_DIGIT = re.compile(r"[0-9]")
 
 
 def _quantity(text: str, in_text: list[tuple[str, int, int]], max_quantity: int) -> int:
+    if _ANY_DIGIT.search(text) is None:  # every quantity form has a digit; most posts none
+        return 1
     masked = _mask_non_quantities(text, in_text)
     for match in _QUANTITY.finditer(masked):
         digits = (match.group(1) or match.group(2) or match.group(3)).lstrip("0")

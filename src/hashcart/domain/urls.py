@@ -22,6 +22,7 @@ import re
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import lru_cache
 from urllib.parse import quote, urlsplit
 
 import idna
@@ -101,6 +102,12 @@ def canonicalize(url: str) -> CanonicalUrl | None:
     """
     if not isinstance(url, str) or len(url) > MAX_URL_LENGTH:
         return None
+    return _canonicalize(url)
+
+
+@lru_cache(maxsize=16_384)
+def _canonicalize(url: str) -> CanonicalUrl | None:
+    """Cached: streams repeat the same links (a shop's product pages) over and over."""
     url = url.strip(" \t\n\r\f")
     if _FORBIDDEN_ASCII.search(url) or not (url.isascii() or _printable(url)):
         return None
@@ -118,6 +125,7 @@ def canonicalize(url: str) -> CanonicalUrl | None:
     return CanonicalUrl(parts.scheme, host_and_port[0], host_and_port[1], path, query)
 
 
+@lru_cache(maxsize=4096)
 def canonical_host(host: str) -> str | None:
     """A host name in canonical form (see the module rules), or None if it is not one."""
     if host.endswith("."):

@@ -168,9 +168,16 @@ class Ingestor:
             # Replies from earlier batches that waited for one of these posts.
             waiting = repo.triggers_waiting_for_any(keys)
             fresh = self._store_posts(repo, prepared, deleted)
+            parents = repo.existing_posts(
+                [
+                    (item.post.network, item.values["parent_id"])
+                    for item in prepared
+                    if isinstance(item, _Prepared) and item.is_trigger
+                ]
+            )
             for item in prepared:
                 if isinstance(item, _Prepared):
-                    self._act_on(repo, item, fresh, waiting, now)
+                    self._act_on(repo, item, fresh, parents, waiting, now)
                 elif isinstance(item, _DeadLetter):
                     repo.add_dead_letter(item.source, item.line, item.reason, item.excerpt, now)
                     self.stats.dead_letters += 1
@@ -193,6 +200,7 @@ class Ingestor:
         repo: Repository,
         item: _Prepared,
         fresh: set[_Key],
+        parents: set[_Key],
         waiting: dict[_Key, list[StoredPost]],
         now: datetime,
     ) -> None:
@@ -208,7 +216,7 @@ class Ingestor:
         if not item.is_trigger:
             return
         self.stats.triggers += 1
-        if repo.post(post.network, values["parent_id"]) is None:
+        if (post.network, values["parent_id"]) not in parents:
             self.stats.waiting_for_parent += 1  # it acts when its parent arrives
             return
         act(repo, self.shop, _stored(post, values), now, counts)

@@ -73,6 +73,11 @@ class Repository:
     def __init__(self, connection: Connection) -> None:
         self.connection = connection
         self._dialect = connection.dialect.name
+        # Read-through memos, valid for this transaction only: a post's products never
+        # change once stored (its first version wins), and links change only through
+        # add_link below, which keeps the memo current.
+        self._products_of: dict[tuple[Network, str], list[str]] = {}
+        self._customer_of: dict[tuple[Network, str], int | None] = {}
 
     def _insert_ignoring_conflicts(self, table: Table, values: dict[str, Any]) -> bool:
         """INSERT … ON CONFLICT DO NOTHING; True if a row went in."""
@@ -93,6 +98,8 @@ class Repository:
             return set()
         returned = self.connection.execute(_insert_posts(self._dialect), list(rows))
         inserted = {(Network(row[0]), row[1]) for row in returned}
+        for key in inserted:
+            self._products_of.pop(key, None)
         links = [
             {"network": network, "post_id": post_id, "position": position, "product_id": product}
             for network, post_id in inserted
@@ -107,8 +114,19 @@ class Repository:
         return None if row is None else _stored_post(row._mapping)
 
     def post_product_ids(self, network: Network, post_id: str) -> list[str]:
-        rows = self.connection.execute(_POST_PRODUCTS, {"network": network, "post_id": post_id})
-        return [row[0] for row in rows]
+        key = (network, post_id)
+        if key not in self._products_of:
+            rows = self.connection.execute(_POST_PRODUCTS, {"network": network, "post_id": post_id})
+            self._products_of[key] = [row[0] for row in rows]
+        return self._products_of[key]
+
+    def existing_posts(self, keys: Sequence[tuple[Network, str]]) -> set[tuple[Network, str]]:
+        """Which of these posts are stored."""
+        found: set[tuple[Network, str]] = set()
+        for network, post_ids in _by_network(keys):
+            rows = self.connection.execute(_POSTS_AMONG, {"network": network, "post_ids": post_ids})
+            found.update((network, row[0]) for row in rows)
+        return found
 
     def deleted_among(self, keys: Sequence[tuple[Network, str]]) -> set[tuple[Network, str]]:
         """Which of these posts their authors deleted (deletions may come first)."""
@@ -207,10 +225,13 @@ class Repository:
     # customers and links ----------------------------------------------------------------
 
     def customer_for_account(self, network: Network, account_id: str) -> int | None:
-        row = self.connection.execute(
-            _LINKED_CUSTOMER, {"network": network, "account_id": account_id}
-        ).first()
-        return None if row is None else int(row[0])
+        key = (network, account_id)
+        if key not in self._customer_of:
+            row = self.connection.execute(
+                _LINKED_CUSTOMER, {"network": network, "account_id": account_id}
+            ).first()
+            self._customer_of[key] = None if row is None else int(row[0])
+        return self._customer_of[key]
 
     def customer_id(self, email: str) -> int | None:
         row = self.connection.execute(
@@ -231,6 +252,7 @@ class Repository:
         handle: str | None,
         at: datetime,
     ) -> bool:
+        self._customer_of.pop((network, account_id), None)
         return self._insert_ignoring_conflicts(
             t.account_links,
             {
@@ -439,6 +461,10 @@ _WAITING_FOR_ANY = (
         _NOT_ACTED,
     )
     .order_by(t.posts.c.created_at, t.posts.c.post_id)
+)
+_POSTS_AMONG = select(t.posts.c.post_id).where(
+    t.posts.c.network == bindparam("network"),
+    t.posts.c.post_id.in_(bindparam("post_ids", expanding=True)),
 )
 _DELETIONS_AMONG = select(t.post_deletions.c.post_id).where(
     t.post_deletions.c.network == bindparam("network"),
