@@ -1,17 +1,22 @@
-"""What a trigger does: the one action per trigger post, and the message that announces it.
+"""What triggers do: the one action per trigger post, and the messages that announce them.
 
-Everything here runs inside the caller's transaction, so the cart change and its message
-commit together (the outbox rule)."""
+Triggers are acted on a batch at a time, with a handful of statements per batch rather than
+several per trigger (that is what keeps ingest fast): claim every trigger's action at once
+(the unique constraint decides which are new), decide in memory, then write list entries,
+pending intents, outcomes and messages in bulk. Everything runs inside the caller's
+transaction, so the cart changes and their messages commit together (the outbox rule).
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from hashcart.domain.messages import OutboundMessage, Reason, compose
 from hashcart.domain.posts import Network
 from hashcart.services.shop import Shop
-from hashcart.store.repository import Repository, StoredPost
+from hashcart.store.repository import ListEntry, Repository, StoredPost
 
 SECONDS_PER_DAY = 86_400
 
@@ -29,128 +34,232 @@ class ActionCounts:
     already: int = 0
 
 
-def _queue(repo: Repository, counts: ActionCounts, message: OutboundMessage, at: datetime) -> None:
-    if repo.queue_message(message, at):
-        counts.messages += 1
+@dataclass(frozen=True, slots=True)
+class ListRequest:
+    """Put `product_id` on a customer's cart or wish list, on behalf of one trigger post."""
+
+    network: Network
+    trigger_post_id: str
+    account_id: str
+    handle: str
+    customer_id: int
+    list_kind: str
+    product_id: str
+    quantity: int
+    # The reason to confirm a new entry with: added/wishlisted, or pending_applied on link.
+    confirm_as: Reason | None = None
 
 
-def apply_to_list(
+@dataclass
+class _Outcomes:
+    """What a batch decided, written in bulk at the end."""
+
+    at: datetime
+    actions: list[dict[str, object]] = field(default_factory=list)
+    messages: list[OutboundMessage] = field(default_factory=list)
+
+    def record(
+        self,
+        network: Network,
+        trigger_post_id: str,
+        outcome: str,
+        customer_id: int | None = None,
+        product_id: str | None = None,
+    ) -> None:
+        self.actions.append(
+            {
+                "network": network,
+                "trigger_post_id": trigger_post_id,
+                "outcome": outcome,
+                "customer_id": customer_id,
+                "product_id": product_id,
+            }
+        )
+
+    def flush(self, repo: Repository) -> int:
+        repo.set_action_outcomes(self.actions)
+        return repo.queue_messages(self.messages, self.at)
+
+
+def act_on_triggers(
+    repo: Repository, shop: Shop, triggers: Sequence[StoredPost], at: datetime, counts: ActionCounts
+) -> None:
+    """Act on triggers whose parents are stored, in order. One that acted before is skipped."""
+    claimed = repo.claim_actions([(t.network, t.post_id) for t in triggers], at)
+    todo = [t for t in triggers if (t.network, t.post_id) in claimed]
+    if not todo:
+        return
+    products = repo.products_of_posts([(t.network, t.parent_id or "") for t in todo])
+    customers = repo.customers_for_accounts([(t.network, t.author_id) for t in todo])
+    done = _Outcomes(at)
+    requests: list[ListRequest] = []
+    unlinked: list[tuple[StoredPost, str, int]] = []
+    for trigger in todo:
+        assert trigger.parent_id is not None and trigger.list_kind is not None
+        offered = products.get((trigger.network, trigger.parent_id), [])
+        if not offered:
+            # Silence beats spam: a trigger under a post without a shop product is only counted.
+            counts.no_product += 1
+            done.record(trigger.network, trigger.post_id, "no_product")
+            continue
+        product_id = _chosen(offered, trigger.position)
+        if product_id is None:
+            counts.which_product += 1
+            done.record(trigger.network, trigger.post_id, Reason.WHICH_PRODUCT)
+            ctx = shop.message_context(trigger.author_handle, trigger.post_id)
+            text = compose(Reason.WHICH_PRODUCT, ctx, options=[shop.title(p) for p in offered])
+            done.messages.append(
+                OutboundMessage(
+                    trigger.network, trigger.author_id, trigger.post_id, Reason.WHICH_PRODUCT, text
+                )
+            )
+            continue
+        quantity = trigger.quantity or 1
+        customer_id = customers.get((trigger.network, trigger.author_id))
+        if customer_id is None:
+            unlinked.append((trigger, product_id, quantity))
+            continue
+        requests.append(
+            ListRequest(
+                trigger.network,
+                trigger.post_id,
+                trigger.author_id,
+                trigger.author_handle,
+                customer_id,
+                trigger.list_kind,
+                product_id,
+                quantity,
+            )
+        )
+    _apply(repo, shop, requests, done, counts)
+    _keep_pending(repo, shop, unlinked, done, counts)
+    counts.messages += done.flush(repo)
+
+
+def apply_requests(
+    repo: Repository, shop: Shop, requests: Sequence[ListRequest], at: datetime
+) -> list[str]:
+    """Apply list requests outside ingest (a new link applying pending intents); outcomes."""
+    done = _Outcomes(at)
+    outcomes = _apply(repo, shop, requests, done, ActionCounts())
+    done.flush(repo)
+    return outcomes
+
+
+def _chosen(offered: list[str], position: int | None) -> str | None:
+    """The product a trigger names: by position, or the only one; None means ask which."""
+    if position is not None:
+        return offered[position - 1] if 1 <= position <= len(offered) else None
+    return offered[0] if len(offered) == 1 else None
+
+
+def _apply(
     repo: Repository,
     shop: Shop,
-    customer_id: int,
-    list_kind: str,
-    product_id: str,
-    quantity: int,
-    network: Network,
-    trigger_post_id: str,
-    at: datetime,
-) -> str:
-    """Put a product in a customer's cart or wish list; returns the outcome (a Reason value)."""
-    if list_kind == "cart" and not shop.is_available(product_id):
+    requests: Sequence[ListRequest],
+    done: _Outcomes,
+    counts: ActionCounts,
+) -> list[str]:
+    """Write the list entries in one go and say, per request, what happened."""
+    entries = [
+        ListEntry(
+            r.list_kind, r.customer_id, r.product_id, r.quantity, r.network, r.trigger_post_id
+        )
+        for r in requests
+        if r.list_kind != "cart" or shop.is_available(r.product_id)
+    ]
+    added = repo.add_list_entries(entries, done.at)
+    outcomes: list[str] = []
+    for request in requests:
+        outcome = _outcome(shop, request, added)
+        outcomes.append(outcome)
+        if outcome in (Reason.ADDED, Reason.WISHLISTED):
+            counts.lines_added += 1
+            # The first request in the batch for a product took it; later ones find it there.
+            added.discard((request.list_kind, request.customer_id, request.product_id))
+        elif outcome == Reason.UNAVAILABLE:
+            counts.unavailable += 1
+        else:
+            counts.already += 1
+        done.record(
+            request.network,
+            request.trigger_post_id,
+            outcome,
+            request.customer_id,
+            request.product_id,
+        )
+        reason = Reason(outcome)
+        if request.confirm_as is not None and reason in (Reason.ADDED, Reason.WISHLISTED):
+            reason = request.confirm_as
+        ctx = shop.message_context(request.handle, request.trigger_post_id)
+        text = compose(
+            reason,
+            ctx,
+            title=shop.title(request.product_id),
+            quantity=request.quantity,
+            list_kind=request.list_kind,
+        )
+        done.messages.append(
+            OutboundMessage(
+                request.network, request.account_id, request.trigger_post_id, reason, text
+            )
+        )
+    return outcomes
+
+
+def _outcome(shop: Shop, request: ListRequest, added: set[tuple[str, int, str]]) -> Reason:
+    if request.list_kind == "cart" and not shop.is_available(request.product_id):
         return Reason.UNAVAILABLE
-    added = repo.add_to_list(
-        list_kind, customer_id, product_id, quantity, network, trigger_post_id, at
-    )
-    if list_kind == "cart":
-        return Reason.ADDED if added else Reason.ALREADY_IN_CART
-    return Reason.WISHLISTED if added else Reason.ALREADY_WISHLISTED
-
-
-def act(
-    repo: Repository, shop: Shop, trigger: StoredPost, at: datetime, counts: ActionCounts
-) -> None:
-    """Act on a trigger whose parent is known. A trigger that acted before changes nothing."""
-    assert trigger.parent_id is not None and trigger.list_kind is not None
-    if not repo.record_action(trigger.network, trigger.post_id, "claimed", at):
-        return
-    products = repo.post_product_ids(trigger.network, trigger.parent_id)
-    ctx = shop.message_context(trigger.author_handle, trigger.post_id)
-
-    def reply(reason: Reason, text: str) -> None:
-        message = OutboundMessage(trigger.network, trigger.author_id, trigger.post_id, reason, text)
-        _queue(repo, counts, message, at)
-
-    if not products:
-        # Silence beats spam: a trigger under a post without a shop product is only counted.
-        counts.no_product += 1
-        repo.set_action_outcome(trigger.network, trigger.post_id, "no_product", None, None)
-        return
-    position = trigger.position
-    if position is not None and 1 <= position <= len(products):
-        product_id = products[position - 1]
-    elif len(products) == 1 and position is None:
-        product_id = products[0]
-    else:
-        counts.which_product += 1
-        repo.set_action_outcome(trigger.network, trigger.post_id, Reason.WHICH_PRODUCT, None, None)
-        titles = [shop.title(product) for product in products]
-        reply(Reason.WHICH_PRODUCT, compose(Reason.WHICH_PRODUCT, ctx, options=titles))
-        return
-
-    quantity = trigger.quantity or 1
-    title = shop.title(product_id)
-    customer_id = repo.customer_for_account(trigger.network, trigger.author_id)
-    if customer_id is None:
-        _keep_pending(repo, shop, trigger, product_id, quantity, at, counts)
-        return
-    outcome = apply_to_list(
-        repo,
-        shop,
-        customer_id,
-        trigger.list_kind,
-        product_id,
-        quantity,
-        trigger.network,
-        trigger.post_id,
-        at,
-    )
-    repo.set_action_outcome(trigger.network, trigger.post_id, outcome, customer_id, product_id)
-    _count_outcome(counts, outcome)
-    reply(Reason(outcome), compose(Reason(outcome), ctx, title=title, quantity=quantity))
-
-
-def _count_outcome(counts: ActionCounts, outcome: str) -> None:
-    if outcome in (Reason.ADDED, Reason.WISHLISTED):
-        counts.lines_added += 1
-    elif outcome == Reason.UNAVAILABLE:
-        counts.unavailable += 1
-    else:
-        counts.already += 1
+    fresh = (request.list_kind, request.customer_id, request.product_id) in added
+    if request.list_kind == "cart":
+        return Reason.ADDED if fresh else Reason.ALREADY_IN_CART
+    return Reason.WISHLISTED if fresh else Reason.ALREADY_WISHLISTED
 
 
 def _keep_pending(
     repo: Repository,
     shop: Shop,
-    trigger: StoredPost,
-    product_id: str,
-    quantity: int,
-    at: datetime,
+    unlinked: list[tuple[StoredPost, str, int]],
+    done: _Outcomes,
     counts: ActionCounts,
 ) -> None:
-    assert trigger.list_kind is not None
-    repo.set_action_outcome(trigger.network, trigger.post_id, "pending", None, product_id)
-    repo.add_pending_intent(
-        {
-            "network": trigger.network,
-            "account_id": trigger.author_id,
-            "account_handle": trigger.author_handle,
-            "trigger_post_id": trigger.post_id,
-            "list_kind": trigger.list_kind,
-            "product_id": product_id,
-            "quantity": quantity,
-            "trigger_at": trigger.created_at,
-            "expires_at": trigger.created_at + shop.pending_expiry,
-        }
+    """Keep requests from unlinked accounts, and ask each account to link once a day."""
+    if not unlinked:
+        return
+    repo.add_pending_intents(
+        [
+            {
+                "network": t.network,
+                "account_id": t.author_id,
+                "account_handle": t.author_handle,
+                "trigger_post_id": t.post_id,
+                "list_kind": t.list_kind,
+                "product_id": product_id,
+                "quantity": quantity,
+                "trigger_at": t.created_at,
+                "expires_at": t.created_at + shop.pending_expiry,
+            }
+            for t, product_id, quantity in unlinked
+        ]
     )
-    counts.pending += 1
     # One link_needed per account per UTC day of the triggers' own times: a fixed window, so
     # the same posts in any order ask the same number of times.
-    day = int(trigger.created_at.astimezone(UTC).timestamp() // SECONDS_PER_DAY)
-    if repo.claim_link_notice(trigger.network, trigger.author_id, day):
-        ctx = shop.message_context(trigger.author_handle, trigger.post_id)
-        days = shop.pending_expiry.total_seconds() / SECONDS_PER_DAY
-        text = compose(Reason.LINK_NEEDED, ctx, expiry_days=days)
-        message = OutboundMessage(
-            trigger.network, trigger.author_id, trigger.post_id, Reason.LINK_NEEDED, text
-        )
-        _queue(repo, counts, message, at)
+    days = {(t.network, t.author_id, _day(t.created_at)): t for t, _, _ in reversed(unlinked)}
+    noticed = repo.claim_link_notices(list(days))
+    expiry_days = shop.pending_expiry.total_seconds() / SECONDS_PER_DAY
+    for trigger, product_id, _ in unlinked:
+        counts.pending += 1
+        done.record(trigger.network, trigger.post_id, "pending", None, product_id)
+        notice = (trigger.network, trigger.author_id, _day(trigger.created_at))
+        if notice in noticed and days[notice] is trigger:
+            ctx = shop.message_context(trigger.author_handle, trigger.post_id)
+            text = compose(Reason.LINK_NEEDED, ctx, expiry_days=expiry_days)
+            done.messages.append(
+                OutboundMessage(
+                    trigger.network, trigger.author_id, trigger.post_id, Reason.LINK_NEEDED, text
+                )
+            )
+
+
+def _day(moment: datetime) -> int:
+    return int(moment.astimezone(UTC).timestamp() // SECONDS_PER_DAY)

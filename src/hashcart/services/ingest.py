@@ -18,7 +18,7 @@ from hashcart.domain.posts import DecodeError, Network, NotAPost, Post, PostDele
 from hashcart.domain.triggers import parse_trigger
 from hashcart.networks.formats import Format, decode
 from hashcart.networks.prefilter import Prefilter, check_framing, check_well_formed
-from hashcart.services.actions import ActionCounts, act
+from hashcart.services.actions import ActionCounts, act_on_triggers
 from hashcart.services.shop import Shop
 from hashcart.store.repository import Repository, StoredPost, transaction
 
@@ -175,12 +175,14 @@ class Ingestor:
                     if isinstance(item, _Prepared) and item.is_trigger
                 ]
             )
+            ready: list[StoredPost] = []
             for item in prepared:
                 if isinstance(item, _Prepared):
-                    self._act_on(repo, item, fresh, parents, waiting, now)
+                    ready += self._ready_to_act(item, fresh, parents, waiting)
                 elif isinstance(item, _DeadLetter):
                     repo.add_dead_letter(item.source, item.line, item.reason, item.excerpt, now)
                     self.stats.dead_letters += 1
+            act_on_triggers(repo, self.shop, ready, now, self.stats.actions)
 
     def _store_posts(self, repo: Repository, prepared: list[Any], deleted: set[_Key]) -> set[_Key]:
         """Insert the batch's posts in one go; the keys of those that were new."""
@@ -195,31 +197,28 @@ class Ingestor:
                 products[key] = item.product_ids
         return repo.add_posts(list(rows.values()), products)
 
-    def _act_on(
+    def _ready_to_act(
         self,
-        repo: Repository,
         item: _Prepared,
         fresh: set[_Key],
         parents: set[_Key],
         waiting: dict[_Key, list[StoredPost]],
-        now: datetime,
-    ) -> None:
+    ) -> list[StoredPost]:
+        """The triggers this stored post lets act: those that waited for it, and itself."""
         post, values = item.post, item.values
         key = (post.network, post.post_id)
         if key not in fresh:
             self.stats.duplicates += 1
-            return
+            return []
         fresh.discard(key)  # a second copy in the same batch is a duplicate
-        counts = self.stats.actions
-        for earlier in sorted(waiting.pop(key, []), key=_made_order):
-            act(repo, self.shop, earlier, now, counts)
-        if not item.is_trigger:
-            return
-        self.stats.triggers += 1
-        if (post.network, values["parent_id"]) not in parents:
-            self.stats.waiting_for_parent += 1  # it acts when its parent arrives
-            return
-        act(repo, self.shop, _stored(post, values), now, counts)
+        ready = sorted(waiting.pop(key, []), key=_made_order)
+        if item.is_trigger:
+            self.stats.triggers += 1
+            if (post.network, values["parent_id"]) in parents:
+                ready.append(_stored(post, values))
+            else:
+                self.stats.waiting_for_parent += 1  # it acts when its parent arrives
+        return ready
 
     def _prepare(self, post: Post) -> _Prepared | None:
         """What the engine must remember of a post, or None when it is noise to us."""

@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from hashcart.domain.messages import OutboundMessage, Reason, compose
+from hashcart.domain.messages import Reason
 from hashcart.domain.posts import Network
-from hashcart.services.actions import apply_to_list
+from hashcart.services.actions import ListRequest, apply_requests
 from hashcart.services.shop import Shop
 from hashcart.store.repository import Repository
 
@@ -41,41 +41,26 @@ def link_account(
         raise LinkError(f"{network} account {account_id!r} is already linked to another customer")
     created = repo.add_link(customer_id, network, account_id, handle, now)
     result = LinkResult(created=created)
+    requests = []
     for intent in repo.waiting_intents(network, account_id):
         if intent.expires_at <= now:
             repo.set_intent_status(intent.id, "expired")
             result.expired += 1
             continue
-        outcome = apply_to_list(
-            repo,
-            shop,
-            customer_id,
-            intent.list_kind,
-            intent.product_id,
-            intent.quantity,
-            network,
-            intent.trigger_post_id,
-            now,
-        )
         repo.set_intent_status(intent.id, "applied")
-        repo.set_action_outcome(
-            network, intent.trigger_post_id, outcome, customer_id, intent.product_id
+        requests.append(
+            ListRequest(
+                network,
+                intent.trigger_post_id,
+                account_id,
+                intent.account_handle or handle or "",
+                customer_id,
+                intent.list_kind,
+                intent.product_id,
+                intent.quantity,
+                confirm_as=Reason.PENDING_APPLIED,
+            )
         )
-        reason = (
-            Reason.PENDING_APPLIED
-            if outcome in (Reason.ADDED, Reason.WISHLISTED)
-            else Reason(outcome)
-        )
-        ctx = shop.message_context(intent.account_handle or handle or "", intent.trigger_post_id)
-        text = compose(
-            reason,
-            ctx,
-            title=shop.title(intent.product_id),
-            quantity=intent.quantity,
-            list_kind=intent.list_kind,
-        )
-        repo.queue_message(
-            OutboundMessage(network, account_id, intent.trigger_post_id, reason, text), now
-        )
-        result.applied += 1
+    apply_requests(repo, shop, requests, now)
+    result.applied = len(requests)
     return result

@@ -42,6 +42,18 @@ class StoredPost:
 
 
 @dataclass(frozen=True, slots=True)
+class ListEntry:
+    """A cart line or wish-list entry to add, and the trigger post it came from."""
+
+    list_kind: str  # cart | wishlist
+    customer_id: int
+    product_id: str
+    quantity: int
+    network: Network
+    post_id: str
+
+
+@dataclass(frozen=True, slots=True)
 class ProductInfo:
     product_id: str
     title: str
@@ -73,11 +85,6 @@ class Repository:
     def __init__(self, connection: Connection) -> None:
         self.connection = connection
         self._dialect = connection.dialect.name
-        # Read-through memos, valid for this transaction only: a post's products never
-        # change once stored (its first version wins), and links change only through
-        # add_link below, which keeps the memo current.
-        self._products_of: dict[tuple[Network, str], list[str]] = {}
-        self._customer_of: dict[tuple[Network, str], int | None] = {}
 
     def _insert_ignoring_conflicts(self, table: Table, values: dict[str, Any]) -> bool:
         """INSERT … ON CONFLICT DO NOTHING; True if a row went in."""
@@ -98,8 +105,6 @@ class Repository:
             return set()
         returned = self.connection.execute(_insert_posts(self._dialect), list(rows))
         inserted = {(Network(row[0]), row[1]) for row in returned}
-        for key in inserted:
-            self._products_of.pop(key, None)
         links = [
             {"network": network, "post_id": post_id, "position": position, "product_id": product}
             for network, post_id in inserted
@@ -113,12 +118,18 @@ class Repository:
         row = self.connection.execute(_POST, {"network": network, "post_id": post_id}).first()
         return None if row is None else _stored_post(row._mapping)
 
-    def post_product_ids(self, network: Network, post_id: str) -> list[str]:
-        key = (network, post_id)
-        if key not in self._products_of:
-            rows = self.connection.execute(_POST_PRODUCTS, {"network": network, "post_id": post_id})
-            self._products_of[key] = [row[0] for row in rows]
-        return self._products_of[key]
+    def products_of_posts(
+        self, keys: Sequence[tuple[Network, str]]
+    ) -> dict[tuple[Network, str], list[str]]:
+        """Each stored post's products, in the order its links name them."""
+        found: dict[tuple[Network, str], list[str]] = {}
+        for network, post_ids in _by_network(keys):
+            rows = self.connection.execute(
+                _PRODUCTS_OF_POSTS, {"network": network, "post_ids": post_ids}
+            )
+            for post_id, product_id in rows:
+                found.setdefault((network, post_id), []).append(product_id)
+        return found
 
     def existing_posts(self, keys: Sequence[tuple[Network, str]]) -> set[tuple[Network, str]]:
         """Which of these posts are stored."""
@@ -157,81 +168,93 @@ class Repository:
         self._insert_ignoring_conflicts(t.post_deletions, {"network": network, "post_id": post_id})
         self.connection.execute(_ERASE_TEXT, {"where_network": network, "where_post_id": post_id})
 
-    def record_action(
-        self,
-        network: Network,
-        trigger_post_id: str,
-        outcome: str,
-        at: datetime,
-        customer_id: int | None = None,
-        product_id: str | None = None,
-    ) -> bool:
-        """Claim the trigger's one action; False means it acted before."""
-        return self._insert_ignoring_conflicts(
-            t.actions,
-            {
-                "network": network,
-                "trigger_post_id": trigger_post_id,
-                "outcome": outcome,
-                "customer_id": customer_id,
-                "product_id": product_id,
-                "created_at": at,
-            },
-        )
+    def claim_actions(
+        self, keys: Sequence[tuple[Network, str]], at: datetime
+    ) -> set[tuple[Network, str]]:
+        """Claim each trigger's one action; the keys returned are the triggers that had none.
 
-    def set_action_outcome(
-        self,
-        network: Network,
-        trigger_post_id: str,
-        outcome: str,
-        customer_id: int | None,
-        product_id: str | None,
-    ) -> None:
-        self.connection.execute(
-            _SET_OUTCOME,
-            {
-                "where_network": network,
-                "where_trigger_post_id": trigger_post_id,
-                "set_outcome": outcome,
-                "set_customer_id": customer_id,
-                "set_product_id": product_id,
-            },
-        )
-
-    def add_to_list(
-        self,
-        list_kind: str,
-        customer_id: int,
-        product_id: str,
-        quantity: int,
-        network: Network,
-        post_id: str,
-        at: datetime,
-    ) -> bool:
-        """Add a cart line or wish-list entry; False if the product was there already."""
-        table = t.cart_lines if list_kind == "cart" else t.wishlist_entries
-        return self._insert_ignoring_conflicts(
-            table,
-            {
-                "customer_id": customer_id,
-                "product_id": product_id,
-                "quantity": quantity,
-                "network": network,
-                "post_id": post_id,
+        The unique constraint on (network, trigger_post_id) makes this exactly once, however
+        often a trigger is delivered and however many processes ingest at the same time.
+        """
+        rows = {
+            key: {
+                "network": key[0],
+                "trigger_post_id": key[1],
+                "outcome": "claimed",
+                "customer_id": None,
+                "product_id": None,
                 "created_at": at,
-            },
-        )
+            }
+            for key in keys
+        }
+        if not rows:
+            return set()
+        returned = self.connection.execute(_claim_actions(self._dialect), list(rows.values()))
+        return {(Network(row[0]), row[1]) for row in returned}
+
+    def set_action_outcomes(self, outcomes: Sequence[dict[str, Any]]) -> None:
+        """Record what each claimed action came to (keys as in claim_actions)."""
+        if outcomes:
+            self.connection.execute(
+                _SET_OUTCOME,
+                [
+                    {
+                        "where_network": o["network"],
+                        "where_trigger_post_id": o["trigger_post_id"],
+                        "set_outcome": o["outcome"],
+                        "set_customer_id": o["customer_id"],
+                        "set_product_id": o["product_id"],
+                    }
+                    for o in outcomes
+                ],
+            )
+
+    def add_list_entries(
+        self, entries: Sequence[ListEntry], at: datetime
+    ) -> set[tuple[str, int, str]]:
+        """Add cart lines and wish-list entries; returns (list, customer, product) of the new
+        ones. A product already on the list is left as it is (the first request won)."""
+        added: set[tuple[str, int, str]] = set()
+        for list_kind, table in (("cart", t.cart_lines), ("wishlist", t.wishlist_entries)):
+            rows: dict[tuple[int, str], dict[str, Any]] = {}
+            for entry in entries:
+                if entry.list_kind == list_kind:
+                    rows.setdefault(
+                        (entry.customer_id, entry.product_id),
+                        {
+                            "customer_id": entry.customer_id,
+                            "product_id": entry.product_id,
+                            "quantity": entry.quantity,
+                            "network": entry.network,
+                            "post_id": entry.post_id,
+                            "created_at": at,
+                        },
+                    )
+            if rows:
+                statement = _add_list_entries(self._dialect, table.name)
+                returned = self.connection.execute(statement, list(rows.values()))
+                added.update((list_kind, int(row[0]), row[1]) for row in returned)
+        return added
 
     # customers and links ----------------------------------------------------------------
 
     def customer_for_account(self, network: Network, account_id: str) -> int | None:
-        key = (network, account_id)
-        if key not in self._customer_of:
-            row = self.connection.execute(
-                _LINKED_CUSTOMER, {"network": network, "account_id": account_id}
-            ).first()
-            self._customer_of[key] = None if row is None else int(row[0])
-        return self._customer_of[key]
+        row = self.connection.execute(
+            _LINKED_CUSTOMER, {"network": network, "account_id": account_id}
+        ).first()
+        return None if row is None else int(row[0])
+
+    def customers_for_accounts(
+        self, keys: Sequence[tuple[Network, str]]
+    ) -> dict[tuple[Network, str], int]:
+        """The customer each linked account belongs to (unlinked accounts are absent)."""
+        found: dict[tuple[Network, str], int] = {}
+        for network, account_ids in _by_network(keys):
+            rows = self.connection.execute(
+                _LINKED_CUSTOMERS, {"network": network, "account_ids": account_ids}
+            )
+            found.update(((network, account_id), int(customer)) for account_id, customer in rows)
+        return found
 
     def customer_id(self, email: str) -> int | None:
         row = self.connection.execute(
@@ -252,7 +275,6 @@ class Repository:
         handle: str | None,
         at: datetime,
     ) -> bool:
-        self._customer_of.pop((network, account_id), None)
         return self._insert_ignoring_conflicts(
             t.account_links,
             {
@@ -266,8 +288,10 @@ class Repository:
 
     # pending intents --------------------------------------------------------------------
 
-    def add_pending_intent(self, values: dict[str, Any]) -> bool:
-        return self._insert_ignoring_conflicts(t.pending_intents, {**values, "status": "waiting"})
+    def add_pending_intents(self, rows: Sequence[dict[str, Any]]) -> None:
+        if rows:
+            statement = _insert_ignoring(self._dialect, t.pending_intents.name)
+            self.connection.execute(statement, [{**row, "status": "waiting"} for row in rows])
 
     def waiting_intents(self, network: Network, account_id: str) -> list[PendingIntent]:
         """The account's waiting intents in the order the shopper made them."""
@@ -289,11 +313,15 @@ class Repository:
             .values(status=status)
         )
 
-    def claim_link_notice(self, network: Network, account_id: str, day: int) -> bool:
-        """True for the first link_needed of this account on this day."""
-        return self._insert_ignoring_conflicts(
-            t.link_notices, {"network": network, "account_id": account_id, "day": day}
-        )
+    def claim_link_notices(
+        self, keys: Sequence[tuple[Network, str, int]]
+    ) -> set[tuple[Network, str, int]]:
+        """Of these (network, account, day) keys, the ones not asked to link yet that day."""
+        if not keys:
+            return set()
+        rows = [{"network": n, "account_id": a, "day": d} for n, a, d in dict.fromkeys(keys)]
+        returned = self.connection.execute(_claim_link_notices(self._dialect), rows)
+        return {(Network(row[0]), row[1], int(row[2])) for row in returned}
 
     # catalog ----------------------------------------------------------------------------
 
@@ -339,10 +367,11 @@ class Repository:
 
     # outbox and dead letters ------------------------------------------------------------
 
-    def queue_message(self, message: OutboundMessage, at: datetime) -> bool:
-        return self._insert_ignoring_conflicts(
-            t.outbox,
-            {
+    def queue_messages(self, messages: Sequence[OutboundMessage], at: datetime) -> int:
+        """Queue messages in the outbox; one already queued (same dedupe key) is not queued
+        again. Returns how many were new."""
+        rows = {
+            message.dedupe_key: {
                 "network": message.network,
                 "account_id": message.account_id,
                 "in_reply_to": message.in_reply_to,
@@ -351,8 +380,13 @@ class Repository:
                 "dedupe_key": message.dedupe_key,
                 "status": "queued",
                 "created_at": at,
-            },
-        )
+            }
+            for message in messages
+        }
+        if not rows:
+            return 0
+        returned = self.connection.execute(_queue_messages(self._dialect), list(rows.values()))
+        return len(returned.all())
 
     def add_dead_letter(
         self, source: str, line: int, reason: str, excerpt: str, at: datetime
@@ -408,15 +442,36 @@ def _insert_posts(dialect: str) -> Insert:
     return insert.on_conflict_do_nothing().returning(t.posts.c.network, t.posts.c.post_id)
 
 
+def _returning_insert(dialect: str, table: Table, *returning: str) -> Insert:
+    insert = postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table)
+    columns = [table.c[name] for name in returning]
+    return insert.on_conflict_do_nothing().returning(*columns)
+
+
+@functools.cache
+def _claim_actions(dialect: str) -> Insert:
+    return _returning_insert(dialect, t.actions, "network", "trigger_post_id")
+
+
+@functools.cache
+def _add_list_entries(dialect: str, table_name: str) -> Insert:
+    return _returning_insert(dialect, t.metadata.tables[table_name], "customer_id", "product_id")
+
+
+@functools.cache
+def _claim_link_notices(dialect: str) -> Insert:
+    return _returning_insert(dialect, t.link_notices, "network", "account_id", "day")
+
+
+@functools.cache
+def _queue_messages(dialect: str) -> Insert:
+    return _returning_insert(dialect, t.outbox, "dedupe_key")
+
+
 # The hot path's statements, built once with bound parameters (building a statement per
 # call costs more than running it).
 _KEY: tuple[Any, Any] = (bindparam("network"), bindparam("post_id"))
 _POST = select(t.posts).where(t.posts.c.network == _KEY[0], t.posts.c.post_id == _KEY[1])
-_POST_PRODUCTS = (
-    select(t.post_products.c.product_id)
-    .where(t.post_products.c.network == _KEY[0], t.post_products.c.post_id == _KEY[1])
-    .order_by(t.post_products.c.position)
-)
 # An UPDATE may not bind a parameter named like a column it sets: hence the `where_` names.
 _ERASE_TEXT = (
     update(t.posts)
@@ -461,6 +516,18 @@ _WAITING_FOR_ANY = (
         _NOT_ACTED,
     )
     .order_by(t.posts.c.created_at, t.posts.c.post_id)
+)
+_PRODUCTS_OF_POSTS = (
+    select(t.post_products.c.post_id, t.post_products.c.product_id)
+    .where(
+        t.post_products.c.network == bindparam("network"),
+        t.post_products.c.post_id.in_(bindparam("post_ids", expanding=True)),
+    )
+    .order_by(t.post_products.c.post_id, t.post_products.c.position)
+)
+_LINKED_CUSTOMERS = select(t.account_links.c.account_id, t.account_links.c.customer_id).where(
+    t.account_links.c.network == bindparam("network"),
+    t.account_links.c.account_id.in_(bindparam("account_ids", expanding=True)),
 )
 _POSTS_AMONG = select(t.posts.c.post_id).where(
     t.posts.c.network == bindparam("network"),
