@@ -17,7 +17,7 @@ from hashcart.config import Settings
 from hashcart.domain.posts import Network
 from hashcart.services.catalog import FeedRow, parse_price
 from hashcart.services.ingest import Ingestor
-from hashcart.sources import read_lines
+from hashcart.sources import read_blocks
 from hashcart.store import queries
 from hashcart.store.repository import transaction
 from hashcart.synthetic import BenchShape, bench_accounts, bench_stream, demo_catalog
@@ -58,15 +58,17 @@ def _timed(action: Callable[[], object]) -> float:
 
 
 def _read_only(path: Path) -> None:
+    """The floor: Python's own line iteration, doing nothing with the lines."""
     with path.open("rb") as stream:
-        for _ in read_lines(stream):
+        for _ in stream:
             pass
 
 
 def _json_loads_every_line(path: Path) -> None:
+    """The plain baseline: parse every line with the standard library."""
     loads = json.loads
     with path.open("rb") as stream:
-        for line in read_lines(stream):
+        for line in stream:
             loads(line)
 
 
@@ -96,7 +98,7 @@ def _fresh_shop(database: Path, shape: BenchShape, seed: int) -> App:
 def _ingest(app: App, path: Path, validate_all: bool = False) -> int:
     ingestor = Ingestor(app.engine, app.shop(), app.clock, validate_all=validate_all)
     with path.open("rb") as stream:
-        ingestor.ingest_lines(str(path), read_lines(stream))
+        ingestor.ingest_blocks(str(path), read_blocks(stream))
     return ingestor.stats.triggers
 
 

@@ -23,7 +23,7 @@ from hashcart.networks.formats import Format
 from hashcart.services.catalog import FeedError, FeedRow, RowProblem, read_feed
 from hashcart.services.ingest import Ingestor, IngestStats
 from hashcart.services.linking import LinkError, link_account
-from hashcart.sources import read_lines
+from hashcart.sources import read_blocks
 from hashcart.store import queries
 from hashcart.store.database import DatabaseURLError, upgrade
 from hashcart.store.repository import transaction
@@ -247,14 +247,12 @@ def run_ingest(ingestor: Ingestor, files: list[str]) -> None:
             with open_source(name) as (stream, size):
                 task = progress.add_task(name if name != "-" else "stdin", total=size)
 
-                def advance(_: int, stream: BinaryIO = stream, task: Any = task) -> None:
-                    if stream.seekable():
-                        progress.update(task, completed=stream.tell())
+                def advance(done: int, task: Any = task) -> None:
+                    progress.update(task, completed=done)
 
-                ingestor.ingest_lines(
-                    name, read_lines(stream), progress=advance if show_progress else None
+                ingestor.ingest_blocks(
+                    name, read_blocks(stream), progress=advance if show_progress else None
                 )
-                progress.update(task, completed=size)
 
 
 def show_summary(stats: IngestStats, elapsed: float | None) -> None:

@@ -310,7 +310,7 @@ def test_a_shop_can_use_its_own_trigger_tag(database_url: str) -> None:
 
 
 def test_bad_lines_go_to_dead_letters_and_the_rest_of_the_file_goes_on(shop: Shop) -> None:
-    from hashcart.services.ingest import MAX_LINE_BYTES, Oversized
+    from hashcart.sources import MAX_LINE_BYTES, Oversized
 
     lines = [
         b'{"did": "did:plc:x", "kind": "commit", ',  # malformed JSON

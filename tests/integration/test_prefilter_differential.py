@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -181,7 +181,12 @@ def test_the_prefilter_wants_every_generated_post_that_matters(line: bytes) -> N
 
 
 class WantsEverything(Prefilter):
-    def wants(self, line: bytes) -> bool:
+    """Decodes every line: the slow path the fast one must agree with."""
+
+    asked: ClassVar[list[int]] = []
+
+    def wants_range(self, block: bytes, start: int, end: int, ascii_block: bool) -> bool:
+        self.asked.append(start)
         return True
 
 
@@ -203,6 +208,7 @@ def test_ingest_with_the_prefilter_leaves_the_same_database_as_decoding_everythi
     stream = demo_stream(seed=seed, host=HOST, now=BASE_TIME)
     lines = [*stream.first_half, *stream.second_half]
     decode_everything = WantsEverything(**vars(PREFILTER))
+    WantsEverything.asked.clear()
     states = []
     for name, prefilter in (("fast", None), ("full", decode_everything)):
         shop = Shop(f"sqlite:///{tmp_path / name}.db")
@@ -215,3 +221,4 @@ def test_ingest_with_the_prefilter_leaves_the_same_database_as_decoding_everythi
         states.append(database_state(shop))
     assert states[0]["counts"]["actions"] > 10
     assert states[0] == states[1]
+    assert len(WantsEverything.asked) == len(lines)

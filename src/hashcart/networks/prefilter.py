@@ -52,7 +52,7 @@ def _written_forms(word: str) -> bytes:
     return pattern
 
 
-def _utf8_problem(line: bytes) -> str | None:
+def utf8_problem(line: bytes) -> str | None:
     if line.isascii():
         return None
     try:
@@ -65,7 +65,7 @@ def _utf8_problem(line: bytes) -> str | None:
 def check_framing(line: bytes) -> str | None:
     """The cheap check for lines nobody decodes: valid UTF-8, and braced like one JSON object
     (a line cut short, the usual damage, fails it). None if it passes, else the reason."""
-    problem = _utf8_problem(line)
+    problem = utf8_problem(line)
     if problem is not None:
         return problem
     framed = line.strip()
@@ -76,7 +76,7 @@ def check_framing(line: bytes) -> str | None:
 
 def check_well_formed(line: bytes) -> str | None:
     """None if `line` is one JSON object in valid UTF-8, else the reason it is not."""
-    problem = _utf8_problem(line)
+    problem = utf8_problem(line)
     if problem is not None:
         return problem
     try:
@@ -114,15 +114,21 @@ class Prefilter:
 
     def wants(self, line: bytes) -> bool:
         """True when `line` may matter; False only when it certainly does not."""
-        if b"#" in line and self.hash_tag.search(line):
+        return self.wants_range(line, 0, len(line), line.isascii())
+
+    def wants_range(self, block: bytes, start: int, end: int, ascii_block: bool) -> bool:
+        """`wants` for the line at block[start:end], read in place (no copy of the line).
+
+        `ascii_block` says the whole block is ASCII, so raw UTF-8 needs no looking for.
+        """
+        if block.find(b"#", start, end) >= 0 and self.hash_tag.search(block, start, end):
             return True
-        if line.isascii():
-            if self.escaped_fullwidth_hash.search(line):
-                return True
-        elif b"\xef\xbc\x83" in line:  # U+FF03 FULLWIDTH NUMBER SIGN, raw UTF-8
+        if self.escaped_fullwidth_hash.search(block, start, end):
             return True
-        if line.find(b"delete", 0, DELETE_WINDOW) >= 0:
+        if not ascii_block and block.find(b"\xef\xbc\x83", start, end) >= 0:
+            return True  # U+FF03 FULLWIDTH NUMBER SIGN as raw UTF-8
+        if block.find(b"delete", start, min(end, start + DELETE_WINDOW)) >= 0:
             return True
-        if line.startswith(b'{"did"') and b'"tags":["' in line:  # Bluesky outline tags
-            return True
-        return self.shop_host.search(line) is not None
+        if block.startswith(b'{"did"', start, end) and block.find(b'"tags":["', start, end) >= 0:
+            return True  # Bluesky outline tags
+        return self.shop_host.search(block, start, end) is not None

@@ -17,17 +17,19 @@ from hashcart.clock import Clock
 from hashcart.domain.posts import DecodeError, Network, NotAPost, Post, PostDeleted
 from hashcart.domain.triggers import parse_trigger
 from hashcart.networks.formats import Format, decode
-from hashcart.networks.prefilter import Prefilter, check_framing, check_well_formed
+from hashcart.networks.prefilter import (
+    Prefilter,
+    check_framing,
+    check_well_formed,
+    utf8_problem,
+)
 from hashcart.services.actions import ActionCounts, act_on_triggers
 from hashcart.services.shop import Shop
+from hashcart.sources import Oversized, blocks_of
 from hashcart.store.repository import Repository, StoredPost, transaction
 
-MAX_LINE_BYTES = 1024 * 1024
+_OPEN_BRACE, _CLOSE_BRACE = ord("{"), ord("}")
 EXCERPT_CHARS = 300
-
-
-class Oversized(bytes):
-    """Stands for a line longer than MAX_LINE_BYTES; it holds only the line's start."""
 
 
 @dataclass
@@ -95,35 +97,72 @@ class Ingestor:
         self.stats = IngestStats()
         self._batch: list[_Work] = []
 
-    def ingest_lines(
-        self, source: str, lines: Iterable[bytes], progress: Callable[[int], None] | None = None
-    ) -> None:
-        """Ingest one source's lines (without their newlines; blank lines are ignored).
+    def ingest_lines(self, source: str, lines: Iterable[bytes]) -> None:
+        """Ingest lines already in memory (tests, the demo); see ingest_blocks."""
+        self.ingest_blocks(source, blocks_of(list(lines)))
 
-        This loop runs once per post of the whole stream, so it keeps to local names and
-        leaves all but the cheapest work to the rare lines the prefilter wants.
+    def ingest_blocks(
+        self, source: str, blocks: Iterable[bytes], progress: Callable[[int], None] | None = None
+    ) -> None:
+        """Ingest one source, given as blocks of whole lines (see sources.read_blocks).
+
+        Blank lines are ignored; `progress` hears the bytes done after each block.
         """
-        wants = self.prefilter.wants
-        check = check_well_formed if self.validate_all else check_framing
-        number = quiet = blank = 0
-        for number, data in enumerate(lines, 1):
-            if not number & 0x3FF and progress is not None:
-                progress(number)
-            if isinstance(data, Oversized):
-                self._dead_letter(source, number, "line longer than 1 MiB", data)
-            elif wants(data):
-                self._decode_into_batch(source, number, data)
+        number = done = 0
+        for block in blocks:
+            if isinstance(block, Oversized):
+                number += 1
+                self._dead_letter(source, number, "line longer than 1 MiB", block)
             else:
-                problem = check(data)
+                number = self._ingest_block(source, block, number)
+            done += len(block)
+            if progress is not None:
+                progress(done)
+        self.flush()
+
+    def _ingest_block(self, source: str, block: bytes, number: int) -> int:
+        """Ingest the lines of one block, numbered on from `number`; returns the last number.
+
+        This loop runs once per post of the whole stream, so it reads each line in place,
+        keeps to local names, and leaves all but the cheapest checks to the rare lines the
+        prefilter wants.
+        """
+        wants = self.prefilter.wants_range
+        ascii_block = block.isascii()
+        # Valid UTF-8 as a whole means valid line by line; only a failing block is checked
+        # line by line, to find the culprits.
+        clean_text = ascii_block or utf8_problem(block) is None
+        validate_all = self.validate_all
+        find = block.find
+        size = len(block)
+        start = quiet = blank = 0
+        while start < size:
+            end = find(b"\n", start)
+            if end < 0:
+                end = size
+            number += 1
+            if wants(block, start, end, ascii_block):
+                self._decode_into_batch(source, number, block[start:end])
+            elif (
+                clean_text
+                and not validate_all
+                and block[start] == _OPEN_BRACE
+                and (block[end - 1] == _CLOSE_BRACE or block[end - 2 : end] == b"}\r")
+            ):
+                quiet += 1  # braced like one JSON object: the cheap check passes in place
+            else:
+                line = block[start:end]
+                problem = check_well_formed(line) if validate_all else check_framing(line)
                 if problem is None:
                     quiet += 1
-                elif data.strip():
-                    self._dead_letter(source, number, problem, data)
+                elif line.strip():
+                    self._dead_letter(source, number, problem, line)
                 else:
                     blank += 1
+            start = end + 1
         self.stats.lines += number - blank
         self.stats.posts += quiet
-        self.flush()
+        return number
 
     def _dead_letter(self, source: str, number: int, reason: str, data: bytes) -> None:
         self._batch.append(_DeadLetter(source, number, reason, excerpt_of(data)))
