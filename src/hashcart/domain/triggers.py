@@ -108,8 +108,9 @@ def _kinds(cart: tuple[str, ...], wishlist: tuple[str, ...]) -> dict[str, ListKi
 
 @dataclass(frozen=True)
 class TriggerRequest:
-    """What a trigger asks for. `tag` is as the shopper wrote it (from the text when
-    it is there, else as the payload's metadata gave it); `position` is 1-based."""
+    """What a trigger asks for. `tag` is the trigger tag as found: as written in the text
+    when the text had to be read, else as the payload's metadata gave it (a post without
+    any digit has no position or quantity to read); `position` is 1-based."""
 
     kind: ListKind
     tag: str
@@ -136,9 +137,11 @@ def parse_trigger(
     found = next(((t, k) for t in candidates if (k := words.kind_of(t)) is not None), None)
     if found is None:
         return None
-    if in_text is None:  # the metadata named a trigger; its place in the text gives position
-        in_text = extract_hashtags(text)
     tag, kind = found
+    if in_text is None:  # the metadata named a trigger; its place in the text gives position
+        if _ANY_DIGIT.search(text) is None:  # no number anywhere: no position, no quantity
+            return TriggerRequest(kind=kind, tag=tag, quantity=1, position=None)
+        in_text = extract_hashtags(text)
     wanted = normalize_tag(tag)
     occurrence = next((h for h in in_text if normalize_tag(h[0]) == wanted), None)
     position = None
