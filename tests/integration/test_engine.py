@@ -346,3 +346,15 @@ def test_noise_lines_get_a_framing_check_and_a_full_json_check_on_request(shop: 
         ("strict.jsonl", 1),
         ("strict.jsonl", 2),
     ]
+
+
+def test_events_that_are_not_posts_are_skipped_and_counted_not_dead_lettered(shop: Shop) -> None:
+    identity = (
+        b'{"did":"did:plc:alice0000000000000000000","time_us":1779719009132431,'
+        b'"kind":"identity","identity":{"did":"did:plc:alice0000000000000000000",'
+        b'"handle":"alice.bsky.social","seq":1,"time":"2026-11-20T12:00:00.000Z"}}'
+    )
+    stats = shop.ingest([jetstream_like(BOB_DID, BRAND_POST), identity, brand_post()])
+    assert stats.skipped == 2
+    assert stats.posts == 1
+    assert shop.dead_letters() == []

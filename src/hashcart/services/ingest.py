@@ -29,6 +29,7 @@ from hashcart.sources import Oversized, blocks_of
 from hashcart.store.repository import Repository, StoredPost, transaction
 
 _OPEN_BRACE, _CLOSE_BRACE = ord("{"), ord("}")
+_BLUESKY_POST = b'"collection":"app.bsky.feed.post"'
 EXCERPT_CHARS = 300
 
 
@@ -135,7 +136,7 @@ class Ingestor:
         validate_all = self.validate_all
         find = block.find
         size = len(block)
-        start = quiet = blank = 0
+        start = quiet = blank = not_posts = 0
         while start < size:
             end = find(b"\n", start)
             if end < 0:
@@ -149,7 +150,12 @@ class Ingestor:
                 and block[start] == _OPEN_BRACE
                 and (block[end - 1] == _CLOSE_BRACE or block[end - 2 : end] == b"}\r")
             ):
-                quiet += 1  # braced like one JSON object: the cheap check passes in place
+                # Braced like one JSON object: the cheap check passes in place. Jetstream
+                # lines say cheaply whether they are posts (most are likes and follows).
+                if block.startswith(b'{"did"', start, end) and find(_BLUESKY_POST, start, end) < 0:
+                    not_posts += 1
+                else:
+                    quiet += 1
             else:
                 line = block[start:end]
                 problem = check_well_formed(line) if validate_all else check_framing(line)
@@ -162,6 +168,7 @@ class Ingestor:
             start = end + 1
         self.stats.lines += number - blank
         self.stats.posts += quiet
+        self.stats.skipped += not_posts
         return number
 
     def _dead_letter(self, source: str, number: int, reason: str, data: bytes) -> None:
