@@ -8,7 +8,7 @@ import tomllib
 from pathlib import Path
 from typing import Annotated, Any
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     NoDecode,
@@ -16,6 +16,9 @@ from pydantic_settings import (
     SettingsConfigDict,
     TomlConfigSettingsSource,
 )
+
+from hashcart.domain.products import ShopHosts
+from hashcart.domain.triggers import TriggerWords
 
 DEFAULT_DATABASE_URL = "sqlite:///hashcart.db"
 
@@ -54,6 +57,14 @@ class Settings(BaseSettings):
                 return json.loads(value)
             return tuple(part.strip() for part in value.split(",") if part.strip())
         return value
+
+    @model_validator(mode="after")
+    def _tags_and_hosts_are_usable(self) -> Settings:
+        """Refuse at start-up what the engine would refuse later: `#cart` written with its
+        hash, a tag in both lists, a host name that is no host name."""
+        TriggerWords(cart=self.cart_tags, wishlist=self.wishlist_tags)
+        ShopHosts(self.shop_hosts)
+        return self
 
     @classmethod
     def settings_customise_sources(

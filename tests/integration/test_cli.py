@@ -191,3 +191,67 @@ def test_two_ingest_processes_on_one_sqlite_file_finish_without_errors_or_duplic
     outbox = json.loads(run(shop_dir, "outbox", "--json").stdout)
     assert len(outbox) == 1200
     assert len({m["in_reply_to"] for m in outbox}) == 1200
+
+
+def test_init_twice_leaves_the_database_current(tmp_path: Path) -> None:
+    assert run(tmp_path, "init").returncode == 0
+    again = run(tmp_path, "init")
+    assert again.returncode == 0 and "database ready" in again.stdout
+
+
+def test_catalog_import_reports_bad_rows_by_line_and_keeps_the_rest(tmp_path: Path) -> None:
+    feed = tmp_path / "feed.jsonl"
+    feed.write_text(
+        '{"id": "mug", "title": "Mug", "link": "https://shop.example/products/mug", '
+        '"price": "9.50 USD", "availability": "in_stock"}\n'
+        '{"id": "odd", "title": "Odd", "link": "https://shop.example/products/odd", '
+        '"price": "9.50 USD", "availability": "someday"}\n'
+    )
+    result = run(tmp_path, "catalog", "import", str(feed))
+    assert result.returncode == 0
+    assert "imported 1 products, skipped 1 rows" in result.stdout
+    assert f"{feed}:2: skipped" in result.stderr
+
+
+def test_a_settings_file_can_rename_the_trigger_tag(shop_dir: Path) -> None:
+    (shop_dir / "hashcart.toml").write_text('cart_tags = ["AmazonCart"]\n')
+    (shop_dir / "in.jsonl").write_bytes(
+        jetstream_post(
+            SHOP_DID, "3mmbrand00001", "mug", links=("https://shop.example/products/enamel-mug",)
+        )
+        + b"\n"
+        + jetstream_post(
+            ALICE, "3mmreply00001", "#cart", reply_to=post_uri(SHOP_DID, "3mmbrand00001")
+        )
+        + b"\n"
+        + jetstream_post(
+            ALICE, "3mmreply00002", "#AmazonCart", reply_to=post_uri(SHOP_DID, "3mmbrand00001")
+        )
+        + b"\n"
+    )
+    assert run(shop_dir, "--config", "hashcart.toml", "ingest", "in.jsonl").returncode == 0
+    [cart] = json.loads(run(shop_dir, "carts", "--json").stdout)
+    assert [line["post_id"] for line in cart["lines"]] == [post_uri(ALICE, "3mmreply00002")]
+
+
+def test_demo_runs_with_nothing_set_up_and_fills_carts(tmp_path: Path) -> None:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("HASHCART_")}
+    result = subprocess.run(
+        [*HASHCART, "demo"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env={**clean, "COLUMNS": "200"},
+        check=False,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "carts" in result.stdout and "queued messages" in result.stdout
+    demo_db = f"sqlite:///{tmp_path / 'hashcart-demo.db'}"
+    carts = json.loads(run(tmp_path, "--db", demo_db, "carts", "--json").stdout)
+    assert sum(len(cart["lines"]) for cart in carts) >= 10
+    reasons = {
+        m["reason"] for m in json.loads(run(tmp_path, "--db", demo_db, "outbox", "--json").stdout)
+    }
+    assert {"added", "link_needed", "pending_applied", "already_in_cart"} <= reasons
+    assert json.loads(run(tmp_path, "--db", demo_db, "deadletters", "--json").stdout) == []

@@ -358,3 +358,25 @@ def test_events_that_are_not_posts_are_skipped_and_counted_not_dead_lettered(sho
     assert stats.skipped == 2
     assert stats.posts == 1
     assert shop.dead_letters() == []
+
+
+def test_messages_never_carry_a_trigger_tag_even_when_the_product_name_does(
+    database_url: str,
+) -> None:
+    from sqlalchemy import update
+
+    from hashcart.domain.triggers import TriggerWords, parse_trigger
+    from hashcart.store.schema import products
+
+    shop = Shop(database_url)
+    shop.customer("alice@example.com", (Network.BLUESKY, ALICE_DID, "alice"))
+    hostile = 'Mug #cart ＃wishlist <script>alert("x")</script> #CART\u200b'
+    with shop.app.engine.begin() as connection:
+        connection.execute(
+            update(products).where(products.c.product_id == "mug").values(title=hostile)
+        )
+    shop.ingest([brand_post(), reply(ALICE_DID, "3mmreply00001", "#cart")])
+
+    [message] = shop.outbox()
+    assert "Mug" in message["text"] and "<script>" in message["text"]  # named, as the feed says
+    assert parse_trigger(message["text"], None, TriggerWords(), 10) is None
