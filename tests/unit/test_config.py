@@ -1,4 +1,4 @@
-"""Settings: defaults, a TOML file, HASHCART_* variables over the file, explicit overrides over all."""
+"""Settings: defaults, a TOML file, HASHCART_* variables over it, explicit overrides over all."""
 
 from __future__ import annotations
 
