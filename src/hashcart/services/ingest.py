@@ -208,6 +208,7 @@ class Ingestor:
             (item.network, item.post_id) for item in prepared if isinstance(item, PostDeleted)
         }
         with transaction(self.engine) as repo:
+            repo.serialize_writers()
             for network, post_id in deletions:
                 repo.record_deletion(network, post_id)
             deleted = deletions | repo.deleted_among(keys)

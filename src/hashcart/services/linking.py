@@ -33,6 +33,7 @@ def link_account(
     now: datetime,
 ) -> LinkResult:
     """Tie the account to the customer, then apply its unexpired pending intents in order."""
+    repo.serialize_writers()  # an ingest must not keep a new intent pending meanwhile
     customer_id = repo.customer_id(email)
     if customer_id is None:
         raise LinkError(f"no customer with email {email!r} (add one with `hashcart customers add`)")

@@ -16,6 +16,7 @@ from sqlalchemy import (
     Insert,
     Table,
     bindparam,
+    func,
     literal_column,
     select,
     update,
@@ -85,6 +86,16 @@ class Repository:
     def __init__(self, connection: Connection) -> None:
         self.connection = connection
         self._dialect = connection.dialect.name
+
+    def serialize_writers(self) -> None:
+        """Make concurrent engine writers take turns, until this transaction ends.
+
+        A reply and its parent may reach two processes at once: each would miss the other's
+        uncommitted post, and the reply would wait forever. SQLite's BEGIN IMMEDIATE already
+        lets one writer in at a time; PostgreSQL gets a transaction-scoped advisory lock.
+        """
+        if self._dialect == "postgresql":
+            self.connection.execute(_TAKE_ENGINE_LOCK)
 
     def _insert_ignoring_conflicts(self, table: Table, values: dict[str, Any]) -> bool:
         """INSERT … ON CONFLICT DO NOTHING; True if a row went in."""
@@ -466,6 +477,11 @@ def _claim_link_notices(dialect: str) -> Insert:
 @functools.cache
 def _queue_messages(dialect: str) -> Insert:
     return _returning_insert(dialect, t.outbox, "dedupe_key")
+
+
+# Any fixed number works; this one spells "hashcart" in ASCII, read as an integer.
+_ENGINE_LOCK_KEY = 0x6861736863617274
+_TAKE_ENGINE_LOCK = select(func.pg_advisory_xact_lock(_ENGINE_LOCK_KEY))
 
 
 # The hot path's statements, built once with bound parameters (building a statement per
