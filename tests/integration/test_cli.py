@@ -255,3 +255,10 @@ def test_demo_runs_with_nothing_set_up_and_fills_carts(tmp_path: Path) -> None:
     }
     assert {"added", "link_needed", "pending_applied", "already_in_cart"} <= reasons
     assert json.loads(run(tmp_path, "--db", demo_db, "deadletters", "--json").stdout) == []
+
+
+def test_a_database_that_cannot_be_opened_is_one_line_not_a_traceback(tmp_path: Path) -> None:
+    result = run(tmp_path, "--db", f"sqlite:///{tmp_path / 'no' / 'such' / 'folder.db'}", "carts")
+    assert result.returncode == 1
+    assert result.stderr.startswith("hashcart: error: database:")
+    assert "Traceback" not in result.stderr

@@ -1,0 +1,116 @@
+"""`hashcart ingest`: payload files in, with a progress bar on a terminal and a summary after."""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any, BinaryIO
+
+import typer
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TransferSpeedColumn
+from rich.table import Table
+
+from hashcart.cli import app, app_of, console, errors, fail
+from hashcart.networks.formats import Format
+from hashcart.services.ingest import Ingestor, IngestStats
+from hashcart.sources import read_blocks
+
+
+@contextmanager
+def open_source(name: str) -> Iterator[tuple[BinaryIO, int | None]]:
+    if name == "-":
+        yield sys.stdin.buffer, None
+        return
+    path = Path(name)
+    with path.open("rb") as stream:
+        yield stream, path.stat().st_size
+
+
+@app.command()
+def ingest(
+    ctx: typer.Context,
+    files: Annotated[
+        list[str],
+        typer.Argument(help="Files of payloads, one JSON per line; '-' reads standard input."),
+    ],
+    fmt: Annotated[
+        Format, typer.Option("--format", help="Payload format; auto detects per line.")
+    ] = Format.AUTO,
+    strict: Annotated[
+        bool, typer.Option("--strict", help="Exit 1 if any line was dead-lettered.")
+    ] = False,
+    validate_all: Annotated[
+        bool,
+        typer.Option(
+            "--validate-all",
+            help="Parse every line as JSON, not only the lines that may matter (slower).",
+        ),
+    ] = False,
+) -> None:
+    """Turn trigger replies in the given payload files into cart lines and queued messages."""
+    missing = [name for name in files if name != "-" and not Path(name).is_file()]
+    if missing:
+        fail("no such file: " + ", ".join(missing))
+    hashcart = app_of(ctx)
+    ingestor = Ingestor(
+        hashcart.engine,
+        hashcart.shop(),
+        hashcart.clock,
+        fmt=fmt,
+        batch_size=hashcart.settings.ingest_batch_size,
+        validate_all=validate_all or hashcart.settings.validate_every_line,
+    )
+    started = time.perf_counter()
+    run_ingest(ingestor, files)
+    elapsed = time.perf_counter() - started
+    show_summary(ingestor.stats, elapsed)
+    if strict and ingestor.stats.dead_letters:
+        raise typer.Exit(1)
+
+
+def run_ingest(ingestor: Ingestor, files: list[str]) -> None:
+    show_progress = errors.is_terminal
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TransferSpeedColumn(),
+        TimeElapsedColumn(),
+        console=errors,
+        disable=not show_progress,
+    ) as progress:
+        for name in files:
+            with open_source(name) as (stream, size):
+                task = progress.add_task(name if name != "-" else "stdin", total=size)
+
+                def advance(done: int, task: Any = task) -> None:
+                    progress.update(task, completed=done)
+
+                ingestor.ingest_blocks(
+                    name, read_blocks(stream), progress=advance if show_progress else None
+                )
+
+
+def show_summary(stats: IngestStats, elapsed: float | None) -> None:
+    table = Table(title="ingest summary", show_header=False)
+    table.add_column("what")
+    table.add_column("count", justify="right")
+    for label, value in [
+        ("posts read", stats.posts),
+        ("triggers", stats.triggers),
+        ("lines added", stats.actions.lines_added),
+        ("pending", stats.actions.pending),
+        ("messages queued", stats.actions.messages),
+        ("skipped", stats.skipped),
+        ("dead-lettered", stats.dead_letters),
+        ("waiting for parent", stats.waiting_for_parent),
+        ("no shop product", stats.actions.no_product),
+        ("duplicates", stats.duplicates),
+    ]:
+        table.add_row(label, f"{value:,}")
+    if elapsed is not None:
+        rate = stats.lines / elapsed if elapsed > 0 else 0.0
+        table.add_row("posts per second", f"{rate:,.0f}")
+    console.print(table)

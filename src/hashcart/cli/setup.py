@@ -1,0 +1,111 @@
+"""Setting up a shop: the database, the catalog, customers and their linked accounts."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from hashcart.bootstrap import open_app
+from hashcart.cli import (
+    app,
+    app_of,
+    catalog_app,
+    console,
+    customers_app,
+    errors,
+    fail,
+    links_app,
+    settings_of,
+)
+from hashcart.domain.posts import Network
+from hashcart.services.catalog import FeedError, FeedRow, RowProblem, read_feed
+from hashcart.services.linking import LinkError, link_account
+from hashcart.store.database import upgrade
+from hashcart.store.repository import transaction
+
+
+@app.command()
+def init(ctx: typer.Context) -> None:
+    """Create or upgrade the database (Alembic migrations)."""
+    current = open_app(settings_of(ctx), migrate=False)
+    upgrade(current.engine)
+    console.print(f"database ready: {current.settings.database_url}")
+
+
+@catalog_app.command("import")
+def catalog_import(
+    ctx: typer.Context,
+    file: Annotated[
+        Path,
+        typer.Argument(
+            help="CSV/TSV or JSON Lines feed (Google Merchant Center "
+            "names: id, title, link, price, availability)."
+        ),
+    ],
+) -> None:
+    """Import or update products from a feed; bad rows are reported and skipped."""
+    if not file.is_file():
+        fail(f"no such file: {file}")
+    hashcart = app_of(ctx)
+    try:
+        parsed = list(read_feed(file.read_bytes()))
+    except FeedError as error:
+        fail(f"{file}: {error}")
+    rows = [row for row in parsed if isinstance(row, FeedRow)]
+    problems = [row for row in parsed if isinstance(row, RowProblem)]
+    now = hashcart.clock.now()
+    with transaction(hashcart.engine) as repo:
+        imported = repo.upsert_products(row.as_values(now) for row in rows)
+    for problem in problems:
+        errors.print(f"{file}:{problem.line}: skipped: {problem.reason}", markup=False)
+    console.print(
+        f"imported {imported} products" + (f", skipped {len(problems)} rows" if problems else "")
+    )
+
+
+@customers_app.command("add")
+def customers_add(
+    ctx: typer.Context,
+    email: Annotated[str, typer.Argument(help="The customer's email address.")],
+    name: Annotated[str | None, typer.Option("--name", help="Display name.")] = None,
+) -> None:
+    """Add a customer (a shop account)."""
+    if "@" not in email or email.startswith("@") or email.endswith("@"):
+        fail(f"not an email address: {email!r}")
+    hashcart = app_of(ctx)
+    with transaction(hashcart.engine) as repo:
+        added = repo.add_customer(email.strip().lower(), name, hashcart.clock.now())
+    console.print(f"customer {'added' if added else 'already exists'}: {email}", markup=False)
+
+
+@links_app.command("add")
+def links_add(
+    ctx: typer.Context,
+    customer: Annotated[str, typer.Option("--customer", help="The customer's email.")],
+    network: Annotated[Network, typer.Option("--network", help="x, mastodon or bluesky.")],
+    account: Annotated[
+        str,
+        typer.Option(
+            "--account", help="The stable account id: X user id, Mastodon account URI, Bluesky DID."
+        ),
+    ],
+    handle: Annotated[str | None, typer.Option("--handle", help="The account's handle.")] = None,
+) -> None:
+    """Link a social account to a customer; waiting requests from it are applied now."""
+    hashcart = app_of(ctx)
+    shop = hashcart.shop()
+    try:
+        with transaction(hashcart.engine) as repo:
+            result = link_account(
+                repo, shop, customer.strip().lower(), network, account, handle, hashcart.clock.now()
+            )
+    except LinkError as error:
+        fail(str(error))
+    state = "linked" if result.created else "already linked"
+    console.print(
+        f"{state}: {network} {account} → {customer}; applied {result.applied} "
+        f"waiting requests, {result.expired} had expired",
+        markup=False,
+    )
