@@ -4,6 +4,7 @@ payload lines in, cart lines, wish-list entries, pending intents and queued mess
 from __future__ import annotations
 
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 
@@ -380,3 +381,18 @@ def test_messages_never_carry_a_trigger_tag_even_when_the_product_name_does(
     [message] = shop.outbox()
     assert "Mug" in message["text"] and "<script>" in message["text"]  # named, as the feed says
     assert parse_trigger(message["text"], None, TriggerWords(), 10) is None
+
+
+def test_counts_and_line_numbers_carry_across_blocks(shop: Shop, tmp_path: Path) -> None:
+    from hashcart.services.ingest import Ingestor
+    from hashcart.sources import read_blocks
+
+    lines = [jetstream_like(BOB_DID, BRAND_POST), brand_post(), b"{broken"] * 40
+    (tmp_path / "feed.jsonl").write_bytes(b"\n".join(lines) + b"\n")
+    ingestor = Ingestor(shop.app.engine, shop.app.shop(), shop.clock)
+    with (tmp_path / "feed.jsonl").open("rb") as stream:
+        ingestor.ingest_blocks("feed.jsonl", read_blocks(stream, block_bytes=1000))
+
+    assert ingestor.stats.lines == 120
+    assert (ingestor.stats.posts, ingestor.stats.skipped) == (40, 40)
+    assert [d["line"] for d in shop.dead_letters()] == list(range(3, 121, 3))

@@ -128,6 +128,7 @@ class Ingestor:
         keeps to local names, and leaves all but the cheapest checks to the rare lines the
         prefilter wants.
         """
+        first = number
         wants = self.prefilter.wants_range
         ascii_block = block.isascii()
         # Valid UTF-8 as a whole means valid line by line; only a failing block is checked
@@ -166,7 +167,7 @@ class Ingestor:
                 else:
                     blank += 1
             start = end + 1
-        self.stats.lines += number - blank
+        self.stats.lines += number - first - blank
         self.stats.posts += quiet
         self.stats.skipped += not_posts
         return number
