@@ -233,7 +233,9 @@ def shop_host_pattern(hosts: ShopHosts) -> re.Pattern[bytes]:
         return re.compile(b"")
     alternatives = sorted(run.encode("ascii") for run in runs if run is not None)
     if not alternatives:
-        return re.compile(b"(?!)")  # no shop host: no link can be the shop's
+        # No shop host: no link can be the shop's. A raw NUL byte never occurs in JSON, and a
+        # literal pattern is scanned at memchr speed (an empty `(?!)` is tried at every byte).
+        return re.compile(b"\x00")
     if all(b"." in run for run in alternatives):
         parts = []
         for run in alternatives:
