@@ -88,6 +88,20 @@ def check_well_formed(line: bytes) -> str | None:
     return None
 
 
+def _has_raw_fullwidth_hash(block: bytes, start: int, end: int) -> bool:
+    """Whether U+FF03 FULLWIDTH NUMBER SIGN is in block[start:end] as raw UTF-8 (EF BC 83).
+
+    Looks for its lead byte with a one-byte find (memchr speed) and checks the two after:
+    a three-byte find costs twice the whole prefilter on text with non-ASCII in it.
+    """
+    at = block.find(b"\xef", start, end)
+    while at >= 0:
+        if block.startswith(b"\xbc\x83", at + 1, end):
+            return True
+        at = block.find(b"\xef", at + 1, end)
+    return False
+
+
 class _AnyObject(msgspec.Struct):
     """Decoding into a field-less Struct validates JSON syntax while skipping every value."""
 
@@ -125,8 +139,8 @@ class Prefilter:
             return True
         if self.escaped_fullwidth_hash.search(block, start, end):
             return True
-        if not ascii_block and block.find(b"\xef\xbc\x83", start, end) >= 0:
-            return True  # U+FF03 FULLWIDTH NUMBER SIGN as raw UTF-8
+        if not ascii_block and _has_raw_fullwidth_hash(block, start, end):
+            return True
         if block.find(b"delete", start, min(end, start + DELETE_WINDOW)) >= 0:
             return True
         if block.startswith(b'{"did"', start, end) and block.find(b'"tags":["', start, end) >= 0:
