@@ -125,10 +125,6 @@ class Repository:
             self.connection.execute(t.post_products.insert(), links)
         return inserted
 
-    def post(self, network: Network, post_id: str) -> StoredPost | None:
-        row = self.connection.execute(_POST, {"network": network, "post_id": post_id}).first()
-        return None if row is None else _stored_post(row._mapping)
-
     def products_of_posts(
         self, keys: Sequence[tuple[Network, str]]
     ) -> dict[tuple[Network, str], list[str]]:
@@ -449,8 +445,7 @@ def _insert_ignoring(dialect: str, table_name: str) -> Insert:
 
 @functools.cache
 def _insert_posts(dialect: str) -> Insert:
-    insert = postgresql.insert(t.posts) if dialect == "postgresql" else sqlite.insert(t.posts)
-    return insert.on_conflict_do_nothing().returning(t.posts.c.network, t.posts.c.post_id)
+    return _returning_insert(dialect, t.posts, "network", "post_id")
 
 
 def _returning_insert(dialect: str, table: Table, *returning: str) -> Insert:
@@ -486,8 +481,6 @@ _TAKE_ENGINE_LOCK = select(func.pg_advisory_xact_lock(_ENGINE_LOCK_KEY))
 
 # The hot path's statements, built once with bound parameters (building a statement per
 # call costs more than running it).
-_KEY: tuple[Any, Any] = (bindparam("network"), bindparam("post_id"))
-_POST = select(t.posts).where(t.posts.c.network == _KEY[0], t.posts.c.post_id == _KEY[1])
 # An UPDATE may not bind a parameter named like a column it sets: hence the `where_` names.
 _ERASE_TEXT = (
     update(t.posts)
