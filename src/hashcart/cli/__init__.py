@@ -6,6 +6,7 @@ modules beside it, one group each, and register themselves on import (see the bo
 
 from __future__ import annotations
 
+import importlib
 import sys
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
@@ -93,5 +94,7 @@ def main() -> None:
         sys.exit(1)
 
 
-# The commands register themselves on `app` when imported.
-from hashcart.cli import bench, demo, ingest, reports, setup  # noqa: E402, F401
+# The commands register themselves on `app` when imported, in this order (the order of
+# `hashcart --help`: set-up first, then the daily commands, then demo and bench).
+for _group in ("setup", "ingest", "reports", "demo", "bench"):
+    importlib.import_module(f"hashcart.cli.{_group}")
