@@ -19,7 +19,7 @@ from hashcart.domain.posts import DecodeError, Network, Post, PostDeleted
 from hashcart.domain.products import ShopHosts
 from hashcart.domain.triggers import TriggerWords, normalize_tag, parse_trigger
 from hashcart.networks.formats import Format, decode
-from hashcart.networks.prefilter import Prefilter
+from hashcart.networks.prefilter import Line, Prefilter
 from hashcart.services.ingest import Ingestor
 from hashcart.store import queries
 from hashcart.synthetic import demo_shoppers, demo_stream
@@ -185,9 +185,9 @@ class WantsEverything(Prefilter):
 
     asked: ClassVar[list[int]] = []
 
-    def wants_range(self, block: bytes, start: int, end: int, ascii_block: bool) -> bool:
+    def classify(self, block: bytes, start: int, end: int, ascii_block: bool) -> Line:
         self.asked.append(start)
-        return True
+        return Line.WANTED
 
 
 def database_state(shop: Shop) -> dict[str, Any]:

@@ -6,7 +6,7 @@ import pytest
 
 from hashcart.domain.products import ShopHosts
 from hashcart.domain.triggers import TriggerWords
-from hashcart.networks.prefilter import Prefilter, check_framing, check_well_formed
+from hashcart.networks.prefilter import Line, Prefilter, check_framing, check_well_formed
 
 PREFILTER = Prefilter.for_shop(TriggerWords(), ShopHosts(["shop.example"]))
 
@@ -23,7 +23,9 @@ PREFILTER = Prefilter.for_shop(TriggerWords(), ShopHosts(["shop.example"]))
         b'{"content":"#<span>wishlist</span>"}',  # Mastodon's hashtag markup
         b'{"payload":"{\\"content\\":\\"#\\\\u003cspan\\\\u003ecart\\"}"}',  # escaped twice
         b'{"delete":{"status":{"id_str":"1"}}}',
-        b'{"did":"did:plc:x","commit":{"record":{"tags":["cart"]}}}',  # Bluesky outline tags
+        # Bluesky outline tags (no '#' anywhere) and a Bluesky post deletion
+        b'{"did":"did:plc:x","commit":{"collection":"app.bsky.feed.post","record":{"tags":["cart"]}}}',
+        b'{"did":"did:plc:x","commit":{"operation":"delete","collection":"app.bsky.feed.post"}}',
         b'{"url":"https://SHOP.Example/products/mug"}',
         b'{"url":"https:\\/\\/www.shop.example\\/products\\/mug"}',
     ],
@@ -45,6 +47,17 @@ def test_lines_that_may_matter_are_wanted(line: bytes) -> None:
 )
 def test_noise_is_skipped(line: bytes) -> None:
     assert not PREFILTER.wants(line)
+
+
+def test_jetstream_events_that_are_no_posts_are_told_apart_without_decoding() -> None:
+    like = (
+        b'{"did":"did:plc:x","kind":"commit","commit":{"collection":"app.bsky.feed.like",'
+        b'"record":{"subject":{"uri":"at://did:plc:y/app.bsky.feed.post/3k2"}},"text":"#cart"}}'
+    )
+    identity = b'{"did":"did:plc:x","kind":"identity","identity":{"handle":"x.bsky.social"}}'
+    post = b'{"did":"did:plc:x","commit":{"collection":"app.bsky.feed.post","record":{}}}'
+    for line, kind in ((like, Line.NOT_A_POST), (identity, Line.NOT_A_POST), (post, Line.QUIET)):
+        assert PREFILTER.classify(line, 0, len(line), True) is kind
 
 
 def test_lookalike_hosts_get_through_the_prefilter_and_are_refused_later() -> None:

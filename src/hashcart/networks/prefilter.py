@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from enum import Enum
 
 import msgspec
 
@@ -109,6 +110,14 @@ class _AnyObject(msgspec.Struct):
 _well_formed = msgspec.json.Decoder(_AnyObject)
 
 
+class Line(Enum):
+    """What the prefilter makes of a line."""
+
+    WANTED = "may matter: decode it"
+    QUIET = "a post that cannot matter"
+    NOT_A_POST = "an event that is no post (a like, a follow, an identity change)"
+
+
 @dataclass(frozen=True)
 class Prefilter:
     hash_tag: re.Pattern[bytes]
@@ -128,21 +137,28 @@ class Prefilter:
 
     def wants(self, line: bytes) -> bool:
         """True when `line` may matter; False only when it certainly does not."""
-        return self.wants_range(line, 0, len(line), line.isascii())
+        return self.classify(line, 0, len(line), line.isascii()) is Line.WANTED
 
-    def wants_range(self, block: bytes, start: int, end: int, ascii_block: bool) -> bool:
-        """`wants` for the line at block[start:end], read in place (no copy of the line).
+    def classify(self, block: bytes, start: int, end: int, ascii_block: bool) -> Line:
+        """What the line at block[start:end] is, read in place (no copy of the line).
 
         `ascii_block` says the whole block is ASCII, so raw UTF-8 needs no looking for.
         """
+        if block.startswith(b'{"did"', start, end):  # Bluesky Jetstream
+            # Only app.bsky.feed.post events can matter, and only they name that collection
+            # with a closing quote (a like's subject is a post URI: `…feed.post/<rkey>"`).
+            if block.find(b'app.bsky.feed.post"', start, end) < 0:
+                return Line.NOT_A_POST  # likes, follows, reposts, identity and account events
+            if block.find(b'"tags":["', start, end) >= 0:  # outline tags, which have no '#'
+                return Line.WANTED
         if block.find(b"#", start, end) >= 0 and self.hash_tag.search(block, start, end):
-            return True
+            return Line.WANTED
         if self.escaped_fullwidth_hash.search(block, start, end):
-            return True
+            return Line.WANTED
         if not ascii_block and _has_raw_fullwidth_hash(block, start, end):
-            return True
+            return Line.WANTED
         if block.find(b"delete", start, min(end, start + DELETE_WINDOW)) >= 0:
-            return True
-        if block.startswith(b'{"did"', start, end) and block.find(b'"tags":["', start, end) >= 0:
-            return True  # Bluesky outline tags
-        return self.shop_host.search(block, start, end) is not None
+            return Line.WANTED
+        if self.shop_host.search(block, start, end) is not None:
+            return Line.WANTED
+        return Line.QUIET

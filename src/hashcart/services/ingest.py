@@ -18,6 +18,7 @@ from hashcart.domain.posts import DecodeError, Network, NotAPost, Post, PostDele
 from hashcart.domain.triggers import parse_trigger
 from hashcart.networks.formats import Format, decode
 from hashcart.networks.prefilter import (
+    Line,
     Prefilter,
     check_framing,
     check_well_formed,
@@ -29,7 +30,7 @@ from hashcart.sources import Oversized, blocks_of
 from hashcart.store.repository import Repository, StoredPost, transaction
 
 _OPEN_BRACE, _CLOSE_BRACE = ord("{"), ord("}")
-_BLUESKY_POST = b'"collection":"app.bsky.feed.post"'
+WANTED, NOT_A_POST = Line.WANTED, Line.NOT_A_POST
 EXCERPT_CHARS = 300
 
 
@@ -129,7 +130,7 @@ class Ingestor:
         prefilter wants.
         """
         first = number
-        wants = self.prefilter.wants_range
+        classify = self.prefilter.classify
         ascii_block = block.isascii()
         # Valid UTF-8 as a whole means valid line by line; only a failing block is checked
         # line by line, to find the culprits.
@@ -143,7 +144,8 @@ class Ingestor:
             if end < 0:
                 end = size
             number += 1
-            if wants(block, start, end, ascii_block):
+            kind = classify(block, start, end, ascii_block)
+            if kind is WANTED:
                 self._decode_into_batch(source, number, block[start:end])
             elif (
                 clean_text
@@ -151,16 +153,17 @@ class Ingestor:
                 and block[start] == _OPEN_BRACE
                 and (block[end - 1] == _CLOSE_BRACE or block[end - 2 : end] == b"}\r")
             ):
-                # Braced like one JSON object: the cheap check passes in place. Jetstream
-                # lines say cheaply whether they are posts (most are likes and follows).
-                if block.startswith(b'{"did"', start, end) and find(_BLUESKY_POST, start, end) < 0:
+                # Braced like one JSON object: the cheap check passes in place.
+                if kind is NOT_A_POST:
                     not_posts += 1
                 else:
                     quiet += 1
             else:
                 line = block[start:end]
                 problem = check_well_formed(line) if validate_all else check_framing(line)
-                if problem is None:
+                if problem is None and kind is NOT_A_POST:
+                    not_posts += 1
+                elif problem is None:
                     quiet += 1
                 elif line.strip():
                     self._dead_letter(source, number, problem, line)
