@@ -398,3 +398,34 @@ def test_counts_and_line_numbers_carry_across_blocks(shop: Shop, tmp_path: Path)
     assert ingestor.stats.lines == 120
     assert (ingestor.stats.posts, ingestor.stats.skipped) == (40, 40)
     assert [d["line"] for d in shop.dead_letters()] == list(range(3, 121, 3))
+
+
+@pytest.mark.parametrize(
+    "link",
+    [
+        "https://shоp.example/products/enamel-mug",  # Cyrillic о: a homograph
+        "https://xn--shp-sdd.example/products/enamel-mug",  # the same, in punycode
+        "https://shop.example.evil.test/products/enamel-mug",
+        "https://evil-shop.example/products/enamel-mug",
+        "https://shop.example@evil.test/products/enamel-mug",
+    ],
+)
+def test_a_lookalike_shop_link_never_puts_anything_in_a_cart(shop: Shop, link: str) -> None:
+    fake = post_uri(SHOP_DID, "3mmfake000001")
+    shop.ingest(
+        [
+            jetstream_post(
+                SHOP_DID, "3mmfake000001", f"<script>alert(1)</script> {link}", links=(link,)
+            ),
+            reply(ALICE_DID, "3mmreply00001", "#cart", parent=fake),
+        ]
+    )
+    assert shop.cart("alice@example.com") == []
+    assert shop.outbox() == []
+
+
+@pytest.mark.parametrize("text", ["#ca\u200brt", "#carts", "#cartel", "#кart", "cart"])
+def test_tags_that_only_look_like_the_trigger_do_nothing(shop: Shop, text: str) -> None:
+    stats = shop.ingest([brand_post(), reply(ALICE_DID, "3mmreply00001", text)])
+    assert stats.triggers == 0
+    assert shop.cart("alice@example.com") == [] and shop.outbox() == []
