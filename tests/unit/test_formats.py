@@ -170,3 +170,10 @@ def test_deeply_nested_or_broken_lines_give_decode_error(
     raw = b'{"data":' + b"[" * depth + prefix
     with contextlib.suppress(DecodeError):
         assert isinstance(decode(raw, fmt), list)
+
+
+def test_a_broken_line_is_reported_as_malformed_rather_than_of_unknown_format() -> None:
+    with pytest.raises(DecodeError, match="malformed JSON"):
+        decode(b'{"text":"#cart"', Format.AUTO)
+    with pytest.raises(DecodeError, match="unknown format"):
+        decode(b'{"text":"#cart"}', Format.AUTO)

@@ -40,6 +40,18 @@ def decode_line(decoder: msgspec.json.Decoder[T], line: bytes, what: str) -> T:
         raise DecodeError("malformed JSON: nested too deeply") from None
 
 
+class _AnyObject(msgspec.Struct):
+    """Decoding into a field-less Struct checks the JSON while skipping every value."""
+
+
+_ANY_OBJECT = msgspec.json.Decoder(_AnyObject)
+
+
+def check_json_object(line: bytes) -> None:
+    """Raise DecodeError unless `line` is one JSON object in valid UTF-8."""
+    decode_line(_ANY_OBJECT, line, "a JSON object")
+
+
 def parse_iso_datetime(value: str) -> datetime | None:
     """An ISO 8601 / RFC 3339 timestamp as an aware UTC datetime, or None if unreadable.
 

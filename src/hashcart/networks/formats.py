@@ -12,6 +12,7 @@ from collections.abc import Callable
 from enum import StrEnum
 
 from hashcart.domain.posts import DecodeError, Event
+from hashcart.networks._json import check_json_object
 from hashcart.networks.bluesky import decode as bluesky
 from hashcart.networks.mastodon import decode as mastodon
 from hashcart.networks.x import decode as x
@@ -70,5 +71,10 @@ _DECODERS: dict[Format, Callable[[bytes], list[Event]]] = {
 def decode(line: bytes, fmt: Format) -> list[Event]:
     """Decode one line as `fmt` (AUTO: as whatever `detect` says it is)."""
     if fmt == Format.AUTO:
-        fmt = detect(line)
+        try:
+            fmt = detect(line)
+        except DecodeError:
+            # Say what is really wrong: a broken line is malformed before it is unknown.
+            check_json_object(line)
+            raise
     return _DECODERS[fmt](line)

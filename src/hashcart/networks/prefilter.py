@@ -13,10 +13,10 @@ import re
 from dataclasses import dataclass
 from enum import Enum
 
-import msgspec
-
+from hashcart.domain.posts import DecodeError
 from hashcart.domain.products import ShopHosts, shop_host_pattern
 from hashcart.domain.triggers import TriggerWords, normalize_tag
+from hashcart.networks._json import check_json_object
 
 # How far into a line a deletion notice names itself: every format puts it near the start
 # (X `{"delete":`/`tweet_delete_events`, Mastodon `"event":"delete"`, Jetstream's
@@ -77,15 +77,10 @@ def check_framing(line: bytes) -> str | None:
 
 def check_well_formed(line: bytes) -> str | None:
     """None if `line` is one JSON object in valid UTF-8, else the reason it is not."""
-    problem = utf8_problem(line)
-    if problem is not None:
-        return problem
     try:
-        _well_formed.decode(line)
-    except msgspec.ValidationError:
-        return "not a JSON object"
-    except msgspec.DecodeError as error:
-        return f"malformed JSON: {error}"
+        check_json_object(line)
+    except DecodeError as error:
+        return str(error)
     return None
 
 
@@ -101,13 +96,6 @@ def _has_raw_fullwidth_hash(block: bytes, start: int, end: int) -> bool:
             return True
         at = block.find(b"\xef", at + 1, end)
     return False
-
-
-class _AnyObject(msgspec.Struct):
-    """Decoding into a field-less Struct validates JSON syntax while skipping every value."""
-
-
-_well_formed = msgspec.json.Decoder(_AnyObject)
 
 
 class Line(Enum):
