@@ -26,7 +26,10 @@ def read_blocks(stream: BinaryIO, block_bytes: int = BLOCK_BYTES) -> Iterator[by
     among the blocks; the rest of it is read past in bounded pieces, so a huge line never
     sits in memory whole. No line inside a block is longer than MAX_LINE_BYTES.
     """
-    read = stream.read
+    # read1 returns what a pipe has now instead of waiting for a whole block, so a live
+    # stream (`websocat … | hashcart ingest -`) is handled as it arrives; on a file it
+    # reads whole blocks all the same.
+    read = getattr(stream, "read1", stream.read)
     carry = b""  # the start of a line whose newline has not been read yet
     skipping = False  # reading past the rest of an oversized line
     while True:

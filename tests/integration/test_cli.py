@@ -262,3 +262,29 @@ def test_a_database_that_cannot_be_opened_is_one_line_not_a_traceback(tmp_path: 
     assert result.returncode == 1
     assert result.stderr.startswith("hashcart: error: database:")
     assert "Traceback" not in result.stderr
+
+
+def test_a_live_pipe_is_acted_on_as_lines_arrive_not_at_its_end(shop_dir: Path) -> None:
+    import sqlite3
+    import time
+
+    env = {**os.environ, "HASHCART_DATABASE_URL": f"sqlite:///{shop_dir / 'cli.db'}"}
+    process = subprocess.Popen(
+        [*HASHCART, "ingest", "-"],
+        cwd=shop_dir,
+        env=env,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert process.stdin is not None
+    process.stdin.write(stream(1, "live"))
+    process.stdin.flush()  # the pipe stays open: hashcart cannot have seen its end
+    deadline = time.monotonic() + 120
+    found = 0
+    while not found and time.monotonic() < deadline and process.poll() is None:
+        with sqlite3.connect(shop_dir / "cli.db") as db:
+            found = db.execute("SELECT count(*) FROM wishlist_entries").fetchone()[0]
+    assert found == 1, "the trigger should act while the pipe is still open"
+    process.stdin.close()
+    assert process.wait(timeout=120) == 0

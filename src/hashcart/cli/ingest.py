@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import stat
 import sys
 import time
 from collections.abc import Iterator
@@ -89,8 +91,18 @@ def run_ingest(ingestor: Ingestor, files: list[str]) -> None:
                     progress.update(task, completed=done)
 
                 ingestor.ingest_blocks(
-                    name, read_blocks(stream), progress=advance if show_progress else None
+                    name,
+                    read_blocks(stream),
+                    progress=advance if show_progress else None,
+                    live=not _is_regular_file(stream),
                 )
+
+
+def _is_regular_file(stream: BinaryIO) -> bool:
+    try:
+        return stat.S_ISREG(os.fstat(stream.fileno()).st_mode)
+    except (OSError, ValueError):  # no file descriptor: treat it as live
+        return False
 
 
 def show_summary(stats: IngestStats, elapsed: float | None) -> None:

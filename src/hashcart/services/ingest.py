@@ -104,11 +104,18 @@ class Ingestor:
         self.ingest_blocks(source, blocks_of(list(lines)))
 
     def ingest_blocks(
-        self, source: str, blocks: Iterable[bytes], progress: Callable[[int], None] | None = None
+        self,
+        source: str,
+        blocks: Iterable[bytes],
+        progress: Callable[[int], None] | None = None,
+        *,
+        live: bool = False,
     ) -> None:
         """Ingest one source, given as blocks of whole lines (see sources.read_blocks).
 
-        Blank lines are ignored; `progress` hears the bytes done after each block.
+        Blank lines are ignored; `progress` hears the bytes done after each block. A `live`
+        source (a pipe that may stay open) commits after every block, so its triggers act
+        as they arrive rather than a thousand posts later.
         """
         number = done = 0
         for block in blocks:
@@ -120,6 +127,8 @@ class Ingestor:
             done += len(block)
             if progress is not None:
                 progress(done)
+            if live:
+                self.flush()
         self.flush()
 
     def _ingest_block(self, source: str, block: bytes, number: int) -> int:
