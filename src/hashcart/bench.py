@@ -14,8 +14,8 @@ from pathlib import Path
 from hashcart.bootstrap import App, open_app
 from hashcart.clock import SystemClock
 from hashcart.config import Settings
+from hashcart.demo import feed_row
 from hashcart.domain.posts import Network
-from hashcart.services.catalog import FeedRow, parse_price
 from hashcart.services.ingest import Ingestor
 from hashcart.sources import read_blocks
 from hashcart.store import queries
@@ -80,12 +80,7 @@ def _fresh_shop(database: Path, shape: BenchShape, seed: int) -> App:
     now = app.clock.now()
     network = SHAPE_NETWORK[shape]
     with transaction(app.engine) as repo:
-        repo.upsert_products(
-            FeedRow(p.product_id, p.title, p.link, *parse_price(p.price), p.availability).as_values(
-                now
-            )
-            for p in demo_catalog(BENCH_HOST)
-        )
+        repo.upsert_products(feed_row(p).as_values(now) for p in demo_catalog(BENCH_HOST))
         for number, (account_id, handle) in enumerate(bench_accounts(shape, seed)):
             email = f"shopper{number}@bench.example"
             repo.add_customer(email, None, now)

@@ -27,7 +27,8 @@ class DemoRun:
     late_shopper: str = ""
 
 
-def _feed_row(product: DemoProduct) -> FeedRow:
+def feed_row(product: DemoProduct) -> FeedRow:
+    """A demo product as the catalog import sees it."""
     amount, currency = parse_price(product.price)
     return FeedRow(
         product.product_id, product.title, product.link, amount, currency, product.availability
@@ -58,7 +59,7 @@ def run_demo(app: App, ingest: IngestRunner, seed: int = 7) -> DemoRun:
     catalog = demo_catalog(DEMO_HOST)
     now = app.clock.now()
     with transaction(app.engine) as repo:
-        run.products = repo.upsert_products(_feed_row(p).as_values(now) for p in catalog)
+        run.products = repo.upsert_products(feed_row(p).as_values(now) for p in catalog)
     stream = demo_stream(seed=seed, host=DEMO_HOST, now=now)
     late = stream.late_shopper
     for shopper in demo_shoppers():

@@ -18,6 +18,17 @@ from hashcart.domain.posts import DecodeError
 T = TypeVar("T")
 
 
+def utf8_problem(data: bytes) -> str | None:
+    """None if `data` is valid UTF-8, else where it is not (all-ASCII data costs nothing)."""
+    if data.isascii():
+        return None
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        return f"invalid UTF-8 at byte {error.start}"
+    return None
+
+
 def decode_line(decoder: msgspec.json.Decoder[T], line: bytes, what: str) -> T:
     """Decode `line` with a typed msgspec decoder, turning every failure into DecodeError.
 
@@ -25,11 +36,9 @@ def decode_line(decoder: msgspec.json.Decoder[T], line: bytes, what: str) -> T:
     fields are validated here first (the `isascii` test makes that free for the
     common all-ASCII line).
     """
-    if not line.isascii():
-        try:
-            line.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            raise DecodeError(f"invalid UTF-8 at byte {exc.start}") from None
+    problem = utf8_problem(line)
+    if problem is not None:
+        raise DecodeError(problem)
     try:
         return decoder.decode(line)
     except msgspec.ValidationError as exc:

@@ -16,7 +16,7 @@ from enum import Enum
 from hashcart.domain.posts import DecodeError
 from hashcart.domain.products import ShopHosts, shop_host_pattern
 from hashcart.domain.triggers import TriggerWords, normalize_tag
-from hashcart.networks._json import check_json_object
+from hashcart.networks._json import check_json_object, utf8_problem
 
 # How far into a line a deletion notice names itself: every format puts it near the start
 # (X `{"delete":`/`tweet_delete_events`, Mastodon `"event":"delete"`, Jetstream's
@@ -51,16 +51,6 @@ def _written_forms(word: str) -> bytes:
         cases = re.escape("".join(sorted({char, char.upper()})).encode())
         pattern = b"(?:[" + cases + b"]" + pattern + b"|" + _MAY_FOLD + b")"
     return pattern
-
-
-def utf8_problem(line: bytes) -> str | None:
-    if line.isascii():
-        return None
-    try:
-        line.decode("utf-8")
-    except UnicodeDecodeError as error:
-        return f"invalid UTF-8 at byte {error.start}"
-    return None
 
 
 def check_framing(line: bytes) -> str | None:

@@ -16,13 +16,13 @@ from sqlalchemy import Engine
 from hashcart.clock import Clock
 from hashcart.domain.posts import DecodeError, Network, NotAPost, Post, PostDeleted
 from hashcart.domain.triggers import parse_trigger
+from hashcart.networks._json import utf8_problem
 from hashcart.networks.formats import Format, decode
 from hashcart.networks.prefilter import (
     Line,
     Prefilter,
     check_framing,
     check_well_formed,
-    utf8_problem,
 )
 from hashcart.services.actions import ActionCounts, act_on_triggers
 from hashcart.services.shop import Shop
