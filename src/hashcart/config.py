@@ -8,7 +8,7 @@ import tomllib
 from pathlib import Path
 from typing import Annotated, Any
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     NoDecode,
@@ -47,8 +47,26 @@ class Settings(BaseSettings):
     shop_name: str = "hashcart demo shop"
     # Where shoppers reach the shop's web pages (link instructions in replies point here).
     public_url: str = "http://127.0.0.1:8000"
+    # The shop front lives at /s/<shop_slug>.
+    shop_slug: str = Field(default="demo", pattern=r"^[a-z0-9][a-z0-9-]{0,62}$")
+    # Tags a shopper posts with their one-time code to link that account (`#cartlink K7Q2M9XD`).
+    link_tags: TagList = ("cartlink",)
+    # How long a one-time link code stays good, and how long a web session lasts.
+    link_code_minutes: float = Field(default=30.0, gt=0)
+    session_days: float = Field(default=14.0, gt=0)
+    # Failed sign-ins allowed per account and per address in sign_in_window_minutes.
+    sign_in_account_limit: int = Field(default=5, ge=1)
+    sign_in_address_limit: int = Field(default=20, ge=1)
+    sign_in_window_minutes: float = Field(default=15.0, gt=0)
+    # Mail: always written to the outbox; also sent over SMTP when smtp_host is set.
+    mail_from: str = "hashcart <shop@localhost>"
+    smtp_host: str | None = None
+    smtp_port: int = Field(default=25, ge=1, le=65535)
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_starttls: bool = False
 
-    @field_validator("cart_tags", "wishlist_tags", "shop_hosts", mode="before")
+    @field_validator("cart_tags", "wishlist_tags", "shop_hosts", "link_tags", mode="before")
     @classmethod
     def _split_comma_list(cls, value: Any) -> Any:
         """Let environment variables say `a,b` as well as a JSON list."""

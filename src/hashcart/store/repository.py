@@ -99,7 +99,7 @@ class Repository:
 
     def _insert_ignoring_conflicts(self, table: Table, values: dict[str, Any]) -> bool:
         """INSERT … ON CONFLICT DO NOTHING; True if a row went in."""
-        statement = _insert_ignoring(self._dialect, table.name)
+        statement = insert_ignoring(self._dialect, table.name)
         return self.connection.execute(statement, values).first() is not None
 
     # posts -------------------------------------------------------------------------------
@@ -297,7 +297,7 @@ class Repository:
 
     def add_pending_intents(self, rows: Sequence[dict[str, Any]]) -> None:
         if rows:
-            statement = _insert_ignoring(self._dialect, t.pending_intents.name)
+            statement = insert_ignoring(self._dialect, t.pending_intents.name)
             self.connection.execute(statement, [{**row, "status": "waiting"} for row in rows])
 
     def waiting_intents(self, network: Network, account_id: str) -> list[PendingIntent]:
@@ -436,7 +436,7 @@ def _pending_intent(row: Any) -> PendingIntent:
 
 
 @functools.cache
-def _insert_ignoring(dialect: str, table_name: str) -> Insert:
+def insert_ignoring(dialect: str, table_name: str) -> Insert:
     """One statement object per table, built once: SQLAlchemy then compiles it once too."""
     table = t.metadata.tables[table_name]
     insert = postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table)

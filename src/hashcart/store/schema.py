@@ -47,6 +47,10 @@ customers = Table(
     Column("email", String(320), nullable=False, unique=True),
     Column("name", Text, nullable=True),
     Column("created_at", UTCDateTime, nullable=False),
+    # Web sign-in (argon2 through pwdlib); NULL for customers made from the command line.
+    Column("password_hash", Text, nullable=True),
+    # How confirmations reach them: public_reply | private_message | email_only.
+    Column("notify_by", String(16), nullable=False, server_default="public_reply"),
 )
 
 account_links = Table(
@@ -174,8 +178,15 @@ outbox = Table(
     Column("reason", String(32), nullable=False),
     Column("text", Text, nullable=False),
     Column("dedupe_key", String(400), nullable=False, unique=True),
-    Column("status", String(16), nullable=False),  # queued (sending comes later)
+    Column("status", String(16), nullable=False),  # queued | sent | failed
     Column("created_at", UTCDateTime, nullable=False),
+    # reply (on the network) | private (a direct message) | email (network = "email").
+    Column("channel", String(16), nullable=False, server_default="reply"),
+    Column("subject", Text, nullable=True),
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("last_error", Text, nullable=True),
+    Column("sent_at", UTCDateTime, nullable=True),
+    Index("ix_outbox_status", "status", "id"),
 )
 
 dead_letters = Table(
@@ -188,4 +199,120 @@ dead_letters = Table(
     # The start of the offending input, with undecodable bytes replaced, so a person can look.
     Column("excerpt", Text, nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
+)
+
+
+# --- The web: people who sign in, their sessions, and what they buy. ---
+
+# Merchants sign in separately from shoppers, with their own table and role.
+merchants = Table(
+    "merchants",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("email", String(320), nullable=False, unique=True),
+    Column("password_hash", Text, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+# Server-side sessions: the cookie holds a random token, the table only its SHA-256, so a
+# stolen database does not sign anyone in, and signing out really ends the session.
+web_sessions = Table(
+    "web_sessions",
+    metadata,
+    Column("token_hash", String(64), primary_key=True),
+    Column("kind", String(16), nullable=False),  # shopper | merchant
+    Column("subject_id", Integer, nullable=False),
+    Column("csrf_token", String(64), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False),
+    Index("ix_web_sessions_subject", "kind", "subject_id"),
+)
+
+# Failed sign-ins, by account ("account:<email>") and by address ("address:<ip>").
+sign_in_failures = Table(
+    "sign_in_failures",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("key", String(400), nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+    Index("ix_sign_in_failures_key_at", "key", "at"),
+)
+
+password_resets = Table(
+    "password_resets",
+    metadata,
+    Column("token_hash", String(64), primary_key=True),
+    Column("customer_id", ForeignKey("customers.id", ondelete="CASCADE"), nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False),
+    Column("used_at", UTCDateTime, nullable=True),
+)
+
+# One-time codes a shopper posts from a social account to prove it is theirs.
+link_codes = Table(
+    "link_codes",
+    metadata,
+    Column("code", String(16), primary_key=True),
+    Column("customer_id", ForeignKey("customers.id", ondelete="CASCADE"), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False),
+    Column("used_at", UTCDateTime, nullable=True),
+)
+
+orders = Table(
+    "orders",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    # Kept (with the customer detached) when an account is deleted: invoices must be kept.
+    Column("customer_id", ForeignKey("customers.id", ondelete="SET NULL"), nullable=True),
+    # One order per checkout form: a double submit finds the order the first one made.
+    Column("checkout_key", String(64), nullable=False, unique=True),
+    Column("status", String(16), nullable=False),  # placed | paid
+    Column("email", String(320), nullable=False),
+    Column("ship_name", Text, nullable=False),
+    Column("ship_line1", Text, nullable=False),
+    Column("ship_line2", Text, nullable=True),
+    Column("ship_city", Text, nullable=False),
+    Column("ship_postcode", String(32), nullable=False),
+    Column("ship_country", String(2), nullable=False),
+    Column("payment_gateway", String(32), nullable=False),
+    Column("payment_reference", String(100), nullable=False),
+    Column("total_amount", Numeric(12, 2), nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Index("ix_orders_customer", "customer_id"),
+)
+
+order_lines = Table(
+    "order_lines",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("order_id", ForeignKey("orders.id", ondelete="CASCADE"), nullable=False),
+    Column("product_id", String(200), nullable=False),
+    Column("title", Text, nullable=False),
+    Column("unit_price", Numeric(12, 2), nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("quantity", Integer, nullable=False),
+    # The post the line came from, so the funnel can count orders and revenue per post.
+    Column("network", String(16), nullable=True),
+    Column("post_id", String(300), nullable=True),
+    Index("ix_order_lines_post", "network", "post_id"),
+)
+
+api_tokens = Table(
+    "api_tokens",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("name", Text, nullable=False),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("last_used_at", UTCDateTime, nullable=True),
+    Column("revoked_at", UTCDateTime, nullable=True),
+)
+
+# What the merchant changed in the console (trigger tags, shop hosts), over the settings file.
+shop_config = Table(
+    "shop_config",
+    metadata,
+    Column("key", String(64), primary_key=True),
+    Column("value", Text, nullable=False),
 )

@@ -1,0 +1,133 @@
+"""Email: every message is written to the outbox first (so the console shows it and nothing
+is lost), then sent over SMTP when the settings name a server."""
+
+from __future__ import annotations
+
+import smtplib
+from dataclasses import dataclass
+from datetime import datetime
+from email.message import EmailMessage
+from email.utils import make_msgid
+
+from sqlalchemy import Connection, Engine, select, update
+
+from hashcart.config import Settings
+from hashcart.store import schema as t
+from hashcart.store.repository import insert_ignoring
+
+EMAIL_NETWORK = "email"
+SMTP_TIMEOUT_SECONDS = 20
+
+
+@dataclass(frozen=True)
+class Email:
+    to: str
+    subject: str
+    text: str
+    # Why it is sent (order_confirmed, password_reset, …), as the console shows it.
+    reason: str
+    # The same key twice queues one email: a retried request does not mail twice.
+    dedupe_key: str
+
+
+def queue_email(connection: Connection, email: Email, at: datetime) -> bool:
+    """Put `email` in the outbox; True if it is new."""
+    statement = insert_ignoring(connection.dialect.name, "outbox")
+    row = connection.execute(
+        statement,
+        {
+            "network": EMAIL_NETWORK,
+            "account_id": email.to,
+            "in_reply_to": "",
+            "reason": email.reason,
+            "text": email.text,
+            "dedupe_key": f"email:{email.dedupe_key}",
+            "status": "queued",
+            "created_at": at,
+            "channel": "email",
+            "subject": email.subject,
+            "attempts": 0,
+        },
+    ).first()
+    return row is not None
+
+
+@dataclass
+class MailRun:
+    sent: int = 0
+    failed: int = 0
+
+
+def send_queued_email(
+    engine: Engine, settings: Settings, now: datetime, limit: int = 100
+) -> MailRun:
+    """Send queued emails over SMTP; each is marked sent or failed with the server's answer.
+    Without smtp_host, mail stays in the outbox (the console shows it)."""
+    run = MailRun()
+    if not settings.smtp_host:
+        return run
+    with engine.connect() as connection:
+        queued = connection.execute(
+            select(t.outbox.c.id, t.outbox.c.account_id, t.outbox.c.subject, t.outbox.c.text)
+            .where(t.outbox.c.channel == "email", t.outbox.c.status == "queued")
+            .order_by(t.outbox.c.id)
+            .limit(limit)
+        ).all()
+    if not queued:
+        return run
+    try:
+        smtp = _connect(settings)
+    except (OSError, smtplib.SMTPException) as error:
+        _mark_all(engine, [row.id for row in queued], f"SMTP server unreachable: {error}")
+        run.failed = len(queued)
+        return run
+    with smtp:
+        for row in queued:
+            message = EmailMessage()
+            message["From"] = settings.mail_from
+            message["To"] = row.account_id
+            message["Subject"] = row.subject or settings.shop_name
+            message["Message-ID"] = make_msgid(domain="hashcart.local")
+            message.set_content(row.text)
+            try:
+                smtp.send_message(message)
+            except (OSError, smtplib.SMTPException) as error:
+                _mark(engine, row.id, "failed", now, str(error))
+                run.failed += 1
+            else:
+                _mark(engine, row.id, "sent", now, None)
+                run.sent += 1
+    return run
+
+
+def _connect(settings: Settings) -> smtplib.SMTP:
+    assert settings.smtp_host is not None
+    smtp = smtplib.SMTP(settings.smtp_host, settings.smtp_port, timeout=SMTP_TIMEOUT_SECONDS)
+    if settings.smtp_starttls:
+        smtp.starttls()
+    if settings.smtp_username and settings.smtp_password is not None:
+        smtp.login(settings.smtp_username, settings.smtp_password.get_secret_value())
+    return smtp
+
+
+def _mark(engine: Engine, outbox_id: int, status: str, now: datetime, error: str | None) -> None:
+    with engine.begin() as connection:
+        connection.execute(
+            update(t.outbox)
+            .where(t.outbox.c.id == outbox_id)
+            .values(
+                status=status,
+                attempts=t.outbox.c.attempts + 1,
+                last_error=error,
+                sent_at=now if status == "sent" else None,
+            )
+        )
+
+
+def _mark_all(engine: Engine, ids: list[int], error: str) -> None:
+    with engine.begin() as connection:
+        connection.execute(
+            update(t.outbox)
+            .where(t.outbox.c.id.in_(ids))
+            .values(status="failed", attempts=t.outbox.c.attempts + 1, last_error=error)
+        )

@@ -1,0 +1,60 @@
+"""The FastAPI application: pages, console and API on one hashcart App."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import FastAPI, Request
+from fastapi.responses import RedirectResponse
+from fastapi.staticfiles import StaticFiles
+from starlette.responses import Response
+
+from hashcart.bootstrap import App
+from hashcart.web import routes
+from hashcart.web.context import NotAllowed, SignInRequired, render, sign_in_redirect_target
+from hashcart.web.security import CSRFError, SecurityHeaders
+
+STATIC = Path(__file__).parent / "static"
+
+
+def create_app(hashcart: App) -> FastAPI:
+    app = FastAPI(
+        title="hashcart",
+        summary="Social replies become shopping carts: the shop's JSON API.",
+        docs_url="/api/docs",
+        redoc_url=None,
+        openapi_url="/api/openapi.json",
+    )
+    app.state.hashcart = hashcart
+    app.add_middleware(SecurityHeaders)
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    for router in routes.all_routers():
+        app.include_router(router)
+
+    @app.exception_handler(SignInRequired)
+    async def _sign_in_first(request: Request, error: SignInRequired) -> Response:
+        if request.url.path.startswith("/api/"):
+            return Response(status_code=401)
+        return RedirectResponse(sign_in_redirect_target(error.kind, error.next_path), 303)
+
+    @app.exception_handler(NotAllowed)
+    async def _not_allowed(request: Request, _error: NotAllowed) -> Response:
+        return render(
+            request,
+            "error.html",
+            403,
+            title="Not for you",
+            message="This page is for the shop's staff. Sign in as a merchant.",
+        )
+
+    @app.exception_handler(CSRFError)
+    async def _csrf(request: Request, error: CSRFError) -> Response:
+        return render(
+            request,
+            "error.html",
+            403,
+            title="Please try again",
+            message=f"Nothing was changed: {error}. Go back, reload and send it again.",
+        )
+
+    return app

@@ -1,0 +1,35 @@
+"""Template filters: money, times and network names as a shopper reads them."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from jinja2 import Environment
+
+NETWORK_NAMES = {"x": "X", "mastodon": "Mastodon", "bluesky": "Bluesky", "email": "email"}
+CURRENCY_SIGNS = {"USD": "$", "EUR": "€", "GBP": "£", "JPY": "¥"}
+
+
+def money(amount: Decimal | float | int | None, currency: str | None = None) -> str:
+    if amount is None:
+        return "price on request"
+    value = Decimal(amount).quantize(Decimal("0.01"))
+    sign = CURRENCY_SIGNS.get(currency or "", "")
+    if sign:
+        return f"{sign}{value:,}"
+    return f"{value:,} {currency}" if currency else f"{value:,}"
+
+
+def network_name(network: str) -> str:
+    return NETWORK_NAMES.get(network, network)
+
+
+def when(moment: datetime | None) -> str:
+    return "" if moment is None else moment.strftime("%d %b %Y, %H:%M UTC")
+
+
+def install(env: Environment) -> None:
+    filters: dict[str, Any] = {"money": money, "network_name": network_name, "when": when}
+    env.filters.update(filters)

@@ -1,0 +1,23 @@
+"""Every router, one module per area; app.create_app includes them all."""
+
+from __future__ import annotations
+
+import importlib
+
+from fastapi import APIRouter
+
+# Modules under hashcart.web.routes, each with a `router`.
+AREAS = (
+    "home",
+    "auth",
+    "merchant_auth",
+    "cart",
+)
+
+
+def all_routers() -> list[APIRouter]:
+    routers = []
+    for area in AREAS:
+        module = importlib.import_module(f"hashcart.web.routes.{area}")
+        routers.append(module.router)
+    return routers

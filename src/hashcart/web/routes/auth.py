@@ -1,0 +1,205 @@
+"""Shoppers: sign up, sign in, sign out, and reset a forgotten password by emailed link."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Annotated
+
+from email_validator import EmailNotValidError, validate_email
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import RedirectResponse
+from starlette.responses import Response
+
+from hashcart.services.mail import Email, queue_email
+from hashcart.store import accounts
+from hashcart.web.context import (
+    csrf_protected,
+    hashcart_of,
+    render,
+    safe_next,
+    sign_in,
+    sign_out,
+    unit_of_work,
+)
+from hashcart.web.passwords import hash_password, password_problem
+from hashcart.web.signin import SignInRefused, check_sign_in
+from hashcart.web.tokens import digest, new_secret
+
+router = APIRouter(dependencies=[Depends(csrf_protected)], tags=["pages"], include_in_schema=False)
+
+RESET_LINK_HOURS = 2
+
+
+def normal_email(raw: str) -> str | None:
+    """The address in its normal form, or None if it is not one (no DNS lookups)."""
+    try:
+        return validate_email(raw.strip(), check_deliverability=False).normalized
+    except EmailNotValidError:
+        return None
+
+
+@router.get("/sign-up")
+def sign_up_page(request: Request, next: str = "/cart") -> Response:
+    return render(request, "auth/sign_up.html", next=safe_next(next, "/cart"), form={})
+
+
+@router.post("/sign-up")
+def sign_up(
+    request: Request,
+    email: Annotated[str, Form(max_length=320)] = "",
+    name: Annotated[str, Form(max_length=200)] = "",
+    password: Annotated[str, Form(max_length=2048)] = "",
+    next: Annotated[str, Form()] = "/cart",
+) -> Response:
+    form = {"email": email, "name": name}
+    address = normal_email(email)
+    problem = None
+    if address is None:
+        problem = "Enter an email address like name@example.com."
+    else:
+        problem = password_problem(password)
+    if problem is None and address is not None:
+        app = hashcart_of(request)
+        with unit_of_work(request) as connection:
+            customer_id = accounts.add_shopper(
+                connection,
+                address,
+                name.strip() or None,
+                hash_password(password),
+                app.clock.now(),
+            )
+            if customer_id is None:
+                problem = "That email already has an account. Sign in, or reset the password."
+            else:
+                person = accounts.find_person(connection, "shopper", person_id=customer_id)
+                assert person is not None
+                response = RedirectResponse(safe_next(next, "/cart"), 303)
+                sign_in(request, response, connection, person)
+                return response
+    return render(
+        request, "auth/sign_up.html", 400, error=problem, form=form, next=safe_next(next, "/cart")
+    )
+
+
+@router.get("/sign-in")
+def sign_in_page(request: Request, next: str = "/cart") -> Response:
+    return render(request, "auth/sign_in.html", next=safe_next(next, "/cart"), form={})
+
+
+@router.post("/sign-in")
+def sign_in_submit(
+    request: Request,
+    email: Annotated[str, Form(max_length=320)] = "",
+    password: Annotated[str, Form(max_length=2048)] = "",
+    next: Annotated[str, Form()] = "/cart",
+) -> Response:
+    address = normal_email(email) or email.strip()
+    outcome = check_sign_in(request, "shopper", address, password)
+    if isinstance(outcome, SignInRefused):
+        return render(
+            request,
+            "auth/sign_in.html",
+            outcome.status_code,
+            error=outcome.message,
+            form={"email": email},
+            next=safe_next(next, "/cart"),
+        )
+    response = RedirectResponse(safe_next(next, "/cart"), 303)
+    with unit_of_work(request) as connection:
+        sign_in(request, response, connection, outcome)
+    return response
+
+
+@router.post("/sign-out")
+def sign_out_submit(request: Request) -> Response:
+    response = RedirectResponse("/", 303)
+    sign_out(request, response, "shopper")
+    return response
+
+
+@router.get("/reset")
+def reset_request_page(request: Request) -> Response:
+    return render(request, "auth/reset_request.html", form={})
+
+
+@router.post("/reset")
+def reset_request(request: Request, email: Annotated[str, Form(max_length=320)] = "") -> Response:
+    """Always the same answer, so the page does not tell who has an account."""
+    address = normal_email(email)
+    if address is None:
+        return render(
+            request,
+            "auth/reset_request.html",
+            400,
+            form={"email": email},
+            error="Enter an email address like name@example.com.",
+        )
+    app = hashcart_of(request)
+    now = app.clock.now()
+    with unit_of_work(request) as connection:
+        person = accounts.find_person(connection, "shopper", email=address)
+        if person is not None:
+            token = new_secret()
+            accounts.add_password_reset(
+                connection, digest(token), person.id, now + timedelta(hours=RESET_LINK_HOURS)
+            )
+            link = f"{app.settings.public_url.rstrip('/')}/reset/{token}"
+            queue_email(
+                connection,
+                Email(
+                    to=person.email,
+                    subject=f"Reset your {app.settings.shop_name} password",
+                    text=(
+                        f"Someone asked to reset the password for {person.email}.\n\n"
+                        f"Choose a new one here (the link works once, for {RESET_LINK_HOURS} "
+                        f"hours):\n{link}\n\nIf it was not you, ignore this email."
+                    ),
+                    reason="password_reset",
+                    dedupe_key=f"reset:{digest(token)}",
+                ),
+                now,
+            )
+    return render(request, "auth/reset_sent.html", email=address)
+
+
+@router.get("/reset/{token}")
+def reset_page(request: Request, token: str) -> Response:
+    app = hashcart_of(request)
+    with unit_of_work(request) as connection:
+        live = accounts.password_reset_is_live(connection, digest(token), app.clock.now())
+    if not live:
+        return render(
+            request,
+            "error.html",
+            404,
+            title="This link has expired",
+            message="Reset links work once, for a short time. Ask for a new one.",
+        )
+    return render(request, "auth/reset_choose.html", token=token)
+
+
+@router.post("/reset/{token}")
+def reset_choose(
+    request: Request, token: str, password: Annotated[str, Form(max_length=2048)] = ""
+) -> Response:
+    problem = password_problem(password)
+    if problem is not None:
+        return render(request, "auth/reset_choose.html", 400, token=token, error=problem)
+    app = hashcart_of(request)
+    with unit_of_work(request) as connection:
+        customer_id = accounts.use_password_reset(connection, digest(token), app.clock.now())
+        if customer_id is None:
+            return render(
+                request,
+                "error.html",
+                404,
+                title="This link has expired",
+                message="Reset links work once, for a short time. Ask for a new one.",
+            )
+        accounts.set_password(connection, "shopper", customer_id, hash_password(password))
+        accounts.end_all_sessions(connection, "shopper", customer_id)
+        person = accounts.find_person(connection, "shopper", person_id=customer_id)
+        assert person is not None
+        response = RedirectResponse("/account?done=password", 303)
+        sign_in(request, response, connection, person)
+    return response

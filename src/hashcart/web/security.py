@@ -1,0 +1,97 @@
+"""What every response and every form gets: security headers and CSRF protection.
+
+CSRF uses a per-browser random token: a signed-in browser's token lives in its server-side
+session; before sign-in it lives in the `hc_csrf` cookie. Every unsafe request must carry the
+same token in the form field `csrf_token` (or the `X-CSRF-Token` header, for scripts)."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Awaitable, Callable
+
+from starlette.middleware.base import BaseHTTPMiddleware
+from starlette.requests import Request
+from starlette.responses import Response
+
+CSRF_COOKIE = "hc_csrf"
+CSRF_FIELD = "csrf_token"
+CSRF_HEADER = "x-csrf-token"
+UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+# No inline script or style anywhere: what runs is what /static serves.
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'"
+)
+# The generated API docs page loads Swagger UI from its CDN and starts it inline.
+API_DOCS_POLICY = (
+    "default-src 'self'; script-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; "
+    "style-src 'self' https://cdn.jsdelivr.net; img-src 'self' data: https://fastapi.tiangolo.com; "
+    "object-src 'none'; base-uri 'none'; frame-ancestors 'none'"
+)
+API_DOCS_PATHS = frozenset({"/api/docs"})
+
+
+class CSRFError(Exception):
+    """An unsafe request without the browser's CSRF token: refused, nothing changed."""
+
+
+def cookie_is_secure(request: Request) -> bool:
+    """Cookies are `Secure` when the page came over TLS (directly or via a trusted proxy)."""
+    return request.url.scheme == "https"
+
+
+class SecurityHeaders(BaseHTTPMiddleware):
+    """Security headers on every response, and the pre-session CSRF cookie where missing."""
+
+    async def dispatch(
+        self, request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        if CSRF_COOKIE not in request.cookies:
+            request.state.new_csrf = secrets.token_urlsafe(32)
+        response = await call_next(request)
+        headers = response.headers
+        policy = API_DOCS_POLICY if request.url.path in API_DOCS_PATHS else CONTENT_SECURITY_POLICY
+        headers.setdefault("Content-Security-Policy", policy)
+        headers.setdefault("X-Frame-Options", "DENY")
+        headers.setdefault("X-Content-Type-Options", "nosniff")
+        headers.setdefault("Referrer-Policy", "same-origin")
+        headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
+        headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
+        if cookie_is_secure(request):
+            headers.setdefault("Strict-Transport-Security", "max-age=31536000")
+        new = getattr(request.state, "new_csrf", None)
+        if new is not None:
+            response.set_cookie(
+                CSRF_COOKIE,
+                new,
+                httponly=True,
+                samesite="lax",
+                secure=cookie_is_secure(request),
+                path="/",
+            )
+        return response
+
+
+def browser_csrf_token(request: Request) -> str:
+    """The pre-session token of this browser (made by SecurityHeaders when it had none)."""
+    existing = request.cookies.get(CSRF_COOKIE)
+    if existing:
+        return existing
+    new: str = request.state.new_csrf
+    return new
+
+
+async def require_csrf(request: Request, expected: str) -> None:
+    """Refuse an unsafe request whose token is not `expected`."""
+    if request.method not in UNSAFE_METHODS:
+        return
+    sent = request.headers.get(CSRF_HEADER)
+    if sent is None:
+        content_type = request.headers.get("content-type", "")
+        if content_type.startswith(("application/x-www-form-urlencoded", "multipart/form-data")):
+            form = await request.form()
+            value = form.get(CSRF_FIELD)
+            sent = value if isinstance(value, str) else None
+    if not sent or not expected or not secrets.compare_digest(sent, expected):
+        raise CSRFError("the form was out of date or came from another site")

@@ -1,0 +1,57 @@
+"""Checking a password, rate-limited per account and per address, for shoppers and merchants."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from fastapi import Request
+
+from hashcart.store import accounts
+from hashcart.store.accounts import Kind, Person
+from hashcart.web.context import hashcart_of, unit_of_work
+from hashcart.web.passwords import verify_password
+
+
+@dataclass(frozen=True)
+class SignInRefused:
+    message: str
+    status_code: int
+
+
+def _keys(request: Request, kind: Kind, email: str) -> tuple[str, str]:
+    address = request.client.host if request.client else "unknown"
+    return f"{kind}:account:{email.lower()}", f"{kind}:address:{address}"
+
+
+def check_sign_in(
+    request: Request, kind: Kind, email: str, password: str
+) -> Person | SignInRefused:
+    """The person if the password is right; otherwise why not. Too many failures for this
+    account or this address in the window refuse without looking at the password."""
+    app = hashcart_of(request)
+    settings = app.settings
+    now = app.clock.now()
+    since = now - timedelta(minutes=settings.sign_in_window_minutes)
+    account_key, address_key = _keys(request, kind, email)
+    with unit_of_work(request) as connection:
+        if (
+            accounts.sign_in_failures_since(connection, account_key, since)
+            >= settings.sign_in_account_limit
+            or accounts.sign_in_failures_since(connection, address_key, since)
+            >= settings.sign_in_address_limit
+        ):
+            minutes = round(settings.sign_in_window_minutes)
+            return SignInRefused(
+                f"Too many failed sign-ins. Wait {minutes} minutes, or reset your password.", 429
+            )
+        person = accounts.find_person(connection, kind, email=email)
+    if person is not None and verify_password(password, person.password_hash):
+        with unit_of_work(request) as connection:
+            accounts.forget_sign_in_failures(connection, account_key)
+        return person
+    if person is None:
+        verify_password(password, None)  # same cost as a wrong password
+    with unit_of_work(request) as connection:
+        accounts.record_sign_in_failure(connection, [account_key, address_key], now)
+    return SignInRefused("That email and password do not match.", 400)
