@@ -12,6 +12,18 @@ AREAS = (
     "auth",
     "merchant_auth",
     "cart",
+    "account",
+    "checkout",
+    "orders",
+    "shopfront",
+    "merchant_home",
+    "merchant_catalog",
+    "merchant_settings",
+    "merchant_customers",
+    "merchant_outbox",
+    "merchant_posts",
+    "merchant_live",
+    "api",
 )
 
 

@@ -1,0 +1,7 @@
+"""Checkout: the cart becomes an order (address, payment, confirmation)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+router = APIRouter(include_in_schema=False)

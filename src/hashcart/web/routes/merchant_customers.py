@@ -1,0 +1,7 @@
+"""Merchant: customers and their linked accounts."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+router = APIRouter(include_in_schema=False)
