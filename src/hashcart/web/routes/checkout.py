@@ -1,7 +1,215 @@
-"""Checkout: the cart becomes an order (address, payment, confirmation)."""
+"""Checkout: the cart becomes one order (address, payment, confirmation).
+
+The page carries a random `checkout_key` and a summary of what it showed. On submit: a key
+that already made an order goes to that order (a double submit); otherwise the cart is
+re-read and compared with the summary, and any change stops before payment with a message;
+then the gateway is asked, and the order, the emptied cart and the confirmation email commit
+in one transaction. Email is sent after the commit and can never fail the request.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+import logging
+import secrets
+from dataclasses import asdict
+from typing import Annotated
 
-router = APIRouter(include_in_schema=False)
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import RedirectResponse
+from starlette.responses import Response
+
+from hashcart.services import checkout
+from hashcart.services.checkout import CHECKOUT_KEY, Basket
+from hashcart.services.mail import send_queued_email
+from hashcart.services.payments import GATEWAYS, PaymentDetails, gateway_named
+from hashcart.store import orders, shopping
+from hashcart.web.context import (
+    SignedInShopper,
+    Viewer,
+    csrf_protected,
+    hashcart_of,
+    render,
+    unit_of_work,
+)
+from hashcart.web.formatting import money
+
+router = APIRouter(dependencies=[Depends(csrf_protected)], include_in_schema=False)
+log = logging.getLogger(__name__)
+
+DEFAULT_GATEWAY = "test_card"
+ADDRESS_FIELDS = ("name", "line1", "line2", "city", "postcode", "country")
+
+
+def _checkout_page(
+    request: Request,
+    basket: Basket,
+    form: dict[str, str],
+    status_code: int = 200,
+    *,
+    error: str | None = None,
+    changes: list[str] | None = None,
+) -> Response:
+    """The checkout form for `basket`, with a fresh key: a form the shopper sends again after
+    a problem is a new attempt (a declined card made no order under the old key)."""
+    return render(
+        request,
+        "shop/checkout.html",
+        status_code,
+        title="Checkout",
+        basket=basket,
+        summary=checkout.summary_of(basket),
+        checkout_key=secrets.token_urlsafe(24),
+        form=form,
+        gateways=list(GATEWAYS.values()),
+        error=error,
+        changes=changes or [],
+    )
+
+
+def _cart_basket(request: Request, viewer: Viewer) -> Basket:
+    with unit_of_work(request) as connection:
+        items = shopping.list_items(connection, "cart", viewer.id)
+    return checkout.basket_of(items)
+
+
+@router.get("/checkout")
+def checkout_page(request: Request, viewer: SignedInShopper) -> Response:
+    with unit_of_work(request) as connection:
+        items = shopping.list_items(connection, "cart", viewer.id)
+        last = orders.last_address(connection, viewer.id)
+    form = asdict(last) if last else {"name": viewer.person.name or ""}
+    form["payment_method"] = DEFAULT_GATEWAY
+    return _checkout_page(request, checkout.basket_of(items), form)
+
+
+@router.post("/checkout")
+def checkout_submit(
+    request: Request,
+    viewer: SignedInShopper,
+    checkout_key: Annotated[str, Form()] = "",
+    shown: Annotated[str, Form()] = "",
+    name: Annotated[str, Form()] = "",
+    line1: Annotated[str, Form()] = "",
+    line2: Annotated[str, Form()] = "",
+    city: Annotated[str, Form()] = "",
+    postcode: Annotated[str, Form()] = "",
+    country: Annotated[str, Form()] = "",
+    payment_method: Annotated[str, Form()] = "",
+    card_number: Annotated[str, Form()] = "",
+    card_expiry: Annotated[str, Form()] = "",
+    card_cvc: Annotated[str, Form()] = "",
+) -> Response:
+    app = hashcart_of(request)
+    # What was typed comes back on a re-rendered form; the card's number and CVC never do.
+    form = {
+        "name": name,
+        "line1": line1,
+        "line2": line2,
+        "city": city,
+        "postcode": postcode,
+        "country": country,
+        "payment_method": payment_method,
+        "card_expiry": card_expiry,
+    }
+    form = {key: value[:300] for key, value in form.items()}
+    if not CHECKOUT_KEY.fullmatch(checkout_key):
+        return _checkout_page(
+            request,
+            _cart_basket(request, viewer),
+            form,
+            400,
+            error="The form was incomplete. Check your order and place it again.",
+        )
+
+    # A double submit: the first request made the order already.
+    with unit_of_work(request) as connection:
+        made = orders.order_with_key(connection, checkout_key)
+    if made is not None:
+        return _to_order(request, made.id, made.customer_id, viewer)
+
+    basket = _cart_basket(request, viewer)
+    changes = checkout.changes_since(shown, basket, money)
+    if basket.problem and not changes:
+        return _checkout_page(request, basket, form, 409, error=basket.problem)
+    if changes:
+        return _checkout_page(
+            request,
+            basket,
+            form,
+            409,
+            error="Your cart changed since this page was shown. Nothing was charged: "
+            "check your order below and place it again.",
+            changes=changes,
+        )
+    address, problem = checkout.read_address(form)
+    gateway = gateway_named(payment_method)
+    if problem is None and gateway is None:
+        problem = "Choose how you want to pay."
+    if address is None or gateway is None:
+        return _checkout_page(request, basket, form, 400, error=problem)
+
+    assert basket.currency is not None
+    now = app.clock.now()
+    payment = gateway.charge(
+        basket.total,
+        basket.currency,
+        PaymentDetails(
+            fields={"card_number": card_number, "card_expiry": card_expiry, "card_cvc": card_cvc},
+            idempotency_key=checkout_key,
+            today=now.date(),
+            customer_email=viewer.person.email,
+        ),
+    )
+    if not payment.approved:
+        return _checkout_page(
+            request,
+            basket,
+            form,
+            402,
+            error=f"{payment.message} Nothing was charged and your cart is as it was.",
+        )
+
+    with unit_of_work(request) as connection:
+        placed = checkout.place_order(
+            connection,
+            customer=viewer.person,
+            checkout_key=checkout_key,
+            address=address,
+            basket=basket,
+            gateway=gateway.name,
+            payment=payment,
+            shop_name=app.settings.shop_name,
+            public_url=app.settings.public_url,
+            at=now,
+        )
+    if placed is None:
+        # Another checkout (another tab) changed the cart while this one was paying.
+        return _checkout_page(
+            request,
+            _cart_basket(request, viewer),
+            form,
+            409,
+            error="Your cart changed while this order was being placed, so nothing was "
+            "ordered. Check your order below and place it again.",
+        )
+    if placed.created:
+        _send_mail_now(request)
+    return _to_order(request, placed.order_id, placed.customer_id, viewer)
+
+
+def _to_order(request: Request, order_id: int, owner: int | None, viewer: Viewer) -> Response:
+    if owner != viewer.id:
+        return render(
+            request, "error.html", 404, title="Not found", message="There is no such order."
+        )
+    return RedirectResponse(f"/orders/{order_id}?placed=1", 303)
+
+
+def _send_mail_now(request: Request) -> None:
+    """Send the queued confirmation (and whatever else waits) if SMTP is configured. A mail
+    server that is down marks the email failed in the outbox; the order stands regardless."""
+    app = hashcart_of(request)
+    try:
+        send_queued_email(app.engine, app.settings, app.clock.now())
+    except Exception:  # the order is committed: nothing here may turn it into an error page
+        log.exception("sending queued email after an order failed")

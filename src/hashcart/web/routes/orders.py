@@ -1,7 +1,47 @@
-"""The shopper's order history and order pages."""
+"""The shopper's order history and order pages; another shopper's order is simply not found."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Depends, Request
+from starlette.responses import Response
 
-router = APIRouter(include_in_schema=False)
+from hashcart.services.payments import gateway_named
+from hashcart.store import orders
+from hashcart.web.context import SignedInShopper, csrf_protected, render, unit_of_work
+
+router = APIRouter(dependencies=[Depends(csrf_protected)], include_in_schema=False)
+
+STATUS_WORDS = {"placed": "Placed · pay on invoice", "paid": "Paid"}
+
+
+@router.get("/orders")
+def order_history(request: Request, viewer: SignedInShopper) -> Response:
+    with unit_of_work(request) as connection:
+        found = orders.orders_of(connection, viewer.id)
+    return render(
+        request, "shop/orders.html", title="Your orders", orders=found, status_words=STATUS_WORDS
+    )
+
+
+@router.get("/orders/{order_id}")
+def order_page(
+    request: Request, viewer: SignedInShopper, order_id: str, placed: str = ""
+) -> Response:
+    order = None
+    if order_id.isdigit() and len(order_id) <= 12:
+        with unit_of_work(request) as connection:
+            order = orders.order_of(connection, viewer.id, int(order_id))
+    if order is None:
+        return render(
+            request, "error.html", 404, title="Not found", message="There is no such order."
+        )
+    gateway = gateway_named(order.payment_gateway)
+    return render(
+        request,
+        "shop/order.html",
+        title=f"Order #{order.id}",
+        order=order,
+        just_placed=placed == "1",
+        status_words=STATUS_WORDS,
+        payment_label=gateway.label if gateway else order.payment_gateway,
+    )

@@ -1,0 +1,322 @@
+"""Checkout: what in a cart can be bought now, what changed since the shopper looked, and
+turning the cart into exactly one order.
+
+The checkout page carries a summary of what it showed (each line's product, quantity and
+price). On submit the cart is read again and compared with it: a changed price, a product
+gone out of stock or a changed quantity stops the order before any payment, with a message
+saying what changed. The order itself is written in one transaction keyed by the form's
+random checkout key (unique in `orders`), so a double submit finds the first order.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
+
+from sqlalchemy import Connection
+
+from hashcart.domain.countries import country_code
+from hashcart.services.mail import Email, queue_email
+from hashcart.services.payments import PaymentResult
+from hashcart.store import orders, shopping
+from hashcart.store.accounts import Person
+from hashcart.store.orders import Address, NewOrder, OrderLine
+from hashcart.store.repository import Repository
+from hashcart.store.shopping import ListItem
+
+# Why a cart line cannot be bought now, as a shopper reads it.
+_HELD_BACK_WHY = {"out_of_stock": "is out of stock", "discontinued": "is no longer sold"}
+_NO_PRICE = "has no price yet"
+
+CHECKOUT_KEY = re.compile(r"[A-Za-z0-9_-]{20,64}")
+
+
+@dataclass(frozen=True)
+class HeldBack:
+    """A cart line that stays in the cart: it cannot be bought now."""
+
+    item: ListItem
+    why: str
+
+
+@dataclass(frozen=True)
+class Basket:
+    """The cart as checkout sees it: the lines that can be bought now and the rest."""
+
+    lines: tuple[ListItem, ...]
+    held_back: tuple[HeldBack, ...]
+    totals: Mapping[str, Decimal] = field(default_factory=dict)
+
+    @property
+    def currency(self) -> str | None:
+        return next(iter(self.totals)) if len(self.totals) == 1 else None
+
+    @property
+    def total(self) -> Decimal:
+        return sum(self.totals.values(), Decimal(0))
+
+    @property
+    def problem(self) -> str | None:
+        """Why this basket cannot become an order at all, or None."""
+        if not self.lines:
+            return "There is nothing in your cart that can be bought right now."
+        if len(self.totals) > 1:
+            return (
+                "Your cart has prices in "
+                + " and ".join(sorted(self.totals))
+                + ": an order is paid in one currency. Move the others to your wish list first."
+            )
+        return None
+
+
+def basket_of(items: Sequence[ListItem]) -> Basket:
+    lines: list[ListItem] = []
+    held: list[HeldBack] = []
+    totals: dict[str, Decimal] = {}
+    for item in items:
+        if not item.available:
+            held.append(HeldBack(item, _HELD_BACK_WHY.get(item.availability, "is unavailable")))
+        elif item.price is None or item.currency is None:
+            held.append(HeldBack(item, _NO_PRICE))
+        else:
+            lines.append(item)
+            totals[item.currency] = totals.get(item.currency, Decimal(0)) + item.price * (
+                item.quantity
+            )
+    return Basket(tuple(lines), tuple(held), totals)
+
+
+# what the page showed -----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ShownLine:
+    product_id: str
+    quantity: int
+    price: Decimal
+    currency: str
+
+
+def summary_of(basket: Basket) -> str:
+    """What the checkout page shows, as the hidden field the form sends back."""
+    return json.dumps(
+        [[item.product_id, item.quantity, str(item.price), item.currency] for item in basket.lines],
+        separators=(",", ":"),
+    )
+
+
+def _read_summary(text: str) -> list[ShownLine] | None:
+    try:
+        rows = json.loads(text)
+        shown = [
+            ShownLine(str(pid), int(quantity), Decimal(str(price)), str(currency))
+            for pid, quantity, price, currency in rows
+        ]
+    except (ValueError, TypeError, InvalidOperation):
+        return None
+    return shown
+
+
+def _money(amount: Decimal, currency: str) -> str:
+    return f"{amount:,.2f} {currency}"
+
+
+def changes_since(
+    shown_text: str, basket: Basket, money: Callable[[Decimal, str], str] = _money
+) -> list[str]:
+    """What differs between the page the shopper saw and the cart now, in their words
+    (amounts written by `money`); empty when nothing that matters changed."""
+    shown = _read_summary(shown_text)
+    if shown is None:
+        return ["Your cart changed since this page was shown."]
+    now = {item.product_id: item for item in basket.lines}
+    held = {entry.item.product_id: entry for entry in basket.held_back}
+    seen = set()
+    changes = []
+    for before in shown:
+        seen.add(before.product_id)
+        item = now.get(before.product_id)
+        if item is None:
+            if before.product_id in held:
+                entry = held[before.product_id]
+                changes.append(
+                    f"{entry.item.title} {entry.why} now: it stays in your cart, "
+                    "but it cannot be bought in this order."
+                )
+            else:
+                changes.append("A product you were about to buy is no longer in your cart.")
+            continue
+        assert item.price is not None and item.currency is not None
+        if (item.price, item.currency) != (before.price, before.currency):
+            changes.append(
+                f"{item.title} now costs {money(item.price, item.currency)} "
+                f"(it was {money(before.price, before.currency)})."
+            )
+        if item.quantity != before.quantity:
+            changes.append(
+                f"Your cart now has {item.quantity} of {item.title} (it was {before.quantity})."
+            )
+    for item in basket.lines:
+        if item.product_id not in seen:
+            changes.append(f"{item.title} was added to your cart.")
+    return changes
+
+
+# the shopper's form -------------------------------------------------------------------
+
+_ADDRESS_LIMITS = {"name": 200, "line1": 200, "line2": 200, "city": 100, "postcode": 32}
+_POSTCODE = re.compile(r"[A-Za-z0-9][A-Za-z0-9 -]*")
+
+
+def read_address(form: Mapping[str, str]) -> tuple[Address | None, str | None]:
+    """The shipping address from the form, or the first problem with it."""
+    values = {name: " ".join(form.get(name, "").split()) for name in _ADDRESS_LIMITS}
+    for name, label in (
+        ("name", "your name"),
+        ("line1", "the street address"),
+        ("city", "the city"),
+    ):
+        if not values[name]:
+            return None, f"Enter {label}."
+    for name, limit in _ADDRESS_LIMITS.items():
+        if len(values[name]) > limit:
+            return None, f"That {name} is too long (at most {limit} characters)."
+    if values["postcode"] and not _POSTCODE.fullmatch(values["postcode"]):
+        return None, "A postcode has only letters, digits, spaces and hyphens."
+    country = country_code(form.get("country", ""))
+    if country is None:
+        return None, "Enter the country as its two-letter code, like US, GB or DE."
+    return Address(
+        name=values["name"],
+        line1=values["line1"],
+        line2=values["line2"],
+        city=values["city"],
+        postcode=values["postcode"].upper(),
+        country=country,
+    ), None
+
+
+# the order ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Placed:
+    order_id: int
+    customer_id: int | None
+    # False when the checkout key had made this order already (a double submit).
+    created: bool
+
+
+def place_order(
+    connection: Connection,
+    *,
+    customer: Person,
+    checkout_key: str,
+    address: Address,
+    basket: Basket,
+    gateway: str,
+    payment: PaymentResult,
+    shop_name: str,
+    public_url: str,
+    at: datetime,
+) -> Placed | None:
+    """Turn the cart into one order, inside the caller's transaction: the order, its lines,
+    the emptied cart and the queued confirmation commit together.
+
+    Returns the order the key made earlier when there is one (a double submit), and None
+    when the cart no longer holds what was paid for (it changed during the payment)."""
+    # Concurrent submits take turns (SQLite's BEGIN IMMEDIATE does it already).
+    Repository(connection).serialize_writers()
+    existing = orders.order_with_key(connection, checkout_key)
+    if existing is not None:
+        return Placed(existing.id, existing.customer_id, created=False)
+    now = basket_of(shopping.list_items(connection, "cart", customer.id))
+    if summary_of(now) != summary_of(basket):
+        return None
+    assert basket.currency is not None
+    lines = [_order_line(item) for item in basket.lines]
+    order = NewOrder(
+        customer_id=customer.id,
+        checkout_key=checkout_key,
+        status="paid" if payment.paid else "placed",
+        email=customer.email,
+        address=address,
+        payment_gateway=gateway,
+        payment_reference=payment.reference,
+        total_amount=basket.total,
+        currency=basket.currency,
+        created_at=at,
+        lines=lines,
+    )
+    order_id = orders.add_order(connection, order)
+    shopping.remove_products(connection, customer.id, [line.product_id for line in lines])
+    queue_email(
+        connection,
+        confirmation_email(order_id, order, customer, payment, shop_name, public_url),
+        at,
+    )
+    return Placed(order_id, customer.id, created=True)
+
+
+def _order_line(item: ListItem) -> OrderLine:
+    """The line as bought, naming the shoppable post it came from (for the funnel)."""
+    assert item.price is not None and item.currency is not None
+    origin = item.origin
+    has_post = origin.network is not None and origin.post_id is not None
+    return OrderLine(
+        product_id=item.product_id,
+        title=item.title,
+        unit_price=item.price,
+        currency=item.currency,
+        quantity=item.quantity,
+        network=origin.network if has_post else None,
+        post_id=origin.post_id if has_post else None,
+    )
+
+
+def confirmation_email(
+    order_id: int,
+    order: NewOrder,
+    customer: Person,
+    payment: PaymentResult,
+    shop_name: str,
+    public_url: str,
+) -> Email:
+    address = order.address
+    lines = "\n".join(
+        f"  {line.quantity} × {line.title}: {_money(line.line_total, line.currency)}"
+        for line in order.lines
+    )
+    ship_to = "\n".join(
+        f"  {part}"
+        for part in (
+            address.name,
+            address.line1,
+            address.line2,
+            f"{address.postcode} {address.city}".strip(),
+            address.country,
+        )
+        if part
+    )
+    greeting = f"Hello {customer.name}," if customer.name else "Hello,"
+    status = "paid" if payment.paid else "placed (to be paid on invoice)"
+    text = (
+        f"{greeting}\n\n"
+        f"Thank you for your order #{order_id} at {shop_name}. It is {status}.\n\n"
+        f"{lines}\n"
+        f"Total: {_money(order.total_amount, order.currency)}\n\n"
+        f"Payment: {payment.message} Reference: {payment.reference}\n\n"
+        f"It ships to:\n{ship_to}\n\n"
+        f"See your order any time: {public_url.rstrip('/')}/orders/{order_id}\n"
+    )
+    return Email(
+        to=customer.email,
+        subject=f"Your {shop_name} order #{order_id}",
+        text=text,
+        reason="order_confirmed",
+        dedupe_key=f"order:{order_id}",
+    )

@@ -1,0 +1,245 @@
+"""Orders and their lines. One order per checkout form: `orders.checkout_key` is unique.
+
+Order lines keep the title and price they were bought at (an order is a record of a sale,
+unlike a cart), and the shoppable post each line came from, for the funnel.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Connection, func, insert, select
+
+from hashcart.store import schema as t
+
+
+@dataclass(frozen=True)
+class Address:
+    name: str
+    line1: str
+    line2: str
+    city: str
+    postcode: str
+    country: str  # ISO 3166-1 alpha-2
+
+
+@dataclass(frozen=True)
+class OrderLine:
+    product_id: str
+    title: str
+    unit_price: Decimal
+    currency: str
+    quantity: int
+    # The shoppable post the line came from (None when it came from none).
+    network: str | None
+    post_id: str | None
+
+    @property
+    def line_total(self) -> Decimal:
+        return self.unit_price * self.quantity
+
+
+@dataclass(frozen=True)
+class NewOrder:
+    customer_id: int
+    checkout_key: str
+    status: str  # placed | paid
+    email: str
+    address: Address
+    payment_gateway: str
+    payment_reference: str
+    total_amount: Decimal
+    currency: str
+    created_at: datetime
+    lines: Sequence[OrderLine]
+
+
+@dataclass(frozen=True)
+class Order:
+    id: int
+    customer_id: int | None
+    status: str
+    email: str
+    address: Address
+    payment_gateway: str
+    payment_reference: str
+    total_amount: Decimal
+    currency: str
+    created_at: datetime
+    lines: tuple[OrderLine, ...]
+
+    @property
+    def item_count(self) -> int:
+        return sum(line.quantity for line in self.lines)
+
+
+@dataclass(frozen=True)
+class OrderSummary:
+    id: int
+    status: str
+    total_amount: Decimal
+    currency: str
+    created_at: datetime
+    item_count: int
+
+
+@dataclass(frozen=True)
+class KeyedOrder:
+    """The order a checkout key already made, and whose it is."""
+
+    id: int
+    customer_id: int | None
+
+
+def order_with_key(connection: Connection, checkout_key: str) -> KeyedOrder | None:
+    row = connection.execute(
+        select(t.orders.c.id, t.orders.c.customer_id).where(t.orders.c.checkout_key == checkout_key)
+    ).first()
+    return None if row is None else KeyedOrder(int(row.id), row.customer_id)
+
+
+def add_order(connection: Connection, order: NewOrder) -> int:
+    """Write the order and its lines; the caller's transaction makes them one."""
+    address = order.address
+    result = connection.execute(
+        insert(t.orders).values(
+            customer_id=order.customer_id,
+            checkout_key=order.checkout_key,
+            status=order.status,
+            email=order.email,
+            ship_name=address.name,
+            ship_line1=address.line1,
+            ship_line2=address.line2 or None,
+            ship_city=address.city,
+            ship_postcode=address.postcode,
+            ship_country=address.country,
+            payment_gateway=order.payment_gateway,
+            payment_reference=order.payment_reference,
+            total_amount=order.total_amount,
+            currency=order.currency,
+            created_at=order.created_at,
+        )
+    )
+    order_id = int(result.inserted_primary_key[0])  # type: ignore[index]
+    connection.execute(
+        insert(t.order_lines),
+        [
+            {
+                "order_id": order_id,
+                "product_id": line.product_id,
+                "title": line.title,
+                "unit_price": line.unit_price,
+                "currency": line.currency,
+                "quantity": line.quantity,
+                "network": line.network,
+                "post_id": line.post_id,
+            }
+            for line in order.lines
+        ],
+    )
+    return order_id
+
+
+def order_of(connection: Connection, customer_id: int, order_id: int) -> Order | None:
+    """The customer's order; None when there is none or it is someone else's."""
+    row = connection.execute(
+        select(t.orders).where(t.orders.c.id == order_id, t.orders.c.customer_id == customer_id)
+    ).first()
+    if row is None:
+        return None
+    lines = connection.execute(
+        select(t.order_lines)
+        .where(t.order_lines.c.order_id == order_id)
+        .order_by(t.order_lines.c.id)
+    ).all()
+    return Order(
+        id=row.id,
+        customer_id=row.customer_id,
+        status=row.status,
+        email=row.email,
+        address=_address(row),
+        payment_gateway=row.payment_gateway,
+        payment_reference=row.payment_reference,
+        total_amount=Decimal(row.total_amount),
+        currency=row.currency,
+        created_at=_aware(row.created_at),
+        lines=tuple(
+            OrderLine(
+                product_id=line.product_id,
+                title=line.title,
+                unit_price=Decimal(line.unit_price),
+                currency=line.currency,
+                quantity=line.quantity,
+                network=line.network,
+                post_id=line.post_id,
+            )
+            for line in lines
+        ),
+    )
+
+
+def orders_of(connection: Connection, customer_id: int) -> list[OrderSummary]:
+    """The customer's orders, newest first."""
+    items = (
+        select(
+            t.order_lines.c.order_id,
+            func.sum(t.order_lines.c.quantity).label("item_count"),
+        )
+        .group_by(t.order_lines.c.order_id)
+        .subquery()
+    )
+    rows = connection.execute(
+        select(
+            t.orders.c.id,
+            t.orders.c.status,
+            t.orders.c.total_amount,
+            t.orders.c.currency,
+            t.orders.c.created_at,
+            items.c.item_count,
+        )
+        .outerjoin(items, items.c.order_id == t.orders.c.id)
+        .where(t.orders.c.customer_id == customer_id)
+        .order_by(t.orders.c.created_at.desc(), t.orders.c.id.desc())
+    ).all()
+    return [
+        OrderSummary(
+            id=row.id,
+            status=row.status,
+            total_amount=Decimal(row.total_amount),
+            currency=row.currency,
+            created_at=_aware(row.created_at),
+            item_count=int(row.item_count or 0),
+        )
+        for row in rows
+    ]
+
+
+def _aware(moment: datetime) -> datetime:
+    """SQLite hands datetimes back naive; everything we store is UTC."""
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def last_address(connection: Connection, customer_id: int) -> Address | None:
+    """Where the customer's latest order went: the checkout form starts from it."""
+    row = connection.execute(
+        select(t.orders)
+        .where(t.orders.c.customer_id == customer_id)
+        .order_by(t.orders.c.created_at.desc(), t.orders.c.id.desc())
+        .limit(1)
+    ).first()
+    return None if row is None else _address(row)
+
+
+def _address(row: Any) -> Address:
+    return Address(
+        name=row.ship_name,
+        line1=row.ship_line1,
+        line2=row.ship_line2 or "",
+        city=row.ship_city,
+        postcode=row.ship_postcode,
+        country=row.ship_country,
+    )
