@@ -17,6 +17,7 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from hashcart.domain.link_codes import LinkWords
 from hashcart.domain.products import ShopHosts
 from hashcart.domain.triggers import TriggerWords
 
@@ -79,8 +80,10 @@ class Settings(BaseSettings):
     @model_validator(mode="after")
     def _tags_and_hosts_are_usable(self) -> Settings:
         """Refuse at start-up what the engine would refuse later: `#cart` written with its
-        hash, a tag in both lists, a host name that is no host name."""
-        TriggerWords(cart=self.cart_tags, wishlist=self.wishlist_tags)
+        hash, a tag in both lists, a link tag that is also a trigger tag, a host name that is
+        no host name."""
+        words = TriggerWords(cart=self.cart_tags, wishlist=self.wishlist_tags)
+        LinkWords.of(self.link_tags, words)
         ShopHosts(self.shop_hosts)
         return self
 

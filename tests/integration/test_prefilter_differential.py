@@ -8,13 +8,16 @@ wants it"; (2) whole ingests with and without the prefilter leave the same datab
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from pathlib import Path
 from typing import Any, ClassVar
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from sqlalchemy import select
 
+from hashcart.domain.link_codes import LinkWords, parse_link_request
 from hashcart.domain.posts import DecodeError, Network, Post, PostDeleted
 from hashcart.domain.products import ShopHosts
 from hashcart.domain.triggers import TriggerWords, normalize_tag, parse_trigger
@@ -22,17 +25,26 @@ from hashcart.networks.formats import Format, decode
 from hashcart.networks.prefilter import Line, Prefilter
 from hashcart.services.ingest import Ingestor
 from hashcart.store import queries
+from hashcart.store import schema as t
+from hashcart.store.account_data import add_link_code
 from hashcart.synthetic import demo_shoppers, demo_stream
 from tests.harness import HOST, Shop
 from tests.payloads import BASE_TIME, jetstream_post, mastodon_status, post_uri, x_tweet, x_v2_post
 
 WORDS = TriggerWords()
 HOSTS = ShopHosts([HOST])
-PREFILTER = Prefilter.for_shop(WORDS, HOSTS)
+LINK_WORDS = LinkWords.of(("cartlink",), WORDS)
+PREFILTER = Prefilter.for_shop(WORDS, HOSTS, LINK_WORDS.tags)
 
 
-def matters(line: bytes, words: TriggerWords = WORDS, hosts: ShopHosts = HOSTS) -> bool:
-    """What the engine would act on or remember, decided by decoding the line fully."""
+def matters(
+    line: bytes,
+    words: TriggerWords = WORDS,
+    hosts: ShopHosts = HOSTS,
+    link_words: LinkWords = LINK_WORDS,
+) -> bool:
+    """What the engine would act on or remember, decided by decoding the line fully: a
+    deletion, a trigger reply, a post with a shop link, or a post asking to link by code."""
     from hashcart.domain.urls import extract_urls
 
     try:
@@ -47,9 +59,24 @@ def matters(line: bytes, words: TriggerWords = WORDS, hosts: ShopHosts = HOSTS) 
         trigger = parse_trigger(event.text, event.tags, words, 10)
         if trigger is not None and (event.reply_to_id or event.quote_of_id):
             return True
+        if parse_link_request(event.text, event.tags, link_words) is not None:
+            return True
         if any(hosts.matches_url(url) for url in (*event.urls, *extract_urls(event.text))):
             return True
     return False
+
+
+def asks_to_link(line: bytes, link_words: LinkWords) -> bool:
+    """Whether full decoding finds a post asking to link by code on the line."""
+    try:
+        events = decode(line, Format.AUTO)
+    except DecodeError:
+        return False
+    return any(
+        isinstance(event, Post)
+        and parse_link_request(event.text, event.tags, link_words) is not None
+        for event in events
+    )
 
 
 def fixture_lines(root: Path) -> list[bytes]:
@@ -67,10 +94,13 @@ def test_the_prefilter_wants_every_fixture_line_that_matters(shared_fixtures: Pa
     # Shop hosts and tags that do occur in the recorded payloads, so the check is not vacuous.
     words = TriggerWords(cart=("cart", "bluesky"), wishlist=("wishlist", "nyc"))
     hosts = ShopHosts(["bsky.app", "twitter.com", "www.tumblr.com"])
-    prefilter = Prefilter.for_shop(words, hosts)
+    link_words = LinkWords.of(("IndieRebellion", "live", "QuoteTweet"), words)
+    prefilter = Prefilter.for_shop(words, hosts, link_words.tags)
     lines = fixture_lines(shared_fixtures)
-    mattering = [line for line in lines if matters(line, words, hosts)]
+    mattering = [line for line in lines if matters(line, words, hosts, link_words)]
     assert len(mattering) >= 10
+    linking = [line for line in lines if asks_to_link(line, link_words)]
+    assert len(linking) >= 1, "no fixture line carries one of the link tags chosen"
     assert [line for line in mattering if not prefilter.wants(line)] == []
 
 
@@ -96,6 +126,12 @@ TAGS = [
     "#art",
     "cart",
     "#\u212aart",
+    "#cartlink",
+    "#CartLink",
+    "＃ｃａｒｔｌｉｎｋ",
+    "#cartlinks",
+    "#cart_link",
+    "#cartlin",
 ]
 LINKS = [
     f"https://{HOST}/products/enamel-mug",
@@ -105,7 +141,9 @@ LINKS = [
     f"https://{HOST}.evil.test/products/enamel-mug",
     "https://example.org/news",
 ]
-WORDS_AROUND = st.sampled_from(["", "please", "x2", "qty 3", "2", "yes!", "<b>hi</b>", "&amp;"])
+WORDS_AROUND = st.sampled_from(
+    ["", "please", "x2", "qty 3", "2", "yes!", "<b>hi</b>", "&amp;", "K7Q2M9XD", "k7q2-m9xd"]
+)
 
 
 @st.composite
@@ -198,7 +236,37 @@ def database_state(shop: Shop) -> dict[str, Any]:
             "pending": queries.pending(connection),
             "outbox": queries.outbox(connection),
             "counts": queries.counts(connection),
+            "links": [
+                tuple(row)
+                for row in connection.execute(
+                    select(
+                        t.account_links.c.network,
+                        t.account_links.c.account_id,
+                        t.account_links.c.customer_id,
+                    ).order_by(t.account_links.c.network, t.account_links.c.account_id)
+                )
+            ],
+            "codes_used": [
+                row[0]
+                for row in connection.execute(
+                    select(t.link_codes.c.code).where(t.link_codes.c.used_at.is_not(None))
+                )
+            ],
         }
+
+
+LINK_CODE = "K7Q2M9XD"
+
+
+def link_lines() -> list[bytes]:
+    """Posts asking to link by code (one good, one wrong, one a repost-free X post)."""
+    return [
+        jetstream_post(
+            "did:plc:linker000000000000000000", "3mmlink00001", f"#cartlink {LINK_CODE}"
+        ),
+        jetstream_post("did:plc:guesser00000000000000000", "3mmlink00002", "#CartLink ZZZZZZZZ"),
+        x_tweet("1777", "8888", "guesser", "#cartlink 12345678", hashtags=("cartlink",)),
+    ]
 
 
 @pytest.mark.parametrize("seed", [1, 2])
@@ -206,7 +274,7 @@ def test_ingest_with_the_prefilter_leaves_the_same_database_as_decoding_everythi
     tmp_path: Path, seed: int
 ) -> None:
     stream = demo_stream(seed=seed, host=HOST, now=BASE_TIME)
-    lines = [*stream.first_half, *stream.second_half]
+    lines = [*stream.first_half, *link_lines(), *stream.second_half]
     decode_everything = WantsEverything(**vars(PREFILTER))
     WantsEverything.asked.clear()
     states = []
@@ -216,9 +284,17 @@ def test_ingest_with_the_prefilter_leaves_the_same_database_as_decoding_everythi
             shop.customer(shopper.email)
             for network, (account, handle) in shopper.accounts.items():
                 shop.link(shopper.email, Network(network), account, handle)
+        shop.customer("linker@example.com")
+        with shop.app.engine.begin() as connection:
+            customer = connection.execute(
+                select(t.customers.c.id).where(t.customers.c.email == "linker@example.com")
+            ).scalar_one()
+            expires = shop.clock.now() + timedelta(minutes=30)
+            add_link_code(connection, LINK_CODE, customer, shop.clock.now(), expires)
         ingestor = Ingestor(shop.app.engine, shop.app.shop(), shop.clock, prefilter=prefilter)
         ingestor.ingest_lines("demo", lines)
         states.append(database_state(shop))
     assert states[0]["counts"]["actions"] > 10
+    assert states[0]["codes_used"] == [LINK_CODE]
     assert states[0] == states[1]
     assert len(WantsEverything.asked) == len(lines)

@@ -11,6 +11,7 @@ import hashlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Literal
 
 from hashcart.domain.posts import Network
 
@@ -26,17 +27,32 @@ class Reason(StrEnum):
     LINK_NEEDED = "link_needed"
     WHICH_PRODUCT = "which_product"
     PENDING_APPLIED = "pending_applied"
+    LINKED = "linked"
+
+
+class NotifyBy(StrEnum):
+    """How a linked shopper chose to hear from us (`customers.notify_by`)."""
+
+    PUBLIC_REPLY = "public_reply"
+    PRIVATE_MESSAGE = "private_message"
+    EMAIL_ONLY = "email_only"
+
+
+# Where a network message goes: a public reply to the post, or a private (direct) message.
+Channel = Literal["reply", "private"]
 
 
 @dataclass(frozen=True, slots=True)
 class OutboundMessage:
-    """A reply waiting in the outbox. `dedupe_key` makes queuing it twice a no-op."""
+    """A message to a social account waiting in the outbox. `dedupe_key` makes queuing it
+    twice a no-op, whichever channel it takes (a changed preference never sends it twice)."""
 
     network: Network
     account_id: str
     in_reply_to: str
     reason: Reason
     text: str
+    channel: Channel = "reply"
 
     @property
     def dedupe_key(self) -> str:
@@ -96,6 +112,11 @@ def compose(
         )
     elif reason is Reason.WISHLISTED:
         body = f"Saved {item} to your wish list at {shop}."
+    elif reason is Reason.LINKED:
+        body = (
+            f"This account is now linked to your account at {shop}: your tagged replies to "
+            "our product posts now go straight to your cart."
+        )
     elif reason is Reason.ALREADY_IN_CART:
         body = f"{_title(ctx, title)} is already in your cart at {shop}; nothing changed."
     elif reason is Reason.ALREADY_WISHLISTED:
@@ -118,3 +139,21 @@ def compose(
             "followed by the number you want, for example 2."
         )
     return f"{_greeting(ctx)}{body} (ref {reference(ctx.trigger_post_id)})"
+
+
+_SUBJECTS = {
+    Reason.ADDED: "Added to your cart",
+    Reason.WISHLISTED: "Saved to your wish list",
+    Reason.ALREADY_IN_CART: "Already in your cart",
+    Reason.ALREADY_WISHLISTED: "Already on your wish list",
+    Reason.UNAVAILABLE: "Not available right now",
+    Reason.LINK_NEEDED: "Link your account",
+    Reason.WHICH_PRODUCT: "Which product did you mean?",
+    Reason.PENDING_APPLIED: "Your earlier reply is in",
+    Reason.LINKED: "Your account is linked",
+}
+
+
+def email_subject(reason: Reason, shop_name: str) -> str:
+    """The subject of the email that says what a message would have said in public."""
+    return f"{_SUBJECTS[reason]} at {shop_name}"

@@ -1,7 +1,7 @@
 """The byte prefilter: which lines are worth decoding at all.
 
 Real streams are mostly noise, so ingest must not parse every post. A line is decoded only
-if its bytes may hold a trigger tag, a deletion, or a link on a shop host. Every needle is a
+if its bytes may hold a trigger or link tag, a deletion, or a link on a shop host. Every needle is a
 superset of what the decoder and engine decide (a differential test holds us to that), and
 every regex starts with a literal byte so CPython's fast literal search runs; a pattern that
 starts with a character class, a repeat or `(?i)` is many times slower than parsing the JSON.
@@ -10,6 +10,7 @@ starts with a character class, a repeat or `(?i)` is many times slower than pars
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import Enum
 
@@ -103,8 +104,13 @@ class Prefilter:
     shop_host: re.Pattern[bytes]
 
     @classmethod
-    def for_shop(cls, words: TriggerWords, hosts: ShopHosts) -> Prefilter:
-        forms = b"|".join(_written_forms(word) for word in (*words.cart, *words.wishlist))
+    def for_shop(
+        cls, words: TriggerWords, hosts: ShopHosts, link_tags: Sequence[str] = ()
+    ) -> Prefilter:
+        """The prefilter for a shop's trigger tags, link tags (`#cartlink CODE` posts need
+        no parent and no shop link, so their tag alone must let them through) and hosts."""
+        tags = (*words.cart, *words.wishlist, *link_tags)
+        forms = b"|".join(_written_forms(word) for word in tags)
         # '#', possibly through Mastodon's `#<span>` markup (raw, or JSON-escaped once or,
         # inside a streaming message's string payload, twice), then a trigger's written form.
         hash_tag = re.compile(rb"#(?:<span>|\\+u003cspan\\+u003e)?(?:" + forms + b")")

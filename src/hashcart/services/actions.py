@@ -13,10 +13,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from hashcart.domain.messages import OutboundMessage, Reason, compose
+from hashcart.domain.messages import Reason
 from hashcart.domain.posts import Network
+from hashcart.services.notify import Notices
 from hashcart.services.shop import Shop
-from hashcart.store.repository import ListEntry, Repository, StoredPost
+from hashcart.store.repository import Contact, ListEntry, Repository, StoredPost
 
 SECONDS_PER_DAY = 86_400
 
@@ -55,8 +56,8 @@ class _Outcomes:
     """What a batch decided, written in bulk at the end."""
 
     at: datetime
+    notices: Notices
     actions: list[dict[str, object]] = field(default_factory=list)
-    messages: list[OutboundMessage] = field(default_factory=list)
 
     def record(
         self,
@@ -78,7 +79,7 @@ class _Outcomes:
 
     def flush(self, repo: Repository) -> int:
         repo.set_action_outcomes(self.actions)
-        return repo.queue_messages(self.messages, self.at)
+        return self.notices.flush(repo, self.at)
 
 
 def act_on_triggers(
@@ -90,8 +91,9 @@ def act_on_triggers(
     if not todo:
         return
     products = repo.products_of_posts([(t.network, t.parent_id or "") for t in todo])
-    customers = repo.customers_for_accounts([(t.network, t.author_id) for t in todo])
-    done = _Outcomes(at)
+    # Who is linked, and how each wants to hear from us, for the whole batch in one read.
+    contacts = repo.contacts_for_accounts([(t.network, t.author_id) for t in todo])
+    done = _Outcomes(at, Notices(shop))
     requests: list[ListRequest] = []
     unlinked: list[tuple[StoredPost, str, int]] = []
     for trigger in todo:
@@ -103,20 +105,22 @@ def act_on_triggers(
             done.record(trigger.network, trigger.post_id, "no_product")
             continue
         product_id = _chosen(offered, trigger.position)
+        contact = contacts.get((trigger.network, trigger.author_id))
         if product_id is None:
             counts.which_product += 1
             done.record(trigger.network, trigger.post_id, Reason.WHICH_PRODUCT)
-            ctx = shop.message_context(trigger.author_handle, trigger.post_id)
-            text = compose(Reason.WHICH_PRODUCT, ctx, options=[shop.title(p) for p in offered])
-            done.messages.append(
-                OutboundMessage(
-                    trigger.network, trigger.author_id, trigger.post_id, Reason.WHICH_PRODUCT, text
-                )
+            done.notices.tell(
+                trigger.network,
+                trigger.author_id,
+                trigger.author_handle,
+                trigger.post_id,
+                Reason.WHICH_PRODUCT,
+                contact,
+                options=[shop.title(p) for p in offered],
             )
             continue
         quantity = trigger.quantity or 1
-        customer_id = customers.get((trigger.network, trigger.author_id))
-        if customer_id is None:
+        if contact is None:
             unlinked.append((trigger, product_id, quantity))
             continue
         requests.append(
@@ -125,24 +129,34 @@ def act_on_triggers(
                 trigger.post_id,
                 trigger.author_id,
                 trigger.author_handle,
-                customer_id,
+                contact.customer_id,
                 trigger.list_kind,
                 product_id,
                 quantity,
             )
         )
-    _apply(repo, shop, requests, done, counts)
+    _apply(repo, shop, requests, done, counts, {c.customer_id: c for c in contacts.values()})
     _keep_pending(repo, shop, unlinked, done, counts)
     counts.messages += done.flush(repo)
 
 
 def apply_requests(
-    repo: Repository, shop: Shop, requests: Sequence[ListRequest], at: datetime
+    repo: Repository,
+    shop: Shop,
+    requests: Sequence[ListRequest],
+    at: datetime,
+    notices: Notices | None = None,
 ) -> list[str]:
-    """Apply list requests outside ingest (a new link applying pending intents); outcomes."""
-    done = _Outcomes(at)
-    outcomes = _apply(repo, shop, requests, done, ActionCounts())
-    done.flush(repo)
+    """Apply list requests outside ingest (a new link applying pending intents); outcomes.
+
+    Their messages join `notices` when given (the caller queues them), else are queued here.
+    """
+    done = _Outcomes(at, notices or Notices(shop))
+    contacts = repo.contacts_of_customers(r.customer_id for r in requests) if requests else {}
+    outcomes = _apply(repo, shop, requests, done, ActionCounts(), contacts)
+    repo.set_action_outcomes(done.actions)
+    if notices is None:
+        done.notices.flush(repo, at)
     return outcomes
 
 
@@ -159,8 +173,10 @@ def _apply(
     requests: Sequence[ListRequest],
     done: _Outcomes,
     counts: ActionCounts,
+    contacts: dict[int, Contact],
 ) -> list[str]:
-    """Write the list entries in one go and say, per request, what happened."""
+    """Write the list entries in one go and say, per request, what happened, telling each
+    shopper the way they chose (`contacts`, by customer id)."""
     entries = [
         ListEntry(
             r.list_kind, r.customer_id, r.product_id, r.quantity, r.network, r.trigger_post_id
@@ -191,18 +207,16 @@ def _apply(
         reason = Reason(outcome)
         if request.confirm_as is not None and reason in (Reason.ADDED, Reason.WISHLISTED):
             reason = request.confirm_as
-        ctx = shop.message_context(request.handle, request.trigger_post_id)
-        text = compose(
+        done.notices.tell(
+            request.network,
+            request.account_id,
+            request.handle,
+            request.trigger_post_id,
             reason,
-            ctx,
+            contacts.get(request.customer_id),
             title=shop.title(request.product_id),
             quantity=request.quantity,
             list_kind=request.list_kind,
-        )
-        done.messages.append(
-            OutboundMessage(
-                request.network, request.account_id, request.trigger_post_id, reason, text
-            )
         )
     return outcomes
 
@@ -252,12 +266,15 @@ def _keep_pending(
         done.record(trigger.network, trigger.post_id, "pending", None, product_id)
         notice = (trigger.network, trigger.author_id, _day(trigger.created_at))
         if notice in noticed and days[notice] is trigger:
-            ctx = shop.message_context(trigger.author_handle, trigger.post_id)
-            text = compose(Reason.LINK_NEEDED, ctx, expiry_days=expiry_days)
-            done.messages.append(
-                OutboundMessage(
-                    trigger.network, trigger.author_id, trigger.post_id, Reason.LINK_NEEDED, text
-                )
+            # Not linked: no preference is known, so this is a public reply.
+            done.notices.tell(
+                trigger.network,
+                trigger.author_id,
+                trigger.author_handle,
+                trigger.post_id,
+                Reason.LINK_NEEDED,
+                None,
+                expiry_days=expiry_days,
             )
 
 

@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import Engine
 
 from hashcart.clock import Clock
+from hashcart.domain.link_codes import parse_link_request
 from hashcart.domain.posts import DecodeError, Network, NotAPost, Post, PostDeleted
 from hashcart.domain.triggers import parse_trigger
 from hashcart.networks._json import utf8_problem
@@ -25,6 +26,7 @@ from hashcart.networks.prefilter import (
     check_well_formed,
 )
 from hashcart.services.actions import ActionCounts, act_on_triggers
+from hashcart.services.link_codes import LinkPost, link_by_codes
 from hashcart.services.shop import Shop
 from hashcart.sources import Oversized, blocks_of
 from hashcart.store.repository import Repository, StoredPost, transaction
@@ -43,6 +45,11 @@ class IngestStats:
     dead_letters: int = 0
     duplicates: int = 0
     waiting_for_parent: int = 0
+    # Link posts (`#cartlink CODE`): accounts linked; codes that were unknown, expired, used
+    # or missing; accounts that stay with the other customer they are linked to.
+    links: int = 0
+    link_codes_invalid: int = 0
+    links_refused: int = 0
     actions: ActionCounts = field(default_factory=ActionCounts)
 
     def __add__(self, other: IngestStats) -> IngestStats:
@@ -92,7 +99,9 @@ class Ingestor:
         self.clock = clock
         self.fmt = fmt
         self.batch_size = batch_size
-        self.prefilter = prefilter or Prefilter.for_shop(shop.words, shop.hosts)
+        self.prefilter = prefilter or Prefilter.for_shop(
+            shop.words, shop.hosts, shop.link_words.tags
+        )
         # Lines the prefilter skips get a framing and UTF-8 check; a full JSON check of every
         # line costs about 2 µs more a line on X-shaped posts (see docs/benchmarks.md).
         self.validate_all = validate_all
@@ -211,8 +220,9 @@ class Ingestor:
         work, self._batch = self._batch, []
         now = self.clock.now()
         # Decide what each post is before the transaction: it holds the write lock.
+        link_posts: list[LinkPost] = []
         prepared: list[_Item] = [
-            self._prepare(item) if isinstance(item, Post) else item for item in work
+            self._prepare(item, link_posts) if isinstance(item, Post) else item for item in work
         ]
         keys = [
             (item.post.network, item.post.post_id)
@@ -244,7 +254,20 @@ class Ingestor:
                 elif isinstance(item, _DeadLetter):
                     repo.add_dead_letter(item.source, item.line, item.reason, item.excerpt, now)
                     self.stats.dead_letters += 1
+            # Links first: a trigger in the same batch from the newly linked account then
+            # goes straight to the cart instead of waiting as a pending intent.
+            self._link(repo, link_posts, now)
             act_on_triggers(repo, self.shop, ready, now, self.stats.actions)
+
+    def _link(self, repo: Repository, link_posts: list[LinkPost], now: datetime) -> None:
+        if not link_posts:
+            return
+        counts = link_by_codes(repo, self.shop, link_posts, now)
+        self.stats.links += counts.linked
+        self.stats.link_codes_invalid += counts.invalid
+        self.stats.links_refused += counts.refused
+        self.stats.duplicates += counts.repeated
+        self.stats.actions.messages += counts.messages
 
     def _store_posts(
         self, repo: Repository, prepared: list[_Item], deleted: set[_Key]
@@ -284,13 +307,26 @@ class Ingestor:
                 self.stats.waiting_for_parent += 1  # it acts when its parent arrives
         return ready
 
-    def _prepare(self, post: Post) -> _Prepared | None:
-        """What the engine must remember of a post, or None when it is noise to us."""
+    def _prepare(self, post: Post, link_posts: list[LinkPost]) -> _Prepared | None:
+        """What the engine must remember of a post, or None when it is noise to us. A post
+        asking to link its author (`#cartlink CODE`) joins `link_posts`; it is not stored."""
         if post.is_edit or post.is_repost:
             # Only a post's first version counts; a repost is never the shopper's own request.
             self.stats.skipped += 1
             return None
         shop = self.shop
+        link = parse_link_request(post.text, post.tags, shop.link_words)
+        if link is not None:
+            link_posts.append(
+                LinkPost(
+                    post.network,
+                    post.post_id,
+                    post.author_id,
+                    post.author_handle,
+                    post.created_at,
+                    link.code,
+                )
+            )
         request = parse_trigger(post.text, post.tags, shop.words, shop.max_quantity)
         parent_id = post.quote_of_id or post.reply_to_id
         trigger = request if parent_id is not None else None

@@ -8,6 +8,7 @@ from datetime import datetime
 from hashcart.domain.messages import Reason
 from hashcart.domain.posts import Network
 from hashcart.services.actions import ListRequest, apply_requests
+from hashcart.services.notify import Notices
 from hashcart.services.shop import Shop
 from hashcart.store.repository import Repository
 
@@ -31,8 +32,13 @@ def link_account(
     account_id: str,
     handle: str | None,
     now: datetime,
+    *,
+    notices: Notices | None = None,
 ) -> LinkResult:
-    """Tie the account to the customer, then apply its unexpired pending intents in order."""
+    """Tie the account to the customer, then apply its unexpired pending intents in order.
+
+    The confirmations (pending_applied, by the customer's chosen channel) join `notices`
+    when given, for the caller to queue with its own; else they are queued here."""
     repo.serialize_writers()  # an ingest must not keep a new intent pending meanwhile
     customer_id = repo.customer_id(email)
     if customer_id is None:
@@ -62,6 +68,6 @@ def link_account(
                 confirm_as=Reason.PENDING_APPLIED,
             )
         )
-    apply_requests(repo, shop, requests, now)
+    apply_requests(repo, shop, requests, now, notices)
     result.applied = len(requests)
     return result

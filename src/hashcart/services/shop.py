@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from datetime import timedelta
 
 from hashcart.config import Settings
+from hashcart.domain.link_codes import LinkWords
 from hashcart.domain.messages import MessageContext
 from hashcart.domain.products import Catalog, CatalogItem, ShopHosts
 from hashcart.domain.triggers import TriggerWords, strip_trigger_tags
@@ -26,6 +28,10 @@ class Shop:
     pending_expiry: timedelta
     hosts: ShopHosts
     catalog: Catalog
+    # Tags that link an account by one-time code (`#cartlink K7Q2M9XD`); never trigger tags.
+    link_words: LinkWords = field(
+        default_factory=lambda: LinkWords.of(("cartlink",), TriggerWords())
+    )
     products: dict[str, ProductInfo] = field(default_factory=dict)
 
     @classmethod
@@ -37,10 +43,12 @@ class Shop:
         items = [CatalogItem(product_id=pid, link=link) for pid, _, link, _ in rows]
         configured = settings.shop_hosts or tuple(ShopHosts.hosts_of(item.link for item in items))
         hosts = ShopHosts(configured)
+        words = TriggerWords(cart=settings.cart_tags, wishlist=settings.wishlist_tags)
         return cls(
             name=settings.shop_name,
             account_url=settings.public_url.rstrip("/") + "/account",
-            words=TriggerWords(cart=settings.cart_tags, wishlist=settings.wishlist_tags),
+            words=words,
+            link_words=LinkWords.of(settings.link_tags, words),
             max_quantity=settings.max_quantity,
             pending_expiry=timedelta(days=settings.pending_expiry_days),
             hosts=hosts,
@@ -49,7 +57,12 @@ class Shop:
         )
 
     def sanitize(self, text: str) -> str:
-        return strip_trigger_tags(text, self.words)
+        """`text` without the signs of trigger or link tags: what we post can never act."""
+        return strip_trigger_tags(text, self._tags_to_strip)
+
+    @property
+    def _tags_to_strip(self) -> TriggerWords:
+        return _strip_words(self.words, self.link_words.tags)
 
     def message_context(self, handle: str, trigger_post_id: str) -> MessageContext:
         return MessageContext(
@@ -73,3 +86,9 @@ class Shop:
     def title(self, product_id: str) -> str:
         info = self.products.get(product_id)
         return info.title if info else product_id
+
+
+@functools.lru_cache(maxsize=16)
+def _strip_words(words: TriggerWords, link_tags: tuple[str, ...]) -> TriggerWords:
+    """Trigger and link tags as one TriggerWords, only for stripping (they never collide)."""
+    return TriggerWords(cart=(*words.cart, *link_tags), wishlist=words.wishlist)

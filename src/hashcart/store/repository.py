@@ -75,6 +75,23 @@ class PendingIntent:
     expires_at: datetime
 
 
+@dataclass(frozen=True, slots=True)
+class Contact:
+    """How to reach a customer: their email and how they chose to hear from us."""
+
+    customer_id: int
+    email: str
+    notify_by: str  # public_reply | private_message | email_only
+
+
+@dataclass(frozen=True, slots=True)
+class StoredLinkCode:
+    code: str
+    customer_id: int
+    expires_at: datetime
+    used_at: datetime | None
+
+
 def _aware(moment: datetime) -> datetime:
     """SQLite hands datetimes back naive; everything we store is UTC."""
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
@@ -251,16 +268,28 @@ class Repository:
         ).first()
         return None if row is None else int(row[0])
 
-    def customers_for_accounts(
+    def contacts_for_accounts(
         self, keys: Sequence[tuple[Network, str]]
-    ) -> dict[tuple[Network, str], int]:
-        """The customer each linked account belongs to (unlinked accounts are absent)."""
-        found: dict[tuple[Network, str], int] = {}
+    ) -> dict[tuple[Network, str], Contact]:
+        """The customer each linked account belongs to, with how to reach them (unlinked
+        accounts are absent): one statement a network, so a batch's triggers cost one read."""
+        found: dict[tuple[Network, str], Contact] = {}
         for network, account_ids in _by_network(keys):
             rows = self.connection.execute(
-                _LINKED_CUSTOMERS, {"network": network, "account_ids": account_ids}
+                _LINKED_CONTACTS, {"network": network, "account_ids": account_ids}
             )
-            found.update(((network, account_id), int(customer)) for account_id, customer in rows)
+            found.update(((network, row[0]), Contact(int(row[1]), row[2], row[3])) for row in rows)
+        return found
+
+    def contacts_of_customers(self, customer_ids: Iterable[int]) -> dict[int, Contact]:
+        """How to reach each of these customers (one statement for all of them)."""
+        wanted = sorted(set(customer_ids))
+        found: dict[int, Contact] = {}
+        for start in range(0, len(wanted), _IN_CHUNK):
+            rows = self.connection.execute(
+                _CONTACTS_OF_CUSTOMERS, {"ids": wanted[start : start + _IN_CHUNK]}
+            )
+            found.update((int(row[0]), Contact(int(row[0]), row[1], row[2])) for row in rows)
         return found
 
     def customer_id(self, email: str) -> int | None:
@@ -330,6 +359,40 @@ class Repository:
         returned = self.connection.execute(_claim_link_notices(self._dialect), rows)
         return {(Network(row[0]), row[1], int(row[2])) for row in returned}
 
+    # one-time link codes ------------------------------------------------------------------
+
+    def link_codes_among(self, codes: Iterable[str]) -> dict[str, StoredLinkCode]:
+        """The stored codes among these (used or not, live or not), by code."""
+        wanted = sorted(set(codes))
+        found: dict[str, StoredLinkCode] = {}
+        for start in range(0, len(wanted), _IN_CHUNK):
+            rows = self.connection.execute(
+                _LINK_CODES_AMONG, {"codes": wanted[start : start + _IN_CHUNK]}
+            )
+            for row in rows:
+                used_at = row.used_at
+                found[row.code] = StoredLinkCode(
+                    row.code,
+                    int(row.customer_id),
+                    _aware(row.expires_at),
+                    None if used_at is None else _aware(used_at),
+                )
+        return found
+
+    def use_link_code(self, code: str, now: datetime) -> bool:
+        """Mark a live code used; False if it was used (or had expired) meanwhile."""
+        row = self.connection.execute(
+            update(t.link_codes)
+            .where(
+                t.link_codes.c.code == code,
+                t.link_codes.c.used_at.is_(None),
+                t.link_codes.c.expires_at > now,
+            )
+            .values(used_at=now)
+            .returning(t.link_codes.c.code)
+        ).first()
+        return row is not None
+
     # catalog ----------------------------------------------------------------------------
 
     def products(self) -> Iterator[tuple[str, str, str, str]]:
@@ -385,6 +448,7 @@ class Repository:
                 "reason": message.reason,
                 "text": message.text,
                 "dedupe_key": message.dedupe_key,
+                "channel": message.channel,
                 "status": "queued",
                 "created_at": at,
             }
@@ -534,9 +598,24 @@ _PRODUCTS_OF_POSTS = (
     )
     .order_by(t.post_products.c.post_id, t.post_products.c.position)
 )
-_LINKED_CUSTOMERS = select(t.account_links.c.account_id, t.account_links.c.customer_id).where(
-    t.account_links.c.network == bindparam("network"),
-    t.account_links.c.account_id.in_(bindparam("account_ids", expanding=True)),
+_LINKED_CONTACTS = (
+    select(
+        t.account_links.c.account_id,
+        t.account_links.c.customer_id,
+        t.customers.c.email,
+        t.customers.c.notify_by,
+    )
+    .join(t.customers, t.customers.c.id == t.account_links.c.customer_id)
+    .where(
+        t.account_links.c.network == bindparam("network"),
+        t.account_links.c.account_id.in_(bindparam("account_ids", expanding=True)),
+    )
+)
+_CONTACTS_OF_CUSTOMERS = select(
+    t.customers.c.id, t.customers.c.email, t.customers.c.notify_by
+).where(t.customers.c.id.in_(bindparam("ids", expanding=True)))
+_LINK_CODES_AMONG = select(t.link_codes).where(
+    t.link_codes.c.code.in_(bindparam("codes", expanding=True))
 )
 _POSTS_AMONG = select(t.posts.c.post_id).where(
     t.posts.c.network == bindparam("network"),

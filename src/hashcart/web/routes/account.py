@@ -1,7 +1,176 @@
-"""The shopper's account: linked social accounts, one-time link code, notifications, export, delete."""
+"""The shopper's account: linked social accounts and a one-time link code, what waits for
+them, how they want to hear from us, their data as JSON, and deleting the account."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+import json
+from datetime import datetime
+from typing import Annotated, Any
 
-router = APIRouter(include_in_schema=False)
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import RedirectResponse
+from starlette.responses import Response
+
+from hashcart.domain.messages import NotifyBy
+from hashcart.networks.post_urls import post_url
+from hashcart.services.link_codes import issue_link_code
+from hashcart.store import account_data
+from hashcart.web.context import (
+    SESSION_COOKIES,
+    SignedInShopper,
+    Viewer,
+    csrf_protected,
+    hashcart_of,
+    render,
+    unit_of_work,
+)
+from hashcart.web.signin import SignInRefused, check_sign_in
+
+router = APIRouter(dependencies=[Depends(csrf_protected)], include_in_schema=False)
+
+NOTIFY_LABELS: dict[str, tuple[str, str]] = {
+    NotifyBy.PUBLIC_REPLY: (
+        "Public reply",
+        "We answer your post where you wrote it, so you see it in the thread.",
+    ),
+    NotifyBy.PRIVATE_MESSAGE: (
+        "Private message",
+        "We send the same words as a direct message; nothing appears in public.",
+    ),
+    NotifyBy.EMAIL_ONLY: (
+        "Email only",
+        "Nothing on the social network at all: we email you instead.",
+    ),
+}
+
+# What a finished change says on the page (`?done=`): fixed texts only, so nobody can make
+# the page say something by crafting a link.
+DONE_NOTICES = {
+    "code": "Here is your new code. Post it within the time shown.",
+    "unlinked": "Unlinked. Replies from that account no longer reach your cart.",
+    "notify": "Saved. We will tell you that way from now on.",
+    "password": "Your new password is set.",
+}
+
+
+@router.get("/account")
+def account_page(request: Request, viewer: SignedInShopper, done: str = "") -> Response:
+    return _page(request, viewer, notice=DONE_NOTICES.get(done))
+
+
+@router.post("/account/link-code")
+def make_link_code(request: Request, viewer: SignedInShopper) -> Response:
+    app = hashcart_of(request)
+    with unit_of_work(request) as connection:
+        issue_link_code(connection, viewer.id, app.clock.now(), app.settings.link_code_minutes)
+    return RedirectResponse("/account?done=code#link", 303)
+
+
+@router.post("/account/links/{link_id}/unlink")
+def unlink(request: Request, viewer: SignedInShopper, link_id: int) -> Response:
+    with unit_of_work(request) as connection:
+        removed = account_data.unlink(connection, viewer.id, link_id)
+    if removed is None:
+        # Not theirs, or gone already: the same answer either way, so ids tell nothing.
+        return render(
+            request,
+            "error.html",
+            404,
+            title="No such linked account",
+            message="That account is not linked to yours (any more).",
+        )
+    return RedirectResponse("/account?done=unlinked#links", 303)
+
+
+@router.post("/account/notify")
+def set_notify_by(
+    request: Request,
+    viewer: SignedInShopper,
+    notify_by: Annotated[str, Form(max_length=32)] = "",
+) -> Response:
+    if notify_by not in NOTIFY_LABELS:
+        return _page(
+            request, viewer, 400, notify_error="Choose one of the three ways.", chosen=notify_by
+        )
+    with unit_of_work(request) as connection:
+        account_data.set_notify_by(connection, viewer.id, notify_by)
+    return RedirectResponse("/account?done=notify#notify", 303)
+
+
+@router.get("/account/export")
+def export(request: Request, viewer: SignedInShopper) -> Response:
+    """Everything we hold about the shopper, as a JSON file to keep."""
+    app = hashcart_of(request)
+    now = app.clock.now()
+    with unit_of_work(request) as connection:
+        data = account_data.export(connection, viewer.id)
+    document = {"exported_at": now.isoformat(), "shop": app.settings.shop_name, **data}
+    filename = f"hashcart-account-{now:%Y%m%d}.json"
+    return Response(
+        json.dumps(document, ensure_ascii=False, indent=2),
+        media_type="application/json",
+        headers={
+            "Content-Disposition": f'attachment; filename="{filename}"',
+            "Cache-Control": "no-store",
+        },
+    )
+
+
+@router.post("/account/delete")
+def delete_account(
+    request: Request,
+    viewer: SignedInShopper,
+    password: Annotated[str, Form(max_length=2048)] = "",
+) -> Response:
+    # The sign-in check, with its rate limits: a borrowed session cannot guess its way to
+    # deleting someone's account.
+    outcome = check_sign_in(request, "shopper", viewer.person.email, password)
+    if isinstance(outcome, SignInRefused) or outcome.id != viewer.id:
+        message = (
+            outcome.message
+            if isinstance(outcome, SignInRefused) and outcome.status_code == 429
+            else "That password is not right, so nothing was deleted."
+        )
+        status = outcome.status_code if isinstance(outcome, SignInRefused) else 400
+        return _page(request, viewer, status, delete_error=message)
+    with unit_of_work(request) as connection:
+        account_data.erase_customer(connection, viewer.id)
+    response = render(request, "account/goodbye.html", shopper=None, csrf_token="")
+    response.delete_cookie(SESSION_COOKIES["shopper"], path="/")
+    return response
+
+
+def _page(request: Request, viewer: Viewer, status: int = 200, **extra: Any) -> Response:
+    app = hashcart_of(request)
+    now = app.clock.now()
+    link_tags = app.effective_settings().link_tags
+    with unit_of_work(request) as connection:
+        code = account_data.live_link_code(connection, viewer.id, now)
+        links = account_data.linked_accounts(connection, viewer.id)
+        waiting = account_data.waiting_intents(connection, viewer.id)
+        applied = account_data.applied_intents(connection, viewer.id)
+    extra.setdefault("chosen", viewer.person.notify_by)
+    return render(
+        request,
+        "account/index.html",
+        status,
+        title="Your account",
+        person=viewer.person,
+        code=code,
+        minutes_left=_minutes_left(code.expires_at, now) if code else 0,
+        link_tag=link_tags[0],
+        other_link_tags=link_tags[1:],
+        links=links,
+        waiting=[(intent, _intent_url(intent)) for intent in waiting],
+        applied=[(intent, _intent_url(intent)) for intent in applied],
+        notify_labels=NOTIFY_LABELS,
+        **extra,
+    )
+
+
+def _minutes_left(expires_at: datetime, now: datetime) -> int:
+    return max(1, int((expires_at - now).total_seconds() // 60))
+
+
+def _intent_url(intent: account_data.Intent) -> str | None:
+    return post_url(intent.network, intent.post_id, intent.account_id, intent.handle)
