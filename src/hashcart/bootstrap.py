@@ -9,6 +9,7 @@ from sqlalchemy import Engine
 from hashcart.clock import Clock, SystemClock
 from hashcart.config import Settings
 from hashcart.services.shop import Shop
+from hashcart.store import shop_config
 from hashcart.store.database import is_current, make_engine, upgrade
 from hashcart.store.repository import transaction
 
@@ -19,10 +20,17 @@ class App:
     engine: Engine
     clock: Clock
 
+    def effective_settings(self) -> Settings:
+        """The settings in force: the file's, with what the merchant changed in the console
+        (trigger tags, link tags, shop hosts) on top. Read these, not `settings`, for those."""
+        with self.engine.connect() as connection:
+            return shop_config.effective_settings(self.settings, connection)
+
     def shop(self) -> Shop:
-        """The shop as the catalog stands now (re-read, since imports change it)."""
+        """The shop as the catalog and the console settings stand now (re-read, since
+        imports and the console change them)."""
         with transaction(self.engine) as repo:
-            return Shop.load(self.settings, repo)
+            return Shop.load(shop_config.effective_settings(self.settings, repo.connection), repo)
 
 
 def open_app(settings: Settings, clock: Clock | None = None, *, migrate: bool = True) -> App:

@@ -1,7 +1,221 @@
-"""Merchant: the catalog (import a feed, list, search, edit price and availability)."""
+"""Merchant: the catalog. List and search it, import a feed file, edit price and availability."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from typing import Annotated
+from urllib.parse import quote
 
-router = APIRouter(include_in_schema=False)
+from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
+from fastapi.responses import RedirectResponse
+from starlette.responses import Response
+
+from hashcart.services.catalog import AVAILABILITY, FeedError
+from hashcart.services.feed_import import MAX_AMOUNT, ImportReport, import_feed
+from hashcart.store import console, console_changes
+from hashcart.web.context import (
+    SignedInMerchant,
+    csrf_protected,
+    hashcart_of,
+    render,
+    unit_of_work,
+)
+
+router = APIRouter(
+    prefix="/merchant", dependencies=[Depends(csrf_protected)], include_in_schema=False
+)
+
+# A feed larger than this is refused whole (a real catalog of many thousand rows is a few MB).
+MAX_FEED_BYTES = 20 * 1024 * 1024
+# The import report lists this many skipped rows, then says how many more there were.
+SHOWN_PROBLEMS = 100
+AVAILABILITY_CHOICES = sorted(AVAILABILITY)
+
+
+def _catalog_page(
+    request: Request,
+    q: str = "",
+    page: int = 1,
+    status_code: int = 200,
+    report: ImportReport | None = None,
+    import_error: str | None = None,
+) -> Response:
+    q = q.strip()
+    with hashcart_of(request).engine.connect() as connection:
+        products = console.catalog(connection, q, page)
+    return render(
+        request,
+        "merchant/catalog.html",
+        status_code,
+        title="Catalog",
+        products=products,
+        page=products,
+        q=q,
+        query={"q": q} if q else {},
+        report=report,
+        shown_problems=SHOWN_PROBLEMS,
+        availability_choices=AVAILABILITY_CHOICES,
+        import_error=import_error,
+    )
+
+
+@router.get("/catalog")
+def catalog(
+    request: Request,
+    viewer: SignedInMerchant,
+    q: str = "",
+    page: int = 1,
+) -> Response:
+    return _catalog_page(request, q[:200], page)
+
+
+@router.post("/catalog/import")
+def import_upload(
+    request: Request,
+    viewer: SignedInMerchant,
+    feed: Annotated[UploadFile | None, File()] = None,
+) -> Response:
+    if feed is None or not feed.filename:
+        return _catalog_page(request, status_code=400, import_error="Choose a feed file first.")
+    # Synchronous on purpose: the import is database work, so it runs in the thread pool.
+    data = feed.file.read(MAX_FEED_BYTES + 1)
+    if len(data) > MAX_FEED_BYTES:
+        return _catalog_page(
+            request,
+            status_code=400,
+            import_error=f"{feed.filename}: larger than {MAX_FEED_BYTES // (1024 * 1024)} MB; "
+            "nothing was imported. Import it from the command line: hashcart catalog import.",
+        )
+    try:
+        with unit_of_work(request) as connection:
+            report = import_feed(connection, data, hashcart_of(request).clock.now())
+    except FeedError as error:
+        return _catalog_page(
+            request,
+            status_code=400,
+            import_error=f"{feed.filename}: {error}. Nothing was imported.",
+        )
+    return _catalog_page(request, report=report)
+
+
+@dataclass(frozen=True)
+class OfferForm:
+    price: str = ""
+    currency: str = ""
+    availability: str = ""
+
+
+@dataclass(frozen=True)
+class Offer:
+    price_amount: Decimal | None
+    currency: str | None
+    availability: str
+
+
+def parse_offer(form: OfferForm) -> Offer | str:
+    """The offer the form asks for, or the message saying what to fix. An empty price means
+    "price on request" (as a feed row without a price)."""
+    availability = form.availability.strip().lower()
+    if availability not in AVAILABILITY:
+        return "Choose an availability: " + ", ".join(AVAILABILITY_CHOICES) + "."
+    price_text = form.price.strip()
+    currency = form.currency.strip().upper()
+    if not price_text:
+        if currency:
+            return "Enter a price for that currency, or leave both empty for price on request."
+        return Offer(None, None, availability)
+    try:
+        amount = Decimal(price_text)
+    except InvalidOperation:
+        return f"The price {price_text!r} is not a number: write it like 19.99."
+    if not amount.is_finite() or amount < 0:
+        return "The price must be zero or more."
+    if amount.as_tuple().exponent < -2:  # type: ignore[operator]
+        return "The price can have at most two digits after the point."
+    if amount >= MAX_AMOUNT:
+        return "The price is too large."
+    if not (len(currency) == 3 and currency.isascii() and currency.isalpha()):
+        return "Enter the currency as its three-letter ISO 4217 code, like USD or EUR."
+    return Offer(amount, currency, availability)
+
+
+def _product_page(
+    request: Request,
+    product: console.Product,
+    form: OfferForm,
+    status_code: int = 200,
+    error: str | None = None,
+    notice: str | None = None,
+) -> Response:
+    return render(
+        request,
+        "merchant/product.html",
+        status_code,
+        title=f"Edit {product.product_id}",
+        product=product,
+        form=form,
+        availability_choices=AVAILABILITY_CHOICES,
+        error=error,
+        notice=notice,
+    )
+
+
+def _not_found(request: Request, product_id: str) -> Response:
+    return render(
+        request,
+        "error.html",
+        404,
+        title="No such product",
+        message=f"The catalog has no product {product_id!r}.",
+    )
+
+
+@router.get("/catalog/{product_id:path}")
+def product_page(
+    request: Request, product_id: str, viewer: SignedInMerchant, saved: bool = False
+) -> Response:
+    with hashcart_of(request).engine.connect() as connection:
+        found = console.product(connection, product_id)
+    if found is None:
+        return _not_found(request, product_id)
+    form = OfferForm(
+        price="" if found.price_amount is None else f"{found.price_amount:.2f}",
+        currency=found.currency or "",
+        availability=found.availability,
+    )
+    return _product_page(request, found, form, notice="Saved." if saved else None)
+
+
+@router.post("/catalog/{product_id:path}")
+def product_submit(
+    request: Request,
+    product_id: str,
+    viewer: SignedInMerchant,
+    price: Annotated[str, Form(max_length=40)] = "",
+    currency: Annotated[str, Form(max_length=10)] = "",
+    availability: Annotated[str, Form(max_length=40)] = "",
+) -> Response:
+    form = OfferForm(price, currency, availability)
+    offer = parse_offer(form)
+    app = hashcart_of(request)
+    with unit_of_work(request) as connection:
+        found = console.product(connection, product_id)
+        changed = (
+            found is not None
+            and not isinstance(offer, str)
+            and console_changes.set_offer(
+                connection,
+                product_id,
+                offer.price_amount,
+                offer.currency,
+                offer.availability,
+                app.clock.now(),
+            )
+        )
+    if found is None:
+        return _not_found(request, product_id)
+    if isinstance(offer, str):
+        return _product_page(request, found, form, 400, error=offer)
+    assert changed
+    return RedirectResponse(f"/merchant/catalog/{quote(product_id, safe='')}?saved=1", 303)

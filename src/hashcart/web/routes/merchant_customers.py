@@ -1,7 +1,31 @@
-"""Merchant: customers and their linked accounts."""
+"""Merchant: customers with their linked social accounts, cart lines and orders."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Depends, Request
+from starlette.responses import Response
 
-router = APIRouter(include_in_schema=False)
+from hashcart.store import console
+from hashcart.web.context import SignedInMerchant, csrf_protected, hashcart_of, render
+
+router = APIRouter(
+    prefix="/merchant", dependencies=[Depends(csrf_protected)], include_in_schema=False
+)
+
+
+@router.get("/customers")
+def customers(
+    request: Request, viewer: SignedInMerchant, email: str = "", page: int = 1
+) -> Response:
+    email = email.strip()[:320]
+    with hashcart_of(request).engine.connect() as connection:
+        found = console.customers(connection, email, page)
+    return render(
+        request,
+        "merchant/customers.html",
+        title="Customers",
+        customers=found,
+        email=email,
+        page=found,
+        query={"email": email} if email else {},
+    )

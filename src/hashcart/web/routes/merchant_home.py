@@ -1,7 +1,20 @@
-"""The merchant console's first page."""
+"""The merchant console's first page: how the shop stands, with a way into each page."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Depends, Request
+from starlette.responses import Response
 
-router = APIRouter(include_in_schema=False)
+from hashcart.store import console
+from hashcart.web.context import SignedInMerchant, csrf_protected, hashcart_of, render
+
+router = APIRouter(
+    prefix="/merchant", dependencies=[Depends(csrf_protected)], include_in_schema=False
+)
+
+
+@router.get("")
+def dashboard(request: Request, viewer: SignedInMerchant) -> Response:
+    with hashcart_of(request).engine.connect() as connection:
+        counts = console.dashboard(connection)
+    return render(request, "merchant/home.html", title="Console", counts=counts)

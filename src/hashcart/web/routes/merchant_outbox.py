@@ -1,7 +1,116 @@
-"""Merchant: the outbox (queued, sent, failed, retry) and dead-lettered input."""
+"""Merchant: the outbox (what is queued, sent, failed and why, with retry) and dead letters
+(input the engine could not read, with its reason)."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
-router = APIRouter(include_in_schema=False)
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import RedirectResponse
+from starlette.responses import Response
+
+from hashcart.store import console, console_changes
+from hashcart.web.context import (
+    SignedInMerchant,
+    csrf_protected,
+    hashcart_of,
+    render,
+    safe_next,
+    unit_of_work,
+)
+
+router = APIRouter(
+    prefix="/merchant", dependencies=[Depends(csrf_protected)], include_in_schema=False
+)
+
+# Dead-letter excerpts are shown up to this many characters; the rest is counted, not shown.
+EXCERPT_CHARS = 600
+
+
+def _back_to_outbox(back: str, **outcome: str | int) -> Response:
+    """After a retry, back to the outbox page as it was filtered, saying what happened."""
+    target = urlsplit(safe_next(back, "/merchant/outbox"))
+    path = target.path if target.path == "/merchant/outbox" else "/merchant/outbox"
+    kept = [(key, value) for key, value in parse_qsl(target.query) if key in ("status", "channel")]
+    query = urlencode([*kept, *outcome.items()])
+    return RedirectResponse(f"{path}?{query}", 303)
+
+
+@router.get("/outbox")
+def outbox(
+    request: Request,
+    viewer: SignedInMerchant,
+    status: str = "",
+    channel: str = "",
+    page: int = 1,
+    done: str = "",
+    count: int = 0,
+) -> Response:
+    status = status if status in console.OUTBOX_STATUSES else ""
+    channel = channel.strip()[:16]
+    with hashcart_of(request).engine.connect() as connection:
+        messages = console.outbox(connection, status, channel, page)
+        channels = console.outbox_channels(connection)
+        counts = console.outbox_status_counts(connection)
+    query = {key: value for key, value in (("status", status), ("channel", channel)) if value}
+    notices = {
+        "retried": "Queued again: it goes out with the next send.",
+        "not-failed": "That message had not failed, so it was left as it is.",
+        "retried-all": f"Queued {count} failed message{'' if count == 1 else 's'} again.",
+        "none": "No failed messages to retry.",
+    }
+    notice = notices.get(done)
+    return render(
+        request,
+        "merchant/outbox.html",
+        title="Outbox",
+        messages=messages,
+        page=messages,
+        status=status,
+        channel=channel,
+        channels=channels,
+        statuses=console.OUTBOX_STATUSES,
+        counts=counts,
+        query=query,
+        here="/merchant/outbox" + (f"?{urlencode(query)}" if query else ""),
+        notice=notice,
+    )
+
+
+@router.post("/outbox/retry-failed")
+def retry_failed(
+    request: Request, viewer: SignedInMerchant, back: Annotated[str, Form()] = ""
+) -> Response:
+    with unit_of_work(request) as connection:
+        count = console_changes.retry_all_failed(connection)
+    if not count:
+        return _back_to_outbox(back, done="none")
+    return _back_to_outbox(back, done="retried-all", count=count)
+
+
+@router.post("/outbox/{outbox_id}/retry")
+def retry_one(
+    request: Request,
+    outbox_id: int,
+    viewer: SignedInMerchant,
+    back: Annotated[str, Form()] = "",
+) -> Response:
+    with unit_of_work(request) as connection:
+        retried = console_changes.retry_message(connection, outbox_id)
+    return _back_to_outbox(back, done="retried" if retried else "not-failed")
+
+
+@router.get("/dead-letters")
+def dead_letters(request: Request, viewer: SignedInMerchant, page: int = 1) -> Response:
+    with hashcart_of(request).engine.connect() as connection:
+        letters = console.dead_letters(connection, page)
+    return render(
+        request,
+        "merchant/dead_letters.html",
+        title="Dead letters",
+        letters=letters,
+        page=letters,
+        query={},
+        excerpt_chars=EXCERPT_CHARS,
+    )

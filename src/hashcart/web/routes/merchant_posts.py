@@ -2,6 +2,225 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+import csv
+import io
+from dataclasses import dataclass
+from decimal import Decimal
+from urllib.parse import urlencode
 
-router = APIRouter(include_in_schema=False)
+from fastapi import APIRouter, Depends, Request
+from starlette.responses import Response
+
+from hashcart.domain.posts import Network
+from hashcart.networks.post_urls import post_url
+from hashcart.store.funnel import SORT_KEYS, Funnel, FunnelRow, SortKey, funnel
+from hashcart.web.context import SignedInMerchant, csrf_protected, hashcart_of, render
+from hashcart.web.formatting import money, network_name
+
+router = APIRouter(
+    prefix="/merchant", dependencies=[Depends(csrf_protected)], include_in_schema=False
+)
+
+NETWORKS = tuple(network.value for network in Network)
+# Columns that read best from the largest down; the others (names) from A to Z.
+_ASCENDING_FIRST = frozenset({"network", "author", "text", "products"})
+# A spreadsheet runs a cell that starts with one of these as a formula (CSV injection).
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+@dataclass(frozen=True)
+class FunnelQuery:
+    """What the page was asked for: ?network=&sort=&dir= (unknown values mean the default)."""
+
+    network: str | None
+    sort: SortKey
+    descending: bool
+
+    @classmethod
+    def of(cls, network: str | None, sort: str | None, direction: str | None) -> FunnelQuery:
+        chosen: SortKey = next((key for key in SORT_KEYS if key == sort), "posted")
+        descending = (direction or "desc") != "asc"
+        return cls(network or None, chosen, descending)
+
+    @property
+    def network_error(self) -> str | None:
+        if self.network is None or self.network in NETWORKS:
+            return None
+        return "Unknown network: choose X, Mastodon or Bluesky."
+
+    def url(self, path: str, **changes: str | None) -> str:
+        values: dict[str, str | None] = {
+            "network": self.network,
+            "sort": self.sort,
+            "dir": "desc" if self.descending else "asc",
+            **changes,
+        }
+        query = urlencode({key: value for key, value in values.items() if value})
+        return f"{path}?{query}" if query else path
+
+    def sort_url(self, key: SortKey) -> str:
+        """The header link: the same column flips direction; a new one starts its natural way."""
+        if key == self.sort:
+            direction = "asc" if self.descending else "desc"
+        else:
+            direction = "asc" if key in _ASCENDING_FIRST else "desc"
+        return self.url("/merchant/posts", sort=key, dir=direction)
+
+
+def revenue_text(revenue: dict[str, Decimal]) -> str:
+    """Revenue as shown: one currency as money, several side by side (never added up)."""
+    if not revenue:
+        return "–"
+    return " + ".join(money(amount, currency) for currency, amount in sorted(revenue.items()))
+
+
+def _load(request: Request, query: FunnelQuery) -> Funnel:
+    app = hashcart_of(request)
+    with app.engine.connect() as connection:
+        return funnel(
+            connection,
+            app.clock.now(),
+            network=query.network,
+            sort=query.sort,
+            descending=query.descending,
+        )
+
+
+@router.get("/posts")
+def posts_page(
+    request: Request,
+    viewer: SignedInMerchant,
+    network: str | None = None,
+    sort: str | None = None,
+    dir: str | None = None,
+) -> Response:
+    query = FunnelQuery.of(network, sort, dir)
+    error = query.network_error
+    if error is not None:
+        query = FunnelQuery(None, query.sort, query.descending)
+    found = _load(request, query)
+    return render(
+        request,
+        "merchant/posts.html",
+        400 if error else 200,
+        title="Shoppable posts",
+        error=error,
+        query=query,
+        rows=[(row, _url(row)) for row in found.rows],
+        totals=found.totals,
+        networks=NETWORKS,
+        revenue_text=revenue_text,
+        network_name=network_name,
+        columns=_COLUMNS,
+    )
+
+
+# (sort key, heading, numeric) of the table's sortable columns, in order.
+_COLUMNS: tuple[tuple[SortKey, str, bool], ...] = (
+    ("posted", "Post", False),
+    ("products", "Products", False),
+    ("triggers", "Replies", True),
+    ("valid", "Valid", True),
+    ("carted", "Carted", True),
+    ("wishlisted", "Wish-listed", True),
+    ("pending", "Pending", True),
+    ("orders", "Orders", True),
+    ("units", "Units", True),
+    ("revenue", "Revenue", True),
+)
+
+
+def _url(row: FunnelRow) -> str | None:
+    return post_url(row.network, row.post_id, row.author_id, row.author_handle)
+
+
+def csv_cell(value: object) -> str:
+    """A cell a spreadsheet will show, never run: formula-like text gets a leading '."""
+    text = "" if value is None else str(value)
+    return "'" + text if text.startswith(_FORMULA_STARTS) else text
+
+
+CSV_HEADER = (
+    "network",
+    "post_id",
+    "url",
+    "author",
+    "posted_at",
+    "text",
+    "products",
+    "triggers",
+    "valid_triggers",
+    "carted",
+    "wishlisted",
+    "pending",
+    "orders",
+    "units",
+    "revenue",
+    "currency",
+)
+
+
+def _revenue_cells(revenue: dict[str, Decimal]) -> tuple[str, str]:
+    """(revenue, currency): one currency as a plain amount; mixed spelled out per currency."""
+    if not revenue:
+        return "0.00", ""
+    if len(revenue) == 1:
+        [(currency, amount)] = revenue.items()
+        return f"{amount:.2f}", currency
+    spelled = "; ".join(f"{amount:.2f} {currency}" for currency, amount in sorted(revenue.items()))
+    return spelled, "mixed"
+
+
+def funnel_csv(rows: list[FunnelRow]) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(CSV_HEADER)
+    for row in rows:
+        revenue, currency = _revenue_cells(row.revenue)
+        writer.writerow(
+            [
+                csv_cell(value)
+                for value in (
+                    row.network,
+                    row.post_id,
+                    _url(row),
+                    row.author_handle or row.author_id,
+                    row.created_at.isoformat(),
+                    row.text,
+                    "; ".join(product.title for product in row.products),
+                    row.triggers,
+                    row.valid,
+                    row.carted,
+                    row.wishlisted,
+                    row.pending,
+                    row.orders,
+                    row.units,
+                    revenue,
+                    currency,
+                )
+            ]
+        )
+    return out.getvalue()
+
+
+@router.get("/posts.csv")
+def posts_csv(
+    request: Request,
+    viewer: SignedInMerchant,
+    network: str | None = None,
+    sort: str | None = None,
+    dir: str | None = None,
+) -> Response:
+    query = FunnelQuery.of(network, sort, dir)
+    if query.network_error is not None:
+        return Response(query.network_error + "\n", 400, media_type="text/plain")
+    found = _load(request, query)
+    name = f"shoppable-posts-{query.network}.csv" if query.network else "shoppable-posts.csv"
+    return Response(
+        funnel_csv(found.rows),
+        media_type="text/csv; charset=utf-8",
+        headers={
+            "Content-Disposition": f'attachment; filename="{name}"',
+            "Cache-Control": "no-store",
+        },
+    )

@@ -1,7 +1,167 @@
-"""Merchant: trigger tags and shop hosts."""
+"""Merchant: the trigger tags, link tags and shop hosts the engine answers to.
+
+Changes are stored in the database (store/shop_config) over the settings file and take
+effect on the engine's next load of the shop; "reset" goes back to the settings file."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+import re
+from dataclasses import dataclass
+from typing import Annotated
 
-router = APIRouter(include_in_schema=False)
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import RedirectResponse
+from starlette.responses import Response
+
+from hashcart.store import shop_config
+from hashcart.web.context import (
+    SignedInMerchant,
+    csrf_protected,
+    hashcart_of,
+    render,
+    unit_of_work,
+)
+
+router = APIRouter(
+    prefix="/merchant", dependencies=[Depends(csrf_protected)], include_in_schema=False
+)
+
+
+@dataclass(frozen=True)
+class Field:
+    key: str
+    label: str
+    hint: str
+    is_tag: bool
+
+
+FIELDS = (
+    Field(
+        "cart_tags", "Cart tags", "A reply with one of these puts the product in the cart.", True
+    ),
+    Field(
+        "wishlist_tags",
+        "Wish-list tags",
+        "A reply with one of these puts the product on the wish list.",
+        True,
+    ),
+    Field(
+        "link_tags",
+        "Link tags",
+        "Shoppers post one of these with their one-time code to link a social account.",
+        True,
+    ),
+    Field(
+        "shop_hosts",
+        "Shop hosts",
+        "Host names of your product links (www. is implied). "
+        "Empty: the hosts of the catalog's links.",
+        False,
+    ),
+)
+assert tuple(field.key for field in FIELDS) == shop_config.KEYS
+
+_SEPARATORS = re.compile(r"[,\n]")
+
+
+def split_list(text: str) -> tuple[str, ...]:
+    """`cart, buyit` (or one a line) as a list; the checks come after, with their messages."""
+    return tuple(part.strip() for part in _SEPARATORS.split(text) if part.strip())
+
+
+def _settings_page(
+    request: Request,
+    status_code: int = 200,
+    form: dict[str, str] | None = None,
+    error: str | None = None,
+    notice: str | None = None,
+) -> Response:
+    app = hashcart_of(request)
+    with app.engine.connect() as connection:
+        overrides = shop_config.stored(connection)
+    conflict = None
+    try:
+        effective = shop_config.apply(app.settings, overrides)
+        in_force = overrides
+    except shop_config.ShopConfigError as problem:
+        # The engine ignores the console's values (see shop_config.effective_settings).
+        effective, in_force, conflict = app.settings, {}, str(problem)
+    rows = [
+        {
+            "field": field,
+            "value": getattr(effective, field.key),
+            "origin": shop_config.origin(app.settings, in_force, field.key),
+            "stored": field.key in overrides,
+            "file_value": getattr(app.settings, field.key),
+        }
+        for field in FIELDS
+    ]
+    if form is None:
+        form = {field.key: ", ".join(getattr(effective, field.key)) for field in FIELDS}
+    catalog_hosts = sorted(app.shop().hosts.names) if not effective.shop_hosts else []
+    return render(
+        request,
+        "merchant/settings.html",
+        status_code,
+        title="Settings",
+        rows=rows,
+        form=form,
+        error=error,
+        notice=notice,
+        conflict=conflict,
+        catalog_hosts=catalog_hosts,
+    )
+
+
+@router.get("/settings")
+def settings_page(
+    request: Request, viewer: SignedInMerchant, saved: bool = False, reset: bool = False
+) -> Response:
+    notice = None
+    if saved:
+        # The engine reads these when it loads the shop (App.shop()), once per ingest run.
+        notice = (
+            "Saved. Every ingest that starts from now on uses the new values; "
+            "a stream that is already running uses them once it restarts."
+        )
+    elif reset:
+        notice = "Back to the settings file."
+    return _settings_page(request, notice=notice)
+
+
+@router.post("/settings")
+def settings_submit(
+    request: Request,
+    viewer: SignedInMerchant,
+    cart_tags: Annotated[str, Form(max_length=2000)] = "",
+    wishlist_tags: Annotated[str, Form(max_length=2000)] = "",
+    link_tags: Annotated[str, Form(max_length=2000)] = "",
+    shop_hosts: Annotated[str, Form(max_length=2000)] = "",
+) -> Response:
+    form = {
+        "cart_tags": cart_tags,
+        "wishlist_tags": wishlist_tags,
+        "link_tags": link_tags,
+        "shop_hosts": shop_hosts,
+    }
+    changes = {key: split_list(text) for key, text in form.items()}
+    try:
+        with unit_of_work(request) as connection:
+            shop_config.save(connection, hashcart_of(request).settings, changes)
+    except shop_config.ShopConfigError as problem:
+        return _settings_page(request, 400, form=form, error=f"Nothing was saved: {problem}.")
+    return RedirectResponse("/merchant/settings?saved=1", 303)
+
+
+@router.post("/settings/reset")
+def settings_reset(
+    request: Request,
+    viewer: SignedInMerchant,
+    key: Annotated[str, Form(max_length=64)] = "",
+) -> Response:
+    """Reset one setting (`key`) or, without a key, all of them to the settings file."""
+    if key and key not in shop_config.KEYS:
+        return _settings_page(request, 400, error=f"There is no setting {key!r}.")
+    with unit_of_work(request) as connection:
+        shop_config.reset(connection, (key,) if key else shop_config.KEYS)
+    return RedirectResponse("/merchant/settings?reset=1", 303)

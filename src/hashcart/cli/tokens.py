@@ -1,0 +1,95 @@
+"""Merchant API tokens: make one (shown once), list them, revoke one."""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from hashcart.cli import app, app_of, console, errors, fail, print_json
+from hashcart.store import api_tokens
+from hashcart.web.tokens import digest, new_secret
+
+tokens_app = typer.Typer(
+    help="Merchant API tokens (`Authorization: Bearer <token>` on /api).", no_args_is_help=True
+)
+app.add_typer(tokens_app, name="tokens")
+
+# A prefix people and secret scanners recognise; the rest is 32 random bytes.
+TOKEN_PREFIX = "hc_"
+MAX_NAME_CHARS = 100
+
+
+@tokens_app.command("create")
+def tokens_create(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="What the token is for, e.g. 'reporting'.")],
+) -> None:
+    """Make a token and print it on stdout. Only its hash is kept: it is shown this once."""
+    label = " ".join(name.split())
+    if not label:
+        fail("a token needs a name")
+    if len(label) > MAX_NAME_CHARS:
+        fail(f"a token name has at most {MAX_NAME_CHARS} characters")
+    hashcart = app_of(ctx)
+    token = TOKEN_PREFIX + new_secret()
+    with hashcart.engine.begin() as connection:
+        token_id = api_tokens.create_token(connection, label, digest(token), hashcart.clock.now())
+    sys.stdout.write(token + "\n")
+    errors.print(
+        f"token {token_id} ({label}) made; keep it now: it cannot be shown again.",
+        markup=False,
+        highlight=False,
+    )
+
+
+@tokens_app.command("list")
+def tokens_list(
+    ctx: typer.Context,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON array.")] = False,
+) -> None:
+    """List tokens (never the tokens themselves): name, made, last used, revoked."""
+    with app_of(ctx).engine.connect() as connection:
+        found = api_tokens.list_tokens(connection)
+    rows = [
+        {
+            "id": token.id,
+            "name": token.name,
+            "created_at": token.created_at.isoformat(),
+            "last_used_at": token.last_used_at.isoformat() if token.last_used_at else None,
+            "revoked_at": token.revoked_at.isoformat() if token.revoked_at else None,
+            "active": token.active,
+        }
+        for token in found
+    ]
+    if as_json:
+        print_json(rows)
+        return
+    table = Table(title="API tokens")
+    for column in ("id", "name", "created", "last used", "revoked"):
+        table.add_column(column, overflow="fold")
+    for token in found:
+        table.add_row(
+            str(token.id),
+            token.name,
+            f"{token.created_at:%Y-%m-%d %H:%M}",
+            f"{token.last_used_at:%Y-%m-%d %H:%M}" if token.last_used_at else "never",
+            f"{token.revoked_at:%Y-%m-%d %H:%M}" if token.revoked_at else "",
+        )
+    console.print(table)
+
+
+@tokens_app.command("revoke")
+def tokens_revoke(
+    ctx: typer.Context,
+    token_id: Annotated[int, typer.Argument(metavar="ID", help="The id `tokens list` shows.")],
+) -> None:
+    """Revoke a token: requests carrying it are refused from now on."""
+    hashcart = app_of(ctx)
+    with hashcart.engine.begin() as connection:
+        if api_tokens.find_token(connection, token_id) is None:
+            fail(f"no API token with id {token_id}")
+        revoked = api_tokens.revoke_token(connection, token_id, hashcart.clock.now())
+    console.print(f"token {token_id} {'revoked' if revoked else 'was already revoked'}")

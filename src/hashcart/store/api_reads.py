@@ -1,0 +1,119 @@
+"""Read-side views the JSON API serves beyond `queries`: orders, the catalog and the outbox.
+
+Orders are read straight from `orders`/`order_lines` (two queries for any number of orders);
+checkout owns how they are written.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Connection, select
+
+from hashcart.store import schema as t
+from hashcart.store.outbox_text import text_for_staff
+
+# Emails whose text is a secret for its recipient alone (a reset link signs in as them):
+# the API reports that they exist, never what they say.
+
+
+def _aware(moment: datetime | None) -> datetime | None:
+    if moment is None:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _money(value: Any) -> Decimal:
+    return Decimal(value).quantize(Decimal("0.01"))
+
+
+def orders(connection: Connection, customer_id: int | None = None) -> list[dict[str, Any]]:
+    """Orders with their lines, newest first; only `customer_id`'s when given."""
+    o, lines = t.orders, t.order_lines
+    query = select(o).order_by(o.c.created_at.desc(), o.c.id.desc())
+    line_query = (
+        select(lines).join(o, o.c.id == lines.c.order_id).order_by(lines.c.order_id, lines.c.id)
+    )
+    if customer_id is not None:
+        query = query.where(o.c.customer_id == customer_id)
+        line_query = line_query.where(o.c.customer_id == customer_id)
+    lines_of: dict[int, list[dict[str, Any]]] = {}
+    for row in connection.execute(line_query):
+        lines_of.setdefault(row.order_id, []).append(
+            {
+                "product_id": row.product_id,
+                "title": row.title,
+                "unit_price": _money(row.unit_price),
+                "currency": row.currency,
+                "quantity": row.quantity,
+                "network": row.network,
+                "post_id": row.post_id,
+            }
+        )
+    return [
+        {
+            "id": row.id,
+            "status": row.status,
+            "email": row.email,
+            "created_at": _aware(row.created_at),
+            "total_amount": _money(row.total_amount),
+            "currency": row.currency,
+            "payment_gateway": row.payment_gateway,
+            "payment_reference": row.payment_reference,
+            "shipping": {
+                "name": row.ship_name,
+                "line1": row.ship_line1,
+                "line2": row.ship_line2,
+                "city": row.ship_city,
+                "postcode": row.ship_postcode,
+                "country": row.ship_country,
+            },
+            "lines": lines_of.get(row.id, []),
+        }
+        for row in connection.execute(query)
+    ]
+
+
+def catalog(connection: Connection) -> list[dict[str, Any]]:
+    p = t.products
+    rows = connection.execute(select(p).order_by(p.c.product_id))
+    return [
+        {
+            "product_id": row.product_id,
+            "title": row.title,
+            "link": row.link,
+            "price": None if row.price_amount is None else _money(row.price_amount),
+            "currency": row.currency,
+            "availability": row.availability,
+            "updated_at": _aware(row.updated_at),
+        }
+        for row in rows
+    ]
+
+
+def outbox(connection: Connection, status: str | None, limit: int) -> list[dict[str, Any]]:
+    """Messages, newest first; secret emails have their text withheld."""
+    ob = t.outbox
+    query = select(ob).order_by(ob.c.id.desc()).limit(limit)
+    if status is not None:
+        query = query.where(ob.c.status == status)
+    return [
+        {
+            "id": row.id,
+            "network": row.network,
+            "channel": row.channel,
+            "account_id": row.account_id,
+            "in_reply_to": row.in_reply_to,
+            "reason": row.reason,
+            "subject": row.subject,
+            "text": text_for_staff(row.channel, row.reason, row.text),
+            "status": row.status,
+            "attempts": row.attempts,
+            "last_error": row.last_error,
+            "created_at": _aware(row.created_at),
+            "sent_at": _aware(row.sent_at),
+        }
+        for row in connection.execute(query)
+    ]

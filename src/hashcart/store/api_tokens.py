@@ -1,0 +1,99 @@
+"""Merchant API tokens: the table keeps each token's SHA-256 only (`web.tokens.digest`), so a
+copy of the database cannot call the API; a token is shown once, when it is made."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Connection, Row, insert, select, update
+
+from hashcart.store import schema as t
+
+
+@dataclass(frozen=True)
+class ApiToken:
+    id: int
+    name: str
+    created_at: datetime
+    last_used_at: datetime | None
+    revoked_at: datetime | None
+
+    @property
+    def active(self) -> bool:
+        return self.revoked_at is None
+
+
+def _aware(moment: datetime | None) -> datetime | None:
+    if moment is None:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _token(row: Row[*tuple[Any, ...]]) -> ApiToken:
+    values = row._mapping
+    created = _aware(values["created_at"])
+    assert created is not None
+    return ApiToken(
+        id=values["id"],
+        name=values["name"],
+        created_at=created,
+        last_used_at=_aware(values["last_used_at"]),
+        revoked_at=_aware(values["revoked_at"]),
+    )
+
+
+_COLUMNS = (
+    t.api_tokens.c.id,
+    t.api_tokens.c.name,
+    t.api_tokens.c.created_at,
+    t.api_tokens.c.last_used_at,
+    t.api_tokens.c.revoked_at,
+)
+
+
+def create_token(connection: Connection, name: str, token_hash: str, now: datetime) -> int:
+    """Store a new token's hash under `name`; its id."""
+    result = connection.execute(
+        insert(t.api_tokens)
+        .values(name=name, token_hash=token_hash, created_at=now)
+        .returning(t.api_tokens.c.id)
+    )
+    return int(result.scalar_one())
+
+
+def list_tokens(connection: Connection) -> list[ApiToken]:
+    rows = connection.execute(select(*_COLUMNS).order_by(t.api_tokens.c.id))
+    return [_token(row) for row in rows]
+
+
+def find_token(connection: Connection, token_id: int) -> ApiToken | None:
+    row = connection.execute(select(*_COLUMNS).where(t.api_tokens.c.id == token_id)).first()
+    return None if row is None else _token(row)
+
+
+def use_token(connection: Connection, token_hash: str, now: datetime) -> ApiToken | None:
+    """The active token with this hash, marked as used now; None if unknown or revoked."""
+    row = connection.execute(
+        select(*_COLUMNS).where(
+            t.api_tokens.c.token_hash == token_hash, t.api_tokens.c.revoked_at.is_(None)
+        )
+    ).first()
+    if row is None:
+        return None
+    token = _token(row)
+    connection.execute(
+        update(t.api_tokens).where(t.api_tokens.c.id == token.id).values(last_used_at=now)
+    )
+    return token
+
+
+def revoke_token(connection: Connection, token_id: int, now: datetime) -> bool:
+    """Revoke a token for good; False if it was already revoked (the first time stays)."""
+    result = connection.execute(
+        update(t.api_tokens)
+        .where(t.api_tokens.c.id == token_id, t.api_tokens.c.revoked_at.is_(None))
+        .values(revoked_at=now)
+    )
+    return result.rowcount > 0

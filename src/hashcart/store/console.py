@@ -1,0 +1,358 @@
+"""Read queries for the merchant console: the dashboard's counts, the catalog, customers,
+the outbox and dead letters, a page at a time. (The funnel has its own module.)"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any, Generic, TypeVar
+
+from sqlalchemy import Connection, Select, and_, exists, func, select
+
+from hashcart.store import schema as t
+from hashcart.store.outbox_text import text_for_staff
+
+T = TypeVar("T")
+
+PER_PAGE = 50
+
+
+@dataclass(frozen=True)
+class Page(Generic[T]):
+    """One page of a list: its rows, which page (from 1) and how many rows in all."""
+
+    items: list[T]
+    number: int
+    total: int
+    per_page: int = PER_PAGE
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.per_page))
+
+    @property
+    def has_previous(self) -> bool:
+        return self.number > 1
+
+    @property
+    def has_next(self) -> bool:
+        return self.number < self.pages
+
+    @property
+    def first_index(self) -> int:
+        """The 1-based position of the first row shown (0 when there is none)."""
+        return 0 if not self.items else (self.number - 1) * self.per_page + 1
+
+
+def _page_of(
+    connection: Connection, query: Select[Any], number: int, per_page: int
+) -> tuple[list[Any], int, int]:
+    """Rows of page `number` of `query` (clamped to the pages there are), and the total."""
+    total = int(connection.execute(select(func.count()).select_from(query.subquery())).scalar_one())
+    last = max(1, -(-total // per_page))
+    number = min(max(1, number), last)
+    rows = connection.execute(query.limit(per_page).offset((number - 1) * per_page)).all()
+    return list(rows), number, total
+
+
+def _aware(moment: datetime | None) -> datetime | None:
+    """SQLite hands datetimes back naive; everything we store is UTC."""
+    if moment is None or moment.tzinfo is not None:
+        return moment
+    return moment.replace(tzinfo=UTC)
+
+
+# dashboard ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Dashboard:
+    products: int
+    customers: int
+    linked_accounts: int
+    shoppable_posts: int
+    cart_lines: int
+    pending_intents: int
+    orders: int
+    # Revenue per currency: a shop may sell in more than one, and they do not add up.
+    revenue: list[tuple[Decimal, str]]
+    outbox_queued: int
+    outbox_failed: int
+    dead_letters: int
+
+
+def _count(connection: Connection, table: Any, *where: Any) -> int:
+    query = select(func.count()).select_from(table)
+    if where:
+        query = query.where(*where)
+    return int(connection.execute(query).scalar_one())
+
+
+def shoppable_post_filter() -> Any:
+    """Shoppable posts: the shop's own posts (no parent) with a product link we resolved."""
+    linked = exists().where(
+        t.post_products.c.network == t.posts.c.network,
+        t.post_products.c.post_id == t.posts.c.post_id,
+    )
+    return and_(t.posts.c.has_shop_link.is_(True), t.posts.c.parent_id.is_(None), linked)
+
+
+def dashboard(connection: Connection) -> Dashboard:
+    revenue = connection.execute(
+        select(t.orders.c.currency, func.sum(t.orders.c.total_amount))
+        .group_by(t.orders.c.currency)
+        .order_by(t.orders.c.currency)
+    ).all()
+    return Dashboard(
+        products=_count(connection, t.products),
+        customers=_count(connection, t.customers),
+        linked_accounts=_count(connection, t.account_links),
+        shoppable_posts=_count(connection, t.posts, shoppable_post_filter()),
+        cart_lines=_count(connection, t.cart_lines),
+        pending_intents=_count(
+            connection, t.pending_intents, t.pending_intents.c.status == "waiting"
+        ),
+        orders=_count(connection, t.orders),
+        revenue=[(Decimal(total), currency) for currency, total in revenue],
+        outbox_queued=_count(connection, t.outbox, t.outbox.c.status == "queued"),
+        outbox_failed=_count(connection, t.outbox, t.outbox.c.status == "failed"),
+        dead_letters=_count(connection, t.dead_letters),
+    )
+
+
+# catalog --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Product:
+    product_id: str
+    title: str
+    link: str
+    price_amount: Decimal | None
+    currency: str | None
+    availability: str
+    updated_at: datetime | None
+
+
+def _product(row: Any) -> Product:
+    return Product(
+        product_id=row.product_id,
+        title=row.title,
+        link=row.link,
+        price_amount=row.price_amount,
+        currency=row.currency,
+        availability=row.availability,
+        updated_at=_aware(row.updated_at),
+    )
+
+
+def catalog(
+    connection: Connection, search: str = "", number: int = 1, per_page: int = PER_PAGE
+) -> Page[Product]:
+    """Products by id; `search` matches anywhere in the title or id, ignoring case."""
+    query = select(t.products).order_by(t.products.c.product_id)
+    if search:
+        query = query.where(
+            t.products.c.title.icontains(search, autoescape=True)
+            | t.products.c.product_id.icontains(search, autoescape=True)
+        )
+    rows, number, total = _page_of(connection, query, number, per_page)
+    return Page([_product(row) for row in rows], number, total, per_page)
+
+
+def product(connection: Connection, product_id: str) -> Product | None:
+    row = connection.execute(
+        select(t.products).where(t.products.c.product_id == product_id)
+    ).first()
+    return None if row is None else _product(row)
+
+
+# customers ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LinkedAccount:
+    network: str
+    account_id: str
+    handle: str | None
+
+
+@dataclass(frozen=True)
+class Customer:
+    id: int
+    email: str
+    name: str | None
+    created_at: datetime | None
+    can_sign_in: bool
+    links: list[LinkedAccount] = field(default_factory=list)
+    cart_lines: int = 0
+    orders: int = 0
+
+
+def _counts_by_customer(connection: Connection, table: Any, ids: Sequence[int]) -> dict[int, int]:
+    rows = connection.execute(
+        select(table.c.customer_id, func.count())
+        .where(table.c.customer_id.in_(ids))
+        .group_by(table.c.customer_id)
+    )
+    return {int(customer_id): int(count) for customer_id, count in rows}
+
+
+def customers(
+    connection: Connection, email: str = "", number: int = 1, per_page: int = PER_PAGE
+) -> Page[Customer]:
+    """Customers by email; `email` matches anywhere in the address, ignoring case."""
+    c = t.customers
+    query = select(c.c.id, c.c.email, c.c.name, c.c.created_at, c.c.password_hash).order_by(
+        c.c.email
+    )
+    if email:
+        query = query.where(c.c.email.icontains(email, autoescape=True))
+    rows, number, total = _page_of(connection, query, number, per_page)
+    ids = [row.id for row in rows]
+    links: dict[int, list[LinkedAccount]] = {}
+    for link in connection.execute(
+        select(t.account_links)
+        .where(t.account_links.c.customer_id.in_(ids))
+        .order_by(t.account_links.c.network, t.account_links.c.id)
+    ):
+        links.setdefault(link.customer_id, []).append(
+            LinkedAccount(link.network, link.account_id, link.handle)
+        )
+    cart_lines = _counts_by_customer(connection, t.cart_lines, ids)
+    orders = _counts_by_customer(connection, t.orders, ids)
+    items = [
+        Customer(
+            id=row.id,
+            email=row.email,
+            name=row.name,
+            created_at=_aware(row.created_at),
+            can_sign_in=row.password_hash is not None,
+            links=links.get(row.id, []),
+            cart_lines=cart_lines.get(row.id, 0),
+            orders=orders.get(row.id, 0),
+        )
+        for row in rows
+    ]
+    return Page(items, number, total, per_page)
+
+
+# outbox ---------------------------------------------------------------------------------
+
+OUTBOX_STATUSES = ("queued", "sent", "failed")
+
+
+@dataclass(frozen=True)
+class OutboxMessage:
+    id: int
+    network: str
+    channel: str
+    recipient: str
+    in_reply_to: str
+    reason: str
+    subject: str | None
+    text: str
+    status: str
+    attempts: int
+    last_error: str | None
+    created_at: datetime | None
+    sent_at: datetime | None
+
+
+def outbox(
+    connection: Connection,
+    status: str = "",
+    channel: str = "",
+    number: int = 1,
+    per_page: int = PER_PAGE,
+) -> Page[OutboxMessage]:
+    """Messages, newest first, optionally of one status and one channel."""
+    o = t.outbox
+    query = select(o).order_by(o.c.id.desc())
+    if status:
+        query = query.where(o.c.status == status)
+    if channel:
+        query = query.where(o.c.channel == channel)
+    rows, number, total = _page_of(connection, query, number, per_page)
+    items = [
+        OutboxMessage(
+            id=row.id,
+            network=row.network,
+            channel=row.channel,
+            recipient=row.account_id,
+            in_reply_to=row.in_reply_to,
+            reason=row.reason,
+            subject=row.subject,
+            text=text_for_staff(row.channel, row.reason, row.text),
+            status=row.status,
+            attempts=row.attempts,
+            last_error=row.last_error,
+            created_at=_aware(row.created_at),
+            sent_at=_aware(row.sent_at),
+        )
+        for row in rows
+    ]
+    return Page(items, number, total, per_page)
+
+
+def outbox_channels(connection: Connection) -> list[str]:
+    """The channels messages went out on, for the filter (reply, private, email, …)."""
+    return list(
+        connection.execute(select(t.outbox.c.channel).distinct().order_by(t.outbox.c.channel))
+        .scalars()
+        .all()
+    )
+
+
+def outbox_status_counts(connection: Connection) -> dict[str, int]:
+    rows = connection.execute(
+        select(t.outbox.c.status, func.count()).group_by(t.outbox.c.status)
+    ).all()
+    found = {status: int(count) for status, count in rows}
+    return {status: found.get(status, 0) for status in OUTBOX_STATUSES}
+
+
+# dead letters ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DeadLetter:
+    id: int
+    source: str
+    line: int
+    reason: str
+    excerpt: str
+    created_at: datetime | None
+
+
+def dead_letters(
+    connection: Connection, number: int = 1, per_page: int = PER_PAGE
+) -> Page[DeadLetter]:
+    """Input we could not read, newest first."""
+    d = t.dead_letters
+    query = select(d).order_by(d.c.id.desc())
+    rows, number, total = _page_of(connection, query, number, per_page)
+    items = [
+        DeadLetter(row.id, row.source, row.line, row.reason, row.excerpt, _aware(row.created_at))
+        for row in rows
+    ]
+    return Page(items, number, total, per_page)
+
+
+# merchants ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Merchant:
+    email: str
+    created_at: datetime | None
+
+
+def merchants(connection: Connection) -> list[Merchant]:
+    """Everyone who may sign in to the console (never their password hashes)."""
+    rows = connection.execute(
+        select(t.merchants.c.email, t.merchants.c.created_at).order_by(t.merchants.c.email)
+    )
+    return [Merchant(row.email, _aware(row.created_at)) for row in rows]

@@ -1,0 +1,348 @@
+"""The funnel of every shoppable post: replies seen, what they did, and what was bought.
+
+A handful of grouped queries for all posts at once (never one query per post), merged in
+Python. Counts come from what the engine recorded:
+
+- triggers: trigger posts (a stored `posts` row with a `list_kind`) whose parent is the post;
+- valid: those whose action put something on a list or made a pending intent (see below);
+- carted / wish-listed: actions that put the product in a cart / on a wish list, plus cart
+  lines added on the web from the post (`network "web"`, `post_id "<network>/<post id>"`);
+- pending: pending intents of those triggers still waiting for their account to link;
+- orders, units, revenue: `order_lines` that name the post (checkout resolves them).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any, Literal, get_args
+
+from sqlalchemy import Connection, and_, case, func, or_, select
+
+from hashcart.domain.messages import Reason
+from hashcart.store import schema as t
+from hashcart.store.shopping import WEB_NETWORK, parse_web_source
+
+CENTS = Decimal("0.01")
+
+# Which action outcomes count (outcomes are `Reason` values, plus "pending", "no_product" and
+# "claimed" from services/actions.py):
+# - on a list: "added" (cart) and "wishlisted"; "pending_applied" is how a linked account's
+#   waiting request is announced; linking records the list outcome itself today, but should an
+#   outcome ever read "pending_applied", the trigger's own list kind says which list it went to.
+# - a pending intent: "pending" (and any trigger with a pending_intents row, even once that
+#   intent was applied or expired and the outcome moved on).
+# Not valid: "already_in_cart"/"already_wishlisted" (nothing changed), "unavailable",
+# "which_product" (the reply did not say which product), "no_product", and "claimed" (an
+# action that has not finished).
+_CART_OUTCOMES = (Reason.ADDED.value,)
+_WISHLIST_OUTCOMES = (Reason.WISHLISTED.value,)
+_PENDING_OUTCOME = "pending"
+_APPLIED_OUTCOME = Reason.PENDING_APPLIED.value
+
+SortKey = Literal[
+    "posted",
+    "network",
+    "author",
+    "text",
+    "products",
+    "triggers",
+    "valid",
+    "carted",
+    "wishlisted",
+    "pending",
+    "orders",
+    "units",
+    "revenue",
+]
+SORT_KEYS: tuple[SortKey, ...] = get_args(SortKey)
+
+
+@dataclass(frozen=True)
+class ProductRef:
+    product_id: str
+    title: str
+
+
+@dataclass
+class FunnelRow:
+    """One shoppable post and its funnel figures."""
+
+    network: str
+    post_id: str
+    author_id: str
+    author_handle: str
+    text: str | None  # None once the author deleted the post
+    created_at: datetime
+    products: list[ProductRef] = field(default_factory=list)
+    triggers: int = 0
+    valid: int = 0
+    carted: int = 0
+    wishlisted: int = 0
+    pending: int = 0
+    orders: int = 0
+    units: int = 0
+    # Per currency, so mixed currencies are never added up as if they were one.
+    revenue: dict[str, Decimal] = field(default_factory=dict)
+
+
+@dataclass
+class FunnelTotals:
+    posts: int = 0
+    triggers: int = 0
+    valid: int = 0
+    carted: int = 0
+    wishlisted: int = 0
+    pending: int = 0
+    # Distinct orders over all the posts shown: an order with lines from two posts counts once.
+    orders: int = 0
+    units: int = 0
+    revenue: dict[str, Decimal] = field(default_factory=dict)
+
+
+@dataclass
+class Funnel:
+    rows: list[FunnelRow]
+    totals: FunnelTotals
+
+
+def _sort_value(key: SortKey) -> Callable[[FunnelRow], Any]:
+    if key == "posted":
+        return lambda row: row.created_at
+    if key == "author":
+        return lambda row: row.author_handle.casefold()
+    if key == "text":
+        return lambda row: (row.text or "").casefold()
+    if key == "products":
+        return lambda row: [product.title.casefold() for product in row.products]
+    if key == "revenue":
+        # Only an order to sort by: with mixed currencies the amounts are compared as numbers.
+        return lambda row: sum(row.revenue.values(), Decimal(0))
+    return lambda row: getattr(row, key)
+
+
+def sort_rows(rows: list[FunnelRow], key: SortKey, descending: bool) -> list[FunnelRow]:
+    """Sorted by `key`; ties newest first, then by id, so the order is stable."""
+    ordered = sorted(rows, key=lambda row: (row.network, row.post_id))
+    ordered.sort(key=lambda row: row.created_at, reverse=True)
+    ordered.sort(key=_sort_value(key), reverse=descending)
+    return ordered
+
+
+def funnel(
+    connection: Connection,
+    now: datetime,
+    *,
+    network: str | None = None,
+    sort: SortKey = "posted",
+    descending: bool = True,
+) -> Funnel:
+    """Every shoppable post (of `network`, when given) with its funnel, sorted."""
+    rows = _shoppable_posts(connection, network)
+    by_key = {(row.network, row.post_id): row for row in rows}
+    if by_key:
+        _add_products(connection, by_key, network)
+        _add_trigger_counts(connection, by_key, network, now)
+        _add_web_cart_lines(connection, by_key)
+        order_ids = _add_orders(connection, by_key)
+    else:
+        order_ids = set()
+    return Funnel(sort_rows(rows, sort, descending), _totals(rows, order_ids))
+
+
+def shoppable_conditions(posts: Any, network: str | None = None) -> list[Any]:
+    """Shoppable posts: a shop link, not a reply that acts, and products found in it."""
+    conditions = [
+        posts.c.has_shop_link.is_(True),
+        posts.c.parent_id.is_(None),
+        select(t.post_products.c.position)
+        .where(
+            t.post_products.c.network == posts.c.network,
+            t.post_products.c.post_id == posts.c.post_id,
+        )
+        .exists(),
+    ]
+    if network is not None:
+        conditions.append(posts.c.network == network)
+    return conditions
+
+
+def _shoppable_posts(connection: Connection, network: str | None) -> list[FunnelRow]:
+    p = t.posts
+    query = select(
+        p.c.network, p.c.post_id, p.c.author_id, p.c.author_handle, p.c.text, p.c.created_at
+    ).where(*shoppable_conditions(p, network))
+    return [
+        FunnelRow(
+            network=row.network,
+            post_id=row.post_id,
+            author_id=row.author_id,
+            author_handle=row.author_handle,
+            text=row.text,
+            created_at=_aware(row.created_at),
+        )
+        for row in connection.execute(query)
+    ]
+
+
+def _add_products(
+    connection: Connection, by_key: dict[tuple[str, str], FunnelRow], network: str | None
+) -> None:
+    pp = t.post_products
+    query = (
+        select(pp.c.network, pp.c.post_id, pp.c.product_id, t.products.c.title)
+        .join(t.products, t.products.c.product_id == pp.c.product_id)
+        .order_by(pp.c.network, pp.c.post_id, pp.c.position)
+    )
+    if network is not None:
+        query = query.where(pp.c.network == network)
+    for row in connection.execute(query):
+        found = by_key.get((row.network, row.post_id))
+        if found is not None:
+            found.products.append(ProductRef(row.product_id, row.title))
+
+
+def _add_trigger_counts(
+    connection: Connection,
+    by_key: dict[tuple[str, str], FunnelRow],
+    network: str | None,
+    now: datetime,
+) -> None:
+    trigger = t.posts.alias("trigger")
+    parent = t.posts.alias("parent")
+    action = t.actions
+    intent = t.pending_intents
+    outcome = action.c.outcome
+    to_cart = or_(
+        outcome.in_(_CART_OUTCOMES),
+        and_(outcome == _APPLIED_OUTCOME, trigger.c.list_kind == "cart"),
+    )
+    to_wishlist = or_(
+        outcome.in_(_WISHLIST_OUTCOMES),
+        and_(outcome == _APPLIED_OUTCOME, trigger.c.list_kind == "wishlist"),
+    )
+    valid = or_(to_cart, to_wishlist, outcome == _PENDING_OUTCOME, intent.c.id.is_not(None))
+    # Waiting and not expired: an expired intent is never applied, even if nobody marked it.
+    waiting = and_(intent.c.status == "waiting", intent.c.expires_at > now)
+    query = (
+        select(
+            trigger.c.network,
+            trigger.c.parent_id,
+            func.count().label("triggers"),
+            _count_if(valid).label("valid"),
+            _count_if(to_cart).label("carted"),
+            _count_if(to_wishlist).label("wishlisted"),
+            _count_if(waiting).label("pending"),
+        )
+        .select_from(
+            trigger.join(
+                parent,
+                and_(
+                    parent.c.network == trigger.c.network, parent.c.post_id == trigger.c.parent_id
+                ),
+            )
+            # At most one action and one intent per trigger (unique constraints): no fan-out.
+            .outerjoin(
+                action,
+                and_(
+                    action.c.network == trigger.c.network,
+                    action.c.trigger_post_id == trigger.c.post_id,
+                ),
+            )
+            .outerjoin(
+                intent,
+                and_(
+                    intent.c.network == trigger.c.network,
+                    intent.c.trigger_post_id == trigger.c.post_id,
+                ),
+            )
+        )
+        .where(trigger.c.list_kind.is_not(None), *shoppable_conditions(parent, network))
+        .group_by(trigger.c.network, trigger.c.parent_id)
+    )
+    for row in connection.execute(query):
+        found = by_key.get((row.network, row.parent_id))
+        if found is not None:
+            found.triggers = int(row.triggers)
+            found.valid = int(row.valid)
+            found.carted += int(row.carted)
+            found.wishlisted = int(row.wishlisted)
+            found.pending = int(row.pending)
+
+
+def _count_if(condition: Any) -> Any:
+    return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
+
+
+def _add_web_cart_lines(connection: Connection, by_key: dict[tuple[str, str], FunnelRow]) -> None:
+    lines = t.cart_lines
+    query = (
+        select(lines.c.post_id, func.count().label("lines"))
+        .where(lines.c.network == WEB_NETWORK, lines.c.post_id != "")
+        .group_by(lines.c.post_id)
+    )
+    for row in connection.execute(query):
+        key = parse_web_source(row.post_id)
+        found = by_key.get(key) if key else None
+        if found is not None:
+            found.carted += int(row.lines)
+
+
+def _add_orders(connection: Connection, by_key: dict[tuple[str, str], FunnelRow]) -> set[int]:
+    """Orders, units and revenue per post; returns the ids of the orders counted."""
+    lines = t.order_lines
+    # Grouped by price too, so revenue is multiplied out in Decimal, not in the database
+    # (SQLite would sum NUMERIC as floating point).
+    query = (
+        select(
+            lines.c.network,
+            lines.c.post_id,
+            lines.c.order_id,
+            lines.c.currency,
+            lines.c.unit_price,
+            func.sum(lines.c.quantity).label("units"),
+        )
+        .where(lines.c.network.is_not(None), lines.c.post_id.is_not(None))
+        .group_by(
+            lines.c.network, lines.c.post_id, lines.c.order_id, lines.c.currency, lines.c.unit_price
+        )
+    )
+    orders_of: dict[tuple[str, str], set[int]] = defaultdict(set)
+    for row in connection.execute(query):
+        key = (row.network, row.post_id)
+        if row.network == WEB_NETWORK:  # a line that kept the web form of its source
+            key = parse_web_source(row.post_id) or key
+        found = by_key.get(key)
+        if found is None:
+            continue
+        units = int(row.units)
+        orders_of[key].add(int(row.order_id))
+        found.units += units
+        amount = (Decimal(row.unit_price) * units).quantize(CENTS)
+        found.revenue[row.currency] = found.revenue.get(row.currency, Decimal(0)) + amount
+    for key, order_ids in orders_of.items():
+        by_key[key].orders = len(order_ids)
+    return {order_id for order_ids in orders_of.values() for order_id in order_ids}
+
+
+def _totals(rows: Iterable[FunnelRow], order_ids: set[int]) -> FunnelTotals:
+    totals = FunnelTotals(orders=len(order_ids))
+    for row in rows:
+        totals.posts += 1
+        totals.triggers += row.triggers
+        totals.valid += row.valid
+        totals.carted += row.carted
+        totals.wishlisted += row.wishlisted
+        totals.pending += row.pending
+        totals.units += row.units
+        for currency, amount in row.revenue.items():
+            totals.revenue[currency] = totals.revenue.get(currency, Decimal(0)) + amount
+    return totals
+
+
+def _aware(moment: datetime) -> datetime:
+    """SQLite hands datetimes back naive; everything stored is UTC."""
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

@@ -1,0 +1,117 @@
+"""What the merchant changed in the console (trigger tags, link tags, shop hosts), stored in
+`shop_config` as key → JSON list, over the settings file.
+
+The settings file stays the base: the console stores only the values that differ from it,
+and "reset" deletes them. Every combination is checked the way `Settings` checks its own
+(`TriggerWords`, `ShopHosts`), so what the console saves, the engine can run with."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Mapping
+from typing import Literal
+
+from sqlalchemy import Connection, delete, insert, select
+
+from hashcart.config import Settings
+from hashcart.domain.link_codes import LinkWords
+from hashcart.domain.products import ShopHosts
+from hashcart.domain.triggers import TriggerWords
+from hashcart.store import schema as t
+
+log = logging.getLogger(__name__)
+
+# The settings the console may change, in the order the settings page shows them.
+KEYS = ("cart_tags", "wishlist_tags", "link_tags", "shop_hosts")
+
+Values = dict[str, tuple[str, ...]]
+Origin = Literal["console", "settings file", "default"]
+
+
+class ShopConfigError(ValueError):
+    """The values cannot work together; the message says which and why."""
+
+
+def stored(connection: Connection) -> Values:
+    """The console's overrides. A row that is no list of strings (written by hand, say) is
+    ignored with a warning rather than stopping the engine."""
+    found: Values = {}
+    for key, raw in connection.execute(select(t.shop_config.c.key, t.shop_config.c.value)):
+        if key not in KEYS:
+            continue
+        try:
+            value = json.loads(raw)
+        except ValueError:
+            value = None
+        if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+            log.warning("shop_config %r is not a list of strings; ignored", key)
+            continue
+        found[key] = tuple(value)
+    return found
+
+
+def apply(settings: Settings, overrides: Mapping[str, tuple[str, ...]]) -> Settings:
+    """`settings` with `overrides`, refused with ShopConfigError if they cannot work."""
+    unknown = sorted(set(overrides) - set(KEYS))
+    if unknown:
+        raise ShopConfigError("not a setting the console can change: " + ", ".join(unknown))
+    merged = {key: tuple(overrides.get(key, getattr(settings, key))) for key in KEYS}
+    check(merged)
+    return settings.model_copy(update=merged)
+
+
+def check(values: Mapping[str, tuple[str, ...]]) -> None:
+    """Refuse what Settings refuses, with its validators' messages (a tag with its '#', a
+    tag in both lists, a link tag that is also a trigger tag, a host name that is none),
+    and an empty cart tag list, which the console would otherwise make too easy."""
+    try:
+        words = TriggerWords(cart=values["cart_tags"], wishlist=values["wishlist_tags"])
+        LinkWords.of(values["link_tags"], words)
+        ShopHosts(values["shop_hosts"])
+    except ValueError as error:
+        raise ShopConfigError(str(error)) from None
+    if not values["cart_tags"]:
+        raise ShopConfigError("give at least one cart trigger tag")
+
+
+def effective_settings(settings: Settings, connection: Connection) -> Settings:
+    """The settings the engine runs with: the file's, with the console's changes on top.
+
+    If the settings file changed since so that the two no longer fit together (the file
+    now has the console's cart tag as a wish-list tag, say), the file wins and the console
+    page says why; the engine never stops over it."""
+    overrides = stored(connection)
+    if not overrides:
+        return settings
+    try:
+        return apply(settings, overrides)
+    except ShopConfigError as error:
+        log.warning("console settings ignored, they no longer fit the settings file: %s", error)
+        return settings
+
+
+def save(
+    connection: Connection, settings: Settings, changes: Mapping[str, tuple[str, ...]]
+) -> None:
+    """Store `changes` over the existing overrides, if the result works; a value equal to
+    the settings file's is no override, so it is removed rather than stored."""
+    overrides = {**stored(connection), **{key: tuple(value) for key, value in changes.items()}}
+    apply(settings, overrides)  # raises before anything is written
+    for key, value in overrides.items():
+        connection.execute(delete(t.shop_config).where(t.shop_config.c.key == key))
+        if value != tuple(getattr(settings, key)):
+            connection.execute(insert(t.shop_config).values(key=key, value=json.dumps(list(value))))
+
+
+def reset(connection: Connection, keys: tuple[str, ...] = KEYS) -> None:
+    """Back to the settings file for `keys` (all of them by default)."""
+    connection.execute(delete(t.shop_config).where(t.shop_config.c.key.in_(keys)))
+
+
+def origin(settings: Settings, overrides: Mapping[str, tuple[str, ...]], key: str) -> Origin:
+    """Where the value in force for `key` comes from ("settings file" includes HASHCART_*
+    environment variables: both are how the operator configures the shop)."""
+    if key in overrides:
+        return "console"
+    return "settings file" if key in settings.model_fields_set else "default"

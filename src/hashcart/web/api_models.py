@@ -1,0 +1,117 @@
+"""The JSON API's response shapes, as pydantic models so the OpenAPI document is exact.
+
+Carts and wish lists have the shapes of `hashcart carts --json` / `wishlists --json`
+(`store.queries`); money is a decimal string ("18.00"), times are ISO 8601 in UTC.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+
+from pydantic import BaseModel, Field
+
+
+class ListLine(BaseModel):
+    product_id: str
+    title: str
+    quantity: int
+    network: str = Field(description='The trigger post\'s network, or "web" for a web add.')
+    post_id: str = Field(description="The trigger post (web adds: <network>/<post id>).")
+
+
+class CustomerList(BaseModel):
+    customer: str = Field(description="The customer's email address.")
+    lines: list[ListLine]
+
+
+class Money(BaseModel):
+    currency: str
+    amount: Decimal
+
+
+class ProductRef(BaseModel):
+    product_id: str
+    title: str
+
+
+class FunnelPost(BaseModel):
+    network: str
+    post_id: str
+    url: str | None = Field(description="The post on its network (https), when known.")
+    author_handle: str
+    text: str | None = Field(description="null once the author deleted the post.")
+    created_at: datetime
+    products: list[ProductRef]
+    triggers: int = Field(description="Trigger replies seen.")
+    valid_triggers: int = Field(
+        description="Triggers that put a product on a list or made a pending intent."
+    )
+    carted: int = Field(description="Cart adds from replies, and from the web for this post.")
+    wishlisted: int
+    pending: int = Field(description="Requests still waiting for their account to link.")
+    orders: int = Field(description="Distinct orders with a line from this post.")
+    units: int
+    revenue: list[Money] = Field(description="Per currency; never added across currencies.")
+
+
+class ShippingAddress(BaseModel):
+    name: str
+    line1: str
+    line2: str | None
+    city: str
+    postcode: str
+    country: str
+
+
+class OrderLine(BaseModel):
+    product_id: str
+    title: str
+    unit_price: Decimal
+    currency: str
+    quantity: int
+    network: str | None = Field(description="The shoppable post the line came from, if any.")
+    post_id: str | None
+
+
+class Order(BaseModel):
+    id: int
+    status: str
+    email: str
+    created_at: datetime
+    total_amount: Decimal
+    currency: str
+    payment_gateway: str
+    payment_reference: str
+    shipping: ShippingAddress
+    lines: list[OrderLine]
+
+
+class Product(BaseModel):
+    product_id: str
+    title: str
+    link: str
+    price: Decimal | None
+    currency: str | None
+    availability: str
+    updated_at: datetime
+
+
+class OutboxMessage(BaseModel):
+    id: int
+    network: str
+    channel: str = Field(description="reply | private | email")
+    account_id: str
+    in_reply_to: str
+    reason: str
+    subject: str | None
+    text: str
+    status: str = Field(description="queued | sent | failed")
+    attempts: int
+    last_error: str | None
+    created_at: datetime
+    sent_at: datetime | None
+
+
+class Problem(BaseModel):
+    detail: str

@@ -1,0 +1,121 @@
+"""`hashcart tokens`: real processes on a real SQLite file, and the API accepting the token."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+
+from hashcart.bootstrap import open_app
+from hashcart.config import Settings
+from hashcart.store import schema as t
+from hashcart.web import create_app
+from hashcart.web.tokens import digest
+
+HASHCART = [sys.executable, "-m", "hashcart"]
+
+
+def run(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "HASHCART_DATABASE_URL": database_url(tmp_path), "COLUMNS": "200"}
+    env.pop("HASHCART_CONFIG", None)
+    return subprocess.run(
+        [*HASHCART, *args],
+        capture_output=True,
+        cwd=tmp_path,
+        env=env,
+        check=False,
+        timeout=300,
+        text=True,
+    )
+
+
+def database_url(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'cli.db'}"
+
+
+@pytest.fixture
+def shop_dir(tmp_path: Path) -> Path:
+    assert run(tmp_path, "init").returncode == 0
+    return tmp_path
+
+
+def api_status(tmp_path: Path, token: str) -> int:
+    app = open_app(Settings(database_url=database_url(tmp_path)))
+    try:
+        with TestClient(create_app(app)) as client:
+            response = client.get("/api/catalog", headers={"Authorization": f"Bearer {token}"})
+        return response.status_code
+    finally:
+        app.engine.dispose()
+
+
+def test_create_prints_one_token_once_and_stores_only_its_hash(shop_dir: Path) -> None:
+    made = run(shop_dir, "tokens", "create", "reporting")
+    assert made.returncode == 0, made.stderr
+    [token] = made.stdout.splitlines()
+    assert token.startswith("hc_") and len(token) > 40
+    assert "cannot be shown again" in made.stderr
+    second = run(shop_dir, "tokens", "create", "reporting")
+    assert second.stdout.strip() != token
+
+    app = open_app(Settings(database_url=database_url(shop_dir)))
+    with app.engine.connect() as connection:
+        stored = connection.execute(select(t.api_tokens.c.token_hash)).scalars().all()
+    app.engine.dispose()
+    assert digest(token) in stored and token not in stored
+
+    listed = run(shop_dir, "tokens", "list", "--json")
+    assert token not in listed.stdout and digest(token) not in listed.stdout
+    assert token not in run(shop_dir, "tokens", "list").stdout
+
+
+def test_the_token_opens_the_api_until_it_is_revoked(shop_dir: Path) -> None:
+    token = run(shop_dir, "tokens", "create", "reporting").stdout.strip()
+    assert api_status(shop_dir, token) == 200
+
+    [entry] = json.loads(run(shop_dir, "tokens", "list", "--json").stdout)
+    assert entry["name"] == "reporting" and entry["active"] is True
+    assert entry["last_used_at"] is not None
+
+    revoked = run(shop_dir, "tokens", "revoke", str(entry["id"]))
+    assert revoked.returncode == 0 and "revoked" in revoked.stdout
+    assert api_status(shop_dir, token) == 401
+    [after] = json.loads(run(shop_dir, "tokens", "list", "--json").stdout)
+    assert after["active"] is False and after["revoked_at"] is not None
+
+    again = run(shop_dir, "tokens", "revoke", str(entry["id"]))
+    assert again.returncode == 0 and "already revoked" in again.stdout
+
+
+def test_the_table_lists_names_and_use(shop_dir: Path) -> None:
+    run(shop_dir, "tokens", "create", "nightly export")
+    table = run(shop_dir, "tokens", "list")
+    assert table.returncode == 0
+    assert "nightly export" in table.stdout and "never" in table.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("tokens", "revoke", "99"), "no API token with id 99"),
+        (("tokens", "create", "   "), "a token needs a name"),
+        (("tokens", "create", "x" * 101), "at most 100 characters"),
+    ],
+)
+def test_mistakes_exit_2_with_one_line(shop_dir: Path, args: tuple[str, ...], message: str) -> None:
+    result = run(shop_dir, *args)
+    assert result.returncode == 2
+    assert result.stdout == ""
+    [line] = result.stderr.splitlines()
+    assert line.startswith("hashcart: error:") and message in line
+
+
+def test_revoke_wants_a_number(shop_dir: Path) -> None:
+    result = run(shop_dir, "tokens", "revoke", "first")
+    assert result.returncode == 2
