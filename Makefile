@@ -13,7 +13,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/hashcart demo
+	$(BIN)/hashcart demo --serve
 
 test: $(STAMP)
 	$(BIN)/pytest -q

@@ -1,5 +1,6 @@
 """`hashcart demo`: a demo shop in a fresh local database, fed a mixed stream from X, Mastodon
-and Bluesky, with a shopper who links their account halfway through."""
+and Bluesky, with a shopper who links their account halfway through, and web sign-ins for
+its merchant and shoppers (`hashcart demo --serve` then serves it, see live_demo)."""
 
 from __future__ import annotations
 
@@ -11,10 +12,15 @@ from hashcart.domain.posts import Network
 from hashcart.services.catalog import FeedRow, parse_price
 from hashcart.services.ingest import Ingestor, IngestStats
 from hashcart.services.linking import LinkResult, link_account
+from hashcart.store import accounts
 from hashcart.store.repository import transaction
 from hashcart.synthetic import DemoProduct, Shopper, demo_catalog, demo_shoppers, demo_stream
 
 DEMO_HOST = "shop.example"
+# The demo's web sign-ins. A known password is fine here and only here: the demo shop is
+# made fresh on the newcomer's own machine and served on loopback.
+DEMO_MERCHANT_EMAIL = "merchant@trailhead.example"
+DEMO_PASSWORD = "trailhead-demo"
 
 
 @dataclass
@@ -35,7 +41,8 @@ def feed_row(product: DemoProduct) -> FeedRow:
     )
 
 
-def _link_all(app: App, shopper: Shopper) -> LinkResult:
+def link_shopper(app: App, shopper: Shopper) -> LinkResult:
+    """Make `shopper` a customer (if new) and link every social account they have."""
     shop = app.shop()
     result = LinkResult(created=False)
     with transaction(app.engine) as repo:
@@ -67,15 +74,43 @@ def run_demo(app: App, ingest: IngestRunner, seed: int = 7) -> DemoRun:
             with transaction(app.engine) as repo:
                 repo.add_customer(shopper.email, shopper.name, now)
         else:
-            _link_all(app, shopper)
+            link_shopper(app, shopper)
         run.shoppers += 1
 
     first = Ingestor(app.engine, app.shop(), app.clock)
     ingest(first, "demo stream, first half", stream.first_half)
     run.first = first.stats
-    run.late_link = _link_all(app, late)
+    run.late_link = link_shopper(app, late)
     run.late_shopper = late.email
     second = Ingestor(app.engine, app.shop(), app.clock)
     ingest(second, "demo stream, second half", stream.second_half)
     run.second = second.stats
     return run
+
+
+@dataclass(frozen=True)
+class DemoSignIn:
+    role: str  # "merchant" | "shopper"
+    email: str
+    name: str
+    password: str
+
+
+def add_demo_sign_ins(app: App) -> list[DemoSignIn]:
+    """Web sign-ins for the demo: the merchant and every demo shopper, all with
+    DEMO_PASSWORD (set again if the database had them already, so the printed one works)."""
+    from hashcart.web.passwords import hash_password
+
+    now = app.clock.now()
+    sign_ins = [DemoSignIn("merchant", DEMO_MERCHANT_EMAIL, "Trailhead staff", DEMO_PASSWORD)]
+    with app.engine.begin() as connection:
+        accounts.add_merchant(connection, DEMO_MERCHANT_EMAIL, hash_password(DEMO_PASSWORD), now)
+        for shopper in demo_shoppers():
+            hashed = hash_password(DEMO_PASSWORD)
+            customer_id = accounts.add_shopper(connection, shopper.email, shopper.name, hashed, now)
+            if customer_id is None:
+                existing = accounts.find_person(connection, "shopper", email=shopper.email)
+                assert existing is not None
+                accounts.set_password(connection, "shopper", existing.id, hashed)
+            sign_ins.append(DemoSignIn("shopper", shopper.email, shopper.name, DEMO_PASSWORD))
+    return sign_ins

@@ -117,3 +117,39 @@ def test_a_dead_mail_server_marks_the_email_failed_and_the_order_still_stands(
         assert shop.cart(SAM) == []
     finally:
         shop.close()
+
+
+def test_two_senders_at_once_send_each_email_once(
+    mailing_shop: WebShop, smtp_server: SMTPServer
+) -> None:
+    import threading
+
+    from hashcart.services.mail import Email, queue_email
+
+    now = mailing_shop.clock.now()
+    with mailing_shop.app.engine.begin() as connection:
+        for number in range(30):
+            queue_email(
+                connection,
+                Email(f"n{number}@example.com", f"note {number}", "hello", "test", f"n{number}"),
+                now,
+            )
+    start = threading.Barrier(2)
+
+    def sender() -> None:
+        start.wait(timeout=30)
+        send_queued_email(mailing_shop.app.engine, mailing_shop.app.settings, now, limit=7)
+        while send_queued_email(
+            mailing_shop.app.engine, mailing_shop.app.settings, now, limit=7
+        ).sent:
+            pass
+
+    threads = [threading.Thread(target=sender) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+
+    received = sorted(message["To"] for message in smtp_server.messages)
+    assert received == sorted(f"n{number}@example.com" for number in range(30))
+    assert {row[1] for row in _outbox_email(mailing_shop)} == {"sent"}

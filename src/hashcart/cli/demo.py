@@ -9,9 +9,19 @@ from typing import Annotated
 import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
+from hashcart.bootstrap import App
 from hashcart.cli import app, app_of, console
 from hashcart.cli.ingest import show_summary
 from hashcart.cli.reports import print_lists, print_rows
+from hashcart.cli.webserver import (
+    HostOption,
+    PortOption,
+    base_url,
+    ensure_can_listen,
+    serve_web,
+)
+from hashcart.demo import DemoSignIn
+from hashcart.live_demo import DEFAULT_INTERVAL
 from hashcart.services.ingest import Ingestor
 from hashcart.store import queries
 
@@ -23,10 +33,23 @@ DEMO_SHOP_NAME = "Trailhead Coffee"
 def demo(
     ctx: typer.Context,
     seed: Annotated[int, typer.Option("--seed", help="Varies the generated stream.")] = 7,
+    serve: Annotated[
+        bool, typer.Option("--serve", help="Then serve the demo with its stream running live.")
+    ] = False,
+    host: HostOption = "127.0.0.1",
+    port: PortOption = 8000,
+    interval: Annotated[
+        float,
+        typer.Option("--interval", min=0.05, help="With --serve: seconds between live posts."),
+    ] = DEFAULT_INTERVAL,
 ) -> None:
-    """Run hashcart on a demo shop: a fresh local database, a mixed X/Mastodon/Bluesky stream."""
-    from hashcart.demo import run_demo
+    """Run hashcart on a demo shop: a fresh local database, a mixed X/Mastodon/Bluesky stream.
 
+    With --serve, also serve it on http://127.0.0.1:8000 while new posts keep arriving."""
+    from hashcart.demo import add_demo_sign_ins, run_demo
+
+    if serve:
+        ensure_can_listen(host, port)
     options = ctx.find_root().obj or {}
     chosen = options.get("db") or os.environ.get("HASHCART_DATABASE_URL")
     if not chosen:
@@ -36,6 +59,11 @@ def demo(
     hashcart = app_of(ctx)
     if "shop_name" not in hashcart.settings.model_fields_set:
         hashcart.settings = hashcart.settings.model_copy(update={"shop_name": DEMO_SHOP_NAME})
+    if serve and "public_url" not in hashcart.settings.model_fields_set:
+        # Replies tell shoppers where their account page is: where this demo is served.
+        hashcart.settings = hashcart.settings.model_copy(
+            update={"public_url": base_url(host, port)}
+        )
     console.rule("[bold]hashcart demo")
     console.print(f"database: {hashcart.settings.database_url}", markup=False)
 
@@ -61,17 +89,60 @@ def demo(
         markup=False,
     )
     show_summary(run.first + run.second, None)
-    with hashcart.engine.connect() as connection:
-        print_lists("carts", queries.carts(connection), as_json=False)
-        print_lists("wish lists", queries.wishlists(connection), as_json=False)
-        print_rows(
-            "queued messages",
-            queries.outbox(connection),
-            ["network", "reason", "text"],
-            as_json=False,
+    if not serve:
+        with hashcart.engine.connect() as connection:
+            print_lists("carts", queries.carts(connection), as_json=False)
+            print_lists("wish lists", queries.wishlists(connection), as_json=False)
+            print_rows(
+                "queued messages",
+                queries.outbox(connection),
+                ["network", "reason", "text"],
+                as_json=False,
+            )
+    show_sign_ins(add_demo_sign_ins(hashcart), base_url(host, port) if serve else "")
+    if not serve:
+        console.print(
+            "Explore it: hashcart --db sqlite:///hashcart-demo.db carts | outbox | pending "
+            "| deadletters, or serve it live: hashcart demo --serve",
+            markup=False,
         )
+        return
+    serve_live(hashcart, host, port, interval)
+
+
+def show_sign_ins(sign_ins: list[DemoSignIn], base: str = "") -> None:
+    """One line each, so no terminal width cuts an address short."""
+    console.rule("[bold]demo sign-ins")
+    passwords = {sign_in.password for sign_in in sign_ins}
+    if len(passwords) == 1:
+        console.print(f"password for every demo sign-in: {passwords.pop()}", markup=False)
+    for sign_in in sign_ins:
+        if sign_in.role == "merchant":
+            line = f"  merchant  {sign_in.email}  (sign in at {base}/merchant/sign-in)"
+        else:
+            line = f"  shopper   {sign_in.email}  ({sign_in.name}; sign in at {base}/sign-in)"
+        console.print(line, markup=False, highlight=False, overflow="ignore", crop=False)
+
+
+def serve_live(hashcart: App, host: str, port: int, interval: float) -> None:
+    """Serve the demo while a background thread keeps its stream flowing; Ctrl-C stops both."""
+    from hashcart.live_demo import LiveDemo, LiveFeeder
+
+    console.rule("[bold]live")
     console.print(
-        "Explore it: hashcart --db sqlite:///hashcart-demo.db carts | outbox | pending "
-        "| deadletters",
+        f"New posts arrive every {interval:g} s: watch carts fill on the shop front and the "
+        "funnel move in the merchant console.",
         markup=False,
     )
+    live = LiveDemo(LiveFeeder(hashcart), interval)
+    live.start()
+    try:
+        serve_web(hashcart, host, port, access_log=False)
+    finally:
+        live.stop()
+        totals = live.feeder.totals
+        console.print(
+            f"Stopped. The live stream added {totals.posts} posts and {totals.lines_added} cart "
+            f"and wish-list lines; {totals.linked} new shoppers linked.",
+            markup=False,
+        )

@@ -2,26 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
 import typer
 
-from hashcart.cli import app, app_of, console
+from hashcart.cli import app, app_of
+from hashcart.cli.webserver import HostOption, PortOption, ensure_can_listen, serve_web
 
 
 @app.command()
-def serve(
-    ctx: typer.Context,
-    host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option("--port", help="Port to listen on.")] = 8000,
-) -> None:
+def serve(ctx: typer.Context, host: HostOption = "127.0.0.1", port: PortOption = 8000) -> None:
     """Serve the web shop and merchant console (loopback by default)."""
-    import uvicorn
-
-    from hashcart.web import create_app
-
-    hashcart = app_of(ctx)
-    console.print(
-        f"hashcart serving {hashcart.settings.shop_name} on http://{host}:{port}", markup=False
-    )
-    uvicorn.run(create_app(hashcart), host=host, port=port, log_level="info")
+    ensure_can_listen(host, port)
+    serve_web(app_of(ctx), host, port)

@@ -4,10 +4,11 @@ is lost), then sent over SMTP when the settings name a server."""
 from __future__ import annotations
 
 import smtplib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from email.message import EmailMessage
-from email.utils import make_msgid
+from typing import Any
 
 from sqlalchemy import Connection, Engine, select, update
 
@@ -17,6 +18,7 @@ from hashcart.store.repository import insert_ignoring
 
 EMAIL_NETWORK = "email"
 SMTP_TIMEOUT_SECONDS = 20
+_MESSAGE_ID_DOMAIN = "hashcart.local"
 
 
 @dataclass(frozen=True)
@@ -32,10 +34,14 @@ class Email:
 
 def queue_email(connection: Connection, email: Email, at: datetime) -> bool:
     """Put `email` in the outbox; True if it is new."""
-    statement = insert_ignoring(connection.dialect.name, "outbox")
-    row = connection.execute(
-        statement,
-        {
+    return queue_emails(connection, [email], at) == 1
+
+
+def queue_emails(connection: Connection, emails: Sequence[Email], at: datetime) -> int:
+    """Put emails in the outbox in one statement (the engine queues a batch's at once);
+    how many were new."""
+    rows = {
+        email.dedupe_key: {
             "network": EMAIL_NETWORK,
             "account_id": email.to,
             "in_reply_to": "",
@@ -47,9 +53,13 @@ def queue_email(connection: Connection, email: Email, at: datetime) -> bool:
             "channel": "email",
             "subject": email.subject,
             "attempts": 0,
-        },
-    ).first()
-    return row is not None
+        }
+        for email in emails
+    }
+    if not rows:
+        return 0
+    statement = insert_ignoring(connection.dialect.name, "outbox")
+    return len(connection.execute(statement, list(rows.values())).all())
 
 
 @dataclass
@@ -66,13 +76,7 @@ def send_queued_email(
     run = MailRun()
     if not settings.smtp_host:
         return run
-    with engine.connect() as connection:
-        queued = connection.execute(
-            select(t.outbox.c.id, t.outbox.c.account_id, t.outbox.c.subject, t.outbox.c.text)
-            .where(t.outbox.c.channel == "email", t.outbox.c.status == "queued")
-            .order_by(t.outbox.c.id)
-            .limit(limit)
-        ).all()
+    queued = _claim(engine, limit)
     if not queued:
         return run
     try:
@@ -87,7 +91,8 @@ def send_queued_email(
             message["From"] = settings.mail_from
             message["To"] = row.account_id
             message["Subject"] = row.subject or settings.shop_name
-            message["Message-ID"] = make_msgid(domain="hashcart.local")
+            # One id per outbox row: a resend after a crash is recognisably the same email.
+            message["Message-ID"] = f"<outbox-{row.id}@{_MESSAGE_ID_DOMAIN}>"
             message.set_content(row.text)
             try:
                 smtp.send_message(message)
@@ -98,6 +103,27 @@ def send_queued_email(
                 _mark(engine, row.id, "sent", now, None)
                 run.sent += 1
     return run
+
+
+def _claim(engine: Engine, limit: int) -> list[Any]:
+    """Take up to `limit` queued emails for this sender, marking them `sending` in one
+    transaction: two senders at once (two checkouts, say) never send the same email."""
+    with engine.begin() as connection:
+        ids = connection.scalars(
+            select(t.outbox.c.id)
+            .where(t.outbox.c.channel == "email", t.outbox.c.status == "queued")
+            .order_by(t.outbox.c.id)
+            .limit(limit)
+        ).all()
+        if not ids:
+            return []
+        claimed = connection.execute(
+            update(t.outbox)
+            .where(t.outbox.c.id.in_(ids), t.outbox.c.status == "queued")
+            .values(status="sending")
+            .returning(t.outbox.c.id, t.outbox.c.account_id, t.outbox.c.subject, t.outbox.c.text)
+        ).all()
+    return sorted(claimed, key=lambda row: row.id)
 
 
 def _connect(settings: Settings) -> smtplib.SMTP:

@@ -178,7 +178,9 @@ outbox = Table(
     Column("reason", String(32), nullable=False),
     Column("text", Text, nullable=False),
     Column("dedupe_key", String(400), nullable=False, unique=True),
-    Column("status", String(16), nullable=False),  # queued | sent | failed
+    Column(
+        "status", String(16), nullable=False
+    ),  # queued | sending (claimed by a sender) | sent | failed
     Column("created_at", UTCDateTime, nullable=False),
     # reply (on the network) | private (a direct message) | email (network = "email").
     Column("channel", String(16), nullable=False, server_default="reply"),

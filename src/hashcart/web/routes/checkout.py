@@ -121,13 +121,16 @@ def checkout_submit(
             error="The form was incomplete. Check your order and place it again.",
         )
 
-    # A double submit: the first request made the order already.
+    # The cart is read BEFORE looking for the key's order: a twin submit that commits in
+    # between is then either seen here, or its emptied cart was not read, and place_order
+    # (under the writers' lock) finds its order. Reading the cart second would see an empty
+    # cart and no order, and answer a double submit with "your cart changed".
+    basket = _cart_basket(request, viewer)
     with unit_of_work(request) as connection:
         made = orders.order_with_key(connection, checkout_key)
-    if made is not None:
+    if made is not None:  # a double submit: the first request made the order already
         return _to_order(request, made.id, made.customer_id, viewer)
 
-    basket = _cart_basket(request, viewer)
     changes = checkout.changes_since(shown, basket, money)
     if basket.problem and not changes:
         return _checkout_page(request, basket, form, 409, error=basket.problem)

@@ -1,7 +1,164 @@
-"""The shop front at /s/<shop_slug>: the shop's shoppable posts as a store."""
+"""The shop front at /s/<shop_slug>: the shop's shoppable posts as a store, newest first.
+
+Each post shows the products it links to at today's price, how to get them by replying on
+the network, and for a signed-in shopper an "Add to cart" form (`POST /cart/add` with
+`product_id`, `source_network`, `source_post_id` and `next`, handled by the cart area).
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from urllib.parse import quote
 
-router = APIRouter(include_in_schema=False)
+from fastapi import APIRouter, Depends, Request
+from starlette.responses import JSONResponse, Response
+
+from hashcart.networks.post_urls import post_url, web_url
+from hashcart.services.shop import UNAVAILABLE
+from hashcart.store.shopfront import (
+    FrontPost,
+    FrontProduct,
+    cart_quantities,
+    count_shoppable_posts,
+    shoppable_posts,
+)
+from hashcart.web.context import (
+    csrf_protected,
+    hashcart_of,
+    render,
+    shopper_of,
+    unit_of_work,
+)
+
+router = APIRouter(dependencies=[Depends(csrf_protected)], include_in_schema=False)
+
+POSTS_PER_PAGE = 12
+_AVAILABILITY_WORDS = {"in_stock": "In stock", "preorder": "Preorder"}
+
+
+@dataclass(frozen=True)
+class ProductCard:
+    product_id: str
+    title: str
+    href: str | None  # the product's page on the shop, only when it is a plain http(s) URL
+    price_amount: Decimal | None
+    currency: str | None
+    available: bool
+    availability: str  # as a shopper reads it
+    reply_with: str  # what to reply to the post to get this product: "#cart" or "#cart 2"
+    in_cart: int  # how many the signed-in shopper has in their cart (0 when signed out)
+
+
+@dataclass(frozen=True)
+class PostCard:
+    network: str
+    post_id: str
+    handle: str
+    handle_is_id: bool  # no handle known (Jetstream): the stable account id stands in
+    text: str
+    created_at: datetime
+    href: str | None  # the post on its network, when its ids say where
+    products: tuple[ProductCard, ...]
+
+
+def _availability(product: FrontProduct) -> str:
+    if product.availability in UNAVAILABLE:
+        return "Out of stock"
+    return _AVAILABILITY_WORDS.get(
+        product.availability, product.availability.replace("_", " ").capitalize()
+    )
+
+
+def _product_card(
+    product: FrontProduct, cart_tag: str, several: bool, in_cart: Mapping[str, int]
+) -> ProductCard:
+    return ProductCard(
+        product_id=product.product_id,
+        title=product.title,
+        href=web_url(product.link),
+        price_amount=product.price_amount,
+        currency=product.currency,
+        available=product.availability not in UNAVAILABLE,
+        availability=_availability(product),
+        # On a post with several products the reply names which one (`#cart 2`).
+        reply_with=f"#{cart_tag} {product.position}" if several else f"#{cart_tag}",
+        in_cart=in_cart.get(product.product_id, 0),
+    )
+
+
+def _shown_handle(post: FrontPost) -> str:
+    """`@handle`; Jetstream carries no handles, so a Bluesky author shows as their DID."""
+    handle = post.author_handle.lstrip("@")
+    return f"@{handle}" if handle else post.author_id
+
+
+def _post_card(post: FrontPost, cart_tag: str, in_cart: Mapping[str, int]) -> PostCard:
+    several = len(post.products) > 1
+    return PostCard(
+        network=post.network,
+        post_id=post.post_id,
+        handle=_shown_handle(post),
+        handle_is_id=not post.author_handle.lstrip("@"),
+        text=post.text,
+        created_at=post.created_at,
+        href=post_url(post.network, post.post_id, post.author_id, post.author_handle),
+        products=tuple(_product_card(p, cart_tag, several, in_cart) for p in post.products),
+    )
+
+
+def _page_number(raw: str | None) -> int | None:
+    """`?page=` as a page number; None when it names no page at all."""
+    if raw is None or raw == "":
+        return 1
+    if not raw.isdigit() or len(raw) > 6:
+        return None
+    number = int(raw)
+    return number if number >= 1 else None
+
+
+def _not_found(request: Request, message: str) -> Response:
+    return render(request, "error.html", 404, title="Not found", message=message)
+
+
+@router.get("/s/{shop_slug}")
+def shop_front(request: Request, shop_slug: str, page: str | None = None) -> Response:
+    app = hashcart_of(request)
+    if shop_slug != app.settings.shop_slug:
+        return _not_found(request, "There is no shop at this address.")
+    number = _page_number(page)
+    if number is None:
+        return _not_found(request, "There is no such page of this shop.")
+    # The tags in force: the merchant may have changed them in the console.
+    cart_tag = app.effective_settings().cart_tags[0]
+    shopper = shopper_of(request)
+    with unit_of_work(request) as connection:
+        found = shoppable_posts(connection, number, POSTS_PER_PAGE)
+        # What is in their cart already, whether added here or by a reply.
+        in_cart = cart_quantities(connection, shopper.id) if shopper else {}
+    if number > found.pages:
+        return _not_found(request, "There is no such page of this shop.")
+    here = f"/s/{shop_slug}" + (f"?page={number}" if number > 1 else "")
+    return render(
+        request,
+        "shop/front.html",
+        title="Shop our posts",
+        posts=[_post_card(post, cart_tag, in_cart) for post in found.posts],
+        page=found,
+        cart_tag=cart_tag,
+        here=here,
+        sign_in_href="/sign-in?next=" + quote(here, safe=""),
+        front_path=f"/s/{shop_slug}",
+    )
+
+
+@router.get("/s/{shop_slug}/count")
+def shop_front_count(request: Request, shop_slug: str) -> Response:
+    """How many posts the shop front has: its script polls this to offer new posts."""
+    if shop_slug != hashcart_of(request).settings.shop_slug:
+        return JSONResponse({"detail": "no such shop"}, 404)
+    with unit_of_work(request) as connection:
+        total = count_shoppable_posts(connection)
+    return JSONResponse({"total": total}, headers={"Cache-Control": "no-store"})

@@ -1,0 +1,75 @@
+"""Serving the web app from the command line, shared by `hashcart serve` and
+`hashcart demo --serve` (a module of its own so importing it registers no command)."""
+
+from __future__ import annotations
+
+import signal
+import socket
+from types import FrameType
+from typing import Annotated
+
+import typer
+
+from hashcart.bootstrap import App
+from hashcart.cli import console, fail
+
+HostOption = Annotated[
+    str, typer.Option("--host", help="Address to listen on (loopback unless you say otherwise).")
+]
+PortOption = Annotated[int, typer.Option("--port", min=1, max=65535, help="Port to listen on.")]
+
+
+def base_url(host: str, port: int) -> str:
+    """The address a browser on this machine opens (IPv6 literals in brackets)."""
+    shown = f"[{host}]" if ":" in host and not host.startswith("[") else host
+    return f"http://{shown}:{port}"
+
+
+def ensure_can_listen(host: str, port: int) -> None:
+    """Fail with one line now, not after the demo is built, when the address is taken."""
+    try:
+        family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]
+        with socket.socket(family, socket.SOCK_STREAM) as probe:
+            # As uvicorn binds: a port in TIME_WAIT from a previous run is free to use.
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            probe.bind((host, port))
+    except OSError as error:
+        reason = error.strerror or str(error)
+        fail(f"cannot listen on {host}:{port}: {reason} (choose another with --port or --host)")
+
+
+def serve_web(hashcart: App, host: str, port: int, *, access_log: bool = True) -> None:
+    """Print where the pages are, then serve them until Ctrl-C (or SIGTERM)."""
+    import uvicorn
+
+    from hashcart.web import create_app
+
+    url = base_url(host, port)
+    settings = hashcart.settings
+    console.print(f"hashcart serving {settings.shop_name} on {url}", markup=False)
+    console.print(f"  shop front:       {url}/s/{settings.shop_slug}", markup=False)
+    console.print(f"  merchant console: {url}/merchant", markup=False)
+    console.print(f"  API docs:         {url}/api/docs", markup=False)
+    console.print("Press Ctrl-C to stop.", markup=False)
+    config = uvicorn.Config(
+        create_app(hashcart), host=host, port=port, log_level="info", access_log=access_log
+    )
+    # Uvicorn shuts down gracefully on Ctrl-C or SIGTERM, then raises the signal again for
+    # the default behaviour; turning that into an exception lets the caller's `finally`
+    # (the live demo's thread) finish too, and the command end with status 0.
+    previous = signal.signal(signal.SIGTERM, _raise_terminated)
+    try:
+        uvicorn.Server(config).run()
+    except (KeyboardInterrupt, _Terminated):
+        pass
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    console.print("hashcart stopped serving.", markup=False)
+
+
+class _Terminated(BaseException):
+    """SIGTERM arrived: stop like Ctrl-C does."""
+
+
+def _raise_terminated(_signal: int, _frame: FrameType | None) -> None:
+    raise _Terminated()
