@@ -48,11 +48,10 @@ def chromium() -> Iterator[Any]:
 
 
 class LiveServer:
-    """uvicorn serving a WebShop's app on 127.0.0.1 in a thread, on a port the OS picks."""
+    """uvicorn serving an app on 127.0.0.1 in a thread, on a port the OS picks."""
 
-    def __init__(self, shop: WebShop) -> None:
-        self.shop = shop
-        config = uvicorn.Config(shop.web, host="127.0.0.1", port=0, log_level="warning")
+    def __init__(self, app: Any) -> None:
+        config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning")
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)
 
@@ -79,7 +78,7 @@ class LiveServer:
 @pytest.fixture
 def live_shop(tmp_path: Path) -> Iterator[tuple[WebShop, LiveServer]]:
     shop = WebShop(f"sqlite:///{tmp_path / 'e2e.db'}")
-    with LiveServer(shop) as server:
+    with LiveServer(shop.web) as server:
         yield shop, server
     shop.close()
 
@@ -92,9 +91,9 @@ def page(chromium: Any) -> Iterator[Any]:
     context.close()
 
 
-def screenshot(page: Any, name: str) -> Path:
-    """Save a full-page screenshot under docs/screenshots/ (shown in the README)."""
+def screenshot(page: Any, name: str, *, full_page: bool = True) -> Path:
+    """Save a screenshot under docs/screenshots/ (shown in the README)."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     path = SCREENSHOTS / f"{name}.png"
-    page.screenshot(path=str(path), full_page=True)
+    page.screenshot(path=str(path), full_page=full_page)
     return path

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterator
 from decimal import Decimal
@@ -19,6 +20,13 @@ from tests.harness import Shop
 PASSWORD = "correct horse battery"
 MERCHANT_EMAIL = "owner@shop.example"
 PRICES = {"mug": Decimal("18.00"), "beans": Decimal("24.50"), "kettle": Decimal("69.00")}
+
+
+@functools.cache
+def _password_hash() -> str:
+    """Argon2 is slow on purpose (about 0.1 s a hash): hash the shared password once."""
+    return hash_password(PASSWORD)
+
 
 _CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
@@ -74,9 +82,7 @@ class WebShop(Shop):
                     .where(t.products.c.product_id == product_id)
                     .values(price_amount=price, currency="USD")
                 )
-            accounts.add_merchant(
-                connection, MERCHANT_EMAIL, hash_password(PASSWORD), self.clock.now()
-            )
+            accounts.add_merchant(connection, MERCHANT_EMAIL, _password_hash(), self.clock.now())
         self.web = create_app(self.app)
         self._clients: list[TestClient] = []
 
