@@ -19,6 +19,7 @@ from pydantic_settings import (
 
 from hashcart.domain.link_codes import LinkWords
 from hashcart.domain.products import ShopHosts
+from hashcart.domain.shop_accounts import ShopAccount, parse_shop_accounts
 from hashcart.domain.triggers import TriggerWords
 
 DEFAULT_DATABASE_URL = "sqlite:///hashcart.db"
@@ -38,6 +39,10 @@ class Settings(BaseSettings):
     wishlist_tags: TagList = ("wishlist",)
     # Host names the shop's product links live on; empty means the hosts of the catalog's links.
     shop_hosts: TagList = ()
+    # The shop's own social accounts, `network:account` (a handle without '@', or the account
+    # id): only their posts are shoppable posts on the shop front and in the funnel. Empty:
+    # every post with a shop product link. The engine acts on replies to any post either way.
+    shop_accounts: TagList = ()
     max_quantity: int = Field(default=10, ge=1, le=1000)
     # How long a trigger from an unlinked account waits for its link, from the trigger's own time.
     pending_expiry_days: float = Field(default=7.0, gt=0)
@@ -67,7 +72,9 @@ class Settings(BaseSettings):
     smtp_password: SecretStr | None = None
     smtp_starttls: bool = False
 
-    @field_validator("cart_tags", "wishlist_tags", "shop_hosts", "link_tags", mode="before")
+    @field_validator(
+        "cart_tags", "wishlist_tags", "shop_hosts", "shop_accounts", "link_tags", mode="before"
+    )
     @classmethod
     def _split_comma_list(cls, value: Any) -> Any:
         """Let environment variables say `a,b` as well as a JSON list."""
@@ -81,11 +88,16 @@ class Settings(BaseSettings):
     def _tags_and_hosts_are_usable(self) -> Settings:
         """Refuse at start-up what the engine would refuse later: `#cart` written with its
         hash, a tag in both lists, a link tag that is also a trigger tag, a host name that is
-        no host name."""
+        no host name, a shop account that is not `network:account`."""
         words = TriggerWords(cart=self.cart_tags, wishlist=self.wishlist_tags)
         LinkWords.of(self.link_tags, words)
         ShopHosts(self.shop_hosts)
+        parse_shop_accounts(self.shop_accounts)
         return self
+
+    def parsed_shop_accounts(self) -> tuple[ShopAccount, ...]:
+        """`shop_accounts` as accounts (checked at start, so this does not fail)."""
+        return parse_shop_accounts(self.shop_accounts)
 
     @classmethod
     def settings_customise_sources(

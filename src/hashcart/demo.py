@@ -8,19 +8,43 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from hashcart.bootstrap import App
+from hashcart.config import Settings
 from hashcart.domain.posts import Network
 from hashcart.services.catalog import FeedRow, parse_price
 from hashcart.services.ingest import Ingestor, IngestStats
 from hashcart.services.linking import LinkResult, link_account
 from hashcart.store import accounts
 from hashcart.store.repository import transaction
-from hashcart.synthetic import DemoProduct, Shopper, demo_catalog, demo_shoppers, demo_stream
+from hashcart.synthetic import (
+    DemoProduct,
+    Shopper,
+    demo_brand,
+    demo_catalog,
+    demo_shoppers,
+    demo_stream,
+)
 
 DEMO_HOST = "shop.example"
 # The demo's web sign-ins. A known password is fine here and only here: the demo shop is
 # made fresh on the newcomer's own machine and served on loopback.
 DEMO_MERCHANT_EMAIL = "merchant@trailhead.example"
 DEMO_PASSWORD = "trailhead-demo"
+
+
+def demo_shop_accounts() -> tuple[str, ...]:
+    """The demo brand's own accounts on X, Mastodon and Bluesky, by their stable ids, as the
+    setting `shop_accounts` takes them: the demo's shop front shows only the brand's posts."""
+    return tuple(
+        f"{network}:{account_id}" for network, (account_id, _handle) in demo_brand().items()
+    )
+
+
+def demo_settings(settings: Settings) -> Settings:
+    """`settings` with the demo's own values where the operator set none: the brand's
+    accounts as the shop's accounts."""
+    if "shop_accounts" in settings.model_fields_set:
+        return settings
+    return settings.model_copy(update={"shop_accounts": demo_shop_accounts()})
 
 
 @dataclass
@@ -61,7 +85,9 @@ IngestRunner = Callable[[Ingestor, str, list[bytes]], None]
 
 
 def run_demo(app: App, ingest: IngestRunner, seed: int = 7) -> DemoRun:
-    """Build the demo shop in `app`'s database and stream the demo posts through it."""
+    """Build the demo shop in `app`'s database and stream the demo posts through it. The
+    brand's accounts become the shop's (`app.settings`, unless the operator named others)."""
+    app.settings = demo_settings(app.settings)
     run = DemoRun()
     catalog = demo_catalog(DEMO_HOST)
     now = app.clock.now()

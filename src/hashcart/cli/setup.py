@@ -20,7 +20,8 @@ from hashcart.cli import (
     settings_of,
 )
 from hashcart.domain.posts import Network
-from hashcart.services.catalog import FeedError, FeedRow, RowProblem, read_feed
+from hashcart.services.catalog import FeedError
+from hashcart.services.feed_import import import_feed
 from hashcart.services.linking import LinkError, link_account
 from hashcart.store.database import upgrade
 from hashcart.store.repository import transaction
@@ -49,19 +50,19 @@ def catalog_import(
     if not file.is_file():
         fail(f"no such file: {file}")
     hashcart = app_of(ctx)
+    # The console's import, so both skip the same rows (an id too long, a price too large)
+    # and a product listed twice takes its last row; a feed that cannot be read changes nothing.
     try:
-        parsed = list(read_feed(file.read_bytes()))
+        with hashcart.engine.begin() as connection:
+            report = import_feed(connection, file.read_bytes(), hashcart.clock.now())
     except FeedError as error:
         fail(f"{file}: {error}")
-    rows = [row for row in parsed if isinstance(row, FeedRow)]
-    problems = [row for row in parsed if isinstance(row, RowProblem)]
-    now = hashcart.clock.now()
-    with transaction(hashcart.engine) as repo:
-        imported = repo.upsert_products(row.as_values(now) for row in rows)
-    for problem in problems:
-        errors.print(f"{file}:{problem.line}: skipped: {problem.reason}", markup=False)
+    for skipped in report.skipped:
+        where = f"{file}:{skipped.line}" if skipped.line is not None else f"{file}"
+        errors.print(f"{where}: skipped: {skipped.reason}", markup=False)
+    problems = len(report.skipped)
     console.print(
-        f"imported {imported} products" + (f", skipped {len(problems)} rows" if problems else "")
+        f"imported {report.imported} products" + (f", skipped {problems} rows" if problems else "")
     )
 
 

@@ -14,13 +14,15 @@ SQLite and PostgreSQL); minutes without activity are zero.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Connection, and_, or_, select
 
+from hashcart.domain.shop_accounts import ShopAccount
 from hashcart.store import schema as t
-from hashcart.store.funnel import shoppable_conditions
+from hashcart.store.shoppable import shoppable_conditions
 from hashcart.store.shopping import WEB_NETWORK, web_source
 
 MINUTE = timedelta(minutes=1)
@@ -133,12 +135,15 @@ class PostChoice:
     created_at: datetime
 
 
-def recent_shoppable_posts(connection: Connection, limit: int = 30) -> list[PostChoice]:
-    """The newest shoppable posts, to pick one to follow."""
+def recent_shoppable_posts(
+    connection: Connection, limit: int = 30, accounts: Iterable[ShopAccount] = ()
+) -> list[PostChoice]:
+    """The newest shoppable posts (those of `accounts`, when there are any), to pick one to
+    follow."""
     p = t.posts
     query = (
         select(p.c.network, p.c.post_id, p.c.text, p.c.created_at)
-        .where(*shoppable_conditions(p))
+        .where(*shoppable_conditions(p, accounts=accounts))
         .order_by(p.c.created_at.desc(), p.c.network, p.c.post_id)
         .limit(limit)
     )

@@ -3,16 +3,18 @@ the outbox and dead letters, a page at a time. (The funnel has its own module.)"
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import Connection, Select, and_, exists, func, select
+from sqlalchemy import Connection, Select, func, select
 
+from hashcart.domain.shop_accounts import ShopAccount
 from hashcart.store import schema as t
 from hashcart.store.outbox_text import text_for_staff
+from hashcart.store.shoppable import shoppable_conditions
 
 T = TypeVar("T")
 
@@ -90,16 +92,8 @@ def _count(connection: Connection, table: Any, *where: Any) -> int:
     return int(connection.execute(query).scalar_one())
 
 
-def shoppable_post_filter() -> Any:
-    """Shoppable posts: the shop's own posts (no parent) with a product link we resolved."""
-    linked = exists().where(
-        t.post_products.c.network == t.posts.c.network,
-        t.post_products.c.post_id == t.posts.c.post_id,
-    )
-    return and_(t.posts.c.has_shop_link.is_(True), t.posts.c.parent_id.is_(None), linked)
-
-
-def dashboard(connection: Connection) -> Dashboard:
+def dashboard(connection: Connection, accounts: Iterable[ShopAccount] = ()) -> Dashboard:
+    """The shop's figures; shoppable posts are those of `accounts` when there are any."""
     revenue = connection.execute(
         select(t.orders.c.currency, func.sum(t.orders.c.total_amount))
         .group_by(t.orders.c.currency)
@@ -109,7 +103,9 @@ def dashboard(connection: Connection) -> Dashboard:
         products=_count(connection, t.products),
         customers=_count(connection, t.customers),
         linked_accounts=_count(connection, t.account_links),
-        shoppable_posts=_count(connection, t.posts, shoppable_post_filter()),
+        shoppable_posts=_count(
+            connection, t.posts, *shoppable_conditions(t.posts, accounts=accounts)
+        ),
         cart_lines=_count(connection, t.cart_lines),
         pending_intents=_count(
             connection, t.pending_intents, t.pending_intents.c.status == "waiting"

@@ -23,7 +23,9 @@ from typing import Any, Literal, get_args
 from sqlalchemy import Connection, and_, case, func, or_, select
 
 from hashcart.domain.messages import Reason
+from hashcart.domain.shop_accounts import ShopAccount
 from hashcart.store import schema as t
+from hashcart.store.shoppable import shoppable_conditions
 from hashcart.store.shopping import WEB_NETWORK, parse_web_source
 
 CENTS = Decimal("0.01")
@@ -137,15 +139,18 @@ def funnel(
     now: datetime,
     *,
     network: str | None = None,
+    accounts: Iterable[ShopAccount] = (),
     sort: SortKey = "posted",
     descending: bool = True,
 ) -> Funnel:
-    """Every shoppable post (of `network`, when given) with its funnel, sorted."""
-    rows = _shoppable_posts(connection, network)
+    """Every shoppable post (of `network`, when given; of the shop's `accounts`, when there
+    are any: see store/shoppable) with its funnel, sorted."""
+    shop_accounts = tuple(accounts)
+    rows = _shoppable_posts(connection, network, shop_accounts)
     by_key = {(row.network, row.post_id): row for row in rows}
     if by_key:
         _add_products(connection, by_key, network)
-        _add_trigger_counts(connection, by_key, network, now)
+        _add_trigger_counts(connection, by_key, network, shop_accounts, now)
         _add_web_cart_lines(connection, by_key)
         order_ids = _add_orders(connection, by_key)
     else:
@@ -153,28 +158,13 @@ def funnel(
     return Funnel(sort_rows(rows, sort, descending), _totals(rows, order_ids))
 
 
-def shoppable_conditions(posts: Any, network: str | None = None) -> list[Any]:
-    """Shoppable posts: a shop link, not a reply that acts, and products found in it."""
-    conditions = [
-        posts.c.has_shop_link.is_(True),
-        posts.c.parent_id.is_(None),
-        select(t.post_products.c.position)
-        .where(
-            t.post_products.c.network == posts.c.network,
-            t.post_products.c.post_id == posts.c.post_id,
-        )
-        .exists(),
-    ]
-    if network is not None:
-        conditions.append(posts.c.network == network)
-    return conditions
-
-
-def _shoppable_posts(connection: Connection, network: str | None) -> list[FunnelRow]:
+def _shoppable_posts(
+    connection: Connection, network: str | None, accounts: tuple[ShopAccount, ...]
+) -> list[FunnelRow]:
     p = t.posts
     query = select(
         p.c.network, p.c.post_id, p.c.author_id, p.c.author_handle, p.c.text, p.c.created_at
-    ).where(*shoppable_conditions(p, network))
+    ).where(*shoppable_conditions(p, network=network, accounts=accounts))
     return [
         FunnelRow(
             network=row.network,
@@ -209,6 +199,7 @@ def _add_trigger_counts(
     connection: Connection,
     by_key: dict[tuple[str, str], FunnelRow],
     network: str | None,
+    accounts: tuple[ShopAccount, ...],
     now: datetime,
 ) -> None:
     trigger = t.posts.alias("trigger")
@@ -260,7 +251,10 @@ def _add_trigger_counts(
                 ),
             )
         )
-        .where(trigger.c.list_kind.is_not(None), *shoppable_conditions(parent, network))
+        .where(
+            trigger.c.list_kind.is_not(None),
+            *shoppable_conditions(parent, network=network, accounts=accounts),
+        )
         .group_by(trigger.c.network, trigger.c.parent_id)
     )
     for row in connection.execute(query):

@@ -1,9 +1,10 @@
-"""What the merchant changed in the console (trigger tags, link tags, shop hosts), stored in
-`shop_config` as key → JSON list, over the settings file.
+"""What the merchant changed in the console (trigger tags, link tags, shop hosts, the shop's
+own accounts), stored in `shop_config` as key → JSON list, over the settings file.
 
 The settings file stays the base: the console stores only the values that differ from it,
 and "reset" deletes them. Every combination is checked the way `Settings` checks its own
-(`TriggerWords`, `ShopHosts`), so what the console saves, the engine can run with."""
+(`TriggerWords`, `ShopHosts`, `parse_shop_accounts`), so what the console saves, the engine
+and the shop's pages can run with."""
 
 from __future__ import annotations
 
@@ -17,13 +18,14 @@ from sqlalchemy import Connection, delete, insert, select
 from hashcart.config import Settings
 from hashcart.domain.link_codes import LinkWords
 from hashcart.domain.products import ShopHosts
+from hashcart.domain.shop_accounts import parse_shop_accounts
 from hashcart.domain.triggers import TriggerWords
 from hashcart.store import schema as t
 
 log = logging.getLogger(__name__)
 
 # The settings the console may change, in the order the settings page shows them.
-KEYS = ("cart_tags", "wishlist_tags", "link_tags", "shop_hosts")
+KEYS = ("cart_tags", "wishlist_tags", "link_tags", "shop_hosts", "shop_accounts")
 
 Values = dict[str, tuple[str, ...]]
 Origin = Literal["console", "settings file", "default"]
@@ -63,12 +65,14 @@ def apply(settings: Settings, overrides: Mapping[str, tuple[str, ...]]) -> Setti
 
 def check(values: Mapping[str, tuple[str, ...]]) -> None:
     """Refuse what Settings refuses, with its validators' messages (a tag with its '#', a
-    tag in both lists, a link tag that is also a trigger tag, a host name that is none),
-    and an empty cart tag list, which the console would otherwise make too easy."""
+    tag in both lists, a link tag that is also a trigger tag, a host name that is none, a
+    shop account that is not `network:account`), and an empty cart tag list, which the
+    console would otherwise make too easy."""
     try:
         words = TriggerWords(cart=values["cart_tags"], wishlist=values["wishlist_tags"])
         LinkWords.of(values["link_tags"], words)
         ShopHosts(values["shop_hosts"])
+        parse_shop_accounts(values["shop_accounts"])
     except ValueError as error:
         raise ShopConfigError(str(error)) from None
     if not values["cart_tags"]:

@@ -3,13 +3,16 @@ each with its products as the catalog stands now (prices are re-read, never froz
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 
-from sqlalchemy import Connection, and_, exists, func, select, tuple_
+from sqlalchemy import ColumnElement, Connection, func, select, tuple_
 
+from hashcart.domain.shop_accounts import ShopAccount
 from hashcart.store import schema as t
+from hashcart.store.shoppable import shoppable_conditions
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,27 +53,23 @@ class FrontPage:
         return self.page < self.pages
 
 
-# Shoppable posts: a shop product link, not a trigger reply, not deleted, and at least one
-# product the catalog knows (a link to an unknown product page is nothing to sell).
-_SHOPPABLE = and_(
-    t.posts.c.has_shop_link.is_(True),
-    t.posts.c.parent_id.is_(None),
-    t.posts.c.text.is_not(None),
-    exists().where(
-        t.post_products.c.network == t.posts.c.network,
-        t.post_products.c.post_id == t.posts.c.post_id,
-    ),
-)
+def _on_the_front(accounts: Iterable[ShopAccount]) -> list[ColumnElement[bool]]:
+    """The shoppable posts (see store/shoppable) the front shows: not deleted ones."""
+    return [*shoppable_conditions(t.posts, accounts=accounts), t.posts.c.text.is_not(None)]
 
 
-def count_shoppable_posts(connection: Connection) -> int:
-    query = select(func.count()).select_from(t.posts).where(_SHOPPABLE)
+def count_shoppable_posts(connection: Connection, accounts: Iterable[ShopAccount] = ()) -> int:
+    query = select(func.count()).select_from(t.posts).where(*_on_the_front(accounts))
     return int(connection.execute(query).scalar_one())
 
 
-def shoppable_posts(connection: Connection, page: int, per_page: int) -> FrontPage:
-    """Page `page` (1-based) of the shop's shoppable posts, newest first."""
-    total = count_shoppable_posts(connection)
+def shoppable_posts(
+    connection: Connection, page: int, per_page: int, accounts: Iterable[ShopAccount] = ()
+) -> FrontPage:
+    """Page `page` (1-based) of the shop's shoppable posts (those of `accounts`, when there
+    are any), newest first."""
+    accounts = tuple(accounts)
+    total = count_shoppable_posts(connection, accounts)
     pages = max(1, -(-total // per_page))
     rows = connection.execute(
         select(
@@ -81,7 +80,7 @@ def shoppable_posts(connection: Connection, page: int, per_page: int) -> FrontPa
             t.posts.c.text,
             t.posts.c.created_at,
         )
-        .where(_SHOPPABLE)
+        .where(*_on_the_front(accounts))
         # Ties (same second on two networks) in a fixed order, so pages never overlap.
         .order_by(t.posts.c.created_at.desc(), t.posts.c.network, t.posts.c.post_id.desc())
         .limit(per_page)

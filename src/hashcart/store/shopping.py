@@ -8,7 +8,7 @@ in another's hands.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -19,8 +19,10 @@ from sqlalchemy import Connection, Table, and_, case, delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from hashcart.domain.posts import Network
+from hashcart.domain.shop_accounts import ShopAccount
 from hashcart.services.shop import UNAVAILABLE
 from hashcart.store import schema as t
+from hashcart.store.shoppable import shoppable_conditions
 
 ListKind = Literal["cart", "wishlist"]
 TABLES: dict[ListKind, Table] = {"cart": t.cart_lines, "wishlist": t.wishlist_entries}
@@ -199,10 +201,15 @@ def product_now(connection: Connection, product_id: str) -> ProductNow | None:
 
 
 def shoppable_post_naming(
-    connection: Connection, network: str, post_id: str, product_id: str
+    connection: Connection,
+    network: str,
+    post_id: str,
+    product_id: str,
+    accounts: Iterable[ShopAccount] = (),
 ) -> bool:
-    """Whether (network, post_id) is a shoppable post that carries `product_id`'s link:
-    only such a post may be credited with a web add (the funnel counts per post)."""
+    """Whether (network, post_id) is a shoppable post (of `accounts`, when there are any: see
+    store/shoppable) that carries `product_id`'s link: only such a post may be credited with
+    a web add (the funnel counts per post)."""
     if network not in SOCIAL_NETWORKS or not post_id:
         return False
     row = connection.execute(
@@ -218,8 +225,7 @@ def shoppable_post_naming(
             t.post_products.c.network == network,
             t.post_products.c.post_id == post_id,
             t.post_products.c.product_id == product_id,
-            t.posts.c.has_shop_link.is_(True),
-            t.posts.c.parent_id.is_(None),
+            *shoppable_conditions(t.posts, accounts=accounts),
         )
         .limit(1)
     ).first()

@@ -87,11 +87,13 @@ def api_posts(
     dir: Annotated[Literal["asc", "desc"], Query(description="Sort direction.")] = "desc",
 ) -> list[FunnelPost]:
     app = hashcart_of(request)
+    accounts = app.effective_settings().parsed_shop_accounts()
     with app.engine.connect() as connection:
         found = funnel(
             connection,
             app.clock.now(),
             network=network.value if network else None,
+            accounts=accounts,
             sort=sort,
             descending=dir == "desc",
         )

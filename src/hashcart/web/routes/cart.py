@@ -206,10 +206,11 @@ def add_to_cart(
     if viewer is None:
         return RedirectResponse(sign_in_redirect_target("shopper", back_to), 303)
     app = hashcart_of(request)
+    accounts = app.effective_settings().parsed_shop_accounts()
     with unit_of_work(request) as connection:
         # Credit the post only when it really is a shoppable post carrying this product.
         credited = shopping.shoppable_post_naming(
-            connection, source_network, source_post_id, product_id
+            connection, source_network, source_post_id, product_id, accounts
         )
         source = shopping.web_source(source_network, source_post_id) if credited else ""
         outcome = shopping.add_to_cart(

@@ -15,6 +15,8 @@ router = APIRouter(
 
 @router.get("")
 def dashboard(request: Request, viewer: SignedInMerchant) -> Response:
-    with hashcart_of(request).engine.connect() as connection:
-        counts = console.dashboard(connection)
+    app = hashcart_of(request)
+    accounts = app.effective_settings().parsed_shop_accounts()
+    with app.engine.connect() as connection:
+        counts = console.dashboard(connection, accounts)
     return render(request, "merchant/home.html", title="Console", counts=counts)

@@ -142,8 +142,9 @@ def live_page(
         error, query = str(problem), LiveQuery(DEFAULT_MINUTES, None)
     found, label = _read(request, query)
     app = hashcart_of(request)
+    accounts = app.effective_settings().parsed_shop_accounts()
     with app.engine.connect() as connection:
-        choices = recent_shoppable_posts(connection)
+        choices = recent_shoppable_posts(connection, accounts=accounts)
     chosen = web_source(query.post.network, query.post.post_id) if query.post else ""
     return render(
         request,

@@ -12,6 +12,7 @@ from fastapi import APIRouter, Depends, Request
 from starlette.responses import Response
 
 from hashcart.domain.posts import Network
+from hashcart.domain.shop_accounts import ShopAccount
 from hashcart.networks.post_urls import post_url
 from hashcart.store.funnel import SORT_KEYS, Funnel, FunnelRow, SortKey, funnel
 from hashcart.web.context import SignedInMerchant, csrf_protected, hashcart_of, render
@@ -74,16 +75,26 @@ def revenue_text(revenue: dict[str, Decimal]) -> str:
     return " + ".join(money(amount, currency) for currency, amount in sorted(revenue.items()))
 
 
-def _load(request: Request, query: FunnelQuery) -> Funnel:
+def _load(
+    request: Request, query: FunnelQuery, accounts: tuple[ShopAccount, ...] | None = None
+) -> Funnel:
     app = hashcart_of(request)
+    if accounts is None:
+        accounts = _shop_accounts(request)
     with app.engine.connect() as connection:
         return funnel(
             connection,
             app.clock.now(),
             network=query.network,
+            accounts=accounts,
             sort=query.sort,
             descending=query.descending,
         )
+
+
+def _shop_accounts(request: Request) -> tuple[ShopAccount, ...]:
+    """Only the shop's own posts count when the merchant named its accounts (shop_accounts)."""
+    return hashcart_of(request).effective_settings().parsed_shop_accounts()
 
 
 @router.get("/posts")
@@ -98,7 +109,8 @@ def posts_page(
     error = query.network_error
     if error is not None:
         query = FunnelQuery(None, query.sort, query.descending)
-    found = _load(request, query)
+    accounts = _shop_accounts(request)
+    found = _load(request, query, accounts)
     return render(
         request,
         "merchant/posts.html",
@@ -112,6 +124,7 @@ def posts_page(
         revenue_text=revenue_text,
         network_name=network_name,
         columns=_COLUMNS,
+        shop_accounts=[str(account) for account in accounts],
     )
 
 

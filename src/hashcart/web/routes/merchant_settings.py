@@ -1,7 +1,9 @@
-"""Merchant: the trigger tags, link tags and shop hosts the engine answers to.
+"""Merchant: the trigger tags, link tags and shop hosts the engine answers to, and the shop's
+own accounts (whose posts the shop front and the funnel show).
 
 Changes are stored in the database (store/shop_config) over the settings file and take
-effect on the engine's next load of the shop; "reset" goes back to the settings file."""
+effect on the engine's next load of the shop (the shop's pages read them on every request);
+"reset" goes back to the settings file."""
 
 from __future__ import annotations
 
@@ -56,6 +58,16 @@ FIELDS = (
         "Shop hosts",
         "Host names of your product links (www. is implied). "
         "Empty: the hosts of the catalog's links.",
+        False,
+    ),
+    Field(
+        "shop_accounts",
+        "Shop accounts",
+        "Your own social accounts as network:account, the account being a handle without "
+        "“@” or the account id (on Bluesky the DID, did:plc:…), e.g. x:trailhead or "
+        "mastodon:trailhead@coffee.social. Only their posts show on the shop front and in "
+        "the funnel; replies to anyone's post still work. "
+        "Empty: every post with a shop product link.",
         False,
     ),
 )
@@ -122,7 +134,8 @@ def settings_page(
         # The engine reads these when it loads the shop (App.shop()), once per ingest run.
         notice = (
             "Saved. Every ingest that starts from now on uses the new values; "
-            "a stream that is already running uses them once it restarts."
+            "a stream that is already running uses them once it restarts. "
+            "The shop front and the funnel use the shop accounts at once."
         )
     elif reset:
         notice = "Back to the settings file."
@@ -137,12 +150,14 @@ def settings_submit(
     wishlist_tags: Annotated[str, Form(max_length=2000)] = "",
     link_tags: Annotated[str, Form(max_length=2000)] = "",
     shop_hosts: Annotated[str, Form(max_length=2000)] = "",
+    shop_accounts: Annotated[str, Form(max_length=2000)] = "",
 ) -> Response:
     form = {
         "cart_tags": cart_tags,
         "wishlist_tags": wishlist_tags,
         "link_tags": link_tags,
         "shop_hosts": shop_hosts,
+        "shop_accounts": shop_accounts,
     }
     changes = {key: split_list(text) for key, text in form.items()}
     try:

@@ -1,4 +1,5 @@
-"""The shop front at /s/<shop_slug>: the shop's shoppable posts as a store, newest first.
+"""The shop front at /s/<shop_slug>: the shop's shoppable posts as a store, newest first
+(only the posts of the shop's own accounts when the setting `shop_accounts` names them).
 
 Each post shows the products it links to at today's price, how to get them by replying on
 the network, and for a signed-in shopper an "Add to cart" form (`POST /cart/add` with
@@ -131,11 +132,12 @@ def shop_front(request: Request, shop_slug: str, page: str | None = None) -> Res
     number = _page_number(page)
     if number is None:
         return _not_found(request, "There is no such page of this shop.")
-    # The tags in force: the merchant may have changed them in the console.
-    cart_tag = app.effective_settings().cart_tags[0]
+    # The tags and shop accounts in force: the merchant may have changed them in the console.
+    settings = app.effective_settings()
+    cart_tag = settings.cart_tags[0]
     shopper = shopper_of(request)
     with unit_of_work(request) as connection:
-        found = shoppable_posts(connection, number, POSTS_PER_PAGE)
+        found = shoppable_posts(connection, number, POSTS_PER_PAGE, settings.parsed_shop_accounts())
         # What is in their cart already, whether added here or by a reply.
         in_cart = cart_quantities(connection, shopper.id) if shopper else {}
     if number > found.pages:
@@ -157,8 +159,10 @@ def shop_front(request: Request, shop_slug: str, page: str | None = None) -> Res
 @router.get("/s/{shop_slug}/count")
 def shop_front_count(request: Request, shop_slug: str) -> Response:
     """How many posts the shop front has: its script polls this to offer new posts."""
-    if shop_slug != hashcart_of(request).settings.shop_slug:
+    app = hashcart_of(request)
+    if shop_slug != app.settings.shop_slug:
         return JSONResponse({"detail": "no such shop"}, 404)
+    accounts = app.effective_settings().parsed_shop_accounts()
     with unit_of_work(request) as connection:
-        total = count_shoppable_posts(connection)
+        total = count_shoppable_posts(connection, accounts)
     return JSONResponse({"total": total}, headers={"Cache-Control": "no-store"})
