@@ -10,8 +10,8 @@ from hashcart.clock import Clock, SystemClock
 from hashcart.config import Settings
 from hashcart.services.shop import Shop
 from hashcart.store import shop_config
-from hashcart.store.database import is_current, make_engine, upgrade
-from hashcart.store.repository import transaction
+from hashcart.store.database import is_current, make_engine, read_only_transaction, upgrade
+from hashcart.store.repository import Repository
 
 
 @dataclass
@@ -23,14 +23,15 @@ class App:
     def effective_settings(self) -> Settings:
         """The settings in force: the file's, with what the merchant changed in the console
         (trigger tags, link tags, shop hosts) on top. Read these, not `settings`, for those."""
-        with self.engine.connect() as connection:
+        with read_only_transaction(self.engine) as connection:
             return shop_config.effective_settings(self.settings, connection)
 
     def shop(self) -> Shop:
         """The shop as the catalog and the console settings stand now (re-read, since
         imports and the console change them)."""
-        with transaction(self.engine) as repo:
-            return Shop.load(shop_config.effective_settings(self.settings, repo.connection), repo)
+        with read_only_transaction(self.engine) as connection:
+            settings = shop_config.effective_settings(self.settings, connection)
+            return Shop.load(settings, Repository(connection))
 
 
 def open_app(settings: Settings, clock: Clock | None = None, *, migrate: bool = True) -> App:

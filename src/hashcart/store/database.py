@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from importlib.resources import files
 from typing import Any
 
@@ -9,11 +11,15 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 
 # Long enough for another process's batch to commit; short enough that a stuck lock is reported.
+# A SQLite URL may set its own, in seconds, as the driver's `timeout`: sqlite:///FILE?timeout=5.
 SQLITE_BUSY_TIMEOUT_MS = 60_000
+
+# The execution option that makes a connection's transactions reads: read_only_transaction.
+READ_ONLY = "hashcart_read_only"
 
 
 class DatabaseURLError(ValueError):
@@ -21,7 +27,10 @@ class DatabaseURLError(ValueError):
 
 
 def make_engine(url: str) -> Engine:
-    """An engine for `url`: sqlite:///file or postgresql://… (psycopg 3)."""
+    """An engine for `url`: sqlite:///file or postgresql://… (psycopg 3).
+
+    Its transactions write (`engine.begin()`, and `engine.connect()` too): on SQLite each
+    takes the write lock as it begins. Work that only reads uses `read_only_transaction`."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         return _sqlite_engine(url)
@@ -36,7 +45,11 @@ def make_engine(url: str) -> Engine:
 
 
 def _sqlite_engine(url: str) -> Engine:
-    engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
+    timeout = make_url(url).query.get("timeout")
+    busy_timeout_ms = (
+        round(float(timeout) * 1000) if isinstance(timeout, str) else SQLITE_BUSY_TIMEOUT_MS
+    )
+    engine = create_engine(url, connect_args={"timeout": busy_timeout_ms / 1000})
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -45,17 +58,46 @@ def _sqlite_engine(url: str) -> Engine:
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
-        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute(f"PRAGMA busy_timeout={busy_timeout_ms}")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()
 
     @event.listens_for(engine, "begin")
-    def _on_begin(connection: Any) -> None:
+    def _on_begin(connection: Connection) -> None:
+        if connection.get_execution_options().get(READ_ONLY):
+            # A reader: a deferred BEGIN reads the last commit beside a writer (WAL), neither
+            # waiting for it nor making it wait. query_only keeps it a reader: a deferred
+            # transaction that wrote would fail at once with "database is locked" whenever
+            # another connection had written since it began reading; this way any write is
+            # refused every time, so a misuse fails its tests instead of production under load.
+            connection.exec_driver_sql("PRAGMA query_only=ON")
+            connection.exec_driver_sql("BEGIN")
+            return
         # Take the write lock up front: a deferred transaction that reads and then writes
         # fails with SQLITE_BUSY when another process wrote in between, without waiting.
+        # (query_only off: the pooled connection may last have served a reader.)
+        connection.exec_driver_sql("PRAGMA query_only=OFF")
         connection.exec_driver_sql("BEGIN IMMEDIATE")
 
     return engine
+
+
+@contextmanager
+def read_only_transaction(engine: Engine) -> Iterator[Connection]:
+    """A transaction that only reads, for pages, reports and lookups that change nothing.
+
+    It sees one consistent snapshot and cannot write (SQLite: the write is refused with
+    "attempt to write a readonly database"; PostgreSQL: a READ ONLY transaction). On SQLite
+    it does not take the write lock, so reads run beside an ingest batch instead of queueing
+    behind it. Anything that writes, or reads in order to write, uses `engine.begin()`.
+    """
+    with engine.connect() as connection:
+        options: dict[str, Any] = {READ_ONLY: True}
+        if connection.dialect.name == "postgresql":
+            options["postgresql_readonly"] = True
+        connection.execution_options(**options)
+        with connection.begin():
+            yield connection
 
 
 def _alembic_config(engine: Engine) -> Config:
@@ -73,5 +115,5 @@ def upgrade(engine: Engine) -> None:
 def is_current(engine: Engine) -> bool:
     """Whether the database has the newest schema (so commands can say: run `hashcart init`)."""
     head = ScriptDirectory.from_config(_alembic_config(engine)).get_current_head()
-    with engine.connect() as connection:
+    with read_only_transaction(engine) as connection:
         return MigrationContext.configure(connection).get_current_revision() == head

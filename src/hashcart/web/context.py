@@ -19,6 +19,7 @@ from starlette.responses import Response
 from hashcart.bootstrap import App
 from hashcart.store import accounts
 from hashcart.store.accounts import Kind, Person
+from hashcart.store.database import read_only_transaction
 from hashcart.web import formatting
 from hashcart.web.security import browser_csrf_token, cookie_is_secure, require_csrf
 from hashcart.web.tokens import digest, new_secret
@@ -36,8 +37,18 @@ def hashcart_of(request: Request) -> App:
 
 @contextmanager
 def unit_of_work(request: Request) -> Iterator[Connection]:
-    """One transaction: everything inside commits together or not at all."""
+    """One transaction that writes: everything inside commits together or not at all.
+    (SQLite: it takes the write lock as it begins, so it waits for an ingest batch.)"""
     with hashcart_of(request).engine.begin() as connection:
+        yield connection
+
+
+@contextmanager
+def read_only(request: Request) -> Iterator[Connection]:
+    """One transaction that only reads: what a page shows. It cannot write, and on SQLite
+    it reads the last commit beside a writer instead of waiting for the write lock, so page
+    views do not queue behind ingest. Anything that changes the database: unit_of_work."""
+    with read_only_transaction(hashcart_of(request).engine) as connection:
         yield connection
 
 
@@ -66,7 +77,8 @@ def _viewer(request: Request, kind: Kind) -> Viewer | None:
     viewer = None
     if token:
         app = hashcart_of(request)
-        with app.engine.connect() as connection:
+        # A read: pages may ask who is looking while their own unit of work is open.
+        with read_only(request) as connection:
             session = accounts.find_session(connection, digest(token), kind, app.clock.now())
             person = (
                 accounts.find_person(connection, kind, person_id=session.subject_id)

@@ -21,6 +21,7 @@ from hashcart.web.context import (
     Viewer,
     csrf_protected,
     hashcart_of,
+    read_only,
     render,
     unit_of_work,
 )
@@ -102,7 +103,7 @@ def export(request: Request, viewer: SignedInShopper) -> Response:
     """Everything we hold about the shopper, as a JSON file to keep."""
     app = hashcart_of(request)
     now = app.clock.now()
-    with unit_of_work(request) as connection:
+    with read_only(request) as connection:
         data = account_data.export(connection, viewer.id)
     document = {"exported_at": now.isoformat(), "shop": app.settings.shop_name, **data}
     filename = f"hashcart-account-{now:%Y%m%d}.json"
@@ -144,7 +145,7 @@ def _page(request: Request, viewer: Viewer, status: int = 200, **extra: Any) -> 
     app = hashcart_of(request)
     now = app.clock.now()
     link_tags = app.effective_settings().link_tags
-    with unit_of_work(request) as connection:
+    with read_only(request) as connection:
         code = account_data.live_link_code(connection, viewer.id, now)
         links = account_data.linked_accounts(connection, viewer.id)
         waiting = account_data.waiting_intents(connection, viewer.id)

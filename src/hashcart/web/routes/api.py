@@ -25,7 +25,7 @@ from hashcart.web.api_models import (
     Product,
     ProductRef,
 )
-from hashcart.web.context import hashcart_of
+from hashcart.web.context import hashcart_of, read_only
 
 _UNAUTHORIZED: dict[int | str, dict[str, Any]] = {
     401: {"model": Problem, "description": "No credentials, or an unknown or revoked token."}
@@ -88,7 +88,7 @@ def api_posts(
 ) -> list[FunnelPost]:
     app = hashcart_of(request)
     accounts = app.effective_settings().parsed_shop_accounts()
-    with app.engine.connect() as connection:
+    with read_only(request) as connection:
         found = funnel(
             connection,
             app.clock.now(),
@@ -102,28 +102,28 @@ def api_posts(
 
 @router.get("/carts", summary="Carts (a shopper: their own)")
 def api_carts(request: Request, caller: AnyCaller) -> list[CustomerList]:
-    with hashcart_of(request).engine.connect() as connection:
+    with read_only(request) as connection:
         found = queries.carts(connection, _only_email(caller))
     return [CustomerList.model_validate(entry) for entry in found]
 
 
 @router.get("/wishlists", summary="Wish lists (a shopper: their own)")
 def api_wishlists(request: Request, caller: AnyCaller) -> list[CustomerList]:
-    with hashcart_of(request).engine.connect() as connection:
+    with read_only(request) as connection:
         found = queries.wishlists(connection, _only_email(caller))
     return [CustomerList.model_validate(entry) for entry in found]
 
 
 @router.get("/orders", summary="Orders, newest first (a shopper: their own)")
 def api_orders(request: Request, caller: AnyCaller) -> list[Order]:
-    with hashcart_of(request).engine.connect() as connection:
+    with read_only(request) as connection:
         found = api_reads.orders(connection, _only_customer(caller))
     return [Order.model_validate(order) for order in found]
 
 
 @router.get("/catalog", responses=_MERCHANT_ONLY, summary="The shop's products")
 def api_catalog(request: Request, caller: MerchantCaller) -> list[Product]:
-    with hashcart_of(request).engine.connect() as connection:
+    with read_only(request) as connection:
         found = api_reads.catalog(connection)
     return [Product.model_validate(product) for product in found]
 
@@ -137,6 +137,6 @@ def api_outbox(
     ] = None,
     limit: Annotated[int, Query(ge=1, le=5000, description="At most this many.")] = 500,
 ) -> list[OutboxMessage]:
-    with hashcart_of(request).engine.connect() as connection:
+    with read_only(request) as connection:
         found = api_reads.outbox(connection, status, limit)
     return [OutboxMessage.model_validate(message) for message in found]

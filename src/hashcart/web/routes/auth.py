@@ -15,6 +15,7 @@ from hashcart.store import accounts
 from hashcart.web.context import (
     csrf_protected,
     hashcart_of,
+    read_only,
     render,
     safe_next,
     sign_in,
@@ -165,7 +166,7 @@ def reset_request(request: Request, email: Annotated[str, Form(max_length=320)] 
 @router.get("/reset/{token}")
 def reset_page(request: Request, token: str) -> Response:
     app = hashcart_of(request)
-    with unit_of_work(request) as connection:
+    with read_only(request) as connection:
         live = accounts.password_reset_is_live(connection, digest(token), app.clock.now())
     if not live:
         return render(

@@ -25,6 +25,7 @@ from hashcart.web.context import (
     Viewer,
     csrf_protected,
     hashcart_of,
+    read_only,
     render,
     safe_next,
     shopper_of,
@@ -131,7 +132,7 @@ def _list_page(
     notice: str | None = None,
     typed: Mapping[int, str] | None = None,
 ) -> Response:
-    with unit_of_work(request) as connection:
+    with read_only(request) as connection:
         items = shopping.list_items(connection, kind, viewer.id)
     settings = hashcart_of(request).effective_settings()
     return render(

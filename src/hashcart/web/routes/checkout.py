@@ -28,6 +28,7 @@ from hashcart.web.context import (
     Viewer,
     csrf_protected,
     hashcart_of,
+    read_only,
     render,
     unit_of_work,
 )
@@ -74,7 +75,7 @@ def _cart_basket(request: Request, viewer: Viewer) -> Basket:
 
 @router.get("/checkout")
 def checkout_page(request: Request, viewer: SignedInShopper) -> Response:
-    with unit_of_work(request) as connection:
+    with read_only(request) as connection:
         items = shopping.list_items(connection, "cart", viewer.id)
         last = orders.last_address(connection, viewer.id)
     form = asdict(last) if last else {"name": viewer.person.name or ""}

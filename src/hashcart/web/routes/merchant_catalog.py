@@ -18,6 +18,7 @@ from hashcart.web.context import (
     SignedInMerchant,
     csrf_protected,
     hashcart_of,
+    read_only,
     render,
     unit_of_work,
 )
@@ -42,7 +43,7 @@ def _catalog_page(
     import_error: str | None = None,
 ) -> Response:
     q = q.strip()
-    with hashcart_of(request).engine.connect() as connection:
+    with read_only(request) as connection:
         products = console.catalog(connection, q, page)
     return render(
         request,
@@ -175,7 +176,7 @@ def _not_found(request: Request, product_id: str) -> Response:
 def product_page(
     request: Request, product_id: str, viewer: SignedInMerchant, saved: bool = False
 ) -> Response:
-    with hashcart_of(request).engine.connect() as connection:
+    with read_only(request) as connection:
         found = console.product(connection, product_id)
     if found is None:
         return _not_found(request, product_id)

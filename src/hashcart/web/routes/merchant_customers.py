@@ -6,7 +6,7 @@ from fastapi import APIRouter, Depends, Request
 from starlette.responses import Response
 
 from hashcart.store import console
-from hashcart.web.context import SignedInMerchant, csrf_protected, hashcart_of, render
+from hashcart.web.context import SignedInMerchant, csrf_protected, read_only, render
 
 router = APIRouter(
     prefix="/merchant", dependencies=[Depends(csrf_protected)], include_in_schema=False
@@ -18,7 +18,7 @@ def customers(
     request: Request, viewer: SignedInMerchant, email: str = "", page: int = 1
 ) -> Response:
     email = email.strip()[:320]
-    with hashcart_of(request).engine.connect() as connection:
+    with read_only(request) as connection:
         found = console.customers(connection, email, page)
     return render(
         request,

@@ -6,7 +6,7 @@ from fastapi import APIRouter, Depends, Request
 from starlette.responses import Response
 
 from hashcart.store import console
-from hashcart.web.context import SignedInMerchant, csrf_protected, hashcart_of, render
+from hashcart.web.context import SignedInMerchant, csrf_protected, hashcart_of, read_only, render
 
 router = APIRouter(
     prefix="/merchant", dependencies=[Depends(csrf_protected)], include_in_schema=False
@@ -17,6 +17,6 @@ router = APIRouter(
 def dashboard(request: Request, viewer: SignedInMerchant) -> Response:
     app = hashcart_of(request)
     accounts = app.effective_settings().parsed_shop_accounts()
-    with app.engine.connect() as connection:
+    with read_only(request) as connection:
         counts = console.dashboard(connection, accounts)
     return render(request, "merchant/home.html", title="Console", counts=counts)

@@ -21,7 +21,7 @@ from hashcart.store import schema as t
 from hashcart.store.activity import Activity, PostKey, activity, recent_shoppable_posts
 from hashcart.store.shopping import parse_web_source, web_source
 from hashcart.web.charts import Series, line_chart
-from hashcart.web.context import SignedInMerchant, csrf_protected, hashcart_of, render
+from hashcart.web.context import SignedInMerchant, csrf_protected, hashcart_of, read_only, render
 from hashcart.web.formatting import network_name
 
 router = APIRouter(
@@ -86,7 +86,7 @@ def _post_label(connection: Connection, post: PostKey | None) -> str:
 
 def _read(request: Request, query: LiveQuery) -> tuple[Activity, str]:
     app = hashcart_of(request)
-    with app.engine.connect() as connection:
+    with read_only(request) as connection:
         found = activity(connection, app.clock.now(), query.minutes, query.post)
         label = _post_label(connection, query.post)
     return found, label
@@ -143,7 +143,7 @@ def live_page(
     found, label = _read(request, query)
     app = hashcart_of(request)
     accounts = app.effective_settings().parsed_shop_accounts()
-    with app.engine.connect() as connection:
+    with read_only(request) as connection:
         choices = recent_shoppable_posts(connection, accounts=accounts)
     chosen = web_source(query.post.network, query.post.post_id) if query.post else ""
     return render(

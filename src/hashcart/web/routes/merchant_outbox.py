@@ -14,7 +14,7 @@ from hashcart.store import console, console_changes
 from hashcart.web.context import (
     SignedInMerchant,
     csrf_protected,
-    hashcart_of,
+    read_only,
     render,
     safe_next,
     unit_of_work,
@@ -49,7 +49,7 @@ def outbox(
 ) -> Response:
     status = status if status in console.OUTBOX_STATUSES else ""
     channel = channel.strip()[:16]
-    with hashcart_of(request).engine.connect() as connection:
+    with read_only(request) as connection:
         messages = console.outbox(connection, status, channel, page)
         channels = console.outbox_channels(connection)
         counts = console.outbox_status_counts(connection)
@@ -103,7 +103,7 @@ def retry_one(
 
 @router.get("/dead-letters")
 def dead_letters(request: Request, viewer: SignedInMerchant, page: int = 1) -> Response:
-    with hashcart_of(request).engine.connect() as connection:
+    with read_only(request) as connection:
         letters = console.dead_letters(connection, page)
     return render(
         request,

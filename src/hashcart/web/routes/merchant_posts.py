@@ -15,7 +15,7 @@ from hashcart.domain.posts import Network
 from hashcart.domain.shop_accounts import ShopAccount
 from hashcart.networks.post_urls import post_url
 from hashcart.store.funnel import SORT_KEYS, Funnel, FunnelRow, SortKey, funnel
-from hashcart.web.context import SignedInMerchant, csrf_protected, hashcart_of, render
+from hashcart.web.context import SignedInMerchant, csrf_protected, hashcart_of, read_only, render
 from hashcart.web.formatting import money, network_name
 
 router = APIRouter(
@@ -81,7 +81,7 @@ def _load(
     app = hashcart_of(request)
     if accounts is None:
         accounts = _shop_accounts(request)
-    with app.engine.connect() as connection:
+    with read_only(request) as connection:
         return funnel(
             connection,
             app.clock.now(),

@@ -20,6 +20,7 @@ from hashcart.web.context import (
     SignedInMerchant,
     csrf_protected,
     hashcart_of,
+    read_only,
     render,
     unit_of_work,
 )
@@ -89,7 +90,7 @@ def _settings_page(
     notice: str | None = None,
 ) -> Response:
     app = hashcart_of(request)
-    with app.engine.connect() as connection:
+    with read_only(request) as connection:
         overrides = shop_config.stored(connection)
     conflict = None
     try:

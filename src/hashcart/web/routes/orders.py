@@ -7,7 +7,7 @@ from starlette.responses import Response
 
 from hashcart.services.payments import gateway_named
 from hashcart.store import orders
-from hashcart.web.context import SignedInShopper, csrf_protected, render, unit_of_work
+from hashcart.web.context import SignedInShopper, csrf_protected, read_only, render
 
 router = APIRouter(dependencies=[Depends(csrf_protected)], include_in_schema=False)
 
@@ -16,7 +16,7 @@ STATUS_WORDS = {"placed": "Placed · pay on invoice", "paid": "Paid"}
 
 @router.get("/orders")
 def order_history(request: Request, viewer: SignedInShopper) -> Response:
-    with unit_of_work(request) as connection:
+    with read_only(request) as connection:
         found = orders.orders_of(connection, viewer.id)
     return render(
         request, "shop/orders.html", title="Your orders", orders=found, status_words=STATUS_WORDS
@@ -29,7 +29,7 @@ def order_page(
 ) -> Response:
     order = None
     if order_id.isdigit() and len(order_id) <= 12:
-        with unit_of_work(request) as connection:
+        with read_only(request) as connection:
             order = orders.order_of(connection, viewer.id, int(order_id))
     if order is None:
         return render(

@@ -29,9 +29,9 @@ from hashcart.store.shopfront import (
 from hashcart.web.context import (
     csrf_protected,
     hashcart_of,
+    read_only,
     render,
     shopper_of,
-    unit_of_work,
 )
 
 router = APIRouter(dependencies=[Depends(csrf_protected)], include_in_schema=False)
@@ -136,7 +136,7 @@ def shop_front(request: Request, shop_slug: str, page: str | None = None) -> Res
     settings = app.effective_settings()
     cart_tag = settings.cart_tags[0]
     shopper = shopper_of(request)
-    with unit_of_work(request) as connection:
+    with read_only(request) as connection:
         found = shoppable_posts(connection, number, POSTS_PER_PAGE, settings.parsed_shop_accounts())
         # What is in their cart already, whether added here or by a reply.
         in_cart = cart_quantities(connection, shopper.id) if shopper else {}
@@ -163,6 +163,6 @@ def shop_front_count(request: Request, shop_slug: str) -> Response:
     if shop_slug != app.settings.shop_slug:
         return JSONResponse({"detail": "no such shop"}, 404)
     accounts = app.effective_settings().parsed_shop_accounts()
-    with unit_of_work(request) as connection:
+    with read_only(request) as connection:
         total = count_shoppable_posts(connection, accounts)
     return JSONResponse({"total": total}, headers={"Cache-Control": "no-store"})
