@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test bench lint clean
+.PHONY: demo test bench lint screenshots clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -20,6 +20,10 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/hashcart bench
+
+# Retake the README's screenshots (docs/screenshots/) with the browser tests.
+screenshots: $(STAMP)
+	HASHCART_SAVE_SCREENSHOTS=1 $(BIN)/pytest -q tests/e2e
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests

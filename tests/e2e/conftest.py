@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import tempfile
 import threading
 import time
 from collections.abc import Iterator
@@ -28,6 +29,10 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 STARTUP_DEADLINE_SECONDS = 20
+
+
+def _scratch() -> Path:
+    return Path(tempfile.gettempdir()) / "hashcart-screenshots"
 
 
 def chromium_path() -> str | None:
@@ -92,8 +97,11 @@ def page(chromium: Any) -> Iterator[Any]:
 
 
 def screenshot(page: Any, name: str, *, full_page: bool = True) -> Path:
-    """Save a screenshot under docs/screenshots/ (shown in the README)."""
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    path = SCREENSHOTS / f"{name}.png"
+    """Take a screenshot; `make screenshots` (HASHCART_SAVE_SCREENSHOTS=1) keeps it under
+    docs/screenshots/ for the README, other runs under the temp folder, so that running the
+    tests never changes the checkout."""
+    folder = SCREENSHOTS if os.environ.get("HASHCART_SAVE_SCREENSHOTS") == "1" else _scratch()
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{name}.png"
     page.screenshot(path=str(path), full_page=full_page)
     return path
