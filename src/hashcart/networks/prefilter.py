@@ -13,6 +13,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import Enum
+from typing import Any
 
 from hashcart.domain.posts import DecodeError
 from hashcart.domain.products import ShopHosts, shop_host_pattern
@@ -33,25 +34,47 @@ _MAY_FOLD = rb"[\x80-\xff]|\\"
 _TAG_ENDS = rb"(?![A-Za-z0-9_])"
 
 
-def _written_forms(word: str) -> bytes:
-    """A regex for the written forms of one trigger word, after its '#'.
+# Marks in the tag trie below: a word ends here; past here anything may follow.
+_WORD_ENDS = "end"
+_ANYTHING_FOLLOWS = "open"
+
+
+def _written_forms(words: Sequence[str]) -> bytes:
+    """One regex for the written forms of all the tags, after their '#'.
 
     NFKC and casefold map ASCII to ASCII one to one (lower-casing it), so a written tag
     whose normal form is `word` spells word's ASCII letters in either case until its first
-    character that is not ASCII; past that point anything may follow.
+    character that is not ASCII; past that point anything may follow. At every position a
+    non-ASCII byte or an escape may also stand for a character that folds to ASCII.
+
+    The tags are merged into a trie, so a shared start (`cart`, `cartlink`) is tried once:
+    a line is searched at every '#' it has, and a flat list of alternatives cost each '#'
+    one attempt per tag (measured: adding `cartlink` that way cost 5% of X throughput).
     """
-    normal = normalize_tag(word)
-    tail = _TAG_ENDS
-    ascii_prefix = normal
-    for index, char in enumerate(normal):
-        if not char.isascii():
-            ascii_prefix, tail = normal[:index], b""
-            break
-    pattern = tail
-    for char in reversed(ascii_prefix):
+    root: dict[str, Any] = {}
+    for word in words:
+        node = root
+        for char in normalize_tag(word):
+            if not char.isascii():
+                node[_ANYTHING_FOLLOWS] = True
+                break
+            node = node.setdefault(char, {})
+        else:
+            node[_WORD_ENDS] = True
+    return _trie_pattern(root)
+
+
+def _trie_pattern(node: dict[str, Any]) -> bytes:
+    if node.get(_ANYTHING_FOLLOWS):
+        return b""  # matches here, whatever follows
+    branches = []
+    for char in sorted(key for key in node if len(key) == 1):
         cases = re.escape("".join(sorted({char, char.upper()})).encode())
-        pattern = b"(?:[" + cases + b"]" + pattern + b"|" + _MAY_FOLD + b")"
-    return pattern
+        branches.append(b"[" + cases + b"]" + _trie_pattern(node[char]))
+    if node.get(_WORD_ENDS):
+        branches.append(_TAG_ENDS)
+    branches.append(_MAY_FOLD)
+    return b"(?:" + b"|".join(branches) + b")"
 
 
 def check_framing(line: bytes) -> str | None:
@@ -110,7 +133,7 @@ class Prefilter:
         """The prefilter for a shop's trigger tags, link tags (`#cartlink CODE` posts need
         no parent and no shop link, so their tag alone must let them through) and hosts."""
         tags = (*words.cart, *words.wishlist, *link_tags)
-        forms = b"|".join(_written_forms(word) for word in tags)
+        forms = _written_forms(tags)
         # '#', possibly through Mastodon's `#<span>` markup (raw, or JSON-escaped once or,
         # inside a streaming message's string payload, twice), then a trigger's written form.
         hash_tag = re.compile(rb"#(?:<span>|\\+u003cspan\\+u003e)?(?:" + forms + b")")
