@@ -23,6 +23,8 @@ def create_app(hashcart: App) -> FastAPI:
         summary="Social replies become shopping carts: the shop's JSON API.",
         docs_url="/api/docs",
         redoc_url=None,
+        # The API takes bearer tokens, not an OAuth flow: no redirect page to serve.
+        swagger_ui_oauth2_redirect_url=None,
         openapi_url="/api/openapi.json",
     )
     app.state.hashcart = hashcart
