@@ -6,10 +6,12 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from fastapi import Request
+from fastapi.responses import RedirectResponse
+from starlette.responses import Response
 
 from hashcart.store import accounts
 from hashcart.store.accounts import Kind, Person
-from hashcart.web.context import hashcart_of, unit_of_work
+from hashcart.web.context import hashcart_of, render, safe_next, sign_in, unit_of_work
 from hashcart.web.passwords import verify_password
 
 
@@ -55,3 +57,33 @@ def check_sign_in(
     with unit_of_work(request) as connection:
         accounts.record_sign_in_failure(connection, [account_key, address_key], now)
     return SignInRefused("That email and password do not match.", 400)
+
+
+def answer_sign_in_form(
+    request: Request,
+    kind: Kind,
+    *,
+    typed_email: str,
+    address: str,
+    password: str,
+    next_path: str,
+    template: str,
+    home: str,
+) -> Response:
+    """The answer to a sign-in form, for either door: on to `next_path` (a local path, else
+    `home`) with a new session, or the form again with the reason and what was typed."""
+    outcome = check_sign_in(request, kind, address, password)
+    destination = safe_next(next_path, home)
+    if isinstance(outcome, SignInRefused):
+        return render(
+            request,
+            template,
+            outcome.status_code,
+            error=outcome.message,
+            form={"email": typed_email},
+            next=destination,
+        )
+    response = RedirectResponse(destination, 303)
+    with unit_of_work(request) as connection:
+        sign_in(request, response, connection, outcome)
+    return response

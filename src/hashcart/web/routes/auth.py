@@ -23,7 +23,7 @@ from hashcart.web.context import (
     unit_of_work,
 )
 from hashcart.web.passwords import hash_password, password_problem
-from hashcart.web.signin import SignInRefused, check_sign_in
+from hashcart.web.signin import answer_sign_in_form
 from hashcart.web.tokens import digest, new_secret
 
 router = APIRouter(dependencies=[Depends(csrf_protected)], tags=["pages"], include_in_schema=False)
@@ -94,21 +94,16 @@ def sign_in_submit(
     password: Annotated[str, Form(max_length=2048)] = "",
     next: Annotated[str, Form()] = "/cart",
 ) -> Response:
-    address = normal_email(email) or email.strip()
-    outcome = check_sign_in(request, "shopper", address, password)
-    if isinstance(outcome, SignInRefused):
-        return render(
-            request,
-            "auth/sign_in.html",
-            outcome.status_code,
-            error=outcome.message,
-            form={"email": email},
-            next=safe_next(next, "/cart"),
-        )
-    response = RedirectResponse(safe_next(next, "/cart"), 303)
-    with unit_of_work(request) as connection:
-        sign_in(request, response, connection, outcome)
-    return response
+    return answer_sign_in_form(
+        request,
+        "shopper",
+        typed_email=email,
+        address=normal_email(email) or email.strip(),
+        password=password,
+        next_path=next,
+        template="auth/sign_in.html",
+        home="/cart",
+    )
 
 
 @router.post("/sign-out")

@@ -8,8 +8,8 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse
 from starlette.responses import Response
 
-from hashcart.web.context import csrf_protected, render, safe_next, sign_in, sign_out, unit_of_work
-from hashcart.web.signin import SignInRefused, check_sign_in
+from hashcart.web.context import csrf_protected, render, safe_next, sign_out
+from hashcart.web.signin import answer_sign_in_form
 
 router = APIRouter(
     prefix="/merchant", dependencies=[Depends(csrf_protected)], include_in_schema=False
@@ -28,20 +28,16 @@ def sign_in_submit(
     password: Annotated[str, Form(max_length=2048)] = "",
     next: Annotated[str, Form()] = "/merchant",
 ) -> Response:
-    outcome = check_sign_in(request, "merchant", email.strip(), password)
-    if isinstance(outcome, SignInRefused):
-        return render(
-            request,
-            "merchant/sign_in.html",
-            outcome.status_code,
-            error=outcome.message,
-            form={"email": email},
-            next=safe_next(next, "/merchant"),
-        )
-    response = RedirectResponse(safe_next(next, "/merchant"), 303)
-    with unit_of_work(request) as connection:
-        sign_in(request, response, connection, outcome)
-    return response
+    return answer_sign_in_form(
+        request,
+        "merchant",
+        typed_email=email,
+        address=email.strip(),
+        password=password,
+        next_path=next,
+        template="merchant/sign_in.html",
+        home="/merchant",
+    )
 
 
 @router.post("/sign-out")
