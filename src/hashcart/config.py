@@ -23,6 +23,7 @@ from hashcart.domain.shop_accounts import ShopAccount, parse_shop_accounts
 from hashcart.domain.triggers import TriggerWords
 
 DEFAULT_DATABASE_URL = "sqlite:///hashcart.db"
+LISTENER_NAMES = ("x_stream", "mastodon", "jetstream", "bluesky_firehose")
 
 # A list of words; from the environment either `a,b` or a JSON list.
 TagList = Annotated[tuple[str, ...], NoDecode]
@@ -72,8 +73,66 @@ class Settings(BaseSettings):
     smtp_password: SecretStr | None = None
     smtp_starttls: bool = False
 
+    # --- Live networks (README: "Live networks" says where each value comes from). ---
+    # Which listeners `hashcart listen` / `hashcart serve` run: x_stream, mastodon,
+    # jetstream, bluesky_firehose. Webhooks (/webhooks/x, /webhooks/mastodon) need none.
+    listeners: TagList = ()
+    # Encrypts OAuth tokens and network sessions at rest (a Fernet key:
+    # `python -c "from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())"`).
+    token_key: SecretStr | None = None
+    # X: the app's OAuth 1.0a consumer secret and OAuth 2.0 client (webhook signatures, CRC,
+    # shopper linking), the app-only bearer token (filtered stream, post lookup) and the shop
+    # account's user token (replies, direct messages).
+    x_api_url: str = "https://api.x.com"
+    x_authorize_url: str = "https://x.com/i/oauth2/authorize"
+    x_consumer_secret: SecretStr | None = None
+    x_client_id: str | None = None
+    x_client_secret: SecretStr | None = None
+    x_bearer_token: SecretStr | None = None
+    x_access_token: SecretStr | None = None
+    x_refresh_token: SecretStr | None = None
+    # The shop's X account: its numeric id (filters, "mentioned us") and handle (stream rules).
+    x_shop_user_id: str | None = None
+    x_shop_handle: str | None = None
+    # Mastodon: the shop's server and its account's token (streaming, replies), and the
+    # secret of the admin webhook pointed at /webhooks/mastodon.
+    mastodon_url: str | None = None
+    mastodon_access_token: SecretStr | None = None
+    mastodon_webhook_secret: SecretStr | None = None
+    # Bluesky: the shop account (handle or DID) and an app password on its PDS; where to
+    # listen (Jetstream, or a PDS's or relay's firehose) and whom to ask about identities.
+    bluesky_pds_url: str = "https://bsky.social"
+    bluesky_identifier: str | None = None
+    bluesky_app_password: SecretStr | None = None
+    bluesky_jetstream_url: str = "wss://jetstream2.us-east.bsky.network/subscribe"
+    bluesky_firehose_url: str = "wss://bsky.network/xrpc/com.atproto.sync.subscribeRepos"
+    bluesky_plc_url: str = "https://plc.directory"
+    bluesky_appview_url: str = "https://public.api.bsky.app"
+    # Short-link hosts whose links are followed to find a product (never t.co: X expands it).
+    shortener_hosts: TagList = (
+        "bit.ly",
+        "amzn.to",
+        "amzn.eu",
+        "amzn.asia",
+        "a.co",
+        "tinyurl.com",
+        "buff.ly",
+        "ow.ly",
+    )
+    # The dispatcher: attempts before a message fails for good, and the backoff between them.
+    dispatch_max_attempts: int = Field(default=8, ge=1, le=100)
+    dispatch_base_delay_seconds: float = Field(default=2.0, gt=0)
+    dispatch_max_delay_seconds: float = Field(default=3600.0, gt=0)
+
     @field_validator(
-        "cart_tags", "wishlist_tags", "shop_hosts", "shop_accounts", "link_tags", mode="before"
+        "cart_tags",
+        "wishlist_tags",
+        "shop_hosts",
+        "shop_accounts",
+        "link_tags",
+        "listeners",
+        "shortener_hosts",
+        mode="before",
     )
     @classmethod
     def _split_comma_list(cls, value: Any) -> Any:
@@ -93,6 +152,11 @@ class Settings(BaseSettings):
         LinkWords.of(self.link_tags, words)
         ShopHosts(self.shop_hosts)
         parse_shop_accounts(self.shop_accounts)
+        unknown = sorted(set(self.listeners) - set(LISTENER_NAMES))
+        if unknown:
+            raise ValueError(
+                f"unknown listeners {unknown}: choose from {', '.join(LISTENER_NAMES)}"
+            )
         return self
 
     def parsed_shop_accounts(self) -> tuple[ShopAccount, ...]:

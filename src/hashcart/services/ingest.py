@@ -32,6 +32,8 @@ from hashcart.sources import Oversized, blocks_of
 from hashcart.store.repository import Repository, StoredPost, transaction
 
 _OPEN_BRACE, _CLOSE_BRACE = ord("{"), ord("}")
+# (a post's links, its text) -> its links with short links' targets added (see shortlinks).
+LinkResolver = Callable[[tuple[str, ...], str], tuple[str, ...]]
 WANTED, NOT_A_POST = Line.WANTED, Line.NOT_A_POST
 EXCERPT_CHARS = 300
 
@@ -93,6 +95,7 @@ class Ingestor:
         batch_size: int = 1000,
         prefilter: Prefilter | None = None,
         validate_all: bool = False,
+        resolve_links: LinkResolver | None = None,
     ) -> None:
         self.engine = engine
         self.shop = shop
@@ -107,6 +110,11 @@ class Ingestor:
         self.validate_all = validate_all
         self.stats = IngestStats()
         self._batch: list[_Work] = []
+        # Live ingest follows short links (bit.ly, amzn.to…) to the product they name;
+        # file ingest stays offline and leaves this None.
+        self.resolve_links = resolve_links
+        # Parents that triggers wait for, as (network, post id): live ingest fetches them.
+        self.missing_parents: set[tuple[Network, str]] = set()
 
     def ingest_lines(self, source: str, lines: Iterable[bytes]) -> None:
         """Ingest lines already in memory (tests, the demo); see ingest_blocks."""
@@ -305,6 +313,7 @@ class Ingestor:
                 ready.append(_stored(post, values))
             else:
                 self.stats.waiting_for_parent += 1  # it acts when its parent arrives
+                self.missing_parents.add((post.network, values["parent_id"]))
         return ready
 
     def _prepare(self, post: Post, link_posts: list[LinkPost]) -> _Prepared | None:
@@ -330,7 +339,10 @@ class Ingestor:
         request = parse_trigger(post.text, post.tags, shop.words, shop.max_quantity)
         parent_id = post.quote_of_id or post.reply_to_id
         trigger = request if parent_id is not None else None
-        shop_links, product_ids = shop.shop_links(post.urls, post.text)
+        urls = post.urls
+        if self.resolve_links is not None:
+            urls = self.resolve_links(urls, post.text)
+        shop_links, product_ids = shop.shop_links(urls, post.text)
         if not shop_links and trigger is None:
             return None
         values: dict[str, Any] = {

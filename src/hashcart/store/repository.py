@@ -507,6 +507,16 @@ def insert_ignoring(dialect: str, table_name: str) -> Insert:
     return insert.on_conflict_do_nothing().returning(literal_column("1"))
 
 
+def upsert(dialect: str, table: Table, keys: Sequence[str]) -> Insert:
+    """Insert a row, or overwrite every other column of the row with the same `keys`."""
+    insert = postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table)
+    excluded = insert.excluded
+    return insert.on_conflict_do_update(
+        index_elements=[table.c[name] for name in keys],
+        set_={c.name: excluded[c.name] for c in table.columns if c.name not in keys},
+    )
+
+
 @functools.cache
 def _insert_posts(dialect: str) -> Insert:
     return _returning_insert(dialect, t.posts, "network", "post_id")

@@ -188,6 +188,12 @@ outbox = Table(
     Column("attempts", Integer, nullable=False, server_default="0"),
     Column("last_error", Text, nullable=True),
     Column("sent_at", UTCDateTime, nullable=True),
+    # The dispatcher: when a retry is due (NULL: now), when the last send began (an X reply
+    # found `sending` after a crash is reconciled against X before it is sent again), and
+    # the network's id for what was sent.
+    Column("next_attempt_at", UTCDateTime, nullable=True),
+    Column("attempt_started_at", UTCDateTime, nullable=True),
+    Column("remote_id", Text, nullable=True),
     Index("ix_outbox_status", "status", "id"),
 )
 
@@ -317,4 +323,94 @@ shop_config = Table(
     metadata,
     Column("key", String(64), primary_key=True),
     Column("value", Text, nullable=False),
+)
+
+
+# --- Live networks: listeners, webhooks, OAuth links. ---
+
+# Where each stream listener got to (Jetstream time_us, firehose seq, Mastodon last id…),
+# saved after the events before it are committed, so a restart resumes without a gap.
+stream_cursors = Table(
+    "stream_cursors",
+    metadata,
+    Column("name", String(200), primary_key=True),
+    Column("value", Text, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+
+# Webhook deliveries already taken (networks deliver at least once), by their event id.
+webhook_deliveries = Table(
+    "webhook_deliveries",
+    metadata,
+    Column("source", String(32), primary_key=True),
+    Column("event_id", String(300), primary_key=True),
+    Column("received_at", UTCDateTime, nullable=False),
+)
+
+# Parents fetched through a network's API because no stream brought them: asked once each.
+parent_fetches = Table(
+    "parent_fetches",
+    metadata,
+    Column("network", String(16), primary_key=True),
+    Column("post_id", String(300), primary_key=True),
+    # found | not_found | failed (a failed fetch is tried again later)
+    Column("outcome", String(16), nullable=False),
+    Column("fetched_at", UTCDateTime, nullable=False),
+)
+
+# Short links followed to their target (NULL target: refused or dead, with the reason).
+resolved_links = Table(
+    "resolved_links",
+    metadata,
+    Column("url", String(2048), primary_key=True),
+    Column("target", Text, nullable=True),
+    Column("problem", Text, nullable=True),
+    Column("resolved_at", UTCDateTime, nullable=False),
+)
+
+# An OAuth sign-in under way: the state (stored as its SHA-256) ties the callback to the
+# shopper who started it; the PKCE verifier and any DPoP key are encrypted.
+oauth_states = Table(
+    "oauth_states",
+    metadata,
+    Column("state_hash", String(64), primary_key=True),
+    Column("customer_id", ForeignKey("customers.id", ondelete="CASCADE"), nullable=False),
+    Column("network", String(16), nullable=False),
+    Column("server", Text, nullable=True),
+    Column("secret_data", Text, nullable=False),  # encrypted JSON: verifier, DPoP key, …
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False),
+)
+
+# hashcart's own registration as an OAuth client on a server (one per Mastodon server).
+oauth_clients = Table(
+    "oauth_clients",
+    metadata,
+    Column("network", String(16), primary_key=True),
+    Column("server", String(300), primary_key=True),
+    Column("client_id", Text, nullable=False),
+    Column("client_secret", Text, nullable=True),  # encrypted
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+# A linked account's tokens, encrypted; gone with the link (unlink revokes them first).
+account_tokens = Table(
+    "account_tokens",
+    metadata,
+    Column("link_id", ForeignKey("account_links.id", ondelete="CASCADE"), primary_key=True),
+    Column("server", Text, nullable=True),
+    Column("secret_data", Text, nullable=False),  # encrypted JSON: access, refresh, DPoP key
+    Column("scope", Text, nullable=True),
+    Column("expires_at", UTCDateTime, nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+# The shop's own sessions on networks (a Bluesky app-password session), encrypted, so a
+# restart does not log in again (createSession is limited to 30 per 5 minutes).
+network_sessions = Table(
+    "network_sessions",
+    metadata,
+    Column("name", String(200), primary_key=True),
+    Column("secret_data", Text, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
 )

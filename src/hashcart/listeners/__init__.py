@@ -1,0 +1,1 @@
+"""Live listening: stream clients and webhook receivers hand payloads to one sink."""

@@ -1,0 +1,175 @@
+"""The one door live payloads come in by: stream listeners and webhooks call `ingest`.
+
+Each call commits before it returns, so a listener may save its cursor right after. Parents
+that triggers wait for are then fetched through the network's API (once each) and ingested,
+and the waiting triggers act. Calls are serialised: the engine is one writer anyway."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+import msgspec
+from sqlalchemy import Engine, select
+
+from hashcart.bootstrap import App
+from hashcart.domain.link_codes import parse_link_request
+from hashcart.domain.posts import Network, Post
+from hashcart.domain.products import ShopHosts
+from hashcart.domain.triggers import parse_trigger
+from hashcart.networks.formats import Format
+from hashcart.networks.parents import Fetched, FetchFailed, ParentFetcher
+from hashcart.networks.prefilter import Prefilter
+from hashcart.services.ingest import Ingestor, IngestStats, LinkResolver
+from hashcart.services.shop import Shop
+from hashcart.store import schema as t
+from hashcart.store.repository import insert_ignoring
+
+# How often the shop (catalog, tags, hosts) is re-read, so console changes reach listeners.
+SHOP_REFRESH = timedelta(seconds=2)
+# A parent whose fetch failed is asked again after this long.
+FETCH_RETRY = timedelta(minutes=1)
+
+
+@dataclass
+class _FetchState:
+    retry_at: dict[tuple[Network, str], datetime] = field(default_factory=dict)
+
+
+class LiveIngest:
+    def __init__(
+        self,
+        app: App,
+        fetchers: Mapping[Network, ParentFetcher] | None = None,
+        resolve_links: LinkResolver | None = None,
+        extra_hosts: Sequence[str] = (),
+    ) -> None:
+        self.app = app
+        self.fetchers = dict(fetchers or {})
+        self.resolve_links = resolve_links
+        # Hosts the prefilter must let through besides the shop's (the shorteners).
+        self.extra_hosts = tuple(extra_hosts)
+        self.stats = IngestStats()
+        self._lock = threading.Lock()
+        self._shop: Shop | None = None
+        self._shop_read_at: datetime | None = None
+        self._ingestor: Ingestor | None = None
+        self._fetch = _FetchState()
+
+    @property
+    def engine(self) -> Engine:
+        return self.app.engine
+
+    def shop(self) -> Shop:
+        """The shop as it stands (re-read every SHOP_REFRESH)."""
+        now = self.app.clock.now()
+        if (
+            self._shop is None
+            or self._shop_read_at is None
+            or now - self._shop_read_at >= SHOP_REFRESH
+        ):
+            self._shop = self.app.shop()
+            self._shop_read_at = now
+            self._ingestor = None
+        return self._shop
+
+    def _ingestor_now(self) -> Ingestor:
+        shop = self.shop()
+        if self._ingestor is None:
+            hosts = ShopHosts((*shop.hosts.names, *self.extra_hosts))
+            self._ingestor = Ingestor(
+                self.engine,
+                shop,
+                self.app.clock,
+                batch_size=self.app.settings.ingest_batch_size,
+                prefilter=Prefilter.for_shop(shop.words, hosts, shop.link_words.tags),
+                resolve_links=self.resolve_links,
+            )
+        return self._ingestor
+
+    def needs_confirmation(self, post: Post) -> bool:
+        """Whether `post` would change a cart or a link: an unsigned source (Jetstream) must
+        confirm it against the author's own repository before handing it over."""
+        shop = self.shop()
+        if parse_link_request(post.text, post.tags, shop.link_words) is not None:
+            return True
+        if post.reply_to_id is None and post.quote_of_id is None:
+            return False
+        return parse_trigger(post.text, post.tags, shop.words, shop.max_quantity) is not None
+
+    def ingest(self, source: str, fmt: Format, payloads: Sequence[bytes]) -> IngestStats:
+        """Ingest payloads (one JSON document each, any whitespace) and commit; then fetch
+        the parents that triggers wait for. Returns what this call did."""
+        with self._lock:
+            ingestor = self._ingestor_now()
+            before = ingestor.stats
+            ingestor.stats = IngestStats()
+            ingestor.fmt = fmt
+            ingestor.ingest_lines(source, [_one_line(payload) for payload in payloads])
+            self._fetch_parents(ingestor)
+            done = ingestor.stats
+            ingestor.stats = before + done
+            self.stats = self.stats + done
+            return done
+
+    def _fetch_parents(self, ingestor: Ingestor) -> None:
+        wanted, ingestor.missing_parents = ingestor.missing_parents, set()
+        now = self.app.clock.now()
+        for key in sorted(wanted | self._due_retries(now)):
+            network, post_id = key
+            fetcher = self.fetchers.get(network)
+            if fetcher is None or self._asked_before(key):
+                continue
+            try:
+                fetched = fetcher.fetch(post_id)
+            except FetchFailed:
+                self._fetch.retry_at[key] = now + FETCH_RETRY
+                continue
+            self._fetch.retry_at.pop(key, None)
+            self._record_fetch(key, fetched, now)
+            if fetched.lines:
+                ingestor.fmt = fetched.fmt
+                ingestor.ingest_lines(f"{network}-api", [_one_line(x) for x in fetched.lines])
+                # A fetched parent can be a reply waiting for its own parent: not fetched
+                # further (one level is what a trigger needs).
+                ingestor.missing_parents.clear()
+
+    def _due_retries(self, now: datetime) -> set[tuple[Network, str]]:
+        return {key for key, at in self._fetch.retry_at.items() if at <= now}
+
+    def _asked_before(self, key: tuple[Network, str]) -> bool:
+        with self.engine.connect() as connection:
+            return (
+                connection.scalar(
+                    select(t.parent_fetches.c.outcome).where(
+                        t.parent_fetches.c.network == key[0],
+                        t.parent_fetches.c.post_id == key[1],
+                    )
+                )
+                is not None
+            )
+
+    def _record_fetch(self, key: tuple[Network, str], fetched: Fetched, now: datetime) -> None:
+        with self.engine.begin() as connection:
+            connection.execute(
+                insert_ignoring(connection.dialect.name, "parent_fetches"),
+                {
+                    "network": key[0],
+                    "post_id": key[1],
+                    "outcome": "found" if fetched.lines else "not_found",
+                    "fetched_at": now,
+                },
+            )
+
+
+def _one_line(payload: bytes) -> bytes:
+    """A payload as one line: pretty-printed JSON (webhook bodies, API answers) is compacted;
+    anything that is not JSON is left as it is, for the engine to dead-letter with a reason."""
+    if b"\n" not in payload.rstrip(b"\r\n"):
+        return payload.rstrip(b"\r\n")
+    try:
+        return msgspec.json.encode(msgspec.json.decode(payload))
+    except (msgspec.DecodeError, UnicodeDecodeError):
+        return payload.replace(b"\r", b" ").replace(b"\n", b" ")
