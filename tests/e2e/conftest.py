@@ -6,15 +6,13 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-import uvicorn
 
+from tests.loopback import LiveServer
 from tests.web.conftest import WebShop
 
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
@@ -28,7 +26,6 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-STARTUP_DEADLINE_SECONDS = 20
 
 
 def _scratch() -> Path:
@@ -50,34 +47,6 @@ def chromium() -> Iterator[Any]:
         browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
         yield browser
         browser.close()
-
-
-class LiveServer:
-    """uvicorn serving an app on 127.0.0.1 in a thread, on a port the OS picks."""
-
-    def __init__(self, app: Any) -> None:
-        config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning")
-        self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-
-    def __enter__(self) -> LiveServer:
-        self.thread.start()
-        deadline = time.monotonic() + STARTUP_DEADLINE_SECONDS
-        while not self.server.started:
-            if time.monotonic() > deadline or not self.thread.is_alive():
-                raise RuntimeError("uvicorn did not start")
-            time.sleep(0.01)  # polling a condition with a deadline, not waiting for time
-        return self
-
-    @property
-    def url(self) -> str:
-        socket = self.server.servers[0].sockets[0]
-        host, port = socket.getsockname()[:2]
-        return f"http://{host}:{port}"
-
-    def __exit__(self, *_exc: object) -> None:
-        self.server.should_exit = True
-        self.thread.join(timeout=10)
 
 
 @pytest.fixture

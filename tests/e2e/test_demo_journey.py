@@ -11,8 +11,9 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.conftest import LiveServer, screenshot
+from tests.e2e.conftest import screenshot
 from tests.harness import HOST
+from tests.loopback import LiveServer
 from tests.payloads import SHOP_DID, jetstream_post, post_uri
 from tests.smtp_support import SMTPServer, smtp_server
 from tests.web.conftest import MERCHANT_EMAIL, PASSWORD, WebShop

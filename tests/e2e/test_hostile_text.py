@@ -9,8 +9,8 @@ from sqlalchemy import update
 
 from hashcart.domain.posts import Network
 from hashcart.store import schema as t
-from tests.e2e.conftest import LiveServer
 from tests.harness import HOST
+from tests.loopback import LiveServer
 from tests.payloads import x_tweet
 from tests.web.conftest import MERCHANT_EMAIL, PASSWORD, WebShop
 

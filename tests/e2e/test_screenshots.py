@@ -19,7 +19,8 @@ from hashcart.live_demo import LiveFeeder
 from hashcart.services.ingest import Ingestor
 from hashcart.synthetic import demo_shoppers
 from hashcart.web import create_app
-from tests.e2e.conftest import LiveServer, screenshot
+from tests.e2e.conftest import screenshot
+from tests.loopback import LiveServer
 
 LIVE_BEATS = 240  # three minutes of the live stream at its 0.75 s beat
 
