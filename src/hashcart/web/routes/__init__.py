@@ -24,6 +24,10 @@ AREAS = (
     "merchant_posts",
     "merchant_live",
     "api",
+    "webhooks_x",
+    "webhooks_mastodon",
+    "account_oauth",
+    "merchant_networks",
 )
 
 
