@@ -1,7 +1,172 @@
-"""(being written)"""
+"""`/webhooks/x`: X's webhook (Account Activity API and X Activity API deliveries).
+
+GET answers X's challenge (CRC); POST takes a delivery: its signature is checked on the raw
+body before anything else (401 and nothing kept when it fails), a delivery seen before is
+dropped by its event id (table `webhook_deliveries`, source "x"), and the body goes to the
+live sink. A delivery is marked seen only after the sink committed it, so one that failed
+half-way is taken whole when X delivers it again. The handlers are plain `def`s: FastAPI
+runs them in its thread pool, where the sink's synchronous, serialised ingest belongs.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+import hashlib
+import json
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, HTTPException, Request
+from sqlalchemy import Engine, select
+
+from hashcart.config import Settings
+from hashcart.networks.formats import Format
+from hashcart.networks.x.webhook import crc_response_token, crc_secret, verify_signature
+from hashcart.store import schema as t
+from hashcart.store.repository import insert_ignoring
+from hashcart.web.context import hashcart_of
+from hashcart.web.live import live_sink
 
 router = APIRouter()
+
+PATH = "/webhooks/x"
+SOURCE = "x-webhook"
+DELIVERY_SOURCE = "x"
+# X's deliveries are a few events of a few kB each; anything far larger is not one.
+MAX_BODY_BYTES = 4 * 1024 * 1024
+MAX_CRC_TOKEN = 1024
+# `webhook_deliveries.event_id` holds at most this many characters.
+MAX_EVENT_ID = 300
+NO_SECRET = (
+    "X webhook secret not configured: set x_client_secret (OAuth 2.0 client secret) "
+    "or x_consumer_secret (OAuth 1.0a consumer secret)"
+)
+
+
+def _secrets(settings: Settings) -> tuple[str | None, str | None]:
+    consumer, client = settings.x_consumer_secret, settings.x_client_secret
+    return (
+        consumer.get_secret_value() if consumer is not None else None,
+        client.get_secret_value() if client is not None else None,
+    )
+
+
+@router.get(PATH, include_in_schema=False)
+def crc_challenge(request: Request, crc_token: str | None = None) -> dict[str, str]:
+    if not crc_token:
+        raise HTTPException(400, "crc_token is missing")
+    if len(crc_token) > MAX_CRC_TOKEN:
+        raise HTTPException(400, "crc_token is too long")
+    consumer, client = _secrets(hashcart_of(request).effective_settings())
+    secret = crc_secret(consumer, client)
+    if secret is None:
+        raise HTTPException(503, NO_SECRET)
+    return {"response_token": crc_response_token(crc_token, secret)}
+
+
+async def raw_body(request: Request) -> bytes:
+    """The body exactly as sent (the signature covers these bytes), refused past the cap."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+        raise HTTPException(413, "delivery too large")
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > MAX_BODY_BYTES:
+            raise HTTPException(413, "delivery too large")
+    return bytes(body)
+
+
+@router.post(PATH, include_in_schema=False)
+def delivery(request: Request, body: Annotated[bytes, Depends(raw_body)]) -> dict[str, Any]:
+    app = hashcart_of(request)
+    consumer, client = _secrets(app.effective_settings())
+    if consumer is None and client is None:
+        raise HTTPException(503, NO_SECRET)
+    if not verify_signature(body, request.headers, consumer, client):
+        raise HTTPException(401, "signature missing or wrong")
+    sink = live_sink(request)
+    try:
+        payload = json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        # Signed by X yet unreadable: kept as a dead letter with the engine's reason.
+        sink.ingest(SOURCE, Format.AUTO, [body])
+        raise HTTPException(400, "the delivery is not JSON") from None
+    event_id = delivery_id(payload, body)
+    if _seen(app.engine, event_id):
+        return {"ok": True, "duplicate": True}
+    sink.ingest(SOURCE, Format.AUTO, [body])
+    with app.engine.begin() as connection:
+        connection.execute(
+            insert_ignoring(connection.dialect.name, "webhook_deliveries"),
+            {"source": DELIVERY_SOURCE, "event_id": event_id, "received_at": app.clock.now()},
+        )
+    return {"ok": True}
+
+
+def _seen(engine: Engine, event_id: str) -> bool:
+    with engine.connect() as connection:
+        found = connection.scalar(
+            select(t.webhook_deliveries.c.event_id).where(
+                t.webhook_deliveries.c.source == DELIVERY_SOURCE,
+                t.webhook_deliveries.c.event_id == event_id,
+            )
+        )
+    return found is not None
+
+
+def delivery_id(payload: Any, body: bytes) -> str:
+    """The delivery's event id, as X would repeat it on a redelivery.
+
+    X Activity API: `data.event_uuid`. Account Activity envelopes carry no event id: the
+    key is the subscribed user, the event kinds and the ids of the events in them, e.g.
+    `aaa:2244994945:tweet_create_events:1456012973835788293`. Anything else, or events
+    without ids, falls back to a digest of the body (a redelivery repeats the same bytes).
+    """
+    if isinstance(payload, dict):
+        data = payload.get("data")
+        if isinstance(data, dict) and isinstance(data.get("event_uuid"), str | int):
+            found = f"xaa:{data['event_uuid']}"
+            if len(found) <= MAX_EVENT_ID:
+                return found
+        for_user = payload.get("for_user_id")
+        if isinstance(for_user, str | int):
+            key = _account_activity_key(str(for_user), payload)
+            if key is not None:
+                return key
+    return "sha256:" + hashlib.sha256(body).hexdigest()
+
+
+def _account_activity_key(for_user: str, payload: dict[str, Any]) -> str | None:
+    parts = []
+    for kind, events in payload.items():
+        if not kind.endswith("_events"):
+            continue
+        if not isinstance(events, list) or not events:
+            return None
+        ids = [_event_id(event) for event in events]
+        if any(found is None for found in ids):
+            return None
+        parts.append(f"{kind}:{','.join(str(found) for found in ids)}")
+    if not parts:
+        return None
+    key = f"aaa:{for_user}:{';'.join(parts)}"
+    if len(key) > MAX_EVENT_ID:
+        digest = hashlib.sha256(key.encode()).hexdigest()
+        key = f"aaa:{for_user[:40]}:sha256:{digest}"
+    return key
+
+
+def _event_id(event: object) -> str | None:
+    """An Account Activity event's own id: a tweet's `id_str`, a deletion's `status.id`,
+    a favourite's or DM's `id`."""
+    if not isinstance(event, dict):
+        return None
+    for key in ("id_str", "id"):
+        value = event.get(key)
+        if isinstance(value, str | int) and str(value):
+            return str(value)
+    status = event.get("status")
+    if isinstance(status, dict):
+        value = status.get("id_str") or status.get("id")
+        if isinstance(value, str | int):
+            return str(value)
+    return None

@@ -1,0 +1,323 @@
+"""Listening to X's filtered stream (v2): rules kept in sync with the shop, lines to the sink.
+
+Rules (docs.x.com filtered-stream "build a rule"): the stream carries only what the shop
+needs, `(#cart OR #wishlist) to:<shop handle> -is:retweet` (replies to the shop that ask for
+something) and `#cartlink -is:retweet` (shoppers linking their account). Each rule is at most
+512 characters (the self-serve limit), split over several rules when the tags are many, and
+tagged `hashcart:…`: stale rules are deleted only when they carry that prefix, so rules
+another tool keeps on the same app are never touched.
+
+The connection asks for the parent post in `includes.tweets` (expansions=referenced_tweets.id)
+so a reply arrives with the post it answers. X sends a blank `\\r\\n` every 20 seconds; after
+STALL_SECONDS of silence the connection counts as dead. Reconnects follow X's documented
+backoff ("handling disconnections"): network errors +250 ms each up to 16 s, HTTP errors
+doubling from 5 s up to 320 s, HTTP 429 doubling from a minute (longer when the rate-limit
+headers say so); a connection that delivered anything resets them all.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import re
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
+
+import httpx
+
+from hashcart.networks.backoff import Backoff
+from hashcart.networks.formats import Format
+from hashcart.networks.rate_limits import retry_after
+from hashcart.networks.x.api import (
+    POST_EXPANSIONS,
+    POST_FIELDS,
+    USER_FIELDS,
+    NewRule,
+    XApi,
+    XApiError,
+    XError,
+)
+from hashcart.sources import MAX_LINE_BYTES, OVERSIZED_HEAD_BYTES
+
+if TYPE_CHECKING:
+    from hashcart.listeners.sink import LiveIngest
+
+log = logging.getLogger(__name__)
+
+STREAM_PATH = "/2/tweets/search/stream"
+RULE_TAG_PREFIX = "hashcart:"
+TRIGGER_RULE_TAG = RULE_TAG_PREFIX + "triggers"
+LINK_RULE_TAG = RULE_TAG_PREFIX + "link"
+MAX_RULE_LENGTH = 512
+# X's keep-alive comes every 20 s; silence this long means the connection is gone.
+STALL_SECONDS = 30.0
+# The stream's source name in dead letters and stats.
+SOURCE = "x-stream"
+
+# X's documented reconnect schedules (no jitter: one connection per app, nobody to spread).
+NETWORK_BACKOFF = Backoff(first=0.25, cap=16.0, linear=True, jitter=False)
+HTTP_BACKOFF = Backoff(first=5.0, cap=320.0, jitter=False)
+RATE_LIMIT_BACKOFF = Backoff(first=60.0, cap=960.0, jitter=False)
+_BACKOFFS = {"network": NETWORK_BACKOFF, "http": HTTP_BACKOFF, "rate_limit": RATE_LIMIT_BACKOFF}
+
+# X handles: letters, digits and underscore, at most 15 (an `@` in the settings is dropped).
+_HANDLE = re.compile(r"[A-Za-z0-9_]{1,15}")
+
+Wait = Callable[[float, asyncio.Event], Awaitable[None]]
+_T = TypeVar("_T")
+
+
+async def wait_or_stop(seconds: float, stop: asyncio.Event) -> None:
+    """Wait `seconds`, or less when `stop` is set meanwhile (the default between reconnects)."""
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(stop.wait(), timeout=seconds)
+
+
+# --- rules --------------------------------------------------------------------------------
+
+
+def desired_rules(
+    trigger_tags: Sequence[str], link_tags: Sequence[str], shop_handle: str | None
+) -> list[NewRule]:
+    """The rules the shop needs. Without a usable handle there is no trigger rule (a bare
+    `#cart` rule would stream, and bill, every such post on X): only the link rule."""
+    rules: list[NewRule] = []
+    handle = (shop_handle or "").strip().removeprefix("@")
+    if _HANDLE.fullmatch(handle):
+        suffix = f" to:{handle} -is:retweet"
+        rules += [NewRule(value, TRIGGER_RULE_TAG) for value in _or_groups(trigger_tags, suffix)]
+    elif trigger_tags:
+        log.warning("x_shop_handle is not set (or not a handle): no stream rule for triggers")
+    rules += [NewRule(value, LINK_RULE_TAG) for value in _or_groups(link_tags, " -is:retweet")]
+    return rules
+
+
+def _or_groups(tags: Sequence[str], suffix: str) -> list[str]:
+    """`(#a OR #b …)suffix` rules, as few as fit MAX_RULE_LENGTH each."""
+    terms = list(dict.fromkeys(f"#{tag}" for tag in tags))
+    rules: list[str] = []
+    group: list[str] = []
+
+    def rule_of(items: list[str]) -> str:
+        head = items[0] if len(items) == 1 else "(" + " OR ".join(items) + ")"
+        return head + suffix
+
+    for term in terms:
+        if group and len(rule_of([*group, term])) > MAX_RULE_LENGTH:
+            rules.append(rule_of(group))
+            group = []
+        if len(rule_of([term])) > MAX_RULE_LENGTH:
+            log.warning("tag %r makes a stream rule longer than X allows: left out", term[:40])
+            continue
+        group.append(term)
+    if group:
+        rules.append(rule_of(group))
+    return rules
+
+
+def sync_rules(api: XApi, wanted: Sequence[NewRule]) -> tuple[int, int]:
+    """Make the app's `hashcart:` rules exactly `wanted`: (added, deleted). Rules with other
+    tags are left as they are; a wanted value another rule already holds is not added again."""
+    current = api.stream_rules()
+    wanted_values = {rule.value for rule in wanted}
+    stale = [
+        rule.id
+        for rule in current
+        if (rule.tag or "").startswith(RULE_TAG_PREFIX) and rule.value not in wanted_values
+    ]
+    held = {rule.value for rule in current if rule.id not in stale}
+    missing = [rule for rule in wanted if rule.value not in held]
+    api.delete_rules(stale)
+    api.add_rules(missing)
+    return len(missing), len(stale)
+
+
+# --- the listener -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Disconnect:
+    """How a connection ended: what kind of failure picks the backoff; `healthy` says it
+    delivered something first (which resets the backoff); `not_before` is X's say-so."""
+
+    kind: Literal["network", "http", "rate_limit"]
+    reason: str
+    healthy: bool = False
+    not_before_seconds: float | None = None
+
+
+class FilteredStreamListener:
+    """The `x_stream` listener."""
+
+    name = "x_stream"
+
+    def __init__(
+        self,
+        sink: LiveIngest,
+        api: XApi,
+        *,
+        shop_handle: str | None = None,
+        wait: Wait = wait_or_stop,
+        stall_seconds: float = STALL_SECONDS,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        self.sink = sink
+        self.api = api
+        # A fixed handle; None reads `x_shop_handle` from the settings in force (the console
+        # may change it) before every connection.
+        self.shop_handle = shop_handle
+        self.wait = wait
+        self.stall_seconds = stall_seconds
+        self.transport = transport
+        self._synced: list[NewRule] | None = None
+        # What the last connections did, for logs and tests.
+        self.connections = 0
+        self.lines = 0
+
+    async def run(self, stop: asyncio.Event) -> None:
+        failures: dict[str, int] = {}
+        while not stop.is_set():
+            ended = await _until(stop, self._connect_once())
+            if ended is None:
+                break
+            if ended.healthy:
+                failures.clear()
+            failures[ended.kind] = failures.get(ended.kind, 0) + 1
+            delay = _BACKOFFS[ended.kind].delay(failures[ended.kind])
+            if ended.not_before_seconds is not None:
+                delay = max(delay, ended.not_before_seconds)
+            log.warning("X stream: %s; reconnecting in %.2f s", ended.reason, delay)
+            await self.wait(delay, stop)
+
+    async def _connect_once(self) -> Disconnect:
+        try:
+            return await self._sync_and_read()
+        except Exception as error:  # a listener outlives any one failure
+            # Not X's doing (the database, a bug): logged whole, retried on the HTTP schedule.
+            log.exception("X stream stopped by an unexpected error")
+            return Disconnect("http", f"unexpected {type(error).__name__}")
+
+    async def _sync_and_read(self) -> Disconnect:
+        try:
+            await self._sync_rules_if_changed()
+        except XApiError as error:
+            return _http_failure(error.status, error.headers, self.sink, f"rule sync: {error}")
+        except XError as error:
+            return Disconnect("network", f"rule sync: {error}")
+        timeout = httpx.Timeout(10.0, read=self.stall_seconds)
+        bearer = self.api.bearer_token or ""
+        async with httpx.AsyncClient(
+            base_url=self.api.base_url.rstrip("/"),
+            timeout=timeout,
+            transport=self.transport,
+            headers={"User-Agent": "hashcart"},
+        ) as client:
+            return await self._read_stream(client, bearer)
+
+    async def _read_stream(self, client: httpx.AsyncClient, bearer: str) -> Disconnect:
+        params = {
+            "tweet.fields": POST_FIELDS,
+            "expansions": POST_EXPANSIONS,
+            "user.fields": USER_FIELDS,
+        }
+        healthy = False
+        try:
+            async with client.stream(
+                "GET", STREAM_PATH, params=params, headers={"Authorization": f"Bearer {bearer}"}
+            ) as response:
+                self.connections += 1
+                if response.status_code != 200:
+                    body = await _head_of(response)
+                    return _http_failure(
+                        response.status_code,
+                        response.headers,
+                        self.sink,
+                        f"HTTP {response.status_code} {body[:200]!r}",
+                    )
+                async for line in _lines(response.aiter_bytes()):
+                    healthy = True
+                    if line:
+                        await asyncio.to_thread(self.sink.ingest, SOURCE, Format.X_V2, [line])
+                        self.lines += 1
+        except httpx.TransportError as error:
+            return Disconnect("network", type(error).__name__, healthy)
+        return Disconnect("network", "X closed the stream", healthy)
+
+    async def _sync_rules_if_changed(self) -> None:
+        shop = await asyncio.to_thread(self.sink.shop)
+        handle = self.shop_handle
+        if handle is None:
+            settings = await asyncio.to_thread(self.sink.app.effective_settings)
+            handle = settings.x_shop_handle
+        words = shop.words
+        wanted = desired_rules((*words.cart, *words.wishlist), shop.link_words.tags, handle)
+        if wanted == self._synced:
+            return
+        added, deleted = await asyncio.to_thread(sync_rules, self.api, wanted)
+        log.info("X stream rules synced: %d added, %d deleted", added, deleted)
+        self._synced = wanted
+
+
+def _http_failure(
+    status: int, headers: Mapping[str, str], sink: LiveIngest, reason: str
+) -> Disconnect:
+    """An HTTP error answer: 429 backs off from a minute (or as long as X says), others
+    from 5 s; a 5xx and a 4xx alike, since X documents one schedule for HTTP errors."""
+    if status != 429:
+        return Disconnect("http", reason)
+    now = sink.app.clock.now()
+    until = retry_after(headers, now)
+    seconds = (until - now).total_seconds() if until is not None else None
+    return Disconnect("rate_limit", reason, not_before_seconds=seconds)
+
+
+async def _head_of(response: httpx.Response) -> bytes:
+    """The start of an error answer, for the log; the rest is not read."""
+    head = b""
+    async for chunk in response.aiter_bytes():
+        head += chunk
+        if len(head) >= 1024:
+            break
+    return head[:1024]
+
+
+async def _lines(chunks: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
+    """The stream as lines without their `\\r\\n`; blank keep-alives come as b"". A line
+    longer than the engine takes comes as its start (the engine dead-letters it), and the
+    rest of it is read past without being kept."""
+    carry = b""
+    skipping = False
+    async for chunk in chunks:
+        if skipping:
+            newline = chunk.find(b"\n")
+            if newline < 0:
+                continue
+            skipping, chunk = False, chunk[newline + 1 :]
+        carry += chunk
+        *complete, carry = carry.split(b"\n")
+        for line in complete:
+            yield line.rstrip(b"\r")
+        if len(carry) > MAX_LINE_BYTES:
+            yield carry[:OVERSIZED_HEAD_BYTES]
+            carry, skipping = b"", True
+    if carry.strip():
+        yield carry.rstrip(b"\r")
+
+
+async def _until(stop: asyncio.Event, work: Coroutine[Any, Any, _T]) -> _T | None:
+    """Run `work` until it ends or `stop` is set (then cancel it and return None)."""
+    task = asyncio.ensure_future(work)
+    stopper = asyncio.ensure_future(stop.wait())
+    try:
+        await asyncio.wait({task, stopper}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for pending in (task, stopper):
+            if not pending.done():
+                pending.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await pending
+    if stop.is_set() or task.cancelled():
+        return None
+    return task.result()

@@ -1,0 +1,298 @@
+"""A stand-in for the X API on loopback: the endpoints hashcart calls, answering in the shapes
+X answers with (recorded or documented), served by uvicorn through tests.loopback.LiveServer.
+
+Recorded shapes: 201 `{"data": {"id": "1456012973835788293", "text": ...}}` (tweepy cassette
+test_client_create_and_delete_tweet.yaml); the 403 duplicate-content problem object
+(akrherz/iembot#163); the 200 lookup answer with only `errors` of type resource-not-found and
+the 401 problem object (X API v2 error docs); stream rules answers (filtered-stream docs);
+`x-rate-limit-*` headers (rate-limits docs). The reply-restriction refusal is written in the
+terms of X's 2026 rule (no recording of it is public yet).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import threading
+from collections import deque
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Literal
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse, Response, StreamingResponse
+
+APP_BEARER = "app-bearer-AAAA"
+USER_TOKEN = "user-token-BBBB"
+SHOP_USER_ID = "1250000000000000001"
+
+FIRST_CREATED_ID = 1456012973835788293
+DUPLICATE = {
+    "detail": "You are not allowed to create a Tweet with duplicate content.",
+    "type": "about:blank",
+    "title": "Forbidden",
+    "status": 403,
+}
+REPLY_RESTRICTED = {
+    "detail": (
+        "Reply to this conversation is not allowed because you have not been mentioned or "
+        "otherwise engaged by the author of the post you are replying to."
+    ),
+    "type": "about:blank",
+    "title": "Forbidden",
+    "status": 403,
+}
+UNAUTHORIZED = {
+    "title": "Unauthorized",
+    "type": "about:blank",
+    "status": 401,
+    "detail": "Unauthorized",
+}
+
+
+def not_found(post_id: str) -> dict[str, Any]:
+    return {
+        "errors": [
+            {
+                "value": post_id,
+                "detail": f"Could not find tweet with id: [{post_id}].",
+                "title": "Not Found Error",
+                "resource_type": "tweet",
+                "parameter": "id",
+                "resource_id": post_id,
+                "type": "https://api.twitter.com/2/problems/resource-not-found",
+            }
+        ]
+    }
+
+
+@dataclass
+class Scripted:
+    """One answer given instead of the normal one (status, JSON body, headers)."""
+
+    status: int
+    body: Any
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class StreamSession:
+    """One connection to the stream: an error answer, or lines then how it ends:
+    "disconnect" (the connection drops mid-body), "stall" (nothing more is sent), or
+    "hold" (open, sending nothing, until the stand-in is released)."""
+
+    answer: Scripted | None = None
+    lines: list[bytes] = field(default_factory=list)
+    then: Literal["disconnect", "stall", "hold"] = "hold"
+
+
+class XStandIn:
+    def __init__(self, now: Callable[[], datetime]) -> None:
+        self.now = now
+        self.app = FastAPI()
+        self._ids = itertools.count(FIRST_CREATED_ID)
+        self.lookup_answers: dict[str, Any] = {}
+        self.lookups: list[str] = []
+        self.lookup_queries: list[dict[str, str]] = []
+        self.lookup_script: deque[Scripted] = deque()
+        self.rules: list[dict[str, str | None]] = []
+        self.rule_requests: list[dict[str, Any]] = []
+        self._rule_ids = itertools.count(1700000000000000001)
+        self.create_requests: list[dict[str, Any]] = []
+        self.create_script: deque[Scripted] = deque()
+        self.timeline: list[dict[str, Any]] = []  # the shop's own posts, oldest first
+        self.timeline_requests: list[dict[str, str]] = []
+        self.dm_requests: list[tuple[str, dict[str, Any]]] = []
+        self.dm_script: deque[Scripted] = deque()
+        self.stream_sessions: deque[StreamSession] = deque()
+        self.stream_requests: list[dict[str, str]] = []
+        self.holding = threading.Event()
+        self.released = False
+        self._routes()
+
+    # --- helpers for tests ---------------------------------------------------------------
+
+    def shop_reply(self, text: str, in_reply_to: str) -> str:
+        """A reply the shop posted earlier (as if before a crash): its id."""
+        post_id = str(next(self._ids))
+        self.timeline.append(
+            {
+                "id": post_id,
+                "text": text,
+                "created_at": self.now().isoformat().replace("+00:00", ".000Z"),
+                "edit_history_tweet_ids": [post_id],
+                "referenced_tweets": [{"type": "replied_to", "id": in_reply_to}],
+            }
+        )
+        return post_id
+
+    def release(self) -> None:
+        self.released = True
+
+    # --- the endpoints -------------------------------------------------------------------
+
+    def _routes(self) -> None:
+        app = self.app
+
+        @app.get("/2/tweets/search/stream/rules")
+        def get_rules(request: Request) -> Response:
+            if not _has(request, APP_BEARER):
+                return JSONResponse(UNAUTHORIZED, 401)
+            meta = {"sent": self.now().isoformat(), "result_count": len(self.rules)}
+            body: dict[str, Any] = {"meta": meta}
+            if self.rules:
+                body["data"] = self.rules
+            return JSONResponse(body)
+
+        @app.post("/2/tweets/search/stream/rules")
+        async def post_rules(request: Request) -> Response:
+            if not _has(request, APP_BEARER):
+                return JSONResponse(UNAUTHORIZED, 401)
+            body = await request.json()
+            self.rule_requests.append(body)
+            if "delete" in body:
+                ids = set(body["delete"]["ids"])
+                deleted = [rule for rule in self.rules if rule["id"] in ids]
+                self.rules = [rule for rule in self.rules if rule["id"] not in ids]
+                summary = {"deleted": len(deleted), "not_deleted": len(ids) - len(deleted)}
+                return JSONResponse({"meta": {"sent": "now", "summary": summary}})
+            created, errors = [], []
+            for rule in body.get("add", []):
+                if any(held["value"] == rule["value"] for held in self.rules):
+                    errors.append(
+                        {
+                            "value": rule["value"],
+                            "id": next(h["id"] for h in self.rules if h["value"] == rule["value"]),
+                            "title": "DuplicateRule",
+                            "type": "https://api.twitter.com/2/problems/duplicate-rules",
+                        }
+                    )
+                    continue
+                new = {"value": rule["value"], "tag": rule["tag"], "id": str(next(self._rule_ids))}
+                self.rules.append(new)
+                created.append(new)
+            summary = {
+                "created": len(created),
+                "not_created": len(errors),
+                "valid": len(created),
+                "invalid": 0,
+            }
+            answer: dict[str, Any] = {"meta": {"sent": "now", "summary": summary}}
+            if created:
+                answer["data"] = created
+            if errors:
+                answer["errors"] = errors
+            return JSONResponse(answer, 201 if created else 200)
+
+        @app.get("/2/tweets/search/stream")
+        async def stream(request: Request) -> Response:
+            if not _has(request, APP_BEARER):
+                return JSONResponse(UNAUTHORIZED, 401)
+            self.stream_requests.append(dict(request.query_params))
+            session = self.stream_sessions.popleft() if self.stream_sessions else StreamSession()
+            if session.answer is not None:
+                return _scripted(session.answer)
+            return StreamingResponse(self._stream_body(session), media_type="application/json")
+
+        @app.get("/2/tweets/{post_id}")
+        def lookup(post_id: str, request: Request) -> Response:
+            if not _has(request, APP_BEARER):
+                return JSONResponse(UNAUTHORIZED, 401)
+            self.lookups.append(post_id)
+            self.lookup_queries.append(dict(request.query_params))
+            if self.lookup_script:
+                return _scripted(self.lookup_script.popleft())
+            found = self.lookup_answers.get(post_id)
+            return JSONResponse(found if found is not None else not_found(post_id))
+
+        @app.post("/2/tweets")
+        async def create(request: Request) -> Response:
+            if not _has(request, USER_TOKEN):
+                return JSONResponse(UNAUTHORIZED, 401)
+            body = await request.json()
+            self.create_requests.append(body)
+            if self.create_script:
+                return _scripted(self.create_script.popleft())
+            if any(post["text"] == body["text"] for post in self.timeline):
+                return JSONResponse(DUPLICATE, 403)
+            in_reply_to = str((body.get("reply") or {}).get("in_reply_to_tweet_id"))
+            post_id = self.shop_reply(body["text"], in_reply_to)
+            return JSONResponse(
+                {
+                    "data": {
+                        "id": post_id,
+                        "text": body["text"],
+                        "edit_history_tweet_ids": [post_id],
+                    }
+                },
+                201,
+            )
+
+        @app.get("/2/users/me")
+        def me(request: Request) -> Response:
+            if not _has(request, USER_TOKEN):
+                return JSONResponse(UNAUTHORIZED, 401)
+            return JSONResponse(
+                {"data": {"id": SHOP_USER_ID, "name": "Trailhead", "username": "trailhead"}}
+            )
+
+        @app.get("/2/users/{user_id}/tweets")
+        def timeline(user_id: str, request: Request) -> Response:
+            if not _has(request, USER_TOKEN):
+                return JSONResponse(UNAUTHORIZED, 401)
+            query = dict(request.query_params)
+            self.timeline_requests.append(query)
+            if user_id != SHOP_USER_ID:
+                return JSONResponse({"meta": {"result_count": 0}})
+            since = query.get("start_time", "")
+            posts = [
+                post
+                for post in reversed(self.timeline)
+                if post["created_at"][:19] >= since.rstrip("Z")[:19]
+            ]
+            meta: dict[str, Any] = {"result_count": len(posts)}
+            if posts:
+                meta |= {"newest_id": posts[0]["id"], "oldest_id": posts[-1]["id"]}
+                return JSONResponse({"data": posts, "meta": meta})
+            return JSONResponse({"meta": meta})
+
+        @app.post("/2/dm_conversations/with/{participant_id}/messages")
+        async def direct_message(participant_id: str, request: Request) -> Response:
+            if not _has(request, USER_TOKEN):
+                return JSONResponse(UNAUTHORIZED, 401)
+            self.dm_requests.append((participant_id, await request.json()))
+            if self.dm_script:
+                return _scripted(self.dm_script.popleft())
+            return JSONResponse(
+                {
+                    "data": {
+                        "dm_conversation_id": f"{SHOP_USER_ID}-{participant_id}",
+                        "dm_event_id": "1582838223334232064",
+                    }
+                },
+                201,
+            )
+
+    async def _stream_body(self, session: StreamSession) -> AsyncIterator[bytes]:
+        for line in session.lines:
+            yield line + b"\r\n"
+        if session.then == "disconnect":
+            raise ConnectionAbortedError("the stand-in drops the connection mid-stream")
+        if session.then == "hold":
+            self.holding.set()
+        # "stall" and "hold": send nothing more until released (a stall ends by the
+        # client's read timeout).
+        while not self.released:
+            await asyncio.sleep(0.02)
+
+
+def _has(request: Request, token: str) -> bool:
+    return request.headers.get("authorization") == f"Bearer {token}"
+
+
+def _scripted(answer: Scripted) -> Response:
+    return Response(
+        json.dumps(answer.body), answer.status, answer.headers, media_type="application/json"
+    )
