@@ -162,3 +162,14 @@ def test_needs_confirmation_only_for_what_changes_carts_or_links(shop: Shop) -> 
     assert sink.needs_confirmation(_post(code))
     assert not sink.needs_confirmation(_post(_parent()))
     assert not sink.needs_confirmation(_post(lone))
+
+
+def test_a_webhook_can_answer_first_and_fetch_parents_afterwards(shop: Shop) -> None:
+    fetcher = ReplayFetcher({"9001": _parent()})
+    sink = LiveIngest(shop.app, fetchers={Network.X: fetcher})
+    sink.ingest("x-webhook", Format.X, [_reply("9100")], fetch_parents=False)
+    assert fetcher.asked == []
+    assert shop.cart("maya@example.com") == []
+    sink.fetch_parents()
+    assert fetcher.asked == ["9001"]
+    assert shop.cart("maya@example.com") == [("mug", 1)]

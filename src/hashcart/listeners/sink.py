@@ -57,6 +57,8 @@ class LiveIngest:
         self._shop_read_at: datetime | None = None
         self._ingestor: Ingestor | None = None
         self._fetch = _FetchState()
+        # Parents triggers wait for, not fetched yet (see `fetch_parents`).
+        self._missing: set[tuple[Network, str]] = set()
 
     @property
     def engine(self) -> Engine:
@@ -99,15 +101,39 @@ class LiveIngest:
             return False
         return parse_trigger(post.text, post.tags, shop.words, shop.max_quantity) is not None
 
-    def ingest(self, source: str, fmt: Format, payloads: Sequence[bytes]) -> IngestStats:
+    def ingest(
+        self,
+        source: str,
+        fmt: Format,
+        payloads: Sequence[bytes],
+        *,
+        fetch_parents: bool = True,
+    ) -> IngestStats:
         """Ingest payloads (one JSON document each, any whitespace) and commit; then fetch
-        the parents that triggers wait for. Returns what this call did."""
+        the parents that triggers wait for, unless the caller will call `fetch_parents`
+        later (a webhook answers first: X wants its answer within 10 seconds). Returns what
+        this call did."""
         with self._lock:
             ingestor = self._ingestor_now()
             before = ingestor.stats
             ingestor.stats = IngestStats()
             ingestor.fmt = fmt
             ingestor.ingest_lines(source, [_one_line(payload) for payload in payloads])
+            self._missing |= ingestor.missing_parents
+            ingestor.missing_parents = set()
+            if fetch_parents:
+                self._fetch_parents(ingestor)
+            done = ingestor.stats
+            ingestor.stats = before + done
+            self.stats = self.stats + done
+            return done
+
+    def fetch_parents(self) -> IngestStats:
+        """Fetch the parents that triggers wait for and let those triggers act."""
+        with self._lock:
+            ingestor = self._ingestor_now()
+            before = ingestor.stats
+            ingestor.stats = IngestStats()
             self._fetch_parents(ingestor)
             done = ingestor.stats
             ingestor.stats = before + done
@@ -115,7 +141,7 @@ class LiveIngest:
             return done
 
     def _fetch_parents(self, ingestor: Ingestor) -> None:
-        wanted, ingestor.missing_parents = ingestor.missing_parents, set()
+        wanted, self._missing = self._missing, set()
         now = self.app.clock.now()
         for key in sorted(wanted | self._due_retries(now)):
             network, post_id = key

@@ -14,7 +14,7 @@ import hashlib
 import json
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi import APIRouter, BackgroundTasks, Depends, HTTPException, Request
 from sqlalchemy import Engine, select
 
 from hashcart.config import Settings
@@ -76,7 +76,9 @@ async def raw_body(request: Request) -> bytes:
 
 
 @router.post(PATH, include_in_schema=False)
-def delivery(request: Request, body: Annotated[bytes, Depends(raw_body)]) -> dict[str, Any]:
+def delivery(
+    request: Request, body: Annotated[bytes, Depends(raw_body)], later: BackgroundTasks
+) -> dict[str, Any]:
     app = hashcart_of(request)
     consumer, client = _secrets(app.effective_settings())
     if consumer is None and client is None:
@@ -93,7 +95,9 @@ def delivery(request: Request, body: Annotated[bytes, Depends(raw_body)]) -> dic
     event_id = delivery_id(payload, body)
     if _seen(app.engine, event_id):
         return {"ok": True, "duplicate": True}
-    sink.ingest(SOURCE, Format.AUTO, [body])
+    # Parents nobody streamed are fetched after the answer: X wants it within 10 seconds.
+    sink.ingest(SOURCE, Format.AUTO, [body], fetch_parents=False)
+    later.add_task(sink.fetch_parents)
     with app.engine.begin() as connection:
         connection.execute(
             insert_ignoring(connection.dialect.name, "webhook_deliveries"),
