@@ -102,5 +102,15 @@ def main() -> None:
 
 # The commands register themselves on `app` when imported, in this order (the order of
 # `hashcart --help`: set-up first, then the daily commands, then demo and bench).
-for _group in ("setup", "merchants", "ingest", "reports", "demo", "bench", "serve", "tokens"):
+for _group in (
+    "setup",
+    "merchants",
+    "ingest",
+    "reports",
+    "demo",
+    "bench",
+    "serve",
+    "live",
+    "tokens",
+):
     importlib.import_module(f"hashcart.cli.{_group}")

@@ -2,14 +2,44 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import typer
 
 from hashcart.cli import app, app_of
 from hashcart.cli.webserver import HostOption, PortOption, ensure_can_listen, serve_web
+from hashcart.listeners.runner import BackgroundServices
 
 
 @app.command()
-def serve(ctx: typer.Context, host: HostOption = "127.0.0.1", port: PortOption = 8000) -> None:
-    """Serve the web shop and merchant console (loopback by default)."""
+def serve(
+    ctx: typer.Context,
+    host: HostOption = "127.0.0.1",
+    port: PortOption = 8000,
+    listen: Annotated[
+        bool,
+        typer.Option(
+            "--listen/--no-listen",
+            help="Run the listeners the settings name (listeners = [...]) beside the web app.",
+        ),
+    ] = True,
+    dispatch: Annotated[
+        bool,
+        typer.Option(
+            "--dispatch/--no-dispatch",
+            help="Send the outbox (replies, private messages, email) beside the web app.",
+        ),
+    ] = True,
+) -> None:
+    """Serve the web shop and merchant console (loopback by default).
+
+    The live networks' listeners and the outbox's dispatcher run beside them, unless
+    --no-listen / --no-dispatch say otherwise."""
     ensure_can_listen(host, port)
-    serve_web(app_of(ctx), host, port)
+    hashcart = app_of(ctx)
+    background = BackgroundServices(hashcart, listen=listen, dispatch=dispatch)
+    background.start()
+    try:
+        serve_web(hashcart, host, port, also=background.describe())
+    finally:
+        background.stop()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import signal
 import socket
+from collections.abc import Sequence
 from types import FrameType
 from typing import Annotated
 
@@ -38,8 +39,16 @@ def ensure_can_listen(host: str, port: int) -> None:
         fail(f"cannot listen on {host}:{port}: {reason} (choose another with --port or --host)")
 
 
-def serve_web(hashcart: App, host: str, port: int, *, access_log: bool = True) -> None:
-    """Print where the pages are, then serve them until Ctrl-C (or SIGTERM)."""
+def serve_web(
+    hashcart: App,
+    host: str,
+    port: int,
+    *,
+    access_log: bool = True,
+    also: Sequence[str] = (),
+) -> None:
+    """Print where the pages are (and the `also` lines: what runs beside them), then serve
+    them until Ctrl-C (or SIGTERM)."""
     import uvicorn
 
     from hashcart.web import create_app
@@ -50,6 +59,8 @@ def serve_web(hashcart: App, host: str, port: int, *, access_log: bool = True) -
     console.print(f"  shop front:       {url}/s/{settings.shop_slug}", markup=False)
     console.print(f"  merchant console: {url}/merchant", markup=False)
     console.print(f"  API docs:         {url}/api/docs", markup=False)
+    for line in also:
+        console.print(line, markup=False)
     console.print("Press Ctrl-C to stop.", markup=False)
     config = uvicorn.Config(
         create_app(hashcart), host=host, port=port, log_level="info", access_log=access_log

@@ -10,7 +10,7 @@ from datetime import datetime
 from email.message import EmailMessage
 from typing import Any
 
-from sqlalchemy import Connection, Engine, select, update
+from sqlalchemy import Connection, Engine, or_, select, update
 
 from hashcart.config import Settings
 from hashcart.store import schema as t
@@ -76,24 +76,18 @@ def send_queued_email(
     run = MailRun()
     if not settings.smtp_host:
         return run
-    queued = _claim(engine, limit)
+    queued = _claim(engine, limit, now)
     if not queued:
         return run
     try:
-        smtp = _connect(settings)
+        smtp = connect_smtp(settings)
     except (OSError, smtplib.SMTPException) as error:
         _mark_all(engine, [row.id for row in queued], f"SMTP server unreachable: {error}")
         run.failed = len(queued)
         return run
     with smtp:
         for row in queued:
-            message = EmailMessage()
-            message["From"] = settings.mail_from
-            message["To"] = row.account_id
-            message["Subject"] = row.subject or settings.shop_name
-            # One id per outbox row: a resend after a crash is recognisably the same email.
-            message["Message-ID"] = f"<outbox-{row.id}@{_MESSAGE_ID_DOMAIN}>"
-            message.set_content(row.text)
+            message = outbox_email(settings, row.id, row.account_id, row.subject, row.text)
             try:
                 smtp.send_message(message)
             except (OSError, smtplib.SMTPException) as error:
@@ -105,13 +99,16 @@ def send_queued_email(
     return run
 
 
-def _claim(engine: Engine, limit: int) -> list[Any]:
+def _claim(engine: Engine, limit: int, now: datetime) -> list[Any]:
     """Take up to `limit` queued emails for this sender, marking them `sending` in one
-    transaction: two senders at once (two checkouts, say) never send the same email."""
+    transaction: two senders at once (two checkouts, say) never send the same email.
+    Emails the dispatcher put back for a later retry (next_attempt_at) wait for it; the
+    claim's time is recorded so the dispatcher can tell a crashed send from a running one."""
+    due = or_(t.outbox.c.next_attempt_at.is_(None), t.outbox.c.next_attempt_at <= now)
     with engine.begin() as connection:
         ids = connection.scalars(
             select(t.outbox.c.id)
-            .where(t.outbox.c.channel == "email", t.outbox.c.status == "queued")
+            .where(t.outbox.c.channel == "email", t.outbox.c.status == "queued", due)
             .order_by(t.outbox.c.id)
             .limit(limit)
         ).all()
@@ -120,13 +117,28 @@ def _claim(engine: Engine, limit: int) -> list[Any]:
         claimed = connection.execute(
             update(t.outbox)
             .where(t.outbox.c.id.in_(ids), t.outbox.c.status == "queued")
-            .values(status="sending")
+            .values(status="sending", attempt_started_at=now)
             .returning(t.outbox.c.id, t.outbox.c.account_id, t.outbox.c.subject, t.outbox.c.text)
         ).all()
     return sorted(claimed, key=lambda row: row.id)
 
 
-def _connect(settings: Settings) -> smtplib.SMTP:
+def outbox_email(
+    settings: Settings, outbox_id: int, to: str, subject: str | None, text: str
+) -> EmailMessage:
+    """The email for one outbox row (shared with the dispatcher's EmailSender)."""
+    message = EmailMessage()
+    message["From"] = settings.mail_from
+    message["To"] = to
+    message["Subject"] = subject or settings.shop_name
+    # One id per outbox row: a resend after a crash is recognisably the same email.
+    message["Message-ID"] = f"<outbox-{outbox_id}@{_MESSAGE_ID_DOMAIN}>"
+    message.set_content(text)
+    return message
+
+
+def connect_smtp(settings: Settings) -> smtplib.SMTP:
+    """A connection to the settings' SMTP server, after STARTTLS and login when configured."""
     assert settings.smtp_host is not None
     smtp = smtplib.SMTP(settings.smtp_host, settings.smtp_port, timeout=SMTP_TIMEOUT_SECONDS)
     if settings.smtp_starttls:
@@ -146,6 +158,7 @@ def _mark(engine: Engine, outbox_id: int, status: str, now: datetime, error: str
                 attempts=t.outbox.c.attempts + 1,
                 last_error=error,
                 sent_at=now if status == "sent" else None,
+                attempt_started_at=None,
             )
         )
 
@@ -155,5 +168,10 @@ def _mark_all(engine: Engine, ids: list[int], error: str) -> None:
         connection.execute(
             update(t.outbox)
             .where(t.outbox.c.id.in_(ids))
-            .values(status="failed", attempts=t.outbox.c.attempts + 1, last_error=error)
+            .values(
+                status="failed",
+                attempts=t.outbox.c.attempts + 1,
+                last_error=error,
+                attempt_started_at=None,
+            )
         )

@@ -255,6 +255,10 @@ class OutboxMessage:
     last_error: str | None
     created_at: datetime | None
     sent_at: datetime | None
+    # A queued retry's time (the dispatcher's backoff, or a network's rate limit).
+    next_attempt_at: datetime | None = None
+    # A failed reply or private message whose shopper was emailed it instead.
+    emailed_instead: bool = False
 
 
 def outbox(
@@ -272,6 +276,7 @@ def outbox(
     if channel:
         query = query.where(o.c.channel == channel)
     rows, number, total = _page_of(connection, query, number, per_page)
+    emailed = _emailed_instead(connection, [row.id for row in rows if row.status == "failed"])
     items = [
         OutboxMessage(
             id=row.id,
@@ -287,10 +292,23 @@ def outbox(
             last_error=row.last_error,
             created_at=_aware(row.created_at),
             sent_at=_aware(row.sent_at),
+            next_attempt_at=_aware(row.next_attempt_at) if row.status == "queued" else None,
+            emailed_instead=row.id in emailed,
         )
         for row in rows
     ]
     return Page(items, number, total, per_page)
+
+
+def _emailed_instead(connection: Connection, failed_ids: list[int]) -> set[int]:
+    """Which of these failed rows have the dispatcher's fallback email (outbox.fallback)."""
+    if not failed_ids:
+        return set()
+    keys = {f"email:fallback:{outbox_id}": outbox_id for outbox_id in failed_ids}
+    found = connection.execute(
+        select(t.outbox.c.dedupe_key).where(t.outbox.c.dedupe_key.in_(list(keys)))
+    ).scalars()
+    return {keys[key] for key in found}
 
 
 def outbox_channels(connection: Connection) -> list[str]:

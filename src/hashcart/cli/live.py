@@ -1,0 +1,149 @@
+"""`hashcart listen` and `hashcart dispatch`: the live networks without the web app.
+
+`listen` runs the stream listeners the settings name; `dispatch` sends the outbox (replies,
+private messages, email) until stopped, or once with `--once`. `hashcart serve` runs both
+beside the web app (listeners.runner.BackgroundServices)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import threading
+from types import FrameType
+from typing import Annotated
+
+import typer
+
+from hashcart.cli import app, app_of, console, fail, print_json
+from hashcart.config import LISTENER_NAMES
+from hashcart.listeners.base import Listener
+from hashcart.listeners.runner import run_listeners
+from hashcart.outbox.claims import waiting_without_sender
+from hashcart.outbox.dispatcher import DispatchRun, build_senders, dispatch_once, run_dispatcher
+
+NO_LISTENERS = "no listeners configured: set listeners = [...] (" + ", ".join(LISTENER_NAMES) + ")"
+# `dispatch --once` handles this many rows a run, and runs until a run is not full.
+ONCE_BATCH = 100
+
+
+def log_to_stderr() -> None:
+    """hashcart's own log lines (reconnects, failures, rate-limit holds) on standard error;
+    libraries stay at warnings (their request logs could show what is not ours to show)."""
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s: %(message)s")
+    logging.getLogger("hashcart").setLevel(logging.INFO)
+
+
+@app.command()
+def listen(ctx: typer.Context) -> None:
+    """Listen to the networks the settings name (listeners = [...]) until Ctrl-C."""
+    hashcart = app_of(ctx)
+    named = hashcart.effective_settings().listeners
+    if not named:
+        fail(NO_LISTENERS)
+    from hashcart.listeners import registry
+
+    sink = registry.live_ingest(hashcart)
+    listeners = registry.listeners(hashcart, sink)
+    if not listeners:
+        fail(
+            f"none of the listeners named ({', '.join(named)}) is configured: each needs its "
+            "network's settings (see the README, Live networks)"
+        )
+    console.print(
+        "hashcart listening: " + ", ".join(one.name for one in listeners),
+        markup=False,
+        soft_wrap=True,
+    )
+    log_to_stderr()
+    asyncio.run(_listen_until_signalled(listeners))
+    stats = sink.stats
+    console.print(
+        f"hashcart stopped listening: {stats.posts} posts read, {stats.triggers} triggers, "
+        f"{stats.actions.lines_added} cart and wish-list lines added.",
+        markup=False,
+        soft_wrap=True,
+    )
+
+
+async def _listen_until_signalled(listeners: list[Listener]) -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for number in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(number, stop.set)
+    console.print("Press Ctrl-C to stop.", markup=False, soft_wrap=True)
+    await run_listeners(listeners, stop)
+
+
+@app.command()
+def dispatch(
+    ctx: typer.Context,
+    once: Annotated[
+        bool, typer.Option("--once", help="Send what is due now, print a summary and exit.")
+    ] = False,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="With --once: the counts as JSON.")
+    ] = False,
+) -> None:
+    """Send the outbox's messages (replies, private messages, email) until Ctrl-C."""
+    if as_json and not once:
+        fail("--json goes with --once")
+    hashcart = app_of(ctx)
+    settings = hashcart.effective_settings()
+    senders = build_senders(hashcart, settings)
+    if once:
+        run = DispatchRun()
+        while True:
+            done = dispatch_once(hashcart, senders, limit=ONCE_BATCH)
+            run += done
+            if done.handled < ONCE_BATCH:
+                break
+        if as_json:
+            print_json(run.counts())
+            return
+        _show_senders(sorted(senders))
+        console.print(f"dispatched: {run.summary()}", markup=False, soft_wrap=True)
+        for network, count in waiting_without_sender(hashcart.engine, senders).items():
+            missing = "SMTP server (smtp_host)" if network == "email" else f"{network} sender"
+            waits = "1 message waits" if count == 1 else f"{count} messages wait"
+            console.print(
+                f"  {waits} for {network}: no {missing} is configured",
+                markup=False,
+                soft_wrap=True,
+            )
+        return
+    stop = threading.Event()
+
+    def stop_on_signal(_number: int, _frame: FrameType | None) -> None:
+        stop.set()
+
+    def report(run: DispatchRun) -> None:
+        if run.handled:
+            console.print(f"dispatched: {run.summary()}", markup=False, soft_wrap=True)
+
+    previous = {
+        number: signal.signal(number, stop_on_signal) for number in (signal.SIGINT, signal.SIGTERM)
+    }
+    _show_senders(sorted(senders))
+    console.print("Press Ctrl-C to stop.", markup=False, soft_wrap=True)
+    log_to_stderr()
+    try:
+        run_dispatcher(hashcart, stop, senders, built_from=settings, on_run=report)
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+    console.print("hashcart stopped dispatching.", markup=False, soft_wrap=True)
+
+
+def _show_senders(networks: list[str]) -> None:
+    if networks:
+        console.print(
+            "hashcart dispatching for: " + ", ".join(networks), markup=False, soft_wrap=True
+        )
+    else:
+        console.print(
+            "hashcart dispatching for: nothing yet (no network sender or SMTP server is "
+            "configured; messages wait in the outbox)",
+            markup=False,
+            soft_wrap=True,
+        )
