@@ -20,6 +20,7 @@ from hashcart.domain.link_codes import LinkWords
 from hashcart.domain.products import ShopHosts
 from hashcart.domain.shop_accounts import parse_shop_accounts
 from hashcart.domain.triggers import TriggerWords
+from hashcart.store import network_config
 from hashcart.store import schema as t
 
 log = logging.getLogger(__name__)
@@ -84,15 +85,16 @@ def effective_settings(settings: Settings, connection: Connection) -> Settings:
 
     If the settings file changed since so that the two no longer fit together (the file
     now has the console's cart tag as a wish-list tag, say), the file wins and the console
-    page says why; the engine never stops over it."""
+    page says why; the engine never stops over it. The networks' values (accounts,
+    servers, sealed tokens, listeners) come on top too: see store/network_config."""
     overrides = stored(connection)
-    if not overrides:
-        return settings
-    try:
-        return apply(settings, overrides)
-    except ShopConfigError as error:
-        log.warning("console settings ignored, they no longer fit the settings file: %s", error)
-        return settings
+    effective = settings
+    if overrides:
+        try:
+            effective = apply(settings, overrides)
+        except ShopConfigError as error:
+            log.warning("console settings ignored, they no longer fit the settings file: %s", error)
+    return network_config.overlay(effective, connection)
 
 
 def save(

@@ -1,7 +1,439 @@
-"""(being written)"""
+"""Merchant: setting up X, Mastodon and Bluesky from the console.
+
+One card a network says whether hashcart can listen and answer there, what is missing,
+which listener runs and which webhook URL to register, and takes the values: plain ones
+(accounts, servers, listeners) and secrets (API keys and tokens). Secrets are sealed with
+the `token_key` before they reach the database and never come back to a page; a blank
+secret field leaves the stored one alone. Everything is stored over the settings file
+(store/network_config) and read through `App.effective_settings()`."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from dataclasses import dataclass
+from typing import Annotated, Literal
 
-router = APIRouter()
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import RedirectResponse
+from pydantic import BaseModel, Field, SecretStr
+from starlette.responses import Response
+
+from hashcart.config import Settings
+from hashcart.secretbox import NoTokenKey, SecretBox
+from hashcart.store import network_config
+from hashcart.web.context import (
+    SignedInMerchant,
+    csrf_protected,
+    hashcart_of,
+    read_only,
+    render,
+    unit_of_work,
+)
+
+router = APIRouter(
+    prefix="/merchant", dependencies=[Depends(csrf_protected)], include_in_schema=False
+)
+
+Role = Literal["listen", "answer", "extra"]
+
+
+@dataclass(frozen=True)
+class Value:
+    key: str
+    label: str
+    hint: str
+
+    @property
+    def secret(self) -> bool:
+        return self.key in network_config.SECRET_KEYS
+
+
+@dataclass(frozen=True)
+class Need:
+    """One thing hashcart can do on a network, and the values it takes: met when every
+    value of one of `alternatives` is set (and `listener` is on, for a stream)."""
+
+    what: str
+    role: Role
+    alternatives: tuple[tuple[str, ...], ...]
+    listener: str | None = None
+
+
+@dataclass(frozen=True)
+class Network:
+    key: str
+    name: str
+    values: tuple[Value, ...]
+    needs: tuple[Need, ...]
+    listeners: tuple[str, ...]
+    webhook: str | None = None
+
+
+NETWORKS = (
+    Network(
+        "x",
+        "X",
+        (
+            Value("x_shop_handle", "Shop handle", "The shop's X handle, without “@”."),
+            Value("x_shop_user_id", "Shop user id", "The shop account's numeric id."),
+            Value(
+                "x_consumer_secret",
+                "API key secret (consumer secret)",
+                "Signs webhook deliveries and the CRC check.",
+            ),
+            Value("x_client_id", "OAuth 2.0 client id", "Shoppers link their X account with it."),
+            Value(
+                "x_client_secret",
+                "OAuth 2.0 client secret",
+                "Shopper linking, and the webhooks' OAuth 2 signature.",
+            ),
+            Value(
+                "x_bearer_token",
+                "App bearer token",
+                "Filtered stream and looking up parent posts.",
+            ),
+            Value(
+                "x_access_token",
+                "Shop account's access token",
+                "A user token of the shop's account: replies and direct messages.",
+            ),
+        ),
+        (
+            Need(
+                "Webhook deliveries (Account Activity or X Activity API)",
+                "listen",
+                (("x_consumer_secret",), ("x_client_secret",)),
+            ),
+            Need("Filtered stream", "listen", (("x_bearer_token", "x_shop_handle"),), "x_stream"),
+            Need("Replies to shoppers", "answer", (("x_access_token",),)),
+            Need("Fetching parent posts hashcart missed", "extra", (("x_bearer_token",),)),
+            Need("Shoppers linking their account", "extra", (("x_client_id", "x_client_secret"),)),
+        ),
+        ("x_stream",),
+        "/webhooks/x",
+    ),
+    Network(
+        "mastodon",
+        "Mastodon",
+        (
+            Value(
+                "mastodon_url", "Server", "The shop account's server, e.g. https://mastodon.social."
+            ),
+            Value(
+                "mastodon_access_token",
+                "Shop account's access token",
+                "From Preferences › Development › New application (scopes read, write).",
+            ),
+            Value(
+                "mastodon_webhook_secret",
+                "Admin webhook secret",
+                "Shown in Administration › Webhooks once the webhook is made.",
+            ),
+        ),
+        (
+            Need(
+                "Streaming (mentions and the trigger tags)",
+                "listen",
+                (("mastodon_url", "mastodon_access_token"),),
+                "mastodon",
+            ),
+            Need("Admin webhook (status.created)", "listen", (("mastodon_webhook_secret",),)),
+            Need(
+                "Replies and parent posts",
+                "answer",
+                (("mastodon_url", "mastodon_access_token"),),
+            ),
+        ),
+        ("mastodon",),
+        "/webhooks/mastodon",
+    ),
+    Network(
+        "bluesky",
+        "Bluesky",
+        (
+            Value(
+                "bluesky_identifier",
+                "Shop account",
+                "The shop's handle (shop.bsky.social) or DID.",
+            ),
+            Value(
+                "bluesky_app_password",
+                "App password",
+                "From Settings › Privacy and security › App passwords.",
+            ),
+            Value(
+                "bluesky_pds_url", "PDS", "The shop account's PDS (https://bsky.social for most)."
+            ),
+            Value(
+                "bluesky_jetstream_url",
+                "Jetstream",
+                "A Jetstream instance's /subscribe address.",
+            ),
+        ),
+        (
+            Need("Jetstream", "listen", (("bluesky_jetstream_url",),), "jetstream"),
+            Need("Repository firehose", "listen", (("bluesky_firehose_url",),), "bluesky_firehose"),
+            Need(
+                "Replies to shoppers",
+                "answer",
+                (("bluesky_identifier", "bluesky_app_password", "bluesky_pds_url"),),
+            ),
+        ),
+        ("jetstream", "bluesky_firehose"),
+    ),
+)
+assert {v.key for n in NETWORKS for v in n.values} == set(network_config.KEYS) - {"listeners"}
+
+LABELS = {value.key: value.label for network in NETWORKS for value in network.values}
+LISTENER_LABELS = {
+    "x_stream": "X filtered stream",
+    "mastodon": "Mastodon streaming",
+    "jetstream": "Bluesky Jetstream",
+    "bluesky_firehose": "Bluesky repository firehose",
+}
+
+
+class NetworksForm(BaseModel):
+    """What the page's one form sends; secrets blank unless typed."""
+
+    x_shop_handle: str = Field("", max_length=2000)
+    x_shop_user_id: str = Field("", max_length=2000)
+    mastodon_url: str = Field("", max_length=2000)
+    bluesky_identifier: str = Field("", max_length=2000)
+    bluesky_pds_url: str = Field("", max_length=2000)
+    bluesky_jetstream_url: str = Field("", max_length=2000)
+    listeners: list[str] = Field(default_factory=list, max_length=10)
+    x_consumer_secret: str = Field("", max_length=2000)
+    x_client_id: str = Field("", max_length=2000)
+    x_client_secret: str = Field("", max_length=2000)
+    x_bearer_token: str = Field("", max_length=2000)
+    x_access_token: str = Field("", max_length=2000)
+    mastodon_access_token: str = Field("", max_length=2000)
+    mastodon_webhook_secret: str = Field("", max_length=2000)
+    bluesky_app_password: str = Field("", max_length=2000)
+    clear: list[str] = Field(default_factory=list, max_length=20)
+
+
+def _is_set(settings: Settings, key: str) -> bool:
+    value = getattr(settings, key)
+    if isinstance(value, SecretStr):
+        value = value.get_secret_value()
+    return bool(value)
+
+
+@dataclass(frozen=True)
+class NeedState:
+    need: Need
+    has_values: bool
+    listener_on: bool
+    missing: tuple[str, ...]
+
+    @property
+    def met(self) -> bool:
+        return self.has_values and self.listener_on
+
+
+@dataclass(frozen=True)
+class Row:
+    """One value on a card: what is in force (a secret's state, never the secret)."""
+
+    value: Value
+    origin: network_config.Origin
+    shown: str
+    stored: bool
+    unreadable: bool = False
+
+
+@dataclass(frozen=True)
+class Card:
+    network: Network
+    status: str
+    needs: list[NeedState]
+    missing: list[str]
+    rows: list[Row]
+    listeners: list[tuple[str, str, str]]
+    webhook_url: str | None
+
+
+def _cards(
+    settings: Settings, effective: Settings, found: network_config.Stored, unreadable: list[str]
+) -> list[Card]:
+    public_url = effective.public_url.rstrip("/")
+    cards = []
+    for network in NETWORKS:
+        needs = [_need_state(effective, need) for need in network.needs]
+        listening = [state for state in needs if state.need.role == "listen"]
+        answering = [state for state in needs if state.need.role == "answer"]
+        can_listen = any(state.met for state in listening)
+        can_answer = all(state.met for state in answering)
+        if can_listen and can_answer:
+            status = "set up"
+        elif can_listen or any(state.met for state in answering):
+            status = "partly set up"
+        else:
+            status = "not set up"
+        cards.append(
+            Card(
+                network=network,
+                status=status,
+                needs=needs,
+                missing=_summary(listening, answering, can_listen),
+                rows=[_row(settings, effective, found, unreadable, v) for v in network.values],
+                listeners=[_listener_state(name, needs) for name in network.listeners],
+                webhook_url=f"{public_url}{network.webhook}" if network.webhook else None,
+            )
+        )
+    return cards
+
+
+def _listener_state(name: str, needs: list[NeedState]) -> tuple[str, str, str]:
+    """(name, label, what the listener does now): "runs", "off", or why it will not start."""
+    state = next(state for state in needs if state.need.listener == name)
+    if not state.listener_on:
+        return name, LISTENER_LABELS[name], "off"
+    if not state.has_values:
+        return (
+            name,
+            LISTENER_LABELS[name],
+            f"on, but will not start: needs {', '.join(state.missing)}",
+        )
+    return name, LISTENER_LABELS[name], "runs"
+
+
+def _need_state(settings: Settings, need: Need) -> NeedState:
+    lacking = [[key for key in keys if not _is_set(settings, key)] for keys in need.alternatives]
+    has_values = any(not lacks for lacks in lacking)
+    if has_values:
+        missing: tuple[str, ...] = ()
+    elif len(need.alternatives) > 1:
+        missing = (" or ".join(LABELS.get(keys[0], keys[0]) for keys in need.alternatives),)
+    else:
+        missing = tuple(LABELS.get(key, key) for key in lacking[0])
+    listener_on = need.listener is None or need.listener in settings.listeners
+    return NeedState(need, has_values, listener_on, missing)
+
+
+def _summary(listening: list[NeedState], answering: list[NeedState], can_listen: bool) -> list[str]:
+    """What stands between this network and "set up", in words."""
+    lines: list[str] = []
+    if not can_listen:
+        ways = []
+        for state in listening:
+            lacks = list(state.missing)
+            if not state.listener_on and state.need.listener:
+                lacks.append(f"the {LISTENER_LABELS[state.need.listener]} listener turned on")
+            ways.append(f"{state.need.what}: {', '.join(lacks)}")
+        lines.append("To listen, one of: " + "; ".join(ways))
+    lines += [
+        f"{state.need.what}: {', '.join(state.missing)}" for state in answering if not state.met
+    ]
+    return lines
+
+
+def _row(
+    settings: Settings,
+    effective: Settings,
+    found: network_config.Stored,
+    unreadable: list[str],
+    value: Value,
+) -> Row:
+    origin = network_config.origin(settings, found, value.key)
+    if not value.secret:
+        shown = getattr(effective, value.key)
+        return Row(value, origin, shown or "", value.key in found.plain)
+    stored = value.key in found.sealed
+    if value.key in unreadable:
+        state = "unreadable (from the console)"
+        if _is_set(settings, value.key):
+            state += "; the settings file's is used"
+        return Row(value, origin, state, stored, unreadable=True)
+    if origin == "console":
+        state = "set (from the console)"
+    elif _is_set(settings, value.key):
+        state = "set (from the settings file)"
+    else:
+        state = "not set"
+    return Row(value, origin, state, stored)
+
+
+def _form_values(effective: Settings) -> dict[str, object]:
+    form: dict[str, object] = {
+        key: getattr(effective, key) or ""
+        for key in network_config.PLAIN_KEYS
+        if key != "listeners"
+    }
+    form["listeners"] = tuple(effective.listeners)
+    return form
+
+
+def _token_key_problem(settings: Settings) -> str | None:
+    try:
+        SecretBox.of(settings)
+    except NoTokenKey as problem:
+        return str(problem)
+    return None
+
+
+def _page(
+    request: Request,
+    status_code: int = 200,
+    form: dict[str, object] | None = None,
+    error: str | None = None,
+    notice: str | None = None,
+) -> Response:
+    app = hashcart_of(request)
+    with read_only(request) as connection:
+        found = network_config.stored(connection)
+        effective = app.effective_settings()
+    unreadable = network_config.open_secrets(app.settings, found.sealed).unreadable
+    return render(
+        request,
+        "merchant/networks.html",
+        status_code,
+        title="Networks",
+        cards=_cards(app.settings, effective, found, unreadable),
+        form=form if form is not None else _form_values(effective),
+        listener_labels=LISTENER_LABELS,
+        listeners_origin=network_config.origin(app.settings, found, "listeners"),
+        unreadable=[LABELS[key] for key in unreadable],
+        token_key_problem=_token_key_problem(app.settings),
+        error=error,
+        notice=notice,
+    )
+
+
+@router.get("/networks")
+def networks_page(request: Request, viewer: SignedInMerchant, saved: bool = False) -> Response:
+    notice = None
+    if saved:
+        notice = (
+            "Saved. Webhooks use the new values at once; listeners and the dispatcher "
+            "use them when hashcart listen, dispatch or serve starts again."
+        )
+    return _page(request, notice=notice)
+
+
+@router.post("/networks")
+def networks_submit(
+    request: Request,
+    viewer: SignedInMerchant,
+    sent: Annotated[NetworksForm, Form()],
+) -> Response:
+    values = sent.model_dump()
+    plain: dict[str, str | tuple[str, ...]] = {
+        key: str(values[key]).strip() for key in network_config.PLAIN_KEYS if key != "listeners"
+    }
+    plain["listeners"] = tuple(sent.listeners)
+    secrets = {key: str(values[key]) for key in network_config.SECRET_KEYS}
+    try:
+        with unit_of_work(request) as connection:
+            network_config.save(
+                connection,
+                hashcart_of(request).settings,
+                plain,
+                secrets,
+                clear=tuple(sent.clear),
+            )
+    except network_config.NetworkConfigError as problem:
+        # What was typed comes back, except the secrets: they are never put in a page.
+        return _page(request, 400, form=dict(plain), error=f"Nothing was saved: {problem}.")
+    return RedirectResponse("/merchant/networks?saved=1", 303)

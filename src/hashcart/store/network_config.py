@@ -1,0 +1,308 @@
+"""The networks' values the merchant set in the console (accounts, servers, tokens, which
+listeners run), stored in `shop_config` over the settings file.
+
+Plain values are stored as JSON (a string, or a list for `listeners`); secrets are stored
+sealed with the `token_key` (secretbox), as `{"sealed": "<Fernet token>"}`, so a copied
+database gives no one the shop's API keys, and a page can say a secret is set without ever
+holding it. As with the console's other settings, a value equal to the file's is no
+override, and a blank field means "the settings file's value"."""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Literal, get_args
+from urllib.parse import urlsplit
+
+from pydantic import SecretStr
+from sqlalchemy import Connection, delete, insert, select
+
+from hashcart.config import LISTENER_NAMES, Settings
+from hashcart.secretbox import NoTokenKey, SecretBox, UnreadableSecret
+from hashcart.store import schema as t
+
+log = logging.getLogger(__name__)
+
+# Plain values, in the order the networks page shows them.
+PLAIN_KEYS = (
+    "x_shop_handle",
+    "x_shop_user_id",
+    "mastodon_url",
+    "bluesky_identifier",
+    "bluesky_pds_url",
+    "bluesky_jetstream_url",
+    "listeners",
+)
+# Secrets: sealed at rest, never shown back.
+SECRET_KEYS = (
+    "x_consumer_secret",
+    "x_client_id",
+    "x_client_secret",
+    "x_bearer_token",
+    "x_access_token",
+    "mastodon_access_token",
+    "mastodon_webhook_secret",
+    "bluesky_app_password",
+)
+KEYS = PLAIN_KEYS + SECRET_KEYS
+MAX_VALUE_LENGTH = 2000
+
+Plain = str | tuple[str, ...]
+Origin = Literal["console", "settings file", "default"]
+
+
+class NetworkConfigError(ValueError):
+    """A value the networks cannot work with, or a secret that cannot be stored; the
+    message says which and why."""
+
+
+@dataclass
+class Stored:
+    """What the console holds: plain values, and secrets still sealed."""
+
+    plain: dict[str, Plain] = field(default_factory=dict)
+    sealed: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class Opened:
+    """The console's secrets opened with the token_key, and those it could not open."""
+
+    values: dict[str, str] = field(default_factory=dict)
+    unreadable: list[str] = field(default_factory=list)
+
+
+def stored(connection: Connection) -> Stored:
+    """The console's network values. A row that is not what this module writes (edited by
+    hand, say) is ignored with a warning rather than stopping the engine."""
+    found = Stored()
+    rows = connection.execute(
+        select(t.shop_config.c.key, t.shop_config.c.value).where(t.shop_config.c.key.in_(KEYS))
+    )
+    for key, raw in rows:
+        try:
+            value = json.loads(raw)
+        except ValueError:
+            value = None
+        if key in SECRET_KEYS:
+            if isinstance(value, dict) and isinstance(value.get("sealed"), str):
+                found.sealed[key] = value["sealed"]
+                continue
+        else:
+            try:
+                found.plain[key] = check_plain(key, value)
+                continue
+            except (NetworkConfigError, TypeError):
+                pass
+        log.warning("shop_config %r is not a value hashcart wrote; ignored", key)
+    return found
+
+
+def open_secrets(settings: Settings, sealed: Mapping[str, str]) -> Opened:
+    """The sealed secrets opened with the settings' token_key (all unreadable without one)."""
+    opened = Opened()
+    if not sealed:
+        return opened
+    try:
+        box = SecretBox.of(settings)
+    except NoTokenKey:
+        opened.unreadable = sorted(sealed)
+        return opened
+    for key, token in sealed.items():
+        try:
+            value = box.open(token).get("value")
+        except UnreadableSecret:
+            value = None
+        if isinstance(value, str):
+            opened.values[key] = value
+        else:
+            opened.unreadable.append(key)
+    return opened
+
+
+def overlay(settings: Settings, connection: Connection) -> Settings:
+    """`settings` with the console's network values on top; a secret the token_key cannot
+    open is left out (the file's value stays in force) and logged."""
+    found = stored(connection)
+    opened = open_secrets(settings, found.sealed)
+    for key in opened.unreadable:
+        log.warning("console secret %s cannot be read with this token_key; ignored", key)
+    if not found.plain and not opened.values:
+        return settings
+    return settings.model_copy(update=_as_settings_values(found.plain, opened.values))
+
+
+def _as_settings_values(
+    plain: Mapping[str, Plain], secrets: Mapping[str, str]
+) -> dict[str, object]:
+    update: dict[str, object] = dict(plain)
+    for key, value in secrets.items():
+        # x_client_id is no secret to X (it is in every authorize URL), but the console keeps
+        # it with the client secret; Settings holds it as a plain string.
+        update[key] = SecretStr(value) if _is_secret_str(key) else value
+    return update
+
+
+def _is_secret_str(key: str) -> bool:
+    return SecretStr in get_args(Settings.model_fields[key].annotation)
+
+
+def save(
+    connection: Connection,
+    settings: Settings,
+    plain: Mapping[str, str | tuple[str, ...]],
+    secrets: Mapping[str, str],
+    clear: tuple[str, ...] = (),
+) -> None:
+    """Store what the merchant typed: `plain` values (checked; blank or equal to the file's
+    means no override), `secrets` (non-blank ones are sealed; blank ones leave the stored
+    secret as it is) and `clear` (secrets to forget). Refuses everything, writing nothing,
+    when one value is wrong or a secret is given without a usable token_key."""
+    checked: dict[str, Plain | None] = {}
+    for key, value in plain.items():
+        if key not in PLAIN_KEYS:
+            raise NetworkConfigError(f"not a network setting the console can change: {key}")
+        checked[key] = None if value in ("", ()) and key != "listeners" else check_plain(key, value)
+    given = {key: value.strip() for key, value in secrets.items() if value.strip()}
+    unknown = sorted((set(given) | set(clear)) - set(SECRET_KEYS))
+    if unknown:
+        raise NetworkConfigError("not a secret the console can store: " + ", ".join(unknown))
+    for key, value in given.items():
+        _check_secret(key, value)
+    sealed: dict[str, str] = {}
+    if given:
+        try:
+            box = SecretBox.of(settings)
+        except NoTokenKey as error:
+            raise NetworkConfigError(f"no secret was stored: {error}") from None
+        sealed = {key: box.seal({"value": value}) for key, value in given.items()}
+
+    for key, checked_value in checked.items():
+        _delete(connection, key)
+        if checked_value is not None and checked_value != _file_value(settings, key):
+            as_json = list(checked_value) if isinstance(checked_value, tuple) else checked_value
+            _insert(connection, key, json.dumps(as_json))
+    for key in clear:
+        if key not in sealed:
+            _delete(connection, key)
+    for key, token in sealed.items():
+        _delete(connection, key)
+        _insert(connection, key, json.dumps({"sealed": token}))
+
+
+def reset(connection: Connection, keys: tuple[str, ...] = PLAIN_KEYS) -> None:
+    """Back to the settings file for `keys` (the plain values by default)."""
+    connection.execute(delete(t.shop_config).where(t.shop_config.c.key.in_(keys)))
+
+
+def origin(settings: Settings, found: Stored, key: str) -> Origin:
+    """Where the value in force for `key` comes from ("settings file" includes HASHCART_*
+    variables)."""
+    if key in found.plain or key in found.sealed:
+        return "console"
+    return "settings file" if key in settings.model_fields_set else "default"
+
+
+def _file_value(settings: Settings, key: str) -> Plain | None:
+    value = getattr(settings, key)
+    return tuple(value) if isinstance(value, tuple | list) else value
+
+
+def _delete(connection: Connection, key: str) -> None:
+    connection.execute(delete(t.shop_config).where(t.shop_config.c.key == key))
+
+
+def _insert(connection: Connection, key: str, value: str) -> None:
+    connection.execute(insert(t.shop_config).values(key=key, value=value))
+
+
+# --- what each value must look like ------------------------------------------------------
+
+_X_HANDLE = re.compile(r"[A-Za-z0-9_]{1,15}")
+_X_USER_ID = re.compile(r"[0-9]{1,19}")
+_HANDLE = re.compile(
+    r"(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+)
+_DID = re.compile(r"did:[a-z]+:[A-Za-z0-9._:%-]{1,2000}")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f\s]")
+
+
+def check_plain(key: str, value: object) -> Plain:
+    """`value` for `key` in the form stored, or NetworkConfigError saying what is wrong."""
+    if key == "listeners":
+        if not isinstance(value, list | tuple) or not all(isinstance(v, str) for v in value):
+            raise NetworkConfigError("listeners must be a list of names")
+        unknown = sorted(set(value) - set(LISTENER_NAMES))
+        if unknown:
+            raise NetworkConfigError(
+                f"unknown listeners {', '.join(unknown)}: choose from {', '.join(LISTENER_NAMES)}"
+            )
+        return tuple(name for name in LISTENER_NAMES if name in value)
+    if not isinstance(value, str):
+        raise NetworkConfigError(f"{key} must be text")
+    text = value.strip()
+    if len(text) > MAX_VALUE_LENGTH:
+        raise NetworkConfigError(f"{key} is longer than {MAX_VALUE_LENGTH} characters")
+    if key == "x_shop_handle":
+        handle = text.removeprefix("@")
+        if not _X_HANDLE.fullmatch(handle):
+            raise NetworkConfigError(
+                f"X handle {text!r} is not a handle: letters, digits and _ only, at most 15"
+            )
+        return handle
+    if key == "x_shop_user_id":
+        if not _X_USER_ID.fullmatch(text):
+            raise NetworkConfigError(f"X user id {text!r} is not a number (the account's id)")
+        return text
+    if key == "bluesky_identifier":
+        name = text.removeprefix("@")
+        if not (_HANDLE.fullmatch(name) or _DID.fullmatch(name)):
+            raise NetworkConfigError(
+                f"Bluesky account {text!r} is neither a handle (shop.bsky.social) nor a DID"
+            )
+        return name
+    if key in ("mastodon_url", "bluesky_pds_url"):
+        return _server_url(key, text, ("https", "http"), path_allowed=False)
+    if key == "bluesky_jetstream_url":
+        return _server_url(key, text, ("wss", "ws"), path_allowed=True)
+    raise NetworkConfigError(f"not a network setting the console can change: {key}")
+
+
+_LABELS = {
+    "mastodon_url": "Mastodon server",
+    "bluesky_pds_url": "Bluesky PDS",
+    "bluesky_jetstream_url": "Jetstream URL",
+}
+
+
+def _server_url(key: str, text: str, schemes: tuple[str, ...], *, path_allowed: bool) -> str:
+    label = _LABELS[key]
+    wanted = " or ".join(f"{scheme}://" for scheme in schemes)
+    if _CONTROL.search(text):
+        raise NetworkConfigError(f"{label} {text!r} has spaces or control characters")
+    try:
+        parts = urlsplit(text)
+        port = parts.port
+    except ValueError:
+        raise NetworkConfigError(f"{label} {text!r} is not a URL") from None
+    if parts.scheme.lower() not in schemes or not parts.hostname:
+        raise NetworkConfigError(f"{label} {text!r} must be a {wanted} address")
+    if parts.username is not None or parts.password is not None:
+        raise NetworkConfigError(f"{label} {text!r} must not carry a user name or password")
+    if parts.fragment or (not path_allowed and (parts.query or parts.path.strip("/"))):
+        raise NetworkConfigError(f"{label} {text!r} must be the server's address only")
+    host = parts.hostname.lower()
+    netloc = (f"[{host}]" if ":" in host else host) + (f":{port}" if port is not None else "")
+    path = parts.path if path_allowed else ""
+    query = f"?{parts.query}" if parts.query else ""
+    return f"{parts.scheme.lower()}://{netloc}{path}{query}"
+
+
+def _check_secret(key: str, value: str) -> None:
+    if len(value) > MAX_VALUE_LENGTH:
+        raise NetworkConfigError(f"{key} is longer than {MAX_VALUE_LENGTH} characters")
+    if _CONTROL.search(value):
+        raise NetworkConfigError(f"{key} has spaces or control characters; paste it again")
