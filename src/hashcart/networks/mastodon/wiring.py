@@ -1,26 +1,61 @@
 """How mastodon plugs into hashcart: its parent fetcher, its sender and its stream listeners,
-each built from the settings, or None / nothing when the settings do not configure it."""
+each built from the settings in force (the file's, with the console's on top), or None /
+nothing when they do not configure the shop's server (`mastodon_url`) and its account's
+token (`mastodon_access_token`)."""
 
 from __future__ import annotations
 
+import logging
 from typing import TYPE_CHECKING
+
+from hashcart.networks.mastodon.api import MastodonApi
 
 if TYPE_CHECKING:
     from hashcart.bootstrap import App
+    from hashcart.config import Settings
     from hashcart.listeners.base import Listener
     from hashcart.listeners.sink import LiveIngest
     from hashcart.networks.parents import ParentFetcher
     from hashcart.outbox.senders import Sender
 
+log = logging.getLogger(__name__)
+
+LISTENER = "mastodon"
+
+
+def _api(settings: Settings) -> MastodonApi | None:
+    token = settings.mastodon_access_token
+    if not settings.mastodon_url or token is None or not token.get_secret_value():
+        return None
+    return MastodonApi(settings.mastodon_url, token.get_secret_value())
+
 
 def fetcher(app: App) -> ParentFetcher | None:
-    return None
+    from hashcart.networks.mastodon.fetch import MastodonParentFetcher
+
+    api = _api(app.effective_settings())
+    return None if api is None else MastodonParentFetcher(api)
 
 
 def sender(app: App) -> Sender | None:
-    return None
+    from hashcart.networks.mastodon.send import MastodonSender
+
+    api = _api(app.effective_settings())
+    return None if api is None else MastodonSender(api)
 
 
 def listeners(app: App, sink: LiveIngest) -> list[Listener]:
-    """The listeners of this network named in `app.settings.listeners`."""
-    return []
+    """The `mastodon` listener, when `settings.listeners` names it and the server and token
+    are set (named without them, it is left out with a warning saying what is missing)."""
+    from hashcart.networks.mastodon.stream import MastodonStreamListener
+
+    settings = app.effective_settings()
+    if LISTENER not in settings.listeners:
+        return []
+    api = _api(settings)
+    if api is None:
+        log.warning(
+            "the mastodon listener needs mastodon_url and mastodon_access_token; not started"
+        )
+        return []
+    return [MastodonStreamListener(sink, api)]

@@ -1,0 +1,309 @@
+"""A small client for the shop's own Mastodon server (REST, sync httpx).
+
+hashcart acts as one account on one server: the shop's, with its user token. Every call has
+a timeout and every failure is one of two typed exceptions: `MastodonUnreachable` (no answer:
+network, timeout, an answer too large to be one) or `MastodonApiError` (the server answered
+with an error: its status, Mastodon's own `error` text and the rate-limit headers, never the
+token). The streams themselves are read by `stream.py`; this module serves its catch-up.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal
+from urllib.parse import quote, urlsplit
+
+import httpx
+import msgspec
+
+from hashcart.networks.rate_limits import retry_after
+
+DEFAULT_TIMEOUT = httpx.Timeout(10.0, connect=5.0)
+# An API answer larger than this is not one we asked for (a status is a few kB, a page of
+# 80 notifications well under 1 MiB): refused rather than read into memory.
+MAX_ANSWER_BYTES = 8 * 1024 * 1024
+# Page sizes the server allows at most (docs.joinmastodon.org: notifications max 80 since
+# 4.1, tag timelines max 40).
+NOTIFICATIONS_PAGE = 80
+TAG_TIMELINE_PAGE = 40
+# The answer headers kept on an error: when to call again. Nothing else (no echo).
+_KEPT_HEADERS = ("x-ratelimit-limit", "x-ratelimit-remaining", "x-ratelimit-reset", "retry-after")
+# How much of the server's error text is kept: it ends up in logs and the console.
+_MAX_ERROR = 300
+# Status ids: Mastodon's are numeric strings, other servers' (Pleroma, Akkoma) flake ids
+# are alphanumeric; anything else never reaches a URL path.
+_ID = re.compile(r"[0-9A-Za-z_-]{1,64}")
+
+Visibility = Literal["public", "unlisted", "private", "direct"]
+
+
+def is_status_id(value: str) -> bool:
+    return _ID.fullmatch(value) is not None
+
+
+def id_order(value: str) -> tuple[int, int, str]:
+    """A sort key that orders ids by age: numeric ids as integers (Mastodon's snowflake-
+    like ids are not all the same length), others by length then text (flake ids)."""
+    if value.isdigit():
+        return (0, int(value), "")
+    return (1, len(value), value)
+
+
+def is_newer(candidate: str, than: str | None) -> bool:
+    return than is None or id_order(candidate) > id_order(than)
+
+
+class MastodonError(Exception):
+    """Any failed call to the Mastodon server."""
+
+
+class MastodonUnreachable(MastodonError):
+    """The server did not answer usefully (refused, reset, timeout): worth trying later."""
+
+
+class MastodonApiError(MastodonError):
+    """The server answered with an error status."""
+
+    def __init__(self, status: int, error: str = "", headers: Mapping[str, str] | None = None):
+        self.status = status
+        # Mastodon's own words (`{"error": "..."}`), e.g. "The access token is invalid".
+        self.error = error
+        # Lower-case names: what `rate_limits.retry_after` reads.
+        self.headers: dict[str, str] = dict(headers or {})
+        super().__init__(f"Mastodon answered {status}" + (f" ({error})" if error else ""))
+
+    @property
+    def said(self) -> str:
+        return self.error or f"HTTP {self.status}"
+
+    def retry_at(self, now: datetime) -> datetime | None:
+        """When the server says to call again (Retry-After, or an exhausted limit's
+        `X-RateLimit-Reset`, an ISO time on Mastodon), or None when it does not say."""
+        return retry_after(self.headers, now)
+
+    @classmethod
+    def of(cls, response: httpx.Response, body: bytes) -> MastodonApiError:
+        kept = {name: response.headers[name] for name in _KEPT_HEADERS if name in response.headers}
+        return cls(response.status_code, _error_text(body), kept)
+
+
+class _ErrorBody(msgspec.Struct):
+    error: str = ""
+
+
+def _error_text(body: bytes) -> str:
+    try:
+        error = msgspec.json.decode(body, type=_ErrorBody).error
+    except (msgspec.DecodeError, UnicodeDecodeError):
+        return ""
+    return " ".join(error.split())[:_MAX_ERROR]
+
+
+@dataclass(frozen=True)
+class Item:
+    """One entity of a list answer: its id and its JSON exactly as the server sent it."""
+
+    id: str
+    raw: bytes
+
+
+class _HasId(msgspec.Struct):
+    id: str
+
+
+class _Urls(msgspec.Struct):
+    streaming: str | None = None
+
+
+class _Configuration(msgspec.Struct):
+    urls: _Urls | None = None
+
+
+class _Instance(msgspec.Struct):
+    configuration: _Configuration | None = None
+
+
+_LIST = msgspec.json.Decoder(list[msgspec.Raw])
+_ID_ONLY = msgspec.json.Decoder(_HasId)
+
+
+def base_url_of(url: str) -> str:
+    """The server's base URL from the settings, checked: http(s), a host, no query."""
+    cleaned = url.strip().rstrip("/")
+    parts = urlsplit(cleaned)
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.query:
+        raise ValueError(f"mastodon_url must be the server's https:// address, not {url!r}")
+    return cleaned
+
+
+class MastodonApi:
+    """The calls hashcart makes as the shop's account on its Mastodon server."""
+
+    def __init__(
+        self,
+        base_url: str,
+        access_token: str,
+        *,
+        timeout: httpx.Timeout = DEFAULT_TIMEOUT,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        self.base_url = base_url_of(base_url)
+        self._token = access_token
+        self._client = httpx.Client(
+            base_url=self.base_url,
+            timeout=timeout,
+            transport=transport,
+            headers={"User-Agent": "hashcart"},
+            follow_redirects=False,
+        )
+
+    @property
+    def access_token(self) -> str:
+        """For the streaming connection, which `stream.py` opens with its own async client."""
+        return self._token
+
+    def close(self) -> None:
+        self._client.close()
+
+    # --- statuses ------------------------------------------------------------------------
+
+    def status(self, status_id: str) -> bytes | None:
+        """`GET /api/v1/statuses/:id`: the Status JSON, or None when the server says it does
+        not exist for us (404; Mastodon answers 404 for statuses we may not see too)."""
+        if not is_status_id(status_id):
+            return None
+        try:
+            return self._call("GET", f"/api/v1/statuses/{quote(status_id, safe='')}")
+        except MastodonApiError as error:
+            if error.status in (404, 410):
+                return None
+            raise
+
+    def post_status(
+        self,
+        text: str,
+        *,
+        visibility: Visibility,
+        idempotency_key: str,
+        in_reply_to_id: str | None = None,
+    ) -> str:
+        """`POST /api/v1/statuses`; returns the new status's id.
+
+        `Idempotency-Key`: the server keeps each key an hour and answers a repeat with the
+        status the first request made, so a retry after a lost answer never posts twice.
+        """
+        fields: dict[str, str] = {"status": text, "visibility": visibility}
+        if in_reply_to_id:
+            fields["in_reply_to_id"] = in_reply_to_id
+        body = self._call(
+            "POST",
+            "/api/v1/statuses",
+            json=fields,
+            headers={"Idempotency-Key": idempotency_key},
+        )
+        try:
+            return _ID_ONLY.decode(body).id
+        except (msgspec.DecodeError, UnicodeDecodeError):
+            # Posted, but the answer is unreadable: a retry with the same key is harmless.
+            raise MastodonUnreachable("Mastodon's answer to the post had no status id") from None
+
+    # --- catching up ---------------------------------------------------------------------
+
+    def mention_notifications(
+        self, min_id: str | None, limit: int = NOTIFICATIONS_PAGE
+    ) -> list[Item]:
+        """`GET /api/v1/notifications?types[]=mention`: with `min_id`, the page right after
+        it (oldest first page, paging forward); without, the newest `limit`."""
+        params: list[tuple[str, str]] = [("types[]", "mention"), ("limit", str(limit))]
+        if min_id is not None:
+            params.append(("min_id", min_id))
+        return self._items(self._call("GET", "/api/v1/notifications", params=params))
+
+    def tag_timeline(
+        self, tag: str, min_id: str | None, limit: int = TAG_TIMELINE_PAGE
+    ) -> list[Item]:
+        """`GET /api/v1/timelines/tag/:tag`, paged like `mention_notifications`."""
+        params: list[tuple[str, str]] = [("limit", str(limit))]
+        if min_id is not None:
+            params.append(("min_id", min_id))
+        path = f"/api/v1/timelines/tag/{quote(tag, safe='')}"
+        return self._items(self._call("GET", path, params=params))
+
+    def streaming_url(self) -> str | None:
+        """Where the streaming server is (`GET /api/v2/instance`,
+        `configuration.urls.streaming`), as an http(s) base for server-sent events; None
+        when the server does not say."""
+        body = self._call("GET", "/api/v2/instance")
+        try:
+            instance = msgspec.json.decode(body, type=_Instance)
+        except (msgspec.DecodeError, UnicodeDecodeError):
+            return None
+        urls = instance.configuration.urls if instance.configuration else None
+        if urls is None or not urls.streaming:
+            return None
+        try:
+            return sse_base(urls.streaming)
+        except ValueError:
+            return None
+
+    # --- plumbing ------------------------------------------------------------------------
+
+    def _items(self, body: bytes) -> list[Item]:
+        try:
+            raws = _LIST.decode(body)
+            return [Item(_ID_ONLY.decode(raw).id, bytes(raw)) for raw in raws]
+        except (msgspec.DecodeError, UnicodeDecodeError) as error:
+            raise MastodonUnreachable(f"Mastodon's list answer is unreadable: {error}") from None
+
+    def _call(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: list[tuple[str, str]] | None = None,
+        json: Mapping[str, str] | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> bytes:
+        request = self._client.build_request(
+            method,
+            path,
+            params=tuple(params or ()),
+            json=json,
+            headers={"Authorization": f"Bearer {self._token}", **(headers or {})},
+        )
+        try:
+            response = self._client.send(request, stream=True)
+            try:
+                body = _read_capped(response)
+            finally:
+                response.close()
+        except httpx.HTTPError as error:
+            raise MastodonUnreachable(f"Mastodon did not answer: {type(error).__name__}") from None
+        if response.status_code >= 300:
+            raise MastodonApiError.of(response, body)
+        return body
+
+
+def _read_capped(response: httpx.Response) -> bytes:
+    chunks: list[bytes] = []
+    size = 0
+    for chunk in response.iter_bytes():
+        size += len(chunk)
+        if size > MAX_ANSWER_BYTES:
+            raise MastodonUnreachable(f"Mastodon's answer is larger than {MAX_ANSWER_BYTES} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def sse_base(streaming: str) -> str:
+    """The streaming server's address as Mastodon advertises it (`wss://streaming.host`) made
+    an http(s) base: its server-sent-event endpoints live on the same host and port."""
+    streaming = streaming.strip().rstrip("/")
+    if streaming.startswith("wss://"):
+        return "https://" + streaming.removeprefix("wss://")
+    if streaming.startswith("ws://"):
+        return "http://" + streaming.removeprefix("ws://")
+    return base_url_of(streaming)
