@@ -16,15 +16,12 @@ from __future__ import annotations
 import hashlib
 import hmac
 from dataclasses import dataclass
-from datetime import datetime
 
 import msgspec
-from sqlalchemy import Engine, select
 
 from hashcart.listeners.sink import LiveIngest
 from hashcart.networks.formats import Format
-from hashcart.store import schema as t
-from hashcart.store.repository import insert_ignoring
+from hashcart.store.webhook_deliveries import mark_delivered, was_delivered
 
 SIGNATURE_HEADER = "X-Hub-Signature"
 SOURCE = "mastodon"
@@ -78,25 +75,6 @@ def delivery_key(body: bytes) -> str:
     return "sha256:" + hashlib.sha256(body).hexdigest()
 
 
-def was_delivered(engine: Engine, key: str) -> bool:
-    with engine.connect() as connection:
-        found = connection.scalar(
-            select(t.webhook_deliveries.c.event_id).where(
-                t.webhook_deliveries.c.source == SOURCE,
-                t.webhook_deliveries.c.event_id == key,
-            )
-        )
-    return found is not None
-
-
-def mark_delivered(engine: Engine, key: str, at: datetime) -> None:
-    with engine.begin() as connection:
-        connection.execute(
-            insert_ignoring(connection.dialect.name, t.webhook_deliveries.name),
-            {"source": SOURCE, "event_id": key, "received_at": at},
-        )
-
-
 @dataclass(frozen=True)
 class Taken:
     """What became of one signed delivery."""
@@ -110,8 +88,8 @@ def take(sink: LiveIngest, body: bytes) -> Taken:
     """Ingest a signed delivery unless it was taken before; remember it after the sink
     committed it (so a crash in between means Mastodon's retry is taken, not lost)."""
     key = delivery_key(body)
-    if was_delivered(sink.engine, key):
+    if was_delivered(sink.engine, SOURCE, key):
         return Taken(duplicate=True)
     stats = sink.ingest(INGEST_SOURCE, Format.MASTODON, [body])
-    mark_delivered(sink.engine, key, sink.app.clock.now())
+    mark_delivered(sink.engine, SOURCE, key, sink.app.clock.now())
     return Taken(duplicate=False, posts=stats.posts, dead_letters=stats.dead_letters)

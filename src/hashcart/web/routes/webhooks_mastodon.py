@@ -9,12 +9,13 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 
 from hashcart.networks.mastodon import webhook
 from hashcart.web.context import hashcart_of
 from hashcart.web.live import live_sink
+from hashcart.web.webhook_body import capped_body
 
 router = APIRouter()
 
@@ -22,24 +23,10 @@ router = APIRouter()
 MAX_BODY_BYTES = 1024 * 1024
 
 
-async def _raw_body(request: Request) -> bytes:
-    """The body exactly as sent (the signature covers these bytes), refused past the cap
-    without reading the rest."""
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
-        raise HTTPException(413, f"a webhook body is at most {MAX_BODY_BYTES} bytes")
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > MAX_BODY_BYTES:
-            raise HTTPException(413, f"a webhook body is at most {MAX_BODY_BYTES} bytes")
-        chunks.append(chunk)
-    return b"".join(chunks)
-
-
 @router.post("/webhooks/mastodon", include_in_schema=False)
-def mastodon_webhook(request: Request, body: Annotated[bytes, Depends(_raw_body)]) -> JSONResponse:
+def mastodon_webhook(
+    request: Request, body: Annotated[bytes, Depends(capped_body(MAX_BODY_BYTES))]
+) -> JSONResponse:
     secret = hashcart_of(request).effective_settings().mastodon_webhook_secret
     if secret is None or not secret.get_secret_value():
         return JSONResponse(

@@ -15,15 +15,14 @@ import json
 from typing import Annotated, Any
 
 from fastapi import APIRouter, BackgroundTasks, Depends, HTTPException, Request
-from sqlalchemy import Engine, select
 
 from hashcart.config import Settings
 from hashcart.networks.formats import Format
 from hashcart.networks.x.webhook import crc_response_token, crc_secret, verify_signature
-from hashcart.store import schema as t
-from hashcart.store.repository import insert_ignoring
+from hashcart.store.webhook_deliveries import mark_delivered, was_delivered
 from hashcart.web.context import hashcart_of
 from hashcart.web.live import live_sink
+from hashcart.web.webhook_body import capped_body
 
 router = APIRouter()
 
@@ -62,22 +61,11 @@ def crc_challenge(request: Request, crc_token: str | None = None) -> dict[str, s
     return {"response_token": crc_response_token(crc_token, secret)}
 
 
-async def raw_body(request: Request) -> bytes:
-    """The body exactly as sent (the signature covers these bytes), refused past the cap."""
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
-        raise HTTPException(413, "delivery too large")
-    body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > MAX_BODY_BYTES:
-            raise HTTPException(413, "delivery too large")
-    return bytes(body)
-
-
 @router.post(PATH, include_in_schema=False)
 def delivery(
-    request: Request, body: Annotated[bytes, Depends(raw_body)], later: BackgroundTasks
+    request: Request,
+    body: Annotated[bytes, Depends(capped_body(MAX_BODY_BYTES))],
+    later: BackgroundTasks,
 ) -> dict[str, Any]:
     app = hashcart_of(request)
     consumer, client = _secrets(app.effective_settings())
@@ -93,28 +81,13 @@ def delivery(
         sink.ingest(SOURCE, Format.AUTO, [body])
         raise HTTPException(400, "the delivery is not JSON") from None
     event_id = delivery_id(payload, body)
-    if _seen(app.engine, event_id):
+    if was_delivered(app.engine, DELIVERY_SOURCE, event_id):
         return {"ok": True, "duplicate": True}
     # Parents nobody streamed are fetched after the answer: X wants it within 10 seconds.
     sink.ingest(SOURCE, Format.AUTO, [body], fetch_parents=False)
     later.add_task(sink.fetch_parents)
-    with app.engine.begin() as connection:
-        connection.execute(
-            insert_ignoring(connection.dialect.name, "webhook_deliveries"),
-            {"source": DELIVERY_SOURCE, "event_id": event_id, "received_at": app.clock.now()},
-        )
+    mark_delivered(app.engine, DELIVERY_SOURCE, event_id, app.clock.now())
     return {"ok": True}
-
-
-def _seen(engine: Engine, event_id: str) -> bool:
-    with engine.connect() as connection:
-        found = connection.scalar(
-            select(t.webhook_deliveries.c.event_id).where(
-                t.webhook_deliveries.c.source == DELIVERY_SOURCE,
-                t.webhook_deliveries.c.event_id == event_id,
-            )
-        )
-    return found is not None
 
 
 def delivery_id(payload: Any, body: bytes) -> str:

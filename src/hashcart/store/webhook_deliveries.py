@@ -1,0 +1,31 @@
+"""Webhook deliveries already taken, by network and event id: networks deliver at least once,
+so a repeat is recognised here and dropped. Marked only after the sink committed the delivery,
+so one that failed half-way is taken whole when it comes again."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Engine, select
+
+from hashcart.store import schema as t
+from hashcart.store.repository import insert_ignoring
+
+
+def was_delivered(engine: Engine, source: str, event_id: str) -> bool:
+    with engine.connect() as connection:
+        found = connection.scalar(
+            select(t.webhook_deliveries.c.event_id).where(
+                t.webhook_deliveries.c.source == source,
+                t.webhook_deliveries.c.event_id == event_id,
+            )
+        )
+    return found is not None
+
+
+def mark_delivered(engine: Engine, source: str, event_id: str, at: datetime) -> None:
+    with engine.begin() as connection:
+        connection.execute(
+            insert_ignoring(connection.dialect.name, "webhook_deliveries"),
+            {"source": source, "event_id": event_id, "received_at": at},
+        )
