@@ -26,9 +26,7 @@ from hashcart.outbox.senders import OutboxItem, SendFailed, Sent
 
 log = logging.getLogger(__name__)
 
-REPLY_RESTRICTED = (
-    "X lets apps reply only where the author mentioned the shop (2026 rule); sent by email instead"
-)
+REPLY_RESTRICTED = "X lets apps reply only where the author mentioned the shop (its 2026 rule)"
 TOKEN_REJECTED = "X token rejected"
 # How far before an attempt's recorded start its post may carry a timestamp (clock skew).
 RECONCILE_SLACK = timedelta(minutes=1)
