@@ -173,3 +173,21 @@ def test_a_webhook_can_answer_first_and_fetch_parents_afterwards(shop: Shop) -> 
     sink.fetch_parents()
     assert fetcher.asked == ["9001"]
     assert shop.cart("maya@example.com") == [("mug", 1)]
+
+
+def test_parents_that_triggers_waited_for_before_a_restart_are_fetched(shop: Shop) -> None:
+    # An earlier run (or a file) left a trigger waiting for a parent nobody fetched.
+    shop.ingest([_reply("9100")])
+    fetcher = ReplayFetcher({"9001": _parent()})
+    sink = LiveIngest(shop.app, fetchers={Network.X: fetcher})
+    assert sink.recall_waiting_parents() == 1
+    sink.fetch_parents()
+    assert fetcher.asked == ["9001"]
+    assert shop.cart("maya@example.com") == [("mug", 1)]
+    # Asked once: a new sink finds nothing more to recall.
+    assert LiveIngest(shop.app, fetchers={Network.X: fetcher}).recall_waiting_parents() == 0
+
+
+def test_recalling_skips_networks_without_a_fetcher(shop: Shop) -> None:
+    shop.ingest([_reply("9100")])
+    assert LiveIngest(shop.app).recall_waiting_parents() == 0

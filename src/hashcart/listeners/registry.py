@@ -31,13 +31,16 @@ def senders(app: App) -> dict[str, Sender]:
 
 
 def live_ingest(app: App) -> LiveIngest:
-    """The sink for live payloads, with parent fetchers and the short-link resolver."""
-    return LiveIngest(
+    """The sink for live payloads, with parent fetchers and the short-link resolver; the
+    parents that stored triggers still wait for are fetched with its first payload."""
+    sink = LiveIngest(
         app,
         fetchers=fetchers(app),
         resolve_links=shortlinks.resolver(app),
         extra_hosts=app.settings.shortener_hosts,
     )
+    sink.recall_waiting_parents()
+    return sink
 
 
 def listeners(app: App, sink: LiveIngest) -> list[Listener]:

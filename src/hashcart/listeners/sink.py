@@ -162,6 +162,46 @@ class LiveIngest:
                 # further (one level is what a trigger needs).
                 ingestor.missing_parents.clear()
 
+    def recall_waiting_parents(self, limit: int = 1000) -> int:
+        """Queue for fetching the parents that stored triggers still wait for (from an
+        earlier run, or file ingest) and that were never asked for; how many."""
+        triggers, fetched, stored = t.posts.alias("trigger"), t.parent_fetches, t.posts
+        query = (
+            select(triggers.c.network, triggers.c.parent_id)
+            .where(
+                triggers.c.parent_id.is_not(None),
+                triggers.c.list_kind.is_not(None),
+                ~select(t.actions.c.id)
+                .where(
+                    t.actions.c.network == triggers.c.network,
+                    t.actions.c.trigger_post_id == triggers.c.post_id,
+                )
+                .exists(),
+                ~select(stored.c.post_id)
+                .where(
+                    stored.c.network == triggers.c.network,
+                    stored.c.post_id == triggers.c.parent_id,
+                )
+                .exists(),
+                ~select(fetched.c.post_id)
+                .where(
+                    fetched.c.network == triggers.c.network,
+                    fetched.c.post_id == triggers.c.parent_id,
+                )
+                .exists(),
+            )
+            .distinct()
+            .limit(limit)
+        )
+        with self.engine.connect() as connection:
+            found = {
+                (Network(row.network), str(row.parent_id)) for row in connection.execute(query)
+            }
+        wanted = {key for key in found if key[0] in self.fetchers}
+        with self._lock:
+            self._missing |= wanted
+        return len(wanted)
+
     def _due_retries(self, now: datetime) -> set[tuple[Network, str]]:
         return {key for key, at in self._fetch.retry_at.items() if at <= now}
 
