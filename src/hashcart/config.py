@@ -108,6 +108,9 @@ class Settings(BaseSettings):
     bluesky_firehose_url: str = "wss://bsky.network/xrpc/com.atproto.sync.subscribeRepos"
     bluesky_plc_url: str = "https://plc.directory"
     bluesky_appview_url: str = "https://public.api.bsky.app"
+    # Account linking by OAuth (X, Mastodon, Bluesky): let shoppers name servers on private,
+    # loopback or link-local addresses, and over plain http. Only for tests on loopback.
+    oauth_allow_private_servers: bool = False
     # Short-link hosts whose links are followed to find a product (never t.co: X expands it).
     shortener_hosts: TagList = (
         "bit.ly",

@@ -12,6 +12,7 @@ terms of X's 2026 rule (no recording of it is public yet).
 from __future__ import annotations
 
 import asyncio
+import base64
 import itertools
 import json
 import threading
@@ -25,6 +26,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 
 APP_BEARER = "app-bearer-AAAA"
+CLIENT_ID, CLIENT_SECRET = "client-id-CCCC", "client-secret-DDDD"
 USER_TOKEN = "user-token-BBBB"
 SHOP_USER_ID = "1250000000000000001"
 
@@ -110,6 +112,12 @@ class XStandIn:
         self.stream_requests: list[dict[str, str]] = []
         self.holding = threading.Event()
         self.released = False
+        # The shop's user token X accepts now, and the refresh token that renews it
+        # (X rotates refresh tokens: each works once).
+        self.accepted_user_token: str | None = USER_TOKEN
+        self.refresh_token = "refresh-token-0"
+        self.token_requests: list[dict[str, str]] = []
+        self._token_generation = itertools.count(1)
         self._routes()
 
     # --- helpers for tests ---------------------------------------------------------------
@@ -209,7 +217,7 @@ class XStandIn:
 
         @app.post("/2/tweets")
         async def create(request: Request) -> Response:
-            if not _has(request, USER_TOKEN):
+            if not _has(request, self.accepted_user_token):
                 return JSONResponse(UNAUTHORIZED, 401)
             body = await request.json()
             self.create_requests.append(body)
@@ -230,9 +238,40 @@ class XStandIn:
                 201,
             )
 
+        @app.post("/2/oauth2/token")
+        async def token(request: Request) -> Response:
+            form = {key: str(value) for key, value in (await request.form()).items()}
+            self.token_requests.append(form)
+            client = base64.b64encode(f"{CLIENT_ID}:{CLIENT_SECRET}".encode()).decode()
+            if request.headers.get("authorization") != f"Basic {client}":
+                return JSONResponse({"error": "unauthorized_client"}, 401)
+            if (
+                form.get("grant_type") != "refresh_token"
+                or form.get("refresh_token") != self.refresh_token
+            ):
+                return JSONResponse(
+                    {
+                        "error": "invalid_request",
+                        "error_description": "Value passed for the token was invalid.",
+                    },
+                    400,
+                )
+            generation = next(self._token_generation)
+            self.accepted_user_token = f"user-token-{generation}"
+            self.refresh_token = f"refresh-token-{generation}"
+            return JSONResponse(
+                {
+                    "token_type": "bearer",
+                    "expires_in": 7200,
+                    "access_token": self.accepted_user_token,
+                    "scope": "tweet.read tweet.write users.read offline.access",
+                    "refresh_token": self.refresh_token,
+                }
+            )
+
         @app.get("/2/users/me")
         def me(request: Request) -> Response:
-            if not _has(request, USER_TOKEN):
+            if not _has(request, self.accepted_user_token):
                 return JSONResponse(UNAUTHORIZED, 401)
             return JSONResponse(
                 {"data": {"id": SHOP_USER_ID, "name": "Trailhead", "username": "trailhead"}}
@@ -240,7 +279,7 @@ class XStandIn:
 
         @app.get("/2/users/{user_id}/tweets")
         def timeline(user_id: str, request: Request) -> Response:
-            if not _has(request, USER_TOKEN):
+            if not _has(request, self.accepted_user_token):
                 return JSONResponse(UNAUTHORIZED, 401)
             query = dict(request.query_params)
             self.timeline_requests.append(query)
@@ -260,7 +299,7 @@ class XStandIn:
 
         @app.post("/2/dm_conversations/with/{participant_id}/messages")
         async def direct_message(participant_id: str, request: Request) -> Response:
-            if not _has(request, USER_TOKEN):
+            if not _has(request, self.accepted_user_token):
                 return JSONResponse(UNAUTHORIZED, 401)
             self.dm_requests.append((participant_id, await request.json()))
             if self.dm_script:
@@ -288,8 +327,8 @@ class XStandIn:
             await asyncio.sleep(0.02)
 
 
-def _has(request: Request, token: str) -> bool:
-    return request.headers.get("authorization") == f"Bearer {token}"
+def _has(request: Request, token: str | None) -> bool:
+    return token is not None and request.headers.get("authorization") == f"Bearer {token}"
 
 
 def _scripted(answer: Scripted) -> Response:

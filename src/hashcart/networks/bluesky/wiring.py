@@ -1,26 +1,72 @@
 """How bluesky plugs into hashcart: its parent fetcher, its sender and its stream listeners,
-each built from the settings, or None / nothing when the settings do not configure it."""
+each built from the settings in force (the console's on top of the file's), or None /
+nothing when the settings do not configure it.
+
+Public records need no login, so the fetcher is always there; the sender needs the shop's
+identifier and app password; the listeners are the ones `listeners` names (`jetstream`,
+`bluesky_firehose`).
+"""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from hashcart.networks.bluesky.fetch import BlueskyParentFetcher
+from hashcart.networks.bluesky.firehose import FirehoseListener
+from hashcart.networks.bluesky.identity import IdentityResolver
+from hashcart.networks.bluesky.jetstream import JetstreamListener
+from hashcart.networks.bluesky.records import RecordReader
+from hashcart.networks.bluesky.send import BlueskySender
+from hashcart.networks.bluesky.session import ShopSession
+from hashcart.networks.bluesky.xrpc import Xrpc, new_client
+from hashcart.secretbox import SecretBox
+
 if TYPE_CHECKING:
     from hashcart.bootstrap import App
+    from hashcart.config import Settings
     from hashcart.listeners.base import Listener
     from hashcart.listeners.sink import LiveIngest
     from hashcart.networks.parents import ParentFetcher
     from hashcart.outbox.senders import Sender
 
 
+def _reading(app: App, settings: Settings) -> tuple[Xrpc, IdentityResolver, RecordReader]:
+    xrpc = Xrpc(new_client())
+    identity = IdentityResolver(xrpc, settings.bluesky_plc_url, app.clock)
+    return xrpc, identity, RecordReader(identity, xrpc)
+
+
 def fetcher(app: App) -> ParentFetcher | None:
-    return None
+    _, _, records = _reading(app, app.effective_settings())
+    return BlueskyParentFetcher(records, app.clock)
 
 
 def sender(app: App) -> Sender | None:
-    return None
+    settings = app.effective_settings()
+    if not settings.bluesky_identifier or settings.bluesky_app_password is None:
+        return None
+    xrpc, identity, records = _reading(app, settings)
+    box = SecretBox.of(settings) if settings.token_key is not None else None
+    session = ShopSession(
+        app.engine,
+        xrpc,
+        app.clock,
+        pds_url=settings.bluesky_pds_url,
+        identifier=settings.bluesky_identifier,
+        password=settings.bluesky_app_password.get_secret_value(),
+        box=box,
+    )
+    return BlueskySender(session, records, identity, xrpc)
 
 
 def listeners(app: App, sink: LiveIngest) -> list[Listener]:
-    """The listeners of this network named in `app.settings.listeners`."""
-    return []
+    """The listeners of this network named in the settings' `listeners`."""
+    settings = app.effective_settings()
+    found: list[Listener] = []
+    if "jetstream" in settings.listeners:
+        _, _, records = _reading(app, settings)
+        found.append(JetstreamListener(settings.bluesky_jetstream_url, sink, records))
+    if "bluesky_firehose" in settings.listeners:
+        _, identity, records = _reading(app, settings)
+        found.append(FirehoseListener(settings.bluesky_firehose_url, sink, identity, records))
+    return found

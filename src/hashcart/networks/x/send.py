@@ -22,6 +22,7 @@ from typing import Any
 
 from hashcart.networks.rate_limits import retry_after
 from hashcart.networks.x.api import XApi, XApiError, XNotConfigured, XUnreachable, is_post_id
+from hashcart.networks.x.shop_token import ShopToken
 from hashcart.outbox.senders import OutboxItem, SendFailed, Sent
 
 log = logging.getLogger(__name__)
@@ -43,12 +44,31 @@ class XSender:
 
     network = "x"
 
-    def __init__(self, api: XApi, shop_user_id: str | None = None) -> None:
+    def __init__(
+        self, api: XApi, shop_user_id: str | None = None, token: ShopToken | None = None
+    ) -> None:
         self.api = api
         # The shop's X account id, for reading its own timeline; asked of X when not set.
         self._shop_user_id = shop_user_id
+        # Refreshes the shop's user token when X says it expired (access tokens last 2 h).
+        self.token = token
+        if token is not None:
+            api.user_token = token.access_token() or api.user_token
 
     def send(self, item: OutboxItem, now: datetime) -> Sent:
+        try:
+            return self._send(item, now)
+        except SendFailed as failed:
+            if failed.reason != TOKEN_REJECTED or self.token is None:
+                raise
+            fresh = self.token.refresh()
+            if fresh is None:
+                raise
+            self.api.user_token = fresh
+            # The attempt we just made was refused, so nothing was posted: send anew.
+            return self._send(item, now)
+
+    def _send(self, item: OutboxItem, now: datetime) -> Sent:
         if item.channel == "reply":
             return self._reply(item, now)
         if item.channel == "private":

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 from hashcart.networks.x.api import XApi
 from hashcart.networks.x.fetch import XParentFetcher
 from hashcart.networks.x.send import XSender
+from hashcart.networks.x.shop_token import ShopToken
 from hashcart.networks.x.stream import FilteredStreamListener
 
 if TYPE_CHECKING:
@@ -40,7 +41,11 @@ def sender(app: App) -> Sender | None:
     settings = app.effective_settings()
     if settings.x_access_token is None:
         return None
-    return XSender(XApi.from_settings(settings), shop_user_id=settings.x_shop_user_id)
+    return XSender(
+        XApi.from_settings(settings),
+        shop_user_id=settings.x_shop_user_id,
+        token=ShopToken(app.engine, settings, app.clock),
+    )
 
 
 def listeners(app: App, sink: LiveIngest) -> list[Listener]:

@@ -25,6 +25,7 @@ from hashcart.web.context import (
     render,
     unit_of_work,
 )
+from hashcart.web.security import CONTENT_SECURITY_POLICY
 from hashcart.web.signin import SignInRefused, check_sign_in
 
 router = APIRouter(dependencies=[Depends(csrf_protected)], include_in_schema=False)
@@ -49,6 +50,11 @@ NOTIFY_LABELS: dict[str, tuple[str, str]] = {
 DONE_NOTICES = {
     "code": "Here is your new code. Post it within the time shown.",
     "unlinked": "Unlinked. Replies from that account no longer reach your cart.",
+    "unlinked-revoked": "Unlinked, and the network has withdrawn our access to that account.",
+    "unlinked-not-revoked": (
+        "Unlinked. We could not ask the network to withdraw our access, so you may still see "
+        "this shop among the apps connected to that account there; you can remove it yourself."
+    ),
     "notify": "Saved. We will tell you that way from now on.",
     "password": "Your new password is set.",
 }
@@ -69,6 +75,11 @@ def make_link_code(request: Request, viewer: SignedInShopper) -> Response:
 
 @router.post("/account/links/{link_id}/unlink")
 def unlink(request: Request, viewer: SignedInShopper, link_id: int) -> Response:
+    # Imported here: account_oauth renders this module's page, so it imports this module.
+    from hashcart.web.routes.account_oauth import revoke_link
+
+    # Revoke first (the tokens go with the link); a failed revoke does not keep the link.
+    revocation = revoke_link(request, viewer.id, link_id)
     with unit_of_work(request) as connection:
         removed = account_data.unlink(connection, viewer.id, link_id)
     if removed is None:
@@ -80,7 +91,10 @@ def unlink(request: Request, viewer: SignedInShopper, link_id: int) -> Response:
             title="No such linked account",
             message="That account is not linked to yours (any more).",
         )
-    return RedirectResponse("/account?done=unlinked#links", 303)
+    done = {"revoked": "unlinked-revoked", "failed": "unlinked-not-revoked"}.get(
+        revocation, "unlinked"
+    )
+    return RedirectResponse(f"/account?done={done}#links", 303)
 
 
 @router.post("/account/notify")
@@ -144,14 +158,15 @@ def delete_account(
 def _page(request: Request, viewer: Viewer, status: int = 200, **extra: Any) -> Response:
     app = hashcart_of(request)
     now = app.clock.now()
-    link_tags = app.effective_settings().link_tags
+    settings = app.effective_settings()
+    link_tags = settings.link_tags
     with read_only(request) as connection:
         code = account_data.live_link_code(connection, viewer.id, now)
         links = account_data.linked_accounts(connection, viewer.id)
         waiting = account_data.waiting_intents(connection, viewer.id)
         applied = account_data.applied_intents(connection, viewer.id)
     extra.setdefault("chosen", viewer.person.notify_by)
-    return render(
+    response = render(
         request,
         "account/index.html",
         status,
@@ -167,6 +182,17 @@ def _page(request: Request, viewer: Viewer, status: int = 200, **extra: Any) -> 
         notify_labels=NOTIFY_LABELS,
         **extra,
     )
+    response.headers["Content-Security-Policy"] = _policy(settings.oauth_allow_private_servers)
+    return response
+
+
+def _policy(allow_http: bool) -> str:
+    """The "Link X / Mastodon / Bluesky" forms post to /account/oauth/*/start, which sends
+    the browser on to the network's sign-in page (any Mastodon server): browsers apply
+    form-action to that redirect too, so this page lets forms lead to https sites (and http
+    ones where tests allow private servers)."""
+    targets = "'self' https:" + (" http:" if allow_http else "")
+    return CONTENT_SECURITY_POLICY.replace("form-action 'self'", f"form-action {targets}")
 
 
 def _minutes_left(expires_at: datetime, now: datetime) -> int:

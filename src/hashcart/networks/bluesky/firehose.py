@@ -1,0 +1,305 @@
+"""Listening to a repository firehose (`com.atproto.sync.subscribeRepos`) of a PDS or relay.
+
+Each binary frame is two DAG-CBOR objects: a header `{op, t}` and a body. `#commit` bodies
+list their operations (`ops`: action, `collection/rkey` path, record CID) and carry the
+changed blocks as a CAR. Post operations become the Jetstream-v1-shaped events the engine
+reads (`lines.commit_line`); nothing else is kept.
+
+Commits are signed, so a post that would change a cart or a link is proven rather than
+re-fetched: the commit's signature against its DID's `#atproto` key, and the record's CID
+at its path in the signed tree (`commits.py`). A post that fails the proof is dropped,
+counted and logged. The cursor is the frame's `seq`, saved after the engine committed; a
+(re)connection resumes after it. A cursor the server says is in its future (it was reset)
+is dropped and the stream read live.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import logging
+import random
+from datetime import datetime
+from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+import libipld
+import websockets
+
+from hashcart.listeners.sink import LiveIngest
+from hashcart.networks.backoff import Backoff
+from hashcart.networks.bluesky.car import Blocks, CarError, Cid
+from hashcart.networks.bluesky.commits import Unproven, public_key, record_cid, verify_commit
+from hashcart.networks.bluesky.identity import IdentityNotFound, IdentityResolver
+from hashcart.networks.bluesky.lines import commit_line
+from hashcart.networks.bluesky.records import POST_COLLECTION, AtUri, RecordReader
+from hashcart.networks.bluesky.streams import (
+    DEFAULT_BACKOFF,
+    Reconnecting,
+    Wait,
+    acting_post,
+    receive_batch,
+    wait_or_stop,
+)
+from hashcart.networks.bluesky.xrpc import BlueskyUnreachable
+from hashcart.networks.formats import Format
+from hashcart.store.cursors import load_cursor, save_cursor
+
+log = logging.getLogger(__name__)
+
+# A commit's blocks are limited to 2 MB by relays (sync spec); frames past this are not ours.
+_SOCKET_MAX_SIZE = 8 * 1024 * 1024
+_POST_PREFIX = POST_COLLECTION + "/"
+
+
+class StreamRefused(Exception):
+    """The server sent an error frame (ConsumerTooSlow, FutureCursor…): reconnect, from
+    scratch when the server said our cursor is in its future."""
+
+    def __init__(self, error: str, message: str) -> None:
+        super().__init__(f"{error}: {message}")
+        self.forget_cursor = error == "FutureCursor"
+
+
+class FirehoseListener:
+    name = "bluesky_firehose"
+
+    def __init__(
+        self,
+        url: str,
+        sink: LiveIngest,
+        identity: IdentityResolver,
+        records: RecordReader,
+        *,
+        backoff: Backoff = DEFAULT_BACKOFF,
+        wait: Wait = wait_or_stop,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.url = url
+        self.sink = sink
+        self.identity = identity
+        self.records = records
+        self.reconnecting = Reconnecting(self.name, backoff, wait, rng)
+        self.frames = 0
+        self.unreadable = 0
+        self.unconfirmed = 0
+
+    async def run(self, stop: asyncio.Event) -> None:
+        await self.reconnecting.run(stop, lambda: self._connection(stop))
+
+    def subscribe_url(self) -> str:
+        parts = urlsplit(self.url)
+        query = [(k, v) for k, v in parse_qsl(parts.query) if k != "cursor"]
+        cursor = load_cursor(self.sink.engine, self.name)
+        if cursor:
+            query.append(("cursor", cursor))
+        return urlunsplit(parts._replace(query=urlencode(query)))
+
+    async def _connection(self, stop: asyncio.Event) -> None:
+        url = await asyncio.to_thread(self.subscribe_url)
+        async with websockets.connect(
+            url, max_size=_SOCKET_MAX_SIZE, open_timeout=15, ping_interval=20
+        ) as socket:
+            log.info("bluesky_firehose: connected")
+            while True:
+                batch = await receive_batch(socket, stop)
+                if batch is None:
+                    return
+                self.reconnecting.healthy()
+                await asyncio.to_thread(self._process, batch)
+
+    def _process(self, batch: list[bytes]) -> None:
+        """Turn the batch's post operations into lines, hand them over, save the cursor.
+        An error frame ends the batch (what came before it is kept) and the connection."""
+        lines: list[bytes] = []
+        seq: int | None = None
+        refused: StreamRefused | None = None
+        for frame in batch:
+            self.frames += 1
+            try:
+                frame_seq, frame_lines = self._frame(frame)
+            except StreamRefused as error:
+                refused = error
+                break
+            lines += frame_lines
+            if frame_seq is not None:
+                seq = frame_seq if seq is None else max(seq, frame_seq)
+        if lines:
+            self.sink.ingest(self.name, Format.JETSTREAM, lines)
+        if refused is not None and refused.forget_cursor:
+            # Our cursor is past the server's newest event (a reset PDS): read live from now.
+            seq = None
+            save_cursor(self.sink.engine, self.name, "", self.sink.app.clock.now())
+        if seq is not None:
+            save_cursor(self.sink.engine, self.name, str(seq), self.sink.app.clock.now())
+        if refused is not None:
+            raise refused
+
+    def _frame(self, frame: bytes) -> tuple[int | None, list[bytes]]:
+        """One frame: its seq (None when it has none) and its post lines."""
+        try:
+            header, body = libipld.decode_dag_cbor_multi(frame)
+        except (ValueError, RecursionError, TypeError) as error:
+            self.unreadable += 1
+            log.warning("bluesky_firehose: unreadable frame: %s", str(error)[:200])
+            return None, []
+        if not isinstance(header, dict) or not isinstance(body, dict):
+            self.unreadable += 1
+            return None, []
+        if header.get("op") == -1:
+            return None, self._error(body)
+        kind = header.get("t")
+        seq = body.get("seq") if isinstance(body.get("seq"), int) else None
+        if kind == "#commit":
+            return seq, self._commit(body)
+        if kind == "#identity" and isinstance(body.get("did"), str):
+            self.identity.forget(body["did"])
+        elif kind == "#info":
+            log.info("bluesky_firehose: %s %s", body.get("name"), body.get("message") or "")
+        return seq, []
+
+    def _error(self, body: dict[str, Any]) -> list[bytes]:
+        raise StreamRefused(str(body.get("error") or "error"), str(body.get("message") or "")[:200])
+
+    def _commit(self, body: dict[str, Any]) -> list[bytes]:
+        repo, ops = body.get("repo"), body.get("ops")
+        if not isinstance(repo, str) or not isinstance(ops, list):
+            self.unreadable += 1
+            return []
+        post_ops = [
+            op
+            for op in ops
+            if isinstance(op, dict) and str(op.get("path", "")).startswith(_POST_PREFIX)
+        ]
+        if not post_ops:
+            return []
+        blocks_car = body.get("blocks")
+        try:
+            blocks = Blocks.read(blocks_car if isinstance(blocks_car, bytes) else b"")
+        except CarError as error:
+            self.unreadable += 1
+            log.warning("bluesky_firehose: commit of %s unreadable: %s", repo, error)
+            return []
+        time_us = _time_us(body.get("time")) or int(self.sink.app.clock.now().timestamp() * 1e6)
+        rev = body.get("rev") if isinstance(body.get("rev"), str) else None
+        lines = []
+        for op in post_ops:
+            line = self._op_line(repo, body, blocks, op, time_us, rev)
+            if line is not None:
+                lines.append(line)
+        return lines
+
+    def _op_line(
+        self,
+        repo: str,
+        body: dict[str, Any],
+        blocks: Blocks,
+        op: dict[str, Any],
+        time_us: int,
+        rev: str | None,
+    ) -> bytes | None:
+        path = str(op["path"])
+        collection, _, rkey = path.partition("/")
+        action = op.get("action")
+        if action == "delete":
+            return commit_line(
+                did=repo,
+                time_us=time_us,
+                operation="delete",
+                collection=collection,
+                rkey=rkey,
+                rev=rev,
+            )
+        cid = op.get("cid")
+        if action not in ("create", "update") or not isinstance(cid, bytes):
+            return None
+        if cid not in blocks:
+            return None  # a tooBig commit (deprecated) carries no record: nothing to vouch for
+        try:
+            record = _json_value(blocks.decoded(cid))
+        except (CarError, RecursionError) as error:
+            record = None
+            reason = str(error)
+        else:
+            reason = "not an object"
+        if not isinstance(record, dict):
+            self.unreadable += 1
+            log.warning("bluesky_firehose: record %s/%s unreadable: %s", repo, path, reason)
+            return None
+        line = commit_line(
+            did=repo,
+            time_us=time_us,
+            operation=str(action),
+            collection=collection,
+            rkey=rkey,
+            record=record,
+            cid=libipld.encode_cid(cid),
+            rev=rev,
+        )
+        post = acting_post(self.sink, line)
+        if post is not None and not self._proven(repo, body, blocks, path, cid):
+            self.unconfirmed += 1
+            log.warning("bluesky_firehose: dropped unproven post %s", post.post_id)
+            return None
+        return line
+
+    def _proven(
+        self, repo: str, body: dict[str, Any], blocks: Blocks, path: str, cid: bytes
+    ) -> bool:
+        """Whether the record at `path` with `cid` is in a commit signed by `repo`'s key. A
+        failing signature is checked once more against a fresh DID document (keys rotate);
+        when the key cannot be learned at all, the author's PDS is asked instead."""
+        commit_cid = body.get("commit")
+        if not isinstance(commit_cid, bytes):
+            return False
+        for fresh in (False, True):
+            try:
+                identity = self.identity.identity(repo, fresh=fresh)
+            except IdentityNotFound:
+                return False
+            except BlueskyUnreachable:
+                return self._confirmed_by_pds(repo, path, cid)
+            if identity.signing_key is None:
+                return False
+            try:
+                key = public_key(identity.signing_key, identity.signing_key_type)
+                commit = verify_commit(blocks, commit_cid, repo, key)
+                data = commit.get("data")
+                return isinstance(data, bytes) and record_cid(blocks, data, path) == cid
+            except Unproven as error:
+                log.info("bluesky_firehose: %s: %s", repo, error)
+        return False
+
+    def _confirmed_by_pds(self, repo: str, path: str, cid: bytes) -> bool:
+        collection, _, rkey = path.partition("/")
+        uri = AtUri.parse(f"at://{repo}/{collection}/{rkey}")
+        try:
+            return uri is not None and self.records.confirms(uri, libipld.encode_cid(cid))
+        except BlueskyUnreachable:
+            return False
+
+
+def _time_us(value: object) -> int | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        return int(datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp() * 1_000_000)
+    except ValueError:
+        return None
+
+
+def _json_value(value: Any) -> Any:
+    """A decoded DAG-CBOR value in the atproto JSON form Jetstream sends: a CID link as
+    {"$link": "bafy…"}, bytes as {"$bytes": base64}. libipld returns both as bytes; a byte
+    string that reads as a CIDv1 is taken for a link (posts hold no other byte strings)."""
+    if isinstance(value, dict):
+        return {str(key): _json_value(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_json_value(item) for item in value]
+    if isinstance(value, bytes):
+        try:
+            Cid.of(value)
+            return {"$link": libipld.encode_cid(value)}
+        except (CarError, ValueError):
+            return {"$bytes": base64.b64encode(value).decode().rstrip("=")}
+    return value

@@ -1,0 +1,161 @@
+"""Listening to Bluesky through Jetstream (v1 JSON over a websocket).
+
+Jetstream is not self-authenticating: its events carry no signature, so anyone between us
+and the network could forge a `#cart` in a shopper's name. A post that would change a cart
+or a link (`sink.needs_confirmation`) is therefore confirmed against its author's own
+repository first: the PDS must hold that record with the event's CID. Otherwise it is
+dropped, counted and logged; everything else goes to the engine as it came.
+
+The cursor is the last event's `time_us`, saved after the engine committed the batch; a
+(re)connection resumes from it minus REWIND (Jetstream's own advice: repeats are harmless,
+the engine drops them; a gap would not be).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+import msgspec
+import websockets
+
+from hashcart.listeners.sink import LiveIngest
+from hashcart.networks.backoff import Backoff
+from hashcart.networks.bluesky.records import POST_COLLECTION, AtUri, RecordReader
+from hashcart.networks.bluesky.streams import (
+    DEFAULT_BACKOFF,
+    Reconnecting,
+    Wait,
+    acting_post,
+    receive_batch,
+    wait_or_stop,
+)
+from hashcart.networks.bluesky.xrpc import BlueskyUnreachable
+from hashcart.networks.formats import Format
+from hashcart.store.cursors import load_cursor, save_cursor
+
+log = logging.getLogger(__name__)
+
+REWIND_US = 5_000_000
+# Jetstream's own cap on what it sends us (it skips larger events); the socket allows more.
+MAX_EVENT_BYTES = 1024 * 1024
+_SOCKET_MAX_SIZE = 2 * MAX_EVENT_BYTES
+
+
+class _Commit(msgspec.Struct):
+    collection: str | None = None
+    rkey: str | None = None
+    cid: str | None = None
+
+
+class _Envelope(msgspec.Struct):
+    did: str | None = None
+    time_us: int | None = None
+    commit: _Commit | None = None
+
+
+_ENVELOPE = msgspec.json.Decoder(_Envelope)
+
+
+class JetstreamListener:
+    name = "jetstream"
+
+    def __init__(
+        self,
+        url: str,
+        sink: LiveIngest,
+        records: RecordReader,
+        *,
+        backoff: Backoff = DEFAULT_BACKOFF,
+        wait: Wait = wait_or_stop,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.url = url
+        self.sink = sink
+        self.records = records
+        self.reconnecting = Reconnecting(self.name, backoff, wait, rng)
+        self.events = 0
+        self.unconfirmed = 0
+
+    async def run(self, stop: asyncio.Event) -> None:
+        await self.reconnecting.run(stop, lambda: self._connection(stop))
+
+    def subscribe_url(self) -> str:
+        """The subscription URL: posts only, from the stored cursor minus REWIND."""
+        parts = urlsplit(self.url)
+        query = [
+            (name, value)
+            for name, value in parse_qsl(parts.query)
+            if name not in ("wantedCollections", "cursor", "maxMessageSizeBytes")
+        ]
+        query += [
+            ("wantedCollections", POST_COLLECTION),
+            ("maxMessageSizeBytes", str(MAX_EVENT_BYTES)),
+        ]
+        cursor = _as_int(load_cursor(self.sink.engine, self.name))
+        if cursor is not None:
+            query.append(("cursor", str(max(cursor - REWIND_US, 0))))
+        return urlunsplit(parts._replace(query=urlencode(query)))
+
+    async def _connection(self, stop: asyncio.Event) -> None:
+        url = await asyncio.to_thread(self.subscribe_url)
+        async with websockets.connect(
+            url, max_size=_SOCKET_MAX_SIZE, open_timeout=15, ping_interval=20
+        ) as socket:
+            log.info("jetstream: connected")
+            while True:
+                batch = await receive_batch(socket, stop)
+                if batch is None:
+                    return
+                self.reconnecting.healthy()
+                await asyncio.to_thread(self._process, batch)
+
+    def _process(self, batch: list[bytes]) -> None:
+        """Confirm what must be, hand the rest to the engine, then save the cursor."""
+        kept: list[bytes] = []
+        cursor: int | None = None
+        for message in batch:
+            self.events += 1
+            envelope = _envelope(message)
+            if envelope is not None and envelope.time_us is not None:
+                cursor = envelope.time_us if cursor is None else max(cursor, envelope.time_us)
+            if self._confirmed(message, envelope):
+                kept.append(message)
+        if kept:
+            self.sink.ingest(self.name, Format.JETSTREAM, kept)
+        if cursor is not None:
+            save_cursor(self.sink.engine, self.name, str(cursor), self.sink.app.clock.now())
+
+    def _confirmed(self, message: bytes, envelope: _Envelope | None) -> bool:
+        """False for a post that would act but that its author's repository does not hold
+        (in this version); True for everything else (the engine judges the rest)."""
+        post = acting_post(self.sink, message)
+        if post is None:
+            return True
+        commit = envelope.commit if envelope is not None else None
+        uri = AtUri.parse(post.post_id)
+        try:
+            if uri is not None and commit is not None and self.records.confirms(uri, commit.cid):
+                return True
+            reason = "its author's repository holds another version or none"
+        except BlueskyUnreachable as error:
+            reason = f"its author's repository could not be asked ({error})"
+        self.unconfirmed += 1
+        log.warning("jetstream: dropped unconfirmed post %s: %s", post.post_id, reason)
+        return False
+
+
+def _envelope(message: bytes) -> _Envelope | None:
+    try:
+        return _ENVELOPE.decode(message)
+    except (msgspec.DecodeError, UnicodeDecodeError):
+        return None
+
+
+def _as_int(value: str | None) -> int | None:
+    try:
+        return int(value) if value is not None else None
+    except ValueError:
+        return None

@@ -1,0 +1,32 @@
+"""Jetstream v1 commit events built from other sources (the firehose, getRecord answers).
+
+The engine reads one Bluesky shape, Jetstream v1's (`decode.py`); a record that came another
+way is handed over in that shape: `{"did", "time_us", "kind": "commit", "commit": {"rev",
+"operation", "collection", "rkey", "record", "cid"}}`, deletes without record and cid.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+
+
+def commit_line(
+    *,
+    did: str,
+    time_us: int,
+    operation: str,
+    collection: str,
+    rkey: str,
+    record: dict[str, Any] | None = None,
+    cid: str | None = None,
+    rev: str | None = None,
+) -> bytes:
+    commit: dict[str, Any] = {"operation": operation, "collection": collection, "rkey": rkey}
+    if rev:
+        commit["rev"] = rev
+    if operation != "delete":
+        commit["record"] = record
+        commit["cid"] = cid
+    return msgspec.json.encode({"did": did, "time_us": time_us, "kind": "commit", "commit": commit})

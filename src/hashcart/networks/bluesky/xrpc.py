@@ -1,0 +1,186 @@
+"""Calling AT Protocol services over HTTP (XRPC), sync httpx.
+
+Every call has a timeout and reads at most MAX_ANSWER_BYTES, and every failure is one of two
+typed exceptions: `BlueskyUnreachable` (no usable answer: network, timeout, an answer too
+large or not JSON) or `XrpcError` (the service answered with an error: the status, the
+XRPC `error` name and `message`, and the rate-limit headers; never a token). The streams are
+websockets and live in `jetstream.py` and `firehose.py`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+import httpx
+import msgspec
+
+from hashcart.networks.rate_limits import retry_after
+
+DEFAULT_TIMEOUT = httpx.Timeout(10.0, connect=5.0)
+# A record, a session or a DID document is a few kB: anything past this is not an answer.
+MAX_ANSWER_BYTES = 4 * 1024 * 1024
+# The answer headers kept on an error: when to call again (the PDS's `ratelimit-*`).
+_KEPT_HEADERS = (
+    "ratelimit-limit",
+    "ratelimit-remaining",
+    "ratelimit-reset",
+    "ratelimit-policy",
+    "retry-after",
+)
+# How much of a service's error text is kept: it ends up in logs and the console.
+_MAX_MESSAGE = 300
+
+
+class BlueskyError(Exception):
+    """Any failed call to a Bluesky service."""
+
+
+class BlueskyUnreachable(BlueskyError):
+    """No usable answer (refused, reset, timed out, oversized, not JSON): try again later."""
+
+
+class XrpcError(BlueskyError):
+    """The service answered with an error status and (usually) an XRPC error body."""
+
+    def __init__(
+        self,
+        status: int,
+        error: str = "",
+        message: str = "",
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
+        self.status = status
+        self.error = error
+        self.message = message
+        self.headers = dict(headers or {})
+        super().__init__(f"HTTP {status} {error}: {message}".strip().rstrip(":"))
+
+    def retry_at(self, now: datetime) -> datetime | None:
+        """When the service says to call again, or None when it does not say."""
+        return retry_after(self.headers, now)
+
+    @property
+    def rate_limited(self) -> bool:
+        return self.status == 429 or self.error == "RateLimitExceeded"
+
+
+class _ErrorBody(msgspec.Struct):
+    error: str = ""
+    message: str = ""
+
+
+def _clean(text: object) -> str:
+    return " ".join(str(text).split())[:_MAX_MESSAGE]
+
+
+def new_client(transport: httpx.BaseTransport | None = None) -> httpx.Client:
+    """The HTTP client for Bluesky calls: timeouts, no redirects (an answer cannot send our
+    token elsewhere), a name that says who we are."""
+    return httpx.Client(
+        timeout=DEFAULT_TIMEOUT,
+        follow_redirects=False,
+        headers={"User-Agent": "hashcart"},
+        transport=transport,
+    )
+
+
+class Xrpc:
+    """XRPC queries (GET) and procedures (POST) against any service's base URL."""
+
+    def __init__(self, http: httpx.Client) -> None:
+        self.http = http
+
+    def query(
+        self,
+        service: str,
+        nsid: str,
+        params: Mapping[str, str] | None = None,
+        *,
+        token: str | None = None,
+    ) -> dict[str, Any]:
+        return self._call("GET", _endpoint(service, nsid), params=params, token=token)
+
+    def procedure(
+        self,
+        service: str,
+        nsid: str,
+        body: Mapping[str, Any] | None = None,
+        *,
+        token: str | None = None,
+    ) -> dict[str, Any]:
+        return self._call("POST", _endpoint(service, nsid), body=body, token=token)
+
+    def get_json(self, url: str) -> dict[str, Any]:
+        """A plain JSON document (a DID document from PLC or did:web)."""
+        return self._call("GET", url)
+
+    def _call(
+        self,
+        method: str,
+        url: str,
+        *,
+        params: Mapping[str, str] | None = None,
+        body: Mapping[str, Any] | None = None,
+        token: str | None = None,
+    ) -> dict[str, Any]:
+        headers = {"Accept": "application/json"}
+        if token is not None:
+            headers["Authorization"] = f"Bearer {token}"
+        content = None
+        if body is not None:
+            headers["Content-Type"] = "application/json"
+            content = msgspec.json.encode(body)
+        try:
+            with self.http.stream(
+                method, url, params=params, content=content, headers=headers
+            ) as response:
+                raw = _read_capped(response)
+        except _Oversized:
+            raise BlueskyUnreachable(f"{method} {_safe(url)}: answer too large") from None
+        except httpx.HTTPError as error:
+            # The message names the URL and the kind of failure; never the headers.
+            raise BlueskyUnreachable(f"{method} {_safe(url)}: {type(error).__name__}") from None
+        if response.status_code >= 400:
+            raise _error_of(response, raw)
+        if not raw:
+            return {}
+        try:
+            value = msgspec.json.decode(raw)
+        except (msgspec.DecodeError, UnicodeDecodeError):
+            raise BlueskyUnreachable(f"{method} {_safe(url)}: answer is not JSON") from None
+        if not isinstance(value, dict):
+            raise BlueskyUnreachable(f"{method} {_safe(url)}: answer is not a JSON object")
+        return value
+
+
+def _endpoint(service: str, nsid: str) -> str:
+    return f"{service.rstrip('/')}/xrpc/{nsid}"
+
+
+def _safe(url: str) -> str:
+    """The URL without its query (which can carry handles or cursors, never needed in logs)."""
+    return url.split("?", 1)[0]
+
+
+class _Oversized(Exception):
+    pass
+
+
+def _read_capped(response: httpx.Response) -> bytes:
+    body = bytearray()
+    for chunk in response.iter_bytes():
+        body.extend(chunk)
+        if len(body) > MAX_ANSWER_BYTES:
+            raise _Oversized
+    return bytes(body)
+
+
+def _error_of(response: httpx.Response, raw: bytes) -> XrpcError:
+    kept = {name: response.headers[name] for name in _KEPT_HEADERS if name in response.headers}
+    try:
+        body = msgspec.json.decode(raw, type=_ErrorBody)
+    except (msgspec.DecodeError, UnicodeDecodeError):
+        body = _ErrorBody()
+    return XrpcError(response.status_code, _clean(body.error), _clean(body.message), kept)

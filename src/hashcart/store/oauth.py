@@ -1,0 +1,188 @@
+"""OAuth bookkeeping: the states of sign-ins under way, hashcart's own registrations as a
+client (one per Mastodon server), and the tokens of linked accounts.
+
+Everything secret arrives here already sealed (SecretBox); this module stores text. A state
+is kept only as its SHA-256, so the database alone cannot finish anyone's sign-in.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy import Connection, delete, select
+
+from hashcart.store import schema as t
+from hashcart.store.repository import insert_ignoring, upsert
+
+
+@dataclass(frozen=True)
+class PendingState:
+    """A sign-in under way, as taken back (and so used up) by its callback."""
+
+    customer_id: int
+    network: str
+    server: str | None
+    secret_data: str
+    expires_at: datetime
+
+
+@dataclass(frozen=True)
+class RegisteredClient:
+    client_id: str
+    sealed_secret: str | None
+
+
+@dataclass(frozen=True)
+class StoredTokens:
+    network: str
+    server: str | None
+    secret_data: str
+
+
+# states ------------------------------------------------------------------------------------
+
+
+def add_state(
+    connection: Connection,
+    state_hash: str,
+    customer_id: int,
+    network: str,
+    server: str | None,
+    secret_data: str,
+    created_at: datetime,
+    expires_at: datetime,
+) -> None:
+    connection.execute(
+        t.oauth_states.insert().values(
+            state_hash=state_hash,
+            customer_id=customer_id,
+            network=network,
+            server=server,
+            secret_data=secret_data,
+            created_at=created_at,
+            expires_at=expires_at,
+        )
+    )
+
+
+def take_state(
+    connection: Connection, state_hash: str, customer_id: int, network: str
+) -> PendingState | None:
+    """Delete and return the customer's state for `network`: a state works once, and only
+    for the shopper who started it (another shopper's callback finds nothing to take)."""
+    states = t.oauth_states
+    row = connection.execute(
+        delete(states)
+        .where(
+            states.c.state_hash == state_hash,
+            states.c.customer_id == customer_id,
+            states.c.network == network,
+        )
+        .returning(
+            states.c.customer_id,
+            states.c.network,
+            states.c.server,
+            states.c.secret_data,
+            states.c.expires_at,
+        )
+    ).first()
+    if row is None:
+        return None
+    return PendingState(
+        row.customer_id, row.network, row.server, row.secret_data, _aware(row.expires_at)
+    )
+
+
+def forget_expired_states(connection: Connection, now: datetime) -> int:
+    """Drop sign-ins nobody finished (a shopper who walked away leaves one behind)."""
+    result = connection.execute(delete(t.oauth_states).where(t.oauth_states.c.expires_at <= now))
+    return result.rowcount or 0
+
+
+# hashcart's client registrations --------------------------------------------------------------
+
+
+def find_client(connection: Connection, network: str, server: str) -> RegisteredClient | None:
+    clients = t.oauth_clients
+    row = connection.execute(
+        select(clients.c.client_id, clients.c.client_secret).where(
+            clients.c.network == network, clients.c.server == server
+        )
+    ).first()
+    return None if row is None else RegisteredClient(row.client_id, row.client_secret)
+
+
+def add_client(
+    connection: Connection,
+    network: str,
+    server: str,
+    client_id: str,
+    sealed_secret: str | None,
+    at: datetime,
+) -> RegisteredClient:
+    """Keep a registration; when two sign-ins registered at once, the first one stored wins
+    and both use it (the other registration is simply never used)."""
+    connection.execute(
+        insert_ignoring(connection.dialect.name, t.oauth_clients.name),
+        {
+            "network": network,
+            "server": server,
+            "client_id": client_id,
+            "client_secret": sealed_secret,
+            "created_at": at,
+        },
+    )
+    stored = find_client(connection, network, server)
+    assert stored is not None
+    return stored
+
+
+# linked accounts' tokens ------------------------------------------------------------------------
+
+
+def link_id_of(connection: Connection, network: str, account_id: str) -> int | None:
+    links = t.account_links
+    found = connection.scalar(
+        select(links.c.id).where(links.c.network == network, links.c.account_id == account_id)
+    )
+    return None if found is None else int(found)
+
+
+def save_tokens(
+    connection: Connection,
+    link_id: int,
+    server: str | None,
+    secret_data: str,
+    scope: str | None,
+    expires_at: datetime | None,
+    at: datetime,
+) -> None:
+    """Store (or replace, on a link made again) a linked account's sealed tokens."""
+    connection.execute(
+        upsert(connection.dialect.name, t.account_tokens, ["link_id"]),
+        {
+            "link_id": link_id,
+            "server": server,
+            "secret_data": secret_data,
+            "scope": scope,
+            "expires_at": expires_at,
+            "created_at": at,
+        },
+    )
+
+
+def tokens_of_link(connection: Connection, customer_id: int, link_id: int) -> StoredTokens | None:
+    """The tokens of one of the customer's links (None: not theirs, or linked by code)."""
+    links, tokens = t.account_links, t.account_tokens
+    row = connection.execute(
+        select(links.c.network, tokens.c.server, tokens.c.secret_data)
+        .join(tokens, tokens.c.link_id == links.c.id)
+        .where(links.c.id == link_id, links.c.customer_id == customer_id)
+    ).first()
+    return None if row is None else StoredTokens(row.network, row.server, row.secret_data)
+
+
+def _aware(moment: datetime) -> datetime:
+    """SQLite hands datetimes back naive; everything we store is UTC."""
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

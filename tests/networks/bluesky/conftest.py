@@ -1,0 +1,36 @@
+"""Bluesky tests: the real network on loopback (session-wide), and waiting on conditions."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable, Iterator
+
+import pytest
+from cryptography.fernet import Fernet
+
+from tests.networks.bluesky.peer import BlueskyPeer, missing
+
+DEADLINE_SECONDS = 30
+TOKEN_KEY = Fernet.generate_key().decode()
+
+
+@pytest.fixture(scope="session")
+def bluesky_peer() -> Iterator[BlueskyPeer]:
+    """A PLC directory and a PDS (@atproto/dev-env) on loopback; skips when not installed."""
+    reason = missing()
+    if reason is not None:
+        pytest.skip(reason)
+    peer = BlueskyPeer.start()
+    yield peer
+    peer.close()
+
+
+async def until(condition: Callable[[], bool], what: str) -> None:
+    """Wait (polling, with a deadline) until `condition()` holds; the checks run in a thread
+    as they read the database."""
+    deadline = time.monotonic() + DEADLINE_SECONDS
+    while not await asyncio.to_thread(condition):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting until {what}")
+        await asyncio.sleep(0.02)  # polling a condition with a deadline, not waiting for time
