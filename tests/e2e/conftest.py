@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import os
-import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,37 +15,10 @@ from tests.loopback import LiveServer
 from tests.web.conftest import WebShop
 
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
-# Chromium on these machines must not try to reach the internet at start.
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 
 
 def _scratch() -> Path:
     return Path(tempfile.gettempdir()) / "hashcart-screenshots"
-
-
-def chromium_path() -> str | None:
-    return os.environ.get("HASHCART_CHROMIUM") or shutil.which("chromium")
-
-
-@pytest.fixture(scope="session")
-def chromium() -> Iterator[Any]:
-    executable = chromium_path()
-    if executable is None:
-        pytest.skip("no Chromium found (install Debian's `chromium`, or set HASHCART_CHROMIUM)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
 
 
 @pytest.fixture

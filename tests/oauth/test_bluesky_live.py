@@ -18,7 +18,6 @@ from sqlalchemy import select
 from hashcart.networks.bluesky.dpop import DPoPKey
 from hashcart.secretbox import SecretBox
 from hashcart.store import schema as t
-from tests.e2e.conftest import CHROMIUM_ARGS, chromium_path
 from tests.harness import HOST
 from tests.loopback import LiveServer
 from tests.networks.bluesky.peer import Account, BlueskyPeer, missing
@@ -39,19 +38,6 @@ def bluesky_peer() -> Iterator[BlueskyPeer]:
     peer = BlueskyPeer.start()
     yield peer
     peer.close()
-
-
-@pytest.fixture(scope="module")
-def chromium() -> Iterator[Any]:
-    executable = chromium_path()
-    if executable is None:
-        pytest.skip("no Chromium found (install Debian's `chromium`, or set HASHCART_CHROMIUM)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
 
 
 @pytest.fixture
