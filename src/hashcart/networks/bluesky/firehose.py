@@ -26,6 +26,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 import libipld
 import websockets
 
+from hashcart.listeners.base import Wait, wait_or_stop
 from hashcart.listeners.sink import LiveIngest
 from hashcart.networks.backoff import Backoff
 from hashcart.networks.bluesky.car import Blocks, CarError, Cid
@@ -36,10 +37,8 @@ from hashcart.networks.bluesky.records import POST_COLLECTION, AtUri, RecordRead
 from hashcart.networks.bluesky.streams import (
     DEFAULT_BACKOFF,
     Reconnecting,
-    Wait,
     acting_post,
     receive_batch,
-    wait_or_stop,
 )
 from hashcart.networks.bluesky.xrpc import BlueskyUnreachable
 from hashcart.networks.formats import Format

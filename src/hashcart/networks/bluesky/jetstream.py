@@ -21,16 +21,15 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 import msgspec
 import websockets
 
+from hashcart.listeners.base import Wait, wait_or_stop
 from hashcart.listeners.sink import LiveIngest
 from hashcart.networks.backoff import Backoff
 from hashcart.networks.bluesky.records import POST_COLLECTION, AtUri, RecordReader
 from hashcart.networks.bluesky.streams import (
     DEFAULT_BACKOFF,
     Reconnecting,
-    Wait,
     acting_post,
     receive_batch,
-    wait_or_stop,
 )
 from hashcart.networks.bluesky.xrpc import BlueskyUnreachable
 from hashcart.networks.formats import Format

@@ -20,6 +20,7 @@ from websockets.asyncio.client import ClientConnection
 from websockets.exceptions import ConnectionClosed
 
 from hashcart.domain.posts import DecodeError, Post
+from hashcart.listeners.base import Wait
 from hashcart.listeners.sink import LiveIngest
 from hashcart.networks.backoff import Backoff
 from hashcart.networks.bluesky.decode import decode
@@ -32,12 +33,6 @@ BATCH_WINDOW = 0.05
 DEFAULT_BACKOFF = Backoff(first=1.0, cap=120.0)
 
 # How a listener waits between reconnects: (seconds, stop) -> returns early when stop is set.
-Wait = Callable[[float, asyncio.Event], Awaitable[None]]
-
-
-async def wait_or_stop(seconds: float, stop: asyncio.Event) -> None:
-    with suppress(TimeoutError):
-        await asyncio.wait_for(stop.wait(), timeout=seconds)
 
 
 async def receive_batch(

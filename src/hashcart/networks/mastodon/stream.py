@@ -23,10 +23,9 @@ the engine drops repeats. The very first start begins at the newest post (histor
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import random
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any
 
@@ -35,6 +34,7 @@ import msgspec
 from httpx_sse import ServerSentEvent, aconnect_sse
 
 from hashcart.domain.triggers import normalize_tag
+from hashcart.listeners.base import Wait, wait_or_stop
 from hashcart.listeners.sink import LiveIngest
 from hashcart.networks.backoff import Backoff
 from hashcart.networks.formats import Format
@@ -68,12 +68,6 @@ TAG_REWIND_MILLISECONDS = 10 * 60 * 1000
 _MAX_ERROR_BODY = 64 * 1024
 
 # Waits `seconds`, or less when `stop` is set: reconnect delays (tests record them).
-Wait = Callable[[float, asyncio.Event], Awaitable[None]]
-
-
-async def wait_or_stop(seconds: float, stop: asyncio.Event) -> None:
-    with contextlib.suppress(TimeoutError):
-        await asyncio.wait_for(stop.wait(), seconds)
 
 
 class StreamEnded(Exception):

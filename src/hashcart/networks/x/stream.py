@@ -21,12 +21,13 @@ import asyncio
 import contextlib
 import logging
 import re
-from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Mapping, Sequence
+from collections.abc import AsyncIterator, Coroutine, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 import httpx
 
+from hashcart.listeners.base import Wait, wait_or_stop
 from hashcart.networks.backoff import Backoff
 from hashcart.networks.formats import Format
 from hashcart.networks.rate_limits import retry_after
@@ -65,14 +66,7 @@ _BACKOFFS = {"network": NETWORK_BACKOFF, "http": HTTP_BACKOFF, "rate_limit": RAT
 # X handles: letters, digits and underscore, at most 15 (an `@` in the settings is dropped).
 _HANDLE = re.compile(r"[A-Za-z0-9_]{1,15}")
 
-Wait = Callable[[float, asyncio.Event], Awaitable[None]]
 _T = TypeVar("_T")
-
-
-async def wait_or_stop(seconds: float, stop: asyncio.Event) -> None:
-    """Wait `seconds`, or less when `stop` is set meanwhile (the default between reconnects)."""
-    with contextlib.suppress(TimeoutError):
-        await asyncio.wait_for(stop.wait(), timeout=seconds)
 
 
 # --- rules --------------------------------------------------------------------------------
