@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-pytest_plugins = ["tests.databases", "tests.browser"]
+pytest_plugins = ["tests.databases", "tests.browser", "tests.networks.bluesky.peer"]
 
 # `../shared/fixtures` sits beside the project's checkout (in CI and in sessions).
 SHARED_FIXTURES = Path(__file__).resolve().parents[1].parent / "shared" / "fixtures"

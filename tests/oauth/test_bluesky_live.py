@@ -20,7 +20,7 @@ from hashcart.secretbox import SecretBox
 from hashcart.store import schema as t
 from tests.harness import HOST
 from tests.loopback import LiveServer
-from tests.networks.bluesky.peer import Account, BlueskyPeer, missing
+from tests.networks.bluesky.peer import Account, BlueskyPeer
 from tests.oauth.conftest import linking_settings
 from tests.payloads import SHOP_DID, jetstream_post, post_uri
 from tests.web.conftest import PASSWORD, WebShop
@@ -28,16 +28,6 @@ from tests.web.conftest import PASSWORD, WebShop
 ANN = "ann@example.com"
 MUG = f"https://{HOST}/products/enamel-mug"
 STEP_TIMEOUT_MS = 20_000
-
-
-@pytest.fixture(scope="module")
-def bluesky_peer() -> Iterator[BlueskyPeer]:
-    reason = missing()
-    if reason is not None:
-        pytest.skip(reason)
-    peer = BlueskyPeer.start()
-    yield peer
-    peer.close()
 
 
 @pytest.fixture

@@ -4,26 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
-import pytest
 from cryptography.fernet import Fernet
-
-from tests.networks.bluesky.peer import BlueskyPeer, missing
 
 DEADLINE_SECONDS = 30
 TOKEN_KEY = Fernet.generate_key().decode()
-
-
-@pytest.fixture(scope="session")
-def bluesky_peer() -> Iterator[BlueskyPeer]:
-    """A PLC directory and a PDS (@atproto/dev-env) on loopback; skips when not installed."""
-    reason = missing()
-    if reason is not None:
-        pytest.skip(reason)
-    peer = BlueskyPeer.start()
-    yield peer
-    peer.close()
 
 
 async def until(condition: Callable[[], bool], what: str) -> None:

