@@ -44,6 +44,7 @@ from sqlalchemy import Engine
 from hashcart.clock import Clock
 from hashcart.domain.products import ShopHosts
 from hashcart.domain.urls import extract_urls
+from hashcart.networks.addresses import IPAddress, non_public_reason
 from hashcart.store import resolved_links
 from hashcart.store.resolved_links import Resolution
 
@@ -53,7 +54,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 # (host, port, seconds allowed) -> the addresses the host has.
 Lookup = Callable[[str, int, float], Sequence[str]]
 
@@ -86,26 +86,7 @@ class AddressPolicy:
         """Why `address` is refused, or None when a connection to it is allowed."""
         if address in self.also_allowed:
             return None
-        if isinstance(address, ipaddress.IPv6Address):
-            inner = address.ipv4_mapped or address.sixtofour
-            if inner is not None:
-                kind = _non_public_kind(inner)
-                return f"{address} is {kind} (it carries {inner})" if kind else None
-        kind = _non_public_kind(address)
-        return f"{address} is {kind}" if kind else None
-
-
-def _non_public_kind(address: IPAddress) -> str | None:
-    checks = (
-        ("unspecified", address.is_unspecified),
-        ("loopback", address.is_loopback),
-        ("link-local", address.is_link_local),
-        ("multicast", address.is_multicast),
-        ("private", address.is_private),
-        ("reserved", address.is_reserved),
-        ("not a public address", not address.is_global),
-    )
-    return next((kind for kind, applies in checks if applies), None)
+        return non_public_reason(address)
 
 
 class _Stop(Exception):

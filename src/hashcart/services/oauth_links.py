@@ -17,9 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import ipaddress
 import json
-import socket
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -31,6 +29,7 @@ from authlib.common.security import generate_token  # type: ignore[import-untype
 from authlib.oauth2.rfc7636 import create_s256_code_challenge  # type: ignore[import-untyped]
 
 from hashcart.domain.posts import Network
+from hashcart.networks.addresses import non_public_host_reason
 from hashcart.secretbox import NoTokenKey, SecretBox, UnreadableSecret
 from hashcart.services.linking import LinkError, link_account
 from hashcart.store import oauth as stored
@@ -388,16 +387,14 @@ def check_public_url(url: str, *, allow_private: bool) -> str:
     if allow_private:
         return url
     try:
-        answers = socket.getaddrinfo(host, port or 443, type=socket.SOCK_STREAM)
+        refused = non_public_host_reason(host, port or 443)
     except (OSError, UnicodeError) as error:
         raise OAuthInputError(f"The server {host!r} could not be found.") from error
-    for answer in answers:
-        address = ipaddress.ip_address(str(answer[4][0]).split("%", 1)[0])
-        if not address.is_global:
-            raise OAuthInputError(
-                f"The server {host!r} is on a private or local network address; "
-                "hashcart only signs in with servers on the public internet."
-            )
+    if refused is not None:
+        raise OAuthInputError(
+            f"The server {host!r} is on a private or local network address; "
+            "hashcart only signs in with servers on the public internet."
+        )
     return url
 
 

@@ -11,9 +11,7 @@ were configured with is itself on one (a test network on loopback, a private dep
 
 from __future__ import annotations
 
-import ipaddress
 import re
-import socket
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -22,6 +20,7 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from hashcart.clock import Clock
+from hashcart.networks.addresses import non_public_host_reason, non_public_reason, parse_address
 from hashcart.networks.bluesky.xrpc import BlueskyError, BlueskyUnreachable, Xrpc, XrpcError
 
 _PLC = re.compile(r"did:plc:[a-z2-7]{24}")
@@ -61,7 +60,7 @@ def is_private_url(url: str) -> bool:
     if host == "localhost" or host.endswith(".localhost"):
         return True
     try:
-        return not ipaddress.ip_address(host).is_global
+        return non_public_reason(parse_address(host)) is not None
     except ValueError:
         return False
 
@@ -173,12 +172,9 @@ class IdentityResolver:
 
 def _resolves_public(host: str, port: int) -> bool:
     try:
-        answers = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        return non_public_host_reason(host, port) is None
     except (OSError, UnicodeError):
         return True  # unresolvable now: the call itself will fail as unreachable
-    return all(
-        ipaddress.ip_address(str(answer[4][0]).split("%", 1)[0]).is_global for answer in answers
-    )
 
 
 def _matches(entry_id: object, did: str, fragment: str) -> bool:
