@@ -16,6 +16,8 @@ from hashcart.clock import SystemClock
 from hashcart.config import Settings
 from hashcart.demo import feed_row
 from hashcart.domain.posts import Network
+from hashcart.listeners.sink import LiveIngest
+from hashcart.networks.formats import Format
 from hashcart.services.ingest import Ingestor
 from hashcart.sources import read_blocks
 from hashcart.store import queries
@@ -23,6 +25,11 @@ from hashcart.store.repository import transaction
 from hashcart.synthetic import BenchShape, bench_accounts, bench_stream, demo_catalog
 
 BENCH_HOST = "shop.example"
+SHAPE_FORMAT: dict[BenchShape, Format] = {
+    "x": Format.X,
+    "mastodon": Format.MASTODON,
+    "jetstream": Format.JETSTREAM,
+}
 SHAPE_NETWORK: dict[BenchShape, Network] = {
     "x": Network.X,
     "mastodon": Network.MASTODON,
@@ -39,6 +46,9 @@ class ShapeResult:
     json_loads: float  # posts per second with json.loads on every line
     hashcart: float  # posts per second from file to committed cart lines
     hashcart_validate_all: float  # the same, with every line parsed as JSON (--validate-all)
+    # The live path: each post handed to the live sink on its own, as a listener or a webhook
+    # does, each relevant one committed before the next (no batching to lean on).
+    hashcart_live: float
     triggers: int
     lines_added: int
 
@@ -97,6 +107,16 @@ def _ingest(app: App, path: Path, validate_all: bool = False) -> int:
     return ingestor.stats.triggers
 
 
+def _ingest_live(app: App, path: Path, shape: BenchShape) -> int:
+    sink = LiveIngest(app)
+    fmt = SHAPE_FORMAT[shape]
+    ingest = sink.ingest
+    with path.open("rb") as stream:
+        for line in stream:
+            ingest("bench-live", fmt, (line,), fetch_parents=False)
+    return sink.stats.triggers
+
+
 def bench_shape(
     shape: BenchShape, posts: int, runs: int, workdir: Path, seed: int = 1
 ) -> ShapeResult:
@@ -108,6 +128,7 @@ def bench_shape(
     baseline: list[float] = []
     ours: list[float] = []
     ours_validating: list[float] = []
+    live: list[float] = []
     triggers = lines_added = 0
     for _ in range(runs):
         floor.append(_timed(lambda: _read_only(data)))
@@ -121,6 +142,13 @@ def bench_shape(
                 counted = queries.counts(connection)
             lines_added = counted["cart_lines"] + counted["wishlist_entries"]
             app.engine.dispose()
+        app = _fresh_shop(workdir / f"{shape}-live.db", shape, seed)
+        started = time.perf_counter()
+        live_triggers = _ingest_live(app, data, shape)
+        live.append(time.perf_counter() - started)
+        app.engine.dispose()
+        # The same stream through either door does the same work.
+        assert live_triggers == triggers, (live_triggers, triggers)
     return ShapeResult(
         shape,
         posts,
@@ -129,6 +157,7 @@ def bench_shape(
         _rate(posts, baseline),
         _rate(posts, ours),
         _rate(posts, ours_validating),
+        _rate(posts, live),
         triggers,
         lines_added,
     )

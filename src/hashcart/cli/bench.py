@@ -52,6 +52,7 @@ def bench(
         "hashcart",
         "vs json.loads",
         "--validate-all",
+        "live, one by one",
         "triggers",
         "lines added",
     ):
@@ -77,6 +78,7 @@ def bench(
             f"{r.hashcart:,.0f}/s",
             f"{r.speedup:.1f}×",
             f"{r.hashcart_validate_all:,.0f}/s",
+            f"{r.hashcart_live:,.0f}/s",
             f"{r.triggers:,}",
             f"{r.lines_added:,}",
         )
