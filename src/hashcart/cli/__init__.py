@@ -93,10 +93,15 @@ def main() -> None:
     try:
         app()
     except UsageProblem as problem:
-        errors.print(f"hashcart: error: {problem}", markup=False, highlight=False)
+        errors.print(f"hashcart: error: {problem}", markup=False, highlight=False, soft_wrap=True)
         sys.exit(2)
     except OperationalError as problem:  # the database is unreachable, locked or unwritable
-        errors.print(f"hashcart: error: database: {problem.orig}", markup=False, highlight=False)
+        errors.print(
+            f"hashcart: error: database: {problem.orig}",
+            markup=False,
+            highlight=False,
+            soft_wrap=True,
+        )
         sys.exit(1)
 
 
