@@ -79,6 +79,13 @@ def test_the_demo_pages_a_newcomer_sees(demo_server: tuple[App, LiveServer], pag
     page.click("button.place-order")
     page.wait_for_url("**/orders/*")
 
+    # Her account: linked accounts, and the three ways to link another (OAuth or a code).
+    page.goto(f"{url}/account")
+    for network in ("x", "mastodon", "bluesky"):
+        assert page.locator(f"form[action='/account/oauth/{network}/start']").count() == 1
+    assert "one-time code" in page.inner_text("main")
+    screenshot(page, "account")
+
     merchant = page.context.browser.new_context(viewport={"width": 1280, "height": 860})
     console = merchant.new_page()
     _sign_in(console, url, "/merchant/sign-in", DEMO_MERCHANT_EMAIL)
@@ -94,6 +101,12 @@ def test_the_demo_pages_a_newcomer_sees(demo_server: tuple[App, LiveServer], pag
     chart.wait_for()
     assert chart.is_visible()
     screenshot(console, "live")
+
+    console.goto(f"{url}/merchant/networks")
+    for name in ("X", "Mastodon", "Bluesky"):
+        assert console.locator("h2", has_text=name).count() >= 1
+    assert "/webhooks/x" in console.inner_text("main")
+    screenshot(console, "networks")
 
     console.goto(f"{url}/merchant")
     screenshot(console, "console")
