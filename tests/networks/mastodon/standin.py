@@ -219,6 +219,8 @@ class MastodonStandIn:
             routes=[
                 Route("/api/v2/instance", self._instance),
                 Route("/api/v1/statuses/{status_id}", self._status),
+                Route("/api/v1/statuses/{status_id}/context", self._context),
+                Route("/api/v1/accounts/verify_credentials", self._verify_credentials),
                 Route("/api/v1/statuses", self._post_status, methods=["POST"]),
                 Route("/api/v1/notifications", self._notifications),
                 Route("/api/v1/timelines/tag/{tag}", self._tag_timeline),
@@ -321,6 +323,25 @@ class MastodonStandIn:
         self.statuses[status["id"]] = status
         self.posted.append(status)
         return status
+
+    async def _context(self, request: Request) -> Response:
+        """The statuses answering one (Mastodon's `descendants`; `ancestors` left empty)."""
+        await self._record(request)
+        if (refused := self._unauthorized(request)) is not None:
+            return refused
+        status_id = request.path_params["status_id"]
+        with self.lock:
+            if status_id not in self.statuses:
+                return _error(404, "Record not found")
+            answers = [s for s in self.statuses.values() if s.get("in_reply_to_id") == status_id]
+        return JSONResponse({"ancestors": [], "descendants": answers}, headers=_RATE_OK)
+
+    async def _verify_credentials(self, request: Request) -> Response:
+        """The shop's own account: the author of everything posted here (the recording's)."""
+        await self._record(request)
+        if (refused := self._unauthorized(request)) is not None:
+            return refused
+        return JSONResponse(self.recordings.reply["account"], headers=_RATE_OK)
 
     async def _notifications(self, request: Request) -> Response:
         await self._record(request)

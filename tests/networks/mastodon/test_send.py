@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import json
 import socket
+from dataclasses import replace
 from datetime import UTC, datetime
 
 import pytest
@@ -190,3 +191,37 @@ def test_a_deleted_trigger_fails_for_good_without_posting(server: Server) -> Non
         MastodonSender(server.api()).send(item(in_reply_to="4040"), NOW)
     assert failed.value.permanent and "gone" in failed.value.reason
     assert server.stand_in.posted == []
+
+
+def test_a_retry_after_the_server_forgot_the_key_finds_the_earlier_reply(
+    server: Server, sender: MastodonSender
+) -> None:
+    # The first attempt posted but its answer was lost; the retry comes after Mastodon's
+    # one hour of remembering the key (a console retry the next day, say).
+    server.stand_in.post_answers.append(Answer(504, "Gateway Timeout", create_first=True))
+    with pytest.raises(SendFailed):
+        sender.send(item(), NOW)
+    server.stand_in.idempotency.clear()
+    sent = sender.send(replace(item(), attempts=1), NOW)
+    assert len(server.stand_in.posted) == 1
+    assert sent.remote_id == server.stand_in.posted[0]["id"]
+    assert len(server.stand_in.requests("/api/v1/statuses", "POST")) == 1
+
+
+def test_a_retry_whose_earlier_attempt_posted_nothing_posts_once(
+    server: Server, sender: MastodonSender
+) -> None:
+    sent = sender.send(replace(item(), attempts=2), NOW)
+    assert len(server.stand_in.posted) == 1
+    assert sent.remote_id == server.stand_in.posted[0]["id"]
+    assert server.stand_in.requests("/api/v1/statuses/1101/context")
+
+
+def test_another_accounts_reply_with_the_same_words_is_not_ours(
+    server: Server, sender: MastodonSender, case: Case
+) -> None:
+    lookalike = case.reply("1102", "1101", "mallory")
+    lookalike["content"] = "<p>@sam@elsewhere.example Trailhead Enamel Mug is in your cart.</p>"
+    server.stand_in.add_status(lookalike)
+    sender.send(replace(item(), attempts=1), NOW)
+    assert len(server.stand_in.posted) == 1

@@ -127,6 +127,13 @@ class _Instance(msgspec.Struct):
 
 
 _LIST = msgspec.json.Decoder(list[msgspec.Raw])
+
+
+class _Context(msgspec.Struct):
+    descendants: list[msgspec.Raw] = msgspec.field(default_factory=list)
+
+
+_CONTEXT = msgspec.json.Decoder(_Context)
 _ID_ONLY = msgspec.json.Decoder(_HasId)
 
 
@@ -209,6 +216,30 @@ class MastodonApi:
         except (msgspec.DecodeError, UnicodeDecodeError):
             # Posted, but the answer is unreadable: a retry with the same key is harmless.
             raise MastodonUnreachable("Mastodon's answer to the post had no status id") from None
+
+    def replies_to(self, status_id: str) -> list[bytes]:
+        """`GET /api/v1/statuses/:id/context`: the statuses that answer it (descendants),
+        as Status JSON; none when the status is gone."""
+        if not is_status_id(status_id):
+            return []
+        try:
+            body = self._call("GET", f"/api/v1/statuses/{quote(status_id, safe='')}/context")
+        except MastodonApiError as error:
+            if error.status in (404, 410):
+                return []
+            raise
+        try:
+            return [bytes(raw) for raw in _CONTEXT.decode(body).descendants]
+        except (msgspec.DecodeError, UnicodeDecodeError) as error:
+            raise MastodonUnreachable(f"Mastodon's context answer is unreadable: {error}") from None
+
+    def own_account_id(self) -> str:
+        """`GET /api/v1/accounts/verify_credentials`: the shop account's id on its server."""
+        body = self._call("GET", "/api/v1/accounts/verify_credentials")
+        try:
+            return _ID_ONLY.decode(body).id
+        except (msgspec.DecodeError, UnicodeDecodeError):
+            raise MastodonUnreachable("Mastodon did not say who the shop's account is") from None
 
     # --- catching up ---------------------------------------------------------------------
 

@@ -5,7 +5,9 @@ visibility `direct`, which reaches exactly the accounts it mentions (the compose
 with the shopper's `@acct`). Each message carries an `Idempotency-Key` derived from its
 outbox dedupe key: Mastodon answers a repeated key with the status the first request made,
 so a retry after a lost answer (timeout, crash) never posts twice. Mastodon keeps keys for
-an hour; the dispatcher's retries of one message fall well inside that.
+only an hour, so a retry (an earlier attempt failed, or a crash left its end unknown) first
+looks among the trigger's replies for one the shop already posted with the same text, and
+reports that one as sent: a retry from the console a day later cannot post twice either.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from hashcart.networks.mastodon.api import (
     MastodonUnreachable,
     Visibility,
 )
+from hashcart.networks.mastodon.decode import html_to_text
 from hashcart.outbox.senders import OutboxItem, SendFailed, Sent
 
 log = logging.getLogger(__name__)
@@ -41,11 +44,17 @@ class MastodonSender:
 
     def __init__(self, api: MastodonApi) -> None:
         self.api = api
+        self._own_id: str | None = None  # the shop account's id, asked once
 
     def send(self, item: OutboxItem, now: datetime) -> Sent:
         if item.channel == "email":
             raise SendFailed("an email is not a Mastodon message", permanent=True)
         try:
+            if item.in_reply_to and (item.attempts > 0 or item.attempt_started_at is not None):
+                earlier = self._earlier_reply(item)
+                if earlier is not None:
+                    log.info("Mastodon reply for outbox %s was sent before: %s", item.id, earlier)
+                    return Sent(remote_id=earlier)
             visibility = self._visibility(item)
             status_id = self.api.post_status(
                 item.text,
@@ -56,6 +65,24 @@ class MastodonSender:
         except MastodonError as error:
             raise _failure(error, now) from None
         return Sent(remote_id=status_id)
+
+    def _earlier_reply(self, item: OutboxItem) -> str | None:
+        """The id of a reply the shop already posted to the trigger with this text, if any."""
+        if self._own_id is None:
+            self._own_id = self.api.own_account_id()
+        wanted = _words(item.text)
+        for raw in self.api.replies_to(item.in_reply_to):
+            try:
+                reply = msgspec.json.decode(raw, type=_Reply)
+            except (msgspec.DecodeError, UnicodeDecodeError):
+                continue
+            if (
+                reply.account.id == self._own_id
+                and reply.in_reply_to_id == item.in_reply_to
+                and _words(html_to_text(reply.content)) == wanted
+            ):
+                return reply.id
+        return None
 
     def _visibility(self, item: OutboxItem) -> Visibility:
         """`direct` for private messages. A reply is `unlisted`: a cart confirmation is for
@@ -74,6 +101,22 @@ class MastodonSender:
                 permanent=True,
             )
         return "direct" if _trigger_visibility(trigger) in ("private", "direct") else "unlisted"
+
+
+class _Author(msgspec.Struct):
+    id: str = ""
+
+
+class _Reply(msgspec.Struct):
+    id: str
+    account: _Author = msgspec.field(default_factory=_Author)
+    in_reply_to_id: str | None = None
+    content: str = ""
+
+
+def _words(text: str) -> str:
+    """Text compared as its words: the server's HTML rendering changes spacing and breaks."""
+    return " ".join(text.split())
 
 
 class _Visible(msgspec.Struct):
