@@ -2,9 +2,21 @@
 
 from __future__ import annotations
 
-import pytest
+from collections.abc import Iterator
 
-from hashcart.networks.addresses import non_public_host_reason, non_public_reason, parse_address
+import httpx
+import pytest
+from starlette.applications import Starlette
+from starlette.responses import PlainTextResponse
+from starlette.routing import Route
+
+from hashcart.networks.addresses import (
+    PublicOnlyTransport,
+    non_public_host_reason,
+    non_public_reason,
+    parse_address,
+)
+from tests.loopback import LiveServer
 
 
 @pytest.mark.parametrize(
@@ -37,3 +49,28 @@ def test_public_addresses_pass(address: str) -> None:
 def test_a_name_for_loopback_is_refused() -> None:
     reason = non_public_host_reason("localhost", 443)
     assert reason is not None and "loopback" in reason
+
+
+@pytest.fixture
+def loopback_url() -> Iterator[str]:
+    app = Starlette(routes=[Route("/", lambda request: PlainTextResponse("hello"))])
+    with LiveServer(app) as server:
+        yield server.url
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "localhost"])
+def test_the_public_only_transport_refuses_a_loopback_server(loopback_url: str, host: str) -> None:
+    url = loopback_url.replace("127.0.0.1", host)
+    with (
+        httpx.Client(transport=PublicOnlyTransport()) as client,
+        pytest.raises(httpx.ConnectError, match=r"refused: .* loopback"),
+    ):
+        client.get(url)
+
+
+def test_the_public_only_transport_connects_to_the_address_it_checked(loopback_url: str) -> None:
+    # Allowing exactly the loopback address (as only a test may) shows the request really
+    # goes through the checking backend and gets its answer.
+    allowed = frozenset({parse_address("127.0.0.1")})
+    with httpx.Client(transport=PublicOnlyTransport(allowed)) as client:
+        assert client.get(loopback_url).text == "hello"

@@ -7,6 +7,11 @@ from __future__ import annotations
 
 import ipaddress
 import socket
+from collections.abc import Iterable
+from typing import Any
+
+import httpcore
+import httpx
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
@@ -50,3 +55,70 @@ def non_public_host_reason(host: str, port: int) -> str | None:
         if reason is not None:
             return reason
     return None
+
+
+class PublicOnlyBackend(httpcore.NetworkBackend):
+    """An httpcore backend that connects only to public addresses, and to exactly the address
+    it checked: the name is looked up once here, so DNS cannot answer a public address to the
+    check and a private one to the connection (DNS rebinding). TLS still verifies the
+    certificate against the host name (httpcore passes it to `start_tls`)."""
+
+    def __init__(self, also_allowed: frozenset[IPAddress] = frozenset()) -> None:
+        # Tests that run the far side on loopback allow that one address; never a setting.
+        self._also_allowed = also_allowed
+        self._tcp = httpcore.SyncBackend()
+
+    def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Iterable[Any] | None = None,
+    ) -> httpcore.NetworkStream:
+        try:
+            answers = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        except (OSError, UnicodeError) as error:
+            raise httpcore.ConnectError(f"{host} could not be looked up ({error})") from error
+        addresses = [parse_address(str(sockaddr[0])) for *_, sockaddr in answers]
+        for address in addresses:
+            reason = None if address in self._also_allowed else non_public_reason(address)
+            if reason is not None:
+                raise httpcore.ConnectError(f"refused: {host} resolves to {reason}")
+        failure: Exception = httpcore.ConnectError(f"{host} has no address")
+        for address in addresses:
+            try:
+                return self._tcp.connect_tcp(
+                    str(address),
+                    port,
+                    timeout=timeout,
+                    local_address=local_address,
+                    socket_options=socket_options,
+                )
+            except (httpcore.ConnectError, httpcore.ConnectTimeout) as error:
+                failure = error
+        raise failure
+
+    def connect_unix_socket(
+        self,
+        path: str,
+        timeout: float | None = None,
+        socket_options: Iterable[Any] | None = None,
+    ) -> httpcore.NetworkStream:
+        raise httpcore.ConnectError("unix sockets are never connected to")
+
+    def sleep(self, seconds: float) -> None:
+        self._tcp.sleep(seconds)
+
+
+class PublicOnlyTransport(httpx.HTTPTransport):
+    """httpx's transport over PublicOnlyBackend, for places a stranger chose (a shopper's
+    Mastodon server, the PDS their handle names). httpx offers no backend option, so the
+    connection pool is rebuilt with ours: the same TLS context and defaults otherwise."""
+
+    def __init__(self, also_allowed: frozenset[IPAddress] = frozenset()) -> None:
+        super().__init__()
+        self._pool = httpcore.ConnectionPool(
+            ssl_context=httpx.create_ssl_context(),
+            network_backend=PublicOnlyBackend(also_allowed),
+        )

@@ -29,7 +29,7 @@ from authlib.common.security import generate_token  # type: ignore[import-untype
 from authlib.oauth2.rfc7636 import create_s256_code_challenge  # type: ignore[import-untyped]
 
 from hashcart.domain.posts import Network
-from hashcart.networks.addresses import non_public_host_reason
+from hashcart.networks.addresses import PublicOnlyTransport, non_public_host_reason
 from hashcart.secretbox import NoTokenKey, SecretBox, UnreadableSecret
 from hashcart.services.linking import LinkError, link_account
 from hashcart.store import oauth as stored
@@ -361,11 +361,15 @@ def state_hash(state: str) -> str:
 # talking to servers a stranger named ---------------------------------------------------------
 
 
-def http_client() -> httpx.Client:
+def http_client(*, public_only: bool = False) -> httpx.Client:
     """A client for OAuth calls: short timeouts, no redirects followed (a server cannot send
-    us somewhere else), a name that says who we are."""
+    us somewhere else), a name that says who we are. `public_only` for servers a stranger
+    named: it connects only to public addresses, the very ones it checked."""
     return httpx.Client(
-        timeout=HTTP_TIMEOUT, follow_redirects=False, headers={"User-Agent": USER_AGENT}
+        timeout=HTTP_TIMEOUT,
+        follow_redirects=False,
+        headers={"User-Agent": USER_AGENT},
+        transport=PublicOnlyTransport() if public_only else None,
     )
 
 

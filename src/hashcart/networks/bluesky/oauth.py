@@ -113,7 +113,7 @@ class BlueskyOAuth:
 
     def authorize(self, start: StartInput) -> Authorization:
         client_id, redirect = client_id_and_redirect(self.public_url)
-        with http_client() as client:
+        with http_client(public_only=not self.allow_private) as client:
             did, handle, pds = self.resolve(client, start.entered)
             issuer = self._authorization_server(client, pds)
             meta = self._server_metadata(client, issuer)
@@ -165,7 +165,7 @@ class BlueskyOAuth:
         if sent_issuer is None and secrets.get("iss_required"):
             raise OAuthFailed("The sign-in came back without saying which server it was.")
         key = DPoPKey.from_jwk(secrets["dpop_key"])
-        with http_client() as client:
+        with http_client(public_only=not self.allow_private) as client:
             # Metadata again, from the issuer we started with: where to send the code.
             meta = self._server_metadata(client, issuer)
             response, answer, nonce = post_form(
@@ -216,7 +216,7 @@ class BlueskyOAuth:
         if not server or not token or "dpop_key" not in secrets:
             raise OAuthFailed("There is nothing hashcart could revoke.")
         key = DPoPKey.from_jwk(secrets["dpop_key"])
-        with http_client() as client:
+        with http_client(public_only=not self.allow_private) as client:
             meta = self._server_metadata(client, server)
             endpoint = meta.get("revocation_endpoint")
             if not isinstance(endpoint, str):

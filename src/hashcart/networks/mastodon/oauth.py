@@ -131,7 +131,7 @@ class MastodonOAuth:
     ) -> ProvenAccount:
         server = self._server_of(pending.server)
         registered = self._known_registration(server)
-        with http_client() as client:
+        with http_client(public_only=not self.allow_private) as client:
             response, answer = send(
                 client,
                 client.build_request(
@@ -180,7 +180,7 @@ class MastodonOAuth:
     def revoke(self, server: str | None, secrets: Mapping[str, Any]) -> None:
         known = self._server_of(server)
         registered = self._known_registration(known)
-        with http_client() as client:
+        with http_client(public_only=not self.allow_private) as client:
             try:
                 response = client.post(
                     f"{known}/oauth/revoke",
@@ -204,7 +204,7 @@ class MastodonOAuth:
         found = self.clients.find(self.network, server)
         if found is not None:
             return found
-        with http_client() as client:
+        with http_client(public_only=not self.allow_private) as client:
             response, answer = send(
                 client,
                 client.build_request(
