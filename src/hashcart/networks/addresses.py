@@ -57,16 +57,50 @@ def non_public_host_reason(host: str, port: int) -> str | None:
     return None
 
 
+class Refused(httpcore.ConnectError):
+    """The host resolves to an address we do not connect to; the message says which."""
+
+
 class PublicOnlyBackend(httpcore.NetworkBackend):
     """An httpcore backend that connects only to public addresses, and to exactly the address
     it checked: the name is looked up once here, so DNS cannot answer a public address to the
     check and a private one to the connection (DNS rebinding). TLS still verifies the
-    certificate against the host name (httpcore passes it to `start_tls`)."""
+    certificate against the host name (httpcore passes it to `start_tls`).
+
+    A name with one non-public address among public ones is refused: which one we would
+    reach is not ours to choose. Subclasses may look up differently (with a deadline), or
+    wrap the streams (to bound every read and write)."""
 
     def __init__(self, also_allowed: frozenset[IPAddress] = frozenset()) -> None:
         # Tests that run the far side on loopback allow that one address; never a setting.
-        self._also_allowed = also_allowed
+        self.also_allowed = also_allowed
         self._tcp = httpcore.SyncBackend()
+
+    def lookup(self, host: str, port: int) -> list[str]:
+        """The host's addresses, as text."""
+        try:
+            answers = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        except (OSError, UnicodeError) as error:
+            raise httpcore.ConnectError(f"{host} could not be looked up ({error})") from error
+        return [str(sockaddr[0]) for *_, sockaddr in answers]
+
+    def connect_timeout(self, timeout: float | None) -> float | None:
+        return timeout
+
+    def wrap(self, stream: httpcore.NetworkStream) -> httpcore.NetworkStream:
+        return stream
+
+    def checked_addresses(self, host: str, port: int) -> list[IPAddress]:
+        """Every address of `host`, if every one of them is allowed; else Refused."""
+        try:
+            addresses = [parse_address(found) for found in self.lookup(host, port)]
+        except ValueError:
+            raise Refused(f"refused: {host} resolves to something that is no address") from None
+        for address in addresses:
+            reason = None if address in self.also_allowed else non_public_reason(address)
+            if reason is not None:
+                raise Refused(f"refused: {host} resolves to {reason}")
+        return addresses
 
     def connect_tcp(
         self,
@@ -76,27 +110,20 @@ class PublicOnlyBackend(httpcore.NetworkBackend):
         local_address: str | None = None,
         socket_options: Iterable[Any] | None = None,
     ) -> httpcore.NetworkStream:
-        try:
-            answers = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-        except (OSError, UnicodeError) as error:
-            raise httpcore.ConnectError(f"{host} could not be looked up ({error})") from error
-        addresses = [parse_address(str(sockaddr[0])) for *_, sockaddr in answers]
-        for address in addresses:
-            reason = None if address in self._also_allowed else non_public_reason(address)
-            if reason is not None:
-                raise httpcore.ConnectError(f"refused: {host} resolves to {reason}")
         failure: Exception = httpcore.ConnectError(f"{host} has no address")
-        for address in addresses:
+        for address in self.checked_addresses(host, port):
             try:
-                return self._tcp.connect_tcp(
+                stream = self._tcp.connect_tcp(
                     str(address),
                     port,
-                    timeout=timeout,
+                    timeout=self.connect_timeout(timeout),
                     local_address=local_address,
                     socket_options=socket_options,
                 )
             except (httpcore.ConnectError, httpcore.ConnectTimeout) as error:
                 failure = error
+                continue
+            return self.wrap(stream)
         raise failure
 
     def connect_unix_socket(
@@ -105,7 +132,7 @@ class PublicOnlyBackend(httpcore.NetworkBackend):
         timeout: float | None = None,
         socket_options: Iterable[Any] | None = None,
     ) -> httpcore.NetworkStream:
-        raise httpcore.ConnectError("unix sockets are never connected to")
+        raise Refused("refused: unix sockets are never connected to")
 
     def sleep(self, seconds: float) -> None:
         self._tcp.sleep(seconds)

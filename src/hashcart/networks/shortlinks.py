@@ -44,7 +44,7 @@ from sqlalchemy import Engine
 from hashcart.clock import Clock
 from hashcart.domain.products import ShopHosts
 from hashcart.domain.urls import extract_urls
-from hashcart.networks.addresses import IPAddress, non_public_reason
+from hashcart.networks.addresses import IPAddress, PublicOnlyBackend, Refused, non_public_reason
 from hashcart.store import resolved_links
 from hashcart.store.resolved_links import Resolution
 
@@ -153,69 +153,28 @@ class _DeadlineStream(httpcore.NetworkStream):
         return self._inner.get_extra_info(info)
 
 
-class _PinnedBackend(httpcore.NetworkBackend):
-    """Connects only to addresses the policy allows, and to exactly the checked address."""
+class _PinnedBackend(PublicOnlyBackend):
+    """The public-only backend with the walk's policy, its bounded look-ups, and streams that
+    end by the walk's deadline."""
 
     def __init__(
         self, policy: AddressPolicy, lookup: Lookup, deadline: _Deadline, connect_timeout: float
     ) -> None:
-        self._policy = policy
+        super().__init__(policy.also_allowed)
         self._lookup = lookup
         self._deadline = deadline
         self._connect_timeout = connect_timeout
-        self._tcp = httpcore.SyncBackend()
 
-    def connect_tcp(
-        self,
-        host: str,
-        port: int,
-        timeout: float | None = None,
-        local_address: str | None = None,
-        socket_options: Iterable[Any] | None = None,
-    ) -> httpcore.NetworkStream:
-        addresses = self.checked_addresses(host, port)
-        wait = min(self._connect_timeout, math.inf if timeout is None else timeout)
-        failure: Exception = _Stop(f"{host} has no address")
-        for address in addresses:
-            try:
-                stream = self._tcp.connect_tcp(
-                    str(address),
-                    port,
-                    timeout=self._deadline.clamp(wait),
-                    local_address=local_address,
-                    socket_options=socket_options,
-                )
-            except (httpcore.ConnectError, httpcore.ConnectTimeout) as error:
-                failure = error
-                continue
-            return _DeadlineStream(stream, self._deadline)
-        raise failure
+    def lookup(self, host: str, port: int) -> list[str]:
+        return list(self._lookup(host, port, self._deadline.clamp(self._connect_timeout)))
 
-    def checked_addresses(self, host: str, port: int) -> list[IPAddress]:
-        """Every address of `host`, if every one of them is allowed (a name with one
-        private address among public ones is refused: which one we would reach is not
-        ours to choose)."""
-        found = self._lookup(host, port, self._deadline.clamp(self._connect_timeout))
-        try:
-            addresses = [ipaddress.ip_address(answer.split("%", 1)[0]) for answer in found]
-        except ValueError:
-            raise _Stop(f"{host} resolves to something that is no address") from None
-        for address in addresses:
-            refusal = self._policy.refusal(address)
-            if refusal is not None:
-                raise _Stop(f"refused: {host} resolves to {refusal}")
-        return addresses
+    def connect_timeout(self, timeout: float | None) -> float | None:
+        return self._deadline.clamp(
+            min(self._connect_timeout, math.inf if timeout is None else timeout)
+        )
 
-    def connect_unix_socket(
-        self,
-        path: str,
-        timeout: float | None = None,
-        socket_options: Iterable[Any] | None = None,
-    ) -> httpcore.NetworkStream:
-        raise _Stop("unix sockets are never followed")
-
-    def sleep(self, seconds: float) -> None:
-        self._tcp.sleep(seconds)
+    def wrap(self, stream: httpcore.NetworkStream) -> httpcore.NetworkStream:
+        return _DeadlineStream(stream, self._deadline)
 
 
 class ShortLinkResolver:
@@ -302,7 +261,7 @@ class ShortLinkResolver:
         try:
             with httpcore.ConnectionPool(network_backend=backend, retries=0) as pool:
                 return Resolution(url, self._walk(pool, httpx.URL(url), deadline), None)
-        except _Stop as stop:
+        except (_Stop, Refused) as stop:
             return Resolution(url, None, str(stop))
         except httpcore.TimeoutException:
             return Resolution(url, None, f"timed out (allowed {self.total_timeout:g} s)")
