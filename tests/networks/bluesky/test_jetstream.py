@@ -25,7 +25,8 @@ from hashcart.networks.bluesky.xrpc import Xrpc, new_client
 from hashcart.store.cursors import load_cursor, save_cursor
 from tests.harness import PRODUCTS, Shop
 from tests.loopback import LiveServer
-from tests.networks.bluesky.standins import ReplayServer, RepoHost, jetstream
+from tests.networks.bluesky.conftest import until
+from tests.networks.bluesky.standins import Answer, ReplayServer, RepoHost, jetstream
 from tests.payloads import jetstream_post, post_uri
 
 
@@ -230,3 +231,50 @@ def test_a_trigger_is_dropped_when_its_repository_cannot_be_asked(rig: Rig) -> N
 
     assert rig.shop.cart("ada@example.com") == []
     assert rig.listener is not None and rig.listener.unconfirmed == 1
+
+
+def test_a_trigger_whose_repository_is_down_for_a_moment_comes_again_and_acts(rig: Rig) -> None:
+    case = shops_case(rig.host)
+    # Ada's PDS answers 503 once when asked for her reply: it must not be lost.
+    rig.host.answers["com.atproto.repo.getRecord"] = [Answer(503, b"{}")]
+
+    async def scenario() -> None:
+        # Jetstream sends the same events again after the reconnect (the 5 s rewind).
+        async with jetstream([case[:2], case[:2]]) as server:
+            listener = rig.listen(server.url)
+            stop = asyncio.Event()
+            task = asyncio.create_task(listener.run(stop))
+            try:
+                await until(lambda: rig.shop.cart("ada@example.com") == [("mug", 1)], "ada's cart")
+            finally:
+                stop.set()
+                await asyncio.wait_for(task, 30)
+
+    asyncio.run(scenario())
+
+    assert rig.listener is not None and rig.listener.unconfirmed == 0
+    assert len(rig.waits.delays) >= 1  # it backed off before asking again
+    assert rig.host.calls.count("com.atproto.repo.getRecord") == 2
+
+
+def test_a_repository_that_stays_down_does_not_stall_the_stream(rig: Rig) -> None:
+    case = shops_case(rig.host)
+    rig.host.answers["com.atproto.repo.getRecord"] = [Answer(503, b"{}")] * 3
+    later = jetstream_post(SHOP, "3mshopbeans01", "Beans", minutes=9)
+
+    async def scenario() -> None:
+        async with jetstream([case[:2], case[:2], [*case[:2], later]]) as server:
+            listener = rig.listen(server.url)
+            stop = asyncio.Event()
+            task = asyncio.create_task(listener.run(stop))
+            try:
+                await until(lambda: listener.unconfirmed == 1, "ada's reply given up")
+                await until(lambda: listener.events >= 7, "the events after it")
+            finally:
+                stop.set()
+                await asyncio.wait_for(task, 30)
+
+    asyncio.run(scenario())
+
+    assert rig.shop.cart("ada@example.com") == []
+    assert rig.host.calls.count("com.atproto.repo.getRecord") == 3

@@ -36,6 +36,8 @@ from hashcart.networks.bluesky.lines import commit_line
 from hashcart.networks.bluesky.records import POST_COLLECTION, AtUri, RecordReader
 from hashcart.networks.bluesky.streams import (
     DEFAULT_BACKOFF,
+    ConfirmLater,
+    ConfirmRetries,
     Reconnecting,
     acting_post,
     receive_batch,
@@ -82,6 +84,7 @@ class FirehoseListener:
         self.frames = 0
         self.unreadable = 0
         self.unconfirmed = 0
+        self.retries = ConfirmRetries()
 
     async def run(self, stop: asyncio.Event) -> None:
         await self.reconnecting.run(stop, lambda: self._connection(stop))
@@ -112,12 +115,13 @@ class FirehoseListener:
         An error frame ends the batch (what came before it is kept) and the connection."""
         lines: list[bytes] = []
         seq: int | None = None
-        refused: StreamRefused | None = None
+        refused: StreamRefused | ConfirmLater | None = None
         for frame in batch:
             self.frames += 1
             try:
                 frame_seq, frame_lines = self._frame(frame)
-            except StreamRefused as error:
+            except (StreamRefused, ConfirmLater) as error:
+                # Kept: what came before; this frame comes again after the reconnect.
                 refused = error
                 break
             lines += frame_lines
@@ -125,7 +129,7 @@ class FirehoseListener:
                 seq = frame_seq if seq is None else max(seq, frame_seq)
         if lines:
             self.sink.ingest(self.name, Format.JETSTREAM, lines)
-        if refused is not None and refused.forget_cursor:
+        if isinstance(refused, StreamRefused) and refused.forget_cursor:
             # Our cursor is past the server's newest event (a reset PDS): read live from now.
             seq = None
             save_cursor(self.sink.engine, self.name, "", self.sink.app.clock.now())
@@ -270,11 +274,16 @@ class FirehoseListener:
         return False
 
     def _confirmed_by_pds(self, repo: str, path: str, cid: bytes) -> bool:
+        """Asked when the signing key cannot be learned; ConfirmLater when the PDS cannot
+        be asked either (a few times per post, then it is given up)."""
         collection, _, rkey = path.partition("/")
         uri = AtUri.parse(f"at://{repo}/{collection}/{rkey}")
         try:
             return uri is not None and self.records.confirms(uri, libipld.encode_cid(cid))
-        except BlueskyUnreachable:
+        except BlueskyUnreachable as error:
+            key = f"at://{repo}/{path}"
+            if self.retries.wait_for(key):
+                raise ConfirmLater(f"{key} could not be confirmed ({error})") from None
             return False
 
 

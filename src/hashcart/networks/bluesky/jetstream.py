@@ -27,6 +27,8 @@ from hashcart.networks.backoff import Backoff
 from hashcart.networks.bluesky.records import POST_COLLECTION, AtUri, RecordReader
 from hashcart.networks.bluesky.streams import (
     DEFAULT_BACKOFF,
+    ConfirmLater,
+    ConfirmRetries,
     Reconnecting,
     acting_post,
     receive_batch,
@@ -77,6 +79,7 @@ class JetstreamListener:
         self.reconnecting = Reconnecting(self.name, backoff, wait, rng)
         self.events = 0
         self.unconfirmed = 0
+        self.retries = ConfirmRetries()
 
     async def run(self, stop: asyncio.Event) -> None:
         await self.reconnecting.run(stop, lambda: self._connection(stop))
@@ -112,24 +115,28 @@ class JetstreamListener:
                 await asyncio.to_thread(self._process, batch)
 
     def _process(self, batch: list[bytes]) -> None:
-        """Confirm what must be, hand the rest to the engine, then save the cursor."""
+        """Confirm what must be, hand the rest to the engine, then save the cursor. A post
+        that cannot be confirmed now ends the batch before it (ConfirmLater)."""
         kept: list[bytes] = []
         cursor: int | None = None
-        for message in batch:
-            self.events += 1
-            envelope = _envelope(message)
-            if envelope is not None and envelope.time_us is not None:
-                cursor = envelope.time_us if cursor is None else max(cursor, envelope.time_us)
-            if self._confirmed(message, envelope):
-                kept.append(message)
-        if kept:
-            self.sink.ingest(self.name, Format.JETSTREAM, kept)
-        if cursor is not None:
-            save_cursor(self.sink.engine, self.name, str(cursor), self.sink.app.clock.now())
+        try:
+            for message in batch:
+                self.events += 1
+                envelope = _envelope(message)
+                if self._confirmed(message, envelope):
+                    kept.append(message)
+                if envelope is not None and envelope.time_us is not None:
+                    cursor = envelope.time_us if cursor is None else max(cursor, envelope.time_us)
+        finally:
+            if kept:
+                self.sink.ingest(self.name, Format.JETSTREAM, kept)
+            if cursor is not None:
+                save_cursor(self.sink.engine, self.name, str(cursor), self.sink.app.clock.now())
 
     def _confirmed(self, message: bytes, envelope: _Envelope | None) -> bool:
         """False for a post that would act but that its author's repository does not hold
-        (in this version); True for everything else (the engine judges the rest)."""
+        (in this version); True for everything else (the engine judges the rest).
+        ConfirmLater when the repository cannot be asked now (a few times per post)."""
         post = acting_post(self.sink, message)
         if post is None:
             return True
@@ -140,6 +147,8 @@ class JetstreamListener:
                 return True
             reason = "its author's repository holds another version or none"
         except BlueskyUnreachable as error:
+            if self.retries.wait_for(post.post_id):
+                raise ConfirmLater(f"{post.post_id} could not be confirmed ({error})") from None
             reason = f"its author's repository could not be asked ({error})"
         self.unconfirmed += 1
         log.warning("jetstream: dropped unconfirmed post %s: %s", post.post_id, reason)

@@ -72,6 +72,30 @@ async def receive_batch(
     return batch
 
 
+class ConfirmLater(Exception):
+    """A post that would change a cart could not be confirmed now (its author's PDS or DID
+    document did not answer): the batch stops before it, the cursor stays before it, and the
+    listener reconnects with backoff, so the post comes again instead of being lost."""
+
+
+class ConfirmRetries:
+    """How often each post's confirmation found nobody to ask. After `limit` tries it is
+    dropped: a dead PDS must not stall the whole stream."""
+
+    def __init__(self, limit: int = 3) -> None:
+        self.limit = limit
+        self._tries: dict[str, int] = {}
+
+    def wait_for(self, key: str) -> bool:
+        """True: try `key` again later (raise ConfirmLater); False: give it up now."""
+        tries = self._tries.get(key, 0) + 1
+        if tries >= self.limit:
+            self._tries.pop(key, None)
+            return False
+        self._tries[key] = tries
+        return True
+
+
 class Reconnecting:
     """Runs `session` (one connection's life) again and again until stop, waiting
     `backoff` between failures; `healthy()` (called by the session once data flows) resets
@@ -101,6 +125,8 @@ class Reconnecting:
                 await session()
             except (OSError, TimeoutError, websockets.WebSocketException) as error:
                 log.warning("%s: connection lost: %s", self.name, _describe(error))
+            except ConfirmLater as later:
+                log.warning("%s: %s; trying again after a pause", self.name, later)
             except Exception:
                 # A bug or the database failing must not end the listener: log, back off,
                 # resume from the saved cursor.
