@@ -7,7 +7,7 @@ and the waiting triggers act. Calls are serialised: the engine is one writer any
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -113,30 +113,29 @@ class LiveIngest:
         the parents that triggers wait for, unless the caller will call `fetch_parents`
         later (a webhook answers first: X wants its answer within 10 seconds). Returns what
         this call did."""
-        with self._lock:
-            ingestor = self._ingestor_now()
-            before = ingestor.stats
-            ingestor.stats = IngestStats()
+
+        def work(ingestor: Ingestor) -> None:
             ingestor.fmt = fmt
             ingestor.ingest_lines(source, [_one_line(payload) for payload in payloads])
             self._missing |= ingestor.missing_parents
             ingestor.missing_parents = set()
             if fetch_parents:
                 self._fetch_parents(ingestor)
-            done = ingestor.stats
-            ingestor.stats = before + done
-            self.stats = self.stats + done
-            return done
+
+        return self._counted(work)
 
     def fetch_parents(self) -> IngestStats:
         """Fetch the parents that triggers wait for and let those triggers act."""
+        return self._counted(self._fetch_parents)
+
+    def _counted(self, work: Callable[[Ingestor], None]) -> IngestStats:
+        """Run `work` on the ingestor, one caller at a time; what it did, also added up in
+        `stats`."""
         with self._lock:
             ingestor = self._ingestor_now()
-            before = ingestor.stats
             ingestor.stats = IngestStats()
-            self._fetch_parents(ingestor)
+            work(ingestor)
             done = ingestor.stats
-            ingestor.stats = before + done
             self.stats = self.stats + done
             return done
 
