@@ -10,9 +10,14 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+import httpx
 import libipld
 import pytest
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
 
 from hashcart.clock import FixedClock
 from hashcart.domain.posts import Network
@@ -26,6 +31,7 @@ from hashcart.networks.bluesky.records import RecordReader
 from hashcart.networks.bluesky.xrpc import Xrpc, new_client
 from hashcart.store.cursors import load_cursor, save_cursor
 from tests.harness import PRODUCTS, Shop
+from tests.loopback import LiveServer
 from tests.networks.bluesky.frames import Frame, capture, commits_touching, frame
 from tests.networks.bluesky.peer import Account, BlueskyPeer, Posted
 from tests.networks.bluesky.standins import ReplayServer, firehose
@@ -75,9 +81,9 @@ class Rig:
     listener: FirehoseListener | None = None
     delays: list[float] | None = None
 
-    def listen(self, url: str) -> FirehoseListener:
+    def listen(self, url: str, plc_url: str | None = None) -> FirehoseListener:
         xrpc = Xrpc(new_client())
-        identity = IdentityResolver(xrpc, self.peer.plc_url, self.shop.clock)
+        identity = IdentityResolver(xrpc, plc_url or self.peer.plc_url, self.shop.clock)
         self.delays = []
         delays = self.delays
 
@@ -103,10 +109,12 @@ def rig(bluesky_peer: BlueskyPeer, recorded: Recorded, database_url: str) -> Rig
     return Rig(shop, bluesky_peer)
 
 
-def replay(rig: Rig, scripts: list[list[bytes]], connections: int) -> ReplayServer:
+def replay(
+    rig: Rig, scripts: list[list[bytes]], connections: int, plc_url: str | None = None
+) -> ReplayServer:
     async def scenario() -> ReplayServer:
         async with firehose(scripts) as server:
-            listener = rig.listen(server.url)
+            listener = rig.listen(server.url, plc_url)
             stop = asyncio.Event()
             task = asyncio.create_task(listener.run(stop))
             try:
@@ -213,3 +221,41 @@ def test_a_commit_verifies_with_its_key_in_either_document_format(
             recorded.bob.did,
             public_key(mallory.signing_key, mallory.signing_key_type),
         )
+
+
+class FlakyDirectory:
+    """The real PLC directory behind a loopback proxy that answers 503 to its first
+    `failures` requests (a directory down for a moment), then passes requests through."""
+
+    def __init__(self, upstream: str, failures: int) -> None:
+        self.upstream = upstream
+        self.failures = failures
+        self.requests = 0
+        self.app = Starlette(routes=[Route("/{path:path}", self.handle)])
+
+    async def handle(self, request: Request) -> Response:
+        self.requests += 1
+        if self.requests <= self.failures:
+            return Response(b"{}", status_code=503, media_type="application/json")
+        async with httpx.AsyncClient() as client:
+            answer = await client.get(f"{self.upstream}/{request.path_params['path']}")
+        return Response(answer.content, answer.status_code, media_type="application/json")
+
+
+def test_a_trigger_whose_author_cannot_be_looked_up_for_a_moment_comes_again_and_acts(
+    rig: Rig, recorded: Recorded
+) -> None:
+    # Neither the signing key nor the PDS can be learned while the directory is down: the
+    # reply must wait for the reconnect, not be dropped.
+    directory = FlakyDirectory(rig.peer.plc_url, failures=2)
+    frames = [recorded.product.raw, recorded.ada_reply.raw]
+    with LiveServer(directory.app) as plc:
+        server = replay(rig, [frames, frames], 2, plc_url=plc.url)
+
+    # The second connection resumed before ada's reply: its cursor is the product's frame.
+    second = parse_qs(urlsplit(server.paths[1]).query).get("cursor")
+    assert second == [str(recorded.product.seq)]
+    assert rig.shop.cart("ada@example.com") == [("mug", 1)]
+    assert rig.listener is not None and rig.listener.unconfirmed == 0
+    assert rig.delays  # it backed off before the second connection
+    assert directory.requests > 2
