@@ -17,8 +17,23 @@
 //   close          {}                             -> {} and the process exits
 // `as` names an account made by create_account (its handle). Nothing else is written to
 // stdout (the PDS logs nothing unless LOG_ENABLED is set), so every line is an answer.
+import nodeNet from 'node:net'
 import readline from 'node:readline'
-import { TestNetworkNoAppView } from '@atproto/dev-env'
+
+// Loopback only: dev-env's servers listen on every interface when given just a port, and
+// hashcart's tests never open anything beyond 127.0.0.1.
+const listen = nodeNet.Server.prototype.listen
+nodeNet.Server.prototype.listen = function (...args) {
+  if (typeof args[0] === 'number' && typeof args[1] !== 'string') {
+    return listen.call(this, args[0], '127.0.0.1', ...args.slice(1))
+  }
+  if (args[0] && typeof args[0] === 'object' && !args[0].host && !args[0].path) {
+    args[0] = { ...args[0], host: '127.0.0.1' }
+  }
+  return listen.apply(this, args)
+}
+
+const { TestNetworkNoAppView } = await import('@atproto/dev-env')
 
 const POST = 'app.bsky.feed.post'
 const [pdsPort, plcPort] = process.argv.slice(2).map((value) => Number(value) || 0)
