@@ -74,25 +74,16 @@ class XOAuth:
         self, code: str, callback: Mapping[str, str], pending: PendingSignIn
     ) -> ProvenAccount:
         with http_client() as client:
-            response, answer = send(
+            tokens = self._token(
                 client,
-                client.build_request(
-                    "POST",
-                    f"{self.api_url}/2/oauth2/token",
-                    data={
-                        "grant_type": "authorization_code",
-                        "code": code,
-                        "redirect_uri": pending.redirect_uri,
-                        "code_verifier": pending.code_verifier,
-                        **self._client_in_body(),
-                    },
-                    headers=self._client_auth(),
-                ),
-                "X",
+                {
+                    "grant_type": "authorization_code",
+                    "code": code,
+                    "redirect_uri": pending.redirect_uri,
+                    "code_verifier": pending.code_verifier,
+                },
+                "the sign-in",
             )
-            if response.status_code != 200:
-                raise OAuthFailed(f"X refused the sign-in ({error_of(answer)}).")
-            tokens = _token_set(answer)
             account_id, username = self._users_me(client, tokens.access_token)
         return ProvenAccount(account_id, username, tokens)
 
@@ -100,22 +91,26 @@ class XOAuth:
         """A new token pair for a refresh token (X rotates refresh tokens: the old one is
         spent once this answers)."""
         with http_client() as client:
-            response, answer = send(
+            return self._token(
                 client,
-                client.build_request(
-                    "POST",
-                    f"{self.api_url}/2/oauth2/token",
-                    data={
-                        "grant_type": "refresh_token",
-                        "refresh_token": refresh_token,
-                        **self._client_in_body(),
-                    },
-                    headers=self._client_auth(),
-                ),
-                "X",
+                {"grant_type": "refresh_token", "refresh_token": refresh_token},
+                "to refresh the token",
             )
+
+    def _token(self, client: httpx.Client, fields: dict[str, str], what: str) -> TokenSet:
+        """POST the token endpoint with `fields`, authenticated as this client."""
+        response, answer = send(
+            client,
+            client.build_request(
+                "POST",
+                f"{self.api_url}/2/oauth2/token",
+                data={**fields, **self._client_in_body()},
+                headers=self._client_auth(),
+            ),
+            "X",
+        )
         if response.status_code != 200:
-            raise OAuthFailed(f"X refused to refresh the token ({error_of(answer)}).")
+            raise OAuthFailed(f"X refused {what} ({error_of(answer)}).")
         return _token_set(answer)
 
     def revoke(self, server: str | None, secrets: Mapping[str, Any]) -> None:
