@@ -207,6 +207,9 @@ dead_letters = Table(
     # The start of the offending input, with undecodable bytes replaced, so a person can look.
     Column("excerpt", Text, nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
+    # A digest of (source, line, reason, the offending bytes): a rerun of the same file or a
+    # redelivery of the same bad body adds nothing (see services/ingest.dead_letter_key).
+    Column("dedupe_key", String(64), nullable=False, unique=True),
 )
 
 
