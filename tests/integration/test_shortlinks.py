@@ -9,6 +9,7 @@ production, so each resolver here that must reach it is built with
 from __future__ import annotations
 
 import asyncio
+import logging
 import threading
 from collections.abc import AsyncIterator, Iterator, Sequence
 from dataclasses import dataclass
@@ -387,6 +388,27 @@ def test_a_redirect_to_another_scheme_is_refused(
     stand_in.answers["/file"] = Answer(302, "file:///etc/passwd")
     assert loopback_resolver(shop.app)((f"{base}/file",), "") == (f"{base}/file",)
     assert cached(shop.app, f"{base}/file") == (None, "refused: a redirect to a file: URL")
+
+
+def test_a_short_link_httpx_cannot_parse_is_one_log_line_with_the_reason(
+    shop: Shop, caplog: pytest.LogCaptureFixture
+) -> None:
+    # 0177.0.0.1 is 127.0.0.1 written in octal (inet_aton reads it so); httpx refuses the
+    # spelling. That is a stranger's bad link, not a fault of ours: no traceback.
+    url = "http://0177.0.0.1/x"
+    resolve = loopback_resolver(shop.app, hosts=("0177.0.0.1",), policy=AddressPolicy())
+    with caplog.at_level(logging.DEBUG, logger="hashcart.networks.shortlinks"):
+        assert resolve.resolve(url) is None
+    [record] = caplog.records
+    assert record.levelno == logging.INFO and record.exc_info is None
+    assert record.getMessage() == (
+        f"short link {url} not followed: refused: no usable URL "
+        "(Invalid IPv4 address: '0177.0.0.1')"
+    )
+    assert cached(shop.app, url) == (
+        None,
+        "refused: no usable URL (Invalid IPv4 address: '0177.0.0.1')",
+    )
 
 
 @pytest.mark.parametrize(

@@ -256,11 +256,15 @@ class ShortLinkResolver:
 
     def follow(self, url: str) -> Resolution:
         """Walk `url`'s redirects now (no cache): the final URL, or the problem."""
+        try:
+            start = httpx.URL(url)
+        except httpx.InvalidURL as error:  # e.g. 0177.0.0.1, an octal spelling of loopback
+            return Resolution(url, None, f"refused: no usable URL ({error})")
         deadline = _Deadline(time.monotonic() + self.total_timeout)
         backend = _PinnedBackend(self.address_policy, self.lookup, deadline, self.connect_timeout)
         try:
             with httpcore.ConnectionPool(network_backend=backend, retries=0) as pool:
-                return Resolution(url, self._walk(pool, httpx.URL(url), deadline), None)
+                return Resolution(url, self._walk(pool, start, deadline), None)
         except (_Stop, Refused) as stop:
             return Resolution(url, None, str(stop))
         except httpcore.TimeoutException:
