@@ -65,6 +65,9 @@ class Settings(BaseSettings):
     sign_in_account_limit: int = Field(default=5, ge=1)
     sign_in_address_limit: int = Field(default=20, ge=1)
     sign_in_window_minutes: float = Field(default=15.0, gt=0)
+    # Password hashes (sign-in, sign-up, reset) the web app runs at once; each Argon2id hash
+    # takes 64 MiB, so this bounds their memory. More wait a moment, then get 429.
+    password_hash_concurrency: int = Field(default=2, ge=1, le=64)
     # Mail: always written to the outbox; also sent over SMTP when smtp_host is set.
     mail_from: str = "hashcart <shop@localhost>"
     smtp_host: str | None = None

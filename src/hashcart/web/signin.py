@@ -1,7 +1,10 @@
-"""Checking a password, rate-limited per account and per address, for shoppers and merchants."""
+"""Checking a password, rate-limited per account and per address, for shoppers and merchants,
+and the app's one set of password-hashing slots that sign-in, sign-up and resets share."""
 
 from __future__ import annotations
 
+import math
+import threading
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -11,14 +14,45 @@ from starlette.responses import Response
 
 from hashcart.store import accounts
 from hashcart.store.accounts import Kind, Person
-from hashcart.web.context import hashcart_of, render, safe_next, sign_in, unit_of_work
-from hashcart.web.passwords import verify_password
+from hashcart.web.context import (
+    hashcart_of,
+    render,
+    safe_next,
+    sign_in,
+    unit_of_work,
+)
+from hashcart.web.passwords import HashingBusy, Passwords
 
 
 @dataclass(frozen=True)
 class SignInRefused:
     message: str
     status_code: int
+    retry_after_seconds: int | None = None
+
+
+_making_passwords = threading.Lock()
+
+
+def passwords_of(request: Request) -> Passwords:
+    """The app's password hashing, made on first use with password_hash_concurrency slots.
+    `hashcart serve` runs one app, so these slots bound the whole process. (Tests may put
+    their own Passwords on app.state.passwords before the first request.)"""
+    state = request.app.state
+    with _making_passwords:
+        passwords: Passwords | None = getattr(state, "passwords", None)
+        if passwords is None:
+            concurrency = hashcart_of(request).settings.password_hash_concurrency
+            passwords = Passwords(concurrency=concurrency)
+            state.passwords = passwords
+    return passwords
+
+
+def with_retry_after(response: Response, seconds: int | None) -> Response:
+    """A 429 says when to come back (Retry-After, in seconds)."""
+    if seconds is not None:
+        response.headers["Retry-After"] = str(seconds)
+    return response
 
 
 def _keys(request: Request, kind: Kind, email: str) -> tuple[str, str]:
@@ -30,7 +64,8 @@ def check_sign_in(
     request: Request, kind: Kind, email: str, password: str
 ) -> Person | SignInRefused:
     """The person if the password is right; otherwise why not. Too many failures for this
-    account or this address in the window refuse without looking at the password."""
+    account or this address in the window refuse without looking at the password, and so
+    does a moment when every hashing slot is taken."""
     app = hashcart_of(request)
     settings = app.settings
     now = app.clock.now()
@@ -45,15 +80,22 @@ def check_sign_in(
         ):
             minutes = round(settings.sign_in_window_minutes)
             return SignInRefused(
-                f"Too many failed sign-ins. Wait {minutes} minutes, or reset your password.", 429
+                f"Too many failed sign-ins. Wait {minutes} minutes, or reset your password.",
+                429,
+                math.ceil(settings.sign_in_window_minutes * 60),
             )
         person = accounts.find_person(connection, kind, email=email)
-    if person is not None and verify_password(password, person.password_hash):
+    try:
+        # Someone unknown still costs a hash, so timing does not tell who has an account.
+        matches = passwords_of(request).verify(
+            password, person.password_hash if person is not None else None
+        )
+    except HashingBusy as busy:
+        return SignInRefused(busy.message, 429, busy.retry_after_seconds)
+    if person is not None and matches:
         with unit_of_work(request) as connection:
             accounts.forget_sign_in_failures(connection, account_key)
         return person
-    if person is None:
-        verify_password(password, None)  # same cost as a wrong password
     with unit_of_work(request) as connection:
         accounts.record_sign_in_failure(connection, [account_key, address_key], now)
     return SignInRefused("That email and password do not match.", 400)
@@ -75,7 +117,7 @@ def answer_sign_in_form(
     outcome = check_sign_in(request, kind, address, password)
     destination = safe_next(next_path, home)
     if isinstance(outcome, SignInRefused):
-        return render(
+        page = render(
             request,
             template,
             outcome.status_code,
@@ -83,6 +125,7 @@ def answer_sign_in_form(
             form={"email": typed_email},
             next=destination,
         )
+        return with_retry_after(page, outcome.retry_after_seconds)
     response = RedirectResponse(destination, 303)
     with unit_of_work(request) as connection:
         sign_in(request, response, connection, outcome)

@@ -22,8 +22,8 @@ from hashcart.web.context import (
     sign_out,
     unit_of_work,
 )
-from hashcart.web.passwords import hash_password, password_problem
-from hashcart.web.signin import answer_sign_in_form
+from hashcart.web.passwords import HashingBusy, password_problem
+from hashcart.web.signin import answer_sign_in_form, passwords_of, with_retry_after
 from hashcart.web.tokens import digest, new_secret
 
 router = APIRouter(dependencies=[Depends(csrf_protected)], tags=["pages"], include_in_schema=False)
@@ -61,13 +61,22 @@ def sign_up(
         problem = password_problem(password)
     if problem is None and address is not None:
         app = hashcart_of(request)
+        # Hashed before the transaction: waiting for a hashing slot holds no database lock.
+        try:
+            password_hash = passwords_of(request).hash(password)
+        except HashingBusy as busy:
+            page = render(
+                request,
+                "auth/sign_up.html",
+                429,
+                error=busy.message,
+                form=form,
+                next=safe_next(next, "/cart"),
+            )
+            return with_retry_after(page, busy.retry_after_seconds)
         with unit_of_work(request) as connection:
             customer_id = accounts.add_shopper(
-                connection,
-                address,
-                name.strip() or None,
-                hash_password(password),
-                app.clock.now(),
+                connection, address, name.strip() or None, password_hash, app.clock.now()
             )
             if customer_id is None:
                 problem = "That email already has an account. Sign in, or reset the password."
@@ -164,14 +173,18 @@ def reset_page(request: Request, token: str) -> Response:
     with read_only(request) as connection:
         live = accounts.password_reset_is_live(connection, digest(token), app.clock.now())
     if not live:
-        return render(
-            request,
-            "error.html",
-            404,
-            title="This link has expired",
-            message="Reset links work once, for a short time. Ask for a new one.",
-        )
+        return _link_expired(request)
     return render(request, "auth/reset_choose.html", token=token)
+
+
+def _link_expired(request: Request) -> Response:
+    return render(
+        request,
+        "error.html",
+        404,
+        title="This link has expired",
+        message="Reset links work once, for a short time. Ask for a new one.",
+    )
 
 
 @router.post("/reset/{token}")
@@ -182,17 +195,22 @@ def reset_choose(
     if problem is not None:
         return render(request, "auth/reset_choose.html", 400, token=token, error=problem)
     app = hashcart_of(request)
+    # A dead link costs no hash; the hash is made before the transaction, so waiting for a
+    # hashing slot holds no database lock; the link is used up only inside it.
+    with read_only(request) as connection:
+        live = accounts.password_reset_is_live(connection, digest(token), app.clock.now())
+    if not live:
+        return _link_expired(request)
+    try:
+        password_hash = passwords_of(request).hash(password)
+    except HashingBusy as busy:
+        page = render(request, "auth/reset_choose.html", 429, token=token, error=busy.message)
+        return with_retry_after(page, busy.retry_after_seconds)
     with unit_of_work(request) as connection:
         customer_id = accounts.use_password_reset(connection, digest(token), app.clock.now())
-        if customer_id is None:
-            return render(
-                request,
-                "error.html",
-                404,
-                title="This link has expired",
-                message="Reset links work once, for a short time. Ask for a new one.",
-            )
-        accounts.set_password(connection, "shopper", customer_id, hash_password(password))
+        if customer_id is None:  # used or expired meanwhile
+            return _link_expired(request)
+        accounts.set_password(connection, "shopper", customer_id, password_hash)
         accounts.end_all_sessions(connection, "shopper", customer_id)
         person = accounts.find_person(connection, "shopper", person_id=customer_id)
         assert person is not None
