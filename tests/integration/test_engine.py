@@ -293,7 +293,9 @@ def test_only_the_first_version_of_an_edited_post_counts(shop: Shop) -> None:
     )
     stats = shop.ingest([brand_post(), edited])
     assert shop.cart("alice@example.com") == []
-    assert stats.skipped == 1
+    # Both lines were posts; the edit is counted apart, not as a skipped line.
+    assert (stats.lines, stats.posts, stats.skipped) == (2, 2, 0)
+    assert stats.edits_and_reposts == 1
 
 
 def test_a_shop_can_use_its_own_trigger_tag(database_url: str) -> None:

@@ -14,6 +14,7 @@ from enum import StrEnum
 from hashcart.domain.posts import DecodeError, Event
 from hashcart.networks._json import check_json_object
 from hashcart.networks.bluesky import decode as bluesky
+from hashcart.networks.limits import problem_of
 from hashcart.networks.mastodon import decode as mastodon
 from hashcart.networks.x import decode as x
 
@@ -69,7 +70,8 @@ _DECODERS: dict[Format, Callable[[bytes], list[Event]]] = {
 
 
 def decode(line: bytes, fmt: Format) -> list[Event]:
-    """Decode one line as `fmt` (AUTO: as whatever `detect` says it is)."""
+    """Decode one line as `fmt` (AUTO: as whatever `detect` says it is). A post that breaks
+    its network's limits or the store's (see networks/limits) is a DecodeError too."""
     if fmt == Format.AUTO:
         try:
             fmt = detect(line)
@@ -77,4 +79,10 @@ def decode(line: bytes, fmt: Format) -> list[Event]:
             # Say what is really wrong: a broken line is malformed before it is unknown.
             check_json_object(line)
             raise
-    return _DECODERS[fmt](line)
+    events = _DECODERS[fmt](line)
+    for event in events:
+        problem = problem_of(event)
+        if problem is not None:
+            # The whole line goes: one payload, one dead letter, one reason.
+            raise DecodeError(problem)
+    return events

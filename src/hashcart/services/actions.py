@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from hashcart.domain.messages import Reason
 from hashcart.domain.posts import Network
@@ -251,7 +251,7 @@ def _keep_pending(
                 "product_id": product_id,
                 "quantity": quantity,
                 "trigger_at": t.created_at,
-                "expires_at": t.created_at + shop.pending_expiry,
+                "expires_at": _plus(t.created_at, shop.pending_expiry),
             }
             for t, product_id, quantity in unlinked
         ]
@@ -280,3 +280,12 @@ def _keep_pending(
 
 def _day(moment: datetime) -> int:
     return int(moment.astimezone(UTC).timestamp() // SECONDS_PER_DAY)
+
+
+def _plus(moment: datetime, span: timedelta) -> datetime:
+    """`moment + span`, or the last moment there is: ingest dates posts from the future as
+    now, but an expiry must never be what overflows."""
+    try:
+        return moment + span
+    except OverflowError:
+        return datetime.max.replace(tzinfo=UTC)

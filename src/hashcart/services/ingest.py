@@ -6,12 +6,16 @@ handled in batches, one transaction each (batching is what makes SQLite fast).""
 
 from __future__ import annotations
 
+import copy
+import dataclasses
+import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Engine
+from sqlalchemy.exc import DBAPIError, DisconnectionError, InterfaceError, OperationalError
 
 from hashcart.clock import Clock
 from hashcart.domain.link_codes import parse_link_request
@@ -29,22 +33,35 @@ from hashcart.services.actions import ActionCounts, act_on_triggers
 from hashcart.services.link_codes import LinkPost, link_by_codes
 from hashcart.services.shop import Shop
 from hashcart.sources import Oversized, blocks_of
-from hashcart.store.repository import Repository, StoredPost, transaction
+from hashcart.store.repository import Repository, StoredPost, digest_of, transaction
 
 _OPEN_BRACE, _CLOSE_BRACE = ord("{"), ord("}")
 # (a post's links, its text) -> its links with short links' targets added (see shortlinks).
 LinkResolver = Callable[[tuple[str, ...], str], tuple[str, ...]]
 WANTED, NOT_A_POST = Line.WANTED, Line.NOT_A_POST
 EXCERPT_CHARS = 300
+# How far ahead of our clock a post's own date may be before it is taken as now.
+MAX_CLOCK_SKEW = timedelta(days=1)
+_log = logging.getLogger(__name__)
 
 
 @dataclass
 class IngestStats:
+    """What an ingest did. Lines add up: every line read that is not blank is counted once,
+    as a post (it carried posts or deletions), a skipped line (it carried none: likes,
+    follows, identity events) or a dead letter: `lines == posts + skipped + dead_letters`.
+    The other counts are of posts and events within those lines."""
+
     lines: int = 0
     posts: int = 0
     triggers: int = 0
     skipped: int = 0
     dead_letters: int = 0
+    # Posts taken no further: later versions of edited posts and reposts.
+    edits_and_reposts: int = 0
+    # Events that are not posts in lines that also carried posts (an Account Activity
+    # envelope may hold a tweet and a favourite).
+    other_events: int = 0
     duplicates: int = 0
     waiting_for_parent: int = 0
     # Link posts (`#cartlink CODE`): accounts linked; codes that were unknown, expired, used
@@ -73,13 +90,45 @@ class _DeadLetter:
     line: int
     reason: str
     excerpt: str
+    key: str
 
 
-_Work = Post | PostDeleted | _DeadLetter
+@dataclass(frozen=True, slots=True)
+class _Decoded:
+    """A post or deletion, and the line it came from (to dead-letter it if it cannot be
+    stored)."""
+
+    event: Post | PostDeleted
+    source: str
+    line: int
+    data: bytes
+
+
+_Work = _Decoded | _DeadLetter
+# Failures of the database itself, not of the data: a batch that meets one is not split into
+# dead letters but raised, so the source stops before it and is read again later.
+_INFRASTRUCTURE = (OperationalError, InterfaceError, DisconnectionError, MemoryError)
+MAX_REASON_CHARS = 500
 
 
 def excerpt_of(data: bytes) -> str:
     return data[: EXCERPT_CHARS * 4].decode("utf-8", "replace")[:EXCERPT_CHARS]
+
+
+def dead_letter(source: str, line: int, reason: str, data: bytes) -> _DeadLetter:
+    """A dead letter for `data`, keyed by where it was read, why, and its bytes: a rerun of
+    the same file or a redelivery of the same body gives the same key, and adds nothing."""
+    reason = reason if len(reason) <= MAX_REASON_CHARS else reason[: MAX_REASON_CHARS - 3] + "..."
+    key = digest_of(source, str(line), reason, data)
+    return _DeadLetter(source, line, reason, excerpt_of(data), key)
+
+
+def _failure_reason(error: BaseException) -> str:
+    """One line saying why storing a post failed: the driver's own message, not SQLAlchemy's
+    (which quotes the whole statement and its parameters)."""
+    cause = error.orig if isinstance(error, DBAPIError) and error.orig is not None else error
+    first = (str(cause).strip().splitlines() or [""])[0]
+    return f"{type(cause).__name__}: {first}".rstrip(": ")
 
 
 class Ingestor:
@@ -115,6 +164,8 @@ class Ingestor:
         self.resolve_links = resolve_links
         # Parents that triggers wait for, as (network, post id): live ingest fetches them.
         self.missing_parents: set[tuple[Network, str]] = set()
+        # Lines of the batch being flushed that were dead-lettered when stored (see flush).
+        self._moved_lines: set[tuple[str, int]] = set()
 
     def ingest_lines(self, source: str, lines: Iterable[bytes]) -> None:
         """Ingest lines already in memory (tests, the demo); see ingest_blocks."""
@@ -138,6 +189,7 @@ class Ingestor:
         for block in blocks:
             if isinstance(block, Oversized):
                 number += 1
+                self.stats.lines += 1
                 self._dead_letter(source, number, "line longer than 1 MiB", block)
             else:
                 number = self._ingest_block(source, block, number)
@@ -202,7 +254,8 @@ class Ingestor:
         return number
 
     def _dead_letter(self, source: str, number: int, reason: str, data: bytes) -> None:
-        self._batch.append(_DeadLetter(source, number, reason, excerpt_of(data)))
+        self.stats.dead_letters += 1
+        self._batch.append(dead_letter(source, number, reason, data))
         if len(self._batch) >= self.batch_size:
             self.flush()
 
@@ -210,28 +263,87 @@ class Ingestor:
         try:
             events = decode(data, self.fmt)
         except DecodeError as error:
-            self._batch.append(_DeadLetter(source, number, str(error), excerpt_of(data)))
+            self._dead_letter(source, number, str(error), data)
+            return
+        except Exception as error:
+            # A decoder met a payload nobody foresaw (and raised what it should not have):
+            # that payload goes, with the reason, not the source.
+            reason = f"could not decode it: {_failure_reason(error)}"
+            self._dead_letter(source, number, reason, data)
+            return
+        posts = [event for event in events if not isinstance(event, NotAPost)]
+        if not posts:
+            self.stats.skipped += 1
             return
         self.stats.posts += 1
-        for event in events:
-            if isinstance(event, NotAPost):
-                self.stats.skipped += 1
-            else:
-                self._batch.append(event)
+        self.stats.other_events += len(events) - len(posts)
+        self._batch.extend(_Decoded(event, source, number, data) for event in posts)
         if len(self._batch) >= self.batch_size:
             self.flush()
 
     def flush(self) -> None:
-        """Commit what is waiting: one transaction for the whole batch."""
+        """Commit what is waiting: one transaction for the whole batch.
+
+        A batch the database refuses is split in halves, each committed on its own, down to
+        the one post it cannot take: that post is dead-lettered with the database's reason,
+        and everything else commits. So one payload nobody foresaw never stops a source
+        (a listener saves its cursor past it; a rerun of a file passes it). A failure of the
+        database itself (unreachable, locked) is raised instead: nothing is wrong with the
+        data, and the source stops before it to be read again.
+        """
         if not self._batch:
             return
         work, self._batch = self._batch, []
+        self._moved_lines.clear()
+        self._commit_isolating(work)
+
+    def _commit_isolating(self, work: list[_Work]) -> None:
+        saved_stats, saved_missing = copy.deepcopy(self.stats), set(self.missing_parents)
+        try:
+            self._commit(work)
+        except _INFRASTRUCTURE:
+            raise
+        except Exception as error:
+            # Counts of the rolled-back attempt go with it; the halves count again.
+            self.stats, self.missing_parents = saved_stats, saved_missing
+            if len(work) > 1:
+                middle = len(work) // 2
+                self._commit_isolating(work[:middle])
+                self._commit_isolating(work[middle:])
+            else:
+                self._dead_letter_alone(work[0], error)
+
+    def _dead_letter_alone(self, item: _Work, error: Exception) -> None:
+        """Keep the one item the database refused as a dead letter; if even that fails, the
+        database is the problem, and the original error is raised."""
+        if isinstance(item, _DeadLetter):
+            raise error
+        reason = f"could not store it: {_failure_reason(error)}"
+        _log.warning("%s line %d dead-lettered: %s", item.source, item.line, reason)
+        letter = dead_letter(item.source, item.line, reason, item.data)
+        try:
+            self._commit([letter])
+        except Exception:
+            raise error from None
+        # The line was counted as a post when it was read; it is a dead letter now (once,
+        # however many of its events failed).
+        if (item.source, item.line) not in self._moved_lines:
+            self._moved_lines.add((item.source, item.line))
+            self.stats.posts -= 1
+            self.stats.dead_letters += 1
+
+    def _commit(self, work: list[_Work]) -> None:
         now = self.clock.now()
         # Decide what each post is before the transaction: it holds the write lock.
         link_posts: list[LinkPost] = []
-        prepared: list[_Item] = [
-            self._prepare(item, link_posts) if isinstance(item, Post) else item for item in work
-        ]
+        prepared: list[_Item] = []
+        for entry in work:
+            if isinstance(entry, _DeadLetter):
+                prepared.append(entry)
+            elif isinstance(entry.event, Post):
+                prepared.append(self._prepare(entry.event, link_posts, now))
+            else:
+                prepared.append(entry.event)
         keys = [
             (item.post.network, item.post.post_id)
             for item in prepared
@@ -260,8 +372,9 @@ class Ingestor:
                 if isinstance(item, _Prepared):
                     ready += self._ready_to_act(item, fresh, parents, waiting)
                 elif isinstance(item, _DeadLetter):
-                    repo.add_dead_letter(item.source, item.line, item.reason, item.excerpt, now)
-                    self.stats.dead_letters += 1
+                    repo.add_dead_letter(
+                        item.source, item.line, item.reason, item.excerpt, now, item.key
+                    )
             # Links first: a trigger in the same batch from the newly linked account then
             # goes straight to the cart instead of waiting as a pending intent.
             self._link(repo, link_posts, now)
@@ -316,13 +429,19 @@ class Ingestor:
                 self.missing_parents.add((post.network, values["parent_id"]))
         return ready
 
-    def _prepare(self, post: Post, link_posts: list[LinkPost]) -> _Prepared | None:
+    def _prepare(self, post: Post, link_posts: list[LinkPost], now: datetime) -> _Prepared | None:
         """What the engine must remember of a post, or None when it is noise to us. A post
         asking to link its author (`#cartlink CODE`) joins `link_posts`; it is not stored."""
         if post.is_edit or post.is_repost:
             # Only a post's first version counts; a repost is never the shopper's own request.
-            self.stats.skipped += 1
+            self.stats.edits_and_reposts += 1
             return None
+        if post.created_at > now + MAX_CLOCK_SKEW:
+            # No post is from the future: a client's clock (Bluesky's createdAt is set by the
+            # client) or a forger says so. Dated now, as Bluesky's AppView sorts by
+            # min(createdAt, indexedAt); dates near year 9999 would otherwise overflow the
+            # expiry of a pending request.
+            post = dataclasses.replace(post, created_at=now)
         shop = self.shop
         link = parse_link_request(post.text, post.tags, shop.link_words)
         if link is not None:

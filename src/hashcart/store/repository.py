@@ -4,6 +4,8 @@ every `add_*`/`record_*` method says whether it changed anything."""
 from __future__ import annotations
 
 import functools
+import hashlib
+import re
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -460,13 +462,52 @@ class Repository:
         return len(returned.all())
 
     def add_dead_letter(
-        self, source: str, line: int, reason: str, excerpt: str, at: datetime
-    ) -> None:
-        self.connection.execute(
-            t.dead_letters.insert().values(
-                source=source, line=line, reason=reason, excerpt=excerpt, created_at=at
-            )
+        self,
+        source: str,
+        line: int,
+        reason: str,
+        excerpt: str,
+        at: datetime,
+        dedupe_key: str | None = None,
+    ) -> bool:
+        """Keep input we could not use, with its reason; False when the same letter (same
+        `dedupe_key`) is kept already. Without a key, one is made from the other fields.
+
+        The texts are made storable first: a dead letter is where hostile input ends up, so
+        it must never be what fails (PostgreSQL refuses NUL characters in text)."""
+        source, reason, excerpt = (storable_text(text) for text in (source, reason, excerpt))
+        if dedupe_key is None:
+            dedupe_key = digest_of(source, str(line), reason, excerpt)
+        return self._insert_ignoring_conflicts(
+            t.dead_letters,
+            {
+                "source": source,
+                "line": line,
+                "reason": reason,
+                "excerpt": excerpt,
+                "created_at": at,
+                "dedupe_key": dedupe_key,
+            },
         )
+
+
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+def storable_text(text: str) -> str:
+    """`text` as any database keeps it: NUL and lone surrogates (which no UTF-8 encoder
+    takes) become U+FFFD."""
+    return _UNSTORABLE.sub("\ufffd", text)
+
+
+def digest_of(*parts: str | bytes) -> str:
+    """A hex SHA-256 over the parts, each length-prefixed so no two lists share a digest."""
+    digest = hashlib.sha256()
+    for part in parts:
+        data = part.encode("utf-8", "surrogatepass") if isinstance(part, str) else part
+        digest.update(len(data).to_bytes(8, "big"))
+        digest.update(data)
+    return digest.hexdigest()
 
 
 def _stored_post(row: Any) -> StoredPost:
