@@ -109,17 +109,22 @@ def show_summary(stats: IngestStats, elapsed: float | None) -> None:
     table = Table(title="ingest summary", show_header=False)
     table.add_column("what")
     table.add_column("count", justify="right")
+    # The first four add up: every line read is a post line, a skipped line (no post in
+    # it) or a dead letter.
     for label, value in [
+        ("lines read", stats.lines),
         ("posts read", stats.posts),
+        ("skipped", stats.skipped),
+        ("dead-lettered", stats.dead_letters),
         ("triggers", stats.triggers),
         ("lines added", stats.actions.lines_added),
         ("pending", stats.actions.pending),
         ("messages queued", stats.actions.messages),
-        ("skipped", stats.skipped),
-        ("dead-lettered", stats.dead_letters),
         ("waiting for parent", stats.waiting_for_parent),
         ("no shop product", stats.actions.no_product),
         ("duplicates", stats.duplicates),
+        ("edits and reposts", stats.edits_and_reposts),
+        ("other events", stats.other_events),
     ]:
         table.add_row(label, f"{value:,}")
     if elapsed is not None:
