@@ -161,10 +161,25 @@ def end_all_sessions(connection: Connection, kind: Kind, subject_id: int) -> Non
 
 
 # failed sign-ins -----------------------------------------------------------------------
+# A sign-in attempt is written here before its password is checked, and removed when it
+# succeeds (or is turned away unchecked): the rows under a key are its failed sign-ins and
+# those still being checked.
 
 
-def record_sign_in_failure(connection: Connection, keys: list[str], at: datetime) -> None:
-    connection.execute(insert(t.sign_in_failures), [{"key": key, "at": at} for key in keys])
+def record_sign_in_attempt(connection: Connection, keys: list[str], at: datetime) -> list[int]:
+    """One row per key for an attempt; their ids, to take the attempt back later."""
+    return [
+        int(
+            connection.execute(
+                insert(t.sign_in_failures).values(key=key, at=at).returning(t.sign_in_failures.c.id)
+            ).scalar_one()
+        )
+        for key in keys
+    ]
+
+
+def withdraw_sign_in_attempt(connection: Connection, row_ids: list[int]) -> None:
+    connection.execute(delete(t.sign_in_failures).where(t.sign_in_failures.c.id.in_(row_ids)))
 
 
 def sign_in_failures_since(connection: Connection, key: str, since: datetime) -> int:

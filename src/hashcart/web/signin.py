@@ -16,6 +16,7 @@ from hashcart.store import accounts
 from hashcart.store.accounts import Kind, Person
 from hashcart.web.context import (
     hashcart_of,
+    read_only,
     render,
     safe_next,
     sign_in,
@@ -60,6 +61,11 @@ def _keys(request: Request, kind: Kind, email: str) -> tuple[str, str]:
     return f"{kind}:account:{email.lower()}", f"{kind}:address:{address}"
 
 
+def _withdraw(request: Request, attempt: list[int]) -> None:
+    with unit_of_work(request) as connection:
+        accounts.withdraw_sign_in_attempt(connection, attempt)
+
+
 def check_sign_in(
     request: Request, kind: Kind, email: str, password: str
 ) -> Person | SignInRefused:
@@ -71,33 +77,42 @@ def check_sign_in(
     now = app.clock.now()
     since = now - timedelta(minutes=settings.sign_in_window_minutes)
     account_key, address_key = _keys(request, kind, email)
+    # The attempt is recorded, and committed, before it counts: each attempt then counts at
+    # least every attempt committed before its own, so however many arrive at once, no more
+    # than the limit reach the password. (Counting first and recording only after the check
+    # let 30 parallel guesses at one account through a limit of 5.)
     with unit_of_work(request) as connection:
-        if (
+        attempt = accounts.record_sign_in_attempt(connection, [account_key, address_key], now)
+    with read_only(request) as connection:
+        too_many = (
             accounts.sign_in_failures_since(connection, account_key, since)
-            >= settings.sign_in_account_limit
+            > settings.sign_in_account_limit
             or accounts.sign_in_failures_since(connection, address_key, since)
-            >= settings.sign_in_address_limit
-        ):
-            minutes = round(settings.sign_in_window_minutes)
-            return SignInRefused(
-                f"Too many failed sign-ins. Wait {minutes} minutes, or reset your password.",
-                429,
-                math.ceil(settings.sign_in_window_minutes * 60),
-            )
-        person = accounts.find_person(connection, kind, email=email)
+            > settings.sign_in_address_limit
+        )
+        person = None if too_many else accounts.find_person(connection, kind, email=email)
+    if too_many:
+        # Turned away unchecked, so not a failure: the lockout runs from the last real one.
+        _withdraw(request, attempt)
+        minutes = round(settings.sign_in_window_minutes)
+        return SignInRefused(
+            f"Too many failed sign-ins. Wait {minutes} minutes, or reset your password.",
+            429,
+            math.ceil(settings.sign_in_window_minutes * 60),
+        )
     try:
         # Someone unknown still costs a hash, so timing does not tell who has an account.
         matches = passwords_of(request).verify(
             password, person.password_hash if person is not None else None
         )
     except HashingBusy as busy:
+        _withdraw(request, attempt)
         return SignInRefused(busy.message, 429, busy.retry_after_seconds)
     if person is not None and matches:
         with unit_of_work(request) as connection:
             accounts.forget_sign_in_failures(connection, account_key)
+            accounts.withdraw_sign_in_attempt(connection, attempt)  # and its address row
         return person
-    with unit_of_work(request) as connection:
-        accounts.record_sign_in_failure(connection, [account_key, address_key], now)
     return SignInRefused("That email and password do not match.", 400)
 
 
