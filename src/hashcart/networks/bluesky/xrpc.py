@@ -2,20 +2,26 @@
 
 Every call has a timeout and reads at most MAX_ANSWER_BYTES, and every failure is one of two
 typed exceptions: `BlueskyUnreachable` (no usable answer: network, timeout, an answer too
-large or not JSON) or `XrpcError` (the service answered with an error: the status, the
-XRPC `error` name and `message`, and the rate-limit headers; never a token). The streams are
-websockets and live in `jetstream.py` and `firehose.py`.
+large or not JSON; `AddressRefused` when the address is one we never call) or `XrpcError`
+(the service answered with an error: the status, the XRPC `error` name and `message`, and
+the rate-limit headers; never a token). The streams are websockets and live in
+`jetstream.py` and `firehose.py`.
+
+Places a stranger chose (a did:web host, the PDS a DID document names) are called through
+`public_only()`, whose connections go only to public addresses (networks/addresses).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
+from functools import cache
 from typing import Any
 
 import httpx
 import msgspec
 
+from hashcart.networks.addresses import PublicOnlyTransport, Refused
 from hashcart.networks.rate_limits import retry_after
 
 DEFAULT_TIMEOUT = httpx.Timeout(10.0, connect=5.0)
@@ -39,6 +45,12 @@ class BlueskyError(Exception):
 
 class BlueskyUnreachable(BlueskyError):
     """No usable answer (refused, reset, timed out, oversized, not JSON): try again later."""
+
+
+class AddressRefused(BlueskyUnreachable):
+    """The address is one we never call: no usable URL, or a host on a non-public address.
+    Asking again will not help; it is a BlueskyUnreachable all the same, so a caller that
+    knows no better counts it as no answer rather than failing."""
 
 
 class XrpcError(BlueskyError):
@@ -139,7 +151,11 @@ class Xrpc:
                 raw = _read_capped(response)
         except _Oversized:
             raise BlueskyUnreachable(f"{method} {_safe(url)}: answer too large") from None
+        except httpx.InvalidURL as error:  # e.g. a host 0177.0.0.1 (octal), taken from a DID
+            raise AddressRefused(f"{method} {_safe(url)}: no usable URL ({error})") from None
         except httpx.HTTPError as error:
+            if isinstance(error.__cause__, Refused):  # networks/addresses said why
+                raise AddressRefused(f"{method} {_safe(url)}: {error.__cause__}") from None
             # The message names the URL and the kind of failure; never the headers.
             raise BlueskyUnreachable(f"{method} {_safe(url)}: {type(error).__name__}") from None
         if response.status_code >= 400:
@@ -153,6 +169,13 @@ class Xrpc:
         if not isinstance(value, dict):
             raise BlueskyUnreachable(f"{method} {_safe(url)}: answer is not a JSON object")
         return value
+
+
+@cache
+def public_only() -> Xrpc:
+    """The one (shared, thread-safe) Xrpc for places a stranger chose: it connects only to
+    public addresses, and to exactly the address it checked (no DNS rebinding)."""
+    return Xrpc(new_client(PublicOnlyTransport()))
 
 
 def _endpoint(service: str, nsid: str) -> str:
