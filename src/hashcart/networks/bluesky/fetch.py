@@ -7,12 +7,16 @@ is the one source that holds the record itself, and the one a test network on lo
 
 from __future__ import annotations
 
+import logging
+
 from hashcart.clock import Clock
 from hashcart.networks.bluesky.lines import commit_line
 from hashcart.networks.bluesky.records import AtUri, RecordReader
-from hashcart.networks.bluesky.xrpc import BlueskyUnreachable
+from hashcart.networks.bluesky.xrpc import AddressRefused, BlueskyUnreachable
 from hashcart.networks.formats import Format
 from hashcart.networks.parents import Fetched, FetchFailed
+
+log = logging.getLogger(__name__)
 
 
 class BlueskyParentFetcher:
@@ -26,6 +30,9 @@ class BlueskyParentFetcher:
             return Fetched(Format.JETSTREAM, ())  # not an AT-URI: nothing anyone can fetch
         try:
             record = self.records.get(uri)
+        except AddressRefused as error:  # its PDS is on an address we never call: not for us
+            log.info("bluesky: parent %s not fetched: %s", post_id, error)
+            return Fetched(Format.JETSTREAM, ())
         except BlueskyUnreachable as error:
             raise FetchFailed(str(error)) from None
         if record is None:

@@ -7,6 +7,13 @@ method). did:plc documents come from the PLC directory (`{plc_url}/{did}`), did:
 from `https://<host>/.well-known/did.json`. Both are untrusted text: a PDS endpoint that is
 not http(s), or that points into a private network, is refused unless the PLC directory we
 were configured with is itself on one (a test network on loopback, a private deployment).
+
+The PLC directory is the operator's choice; a did:web's host and a document's PDS are the
+choice of whoever wrote the DID, so they are called through `named_hosts`: the public-only
+client (networks/addresses: public addresses only, connected to the very one checked), the
+same private-network exception aside. The atproto DID spec allows `localhost` and a port in
+a did:web "only in testing and development environments" (https://atproto.com/specs/did,
+"did:web in AT Protocol"). A refused place is a DID not found, with the reason.
 """
 
 from __future__ import annotations
@@ -21,7 +28,14 @@ from urllib.parse import unquote, urlsplit
 
 from hashcart.clock import Clock
 from hashcart.networks.addresses import non_public_host_reason, non_public_reason, parse_address
-from hashcart.networks.bluesky.xrpc import BlueskyError, BlueskyUnreachable, Xrpc, XrpcError
+from hashcart.networks.bluesky.xrpc import (
+    AddressRefused,
+    BlueskyError,
+    BlueskyUnreachable,
+    Xrpc,
+    XrpcError,
+    public_only,
+)
 
 _PLC = re.compile(r"did:plc:[a-z2-7]{24}")
 _WEB = re.compile(r"did:web:[A-Za-z0-9.\-]+(?:%3[Aa][0-9]{1,5})?")
@@ -78,11 +92,13 @@ class IdentityResolver:
         allow_private: bool | None = None,
         did_web_scheme: str = "https",
     ) -> None:
-        self.xrpc = xrpc
+        self.xrpc = xrpc  # the PLC directory, and services the operator named (resolveHandle)
         self.plc_url = plc_url.rstrip("/")
         self.clock = clock
         self.ttl = ttl
         self.allow_private = is_private_url(plc_url) if allow_private is None else allow_private
+        # For the places a DID names (its did:web host, its PDS): a stranger's choice.
+        self.named_hosts = xrpc if self.allow_private else public_only()
         # did:web documents are https only; a loopback test may serve them over http.
         self.did_web_scheme = did_web_scheme
         self._cache: OrderedDict[str, tuple[datetime, Identity]] = OrderedDict()
@@ -134,14 +150,18 @@ class IdentityResolver:
 
     def _resolve(self, did: str) -> Identity:
         if _PLC.fullmatch(did):
+            directory = self.xrpc
             url = f"{self.plc_url}/{did}"
         elif _WEB.fullmatch(did):
+            directory = self.named_hosts
             host = unquote(did.removeprefix("did:web:"))
             url = f"{self.did_web_scheme}://{host}/.well-known/did.json"
         else:
             raise IdentityNotFound(f"{did!r} is not a did:plc or did:web")
         try:
-            document = self.xrpc.get_json(url)
+            document = directory.get_json(url)
+        except AddressRefused as error:
+            raise IdentityNotFound(f"{did} is not asked: {error}") from None
         except XrpcError as error:
             if error.status in (404, 410):
                 raise IdentityNotFound(f"{did} is not known to its directory") from None

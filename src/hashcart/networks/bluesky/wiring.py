@@ -33,7 +33,8 @@ if TYPE_CHECKING:
 def _reading(app: App, settings: Settings) -> tuple[Xrpc, IdentityResolver, RecordReader]:
     xrpc = Xrpc(new_client())
     identity = IdentityResolver(xrpc, settings.bluesky_plc_url, app.clock)
-    return xrpc, identity, RecordReader(identity, xrpc)
+    # Records are read from the PDS a DID document names: a place a stranger chose.
+    return xrpc, identity, RecordReader(identity, identity.named_hosts)
 
 
 def fetcher(app: App) -> ParentFetcher | None:
