@@ -1,14 +1,19 @@
-"""X webhook signatures and the CRC answer, against the published vectors."""
+"""X webhook signatures and the CRC answer, against the published vectors.
+
+What X documents (docs.x.com/x-api/webhooks/quickstart, "How to build the CRC response",
+"Signature verification"): the consumer secret keys both the CRC answer and the one
+`x-twitter-webhooks-signature` header. The `-OAuth2` header is not documented; it may only
+come on top of the documented one."""
 
 from __future__ import annotations
 
 import httpx
+import pytest
 
 from hashcart.networks.x.webhook import (
     CONSUMER_SIGNATURE_HEADER,
     OAUTH2_SIGNATURE_HEADER,
     crc_response_token,
-    crc_secret,
     signature,
     verify_signature,
 )
@@ -34,10 +39,16 @@ def test_the_published_crc_answer_is_reproduced() -> None:
     assert crc_response_token(CRC_TOKEN, CRC_SECRET) == CRC_ANSWER
 
 
-def test_the_crc_is_answered_with_the_client_secret_when_there_is_one() -> None:
-    assert crc_secret("consumer", "client") == "client"
-    assert crc_secret("consumer", None) == "consumer"
-    assert crc_secret(None, None) is None
+def test_the_crc_answer_is_refused_for_anything_a_delivery_could_be() -> None:
+    # Keyed and built like a delivery signature, the answer for a JSON body would sign it.
+    with pytest.raises(ValueError):
+        crc_response_token('{"for_user_id":"2244994945"}', CRC_SECRET)
+
+
+def test_a_body_the_crc_would_answer_for_never_verifies_as_a_delivery() -> None:
+    body = CRC_TOKEN.encode()
+    headers = httpx.Headers({CONSUMER_SIGNATURE_HEADER: CRC_ANSWER})
+    assert not verify_signature(body, headers, CRC_SECRET, None)
 
 
 def test_a_delivery_signed_with_the_consumer_secret_passes() -> None:
@@ -60,12 +71,18 @@ def test_a_delivery_without_any_signature_fails() -> None:
     assert not verify_signature(FORM_BODY, httpx.Headers(), "test", CLIENT_SECRET)
 
 
-def test_the_oauth2_header_is_checked_with_the_client_secret() -> None:
+def test_the_oauth2_header_alone_is_refused() -> None:
     signed = signature(JSON_BODY, CLIENT_SECRET)
     headers = httpx.Headers({"X-Twitter-Webhooks-Signature-OAuth2": signed})
-    assert verify_signature(JSON_BODY, headers, None, CLIENT_SECRET)
-    # Keyed with the consumer secret it is not X's OAuth 2.0 signature.
-    wrong = httpx.Headers({OAUTH2_SIGNATURE_HEADER: JSON_SIGNATURE})
+    assert not verify_signature(JSON_BODY, headers, "test", CLIENT_SECRET)
+    assert not verify_signature(JSON_BODY, headers, None, CLIENT_SECRET)
+
+
+def test_beside_the_documented_header_the_oauth2_one_is_checked_with_the_client_secret() -> None:
+    # Keyed with the consumer secret it is not the OAuth 2.0 signature.
+    wrong = httpx.Headers(
+        {OAUTH2_SIGNATURE_HEADER: JSON_SIGNATURE, CONSUMER_SIGNATURE_HEADER: JSON_SIGNATURE}
+    )
     assert not verify_signature(JSON_BODY, wrong, "test", CLIENT_SECRET)
 
 

@@ -1,11 +1,12 @@
 """`/webhooks/x`: X's webhook (Account Activity API and X Activity API deliveries).
 
-GET answers X's challenge (CRC); POST takes a delivery: its signature is checked on the raw
-body before anything else (401 and nothing kept when it fails), a delivery seen before is
-dropped by its event id (table `webhook_deliveries`, source "x"), and the body goes to the
-live sink. A delivery is marked seen only after the sink committed it, so one that failed
-half-way is taken whole when X delivers it again. The handlers are plain `def`s: FastAPI
-runs them in its thread pool, where the sink's synchronous, serialised ingest belongs.
+GET answers X's challenge (CRC), for tokens shaped like X's only; POST takes a delivery: its
+signature is checked on the raw body before anything else (401 and nothing kept when it
+fails), a delivery seen before is dropped by its event id (table `webhook_deliveries`,
+source "x"), and the body goes to the live sink. A delivery is marked seen only after the
+sink committed it, so one that failed half-way is taken whole when X delivers it again. The
+handlers are plain `def`s: FastAPI runs them in its thread pool, where the sink's
+synchronous, serialised ingest belongs.
 """
 
 from __future__ import annotations
@@ -18,7 +19,12 @@ from fastapi import APIRouter, BackgroundTasks, Depends, HTTPException, Request
 
 from hashcart.config import Settings
 from hashcart.networks.formats import Format
-from hashcart.networks.x.webhook import crc_response_token, crc_secret, verify_signature
+from hashcart.networks.x.webhook import (
+    MAX_CRC_TOKEN,
+    crc_response_token,
+    is_crc_token,
+    verify_signature,
+)
 from hashcart.store.webhook_deliveries import mark_delivered, was_delivered
 from hashcart.web.context import hashcart_of
 from hashcart.web.live import live_sink
@@ -31,20 +37,27 @@ SOURCE = "x-webhook"
 DELIVERY_SOURCE = "x"
 # X's deliveries are a few events of a few kB each; anything far larger is not one.
 MAX_BODY_BYTES = 4 * 1024 * 1024
-MAX_CRC_TOKEN = 1024
 # `webhook_deliveries.event_id` holds at most this many characters.
 MAX_EVENT_ID = 300
+# X keys the CRC and the documented signature header with the consumer secret only
+# (docs.x.com/x-api/webhooks/quickstart): without it neither can be answered or checked.
 NO_SECRET = (
-    "X webhook secret not configured: set x_client_secret (OAuth 2.0 client secret) "
-    "or x_consumer_secret (OAuth 1.0a consumer secret)"
+    "X webhook secret not configured: set x_consumer_secret (the app's API Key Secret, "
+    "its OAuth 1.0a consumer secret); X signs the CRC and every delivery with it, "
+    "and x_client_secret cannot stand in for it"
+)
+BAD_CRC_TOKEN = (
+    f"crc_token is not shaped like X's (at most {MAX_CRC_TOKEN} letters, digits "
+    "and - _ + / =): refused, since its answer could sign a forged delivery"
 )
 
 
 def _secrets(settings: Settings) -> tuple[str | None, str | None]:
+    """(consumer secret, client secret); an empty one counts as not set."""
     consumer, client = settings.x_consumer_secret, settings.x_client_secret
     return (
-        consumer.get_secret_value() if consumer is not None else None,
-        client.get_secret_value() if client is not None else None,
+        (consumer.get_secret_value() or None) if consumer is not None else None,
+        (client.get_secret_value() or None) if client is not None else None,
     )
 
 
@@ -52,13 +65,12 @@ def _secrets(settings: Settings) -> tuple[str | None, str | None]:
 def crc_challenge(request: Request, crc_token: str | None = None) -> dict[str, str]:
     if not crc_token:
         raise HTTPException(400, "crc_token is missing")
-    if len(crc_token) > MAX_CRC_TOKEN:
-        raise HTTPException(400, "crc_token is too long")
-    consumer, client = _secrets(hashcart_of(request).effective_settings())
-    secret = crc_secret(consumer, client)
-    if secret is None:
+    if not is_crc_token(crc_token):
+        raise HTTPException(400, BAD_CRC_TOKEN)
+    consumer, _ = _secrets(hashcart_of(request).effective_settings())
+    if consumer is None:
         raise HTTPException(503, NO_SECRET)
-    return {"response_token": crc_response_token(crc_token, secret)}
+    return {"response_token": crc_response_token(crc_token, consumer)}
 
 
 @router.post(PATH, include_in_schema=False)
@@ -69,7 +81,7 @@ def delivery(
 ) -> dict[str, Any]:
     app = hashcart_of(request)
     consumer, client = _secrets(app.effective_settings())
-    if consumer is None and client is None:
+    if consumer is None:
         raise HTTPException(503, NO_SECRET)
     if not verify_signature(body, request.headers, consumer, client):
         raise HTTPException(401, "signature missing or wrong")
@@ -80,6 +92,10 @@ def delivery(
         # Signed by X yet unreadable: kept as a dead letter with the engine's reason.
         sink.ingest(SOURCE, Format.AUTO, [body])
         raise HTTPException(400, "the delivery is not JSON") from None
+    if not isinstance(payload, dict):
+        # Every X delivery is one JSON object; anything else is kept, not acted on.
+        sink.ingest(SOURCE, Format.AUTO, [body])
+        raise HTTPException(400, "the delivery is not a JSON object")
     event_id = delivery_id(payload, body)
     if was_delivered(app.engine, DELIVERY_SOURCE, event_id):
         return {"ok": True, "duplicate": True}
