@@ -84,7 +84,7 @@ NETWORKS = (
             Value(
                 "x_client_secret",
                 "OAuth 2.0 client secret",
-                "Shopper linking, and the webhooks' OAuth 2 signature.",
+                "Shopper linking. Not a webhook secret: X signs webhooks with the consumer secret.",
             ),
             Value(
                 "x_bearer_token",
@@ -101,7 +101,7 @@ NETWORKS = (
             Need(
                 "Webhook deliveries (Account Activity or X Activity API)",
                 "listen",
-                (("x_consumer_secret",), ("x_client_secret",)),
+                (("x_consumer_secret",),),
             ),
             Need("Filtered stream", "listen", (("x_bearer_token", "x_shop_handle"),), "x_stream"),
             Need("Replies to shoppers", "answer", (("x_access_token",),)),
