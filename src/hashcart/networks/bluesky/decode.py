@@ -19,6 +19,7 @@ import msgspec
 
 from hashcart.domain.posts import DecodeError, Event, Network, NotAPost, Post, PostDeleted
 from hashcart.networks._json import decode_line, parse_iso_datetime, unique
+from hashcart.networks.limits import EARLIEST_POST
 
 _BLUESKY = Network.BLUESKY
 _POST_COLLECTION = "app.bsky.feed.post"
@@ -147,14 +148,26 @@ def _from_time_us(time_us: int | None) -> datetime | None:
         return None
 
 
+def _created_at(claimed: str | None, seen: datetime | None) -> datetime | None:
+    """When the post was made. `createdAt` is set by the author's client and may lie (year
+    9999, year 1); the Jetstream's `time_us` is when the network saw the post. As Bluesky
+    advises (docs.bsky.app/docs/advanced-guides/timestamps: "tricksters might lie about
+    timestamps"; reject far-past and far-future ones; sort by min(createdAt, indexedAt)),
+    the claim counts unless it is later than when the network saw the post, or impossible."""
+    when = parse_iso_datetime(claimed) if claimed is not None else None
+    if when is None or when < EARLIEST_POST:
+        return seen
+    if seen is not None and when > seen:
+        return seen
+    return when
+
+
 def _post(event: _JetstreamEvent, did: str, uri: str, commit: _Commit) -> Post:
     raw = bytes(commit.record)
     if raw in (b"", b"null"):
         raise DecodeError(f"{commit.operation} of {uri} has no record")
     record = decode_line(_POST_RECORD_DECODER, raw, "a Bluesky post record")
-    created_at = parse_iso_datetime(record.createdAt) if record.createdAt is not None else None
-    if created_at is None:
-        created_at = _from_time_us(event.time_us)  # createdAt is client-set and may be junk
+    created_at = _created_at(record.createdAt, _from_time_us(event.time_us))
     if created_at is None:
         raise DecodeError(f"{uri} has neither a readable createdAt nor time_us")
     tags, urls = _tags_and_urls(record)
