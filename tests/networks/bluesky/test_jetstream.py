@@ -278,3 +278,40 @@ def test_a_repository_that_stays_down_does_not_stall_the_stream(rig: Rig) -> Non
 
     assert rig.shop.cart("ada@example.com") == []
     assert rig.host.calls.count("com.atproto.repo.getRecord") == 3
+
+
+def test_poison_events_are_dead_lettered_and_the_cursor_moves_past_them(rig: Rig) -> None:
+    """A NUL in a post (no PostgreSQL text takes it) and a createdAt in year 9999 from an
+    unlinked account (it overflowed the pending request's expiry) used to fail the batch:
+    the cursor stayed before them and the stream replayed them forever."""
+    dan = plc("dan")
+    rig.host.known_dids.add(dan)
+    product = shops_case(rig.host)[0]
+    parent = post_uri(SHOP, "3mshopmug0001")
+
+    def trigger(did: str, rkey: str, text: str, minutes: float) -> bytes:
+        line = jetstream_post(did, rkey, text, tags=("cart",), reply_to=parent, minutes=minutes)
+        rig.host.records[(did, rkey)] = (EVENT_CID, json.loads(line)["commit"]["record"])
+        return line
+
+    nul = trigger(ADA, "3madanul0001", "#cart \x00", 2)
+    future = json.loads(trigger(dan, "3mdanfuture1", "#cart", 3))
+    future["commit"]["record"]["createdAt"] = "9999-12-25T00:00:00.000Z"
+    rig.host.records[(dan, "3mdanfuture1")] = (EVENT_CID, future["commit"]["record"])
+    valid = trigger(BOB, "3mbobcart001", "#cart", 4)
+    events = [product, nul, json.dumps(future).encode(), valid]
+
+    async def scenario() -> None:
+        async with jetstream([events]) as server:
+            await run_until_connections(rig, server, 2)
+
+    asyncio.run(scenario())
+
+    assert rig.shop.cart("bob@example.com") == [("mug", 1)]
+    assert rig.shop.cart("ada@example.com") == []
+    [letter] = rig.shop.dead_letters()
+    assert "NUL" in letter["reason"]
+    [waiting] = rig.shop.pending()
+    assert waiting["account_id"] == dan and waiting["expires_at"].startswith("2026-")
+    newest = max(json.loads(line)["time_us"] for line in events)
+    assert load_cursor(rig.shop.app.engine, "jetstream") == str(newest)
