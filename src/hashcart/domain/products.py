@@ -6,6 +6,10 @@ form of the product's catalog link, or, on a host of the shop, when its product 
 optional `?variant=<id>`. Lookalike hosts never match: host comparison is exact on the
 canonical host (see `urls`), so `shop.example.evil.test`, `evil-shop.example`,
 `shop.example@evil.test` and punycode homographs are simply other hosts.
+
+A link is on a shop host only at the scheme's default port (`https://shop.example:443/`,
+`http://shop.example:80/`) or at a port the shop's hosts name (`shop.example:8080`): the
+same name on another port is another server, perhaps not the shop's.
 """
 
 from __future__ import annotations
@@ -16,7 +20,13 @@ from dataclasses import dataclass
 from typing import Literal
 from urllib.parse import unquote
 
-from hashcart.domain.urls import CanonicalUrl, canonical_host, canonicalize, extract_urls
+from hashcart.domain.urls import (
+    CanonicalUrl,
+    canonical_host,
+    canonicalize,
+    extract_urls,
+    parse_port,
+)
 
 __all__ = [
     "Catalog",
@@ -80,37 +90,44 @@ def _is_handle_path(lowered: Sequence[str]) -> bool:
 
 
 def _host_names(links: Iterable[CanonicalUrl | None]) -> list[str]:
-    """The distinct host names of usable links in first-seen order; IPv6 literals are none."""
+    """The distinct hosts of usable links in first-seen order, as `name` or `name:port` (a
+    port other than the scheme's default); IPv6 literals are no names and left out."""
     hosts: dict[str, None] = {}
     for link in links:
         if link is not None and not link.host.startswith("["):
-            hosts.setdefault(link.host)
+            hosts.setdefault(link.host if link.port is None else f"{link.host}:{link.port}")
     return list(hosts)
 
 
 class ShopHosts:
-    """The shop's host names, compared exactly after canonicalisation.
+    """The shop's host names, compared exactly after canonicalisation, and their ports.
 
     `shop.example` also matches `www.shop.example`, `m.shop.example`, `SHOP.example`,
-    `shop.example.` and nothing else: no other subdomain, suffix or lookalike.
+    `shop.example.` and nothing else: no other subdomain, suffix or lookalike. A link on
+    it matches at the scheme's default port; `shop.example:8080` adds port 8080.
     """
 
-    __slots__ = ("names",)
+    __slots__ = ("_ports", "names")
 
     def __init__(self, hosts: Iterable[str]) -> None:
         if isinstance(hosts, str):  # one name, not a sequence of one-letter names
             raise TypeError("ShopHosts takes an iterable of host names, not one string")
-        names = set()
+        ports: dict[str, set[int]] = {}
         for host in hosts:
-            name = canonical_host(host)
-            if name is None:
+            name_and_port = _name_and_port(host)
+            if name_and_port is None:
                 raise ValueError(f"not a host name: {host!r}")
-            names.add(name)
-        self.names: frozenset[str] = frozenset(names)
+            name, port = name_and_port
+            named = ports.setdefault(name, set())
+            if port is not None:
+                named.add(port)
+        self.names: frozenset[str] = frozenset(ports)
+        self._ports = {name: frozenset(named) for name, named in ports.items()}
 
     @staticmethod
     def hosts_of(links: Iterable[str]) -> list[str]:
-        """The distinct canonical host names of `links` (a catalog's), in first-seen order.
+        """The distinct canonical hosts of `links` (a catalog's), in first-seen order: the
+        name, or `name:port` for a link at another port than its scheme's default.
 
         Links that are no usable URL, and IPv6 literals (no shop's name), are left out.
         """
@@ -123,12 +140,30 @@ class ShopHosts:
         return name is not None and name in self.names
 
     def matches_url(self, url: str) -> bool:
-        """True when `url` is a usable link whose host is one of the shop's."""
+        """True when `url` is a usable link on one of the shop's hosts and ports."""
         canonical = canonicalize(url)
-        return canonical is not None and canonical.host in self.names
+        return canonical is not None and self.owns(canonical)
+
+    def owns(self, url: CanonicalUrl) -> bool:
+        """True when a canonical link is on a shop host, at its default or a named port."""
+        ports = self._ports.get(url.host)
+        return ports is not None and (url.port is None or url.port in ports)
 
     def __repr__(self) -> str:
-        return f"ShopHosts({sorted(self.names)!r})"
+        spelled = [f"{name}:{port}" for name, ports in self._ports.items() for port in ports]
+        return f"ShopHosts({sorted([*self.names, *spelled])!r})"
+
+
+def _name_and_port(host: str) -> tuple[str, int | None] | None:
+    """A configured `name` or `name:port` in canonical form, or None if it is neither."""
+    name, colon, port_text = host.rpartition(":")
+    if not colon:
+        name = host
+    port = parse_port(port_text) if colon else None
+    canonical = canonical_host(name)
+    if canonical is None or (colon and port is None):
+        return None
+    return canonical, port
 
 
 @dataclass(frozen=True, slots=True)
@@ -188,7 +223,7 @@ class Catalog:
         if canonical is None:
             return None
         product_id = self._by_address.get(canonical.address)
-        if product_id is not None or canonical.host not in self.hosts.names:
+        if product_id is not None or not self.hosts.owns(canonical):
             return product_id
         key = key_of(canonical)
         if key is None:

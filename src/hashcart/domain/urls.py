@@ -13,6 +13,8 @@ are strict on purpose, because the host decides whether a link belongs to the sh
   spelling of an ASCII name is a disguise, and refusing it keeps the shop host's byte
   needle (`products.shop_host_pattern`) sound;
 - one trailing dot (`shop.example.`) names the same host in DNS and is dropped.
+
+The scheme's default port (`:443`, `:80`) is dropped; port 0 and ports past 65535 are refused.
 """
 
 from __future__ import annotations
@@ -219,10 +221,22 @@ def _host_and_port(netloc: str, scheme: str) -> tuple[str, int | None] | None:
         host = canonical
     if not port_text:
         return host, None
-    if not (port_text.isascii() and port_text.isdigit()) or int(port_text) > 65535:
+    port = parse_port(port_text)
+    if port is None:
         return None
-    port = int(port_text)
     return host, None if port == _DEFAULT_PORTS[scheme] else port
+
+
+def parse_port(text: str) -> int | None:
+    """A TCP port written in decimal ASCII digits, 1 to 65535; None for anything else.
+
+    Port 0 is no port a server listens on (it asks the system for any free one).
+    """
+    digits = text.lstrip("0")  # leading zeros are allowed, and never reach `int` in bulk
+    if not (text.isascii() and text.isdigit()) or len(digits) > 5:
+        return None
+    port = int(digits or "0")
+    return port if 0 < port <= 65535 else None
 
 
 def _normalise_escapes(text: str) -> str:
