@@ -102,6 +102,7 @@ def test_dispatch_once_json_sends_what_is_due_and_prints_the_counts(
         "failed": 0,
         "fell_back_to_email": 0,
         "reconciled": 0,
+        "possibly_duplicated": 0,
         "skipped_rate_limited": 0,
     }
     [message] = smtp_server.messages

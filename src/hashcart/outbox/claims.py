@@ -5,7 +5,9 @@ it began (`attempt_started_at`), only if they are still what it read: two dispat
 processes, or `serve` beside `dispatch`) never send one row twice. A row still `sending`
 long after its claim (`LEASE`) belonged to a dispatcher that died mid-send; it is claimed
 again and handed to its sender with the earlier start, so a network without idempotency
-keys (X) looks for what it may already have sent before sending again."""
+keys (X) looks for what it may already have sent before sending again. An email whose SMTP
+DATA had begun (`delivery_started_at`) cannot be looked for: it is sent again under the same
+Message-ID and counted as possibly received twice (see `services.mail`)."""
 
 from __future__ import annotations
 
@@ -91,6 +93,7 @@ def _item(row: Any) -> OutboxItem:
         dedupe_key=row.dedupe_key,
         attempts=row.attempts,
         attempt_started_at=aware(row.attempt_started_at),
+        delivery_started_at=aware(row.delivery_started_at),
     )
 
 

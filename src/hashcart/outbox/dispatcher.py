@@ -5,7 +5,13 @@ outcome (`records`): sent; failed for good (with the reason, and the message ema
 linked shopper instead); or queued again after an exponential backoff with jitter, never
 before the time a network's rate-limit answer named. A network that said "wait" is held
 for the rest of the run and its due rows are put back until then. Rows of a network with
-no sender configured stay queued, untouched, for the console to show."""
+no sender configured stay queued, untouched, for the console to show.
+
+Delivery is at least once. Network senders look for what a crashed attempt may have posted.
+Email cannot be looked for: its mark, committed just before SMTP's DATA, says whether a
+crashed attempt may have delivered it; such an email is sent again under the same Message-ID
+and counted (`possibly_duplicated`) and noted on its row for the console. A crash anywhere
+else (before the mark, or after the record of the answer) never sends an email twice."""
 
 from __future__ import annotations
 
@@ -15,13 +21,21 @@ import threading
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
+from functools import partial
 
 from hashcart.bootstrap import App
 from hashcart.config import Settings
 from hashcart.networks.backoff import Backoff
 from hashcart.outbox.claims import LEASE, claim_due, next_due_at
 from hashcart.outbox.email import EmailSender
-from hashcart.outbox.records import hold_network, record_failed, record_retry, record_sent, release
+from hashcart.outbox.records import (
+    hold_network,
+    record_delivery_started,
+    record_failed,
+    record_retry,
+    record_sent,
+    release,
+)
 from hashcart.outbox.senders import OutboxItem, Sender, SendFailed
 
 log = logging.getLogger(__name__)
@@ -34,6 +48,11 @@ POLL_SECONDS = 2.0
 MIN_PAUSE_SECONDS = 0.1
 # After the dispatcher itself fails (the database is away), it waits this way.
 TROUBLE_BACKOFF = Backoff(first=1.0, cap=60.0)
+# What the console shows on an email sent again after a crash during its SMTP DATA.
+POSSIBLY_TWICE = (
+    "sent again after an attempt was cut off during delivery: the shopper may have it twice "
+    "(same Message-ID, which many mail programs show once)"
+)
 
 Wait = Callable[[threading.Event, float], object]
 
@@ -48,12 +67,16 @@ class DispatchRun:
     fell_back_to_email: int = 0
     # Handed to their sender with the start of an earlier attempt whose end is unknown.
     reconciled: int = 0
+    # Emails sent again although an earlier attempt, cut off during SMTP's DATA, may have
+    # delivered them (also counted as sent).
+    possibly_duplicated: int = 0
     # Due rows put back because their network's rate limit said to wait.
     skipped_rate_limited: int = 0
 
     @property
     def handled(self) -> int:
-        """Rows this run decided on (a reconciled row is also sent, retried or failed)."""
+        """Rows this run decided on (a reconciled or possibly duplicated row is also sent,
+        retried or failed)."""
         return self.sent + self.retried + self.failed + self.skipped_rate_limited
 
     def counts(self) -> dict[str, int]:
@@ -70,6 +93,8 @@ class DispatchRun:
             parts.append(f"emailed instead {self.fell_back_to_email}")
         if self.reconciled:
             parts.append(f"checked after a crash {self.reconciled}")
+        if self.possibly_duplicated:
+            parts.append(f"possibly received twice {self.possibly_duplicated}")
         if self.skipped_rate_limited:
             parts.append(f"held by rate limits {self.skipped_rate_limited}")
         return ", ".join(parts)
@@ -144,9 +169,13 @@ class _Run:
             self.run.reconciled += 1
         sender = self.senders[item.network]
         try:
-            sent = sender.send(item, self.app.clock.now())
+            if isinstance(sender, EmailSender):
+                mark = partial(self._delivery_starts, item, claimed_at)
+                sent = sender.send(item, self.app.clock.now(), before_data=mark)
+            else:
+                sent = sender.send(item, self.app.clock.now())
         except SendFailed as failure:
-            self._failed(item, claimed_at, failure, end_unknown=False)
+            self._failed(item, claimed_at, failure, end_unknown=failure.end_unknown)
         except Exception as error:  # a sender's bug must not stop the others, nor lose the row
             log.exception("the %s sender broke on outbox %d", item.network, item.id)
             broke = SendFailed(
@@ -154,8 +183,18 @@ class _Run:
             )
             self._failed(item, claimed_at, broke, end_unknown=True)
         else:
-            record_sent(engine, item, claimed_at, sent, self.app.clock.now())
+            twice = item.delivery_started_at is not None
+            note = POSSIBLY_TWICE if twice else None
+            record_sent(engine, item, claimed_at, sent, self.app.clock.now(), note=note)
             self.run.sent += 1
+            if twice:
+                self.run.possibly_duplicated += 1
+                log.warning("outbox %d was sent again and may have arrived twice", item.id)
+
+    def _delivery_starts(self, item: OutboxItem, claimed_at: datetime) -> None:
+        """Commit the mark before DATA; a row claimed again meanwhile is not sent."""
+        if not record_delivery_started(self.app.engine, item, claimed_at, self.app.clock.now()):
+            raise SendFailed("claimed again by another dispatcher before sending", permanent=False)
 
     def _failed(
         self, item: OutboxItem, claimed_at: datetime, failure: SendFailed, *, end_unknown: bool

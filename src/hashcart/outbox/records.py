@@ -41,9 +41,26 @@ def _close(
     return True
 
 
+def record_delivery_started(
+    engine: Engine, item: OutboxItem, claimed_at: datetime, now: datetime
+) -> bool:
+    """The sender is about to hand the message over where nobody can ask afterwards whether
+    it arrived (SMTP's DATA). Committed first, so that a claim after a crash knows the message
+    may have gone. False if the row was claimed again meanwhile: it is not ours to send."""
+    with engine.begin() as connection:
+        return _close(connection, item, claimed_at, delivery_started_at=now)
+
+
 def record_sent(
-    engine: Engine, item: OutboxItem, claimed_at: datetime, sent: Sent, now: datetime
+    engine: Engine,
+    item: OutboxItem,
+    claimed_at: datetime,
+    sent: Sent,
+    now: datetime,
+    *,
+    note: str | None = None,
 ) -> None:
+    """Sent; `note` is kept for the console (the only remark on a sent row: possibly twice)."""
     with engine.begin() as connection:
         _close(
             connection,
@@ -53,9 +70,10 @@ def record_sent(
             sent_at=now,
             remote_id=sent.remote_id,
             attempts=item.attempts + 1,
-            last_error=None,
+            last_error=note,
             next_attempt_at=None,
             attempt_started_at=None,
+            delivery_started_at=None,
         )
 
 
@@ -69,7 +87,10 @@ def record_retry(
     end_unknown: bool = False,
 ) -> None:
     """Back to `queued`, due at `retry_at`. `end_unknown`: the sender broke without saying
-    whether the message went, so the next attempt is told when this one began."""
+    whether the message went, so the next attempt is told when this one began, and a delivery
+    mark this attempt wrote stays. Otherwise this attempt surely delivered nothing: the mark
+    goes back to what the claim found (an earlier crash's doubt is not forgotten)."""
+    delivery = {} if end_unknown else {"delivery_started_at": item.delivery_started_at}
     with engine.begin() as connection:
         _close(
             connection,
@@ -80,6 +101,7 @@ def record_retry(
             last_error=short(reason),
             next_attempt_at=retry_at,
             attempt_started_at=claimed_at if end_unknown else None,
+            **delivery,
         )
 
 
@@ -103,6 +125,7 @@ def record_failed(
             last_error=short(reason),
             next_attempt_at=None,
             attempt_started_at=None,
+            delivery_started_at=None,
         )
         if not closed or item.channel == "email":
             return False

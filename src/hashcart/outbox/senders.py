@@ -28,6 +28,10 @@ class OutboxItem:
     # Set when an earlier attempt began and its end is unknown (a crash): a sender without
     # an idempotency key (X) looks for what it may have sent before sending again.
     attempt_started_at: datetime | None = None
+    # Set when an earlier attempt began handing the message over in a way nobody can ask
+    # about afterwards (SMTP's DATA) and its end is unknown: it may have been delivered, so
+    # sending it again may deliver it twice.
+    delivery_started_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -40,13 +44,23 @@ class Sent:
 class SendFailed(Exception):
     """The message did not go. `permanent` failures are never retried: the dispatcher marks
     them failed with `reason` (the console shows it) and emails the shopper instead.
-    Temporary ones are retried with backoff, not before `retry_at` when the network said when."""
+    Temporary ones are retried with backoff, not before `retry_at` when the network said when.
+    `end_unknown`: the message may have gone all the same (the connection dropped after SMTP's
+    DATA began), so the next attempt is told so."""
 
-    def __init__(self, reason: str, *, permanent: bool, retry_at: datetime | None = None) -> None:
+    def __init__(
+        self,
+        reason: str,
+        *,
+        permanent: bool,
+        retry_at: datetime | None = None,
+        end_unknown: bool = False,
+    ) -> None:
         super().__init__(reason)
         self.reason = reason
         self.permanent = permanent
         self.retry_at = retry_at
+        self.end_unknown = end_unknown
 
 
 class Sender(Protocol):

@@ -194,6 +194,9 @@ outbox = Table(
     Column("next_attempt_at", UTCDateTime, nullable=True),
     Column("attempt_started_at", UTCDateTime, nullable=True),
     Column("remote_id", Text, nullable=True),
+    # Committed just before an email's SMTP DATA: set on a row claimed again after a crash,
+    # an earlier attempt may have delivered it (resent with the same Message-ID, and said so).
+    Column("delivery_started_at", UTCDateTime, nullable=True),
     Index("ix_outbox_status", "status", "id"),
 )
 
