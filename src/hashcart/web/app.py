@@ -11,25 +11,47 @@ from starlette.responses import Response
 
 from hashcart.bootstrap import App
 from hashcart.web import routes
-from hashcart.web.context import NotAllowed, SignInRequired, render, sign_in_redirect_target
+from hashcart.web.context import (
+    NotAllowed,
+    SignInRequired,
+    render,
+    sign_in_redirect_target,
+    templates,
+)
 from hashcart.web.security import CSRFError, SecurityHeaders
 
 STATIC = Path(__file__).parent / "static"
+OPENAPI_URL = "/api/openapi.json"
+# Swagger UI's files, served by the app: the wheel of fastapi-offline (pinned in pyproject)
+# carries swagger-ui-dist 5.32.6, so the docs page loads nothing from elsewhere and runs
+# under the same CSP as every page. https://fastapi.tiangolo.com/how-to/custom-docs-ui-assets/
+API_DOCS_ASSETS = "/api/docs/assets"
 
 
 def create_app(hashcart: App) -> FastAPI:
     app = FastAPI(
         title="hashcart",
         summary="Social replies become shopping carts: the shop's JSON API.",
-        docs_url="/api/docs",
+        docs_url=None,  # /api/docs below: FastAPI's page starts Swagger UI inline, from a CDN
         redoc_url=None,
         # The API takes bearer tokens, not an OAuth flow: no redirect page to serve.
         swagger_ui_oauth2_redirect_url=None,
-        openapi_url="/api/openapi.json",
+        openapi_url=OPENAPI_URL,
     )
     app.state.hashcart = hashcart
     app.add_middleware(SecurityHeaders)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    app.mount(
+        API_DOCS_ASSETS,
+        StaticFiles(packages=[("fastapi_offline", "static")]),
+        name="api-docs-assets",
+    )
+
+    @app.get("/api/docs", include_in_schema=False)
+    def _api_docs(request: Request) -> Response:
+        context = {"title": app.title, "assets": API_DOCS_ASSETS, "openapi_url": OPENAPI_URL}
+        return templates.TemplateResponse(request, "api_docs.html", context)
+
     for router in routes.all_routers():
         app.include_router(router)
 
