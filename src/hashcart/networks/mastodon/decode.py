@@ -8,129 +8,20 @@ One line is one of:
 - an admin webhook body `{"event": "status.created", "created_at": ..., "object": {...}}`.
 
 `content` is HTML: the post's text, its links and its hashtag links all live there;
-`html_to_text` and `content_links` read it with the stdlib HTML parser.
+`html_text` reads it.
 """
 
 from __future__ import annotations
-
-from html.parser import HTMLParser
 
 import msgspec
 
 from hashcart.domain.posts import DecodeError, Event, Network, NotAPost, Post, PostDeleted
 from hashcart.networks._json import decode_line, parse_iso_datetime, unique
+from hashcart.networks.mastodon.html_text import content_links, html_to_text, read_content
+
+__all__ = ["content_links", "decode", "html_to_text"]
 
 _MASTODON = Network.MASTODON
-
-
-# --- content HTML -----------------------------------------------------------------------
-
-# Links with these classes point at profiles and tag timelines, not at what was shared.
-_SKIPPED_LINK_CLASSES = frozenset({"mention", "hashtag"})
-
-
-class _ContentReader(HTMLParser):
-    """Collects the plain text and the outbound links of a status's `content`."""
-
-    def __init__(self, hide_quote_inline: bool) -> None:
-        super().__init__(convert_charrefs=True)
-        self.parts: list[str] = []
-        self.links: list[str] = []
-        self._hide_quote_inline = hide_quote_inline
-        self._hidden_tag: str | None = None  # the `quote-inline` element being left out
-        self._hidden_depth = 0  # its nesting, counting only elements of the same name
-        self._paragraph_pending = False
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        self._start(tag, attrs, self_closing=tag in _VOID_TAGS)
-
-    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        self._start(tag, attrs, self_closing=True)
-
-    def _start(self, tag: str, attrs: list[tuple[str, str | None]], self_closing: bool) -> None:
-        if self._hidden_tag is not None:
-            if tag == self._hidden_tag and not self_closing:
-                self._hidden_depth += 1
-            return
-        classes = _classes(attrs)
-        if self._hide_quote_inline and "quote-inline" in classes:
-            if not self_closing:
-                self._hidden_tag, self._hidden_depth = tag, 1
-            return
-        if tag == "br":
-            self.parts.append("\n")
-            self._paragraph_pending = False
-        elif tag == "p":
-            self._paragraph_pending = bool(self.parts)
-        elif tag == "a" and not (classes & _SKIPPED_LINK_CLASSES):
-            href = next((value for name, value in attrs if name == "href"), None)
-            if href and href[:8].lower().startswith(("http://", "https://")):
-                self.links.append(href)
-
-    def handle_endtag(self, tag: str) -> None:
-        if self._hidden_tag is not None:
-            if tag == self._hidden_tag:
-                self._hidden_depth -= 1
-                if self._hidden_depth == 0:
-                    self._hidden_tag = None
-                    self._paragraph_pending = bool(self.parts)
-            return
-        if tag == "p":
-            self._paragraph_pending = bool(self.parts)
-
-    def handle_data(self, data: str) -> None:
-        if self._hidden_tag is not None:
-            return
-        if self._paragraph_pending:
-            if not data.strip():
-                return  # whitespace between paragraphs, e.g. "</p>\n<p>" from other servers
-            self.parts.append("\n\n")
-            self._paragraph_pending = False
-        self.parts.append(data)
-
-
-_VOID_TAGS = frozenset(
-    {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source",
-     "track", "wbr"}
-)  # fmt: skip
-
-
-def _classes(attrs: list[tuple[str, str | None]]) -> frozenset[str]:
-    for name, value in attrs:
-        if name == "class" and value:
-            return frozenset(value.split())
-    return frozenset()
-
-
-def _read_content(html: str, hide_quote_inline: bool) -> tuple[str, tuple[str, ...]]:
-    reader = _ContentReader(hide_quote_inline)
-    try:
-        reader.feed(html)
-        reader.close()
-    except Exception as exc:  # html.parser can still assert on odd markup (`<![x[`)
-        raise DecodeError(f"unreadable content HTML: {exc!r}"[:200]) from None
-    return "".join(reader.parts).strip(), unique(reader.links)
-
-
-def html_to_text(html: str, *, hide_quote_inline: bool = False) -> str:
-    """The plain text of a status's HTML `content`.
-
-    Tags are dropped, `<br>` becomes a newline and a new paragraph a blank line (the
-    inverse of Mastodon's own formatter, so a local post reads as its author typed it),
-    entities are unescaped. With `hide_quote_inline`, the `RE: <link>` paragraph that
-    servers prepend to quote posts for old clients is left out, as Mastodon asks
-    clients to do when a status has a `quote`. Raises DecodeError if the parser fails.
-    """
-    return _read_content(html, hide_quote_inline)[0]
-
-
-def content_links(html: str, *, hide_quote_inline: bool = False) -> tuple[str, ...]:
-    """The http(s) `href`s of `<a>` elements in `content`, without mention and hashtag links.
-
-    Mentions (`class="u-url mention"`) point at profiles and hashtags
-    (`class="mention hashtag"`) at tag timelines; neither is a link the author shared.
-    """
-    return _read_content(html, hide_quote_inline)[1]
 
 
 # --- payload shapes ---------------------------------------------------------------------
@@ -240,7 +131,7 @@ def _post(status: _Status, is_edit: bool) -> Post:
         raise DecodeError(f"status {post_id}: unreadable created_at {status.created_at[:40]!r}")
     quote_of_id, _ = _quoted(status)
     if status.content is not None:
-        text, links = _read_content(status.content, hide_quote_inline=status.quote is not None)
+        text, links = read_content(status.content, hide_quote_inline=status.quote is not None)
     else:
         text, links = status.text or "", ()
     if status.card is not None and status.card.url:

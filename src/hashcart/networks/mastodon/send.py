@@ -25,7 +25,7 @@ from hashcart.networks.mastodon.api import (
     MastodonUnreachable,
     Visibility,
 )
-from hashcart.networks.mastodon.decode import html_to_text
+from hashcart.networks.mastodon.html_text import html_to_text
 from hashcart.outbox.senders import OutboxItem, SendFailed, Sent
 
 log = logging.getLogger(__name__)
