@@ -144,6 +144,8 @@ def test_when_every_hashing_slot_is_taken_password_forms_get_429_with_retry_afte
     for email in ("ann@example.com", "bob@example.com"):
         shop.browser().sign_up(email)
     reset_path = _reset_link(shop, shop.browser(), "ann@example.com")
+    deleter = shop.browser("10.0.2.8")  # signed in, about to delete the account
+    deleter.sign_up("dan@example.com")
 
     # Two sign-ins take both slots and hold them, checking their passwords.
     holders: list[Response] = []
@@ -166,7 +168,8 @@ def test_when_every_hashing_slot_is_taken_password_forms_get_429_with_retry_afte
         "/sign-up", {"email": "cat@example.com", "name": "Cat", "password": PASSWORD}
     )
     busy_reset = shop.browser().submit(reset_path, {"password": "a brand new password"})
-    for answer in (busy_sign_in, busy_sign_up, busy_reset):
+    busy_delete = deleter.submit("/account/delete", {"password": PASSWORD})
+    for answer in (busy_sign_in, busy_sign_up, busy_reset, busy_delete):
         assert answer.status_code == 429, answer.text
         assert answer.headers["Retry-After"] == "1"
         assert "Try again in a moment" in answer.text

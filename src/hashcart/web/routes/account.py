@@ -26,7 +26,7 @@ from hashcart.web.context import (
     unit_of_work,
 )
 from hashcart.web.security import CONTENT_SECURITY_POLICY
-from hashcart.web.signin import SignInRefused, check_sign_in
+from hashcart.web.signin import SignInRefused, check_sign_in, with_retry_after
 
 router = APIRouter(dependencies=[Depends(csrf_protected)], include_in_schema=False)
 
@@ -147,7 +147,8 @@ def delete_account(
             else "That password is not right, so nothing was deleted."
         )
         status = outcome.status_code if isinstance(outcome, SignInRefused) else 400
-        return _page(request, viewer, status, delete_error=message)
+        retry = outcome.retry_after_seconds if isinstance(outcome, SignInRefused) else None
+        return with_retry_after(_page(request, viewer, status, delete_error=message), retry)
     with unit_of_work(request) as connection:
         account_data.erase_customer(connection, viewer.id)
     response = render(request, "account/goodbye.html", shopper=None, csrf_token="")
