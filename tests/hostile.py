@@ -190,7 +190,7 @@ _IMPOSSIBLE_DATES: dict[Network, tuple[Any, ...]] = {
 }
 
 
-def _set(payload: dict[str, Any], path: tuple[str, ...], value: Any) -> None:
+def set_field(payload: dict[str, Any], path: tuple[str, ...], value: Any) -> None:
     for key in path[:-1]:
         payload = payload[key]
     payload[path[-1]] = value
@@ -260,7 +260,7 @@ def _field_lines(network: Network, base: dict[str, Any], rng: random.Random) -> 
         )
         for value in values:
             payload = json.loads(json.dumps(base))
-            _set(payload, path, value)
+            set_field(payload, path, value)
             lines.append(payload)
     return lines
 

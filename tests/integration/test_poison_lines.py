@@ -162,39 +162,30 @@ def test_postgresql_refusals_nothing_foresaw_are_isolated_too(
 # --- each cause, with a valid trigger in the same batch --------------------------------------
 
 
-def _x(post_id: str = "1999000000000000001", **changes: Any) -> bytes:
-    tweet = json.loads(
-        x_tweet(
-            post_id, "7001", "mallory", "#cart", reply_to=hostile.X_PARENTS[0], hashtags=("cart",)
-        )
-    )
+def _changed(line: bytes, changes: dict[str, Any]) -> bytes:
+    """`line` with fields replaced: `user__id_str=v` sets payload["user"]["id_str"]."""
+    payload = json.loads(line)
     for path, value in changes.items():
-        target = tweet
-        keys = path.split("__")
-        for key in keys[:-1]:
-            target = target[key]
-        target[keys[-1]] = value
-    return json.dumps(tweet).encode()
+        hostile.set_field(payload, tuple(path.split("__")), value)
+    return json.dumps(payload).encode()
+
+
+def _x(post_id: str = "1999000000000000001", **changes: Any) -> bytes:
+    parent = hostile.X_PARENTS[0]
+    line = x_tweet(post_id, "7001", "mallory", "#cart", reply_to=parent, hashtags=("cart",))
+    return _changed(line, changes)
 
 
 def _mastodon(**changes: Any) -> bytes:
-    status = json.loads(
-        mastodon_status(
-            "130000000000000001",
-            "https://evil.example/users/mallory",
-            "mallory@evil.example",
-            "<p>#cart</p>",
-            reply_to=hostile.MASTODON_PARENTS[0],
-            tags=("cart",),
-        )
+    line = mastodon_status(
+        "130000000000000001",
+        "https://evil.example/users/mallory",
+        "mallory@evil.example",
+        "<p>#cart</p>",
+        reply_to=hostile.MASTODON_PARENTS[0],
+        tags=("cart",),
     )
-    for path, value in changes.items():
-        target = status
-        keys = path.split("__")
-        for key in keys[:-1]:
-            target = target[key]
-        target[keys[-1]] = value
-    return json.dumps(status).encode()
+    return _changed(line, changes)
 
 
 def _bluesky(rkey: str = "3mmallory0001", did: str = DAN_DID, **record_changes: Any) -> bytes:
