@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import random
 import threading
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from hashcart.domain.messages import Reason, email_subject
@@ -15,7 +15,7 @@ from hashcart.domain.posts import Network
 from hashcart.outbox.claims import LEASE, aware, claim_due
 from hashcart.outbox.dispatcher import DispatchRun, dispatch_once
 from hashcart.outbox.email import EmailSender
-from hashcart.outbox.senders import Sender
+from hashcart.outbox.senders import OutboxItem, Sender, SendFailed, Sent
 from hashcart.services.mail import Email, queue_email
 from tests.harness import Shop
 from tests.outbox.conftest import SHOP_NAME
@@ -406,3 +406,38 @@ def queue_plain_emails(shop: Shop, *addresses: str) -> None:
         for address in addresses:
             email = Email(address, "Hello", "Hello there", "order_confirmed", f"note:{address}")
             queue_email(connection, email, shop.clock.now())
+
+
+class LookupDownOnce:
+    """A sender whose first call cannot ask the network what an earlier attempt posted (as
+    X's sender says when its timeline lookup fails): a clean, temporary failure that settles
+    nothing about the earlier attempt."""
+
+    def __init__(self, sender: Sender) -> None:
+        self.sender = sender
+        self.calls = 0
+
+    def send(self, item: OutboxItem, now: datetime) -> Sent:
+        self.calls += 1
+        if self.calls == 1:
+            assert item.attempt_started_at is not None
+            raise SendFailed("x cannot be asked now", permanent=False)
+        return self.sender.send(item, now)
+
+
+def test_a_clean_failure_after_a_crash_keeps_the_crash_s_doubt_for_the_next_attempt(
+    shop: Shop, network: PeerNetwork
+) -> None:
+    queue_replies(shop.app, 1)
+    network.peer.answer_next(broken_created())  # posted, but the answer is cut off
+    started = shop.clock.now()
+    assert dispatch_once(shop.app, {"x": network.sender()}) == DispatchRun(retried=1)
+
+    shop.clock.advance(timedelta(minutes=1))
+    flaky = LookupDownOnce(network.sender())
+    assert dispatch_once(shop.app, {"x": flaky}) == DispatchRun(retried=1, reconciled=1)
+    assert aware(row(shop.app, FIRST).attempt_started_at) == started
+
+    shop.clock.advance(timedelta(minutes=10))
+    assert dispatch_once(shop.app, {"x": flaky}) == DispatchRun(sent=1, reconciled=1)
+    assert network.peer.posted() == [FIRST]  # found, not posted a second time

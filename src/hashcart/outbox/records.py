@@ -89,8 +89,13 @@ def record_retry(
     """Back to `queued`, due at `retry_at`. `end_unknown`: the sender broke without saying
     whether the message went, so the next attempt is told when this one began, and a delivery
     mark this attempt wrote stays. Otherwise this attempt surely delivered nothing: the mark
-    goes back to what the claim found (an earlier crash's doubt is not forgotten)."""
+    goes back to what the claim found. Either way an earlier attempt whose end is unknown
+    stays on record (its start, the earlier of the two): a clean failure, such as a lookup
+    the network could not answer, settles nothing about it, and the next attempt must still
+    look before it posts."""
     delivery = {} if end_unknown else {"delivery_started_at": item.delivery_started_at}
+    earlier = item.attempt_started_at
+    doubt = (earlier or claimed_at) if end_unknown else earlier
     with engine.begin() as connection:
         _close(
             connection,
@@ -100,7 +105,7 @@ def record_retry(
             attempts=item.attempts + 1,
             last_error=short(reason),
             next_attempt_at=retry_at,
-            attempt_started_at=claimed_at if end_unknown else None,
+            attempt_started_at=doubt,
             **delivery,
         )
 
