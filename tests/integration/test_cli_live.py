@@ -9,8 +9,7 @@ import signal
 import subprocess
 import sys
 import threading
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -22,6 +21,7 @@ from hashcart.domain.messages import OutboundMessage, Reason
 from hashcart.domain.posts import Network
 from hashcart.services.mail import Email, queue_email
 from hashcart.store.repository import transaction
+from tests.polling import wait_until
 from tests.smtp_support import SMTPServer, free_port, smtp_server
 
 __all__ = ["smtp_server"]  # a fixture, used by name
@@ -148,14 +148,6 @@ def test_serve_help_shows_the_background_switches(tmp_path: Path) -> None:
         assert flag in result.stdout
 
 
-def wait_until(condition: Callable[[], bool]) -> None:
-    """Poll a condition until it holds, or fail at the deadline."""
-    deadline = time.monotonic() + DEADLINE_SECONDS
-    while not condition():
-        assert time.monotonic() < deadline, "condition not met before the deadline"
-        time.sleep(0.01)
-
-
 class Running:
     """A long-running `hashcart` process whose output lines are collected as they come."""
 
@@ -192,15 +184,16 @@ class Running:
 
     def wait_until_serving(self, port: int) -> None:
         """Until the web app answers (uvicorn then handles SIGTERM as a clean stop)."""
-        deadline = time.monotonic() + DEADLINE_SECONDS
-        while True:
+
+        def answers() -> bool:
             try:
                 httpx.get(f"http://127.0.0.1:{port}/", timeout=5)
-                return
             except httpx.TransportError:
                 assert self.process.poll() is None, self.stderr()
-                assert time.monotonic() < deadline, "the web app did not answer in time"
-                time.sleep(0.05)  # polling a condition with a deadline, not waiting for time
+                return False
+            return True
+
+        wait_until(answers, "the web app answers", DEADLINE_SECONDS)
 
     def terminate(self) -> int:
         self.process.send_signal(signal.SIGTERM)

@@ -6,8 +6,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -16,6 +14,7 @@ from hashcart.listeners.runner import BackgroundServices, run_listeners
 from hashcart.networks.backoff import Backoff
 from hashcart.services.mail import Email, queue_email
 from tests.harness import Shop
+from tests.polling import wait_until
 from tests.smtp_support import SMTPServer
 
 QUICK = Backoff(first=0.01, cap=0.01, jitter=False)
@@ -98,14 +97,6 @@ def test_stop_ends_a_listener_s_backoff_at_once() -> None:
         await asyncio.wait_for(running, DEADLINE_SECONDS)
 
     asyncio.run(scenario())
-
-
-def wait_until(condition: Callable[[], bool]) -> None:
-    """Poll a condition until it holds (a deadline, not a guess at how long it takes)."""
-    deadline = time.monotonic() + DEADLINE_SECONDS
-    while not condition():
-        assert time.monotonic() < deadline, "condition not met before the deadline"
-        time.sleep(0.01)
 
 
 def test_background_services_send_mail_and_run_listeners_until_stopped(

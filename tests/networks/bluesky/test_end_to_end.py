@@ -22,8 +22,9 @@ from hashcart.outbox.senders import Sender
 from hashcart.store import schema as t
 from hashcart.store.cursors import load_cursor, save_cursor
 from tests.harness import PRODUCTS, Shop
-from tests.networks.bluesky.conftest import TOKEN_KEY, until
+from tests.networks.bluesky.conftest import TOKEN_KEY
 from tests.networks.bluesky.peer import Account, BlueskyPeer, Posted, reply_texts_to
+from tests.polling import until
 
 MUG_URL = PRODUCTS["mug"][1]
 CURSOR = "bluesky_firehose"

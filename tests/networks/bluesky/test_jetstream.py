@@ -25,9 +25,9 @@ from hashcart.networks.bluesky.xrpc import Xrpc, new_client
 from hashcart.store.cursors import load_cursor, save_cursor
 from tests.harness import PRODUCTS, Shop
 from tests.loopback import LiveServer
-from tests.networks.bluesky.conftest import until
 from tests.networks.bluesky.standins import Answer, ReplayServer, RepoHost, jetstream
 from tests.payloads import jetstream_post, post_uri
+from tests.polling import until
 
 
 def plc(name: str) -> str:

@@ -4,8 +4,7 @@ and the shop's case (a shop post with a product link, shoppers' `#cart` replies)
 from __future__ import annotations
 
 import asyncio
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -170,18 +169,6 @@ def link_shopper(shop: Shop, shopper: str) -> str:
 
 def status_id(minutes: float, sequence: int = 0) -> str:
     return snowflake(BASE_TIME + timedelta(minutes=minutes), sequence)
-
-
-# --- waiting without sleeping for time -------------------------------------------------
-
-
-async def until(condition: Callable[[], bool], what: str) -> None:
-    """Wait for `condition` (checked off the event loop) to hold, up to a deadline."""
-    deadline = time.monotonic() + DEADLINE_SECONDS
-    while not await asyncio.to_thread(condition):
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.02)  # polling a condition with a deadline, not waiting for time
 
 
 class RecordedWaits:

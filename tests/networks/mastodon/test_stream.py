@@ -37,7 +37,6 @@ from tests.networks.mastodon.conftest import (
     Server,
     link_shopper,
     status_id,
-    until,
 )
 from tests.networks.mastodon.standin import (
     Do,
@@ -48,6 +47,7 @@ from tests.networks.mastodon.standin import (
     Silent,
     sse,
 )
+from tests.polling import until
 
 
 def listener(
