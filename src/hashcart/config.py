@@ -17,6 +17,7 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from hashcart.domain.kinds import KINDS, Grammar
 from hashcart.domain.link_codes import LinkWords
 from hashcart.domain.products import ShopHosts
 from hashcart.domain.shop_accounts import ShopAccount, parse_shop_accounts
@@ -154,8 +155,9 @@ class Settings(BaseSettings):
         """Refuse at start-up what the engine would refuse later: `#cart` written with its
         hash, a tag in both lists, a link tag that is also a trigger tag, a host name that is
         no host name, a shop account that is not `network:account`."""
-        words = TriggerWords(cart=self.cart_tags, wishlist=self.wishlist_tags)
+        words = TriggerWords.of(KINDS.tags_by_kind(self, Grammar.REPLY))
         LinkWords.of(self.link_tags, words)
+        TriggerWords.of(KINDS.tags_by_kind(self))  # no tag asks for two kinds
         ShopHosts(self.shop_hosts)
         parse_shop_accounts(self.shop_accounts)
         unknown = sorted(set(self.listeners) - set(LISTENER_NAMES))

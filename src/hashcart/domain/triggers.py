@@ -1,7 +1,8 @@
 """The trigger grammar: which tag asks for what, how many, and which product.
 
 A trigger is a reply whose tags include one of the shop's trigger tags (`#cart`,
-`#wishlist`, or what the shop configured instead). Tags compare by their normal
+`#wishlist`, or what the shop configured instead: each trigger kind of domain/kinds has
+its tags). Tags compare by their normal
 form, Unicode NFKC then casefold: `#CART`, `#Cart` and `＃ｃａｒｔ` are `cart`;
 `#carts`, `#cartel` and `#ca\\u200brt` (a zero-width space inside) are not.
 Format characters are deliberately kept, so an invisible character can never
@@ -28,15 +29,13 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from enum import StrEnum
 from functools import lru_cache
 
 from hashcart.domain.hashtags import HASH_SIGNS, extract_hashtags, hashtags, url_spans
 
 __all__ = [
-    "ListKind",
     "TriggerRequest",
     "TriggerWords",
     "normalize_tag",
@@ -50,59 +49,85 @@ def normalize_tag(tag: str) -> str:
     return unicodedata.normalize("NFKC", tag).casefold()
 
 
-class ListKind(StrEnum):
-    CART = "cart"
-    WISHLIST = "wishlist"
+_DEFAULT_TAGS = (("cart", ("cart",)), ("wishlist", ("wishlist",)))
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, init=False)
 class TriggerWords:
-    """The trigger tags a shop answers to, as written in its configuration (no `#`).
+    """The trigger tags a shop answers to, by trigger kind, as written in its configuration
+    (no `#`): `TriggerWords(cart=("cart",), wishlist=("wishlist",))`, or
+    `TriggerWords.of({...})` for any kinds (domain/kinds). Kinds left out of the keyword
+    form keep the default tags of cart and wishlist.
 
     Each must be a hashtag on its own (`AmazonCart` yes; `#cart`, `amazon cart`,
-    `2024` no), and no normal form may belong to both lists: either is a
-    configuration error, raised as ValueError when the words are built.
+    `2024` no), and no normal form may belong to two kinds: either is a configuration
+    error, raised as ValueError when the words are built.
     """
 
-    cart: tuple[str, ...] = ("cart",)
-    wishlist: tuple[str, ...] = ("wishlist",)
+    by_kind: tuple[tuple[str, tuple[str, ...]], ...]
 
-    def __post_init__(self) -> None:
-        for attribute in ("cart", "wishlist"):
-            written = getattr(self, attribute)
-            if isinstance(written, str) or not isinstance(written, Sequence):
-                raise ValueError(
-                    f"{attribute} trigger tags must be a list of tags, not {written!r}"
-                )
-            object.__setattr__(self, attribute, tuple(written))  # lists from a config file
-        _kinds(self.cart, self.wishlist)  # validates
+    def __init__(self, **tags: Sequence[str]) -> None:
+        given = {**dict(_DEFAULT_TAGS), **tags}
+        object.__setattr__(self, "by_kind", _checked(given))
+
+    @classmethod
+    def of(cls, tags: Mapping[str, Sequence[str]]) -> TriggerWords:
+        """Exactly these kinds' tags, in this order."""
+        words = cls.__new__(cls)
+        object.__setattr__(words, "by_kind", _checked(tags))
+        return words
+
+    @property
+    def cart(self) -> tuple[str, ...]:
+        return self.tags_of("cart")
+
+    @property
+    def wishlist(self) -> tuple[str, ...]:
+        return self.tags_of("wishlist")
+
+    def tags_of(self, kind: str) -> tuple[str, ...]:
+        return dict(self.by_kind).get(kind, ())
+
+    @property
+    def every_tag(self) -> tuple[str, ...]:
+        """Every kind's tags, as written, in kind order: what streams and prefilters look for."""
+        return tuple(tag for _, tags in self.by_kind for tag in tags)
 
     @property
     def normal_forms(self) -> frozenset[str]:
         """Every trigger tag's normal form."""
-        return frozenset(_kinds(self.cart, self.wishlist))
+        return frozenset(_kinds(self.by_kind))
 
-    def kind_of(self, tag: str) -> ListKind | None:
-        """The list a tag (without its sign, any case or width) asks for, if it is a trigger."""
-        return _kinds(self.cart, self.wishlist).get(normalize_tag(tag))
+    def kind_of(self, tag: str) -> str | None:
+        """The kind a tag (without its sign, any case or width) asks for, if it is a trigger."""
+        return _kinds(self.by_kind).get(normalize_tag(tag))
+
+
+def _checked(tags: Mapping[str, Sequence[str]]) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    by_kind = []
+    for kind, written in tags.items():
+        if isinstance(written, str) or not isinstance(written, Sequence):
+            raise ValueError(f"{kind} trigger tags must be a list of tags, not {written!r}")
+        by_kind.append((kind, tuple(written)))  # lists from a config file
+    checked = tuple(by_kind)
+    _kinds(checked)  # validates
+    return checked
 
 
 @lru_cache(maxsize=64)
-def _kinds(cart: tuple[str, ...], wishlist: tuple[str, ...]) -> dict[str, ListKind]:
-    """Normal form -> list, for one configuration (a shop has one; tests have a few)."""
-    kinds: dict[str, ListKind] = {}
-    for kind, attribute, written in (
-        (ListKind.CART, "cart", cart),
-        (ListKind.WISHLIST, "wishlist", wishlist),
-    ):
+def _kinds(by_kind: tuple[tuple[str, tuple[str, ...]], ...]) -> dict[str, str]:
+    """Normal form -> kind, for one configuration (a shop has one; tests have a few)."""
+    kinds: dict[str, str] = {}
+    for kind, written in by_kind:
         for tag in written:
             if not isinstance(tag, str) or hashtags("#" + tag) != [tag]:
                 raise ValueError(
-                    f"{attribute} trigger tag {tag!r} is not a hashtag: write it without "
+                    f"{kind} trigger tag {tag!r} is not a hashtag: write it without "
                     "'#', as letters (and digits or '_'), with no spaces"
                 )
-            if kinds.setdefault(normalize_tag(tag), kind) is not kind:
-                raise ValueError(f"trigger tag {tag!r} is configured for both cart and wishlist")
+            first = kinds.setdefault(normalize_tag(tag), kind)
+            if first != kind:
+                raise ValueError(f"trigger tag {tag!r} is configured for both {first} and {kind}")
     return kinds
 
 
@@ -112,7 +137,7 @@ class TriggerRequest:
     when the text had to be read, else as the payload's metadata gave it (a post without
     any digit has no position or quantity to read); `position` is 1-based."""
 
-    kind: ListKind
+    kind: str  # a trigger kind's name (domain/kinds)
     tag: str
     quantity: int
     position: int | None

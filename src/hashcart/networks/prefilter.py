@@ -132,7 +132,7 @@ class Prefilter:
     ) -> Prefilter:
         """The prefilter for a shop's trigger tags, link tags (`#cartlink CODE` posts need
         no parent and no shop link, so their tag alone must let them through) and hosts."""
-        tags = (*words.cart, *words.wishlist, *link_tags)
+        tags = (*words.every_tag, *link_tags)
         forms = _written_forms(tags)
         # '#', possibly through Mastodon's `#<span>` markup (raw, or JSON-escaped once or,
         # inside a streaming message's string payload, twice), then a trigger's written form.

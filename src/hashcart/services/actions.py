@@ -2,8 +2,10 @@
 
 Triggers are acted on a batch at a time, with a handful of statements per batch rather than
 several per trigger (that is what keeps ingest fast): claim every trigger's action at once
-(the unique constraint decides which are new), decide in memory, then write list entries,
-pending intents, outcomes and messages in bulk. Everything runs inside the caller's
+(the unique constraint decides which are new), find each one's product and shopper, keep
+those of unlinked accounts as pending intents, and hand each trigger kind's share of the
+rest to its handler (services/handlers), which writes it in bulk; then outcomes and
+messages are written in bulk. Everything runs inside the caller's
 transaction, so the cart changes and their messages commit together (the outbox rule).
 """
 
@@ -15,40 +17,18 @@ from datetime import UTC, datetime, timedelta
 
 from hashcart.domain.messages import Reason
 from hashcart.domain.posts import Network
+from hashcart.services.counts import ActionCounts
+from hashcart.services.handlers import Decision, ListRequest, ReplyBatch, reply_handler
 from hashcart.services.notify import Notices
 from hashcart.services.shop import Shop
-from hashcart.store.repository import Contact, ListEntry, Repository, StoredPost
+from hashcart.store.repository import Contact, Repository, StoredPost
+
+__all__ = ["ActionCounts", "ListRequest", "act_on_triggers", "apply_requests"]
 
 SECONDS_PER_DAY = 86_400
-
-
-@dataclass
-class ActionCounts:
-    """How the triggers acted, for the ingest summary."""
-
-    lines_added: int = 0
-    pending: int = 0
-    messages: int = 0
-    no_product: int = 0
-    which_product: int = 0
-    unavailable: int = 0
-    already: int = 0
-
-
-@dataclass(frozen=True, slots=True)
-class ListRequest:
-    """Put `product_id` on a customer's cart or wish list, on behalf of one trigger post."""
-
-    network: Network
-    trigger_post_id: str
-    account_id: str
-    handle: str
-    customer_id: int
-    list_kind: str
-    product_id: str
-    quantity: int
-    # The reason to confirm a new entry with: added/wishlisted, or pending_applied on link.
-    confirm_as: Reason | None = None
+# The outcome of a trigger whose kind is not registered any more (it was stored, or kept
+# pending, while it was): recorded, nothing done, nobody told.
+UNKNOWN_KIND = "unknown_kind"
 
 
 @dataclass
@@ -175,36 +155,41 @@ def _apply(
     counts: ActionCounts,
     contacts: dict[int, Contact],
 ) -> list[str]:
-    """Write the list entries in one go and say, per request, what happened, telling each
-    shopper the way they chose (`contacts`, by customer id)."""
-    entries = [
-        ListEntry(
-            r.list_kind, r.customer_id, r.product_id, r.quantity, r.network, r.trigger_post_id
-        )
-        for r in requests
-        if r.list_kind != "cart" or shop.is_available(r.product_id)
-    ]
-    added = repo.add_list_entries(entries, done.at)
+    """Hand each kind's requests to its handler in one go, then record and announce what
+    each did in the requests' own order, telling each shopper the way they chose
+    (`contacts`, by customer id)."""
+    by_kind: dict[str, list[int]] = {}
+    for index, request in enumerate(requests):
+        by_kind.setdefault(request.list_kind, []).append(index)
+    batch = ReplyBatch(repo, shop, done.at)
+    decided: dict[int, Decision] = {}
+    for kind, indexes in by_kind.items():
+        handler = reply_handler(kind)
+        if handler is not None:
+            decisions = handler.act(batch, [requests[i] for i in indexes])
+            decided.update(zip(indexes, decisions, strict=True))
     outcomes: list[str] = []
-    for request in requests:
-        outcome = _outcome(shop, request, added)
-        outcomes.append(outcome)
-        if outcome in (Reason.ADDED, Reason.WISHLISTED):
+    for index, request in enumerate(requests):
+        decision = decided.get(index)
+        if decision is None:
+            outcomes.append(UNKNOWN_KIND)
+            done.record(request.network, request.trigger_post_id, UNKNOWN_KIND)
+            continue
+        reason = decision.reason
+        outcomes.append(reason.value)
+        if reason in (Reason.ADDED, Reason.WISHLISTED):
             counts.lines_added += 1
-            # The first request in the batch for a product took it; later ones find it there.
-            added.discard((request.list_kind, request.customer_id, request.product_id))
-        elif outcome == Reason.UNAVAILABLE:
+        elif reason == Reason.UNAVAILABLE:
             counts.unavailable += 1
         else:
             counts.already += 1
         done.record(
             request.network,
             request.trigger_post_id,
-            outcome,
+            reason,
             request.customer_id,
             request.product_id,
         )
-        reason = Reason(outcome)
         if request.confirm_as is not None and reason in (Reason.ADDED, Reason.WISHLISTED):
             reason = request.confirm_as
         done.notices.tell(
@@ -214,20 +199,11 @@ def _apply(
             request.trigger_post_id,
             reason,
             contacts.get(request.customer_id),
-            title=shop.title(request.product_id),
-            quantity=request.quantity,
-            list_kind=request.list_kind,
+            title=decision.title,
+            quantity=decision.quantity,
+            list_kind=decision.into,
         )
     return outcomes
-
-
-def _outcome(shop: Shop, request: ListRequest, added: set[tuple[str, int, str]]) -> Reason:
-    if request.list_kind == "cart" and not shop.is_available(request.product_id):
-        return Reason.UNAVAILABLE
-    fresh = (request.list_kind, request.customer_id, request.product_id) in added
-    if request.list_kind == "cart":
-        return Reason.ADDED if fresh else Reason.ALREADY_IN_CART
-    return Reason.WISHLISTED if fresh else Reason.ALREADY_WISHLISTED
 
 
 def _keep_pending(

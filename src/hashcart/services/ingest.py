@@ -10,15 +10,15 @@ import copy
 import dataclasses
 import logging
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError, DisconnectionError, InterfaceError, OperationalError
 
+import hashcart.services.handlers.link  # noqa: F401  (registers the link kind: see handlers)
 from hashcart.clock import Clock
-from hashcart.domain.link_codes import parse_link_request
 from hashcart.domain.posts import DecodeError, Network, NotAPost, Post, PostDeleted
 from hashcart.domain.triggers import parse_trigger
 from hashcart.networks._json import utf8_problem
@@ -29,8 +29,9 @@ from hashcart.networks.prefilter import (
     check_framing,
     check_well_formed,
 )
-from hashcart.services.actions import ActionCounts, act_on_triggers
-from hashcart.services.link_codes import LinkPost, link_by_codes
+from hashcart.services.actions import act_on_triggers
+from hashcart.services.counts import IngestStats as IngestStats  # where callers find it
+from hashcart.services.handlers import PostHandler, post_handlers
 from hashcart.services.shop import Shop
 from hashcart.sources import Oversized, blocks_of
 from hashcart.store.repository import Repository, StoredPost, digest_of, transaction
@@ -43,45 +44,6 @@ EXCERPT_CHARS = 300
 # How far ahead of our clock a post's own date may be before it is taken as now.
 MAX_CLOCK_SKEW = timedelta(days=1)
 _log = logging.getLogger(__name__)
-
-
-@dataclass
-class IngestStats:
-    """What an ingest did. Lines add up: every line read that is not blank is counted once,
-    as a post (it carried posts or deletions), a skipped line (it carried none: likes,
-    follows, identity events) or a dead letter: `lines == posts + skipped + dead_letters`.
-    The other counts are of posts and events within those lines."""
-
-    lines: int = 0
-    posts: int = 0
-    triggers: int = 0
-    skipped: int = 0
-    dead_letters: int = 0
-    # Posts taken no further: later versions of edited posts and reposts.
-    edits_and_reposts: int = 0
-    # Events that are not posts in lines that also carried posts (an Account Activity
-    # envelope may hold a tweet and a favourite).
-    other_events: int = 0
-    duplicates: int = 0
-    waiting_for_parent: int = 0
-    # Link posts (`#cartlink CODE`): accounts linked; codes that were unknown, expired, used
-    # or missing; accounts that stay with the other customer they are linked to.
-    links: int = 0
-    link_codes_invalid: int = 0
-    links_refused: int = 0
-    actions: ActionCounts = field(default_factory=ActionCounts)
-
-    def __add__(self, other: IngestStats) -> IngestStats:
-        """Two runs' counts together (the demo ingests in two halves)."""
-        mine, theirs = vars(self), vars(other)
-        plain = {name: mine[name] + theirs[name] for name in mine if name != "actions"}
-        actions = ActionCounts(
-            **{
-                name: value + vars(other.actions)[name]
-                for name, value in vars(self.actions).items()
-            }
-        )
-        return IngestStats(**plain, actions=actions)
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,9 +113,7 @@ class Ingestor:
         self.clock = clock
         self.fmt = fmt
         self.batch_size = batch_size
-        self.prefilter = prefilter or Prefilter.for_shop(
-            shop.words, shop.hosts, shop.link_words.tags
-        )
+        self.prefilter = prefilter or Prefilter.for_shop(shop.every_word, shop.hosts)
         # Lines the prefilter skips get a framing and UTF-8 check; a full JSON check of every
         # line costs about 2 µs more a line on X-shaped posts (see docs/benchmarks.md).
         self.validate_all = validate_all
@@ -166,6 +126,8 @@ class Ingestor:
         self.missing_parents: set[tuple[Network, str]] = set()
         # Lines of the batch being flushed that were dead-lettered when stored (see flush).
         self._moved_lines: set[tuple[str, int]] = set()
+        # The kinds whose posts ask on their own (`#cartlink CODE`), with their handlers.
+        self._post_kinds: list[tuple[str, PostHandler]] = post_handlers()
 
     def ingest_lines(self, source: str, lines: Iterable[bytes]) -> None:
         """Ingest lines already in memory (tests, the demo); see ingest_blocks."""
@@ -335,13 +297,13 @@ class Ingestor:
     def _commit(self, work: list[_Work]) -> None:
         now = self.clock.now()
         # Decide what each post is before the transaction: it holds the write lock.
-        link_posts: list[LinkPost] = []
+        asked: dict[str, list[Any]] = {}  # posts of each post kind (see _prepare)
         prepared: list[_Item] = []
         for entry in work:
             if isinstance(entry, _DeadLetter):
                 prepared.append(entry)
             elif isinstance(entry.event, Post):
-                prepared.append(self._prepare(entry.event, link_posts, now))
+                prepared.append(self._prepare(entry.event, asked, now))
             else:
                 prepared.append(entry.event)
         keys = [
@@ -375,20 +337,17 @@ class Ingestor:
                     repo.add_dead_letter(
                         item.source, item.line, item.reason, item.excerpt, now, item.key
                     )
-            # Links first: a trigger in the same batch from the newly linked account then
-            # goes straight to the cart instead of waiting as a pending intent.
-            self._link(repo, link_posts, now)
+            # Post kinds first: a trigger in the same batch from an account linked by a
+            # `#cartlink CODE` post then goes straight to the cart instead of waiting as a
+            # pending intent.
+            self._act_on_posts(repo, asked, now)
             act_on_triggers(repo, self.shop, ready, now, self.stats.actions)
 
-    def _link(self, repo: Repository, link_posts: list[LinkPost], now: datetime) -> None:
-        if not link_posts:
-            return
-        counts = link_by_codes(repo, self.shop, link_posts, now)
-        self.stats.links += counts.linked
-        self.stats.link_codes_invalid += counts.invalid
-        self.stats.links_refused += counts.refused
-        self.stats.duplicates += counts.repeated
-        self.stats.actions.messages += counts.messages
+    def _act_on_posts(self, repo: Repository, asked: dict[str, list[Any]], now: datetime) -> None:
+        for kind, handler in self._post_kinds:
+            posts = asked.get(kind)
+            if posts:
+                handler.act(repo, self.shop, posts, now, self.stats)
 
     def _store_posts(
         self, repo: Repository, prepared: list[_Item], deleted: set[_Key]
@@ -429,9 +388,10 @@ class Ingestor:
                 self.missing_parents.add((post.network, values["parent_id"]))
         return ready
 
-    def _prepare(self, post: Post, link_posts: list[LinkPost], now: datetime) -> _Prepared | None:
+    def _prepare(self, post: Post, asked: dict[str, list[Any]], now: datetime) -> _Prepared | None:
         """What the engine must remember of a post, or None when it is noise to us. A post
-        asking to link its author (`#cartlink CODE`) joins `link_posts`; it is not stored."""
+        of a kind that asks on its own (`#cartlink CODE`) joins `asked`, by kind, as that
+        kind's handler read it; it is not stored for that."""
         if post.is_edit or post.is_repost:
             # Only a post's first version counts; a repost is never the shopper's own request.
             self.stats.edits_and_reposts += 1
@@ -443,18 +403,10 @@ class Ingestor:
             # expiry of a pending request.
             post = dataclasses.replace(post, created_at=now)
         shop = self.shop
-        link = parse_link_request(post.text, post.tags, shop.link_words)
-        if link is not None:
-            link_posts.append(
-                LinkPost(
-                    post.network,
-                    post.post_id,
-                    post.author_id,
-                    post.author_handle,
-                    post.created_at,
-                    link.code,
-                )
-            )
+        for kind, handler in self._post_kinds:
+            read = handler.read(post, shop)
+            if read is not None:
+                asked.setdefault(kind, []).append(read)
         request = parse_trigger(post.text, post.tags, shop.words, shop.max_quantity)
         parent_id = post.quote_of_id or post.reply_to_id
         trigger = request if parent_id is not None else None
@@ -473,7 +425,7 @@ class Ingestor:
             "created_at": post.created_at,
             "has_shop_link": bool(shop_links),
             "parent_id": parent_id if trigger else None,
-            "list_kind": trigger.kind.value if trigger else None,
+            "list_kind": trigger.kind if trigger else None,
             "quantity": trigger.quantity if trigger else None,
             "position": trigger.position if trigger else None,
         }

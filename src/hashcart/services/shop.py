@@ -2,19 +2,20 @@
 
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass, field
 from datetime import timedelta
 
 from hashcart.config import Settings
+from hashcart.domain.carts import UNAVAILABLE, cart_refusal
+from hashcart.domain.kinds import KINDS, LINK, Grammar
 from hashcart.domain.link_codes import LinkWords
 from hashcart.domain.messages import MessageContext
 from hashcart.domain.products import Catalog, CatalogItem, ShopHosts
-from hashcart.domain.triggers import TriggerWords, strip_trigger_tags
+from hashcart.domain.triggers import TriggerWords, normalize_tag, strip_trigger_tags
 from hashcart.domain.urls import extract_urls
 from hashcart.store.repository import ProductInfo, Repository
 
-UNAVAILABLE = frozenset({"out_of_stock", "discontinued"})
+__all__ = ["UNAVAILABLE", "Shop"]  # UNAVAILABLE's home is domain/carts
 
 
 @dataclass(frozen=True)
@@ -33,6 +34,9 @@ class Shop:
         default_factory=lambda: LinkWords.of(("cartlink",), TriggerWords())
     )
     products: dict[str, ProductInfo] = field(default_factory=dict)
+    # Every registered kind's tags (domain/kinds), the post kinds' as well as the reply
+    # kinds' (`words`); None: `words` and `link_words` are all there is.
+    all_words: TriggerWords | None = None
 
     @classmethod
     def load(cls, settings: Settings, repo: Repository) -> Shop:
@@ -43,12 +47,14 @@ class Shop:
         items = [CatalogItem(product_id=pid, link=link) for pid, _, link, _ in rows]
         configured = settings.shop_hosts or tuple(ShopHosts.hosts_of(item.link for item in items))
         hosts = ShopHosts(configured)
-        words = TriggerWords(cart=settings.cart_tags, wishlist=settings.wishlist_tags)
+        words = TriggerWords.of(KINDS.tags_by_kind(settings, Grammar.REPLY))
+        link_words = LinkWords.of(settings.link_tags, words)  # its own, clearer message first
         return cls(
             name=settings.shop_name,
             account_url=settings.public_url.rstrip("/") + "/account",
             words=words,
-            link_words=LinkWords.of(settings.link_tags, words),
+            link_words=link_words,
+            all_words=TriggerWords.of(KINDS.tags_by_kind(settings)),
             max_quantity=settings.max_quantity,
             pending_expiry=timedelta(days=settings.pending_expiry_days),
             hosts=hosts,
@@ -56,13 +62,33 @@ class Shop:
             products=products,
         )
 
-    def sanitize(self, text: str) -> str:
-        """`text` without the signs of trigger or link tags: what we post can never act."""
-        return strip_trigger_tags(text, self._tags_to_strip)
+    @property
+    def every_word(self) -> TriggerWords:
+        """The tags of every trigger kind, post kinds (link) as well as reply kinds."""
+        if self.all_words is not None:
+            return self.all_words
+        return TriggerWords.of({**dict(self.words.by_kind), LINK.name: self.link_words.tags})
 
     @property
-    def _tags_to_strip(self) -> TriggerWords:
-        return _strip_words(self.words, self.link_words.tags)
+    def every_tag(self) -> tuple[str, ...]:
+        """Every trigger kind's tags as written, in kind order: what the prefilter, the X
+        stream rules and the Mastodon hashtag streams listen for."""
+        return self.every_word.every_tag
+
+    @property
+    def reply_tags(self) -> tuple[str, ...]:
+        """The tags of the kinds that ask by replying under a product post."""
+        return self.words.every_tag
+
+    @property
+    def post_tags(self) -> tuple[str, ...]:
+        """The tags of the kinds that ask in a post on its own (`#cartlink CODE`)."""
+        reply = set(self.words.normal_forms)
+        return tuple(tag for tag in self.every_tag if normalize_tag(tag) not in reply)
+
+    def sanitize(self, text: str) -> str:
+        """`text` without the signs of any trigger kind's tags: what we post can never act."""
+        return strip_trigger_tags(text, self.every_word)
 
     def message_context(self, handle: str, trigger_post_id: str) -> MessageContext:
         return MessageContext(
@@ -79,16 +105,15 @@ class Shop:
         on_shop = [url for url in candidates if self.hosts.matches_url(url)]
         return on_shop, self.catalog.resolve_all(on_shop)
 
-    def is_available(self, product_id: str) -> bool:
+    def availability(self, product_id: str) -> str | None:
+        """The product's availability in the catalog; None when the catalog lacks it."""
         info = self.products.get(product_id)
-        return info is not None and info.availability not in UNAVAILABLE
+        return None if info is None else info.availability
+
+    def is_available(self, product_id: str) -> bool:
+        """Whether the product may go in a cart now (domain/carts)."""
+        return cart_refusal(self.availability(product_id)) is None
 
     def title(self, product_id: str) -> str:
         info = self.products.get(product_id)
         return info.title if info else product_id
-
-
-@functools.lru_cache(maxsize=16)
-def _strip_words(words: TriggerWords, link_tags: tuple[str, ...]) -> TriggerWords:
-    """Trigger and link tags as one TriggerWords, only for stripping (they never collide)."""
-    return TriggerWords(cart=(*words.cart, *link_tags), wishlist=words.wishlist)

@@ -25,9 +25,13 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects import postgresql, sqlite
 
+from hashcart.domain.carts import ListKind
 from hashcart.domain.messages import OutboundMessage
 from hashcart.domain.posts import Network
 from hashcart.store import schema as t
+
+# The table of each list a shopper has.
+LIST_TABLES: dict[ListKind, Table] = {"cart": t.cart_lines, "wishlist": t.wishlist_entries}
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,7 +52,7 @@ class StoredPost:
 class ListEntry:
     """A cart line or wish-list entry to add, and the trigger post it came from."""
 
-    list_kind: str  # cart | wishlist
+    list_kind: ListKind
     customer_id: int
     product_id: str
     quantity: int
@@ -237,11 +241,12 @@ class Repository:
 
     def add_list_entries(
         self, entries: Sequence[ListEntry], at: datetime
-    ) -> set[tuple[str, int, str]]:
-        """Add cart lines and wish-list entries; returns (list, customer, product) of the new
-        ones. A product already on the list is left as it is (the first request won)."""
-        added: set[tuple[str, int, str]] = set()
-        for list_kind, table in (("cart", t.cart_lines), ("wishlist", t.wishlist_entries)):
+    ) -> set[tuple[ListKind, int, str]]:
+        """Add cart lines and wish-list entries, one statement a list; returns (list,
+        customer, product) of the new ones. A product already on the list is left as it is
+        (the first request won): for the cart, that is domain/carts.REPLY_ADD's rule."""
+        added: set[tuple[ListKind, int, str]] = set()
+        for list_kind, table in LIST_TABLES.items():
             rows: dict[tuple[int, str], dict[str, Any]] = {}
             for entry in entries:
                 if entry.list_kind == list_kind:

@@ -16,6 +16,7 @@ from typing import Literal
 from sqlalchemy import Connection, delete, insert, select
 
 from hashcart.config import Settings
+from hashcart.domain.kinds import KINDS, Grammar
 from hashcart.domain.link_codes import LinkWords
 from hashcart.domain.products import ShopHosts
 from hashcart.domain.shop_accounts import parse_shop_accounts
@@ -70,8 +71,9 @@ def check(values: Mapping[str, tuple[str, ...]]) -> None:
     shop account that is not `network:account`), and an empty cart tag list, which the
     console would otherwise make too easy."""
     try:
-        words = TriggerWords(cart=values["cart_tags"], wishlist=values["wishlist_tags"])
+        words = TriggerWords.of(KINDS.tags_by_kind(values, Grammar.REPLY))
         LinkWords.of(values["link_tags"], words)
+        TriggerWords.of(KINDS.tags_by_kind(values))  # no tag asks for two kinds
         ShopHosts(values["shop_hosts"])
         parse_shop_accounts(values["shop_accounts"])
     except ValueError as error:

@@ -18,14 +18,23 @@ from typing import Any, Literal
 from sqlalchemy import Connection, Table, and_, case, delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
+from hashcart.domain.carts import (
+    WEB_ADD,
+    Refusal,
+    can_be_bought,
+    cart_refusal,
+    new_line_quantity,
+)
+from hashcart.domain.carts import (
+    ListKind as ListKind,  # the web's routes name the lists through this module
+)
 from hashcart.domain.posts import Network
 from hashcart.domain.shop_accounts import ShopAccount
-from hashcart.services.shop import UNAVAILABLE
 from hashcart.store import schema as t
+from hashcart.store.repository import LIST_TABLES
 from hashcart.store.shoppable import shoppable_conditions
 
-ListKind = Literal["cart", "wishlist"]
-TABLES: dict[ListKind, Table] = {"cart": t.cart_lines, "wishlist": t.wishlist_entries}
+TABLES: dict[ListKind, Table] = LIST_TABLES
 # Lines added on the web carry this network and "<network>/<shoppable post id>" (or "").
 WEB_NETWORK = "web"
 SOCIAL_NETWORKS = frozenset(network.value for network in Network)
@@ -60,7 +69,7 @@ class ListItem:
 
     @property
     def available(self) -> bool:
-        return self.availability not in UNAVAILABLE
+        return can_be_bought(self.availability)
 
     @property
     def line_total(self) -> Decimal | None:
@@ -188,7 +197,7 @@ class ProductNow:
 
     @property
     def available(self) -> bool:
-        return self.availability not in UNAVAILABLE
+        return can_be_bought(self.availability)
 
 
 def product_now(connection: Connection, product_id: str) -> ProductNow | None:
@@ -251,32 +260,36 @@ def add_to_cart(
     max_quantity: int,
     at: datetime,
 ) -> AddOutcome:
-    """One more of the product in the cart (a new line with quantity 1, or +1 on the line
-    already there, up to `max_quantity`). `source` is the web line's post_id (web_source)."""
+    """One more of the product in the cart, by the web's cart rule (domain/carts.WEB_ADD: a
+    new line with quantity 1, or +1 on the line already there, up to `max_quantity`).
+    `source` is the web line's post_id (web_source)."""
+    rule = WEB_ADD
     product = product_now(connection, product_id)
-    if product is None:
+    refusal = cart_refusal(None if product is None else product.availability)
+    if refusal is Refusal.UNKNOWN:
         return AddOutcome.UNKNOWN
-    if not product.available:
+    if refusal is Refusal.UNAVAILABLE:
         return AddOutcome.UNAVAILABLE
     values = {
         "customer_id": customer_id,
         "product_id": product_id,
-        "quantity": 1,
+        "quantity": new_line_quantity(rule, 1, max_quantity),
         "network": WEB_NETWORK,
         "post_id": source,
         "created_at": at,
     }
     if _insert_ignoring(connection, t.cart_lines, values):
         return AddOutcome.ADDED
-    # The line was there: the first origin stays, the quantity grows (never past the most).
+    # The line was there: the first origin stays, the quantity grows (never past the most),
+    # in one statement so that two adds at once both count.
     grown = connection.execute(
         update(t.cart_lines)
         .where(
             t.cart_lines.c.customer_id == customer_id,
             t.cart_lines.c.product_id == product_id,
-            t.cart_lines.c.quantity < max_quantity,
+            t.cart_lines.c.quantity + rule.grows_by <= max_quantity,
         )
-        .values(quantity=t.cart_lines.c.quantity + 1)
+        .values(quantity=t.cart_lines.c.quantity + rule.grows_by)
     )
     return AddOutcome.ONE_MORE if grown.rowcount else AddOutcome.AT_MOST
 
@@ -327,7 +340,7 @@ def move(
         return MoveOutcome.MISSING
     if target is t.cart_lines:
         product = product_now(connection, row.product_id)
-        if product is None or not product.available:
+        if cart_refusal(None if product is None else product.availability) is not None:
             return MoveOutcome.UNAVAILABLE
     connection.execute(delete(source).where(source.c.id == line_id))
     values = {
@@ -340,6 +353,7 @@ def move(
     }
     if _insert_ignoring(connection, target, values):
         return MoveOutcome.MOVED
+    # domain/carts.merged_quantity, in SQL: summed, never past max_quantity.
     combined = target.c.quantity + row.quantity
     connection.execute(
         update(target)

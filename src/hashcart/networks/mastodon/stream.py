@@ -127,8 +127,7 @@ def tag_stream(tag: str) -> Stream:
 def streams_for(shop: Shop) -> list[Stream]:
     """The notification stream, and one hashtag stream per trigger and link tag (in the
     form tags compare by, each once)."""
-    words = (*shop.words.cart, *shop.words.wishlist, *shop.link_words.tags)
-    tags = dict.fromkeys(normalize_tag(word) for word in words)
+    tags = dict.fromkeys(normalize_tag(word) for word in shop.every_tag)
     return [notification_stream(), *(tag_stream(tag) for tag in tags)]
 
 

@@ -245,8 +245,7 @@ class FilteredStreamListener:
         if handle is None:
             settings = await asyncio.to_thread(self.sink.app.effective_settings)
             handle = settings.x_shop_handle
-        words = shop.words
-        wanted = desired_rules((*words.cart, *words.wishlist), shop.link_words.tags, handle)
+        wanted = desired_rules(shop.reply_tags, shop.post_tags, handle)
         if wanted == self._synced:
             return
         added, deleted = await asyncio.to_thread(sync_rules, self.api, wanted)

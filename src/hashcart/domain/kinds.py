@@ -1,0 +1,128 @@
+"""Trigger kinds: what a tagged post can ask for, and the tags that ask for it.
+
+A kind has a name (stored with the trigger post and with a pending intent, so at most 16
+characters), its tags (a setting the shop configures, or fixed ones) and a grammar:
+
+- `Grammar.REPLY`: a reply or quote about its parent's product, read by the trigger grammar
+  (domain/triggers: position, quantity). The engine finds the product, the shopper and
+  whether they are linked; the kind's handler acts on the batch of its requests.
+- `Grammar.POST`: a post on its own (`#cartlink K7Q2M9XD`); the kind's handler reads it.
+
+`KINDS` lists the kinds in the order their tags are listed and matched (cart, wishlist,
+link). Their handlers live in services/handlers, which registers a new kind and its handler
+in one call, so a new kind is a handler module plus one registry line.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+__all__ = [
+    "CART",
+    "KINDS",
+    "LINK",
+    "WISHLIST",
+    "Grammar",
+    "KindRegistry",
+    "TriggerKind",
+]
+
+_NAME = re.compile(r"[a-z][a-z0-9_]{0,15}")
+
+
+class Grammar(StrEnum):
+    REPLY = "reply"  # about the parent's product: `#cart 2 x3` under a product post
+    POST = "post"  # on its own: `#cartlink K7Q2M9XD`
+
+
+@dataclass(frozen=True)
+class TriggerKind:
+    """One kind of trigger. `setting` names the Settings field that holds its tags (without
+    '#'); a kind without one answers to `default_tags` only."""
+
+    name: str
+    default_tags: tuple[str, ...]
+    setting: str | None = None
+    grammar: Grammar = Grammar.REPLY
+
+    def __post_init__(self) -> None:
+        if not _NAME.fullmatch(self.name):
+            raise ValueError(
+                f"trigger kind name {self.name!r} must be 1 to 16 lower-case letters, "
+                "digits or '_', starting with a letter (it is stored with each trigger)"
+            )
+
+    def tags(self, settings: Any) -> tuple[str, ...]:
+        """This kind's tags as `settings` say: a Settings, or a mapping of its fields (the
+        console's values); a kind without a setting has its default tags."""
+        if self.setting is None:
+            return self.default_tags
+        if isinstance(settings, Mapping):
+            return tuple(settings.get(self.setting, self.default_tags))
+        return tuple(getattr(settings, self.setting, self.default_tags))
+
+
+CART = TriggerKind("cart", ("cart",), "cart_tags")
+WISHLIST = TriggerKind("wishlist", ("wishlist",), "wishlist_tags")
+LINK = TriggerKind("link", ("cartlink",), "link_tags", Grammar.POST)
+
+
+class KindRegistry:
+    """The kinds the engine knows, in order; names are unique."""
+
+    def __init__(self, kinds: Sequence[TriggerKind] = ()) -> None:
+        self._kinds: dict[str, TriggerKind] = {}
+        for kind in kinds:
+            self.add(kind)
+
+    def add(self, kind: TriggerKind) -> None:
+        """Register `kind` (again is fine: the same kind twice changes nothing)."""
+        known = self._kinds.get(kind.name)
+        if known is not None and known != kind:
+            raise ValueError(f"a different trigger kind named {kind.name!r} is registered")
+        self._kinds[kind.name] = kind
+
+    def remove(self, name: str) -> None:
+        self._kinds.pop(name, None)
+
+    @contextmanager
+    def added(self, kind: TriggerKind) -> Iterator[TriggerKind]:
+        """`kind` registered for the duration of the block (tests)."""
+        fresh = kind.name not in self._kinds
+        self.add(kind)
+        try:
+            yield kind
+        finally:
+            if fresh:
+                self.remove(kind.name)
+
+    def __iter__(self) -> Iterator[TriggerKind]:
+        return iter(list(self._kinds.values()))
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._kinds
+
+    def get(self, name: str) -> TriggerKind | None:
+        return self._kinds.get(name)
+
+    def of(self, grammar: Grammar) -> list[TriggerKind]:
+        return [kind for kind in self._kinds.values() if kind.grammar is grammar]
+
+    def tags_by_kind(
+        self, settings: Any, grammar: Grammar | None = None
+    ) -> dict[str, tuple[str, ...]]:
+        """Each kind's tags as `settings` say (only kinds of `grammar`, when given)."""
+        return {
+            kind.name: kind.tags(settings)
+            for kind in self._kinds.values()
+            if grammar is None or kind.grammar is grammar
+        }
+
+
+# Every kind the engine acts on. services/handlers registers each one's handler.
+KINDS = KindRegistry((CART, WISHLIST, LINK))
