@@ -1,0 +1,66 @@
+"""The trigger-kind registry: built-in kinds, their tags from the settings, and the checks
+that keep two kinds from answering to the same tag."""
+
+from __future__ import annotations
+
+import pytest
+
+from hashcart.config import Settings
+from hashcart.domain.kinds import CART, KINDS, LINK, WISHLIST, Grammar, KindRegistry, TriggerKind
+from hashcart.domain.triggers import TriggerWords, parse_trigger
+
+SAMPLE = TriggerKind("sample", ("sample",))
+
+
+def test_the_built_in_kinds_are_cart_wishlist_and_link_in_that_order() -> None:
+    assert list(KINDS)[:3] == [CART, WISHLIST, LINK]
+    assert KINDS.of(Grammar.POST) == [LINK]
+
+
+def test_each_kinds_tags_come_from_its_setting() -> None:
+    settings = Settings(cart_tags=("grab",), link_tags=("joinus",))
+    assert KINDS.tags_by_kind(settings) == {
+        "cart": ("grab",),
+        "wishlist": ("wishlist",),
+        "link": ("joinus",),
+    }
+    assert KINDS.tags_by_kind({"cart_tags": ("grab",)}, Grammar.REPLY) == {
+        "cart": ("grab",),
+        "wishlist": ("wishlist",),
+    }
+
+
+def test_a_kind_without_a_setting_answers_to_its_default_tags() -> None:
+    assert SAMPLE.tags(Settings()) == ("sample",)
+
+
+def test_a_kind_added_for_a_block_is_gone_after_it() -> None:
+    registry = KindRegistry([CART])
+    with registry.added(SAMPLE):
+        assert "sample" in registry
+    assert "sample" not in registry and list(registry) == [CART]
+
+
+def test_two_different_kinds_may_not_share_a_name() -> None:
+    registry = KindRegistry([CART])
+    registry.add(CART)  # the same kind again changes nothing
+    with pytest.raises(ValueError, match="different trigger kind named 'cart'"):
+        registry.add(TriggerKind("cart", ("basket",)))
+
+
+@pytest.mark.parametrize("name", ["", "Cart", "order-status", "a" * 17, "2buy"])
+def test_a_kind_name_fits_the_column_that_stores_it(name: str) -> None:
+    with pytest.raises(ValueError, match="trigger kind name"):
+        TriggerKind(name, ("x",))
+
+
+def test_words_of_any_kinds_parse_each_kinds_tag() -> None:
+    words = TriggerWords.of({"cart": ("cart",), "sample": ("sample", "probe")})
+    request = parse_trigger("#Probe 2", None, words, 10)
+    assert request is not None and request.kind == "sample" and request.position == 2
+    assert words.every_tag == ("cart", "sample", "probe")
+
+
+def test_no_tag_may_ask_for_two_kinds() -> None:
+    with pytest.raises(ValueError, match="configured for both cart and sample"):
+        TriggerWords.of({"cart": ("cart",), "sample": ("CART",)})
