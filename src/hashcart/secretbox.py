@@ -4,11 +4,15 @@
 from __future__ import annotations
 
 import json
-from typing import Any
-
-from cryptography.fernet import Fernet, InvalidToken
+from typing import TYPE_CHECKING, Any
 
 from hashcart.config import Settings
+
+if TYPE_CHECKING:
+    from cryptography.fernet import Fernet
+
+# `cryptography` is imported when a box is made, not with this module: every command
+# reads the console's network settings through here, and most have no secret to open.
 
 
 class NoTokenKey(RuntimeError):
@@ -21,6 +25,9 @@ class UnreadableSecret(ValueError):
 
 class SecretBox:
     def __init__(self, key: str | bytes) -> None:
+        from cryptography.fernet import Fernet
+
+        self._fernet: Fernet
         try:
             self._fernet = Fernet(key)
         except (ValueError, TypeError) as error:
@@ -40,6 +47,8 @@ class SecretBox:
         return self._fernet.encrypt(json.dumps(value, separators=(",", ":")).encode()).decode()
 
     def open(self, sealed: str) -> dict[str, Any]:
+        from cryptography.fernet import InvalidToken
+
         try:
             value = json.loads(self._fernet.decrypt(sealed.encode()))
         except (InvalidToken, ValueError) as error:

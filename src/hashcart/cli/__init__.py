@@ -2,6 +2,11 @@
 
 This module holds the app and what every command shares; the commands live in the
 modules beside it, one group each, and register themselves on import (see the bottom).
+
+Start-up is part of every command's cost (`hashcart ingest` of an empty file, `carts
+--json` in a script): this package and the command modules import only Typer, Rich and
+what their options need; each command imports the engine, the web stack or a network's
+client inside its body, when it runs (docs/benchmarks.md, "Start-up").
 """
 
 from __future__ import annotations
@@ -10,16 +15,14 @@ import gc
 import importlib
 import sys
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
-import msgspec
 import typer
 from rich.console import Console
-from sqlalchemy.exc import OperationalError
 
-from hashcart.bootstrap import App, open_app
-from hashcart.config import ConfigFileError, Settings, load_settings
-from hashcart.store.database import DatabaseURLError
+if TYPE_CHECKING:
+    from hashcart.bootstrap import App
+    from hashcart.config import Settings
 
 app = typer.Typer(
     help="hashcart: social replies become shopping carts.",
@@ -63,6 +66,8 @@ def main_options(
 
 
 def settings_of(ctx: typer.Context) -> Settings:
+    from hashcart.config import ConfigFileError, load_settings
+
     options = ctx.find_root().obj or {}
     try:
         return load_settings(options.get("config"), database_url=options.get("db"))
@@ -73,36 +78,58 @@ def settings_of(ctx: typer.Context) -> Settings:
 
 
 def app_of(ctx: typer.Context) -> App:
+    from hashcart.bootstrap import open_app
+    from hashcart.store.database import DatabaseURLError
+
     try:
         return open_app(settings_of(ctx))
     except DatabaseURLError as error:
         fail(str(error))
 
 
+def freeze_imports() -> None:
+    """Move what is imported by now out of the collector's generations; call it once a
+    command has imported what it runs on (the engine, SQLAlchemy, pydantic: about 100,000
+    objects that live as long as the process). Otherwise the collector's full passes rescan
+    them all the time while ingest allocates: +4-6% posts/s on X-shaped posts (hashcart
+    bench, same run, docs/benchmarks.md)."""
+    gc.freeze()
+
+
 def print_json(value: Any) -> None:
+    import msgspec
+
     sys.stdout.write(msgspec.json.encode(value).decode() + "\n")
 
 
 def main() -> None:
     """Entry point: usage problems print one line and exit 2, never a traceback."""
-    # What is imported by now (about 100,000 objects: the web stack, SQLAlchemy, pydantic)
-    # lives as long as the process. Freezing it keeps the collector's full passes from
-    # rescanning it all the time while ingest allocates: +4-6% posts/s on X-shaped posts
-    # (hashcart bench, same run, docs/benchmarks.md).
-    gc.freeze()
     try:
         app()
     except UsageProblem as problem:
         errors.print(f"hashcart: error: {problem}", markup=False, highlight=False, soft_wrap=True)
         sys.exit(2)
-    except OperationalError as problem:  # the database is unreachable, locked or unwritable
+    except Exception as problem:
+        reason = _database_unusable(problem)
+        if reason is None:
+            raise
         errors.print(
-            f"hashcart: error: database: {problem.orig}",
+            f"hashcart: error: database: {reason}",
             markup=False,
             highlight=False,
             soft_wrap=True,
         )
         sys.exit(1)
+
+
+def _database_unusable(problem: Exception) -> str | None:
+    """The driver's reason when `problem` says the database is unreachable, locked or
+    unwritable, else None. Only a command that used the database has imported SQLAlchemy,
+    and only such a command can raise its errors: the others are not made to import it."""
+    exceptions = sys.modules.get("sqlalchemy.exc")
+    if exceptions is not None and isinstance(problem, exceptions.OperationalError):
+        return str(problem.orig)
+    return None
 
 
 # The commands register themselves on `app` when imported, in this order (the order of

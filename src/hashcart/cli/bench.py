@@ -9,7 +9,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from hashcart.cli import app, console, errors, fail, print_json
+from hashcart.cli import app, console, errors, fail, freeze_imports, print_json
 
 
 @app.command()
@@ -35,6 +35,8 @@ def bench(
     import tempfile
 
     from hashcart.bench import SHAPE_NETWORK, ShapeResult, run_bench
+
+    freeze_imports()
 
     chosen = shapes or list(SHAPE_NETWORK)
     unknown = [shape for shape in chosen if shape not in SHAPE_NETWORK]

@@ -9,16 +9,17 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any, BinaryIO
+from typing import TYPE_CHECKING, Annotated, Any, BinaryIO
 
 import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TransferSpeedColumn
 from rich.table import Table
 
-from hashcart.cli import app, app_of, console, errors, fail
+from hashcart.cli import app, app_of, console, errors, fail, freeze_imports
 from hashcart.networks.formats import Format
-from hashcart.services.ingest import Ingestor, IngestStats
-from hashcart.sources import read_blocks
+
+if TYPE_CHECKING:
+    from hashcart.services.ingest import Ingestor, IngestStats
 
 
 @contextmanager
@@ -56,6 +57,8 @@ def ingest(
     missing = [name for name in files if name != "-" and not Path(name).is_file()]
     if missing:
         fail("no such file: " + ", ".join(missing))
+    from hashcart.services.ingest import Ingestor
+
     hashcart = app_of(ctx)
     ingestor = Ingestor(
         hashcart.engine,
@@ -65,6 +68,7 @@ def ingest(
         batch_size=hashcart.settings.ingest_batch_size,
         validate_all=validate_all or hashcart.settings.validate_every_line,
     )
+    freeze_imports()
     started = time.perf_counter()
     run_ingest(ingestor, files)
     elapsed = time.perf_counter() - started
@@ -74,6 +78,8 @@ def ingest(
 
 
 def run_ingest(ingestor: Ingestor, files: list[str]) -> None:
+    from hashcart.sources import read_blocks
+
     show_progress = errors.is_terminal
     with Progress(
         TextColumn("{task.description}"),

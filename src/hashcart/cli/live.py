@@ -6,23 +6,19 @@ beside the web app (listeners.runner.BackgroundServices)."""
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import signal
 import threading
 from types import FrameType
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from hashcart.cli import app, app_of, console, fail, print_json
-from hashcart.config import LISTENER_NAMES
-from hashcart.listeners.base import Listener
-from hashcart.listeners.runner import run_listeners
-from hashcart.outbox.claims import waiting_without_sender
-from hashcart.outbox.dispatcher import DispatchRun, build_senders, dispatch_once, run_dispatcher
 
-NO_LISTENERS = "no listeners configured: set listeners = [...] (" + ", ".join(LISTENER_NAMES) + ")"
+if TYPE_CHECKING:
+    from hashcart.listeners.base import Listener
+
 # `dispatch --once` handles this many rows a run, and runs until a run is not full.
 ONCE_BATCH = 100
 
@@ -37,11 +33,13 @@ def log_to_stderr() -> None:
 @app.command()
 def listen(ctx: typer.Context) -> None:
     """Listen to the networks the settings name (listeners = [...]) until Ctrl-C."""
+    from hashcart.config import LISTENER_NAMES
+    from hashcart.listeners import registry
+
     hashcart = app_of(ctx)
     named = hashcart.effective_settings().listeners
     if not named:
-        fail(NO_LISTENERS)
-    from hashcart.listeners import registry
+        fail("no listeners configured: set listeners = [...] (" + ", ".join(LISTENER_NAMES) + ")")
 
     sink = registry.live_ingest(hashcart)
     listeners = registry.listeners(hashcart, sink)
@@ -56,6 +54,8 @@ def listen(ctx: typer.Context) -> None:
         soft_wrap=True,
     )
     log_to_stderr()
+    import asyncio
+
     asyncio.run(_listen_until_signalled(listeners))
     stats = sink.stats
     console.print(
@@ -67,6 +67,10 @@ def listen(ctx: typer.Context) -> None:
 
 
 async def _listen_until_signalled(listeners: list[Listener]) -> None:
+    import asyncio
+
+    from hashcart.listeners.runner import run_listeners
+
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for number in (signal.SIGINT, signal.SIGTERM):
@@ -86,6 +90,14 @@ def dispatch(
     ] = False,
 ) -> None:
     """Send the outbox's messages (replies, private messages, email) until Ctrl-C."""
+    from hashcart.outbox.claims import waiting_without_sender
+    from hashcart.outbox.dispatcher import (
+        DispatchRun,
+        build_senders,
+        dispatch_once,
+        run_dispatcher,
+    )
+
     if as_json and not once:
         fail("--json goes with --once")
     hashcart = app_of(ctx)

@@ -6,13 +6,9 @@ import sys
 from typing import Annotated
 
 import typer
-from email_validator import EmailNotValidError, validate_email
 from rich.table import Table
 
 from hashcart.cli import app, app_of, console, fail, print_json
-from hashcart.store import accounts
-from hashcart.store.console import merchants
-from hashcart.web.passwords import hash_password, password_problem
 
 merchants_app = typer.Typer(help="Merchant accounts for the web console.", no_args_is_help=True)
 app.add_typer(merchants_app, name="merchants")
@@ -42,6 +38,11 @@ def merchants_add(
     ] = False,
 ) -> None:
     """Add a merchant, or set a new password for one that exists."""
+    from email_validator import EmailNotValidError, validate_email
+
+    from hashcart.store import accounts
+    from hashcart.web.passwords import hash_password, password_problem
+
     try:
         address = validate_email(email.strip(), check_deliverability=False).normalized
     except EmailNotValidError:
@@ -65,6 +66,8 @@ def merchants_list(
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON array.")] = False,
 ) -> None:
     """Show who may sign in to the console."""
+    from hashcart.store.console import merchants
+
     with app_of(ctx).engine.connect() as connection:
         found = merchants(connection)
     if as_json:

@@ -8,7 +8,6 @@ import typer
 from rich.table import Table
 
 from hashcart.cli import app, app_of, console, fail, print_json
-from hashcart.store import queries
 
 
 def print_lists(title: str, lists: list[dict[str, Any]], as_json: bool) -> None:
@@ -43,6 +42,8 @@ def carts(
     as_json: JsonFlag = False,
 ) -> None:
     """Show carts."""
+    from hashcart.store import queries
+
     hashcart = app_of(ctx)
     with hashcart.engine.connect() as connection:
         email = customer.strip().lower() if customer else None
@@ -54,6 +55,8 @@ def carts(
 @app.command()
 def wishlists(ctx: typer.Context, as_json: JsonFlag = False) -> None:
     """Show wish lists."""
+    from hashcart.store import queries
+
     with app_of(ctx).engine.connect() as connection:
         print_lists("wish lists", queries.wishlists(connection), as_json)
 
@@ -73,6 +76,8 @@ def print_rows(title: str, rows: list[dict[str, Any]], columns: list[str], as_js
 @app.command()
 def pending(ctx: typer.Context, as_json: JsonFlag = False) -> None:
     """Show requests from accounts not linked yet."""
+    from hashcart.store import queries
+
     with app_of(ctx).engine.connect() as connection:
         print_rows(
             "pending intents",
@@ -85,6 +90,8 @@ def pending(ctx: typer.Context, as_json: JsonFlag = False) -> None:
 @app.command()
 def outbox(ctx: typer.Context, as_json: JsonFlag = False) -> None:
     """Show messages queued for shoppers."""
+    from hashcart.store import queries
+
     with app_of(ctx).engine.connect() as connection:
         print_rows(
             "outbox",
@@ -97,6 +104,8 @@ def outbox(ctx: typer.Context, as_json: JsonFlag = False) -> None:
 @app.command()
 def deadletters(ctx: typer.Context, as_json: JsonFlag = False) -> None:
     """Show input lines that could not be read, with the reason."""
+    from hashcart.store import queries
+
     with app_of(ctx).engine.connect() as connection:
         print_rows(
             "dead letters", queries.dead_letters(connection), ["source", "line", "reason"], as_json

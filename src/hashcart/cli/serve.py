@@ -8,7 +8,6 @@ import typer
 
 from hashcart.cli import app, app_of
 from hashcart.cli.webserver import HostOption, PortOption, ensure_can_listen, serve_web
-from hashcart.listeners.runner import BackgroundServices
 
 
 @app.command()
@@ -35,6 +34,8 @@ def serve(
 
     The live networks' listeners and the outbox's dispatcher run beside them, unless
     --no-listen / --no-dispatch say otherwise."""
+    from hashcart.listeners.runner import BackgroundServices
+
     ensure_can_listen(host, port)
     hashcart = app_of(ctx)
     background = BackgroundServices(hashcart, listen=listen, dispatch=dispatch)

@@ -7,7 +7,6 @@ from typing import Annotated
 
 import typer
 
-from hashcart.bootstrap import open_app
 from hashcart.cli import (
     app,
     app_of,
@@ -20,16 +19,14 @@ from hashcart.cli import (
     settings_of,
 )
 from hashcart.domain.posts import Network
-from hashcart.services.catalog import FeedError
-from hashcart.services.feed_import import import_feed
-from hashcart.services.linking import LinkError, link_account
-from hashcart.store.database import upgrade
-from hashcart.store.repository import transaction
 
 
 @app.command()
 def init(ctx: typer.Context) -> None:
     """Create or upgrade the database (Alembic migrations)."""
+    from hashcart.bootstrap import open_app
+    from hashcart.store.database import upgrade
+
     current = open_app(settings_of(ctx), migrate=False)
     upgrade(current.engine)
     console.print(f"database ready: {current.settings.database_url}")
@@ -47,6 +44,9 @@ def catalog_import(
     ],
 ) -> None:
     """Import or update products from a feed; bad rows are reported and skipped."""
+    from hashcart.services.catalog import FeedError
+    from hashcart.services.feed_import import import_feed
+
     if not file.is_file():
         fail(f"no such file: {file}")
     hashcart = app_of(ctx)
@@ -73,6 +73,8 @@ def customers_add(
     name: Annotated[str | None, typer.Option("--name", help="Display name.")] = None,
 ) -> None:
     """Add a customer (a shop account)."""
+    from hashcart.store.repository import transaction
+
     if "@" not in email or email.startswith("@") or email.endswith("@"):
         fail(f"not an email address: {email!r}")
     hashcart = app_of(ctx)
@@ -95,6 +97,9 @@ def links_add(
     handle: Annotated[str | None, typer.Option("--handle", help="The account's handle.")] = None,
 ) -> None:
     """Link a social account to a customer; waiting requests from it are applied now."""
+    from hashcart.services.linking import LinkError, link_account
+    from hashcart.store.repository import transaction
+
     hashcart = app_of(ctx)
     shop = hashcart.shop()
     try:

@@ -9,8 +9,6 @@ import typer
 from rich.table import Table
 
 from hashcart.cli import app, app_of, console, errors, fail, print_json
-from hashcart.store import api_tokens
-from hashcart.web.tokens import digest, new_secret
 
 tokens_app = typer.Typer(
     help="Merchant API tokens (`Authorization: Bearer <token>` on /api).", no_args_is_help=True
@@ -28,6 +26,9 @@ def tokens_create(
     name: Annotated[str, typer.Argument(help="What the token is for, e.g. 'reporting'.")],
 ) -> None:
     """Make a token and print it on stdout. Only its hash is kept: it is shown this once."""
+    from hashcart.store import api_tokens
+    from hashcart.web.tokens import digest, new_secret
+
     label = " ".join(name.split())
     if not label:
         fail("a token needs a name")
@@ -51,6 +52,8 @@ def tokens_list(
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON array.")] = False,
 ) -> None:
     """List tokens (never the tokens themselves): name, made, last used, revoked."""
+    from hashcart.store import api_tokens
+
     with app_of(ctx).engine.connect() as connection:
         found = api_tokens.list_tokens(connection)
     rows = [
@@ -87,6 +90,8 @@ def tokens_revoke(
     token_id: Annotated[int, typer.Argument(metavar="ID", help="The id `tokens list` shows.")],
 ) -> None:
     """Revoke a token: requests carrying it are refused from now on."""
+    from hashcart.store import api_tokens
+
     hashcart = app_of(ctx)
     with hashcart.engine.begin() as connection:
         if api_tokens.find_token(connection, token_id) is None:

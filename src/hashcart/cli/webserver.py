@@ -7,12 +7,14 @@ import signal
 import socket
 from collections.abc import Sequence
 from types import FrameType
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from hashcart.bootstrap import App
 from hashcart.cli import console, fail
+
+if TYPE_CHECKING:
+    from hashcart.bootstrap import App
 
 HostOption = Annotated[
     str, typer.Option("--host", help="Address to listen on (loopback unless you say otherwise).")

@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import ast
+import functools
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from importlib.resources import files
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
-from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event, inspect, text
 from sqlalchemy.engine import make_url
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 # Long enough for another process's batch to commit; short enough that a stuck lock is reported.
 # A SQLite URL may set its own, in seconds, as the driver's `timeout`: sqlite:///FILE?timeout=5.
@@ -100,7 +102,13 @@ def read_only_transaction(engine: Engine) -> Iterator[Connection]:
             yield connection
 
 
+# Alembic is imported only to migrate: it takes ~80 ms to load (Mako, Pygments), more than
+# the rest of `hashcart ingest` on an empty file (docs/benchmarks.md, "Start-up").
+
+
 def _alembic_config(engine: Engine) -> Config:
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(files("hashcart.store") / "migrations"))
     config.attributes["engine"] = engine
@@ -109,11 +117,62 @@ def _alembic_config(engine: Engine) -> Config:
 
 def upgrade(engine: Engine) -> None:
     """Create the schema, or bring an older one up to date."""
+    from alembic import command
+
     command.upgrade(_alembic_config(engine), "head")
 
 
 def is_current(engine: Engine) -> bool:
     """Whether the database has the newest schema (so commands can say: run `hashcart init`)."""
+    head = migrations_head()
+    if head is None:
+        return _is_current_by_alembic(engine)
+    with read_only_transaction(engine) as connection:
+        return _stored_revision(connection) == head
+
+
+def _is_current_by_alembic(engine: Engine) -> bool:
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+
     head = ScriptDirectory.from_config(_alembic_config(engine)).get_current_head()
     with read_only_transaction(engine) as connection:
         return MigrationContext.configure(connection).get_current_revision() == head
+
+
+# `revision = "0005"` and `down_revision = "0004"` (a tuple in a merge, None at the root),
+# with or without a type annotation, as Alembic's script template writes them.
+_REVISION_LINE = re.compile(r"^(revision|down_revision)\s*(?::[^=\n]*)?=\s*(.+?)\s*$", re.M)
+
+
+@functools.cache
+def migrations_head() -> str | None:
+    """The newest migration's revision, read from the migration scripts' `revision` and
+    `down_revision` lines without importing Alembic; None when that reading is unsure (a
+    line it cannot read, several heads), and then Alembic decides. A test holds it equal to
+    Alembic's own head."""
+    revisions: set[str] = set()
+    parents: set[str] = set()
+    for script in (files("hashcart.store") / "migrations" / "versions").iterdir():
+        if not script.name.endswith(".py"):
+            continue
+        found = dict(_REVISION_LINE.findall(script.read_text(encoding="utf-8")))
+        try:
+            revision = ast.literal_eval(found["revision"])
+            down = ast.literal_eval(found["down_revision"])
+        except (KeyError, ValueError, SyntaxError):
+            return None
+        if not isinstance(revision, str):
+            return None
+        revisions.add(revision)
+        parents.update(down if isinstance(down, tuple) else () if down is None else (down,))
+    heads = revisions - parents
+    return heads.pop() if len(heads) == 1 else None
+
+
+def _stored_revision(connection: Connection) -> str | None:
+    """The revision Alembic recorded in the database, or None if it recorded none."""
+    if not inspect(connection).has_table("alembic_version"):
+        return None
+    found = connection.execute(text("SELECT version_num FROM alembic_version")).scalars().all()
+    return str(found[0]) if len(found) == 1 else None

@@ -17,12 +17,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from lxml import etree
-
 from hashcart.domain.posts import DecodeError
 from hashcart.networks._json import unique
 
 if TYPE_CHECKING:  # the parser-target protocol exists in types-lxml's stubs only
+    from lxml import etree
+
     _Target = etree.ParserTarget[None]
 else:
     _Target = object
@@ -105,6 +105,10 @@ _VOID_TAGS = frozenset(
 
 def read_content(html: str, hide_quote_inline: bool) -> tuple[str, tuple[str, ...]]:
     """(`html_to_text`, `content_links`) of `html`, from one reading."""
+    # Imported on first use: lxml takes ~35 ms to load, which every command paid when
+    # the decoders were imported (docs/benchmarks.md, "Start-up").
+    from lxml import etree
+
     reader = _ContentReader(hide_quote_inline)
     # recover: read broken markup as browsers do; no_network: never fetch a DTD.
     parser = etree.HTMLParser(target=reader, recover=True, no_network=True)
