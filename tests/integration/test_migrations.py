@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
-from alembic.autogenerate import compare_metadata
-from alembic.runtime.migration import MigrationContext
+from importlib.resources import files
 
-from hashcart.store.database import is_current, make_engine, upgrade
+from alembic.autogenerate import compare_metadata
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+
+from hashcart.store.database import is_current, make_engine, migrations_head, upgrade
 from hashcart.store.schema import metadata
 
 
@@ -24,3 +28,10 @@ def test_upgrading_twice_changes_nothing(database_url: str) -> None:
     upgrade(engine)
     upgrade(engine)
     assert is_current(engine)
+
+
+def test_the_head_read_from_the_scripts_is_alembics_head() -> None:
+    # is_current reads it without loading Alembic (start-up time); Alembic has the last word.
+    config = Config()
+    config.set_main_option("script_location", str(files("hashcart.store") / "migrations"))
+    assert migrations_head() == ScriptDirectory.from_config(config).get_current_head()
