@@ -22,6 +22,7 @@ from hashcart.domain.link_codes import LinkWords
 from hashcart.domain.products import ShopHosts
 from hashcart.domain.shop_accounts import ShopAccount, parse_shop_accounts
 from hashcart.domain.triggers import TriggerWords
+from hashcart.logs import LogFormat, LogLevel
 
 DEFAULT_DATABASE_URL = "sqlite:///hashcart.db"
 LISTENER_NAMES = ("x_stream", "mastodon", "jetstream", "bluesky_firehose")
@@ -131,6 +132,12 @@ class Settings(BaseSettings):
     dispatch_base_delay_seconds: float = Field(default=2.0, gt=0)
     dispatch_max_delay_seconds: float = Field(default=3600.0, gt=0)
 
+    # Log lines of the long-running commands (serve, listen, dispatch, demo --serve), on
+    # standard error: "text" (key=value after the message) or "json" (one object a line,
+    # hashcart.logs). log_level is hashcart's own; other libraries log from WARNING.
+    log_format: LogFormat = "text"
+    log_level: LogLevel = "INFO"
+
     @field_validator(
         "cart_tags",
         "wishlist_tags",
@@ -149,6 +156,16 @@ class Settings(BaseSettings):
                 return json.loads(value)
             return tuple(part.strip() for part in value.split(",") if part.strip())
         return value
+
+    @field_validator("log_format", mode="before")
+    @classmethod
+    def _format_in_any_case(cls, value: Any) -> Any:
+        return value.strip().lower() if isinstance(value, str) else value
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _level_in_any_case(cls, value: Any) -> Any:
+        return value.strip().upper() if isinstance(value, str) else value
 
     @model_validator(mode="after")
     def _tags_and_hosts_are_usable(self) -> Settings:

@@ -87,6 +87,14 @@ def app_of(ctx: typer.Context) -> App:
         fail(str(error))
 
 
+def start_logging(hashcart: App) -> None:
+    """A long-running command's log lines (reconnects, failures, rate-limit holds, uvicorn's
+    own) on standard error, in the settings' `log_format` from their `log_level`."""
+    from hashcart.logs import configure_logging
+
+    configure_logging(hashcart.settings.log_format, hashcart.settings.log_level)
+
+
 def freeze_imports() -> None:
     """Move what is imported by now out of the collector's generations; call it once a
     command has imported what it runs on (the engine, SQLAlchemy, pydantic: about 100,000

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-from hashcart.cli import app, app_of, console, freeze_imports
+from hashcart.cli import app, app_of, console, freeze_imports, start_logging
 from hashcart.cli.ingest import show_summary
 from hashcart.cli.reports import print_lists, print_rows
 from hashcart.cli.webserver import (
@@ -139,6 +139,7 @@ def serve_live(hashcart: App, host: str, port: int, interval: float) -> None:
         "funnel move in the merchant console.",
         markup=False,
     )
+    start_logging(hashcart)
     live = LiveDemo(LiveFeeder(hashcart), interval)
     live.start()
     try:

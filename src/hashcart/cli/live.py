@@ -6,7 +6,6 @@ beside the web app (listeners.runner.BackgroundServices)."""
 
 from __future__ import annotations
 
-import logging
 import signal
 import threading
 from types import FrameType
@@ -14,7 +13,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from hashcart.cli import app, app_of, console, fail, print_json
+from hashcart.cli import app, app_of, console, fail, print_json, start_logging
 
 if TYPE_CHECKING:
     from hashcart.listeners.base import Listener
@@ -23,20 +22,16 @@ if TYPE_CHECKING:
 ONCE_BATCH = 100
 
 
-def log_to_stderr() -> None:
-    """hashcart's own log lines (reconnects, failures, rate-limit holds) on standard error;
-    libraries stay at warnings (their request logs could show what is not ours to show)."""
-    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s: %(message)s")
-    logging.getLogger("hashcart").setLevel(logging.INFO)
-
-
 @app.command()
 def listen(ctx: typer.Context) -> None:
     """Listen to the networks the settings name (listeners = [...]) until Ctrl-C."""
+    import asyncio
+
     from hashcart.config import LISTENER_NAMES
     from hashcart.listeners import registry
 
     hashcart = app_of(ctx)
+    start_logging(hashcart)  # before the listeners are built: they warn of what is missing
     named = hashcart.effective_settings().listeners
     if not named:
         fail("no listeners configured: set listeners = [...] (" + ", ".join(LISTENER_NAMES) + ")")
@@ -53,9 +48,6 @@ def listen(ctx: typer.Context) -> None:
         markup=False,
         soft_wrap=True,
     )
-    log_to_stderr()
-    import asyncio
-
     asyncio.run(_listen_until_signalled(listeners))
     stats = sink.stats
     console.print(
@@ -101,6 +93,8 @@ def dispatch(
     if as_json and not once:
         fail("--json goes with --once")
     hashcart = app_of(ctx)
+    if not once:  # --once prints its summary; until stopped, what happens is logged
+        start_logging(hashcart)
     settings = hashcart.effective_settings()
     senders = build_senders(hashcart, settings)
     if once:
@@ -138,7 +132,6 @@ def dispatch(
     }
     _show_senders(sorted(senders))
     console.print("Press Ctrl-C to stop.", markup=False, soft_wrap=True)
-    log_to_stderr()
     try:
         run_dispatcher(hashcart, stop, senders, built_from=settings, on_run=report)
     finally:

@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from hashcart.cli import app, app_of
+from hashcart.cli import app, app_of, start_logging
 from hashcart.cli.webserver import HostOption, PortOption, ensure_can_listen, serve_web
 
 
@@ -38,6 +38,7 @@ def serve(
 
     ensure_can_listen(host, port)
     hashcart = app_of(ctx)
+    start_logging(hashcart)
     background = BackgroundServices(hashcart, listen=listen, dispatch=dispatch)
     background.start()
     try:

@@ -64,8 +64,15 @@ def serve_web(
     for line in also:
         console.print(line, markup=False)
     console.print("Press Ctrl-C to stop.", markup=False)
+    # log_config=None: uvicorn installs no handlers of its own, so its lines (startup,
+    # errors, access) go through the command's logging (hashcart.logs), text or JSON.
     config = uvicorn.Config(
-        create_app(hashcart), host=host, port=port, log_level="info", access_log=access_log
+        create_app(hashcart),
+        host=host,
+        port=port,
+        log_level="info",
+        access_log=access_log,
+        log_config=None,
     )
     # Uvicorn shuts down gracefully on Ctrl-C or SIGTERM, then raises the signal again for
     # the default behaviour; turning that into an exception lets the caller's `finally`

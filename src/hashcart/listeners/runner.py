@@ -52,14 +52,22 @@ async def _supervise(listener: Listener, stop: asyncio.Event, backoff: Backoff) 
                 failures = 0
             failures += 1
             delay = backoff.delay(failures)
-            log.exception("listener %s failed; starting it again in %.1f s", listener.name, delay)
+            log.exception(
+                "listener %s failed; starting it again in %.1f s",
+                listener.name,
+                delay,
+                extra={"listener": listener.name},
+            )
         else:
             if stop.is_set():
                 return
             failures += 1
             delay = backoff.delay(failures)
             log.warning(
-                "listener %s ended by itself; starting it again in %.1f s", listener.name, delay
+                "listener %s ended by itself; starting it again in %.1f s",
+                listener.name,
+                delay,
+                extra={"listener": listener.name},
             )
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), timeout=delay)

@@ -6,6 +6,7 @@ and the waiting triggers act. Calls are serialised: the engine is one writer any
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -26,6 +27,8 @@ from hashcart.services.ingest import Ingestor, IngestStats, LinkResolver
 from hashcart.services.shop import Shop
 from hashcart.store import schema as t
 from hashcart.store.repository import insert_ignoring
+
+log = logging.getLogger(__name__)
 
 # How often the shop (catalog, tags, hosts) is re-read, so console changes reach listeners.
 SHOP_REFRESH = timedelta(seconds=2)
@@ -122,7 +125,15 @@ class LiveIngest:
             if fetch_parents:
                 self._fetch_parents(ingestor)
 
-        return self._counted(work)
+        done = self._counted(work)
+        if done.dead_letters:  # kept with its reason; a live source cannot be run again
+            log.warning(
+                "%s: %d payloads dead-lettered (hashcart deadletters shows why)",
+                source,
+                done.dead_letters,
+                extra={"source": source},
+            )
+        return done
 
     def fetch_parents(self) -> IngestStats:
         """Fetch the parents that triggers wait for and let those triggers act."""

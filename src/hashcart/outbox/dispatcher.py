@@ -177,7 +177,9 @@ class _Run:
         except SendFailed as failure:
             self._failed(item, claimed_at, failure, end_unknown=failure.end_unknown)
         except Exception as error:  # a sender's bug must not stop the others, nor lose the row
-            log.exception("the %s sender broke on outbox %d", item.network, item.id)
+            log.exception(
+                "the %s sender broke on outbox %d", item.network, item.id, extra=_ids(item)
+            )
             broke = SendFailed(
                 f"the {item.network} sender broke: {type(error).__name__}", permanent=False
             )
@@ -189,7 +191,9 @@ class _Run:
             self.run.sent += 1
             if twice:
                 self.run.possibly_duplicated += 1
-                log.warning("outbox %d was sent again and may have arrived twice", item.id)
+                log.warning(
+                    "outbox %d was sent again and may have arrived twice", item.id, extra=_ids(item)
+                )
 
     def _delivery_starts(self, item: OutboxItem, claimed_at: datetime) -> None:
         """Commit the mark before DATA; a row claimed again meanwhile is not sent."""
@@ -224,14 +228,23 @@ class _Run:
         )
         self.run.failed += 1
         self.run.fell_back_to_email += int(emailed)
-        log.info("outbox %d (%s) failed: %s", item.id, item.network, reason)
+        # For good: the shopper hears by email if they can, and nobody retries it.
+        log.warning("outbox %d (%s) failed: %s", item.id, item.network, reason, extra=_ids(item))
 
     def _hold(self, network: str, until: datetime, now: datetime) -> None:
         """Obey the network's "not before": nothing more goes to it in this run, and its
         due rows wait in the table too (another dispatcher obeys it as well)."""
         self.held[network] = max(until, self.held.get(network, until))
         self.run.skipped_rate_limited += hold_network(self.app.engine, network, now, until)
-        log.info("%s asked us to wait until %s", network, until.isoformat())
+        log.info(
+            "%s asked us to wait until %s", network, until.isoformat(), extra={"network": network}
+        )
+
+
+def _ids(item: OutboxItem) -> dict[str, object]:
+    """What a log line about `item` names (hashcart.logs): its network, its row, and the
+    trigger post it answers."""
+    return {"network": item.network, "outbox_id": item.id, "post_id": item.in_reply_to}
 
 
 def _wait(stop: threading.Event, seconds: float) -> None:

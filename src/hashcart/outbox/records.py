@@ -36,7 +36,11 @@ def _close(
         .values(**values)
     )
     if result.rowcount != 1:
-        log.warning("outbox %d was claimed again before its send ended; left as it is", item.id)
+        log.warning(
+            "outbox %d was claimed again before its send ended; left as it is",
+            item.id,
+            extra={"network": item.network, "outbox_id": item.id},
+        )
         return False
     return True
 

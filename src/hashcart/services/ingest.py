@@ -281,7 +281,13 @@ class Ingestor:
         if isinstance(item, _DeadLetter):
             raise error
         reason = f"could not store it: {_failure_reason(error)}"
-        _log.warning("%s line %d dead-lettered: %s", item.source, item.line, reason)
+        _log.warning(
+            "%s line %d dead-lettered: %s",
+            item.source,
+            item.line,
+            reason,
+            extra={"source": item.source, "line": item.line},
+        )
         letter = dead_letter(item.source, item.line, reason, item.data)
         try:
             self._commit([letter])

@@ -31,7 +31,12 @@ class BlueskyParentFetcher:
         try:
             record = self.records.get(uri)
         except AddressRefused as error:  # its PDS is on an address we never call: not for us
-            log.info("bluesky: parent %s not fetched: %s", post_id, error)
+            log.info(
+                "bluesky: parent %s not fetched: %s",
+                post_id,
+                error,
+                extra={"network": "bluesky", "post_id": post_id},
+            )
             return Fetched(Format.JETSTREAM, ())
         except BlueskyUnreachable as error:
             raise FetchFailed(str(error)) from None

@@ -242,7 +242,15 @@ class FirehoseListener:
         post = acting_post(self.sink, line)
         if post is not None and not self._proven(repo, body, blocks, path, cid):
             self.unconfirmed += 1
-            log.warning("bluesky_firehose: dropped unproven post %s", post.post_id)
+            log.warning(
+                "bluesky_firehose: dropped unproven post %s",
+                post.post_id,
+                extra={
+                    "network": "bluesky",
+                    "listener": "bluesky_firehose",
+                    "post_id": post.post_id,
+                },
+            )
             return None
         return line
 

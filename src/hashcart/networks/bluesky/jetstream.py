@@ -151,7 +151,12 @@ class JetstreamListener:
                 raise ConfirmLater(f"{post.post_id} could not be confirmed ({error})") from None
             reason = f"its author's repository could not be asked ({error})"
         self.unconfirmed += 1
-        log.warning("jetstream: dropped unconfirmed post %s: %s", post.post_id, reason)
+        log.warning(
+            "jetstream: dropped unconfirmed post %s: %s",
+            post.post_id,
+            reason,
+            extra={"network": "bluesky", "listener": "jetstream", "post_id": post.post_id},
+        )
         return False
 
 

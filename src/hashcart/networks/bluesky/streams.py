@@ -124,18 +124,28 @@ class Reconnecting:
                 self.connections += 1
                 await session()
             except (OSError, TimeoutError, websockets.WebSocketException) as error:
-                log.warning("%s: connection lost: %s", self.name, _describe(error))
+                log.warning(
+                    "%s: connection lost: %s",
+                    self.name,
+                    _describe(error),
+                    extra={"listener": self.name},
+                )
             except ConfirmLater as later:
-                log.warning("%s: %s; trying again after a pause", self.name, later)
+                log.warning(
+                    "%s: %s; trying again after a pause",
+                    self.name,
+                    later,
+                    extra={"listener": self.name},
+                )
             except Exception:
                 # A bug or the database failing must not end the listener: log, back off,
                 # resume from the saved cursor.
-                log.exception("%s: failed; reconnecting", self.name)
+                log.exception("%s: failed; reconnecting", self.name, extra={"listener": self.name})
             if stop.is_set():
                 break
             self.failures += 1
             delay = self.backoff.delay(self.failures, self.rng)
-            log.info("%s: reconnecting in %.1f s", self.name, delay)
+            log.info("%s: reconnecting in %.1f s", self.name, delay, extra={"listener": self.name})
             await self.wait(delay, stop)
 
 

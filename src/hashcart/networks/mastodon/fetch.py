@@ -24,6 +24,11 @@ class MastodonParentFetcher:
         try:
             body = self.api.status(post_id)
         except MastodonError as error:
-            log.warning("Mastodon status lookup %s failed: %s", post_id, error)
+            log.warning(
+                "Mastodon status lookup %s failed: %s",
+                post_id,
+                error,
+                extra={"network": "mastodon", "post_id": post_id},
+            )
             raise FetchFailed(str(error)) from None
         return Fetched(Format.MASTODON, () if body is None else (body,))

@@ -53,7 +53,16 @@ class MastodonSender:
             if item.in_reply_to and (item.attempts > 0 or item.attempt_started_at is not None):
                 earlier = self._earlier_reply(item)
                 if earlier is not None:
-                    log.info("Mastodon reply for outbox %s was sent before: %s", item.id, earlier)
+                    log.info(
+                        "Mastodon reply for outbox %s was sent before: %s",
+                        item.id,
+                        earlier,
+                        extra={
+                            "network": "mastodon",
+                            "outbox_id": item.id,
+                            "post_id": item.in_reply_to,
+                        },
+                    )
                     return Sent(remote_id=earlier)
             visibility = self._visibility(item)
             status_id = self.api.post_status(
@@ -133,7 +142,7 @@ def _trigger_visibility(status: bytes) -> str:
 def _failure(error: MastodonError, now: datetime) -> SendFailed:
     """What the dispatcher should do after `error`: try again (when), or give up (why)."""
     if isinstance(error, MastodonUnreachable) or not isinstance(error, MastodonApiError):
-        log.warning("Mastodon post failed, will retry: %s", error)
+        log.warning("Mastodon post failed, will retry: %s", error, extra={"network": "mastodon"})
         return SendFailed(f"Mastodon did not answer: {error}", permanent=False)
     status = error.status
     if status in _TEMPORARY or status >= 500:

@@ -32,16 +32,16 @@ class XParentFetcher:
         except XApiError as error:
             if error.status in (400, 404):
                 return Fetched(Format.X_V2, ())
-            log.warning("X post lookup %s failed: %s", post_id, error)
+            log.warning("X post lookup %s failed: %s", post_id, error, extra=_ids(post_id))
             raise FetchFailed(str(error)) from None
         except (XUnreachable, XNotConfigured) as error:
-            log.warning("X post lookup %s failed: %s", post_id, error)
+            log.warning("X post lookup %s failed: %s", post_id, error, extra=_ids(post_id))
             raise FetchFailed(str(error)) from None
         verdict = _errors_only(body)
         if verdict == "gone":
             return Fetched(Format.X_V2, ())
         if verdict == "error":
-            log.warning("X post lookup %s answered errors only", post_id)
+            log.warning("X post lookup %s answered errors only", post_id, extra=_ids(post_id))
             raise FetchFailed("X answered the lookup with errors and no post")
         return Fetched(Format.X_V2, (body,))
 
@@ -64,3 +64,8 @@ def _errors_only(body: bytes) -> str | None:
 
 def _is_gone(error: object) -> bool:
     return isinstance(error, dict) and any(kind in str(error.get("type", "")) for kind in _GONE)
+
+
+def _ids(post_id: str) -> dict[str, str]:
+    """What a log line about a lookup names (hashcart.logs)."""
+    return {"network": "x", "post_id": post_id}

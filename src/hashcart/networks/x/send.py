@@ -83,7 +83,12 @@ class XSender:
         if item.attempt_started_at is not None:
             found = self._earlier_reply(item, item.attempt_started_at - RECONCILE_SLACK, now)
             if found is not None:
-                log.info("X reply for outbox %s was sent before a crash: %s", item.id, found)
+                log.info(
+                    "X reply for outbox %s was sent before a crash: %s",
+                    item.id,
+                    found,
+                    extra={"network": "x", "outbox_id": item.id, "post_id": item.in_reply_to},
+                )
                 return Sent(found)
         try:
             return Sent(self.api.create_post(item.text, in_reply_to=item.in_reply_to))
