@@ -6,6 +6,7 @@ network's own shape (tests/payloads.py), as the networks' loopback tests do over
 from __future__ import annotations
 
 import json
+import logging
 from datetime import timedelta
 
 import pytest
@@ -128,6 +129,22 @@ def test_broken_payloads_are_dead_letters_and_the_rest_goes_on(shop: Shop) -> No
     )
     assert done.dead_letters == 2
     assert shop.cart("maya@example.com") == [("mug", 1)]
+
+
+def test_dead_letters_from_a_live_source_are_one_warning_naming_it(
+    shop: Shop, caplog: pytest.LogCaptureFixture
+) -> None:
+    # A stream or webhook cannot be run again as a file can: the operator hears of it.
+    sink = LiveIngest(shop.app)
+    with caplog.at_level(logging.INFO, logger="hashcart.listeners.sink"):
+        sink.ingest("x-webhook", Format.AUTO, [b'{"broken": \n', b"\xff\xfe", _parent()])
+    [record] = caplog.records
+    assert record.levelno == logging.WARNING
+    assert (
+        record.getMessage()
+        == "x-webhook: 2 payloads dead-lettered (hashcart deadletters shows why)"
+    )
+    assert record.__dict__["source"] == "x-webhook"
 
 
 def test_catalog_changes_reach_a_running_sink(shop: Shop) -> None:
