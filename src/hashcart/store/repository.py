@@ -10,7 +10,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import (
     Connection,
@@ -23,12 +23,15 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.dialects import postgresql, sqlite
 
 from hashcart.domain.carts import ListKind
 from hashcart.domain.messages import OutboundMessage
 from hashcart.domain.posts import Network
 from hashcart.store import schema as t
+
+if TYPE_CHECKING:
+    from sqlalchemy.dialects.postgresql import Insert as PostgresInsert
+    from sqlalchemy.dialects.sqlite import Insert as SqliteInsert
 
 # The table of each list a shopper has.
 LIST_TABLES: dict[ListKind, Table] = {"cart": t.cart_lines, "wishlist": t.wishlist_entries}
@@ -419,11 +422,7 @@ class Repository:
         values = list(rows)
         if not values:
             return 0
-        statement: Any
-        if self._dialect == "postgresql":
-            statement = postgresql.insert(t.products)
-        else:
-            statement = sqlite.insert(t.products)
+        statement: Any = dialect_insert(self._dialect, t.products)
         excluded = statement.excluded
         statement = statement.on_conflict_do_update(
             index_elements=[t.products.c.product_id],
@@ -545,17 +544,29 @@ def _pending_intent(row: Any) -> PendingIntent:
     )
 
 
+def dialect_insert(dialect: str, table: Table) -> PostgresInsert | SqliteInsert:
+    """An INSERT with `dialect`'s ON CONFLICT clauses. Each dialect's module is imported when
+    first asked for, so a SQLite process never loads PostgreSQL's (about 20 ms at start)."""
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as postgres_insert
+
+        return postgres_insert(table)
+    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+    return sqlite_insert(table)
+
+
 @functools.cache
 def insert_ignoring(dialect: str, table_name: str) -> Insert:
     """One statement object per table, built once: SQLAlchemy then compiles it once too."""
     table = t.metadata.tables[table_name]
-    insert = postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table)
+    insert = dialect_insert(dialect, table)
     return insert.on_conflict_do_nothing().returning(literal_column("1"))
 
 
 def upsert(dialect: str, table: Table, keys: Sequence[str]) -> Insert:
     """Insert a row, or overwrite every other column of the row with the same `keys`."""
-    insert = postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table)
+    insert = dialect_insert(dialect, table)
     excluded = insert.excluded
     return insert.on_conflict_do_update(
         index_elements=[table.c[name] for name in keys],
@@ -569,7 +580,7 @@ def _insert_posts(dialect: str) -> Insert:
 
 
 def _returning_insert(dialect: str, table: Table, *returning: str) -> Insert:
-    insert = postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table)
+    insert = dialect_insert(dialect, table)
     columns = [table.c[name] for name in returning]
     return insert.on_conflict_do_nothing().returning(*columns)
 
