@@ -6,15 +6,67 @@ knows which network's JSON they came from.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
+
+# A network's name is stored in String(16) columns and written in URLs (/webhooks/<name>).
+_NAME = re.compile(r"[a-z][a-z0-9_]{0,15}")
+# Networks declared besides the built-in three (see Network.declare), by name.
+_declared: dict[str, Network] = {}
+# How a person reads each network's name: the one map of it (pages, replies, emails).
+_display_names = {"x": "X", "mastodon": "Mastodon", "bluesky": "Bluesky"}
 
 
 class Network(StrEnum):
+    """A network's short name: the three built in, and any other a network adapter declared
+    when it was registered (networks/registry), so adding a network never edits this file.
+
+    Declared names are members too (`Network("toy")` works once "toy" is declared and raises
+    ValueError before, as for any unknown name), but iterating `Network` gives the built-in
+    three only: ask the network registry for every registered network.
+    """
+
     X = "x"
     MASTODON = "mastodon"
     BLUESKY = "bluesky"
+
+    @property
+    def display_name(self) -> str:
+        """The name as a person reads it ("Mastodon")."""
+        return display_name(self.value)
+
+    @classmethod
+    def declare(cls, name: str, display_name: str | None = None) -> Network:
+        """The network named `name`, declared now if it is not yet; `display_name` (the
+        name itself when not given) is how pages and messages write it."""
+        try:
+            member = cls(name)
+        except ValueError:
+            if not _NAME.fullmatch(name):
+                raise ValueError(
+                    f"{name!r} is not a usable network name: a lower-case letter, then up "
+                    "to 15 lower-case letters, digits or _"
+                ) from None
+            member = str.__new__(cls, name)
+            member._name_ = name.upper()
+            member._value_ = name
+            _declared[name] = member
+        if display_name is not None:
+            _display_names.setdefault(name, display_name)
+        return member
+
+    @classmethod
+    def _missing_(cls, value: Any) -> Network | None:
+        return _declared.get(value) if isinstance(value, str) else None
+
+
+def display_name(network: str) -> str:
+    """How a person reads `network`: its display name, or the name itself for one that is
+    no declared network (the outbox's "email")."""
+    return _display_names.get(network, network)
 
 
 @dataclass(frozen=True, slots=True)

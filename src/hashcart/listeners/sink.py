@@ -1,8 +1,10 @@
-"""The one door live payloads come in by: stream listeners and webhooks call `ingest`.
+"""The one door live payloads come in by: stream listeners and webhooks call `ingest`
+(this is the live-sink port of hashcart.ports).
 
-Each call commits before it returns, so a listener may save its cursor right after. Parents
-that triggers wait for are then fetched through the network's API (once each) and ingested,
-and the waiting triggers act. Calls are serialised: the engine is one writer anyway."""
+Each call commits before it returns, with the listener's cursor in the same transaction as
+the batch's last commit. Parents that triggers wait for are then fetched through the
+network's API (once each) and ingested, and the waiting triggers act. Calls are serialised:
+the engine is one writer anyway."""
 
 from __future__ import annotations
 
@@ -13,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 import msgspec
+from pydantic import SecretStr
 from sqlalchemy import Engine, select
 
 from hashcart.bootstrap import App
@@ -21,11 +24,12 @@ from hashcart.domain.posts import Network, Post
 from hashcart.domain.products import ShopHosts
 from hashcart.domain.triggers import parse_trigger
 from hashcart.networks.formats import Format
-from hashcart.networks.parents import Fetched, FetchFailed, ParentFetcher
 from hashcart.networks.prefilter import Prefilter
-from hashcart.services.ingest import Ingestor, IngestStats, LinkResolver
+from hashcart.ports import Cursor, Fetched, FetchFailed, LinkResolver, ParentFetcher
+from hashcart.services.ingest import Ingestor, IngestStats
 from hashcart.services.shop import Shop
 from hashcart.store import schema as t
+from hashcart.store.cursors import load_cursor
 from hashcart.store.repository import insert_ignoring
 
 log = logging.getLogger(__name__)
@@ -94,6 +98,23 @@ class LiveIngest:
             )
         return self._ingestor
 
+    def current_tags(self) -> Shop:
+        """The shop's trigger and link tags as they stand (the shop, re-read as `shop`)."""
+        return self.shop()
+
+    def now(self) -> datetime:
+        return self.app.clock.now()
+
+    def read_cursor(self, name: str) -> str | None:
+        return load_cursor(self.engine, name)
+
+    def setting(self, key: str) -> str | None:
+        """One setting in force (the console's over the file's); None when unset or empty."""
+        value = getattr(self.app.effective_settings(), key)
+        if isinstance(value, SecretStr):
+            value = value.get_secret_value()
+        return str(value) if value else None
+
     def needs_confirmation(self, post: Post) -> bool:
         """Whether `post` would change a cart or a link: an unsigned source (Jetstream) must
         confirm it against the author's own repository before handing it over."""
@@ -107,19 +128,21 @@ class LiveIngest:
     def ingest(
         self,
         source: str,
-        fmt: Format,
+        fmt: str,
         payloads: Sequence[bytes],
         *,
         fetch_parents: bool = True,
+        cursor: Cursor | None = None,
     ) -> IngestStats:
-        """Ingest payloads (one JSON document each, any whitespace) and commit; then fetch
-        the parents that triggers wait for, unless the caller will call `fetch_parents`
-        later (a webhook answers first: X wants its answer within 10 seconds). Returns what
-        this call did."""
+        """Ingest payloads (one JSON document each, any whitespace) and commit, writing
+        `cursor` (if given) in the transaction of the last commit; then fetch the parents
+        that triggers wait for, unless the caller will call `fetch_parents` later (a webhook
+        answers first: X wants its answer within 10 seconds). Returns what this call did."""
 
         def work(ingestor: Ingestor) -> None:
-            ingestor.fmt = fmt
-            ingestor.ingest_lines(source, [_one_line(payload) for payload in payloads])
+            ingestor.fmt = Format(fmt)
+            lines = [_one_line(payload) for payload in payloads]
+            ingestor.ingest_lines(source, lines, cursor=cursor)
             self._missing |= ingestor.missing_parents
             ingestor.missing_parents = set()
             if fetch_parents:
@@ -166,7 +189,7 @@ class LiveIngest:
             self._fetch.retry_at.pop(key, None)
             self._record_fetch(key, fetched, now)
             if fetched.lines:
-                ingestor.fmt = fetched.fmt
+                ingestor.fmt = Format(fetched.fmt)
                 ingestor.ingest_lines(f"{network}-api", [_one_line(x) for x in fetched.lines])
                 # A fetched parent can be a reply waiting for its own parent: not fetched
                 # further (one level is what a trigger needs).

@@ -15,6 +15,7 @@ The limits, by network:
   `did:<method>:<id>` of at most 2 KB, a record key 1 to 512 characters of
   `A-Za-z0-9 . - _ : ~`, never `.` or `..` (atproto.com/specs/did, /specs/record-key,
   /specs/at-uri-scheme).
+- Other registered networks: only the store's limits below.
 - The store: ids of posts and accounts live in `String(300)` columns (store/schema.py), so
   anything longer is refused with that reason even where a network would allow it.
 """
@@ -94,9 +95,11 @@ def _id_problem(network: Network, name: str, value: str | None) -> str | None:
     elif network is Network.MASTODON:
         ok = _MASTODON_ID.fullmatch(value) is not None
         shape = "letters, digits and - _ . ~"
-    else:
+    elif network is Network.BLUESKY:
         ok = _bluesky_post_uri_ok(value)
         shape = "at://<did>/<collection>/<record key>"
+    else:
+        return None  # another registered network: its decoder vouches for its ids' shape
     return None if ok else f"{name} {_shown(value)} is not {shape}"
 
 

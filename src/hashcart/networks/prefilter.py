@@ -12,13 +12,16 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from enum import Enum
 from typing import Any
 
 from hashcart.domain.posts import DecodeError
 from hashcart.domain.products import ShopHosts, shop_host_pattern
 from hashcart.domain.triggers import TriggerWords, normalize_tag
+from hashcart.networks import registry
 from hashcart.networks._json import check_json_object, utf8_problem
+from hashcart.networks.base import Line, LineRule
+
+__all__ = ["DELETE_WINDOW", "Line", "Prefilter", "check_framing", "check_well_formed"]
 
 # How far into a line a deletion notice names itself: every format puts it near the start
 # (X `{"delete":`/`tweet_delete_events`, Mastodon `"event":"delete"`, Jetstream's
@@ -112,19 +115,15 @@ def _has_raw_fullwidth_hash(block: bytes, start: int, end: int) -> bool:
     return False
 
 
-class Line(Enum):
-    """What the prefilter makes of a line."""
-
-    WANTED = "may matter: decode it"
-    QUIET = "a post that cannot matter"
-    NOT_A_POST = "an event that is no post (a like, a follow, an identity change)"
-
-
 @dataclass(frozen=True)
 class Prefilter:
     hash_tag: re.Pattern[bytes]
     escaped_fullwidth_hash: re.Pattern[bytes]
     shop_host: re.Pattern[bytes]
+    # The registered networks' rules for lines of their own shapes (networks/base.LineRule),
+    # and their prefixes, so that a line of no such shape costs one `startswith`.
+    line_rules: tuple[LineRule, ...] = ()
+    rule_prefixes: tuple[bytes, ...] = ()
 
     @classmethod
     def for_shop(
@@ -140,7 +139,14 @@ class Prefilter:
         # U+FF03 FULLWIDTH NUMBER SIGN as a JSON escape (X writes non-ASCII that way); `\u`
         # also ends a doubled `\\u`. Raw UTF-8 lines are checked for the raw bytes instead.
         escaped_fullwidth_hash = re.compile(rb"\\u[fF][fF]0[3]")
-        return cls(hash_tag, escaped_fullwidth_hash, shop_host_pattern(hosts))
+        rules = registry.line_rules()
+        return cls(
+            hash_tag,
+            escaped_fullwidth_hash,
+            shop_host_pattern(hosts),
+            rules,
+            tuple(rule.prefix for rule in rules),
+        )
 
     def wants(self, line: bytes) -> bool:
         """True when `line` may matter; False only when it certainly does not."""
@@ -151,13 +157,15 @@ class Prefilter:
 
         `ascii_block` says the whole block is ASCII, so raw UTF-8 needs no looking for.
         """
-        if block.startswith(b'{"did"', start, end):  # Bluesky Jetstream
-            # Only app.bsky.feed.post events can matter, and only they name that collection
-            # with a closing quote (a like's subject is a post URI: `…feed.post/<rkey>"`).
-            if block.find(b'app.bsky.feed.post"', start, end) < 0:
-                return Line.NOT_A_POST  # likes, follows, reposts, identity and account events
-            if block.find(b'"tags":["', start, end) >= 0:  # outline tags, which have no '#'
-                return Line.WANTED
+        if self.rule_prefixes and block.startswith(self.rule_prefixes, start, end):
+            for rule in self.line_rules:
+                if block.startswith(rule.prefix, start, end):
+                    # e.g. a Jetstream line that names no post collection is no post.
+                    if rule.must_hold is not None and block.find(rule.must_hold, start, end) < 0:
+                        return Line.NOT_A_POST
+                    if rule.wanted_if is not None and block.find(rule.wanted_if, start, end) >= 0:
+                        return Line.WANTED
+                    break
         if block.find(b"#", start, end) >= 0 and self.hash_tag.search(block, start, end):
             return Line.WANTED
         if self.escaped_fullwidth_hash.search(block, start, end):

@@ -50,7 +50,7 @@ from hashcart.store.resolved_links import Resolution
 
 if TYPE_CHECKING:
     from hashcart.bootstrap import App
-    from hashcart.services.ingest import LinkResolver
+    from hashcart.ports import LinkResolver
 
 log = logging.getLogger(__name__)
 

@@ -25,6 +25,7 @@ from functools import partial
 
 from hashcart.bootstrap import App
 from hashcart.config import Settings
+from hashcart.networks import registry
 from hashcart.networks.backoff import Backoff
 from hashcart.outbox.claims import LEASE, claim_due, next_due_at
 from hashcart.outbox.email import EmailSender
@@ -102,9 +103,7 @@ class DispatchRun:
 
 def build_senders(app: App, settings: Settings | None = None) -> dict[str, Sender]:
     """Every sender the settings in force configure, by outbox network: the networks'
-    (`wiring.sender`) and email over SMTP."""
-    from hashcart.listeners import registry  # the outer ring; imported when used
-
+    (each registered network's adapter) and email over SMTP."""
     chosen = settings or app.effective_settings()
     found: dict[str, Sender] = dict(registry.senders(app))
     email = EmailSender.of(chosen)

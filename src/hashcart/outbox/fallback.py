@@ -13,11 +13,11 @@ from datetime import datetime
 from sqlalchemy import Connection, select
 
 from hashcart.domain.messages import Reason, email_subject
+from hashcart.domain.posts import display_name
 from hashcart.outbox.senders import OutboxItem
 from hashcart.services.mail import Email, queue_email
 from hashcart.store import schema as t
 
-NETWORK_NAMES = {"x": "X", "mastodon": "Mastodon", "bluesky": "Bluesky"}
 # A reply starts with the @handle it answers: meaningless in an email, so it goes.
 _GREETING = re.compile(r"^@\S+\s+")
 _REASONS = frozenset(reason.value for reason in Reason)
@@ -60,7 +60,7 @@ def queue_fallback_email(
 
 def fallback_text(item: OutboxItem, why: str) -> str:
     """The message, then a line saying in words why it came by email."""
-    network = NETWORK_NAMES.get(item.network, item.network)
+    network = display_name(item.network)
     what = "send you a private message" if item.channel == "private" else "reply to you"
     body = _GREETING.sub("", item.text, count=1)
     because = why.strip().rstrip(".")

@@ -29,16 +29,16 @@ from hashcart.networks.prefilter import (
     check_framing,
     check_well_formed,
 )
+from hashcart.ports import Cursor, LinkResolver
 from hashcart.services.actions import act_on_triggers
 from hashcart.services.counts import IngestStats as IngestStats  # where callers find it
 from hashcart.services.handlers import PostHandler, post_handlers
 from hashcart.services.shop import Shop
 from hashcart.sources import Oversized, blocks_of
+from hashcart.store.cursors import write_cursor
 from hashcart.store.repository import Repository, StoredPost, digest_of, transaction
 
 _OPEN_BRACE, _CLOSE_BRACE = ord("{"), ord("}")
-# (a post's links, its text) -> its links with short links' targets added (see shortlinks).
-LinkResolver = Callable[[tuple[str, ...], str], tuple[str, ...]]
 WANTED, NOT_A_POST = Line.WANTED, Line.NOT_A_POST
 EXCERPT_CHARS = 300
 # How far ahead of our clock a post's own date may be before it is taken as now.
@@ -129,9 +129,12 @@ class Ingestor:
         # The kinds whose posts ask on their own (`#cartlink CODE`), with their handlers.
         self._post_kinds: list[tuple[str, PostHandler]] = post_handlers()
 
-    def ingest_lines(self, source: str, lines: Iterable[bytes]) -> None:
-        """Ingest lines already in memory (tests, the demo); see ingest_blocks."""
-        self.ingest_blocks(source, blocks_of(list(lines)))
+    def ingest_lines(
+        self, source: str, lines: Iterable[bytes], *, cursor: Cursor | None = None
+    ) -> None:
+        """Ingest lines already in memory (tests, the demo, the live sink); see
+        ingest_blocks."""
+        self.ingest_blocks(source, blocks_of(list(lines)), cursor=cursor)
 
     def ingest_blocks(
         self,
@@ -140,12 +143,14 @@ class Ingestor:
         progress: Callable[[int], None] | None = None,
         *,
         live: bool = False,
+        cursor: Cursor | None = None,
     ) -> None:
         """Ingest one source, given as blocks of whole lines (see sources.read_blocks).
 
         Blank lines are ignored; `progress` hears the bytes done after each block. A `live`
         source (a pipe that may stay open) commits after every block, so its triggers act
-        as they arrive rather than a thousand posts later.
+        as they arrive rather than a thousand posts later. `cursor` (a stream's position
+        after these lines) is written with the last commit, in its transaction.
         """
         number = done = 0
         for block in blocks:
@@ -160,7 +165,7 @@ class Ingestor:
                 progress(done)
             if live:
                 self.flush()
-        self.flush()
+        self.flush(cursor)
 
     def _ingest_block(self, source: str, block: bytes, number: int) -> int:
         """Ingest the lines of one block, numbered on from `number`; returns the last number.
@@ -243,26 +248,31 @@ class Ingestor:
         if len(self._batch) >= self.batch_size:
             self.flush()
 
-    def flush(self) -> None:
-        """Commit what is waiting: one transaction for the whole batch.
+    def flush(self, cursor: Cursor | None = None) -> None:
+        """Commit what is waiting: one transaction for the whole batch, which also writes
+        `cursor` when one is given (alone, when nothing waits).
 
         A batch the database refuses is split in halves, each committed on its own, down to
         the one post it cannot take: that post is dead-lettered with the database's reason,
         and everything else commits. So one payload nobody foresaw never stops a source
         (a listener saves its cursor past it; a rerun of a file passes it). A failure of the
         database itself (unreachable, locked) is raised instead: nothing is wrong with the
-        data, and the source stops before it to be read again.
+        data, and the source stops before it to be read again. The cursor goes with the
+        batch's last commit, so it never says more was kept than was.
         """
         if not self._batch:
+            if cursor is not None:
+                with transaction(self.engine) as repo:
+                    write_cursor(repo.connection, cursor.name, cursor.value, self.clock.now())
             return
         work, self._batch = self._batch, []
         self._moved_lines.clear()
-        self._commit_isolating(work)
+        self._commit_isolating(work, cursor)
 
-    def _commit_isolating(self, work: list[_Work]) -> None:
+    def _commit_isolating(self, work: list[_Work], cursor: Cursor | None = None) -> None:
         saved_stats, saved_missing = copy.deepcopy(self.stats), set(self.missing_parents)
         try:
-            self._commit(work)
+            self._commit(work, cursor)
         except _INFRASTRUCTURE:
             raise
         except Exception as error:
@@ -271,11 +281,11 @@ class Ingestor:
             if len(work) > 1:
                 middle = len(work) // 2
                 self._commit_isolating(work[:middle])
-                self._commit_isolating(work[middle:])
+                self._commit_isolating(work[middle:], cursor)
             else:
-                self._dead_letter_alone(work[0], error)
+                self._dead_letter_alone(work[0], error, cursor)
 
-    def _dead_letter_alone(self, item: _Work, error: Exception) -> None:
+    def _dead_letter_alone(self, item: _Work, error: Exception, cursor: Cursor | None) -> None:
         """Keep the one item the database refused as a dead letter; if even that fails, the
         database is the problem, and the original error is raised."""
         if isinstance(item, _DeadLetter):
@@ -290,7 +300,7 @@ class Ingestor:
         )
         letter = dead_letter(item.source, item.line, reason, item.data)
         try:
-            self._commit([letter])
+            self._commit([letter], cursor)
         except Exception:
             raise error from None
         # The line was counted as a post when it was read; it is a dead letter now (once,
@@ -300,7 +310,7 @@ class Ingestor:
             self.stats.posts -= 1
             self.stats.dead_letters += 1
 
-    def _commit(self, work: list[_Work]) -> None:
+    def _commit(self, work: list[_Work], cursor: Cursor | None = None) -> None:
         now = self.clock.now()
         # Decide what each post is before the transaction: it holds the write lock.
         asked: dict[str, list[Any]] = {}  # posts of each post kind (see _prepare)
@@ -348,6 +358,8 @@ class Ingestor:
             # pending intent.
             self._act_on_posts(repo, asked, now)
             act_on_triggers(repo, self.shop, ready, now, self.stats.actions)
+            if cursor is not None:
+                write_cursor(repo.connection, cursor.name, cursor.value, now)
 
     def _act_on_posts(self, repo: Repository, asked: dict[str, list[Any]], now: datetime) -> None:
         for kind, handler in self._post_kinds:

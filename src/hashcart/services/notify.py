@@ -20,7 +20,7 @@ from hashcart.domain.messages import (
     compose,
     email_subject,
 )
-from hashcart.domain.posts import Network
+from hashcart.domain.posts import Network, display_name
 from hashcart.services.mail import Email, queue_emails
 from hashcart.services.shop import Shop
 from hashcart.store.repository import Contact, Repository
@@ -67,7 +67,7 @@ class Notices:
 
     def _email_text(self, body: str, network: Network) -> str:
         base = self.shop.account_url.removesuffix("/account")
-        where = {"x": "X", "mastodon": "Mastodon", "bluesky": "Bluesky"}.get(network, network)
+        where = display_name(network)
         return (
             f"{body}\n\nYour cart: {base}/cart\n\n"
             f"You asked to hear from us by email only, so we did not reply on {where}. "

@@ -17,23 +17,61 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import json
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any, Literal, Protocol
-from urllib.parse import urlsplit
-
-import httpx
-from authlib.common.security import generate_token  # type: ignore[import-untyped]
-from authlib.oauth2.rfc7636 import create_s256_code_challenge  # type: ignore[import-untyped]
+from typing import TYPE_CHECKING, Any, Literal
 
 from hashcart.domain.posts import Network
-from hashcart.networks.addresses import PublicOnlyTransport, non_public_host_reason
+
+# The HTTP helpers and the provider's port are named here too, as they were defined here.
+from hashcart.networks.oauth_http import (
+    check_public_url,
+    error_of,
+    http_client,
+    random_token,
+    read_json,
+    s256,
+    send,
+)
+from hashcart.ports import (
+    Authorization,
+    ClientRegistry,
+    OAuthFailed,
+    OAuthInputError,
+    OAuthProvider,
+    OAuthUnavailable,
+    PendingSignIn,
+    ProvenAccount,
+    RegisteredApp,
+    StartInput,
+    TokenSet,
+)
 from hashcart.secretbox import NoTokenKey, SecretBox, UnreadableSecret
 from hashcart.services.linking import LinkError, link_account
 from hashcart.store import oauth as stored
 from hashcart.store.repository import Repository
+
+__all__ = [
+    "Authorization",
+    "ClientRegistry",
+    "OAuthFailed",
+    "OAuthInputError",
+    "OAuthProvider",
+    "OAuthUnavailable",
+    "PendingSignIn",
+    "ProvenAccount",
+    "RegisteredApp",
+    "StartInput",
+    "TokenSet",
+    "check_public_url",
+    "error_of",
+    "http_client",
+    "random_token",
+    "read_json",
+    "s256",
+    "send",
+]
 
 if TYPE_CHECKING:
     from hashcart.bootstrap import App
@@ -44,107 +82,10 @@ STATE_LIFETIME = timedelta(minutes=10)
 # RFC 7636: a verifier of 43 to 128 unreserved characters; 64 random letters and digits.
 VERIFIER_LENGTH = 64
 STATE_LENGTH = 43
-# Answers from servers a stranger named are read up to this size, then refused.
-MAX_ANSWER_BYTES = 1 << 20
-HTTP_TIMEOUT = httpx.Timeout(10.0, connect=5.0)
-USER_AGENT = "hashcart (account linking)"
-
-
-class OAuthUnavailable(RuntimeError):
-    """The shop is not set up for this network's sign-in (no token_key, no client id)."""
-
-
-class OAuthInputError(ValueError):
-    """What the shopper typed cannot be used (no such server, a private address, …)."""
-
-
-class OAuthFailed(RuntimeError):
-    """The network did not complete the sign-in; the message says what it answered."""
 
 
 class StateRefused(ValueError):
     """A callback whose state is unknown, used, expired or someone else's: nothing linked."""
-
-
-@dataclass(frozen=True)
-class StartInput:
-    """What a provider needs to send the browser to the network."""
-
-    state: str
-    code_challenge: str
-    redirect_uri: str
-    entered: str  # the server (Mastodon) or handle (Bluesky) the shopper typed; "" for X
-
-
-@dataclass(frozen=True)
-class Authorization:
-    url: str  # where the browser goes to sign in
-    server: str | None = None  # the server this sign-in is with (Mastodon host, Bluesky issuer)
-    secrets: dict[str, Any] = field(default_factory=dict)  # kept sealed with the state
-
-
-@dataclass(frozen=True)
-class PendingSignIn:
-    """A started sign-in, as its callback finds it again."""
-
-    server: str | None
-    code_verifier: str
-    redirect_uri: str
-    secrets: dict[str, Any]
-
-
-@dataclass(frozen=True)
-class TokenSet:
-    access_token: str
-    refresh_token: str | None = None
-    expires_in: float | None = None
-    scope: str | None = None
-    extra: dict[str, Any] = field(default_factory=dict)  # kept sealed too (a DPoP key, …)
-
-
-@dataclass(frozen=True)
-class ProvenAccount:
-    """Who signed in, by the network's stable id, and the tokens that prove it."""
-
-    account_id: str
-    handle: str | None
-    tokens: TokenSet
-
-
-class OAuthProvider(Protocol):
-    network: Network
-
-    def authorize(self, start: StartInput) -> Authorization:
-        """Prepare the sign-in (register, push the request…) and say where to send the browser."""
-        ...
-
-    def exchange(
-        self, code: str, callback: Mapping[str, str], pending: PendingSignIn
-    ) -> ProvenAccount:
-        """Trade the code for tokens and learn the account; raise OAuthFailed if refused."""
-        ...
-
-    def revoke(self, server: str | None, secrets: Mapping[str, Any]) -> None:
-        """Ask the network to forget the tokens; raise OAuthFailed if it could not be asked."""
-        ...
-
-
-@dataclass(frozen=True)
-class RegisteredApp:
-    """hashcart's registration as a client on one server."""
-
-    client_id: str
-    client_secret: str | None
-
-
-class ClientRegistry(Protocol):
-    """Where hashcart keeps its registrations (one per Mastodon server)."""
-
-    def find(self, network: Network, server: str) -> RegisteredApp | None: ...
-
-    def keep(self, network: Network, server: str, app: RegisteredApp) -> RegisteredApp:
-        """Store a new registration; returns the one in force (an earlier one wins)."""
-        ...
 
 
 @dataclass(frozen=True)
@@ -344,104 +285,5 @@ def _token_fields(tokens: TokenSet) -> dict[str, Any]:
     return {"access_token": tokens.access_token, "refresh_token": tokens.refresh_token}
 
 
-def random_token(length: int) -> str:
-    """Letters and digits from the system's CSPRNG (Authlib's generate_token)."""
-    return str(generate_token(length))
-
-
-def s256(value: str) -> str:
-    """base64url(SHA-256(value)) without padding: PKCE's S256 challenge, and DPoP's `ath`."""
-    return str(create_s256_code_challenge(value))
-
-
 def state_hash(state: str) -> str:
     return hashlib.sha256(state.encode("utf-8", "surrogatepass")).hexdigest()
-
-
-# talking to servers a stranger named ---------------------------------------------------------
-
-
-def http_client(*, public_only: bool = False) -> httpx.Client:
-    """A client for OAuth calls: short timeouts, no redirects followed (a server cannot send
-    us somewhere else), a name that says who we are. `public_only` for servers a stranger
-    named: it connects only to public addresses, the very ones it checked."""
-    return httpx.Client(
-        timeout=HTTP_TIMEOUT,
-        follow_redirects=False,
-        headers={"User-Agent": USER_AGENT},
-        transport=PublicOnlyTransport() if public_only else None,
-    )
-
-
-def check_public_url(url: str, *, allow_private: bool) -> str:
-    """Refuse a URL hashcart must not fetch: not https (http only when private servers are
-    allowed, i.e. in tests), credentials in it, or a host that resolves to a private,
-    loopback, link-local or otherwise non-public address. Returns the URL unchanged."""
-    try:
-        parts = urlsplit(url)
-        host = parts.hostname
-        port = parts.port
-    except ValueError as error:
-        raise OAuthInputError(f"{url!r} is not a usable address.") from error
-    allowed_schemes = ("https", "http") if allow_private else ("https",)
-    if parts.scheme not in allowed_schemes or not host:
-        raise OAuthInputError(f"{url!r} is not an https address.")
-    if parts.username is not None or parts.password is not None:
-        raise OAuthInputError("Addresses with a user name or password in them are not used.")
-    if allow_private:
-        return url
-    try:
-        refused = non_public_host_reason(host, port or 443)
-    except (OSError, UnicodeError) as error:
-        raise OAuthInputError(f"The server {host!r} could not be found.") from error
-    if refused is not None:
-        raise OAuthInputError(
-            f"The server {host!r} is on a private or local network address; "
-            "hashcart only signs in with servers on the public internet."
-        )
-    return url
-
-
-def read_json(response: httpx.Response, what: str) -> dict[str, Any]:
-    """The JSON object a server answered, within MAX_ANSWER_BYTES, else OAuthFailed.
-
-    The response must have been opened with `stream=True` (so a huge answer is not read)."""
-    body = bytearray()
-    for chunk in response.iter_bytes():
-        body.extend(chunk)
-        if len(body) > MAX_ANSWER_BYTES:
-            response.close()
-            raise OAuthFailed(f"{what} answered with more than we read.")
-    try:
-        value = json.loads(bytes(body).decode("utf-8"))
-    except (UnicodeDecodeError, ValueError) as error:
-        raise OAuthFailed(f"{what} answered with something that is not JSON.") from error
-    if not isinstance(value, dict):
-        raise OAuthFailed(f"{what} answered with JSON that is not an object.")
-    return value
-
-
-def send(
-    client: httpx.Client, request: httpx.Request, what: str
-) -> tuple[httpx.Response, dict[str, Any]]:
-    """Send a request and read its JSON answer (capped); network errors become OAuthFailed."""
-    try:
-        response = client.send(request, stream=True)
-    except httpx.HTTPError as error:
-        raise OAuthFailed(f"{what} could not be reached ({type(error).__name__}).") from error
-    try:
-        return response, read_json(response, what)
-    except httpx.HTTPError as error:
-        raise OAuthFailed(f"{what} broke off its answer ({type(error).__name__}).") from error
-    finally:
-        response.close()
-
-
-def error_of(answer: Mapping[str, Any]) -> str:
-    """A short, safe description of an OAuth error answer (never a token)."""
-    error = answer.get("error")
-    description = answer.get("error_description")
-    text = str(error) if isinstance(error, str) else "an error"
-    if isinstance(description, str) and description:
-        text = f"{text}: {description}"
-    return text[:200]

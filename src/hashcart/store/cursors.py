@@ -1,11 +1,12 @@
-"""Stream cursors: where each listener got to, saved only after what came before it is
-committed, so a restart resumes from there and loses nothing (the engine drops repeats)."""
+"""Stream cursors: where each listener got to, written in the same transaction as the batch
+it follows (services/ingest), so a restart resumes exactly after what was kept and loses
+nothing (the engine drops repeats)."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Connection, Engine, select
 
 from hashcart.store import schema as t
 from hashcart.store.repository import upsert
@@ -18,9 +19,15 @@ def load_cursor(engine: Engine, name: str) -> str | None:
         )
 
 
+def write_cursor(connection: Connection, name: str, value: str, at: datetime) -> None:
+    """Set the cursor `name` in the caller's transaction."""
+    connection.execute(
+        upsert(connection.dialect.name, t.stream_cursors, ["name"]),
+        {"name": name, "value": value, "updated_at": at},
+    )
+
+
 def save_cursor(engine: Engine, name: str, value: str, at: datetime) -> None:
+    """Set the cursor `name` in a transaction of its own (tests and tools)."""
     with engine.begin() as connection:
-        connection.execute(
-            upsert(connection.dialect.name, t.stream_cursors, ["name"]),
-            {"name": name, "value": value, "updated_at": at},
-        )
+        write_cursor(connection, name, value, at)

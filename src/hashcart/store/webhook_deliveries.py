@@ -8,6 +8,7 @@ from datetime import datetime
 
 from sqlalchemy import Engine, select
 
+from hashcart.ports import Clock
 from hashcart.store import schema as t
 from hashcart.store.repository import insert_ignoring
 
@@ -29,3 +30,17 @@ def mark_delivered(engine: Engine, source: str, event_id: str, at: datetime) -> 
             insert_ignoring(connection.dialect.name, "webhook_deliveries"),
             {"source": source, "event_id": event_id, "received_at": at},
         )
+
+
+class StoredDeliveries:
+    """The delivery log (hashcart.ports.DeliveryLog) in `webhook_deliveries`."""
+
+    def __init__(self, engine: Engine, clock: Clock) -> None:
+        self.engine = engine
+        self.clock = clock
+
+    def was_delivered(self, source: str, event_id: str) -> bool:
+        return was_delivered(self.engine, source, event_id)
+
+    def mark_delivered(self, source: str, event_id: str) -> None:
+        mark_delivered(self.engine, source, event_id, self.clock.now())

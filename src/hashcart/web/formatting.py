@@ -8,7 +8,8 @@ from typing import Any
 
 from jinja2 import Environment
 
-NETWORK_NAMES = {"x": "X", "mastodon": "Mastodon", "bluesky": "Bluesky", "email": "email"}
+from hashcart.domain.posts import display_name
+
 CURRENCY_SIGNS = {"USD": "$", "EUR": "€", "GBP": "£", "JPY": "¥"}
 
 
@@ -23,7 +24,7 @@ def money(amount: Decimal | float | int | None, currency: str | None = None) -> 
 
 
 def network_name(network: str) -> str:
-    return NETWORK_NAMES.get(network, network)
+    return display_name(network)
 
 
 def when(moment: datetime | None) -> str:

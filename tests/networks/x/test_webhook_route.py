@@ -17,12 +17,13 @@ from sqlalchemy import Table, func, select
 from hashcart.domain.posts import Network
 from hashcart.networks.x.webhook import (
     CONSUMER_SIGNATURE_HEADER,
+    MAX_BODY_BYTES,
     OAUTH2_SIGNATURE_HEADER,
+    delivery_id,
     signature,
 )
 from hashcart.store import schema as t
 from hashcart.web import create_app
-from hashcart.web.routes.webhooks_x import MAX_BODY_BYTES, delivery_id
 from tests.harness import Shop
 from tests.networks.x.conftest import (
     SHOP_HANDLE,

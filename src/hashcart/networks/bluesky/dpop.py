@@ -15,7 +15,8 @@ import httpx
 from joserfc import jwt
 from joserfc.jwk import ECKey
 
-from hashcart.services.oauth_links import OAuthFailed, random_token, s256, send
+from hashcart.networks.oauth_http import random_token, s256, send
+from hashcart.ports import OAuthFailed
 
 NONCE_HEADER = "DPoP-Nonce"
 

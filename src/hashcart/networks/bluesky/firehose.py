@@ -27,7 +27,6 @@ import libipld
 import websockets
 
 from hashcart.listeners.base import Wait, wait_or_stop
-from hashcart.listeners.sink import LiveIngest
 from hashcart.networks.backoff import Backoff
 from hashcart.networks.bluesky.car import Blocks, CarError, Cid
 from hashcart.networks.bluesky.commits import Unproven, public_key, record_cid, verify_commit
@@ -44,7 +43,7 @@ from hashcart.networks.bluesky.streams import (
 )
 from hashcart.networks.bluesky.xrpc import BlueskyUnreachable
 from hashcart.networks.formats import Format
-from hashcart.store.cursors import load_cursor, save_cursor
+from hashcart.ports import Cursor, LiveSink
 
 log = logging.getLogger(__name__)
 
@@ -68,7 +67,7 @@ class FirehoseListener:
     def __init__(
         self,
         url: str,
-        sink: LiveIngest,
+        sink: LiveSink,
         identity: IdentityResolver,
         records: RecordReader,
         *,
@@ -92,7 +91,7 @@ class FirehoseListener:
     def subscribe_url(self) -> str:
         parts = urlsplit(self.url)
         query = [(k, v) for k, v in parse_qsl(parts.query) if k != "cursor"]
-        cursor = load_cursor(self.sink.engine, self.name)
+        cursor = self.sink.read_cursor(self.name)
         if cursor:
             query.append(("cursor", cursor))
         return urlunsplit(parts._replace(query=urlencode(query)))
@@ -111,8 +110,9 @@ class FirehoseListener:
                 await asyncio.to_thread(self._process, batch)
 
     def _process(self, batch: list[bytes]) -> None:
-        """Turn the batch's post operations into lines, hand them over, save the cursor.
-        An error frame ends the batch (what came before it is kept) and the connection."""
+        """Turn the batch's post operations into lines and hand them over with the cursor
+        (they commit together). An error frame ends the batch (what came before it is kept)
+        and the connection."""
         lines: list[bytes] = []
         seq: int | None = None
         refused: StreamRefused | ConfirmLater | None = None
@@ -127,14 +127,12 @@ class FirehoseListener:
             lines += frame_lines
             if frame_seq is not None:
                 seq = frame_seq if seq is None else max(seq, frame_seq)
-        if lines:
-            self.sink.ingest(self.name, Format.JETSTREAM, lines)
+        cursor = None if seq is None else Cursor(self.name, str(seq))
         if isinstance(refused, StreamRefused) and refused.forget_cursor:
             # Our cursor is past the server's newest event (a reset PDS): read live from now.
-            seq = None
-            save_cursor(self.sink.engine, self.name, "", self.sink.app.clock.now())
-        if seq is not None:
-            save_cursor(self.sink.engine, self.name, str(seq), self.sink.app.clock.now())
+            cursor = Cursor(self.name, "")
+        if lines or cursor is not None:
+            self.sink.ingest(self.name, Format.JETSTREAM, lines, cursor=cursor)
         if refused is not None:
             raise refused
 
@@ -183,7 +181,7 @@ class FirehoseListener:
             self.unreadable += 1
             log.warning("bluesky_firehose: commit of %s unreadable: %s", repo, error)
             return []
-        time_us = _time_us(body.get("time")) or int(self.sink.app.clock.now().timestamp() * 1e6)
+        time_us = _time_us(body.get("time")) or int(self.sink.now().timestamp() * 1e6)
         rev = body.get("rev") if isinstance(body.get("rev"), str) else None
         lines = []
         for op in post_ops:

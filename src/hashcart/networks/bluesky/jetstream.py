@@ -22,7 +22,6 @@ import msgspec
 import websockets
 
 from hashcart.listeners.base import Wait, wait_or_stop
-from hashcart.listeners.sink import LiveIngest
 from hashcart.networks.backoff import Backoff
 from hashcart.networks.bluesky.records import POST_COLLECTION, AtUri, RecordReader
 from hashcart.networks.bluesky.streams import (
@@ -35,7 +34,7 @@ from hashcart.networks.bluesky.streams import (
 )
 from hashcart.networks.bluesky.xrpc import BlueskyUnreachable
 from hashcart.networks.formats import Format
-from hashcart.store.cursors import load_cursor, save_cursor
+from hashcart.ports import Cursor, LiveSink
 
 log = logging.getLogger(__name__)
 
@@ -66,7 +65,7 @@ class JetstreamListener:
     def __init__(
         self,
         url: str,
-        sink: LiveIngest,
+        sink: LiveSink,
         records: RecordReader,
         *,
         backoff: Backoff = DEFAULT_BACKOFF,
@@ -96,7 +95,7 @@ class JetstreamListener:
             ("wantedCollections", POST_COLLECTION),
             ("maxMessageSizeBytes", str(MAX_EVENT_BYTES)),
         ]
-        cursor = _as_int(load_cursor(self.sink.engine, self.name))
+        cursor = _as_int(self.sink.read_cursor(self.name))
         if cursor is not None:
             query.append(("cursor", str(max(cursor - REWIND_US, 0))))
         return urlunsplit(parts._replace(query=urlencode(query)))
@@ -115,8 +114,9 @@ class JetstreamListener:
                 await asyncio.to_thread(self._process, batch)
 
     def _process(self, batch: list[bytes]) -> None:
-        """Confirm what must be, hand the rest to the engine, then save the cursor. A post
-        that cannot be confirmed now ends the batch before it (ConfirmLater)."""
+        """Confirm what must be, hand the rest to the engine with the cursor (they commit
+        together). A post that cannot be confirmed now ends the batch before it
+        (ConfirmLater)."""
         kept: list[bytes] = []
         cursor: int | None = None
         try:
@@ -128,10 +128,9 @@ class JetstreamListener:
                 if envelope is not None and envelope.time_us is not None:
                     cursor = envelope.time_us if cursor is None else max(cursor, envelope.time_us)
         finally:
-            if kept:
-                self.sink.ingest(self.name, Format.JETSTREAM, kept)
-            if cursor is not None:
-                save_cursor(self.sink.engine, self.name, str(cursor), self.sink.app.clock.now())
+            if kept or cursor is not None:
+                reached = None if cursor is None else Cursor(self.name, str(cursor))
+                self.sink.ingest(self.name, Format.JETSTREAM, kept, cursor=reached)
 
     def _confirmed(self, message: bytes, envelope: _Envelope | None) -> bool:
         """False for a post that would act but that its author's repository does not hold

@@ -35,7 +35,8 @@ from hashcart.networks.bluesky.identity import (
     is_handle,
 )
 from hashcart.networks.bluesky.xrpc import BlueskyError, Xrpc
-from hashcart.services.oauth_links import (
+from hashcart.networks.oauth_http import check_public_url, error_of, http_client, send
+from hashcart.ports import (
     Authorization,
     OAuthFailed,
     OAuthInputError,
@@ -43,10 +44,6 @@ from hashcart.services.oauth_links import (
     ProvenAccount,
     StartInput,
     TokenSet,
-    check_public_url,
-    error_of,
-    http_client,
-    send,
 )
 
 SCOPE = "atproto"

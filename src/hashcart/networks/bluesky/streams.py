@@ -21,9 +21,9 @@ from websockets.exceptions import ConnectionClosed
 
 from hashcart.domain.posts import DecodeError, Post
 from hashcart.listeners.base import Wait
-from hashcart.listeners.sink import LiveIngest
 from hashcart.networks.backoff import Backoff
 from hashcart.networks.bluesky.decode import decode
+from hashcart.ports import LiveSink
 
 log = logging.getLogger(__name__)
 
@@ -153,7 +153,7 @@ def _describe(error: Any) -> str:
     return f"{type(error).__name__}: {error}"[:300]
 
 
-def acting_post(sink: LiveIngest, line: bytes) -> Post | None:
+def acting_post(sink: LiveSink, line: bytes) -> Post | None:
     """The post in a Jetstream-shaped line if it would change a cart or a link (and so must
     be confirmed before the engine sees it); None for everything else, unreadable lines
     included (the engine dead-letters those with their reason)."""

@@ -24,10 +24,7 @@ from hashcart.secretbox import SecretBox
 if TYPE_CHECKING:
     from hashcart.bootstrap import App
     from hashcart.config import Settings
-    from hashcart.listeners.base import Listener
-    from hashcart.listeners.sink import LiveIngest
-    from hashcart.networks.parents import ParentFetcher
-    from hashcart.outbox.senders import Sender
+    from hashcart.ports import Listener, LiveSink, ParentFetcher, Sender
 
 
 def _reading(app: App, settings: Settings) -> tuple[Xrpc, IdentityResolver, RecordReader]:
@@ -60,7 +57,7 @@ def sender(app: App) -> Sender | None:
     return BlueskySender(session, records, identity, xrpc)
 
 
-def listeners(app: App, sink: LiveIngest) -> list[Listener]:
+def listeners(app: App, sink: LiveSink) -> list[Listener]:
     """The listeners of this network named in the settings' `listeners`."""
     settings = app.effective_settings()
     found: list[Listener] = []

@@ -22,7 +22,8 @@ import httpx
 
 from hashcart.config import Settings
 from hashcart.domain.posts import Network
-from hashcart.services.oauth_links import (
+from hashcart.networks.oauth_http import check_public_url, error_of, http_client, send
+from hashcart.ports import (
     Authorization,
     ClientRegistry,
     OAuthFailed,
@@ -32,10 +33,6 @@ from hashcart.services.oauth_links import (
     RegisteredApp,
     StartInput,
     TokenSet,
-    check_public_url,
-    error_of,
-    http_client,
-    send,
 )
 
 SCOPES = "read:accounts"

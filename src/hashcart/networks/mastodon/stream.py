@@ -35,7 +35,6 @@ from httpx_sse import ServerSentEvent, aconnect_sse
 
 from hashcart.domain.triggers import normalize_tag
 from hashcart.listeners.base import Wait, wait_or_stop
-from hashcart.listeners.sink import LiveIngest
 from hashcart.networks.backoff import Backoff
 from hashcart.networks.formats import Format
 from hashcart.networks.mastodon.api import (
@@ -46,8 +45,7 @@ from hashcart.networks.mastodon.api import (
     id_order,
     is_newer,
 )
-from hashcart.services.shop import Shop
-from hashcart.store.cursors import load_cursor, save_cursor
+from hashcart.ports import Cursor, LiveSink, ShopTags
 
 log = logging.getLogger(__name__)
 
@@ -124,7 +122,7 @@ def tag_stream(tag: str) -> Stream:
     )
 
 
-def streams_for(shop: Shop) -> list[Stream]:
+def streams_for(shop: ShopTags) -> list[Stream]:
     """The notification stream, and one hashtag stream per trigger and link tag (in the
     form tags compare by, each once)."""
     tags = dict.fromkeys(normalize_tag(word) for word in shop.every_tag)
@@ -162,7 +160,7 @@ class MastodonStreamListener:
 
     def __init__(
         self,
-        sink: LiveIngest,
+        sink: LiveSink,
         api: MastodonApi,
         *,
         backoff: Backoff = RECONNECT,
@@ -208,7 +206,7 @@ class MastodonStreamListener:
 
     async def _wanted_streams(self) -> dict[str, Stream] | None:
         try:
-            shop = await asyncio.to_thread(self.sink.shop)
+            shop = await asyncio.to_thread(self.sink.current_tags)
         except Exception as error:  # the database is away: keep the streams we have
             log.warning("Mastodon listener could not read the shop's tags: %r", error)
             return None
@@ -265,12 +263,12 @@ class MastodonStreamListener:
         return self._streaming_base or self.api.base_url
 
     async def _catch_up(self, stream: Stream) -> None:
-        cursor = await asyncio.to_thread(load_cursor, self.sink.engine, stream.cursor)
+        cursor = await asyncio.to_thread(self.sink.read_cursor, stream.cursor)
         self._cursors[stream.cursor] = cursor
         if cursor is None:
             newest = await asyncio.to_thread(stream.fetch, self.api, None, 1)
             # "0" when there is nothing yet: everything after that is new.
-            await self._advance(stream, newest[0].id if newest else "0")
+            await self._ingest(stream, CATCH_UP_SOURCE, [], newest[0].id if newest else "0")
             return
         position = _rewound(cursor, stream.rewind_ms)
         while True:
@@ -281,29 +279,31 @@ class MastodonStreamListener:
             )
             if not fresh:
                 return
-            raws = [item.raw for item in fresh]
-            await asyncio.to_thread(self.sink.ingest, CATCH_UP_SOURCE, Format.MASTODON, raws)
             position = fresh[-1].id
-            await self._advance(stream, position)
+            await self._ingest(stream, CATCH_UP_SOURCE, [item.raw for item in fresh], position)
 
     async def _take(self, stream: Stream, event: ServerSentEvent) -> None:
         message: dict[str, Any] = {"stream": list(stream.names), "event": event.event}
         if event.data:
             message["payload"] = event.data
         payload = msgspec.json.encode(message)
-        await asyncio.to_thread(self.sink.ingest, STREAM_SOURCE, Format.MASTODON, [payload])
-        if event.event == stream.cursor_event:
-            newest = _id_of(event.data)
-            if newest is not None:
-                await self._advance(stream, newest)
+        newest = _id_of(event.data) if event.event == stream.cursor_event else None
+        await self._ingest(stream, STREAM_SOURCE, [payload], newest)
 
-    async def _advance(self, stream: Stream, newest: str) -> None:
-        """Save `newest` as the stream's cursor if it is newer (ids compare by age)."""
-        if not is_newer(newest, self._cursors.get(stream.cursor)):
-            return
-        self._cursors[stream.cursor] = newest
-        now = self.sink.app.clock.now()
-        await asyncio.to_thread(save_cursor, self.sink.engine, stream.cursor, newest, now)
+    async def _ingest(
+        self, stream: Stream, source: str, payloads: list[bytes], newest: str | None
+    ) -> None:
+        """Hand `payloads` to the sink, with the stream's cursor at `newest` when that is
+        newer than the one saved (ids compare by age): the two commit together."""
+        cursor = None
+        if newest is not None and is_newer(newest, self._cursors.get(stream.cursor)):
+            cursor = Cursor(stream.cursor, newest)
+        if payloads or cursor is not None:
+            await asyncio.to_thread(
+                self.sink.ingest, source, Format.MASTODON, payloads, cursor=cursor
+            )
+        if cursor is not None:
+            self._cursors[stream.cursor] = cursor.value
 
 
 async def _until_stopped(work: Coroutine[Any, Any, None], stop: asyncio.Event) -> None:

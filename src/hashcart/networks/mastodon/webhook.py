@@ -15,19 +15,25 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import msgspec
 
-from hashcart.listeners.sink import LiveIngest
-from hashcart.networks.formats import Format
-from hashcart.store.webhook_deliveries import mark_delivered, was_delivered
+from hashcart.networks.base import Format, WebhookAnswer, WebhookRequest
+from hashcart.ports import DeliveryLog, LiveSink
+
+if TYPE_CHECKING:
+    from hashcart.config import Settings
 
 SIGNATURE_HEADER = "X-Hub-Signature"
 SOURCE = "mastodon"
 # Where the sink's dead letters say a payload came from.
 INGEST_SOURCE = "mastodon-webhook"
 _PREFIX = "sha256="
+# A status event is a few kB; the engine refuses lines over 1 MiB anyway.
+MAX_BODY_BYTES = 1024 * 1024
 # webhook_deliveries.event_id is a String(300).
 _MAX_KEY = 300
 
@@ -84,12 +90,53 @@ class Taken:
     dead_letters: int = 0
 
 
-def take(sink: LiveIngest, body: bytes) -> Taken:
+def take(sink: LiveSink, deliveries: DeliveryLog, body: bytes) -> Taken:
     """Ingest a signed delivery unless it was taken before; remember it after the sink
     committed it (so a crash in between means Mastodon's retry is taken, not lost)."""
     key = delivery_key(body)
-    if was_delivered(sink.engine, SOURCE, key):
+    if deliveries.was_delivered(SOURCE, key):
         return Taken(duplicate=True)
     stats = sink.ingest(INGEST_SOURCE, Format.MASTODON, [body])
-    mark_delivered(sink.engine, SOURCE, key, sink.app.clock.now())
+    deliveries.mark_delivered(SOURCE, key)
     return Taken(duplicate=False, posts=stats.posts, dead_letters=stats.dead_letters)
+
+
+class MastodonWebhook:
+    """The receiver behind `/webhooks/mastodon`. The merchant adds a webhook in Mastodon's
+    Administration > Webhooks pointing there, with the events `status.created` (and
+    `status.updated`), and copies its secret into `mastodon_webhook_secret`. Nothing is read
+    or stored before the signature checks out."""
+
+    max_body_bytes = MAX_BODY_BYTES
+
+    def challenge(self, request: WebhookRequest, settings: Settings) -> WebhookAnswer | None:
+        return None  # Mastodon only POSTs
+
+    def deliver(
+        self,
+        request: WebhookRequest,
+        settings: Settings,
+        sink: Callable[[], LiveSink],
+        deliveries: DeliveryLog,
+    ) -> WebhookAnswer:
+        secret = settings.mastodon_webhook_secret
+        if secret is None or not secret.get_secret_value():
+            return WebhookAnswer(
+                503,
+                {
+                    "error": "the Mastodon webhook is not configured: set "
+                    "mastodon_webhook_secret (HASHCART_MASTODON_WEBHOOK_SECRET) to the "
+                    "webhook's secret"
+                },
+            )
+        if not is_signed(
+            secret.get_secret_value(), request.body, request.headers.get(SIGNATURE_HEADER)
+        ):
+            return WebhookAnswer(401, {"error": f"missing or wrong {SIGNATURE_HEADER} signature"})
+        taken = take(sink(), deliveries, request.body)
+        if taken.duplicate:
+            return WebhookAnswer(200, {"status": "duplicate"})
+        return WebhookAnswer(
+            200,
+            {"status": "accepted", "posts": taken.posts, "dead_letters": taken.dead_letters},
+        )

@@ -13,10 +13,7 @@ from hashcart.networks.mastodon.api import MastodonApi
 if TYPE_CHECKING:
     from hashcart.bootstrap import App
     from hashcart.config import Settings
-    from hashcart.listeners.base import Listener
-    from hashcart.listeners.sink import LiveIngest
-    from hashcart.networks.parents import ParentFetcher
-    from hashcart.outbox.senders import Sender
+    from hashcart.ports import Listener, LiveSink, ParentFetcher, Sender
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +41,7 @@ def sender(app: App) -> Sender | None:
     return None if api is None else MastodonSender(api)
 
 
-def listeners(app: App, sink: LiveIngest) -> list[Listener]:
+def listeners(app: App, sink: LiveSink) -> list[Listener]:
     """The `mastodon` listener, when `settings.listeners` names it and the server and token
     are set (named without them, it is left out with a warning saying what is missing)."""
     from hashcart.networks.mastodon.stream import MastodonStreamListener

@@ -19,7 +19,8 @@ import httpx
 
 from hashcart.config import Settings
 from hashcart.domain.posts import Network
-from hashcart.services.oauth_links import (
+from hashcart.networks.oauth_http import error_of, http_client, send
+from hashcart.ports import (
     Authorization,
     OAuthFailed,
     OAuthUnavailable,
@@ -27,9 +28,6 @@ from hashcart.services.oauth_links import (
     ProvenAccount,
     StartInput,
     TokenSet,
-    error_of,
-    http_client,
-    send,
 )
 
 SCOPES = "tweet.read users.read offline.access"

@@ -16,8 +16,8 @@ from sqlalchemy import Engine, select
 from hashcart.clock import Clock
 from hashcart.config import Settings
 from hashcart.networks.x.oauth import XOAuth
+from hashcart.ports import OAuthFailed, OAuthUnavailable
 from hashcart.secretbox import NoTokenKey, SecretBox, UnreadableSecret
-from hashcart.services.oauth_links import OAuthFailed, OAuthUnavailable
 from hashcart.store import schema as t
 from hashcart.store.repository import upsert
 

@@ -43,7 +43,7 @@ from hashcart.networks.x.api import (
 from hashcart.sources import MAX_LINE_BYTES, OVERSIZED_HEAD_BYTES
 
 if TYPE_CHECKING:
-    from hashcart.listeners.sink import LiveIngest
+    from hashcart.ports import LiveSink
 
 log = logging.getLogger(__name__)
 
@@ -149,7 +149,7 @@ class FilteredStreamListener:
 
     def __init__(
         self,
-        sink: LiveIngest,
+        sink: LiveSink,
         api: XApi,
         *,
         shop_handle: str | None = None,
@@ -240,11 +240,10 @@ class FilteredStreamListener:
         return Disconnect("network", "X closed the stream", healthy)
 
     async def _sync_rules_if_changed(self) -> None:
-        shop = await asyncio.to_thread(self.sink.shop)
+        shop = await asyncio.to_thread(self.sink.current_tags)
         handle = self.shop_handle
         if handle is None:
-            settings = await asyncio.to_thread(self.sink.app.effective_settings)
-            handle = settings.x_shop_handle
+            handle = await asyncio.to_thread(self.sink.setting, "x_shop_handle")
         wanted = desired_rules(shop.reply_tags, shop.post_tags, handle)
         if wanted == self._synced:
             return
@@ -254,13 +253,13 @@ class FilteredStreamListener:
 
 
 def _http_failure(
-    status: int, headers: Mapping[str, str], sink: LiveIngest, reason: str
+    status: int, headers: Mapping[str, str], sink: LiveSink, reason: str
 ) -> Disconnect:
     """An HTTP error answer: 429 backs off from a minute (or as long as X says), others
     from 5 s; a 5xx and a 4xx alike, since X documents one schedule for HTTP errors."""
     if status != 429:
         return Disconnect("http", reason)
-    now = sink.app.clock.now()
+    now = sink.now()
     until = retry_after(headers, now)
     seconds = (until - now).total_seconds() if until is not None else None
     return Disconnect("rate_limit", reason, not_before_seconds=seconds)

@@ -25,8 +25,16 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import json
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any
+
+from hashcart.networks.base import Format, WebhookAnswer, WebhookRequest
+from hashcart.ports import DeliveryLog, LiveSink
+
+if TYPE_CHECKING:
+    from hashcart.config import Settings
 
 CONSUMER_SIGNATURE_HEADER = "x-twitter-webhooks-signature"
 OAUTH2_SIGNATURE_HEADER = "x-twitter-webhooks-signature-oauth2"
@@ -91,3 +99,150 @@ def verify_signature(
         return False
     oauth2 = headers.get(OAUTH2_SIGNATURE_HEADER)
     return oauth2 is None or not client_secret or _matches(body, oauth2, client_secret)
+
+
+# the receiver behind /webhooks/x ------------------------------------------------------------
+#
+# GET answers X's challenge (CRC), for tokens shaped like X's only; POST takes a delivery: its
+# signature is checked on the raw body before anything else (401 and nothing kept when it
+# fails), a delivery seen before is dropped by its event id (table `webhook_deliveries`,
+# source "x"), and the body goes to the live sink. A delivery is marked seen only after the
+# sink committed it, so one that failed half-way is taken whole when X delivers it again.
+
+SOURCE = "x-webhook"
+DELIVERY_SOURCE = "x"
+# X's deliveries are a few events of a few kB each; anything far larger is not one.
+MAX_BODY_BYTES = 4 * 1024 * 1024
+# `webhook_deliveries.event_id` holds at most this many characters.
+MAX_EVENT_ID = 300
+# X keys the CRC and the documented signature header with the consumer secret only
+# (docs.x.com/x-api/webhooks/quickstart): without it neither can be answered or checked.
+NO_SECRET = (
+    "X webhook secret not configured: set x_consumer_secret (the app's API Key Secret, "
+    "its OAuth 1.0a consumer secret); X signs the CRC and every delivery with it, "
+    "and x_client_secret cannot stand in for it"
+)
+BAD_CRC_TOKEN = (
+    f"crc_token is not shaped like X's (at most {MAX_CRC_TOKEN} letters, digits "
+    "and - _ + / =): refused, since its answer could sign a forged delivery"
+)
+
+
+def _secrets(settings: Settings) -> tuple[str | None, str | None]:
+    """(consumer secret, client secret); an empty one counts as not set."""
+    consumer, client = settings.x_consumer_secret, settings.x_client_secret
+    return (
+        (consumer.get_secret_value() or None) if consumer is not None else None,
+        (client.get_secret_value() or None) if client is not None else None,
+    )
+
+
+def _refused(status: int, detail: str) -> WebhookAnswer:
+    # The shape FastAPI gives an HTTPException, as this route always answered.
+    return WebhookAnswer(status, {"detail": detail})
+
+
+class XWebhook:
+    max_body_bytes = MAX_BODY_BYTES
+
+    def challenge(self, request: WebhookRequest, settings: Settings) -> WebhookAnswer:
+        crc_token = request.query.get("crc_token")
+        if not crc_token:
+            return _refused(400, "crc_token is missing")
+        if not is_crc_token(crc_token):
+            return _refused(400, BAD_CRC_TOKEN)
+        consumer, _ = _secrets(settings)
+        if consumer is None:
+            return _refused(503, NO_SECRET)
+        return WebhookAnswer(200, {"response_token": crc_response_token(crc_token, consumer)})
+
+    def deliver(
+        self,
+        request: WebhookRequest,
+        settings: Settings,
+        sink: Callable[[], LiveSink],
+        deliveries: DeliveryLog,
+    ) -> WebhookAnswer:
+        body = request.body
+        consumer, client = _secrets(settings)
+        if consumer is None:
+            return _refused(503, NO_SECRET)
+        if not verify_signature(body, request.headers, consumer, client):
+            return _refused(401, "signature missing or wrong")
+        live = sink()
+        try:
+            payload = json.loads(body)
+        except (ValueError, UnicodeDecodeError):
+            # Signed by X yet unreadable: kept as a dead letter with the engine's reason.
+            live.ingest(SOURCE, Format.AUTO, [body])
+            return _refused(400, "the delivery is not JSON")
+        if not isinstance(payload, dict):
+            # Every X delivery is one JSON object; anything else is kept, not acted on.
+            live.ingest(SOURCE, Format.AUTO, [body])
+            return _refused(400, "the delivery is not a JSON object")
+        event_id = delivery_id(payload, body)
+        if deliveries.was_delivered(DELIVERY_SOURCE, event_id):
+            return WebhookAnswer(200, {"ok": True, "duplicate": True})
+        # Parents nobody streamed are fetched after the answer: X wants it within 10 seconds.
+        live.ingest(SOURCE, Format.AUTO, [body], fetch_parents=False)
+        deliveries.mark_delivered(DELIVERY_SOURCE, event_id)
+        return WebhookAnswer(200, {"ok": True}, after=live.fetch_parents)
+
+
+def delivery_id(payload: Any, body: bytes) -> str:
+    """The delivery's event id, as X would repeat it on a redelivery.
+
+    X Activity API: `data.event_uuid`. Account Activity envelopes carry no event id: the
+    key is the subscribed user, the event kinds and the ids of the events in them, e.g.
+    `aaa:2244994945:tweet_create_events:1456012973835788293`. Anything else, or events
+    without ids, falls back to a digest of the body (a redelivery repeats the same bytes).
+    """
+    if isinstance(payload, dict):
+        data = payload.get("data")
+        if isinstance(data, dict) and isinstance(data.get("event_uuid"), str | int):
+            found = f"xaa:{data['event_uuid']}"
+            if len(found) <= MAX_EVENT_ID:
+                return found
+        for_user = payload.get("for_user_id")
+        if isinstance(for_user, str | int):
+            key = _account_activity_key(str(for_user), payload)
+            if key is not None:
+                return key
+    return "sha256:" + hashlib.sha256(body).hexdigest()
+
+
+def _account_activity_key(for_user: str, payload: dict[str, Any]) -> str | None:
+    parts = []
+    for kind, events in payload.items():
+        if not kind.endswith("_events"):
+            continue
+        if not isinstance(events, list) or not events:
+            return None
+        ids = [_event_id(event) for event in events]
+        if any(found is None for found in ids):
+            return None
+        parts.append(f"{kind}:{','.join(str(found) for found in ids)}")
+    if not parts:
+        return None
+    key = f"aaa:{for_user}:{';'.join(parts)}"
+    if len(key) > MAX_EVENT_ID:
+        digest = hashlib.sha256(key.encode()).hexdigest()
+        key = f"aaa:{for_user[:40]}:sha256:{digest}"
+    return key
+
+
+def _event_id(event: object) -> str | None:
+    """An Account Activity event's own id: a tweet's `id_str`, a deletion's `status.id`,
+    a favourite's or DM's `id`."""
+    if not isinstance(event, dict):
+        return None
+    for key in ("id_str", "id"):
+        value = event.get(key)
+        if isinstance(value, str | int) and str(value):
+            return str(value)
+    status = event.get("status")
+    if isinstance(status, dict):
+        value = status.get("id_str") or status.get("id")
+        if isinstance(value, str | int):
+            return str(value)
+    return None

@@ -22,10 +22,7 @@ from hashcart.networks.x.stream import FilteredStreamListener
 
 if TYPE_CHECKING:
     from hashcart.bootstrap import App
-    from hashcart.listeners.base import Listener
-    from hashcart.listeners.sink import LiveIngest
-    from hashcart.networks.parents import ParentFetcher
-    from hashcart.outbox.senders import Sender
+    from hashcart.ports import Listener, LiveSink, ParentFetcher, Sender
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +45,7 @@ def sender(app: App) -> Sender | None:
     )
 
 
-def listeners(app: App, sink: LiveIngest) -> list[Listener]:
+def listeners(app: App, sink: LiveSink) -> list[Listener]:
     """The listeners of this network named in the settings' `listeners`."""
     settings = app.effective_settings()
     if "x_stream" not in settings.listeners:

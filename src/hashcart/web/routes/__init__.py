@@ -24,8 +24,7 @@ AREAS = (
     "merchant_posts",
     "merchant_live",
     "api",
-    "webhooks_x",
-    "webhooks_mastodon",
+    "webhooks",
     "account_oauth",
     "merchant_networks",
 )

@@ -10,11 +10,9 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import JSONResponse, RedirectResponse
 from starlette.responses import Response
 
-from hashcart.config import Settings
 from hashcart.domain.posts import Network
-from hashcart.networks.bluesky.oauth import BlueskyOAuth, client_metadata, is_loopback
-from hashcart.networks.mastodon.oauth import MastodonOAuth
-from hashcart.networks.x.oauth import XOAuth
+from hashcart.networks import registry
+from hashcart.networks.bluesky.oauth import client_metadata, is_loopback
 from hashcart.services.linking import LinkError
 from hashcart.services.oauth_links import (
     OAuthFailed,
@@ -36,20 +34,18 @@ from hashcart.web.routes.account import _page as account_page
 
 router = APIRouter(dependencies=[Depends(csrf_protected)], include_in_schema=False)
 
-NETWORKS = {network.value: network for network in Network}
 # Callback parameters are short; anything longer is not from a network's sign-in.
 MAX_PARAM = 4096
 
 
 def provider_for(request: Request, network: Network) -> OAuthProvider:
-    """The network's sign-in, built from the settings in force (console over file)."""
+    """The network's sign-in (its adapter's), built from the settings in force (console
+    over file)."""
     app = hashcart_of(request)
-    settings: Settings = app.effective_settings()
-    if network is Network.X:
-        return XOAuth.from_settings(settings)
-    if network is Network.MASTODON:
-        return MastodonOAuth.from_settings(settings, StoredClients(app))
-    return BlueskyOAuth.from_settings(settings)
+    build = registry.adapter(network).oauth
+    if build is None:
+        raise OAuthUnavailable(f"{network.display_name} accounts are not linked by sign-in.")
+    return build(app, StoredClients(app))
 
 
 def revoke_link(request: Request, customer_id: int, link_id: int) -> Revocation:
@@ -155,7 +151,9 @@ def bluesky_client_metadata(request: Request) -> Response:
 
 
 def _network(name: str) -> Network | None:
-    return NETWORKS.get(name)
+    """The registered network named `name` that shoppers sign in with, else None."""
+    adapter = registry.find(name)
+    return None if adapter is None or adapter.oauth is None else Network(adapter.name)
 
 
 def _no_such_network(request: Request) -> Response:
@@ -164,8 +162,14 @@ def _no_such_network(request: Request) -> Response:
         "error.html",
         404,
         title="No such network",
-        message="hashcart links X, Mastodon and Bluesky accounts.",
+        message=f"hashcart links {_linkable()} accounts.",
     )
+
+
+def _linkable() -> str:
+    """ "X, Mastodon and Bluesky": the networks shoppers sign in with, in words."""
+    names = [one.display_name for one in registry.adapters() if one.oauth is not None]
+    return ", ".join(names[:-1]) + " and " + names[-1] if len(names) > 1 else "".join(names)
 
 
 def _refusal(name: str, error: LinkError) -> str:

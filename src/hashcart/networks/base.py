@@ -1,0 +1,234 @@
+"""One contract per network: everything hashcart needs to know of a network, in one value.
+
+A network is a `NetworkAdapter` registered in one line (`networks.registry.register`). From
+the registry, and nowhere else, come format detection and decoding (networks/formats), the
+prefilter's per-shape rules (networks/prefilter), display names, post URLs, the senders the
+dispatcher uses, the parent fetchers and listeners of the live sink, the OAuth sign-in of the
+account page, the console's Networks form and the one webhook route `/webhooks/{network}`.
+
+This module is the leaf of the package: the names other modules share (`Format`, `Line`)
+live here so that the registry can import every adapter without a cycle.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from enum import Enum, StrEnum
+from typing import TYPE_CHECKING, Any, Literal, Protocol
+
+from hashcart.domain.posts import Event
+from hashcart.ports import (
+    ClientRegistry,
+    DeliveryLog,
+    Listener,
+    LiveSink,
+    OAuthProvider,
+    ParentFetcher,
+    Sender,
+)
+
+if TYPE_CHECKING:
+    from hashcart.bootstrap import App
+    from hashcart.config import Settings
+
+# Format names share the rules of network names, plus '-' (`x-v2`).
+_FORMAT_NAME = re.compile(r"[a-z][a-z0-9_-]{0,31}")
+_declared_formats: dict[str, Format] = {}
+
+
+class Format(StrEnum):
+    """An input format: one payload shape a decoder reads. AUTO detects it line by line.
+    A registered adapter declares its own (see `Format.declare`); `ingest --format` offers
+    the built-in ones."""
+
+    AUTO = "auto"
+    X = "x"
+    X_V2 = "x-v2"
+    MASTODON = "mastodon"
+    JETSTREAM = "jetstream"
+
+    @classmethod
+    def declare(cls, name: str) -> Format:
+        """The format named `name`, declared now if it is not yet (idempotent)."""
+        try:
+            return cls(name)
+        except ValueError:
+            pass
+        if not _FORMAT_NAME.fullmatch(name):
+            raise ValueError(f"{name!r} is not a usable format name")
+        member = str.__new__(cls, name)
+        member._name_ = name.upper().replace("-", "_")
+        member._value_ = name
+        _declared_formats[name] = member
+        return member
+
+    @classmethod
+    def _missing_(cls, value: Any) -> Format | None:
+        return _declared_formats.get(value) if isinstance(value, str) else None
+
+
+class Line(Enum):
+    """What the prefilter makes of a line."""
+
+    WANTED = "may matter: decode it"
+    QUIET = "a post that cannot matter"
+    NOT_A_POST = "an event that is no post (a like, a follow, an identity change)"
+
+
+# One payload (a line, or a whole JSON document) in, the events it holds out; DecodeError
+# (domain.posts) for a payload that is not valid in its format.
+Decode = Callable[[bytes], list[Event]]
+
+
+@dataclass(frozen=True)
+class Sniff:
+    """One rule of format detection (`formats.detect`): a line that `matches(head, line)`
+    is in `format`. `head` is the line's first 32 bytes without leading blanks, so a rule on
+    the first key costs no scan. Every network's rules are tried together, lowest `order`
+    first, since shapes of different networks can share a key (the built-in ones use 10-70;
+    see the X, Mastodon and Bluesky adapters)."""
+
+    order: int
+    format: str
+    matches: Callable[[bytes, bytes], bool]
+
+
+@dataclass(frozen=True)
+class LineRule:
+    """A cheap prefilter rule for lines of one shape, tried before the generic search (a
+    stream of one shape is mostly events that are no posts at all): a line starting with
+    `prefix` that lacks `must_hold` is NOT_A_POST; one that holds `wanted_if` is WANTED."""
+
+    prefix: bytes
+    must_hold: bytes | None = None
+    wanted_if: bytes | None = None
+
+
+Role = Literal["listen", "answer", "extra"]
+
+
+@dataclass(frozen=True)
+class SettingField:
+    """One setting of a network as the console's Networks form shows it. `key` is the
+    settings' field name; `secret` ones are sealed at rest and never shown back."""
+
+    key: str
+    label: str
+    hint: str
+    secret: bool = False
+
+
+@dataclass(frozen=True)
+class Need:
+    """One thing hashcart can do on a network, and the values it takes: met when every
+    value of one of `alternatives` is set (and `listener` is on, for a stream)."""
+
+    what: str
+    role: Role
+    alternatives: tuple[tuple[str, ...], ...]
+    listener: str | None = None
+
+
+@dataclass(frozen=True)
+class NetworkSettings:
+    """A network's settings model, as the console's Networks card is generated from it:
+    its fields (plain ones first), what each capability needs, its listeners (name and
+    label) and whether it takes webhooks."""
+
+    fields: tuple[SettingField, ...] = ()
+    needs: tuple[Need, ...] = ()
+    listeners: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def plain_keys(self) -> tuple[str, ...]:
+        return tuple(one.key for one in self.fields if not one.secret)
+
+    @property
+    def secret_keys(self) -> tuple[str, ...]:
+        return tuple(one.key for one in self.fields if one.secret)
+
+
+@dataclass(frozen=True)
+class WebhookRequest:
+    """A webhook call as the network made it: the raw body (signatures cover these bytes),
+    its headers and its query parameters."""
+
+    body: bytes
+    headers: Mapping[str, str]
+    query: Mapping[str, str]
+
+
+@dataclass(frozen=True)
+class WebhookAnswer:
+    """What `/webhooks/{network}` answers: a status and a JSON body; `after` runs once the
+    answer went (a network that wants its answer fast gets it before parents are fetched)."""
+
+    status: int
+    body: dict[str, Any]
+    after: Callable[[], object] | None = None
+
+
+class Webhook(Protocol):
+    """A network's webhook receiver behind `/webhooks/{network}`."""
+
+    # Larger bodies are refused (413) before they are read whole.
+    max_body_bytes: int
+
+    def challenge(self, request: WebhookRequest, settings: Settings) -> WebhookAnswer | None:
+        """The answer to a GET (a subscription challenge), or None when the network never
+        sends one (405)."""
+        ...
+
+    def deliver(
+        self,
+        request: WebhookRequest,
+        settings: Settings,
+        sink: Callable[[], LiveSink],
+        deliveries: DeliveryLog,
+    ) -> WebhookAnswer:
+        """Verify a delivery, drop a repeat by its delivery key, hand the rest to the sink
+        (`sink()` gives it, built on first use: a refused delivery builds nothing)."""
+        ...
+
+
+def _none(app: App) -> None:
+    return None
+
+
+def _no_listeners(app: App, sink: LiveSink) -> list[Listener]:
+    return []
+
+
+def _no_post_url(post_id: str, author_id: str, author_handle: str) -> str | None:
+    return None
+
+
+@dataclass(frozen=True)
+class NetworkAdapter:
+    """Everything hashcart knows of one network.
+
+    The part builders take the app and read the settings in force from it
+    (`app.effective_settings()`), answering None / nothing when those do not configure the
+    part; they import their heavy modules when called, so registering costs nothing.
+    """
+
+    # The network's short name: outbox and posts' `network` column, /webhooks/<name>.
+    name: str
+    # As a person reads it ("Mastodon").
+    display_name: str
+    # Format name -> decoder, for every payload shape the network has.
+    decoders: Mapping[str, Decode]
+    sniffs: tuple[Sniff, ...] = ()
+    line_rules: tuple[LineRule, ...] = ()
+    settings: NetworkSettings = field(default_factory=NetworkSettings)
+    fetcher: Callable[[App], ParentFetcher | None] = _none
+    sender: Callable[[App], Sender | None] = _none
+    listeners: Callable[[App, LiveSink], list[Listener]] = _no_listeners
+    # The shopper's sign-in at the network (account linking), None when it has none; the
+    # registry keeps hashcart's client registrations (one per server, for Mastodon).
+    oauth: Callable[[App, ClientRegistry], OAuthProvider] | None = None
+    webhook: Webhook | None = None
+    # (post id, author id, author handle) -> the post's page on the network, or None.
+    post_url: Callable[[str, str, str], str | None] = _no_post_url

@@ -1,0 +1,136 @@
+"""The one registry of networks. A network is added with one line:
+
+    registry.register(ADAPTER)
+
+and from then on format detection, decoding, the prefilter, display names, post URLs, the
+dispatcher's senders, the live sink's fetchers and listeners, OAuth sign-in, the console's
+Networks form and `/webhooks/{network}` all know it (see networks/base.NetworkAdapter).
+X, Mastodon and Bluesky are registered here, in that order (the order pages show them in).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from hashcart.domain.posts import Network
+from hashcart.networks.base import Decode, Format, LineRule, NetworkAdapter, Sniff
+from hashcart.networks.bluesky.adapter import ADAPTER as BLUESKY
+from hashcart.networks.mastodon.adapter import ADAPTER as MASTODON
+from hashcart.networks.x.adapter import ADAPTER as X
+
+if TYPE_CHECKING:
+    from hashcart.bootstrap import App
+    from hashcart.ports import Listener, LiveSink, ParentFetcher, Sender
+
+
+class UnknownNetwork(LookupError):
+    """No network of that name is registered."""
+
+
+_adapters: dict[str, NetworkAdapter] = {}
+# Derived from the adapters, rebuilt when one is registered (read on every decoded line).
+_decoders: dict[str, Decode] = {}
+_sniffs: tuple[Sniff, ...] = ()
+_line_rules: tuple[LineRule, ...] = ()
+
+
+def register(adapter: NetworkAdapter) -> NetworkAdapter:
+    """Make `adapter`'s network known everywhere; registering the same adapter again does
+    nothing, another adapter under a registered name or format is refused (ValueError)."""
+    if _adapters.get(adapter.name) is adapter:
+        return adapter
+    if adapter.name in _adapters:
+        raise ValueError(f"a network named {adapter.name!r} is registered already")
+    taken = set(adapter.decoders) & set(_decoders)
+    if taken:
+        raise ValueError(f"formats {sorted(taken)} are another network's already")
+    Network.declare(adapter.name, adapter.display_name)
+    for name in adapter.decoders:
+        Format.declare(name)
+    _adapters[adapter.name] = adapter
+    _rebuild()
+    return adapter
+
+
+def unregister(name: str) -> None:
+    """Forget a registered network (tests register their own and clean up after)."""
+    _adapters.pop(name, None)
+    _rebuild()
+
+
+def _rebuild() -> None:
+    global _sniffs, _line_rules
+    _decoders.clear()
+    for adapter in _adapters.values():
+        _decoders.update(adapter.decoders)
+    every = [sniff for adapter in _adapters.values() for sniff in adapter.sniffs]
+    # sorted() is stable: rules of the same order keep registration order.
+    _sniffs = tuple(sorted(every, key=lambda sniff: sniff.order))
+    _line_rules = tuple(rule for adapter in _adapters.values() for rule in adapter.line_rules)
+
+
+def adapters() -> tuple[NetworkAdapter, ...]:
+    """Every registered network, in registration order."""
+    return tuple(_adapters.values())
+
+
+def names() -> tuple[str, ...]:
+    return tuple(_adapters)
+
+
+def find(name: str) -> NetworkAdapter | None:
+    return _adapters.get(name)
+
+
+def adapter(name: str) -> NetworkAdapter:
+    found = _adapters.get(name)
+    if found is None:
+        raise UnknownNetwork(f"no network named {name!r} is registered")
+    return found
+
+
+def decoder(fmt: str) -> Decode | None:
+    """The decoder of the format named `fmt`, None when no network has it."""
+    return _decoders.get(fmt)
+
+
+def sniffs() -> tuple[Sniff, ...]:
+    """Every network's detection rules, lowest order first."""
+    return _sniffs
+
+
+def line_rules() -> tuple[LineRule, ...]:
+    return _line_rules
+
+
+# The parts, built from the settings in force ------------------------------------------------
+
+
+def fetchers(app: App) -> dict[Network, ParentFetcher]:
+    """The parent fetchers the settings configure, by network."""
+    built = {Network(one.name): one.fetcher(app) for one in _adapters.values()}
+    return {network: fetcher for network, fetcher in built.items() if fetcher is not None}
+
+
+def senders(app: App) -> dict[str, Sender]:
+    """The network senders the settings configure, by outbox network (email is the
+    dispatcher's own)."""
+    built = {one.name: one.sender(app) for one in _adapters.values()}
+    return {network: sender for network, sender in built.items() if sender is not None}
+
+
+def listeners(app: App, sink: LiveSink) -> list[Listener]:
+    """Every listener `settings.listeners` names, in the order of networks."""
+    found: list[Listener] = []
+    for one in _adapters.values():
+        found += one.listeners(app, sink)
+    return found
+
+
+def listener_names() -> tuple[str, ...]:
+    """Every listener a registered network has, for the `listeners` setting."""
+    return tuple(name for one in _adapters.values() for name in one.settings.listeners)
+
+
+for _builtin in (X, MASTODON, BLUESKY):
+    register(_builtin)

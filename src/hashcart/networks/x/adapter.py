@@ -1,0 +1,152 @@
+"""X as hashcart sees it: one NetworkAdapter (see networks/base)."""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING
+
+from hashcart.domain.posts import Network
+from hashcart.networks.base import (
+    Format,
+    Need,
+    NetworkAdapter,
+    NetworkSettings,
+    SettingField,
+    Sniff,
+)
+from hashcart.networks.x.decode import decode_v1, decode_v2
+from hashcart.networks.x.webhook import XWebhook
+
+if TYPE_CHECKING:
+    from hashcart.bootstrap import App
+    from hashcart.ports import (
+        ClientRegistry,
+        Listener,
+        LiveSink,
+        OAuthProvider,
+        ParentFetcher,
+        Sender,
+    )
+
+_X_ID = re.compile(r"[0-9]{1,20}")
+_X_HANDLE = re.compile(r"[A-Za-z0-9_]{1,50}")
+
+
+def post_url(post_id: str, author_id: str, handle: str) -> str | None:
+    if not _X_ID.fullmatch(post_id):
+        return None
+    # x.com redirects /i/web/status/<id> to the author's own path; use it when the handle
+    # is not a real screen name.
+    who = handle if _X_HANDLE.fullmatch(handle) else "i/web"
+    return f"https://x.com/{who}/status/{post_id}"
+
+
+# Detection: v2 stream lines start with `{"data":`; v1.1's own markers (`id_str`, Account
+# Activity envelopes) before Jetstream's generic `kind`/`did` (a tweet never has those);
+# v2's `data`/`errors` before Mastodon's looser markers; the bare v1.1 `"delete":` notice
+# last, after v2's compliance `{"data": {"delete": ...}}`.
+SNIFFS = (
+    Sniff(20, Format.X_V2, lambda head, line: head.startswith(b'{"data":')),
+    Sniff(
+        30,
+        Format.X,
+        lambda head, line: (
+            b'"id_str":' in line
+            or b'"tweet_create_events":' in line
+            or b'"tweet_delete_events":' in line
+            or b'"for_user_id":' in line
+        ),
+    ),
+    Sniff(50, Format.X_V2, lambda head, line: b'"data":' in line or b'"errors":' in line),
+    Sniff(70, Format.X, lambda head, line: b'"delete":' in line),
+)
+
+SETTINGS = NetworkSettings(
+    fields=(
+        SettingField("x_shop_handle", "Shop handle", "The shop's X handle, without “@”."),
+        SettingField("x_shop_user_id", "Shop user id", "The shop account's numeric id."),
+        SettingField(
+            "x_consumer_secret",
+            "API key secret (consumer secret)",
+            "Signs webhook deliveries and the CRC check.",
+            secret=True,
+        ),
+        SettingField(
+            "x_client_id",
+            "OAuth 2.0 client id",
+            "Shoppers link their X account with it.",
+            secret=True,
+        ),
+        SettingField(
+            "x_client_secret",
+            "OAuth 2.0 client secret",
+            "Shopper linking. Not a webhook secret: X signs webhooks with the consumer secret.",
+            secret=True,
+        ),
+        SettingField(
+            "x_bearer_token",
+            "App bearer token",
+            "Filtered stream and looking up parent posts.",
+            secret=True,
+        ),
+        SettingField(
+            "x_access_token",
+            "Shop account's access token",
+            "A user token of the shop's account: replies and direct messages.",
+            secret=True,
+        ),
+    ),
+    needs=(
+        Need(
+            "Webhook deliveries (Account Activity or X Activity API)",
+            "listen",
+            (("x_consumer_secret",),),
+        ),
+        Need("Filtered stream", "listen", (("x_bearer_token", "x_shop_handle"),), "x_stream"),
+        Need("Replies to shoppers", "answer", (("x_access_token",),)),
+        Need("Fetching parent posts hashcart missed", "extra", (("x_bearer_token",),)),
+        Need("Shoppers linking their account", "extra", (("x_client_id", "x_client_secret"),)),
+    ),
+    listeners={"x_stream": "X filtered stream"},
+)
+
+
+# The parts are built from x/wiring, imported when built: registering a network imports
+# none of its HTTP and streaming stack.
+def _fetcher(app: App) -> ParentFetcher | None:
+    from hashcart.networks.x import wiring
+
+    return wiring.fetcher(app)
+
+
+def _sender(app: App) -> Sender | None:
+    from hashcart.networks.x import wiring
+
+    return wiring.sender(app)
+
+
+def _listeners(app: App, sink: LiveSink) -> list[Listener]:
+    from hashcart.networks.x import wiring
+
+    return wiring.listeners(app, sink)
+
+
+def _oauth(app: App, clients: ClientRegistry) -> OAuthProvider:
+    from hashcart.networks.x.oauth import XOAuth
+
+    return XOAuth.from_settings(app.effective_settings())
+
+
+ADAPTER = NetworkAdapter(
+    name=Network.X,
+    display_name=Network.X.display_name,
+    decoders={Format.X: decode_v1, Format.X_V2: decode_v2},
+    sniffs=SNIFFS,
+    settings=SETTINGS,
+    fetcher=_fetcher,
+    sender=_sender,
+    listeners=_listeners,
+    oauth=_oauth,
+    webhook=XWebhook(),
+    post_url=post_url,
+)

@@ -1,0 +1,325 @@
+"""Ports: what the use cases ask of the world, and what the adapters (networks, listeners,
+the store, the outbox) implement.
+
+Only `domain` is imported here, so an adapter that types against these Protocols depends on
+nothing but ports and domain. Each section is one seam; sections are kept apart so each can
+grow on its own (a unit of work, a payment gateway…).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Literal, Protocol
+
+from hashcart.domain.posts import Network, Post
+
+# --- clock ----------------------------------------------------------------------------------
+
+
+class Clock(Protocol):
+    """The one source of time; tests move theirs instead of sleeping."""
+
+    def now(self) -> datetime: ...
+
+
+# --- link resolving -------------------------------------------------------------------------
+
+# (a post's links, its text) -> its links with short links' targets added (see shortlinks).
+LinkResolver = Callable[[tuple[str, ...], str], tuple[str, ...]]
+
+
+# --- live sink: where listeners and webhooks hand their payloads ------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Cursor:
+    """Where a stream got to: `name` is the cursor's name in `stream_cursors` (a listener's
+    name, or one per stream), `value` the stream's own position ("" forgets it)."""
+
+    name: str
+    value: str
+
+
+class IngestCounts(Protocol):
+    """What one ingest call did, as a listener or a webhook reports it."""
+
+    @property
+    def lines(self) -> int: ...
+
+    @property
+    def posts(self) -> int: ...
+
+    @property
+    def triggers(self) -> int: ...
+
+    @property
+    def dead_letters(self) -> int: ...
+
+
+class ShopTags(Protocol):
+    """The tags the shop answers to now, for the streams that must ask their network for
+    them (X stream rules, Mastodon hashtag streams)."""
+
+    @property
+    def every_tag(self) -> tuple[str, ...]:
+        """Every registered kind's tags, link tags included."""
+        ...
+
+    @property
+    def reply_tags(self) -> tuple[str, ...]:
+        """The tags of kinds that act on a reply (`#cart`, `#wishlist`…)."""
+        ...
+
+    @property
+    def post_tags(self) -> tuple[str, ...]:
+        """The tags of kinds that act on a post of their own (`#cartlink CODE`)."""
+        ...
+
+
+class LiveSink(Protocol):
+    """The one door live payloads come in by."""
+
+    def ingest(
+        self,
+        source: str,
+        fmt: str,
+        payloads: Sequence[bytes],
+        *,
+        fetch_parents: bool = True,
+        cursor: Cursor | None = None,
+    ) -> IngestCounts:
+        """Ingest payloads (one JSON document each) in format `fmt` and commit; `cursor`, if
+        given, is written in the same transaction as the batch's last commit, so a restart
+        resumes exactly after what was kept. Parents triggers wait for are fetched after,
+        unless `fetch_parents` is False (then the caller calls `fetch_parents`)."""
+        ...
+
+    def fetch_parents(self) -> IngestCounts: ...
+
+    def read_cursor(self, name: str) -> str | None:
+        """The cursor stored under `name`, None if there is none."""
+        ...
+
+    def current_tags(self) -> ShopTags: ...
+
+    def needs_confirmation(self, post: Post) -> bool:
+        """Whether `post` would change a cart or a link (an unsigned source must confirm it
+        against the author's own repository before handing it over)."""
+        ...
+
+    def setting(self, key: str) -> str | None:
+        """One network setting in force (the console's over the file's), None when unset."""
+        ...
+
+    def now(self) -> datetime: ...
+
+
+class DeliveryLog(Protocol):
+    """Webhook deliveries already taken: networks deliver at least once."""
+
+    def was_delivered(self, source: str, event_id: str) -> bool: ...
+
+    def mark_delivered(self, source: str, event_id: str) -> None:
+        """Remember a delivery; called only after the sink committed it."""
+        ...
+
+
+# --- listeners ------------------------------------------------------------------------------
+
+
+class Listener(Protocol):
+    # Names the listener in logs and its cursor in `stream_cursors` (x_stream, jetstream…).
+    name: str
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Listen until `stop` is set, reconnecting with backoff after every failure; hand
+        each batch to the sink (`await asyncio.to_thread(sink.ingest, …)`) with the cursor
+        it reaches, so the two commit together."""
+        ...
+
+
+# --- parent fetching ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Fetched:
+    """The API's answer as payload lines in `fmt` (X v2 lookup, Mastodon status, Jetstream-
+    shaped event), or no lines when the network says the post does not exist."""
+
+    fmt: str
+    lines: tuple[bytes, ...]
+
+
+class FetchFailed(Exception):
+    """The network could not be asked now (down, rate-limited): the sink tries later."""
+
+
+class ParentFetcher(Protocol):
+    def fetch(self, post_id: str) -> Fetched:
+        """Fetch the post `post_id` (the id as triggers name it); raise FetchFailed."""
+        ...
+
+
+# --- sending --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class OutboxItem:
+    """One claimed outbox row, as a sender sees it."""
+
+    id: int
+    network: str  # x | mastodon | bluesky | email | a registered network
+    channel: Literal["reply", "private", "email"]
+    account_id: str  # the shopper's account on `network` (an address for email)
+    in_reply_to: str  # the trigger post the message answers ("" for email)
+    reason: str
+    text: str
+    subject: str | None
+    dedupe_key: str
+    attempts: int  # attempts before this one
+    # Set when an earlier attempt began and its end is unknown (a crash): a sender without
+    # an idempotency key (X) looks for what it may have sent before sending again.
+    attempt_started_at: datetime | None = None
+    # Set when an earlier attempt began handing the message over in a way nobody can ask
+    # about afterwards (SMTP's DATA) and its end is unknown: it may have been delivered, so
+    # sending it again may deliver it twice.
+    delivery_started_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Sent:
+    """Delivered; `remote_id` is the network's id for it (a post id, an AT-URI…)."""
+
+    remote_id: str | None = None
+
+
+class SendFailed(Exception):
+    """The message did not go. `permanent` failures are never retried: the dispatcher marks
+    them failed with `reason` (the console shows it) and emails the shopper instead.
+    Temporary ones are retried with backoff, not before `retry_at` when the network said when.
+    `end_unknown`: the message may have gone all the same (the connection dropped after SMTP's
+    DATA began), so the next attempt is told so."""
+
+    def __init__(
+        self,
+        reason: str,
+        *,
+        permanent: bool,
+        retry_at: datetime | None = None,
+        end_unknown: bool = False,
+    ) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.permanent = permanent
+        self.retry_at = retry_at
+        self.end_unknown = end_unknown
+
+
+class Sender(Protocol):
+    """Sends one network's messages (`network` is the outbox's network column). A sender
+    never touches the database; the dispatcher claims, retries, falls back and records."""
+
+    network: str
+
+    def send(self, item: OutboxItem, now: datetime) -> Sent:
+        """Send `item`; raise SendFailed when it did not go."""
+        ...
+
+
+# --- OAuth: linking a shopper's account by signing in at the network -------------------------
+
+
+class OAuthUnavailable(RuntimeError):
+    """The shop is not set up for this network's sign-in (no token_key, no client id)."""
+
+
+class OAuthInputError(ValueError):
+    """What the shopper typed cannot be used (no such server, a private address, …)."""
+
+
+class OAuthFailed(RuntimeError):
+    """The network did not complete the sign-in; the message says what it answered."""
+
+
+@dataclass(frozen=True)
+class StartInput:
+    """What a provider needs to send the browser to the network."""
+
+    state: str
+    code_challenge: str
+    redirect_uri: str
+    entered: str  # the server (Mastodon) or handle (Bluesky) the shopper typed; "" for X
+
+
+@dataclass(frozen=True)
+class Authorization:
+    url: str  # where the browser goes to sign in
+    server: str | None = None  # the server this sign-in is with (Mastodon host, Bluesky issuer)
+    secrets: dict[str, Any] = field(default_factory=dict)  # kept sealed with the state
+
+
+@dataclass(frozen=True)
+class PendingSignIn:
+    """A started sign-in, as its callback finds it again."""
+
+    server: str | None
+    code_verifier: str
+    redirect_uri: str
+    secrets: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class TokenSet:
+    access_token: str
+    refresh_token: str | None = None
+    expires_in: float | None = None
+    scope: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)  # kept sealed too (a DPoP key, …)
+
+
+@dataclass(frozen=True)
+class ProvenAccount:
+    """Who signed in, by the network's stable id, and the tokens that prove it."""
+
+    account_id: str
+    handle: str | None
+    tokens: TokenSet
+
+
+class OAuthProvider(Protocol):
+    network: Network
+
+    def authorize(self, start: StartInput) -> Authorization:
+        """Prepare the sign-in (register, push the request…) and say where to send the browser."""
+        ...
+
+    def exchange(
+        self, code: str, callback: Mapping[str, str], pending: PendingSignIn
+    ) -> ProvenAccount:
+        """Trade the code for tokens and learn the account; raise OAuthFailed if refused."""
+        ...
+
+    def revoke(self, server: str | None, secrets: Mapping[str, Any]) -> None:
+        """Ask the network to forget the tokens; raise OAuthFailed if it could not be asked."""
+        ...
+
+
+@dataclass(frozen=True)
+class RegisteredApp:
+    """hashcart's registration as a client on one server."""
+
+    client_id: str
+    client_secret: str | None
+
+
+class ClientRegistry(Protocol):
+    """Where hashcart keeps its registrations (one per Mastodon server)."""
+
+    def find(self, network: Network, server: str) -> RegisteredApp | None: ...
+
+    def keep(self, network: Network, server: str, app: RegisteredApp) -> RegisteredApp:
+        """Store a new registration; returns the one in force (an earlier one wins)."""
+        ...
