@@ -21,32 +21,19 @@ from pydantic import SecretStr
 from sqlalchemy import Connection, delete, insert, select
 
 from hashcart.config import LISTENER_NAMES, Settings
+from hashcart.networks import registry
 from hashcart.secretbox import NoTokenKey, SecretBox, UnreadableSecret
 from hashcart.store import schema as t
 
 log = logging.getLogger(__name__)
 
-# Plain values, in the order the networks page shows them.
+# Plain values, in the order the networks page shows them, and secrets (sealed at rest,
+# never shown back): as every registered network's settings model says (networks/base).
 PLAIN_KEYS = (
-    "x_shop_handle",
-    "x_shop_user_id",
-    "mastodon_url",
-    "bluesky_identifier",
-    "bluesky_pds_url",
-    "bluesky_jetstream_url",
+    *(key for adapter in registry.adapters() for key in adapter.settings.plain_keys),
     "listeners",
 )
-# Secrets: sealed at rest, never shown back.
-SECRET_KEYS = (
-    "x_consumer_secret",
-    "x_client_id",
-    "x_client_secret",
-    "x_bearer_token",
-    "x_access_token",
-    "mastodon_access_token",
-    "mastodon_webhook_secret",
-    "bluesky_app_password",
-)
+SECRET_KEYS = tuple(key for adapter in registry.adapters() for key in adapter.settings.secret_keys)
 KEYS = PLAIN_KEYS + SECRET_KEYS
 MAX_VALUE_LENGTH = 2000
 

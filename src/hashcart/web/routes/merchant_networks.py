@@ -1,6 +1,7 @@
-"""Merchant: setting up X, Mastodon and Bluesky from the console.
+"""Merchant: setting up the networks (X, Mastodon, Bluesky, any registered) from the console.
 
-One card a network says whether hashcart can listen and answer there, what is missing,
+One card a registered network, generated from its adapter's settings model (which marks
+the secrets), says whether hashcart can listen and answer there, what is missing,
 which listener runs and which webhook URL to register, and takes the values: plain ones
 (accounts, servers, listeners) and secrets (API keys and tokens). Secrets are sealed with
 the `token_key` before they reach the database and never come back to a page; a blank
@@ -10,14 +11,16 @@ secret field leaves the stored one alone. Everything is stored over the settings
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse
-from pydantic import BaseModel, Field, SecretStr
+from pydantic import BaseModel, Field, SecretStr, create_model
 from starlette.responses import Response
 
 from hashcart.config import Settings
+from hashcart.networks import registry
+from hashcart.networks.base import Need, SettingField
 from hashcart.secretbox import NoTokenKey, SecretBox
 from hashcart.store import network_config
 from hashcart.web.context import (
@@ -33,184 +36,62 @@ router = APIRouter(
     prefix="/merchant", dependencies=[Depends(csrf_protected)], include_in_schema=False
 )
 
-Role = Literal["listen", "answer", "extra"]
-
-
-@dataclass(frozen=True)
-class Value:
-    key: str
-    label: str
-    hint: str
-
-    @property
-    def secret(self) -> bool:
-        return self.key in network_config.SECRET_KEYS
-
-
-@dataclass(frozen=True)
-class Need:
-    """One thing hashcart can do on a network, and the values it takes: met when every
-    value of one of `alternatives` is set (and `listener` is on, for a stream)."""
-
-    what: str
-    role: Role
-    alternatives: tuple[tuple[str, ...], ...]
-    listener: str | None = None
-
 
 @dataclass(frozen=True)
 class Network:
+    """One network's card, generated from its adapter's settings model (networks/base)."""
+
     key: str
     name: str
-    values: tuple[Value, ...]
+    values: tuple[SettingField, ...]
     needs: tuple[Need, ...]
     listeners: tuple[str, ...]
     webhook: str | None = None
 
 
-NETWORKS = (
-    Network(
-        "x",
-        "X",
-        (
-            Value("x_shop_handle", "Shop handle", "The shop's X handle, without “@”."),
-            Value("x_shop_user_id", "Shop user id", "The shop account's numeric id."),
-            Value(
-                "x_consumer_secret",
-                "API key secret (consumer secret)",
-                "Signs webhook deliveries and the CRC check.",
-            ),
-            Value("x_client_id", "OAuth 2.0 client id", "Shoppers link their X account with it."),
-            Value(
-                "x_client_secret",
-                "OAuth 2.0 client secret",
-                "Shopper linking. Not a webhook secret: X signs webhooks with the consumer secret.",
-            ),
-            Value(
-                "x_bearer_token",
-                "App bearer token",
-                "Filtered stream and looking up parent posts.",
-            ),
-            Value(
-                "x_access_token",
-                "Shop account's access token",
-                "A user token of the shop's account: replies and direct messages.",
-            ),
-        ),
-        (
-            Need(
-                "Webhook deliveries (Account Activity or X Activity API)",
-                "listen",
-                (("x_consumer_secret",),),
-            ),
-            Need("Filtered stream", "listen", (("x_bearer_token", "x_shop_handle"),), "x_stream"),
-            Need("Replies to shoppers", "answer", (("x_access_token",),)),
-            Need("Fetching parent posts hashcart missed", "extra", (("x_bearer_token",),)),
-            Need("Shoppers linking their account", "extra", (("x_client_id", "x_client_secret"),)),
-        ),
-        ("x_stream",),
-        "/webhooks/x",
-    ),
-    Network(
-        "mastodon",
-        "Mastodon",
-        (
-            Value(
-                "mastodon_url", "Server", "The shop account's server, e.g. https://mastodon.social."
-            ),
-            Value(
-                "mastodon_access_token",
-                "Shop account's access token",
-                "From Preferences › Development › New application (scopes read, write).",
-            ),
-            Value(
-                "mastodon_webhook_secret",
-                "Admin webhook secret",
-                "Shown in Administration › Webhooks once the webhook is made.",
-            ),
-        ),
-        (
-            Need(
-                "Streaming (mentions and the trigger tags)",
-                "listen",
-                (("mastodon_url", "mastodon_access_token"),),
-                "mastodon",
-            ),
-            Need("Admin webhook (status.created)", "listen", (("mastodon_webhook_secret",),)),
-            Need(
-                "Replies and parent posts",
-                "answer",
-                (("mastodon_url", "mastodon_access_token"),),
-            ),
-        ),
-        ("mastodon",),
-        "/webhooks/mastodon",
-    ),
-    Network(
-        "bluesky",
-        "Bluesky",
-        (
-            Value(
-                "bluesky_identifier",
-                "Shop account",
-                "The shop's handle (shop.bsky.social) or DID.",
-            ),
-            Value(
-                "bluesky_app_password",
-                "App password",
-                "From Settings › Privacy and security › App passwords.",
-            ),
-            Value(
-                "bluesky_pds_url", "PDS", "The shop account's PDS (https://bsky.social for most)."
-            ),
-            Value(
-                "bluesky_jetstream_url",
-                "Jetstream",
-                "A Jetstream instance's /subscribe address.",
-            ),
-        ),
-        (
-            Need("Jetstream", "listen", (("bluesky_jetstream_url",),), "jetstream"),
-            Need("Repository firehose", "listen", (("bluesky_firehose_url",),), "bluesky_firehose"),
-            Need(
-                "Replies to shoppers",
-                "answer",
-                (("bluesky_identifier", "bluesky_app_password", "bluesky_pds_url"),),
-            ),
-        ),
-        ("jetstream", "bluesky_firehose"),
-    ),
-)
-assert {v.key for n in NETWORKS for v in n.values} == set(network_config.KEYS) - {"listeners"}
-
-LABELS = {value.key: value.label for network in NETWORKS for value in network.values}
-LISTENER_LABELS = {
-    "x_stream": "X filtered stream",
-    "mastodon": "Mastodon streaming",
-    "jetstream": "Bluesky Jetstream",
-    "bluesky_firehose": "Bluesky repository firehose",
-}
+def _networks() -> tuple[Network, ...]:
+    return tuple(
+        Network(
+            adapter.name,
+            adapter.display_name,
+            adapter.settings.fields,
+            adapter.settings.needs,
+            tuple(adapter.settings.listeners),
+            f"/webhooks/{adapter.name}" if adapter.webhook is not None else None,
+        )
+        for adapter in registry.adapters()
+    )
 
 
-class NetworksForm(BaseModel):
-    """What the page's one form sends; secrets blank unless typed."""
+def _labels() -> dict[str, str]:
+    return {value.key: value.label for network in _networks() for value in network.values}
 
-    x_shop_handle: str = Field("", max_length=2000)
-    x_shop_user_id: str = Field("", max_length=2000)
-    mastodon_url: str = Field("", max_length=2000)
-    bluesky_identifier: str = Field("", max_length=2000)
-    bluesky_pds_url: str = Field("", max_length=2000)
-    bluesky_jetstream_url: str = Field("", max_length=2000)
-    listeners: list[str] = Field(default_factory=list, max_length=10)
-    x_consumer_secret: str = Field("", max_length=2000)
-    x_client_id: str = Field("", max_length=2000)
-    x_client_secret: str = Field("", max_length=2000)
-    x_bearer_token: str = Field("", max_length=2000)
-    x_access_token: str = Field("", max_length=2000)
-    mastodon_access_token: str = Field("", max_length=2000)
-    mastodon_webhook_secret: str = Field("", max_length=2000)
-    bluesky_app_password: str = Field("", max_length=2000)
-    clear: list[str] = Field(default_factory=list, max_length=20)
+
+def _listener_labels() -> dict[str, str]:
+    return {
+        name: label
+        for adapter in registry.adapters()
+        for name, label in adapter.settings.listeners.items()
+    }
+
+
+def _form_model() -> type[BaseModel]:
+    """What the page's one form sends (secrets blank unless typed): every registered
+    network's settings, the listeners, and the secrets to clear."""
+    fields: dict[str, Any] = {
+        key: (str, Field("", max_length=2000))
+        for key in (*network_config.PLAIN_KEYS, *network_config.SECRET_KEYS)
+    }
+    fields["listeners"] = (list[str], Field(default_factory=list, max_length=10))
+    fields["clear"] = (list[str], Field(default_factory=list, max_length=20))
+    model: type[BaseModel] = create_model("NetworksForm", **fields)
+    return model
+
+
+if TYPE_CHECKING:
+    NetworksForm = BaseModel
+else:
+    NetworksForm = _form_model()
 
 
 def _is_set(settings: Settings, key: str) -> bool:
@@ -236,7 +117,7 @@ class NeedState:
 class Row:
     """One value on a card: what is in force (a secret's state, never the secret)."""
 
-    value: Value
+    value: SettingField
     origin: network_config.Origin
     shown: str
     stored: bool
@@ -259,7 +140,7 @@ def _cards(
 ) -> list[Card]:
     public_url = effective.public_url.rstrip("/")
     cards = []
-    for network in NETWORKS:
+    for network in _networks():
         needs = [_need_state(effective, need) for need in network.needs]
         listening = [state for state in needs if state.need.role == "listen"]
         answering = [state for state in needs if state.need.role == "answer"]
@@ -288,26 +169,24 @@ def _cards(
 def _listener_state(name: str, needs: list[NeedState]) -> tuple[str, str, str]:
     """(name, label, what the listener does now): "runs", "off", or why it will not start."""
     state = next(state for state in needs if state.need.listener == name)
+    label = _listener_labels()[name]
     if not state.listener_on:
-        return name, LISTENER_LABELS[name], "off"
+        return name, label, "off"
     if not state.has_values:
-        return (
-            name,
-            LISTENER_LABELS[name],
-            f"on, but will not start: needs {', '.join(state.missing)}",
-        )
-    return name, LISTENER_LABELS[name], "runs"
+        return name, label, f"on, but will not start: needs {', '.join(state.missing)}"
+    return name, label, "runs"
 
 
 def _need_state(settings: Settings, need: Need) -> NeedState:
+    labels = _labels()
     lacking = [[key for key in keys if not _is_set(settings, key)] for keys in need.alternatives]
     has_values = any(not lacks for lacks in lacking)
     if has_values:
         missing: tuple[str, ...] = ()
     elif len(need.alternatives) > 1:
-        missing = (" or ".join(LABELS.get(keys[0], keys[0]) for keys in need.alternatives),)
+        missing = (" or ".join(labels.get(keys[0], keys[0]) for keys in need.alternatives),)
     else:
-        missing = tuple(LABELS.get(key, key) for key in lacking[0])
+        missing = tuple(labels.get(key, key) for key in lacking[0])
     listener_on = need.listener is None or need.listener in settings.listeners
     return NeedState(need, has_values, listener_on, missing)
 
@@ -320,7 +199,8 @@ def _summary(listening: list[NeedState], answering: list[NeedState], can_listen:
         for state in listening:
             lacks = list(state.missing)
             if not state.listener_on and state.need.listener:
-                lacks.append(f"the {LISTENER_LABELS[state.need.listener]} listener turned on")
+                label = _listener_labels()[state.need.listener]
+                lacks.append(f"the {label} listener turned on")
             ways.append(f"{state.need.what}: {', '.join(lacks)}")
         lines.append("To listen, one of: " + "; ".join(ways))
     lines += [
@@ -334,7 +214,7 @@ def _row(
     effective: Settings,
     found: network_config.Stored,
     unreadable: list[str],
-    value: Value,
+    value: SettingField,
 ) -> Row:
     origin = network_config.origin(settings, found, value.key)
     if not value.secret:
@@ -392,9 +272,9 @@ def _page(
         title="Networks",
         cards=_cards(app.settings, effective, found, unreadable),
         form=form if form is not None else _form_values(effective),
-        listener_labels=LISTENER_LABELS,
+        listener_labels=_listener_labels(),
         listeners_origin=network_config.origin(app.settings, found, "listeners"),
-        unreadable=[LABELS[key] for key in unreadable],
+        unreadable=[_labels()[key] for key in unreadable],
         token_key_problem=_token_key_problem(app.settings),
         error=error,
         notice=notice,
@@ -422,7 +302,7 @@ def networks_submit(
     plain: dict[str, str | tuple[str, ...]] = {
         key: str(values[key]).strip() for key in network_config.PLAIN_KEYS if key != "listeners"
     }
-    plain["listeners"] = tuple(sent.listeners)
+    plain["listeners"] = tuple(values["listeners"])
     secrets = {key: str(values[key]) for key in network_config.SECRET_KEYS}
     try:
         with unit_of_work(request) as connection:
@@ -431,7 +311,7 @@ def networks_submit(
                 hashcart_of(request).settings,
                 plain,
                 secrets,
-                clear=tuple(sent.clear),
+                clear=tuple(values["clear"]),
             )
     except network_config.NetworkConfigError as problem:
         # What was typed comes back, except the secrets: they are never put in a page.
