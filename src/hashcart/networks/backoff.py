@@ -3,8 +3,21 @@ dispatcher's retries. Jitter spreads many clients' retries so they do not come b
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import random
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+
+# How a listener waits between reconnects: `wait(seconds, stop)`. Tests pass their own, which
+# records the delay and returns at once, so no test waits for real time.
+Wait = Callable[[float, asyncio.Event], Awaitable[None]]
+
+
+async def wait_or_stop(seconds: float, stop: asyncio.Event) -> None:
+    """Wait `seconds`, or less when `stop` is set meanwhile (the default between reconnects)."""
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(stop.wait(), timeout=seconds)
 
 
 @dataclass(frozen=True)

@@ -21,8 +21,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 import msgspec
 import websockets
 
-from hashcart.listeners.base import Wait, wait_or_stop
-from hashcart.networks.backoff import Backoff
+from hashcart.networks.backoff import Backoff, Wait, wait_or_stop
 from hashcart.networks.bluesky.records import POST_COLLECTION, AtUri, RecordReader
 from hashcart.networks.bluesky.streams import (
     DEFAULT_BACKOFF,

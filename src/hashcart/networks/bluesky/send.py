@@ -23,7 +23,7 @@ from hashcart.networks.bluesky.records import POST_COLLECTION, AtUri, RecordRead
 from hashcart.networks.bluesky.session import LoginRefused, Session, ShopSession
 from hashcart.networks.bluesky.tid import tid_for
 from hashcart.networks.bluesky.xrpc import BlueskyUnreachable, Xrpc, XrpcError
-from hashcart.outbox.senders import OutboxItem, SendFailed, Sent
+from hashcart.ports import OutboxItem, SendFailed, Sent
 
 log = logging.getLogger(__name__)
 

@@ -20,8 +20,7 @@ from websockets.asyncio.client import ClientConnection
 from websockets.exceptions import ConnectionClosed
 
 from hashcart.domain.posts import DecodeError, Post
-from hashcart.listeners.base import Wait
-from hashcart.networks.backoff import Backoff
+from hashcart.networks.backoff import Backoff, Wait
 from hashcart.networks.bluesky.decode import decode
 from hashcart.ports import LiveSink
 

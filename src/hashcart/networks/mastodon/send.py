@@ -26,7 +26,7 @@ from hashcart.networks.mastodon.api import (
     Visibility,
 )
 from hashcart.networks.mastodon.html_text import html_to_text
-from hashcart.outbox.senders import OutboxItem, SendFailed, Sent
+from hashcart.ports import OutboxItem, SendFailed, Sent
 
 log = logging.getLogger(__name__)
 

@@ -34,8 +34,7 @@ import msgspec
 from httpx_sse import ServerSentEvent, aconnect_sse
 
 from hashcart.domain.triggers import normalize_tag
-from hashcart.listeners.base import Wait, wait_or_stop
-from hashcart.networks.backoff import Backoff
+from hashcart.networks.backoff import Backoff, Wait, wait_or_stop
 from hashcart.networks.formats import Format
 from hashcart.networks.mastodon.api import (
     Item,

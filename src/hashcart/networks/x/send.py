@@ -23,7 +23,7 @@ from typing import Any
 from hashcart.networks.rate_limits import retry_after
 from hashcart.networks.x.api import XApi, XApiError, XNotConfigured, XUnreachable, is_post_id
 from hashcart.networks.x.shop_token import ShopToken
-from hashcart.outbox.senders import OutboxItem, SendFailed, Sent
+from hashcart.ports import OutboxItem, SendFailed, Sent
 
 log = logging.getLogger(__name__)
 
