@@ -127,6 +127,35 @@ class DeliveryLog(Protocol):
         ...
 
 
+# --- what network adapters keep: small store ports (implemented in store/) -----------------
+
+
+class SealedSessions(Protocol):
+    """A network's sessions of the shop's own account (an OAuth token set, a login), kept
+    sealed with the token_key under a name: read, and replaced."""
+
+    def read(self, name: str) -> str | None: ...
+
+    def keep(self, name: str, sealed: str) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Resolution:
+    """A short link's outcome: its `target`, or the `problem` that stopped us."""
+
+    url: str
+    target: str | None
+    problem: str | None
+
+
+class ResolvedLinks(Protocol):
+    """The short-link cache: where each short link led, or why it could not be followed."""
+
+    def lookup(self, url: str) -> Resolution | None: ...
+
+    def record(self, resolution: Resolution) -> None: ...
+
+
 # --- listeners ------------------------------------------------------------------------------
 
 

@@ -25,16 +25,17 @@ from starlette.routing import Route
 from hashcart.bootstrap import App
 from hashcart.config import Settings
 from hashcart.domain.posts import Network
+from hashcart.listeners.registry import link_resolver as resolver
 from hashcart.listeners.sink import LiveIngest
 from hashcart.networks.formats import Format
 from hashcart.networks.shortlinks import (
     AddressPolicy,
     ShortLinkResolver,
-    resolver,
     shortener_hosts,
     system_lookup,
 )
 from hashcart.store import schema as t
+from hashcart.store.resolved_links import StoredResolutions
 from tests.harness import PRODUCTS, Shop
 from tests.loopback import LiveServer
 from tests.payloads import SHOP_DID, jetstream_post, mastodon_status, post_uri
@@ -142,8 +143,7 @@ def loopback_resolver(
     **options: Any,
 ) -> ShortLinkResolver:
     return ShortLinkResolver(
-        app.engine,
-        app.clock,
+        StoredResolutions(app.engine, app.clock),
         hosts,
         is_shop_url=app.shop().hosts.matches_url,
         address_policy=policy,

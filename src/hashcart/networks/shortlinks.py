@@ -34,23 +34,18 @@ from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 import httpcore
 import httpx
-from sqlalchemy import Engine
 
-from hashcart.clock import Clock
-from hashcart.domain.products import ShopHosts
 from hashcart.domain.urls import extract_urls
 from hashcart.networks.addresses import IPAddress, PublicOnlyBackend, Refused, non_public_reason
-from hashcart.store import resolved_links
-from hashcart.store.resolved_links import Resolution
+from hashcart.ports import Resolution, ResolvedLinks
 
 if TYPE_CHECKING:
-    from hashcart.bootstrap import App
-    from hashcart.ports import LinkResolver
+    pass
 
 log = logging.getLogger(__name__)
 
@@ -182,8 +177,7 @@ class ShortLinkResolver:
 
     def __init__(
         self,
-        engine: Engine,
-        clock: Clock,
+        cache: ResolvedLinks,
         hosts: Iterable[str],
         *,
         is_shop_url: Callable[[str], bool] = lambda url: False,
@@ -193,8 +187,7 @@ class ShortLinkResolver:
         total_timeout: float = 5.0,
         max_redirects: int = 3,
     ) -> None:
-        self.engine = engine
-        self.clock = clock
+        self.cache = cache
         self.hosts = shortener_hosts(hosts)
         self.is_shop_url = is_shop_url
         self.address_policy = address_policy or AddressPolicy()
@@ -245,13 +238,13 @@ class ShortLinkResolver:
 
     def resolve(self, url: str) -> str | None:
         """Where short link `url` leads: from the cache, or followed now and cached."""
-        cached = resolved_links.lookup(self.engine, url)
+        cached = self.cache.lookup(url)
         if cached is not None:
             return cached.target
         outcome = self.follow(url)
         if outcome.problem is not None:
             log.info("short link %s not followed: %s", url, outcome.problem)
-        resolved_links.record(self.engine, outcome, self.clock.now())
+        self.cache.record(outcome)
         return outcome.target
 
     def follow(self, url: str) -> Resolution:
@@ -356,32 +349,3 @@ def shortener_hosts(hosts: Iterable[str]) -> frozenset[str]:
     """The configured shortener hosts as compared: lower case, no trailing dot, never t.co."""
     names = {host.strip().lower().rstrip(".") for host in hosts}
     return frozenset(name for name in names if name and name not in NEVER_FOLLOWED)
-
-
-class _ShopUrls:
-    """Whether a URL is on one of the shop's hosts (read again every SHOP_HOSTS_REFRESH,
-    since catalog imports and the console change them)."""
-
-    def __init__(self, app: App) -> None:
-        self.app = app
-        self._hosts: ShopHosts | None = None
-        self._read_at: datetime | None = None
-
-    def __call__(self, url: str) -> bool:
-        now = self.app.clock.now()
-        if (
-            self._hosts is None
-            or self._read_at is None
-            or now - self._read_at >= SHOP_HOSTS_REFRESH
-        ):
-            self._hosts = self.app.shop().hosts
-            self._read_at = now
-        return self._hosts.matches_url(url)
-
-
-def resolver(app: App) -> LinkResolver | None:
-    """The live ingest's short-link resolver, or None when no shortener host is set."""
-    hosts = shortener_hosts(app.effective_settings().shortener_hosts)
-    if not hosts:
-        return None
-    return ShortLinkResolver(app.engine, app.clock, hosts, is_shop_url=_ShopUrls(app))

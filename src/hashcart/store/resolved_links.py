@@ -5,25 +5,18 @@ reads the answer here, so a popular post's link costs one request, not one per r
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import Engine, select
 
+from hashcart.ports import Clock, Resolution
 from hashcart.store import schema as t
 from hashcart.store.repository import upsert
 
+__all__ = ["MAX_KEY_LENGTH", "Resolution", "StoredResolutions", "lookup", "record"]
+
 # The cache's key column is this long; a longer link is followed but not cached.
 MAX_KEY_LENGTH = 2048
-
-
-@dataclass(frozen=True, slots=True)
-class Resolution:
-    """A short link's outcome: its `target`, or the `problem` that stopped us."""
-
-    url: str
-    target: str | None
-    problem: str | None
 
 
 def lookup(engine: Engine, url: str) -> Resolution | None:
@@ -53,3 +46,17 @@ def record(engine: Engine, resolution: Resolution, at: datetime) -> None:
                 "resolved_at": at,
             },
         )
+
+
+class StoredResolutions:
+    """The short-link cache port (hashcart.ports.ResolvedLinks) in `resolved_links`."""
+
+    def __init__(self, engine: Engine, clock: Clock) -> None:
+        self.engine = engine
+        self.clock = clock
+
+    def lookup(self, url: str) -> Resolution | None:
+        return lookup(self.engine, url)
+
+    def record(self, resolution: Resolution) -> None:
+        record(self.engine, resolution, self.clock.now())

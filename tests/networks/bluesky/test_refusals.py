@@ -30,6 +30,7 @@ from hashcart.networks.formats import Format
 from hashcart.networks.parents import Fetched, FetchFailed
 from hashcart.outbox.senders import OutboxItem, SendFailed, Sent
 from hashcart.secretbox import SecretBox
+from hashcart.store.network_sessions import StoredSessions
 from tests.harness import Shop
 from tests.loopback import LiveServer
 from tests.networks.bluesky.conftest import TOKEN_KEY
@@ -59,7 +60,7 @@ class Pds:
         xrpc = self.xrpc()
         identity = IdentityResolver(xrpc, self.host.url, self.shop.clock)
         session = ShopSession(
-            self.shop.app.engine,
+            StoredSessions(self.shop.app.engine, self.shop.clock),
             xrpc,
             self.shop.clock,
             pds_url=self.host.url,

@@ -20,6 +20,7 @@ from hashcart.networks.bluesky.xrpc import Xrpc, new_client
 from hashcart.outbox.senders import OutboxItem, SendFailed
 from hashcart.secretbox import SecretBox
 from hashcart.store import schema as t
+from hashcart.store.network_sessions import StoredSessions
 from tests.harness import Shop
 from tests.networks.bluesky.conftest import TOKEN_KEY
 from tests.networks.bluesky.peer import Account, BlueskyPeer, Posted, reply_texts_to
@@ -45,7 +46,7 @@ class Desk:
         xrpc = Xrpc(new_client())
         identity = IdentityResolver(xrpc, settings.bluesky_plc_url, self.shop.clock)
         session = ShopSession(
-            self.shop.app.engine,
+            StoredSessions(self.shop.app.engine, self.shop.clock),
             xrpc,
             self.shop.clock,
             pds_url=settings.bluesky_pds_url,

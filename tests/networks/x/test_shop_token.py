@@ -13,6 +13,7 @@ from hashcart.networks.x.send import TOKEN_REJECTED, XSender
 from hashcart.networks.x.shop_token import ShopToken
 from hashcart.outbox.senders import OutboxItem, SendFailed
 from hashcart.store import schema as t
+from hashcart.store.network_sessions import StoredSessions
 from tests.harness import Shop
 from tests.networks.x.conftest import SHOPPER_ID, ServedStandIn
 from tests.networks.x.stand_in import CLIENT_ID, CLIENT_SECRET, SHOP_USER_ID, USER_TOKEN
@@ -53,7 +54,7 @@ def _sender(shop: Shop, settings: Settings) -> XSender:
     return XSender(
         XApi.from_settings(settings),
         shop_user_id=SHOP_USER_ID,
-        token=ShopToken(shop.app.engine, settings, shop.clock),
+        token=ShopToken(StoredSessions(shop.app.engine, shop.clock), settings, shop.clock),
     )
 
 

@@ -18,13 +18,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, select
-
 from hashcart.clock import Clock
 from hashcart.networks.bluesky.xrpc import BlueskyError, BlueskyUnreachable, Xrpc, XrpcError
+from hashcart.ports import SealedSessions
 from hashcart.secretbox import SecretBox, UnreadableSecret
-from hashcart.store import schema as t
-from hashcart.store.repository import upsert
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +51,7 @@ class ShopSession:
 
     def __init__(
         self,
-        engine: Engine,
+        sessions: SealedSessions,
         xrpc: Xrpc,
         clock: Clock,
         *,
@@ -63,7 +60,7 @@ class ShopSession:
         password: str,
         box: SecretBox | None,
     ) -> None:
-        self.engine = engine
+        self.sessions = sessions
         self.xrpc = xrpc
         self.clock = clock
         self.pds_url = pds_url.rstrip("/")
@@ -146,12 +143,7 @@ class ShopSession:
     def _load(self) -> Session | None:
         if self.box is None:
             return None
-        with self.engine.connect() as connection:
-            sealed = connection.scalar(
-                select(t.network_sessions.c.secret_data).where(
-                    t.network_sessions.c.name == self.name
-                )
-            )
+        sealed = self.sessions.read(self.name)
         if sealed is None:
             return None
         try:
@@ -179,11 +171,7 @@ class ShopSession:
                 "refresh_jwt": session.refresh_jwt,
             }
         )
-        with self.engine.begin() as connection:
-            connection.execute(
-                upsert(connection.dialect.name, t.network_sessions, ["name"]),
-                {"name": self.name, "secret_data": sealed, "updated_at": self.clock.now()},
-            )
+        self.sessions.keep(self.name, sealed)
 
 
 def _pds_of(document: object, did: str) -> str | None:

@@ -5,6 +5,9 @@ nothing when the settings do not configure it.
 Public records need no login, so the fetcher is always there; the sender needs the shop's
 identifier and app password; the listeners are the ones `listeners` names (`jetstream`,
 `bluesky_firehose`).
+
+The network's composition root: the one module of its package that builds store adapters
+(the sealed-sessions port).
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from hashcart.networks.bluesky.send import BlueskySender
 from hashcart.networks.bluesky.session import ShopSession
 from hashcart.networks.bluesky.xrpc import Xrpc, new_client
 from hashcart.secretbox import SecretBox
+from hashcart.store.network_sessions import StoredSessions
 
 if TYPE_CHECKING:
     from hashcart.bootstrap import App
@@ -46,7 +50,7 @@ def sender(app: App) -> Sender | None:
     xrpc, identity, records = _reading(app, settings)
     box = SecretBox.of(settings) if settings.token_key is not None else None
     session = ShopSession(
-        app.engine,
+        StoredSessions(app.engine, app.clock),
         xrpc,
         app.clock,
         pds_url=settings.bluesky_pds_url,

@@ -11,15 +11,11 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
-from sqlalchemy import Engine, select
-
 from hashcart.clock import Clock
 from hashcart.config import Settings
 from hashcart.networks.x.oauth import XOAuth
-from hashcart.ports import OAuthFailed, OAuthUnavailable
+from hashcart.ports import OAuthFailed, OAuthUnavailable, SealedSessions
 from hashcart.secretbox import NoTokenKey, SecretBox, UnreadableSecret
-from hashcart.store import schema as t
-from hashcart.store.repository import upsert
 
 log = logging.getLogger(__name__)
 
@@ -27,8 +23,8 @@ SESSION_NAME = "x:shop"
 
 
 class ShopToken:
-    def __init__(self, engine: Engine, settings: Settings, clock: Clock) -> None:
-        self.engine = engine
+    def __init__(self, sessions: SealedSessions, settings: Settings, clock: Clock) -> None:
+        self.sessions = sessions
         self.settings = settings
         self.clock = clock
 
@@ -42,12 +38,7 @@ class ShopToken:
         box = self._box()
         if box is None:
             return {}
-        with self.engine.connect() as connection:
-            sealed = connection.scalar(
-                select(t.network_sessions.c.secret_data).where(
-                    t.network_sessions.c.name == SESSION_NAME
-                )
-            )
+        sealed = self.sessions.read(SESSION_NAME)
         if sealed is None:
             return {}
         try:
@@ -91,9 +82,5 @@ class ShopToken:
                 "expires_at": (now + timedelta(seconds=tokens.expires_in or 7200)).isoformat(),
             }
         )
-        with self.engine.begin() as connection:
-            connection.execute(
-                upsert(connection.dialect.name, t.network_sessions, ["name"]),
-                {"name": SESSION_NAME, "secret_data": sealed, "updated_at": now},
-            )
+        self.sessions.keep(SESSION_NAME, sealed)
         return tokens.access_token

@@ -7,6 +7,9 @@ nothing when they do not configure it.
   asking X who the shop is when reconciling (GET /2/users/me otherwise);
 - listeners: the filtered stream, when `listeners` names "x_stream" and the bearer token is
   set; its trigger rule needs `x_shop_handle`.
+
+The network's composition root: the one module of its package that builds store adapters
+(the sealed-sessions port).
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from hashcart.networks.x.fetch import XParentFetcher
 from hashcart.networks.x.send import XSender
 from hashcart.networks.x.shop_token import ShopToken
 from hashcart.networks.x.stream import FilteredStreamListener
+from hashcart.store.network_sessions import StoredSessions
 
 if TYPE_CHECKING:
     from hashcart.bootstrap import App
@@ -41,7 +45,7 @@ def sender(app: App) -> Sender | None:
     return XSender(
         XApi.from_settings(settings),
         shop_user_id=settings.x_shop_user_id,
-        token=ShopToken(app.engine, settings, app.clock),
+        token=ShopToken(StoredSessions(app.engine, app.clock), settings, app.clock),
     )
 
 
