@@ -26,9 +26,9 @@ def detect(line: bytes) -> Format:
     more specific marker goes first (see the adapters' `SNIFFS`).
     """
     head = line[:32].lstrip()
-    for sniff in registry.sniffs():
-        if sniff.matches(head, line):
-            return Format(sniff.format)
+    for matches, fmt in registry.detection():
+        if matches(head, line):
+            return fmt
     raise DecodeError("unknown format: no X, Mastodon or Jetstream keys in the line")
 
 

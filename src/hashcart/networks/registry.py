@@ -10,6 +10,7 @@ X, Mastodon and Bluesky are registered here, in that order (the order pages show
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from hashcart.domain.posts import Network
@@ -31,6 +32,8 @@ _adapters: dict[str, NetworkAdapter] = {}
 # Derived from the adapters, rebuilt when one is registered (read on every decoded line).
 _decoders: dict[str, Decode] = {}
 _sniffs: tuple[Sniff, ...] = ()
+# (matches, format) of each sniff, in order: what `formats.detect` runs on every line.
+_detection: tuple[tuple[Callable[[bytes, bytes], bool], Format], ...] = ()
 _line_rules: tuple[LineRule, ...] = ()
 
 
@@ -59,13 +62,14 @@ def unregister(name: str) -> None:
 
 
 def _rebuild() -> None:
-    global _sniffs, _line_rules
+    global _sniffs, _detection, _line_rules
     _decoders.clear()
     for adapter in _adapters.values():
         _decoders.update(adapter.decoders)
     every = [sniff for adapter in _adapters.values() for sniff in adapter.sniffs]
     # sorted() is stable: rules of the same order keep registration order.
     _sniffs = tuple(sorted(every, key=lambda sniff: sniff.order))
+    _detection = tuple((sniff.matches, Format(sniff.format)) for sniff in _sniffs)
     _line_rules = tuple(rule for adapter in _adapters.values() for rule in adapter.line_rules)
 
 
@@ -97,6 +101,11 @@ def decoder(fmt: str) -> Decode | None:
 def sniffs() -> tuple[Sniff, ...]:
     """Every network's detection rules, lowest order first."""
     return _sniffs
+
+
+def detection() -> tuple[tuple[Callable[[bytes, bytes], bool], Format], ...]:
+    """`sniffs()` as (matches, format) pairs, the formats already looked up."""
+    return _detection
 
 
 def line_rules() -> tuple[LineRule, ...]:
