@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
+from hashcart.errors import HashcartError
+
 
 class Network(StrEnum):
     X = "x"
@@ -68,5 +70,5 @@ class NotAPost:
 Event = Post | PostDeleted | NotAPost
 
 
-class DecodeError(ValueError):
+class DecodeError(HashcartError, ValueError):
     """A payload that is not valid for the format it claims; the reason says why."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
+from hashcart.errors import HashcartError
 from hashcart.networks.formats import Format
 
 
@@ -21,7 +22,7 @@ class Fetched:
     lines: tuple[bytes, ...]
 
 
-class FetchFailed(Exception):
+class FetchFailed(HashcartError):
     """The network could not be asked now (down, rate-limited): the sink tries later."""
 
 

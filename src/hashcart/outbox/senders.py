@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal, Protocol
 
+from hashcart.errors import HashcartError
+
 
 @dataclass(frozen=True)
 class OutboxItem:
@@ -41,7 +43,7 @@ class Sent:
     remote_id: str | None = None
 
 
-class SendFailed(Exception):
+class SendFailed(HashcartError):
     """The message did not go. `permanent` failures are never retried: the dispatcher marks
     them failed with `reason` (the console shows it) and emails the shopper instead.
     Temporary ones are retried with backoff, not before `retry_at` when the network said when.

@@ -29,6 +29,7 @@ from authlib.common.security import generate_token  # type: ignore[import-untype
 from authlib.oauth2.rfc7636 import create_s256_code_challenge  # type: ignore[import-untyped]
 
 from hashcart.domain.posts import Network
+from hashcart.errors import HashcartError
 from hashcart.networks.addresses import PublicOnlyTransport, non_public_host_reason
 from hashcart.secretbox import NoTokenKey, SecretBox, UnreadableSecret
 from hashcart.services.linking import LinkError, link_account
@@ -50,19 +51,19 @@ HTTP_TIMEOUT = httpx.Timeout(10.0, connect=5.0)
 USER_AGENT = "hashcart (account linking)"
 
 
-class OAuthUnavailable(RuntimeError):
+class OAuthUnavailable(HashcartError, RuntimeError):
     """The shop is not set up for this network's sign-in (no token_key, no client id)."""
 
 
-class OAuthInputError(ValueError):
+class OAuthInputError(HashcartError, ValueError):
     """What the shopper typed cannot be used (no such server, a private address, …)."""
 
 
-class OAuthFailed(RuntimeError):
+class OAuthFailed(HashcartError, RuntimeError):
     """The network did not complete the sign-in; the message says what it answered."""
 
 
-class StateRefused(ValueError):
+class StateRefused(HashcartError, ValueError):
     """A callback whose state is unknown, used, expired or someone else's: nothing linked."""
 
 

@@ -26,6 +26,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 import libipld
 import websockets
 
+from hashcart.errors import HashcartError
 from hashcart.listeners.base import Wait, wait_or_stop
 from hashcart.listeners.sink import LiveIngest
 from hashcart.networks.backoff import Backoff
@@ -53,7 +54,7 @@ _SOCKET_MAX_SIZE = 8 * 1024 * 1024
 _POST_PREFIX = POST_COLLECTION + "/"
 
 
-class StreamRefused(Exception):
+class StreamRefused(HashcartError):
     """The server sent an error frame (ConsumerTooSlow, FutureCursor…): reconnect, from
     scratch when the server said our cursor is in its future."""
 
