@@ -49,6 +49,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check src tests
 	$(BIN)/ruff format --check src tests
 	$(BIN)/mypy --strict src
+	$(BIN)/lint-imports
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache hashcart-demo.db*
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .grimp_cache hashcart-demo.db*
