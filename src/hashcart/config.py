@@ -22,6 +22,7 @@ from hashcart.domain.link_codes import LinkWords
 from hashcart.domain.products import ShopHosts
 from hashcart.domain.shop_accounts import ShopAccount, parse_shop_accounts
 from hashcart.domain.triggers import TriggerWords
+from hashcart.errors import HashcartError
 from hashcart.logs import LogFormat, LogLevel
 
 DEFAULT_DATABASE_URL = "sqlite:///hashcart.db"
@@ -201,7 +202,7 @@ class Settings(BaseSettings):
         return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls))
 
 
-class ConfigFileError(ValueError):
+class ConfigFileError(HashcartError, ValueError):
     """The settings file is missing or unreadable; the message says which and why."""
 
 

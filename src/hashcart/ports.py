@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import Any, Literal, Protocol
 
 from hashcart.domain.posts import Network, Post
+from hashcart.errors import HashcartError
 
 # --- clock ----------------------------------------------------------------------------------
 
@@ -182,7 +183,7 @@ class Fetched:
     lines: tuple[bytes, ...]
 
 
-class FetchFailed(Exception):
+class FetchFailed(HashcartError):
     """The network could not be asked now (down, rate-limited): the sink tries later."""
 
 
@@ -225,7 +226,7 @@ class Sent:
     remote_id: str | None = None
 
 
-class SendFailed(Exception):
+class SendFailed(HashcartError):
     """The message did not go. `permanent` failures are never retried: the dispatcher marks
     them failed with `reason` (the console shows it) and emails the shopper instead.
     Temporary ones are retried with backoff, not before `retry_at` when the network said when.
@@ -261,15 +262,15 @@ class Sender(Protocol):
 # --- OAuth: linking a shopper's account by signing in at the network -------------------------
 
 
-class OAuthUnavailable(RuntimeError):
+class OAuthUnavailable(HashcartError, RuntimeError):
     """The shop is not set up for this network's sign-in (no token_key, no client id)."""
 
 
-class OAuthInputError(ValueError):
+class OAuthInputError(HashcartError, ValueError):
     """What the shopper typed cannot be used (no such server, a private address, …)."""
 
 
-class OAuthFailed(RuntimeError):
+class OAuthFailed(HashcartError, RuntimeError):
     """The network did not complete the sign-in; the message says what it answered."""
 
 

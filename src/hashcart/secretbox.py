@@ -7,6 +7,7 @@ import json
 from typing import TYPE_CHECKING, Any
 
 from hashcart.config import Settings
+from hashcart.errors import HashcartError
 
 if TYPE_CHECKING:
     from cryptography.fernet import Fernet
@@ -15,11 +16,11 @@ if TYPE_CHECKING:
 # reads the console's network settings through here, and most have no secret to open.
 
 
-class NoTokenKey(RuntimeError):
+class NoTokenKey(HashcartError, RuntimeError):
     """Storing a token needs the `token_key` setting; the message says how to make one."""
 
 
-class UnreadableSecret(ValueError):
+class UnreadableSecret(HashcartError, ValueError):
     """Stored data that the current key cannot open (the key changed, or the data was edited)."""
 
 

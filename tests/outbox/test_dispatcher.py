@@ -12,7 +12,7 @@ from typing import Any
 
 from hashcart.domain.messages import Reason, email_subject
 from hashcart.domain.posts import Network
-from hashcart.outbox.claims import LEASE, aware, claim_due
+from hashcart.outbox.claims import LEASE, claim_due
 from hashcart.outbox.dispatcher import DispatchRun, dispatch_once
 from hashcart.outbox.email import EmailSender
 from hashcart.outbox.senders import OutboxItem, Sender, SendFailed, Sent
@@ -51,7 +51,7 @@ def test_a_due_reply_is_sent_once_and_recorded_sent(shop: Shop, network: PeerNet
         "1000",
         None,
     )
-    assert aware(sent.sent_at) == shop.clock.now()
+    assert sent.sent_at == shop.clock.now()
     assert sent.attempt_started_at is None
     # Sent is sent: a second run finds nothing to do.
     assert dispatch_once(shop.app, {"x": network.sender()}) == DispatchRun()
@@ -119,7 +119,7 @@ def test_a_temporary_failure_comes_back_after_a_jittered_exponential_backoff(
     assert first == DispatchRun(retried=1)
     waiting = row(shop.app, FIRST)
     assert (waiting.status, waiting.attempts, waiting.last_error) == ("queued", 1, "x answered 503")
-    retry_at = aware(waiting.next_attempt_at)
+    retry_at = waiting.next_attempt_at
     assert retry_at is not None
     # Equal jitter: somewhere in [base/2, base] after the first failure.
     assert start + timedelta(seconds=base / 2) <= retry_at <= start + timedelta(seconds=base)
@@ -132,7 +132,7 @@ def test_a_temporary_failure_comes_back_after_a_jittered_exponential_backoff(
     assert dispatch_once(shop.app, {"x": sender}, rng=random.Random(2)) == DispatchRun(retried=1)
     again = row(shop.app, FIRST)
     assert again.attempts == 2
-    later = aware(again.next_attempt_at)
+    later = again.next_attempt_at
     assert later is not None
     # The second delay doubles: [base, 2 * base].
     assert second_try + timedelta(seconds=base) <= later <= second_try + timedelta(seconds=2 * base)
@@ -160,7 +160,7 @@ def test_jitter_spreads_retries_and_stays_within_the_schedule(
 
     dispatch_once(shop.app, {"x": network.sender()}, rng=random.Random(7))
 
-    delays = [(aware(r.next_attempt_at) - now).total_seconds() for r in rows(shop.app)]  # type: ignore[operator]
+    delays = [(r.next_attempt_at - now).total_seconds() for r in rows(shop.app)]
     assert all(base / 2 <= delay <= base for delay in delays)
     assert len(set(delays)) > 10  # spread out, not all at once
 
@@ -182,7 +182,7 @@ def test_a_rate_limited_network_is_held_until_its_reset_and_others_go_on(
     x_rows = [r for r in rows(shop.app) if r.network == "x"]
     assert {r.status for r in x_rows} == {"queued"}
     # The reset time wins over the (shorter) backoff, and the untried rows wait for it too.
-    assert [aware(r.next_attempt_at) for r in x_rows] == [reset] * 3
+    assert [r.next_attempt_at for r in x_rows] == [reset] * 3
     assert [r.attempts for r in x_rows] == [1, 0, 0]  # waiting burns no attempt
 
     shop.clock.advance(timedelta(minutes=14, seconds=59))
@@ -334,7 +334,7 @@ def test_a_sender_that_breaks_mid_answer_leaves_the_row_to_be_reconciled(
     waiting = row(shop.app, FIRST)
     assert waiting.status == "queued"
     assert waiting.last_error == "the x sender broke: JSONDecodeError"
-    assert aware(waiting.attempt_started_at) == started
+    assert waiting.attempt_started_at == started
 
     shop.clock.advance(timedelta(minutes=1))
     assert dispatch_once(shop.app, {"x": sender}) == DispatchRun(sent=1, reconciled=1)
@@ -354,7 +354,7 @@ def test_an_email_while_the_mail_server_is_down_is_retried_later(
     [email] = rows(shop.app)
     assert (email.status, email.attempts) == ("queued", 1)
     assert email.last_error.startswith("SMTP server unreachable:")
-    assert aware(email.next_attempt_at) > shop.clock.now()  # type: ignore[operator]
+    assert email.next_attempt_at > shop.clock.now()
     shop.app.engine.dispose()
 
 
@@ -436,7 +436,7 @@ def test_a_clean_failure_after_a_crash_keeps_the_crash_s_doubt_for_the_next_atte
     shop.clock.advance(timedelta(minutes=1))
     flaky = LookupDownOnce(network.sender())
     assert dispatch_once(shop.app, {"x": flaky}) == DispatchRun(retried=1, reconciled=1)
-    assert aware(row(shop.app, FIRST).attempt_started_at) == started
+    assert row(shop.app, FIRST).attempt_started_at == started
 
     shop.clock.advance(timedelta(minutes=10))
     assert dispatch_once(shop.app, {"x": flaky}) == DispatchRun(sent=1, reconciled=1)

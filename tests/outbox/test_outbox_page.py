@@ -9,7 +9,6 @@ from pathlib import Path
 import pytest
 
 from hashcart.domain.posts import Network
-from hashcart.outbox.claims import aware
 from hashcart.outbox.dispatcher import DispatchRun, dispatch_once
 from hashcart.web.formatting import when
 from tests.outbox.support import PeerNetwork, queue_replies, reply_forbidden, row, server_error
@@ -55,7 +54,7 @@ def test_the_outbox_shows_why_a_reply_failed_and_when_a_retry_is_due(
     assert "Last error: x answered 503" in waiting_cells[5]
     assert "Emailed" not in waiting_cells[5]
     assert waiting_cells[6] == "1"  # attempts
-    assert f"next try {when(aware(waiting.next_attempt_at))}" in waiting_cells[7]
+    assert f"next try {when(waiting.next_attempt_at)}" in waiting_cells[7]
     # The fallback email is in the outbox too, waiting for an SMTP server.
     [email_cells] = [cells for cells in table.values() if cells[3] == "alice@example.com"]
     assert email_cells[1] == "queued"

@@ -6,7 +6,6 @@ from __future__ import annotations
 import threading
 from datetime import timedelta
 
-from hashcart.outbox.claims import aware
 from hashcart.outbox.dispatcher import POLL_SECONDS, DispatchRun, run_dispatcher
 from tests.harness import Shop
 from tests.outbox.support import PeerNetwork, queue_replies, rate_limited, row, server_error
@@ -34,7 +33,7 @@ def test_the_loop_waits_for_the_retry_then_sends_it(shop: Shop, network: PeerNet
     sent = row(shop.app, FIRST)
     assert sent.status == "sent"
     # The first pause lasted exactly until the retry was due; then the poll interval.
-    assert aware(sent.sent_at) == started + timedelta(seconds=waits[0])
+    assert sent.sent_at == started + timedelta(seconds=waits[0])
     assert 0 < waits[0] <= shop.app.settings.dispatch_base_delay_seconds
     assert waits[1:] == [POLL_SECONDS, POLL_SECONDS]
 

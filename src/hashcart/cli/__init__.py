@@ -20,6 +20,8 @@ from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 import typer
 from rich.console import Console
 
+from hashcart.errors import HashcartError
+
 if TYPE_CHECKING:
     from hashcart.bootstrap import App
     from hashcart.config import Settings
@@ -41,7 +43,7 @@ console = Console()
 errors = Console(stderr=True)
 
 
-class UsageProblem(Exception):
+class UsageProblem(HashcartError):
     """A mistake in how hashcart was called or what it was given: one line, exit 2."""
 
 
@@ -111,12 +113,16 @@ def print_json(value: Any) -> None:
 
 
 def main() -> None:
-    """Entry point: usage problems print one line and exit 2, never a traceback."""
+    """Entry point: usage problems print one line and exit 2, never a traceback; any other
+    error hashcart raises (HashcartError) or an unusable database prints one line, exit 1."""
     try:
         app()
     except UsageProblem as problem:
         errors.print(f"hashcart: error: {problem}", markup=False, highlight=False, soft_wrap=True)
         sys.exit(2)
+    except HashcartError as problem:  # refused or failed, and says why: a line, not a traceback
+        errors.print(f"hashcart: error: {problem}", markup=False, highlight=False, soft_wrap=True)
+        sys.exit(1)
     except Exception as problem:
         reason = _database_unusable(problem)
         if reason is None:

@@ -12,6 +12,8 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+from hashcart.errors import HashcartError
+
 # A network's name is stored in String(16) columns and written in URLs (/webhooks/<name>).
 _NAME = re.compile(r"[a-z][a-z0-9_]{0,15}")
 # Networks declared besides the built-in three (see Network.declare), by name.
@@ -120,5 +122,5 @@ class NotAPost:
 Event = Post | PostDeleted | NotAPost
 
 
-class DecodeError(ValueError):
+class DecodeError(HashcartError, ValueError):
     """A payload that is not valid for the format it claims; the reason says why."""

@@ -13,6 +13,8 @@ from typing import Any
 import httpcore
 import httpx
 
+from hashcart.errors import HashcartError
+
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 
@@ -57,7 +59,7 @@ def non_public_host_reason(host: str, port: int) -> str | None:
     return None
 
 
-class Refused(httpcore.ConnectError):
+class Refused(HashcartError, httpcore.ConnectError):
     """The host resolves to an address we do not connect to; the message says which."""
 
 

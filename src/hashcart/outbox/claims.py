@@ -12,7 +12,7 @@ Message-ID and counted as possibly received twice (see `services.mail`)."""
 from __future__ import annotations
 
 from collections.abc import Collection
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import ColumnElement, Engine, and_, func, or_, select, update
@@ -92,8 +92,8 @@ def _item(row: Any) -> OutboxItem:
         subject=row.subject,
         dedupe_key=row.dedupe_key,
         attempts=row.attempts,
-        attempt_started_at=aware(row.attempt_started_at),
-        delivery_started_at=aware(row.delivery_started_at),
+        attempt_started_at=row.attempt_started_at,
+        delivery_started_at=row.delivery_started_at,
     )
 
 
@@ -118,20 +118,13 @@ def next_due_at(
     if waiting[0]:
         return now
     found: list[datetime] = []
-    retry = aware(waiting[1])
+    retry: datetime | None = waiting[1]
     if retry is not None:
         found.append(retry)
-    claimed = aware(started)
+    claimed: datetime | None = started
     if claimed is not None:
         found.append(claimed + lease)  # an abandoned claim falls due when its lease runs out
     return max(now, min(found)) if found else None
-
-
-def aware(moment: datetime | None) -> datetime | None:
-    """SQLite hands datetimes back naive; everything we store is UTC."""
-    if moment is None or moment.tzinfo is not None:
-        return moment
-    return moment.replace(tzinfo=UTC)
 
 
 def waiting_without_sender(engine: Engine, networks: Collection[str]) -> dict[str, int]:

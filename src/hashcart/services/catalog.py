@@ -12,11 +12,13 @@ from typing import Any
 
 import msgspec
 
+from hashcart.errors import HashcartError
+
 AVAILABILITY = frozenset({"in_stock", "out_of_stock", "preorder", "discontinued"})
 REQUIRED = ("id", "title", "link", "availability")
 
 
-class FeedError(ValueError):
+class FeedError(HashcartError, ValueError):
     """The feed as a whole cannot be read (no header, unknown format)."""
 
 

@@ -7,13 +7,14 @@ from datetime import datetime
 
 from hashcart.domain.messages import Reason
 from hashcart.domain.posts import Network
+from hashcart.errors import HashcartError
 from hashcart.services.actions import ListRequest, apply_requests
 from hashcart.services.notify import Notices
 from hashcart.services.shop import Shop
 from hashcart.store.repository import Repository
 
 
-class LinkError(ValueError):
+class LinkError(HashcartError, ValueError):
     """The link cannot be made; the message says why in words a person can act on."""
 
 

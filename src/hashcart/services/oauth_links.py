@@ -23,6 +23,7 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any, Literal
 
 from hashcart.domain.posts import Network
+from hashcart.errors import HashcartError
 
 # The HTTP helpers and the provider's port are named here too, as they were defined here.
 from hashcart.networks.oauth_http import (
@@ -84,7 +85,7 @@ VERIFIER_LENGTH = 64
 STATE_LENGTH = 43
 
 
-class StateRefused(ValueError):
+class StateRefused(HashcartError, ValueError):
     """A callback whose state is unknown, used, expired or someone else's: nothing linked."""
 
 

@@ -8,7 +8,7 @@ no function can hand one shopper another's data.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -91,7 +91,7 @@ def live_link_code(connection: Connection, customer_id: int, now: datetime) -> L
         .order_by(t.link_codes.c.created_at.desc())
         .limit(1)
     ).first()
-    return None if row is None else LinkCode(row.code, _aware(row.expires_at))
+    return None if row is None else LinkCode(row.code, row.expires_at)
 
 
 # linked accounts -------------------------------------------------------------------------
@@ -105,7 +105,7 @@ def linked_accounts(connection: Connection, customer_id: int) -> list[LinkedAcco
         .order_by(links.c.created_at, links.c.id)
     )
     return [
-        LinkedAccount(row.id, row.network, row.account_id, row.handle, _aware(row.created_at))
+        LinkedAccount(row.id, row.network, row.account_id, row.handle, row.created_at)
         for row in rows
     ]
 
@@ -122,7 +122,7 @@ def unlink(connection: Connection, customer_id: int, link_id: int) -> LinkedAcco
     ).first()
     if row is None:
         return None
-    return LinkedAccount(row.id, row.network, row.account_id, row.handle, _aware(row.created_at))
+    return LinkedAccount(row.id, row.network, row.account_id, row.handle, row.created_at)
 
 
 # pending intents -------------------------------------------------------------------------
@@ -183,8 +183,8 @@ def _intent(row: Any) -> Intent:
         product_id=row.product_id,
         title=row.title,
         quantity=row.quantity,
-        trigger_at=_aware(row.trigger_at),
-        expires_at=_aware(row.expires_at),
+        trigger_at=row.trigger_at,
+        expires_at=row.expires_at,
         status=row.status,
     )
 
@@ -409,13 +409,8 @@ def erase_customer(connection: Connection, customer_id: int) -> bool:
     return True
 
 
-def _aware(moment: datetime) -> datetime:
-    """SQLite hands datetimes back naive; everything we store is UTC."""
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
 def _iso(moment: datetime | None) -> str | None:
-    return None if moment is None else _aware(moment).isoformat()
+    return None if moment is None else moment.isoformat()
 
 
 def _money(amount: Decimal | None) -> str | None:

@@ -85,7 +85,7 @@ def activity(
 def _per_minute(times: list[datetime], start: datetime) -> dict[int, int]:
     counts: dict[int, int] = {}
     for moment in times:
-        index = int((_aware(moment) - start) // MINUTE)
+        index = int((moment - start) // MINUTE)
         counts[index] = counts.get(index, 0) + 1
     return counts
 
@@ -148,10 +148,6 @@ def recent_shoppable_posts(
         .limit(limit)
     )
     return [
-        PostChoice(row.network, row.post_id, row.text, _aware(row.created_at))
+        PostChoice(row.network, row.post_id, row.text, row.created_at)
         for row in connection.execute(query)
     ]
-
-
-def _aware(moment: datetime) -> datetime:
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

@@ -6,7 +6,6 @@ checkout owns how they are written.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -17,12 +16,6 @@ from hashcart.store.outbox_text import text_for_staff
 
 # Emails whose text is a secret for its recipient alone (a reset link signs in as them):
 # the API reports that they exist, never what they say.
-
-
-def _aware(moment: datetime | None) -> datetime | None:
-    if moment is None:
-        return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def _money(value: Any) -> Decimal:
@@ -57,7 +50,7 @@ def orders(connection: Connection, customer_id: int | None = None) -> list[dict[
             "id": row.id,
             "status": row.status,
             "email": row.email,
-            "created_at": _aware(row.created_at),
+            "created_at": row.created_at,
             "total_amount": _money(row.total_amount),
             "currency": row.currency,
             "payment_gateway": row.payment_gateway,
@@ -87,7 +80,7 @@ def catalog(connection: Connection) -> list[dict[str, Any]]:
             "price": None if row.price_amount is None else _money(row.price_amount),
             "currency": row.currency,
             "availability": row.availability,
-            "updated_at": _aware(row.updated_at),
+            "updated_at": row.updated_at,
         }
         for row in rows
     ]
@@ -112,8 +105,8 @@ def outbox(connection: Connection, status: str | None, limit: int) -> list[dict[
             "status": row.status,
             "attempts": row.attempts,
             "last_error": row.last_error,
-            "created_at": _aware(row.created_at),
-            "sent_at": _aware(row.sent_at),
+            "created_at": row.created_at,
+            "sent_at": row.sent_at,
         }
         for row in connection.execute(query)
     ]

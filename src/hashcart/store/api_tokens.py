@@ -4,7 +4,7 @@ copy of the database cannot call the API; a token is shown once, when it is made
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, Row, insert, select, update
@@ -25,22 +25,16 @@ class ApiToken:
         return self.revoked_at is None
 
 
-def _aware(moment: datetime | None) -> datetime | None:
-    if moment is None:
-        return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
 def _token(row: Row[*tuple[Any, ...]]) -> ApiToken:
     values = row._mapping
-    created = _aware(values["created_at"])
+    created = values["created_at"]
     assert created is not None
     return ApiToken(
         id=values["id"],
         name=values["name"],
         created_at=created,
-        last_used_at=_aware(values["last_used_at"]),
-        revoked_at=_aware(values["revoked_at"]),
+        last_used_at=values["last_used_at"],
+        revoked_at=values["revoked_at"],
     )
 
 

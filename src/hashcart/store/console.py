@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal
 from typing import Any, Generic, TypeVar
 
@@ -57,13 +57,6 @@ def _page_of(
     number = min(max(1, number), last)
     rows = connection.execute(query.limit(per_page).offset((number - 1) * per_page)).all()
     return list(rows), number, total
-
-
-def _aware(moment: datetime | None) -> datetime | None:
-    """SQLite hands datetimes back naive; everything we store is UTC."""
-    if moment is None or moment.tzinfo is not None:
-        return moment
-    return moment.replace(tzinfo=UTC)
 
 
 # dashboard ------------------------------------------------------------------------------
@@ -140,7 +133,7 @@ def _product(row: Any) -> Product:
         price_amount=row.price_amount,
         currency=row.currency,
         availability=row.availability,
-        updated_at=_aware(row.updated_at),
+        updated_at=row.updated_at,
     )
 
 
@@ -224,7 +217,7 @@ def customers(
             id=row.id,
             email=row.email,
             name=row.name,
-            created_at=_aware(row.created_at),
+            created_at=row.created_at,
             can_sign_in=row.password_hash is not None,
             links=links.get(row.id, []),
             cart_lines=cart_lines.get(row.id, 0),
@@ -290,9 +283,9 @@ def outbox(
             status=row.status,
             attempts=row.attempts,
             last_error=row.last_error,
-            created_at=_aware(row.created_at),
-            sent_at=_aware(row.sent_at),
-            next_attempt_at=_aware(row.next_attempt_at) if row.status == "queued" else None,
+            created_at=row.created_at,
+            sent_at=row.sent_at,
+            next_attempt_at=row.next_attempt_at if row.status == "queued" else None,
             emailed_instead=row.id in emailed,
         )
         for row in rows
@@ -349,7 +342,7 @@ def dead_letters(
     query = select(d).order_by(d.c.id.desc())
     rows, number, total = _page_of(connection, query, number, per_page)
     items = [
-        DeadLetter(row.id, row.source, row.line, row.reason, row.excerpt, _aware(row.created_at))
+        DeadLetter(row.id, row.source, row.line, row.reason, row.excerpt, row.created_at)
         for row in rows
     ]
     return Page(items, number, total, per_page)
@@ -369,4 +362,4 @@ def merchants(connection: Connection) -> list[Merchant]:
     rows = connection.execute(
         select(t.merchants.c.email, t.merchants.c.created_at).order_by(t.merchants.c.email)
     )
-    return [Merchant(row.email, _aware(row.created_at)) for row in rows]
+    return [Merchant(row.email, row.created_at) for row in rows]

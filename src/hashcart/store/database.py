@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Connection, Engine, create_engine, event, inspect, text
 from sqlalchemy.engine import make_url
 
+from hashcart.errors import HashcartError
+
 if TYPE_CHECKING:
     from alembic.config import Config
 
@@ -24,8 +26,12 @@ SQLITE_BUSY_TIMEOUT_MS = 60_000
 READ_ONLY = "hashcart_read_only"
 
 
-class DatabaseURLError(ValueError):
+class DatabaseURLError(HashcartError, ValueError):
     """The database URL names a driver hashcart does not support."""
+
+
+class DatabaseDriverMissing(DatabaseURLError):
+    """The URL is fine but its driver is not installed (PostgreSQL's is an optional extra)."""
 
 
 def make_engine(url: str) -> Engine:
@@ -39,7 +45,13 @@ def make_engine(url: str) -> Engine:
     if parsed.get_backend_name() == "postgresql":
         if parsed.drivername == "postgresql":
             parsed = parsed.set(drivername="postgresql+psycopg")
-        return create_engine(parsed, pool_pre_ping=True)
+        try:
+            return create_engine(parsed, pool_pre_ping=True)
+        except ImportError as missing:  # the driver is an extra: hashcart[postgres]
+            raise DatabaseDriverMissing(
+                f"PostgreSQL needs its driver ({missing.name or 'psycopg'} is not installed): "
+                "pip install 'hashcart[postgres]'"
+            ) from None
     raise DatabaseURLError(
         f"unsupported database URL {parsed.render_as_string()!r}: "
         "use sqlite:///FILE or postgresql://…"

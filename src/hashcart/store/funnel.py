@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal
 from typing import Any, Literal, get_args
 
@@ -172,7 +172,7 @@ def _shoppable_posts(
             author_id=row.author_id,
             author_handle=row.author_handle,
             text=row.text,
-            created_at=_aware(row.created_at),
+            created_at=row.created_at,
         )
         for row in connection.execute(query)
     ]
@@ -335,8 +335,3 @@ def _totals(rows: Iterable[FunnelRow], order_ids: set[int]) -> FunnelTotals:
         for currency, amount in row.revenue.items():
             totals.revenue[currency] = totals.revenue.get(currency, Decimal(0)) + amount
     return totals
-
-
-def _aware(moment: datetime) -> datetime:
-    """SQLite hands datetimes back naive; everything stored is UTC."""
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

@@ -21,6 +21,7 @@ from pydantic import SecretStr
 from sqlalchemy import Connection, delete, insert, select
 
 from hashcart.config import LISTENER_NAMES, Settings
+from hashcart.errors import HashcartError
 from hashcart.networks import registry
 from hashcart.secretbox import NoTokenKey, SecretBox, UnreadableSecret
 from hashcart.store import schema as t
@@ -41,7 +42,7 @@ Plain = str | tuple[str, ...]
 Origin = Literal["console", "settings file", "default"]
 
 
-class NetworkConfigError(ValueError):
+class NetworkConfigError(HashcartError, ValueError):
     """A value the networks cannot work with, or a secret that cannot be stored; the
     message says which and why."""
 

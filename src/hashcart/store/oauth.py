@@ -8,7 +8,7 @@ is kept only as its SHA-256, so the database alone cannot finish anyone's sign-i
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
 from sqlalchemy import Connection, delete, select
 
@@ -89,9 +89,7 @@ def take_state(
     ).first()
     if row is None:
         return None
-    return PendingState(
-        row.customer_id, row.network, row.server, row.secret_data, _aware(row.expires_at)
-    )
+    return PendingState(row.customer_id, row.network, row.server, row.secret_data, row.expires_at)
 
 
 def forget_expired_states(connection: Connection, now: datetime) -> int:
@@ -181,8 +179,3 @@ def tokens_of_link(connection: Connection, customer_id: int, link_id: int) -> St
         .where(links.c.id == link_id, links.c.customer_id == customer_id)
     ).first()
     return None if row is None else StoredTokens(row.network, row.server, row.secret_data)
-
-
-def _aware(moment: datetime) -> datetime:
-    """SQLite hands datetimes back naive; everything we store is UTC."""
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -166,7 +166,7 @@ def order_of(connection: Connection, customer_id: int, order_id: int) -> Order |
         payment_reference=row.payment_reference,
         total_amount=Decimal(row.total_amount),
         currency=row.currency,
-        created_at=_aware(row.created_at),
+        created_at=row.created_at,
         lines=tuple(
             OrderLine(
                 product_id=line.product_id,
@@ -211,16 +211,11 @@ def orders_of(connection: Connection, customer_id: int) -> list[OrderSummary]:
             status=row.status,
             total_amount=Decimal(row.total_amount),
             currency=row.currency,
-            created_at=_aware(row.created_at),
+            created_at=row.created_at,
             item_count=int(row.item_count or 0),
         )
         for row in rows
     ]
-
-
-def _aware(moment: datetime) -> datetime:
-    """SQLite hands datetimes back naive; everything we store is UTC."""
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def last_address(connection: Connection, customer_id: int) -> Address | None:

@@ -9,7 +9,7 @@ import re
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import (
@@ -99,11 +99,6 @@ class StoredLinkCode:
     customer_id: int
     expires_at: datetime
     used_at: datetime | None
-
-
-def _aware(moment: datetime) -> datetime:
-    """SQLite hands datetimes back naive; everything we store is UTC."""
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 class Repository:
@@ -380,12 +375,11 @@ class Repository:
                 _LINK_CODES_AMONG, {"codes": wanted[start : start + _IN_CHUNK]}
             )
             for row in rows:
-                used_at = row.used_at
                 found[row.code] = StoredLinkCode(
                     row.code,
                     int(row.customer_id),
-                    _aware(row.expires_at),
-                    None if used_at is None else _aware(used_at),
+                    row.expires_at,
+                    row.used_at,
                 )
         return found
 
@@ -520,7 +514,7 @@ def _stored_post(row: Any) -> StoredPost:
         post_id=row["post_id"],
         author_id=row["author_id"],
         author_handle=row["author_handle"],
-        created_at=_aware(row["created_at"]),
+        created_at=row["created_at"],
         has_shop_link=bool(row["has_shop_link"]),
         parent_id=row["parent_id"],
         list_kind=row["list_kind"],
@@ -539,8 +533,8 @@ def _pending_intent(row: Any) -> PendingIntent:
         list_kind=row["list_kind"],
         product_id=row["product_id"],
         quantity=row["quantity"],
-        trigger_at=_aware(row["trigger_at"]),
-        expires_at=_aware(row["expires_at"]),
+        trigger_at=row["trigger_at"],
+        expires_at=row["expires_at"],
     )
 
 

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from sqlalchemy import (
     Boolean,
     Column,
     DateTime,
+    Dialect,
     ForeignKey,
     Index,
     Integer,
@@ -14,8 +17,11 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    TypeDecorator,
     UniqueConstraint,
 )
+
+from hashcart.errors import HashcartError
 
 metadata = MetaData(
     naming_convention={
@@ -26,7 +32,38 @@ metadata = MetaData(
     }
 )
 
-UTCDateTime = DateTime(timezone=True)
+
+class NaiveDateTimeError(HashcartError, ValueError):
+    """A datetime without a time zone was about to be stored: it could mean any zone."""
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A moment in UTC: stored as `timestamp with time zone`, always read back aware in UTC.
+
+    SQLite keeps no zone (SQLAlchemy stores the wall time as text and hands it back naive)
+    and PostgreSQL hands it back in the session's zone; both come back here as aware UTC,
+    so no caller has to mend what it reads. Naive values are refused on the way in rather
+    than guessed at: on PostgreSQL the server would read them in its own zone, on SQLite
+    they would be taken as UTC, so the same call would store two different moments.
+    Aware values in another zone are converted (SQLite would otherwise drop the offset)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise NaiveDateTimeError(f"refusing to store a datetime without a time zone: {value}")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:  # SQLite: what we stored was UTC
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
 
 products = Table(
     "products",

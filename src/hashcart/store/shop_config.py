@@ -21,6 +21,7 @@ from hashcart.domain.link_codes import LinkWords
 from hashcart.domain.products import ShopHosts
 from hashcart.domain.shop_accounts import parse_shop_accounts
 from hashcart.domain.triggers import TriggerWords
+from hashcart.errors import HashcartError
 from hashcart.store import network_config
 from hashcart.store import schema as t
 
@@ -33,7 +34,7 @@ Values = dict[str, tuple[str, ...]]
 Origin = Literal["console", "settings file", "default"]
 
 
-class ShopConfigError(ValueError):
+class ShopConfigError(HashcartError, ValueError):
     """The values cannot work together; the message says which and why."""
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal
 
 from sqlalchemy import ColumnElement, Connection, func, select, tuple_
@@ -94,7 +94,7 @@ def shoppable_posts(
             author_id=row.author_id,
             author_handle=row.author_handle,
             text=row.text,
-            created_at=_aware(row.created_at),
+            created_at=row.created_at,
             products=tuple(products.get((row.network, row.post_id), ())),
         )
         for row in rows
@@ -138,11 +138,6 @@ def _products_of(
             )
         )
     return found
-
-
-def _aware(moment: datetime) -> datetime:
-    """SQLite hands datetimes back naive; everything we store is UTC."""
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def cart_quantities(connection: Connection, customer_id: int) -> dict[str, int]:

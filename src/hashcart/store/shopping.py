@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
 from typing import Any, Literal
@@ -152,7 +152,7 @@ def list_items(connection: Connection, kind: ListKind, customer_id: int) -> list
                 availability=row.availability,
                 quantity=row.quantity,
                 origin=origin,
-                added_at=_aware(row.created_at),
+                added_at=row.created_at,
             )
         )
     return items
@@ -383,8 +383,3 @@ def _insert_ignoring(connection: Connection, table: Table, values: dict[str, Any
     )
     statement = insert.values(**values).on_conflict_do_nothing().returning(table.c.id)
     return connection.execute(statement).first() is not None
-
-
-def _aware(moment: datetime) -> datetime:
-    """SQLite hands datetimes back naive; everything we store is UTC."""
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

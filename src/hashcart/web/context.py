@@ -17,6 +17,7 @@ from sqlalchemy import Connection
 from starlette.responses import Response
 
 from hashcart.bootstrap import App
+from hashcart.errors import HashcartError
 from hashcart.store import accounts
 from hashcart.store.accounts import Kind, Person
 from hashcart.store.database import read_only_transaction
@@ -99,7 +100,7 @@ def merchant_of(request: Request) -> Viewer | None:
     return _viewer(request, "merchant")
 
 
-class SignInRequired(Exception):
+class SignInRequired(HashcartError):
     """A page for signed-in people only; the handler sends the browser to sign in."""
 
     def __init__(self, kind: Kind, next_path: str) -> None:
@@ -107,7 +108,7 @@ class SignInRequired(Exception):
         self.next_path = next_path
 
 
-class NotAllowed(Exception):
+class NotAllowed(HashcartError):
     """Signed in, but not as someone who may see this."""
 
 

@@ -11,6 +11,8 @@ from typing import Protocol
 
 from pwdlib import PasswordHash
 
+from hashcart.errors import HashcartError
+
 _hasher = PasswordHash.recommended()
 
 MIN_PASSWORD_LENGTH = 10
@@ -31,7 +33,7 @@ class Hasher(Protocol):
     def verify(self, password: str, hash: str, /) -> bool: ...
 
 
-class HashingBusy(Exception):
+class HashingBusy(HashcartError):
     """Every hashing slot is taken: answer 429 with Retry-After, and do not hash."""
 
     retry_after_seconds = RETRY_AFTER_SECONDS

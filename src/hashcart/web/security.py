@@ -13,6 +13,8 @@ from starlette.middleware.base import BaseHTTPMiddleware
 from starlette.requests import Request
 from starlette.responses import Response
 
+from hashcart.errors import HashcartError
+
 CSRF_COOKIE = "hc_csrf"
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "x-csrf-token"
@@ -25,7 +27,7 @@ CONTENT_SECURITY_POLICY = (
 )
 
 
-class CSRFError(Exception):
+class CSRFError(HashcartError):
     """An unsafe request without the browser's CSRF token: refused, nothing changed."""
 
 

@@ -15,11 +15,13 @@ from typing import Any
 
 import libipld
 
+from hashcart.errors import HashcartError
+
 _SHA2_256 = 0x12
 _DAG_CBOR = 0x71
 
 
-class CarError(ValueError):
+class CarError(HashcartError, ValueError):
     """The CAR, a block or a CID in it is malformed, missing or does not match its hash."""
 
 

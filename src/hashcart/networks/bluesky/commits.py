@@ -19,6 +19,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 
+from hashcart.errors import HashcartError
 from hashcart.networks.bluesky.car import Blocks, CarError
 
 # Multicodec prefixes of did:key / Multikey public keys (compressed points follow).
@@ -34,7 +35,7 @@ _ORDERS = {
 }
 
 
-class Unproven(ValueError):
+class Unproven(HashcartError, ValueError):
     """The commit or the record could not be proven (bad signature, missing or altered block,
     a key we cannot read)."""
 

@@ -26,6 +26,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 import libipld
 import websockets
 
+from hashcart.errors import HashcartError
 from hashcart.networks.backoff import Backoff, Wait, wait_or_stop
 from hashcart.networks.bluesky.car import Blocks, CarError, Cid
 from hashcart.networks.bluesky.commits import Unproven, public_key, record_cid, verify_commit
@@ -51,7 +52,7 @@ _SOCKET_MAX_SIZE = 8 * 1024 * 1024
 _POST_PREFIX = POST_COLLECTION + "/"
 
 
-class StreamRefused(Exception):
+class StreamRefused(HashcartError):
     """The server sent an error frame (ConsumerTooSlow, FutureCursor…): reconnect, from
     scratch when the server said our cursor is in its future."""
 

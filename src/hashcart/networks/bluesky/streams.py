@@ -20,6 +20,7 @@ from websockets.asyncio.client import ClientConnection
 from websockets.exceptions import ConnectionClosed
 
 from hashcart.domain.posts import DecodeError, Post
+from hashcart.errors import HashcartError
 from hashcart.networks.backoff import Backoff, Wait
 from hashcart.networks.bluesky.decode import decode
 from hashcart.ports import LiveSink
@@ -71,7 +72,7 @@ async def receive_batch(
     return batch
 
 
-class ConfirmLater(Exception):
+class ConfirmLater(HashcartError):
     """A post that would change a cart could not be confirmed now (its author's PDS or DID
     document did not answer): the batch stops before it, the cursor stays before it, and the
     listener reconnects with backoff, so the post comes again instead of being lost."""

@@ -21,6 +21,7 @@ from typing import Any
 import httpx
 import msgspec
 
+from hashcart.errors import NetworkApiError
 from hashcart.networks.addresses import PublicOnlyTransport, Refused
 from hashcart.networks.rate_limits import retry_after
 
@@ -39,7 +40,7 @@ _KEPT_HEADERS = (
 _MAX_MESSAGE = 300
 
 
-class BlueskyError(Exception):
+class BlueskyError(NetworkApiError):
     """Any failed call to a Bluesky service."""
 
 

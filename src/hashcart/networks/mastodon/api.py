@@ -19,6 +19,7 @@ from urllib.parse import quote, urlsplit
 import httpx
 import msgspec
 
+from hashcart.errors import NetworkApiError
 from hashcart.networks.rate_limits import retry_after
 
 DEFAULT_TIMEOUT = httpx.Timeout(10.0, connect=5.0)
@@ -56,7 +57,7 @@ def is_newer(candidate: str, than: str | None) -> bool:
     return than is None or id_order(candidate) > id_order(than)
 
 
-class MastodonError(Exception):
+class MastodonError(NetworkApiError):
     """Any failed call to the Mastodon server."""
 
 

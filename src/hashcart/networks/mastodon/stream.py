@@ -34,6 +34,7 @@ import msgspec
 from httpx_sse import ServerSentEvent, aconnect_sse
 
 from hashcart.domain.triggers import normalize_tag
+from hashcart.errors import HashcartError
 from hashcart.networks.backoff import Backoff, Wait, wait_or_stop
 from hashcart.networks.formats import Format
 from hashcart.networks.mastodon.api import (
@@ -67,7 +68,7 @@ _MAX_ERROR_BODY = 64 * 1024
 # Waits `seconds`, or less when `stop` is set: reconnect delays (tests record them).
 
 
-class StreamEnded(Exception):
+class StreamEnded(HashcartError):
     """The server closed the stream (a restart, a deploy, a proxy's limit), or answered
     with something that is not one."""
 

@@ -20,6 +20,7 @@ from typing import Any, Literal, Self
 import httpx
 
 from hashcart.config import Settings
+from hashcart.errors import NetworkApiError
 
 # What a post lookup or stream line asks for: enough for the decoder (author, reply and quote
 # references, links, long posts, edits), with the parent post and the author's handle expanded.
@@ -52,7 +53,7 @@ def is_post_id(value: str) -> bool:
     return _ID.fullmatch(value) is not None
 
 
-class XError(Exception):
+class XError(NetworkApiError):
     """Any failed call to X."""
 
 

@@ -4,46 +4,28 @@ them, how they want to hear from us, their data as JSON, and deleting the accoun
 from __future__ import annotations
 
 import json
-from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse
 from starlette.responses import Response
 
-from hashcart.domain.messages import NotifyBy
-from hashcart.networks.post_urls import post_url
 from hashcart.services.link_codes import issue_link_code
 from hashcart.store import account_data
+from hashcart.web.account_page import NOTIFY_LABELS, render_account_page
 from hashcart.web.context import (
     SESSION_COOKIES,
     SignedInShopper,
-    Viewer,
     csrf_protected,
     hashcart_of,
     read_only,
     render,
     unit_of_work,
 )
-from hashcart.web.security import CONTENT_SECURITY_POLICY
+from hashcart.web.routes.account_oauth import revoke_link
 from hashcart.web.signin import SignInRefused, check_sign_in, with_retry_after
 
 router = APIRouter(dependencies=[Depends(csrf_protected)], include_in_schema=False)
-
-NOTIFY_LABELS: dict[str, tuple[str, str]] = {
-    NotifyBy.PUBLIC_REPLY: (
-        "Public reply",
-        "We answer your post where you wrote it, so you see it in the thread.",
-    ),
-    NotifyBy.PRIVATE_MESSAGE: (
-        "Private message",
-        "We send the same words as a direct message; nothing appears in public.",
-    ),
-    NotifyBy.EMAIL_ONLY: (
-        "Email only",
-        "Nothing on the social network at all: we email you instead.",
-    ),
-}
 
 # What a finished change says on the page (`?done=`): fixed texts only, so nobody can make
 # the page say something by crafting a link.
@@ -62,7 +44,7 @@ DONE_NOTICES = {
 
 @router.get("/account")
 def account_page(request: Request, viewer: SignedInShopper, done: str = "") -> Response:
-    return _page(request, viewer, notice=DONE_NOTICES.get(done))
+    return render_account_page(request, viewer, notice=DONE_NOTICES.get(done))
 
 
 @router.post("/account/link-code")
@@ -75,9 +57,6 @@ def make_link_code(request: Request, viewer: SignedInShopper) -> Response:
 
 @router.post("/account/links/{link_id}/unlink")
 def unlink(request: Request, viewer: SignedInShopper, link_id: int) -> Response:
-    # Imported here: account_oauth renders this module's page, so it imports this module.
-    from hashcart.web.routes.account_oauth import revoke_link
-
     # Revoke first (the tokens go with the link); a failed revoke does not keep the link.
     revocation = revoke_link(request, viewer.id, link_id)
     with unit_of_work(request) as connection:
@@ -104,7 +83,7 @@ def set_notify_by(
     notify_by: Annotated[str, Form(max_length=32)] = "",
 ) -> Response:
     if notify_by not in NOTIFY_LABELS:
-        return _page(
+        return render_account_page(
             request, viewer, 400, notify_error="Choose one of the three ways.", chosen=notify_by
         )
     with unit_of_work(request) as connection:
@@ -148,57 +127,11 @@ def delete_account(
         )
         status = outcome.status_code if isinstance(outcome, SignInRefused) else 400
         retry = outcome.retry_after_seconds if isinstance(outcome, SignInRefused) else None
-        return with_retry_after(_page(request, viewer, status, delete_error=message), retry)
+        return with_retry_after(
+            render_account_page(request, viewer, status, delete_error=message), retry
+        )
     with unit_of_work(request) as connection:
         account_data.erase_customer(connection, viewer.id)
     response = render(request, "account/goodbye.html", shopper=None, csrf_token="")
     response.delete_cookie(SESSION_COOKIES["shopper"], path="/")
     return response
-
-
-def _page(request: Request, viewer: Viewer, status: int = 200, **extra: Any) -> Response:
-    app = hashcart_of(request)
-    now = app.clock.now()
-    settings = app.effective_settings()
-    link_tags = settings.link_tags
-    with read_only(request) as connection:
-        code = account_data.live_link_code(connection, viewer.id, now)
-        links = account_data.linked_accounts(connection, viewer.id)
-        waiting = account_data.waiting_intents(connection, viewer.id)
-        applied = account_data.applied_intents(connection, viewer.id)
-    extra.setdefault("chosen", viewer.person.notify_by)
-    response = render(
-        request,
-        "account/index.html",
-        status,
-        title="Your account",
-        person=viewer.person,
-        code=code,
-        minutes_left=_minutes_left(code.expires_at, now) if code else 0,
-        link_tag=link_tags[0],
-        other_link_tags=link_tags[1:],
-        links=links,
-        waiting=[(intent, _intent_url(intent)) for intent in waiting],
-        applied=[(intent, _intent_url(intent)) for intent in applied],
-        notify_labels=NOTIFY_LABELS,
-        **extra,
-    )
-    response.headers["Content-Security-Policy"] = _policy(settings.oauth_allow_private_servers)
-    return response
-
-
-def _policy(allow_http: bool) -> str:
-    """The "Link X / Mastodon / Bluesky" forms post to /account/oauth/*/start, which sends
-    the browser on to the network's sign-in page (any Mastodon server): browsers apply
-    form-action to that redirect too, so this page lets forms lead to https sites (and http
-    ones where tests allow private servers)."""
-    targets = "'self' https:" + (" http:" if allow_http else "")
-    return CONTENT_SECURITY_POLICY.replace("form-action 'self'", f"form-action {targets}")
-
-
-def _minutes_left(expires_at: datetime, now: datetime) -> int:
-    return max(1, int((expires_at - now).total_seconds() // 60))
-
-
-def _intent_url(intent: account_data.Intent) -> str | None:
-    return post_url(intent.network, intent.post_id, intent.account_id, intent.handle)

@@ -28,9 +28,9 @@ from hashcart.services.oauth_links import (
     stored_tokens,
     take_pending,
 )
+from hashcart.web.account_page import render_account_page as account_page
 from hashcart.web.context import SignedInShopper, Viewer, csrf_protected, hashcart_of, render
 from hashcart.web.formatting import network_name
-from hashcart.web.routes.account import _page as account_page
 
 router = APIRouter(dependencies=[Depends(csrf_protected)], include_in_schema=False)
 

@@ -17,6 +17,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import Connection, select
 from starlette.responses import Response
 
+from hashcart.errors import HashcartError
 from hashcart.store import schema as t
 from hashcart.store.activity import Activity, PostKey, activity, recent_shoppable_posts
 from hashcart.store.shopping import parse_web_source, web_source
@@ -36,7 +37,7 @@ CART_COLOUR = "#d97706"
 _NO_STORE = {"Cache-Control": "no-store"}
 
 
-class LiveQueryError(ValueError):
+class LiveQueryError(HashcartError, ValueError):
     """?minutes= or ?post= that make no sense; the message says which."""
 
 

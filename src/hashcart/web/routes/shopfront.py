@@ -17,8 +17,8 @@ from urllib.parse import quote
 from fastapi import APIRouter, Depends, Request
 from starlette.responses import JSONResponse, Response
 
+from hashcart.domain.carts import UNAVAILABLE
 from hashcart.networks.post_urls import post_url, web_url
-from hashcart.services.shop import UNAVAILABLE
 from hashcart.store.shopfront import (
     FrontPost,
     FrontProduct,

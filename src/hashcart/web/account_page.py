@@ -1,0 +1,81 @@
+"""The shopper's account page as it is drawn: the account routes and the OAuth linking
+routes both answer with it (a notice, an error, a form's state), so it lives beside them."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from fastapi import Request
+from starlette.responses import Response
+
+from hashcart.domain.messages import NotifyBy
+from hashcart.networks.post_urls import post_url
+from hashcart.store import account_data
+from hashcart.web.context import Viewer, hashcart_of, read_only, render
+from hashcart.web.security import CONTENT_SECURITY_POLICY
+
+NOTIFY_LABELS: dict[str, tuple[str, str]] = {
+    NotifyBy.PUBLIC_REPLY: (
+        "Public reply",
+        "We answer your post where you wrote it, so you see it in the thread.",
+    ),
+    NotifyBy.PRIVATE_MESSAGE: (
+        "Private message",
+        "We send the same words as a direct message; nothing appears in public.",
+    ),
+    NotifyBy.EMAIL_ONLY: (
+        "Email only",
+        "Nothing on the social network at all: we email you instead.",
+    ),
+}
+
+
+def render_account_page(
+    request: Request, viewer: Viewer, status: int = 200, **extra: Any
+) -> Response:
+    app = hashcart_of(request)
+    now = app.clock.now()
+    settings = app.effective_settings()
+    link_tags = settings.link_tags
+    with read_only(request) as connection:
+        code = account_data.live_link_code(connection, viewer.id, now)
+        links = account_data.linked_accounts(connection, viewer.id)
+        waiting = account_data.waiting_intents(connection, viewer.id)
+        applied = account_data.applied_intents(connection, viewer.id)
+    extra.setdefault("chosen", viewer.person.notify_by)
+    response = render(
+        request,
+        "account/index.html",
+        status,
+        title="Your account",
+        person=viewer.person,
+        code=code,
+        minutes_left=_minutes_left(code.expires_at, now) if code else 0,
+        link_tag=link_tags[0],
+        other_link_tags=link_tags[1:],
+        links=links,
+        waiting=[(intent, _intent_url(intent)) for intent in waiting],
+        applied=[(intent, _intent_url(intent)) for intent in applied],
+        notify_labels=NOTIFY_LABELS,
+        **extra,
+    )
+    response.headers["Content-Security-Policy"] = _policy(settings.oauth_allow_private_servers)
+    return response
+
+
+def _policy(allow_http: bool) -> str:
+    """The "Link X / Mastodon / Bluesky" forms post to /account/oauth/*/start, which sends
+    the browser on to the network's sign-in page (any Mastodon server): browsers apply
+    form-action to that redirect too, so this page lets forms lead to https sites (and http
+    ones where tests allow private servers)."""
+    targets = "'self' https:" + (" http:" if allow_http else "")
+    return CONTENT_SECURITY_POLICY.replace("form-action 'self'", f"form-action {targets}")
+
+
+def _minutes_left(expires_at: datetime, now: datetime) -> int:
+    return max(1, int((expires_at - now).total_seconds() // 60))
+
+
+def _intent_url(intent: account_data.Intent) -> str | None:
+    return post_url(intent.network, intent.post_id, intent.account_id, intent.handle)
