@@ -222,7 +222,7 @@ def capture(engine: Engine, gateway: PaymentGateway, checkout_key: str, now: dat
         record = records.find(connection, checkout_key)
     if record is None or record.status != "authorised":
         return record is not None and record.status == "captured"
-    step = gateway.capture(record.authorised)
+    step = _gateway_of(record, gateway).capture(record.authorised)
     with engine.begin() as connection:
         if step.done:
             return records.move(
@@ -243,7 +243,7 @@ def void(engine: Engine, gateway: PaymentGateway, checkout_key: str, now: dateti
         return True
     if record.status != "authorised":
         return False
-    step = gateway.void(record.authorised)
+    step = _gateway_of(record, gateway).void(record.authorised)
     with engine.begin() as connection:
         if step.done:
             records.move(connection, checkout_key, expected={"authorised"}, to="voided", now=now)
@@ -251,6 +251,13 @@ def void(engine: Engine, gateway: PaymentGateway, checkout_key: str, now: dateti
         records.note_refusal(connection, checkout_key, f"void refused: {step.message}", now)
     log.warning("void refused for checkout %s: %s", checkout_key, step.message)
     return False
+
+
+def _gateway_of(record: PaymentRecord, chosen: PaymentGateway) -> PaymentGateway:
+    """The gateway that authorised the record (the one the request chose, normally)."""
+    if record.gateway == chosen.name:
+        return chosen
+    return gateway_named(record.gateway) or chosen
 
 
 @dataclass(frozen=True)

@@ -206,7 +206,7 @@ def checkout_submit(
                 checkout_key=checkout_key,
                 address=address,
                 basket=basket,
-                gateway=gateway.name,
+                gateway=record.gateway,  # the key's gateway, should the form name another
                 payment=record.authorisation,
                 shop_name=app.settings.shop_name,
                 public_url=app.settings.public_url,
@@ -241,8 +241,8 @@ def _not_placed(
         outcome = "so nothing was ordered and nothing was charged"
     else:
         outcome = (
-            "so nothing was ordered, but the payment could not be cancelled yet: the shop "
-            "will cancel it"
+            "so nothing was ordered, but the payment could not be cancelled yet "
+            "(the shop has the gateway's reason on record)"
         )
     return _checkout_page(
         request,
