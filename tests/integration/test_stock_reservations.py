@@ -116,6 +116,20 @@ def test_a_retried_holder_holds_once(shop: Shop) -> None:
     assert _level(shop, "mug").reserved == 2 and _held(shop, "mug") == 2
 
 
+def test_a_holder_whose_hold_ended_holds_again_and_it_counts(shop: Shop) -> None:
+    _set_stock(shop, "mug", 3)
+    _reserve(shop, "checkout:a", {"mug": 2})
+
+    _reserve(shop, "checkout:a", {"mug": 2}, after=HOLD)  # the first expired meanwhile
+
+    assert _level(shop, "mug").reserved == 2 and _held(shop, "mug") == 2
+    with shop.app.engine.connect() as connection:
+        statuses = connection.scalars(
+            select(t.reservations.c.status).order_by(t.reservations.c.id)
+        ).all()
+    assert statuses == ["expired", "held"]
+
+
 def test_a_released_hold_gives_its_units_back(shop: Shop) -> None:
     _set_stock(shop, "mug", 3)
     _reserve(shop, "checkout:a", {"mug": 3})

@@ -15,7 +15,6 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
-    text,
 )
 
 metadata = MetaData(
@@ -317,15 +316,12 @@ reservations = Table(
     Column("reserved_until", UTCDateTime, nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
     Column("released_at", UTCDateTime, nullable=True),
-    # One live hold per holder and product: a retried checkout finds its hold.
-    Index(
-        "uq_reservations_live_holder_product",
-        "holder",
-        "product_id",
-        unique=True,
-        sqlite_where=text("status = 'held'"),
-        postgresql_where=text("status = 'held'"),
-    ),
+    # True while held, NULL once ended: with the unique constraint below, one live hold per
+    # holder and product (a retried checkout finds its hold) and any number of ended ones
+    # (NULLs are distinct). A partial index would say it too, but its dialect options load
+    # both SQL dialects whenever the schema is imported.
+    Column("live", Boolean, nullable=True),
+    UniqueConstraint("holder", "product_id", "live", name="uq_reservations_live_hold"),
     Index("ix_reservations_product_status", "product_id", "status"),
 )
 

@@ -89,12 +89,13 @@ def _hold(
         "holder": holder,
         "reason": reason,
         "status": "held",
+        "live": True,
         "reserved_until": until,
         "created_at": now,
     }
     inserted = connection.execute(insert_ignoring(connection.dialect.name, "reservations"), hold)
     if inserted.first() is None:
-        return True  # this holder's live hold (unique per holder and product) stands
+        return True  # this holder's live hold (one per holder and product) stands
     raised = connection.execute(
         update(p)
         .where(
@@ -118,7 +119,7 @@ def release(connection: Connection, holder: str, now: datetime) -> int:
     ended = connection.execute(
         update(r)
         .where(r.c.holder == holder, r.c.status == "held")
-        .values(status="released", released_at=now)
+        .values(status="released", live=None, released_at=now)
         .returning(r.c.product_id, r.c.quantity)
     ).all()
     _give_back(connection, ((row.product_id, row.quantity) for row in ended), sold=False)
@@ -153,7 +154,7 @@ def convert(
         ended = connection.execute(
             update(r)
             .where(r.c.holder == holder, r.c.status == "held", r.c.product_id.in_(stale))
-            .values(status="released", released_at=now)
+            .values(status="released", live=None, released_at=now)
             .returning(r.c.product_id, r.c.quantity)
         ).all()
         _give_back(connection, ((row.product_id, row.quantity) for row in ended), sold=False)
@@ -164,7 +165,7 @@ def convert(
     sold = connection.execute(
         update(r)
         .where(r.c.holder == holder, r.c.status == "held", r.c.product_id.in_(products))
-        .values(status="converted", holder=new_holder, released_at=now)
+        .values(status="converted", live=None, holder=new_holder, released_at=now)
         .returning(r.c.product_id, r.c.quantity)
     ).all()
     _give_back(connection, ((row.product_id, row.quantity) for row in sold), sold=True)
@@ -207,7 +208,7 @@ def _sweep(connection: Connection, product_id: str, now: datetime) -> None:
     ended = connection.execute(
         update(r)
         .where(r.c.product_id == product_id, r.c.status == "held", r.c.reserved_until <= now)
-        .values(status="expired", released_at=now)
+        .values(status="expired", live=None, released_at=now)
         .returning(r.c.product_id, r.c.quantity)
     ).all()
     _give_back(connection, ((row.product_id, row.quantity) for row in ended), sold=False)

@@ -15,8 +15,6 @@ down_revision = "0005"
 branch_labels = None
 depends_on = None
 
-_LIVE = sa.text("status = 'held'")
-
 
 def upgrade() -> None:
     # Products already there are not counted (stock NULL): they sell as before.
@@ -34,20 +32,14 @@ def upgrade() -> None:
         sa.Column("reserved_until", sa.DateTime(timezone=True), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("released_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("live", sa.Boolean(), nullable=True),
         sa.ForeignKeyConstraint(
             ["product_id"],
             ["products.product_id"],
             name=op.f("fk_reservations_product_id_products"),
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_reservations")),
-    )
-    op.create_index(
-        "uq_reservations_live_holder_product",
-        "reservations",
-        ["holder", "product_id"],
-        unique=True,
-        sqlite_where=_LIVE,
-        postgresql_where=_LIVE,
+        sa.UniqueConstraint("holder", "product_id", "live", name="uq_reservations_live_hold"),
     )
     op.create_index(
         "ix_reservations_product_status", "reservations", ["product_id", "status"], unique=False
@@ -81,7 +73,6 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_table("payments")
     op.drop_index("ix_reservations_product_status", table_name="reservations")
-    op.drop_index("uq_reservations_live_holder_product", table_name="reservations")
     op.drop_table("reservations")
     with op.batch_alter_table("products") as batch:
         batch.drop_column("reserved")
