@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from hashcart.outbox.dispatcher import dispatch_once
 from tests.e2e.conftest import screenshot
 from tests.harness import HOST
 from tests.loopback import LiveServer
@@ -101,7 +102,8 @@ def test_reply_to_cart_to_order_to_funnel(
     assert "$36.00" in confirmation
     screenshot(page, "order")
 
-    # The confirmation email arrived over SMTP.
+    # The confirmation email arrives over SMTP with the dispatcher's next run.
+    dispatch_once(shop.app)
     [email] = [m for m in smtp_server.messages if m["To"] == SHOPPER]
     assert "Trailhead Enamel Mug" in email.get_content()
 

@@ -25,7 +25,7 @@ from hashcart.outbox.claims import LEASE
 from hashcart.outbox.dispatcher import DispatchRun, dispatch_once
 from hashcart.outbox.email import EmailSender
 from hashcart.outbox.senders import OutboxItem, Sent
-from hashcart.services import mail
+from hashcart.outbox.smtp import message_id
 from hashcart.services.mail import Email, queue_email
 from hashcart.store import schema as t
 from tests.harness import Shop
@@ -164,7 +164,7 @@ def email_row(shop: Shop, outbox_id: int) -> Any:
 
 
 def expected_id(shop: Shop, outbox_id: int) -> str:
-    return mail.message_id(shop.app.settings, outbox_id, email_row(shop, outbox_id).dedupe_key)
+    return message_id(shop.app.settings, outbox_id, email_row(shop, outbox_id).dedupe_key)
 
 
 def crash_once(shop: Shop, handler: ScriptedHandler, outbox_id: int, point: str) -> None:
@@ -236,22 +236,6 @@ def test_the_mark_is_committed_before_data_and_a_crash_after_it_counts_as_possib
         "shopper0@example.com",
         "shopper1@example.com",
     ]
-
-
-def test_the_checkout_s_own_send_marks_the_row_before_data_too(
-    shop: Shop, handler: ScriptedHandler
-) -> None:
-    [outbox_id] = queue_emails(shop, 1)
-    handler.look = lambda: email_row(shop, outbox_id).delivery_started_at is not None
-
-    run = mail.send_queued_email(shop.app.engine, shop.app.settings, shop.clock.now())
-
-    assert (run.sent, run.failed) == (1, 0)
-    assert handler.seen_at_data == [True]
-    [message] = handler.messages
-    assert message["Message-ID"] == expected_id(shop, outbox_id)
-    sent = email_row(shop, outbox_id)
-    assert (sent.status, sent.delivery_started_at) == ("sent", None)
 
 
 def test_a_connection_dropped_after_data_is_not_resent_at_once_but_later_and_counted(

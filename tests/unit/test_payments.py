@@ -35,7 +35,7 @@ def _card(number: str, expiry: str = "12/30", cvc: str = "123", key: str = KEY) 
 
 
 def _charge(details: PaymentDetails) -> tuple[bool, str, str, bool]:
-    result = TestCardGateway().charge(Decimal("42.50"), "USD", details)
+    result = TestCardGateway().authorise(Decimal("42.50"), "USD", details)
     return result.approved, result.reference, result.message, result.paid
 
 
@@ -51,9 +51,9 @@ def test_invoice_approves_owing_the_money_with_a_stable_reference() -> None:
     gateway = InvoiceGateway()
     details = PaymentDetails(fields={}, idempotency_key=KEY, today=TODAY)
 
-    first = gateway.charge(Decimal("10"), "USD", details)
-    again = gateway.charge(Decimal("10"), "USD", details)
-    other = gateway.charge(Decimal("10"), "USD", PaymentDetails({}, "another-key", TODAY))
+    first = gateway.authorise(Decimal("10"), "USD", details)
+    again = gateway.authorise(Decimal("10"), "USD", details)
+    other = gateway.authorise(Decimal("10"), "USD", PaymentDetails({}, "another-key", TODAY))
 
     assert first.approved and not first.paid
     assert first.reference.startswith("INV-20261120-")

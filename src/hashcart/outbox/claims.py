@@ -7,7 +7,7 @@ long after its claim (`LEASE`) belonged to a dispatcher that died mid-send; it i
 again and handed to its sender with the earlier start, so a network without idempotency
 keys (X) looks for what it may already have sent before sending again. An email whose SMTP
 DATA had begun (`delivery_started_at`) cannot be looked for: it is sent again under the same
-Message-ID and counted as possibly received twice (see `services.mail`)."""
+Message-ID and counted as possibly received twice (see `outbox.smtp`)."""
 
 from __future__ import annotations
 

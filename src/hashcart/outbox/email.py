@@ -7,7 +7,7 @@ many emails does not log in once per email.
 At least once, never blindly twice: the dispatcher's `before_data` commits a mark just before
 DATA. Only a crash or a dropped connection between that mark and the dispatcher's record of
 the answer can leave an email that may have arrived; it is sent again with the same
-Message-ID and counted as possibly received twice (see `services.mail`)."""
+Message-ID and counted as possibly received twice (see `outbox.smtp`)."""
 
 from __future__ import annotations
 
@@ -18,7 +18,8 @@ from email.message import EmailMessage
 
 from hashcart.config import Settings
 from hashcart.outbox.senders import OutboxItem, SendFailed, Sent
-from hashcart.services.mail import EMAIL_NETWORK, SMTPConnection, connect_smtp, outbox_email
+from hashcart.outbox.smtp import SMTPConnection, connect_smtp, outbox_email
+from hashcart.services.mail import EMAIL_NETWORK
 
 
 class EmailSender:

@@ -4,8 +4,10 @@ turning the cart into exactly one order.
 The checkout page carries a summary of what it showed (each line's product, quantity and
 price). On submit the cart is read again and compared with it: a changed price, a product
 gone out of stock or a changed quantity stops the order before any payment, with a message
-saying what changed. The order itself is written in one transaction keyed by the form's
-random checkout key (unique in `orders`), so a double submit finds the first order.
+saying what changed. Then the stock is held (`hold_stock`), the payment authorised, and the
+order written in one transaction keyed by the form's random checkout key (unique in
+`orders`, so a double submit finds the first order) that turns the hold into the sale and
+queues the confirmation email; only then is the payment captured.
 """
 
 from __future__ import annotations
@@ -20,9 +22,11 @@ from decimal import Decimal, InvalidOperation
 from sqlalchemy import Connection
 
 from hashcart.domain.countries import country_code
+from hashcart.domain.stock import checkout_holder, hold_until, order_holder, shortage_text
 from hashcart.services.mail import Email, queue_email
 from hashcart.services.payments import PaymentResult
-from hashcart.store import orders, shopping
+from hashcart.store import orders, shopping, stock
+from hashcart.store import payments as payment_records
 from hashcart.store.accounts import Person
 from hashcart.store.orders import Address, NewOrder, OrderLine
 from hashcart.store.repository import Repository
@@ -200,6 +204,43 @@ def read_address(form: Mapping[str, str]) -> tuple[Address | None, str | None]:
     ), None
 
 
+# the stock ----------------------------------------------------------------------------
+
+HOLD_REASON = "checkout"
+
+
+def wanted_of(basket: Basket) -> dict[str, int]:
+    """product id -> quantity, for the lines this order buys."""
+    return {item.product_id: item.quantity for item in basket.lines}
+
+
+def hold_stock(connection: Connection, checkout_key: str, basket: Basket, at: datetime) -> None:
+    """Hold the basket's units for this checkout while it pays (all or nothing; raises
+    stock.OutOfStock naming every line there is not enough of)."""
+    stock.reserve(
+        connection,
+        checkout_holder(checkout_key),
+        wanted_of(basket),
+        reason=HOLD_REASON,
+        now=at,
+        until=hold_until(at),
+    )
+
+
+def release_stock(connection: Connection, checkout_key: str, at: datetime) -> None:
+    """Give back what this checkout holds (it will not become an order, or it made one)."""
+    stock.release(connection, checkout_holder(checkout_key), at)
+
+
+def shortage_message(basket: Basket, short: stock.OutOfStock) -> str:
+    """What the shopper reads about the lines there is not enough of."""
+    titles = {item.product_id: item.title for item in basket.lines}
+    return " ".join(
+        shortage_text(titles.get(shortage.product_id, shortage.product_id), shortage)
+        for shortage in short.shortages
+    )
+
+
 # the order ----------------------------------------------------------------------------
 
 
@@ -225,10 +266,13 @@ def place_order(
     at: datetime,
 ) -> Placed | None:
     """Turn the cart into one order, inside the caller's transaction: the order, its lines,
-    the emptied cart and the queued confirmation commit together.
+    the stock held for this checkout turned into the sale, the emptied cart and the queued
+    confirmation commit together.
 
     Returns the order the key made earlier when there is one (a double submit), and None
-    when the cart no longer holds what was paid for (it changed during the payment)."""
+    when the cart no longer holds what was paid for (it changed during the payment). Raises
+    stock.OutOfStock when a hold ran out and its units went to someone else meanwhile: the
+    caller's transaction then rolls back, and nothing is ordered."""
     # Concurrent submits take turns (SQLite's BEGIN IMMEDIATE does it already).
     Repository(connection).serialize_writers()
     existing = orders.order_with_key(connection, checkout_key)
@@ -253,6 +297,15 @@ def place_order(
         lines=lines,
     )
     order_id = orders.add_order(connection, order)
+    stock.convert(
+        connection,
+        checkout_holder(checkout_key),
+        order_holder(order_id),
+        wanted_of(basket),
+        reason=HOLD_REASON,
+        now=at,
+    )
+    payment_records.link_order(connection, checkout_key, order_id)
     shopping.remove_products(connection, customer.id, [line.product_id for line in lines])
     queue_email(
         connection,

@@ -1,56 +1,40 @@
-"""Payment gateways behind one small interface, and the two that come built in.
+"""Payment gateways, the two that come built in, and the steps of one checkout's payment.
 
-A gateway takes an amount and what the shopper typed and says yes or no, with a reference
-for the order. `details.idempotency_key` is the checkout form's key: a gateway must answer
-the same key with the same charge (real gateways take it as their idempotency key), so a
-double submit never charges twice. Card numbers are never stored: references keep the last
-four digits at most.
+A gateway (`hashcart.ports.PaymentGateway`) authorises an amount against what the shopper
+typed, then captures it once the order exists, voids it when the order cannot be placed,
+and refunds a captured one. Every step is keyed by the checkout form's key, and hashcart
+keeps its own record of key -> authorisation (`store.payments`): a retried checkout finds the
+authorisation it got instead of asking again, so it never charges twice. Card numbers are
+never stored: references keep the last four digits at most.
 """
 
 from __future__ import annotations
 
 import hashlib
+import logging
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
-from typing import Protocol
 
+from sqlalchemy import Engine
 
-@dataclass(frozen=True)
-class PaymentDetails:
-    """What the checkout form sent for the payment step, and the facts a gateway needs."""
+from hashcart.ports import (
+    Authorisation,
+    AuthorisedPayment,
+    PaymentDetails,
+    PaymentGateway,
+    PaymentStep,
+)
+from hashcart.store import orders
+from hashcart.store import payments as records
+from hashcart.store.payments import PaymentRecord
 
-    fields: Mapping[str, str]
-    idempotency_key: str
-    today: date
-    customer_email: str = ""
+log = logging.getLogger(__name__)
 
-
-@dataclass(frozen=True)
-class PaymentResult:
-    approved: bool
-    reference: str
-    # For the shopper: why a payment was declined, or how to pay (invoice).
-    message: str
-    # True when the money is taken now (card), False when it is owed (invoice).
-    paid: bool = False
-
-
-class PaymentGateway(Protocol):
-    @property
-    def name(self) -> str: ...
-
-    @property
-    def label(self) -> str: ...
-
-    @property
-    def fields(self) -> tuple[str, ...]:
-        """The form fields this gateway reads (the checkout page shows them for it)."""
-        ...
-
-    def charge(self, amount: Decimal, currency: str, details: PaymentDetails) -> PaymentResult: ...
+# The gateway's answer to an authorisation, under the name checkout always used for it.
+PaymentResult = Authorisation
 
 
 def _key_code(key: str) -> str:
@@ -66,14 +50,23 @@ class InvoiceGateway:
     label: str = "Pay on invoice (within 14 days)"
     fields: tuple[str, ...] = ()
 
-    def charge(self, amount: Decimal, currency: str, details: PaymentDetails) -> PaymentResult:
+    def authorise(self, amount: Decimal, currency: str, details: PaymentDetails) -> Authorisation:
         reference = f"INV-{details.today:%Y%m%d}-{_key_code(details.idempotency_key)}"
-        return PaymentResult(
+        return Authorisation(
             approved=True,
             reference=reference,
             message=f"We will email an invoice; quote {reference} when you pay.",
             paid=False,
         )
+
+    def capture(self, payment: AuthorisedPayment) -> PaymentStep:
+        return PaymentStep(True, f"Invoice {payment.reference} is owed.")
+
+    def void(self, payment: AuthorisedPayment) -> PaymentStep:
+        return PaymentStep(True, f"Invoice {payment.reference} is cancelled.")
+
+    def refund(self, payment: AuthorisedPayment, amount: Decimal) -> PaymentStep:
+        return PaymentStep(True, f"A credit note for {amount} {payment.currency} is issued.")
 
 
 # The well-known test numbers (Stripe's and the card schemes' published ones).
@@ -144,7 +137,7 @@ class TestCardGateway:
     fields: tuple[str, ...] = ("card_number", "card_expiry", "card_cvc")
     approved_numbers: Mapping[str, str] = field(default_factory=lambda: TEST_CARDS_APPROVED)
 
-    def charge(self, amount: Decimal, currency: str, details: PaymentDetails) -> PaymentResult:
+    def authorise(self, amount: Decimal, currency: str, details: PaymentDetails) -> Authorisation:
         number = re.sub(r"[\s-]", "", details.fields.get("card_number", ""))
         if not luhn_valid(number):
             return _declined("That card number is not valid: check the digits.")
@@ -164,16 +157,27 @@ class TestCardGateway:
                 "such as 4242 4242 4242 4242."
             )
         reference = f"CARD-{number[-4:]}-{_key_code(details.idempotency_key)}"
-        return PaymentResult(
+        return Authorisation(
             approved=True,
             reference=reference,
             message=f"Paid by {brand} ending in {number[-4:]}.",
             paid=True,
         )
 
+    # Test mode moves no money: an approved authorisation is always captured, voided or
+    # refunded as asked.
+    def capture(self, payment: AuthorisedPayment) -> PaymentStep:
+        return PaymentStep(True, f"{payment.amount} {payment.currency} captured.")
 
-def _declined(message: str) -> PaymentResult:
-    return PaymentResult(approved=False, reference="", message=message, paid=False)
+    def void(self, payment: AuthorisedPayment) -> PaymentStep:
+        return PaymentStep(True, "The authorisation is cancelled; nothing was charged.")
+
+    def refund(self, payment: AuthorisedPayment, amount: Decimal) -> PaymentStep:
+        return PaymentStep(True, f"{amount} {payment.currency} refunded.")
+
+
+def _declined(message: str) -> Authorisation:
+    return Authorisation(approved=False, reference="", message=message, paid=False)
 
 
 GATEWAYS: dict[str, PaymentGateway] = {
@@ -183,3 +187,126 @@ GATEWAYS: dict[str, PaymentGateway] = {
 
 def gateway_named(name: str) -> PaymentGateway | None:
     return GATEWAYS.get(name)
+
+
+# one checkout's payment: authorise, capture, void, refund ----------------------------------
+
+
+def authorise_once(
+    engine: Engine,
+    gateway: PaymentGateway,
+    amount: Decimal,
+    currency: str,
+    details: PaymentDetails,
+    now: datetime,
+) -> PaymentRecord:
+    """The checkout key's authorisation: the one recorded for it, or the gateway's answer
+    now. The gateway is asked outside any transaction. Once an answer is recorded the key
+    never asks again; a request that finds an authorisation under way (a twin submit, or
+    one that crashed before the answer was recorded) asks with the same key, which the
+    gateway answers with the same authorisation."""
+    key = details.idempotency_key
+    with engine.begin() as connection:
+        record = records.start(connection, key, gateway.name, amount, currency, now)
+    if record.answered:
+        return record
+    answer = gateway.authorise(amount, currency, details)
+    with engine.begin() as connection:
+        return records.record_authorisation(connection, key, answer, now)
+
+
+def capture(engine: Engine, gateway: PaymentGateway, checkout_key: str, now: datetime) -> bool:
+    """Take the authorised money for the order now placed; False (logged, the reason kept on
+    the record for the merchant) when the gateway refused. Captured once per key."""
+    with engine.connect() as connection:
+        record = records.find(connection, checkout_key)
+    if record is None or record.status != "authorised":
+        return record is not None and record.status == "captured"
+    step = _gateway_of(record, gateway).capture(record.authorised)
+    with engine.begin() as connection:
+        if step.done:
+            return records.move(
+                connection, checkout_key, expected={"authorised"}, to="captured", now=now
+            )
+        records.note_refusal(connection, checkout_key, f"capture refused: {step.message}", now)
+    log.warning("capture refused for checkout %s: %s", checkout_key, step.message)
+    return False
+
+
+def void(engine: Engine, gateway: PaymentGateway, checkout_key: str, now: datetime) -> bool:
+    """Cancel the key's authorisation (its order could not be placed). True when nothing is
+    charged: voided now or before, declined, or never authorised; False when the gateway
+    refused to void, or the money was captured already (then it needs a refund)."""
+    with engine.connect() as connection:
+        record = records.find(connection, checkout_key)
+    if record is None or record.status in ("declined", "voided"):
+        return True
+    if record.status != "authorised":
+        return False
+    step = _gateway_of(record, gateway).void(record.authorised)
+    with engine.begin() as connection:
+        if step.done:
+            records.move(connection, checkout_key, expected={"authorised"}, to="voided", now=now)
+            return True
+        records.note_refusal(connection, checkout_key, f"void refused: {step.message}", now)
+    log.warning("void refused for checkout %s: %s", checkout_key, step.message)
+    return False
+
+
+def _gateway_of(record: PaymentRecord, chosen: PaymentGateway) -> PaymentGateway:
+    """The gateway that authorised the record (the one the request chose, normally)."""
+    if record.gateway == chosen.name:
+        return chosen
+    return gateway_named(record.gateway) or chosen
+
+
+@dataclass(frozen=True)
+class Refund:
+    done: bool
+    message: str
+
+
+def refund_order(engine: Engine, order_id: int, now: datetime) -> Refund:
+    """Give back the whole captured amount of an order, through the gateway that took it;
+    the payment and the order then say `refunded`. A second refund does nothing."""
+    with engine.connect() as connection:
+        record = records.of_order(connection, order_id)
+    if record is None:
+        return Refund(False, f"Order #{order_id} has no payment on record.")
+    if record.status == "refunded":
+        return Refund(True, f"Order #{order_id} was refunded already.")
+    if record.status != "captured":
+        return Refund(False, f"Order #{order_id}'s payment is {record.status}, not captured.")
+    gateway = gateway_named(record.gateway)
+    if gateway is None:
+        return Refund(False, f"The gateway {record.gateway!r} is not available.")
+    step = gateway.refund(record.authorised, record.amount)
+    with engine.begin() as connection:
+        if not step.done:
+            refusal = f"refund refused: {step.message}"
+            records.note_refusal(connection, record.checkout_key, refusal, now)
+            return Refund(False, step.message)
+        if records.move(
+            connection, record.checkout_key, expected={"captured"}, to="refunded", now=now
+        ):
+            orders.set_status(connection, order_id, "refunded")
+    return Refund(True, step.message)
+
+
+__all__ = [
+    "GATEWAYS",
+    "Authorisation",
+    "AuthorisedPayment",
+    "InvoiceGateway",
+    "PaymentDetails",
+    "PaymentGateway",
+    "PaymentResult",
+    "PaymentStep",
+    "Refund",
+    "TestCardGateway",
+    "authorise_once",
+    "capture",
+    "gateway_named",
+    "refund_order",
+    "void",
+]

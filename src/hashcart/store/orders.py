@@ -12,7 +12,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, func, insert, select
+from sqlalchemy import Connection, func, insert, select, update
 
 from hashcart.store import schema as t
 
@@ -47,7 +47,7 @@ class OrderLine:
 class NewOrder:
     customer_id: int
     checkout_key: str
-    status: str  # placed | paid
+    status: str  # placed | paid (| refunded, later)
     email: str
     address: Address
     payment_gateway: str
@@ -142,6 +142,11 @@ def add_order(connection: Connection, order: NewOrder) -> int:
         ],
     )
     return order_id
+
+
+def set_status(connection: Connection, order_id: int, status: str) -> None:
+    """A later step of the order's payment (a refund) changes what the order says."""
+    connection.execute(update(t.orders).where(t.orders.c.id == order_id).values(status=status))
 
 
 def order_of(connection: Connection, customer_id: int, order_id: int) -> Order | None:

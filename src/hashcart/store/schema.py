@@ -75,6 +75,11 @@ products = Table(
     Column("currency", String(3), nullable=True),
     Column("availability", String(20), nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
+    # Units on hand to sell; NULL: not counted (no limit, `availability` says it all).
+    Column("stock", Integer, nullable=True),
+    # Units held by live reservations: a reservation raises it only while
+    # reserved + quantity <= stock, in one guarded UPDATE (store/stock.py).
+    Column("reserved", Integer, nullable=False, server_default="0"),
 )
 
 customers = Table(
@@ -317,7 +322,7 @@ orders = Table(
     Column("customer_id", ForeignKey("customers.id", ondelete="SET NULL"), nullable=True),
     # One order per checkout form: a double submit finds the order the first one made.
     Column("checkout_key", String(64), nullable=False, unique=True),
-    Column("status", String(16), nullable=False),  # placed | paid
+    Column("status", String(16), nullable=False),  # placed | paid | refunded
     Column("email", String(320), nullable=False),
     Column("ship_name", Text, nullable=False),
     Column("ship_line1", Text, nullable=False),
@@ -331,6 +336,53 @@ orders = Table(
     Column("currency", String(3), nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
     Index("ix_orders_customer", "customer_id"),
+)
+
+# A hold on units of a product (a checkout paying, later a live-sale claim). A hold counts
+# in products.reserved while `held`; it ends released, expired or converted (sold).
+reservations = Table(
+    "reservations",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("product_id", ForeignKey("products.product_id"), nullable=False),
+    Column("quantity", Integer, nullable=False),
+    # Who holds it: "checkout:<key>", then "order:<id>" once sold.
+    Column("holder", String(100), nullable=False),
+    Column("reason", String(32), nullable=False),  # checkout | …
+    Column("status", String(16), nullable=False),  # held | released | expired | converted
+    Column("reserved_until", UTCDateTime, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("released_at", UTCDateTime, nullable=True),
+    # True while held, NULL once ended: with the unique constraint below, one live hold per
+    # holder and product (a retried checkout finds its hold) and any number of ended ones
+    # (NULLs are distinct). A partial index would say it too, but its dialect options load
+    # both SQL dialects whenever the schema is imported.
+    Column("live", Boolean, nullable=True),
+    UniqueConstraint("holder", "product_id", "live", name="uq_reservations_live_hold"),
+    Index("ix_reservations_product_status", "product_id", "status"),
+)
+
+# hashcart's own record of each checkout's payment, keyed by the checkout key (the gateways'
+# idempotency key): a retried checkout finds its authorisation instead of asking again.
+payments = Table(
+    "payments",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("checkout_key", String(64), nullable=False, unique=True),
+    Column("gateway", String(32), nullable=False),
+    Column("amount", Numeric(12, 2), nullable=False),
+    Column("currency", String(3), nullable=False),
+    # authorising | authorised | declined | captured | voided | refunded
+    Column("status", String(16), nullable=False),
+    Column("reference", String(100), nullable=False),
+    Column("message", Text, nullable=False),
+    # True when capturing takes the money now (card); False when it is owed (invoice).
+    Column("paid", Boolean, nullable=False),
+    Column("order_id", ForeignKey("orders.id", ondelete="SET NULL"), nullable=True),
+    # The gateway's answer when a capture, void or refund was refused.
+    Column("last_error", Text, nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
 )
 
 order_lines = Table(

@@ -2,14 +2,16 @@
 
 The page carries a random `checkout_key` and a summary of what it showed. On submit: a key
 that already made an order goes to that order (a double submit); otherwise the cart is
-re-read and compared with the summary, and any change stops before payment with a message;
-then the gateway is asked, and the order, the emptied cart and the confirmation email commit
-in one transaction. Email is sent after the commit and can never fail the request.
+re-read and compared with the summary, and any change stops before payment with a message.
+Then the stock is held, the payment authorised (once per key), and the order, the sale of
+the held stock, the emptied cart and the confirmation email commit in one transaction;
+the payment is captured after it. An order that cannot be placed voids the authorisation
+and gives the stock back. The email waits in the outbox for the dispatcher: no request
+waits on a mail server.
 """
 
 from __future__ import annotations
 
-import logging
 import secrets
 from dataclasses import asdict
 from typing import Annotated
@@ -18,11 +20,11 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse
 from starlette.responses import Response
 
-from hashcart.services import checkout
+from hashcart.services import checkout, payments
 from hashcart.services.checkout import CHECKOUT_KEY, Basket
-from hashcart.services.mail import send_queued_email
-from hashcart.services.payments import GATEWAYS, PaymentDetails, gateway_named
+from hashcart.services.payments import GATEWAYS, PaymentDetails, PaymentGateway, gateway_named
 from hashcart.store import orders, shopping
+from hashcart.store.stock import OutOfStock
 from hashcart.web.context import (
     SignedInShopper,
     Viewer,
@@ -35,7 +37,6 @@ from hashcart.web.context import (
 from hashcart.web.formatting import money
 
 router = APIRouter(dependencies=[Depends(csrf_protected)], include_in_schema=False)
-log = logging.getLogger(__name__)
 
 DEFAULT_GATEWAY = "test_card"
 ADDRESS_FIELDS = ("name", "line1", "line2", "city", "postcode", "country")
@@ -154,7 +155,25 @@ def checkout_submit(
 
     assert basket.currency is not None
     now = app.clock.now()
-    payment = gateway.charge(
+    try:
+        with unit_of_work(request) as connection:
+            checkout.hold_stock(connection, checkout_key, basket, now)
+    except OutOfStock as short:
+        made = _order_made(request, checkout_key)
+        if made is not None:  # a twin submit made the order (and took the stock) meanwhile
+            return _to_order(request, made.id, made.customer_id, viewer)
+        return _checkout_page(
+            request,
+            basket,
+            form,
+            409,
+            error=f"{checkout.shortage_message(basket, short)} Nothing was charged: "
+            "change your cart and place the order again.",
+        )
+
+    record = payments.authorise_once(
+        app.engine,
+        gateway,
         basket.total,
         basket.currency,
         PaymentDetails(
@@ -163,42 +182,86 @@ def checkout_submit(
             today=now.date(),
             customer_email=viewer.person.email,
         ),
+        now,
     )
-    if not payment.approved:
+    if record.status in ("declined", "voided"):
+        _release(request, checkout_key)
+        message = (
+            record.message if record.status == "declined" else "This order could not be placed."
+        )
         return _checkout_page(
             request,
             basket,
             form,
-            402,
-            error=f"{payment.message} Nothing was charged and your cart is as it was.",
+            402 if record.status == "declined" else 409,
+            error=f"{message} Nothing was charged and your cart is as it was.",
         )
 
-    with unit_of_work(request) as connection:
-        placed = checkout.place_order(
-            connection,
-            customer=viewer.person,
-            checkout_key=checkout_key,
-            address=address,
-            basket=basket,
-            gateway=gateway.name,
-            payment=payment,
-            shop_name=app.settings.shop_name,
-            public_url=app.settings.public_url,
-            at=now,
-        )
+    problem = "Your cart changed while this order was being placed"
+    try:
+        with unit_of_work(request) as connection:
+            placed = checkout.place_order(
+                connection,
+                customer=viewer.person,
+                checkout_key=checkout_key,
+                address=address,
+                basket=basket,
+                gateway=record.gateway,  # the key's gateway, should the form name another
+                payment=record.authorisation,
+                shop_name=app.settings.shop_name,
+                public_url=app.settings.public_url,
+                at=now,
+            )
+    except OutOfStock as short:
+        # The hold ran out while paying and someone else bought the units meanwhile.
+        placed, problem = None, checkout.shortage_message(basket, short).rstrip(".")
     if placed is None:
-        # Another checkout (another tab) changed the cart while this one was paying.
-        return _checkout_page(
-            request,
-            _cart_basket(request, viewer),
-            form,
-            409,
-            error="Your cart changed while this order was being placed, so nothing was "
-            "ordered. Check your order below and place it again.",
-        )
+        return _not_placed(request, viewer, form, gateway, checkout_key, problem)
     if placed.created:
-        _send_mail_now(request)
+        payments.capture(app.engine, gateway, checkout_key, app.clock.now())
+    else:  # a twin made the order: what this request held goes back
+        _release(request, checkout_key)
     return _to_order(request, placed.order_id, placed.customer_id, viewer)
+
+
+def _not_placed(
+    request: Request,
+    viewer: Viewer,
+    form: dict[str, str],
+    gateway: PaymentGateway,
+    checkout_key: str,
+    problem: str,
+) -> Response:
+    """The payment was authorised but the order cannot be placed: cancel the authorisation,
+    give the stock back, and say that nothing was charged only when that is so."""
+    app = hashcart_of(request)
+    nothing_charged = payments.void(app.engine, gateway, checkout_key, app.clock.now())
+    _release(request, checkout_key)
+    if nothing_charged:
+        outcome = "so nothing was ordered and nothing was charged"
+    else:
+        outcome = (
+            "so nothing was ordered, but the payment could not be cancelled yet "
+            "(the shop has the gateway's reason on record)"
+        )
+    return _checkout_page(
+        request,
+        _cart_basket(request, viewer),
+        form,
+        409,
+        error=f"{problem}, {outcome}. Check your order below and place it again.",
+    )
+
+
+def _order_made(request: Request, checkout_key: str) -> orders.KeyedOrder | None:
+    with read_only(request) as connection:
+        return orders.order_with_key(connection, checkout_key)
+
+
+def _release(request: Request, checkout_key: str) -> None:
+    app = hashcart_of(request)
+    with unit_of_work(request) as connection:
+        checkout.release_stock(connection, checkout_key, app.clock.now())
 
 
 def _to_order(request: Request, order_id: int, owner: int | None, viewer: Viewer) -> Response:
@@ -207,13 +270,3 @@ def _to_order(request: Request, order_id: int, owner: int | None, viewer: Viewer
             request, "error.html", 404, title="Not found", message="There is no such order."
         )
     return RedirectResponse(f"/orders/{order_id}?placed=1", 303)
-
-
-def _send_mail_now(request: Request) -> None:
-    """Send the queued confirmation (and whatever else waits) if SMTP is configured. A mail
-    server that is down marks the email failed in the outbox; the order stands regardless."""
-    app = hashcart_of(request)
-    try:
-        send_queued_email(app.engine, app.settings, app.clock.now())
-    except Exception:  # the order is committed: nothing here may turn it into an error page
-        log.exception("sending queued email after an order failed")

@@ -11,7 +11,7 @@ from hashcart.web.context import SignedInShopper, csrf_protected, read_only, ren
 
 router = APIRouter(dependencies=[Depends(csrf_protected)], include_in_schema=False)
 
-STATUS_WORDS = {"placed": "Placed · pay on invoice", "paid": "Paid"}
+STATUS_WORDS = {"placed": "Placed · pay on invoice", "paid": "Paid", "refunded": "Refunded"}
 
 
 @router.get("/orders")

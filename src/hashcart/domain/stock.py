@@ -1,0 +1,82 @@
+"""Stock and reservations, as rules: what can still be sold, how long a hold lasts, and
+what a shopper is told when there is not enough.
+
+A product's `stock` is the units on hand to sell; None means the shop does not count it
+(no limit: its availability alone says whether it sells). A reservation (a hold) keeps
+units for one holder, a checkout paying, until it is released, converted into an order, or
+its time runs out. An expired hold stops counting even before anything tidies it away.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Literal
+
+# Long enough to pay (a card's 3-D Secure step included), short enough that an abandoned
+# checkout does not keep the last units from other shoppers for long.
+CHECKOUT_HOLD = timedelta(minutes=15)
+
+HoldStatus = Literal["held", "released", "expired", "converted"]
+
+
+@dataclass(frozen=True)
+class Hold:
+    product_id: str
+    quantity: int
+    status: HoldStatus
+    reserved_until: datetime
+
+
+@dataclass(frozen=True)
+class Shortage:
+    """A line that cannot be held: `wanted` units asked for, `left` still free."""
+
+    product_id: str
+    wanted: int
+    left: int
+
+
+def checkout_holder(checkout_key: str) -> str:
+    """Who holds stock while a checkout pays: the checkout form's key."""
+    return f"checkout:{checkout_key}"
+
+
+def order_holder(order_id: int) -> str:
+    """Who holds stock once it is sold: the order."""
+    return f"order:{order_id}"
+
+
+def hold_until(now: datetime, hold: timedelta = CHECKOUT_HOLD) -> datetime:
+    return now + hold
+
+
+def counts(hold: Hold, now: datetime) -> bool:
+    """Whether a hold still keeps its units from others: held, and not yet expired."""
+    return hold.status == "held" and hold.reserved_until > now
+
+
+def available(stock: int | None, holds: Iterable[Hold], now: datetime) -> int | None:
+    """Units free to reserve: stock less what live holds keep (never below zero), or None
+    when stock is not counted."""
+    if stock is None:
+        return None
+    kept = sum(hold.quantity for hold in holds if counts(hold, now))
+    return max(0, stock - kept)
+
+
+def can_reserve(stock: int | None, reserved: int, quantity: int) -> bool:
+    """The rule the store's guarded UPDATE applies in SQL (store/stock.py): an uncounted
+    product always can; a counted one while the holds stay within its stock."""
+    if quantity < 1:
+        return False
+    return stock is None or reserved + quantity <= stock
+
+
+def shortage_text(title: str, shortage: Shortage) -> str:
+    """What a shopper reads about a line there is not enough of."""
+    if shortage.left <= 0:
+        return f"{title} is out of stock."
+    unit = "is" if shortage.left == 1 else "are"
+    return f"Only {shortage.left} of {title} {unit} left (your cart has {shortage.wanted})."

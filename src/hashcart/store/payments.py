@@ -1,0 +1,179 @@
+"""hashcart's record of each checkout's payment, keyed by the checkout key.
+
+The gateways are asked outside any transaction; this record says before and after what was
+asked and answered, so a retried checkout finds the authorisation instead of asking for a
+second one. Every change of status names the status it expects to change (a compare and
+set), so two requests racing over one key record each step once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Any, Literal
+
+from sqlalchemy import Connection, select, update
+
+from hashcart.ports import Authorisation, AuthorisedPayment
+from hashcart.store import schema as t
+from hashcart.store.repository import insert_ignoring
+
+PaymentStatus = Literal["authorising", "authorised", "declined", "captured", "voided", "refunded"]
+
+
+@dataclass(frozen=True)
+class PaymentRecord:
+    checkout_key: str
+    gateway: str
+    amount: Decimal
+    currency: str
+    status: PaymentStatus
+    reference: str
+    message: str
+    paid: bool
+    order_id: int | None
+    last_error: str | None
+
+    @property
+    def answered(self) -> bool:
+        """The gateway's answer to the authorisation is known."""
+        return self.status != "authorising"
+
+    @property
+    def authorisation(self) -> Authorisation:
+        return Authorisation(
+            approved=self.status not in ("authorising", "declined"),
+            reference=self.reference,
+            message=self.message,
+            paid=self.paid,
+        )
+
+    @property
+    def authorised(self) -> AuthorisedPayment:
+        return AuthorisedPayment(self.checkout_key, self.reference, self.amount, self.currency)
+
+
+def start(
+    connection: Connection,
+    checkout_key: str,
+    gateway: str,
+    amount: Decimal,
+    currency: str,
+    now: datetime,
+) -> PaymentRecord:
+    """The key's record, made `authorising` now if it had none."""
+    connection.execute(
+        insert_ignoring(connection.dialect.name, "payments"),
+        {
+            "checkout_key": checkout_key,
+            "gateway": gateway,
+            "amount": amount,
+            "currency": currency,
+            "status": "authorising",
+            "reference": "",
+            "message": "",
+            "paid": False,
+            "created_at": now,
+            "updated_at": now,
+        },
+    )
+    record = find(connection, checkout_key)
+    assert record is not None
+    return record
+
+
+def record_authorisation(
+    connection: Connection, checkout_key: str, answer: Authorisation, now: datetime
+) -> PaymentRecord:
+    """Write the gateway's answer unless another request wrote one first; the record."""
+    connection.execute(
+        update(t.payments)
+        .where(t.payments.c.checkout_key == checkout_key, t.payments.c.status == "authorising")
+        .values(
+            status="authorised" if answer.approved else "declined",
+            reference=answer.reference,
+            message=answer.message,
+            paid=answer.paid,
+            updated_at=now,
+        )
+    )
+    record = find(connection, checkout_key)
+    assert record is not None
+    return record
+
+
+def move(
+    connection: Connection,
+    checkout_key: str,
+    *,
+    expected: Collection[PaymentStatus],
+    to: PaymentStatus,
+    now: datetime,
+    order_id: int | None = None,
+    error: str | None = None,
+) -> bool:
+    """Change the status from one of `expected` to `to`; False when it was not in one."""
+    values: dict[str, Any] = {"status": to, "updated_at": now, "last_error": error}
+    if order_id is not None:
+        values["order_id"] = order_id
+    changed = connection.execute(
+        update(t.payments)
+        .where(
+            t.payments.c.checkout_key == checkout_key,
+            t.payments.c.status.in_(list(expected)),
+        )
+        .values(**values)
+        .returning(t.payments.c.id)
+    ).first()
+    return changed is not None
+
+
+def link_order(connection: Connection, checkout_key: str, order_id: int) -> None:
+    """The order the key's payment paid for (written in the order's transaction)."""
+    connection.execute(
+        update(t.payments)
+        .where(t.payments.c.checkout_key == checkout_key)
+        .values(order_id=order_id)
+    )
+
+
+def note_refusal(connection: Connection, checkout_key: str, error: str, now: datetime) -> None:
+    """A capture, void or refund the gateway refused: the status stays, the reason shows."""
+    connection.execute(
+        update(t.payments)
+        .where(t.payments.c.checkout_key == checkout_key)
+        .values(last_error=error, updated_at=now)
+    )
+
+
+def find(connection: Connection, checkout_key: str) -> PaymentRecord | None:
+    row = connection.execute(
+        select(t.payments).where(t.payments.c.checkout_key == checkout_key)
+    ).first()
+    return None if row is None else _record(row)
+
+
+def of_order(connection: Connection, order_id: int) -> PaymentRecord | None:
+    row = connection.execute(
+        select(t.payments)
+        .join(t.orders, t.orders.c.checkout_key == t.payments.c.checkout_key)
+        .where(t.orders.c.id == order_id)
+    ).first()
+    return None if row is None else _record(row)
+
+
+def _record(row: Any) -> PaymentRecord:
+    return PaymentRecord(
+        checkout_key=row.checkout_key,
+        gateway=row.gateway,
+        amount=Decimal(row.amount),
+        currency=row.currency,
+        status=row.status,
+        reference=row.reference,
+        message=row.message,
+        paid=bool(row.paid),
+        order_id=row.order_id,
+        last_error=row.last_error,
+    )

@@ -1,0 +1,244 @@
+"""Stock holds (reservations), inside the caller's transaction, never below zero.
+
+The guard is one conditional statement: `products.reserved` goes up only
+`WHERE stock IS NULL OR reserved + :quantity <= stock`, and the row it returns (or not) is
+the answer. On PostgreSQL a second writer waits for the first's row lock and then checks
+the condition again against the committed row (READ COMMITTED re-evaluates an UPDATE's WHERE
+on the newest version), so concurrent writers can never take more than there is; SQLite lets
+one writer in at a time (BEGIN IMMEDIATE). A count of rows read earlier is never trusted.
+
+Every operation first locks the products it touches, in product id order: holds of one
+product then change only under its lock (an expired hold is swept, a hold released or
+converted, exactly once), and two transactions over the same products never deadlock.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Connection, case, select, update
+
+from hashcart.domain.stock import Shortage
+from hashcart.store import schema as t
+from hashcart.store.repository import insert_ignoring
+
+r, p = t.reservations, t.products
+
+
+class OutOfStock(Exception):
+    """Some lines could not be held; the caller's transaction must roll back (holds taken
+    for the other lines in it are undone with it)."""
+
+    def __init__(self, shortages: Sequence[Shortage]) -> None:
+        super().__init__(", ".join(f"{s.product_id}: {s.wanted} > {s.left}" for s in shortages))
+        self.shortages = tuple(shortages)
+
+
+@dataclass(frozen=True)
+class StockLevel:
+    product_id: str
+    stock: int | None
+    reserved: int
+
+    @property
+    def free(self) -> int | None:
+        return None if self.stock is None else max(0, self.stock - self.reserved)
+
+
+def reserve(
+    connection: Connection,
+    holder: str,
+    wanted: Mapping[str, int],
+    *,
+    reason: str,
+    now: datetime,
+    until: datetime,
+) -> None:
+    """Hold `wanted` (product id -> quantity) for `holder` until `until`, all or nothing:
+    raises OutOfStock naming every line there is not enough of. A holder that holds a
+    product already keeps that hold (a retried checkout does not hold twice)."""
+    products = sorted(wanted)
+    _lock(connection, products)
+    shortages = []
+    for product_id in products:
+        if not _hold(connection, holder, product_id, wanted[product_id], reason, now, until):
+            level = stock_level(connection, product_id)
+            left = 0 if level is None or level.free is None else level.free
+            shortages.append(Shortage(product_id, wanted[product_id], left))
+    if shortages:
+        raise OutOfStock(shortages)
+
+
+def _hold(
+    connection: Connection,
+    holder: str,
+    product_id: str,
+    quantity: int,
+    reason: str,
+    now: datetime,
+    until: datetime,
+) -> bool:
+    """One line: sweep the product's expired holds, then the hold row (ignored when the
+    holder holds the product already), then the guarded counter. False: not enough."""
+    _sweep(connection, product_id, now)
+    hold = {
+        "product_id": product_id,
+        "quantity": quantity,
+        "holder": holder,
+        "reason": reason,
+        "status": "held",
+        "live": True,
+        "reserved_until": until,
+        "created_at": now,
+    }
+    inserted = connection.execute(insert_ignoring(connection.dialect.name, "reservations"), hold)
+    if inserted.first() is None:
+        return True  # this holder's live hold (one per holder and product) stands
+    raised = connection.execute(
+        update(p)
+        .where(
+            p.c.product_id == product_id,
+            (p.c.stock.is_(None)) | (p.c.reserved + quantity <= p.c.stock),
+        )
+        .values(reserved=p.c.reserved + quantity)
+        .returning(p.c.product_id)
+    ).first()
+    return raised is not None
+
+
+def release(connection: Connection, holder: str, now: datetime) -> int:
+    """End `holder`'s live holds (a checkout that will not become an order); units freed."""
+    products = connection.scalars(
+        select(r.c.product_id).where(r.c.holder == holder, r.c.status == "held")
+    ).all()
+    if not products:
+        return 0
+    _lock(connection, products)
+    ended = connection.execute(
+        update(r)
+        .where(r.c.holder == holder, r.c.status == "held")
+        .values(status="released", live=None, released_at=now)
+        .returning(r.c.product_id, r.c.quantity)
+    ).all()
+    _give_back(connection, ((row.product_id, row.quantity) for row in ended), sold=False)
+    return sum(row.quantity for row in ended)
+
+
+def convert(
+    connection: Connection,
+    holder: str,
+    new_holder: str,
+    wanted: Mapping[str, int],
+    *,
+    reason: str,
+    now: datetime,
+) -> None:
+    """Turn `holder`'s holds on `wanted` into a sale held by `new_holder` (the order): the
+    units leave stock and the hold. A hold that is missing (its time ran out and it was
+    swept) or that holds another quantity is taken again now, if there is stock; otherwise
+    OutOfStock, and the caller's transaction rolls back."""
+    products = sorted(wanted)
+    _lock(connection, products)
+    held = {
+        row.product_id: row.quantity
+        for row in connection.execute(
+            select(r.c.product_id, r.c.quantity).where(
+                r.c.holder == holder, r.c.status == "held", r.c.product_id.in_(products)
+            )
+        )
+    }
+    stale = [pid for pid in products if pid in held and held[pid] != wanted[pid]]
+    if stale:
+        ended = connection.execute(
+            update(r)
+            .where(r.c.holder == holder, r.c.status == "held", r.c.product_id.in_(stale))
+            .values(status="released", live=None, released_at=now)
+            .returning(r.c.product_id, r.c.quantity)
+        ).all()
+        _give_back(connection, ((row.product_id, row.quantity) for row in ended), sold=False)
+    missing = {pid: wanted[pid] for pid in products if held.get(pid) != wanted[pid]}
+    if missing:
+        # Held only until the commit a few statements on: the order takes it at once.
+        reserve(connection, holder, missing, reason=reason, now=now, until=now)
+    sold = connection.execute(
+        update(r)
+        .where(r.c.holder == holder, r.c.status == "held", r.c.product_id.in_(products))
+        .values(status="converted", live=None, holder=new_holder, released_at=now)
+        .returning(r.c.product_id, r.c.quantity)
+    ).all()
+    _give_back(connection, ((row.product_id, row.quantity) for row in sold), sold=True)
+
+
+def stock_level(connection: Connection, product_id: str) -> StockLevel | None:
+    row = connection.execute(
+        select(p.c.stock, p.c.reserved).where(p.c.product_id == product_id)
+    ).first()
+    return None if row is None else StockLevel(product_id, row.stock, row.reserved)
+
+
+def set_stock(connection: Connection, product_id: str, stock: int | None) -> None:
+    """The merchant's count of units on hand (None: not counted)."""
+    connection.execute(update(p).where(p.c.product_id == product_id).values(stock=stock))
+
+
+def holds_of(connection: Connection, holder: str) -> dict[str, int]:
+    """`holder`'s live holds: product id -> quantity."""
+    rows = connection.execute(
+        select(r.c.product_id, r.c.quantity).where(r.c.holder == holder, r.c.status == "held")
+    )
+    return {row.product_id: row.quantity for row in rows}
+
+
+def _lock(connection: Connection, product_ids: Iterable[str]) -> None:
+    """Lock the products' rows in id order (PostgreSQL; SQLite's writer lock covers it)."""
+    ids = sorted(set(product_ids))
+    if ids and connection.dialect.name == "postgresql":
+        connection.execute(
+            select(p.c.product_id)
+            .where(p.c.product_id.in_(ids))
+            .order_by(p.c.product_id)
+            .with_for_update()
+        ).all()
+
+
+def _sweep(connection: Connection, product_id: str, now: datetime) -> None:
+    """Expire the product's holds whose time ran out, giving their units back."""
+    ended = connection.execute(
+        update(r)
+        .where(r.c.product_id == product_id, r.c.status == "held", r.c.reserved_until <= now)
+        .values(status="expired", live=None, released_at=now)
+        .returning(r.c.product_id, r.c.quantity)
+    ).all()
+    _give_back(connection, ((row.product_id, row.quantity) for row in ended), sold=False)
+
+
+def _give_back(connection: Connection, ended: Iterable[tuple[str, int]], *, sold: bool) -> None:
+    """Take ended holds out of `reserved`; sold units leave `stock` too (never below 0:
+    a merchant may have lowered the count under a hold, and a hold is honoured)."""
+    totals: dict[str, int] = {}
+    for product_id, quantity in ended:
+        totals[product_id] = totals.get(product_id, 0) + quantity
+    for product_id in sorted(totals):
+        quantity = totals[product_id]
+        values: dict[str, object] = {"reserved": p.c.reserved - quantity}
+        if sold:
+            values["stock"] = case(
+                (p.c.stock.is_(None), None),
+                (p.c.stock > quantity, p.c.stock - quantity),
+                else_=0,
+            )
+        connection.execute(update(p).where(p.c.product_id == product_id).values(**values))
+
+
+__all__ = [
+    "OutOfStock",
+    "StockLevel",
+    "convert",
+    "holds_of",
+    "release",
+    "reserve",
+    "set_stock",
+    "stock_level",
+]
