@@ -21,13 +21,14 @@ from datetime import datetime
 from sqlalchemy import Connection, case, select, update
 
 from hashcart.domain.stock import Shortage
+from hashcart.errors import HashcartError
 from hashcart.store import schema as t
 from hashcart.store.repository import insert_ignoring
 
 r, p = t.reservations, t.products
 
 
-class OutOfStock(Exception):
+class OutOfStock(HashcartError):
     """Some lines could not be held; the caller's transaction must roll back (holds taken
     for the other lines in it are undone with it)."""
 
