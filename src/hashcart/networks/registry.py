@@ -14,6 +14,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from hashcart.domain.posts import Network
+from hashcart.errors import HashcartError
 from hashcart.networks.base import Decode, Format, LineRule, NetworkAdapter, Sniff
 from hashcart.networks.bluesky.adapter import ADAPTER as BLUESKY
 from hashcart.networks.mastodon.adapter import ADAPTER as MASTODON
@@ -24,7 +25,7 @@ if TYPE_CHECKING:
     from hashcart.ports import Listener, LiveSink, ParentFetcher, Sender
 
 
-class UnknownNetwork(LookupError):
+class UnknownNetwork(HashcartError, LookupError):
     """No network of that name is registered."""
 
 
