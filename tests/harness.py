@@ -13,8 +13,8 @@ from hashcart.domain.posts import Network
 from hashcart.services.catalog import FeedRow
 from hashcart.services.ingest import Ingestor, IngestStats
 from hashcart.services.linking import LinkResult, link_account
-from hashcart.store import queries
 from hashcart.store.repository import transaction
+from hashcart.views import queries
 from tests.payloads import BASE_TIME
 
 HOST = "shop.example"

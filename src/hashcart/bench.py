@@ -20,9 +20,9 @@ from hashcart.listeners.sink import LiveIngest
 from hashcart.networks.formats import Format
 from hashcart.services.ingest import Ingestor
 from hashcart.sources import read_blocks
-from hashcart.store import queries
 from hashcart.store.repository import transaction
 from hashcart.synthetic import BenchShape, bench_accounts, bench_stream, demo_catalog
+from hashcart.views import queries
 
 BENCH_HOST = "shop.example"
 SHAPE_FORMAT: dict[BenchShape, Format] = {

@@ -24,10 +24,10 @@ from hashcart.domain.triggers import TriggerWords, normalize_tag, parse_trigger
 from hashcart.networks.formats import Format, decode
 from hashcart.networks.prefilter import Line, Prefilter
 from hashcart.services.ingest import Ingestor
-from hashcart.store import queries
 from hashcart.store import schema as t
 from hashcart.store.account_data import add_link_code
 from hashcart.synthetic import demo_shoppers, demo_stream
+from hashcart.views import queries
 from tests.harness import HOST, Shop
 from tests.payloads import BASE_TIME, jetstream_post, mastodon_status, post_uri, x_tweet, x_v2_post
 

@@ -98,7 +98,7 @@ def test_a_bad_token_is_refused_even_beside_a_shopper_session(shop: WebShop) -> 
 
 
 def test_carts_and_wish_lists_have_the_shapes_of_the_cli(shop: WebShop) -> None:
-    from hashcart.store import queries
+    from hashcart.views import queries
 
     browser = shop.browser()
     token = api_token(shop)

@@ -12,7 +12,7 @@ import pytest
 
 from hashcart.domain.posts import Network
 from hashcart.networks.post_urls import post_url
-from hashcart.store.funnel import funnel
+from hashcart.views.funnel import funnel
 from hashcart.web.routes.merchant_posts import csv_cell
 from tests.payloads import SHOP_DID, jetstream_delete, jetstream_post, post_uri
 from tests.web.conftest import Browser, WebShop

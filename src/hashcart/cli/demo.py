@@ -50,7 +50,7 @@ def demo(
 
     With --serve, also serve it on http://127.0.0.1:8000 while new posts keep arriving."""
     from hashcart.demo import add_demo_sign_ins, run_demo
-    from hashcart.store import queries
+    from hashcart.views import queries
 
     if serve:
         ensure_can_listen(host, port)

@@ -66,7 +66,7 @@ def merchants_list(
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON array.")] = False,
 ) -> None:
     """Show who may sign in to the console."""
-    from hashcart.store.console import merchants
+    from hashcart.views.console import merchants
 
     with app_of(ctx).engine.connect() as connection:
         found = merchants(connection)

@@ -42,7 +42,7 @@ def carts(
     as_json: JsonFlag = False,
 ) -> None:
     """Show carts."""
-    from hashcart.store import queries
+    from hashcart.views import queries
 
     hashcart = app_of(ctx)
     with hashcart.engine.connect() as connection:
@@ -55,7 +55,7 @@ def carts(
 @app.command()
 def wishlists(ctx: typer.Context, as_json: JsonFlag = False) -> None:
     """Show wish lists."""
-    from hashcart.store import queries
+    from hashcart.views import queries
 
     with app_of(ctx).engine.connect() as connection:
         print_lists("wish lists", queries.wishlists(connection), as_json)
@@ -76,7 +76,7 @@ def print_rows(title: str, rows: list[dict[str, Any]], columns: list[str], as_js
 @app.command()
 def pending(ctx: typer.Context, as_json: JsonFlag = False) -> None:
     """Show requests from accounts not linked yet."""
-    from hashcart.store import queries
+    from hashcart.views import queries
 
     with app_of(ctx).engine.connect() as connection:
         print_rows(
@@ -90,7 +90,7 @@ def pending(ctx: typer.Context, as_json: JsonFlag = False) -> None:
 @app.command()
 def outbox(ctx: typer.Context, as_json: JsonFlag = False) -> None:
     """Show messages queued for shoppers."""
-    from hashcart.store import queries
+    from hashcart.views import queries
 
     with app_of(ctx).engine.connect() as connection:
         print_rows(
@@ -104,7 +104,7 @@ def outbox(ctx: typer.Context, as_json: JsonFlag = False) -> None:
 @app.command()
 def deadletters(ctx: typer.Context, as_json: JsonFlag = False) -> None:
     """Show input lines that could not be read, with the reason."""
-    from hashcart.store import queries
+    from hashcart.views import queries
 
     with app_of(ctx).engine.connect() as connection:
         print_rows(

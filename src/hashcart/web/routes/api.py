@@ -12,8 +12,8 @@ from fastapi import APIRouter, HTTPException, Query, Request
 
 from hashcart.domain.posts import Network
 from hashcart.networks.post_urls import post_url
-from hashcart.store import api_reads, queries
-from hashcart.store.funnel import FunnelRow, SortKey, funnel
+from hashcart.views import api_reads, queries
+from hashcart.views.funnel import FunnelRow, SortKey, funnel
 from hashcart.web.api_auth import AnyCaller, ApiCaller, MerchantCaller
 from hashcart.web.api_models import (
     CustomerList,

@@ -13,7 +13,8 @@ from starlette.responses import Response
 
 from hashcart.services.catalog import AVAILABILITY, FeedError
 from hashcart.services.feed_import import MAX_AMOUNT, ImportReport, import_feed
-from hashcart.store import console, console_changes
+from hashcart.store import console_changes
+from hashcart.views import console
 from hashcart.web.context import (
     SignedInMerchant,
     csrf_protected,

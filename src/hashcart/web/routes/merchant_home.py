@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, Request
 from starlette.responses import Response
 
-from hashcart.store import console
+from hashcart.views import console
 from hashcart.web.context import SignedInMerchant, csrf_protected, hashcart_of, read_only, render
 
 router = APIRouter(

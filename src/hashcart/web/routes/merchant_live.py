@@ -19,8 +19,8 @@ from starlette.responses import Response
 
 from hashcart.errors import HashcartError
 from hashcart.store import schema as t
-from hashcart.store.activity import Activity, PostKey, activity, recent_shoppable_posts
 from hashcart.store.shopping import parse_web_source, web_source
+from hashcart.views.activity import Activity, PostKey, activity, recent_shoppable_posts
 from hashcart.web.charts import Series, line_chart
 from hashcart.web.context import SignedInMerchant, csrf_protected, hashcart_of, read_only, render
 from hashcart.web.formatting import network_name

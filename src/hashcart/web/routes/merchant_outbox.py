@@ -10,7 +10,8 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse
 from starlette.responses import Response
 
-from hashcart.store import console, console_changes
+from hashcart.store import console_changes
+from hashcart.views import console
 from hashcart.web.context import (
     SignedInMerchant,
     csrf_protected,

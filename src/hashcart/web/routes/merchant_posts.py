@@ -15,7 +15,7 @@ from starlette.responses import Response
 from hashcart.domain.posts import Network
 from hashcart.domain.shop_accounts import ShopAccount
 from hashcart.networks.post_urls import post_url
-from hashcart.store.funnel import SORT_KEYS, Funnel, FunnelRow, SortKey, funnel
+from hashcart.views.funnel import SORT_KEYS, Funnel, FunnelRow, SortKey, funnel
 from hashcart.web.context import SignedInMerchant, csrf_protected, hashcart_of, read_only, render
 from hashcart.web.formatting import money, network_name
 

@@ -19,7 +19,7 @@ from starlette.responses import JSONResponse, Response
 
 from hashcart.domain.carts import UNAVAILABLE
 from hashcart.networks.post_urls import post_url, web_url
-from hashcart.store.shopfront import (
+from hashcart.views.shopfront import (
     FrontPost,
     FrontProduct,
     cart_quantities,
