@@ -12,11 +12,12 @@ live here so that the registry can import every adapter without a cycle.
 
 from __future__ import annotations
 
+import importlib
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from enum import Enum, StrEnum
-from typing import TYPE_CHECKING, Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol, cast
 
 from hashcart.domain.posts import Event
 from hashcart.ports import (
@@ -191,6 +192,27 @@ class Webhook(Protocol):
         """Verify a delivery, drop a repeat by its delivery key, hand the rest to the sink
         (`sink()` gives it, built on first use: a refused delivery builds nothing)."""
         ...
+
+
+@dataclass(frozen=True)
+class Wiring:
+    """A network's parts as its `wiring` module builds them from the settings, the module
+    imported only when a part is first built: registering a network loads none of its HTTP
+    and streaming stack (`hashcart --help` and `ingest` stay fast)."""
+
+    module: (
+        str  # e.g. "hashcart.networks.x.wiring": fetcher(app), sender(app), listeners(app, sink)
+    )
+
+    def fetcher(self, app: App) -> ParentFetcher | None:
+        return cast("ParentFetcher | None", importlib.import_module(self.module).fetcher(app))
+
+    def sender(self, app: App) -> Sender | None:
+        return cast("Sender | None", importlib.import_module(self.module).sender(app))
+
+    def listeners(self, app: App, sink: LiveSink) -> list[Listener]:
+        built = importlib.import_module(self.module).listeners(app, sink)
+        return cast("list[Listener]", built)
 
 
 def _none(app: App) -> None:

@@ -17,6 +17,7 @@ from hashcart.networks.base import (
     NetworkSettings,
     SettingField,
     Sniff,
+    Wiring,
 )
 from hashcart.networks.bluesky.decode import decode
 
@@ -24,11 +25,7 @@ if TYPE_CHECKING:
     from hashcart.bootstrap import App
     from hashcart.ports import (
         ClientRegistry,
-        Listener,
-        LiveSink,
         OAuthProvider,
-        ParentFetcher,
-        Sender,
     )
 
 # at://<did>/app.bsky.feed.post/<rkey>
@@ -90,30 +87,14 @@ SETTINGS = NetworkSettings(
 )
 
 
-# Built from bluesky/wiring, imported when built (see networks/x/adapter).
-def _fetcher(app: App) -> ParentFetcher | None:
-    from hashcart.networks.bluesky import wiring
-
-    return wiring.fetcher(app)
-
-
-def _sender(app: App) -> Sender | None:
-    from hashcart.networks.bluesky import wiring
-
-    return wiring.sender(app)
-
-
-def _listeners(app: App, sink: LiveSink) -> list[Listener]:
-    from hashcart.networks.bluesky import wiring
-
-    return wiring.listeners(app, sink)
-
-
 def _oauth(app: App, clients: ClientRegistry) -> OAuthProvider:
     from hashcart.networks.bluesky.oauth import BlueskyOAuth
 
     return BlueskyOAuth.from_settings(app.effective_settings())
 
+
+# Built from bluesky/wiring when first needed (see networks/base.Wiring).
+_WIRING = Wiring("hashcart.networks.bluesky.wiring")
 
 ADAPTER = NetworkAdapter(
     name=Network.BLUESKY,
@@ -122,9 +103,9 @@ ADAPTER = NetworkAdapter(
     sniffs=SNIFFS,
     line_rules=LINE_RULES,
     settings=SETTINGS,
-    fetcher=_fetcher,
-    sender=_sender,
-    listeners=_listeners,
+    fetcher=_WIRING.fetcher,
+    sender=_WIRING.sender,
+    listeners=_WIRING.listeners,
     oauth=_oauth,
     post_url=post_url,
 )

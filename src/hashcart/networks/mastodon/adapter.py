@@ -14,6 +14,7 @@ from hashcart.networks.base import (
     NetworkSettings,
     SettingField,
     Sniff,
+    Wiring,
 )
 from hashcart.networks.mastodon.decode import decode
 from hashcart.networks.mastodon.webhook import MastodonWebhook
@@ -23,11 +24,7 @@ if TYPE_CHECKING:
     from hashcart.bootstrap import App
     from hashcart.ports import (
         ClientRegistry,
-        Listener,
-        LiveSink,
         OAuthProvider,
-        ParentFetcher,
-        Sender,
     )
 
 _MASTODON_ID = re.compile(r"[A-Za-z0-9]{1,64}")
@@ -94,30 +91,14 @@ SETTINGS = NetworkSettings(
 )
 
 
-# Built from mastodon/wiring, imported when built (see networks/x/adapter).
-def _fetcher(app: App) -> ParentFetcher | None:
-    from hashcart.networks.mastodon import wiring
-
-    return wiring.fetcher(app)
-
-
-def _sender(app: App) -> Sender | None:
-    from hashcart.networks.mastodon import wiring
-
-    return wiring.sender(app)
-
-
-def _listeners(app: App, sink: LiveSink) -> list[Listener]:
-    from hashcart.networks.mastodon import wiring
-
-    return wiring.listeners(app, sink)
-
-
 def _oauth(app: App, clients: ClientRegistry) -> OAuthProvider:
     from hashcart.networks.mastodon.oauth import MastodonOAuth
 
     return MastodonOAuth.from_settings(app.effective_settings(), clients)
 
+
+# Built from mastodon/wiring when first needed (see networks/base.Wiring).
+_WIRING = Wiring("hashcart.networks.mastodon.wiring")
 
 ADAPTER = NetworkAdapter(
     name=Network.MASTODON,
@@ -125,9 +106,9 @@ ADAPTER = NetworkAdapter(
     decoders={Format.MASTODON: decode},
     sniffs=SNIFFS,
     settings=SETTINGS,
-    fetcher=_fetcher,
-    sender=_sender,
-    listeners=_listeners,
+    fetcher=_WIRING.fetcher,
+    sender=_WIRING.sender,
+    listeners=_WIRING.listeners,
     oauth=_oauth,
     webhook=MastodonWebhook(),
     post_url=post_url,

@@ -13,6 +13,7 @@ from hashcart.networks.base import (
     NetworkSettings,
     SettingField,
     Sniff,
+    Wiring,
 )
 from hashcart.networks.x.decode import decode_v1, decode_v2
 from hashcart.networks.x.webhook import XWebhook
@@ -21,11 +22,7 @@ if TYPE_CHECKING:
     from hashcart.bootstrap import App
     from hashcart.ports import (
         ClientRegistry,
-        Listener,
-        LiveSink,
         OAuthProvider,
-        ParentFetcher,
-        Sender,
     )
 
 _X_ID = re.compile(r"[0-9]{1,20}")
@@ -111,31 +108,14 @@ SETTINGS = NetworkSettings(
 )
 
 
-# The parts are built from x/wiring, imported when built: registering a network imports
-# none of its HTTP and streaming stack.
-def _fetcher(app: App) -> ParentFetcher | None:
-    from hashcart.networks.x import wiring
-
-    return wiring.fetcher(app)
-
-
-def _sender(app: App) -> Sender | None:
-    from hashcart.networks.x import wiring
-
-    return wiring.sender(app)
-
-
-def _listeners(app: App, sink: LiveSink) -> list[Listener]:
-    from hashcart.networks.x import wiring
-
-    return wiring.listeners(app, sink)
-
-
 def _oauth(app: App, clients: ClientRegistry) -> OAuthProvider:
     from hashcart.networks.x.oauth import XOAuth
 
     return XOAuth.from_settings(app.effective_settings())
 
+
+# Built from x/wiring when first needed (see networks/base.Wiring).
+_WIRING = Wiring("hashcart.networks.x.wiring")
 
 ADAPTER = NetworkAdapter(
     name=Network.X,
@@ -143,9 +123,9 @@ ADAPTER = NetworkAdapter(
     decoders={Format.X: decode_v1, Format.X_V2: decode_v2},
     sniffs=SNIFFS,
     settings=SETTINGS,
-    fetcher=_fetcher,
-    sender=_sender,
-    listeners=_listeners,
+    fetcher=_WIRING.fetcher,
+    sender=_WIRING.sender,
+    listeners=_WIRING.listeners,
     oauth=_oauth,
     webhook=XWebhook(),
     post_url=post_url,
