@@ -93,7 +93,7 @@ class LiveIngest:
                 shop,
                 self.app.clock,
                 batch_size=self.app.settings.ingest_batch_size,
-                prefilter=Prefilter.for_shop(shop.words, hosts, shop.link_words.tags),
+                prefilter=Prefilter.for_shop(shop.every_word, hosts),
                 resolve_links=self.resolve_links,
             )
         return self._ingestor
