@@ -26,6 +26,7 @@ import re
 from datetime import UTC, datetime
 
 from hashcart.domain.posts import Event, Network, Post, PostDeleted
+from hashcart.domain.storable import UNSTORABLE
 
 MAX_ID_CHARS = 300  # posts.post_id, posts.author_id, posts.parent_id, links.account_id
 MAX_HANDLE_CHARS = 320  # a Mastodon `user@domain` (30 + 1 + 253) or a Bluesky handle (253)
@@ -37,8 +38,6 @@ _MASTODON_ID = re.compile(r"[0-9A-Za-z_.~-]+")
 _DID = re.compile(r"did:[a-z]+:[A-Za-z0-9._:%-]*[A-Za-z0-9._-]")
 _RECORD_KEY = re.compile(r"[A-Za-z0-9._:~-]{1,512}")
 _AT_URI = re.compile(r"at://([^/]+)/([A-Za-z0-9.-]+)/([^/]+)")
-# NUL (no PostgreSQL text takes it) and lone surrogates (no UTF-8 encoder takes them).
-_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 
 
 def problem_of(event: Event) -> str | None:
@@ -74,7 +73,7 @@ def _post_problem(post: Post) -> str | None:
 
 
 def _text_problem(name: str, value: str, max_chars: int | None) -> str | None:
-    found = _UNSTORABLE.search(value)
+    found = UNSTORABLE.search(value)
     if found is not None:
         what = "a NUL character" if found.group() == "\x00" else "an unpaired surrogate"
         return f"{name} contains {what}"

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import re
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -27,6 +26,7 @@ from sqlalchemy import (
 from hashcart.domain.carts import ListKind
 from hashcart.domain.messages import OutboundMessage
 from hashcart.domain.posts import Network
+from hashcart.domain.storable import storable_text
 from hashcart.store import schema as t
 
 if TYPE_CHECKING:
@@ -487,15 +487,6 @@ class Repository:
                 "dedupe_key": dedupe_key,
             },
         )
-
-
-_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
-
-
-def storable_text(text: str) -> str:
-    """`text` as any database keeps it: NUL and lone surrogates (which no UTF-8 encoder
-    takes) become U+FFFD."""
-    return _UNSTORABLE.sub("\ufffd", text)
 
 
 def digest_of(*parts: str | bytes) -> str:
