@@ -56,3 +56,13 @@ def test_the_api_docs_render_the_operations_offline_under_the_normal_csp(
     assert page.evaluate("window.__violations") == []
     assert [line for line in console if "Content Security Policy" in line] == []
     assert page_errors == []
+
+
+def test_the_api_docs_fit_a_390_px_phone(live_shop: tuple[WebShop, LiveServer], page: Any) -> None:
+    _, server = live_shop
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto(f"{server.url}/api/docs")
+    page.wait_for_selector(".opblock-summary-path", timeout=15_000)
+    # The page scrolls down, never sideways: nothing is wider than the screen.
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    assert page.locator(".opblock-summary-path").first.is_visible()
