@@ -13,7 +13,7 @@ from sqlalchemy import select
 from hashcart.networks.bluesky import wiring
 from hashcart.networks.bluesky.identity import IdentityResolver
 from hashcart.networks.bluesky.records import RecordReader
-from hashcart.networks.bluesky.send import NO_DIRECT_MESSAGES, BlueskySender
+from hashcart.networks.bluesky.send import BlueskySender
 from hashcart.networks.bluesky.session import Session, ShopSession
 from hashcart.networks.bluesky.tid import is_tid
 from hashcart.networks.bluesky.xrpc import Xrpc, new_client
@@ -175,15 +175,6 @@ def test_the_leading_mention_and_links_become_facets(desk: Desk) -> None:
         "mention": (f"@{desk.shopper.handle}", desk.shopper.did),
         "link": ("https://shop.example/cart", "https://shop.example/cart"),
     }
-
-
-def test_private_messages_fail_for_good_and_go_by_email(desk: Desk) -> None:
-    with pytest.raises(SendFailed) as failed:
-        desk.sender().send(desk.item(channel="private"), desk.shop.clock.now())
-
-    assert failed.value.permanent
-    assert failed.value.reason == NO_DIRECT_MESSAGES
-    assert desk.replies() == []
 
 
 def test_a_reply_to_a_deleted_post_fails_for_good(desk: Desk) -> None:

@@ -5,9 +5,10 @@ The key is what makes a send exactly-once: a retry after a crash writes to the s
 the PDS holds one record per key (it refuses the second create, with an error or a 500), so
 whenever a create fails we look for the record at our key before saying it did not go.
 
-Bluesky direct messages live in the chat service (`chat.bsky.convo.*`, reached through an
-AppView proxy), which a PDS alone does not offer and an app password may not use: private
-messages fail for good and the dispatcher emails the shopper instead.
+Private messages go through Bluesky chat (networks/bluesky/chat). Where chat cannot take
+them (the shopper takes no messages from the shop, the app password has no DM access) they
+fail for good with the reason, and the dispatcher emails the shopper instead
+(outbox/fallback).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from hashcart.networks.bluesky.chat import ChatRefused, ShopChat
 from hashcart.networks.bluesky.identity import IdentityNotFound, IdentityResolver
 from hashcart.networks.bluesky.records import POST_COLLECTION, AtUri, RecordReader
 from hashcart.networks.bluesky.session import LoginRefused, Session, ShopSession
@@ -27,7 +29,6 @@ from hashcart.ports import OutboxItem, SendFailed, Sent
 
 log = logging.getLogger(__name__)
 
-NO_DIRECT_MESSAGES = "Bluesky direct messages are not available to hashcart; sent by email instead"
 # What a PDS says when the access token is no good (expired, revoked, malformed).
 _AUTH_ERRORS = frozenset({"ExpiredToken", "InvalidToken", "AuthenticationRequired"})
 _LEADING_MENTION = re.compile(r"@([A-Za-z0-9][A-Za-z0-9.-]*[A-Za-z0-9])")
@@ -55,10 +56,11 @@ class BlueskySender:
         self.records = records
         self.identity = identity
         self.xrpc = xrpc
+        self.chat = ShopChat(xrpc)
 
     def send(self, item: OutboxItem, now: datetime) -> Sent:
         if item.channel == "private":
-            raise SendFailed(NO_DIRECT_MESSAGES, permanent=True)
+            return self._message(item, now)
         if item.channel != "reply":
             raise SendFailed(f"not a Bluesky message (channel {item.channel})", permanent=True)
         trigger = AtUri.parse(item.in_reply_to)
@@ -87,6 +89,32 @@ class BlueskySender:
         if written is not None:
             return Sent(written)  # a repeat the PDS refused: the record is there
         raise _failure(outcome, now, after_renewal=renewed)
+
+    def _message(self, item: OutboxItem, now: datetime) -> Sent:
+        """A direct message to the shopper's DID through Bluesky chat; once more with a
+        renewed session if the PDS refused the access token."""
+        session = self._session()
+        try:
+            try:
+                return self._chat(session, item)
+            except XrpcError as error:
+                if not _is_auth_error(error):
+                    raise
+                return self._chat(self._renewed(session), item)
+        except ChatRefused as refused:
+            raise SendFailed(str(refused), permanent=True) from None
+        except XrpcError as error:
+            raise _failure(error, now, after_renewal=True, what="message") from None
+        except BlueskyUnreachable as error:
+            raise SendFailed(f"Bluesky chat did not answer: {error}", permanent=False) from None
+
+    def _chat(self, session: Session, item: OutboxItem) -> Sent:
+        convo = self.chat.conversation(session, item.account_id)
+        if item.attempts or item.attempt_started_at is not None:
+            earlier = self.chat.sent_before(session, convo, item.text)
+            if earlier is not None:
+                return Sent(earlier)
+        return Sent(self.chat.send(session, convo, item.text) or None)
 
     def _attempt(self, session: Session, rkey: str, record: dict[str, Any]) -> Sent | XrpcError:
         """One createRecord: Sent, or the PDS's refusal; no answer at all is a temporary
@@ -199,7 +227,9 @@ class BlueskySender:
         return facets
 
 
-def _failure(error: XrpcError, now: datetime, *, after_renewal: bool) -> SendFailed:
+def _failure(
+    error: XrpcError, now: datetime, *, after_renewal: bool, what: str = "reply"
+) -> SendFailed:
     """What a refused create means when no record was written: temporary when the PDS is
     busy or rate-limits us (not before its reset time), permanent otherwise."""
     if error.rate_limited or error.status >= 500:
@@ -209,7 +239,7 @@ def _failure(error: XrpcError, now: datetime, *, after_renewal: bool) -> SendFai
         return SendFailed(
             f"{reason} even after renewing it: {error}" if after_renewal else reason, permanent=True
         )
-    return SendFailed(f"Bluesky refused the reply: {error}", permanent=True)
+    return SendFailed(f"Bluesky refused the {what}: {error}", permanent=True)
 
 
 def _is_auth_error(error: XrpcError) -> bool:

@@ -39,6 +39,10 @@ _KEPT_HEADERS = (
 # How much of a service's error text is kept: it ends up in logs and the console.
 _MAX_MESSAGE = 300
 
+# Query parameters: a mapping, or pairs when a name repeats (an XRPC array parameter such as
+# getConvoForMembers' `members` is the name once per value).
+Params = Mapping[str, str] | list[tuple[str, str]]
+
 
 class BlueskyError(NetworkApiError):
     """Any failed call to a Bluesky service."""
@@ -109,11 +113,14 @@ class Xrpc:
         self,
         service: str,
         nsid: str,
-        params: Mapping[str, str] | None = None,
+        params: Params | None = None,
         *,
         token: str | None = None,
+        headers: Mapping[str, str] | None = None,
     ) -> dict[str, Any]:
-        return self._call("GET", _endpoint(service, nsid), params=params, token=token)
+        return self._call(
+            "GET", _endpoint(service, nsid), params=params, token=token, extra=headers
+        )
 
     def procedure(
         self,
@@ -122,8 +129,9 @@ class Xrpc:
         body: Mapping[str, Any] | None = None,
         *,
         token: str | None = None,
+        headers: Mapping[str, str] | None = None,
     ) -> dict[str, Any]:
-        return self._call("POST", _endpoint(service, nsid), body=body, token=token)
+        return self._call("POST", _endpoint(service, nsid), body=body, token=token, extra=headers)
 
     def get_json(self, url: str) -> dict[str, Any]:
         """A plain JSON document (a DID document from PLC or did:web)."""
@@ -134,11 +142,13 @@ class Xrpc:
         method: str,
         url: str,
         *,
-        params: Mapping[str, str] | None = None,
+        params: Params | None = None,
         body: Mapping[str, Any] | None = None,
         token: str | None = None,
+        extra: Mapping[str, str] | None = None,
     ) -> dict[str, Any]:
-        headers = {"Accept": "application/json"}
+        # `extra` first: the caller may add a header (atproto-proxy), never replace ours.
+        headers = {**(extra or {}), "Accept": "application/json"}
         if token is not None:
             headers["Authorization"] = f"Bearer {token}"
         content = None
