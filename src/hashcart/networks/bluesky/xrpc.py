@@ -41,7 +41,7 @@ _MAX_MESSAGE = 300
 
 # Query parameters: a mapping, or pairs when a name repeats (an XRPC array parameter such as
 # getConvoForMembers' `members` is the name once per value).
-Params = Mapping[str, str] | list[tuple[str, str]]
+Params = Mapping[str, str] | list[tuple[str, str | int | float | bool | None]]
 
 
 class BlueskyError(NetworkApiError):
