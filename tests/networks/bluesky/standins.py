@@ -1,6 +1,9 @@
 """Loopback stand-ins for the Bluesky services the Jetstream tests need: a Jetstream server
 that replays event lines per connection, and a "repo host" that is both a PLC directory and
-the PDS its DID documents name.
+the PDS its DID documents name (and, for the Jetstream gap tests, the AppView's
+`app.bsky.feed.getAuthorFeed` and `getPostThread`: `author_feed` is the answer's `feed`
+list of feedViewPost, `threads[uri]` the answer's `thread`, in the shapes of bluesky-social/
+atproto lexicons/app/bsky/feed/defs.json).
 
 The repo host answers in the real services' shapes, as recorded from the @atproto/dev-env PDS
 and PLC directory of tests/peers/bluesky: a DID document with `#atproto` and `#atproto_pds`,
@@ -48,6 +51,9 @@ class RepoHost:
     session_did: str = ""
     known_dids: set[str] = field(default_factory=set)
     calls: list[str] = field(default_factory=list)
+    queries: list[tuple[str, dict[str, str]]] = field(default_factory=list)
+    author_feed: list[dict[str, Any]] = field(default_factory=list)
+    threads: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def app(self) -> Starlette:
         return Starlette(
@@ -90,6 +96,7 @@ class RepoHost:
     async def xrpc(self, request: Request) -> Response:
         nsid = request.path_params["nsid"]
         self.calls.append(nsid)
+        self.queries.append((nsid, dict(request.query_params)))
         scripted = self.answers.get(nsid)
         if scripted:
             answer = scripted.pop(0)
@@ -104,6 +111,15 @@ class RepoHost:
                     "active": True,
                 }
             )
+        if nsid == "app.bsky.feed.getAuthorFeed":
+            return JSONResponse({"feed": self.author_feed})
+        if nsid == "app.bsky.feed.getPostThread":
+            uri = request.query_params["uri"]
+            if uri not in self.threads:
+                return JSONResponse(
+                    {"error": "NotFound", "message": f"Post not found: {uri}"}, status_code=400
+                )
+            return JSONResponse({"thread": self.threads[uri]})
         if nsid == "com.atproto.repo.getRecord":
             repo, rkey = request.query_params["repo"], request.query_params["rkey"]
             collection = request.query_params["collection"]

@@ -8,12 +8,17 @@ dropped, counted and logged; everything else goes to the engine as it came.
 
 The cursor is the last event's `time_us`, saved after the engine committed the batch; a
 (re)connection resumes from it minus REWIND (Jetstream's own advice: repeats are harmless,
-the engine drops them; a gap would not be).
+the engine drops them; a gap would not be). Jetstream keeps about 36 hours and resumes an
+older cursor silently at its oldest event: the first event after a resume tells, and the
+shop's threads for the skipped time are read from the AppView and ingested like live events
+before the stream goes on (networks/bluesky/backfill). The last gap is kept as the
+`jetstream.gap` entry of `stream_cursors`, written with what the backfill ingested.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import random
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
@@ -22,6 +27,7 @@ import msgspec
 import websockets
 
 from hashcart.networks.backoff import Backoff, Wait, wait_or_stop
+from hashcart.networks.bluesky.backfill import Gap, ThreadBackfill, gap_between
 from hashcart.networks.bluesky.records import POST_COLLECTION, AtUri, RecordReader
 from hashcart.networks.bluesky.streams import (
     DEFAULT_BACKOFF,
@@ -31,7 +37,7 @@ from hashcart.networks.bluesky.streams import (
     acting_post,
     receive_batch,
 )
-from hashcart.networks.bluesky.xrpc import BlueskyUnreachable
+from hashcart.networks.bluesky.xrpc import BlueskyUnreachable, XrpcError
 from hashcart.networks.formats import Format
 from hashcart.ports import Cursor, LiveSink
 
@@ -41,6 +47,15 @@ REWIND_US = 5_000_000
 # Jetstream's own cap on what it sends us (it skips larger events); the socket allows more.
 MAX_EVENT_BYTES = 1024 * 1024
 _SOCKET_MAX_SIZE = 2 * MAX_EVENT_BYTES
+# Where the last gap is kept (a `stream_cursors` entry), and the source backfilled lines
+# are ingested under (dead letters name it).
+GAP_RECORD = "jetstream.gap"
+BACKFILL_SOURCE = "jetstream-backfill"
+
+
+class BackfillLater(ConfirmLater):
+    """The shop's threads for a gap could not be read now: the stream does not go on past
+    the gap (its cursor stays before it), it reconnects with backoff and finds it again."""
 
 
 class _Commit(msgspec.Struct):
@@ -67,6 +82,7 @@ class JetstreamListener:
         sink: LiveSink,
         records: RecordReader,
         *,
+        backfill: ThreadBackfill | None = None,
         backoff: Backoff = DEFAULT_BACKOFF,
         wait: Wait = wait_or_stop,
         rng: random.Random | None = None,
@@ -74,10 +90,14 @@ class JetstreamListener:
         self.url = url
         self.sink = sink
         self.records = records
+        self.backfill = backfill
         self.reconnecting = Reconnecting(self.name, backoff, wait, rng)
         self.events = 0
         self.unconfirmed = 0
         self.retries = ConfirmRetries()
+        self.gaps = 0
+        # The stored cursor the current connection resumed from, until its first event.
+        self._resumed_from: int | None = None
 
     async def run(self, stop: asyncio.Event) -> None:
         await self.reconnecting.run(stop, lambda: self._connection(stop))
@@ -95,6 +115,7 @@ class JetstreamListener:
             ("maxMessageSizeBytes", str(MAX_EVENT_BYTES)),
         ]
         cursor = _as_int(self.sink.read_cursor(self.name))
+        self._resumed_from = cursor
         if cursor is not None:
             query.append(("cursor", str(max(cursor - REWIND_US, 0))))
         return urlunsplit(parts._replace(query=urlencode(query)))
@@ -109,6 +130,8 @@ class JetstreamListener:
                 batch = await receive_batch(socket, stop)
                 if batch is None:
                     return
+                if self._resumed_from is not None:
+                    await asyncio.to_thread(self._mind_the_gap, self._resumed_from, batch)
                 self.reconnecting.healthy()
                 await asyncio.to_thread(self._process, batch)
 
@@ -130,6 +153,68 @@ class JetstreamListener:
             if kept or cursor is not None:
                 reached = None if cursor is None else Cursor(self.name, str(cursor))
                 self.sink.ingest(self.name, Format.JETSTREAM, kept, cursor=reached)
+
+    def _mind_the_gap(self, stored: int, batch: list[bytes]) -> None:
+        """Compare the first event after a resume with the stored cursor; for a gap, ingest
+        the shop's threads for it before the stream goes on."""
+        first = next(
+            (
+                envelope.time_us
+                for envelope in map(_envelope, batch)
+                if envelope is not None and envelope.time_us is not None
+            ),
+            None,
+        )
+        if first is None:
+            return  # nothing dated yet: the next batch tells
+        self._resumed_from = None
+        gap = gap_between(stored, first, self.sink.now())
+        if gap is None:
+            return
+        self.gaps += 1
+        log.warning(
+            "jetstream: resumed with a gap: nothing from %s (Jetstream keeps about 36 hours "
+            "and skips an older cursor silently); reading the shop's threads for that time",
+            gap.describe(),
+            extra={"network": "bluesky", "listener": self.name},
+        )
+        if self.backfill is None:
+            self._record(gap, [], "not read: the shop's Bluesky account is not set")
+            return
+        try:
+            lines = self.backfill.lines(gap.since_us - REWIND_US, gap.until_us + REWIND_US)
+        except (BlueskyUnreachable, XrpcError) as error:
+            if self.retries.wait_for(f"gap:{gap.since_us}"):
+                raise BackfillLater(f"the shop's threads could not be read ({error})") from None
+            log.warning(
+                "jetstream: gave up reading the shop's threads for %s (%s): replies from "
+                "that time are lost",
+                gap.describe(),
+                error,
+                extra={"network": "bluesky", "listener": self.name},
+            )
+            self._record(gap, [], f"not read: {error}")
+            return
+        self._record(gap, [line for line in lines if self._confirmed(line, _envelope(line))])
+
+    def _record(self, gap: Gap, lines: list[bytes], failure: str | None = None) -> None:
+        """Ingest the backfilled lines, and keep the gap with them (one transaction)."""
+        count = len(lines)
+        note = (
+            failure or f"{count} post{'' if count == 1 else 's'} of the shop's threads read again"
+        )
+        record = json.dumps(
+            {
+                "since_us": gap.since_us,
+                "until_us": gap.until_us,
+                "found_at": self.sink.now().isoformat(timespec="seconds"),
+                "backfilled": failure is None,
+                "note": note,
+            }
+        )
+        self.sink.ingest(
+            BACKFILL_SOURCE, Format.JETSTREAM, lines, cursor=Cursor(GAP_RECORD, record)
+        )
 
     def _confirmed(self, message: bytes, envelope: _Envelope | None) -> bool:
         """False for a post that would act but that its author's repository does not hold

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from hashcart.networks.bluesky.backfill import ThreadBackfill
 from hashcart.networks.bluesky.fetch import BlueskyParentFetcher
 from hashcart.networks.bluesky.firehose import FirehoseListener
 from hashcart.networks.bluesky.identity import IdentityResolver
@@ -66,8 +67,13 @@ def listeners(app: App, sink: LiveSink) -> list[Listener]:
     settings = app.effective_settings()
     found: list[Listener] = []
     if "jetstream" in settings.listeners:
-        _, _, records = _reading(app, settings)
-        found.append(JetstreamListener(settings.bluesky_jetstream_url, sink, records))
+        xrpc, _, records = _reading(app, settings)
+        # Gaps are backfilled from the shop's own threads: without its account, none.
+        shop = settings.bluesky_identifier
+        backfill = ThreadBackfill(xrpc, settings.bluesky_appview_url, shop) if shop else None
+        found.append(
+            JetstreamListener(settings.bluesky_jetstream_url, sink, records, backfill=backfill)
+        )
     if "bluesky_firehose" in settings.listeners:
         _, identity, records = _reading(app, settings)
         found.append(FirehoseListener(settings.bluesky_firehose_url, sink, identity, records))
