@@ -23,6 +23,7 @@ from hashcart.networks import registry
 from hashcart.networks.base import Need, SettingField
 from hashcart.secretbox import NoTokenKey, SecretBox
 from hashcart.store import network_config
+from hashcart.views.stream_gaps import last_gaps
 from hashcart.web.context import (
     SignedInMerchant,
     csrf_protected,
@@ -263,6 +264,7 @@ def _page(
     app = hashcart_of(request)
     with read_only(request) as connection:
         found = network_config.stored(connection)
+        gaps = last_gaps(connection)
         effective = app.effective_settings()
     unreadable = network_config.open_secrets(app.settings, found.sealed).unreadable
     return render(
@@ -273,6 +275,7 @@ def _page(
         cards=_cards(app.settings, effective, found, unreadable),
         form=form if form is not None else _form_values(effective),
         listener_labels=_listener_labels(),
+        gaps=gaps,
         listeners_origin=network_config.origin(app.settings, found, "listeners"),
         unreadable=[_labels()[key] for key in unreadable],
         token_key_problem=_token_key_problem(app.settings),
