@@ -11,6 +11,16 @@ at its path in the signed tree (`commits.py`). A post that fails the proof is dr
 counted and logged. The cursor is the frame's `seq`, saved after the engine committed; a
 (re)connection resumes after it. A cursor the server says is in its future (it was reset)
 is dropped and the stream read live.
+
+Revisions, as the sync spec asks (atproto-website specs/sync, "services should ignore
+`#commit` and `#sync` events with a `rev` lower or equal to the most recent successfully
+processed `rev` for that DID"): each repository's newest rev is remembered once the engine
+committed the batch that carried it (a batch that failed comes again and must not be taken
+for a repeat), and a commit at or below it is ignored, so a replayed or reordered older
+commit cannot bring back a post its repository has since deleted or changed. A commit
+without a valid TID `rev` is unreadable; and the body's `rev` must be the signed commit's
+("Must match the `rev` in the commit block itself"). The revs are kept in memory (the last
+MAX_REPOS repositories): after a restart the stored cursor resumes after the last batch.
 """
 
 from __future__ import annotations
@@ -19,6 +29,7 @@ import asyncio
 import base64
 import logging
 import random
+from collections import OrderedDict
 from datetime import datetime
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
@@ -41,6 +52,7 @@ from hashcart.networks.bluesky.streams import (
     acting_post,
     receive_batch,
 )
+from hashcart.networks.bluesky.tid import is_tid
 from hashcart.networks.bluesky.xrpc import BlueskyUnreachable
 from hashcart.networks.formats import Format
 from hashcart.ports import Cursor, LiveSink
@@ -50,6 +62,8 @@ log = logging.getLogger(__name__)
 # A commit's blocks are limited to 2 MB by relays (sync spec); frames past this are not ours.
 _SOCKET_MAX_SIZE = 8 * 1024 * 1024
 _POST_PREFIX = POST_COLLECTION + "/"
+# How many repositories' newest revs are remembered (about 100 bytes each).
+MAX_REPOS = 100_000
 
 
 class StreamRefused(HashcartError):
@@ -83,7 +97,11 @@ class FirehoseListener:
         self.frames = 0
         self.unreadable = 0
         self.unconfirmed = 0
+        self.stale = 0
         self.retries = ConfirmRetries()
+        # DID -> newest rev the engine committed; `_pending`: this batch's, until it commits.
+        self.revs: OrderedDict[str, str] = OrderedDict()
+        self._pending: dict[str, str] = {}
 
     async def run(self, stop: asyncio.Event) -> None:
         await self.reconnecting.run(stop, lambda: self._connection(stop))
@@ -116,6 +134,7 @@ class FirehoseListener:
         lines: list[bytes] = []
         seq: int | None = None
         refused: StreamRefused | ConfirmLater | None = None
+        self._pending = {}
         for frame in batch:
             self.frames += 1
             try:
@@ -133,6 +152,7 @@ class FirehoseListener:
             cursor = Cursor(self.name, "")
         if lines or cursor is not None:
             self.sink.ingest(self.name, Format.JETSTREAM, lines, cursor=cursor)
+        self._remember(self._pending)
         if refused is not None:
             raise refused
 
@@ -151,13 +171,45 @@ class FirehoseListener:
             return None, self._error(body)
         kind = header.get("t")
         seq = body.get("seq") if isinstance(body.get("seq"), int) else None
-        if kind == "#commit":
-            return seq, self._commit(body)
+        if kind in ("#commit", "#sync"):
+            revision = self._newer(body)
+            if revision is None:
+                return seq, []
+            doubtful = self.unconfirmed + self.unreadable
+            lines = self._commit(body) if kind == "#commit" else []
+            # Seen once this frame was read through (a ConfirmLater brings it again), and
+            # only if nothing in it failed its proof: a forged commit's rev must not silence
+            # the repository's real ones.
+            if self.unconfirmed + self.unreadable == doubtful:
+                self._pending[revision[0]] = revision[1]
+            return seq, lines
         if kind == "#identity" and isinstance(body.get("did"), str):
             self.identity.forget(body["did"])
         elif kind == "#info":
             log.info("bluesky_firehose: %s %s", body.get("name"), body.get("message") or "")
         return seq, []
+
+    def _newer(self, body: dict[str, Any]) -> tuple[str, str] | None:
+        """(repository, rev) of a `#commit` or `#sync` newer than what its repository sent
+        before (and so to be read); None for one to ignore."""
+        repo, rev = body.get("repo") if "repo" in body else body.get("did"), body.get("rev")
+        if not isinstance(repo, str) or not isinstance(rev, str) or not is_tid(rev):
+            self.unreadable += 1
+            log.warning("bluesky_firehose: a commit without a valid repository and rev")
+            return None
+        last = self._pending.get(repo) or self.revs.get(repo)
+        if last is not None and rev <= last:
+            self.stale += 1  # TIDs sort as their strings do (base32-sortable)
+            log.info("bluesky_firehose: %s: rev %s is not after %s; ignored", repo, rev, last)
+            return None
+        return repo, rev
+
+    def _remember(self, revs: dict[str, str]) -> None:
+        for repo, rev in revs.items():
+            self.revs[repo] = rev
+            self.revs.move_to_end(repo)
+        while len(self.revs) > MAX_REPOS:
+            self.revs.popitem(last=False)
 
     def _error(self, body: dict[str, Any]) -> list[bytes]:
         raise StreamRefused(str(body.get("error") or "error"), str(body.get("message") or "")[:200])
@@ -273,6 +325,8 @@ class FirehoseListener:
             try:
                 key = public_key(identity.signing_key, identity.signing_key_type)
                 commit = verify_commit(blocks, commit_cid, repo, key)
+                if commit.get("rev") != body.get("rev"):
+                    raise Unproven("the frame's rev is not the signed commit's")
                 data = commit.get("data")
                 return isinstance(data, bytes) and record_cid(blocks, data, path) == cid
             except Unproven as error:
