@@ -23,6 +23,8 @@ from rich.console import Console
 from hashcart.errors import HashcartError
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from hashcart.bootstrap import App
     from hashcart.config import Settings
 
@@ -112,11 +114,18 @@ def print_json(value: Any) -> None:
     sys.stdout.write(msgspec.json.encode(value).decode() + "\n")
 
 
-def main() -> None:
+def main(argv: Sequence[str] | None = None) -> None:
     """Entry point: usage problems print one line and exit 2, never a traceback; any other
-    error hashcart raises (HashcartError) or an unusable database prints one line, exit 1."""
+    error hashcart raises (HashcartError) or an unusable database prints one line, exit 1.
+    Always ends in SystemExit with the exit code.
+
+    `argv` (default: the process's arguments) lets the tests run a command inside their own
+    process through this same path, errors and exit codes included (tests/cli_runner.py)."""
     try:
-        app()
+        app(
+            args=None if argv is None else list(argv),
+            prog_name=None if argv is None else "hashcart",
+        )
     except UsageProblem as problem:
         errors.print(f"hashcart: error: {problem}", markup=False, highlight=False, soft_wrap=True)
         sys.exit(2)
