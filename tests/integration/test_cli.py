@@ -1,38 +1,34 @@
-"""The command line as scripts use it: real `hashcart` processes on a real SQLite file."""
+"""The command line as scripts use it, on a real SQLite file: commands run in this process
+through the real entry point (tests/cli_runner.py); the tests that need real processes (two
+at once on one file, a pipe that stays open) start them, and say so."""
 
 from __future__ import annotations
 
 import json
 import os
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
+from tests.cli_runner import Result, run_cli
 from tests.harness import PRODUCTS
 from tests.payloads import SHOP_DID, jetstream_post, post_uri
+from tests.polling import wait_until
 
 HASHCART = [sys.executable, "-m", "hashcart"]
 ALICE = "did:plc:alice0000000000000000000"
 
 
-def run(tmp_path: Path, *args: str, stdin: bytes | None = None) -> subprocess.CompletedProcess[str]:
-    env = {
-        **os.environ,
-        "HASHCART_DATABASE_URL": f"sqlite:///{tmp_path / 'cli.db'}",
-        "COLUMNS": "200",
-    }
-    env.pop("HASHCART_CONFIG", None)
-    return subprocess.run(
-        [*HASHCART, *args],
+def run(tmp_path: Path, *args: str, stdin: bytes | None = None) -> Result:
+    """`hashcart ARGS` on tmp_path/cli.db, in tmp_path, reading `stdin`."""
+    return run_cli(
+        args,
+        env={"HASHCART_DATABASE_URL": f"sqlite:///{tmp_path / 'cli.db'}"},
         input=stdin,
-        capture_output=True,
         cwd=tmp_path,
-        env=env,
-        check=False,
-        timeout=300,
-        text=stdin is None,
     )
 
 
@@ -49,9 +45,9 @@ def write_catalog(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def shop_dir(tmp_path: Path) -> Path:
-    assert run(tmp_path, "init").returncode == 0
-    assert run(tmp_path, "catalog", "import", str(write_catalog(tmp_path))).returncode == 0
-    assert run(tmp_path, "customers", "add", "alice@example.com", "--name", "Alice").returncode == 0
+    assert run(tmp_path, "init").exit_code == 0
+    assert run(tmp_path, "catalog", "import", str(write_catalog(tmp_path))).exit_code == 0
+    assert run(tmp_path, "customers", "add", "alice@example.com", "--name", "Alice").exit_code == 0
     linked = run(
         tmp_path,
         "links",
@@ -65,7 +61,7 @@ def shop_dir(tmp_path: Path) -> Path:
         "--handle",
         "alice.bsky.social",
     )
-    assert linked.returncode == 0, linked.stderr
+    assert linked.exit_code == 0, linked.stderr
     return tmp_path
 
 
@@ -101,7 +97,7 @@ def test_ingest_then_carts_json_has_the_documented_shape(shop_dir: Path) -> None
         + b"\n"
     )
     ingested = run(shop_dir, "ingest", "in.jsonl")
-    assert ingested.returncode == 0, ingested.stderr
+    assert ingested.exit_code == 0, ingested.stderr
     assert "posts read" in ingested.stdout and "lines added" in ingested.stdout
 
     carts = json.loads(run(shop_dir, "carts", "--json").stdout)
@@ -129,7 +125,7 @@ def test_ingest_reads_standard_input_and_keeps_dead_letters_with_file_and_line(
 ) -> None:
     data = b'{"broken": \n' + stream(1, "a")
     ingested = run(shop_dir, "ingest", "-", stdin=data)
-    assert ingested.returncode == 0
+    assert ingested.exit_code == 0
     letters = json.loads(run(shop_dir, "deadletters", "--json").stdout)
     assert letters == [{"source": "-", "line": 1, "reason": letters[0]["reason"]}]
     assert "malformed JSON" in letters[0]["reason"]
@@ -138,8 +134,8 @@ def test_ingest_reads_standard_input_and_keeps_dead_letters_with_file_and_line(
 
 def test_strict_ingest_exits_1_when_a_line_was_dead_lettered(shop_dir: Path) -> None:
     (shop_dir / "bad.jsonl").write_bytes(b"not json at all\n")
-    assert run(shop_dir, "ingest", "--strict", "bad.jsonl").returncode == 1
-    assert run(shop_dir, "ingest", "bad.jsonl").returncode == 0
+    assert run(shop_dir, "ingest", "--strict", "bad.jsonl").exit_code == 1
+    assert run(shop_dir, "ingest", "bad.jsonl").exit_code == 0
 
 
 @pytest.mark.parametrize(
@@ -157,7 +153,7 @@ def test_usage_errors_print_a_short_message_and_exit_2(
     shop_dir: Path, args: tuple[str, ...]
 ) -> None:
     result = run(shop_dir, *args)
-    assert result.returncode == 2
+    assert result.exit_code == 2
     assert "Traceback" not in result.stderr
     assert len(result.stderr.strip().splitlines()) <= 12
 
@@ -165,6 +161,8 @@ def test_usage_errors_print_a_short_message_and_exit_2(
 def test_two_ingest_processes_on_one_sqlite_file_finish_without_errors_or_duplicates(
     shop_dir: Path,
 ) -> None:
+    # Real processes: two writers at once on one SQLite file is the point (SQLite's locking
+    # between processes), and the runner runs one command at a time.
     # Both processes get the same 400 triggers (in the same order) plus 400 of their own.
     shared = stream(400, "s")
     (shop_dir / "one.jsonl").write_bytes(shared + stream(400, "o"))
@@ -194,9 +192,9 @@ def test_two_ingest_processes_on_one_sqlite_file_finish_without_errors_or_duplic
 
 
 def test_init_twice_leaves_the_database_current(tmp_path: Path) -> None:
-    assert run(tmp_path, "init").returncode == 0
+    assert run(tmp_path, "init").exit_code == 0
     again = run(tmp_path, "init")
-    assert again.returncode == 0 and "database ready" in again.stdout
+    assert again.exit_code == 0 and "database ready" in again.stdout
 
 
 def test_catalog_import_reports_bad_rows_by_line_and_keeps_the_rest(tmp_path: Path) -> None:
@@ -208,7 +206,7 @@ def test_catalog_import_reports_bad_rows_by_line_and_keeps_the_rest(tmp_path: Pa
         '"price": "9.50 USD", "availability": "someday"}\n'
     )
     result = run(tmp_path, "catalog", "import", str(feed))
-    assert result.returncode == 0
+    assert result.exit_code == 0
     assert "imported 1 products, skipped 1 rows" in result.stdout
     assert f"{feed}:2: skipped" in result.stderr
 
@@ -229,23 +227,14 @@ def test_a_settings_file_can_rename_the_trigger_tag(shop_dir: Path) -> None:
         )
         + b"\n"
     )
-    assert run(shop_dir, "--config", "hashcart.toml", "ingest", "in.jsonl").returncode == 0
+    assert run(shop_dir, "--config", "hashcart.toml", "ingest", "in.jsonl").exit_code == 0
     [cart] = json.loads(run(shop_dir, "carts", "--json").stdout)
     assert [line["post_id"] for line in cart["lines"]] == [post_uri(ALICE, "3mmreply00002")]
 
 
 def test_demo_runs_with_nothing_set_up_and_fills_carts(tmp_path: Path) -> None:
-    clean = {k: v for k, v in os.environ.items() if not k.startswith("HASHCART_")}
-    result = subprocess.run(
-        [*HASHCART, "demo"],
-        capture_output=True,
-        text=True,
-        cwd=tmp_path,
-        env={**clean, "COLUMNS": "200"},
-        check=False,
-        timeout=300,
-    )
-    assert result.returncode == 0, result.stderr
+    result = run_cli(["demo"], cwd=tmp_path)  # no HASHCART_* setting at all
+    assert result.exit_code == 0, result.stderr
     assert "carts" in result.stdout and "queued messages" in result.stdout
     demo_db = f"sqlite:///{tmp_path / 'hashcart-demo.db'}"
     carts = json.loads(run(tmp_path, "--db", demo_db, "carts", "--json").stdout)
@@ -259,15 +248,14 @@ def test_demo_runs_with_nothing_set_up_and_fills_carts(tmp_path: Path) -> None:
 
 def test_a_database_that_cannot_be_opened_is_one_line_not_a_traceback(tmp_path: Path) -> None:
     result = run(tmp_path, "--db", f"sqlite:///{tmp_path / 'no' / 'such' / 'folder.db'}", "carts")
-    assert result.returncode == 1
+    assert result.exit_code == 1
     assert result.stderr.startswith("hashcart: error: database:")
     assert "Traceback" not in result.stderr
 
 
 def test_a_live_pipe_is_acted_on_as_lines_arrive_not_at_its_end(shop_dir: Path) -> None:
-    import sqlite3
-    import time
-
+    # A real process: the point is a pipe that stays open, which only a process's standard
+    # input can be (in this process the input is a buffer with an end).
     env = {**os.environ, "HASHCART_DATABASE_URL": f"sqlite:///{shop_dir / 'cli.db'}"}
     process = subprocess.Popen(
         [*HASHCART, "ingest", "-"],
@@ -280,11 +268,15 @@ def test_a_live_pipe_is_acted_on_as_lines_arrive_not_at_its_end(shop_dir: Path) 
     assert process.stdin is not None
     process.stdin.write(stream(1, "live"))
     process.stdin.flush()  # the pipe stays open: hashcart cannot have seen its end
-    deadline = time.monotonic() + 120
-    found = 0
-    while not found and time.monotonic() < deadline and process.poll() is None:
+
+    def acted() -> bool:
+        assert process.poll() is None, "ingest ended although its pipe is still open"
         with sqlite3.connect(shop_dir / "cli.db") as db:
-            found = db.execute("SELECT count(*) FROM wishlist_entries").fetchone()[0]
-    assert found == 1, "the trigger should act while the pipe is still open"
-    process.stdin.close()
+            found: int = db.execute("SELECT count(*) FROM wishlist_entries").fetchone()[0]
+        return found == 1
+
+    try:
+        wait_until(acted, "the trigger acts while the pipe is still open", deadline=120)
+    finally:
+        process.stdin.close()
     assert process.wait(timeout=120) == 0

@@ -3,36 +3,28 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 import hashcart.cli as cli
 from hashcart.secretbox import NoTokenKey
+from tests.cli_runner import run_cli
 
 Run = Callable[..., tuple[int, str, str]]
 
 
 @pytest.fixture
-def run_main(
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
-) -> Iterator[Run]:
-    """Runs the real entry point in this process; returns (exit code, stdout, stderr)."""
-    monkeypatch.setattr(cli.gc, "freeze", lambda: None)  # not the test process's objects
-    monkeypatch.delenv("HASHCART_CONFIG", raising=False)
-    monkeypatch.delenv("HASHCART_DATABASE_URL", raising=False)
-    monkeypatch.chdir(tmp_path)
+def run_main(tmp_path: Path) -> Run:
+    """Runs the real entry point in this process (tests/cli_runner.py), in tmp_path, with no
+    HASHCART_* setting; returns (exit code, stdout, stderr)."""
 
     def run(*args: str) -> tuple[int, str, str]:
-        monkeypatch.setattr(sys, "argv", ["hashcart", *args])
-        with pytest.raises(SystemExit) as exited:
-            cli.main()
-        out, err = capsys.readouterr()
-        code = exited.value.code
-        return (code if isinstance(code, int) else 1), out, err
+        result = run_cli(args, cwd=tmp_path)
+        return result.exit_code, result.stdout, result.stderr
 
-    yield run
+    return run
 
 
 def test_a_postgresql_url_without_its_driver_says_how_to_install_it_and_exits_2(

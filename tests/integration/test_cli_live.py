@@ -1,5 +1,8 @@
-"""`hashcart dispatch`, `hashcart listen` and `hashcart serve`'s background services, as
-real `hashcart` processes on a real SQLite file, mail going to a real SMTP server."""
+"""`hashcart dispatch`, `hashcart listen` and `hashcart serve`'s background services on a real
+SQLite file, mail going to a real SMTP server. What ends by itself (`dispatch --once`, usage
+errors, `--help`) runs in this process through the real entry point (tests/cli_runner.py);
+what runs until SIGTERM runs as a real `hashcart` process (`Running`), since stopping on a
+signal is what those tests are about."""
 
 from __future__ import annotations
 
@@ -21,6 +24,7 @@ from hashcart.domain.messages import OutboundMessage, Reason
 from hashcart.domain.posts import Network
 from hashcart.services.mail import Email, queue_email
 from hashcart.store.repository import transaction
+from tests.cli_runner import Result, run_cli
 from tests.polling import wait_until
 from tests.smtp_support import SMTPServer, free_port, smtp_server
 
@@ -41,16 +45,10 @@ def environment(tmp_path: Path, **extra: str) -> dict[str, str]:
     return env
 
 
-def run(tmp_path: Path, *args: str, **extra: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [*HASHCART, *args],
-        capture_output=True,
-        cwd=tmp_path,
-        env=environment(tmp_path, **extra),
-        check=False,
-        timeout=300,
-        text=True,
-    )
+def run(tmp_path: Path, *args: str, **extra: str) -> Result:
+    """`hashcart ARGS` in this process on tmp_path/cli.db, `extra` added to its environment."""
+    env = {"HASHCART_DATABASE_URL": f"sqlite:///{tmp_path / 'cli.db'}", **extra}
+    return run_cli(args, env=env, cwd=tmp_path)
 
 
 def smtp_env(server: SMTPServer) -> dict[str, str]:
@@ -95,7 +93,7 @@ def test_dispatch_once_json_sends_what_is_due_and_prints_the_counts(
 ) -> None:
     result = run(database, "dispatch", "--once", "--json", **smtp_env(smtp_server))
 
-    assert result.returncode == 0, result.stderr
+    assert result.exit_code == 0, result.stderr
     assert json.loads(result.stdout) == {
         "sent": 1,
         "retried": 0,
@@ -114,7 +112,7 @@ def test_dispatch_once_json_sends_what_is_due_and_prints_the_counts(
 def test_dispatch_once_says_what_waits_for_a_sender(database: Path) -> None:
     result = run(database, "dispatch", "--once")
 
-    assert result.returncode == 0, result.stderr
+    assert result.exit_code == 0, result.stderr
     lines = result.stdout.splitlines()
     assert lines[0].startswith("hashcart dispatching for: nothing yet")
     assert "dispatched: sent 0, retried 0, failed 0" in lines
@@ -125,14 +123,14 @@ def test_dispatch_once_says_what_waits_for_a_sender(database: Path) -> None:
 def test_dispatch_json_without_once_is_a_usage_error(tmp_path: Path) -> None:
     result = run(tmp_path, "dispatch", "--json")
 
-    assert result.returncode == 2
+    assert result.exit_code == 2
     assert result.stderr.strip() == "hashcart: error: --json goes with --once"
 
 
 def test_listen_with_no_listener_configured_exits_2_with_one_line(tmp_path: Path) -> None:
     result = run(tmp_path, "listen")
 
-    assert result.returncode == 2
+    assert result.exit_code == 2
     assert result.stderr.strip() == (
         "hashcart: error: no listeners configured: set listeners = [...] "
         "(x_stream, mastodon, jetstream, bluesky_firehose)"
@@ -143,13 +141,14 @@ def test_listen_with_no_listener_configured_exits_2_with_one_line(tmp_path: Path
 def test_serve_help_shows_the_background_switches(tmp_path: Path) -> None:
     result = run(tmp_path, "serve", "--help")
 
-    assert result.returncode == 0
+    assert result.exit_code == 0
     for flag in ("--listen", "--no-listen", "--dispatch", "--no-dispatch"):
         assert flag in result.stdout
 
 
 class Running:
-    """A long-running `hashcart` process whose output lines are collected as they come."""
+    """A long-running `hashcart` process whose output lines are collected as they come (a
+    real process: these commands install signal handlers and stop on SIGTERM)."""
 
     def __init__(self, tmp_path: Path, *args: str, **extra: str) -> None:
         self.process = subprocess.Popen(
@@ -295,7 +294,7 @@ def test_listen_runs_the_named_listener_until_sigterm(tmp_path: Path) -> None:
 def test_listen_naming_only_unconfigured_listeners_says_so(tmp_path: Path) -> None:
     result = run(tmp_path, "listen", HASHCART_LISTENERS="x_stream")
 
-    assert result.returncode == 2
+    assert result.exit_code == 2
     assert result.stderr.strip().splitlines()[-1] == (
         "hashcart: error: none of the listeners named (x_stream) is configured: each needs "
         "its network's settings (see the README, Live networks)"

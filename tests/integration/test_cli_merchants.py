@@ -1,4 +1,5 @@
-"""`hashcart merchants add/list`: real processes on a real SQLite file, as scripts use them."""
+"""`hashcart merchants add/list` on a real SQLite file, as scripts use them (run in this process
+through the real entry point, tests/cli_runner.py; the prompts read the input given)."""
 
 from __future__ import annotations
 
@@ -31,8 +32,8 @@ def test_add_reads_the_password_from_stdin_and_stores_an_argon2_hash(tmp_path: P
         "--password-stdin",
         stdin=f"{PASSWORD}\n".encode(),
     )
-    assert added.returncode == 0, added.stderr
-    assert added.stdout.decode().strip() == "merchant added: owner@shop.example"
+    assert added.exit_code == 0, added.stderr
+    assert added.stdout.strip() == "merchant added: owner@shop.example"
     hashes = stored_hashes(tmp_path)
     assert list(hashes) == ["owner@shop.example"]
     assert hashes["owner@shop.example"].startswith("$argon2id$")
@@ -47,9 +48,9 @@ def test_add_asks_for_the_password_twice_without_echo(tmp_path: Path) -> None:
         "owner@shop.example",
         stdin=f"{PASSWORD}\n{PASSWORD}\n".encode(),
     )
-    assert added.returncode == 0, added.stderr
-    assert b"Repeat for confirmation" in added.stdout
-    assert PASSWORD.encode() not in added.stdout
+    assert added.exit_code == 0, added.stderr
+    assert "Repeat for confirmation" in added.stdout
+    assert PASSWORD not in added.stdout
     assert verify_password(PASSWORD, stored_hashes(tmp_path)["owner@shop.example"])
 
 
@@ -61,8 +62,8 @@ def test_two_different_passwords_at_the_prompt_add_nobody(tmp_path: Path) -> Non
         "owner@shop.example",
         stdin=f"{PASSWORD}\nsomething else entirely\n".encode(),
     )
-    assert added.returncode != 0
-    assert b"do not match" in added.stderr + added.stdout
+    assert added.exit_code != 0
+    assert "do not match" in added.stderr + added.stdout
     assert run(tmp_path, "merchants", "list", "--json").stdout.strip() == "[]"
 
 
@@ -83,8 +84,8 @@ def test_adding_again_changes_the_password(tmp_path: Path) -> None:
         "--password-stdin",
         stdin=b"second one 456\n",
     )
-    assert again.returncode == 0
-    assert b"merchant exists, password changed" in again.stdout
+    assert again.exit_code == 0
+    assert "merchant exists, password changed" in again.stdout
     hashes = stored_hashes(tmp_path)
     assert len(hashes) == 1
     assert verify_password("second one 456", hashes["owner@shop.example"])
@@ -92,12 +93,12 @@ def test_adding_again_changes_the_password(tmp_path: Path) -> None:
 
 def test_list_shows_merchants_as_a_table_or_json_without_hashes(tmp_path: Path) -> None:
     empty = run(tmp_path, "merchants", "list")
-    assert empty.returncode == 0
+    assert empty.exit_code == 0
     assert "no merchants yet" in empty.stdout
     for email in ("zed@shop.example", "amy@shop.example"):
         run(tmp_path, "merchants", "add", email, "--password-stdin", stdin=f"{PASSWORD}\n".encode())
     listed = run(tmp_path, "merchants", "list", "--json")
-    assert listed.returncode == 0
+    assert listed.exit_code == 0
     merchants = json.loads(listed.stdout)
     assert [merchant["email"] for merchant in merchants] == ["amy@shop.example", "zed@shop.example"]
     assert set(merchants[0]) == {"email", "created_at"}
@@ -114,8 +115,8 @@ def test_usage_errors_are_one_line_and_exit_2(tmp_path: Path) -> None:
     ]
     for args, stdin, message in cases:
         result = run(tmp_path, *args, stdin=stdin.encode())
-        assert result.returncode == 2, result.stderr
-        lines = result.stderr.decode().strip().splitlines()
+        assert result.exit_code == 2, result.stderr
+        lines = result.stderr.strip().splitlines()
         assert len(lines) == 1 and lines[0].startswith("hashcart: error: ")
         assert message in lines[0]
     assert run(tmp_path, "merchants", "list", "--json").stdout.strip() == "[]"

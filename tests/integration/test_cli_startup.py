@@ -16,7 +16,8 @@ WEB_STACK = {"fastapi", "starlette", "jinja2", "uvicorn"}
 INGEST_NEEDS_NONE_OF = WEB_STACK | {"alembic", "mako", "pygments", "lxml", "email_validator"}
 
 # Runs the `hashcart` entry point as the installed script does, and writes the modules
-# imported by the time the process exits (after the command ran) to a file.
+# imported by the time the process exits (after the command ran) to a file. These tests
+# stay real processes: what a command imports shows only from a fresh `sys.modules`.
 RUN_AND_LIST = """
 import atexit, json, sys
 listing = sys.argv[1]

@@ -1,11 +1,9 @@
-"""`hashcart tokens`: real processes on a real SQLite file, and the API accepting the token."""
+"""`hashcart tokens` on a real SQLite file (run in this process through the real entry point,
+tests/cli_runner.py), and the API accepting the token."""
 
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -17,22 +15,11 @@ from hashcart.config import Settings
 from hashcart.store import schema as t
 from hashcart.web import create_app
 from hashcart.web.tokens import digest
+from tests.cli_runner import Result, run_cli
 
-HASHCART = [sys.executable, "-m", "hashcart"]
 
-
-def run(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "HASHCART_DATABASE_URL": database_url(tmp_path), "COLUMNS": "200"}
-    env.pop("HASHCART_CONFIG", None)
-    return subprocess.run(
-        [*HASHCART, *args],
-        capture_output=True,
-        cwd=tmp_path,
-        env=env,
-        check=False,
-        timeout=300,
-        text=True,
-    )
+def run(tmp_path: Path, *args: str) -> Result:
+    return run_cli(args, env={"HASHCART_DATABASE_URL": database_url(tmp_path)}, cwd=tmp_path)
 
 
 def database_url(tmp_path: Path) -> str:
@@ -41,7 +28,7 @@ def database_url(tmp_path: Path) -> str:
 
 @pytest.fixture
 def shop_dir(tmp_path: Path) -> Path:
-    assert run(tmp_path, "init").returncode == 0
+    assert run(tmp_path, "init").exit_code == 0
     return tmp_path
 
 
@@ -57,7 +44,7 @@ def api_status(tmp_path: Path, token: str) -> int:
 
 def test_create_prints_one_token_once_and_stores_only_its_hash(shop_dir: Path) -> None:
     made = run(shop_dir, "tokens", "create", "reporting")
-    assert made.returncode == 0, made.stderr
+    assert made.exit_code == 0, made.stderr
     [token] = made.stdout.splitlines()
     assert token.startswith("hc_") and len(token) > 40
     assert "cannot be shown again" in made.stderr
@@ -84,19 +71,19 @@ def test_the_token_opens_the_api_until_it_is_revoked(shop_dir: Path) -> None:
     assert entry["last_used_at"] is not None
 
     revoked = run(shop_dir, "tokens", "revoke", str(entry["id"]))
-    assert revoked.returncode == 0 and "revoked" in revoked.stdout
+    assert revoked.exit_code == 0 and "revoked" in revoked.stdout
     assert api_status(shop_dir, token) == 401
     [after] = json.loads(run(shop_dir, "tokens", "list", "--json").stdout)
     assert after["active"] is False and after["revoked_at"] is not None
 
     again = run(shop_dir, "tokens", "revoke", str(entry["id"]))
-    assert again.returncode == 0 and "already revoked" in again.stdout
+    assert again.exit_code == 0 and "already revoked" in again.stdout
 
 
 def test_the_table_lists_names_and_use(shop_dir: Path) -> None:
     run(shop_dir, "tokens", "create", "nightly export")
     table = run(shop_dir, "tokens", "list")
-    assert table.returncode == 0
+    assert table.exit_code == 0
     assert "nightly export" in table.stdout and "never" in table.stdout
 
 
@@ -110,7 +97,7 @@ def test_the_table_lists_names_and_use(shop_dir: Path) -> None:
 )
 def test_mistakes_exit_2_with_one_line(shop_dir: Path, args: tuple[str, ...], message: str) -> None:
     result = run(shop_dir, *args)
-    assert result.returncode == 2
+    assert result.exit_code == 2
     assert result.stdout == ""
     [line] = result.stderr.splitlines()
     assert line.startswith("hashcart: error:") and message in line
@@ -118,4 +105,4 @@ def test_mistakes_exit_2_with_one_line(shop_dir: Path, args: tuple[str, ...], me
 
 def test_revoke_wants_a_number(shop_dir: Path) -> None:
     result = run(shop_dir, "tokens", "revoke", "first")
-    assert result.returncode == 2
+    assert result.exit_code == 2

@@ -1,5 +1,6 @@
 """The live demo: its feeder stepped by hand on a real SQLite file (no waiting), and
-`hashcart demo --serve` as a real server process on loopback."""
+`hashcart demo --serve` as a real server process on loopback (a port already taken fails
+before serving, so that one runs in this process, tests/cli_runner.py)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,6 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -34,6 +34,8 @@ from hashcart.store import schema as t
 from hashcart.synthetic import demo_shoppers
 from hashcart.synthetic.live import LiveStream
 from hashcart.web.passwords import verify_password
+from tests.cli_runner import run_cli
+from tests.polling import wait_until
 
 START = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 
@@ -167,19 +169,20 @@ def _free_port() -> int:
         return port
 
 
-def _poll(check: Callable[[], bool], deadline: float, what: str) -> None:
-    """Call `check` until it returns true, failing at `deadline` (time.monotonic)."""
-    while time.monotonic() < deadline:
+def _answering(check: Callable[[], bool]) -> Callable[[], bool]:
+    """`check`, where a server that does not answer yet counts as "not yet"."""
+
+    def answered() -> bool:
         try:
-            if check():
-                return
+            return check()
         except httpx.TransportError:
-            pass
-        time.sleep(0.2)
-    pytest.fail(f"timed out waiting for {what}")
+            return False
+
+    return answered
 
 
 def test_demo_serve_serves_the_shop_with_its_stream_running(tmp_path: Path) -> None:
+    # A real process: the demo serves until SIGTERM, and stopping on it is part of the test.
     port = _free_port()
     clean = {k: v for k, v in os.environ.items() if not k.startswith("HASHCART_")}
     process = subprocess.Popen(
@@ -205,22 +208,21 @@ def test_demo_serve_serves_the_shop_with_its_stream_running(tmp_path: Path) -> N
     base = f"http://127.0.0.1:{port}"
     try:
         with httpx.Client(base_url=base, timeout=10) as client:
-            deadline = time.monotonic() + 180
 
             def healthy() -> bool:
                 if process.poll() is not None:
                     pytest.fail(f"the demo exited early: {process.communicate()}")
                 return client.get("/healthz").status_code == 200
 
-            _poll(healthy, deadline, "/healthz")
+            wait_until(_answering(healthy), "/healthz answers", deadline=180)
             front = client.get("/s/demo")
             assert front.status_code == 200
             assert "Trailhead Coffee" in front.text and 'class="front-post"' in front.text
             first = client.get("/s/demo/count").json()["total"]
-            _poll(
-                lambda: client.get("/s/demo/count").json()["total"] > first,
-                time.monotonic() + 60,
-                "the live stream to add a post",
+            wait_until(
+                _answering(lambda: client.get("/s/demo/count").json()["total"] > first),
+                "the live stream adds a post",
+                deadline=60,
             )
             # The printed sign-ins work: a demo shopper signs in and may add to the cart.
             token = _CSRF.search(client.get("/sign-in").text)
@@ -245,20 +247,11 @@ def test_demo_serve_serves_the_shop_with_its_stream_running(tmp_path: Path) -> N
 
 
 def test_demo_serve_on_a_port_in_use_fails_at_once_in_one_line(tmp_path: Path) -> None:
-    clean = {k: v for k, v in os.environ.items() if not k.startswith("HASHCART_")}
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        result = subprocess.run(
-            [sys.executable, "-m", "hashcart", "demo", "--serve", "--port", str(port)],
-            cwd=tmp_path,
-            env={**clean, "COLUMNS": "200"},
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=False,
-        )
-    assert result.returncode == 2
+        result = run_cli(["demo", "--serve", "--port", str(port)], cwd=tmp_path)
+    assert result.exit_code == 2
     assert result.stderr.startswith(f"hashcart: error: cannot listen on 127.0.0.1:{port}")
     assert not (tmp_path / "hashcart-demo.db").exists()  # nothing was built first

@@ -5,9 +5,6 @@ live listener's case is in tests/networks/bluesky/test_jetstream.py)."""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -27,6 +24,7 @@ from hashcart.sources import read_blocks
 from hashcart.store import schema as t
 from hashcart.web import create_app
 from tests import hostile
+from tests.cli_runner import run_cli
 from tests.harness import Shop
 from tests.payloads import jetstream_post, mastodon_status, post_uri, x_tweet
 
@@ -311,18 +309,9 @@ def test_the_cli_summary_adds_up_lines_including_those_over_a_mebibyte(
         b"",
     ]
     feed = write(tmp_path / "feed.jsonl", lines)
-    env = {**os.environ, "HASHCART_DATABASE_URL": shop.app.settings.database_url, "COLUMNS": "200"}
-    env.pop("HASHCART_CONFIG", None)
-    result = subprocess.run(
-        [sys.executable, "-m", "hashcart", "ingest", str(feed)],
-        capture_output=True,
-        cwd=tmp_path,
-        env=env,
-        check=False,
-        timeout=300,
-        text=True,
-    )
-    assert result.returncode == 0, result.stderr
+    env = {"HASHCART_DATABASE_URL": shop.app.settings.database_url}
+    result = run_cli(["ingest", str(feed)], env=env, cwd=tmp_path)
+    assert result.exit_code == 0, result.stderr
     rows = [line.split("│")[1:3] for line in result.stdout.splitlines() if "│" in line]
     numbers = {label.strip(): int(value.strip().replace(",", "")) for label, value in rows}
     assert numbers["lines read"] == 11  # the blank line is not one

@@ -4,9 +4,6 @@ brand's posts."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -24,9 +21,9 @@ from hashcart.store import schema as t
 from hashcart.store.shoppable import shoppable_conditions
 from hashcart.synthetic import demo_brand, demo_catalog
 from hashcart.web import create_app
+from tests.cli_runner import run_cli
 from tests.payloads import jetstream_post
 
-HASHCART = [sys.executable, "-m", "hashcart"]
 STRANGER = "did:plc:stranger000000000000000"
 
 
@@ -35,15 +32,11 @@ def test_a_malformed_shop_account_stops_the_command_line_at_start(
     tmp_path: Path, value: str
 ) -> None:
     env = {
-        **os.environ,
         "HASHCART_DATABASE_URL": f"sqlite:///{tmp_path / 'cli.db'}",
         "HASHCART_SHOP_ACCOUNTS": f"x:trailhead,{value}",
     }
-    env.pop("HASHCART_CONFIG", None)
-    result = subprocess.run(
-        [*HASHCART, "carts"], capture_output=True, cwd=tmp_path, env=env, text=True, timeout=120
-    )
-    assert result.returncode == 2
+    result = run_cli(["carts"], env=env, cwd=tmp_path)
+    assert result.exit_code == 2
     assert "Traceback" not in result.stderr
     assert "invalid settings" in result.stderr and "shop account" in result.stderr
     assert not (tmp_path / "cli.db").exists()
