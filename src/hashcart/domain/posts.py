@@ -98,9 +98,13 @@ class Post:
     reply_to_id: str | None = None
     quote_of_id: str | None = None
     is_repost: bool = False
-    # True for a later version of an edited post (Mastodon `status.update`,
-    # an X post whose edit history starts with another id, a Bluesky update).
+    # True for a later version of an edited post (an X post whose edit history starts with
+    # another id, a Bluesky update): never acted on.
     is_edit: bool = False
+    # True for a version of a post that was edited and kept its id (Mastodon's `edited_at`,
+    # `status.update`). Only an edit of a post hashcart stored is skipped: one it never saw
+    # is the first version it sees (catch-up lists a status as it is now), a new post.
+    edited_in_place: bool = False
 
 
 @dataclass(frozen=True, slots=True)

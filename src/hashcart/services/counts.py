@@ -33,7 +33,8 @@ class IngestStats:
     triggers: int = 0
     skipped: int = 0
     dead_letters: int = 0
-    # Posts taken no further: later versions of edited posts and reposts.
+    # Posts taken no further: later versions of edited posts (for a network that keeps the
+    # id across edits, Mastodon, only those whose first version was stored) and reposts.
     edits_and_reposts: int = 0
     # Events that are not posts in lines that also carried posts (an Account Activity
     # envelope may hold a tweet and a favourite).

@@ -393,7 +393,11 @@ class Ingestor:
         post, values = item.post, item.values
         key = (post.network, post.post_id)
         if key not in fresh:
-            self.stats.duplicates += 1
+            if post.edited_in_place:
+                # A later version of a post stored before: only its first version counts.
+                self.stats.edits_and_reposts += 1
+            else:
+                self.stats.duplicates += 1
             return []
         fresh.discard(key)  # a second copy in the same batch is a duplicate
         ready = sorted(waiting.pop(key, []), key=_made_order)
@@ -412,6 +416,8 @@ class Ingestor:
         kind's handler read it; it is not stored for that."""
         if post.is_edit or post.is_repost:
             # Only a post's first version counts; a repost is never the shopper's own request.
+            # (A post edited in place, `edited_in_place`, goes on: it is an edit to skip only
+            # if its id is stored already, which `_ready_to_act` sees.)
             self.stats.edits_and_reposts += 1
             return None
         if post.created_at > now + MAX_CLOCK_SKEW:

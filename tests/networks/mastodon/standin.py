@@ -205,6 +205,9 @@ class MastodonStandIn:
         self.lock = threading.Lock()
         self.statuses: dict[str, dict[str, Any]] = {}
         self.notifications: list[dict[str, Any]] = []
+        # Ids of notifications the shop account's notification policy filtered: listed only
+        # to `include_filtered=true` (methods/notifications.md, 4.3).
+        self.filtered: set[str] = set()
         self.tag_timelines: dict[str, list[dict[str, Any]]] = {}
         self.posted: list[dict[str, Any]] = []
         self.idempotency: dict[str, str] = {}
@@ -237,9 +240,11 @@ class MastodonStandIn:
             for tag in status["tags"]:
                 self.tag_timelines.setdefault(tag["name"].lower(), []).append(status)
 
-    def add_notification(self, notification: dict[str, Any]) -> None:
+    def add_notification(self, notification: dict[str, Any], *, filtered: bool = False) -> None:
         with self.lock:
             self.notifications.append(notification)
+            if filtered:
+                self.filtered.add(notification["id"])
 
     def script(self, stream: str, *connections: list[Step]) -> None:
         """`stream`: "notification" or "hashtag:<tag>"; one list of steps a connection."""
@@ -348,8 +353,15 @@ class MastodonStandIn:
         if (refused := self._unauthorized(request)) is not None:
             return refused
         types = request.query_params.getlist("types[]")
+        # Rails reads "true", "1", "t", "on" as true; hashcart sends "true".
+        with_filtered = request.query_params.get("include_filtered") in ("true", "1", "t", "on")
         with self.lock:
-            found = [n for n in self.notifications if not types or n["type"] in types]
+            found = [
+                n
+                for n in self.notifications
+                if (not types or n["type"] in types)
+                and (with_filtered or n["id"] not in self.filtered)
+            ]
         return _page(found, request)
 
     async def _tag_timeline(self, request: Request) -> Response:

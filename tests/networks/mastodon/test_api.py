@@ -41,7 +41,14 @@ def test_recorded_notifications_come_back_as_sent(server: Server, recordings: Re
     items = server.api().mention_notifications(None)
     assert [item.id for item in items] == ["21"]
     assert json.loads(items[0].raw) == recordings.notification
-    assert dict(server.stand_in.seen[0].query) == {"types[]": "mention", "limit": "80"}
+    # methods/notifications.md: mentions and quotes (4.5), the policy's filtered ones too
+    # (`include_filtered`, 4.3), the most a page allows.
+    assert server.stand_in.seen[0].query == [
+        ("types[]", "mention"),
+        ("types[]", "quote"),
+        ("include_filtered", "true"),
+        ("limit", "80"),
+    ]
 
 
 def test_a_recorded_tag_timeline_is_read(server: Server, shared_fixtures: Path) -> None:

@@ -30,6 +30,9 @@ MAX_ANSWER_BYTES = 8 * 1024 * 1024
 # 4.1, tag timelines max 40).
 NOTIFICATIONS_PAGE = 80
 TAG_TIMELINE_PAGE = 40
+# The notification types whose status can be a shopper's trigger: an @mention (a reply to the
+# shop's post mentions it) and a quote of one of the shop's posts (Mastodon 4.5).
+TRIGGER_NOTIFICATION_TYPES = ("mention", "quote")
 # The answer headers kept on an error: when to call again. Nothing else (no echo).
 _KEPT_HEADERS = ("x-ratelimit-limit", "x-ratelimit-remaining", "x-ratelimit-reset", "retry-after")
 # How much of the server's error text is kept: it ends up in logs and the console.
@@ -247,9 +250,21 @@ class MastodonApi:
     def mention_notifications(
         self, min_id: str | None, limit: int = NOTIFICATIONS_PAGE
     ) -> list[Item]:
-        """`GET /api/v1/notifications?types[]=mention`: with `min_id`, the page right after
-        it (oldest first page, paging forward); without, the newest `limit`."""
-        params: list[tuple[str, str]] = [("types[]", "mention"), ("limit", str(limit))]
+        """`GET /api/v1/notifications`, the notifications whose status may be a trigger: with
+        `min_id`, the page right after it (oldest first page, paging forward); without, the
+        newest `limit`.
+
+        docs.joinmastodon.org methods/notifications.md: `types[]` mention and quote (a quote
+        of one of the shop's posts, Mastodon 4.5, entities/Notification.md), and
+        `include_filtered=true` (4.3): without it the server leaves out what the shop
+        account's notification policy filtered (by default private mentions from accounts
+        the shop does not follow, entities/NotificationPolicy.md), and a shopper's `direct`
+        `#cart` would be lost. Servers before 4.3 / 4.5 ignore what they do not know."""
+        params: list[tuple[str, str]] = [
+            *(("types[]", kind) for kind in TRIGGER_NOTIFICATION_TYPES),
+            ("include_filtered", "true"),
+            ("limit", str(limit)),
+        ]
         if min_id is not None:
             params.append(("min_id", min_id))
         return self._items(self._call("GET", "/api/v1/notifications", params=params))

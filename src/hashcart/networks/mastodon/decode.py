@@ -148,7 +148,9 @@ def _post(status: _Status, is_edit: bool) -> Post:
         reply_to_id=status.in_reply_to_id or None,
         quote_of_id=quote_of_id,
         is_repost=status.reblog is not None,
-        is_edit=is_edit or status.edited_at is not None,
+        # Mastodon keeps a status's id across edits (entities/Status.md `edited_at`), so an
+        # edit is told apart by what the engine stored, not skipped here.
+        edited_in_place=is_edit or status.edited_at is not None,
     )
 
 
