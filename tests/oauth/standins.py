@@ -13,8 +13,10 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+import json
 import secrets
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
@@ -192,6 +194,15 @@ class XStandIn:
         return app
 
 
+_MASTODON_DOCS = Path(__file__).parent / "mastodon_docs"
+
+
+def mastodon_document(name: str) -> dict[str, Any]:
+    """An answer copied from docs.joinmastodon.org (mastodon_docs/README.md says whence)."""
+    found: dict[str, Any] = json.loads((_MASTODON_DOCS / f"{name}.json").read_text())
+    return found
+
+
 class MastodonStandIn:
     """A Mastodon server's app registration, OAuth and verify_credentials endpoints."""
 
@@ -203,6 +214,13 @@ class MastodonStandIn:
         self.grants: dict[str, Grant] = {}
         self.access: dict[str, str] = {}
         self.account_override: dict[str, Any] | None = None
+        # `GET /.well-known/oauth-authorization-server` (Mastodon 4.3+, methods/oauth.md: the
+        # documented answer); None: 404, as servers before 4.3 answer.
+        self.metadata: dict[str, Any] | None = mastodon_document("authorization_server_metadata")
+        # The instance documents by path (methods/instance.md); a path not here answers 404.
+        self.instance: dict[str, dict[str, Any]] = {
+            "/api/v2/instance": mastodon_document("instance_v2")
+        }
         self.seen = Recorder()
         self.app = self._build()
 
@@ -222,6 +240,20 @@ class MastodonStandIn:
 
     def _build(self) -> FastAPI:
         app = FastAPI()
+
+        @app.get("/.well-known/oauth-authorization-server")
+        def metadata() -> Response:
+            if self.metadata is None:
+                return Response("<html>The page you were looking for doesn't exist</html>", 404)
+            return JSONResponse(self.metadata)
+
+        @app.get("/api/v2/instance")
+        @app.get("/api/v1/instance")
+        def instance(request: Request) -> Response:
+            found = self.instance.get(request.url.path)
+            if found is None:
+                return JSONResponse({"error": "Record not found"}, status_code=404)
+            return JSONResponse(found)
 
         @app.post("/api/v1/apps")
         async def register(request: Request) -> Response:

@@ -14,6 +14,7 @@ from sqlalchemy import select
 from hashcart.store import schema as t
 from tests.harness import HOST
 from tests.oauth.conftest import PUBLIC_URL, Peer, link, linking_settings, query_of, start
+from tests.oauth.standins import mastodon_document
 from tests.payloads import mastodon_status
 from tests.web.conftest import Browser, WebShop
 
@@ -205,3 +206,66 @@ def test_a_private_address_is_refused_without_the_setting(
         assert "private or local network address" in refused.text
     assert mastodon_peer.standin.seen.registrations == []
     assert states == []
+
+
+# --- servers before Mastodon 4.3 (issue 11) -------------------------------------------------
+
+
+def test_a_server_before_4_3_is_refused_with_its_version_named(
+    shop: WebShop, mastodon_peer: Peer
+) -> None:
+    """methods/oauth.md: before 4.3 the authorization server metadata answers 404 (no PKCE,
+    spec/oauth.md; no list of redirect_uris, methods/apps.md). The version comes from the
+    instance document: here the documented v1 answer of a 3.5.3 server, verbatim
+    (methods/instance.md), which has no v2 yet."""
+    standin = mastodon_peer.standin
+    standin.metadata = None
+    standin.instance = {"/api/v1/instance": mastodon_document("instance_v1_3.5.3")}
+
+    page = start(signed_up(shop), "mastodon", server=mastodon_peer.url)
+
+    assert page.status_code == 502
+    assert "That Mastodon server runs 3.5.3" in page.text
+    assert "Mastodon 4.3 or later" in page.text
+    assert standin.seen.registrations == []  # nothing registered on a server we cannot use
+    assert table(shop, t.oauth_states) == []
+
+
+def test_a_4_2_server_is_named_from_its_v2_instance_document(
+    shop: WebShop, mastodon_peer: Peer
+) -> None:
+    # Hand-edited: the documented v2 instance answer (methods/instance.md) with a 4.2 version.
+    standin = mastodon_peer.standin
+    standin.metadata = None
+    standin.instance["/api/v2/instance"]["version"] = "4.2.10+glitch"
+
+    page = start(signed_up(shop), "mastodon", server=mastodon_peer.url)
+
+    assert page.status_code == 502
+    assert "runs 4.2.10+glitch; hashcart signs in with Mastodon 4.3 or later" in page.text
+
+
+def test_a_server_without_pkce_that_hides_its_version_says_so(
+    shop: WebShop, mastodon_peer: Peer
+) -> None:
+    # Hand-built: metadata without S256 (RFC 8414 lets a server list none), and a version
+    # that is no version (hostile text is not repeated to the shopper).
+    standin = mastodon_peer.standin
+    standin.metadata = {**mastodon_document("authorization_server_metadata")}
+    del standin.metadata["code_challenge_methods_supported"]
+    standin.instance["/api/v2/instance"]["version"] = "<script>alert(1)</script>\x00"
+
+    page = start(signed_up(shop), "mastodon", server=mastodon_peer.url)
+
+    assert page.status_code == 502
+    assert "did not say which version it runs" in page.text
+    assert "alert(1)" not in page.text
+
+
+def test_a_4_3_server_states_pkce_in_its_documented_metadata(
+    shop: WebShop, mastodon_peer: Peer
+) -> None:
+    started = start(signed_up(shop), "mastodon", server=mastodon_peer.url)
+
+    assert started.status_code == 303
+    assert query_of(started.headers["location"])["code_challenge_method"] == "S256"

@@ -1,8 +1,8 @@
 """Linking a Mastodon account: the shopper names their server; hashcart registers itself
 there once (`POST /api/v1/apps`, kept in oauth_clients), then signs in by authorization code
-with PKCE (S256, Mastodon 4.3+), and learns the account from
-`GET /api/v1/accounts/verify_credentials`: its `uri` is the stable id (what the decoder calls
-the author), `acct` the handle.
+with PKCE (S256, Mastodon 4.3+: an older server is refused with its version named, see
+oauth_server), and learns the account from `GET /api/v1/accounts/verify_credentials`: its
+`uri` is the stable id (what the decoder calls the author), `acct` the handle.
 
 docs.joinmastodon.org: methods/apps, methods/oauth (authorize, token, revoke). The server
 name comes from a stranger, so it is normalised to `https://host` and refused when it
@@ -22,6 +22,7 @@ import httpx
 
 from hashcart.config import Settings
 from hashcart.domain.posts import Network
+from hashcart.networks.mastodon.oauth_server import require_pkce
 from hashcart.networks.oauth_http import check_public_url, error_of, http_client, send
 from hashcart.ports import (
     Authorization,
@@ -109,6 +110,8 @@ class MastodonOAuth:
 
     def authorize(self, start: StartInput) -> Authorization:
         server = normalise_server(start.entered, allow_private=self.allow_private)
+        with http_client(public_only=not self.allow_private) as client:
+            require_pkce(client, server)  # Mastodon 4.3+, else an error naming the version
         registered = self._registration(server, start.redirect_uri)
         query = urlencode(
             {
