@@ -218,13 +218,20 @@ class OutboxItem:
     # about afterwards (SMTP's DATA) and its end is unknown: it may have been delivered, so
     # sending it again may deliver it twice.
     delivery_started_at: datetime | None = None
+    # A private message only: an earlier one to the same account went out but may not have
+    # been seen (`Sent.may_be_unseen`). A sender that finds the same cause again fails this
+    # one for good, so that the dispatcher sends it by email instead.
+    earlier_unseen: bool = False
 
 
 @dataclass(frozen=True)
 class Sent:
-    """Delivered; `remote_id` is the network's id for it (a post id, an AT-URI…)."""
+    """Delivered; `remote_id` is the network's id for it (a post id, an AT-URI…).
+    `may_be_unseen`: why the shopper may never see it (a private message their own
+    notification settings file away), for the console; None when nothing says so."""
 
     remote_id: str | None = None
+    may_be_unseen: str | None = None
 
 
 class SendFailed(HashcartError):

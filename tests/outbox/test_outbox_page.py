@@ -4,12 +4,14 @@ rule) and that the shopper was emailed instead; a queued retry its attempts and 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 
 import pytest
 
 from hashcart.domain.posts import Network
 from hashcart.outbox.dispatcher import DispatchRun, dispatch_once
+from hashcart.outbox.senders import OutboxItem, Sent
 from hashcart.web.formatting import when
 from tests.outbox.support import PeerNetwork, queue_replies, reply_forbidden, row, server_error
 from tests.web.conftest import Browser, WebShop
@@ -71,3 +73,24 @@ def test_a_failure_without_a_linked_shopper_says_nothing_about_email(
 
     assert "Not sent: X allows replies only where the author mentioned" in text
     assert "Emailed to the shopper instead." not in text
+
+
+class _UnseenSender:
+    """A network that takes every private message and says it may not be seen (the way the
+    Mastodon sender does for a shopper who does not follow the shop: test_private_unseen)."""
+
+    network = "mastodon"
+
+    def send(self, item: OutboxItem, now: datetime) -> Sent:
+        return Sent(remote_id=f"status-{item.id}", may_be_unseen="they do not follow the shop")
+
+
+def test_a_sent_message_that_may_not_be_seen_says_so_as_a_note(web_shop: WebShop) -> None:
+    queue_replies(web_shop.app, 1, network=Network.MASTODON, channel="private")
+    assert dispatch_once(web_shop.app, {"mastodon": _UnseenSender()}).sent == 1
+
+    html = merchant(web_shop).get("/merchant/outbox").text
+
+    assert_inert(html)
+    assert "Note: May not be seen: they do not follow the shop" in parse(html).text
+    assert "Last error" not in parse(html).text

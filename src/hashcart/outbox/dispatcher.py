@@ -29,6 +29,7 @@ from hashcart.networks import registry
 from hashcart.networks.backoff import Backoff
 from hashcart.outbox.claims import LEASE, claim_due, next_due_at
 from hashcart.outbox.email import EmailSender
+from hashcart.outbox.fallback import unseen_note, with_earlier_unseen
 from hashcart.outbox.records import (
     hold_network,
     record_delivery_started,
@@ -167,6 +168,7 @@ class _Run:
         if item.attempt_started_at is not None:
             self.run.reconciled += 1
         sender = self.senders[item.network]
+        item = with_earlier_unseen(engine, item)
         try:
             if isinstance(sender, EmailSender):
                 mark = partial(self._delivery_starts, item, claimed_at)
@@ -185,9 +187,16 @@ class _Run:
             self._failed(item, claimed_at, broke, end_unknown=True)
         else:
             twice = item.delivery_started_at is not None
-            note = POSSIBLY_TWICE if twice else None
+            note = POSSIBLY_TWICE if twice else unseen_note(sent)
             record_sent(engine, item, claimed_at, sent, self.app.clock.now(), note=note)
             self.run.sent += 1
+            if sent.may_be_unseen:
+                log.info(
+                    "outbox %d was sent but may not be seen: %s",
+                    item.id,
+                    sent.may_be_unseen,
+                    extra=_ids(item),
+                )
             if twice:
                 self.run.possibly_duplicated += 1
                 log.warning(

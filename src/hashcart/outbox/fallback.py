@@ -3,24 +3,33 @@ from us: the same message by email, saying why, if their account is linked (an u
 account has no address; its failed row in the console is all there is).
 
 Queued in the transaction that marks the network row failed, with the dedupe key
-`fallback:<outbox id>`, so a failure recorded twice emails once."""
+`fallback:<outbox id>`, so a failure recorded twice emails once.
+
+A private message can also go out and still be kept from the shopper's eyes (Mastodon files
+private mentions from accounts the recipient does not follow among filtered notifications).
+The sender says so (`Sent.may_be_unseen`) and the sent row keeps it as its console note,
+starting with `MAY_BE_UNSEEN`. From then on the shopper's private messages on that network are
+handed to the sender with `earlier_unseen`; one that finds the same cause again fails them for
+good, so that they come here and go by email."""
 
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from datetime import datetime
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, Engine, exists, select
 
 from hashcart.domain.messages import Reason, email_subject
 from hashcart.domain.posts import display_name
-from hashcart.outbox.senders import OutboxItem
+from hashcart.outbox.senders import OutboxItem, Sent
 from hashcart.services.mail import Email, queue_email
 from hashcart.store import schema as t
 
 # A reply starts with the @handle it answers: meaningless in an email, so it goes.
 _GREETING = re.compile(r"^@\S+\s+")
 _REASONS = frozenset(reason.value for reason in Reason)
+MAY_BE_UNSEEN = "May not be seen: "
 
 
 def fallback_key(outbox_id: int) -> str:
@@ -67,3 +76,29 @@ def fallback_text(item: OutboxItem, why: str) -> str:
     return (
         f"{body}\n\nWe could not {what} on {network} ({because}), so this comes by email instead.\n"
     )
+
+
+def unseen_note(sent: Sent) -> str | None:
+    """The console note for a message sent but maybe not seen, or None."""
+    return MAY_BE_UNSEEN + sent.may_be_unseen if sent.may_be_unseen else None
+
+
+def with_earlier_unseen(engine: Engine, item: OutboxItem) -> OutboxItem:
+    """`item`, told whether an earlier private message to its account may have gone unseen."""
+    if item.channel != "private":
+        return item
+    o = t.outbox
+    with engine.connect() as connection:
+        earlier = connection.scalar(
+            select(
+                exists().where(
+                    o.c.network == item.network,
+                    o.c.account_id == item.account_id,
+                    o.c.channel == "private",
+                    o.c.status == "sent",
+                    o.c.last_error.startswith(MAY_BE_UNSEEN, autoescape=True),
+                    o.c.id != item.id,
+                )
+            )
+        )
+    return replace(item, earlier_unseen=bool(earlier))

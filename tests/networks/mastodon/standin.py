@@ -208,6 +208,9 @@ class MastodonStandIn:
         # Ids of notifications the shop account's notification policy filtered: listed only
         # to `include_filtered=true` (methods/notifications.md, 4.3).
         self.filtered: set[str] = set()
+        # Ids (on this server) of the accounts that follow the shop's account.
+        self.followers: set[str] = set()
+        self.relationship_answers: list[Answer] = []
         self.tag_timelines: dict[str, list[dict[str, Any]]] = {}
         self.posted: list[dict[str, Any]] = []
         self.idempotency: dict[str, str] = {}
@@ -224,6 +227,7 @@ class MastodonStandIn:
                 Route("/api/v1/statuses/{status_id}", self._status),
                 Route("/api/v1/statuses/{status_id}/context", self._context),
                 Route("/api/v1/accounts/verify_credentials", self._verify_credentials),
+                Route("/api/v1/accounts/relationships", self._relationships),
                 Route("/api/v1/statuses", self._post_status, methods=["POST"]),
                 Route("/api/v1/notifications", self._notifications),
                 Route("/api/v1/timelines/tag/{tag}", self._tag_timeline),
@@ -348,6 +352,22 @@ class MastodonStandIn:
             return refused
         return JSONResponse(self.recordings.reply["account"], headers=_RATE_OK)
 
+    async def _relationships(self, request: Request) -> Response:
+        """`GET /api/v1/accounts/relationships?id[]=`: one Relationship an id, in the
+        documented sample's shape (methods/accounts.md), `followed_by` from `followers`."""
+        await self._record(request)
+        if (refused := self._unauthorized(request)) is not None:
+            return refused
+        with self.lock:
+            if self.relationship_answers:
+                scripted = self.relationship_answers.pop(0)
+                return _error(scripted.status, scripted.error, scripted.headers)
+            answer = [
+                {**RELATIONSHIP_SAMPLE, "id": account, "followed_by": account in self.followers}
+                for account in request.query_params.getlist("id[]")
+            ]
+        return JSONResponse(answer, headers=_RATE_OK)
+
     async def _notifications(self, request: Request) -> Response:
         await self._record(request)
         if (refused := self._unauthorized(request)) is not None:
@@ -400,6 +420,26 @@ _RATE_OK = {
     "x-ratelimit-limit": "300",
     "x-ratelimit-remaining": "278",
     "x-ratelimit-reset": "2026-08-01T15:00:00.949067Z",
+}
+
+
+# The second Relationship of the sample answer in methods/accounts.md ("Check relationships
+# to other accounts", mastodon/documentation 2903485), verbatim; the stand-in sets `id` and
+# `followed_by`.
+RELATIONSHIP_SAMPLE: dict[str, Any] = {
+    "id": "2",
+    "following": False,
+    "showing_reblogs": False,
+    "notifying": False,
+    "followed_by": False,
+    "blocking": False,
+    "blocked_by": False,
+    "muting": False,
+    "muting_notifications": False,
+    "muting_expires_at": "2026-02-12T13:45:25Z",
+    "requested": False,
+    "domain_blocking": False,
+    "endorsed": False,
 }
 
 

@@ -130,6 +130,11 @@ class _Instance(msgspec.Struct):
     configuration: _Configuration | None = None
 
 
+class _Relationship(msgspec.Struct):
+    id: str
+    followed_by: bool | None = None
+
+
 _LIST = msgspec.json.Decoder(list[msgspec.Raw])
 
 
@@ -236,6 +241,23 @@ class MastodonApi:
             return [bytes(raw) for raw in _CONTEXT.decode(body).descendants]
         except (msgspec.DecodeError, UnicodeDecodeError) as error:
             raise MastodonUnreachable(f"Mastodon's context answer is unreadable: {error}") from None
+
+    def follows_the_shop(self, account_id: str) -> bool | None:
+        """`GET /api/v1/accounts/relationships?id[]=`: whether the account (its id on the
+        shop's server) follows the shop's account, the relationship's `followed_by`
+        (methods/accounts.md, entities/Relationship.md); None when the server does not say."""
+        if not is_status_id(account_id):
+            return None
+        params = [("id[]", account_id)]
+        body = self._call("GET", "/api/v1/accounts/relationships", params=params)
+        try:
+            relationships = msgspec.json.decode(body, type=list[_Relationship])
+        except (msgspec.DecodeError, UnicodeDecodeError):
+            return None
+        for relationship in relationships:
+            if relationship.id == account_id:
+                return relationship.followed_by
+        return None
 
     def own_account_id(self) -> str:
         """`GET /api/v1/accounts/verify_credentials`: the shop account's id on its server."""

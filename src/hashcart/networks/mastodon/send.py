@@ -2,9 +2,15 @@
 
 A reply answers the trigger status (`in_reply_to_id`); a private message is a status with
 visibility `direct`, which reaches exactly the accounts it mentions (the composed text starts
-with the shopper's `@acct`). Each message carries an `Idempotency-Key` derived from its
-outbox dedupe key: Mastodon answers a repeated key with the status the first request made,
-so a retry after a lost answer (timeout, crash) never posts twice. Mastodon keeps keys for
+with the shopper's `@acct`). But the shopper's own notification policy (Mastodon 4.3) files
+private mentions from accounts they do not follow away as filtered: such a message is still
+sent, and `Sent.may_be_unseen` says so for the console; once one may have gone unseen
+(`OutboxItem.earlier_unseen`), the next to a shopper who still does not follow the shop fails
+for good, and the dispatcher sends it by email instead (outbox/fallback).
+
+Each message carries an `Idempotency-Key` derived from its outbox dedupe key: Mastodon
+answers a repeated key with the status the first request made, so a retry after a lost answer
+(timeout, crash) never posts twice. Mastodon keeps keys for
 only an hour, so a retry (an earlier attempt failed, or a crash left its end unknown) first
 looks among the trigger's replies for one the shop already posted with the same text, and
 reports that one as sent: a retry from the console a day later cannot post twice either.
@@ -32,6 +38,13 @@ log = logging.getLogger(__name__)
 
 # Answers that may go through if asked again later; other 4xx answers will not.
 _TEMPORARY = frozenset({408, 425, 429})
+_quiet = {"network": "mastodon"}
+# Why a private message may go unseen: the console shows it on the sent row, and it is the
+# reason given (console and email) when a later one goes by email instead.
+PRIVATE_MESSAGE_FILTERED = (
+    "Mastodon files private mentions from accounts their recipient does not follow among "
+    "filtered notifications, and this shopper does not follow the shop's account"
+)
 
 
 def idempotency_key(dedupe_key: str) -> str:
@@ -64,6 +77,10 @@ class MastodonSender:
                         },
                     )
                     return Sent(remote_id=earlier)
+            unseen = self._may_be_unseen(item) if item.channel == "private" else None
+            if unseen is not None and item.earlier_unseen:
+                # The dispatcher emails it instead (see `MastodonSender` above).
+                raise SendFailed(unseen, permanent=True)
             visibility = self._visibility(item)
             status_id = self.api.post_status(
                 item.text,
@@ -73,7 +90,34 @@ class MastodonSender:
             )
         except MastodonError as error:
             raise _failure(error, now) from None
-        return Sent(remote_id=status_id)
+        return Sent(remote_id=status_id, may_be_unseen=unseen)
+
+    def _may_be_unseen(self, item: OutboxItem) -> str | None:
+        """Why the shopper may never see this private message, or None when nothing says so.
+
+        entities/NotificationPolicy.md (Mastodon 4.3): the recipient's `for_private_mentions`
+        filters private mentions (by default), except from "accounts the user follows" and in
+        "replies to private mentions initiated by the user". Their policy is theirs to read,
+        not ours; what the shop's account can ask is whether they follow it (the
+        relationship's `followed_by`) and whether the trigger was their own private mention.
+        When it cannot tell (no trigger, a lookup the server refuses), it says nothing."""
+        if not item.in_reply_to:
+            return None
+        trigger = self.api.status(item.in_reply_to)
+        if trigger is None:
+            return None
+        try:
+            author = msgspec.json.decode(trigger, type=_Trigger)
+        except (msgspec.DecodeError, UnicodeDecodeError):
+            return None
+        if author.visibility == "direct":
+            return None  # our answer replies to their own private mention: always allowed
+        try:
+            follows = self.api.follows_the_shop(author.account.id)
+        except MastodonApiError as error:
+            log.info("Mastodon relationship lookup refused: %s", error, extra=_quiet)
+            return None
+        return PRIVATE_MESSAGE_FILTERED if follows is False else None
 
     def _earlier_reply(self, item: OutboxItem) -> str | None:
         """The id of a reply the shop already posted to the trigger with this text, if any."""
@@ -114,6 +158,11 @@ class MastodonSender:
 
 class _Author(msgspec.Struct):
     id: str = ""
+
+
+class _Trigger(msgspec.Struct):
+    visibility: str = "public"
+    account: _Author = msgspec.field(default_factory=_Author)
 
 
 class _Reply(msgspec.Struct):
