@@ -89,7 +89,7 @@ class LiveIngest:
         if self._ingestor is None:
             hosts = ShopHosts((*shop.hosts.names, *self.extra_hosts))
             self._ingestor = Ingestor(
-                self.engine,
+                self.app.unit_of_work,
                 shop,
                 self.app.clock,
                 batch_size=self.app.settings.ingest_batch_size,
@@ -251,9 +251,9 @@ class LiveIngest:
             )
 
     def _record_fetch(self, key: tuple[Network, str], fetched: Fetched, now: datetime) -> None:
-        with self.engine.begin() as connection:
-            connection.execute(
-                insert_ignoring(connection.dialect.name, "parent_fetches"),
+        with self.app.unit_of_work() as uow:
+            uow.connection.execute(
+                insert_ignoring(uow.connection.dialect.name, "parent_fetches"),
                 {
                     "network": key[0],
                     "post_id": key[1],

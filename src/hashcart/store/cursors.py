@@ -8,7 +8,9 @@ from datetime import datetime
 
 from sqlalchemy import Connection, Engine, select
 
+from hashcart.ports import Cursor
 from hashcart.store import schema as t
+from hashcart.store.database import write_transaction
 from hashcart.store.repository import upsert
 
 
@@ -29,5 +31,15 @@ def write_cursor(connection: Connection, name: str, value: str, at: datetime) ->
 
 def save_cursor(engine: Engine, name: str, value: str, at: datetime) -> None:
     """Set the cursor `name` in a transaction of its own (tests and tools)."""
-    with engine.begin() as connection:
+    with write_transaction(engine) as connection:
         write_cursor(connection, name, value, at)
+
+
+class StoredCursors:
+    """The stream cursors of one open transaction (ports.StreamCursors)."""
+
+    def __init__(self, connection: Connection) -> None:
+        self.connection = connection
+
+    def write(self, cursor: Cursor, at: datetime) -> None:
+        write_cursor(self.connection, cursor.name, cursor.value, at)
