@@ -9,7 +9,7 @@ grow on its own (a unit of work, a payment gateway…).
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
@@ -551,6 +551,10 @@ class StreamCursors(Protocol):
     """Where each stream got to (`stream_cursors`), written in the transaction of the batch it
     follows so a restart resumes exactly after what was kept."""
 
+    def read(self, name: str) -> str | None:
+        """The cursor stored under `name`, None if there is none."""
+        ...
+
     def write(self, cursor: Cursor, at: datetime) -> None: ...
 
 
@@ -563,6 +567,12 @@ class UnitOfWork(Protocol):
 
     @property
     def cursors(self) -> StreamCursors: ...
+
+    @property
+    def payments(self) -> PaymentRecords: ...
+
+    @property
+    def orders(self) -> OrderRecords: ...
 
     def __enter__(self) -> UnitOfWork: ...
 
@@ -627,6 +637,85 @@ class PaymentStep:
 
     done: bool
     message: str
+
+
+PaymentStatus = Literal["authorising", "authorised", "declined", "captured", "voided", "refunded"]
+
+
+@dataclass(frozen=True)
+class PaymentRecord:
+    """hashcart's own record of a checkout key's payment (store/payments)."""
+
+    checkout_key: str
+    gateway: str
+    amount: Decimal
+    currency: str
+    status: PaymentStatus
+    reference: str
+    message: str
+    paid: bool
+    order_id: int | None
+    last_error: str | None
+
+    @property
+    def answered(self) -> bool:
+        """The gateway's answer to the authorisation is known."""
+        return self.status != "authorising"
+
+    @property
+    def authorisation(self) -> Authorisation:
+        return Authorisation(
+            approved=self.status not in ("authorising", "declined"),
+            reference=self.reference,
+            message=self.message,
+            paid=self.paid,
+        )
+
+    @property
+    def authorised(self) -> AuthorisedPayment:
+        return AuthorisedPayment(self.checkout_key, self.reference, self.amount, self.currency)
+
+
+class PaymentRecords(Protocol):
+    """The payment record of each checkout key, in the unit of work's transaction. Every
+    change of status names the statuses it expects (a compare and set)."""
+
+    def start(
+        self, checkout_key: str, gateway: str, amount: Decimal, currency: str, now: datetime
+    ) -> PaymentRecord:
+        """The key's record, made `authorising` now if it had none."""
+        ...
+
+    def record_authorisation(
+        self, checkout_key: str, answer: Authorisation, now: datetime
+    ) -> PaymentRecord:
+        """Write the gateway's answer unless another request wrote one first."""
+        ...
+
+    def move(
+        self,
+        checkout_key: str,
+        *,
+        expected: Collection[PaymentStatus],
+        to: PaymentStatus,
+        now: datetime,
+        order_id: int | None = None,
+        error: str | None = None,
+    ) -> bool:
+        """Change the status from one of `expected` to `to`; False when it was not in one."""
+        ...
+
+    def note_refusal(self, checkout_key: str, error: str, now: datetime) -> None: ...
+
+    def find(self, checkout_key: str) -> PaymentRecord | None: ...
+
+    def of_order(self, order_id: int) -> PaymentRecord | None: ...
+
+
+class OrderRecords(Protocol):
+    """Orders, as the payment use cases change them."""
+
+    def set_status(self, order_id: int, status: str) -> None: ...
 
 
 class PaymentGateway(Protocol):

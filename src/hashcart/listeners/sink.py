@@ -29,7 +29,6 @@ from hashcart.ports import Cursor, Fetched, FetchFailed, LinkResolver, ParentFet
 from hashcart.services.ingest import Ingestor, IngestStats
 from hashcart.services.shop import Shop
 from hashcart.store import schema as t
-from hashcart.store.cursors import load_cursor
 from hashcart.store.repository import insert_ignoring
 
 log = logging.getLogger(__name__)
@@ -106,7 +105,8 @@ class LiveIngest:
         return self.app.clock.now()
 
     def read_cursor(self, name: str) -> str | None:
-        return load_cursor(self.engine, name)
+        with self.app.unit_of_work() as uow:
+            return uow.cursors.read(name)
 
     def setting(self, key: str) -> str | None:
         """One setting in force (the console's over the file's); None when unset or empty."""

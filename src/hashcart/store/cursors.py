@@ -16,9 +16,15 @@ from hashcart.store.repository import upsert
 
 def load_cursor(engine: Engine, name: str) -> str | None:
     with engine.connect() as connection:
-        return connection.scalar(
-            select(t.stream_cursors.c.value).where(t.stream_cursors.c.name == name)
-        )
+        return read_cursor(connection, name)
+
+
+def read_cursor(connection: Connection, name: str) -> str | None:
+    """The cursor `name` as the caller's transaction sees it; None if there is none."""
+    value = connection.scalar(
+        select(t.stream_cursors.c.value).where(t.stream_cursors.c.name == name)
+    )
+    return None if value is None else str(value)
 
 
 def write_cursor(connection: Connection, name: str, value: str, at: datetime) -> None:
@@ -40,6 +46,9 @@ class StoredCursors:
 
     def __init__(self, connection: Connection) -> None:
         self.connection = connection
+
+    def read(self, name: str) -> str | None:
+        return read_cursor(self.connection, name)
 
     def write(self, cursor: Cursor, at: datetime) -> None:
         write_cursor(self.connection, cursor.name, cursor.value, at)

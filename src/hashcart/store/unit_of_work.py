@@ -13,6 +13,8 @@ from sqlalchemy import Connection, Engine
 from hashcart.errors import HashcartError
 from hashcart.store.cursors import StoredCursors
 from hashcart.store.database import write_transaction
+from hashcart.store.orders import StoredOrders
+from hashcart.store.payments import StoredPayments
 from hashcart.store.repository import Repository
 
 
@@ -34,6 +36,8 @@ class SqlUnitOfWork:
         self._connection: Connection | None = None
         self._repository: Repository | None = None
         self._cursors: StoredCursors | None = None
+        self._payments: StoredPayments | None = None
+        self._orders: StoredOrders | None = None
 
     def __enter__(self) -> SqlUnitOfWork:
         if self._transaction is not None:
@@ -43,6 +47,8 @@ class SqlUnitOfWork:
         self._connection = connection
         self._repository = Repository(connection)
         self._cursors = StoredCursors(connection)
+        self._payments = StoredPayments(connection)
+        self._orders = StoredOrders(connection)
         return self
 
     def __exit__(
@@ -53,6 +59,7 @@ class SqlUnitOfWork:
     ) -> None:
         transaction, self._transaction = self._transaction, None
         self._connection = self._repository = self._cursors = None
+        self._payments = self._orders = None
         if transaction is not None:
             # Commits, or rolls back and lets the error go on (never swallows it).
             transaction.__exit__(kind, error, traceback)
@@ -74,3 +81,15 @@ class SqlUnitOfWork:
         if self._cursors is None:
             raise UnitOfWorkMisuse("the unit of work is not open")
         return self._cursors
+
+    @property
+    def payments(self) -> StoredPayments:
+        if self._payments is None:
+            raise UnitOfWorkMisuse("the unit of work is not open")
+        return self._payments
+
+    @property
+    def orders(self) -> StoredOrders:
+        if self._orders is None:
+            raise UnitOfWorkMisuse("the unit of work is not open")
+        return self._orders
