@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import func, select
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import IntegrityError, OperationalError
 
 from hashcart.bootstrap import App, open_app
 from hashcart.clock import FixedClock
@@ -81,6 +81,37 @@ def test_a_unit_of_work_rolls_back_every_write_when_the_block_raises(app: App) -
         raise Boom
 
     assert _counts(app) == {"customers": 0, "outbox": 0, "stream_cursors": 0, "dead_letters": 0}
+
+
+def test_a_write_the_database_refuses_takes_the_earlier_writes_with_it(app: App) -> None:
+    """A constraint the database enforces (here a second dead letter under one key, without
+    ON CONFLICT) fails the block half-way: what it wrote before goes too."""
+    letter = {
+        "source": "hostile\u2028",
+        "line": 1,
+        "reason": "r" * 500,
+        "excerpt": "\ufffd" * 300,
+        "created_at": NOW,
+        "dedupe_key": "same",
+    }
+    with pytest.raises(IntegrityError), app.unit_of_work() as uow:
+        uow.repository.add_customer("maya@example.com", "Maya", NOW)
+        uow.connection.execute(t.dead_letters.insert().values(**letter))
+        uow.connection.execute(t.dead_letters.insert().values(**letter))
+
+    assert _counts(app) == {"customers": 0, "outbox": 0, "stream_cursors": 0, "dead_letters": 0}
+
+
+def test_an_interrupt_inside_the_block_rolls_back_too(app: App) -> None:
+    """Ctrl-C or a SIGTERM (BaseException, not Exception) leaves nothing half-written."""
+    with pytest.raises(KeyboardInterrupt), app.unit_of_work() as uow:
+        _write_everything(uow)
+        raise KeyboardInterrupt
+
+    assert _counts(app) == {"customers": 0, "outbox": 0, "stream_cursors": 0, "dead_letters": 0}
+    with app.unit_of_work() as uow:  # and the database takes the next unit of work at once
+        uow.repository.add_customer("next@example.com", None, NOW)
+    assert _counts(app)["customers"] == 1
 
 
 def test_the_repositorys_transaction_is_the_same_unit_of_work(app: App) -> None:
