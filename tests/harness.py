@@ -55,7 +55,7 @@ class Shop:
         validate_all: bool = False,
     ) -> IngestStats:
         ingestor = Ingestor(
-            self.app.engine,
+            self.app.unit_of_work,
             self.app.shop(),
             self.clock,
             batch_size=batch_size,

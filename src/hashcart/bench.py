@@ -20,7 +20,6 @@ from hashcart.listeners.sink import LiveIngest
 from hashcart.networks.formats import Format
 from hashcart.services.ingest import Ingestor
 from hashcart.sources import read_blocks
-from hashcart.store.repository import transaction
 from hashcart.synthetic import BenchShape, bench_accounts, bench_stream, demo_catalog
 from hashcart.views import queries
 
@@ -89,7 +88,8 @@ def _fresh_shop(database: Path, shape: BenchShape, seed: int) -> App:
     app = open_app(Settings(database_url=f"sqlite:///{database}"), SystemClock())
     now = app.clock.now()
     network = SHAPE_NETWORK[shape]
-    with transaction(app.engine) as repo:
+    with app.unit_of_work() as uow:
+        repo = uow.repository
         repo.upsert_products(feed_row(p).as_values(now) for p in demo_catalog(BENCH_HOST))
         for number, (account_id, handle) in enumerate(bench_accounts(shape, seed)):
             email = f"shopper{number}@bench.example"
@@ -101,7 +101,7 @@ def _fresh_shop(database: Path, shape: BenchShape, seed: int) -> App:
 
 
 def _ingest(app: App, path: Path, validate_all: bool = False) -> int:
-    ingestor = Ingestor(app.engine, app.shop(), app.clock, validate_all=validate_all)
+    ingestor = Ingestor(app.unit_of_work, app.shop(), app.clock, validate_all=validate_all)
     with path.open("rb") as stream:
         ingestor.ingest_blocks(str(path), read_blocks(stream))
     return ingestor.stats.triggers

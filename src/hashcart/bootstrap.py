@@ -12,6 +12,7 @@ from hashcart.services.shop import Shop
 from hashcart.store import shop_config
 from hashcart.store.database import is_current, make_engine, read_only_transaction, upgrade
 from hashcart.store.repository import Repository
+from hashcart.store.unit_of_work import SqlUnitOfWork
 
 
 @dataclass
@@ -19,6 +20,10 @@ class App:
     settings: Settings
     engine: Engine
     clock: Clock
+
+    def unit_of_work(self) -> SqlUnitOfWork:
+        """A fresh unit of work on this database (ports.UnitsOfWork): the one way to write."""
+        return SqlUnitOfWork(self.engine)
 
     def effective_settings(self) -> Settings:
         """The settings in force: the file's, with what the merchant changed in the console

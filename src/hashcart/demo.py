@@ -14,7 +14,6 @@ from hashcart.services.catalog import FeedRow, parse_price
 from hashcart.services.ingest import Ingestor, IngestStats
 from hashcart.services.linking import LinkResult, link_account
 from hashcart.store import accounts
-from hashcart.store.repository import transaction
 from hashcart.synthetic import (
     DemoProduct,
     Shopper,
@@ -69,7 +68,8 @@ def link_shopper(app: App, shopper: Shopper) -> LinkResult:
     """Make `shopper` a customer (if new) and link every social account they have."""
     shop = app.shop()
     result = LinkResult(created=False)
-    with transaction(app.engine) as repo:
+    with app.unit_of_work() as uow:
+        repo = uow.repository
         repo.add_customer(shopper.email, shopper.name, app.clock.now())
         for network, (account_id, handle) in shopper.accounts.items():
             linked = link_account(
@@ -91,24 +91,26 @@ def run_demo(app: App, ingest: IngestRunner, seed: int = 7) -> DemoRun:
     run = DemoRun()
     catalog = demo_catalog(DEMO_HOST)
     now = app.clock.now()
-    with transaction(app.engine) as repo:
+    with app.unit_of_work() as uow:
+        repo = uow.repository
         run.products = repo.upsert_products(feed_row(p).as_values(now) for p in catalog)
     stream = demo_stream(seed=seed, host=DEMO_HOST, now=now)
     late = stream.late_shopper
     for shopper in demo_shoppers():
         if shopper.email == late.email:
-            with transaction(app.engine) as repo:
+            with app.unit_of_work() as uow:
+                repo = uow.repository
                 repo.add_customer(shopper.email, shopper.name, now)
         else:
             link_shopper(app, shopper)
         run.shoppers += 1
 
-    first = Ingestor(app.engine, app.shop(), app.clock)
+    first = Ingestor(app.unit_of_work, app.shop(), app.clock)
     ingest(first, "demo stream, first half", stream.first_half)
     run.first = first.stats
     run.late_link = link_shopper(app, late)
     run.late_shopper = late.email
-    second = Ingestor(app.engine, app.shop(), app.clock)
+    second = Ingestor(app.unit_of_work, app.shop(), app.clock)
     ingest(second, "demo stream, second half", stream.second_half)
     run.second = second.stats
     return run
@@ -129,7 +131,8 @@ def add_demo_sign_ins(app: App) -> list[DemoSignIn]:
 
     now = app.clock.now()
     sign_ins = [DemoSignIn("merchant", DEMO_MERCHANT_EMAIL, "Trailhead staff", DEMO_PASSWORD)]
-    with app.engine.begin() as connection:
+    with app.unit_of_work() as uow:
+        connection = uow.connection
         accounts.add_merchant(connection, DEMO_MERCHANT_EMAIL, hash_password(DEMO_PASSWORD), now)
         for shopper in demo_shoppers():
             hashed = hash_password(DEMO_PASSWORD)

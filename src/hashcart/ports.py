@@ -9,12 +9,15 @@ grow on its own (a unit of work, a payment gateway…).
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
+from types import TracebackType
 from typing import Any, Literal, Protocol
 
+from hashcart.domain.carts import ListKind
+from hashcart.domain.messages import OutboundMessage
 from hashcart.domain.posts import Network, Post
 from hashcart.errors import HashcartError
 
@@ -363,6 +366,236 @@ class ClientRegistry(Protocol):
         ...
 
 
+# --- unit of work: one transaction, and the repositories use cases write through ----------
+#
+# A use case opens one unit of work (`with units() as uow:`), reads and writes through its
+# repositories, and everything commits together when the block ends cleanly, or not at all
+# when it raises. The store implements it (store/unit_of_work.SqlUnitOfWork); bootstrap's App
+# makes them (`App.unit_of_work`). The engine's rules that make exactly-once a database fact
+# (unique constraints) live behind these methods: each says whether it changed anything.
+
+
+@dataclass(frozen=True, slots=True)
+class StoredPost:
+    network: Network
+    post_id: str
+    author_id: str
+    author_handle: str
+    created_at: datetime
+    has_shop_link: bool
+    parent_id: str | None
+    list_kind: str | None
+    quantity: int | None
+    position: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class ListEntry:
+    """A cart line or wish-list entry to add, and the trigger post it came from."""
+
+    list_kind: ListKind
+    customer_id: int
+    product_id: str
+    quantity: int
+    network: Network
+    post_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class ProductInfo:
+    product_id: str
+    title: str
+    availability: str
+
+
+@dataclass(frozen=True, slots=True)
+class PendingIntent:
+    id: int
+    network: Network
+    account_id: str
+    account_handle: str
+    trigger_post_id: str
+    list_kind: str
+    product_id: str
+    quantity: int
+    trigger_at: datetime
+    expires_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Contact:
+    """How to reach a customer: their email and how they chose to hear from us."""
+
+    customer_id: int
+    email: str
+    notify_by: str  # public_reply | private_message | email_only
+
+
+@dataclass(frozen=True, slots=True)
+class StoredLinkCode:
+    code: str
+    customer_id: int
+    expires_at: datetime
+    used_at: datetime | None
+
+
+@dataclass(frozen=True)
+class Email:
+    """One email to queue in the outbox (the dispatcher sends it)."""
+
+    to: str
+    subject: str
+    text: str
+    # Why it is sent (order_confirmed, password_reset, …), as the console shows it.
+    reason: str
+    # The same key twice queues one email: a retried request does not mail twice.
+    dedupe_key: str
+
+
+# The outbox's network for email: a channel of its own beside the social networks.
+EMAIL_NETWORK = "email"
+
+
+class Repository(Protocol):
+    """The engine's store (posts, actions, lists, links, pending intents, link codes, the
+    catalog, the outbox, dead letters), bound to one open transaction."""
+
+    def serialize_writers(self) -> None:
+        """Make concurrent engine writers take turns until this transaction ends."""
+        ...
+
+    # posts
+    def add_posts(
+        self, rows: Sequence[dict[str, Any]], products: dict[tuple[Network, str], list[str]]
+    ) -> set[tuple[Network, str]]: ...
+
+    def products_of_posts(
+        self, keys: Sequence[tuple[Network, str]]
+    ) -> dict[tuple[Network, str], list[str]]: ...
+
+    def existing_posts(self, keys: Sequence[tuple[Network, str]]) -> set[tuple[Network, str]]: ...
+
+    def deleted_among(self, keys: Sequence[tuple[Network, str]]) -> set[tuple[Network, str]]: ...
+
+    def triggers_waiting_for_any(
+        self, keys: Sequence[tuple[Network, str]]
+    ) -> dict[tuple[Network, str], list[StoredPost]]: ...
+
+    def record_deletion(self, network: Network, post_id: str) -> None: ...
+
+    # actions and lists
+    def claim_actions(
+        self, keys: Sequence[tuple[Network, str]], at: datetime
+    ) -> set[tuple[Network, str]]: ...
+
+    def set_action_outcomes(self, outcomes: Sequence[dict[str, Any]]) -> None: ...
+
+    def add_list_entries(
+        self, entries: Sequence[ListEntry], at: datetime
+    ) -> set[tuple[ListKind, int, str]]: ...
+
+    # customers and links
+    def customer_for_account(self, network: Network, account_id: str) -> int | None: ...
+
+    def contacts_for_accounts(
+        self, keys: Sequence[tuple[Network, str]]
+    ) -> dict[tuple[Network, str], Contact]: ...
+
+    def contacts_of_customers(self, customer_ids: Iterable[int]) -> dict[int, Contact]: ...
+
+    def customer_id(self, email: str) -> int | None: ...
+
+    def add_customer(self, email: str, name: str | None, at: datetime) -> bool: ...
+
+    def add_link(
+        self, customer_id: int, network: Network, account_id: str, handle: str | None, at: datetime
+    ) -> bool: ...
+
+    # pending intents
+    def add_pending_intents(self, rows: Sequence[dict[str, Any]]) -> None: ...
+
+    def waiting_intents(self, network: Network, account_id: str) -> list[PendingIntent]: ...
+
+    def set_intent_status(self, intent_id: int, status: str) -> None: ...
+
+    def claim_link_notices(
+        self, keys: Sequence[tuple[Network, str, int]]
+    ) -> set[tuple[Network, str, int]]: ...
+
+    # one-time link codes
+    def add_link_code(
+        self, code: str, customer_id: int, at: datetime, expires_at: datetime
+    ) -> bool: ...
+
+    def forget_unused_link_codes(self, customer_id: int) -> None: ...
+
+    def link_codes_among(self, codes: Iterable[str]) -> dict[str, StoredLinkCode]: ...
+
+    def use_link_code(self, code: str, now: datetime) -> bool: ...
+
+    # catalog
+    def products(self) -> Iterator[tuple[str, str, str, str]]: ...
+
+    def upsert_products(self, rows: Iterable[dict[str, Any]]) -> int: ...
+
+    # outbox and dead letters
+    def queue_messages(self, messages: Sequence[OutboundMessage], at: datetime) -> int: ...
+
+    def queue_emails(self, emails: Sequence[Email], at: datetime) -> int: ...
+
+    def add_dead_letter(
+        self,
+        source: str,
+        line: int,
+        reason: str,
+        excerpt: str,
+        at: datetime,
+        dedupe_key: str | None = None,
+    ) -> bool: ...
+
+
+class StreamCursors(Protocol):
+    """Where each stream got to (`stream_cursors`), written in the transaction of the batch it
+    follows so a restart resumes exactly after what was kept."""
+
+    def read(self, name: str) -> str | None:
+        """The cursor stored under `name`, None if there is none."""
+        ...
+
+    def write(self, cursor: Cursor, at: datetime) -> None: ...
+
+
+class UnitOfWork(Protocol):
+    """One transaction: begun on entering, committed when the block ends cleanly, rolled back
+    (every write of it) when it raises. Not reentrant: one block, one transaction."""
+
+    @property
+    def repository(self) -> Repository: ...
+
+    @property
+    def cursors(self) -> StreamCursors: ...
+
+    @property
+    def payments(self) -> PaymentRecords: ...
+
+    @property
+    def orders(self) -> OrderRecords: ...
+
+    def __enter__(self) -> UnitOfWork: ...
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None: ...
+
+
+# Makes a fresh unit of work each call (App.unit_of_work): a use case that commits more than
+# once (ingest, a batch at a time) takes this.
+UnitsOfWork = Callable[[], UnitOfWork]
+
+
 # --- payments (issue 10, part 5): PaymentGateway --------------------------------------
 #
 # A payment is authorised (the money is held or promised), then captured once the order
@@ -411,6 +644,85 @@ class PaymentStep:
 
     done: bool
     message: str
+
+
+PaymentStatus = Literal["authorising", "authorised", "declined", "captured", "voided", "refunded"]
+
+
+@dataclass(frozen=True)
+class PaymentRecord:
+    """hashcart's own record of a checkout key's payment (store/payments)."""
+
+    checkout_key: str
+    gateway: str
+    amount: Decimal
+    currency: str
+    status: PaymentStatus
+    reference: str
+    message: str
+    paid: bool
+    order_id: int | None
+    last_error: str | None
+
+    @property
+    def answered(self) -> bool:
+        """The gateway's answer to the authorisation is known."""
+        return self.status != "authorising"
+
+    @property
+    def authorisation(self) -> Authorisation:
+        return Authorisation(
+            approved=self.status not in ("authorising", "declined"),
+            reference=self.reference,
+            message=self.message,
+            paid=self.paid,
+        )
+
+    @property
+    def authorised(self) -> AuthorisedPayment:
+        return AuthorisedPayment(self.checkout_key, self.reference, self.amount, self.currency)
+
+
+class PaymentRecords(Protocol):
+    """The payment record of each checkout key, in the unit of work's transaction. Every
+    change of status names the statuses it expects (a compare and set)."""
+
+    def start(
+        self, checkout_key: str, gateway: str, amount: Decimal, currency: str, now: datetime
+    ) -> PaymentRecord:
+        """The key's record, made `authorising` now if it had none."""
+        ...
+
+    def record_authorisation(
+        self, checkout_key: str, answer: Authorisation, now: datetime
+    ) -> PaymentRecord:
+        """Write the gateway's answer unless another request wrote one first."""
+        ...
+
+    def move(
+        self,
+        checkout_key: str,
+        *,
+        expected: Collection[PaymentStatus],
+        to: PaymentStatus,
+        now: datetime,
+        order_id: int | None = None,
+        error: str | None = None,
+    ) -> bool:
+        """Change the status from one of `expected` to `to`; False when it was not in one."""
+        ...
+
+    def note_refusal(self, checkout_key: str, error: str, now: datetime) -> None: ...
+
+    def find(self, checkout_key: str) -> PaymentRecord | None: ...
+
+    def of_order(self, order_id: int) -> PaymentRecord | None: ...
+
+
+class OrderRecords(Protocol):
+    """Orders, as the payment use cases change them."""
+
+    def set_status(self, order_id: int, status: str) -> None: ...
 
 
 class PaymentGateway(Protocol):

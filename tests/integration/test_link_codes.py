@@ -45,12 +45,11 @@ def x_link_post(tweet_id: str, user_id: str, name: str, code: str, minutes: floa
 
 
 def code_for(shop: Shop, email: str) -> str:
-    with shop.app.engine.begin() as connection:
-        customer_id = connection.execute(
-            select(t.customers.c.id).where(t.customers.c.email == email)
-        ).scalar_one()
+    with shop.app.unit_of_work() as uow:
+        customer_id = uow.repository.customer_id(email)
+        assert customer_id is not None
         return issue_link_code(
-            connection, customer_id, shop.clock.now(), shop.app.settings.link_code_minutes
+            uow.repository, customer_id, shop.clock.now(), shop.app.settings.link_code_minutes
         )
 
 

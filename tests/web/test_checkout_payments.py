@@ -274,7 +274,7 @@ def test_a_retry_of_the_same_checkout_key_does_not_authorise_twice(
     key = form["checkout_key"]
     card = {name: form[name] for name in ("card_number", "card_expiry", "card_cvc")}
     first = payments.authorise_once(
-        web_shop.app.engine,
+        web_shop.app.unit_of_work,
         gateway,
         Decimal("42.50"),
         "USD",
@@ -314,8 +314,8 @@ def test_a_captured_order_is_refunded_once(web_shop: WebShop, gateway: Recording
     response = post_form(browser, "/checkout", checkout_form(browser))
     [order] = _rows(web_shop, t.orders)
 
-    refund = payments.refund_order(web_shop.app.engine, order.id, web_shop.clock.now())
-    again = payments.refund_order(web_shop.app.engine, order.id, web_shop.clock.now())
+    refund = payments.refund_order(web_shop.app.unit_of_work, order.id, web_shop.clock.now())
+    again = payments.refund_order(web_shop.app.unit_of_work, order.id, web_shop.clock.now())
 
     assert refund == payments.Refund(True, "42.50 USD refunded.")
     assert again.done and "refunded already" in again.message
@@ -336,7 +336,7 @@ def test_an_order_not_captured_cannot_be_refunded(
     with web_shop.app.engine.begin() as connection:
         connection.execute(t.payments.update().values(status="authorised"))
 
-    refund = payments.refund_order(web_shop.app.engine, order.id, web_shop.clock.now())
+    refund = payments.refund_order(web_shop.app.unit_of_work, order.id, web_shop.clock.now())
 
     assert not refund.done and "authorised, not captured" in refund.message
     assert "refund" not in gateway.steps()

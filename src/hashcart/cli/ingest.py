@@ -61,7 +61,7 @@ def ingest(
 
     hashcart = app_of(ctx)
     ingestor = Ingestor(
-        hashcart.engine,
+        hashcart.unit_of_work,
         hashcart.shop(),
         hashcart.clock,
         fmt=fmt,

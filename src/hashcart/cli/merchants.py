@@ -52,7 +52,8 @@ def merchants_add(
     if problem is not None:
         fail(f"password refused: {problem}")
     hashcart = app_of(ctx)
-    with hashcart.engine.begin() as connection:
+    with hashcart.unit_of_work() as uow:
+        connection = uow.connection
         added = accounts.add_merchant(
             connection, address, hash_password(password), hashcart.clock.now()
         )

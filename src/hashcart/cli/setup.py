@@ -53,8 +53,8 @@ def catalog_import(
     # The console's import, so both skip the same rows (an id too long, a price too large)
     # and a product listed twice takes its last row; a feed that cannot be read changes nothing.
     try:
-        with hashcart.engine.begin() as connection:
-            report = import_feed(connection, file.read_bytes(), hashcart.clock.now())
+        with hashcart.unit_of_work() as uow:
+            report = import_feed(uow.repository, file.read_bytes(), hashcart.clock.now())
     except FeedError as error:
         fail(f"{file}: {error}")
     for skipped in report.skipped:
@@ -73,12 +73,12 @@ def customers_add(
     name: Annotated[str | None, typer.Option("--name", help="Display name.")] = None,
 ) -> None:
     """Add a customer (a shop account)."""
-    from hashcart.store.repository import transaction
 
     if "@" not in email or email.startswith("@") or email.endswith("@"):
         fail(f"not an email address: {email!r}")
     hashcart = app_of(ctx)
-    with transaction(hashcart.engine) as repo:
+    with hashcart.unit_of_work() as uow:
+        repo = uow.repository
         added = repo.add_customer(email.strip().lower(), name, hashcart.clock.now())
     console.print(f"customer {'added' if added else 'already exists'}: {email}", markup=False)
 
@@ -98,12 +98,12 @@ def links_add(
 ) -> None:
     """Link a social account to a customer; waiting requests from it are applied now."""
     from hashcart.services.linking import LinkError, link_account
-    from hashcart.store.repository import transaction
 
     hashcart = app_of(ctx)
     shop = hashcart.shop()
     try:
-        with transaction(hashcart.engine) as repo:
+        with hashcart.unit_of_work() as uow:
+            repo = uow.repository
             result = link_account(
                 repo, shop, customer.strip().lower(), network, account, handle, hashcart.clock.now()
             )

@@ -36,7 +36,8 @@ def tokens_create(
         fail(f"a token name has at most {MAX_NAME_CHARS} characters")
     hashcart = app_of(ctx)
     token = TOKEN_PREFIX + new_secret()
-    with hashcart.engine.begin() as connection:
+    with hashcart.unit_of_work() as uow:
+        connection = uow.connection
         token_id = api_tokens.create_token(connection, label, digest(token), hashcart.clock.now())
     sys.stdout.write(token + "\n")
     errors.print(
@@ -93,7 +94,8 @@ def tokens_revoke(
     from hashcart.store import api_tokens
 
     hashcart = app_of(ctx)
-    with hashcart.engine.begin() as connection:
+    with hashcart.unit_of_work() as uow:
+        connection = uow.connection
         if api_tokens.find_token(connection, token_id) is None:
             fail(f"no API token with id {token_id}")
         revoked = api_tokens.revoke_token(connection, token_id, hashcart.clock.now())

@@ -29,7 +29,6 @@ from hashcart.ports import Cursor, Fetched, FetchFailed, LinkResolver, ParentFet
 from hashcart.services.ingest import Ingestor, IngestStats
 from hashcart.services.shop import Shop
 from hashcart.store import schema as t
-from hashcart.store.cursors import load_cursor
 from hashcart.store.repository import insert_ignoring
 
 log = logging.getLogger(__name__)
@@ -89,7 +88,7 @@ class LiveIngest:
         if self._ingestor is None:
             hosts = ShopHosts((*shop.hosts.names, *self.extra_hosts))
             self._ingestor = Ingestor(
-                self.engine,
+                self.app.unit_of_work,
                 shop,
                 self.app.clock,
                 batch_size=self.app.settings.ingest_batch_size,
@@ -106,7 +105,8 @@ class LiveIngest:
         return self.app.clock.now()
 
     def read_cursor(self, name: str) -> str | None:
-        return load_cursor(self.engine, name)
+        with self.app.unit_of_work() as uow:
+            return uow.cursors.read(name)
 
     def setting(self, key: str) -> str | None:
         """One setting in force (the console's over the file's); None when unset or empty."""
@@ -251,9 +251,9 @@ class LiveIngest:
             )
 
     def _record_fetch(self, key: tuple[Network, str], fetched: Fetched, now: datetime) -> None:
-        with self.engine.begin() as connection:
-            connection.execute(
-                insert_ignoring(connection.dialect.name, "parent_fetches"),
+        with self.app.unit_of_work() as uow:
+            uow.connection.execute(
+                insert_ignoring(uow.connection.dialect.name, "parent_fetches"),
                 {
                     "network": key[0],
                     "post_id": key[1],

@@ -19,7 +19,7 @@ from sqlalchemy import ColumnElement, Engine, and_, func, or_, select, update
 
 from hashcart.outbox.senders import OutboxItem
 from hashcart.store import schema as t
-from hashcart.store.database import read_only_transaction
+from hashcart.store.database import read_only_transaction, write_transaction
 
 # Longer than any one send may take (every sender has timeouts well under a minute), so a
 # row `sending` for longer was left by a crash, never by a dispatcher still at work.
@@ -55,7 +55,7 @@ def claim_due(
     if not networks or limit < 1:
         return []
     due = _due(now, lease)
-    with engine.begin() as connection:
+    with write_transaction(engine) as connection:
         # PostgreSQL: rows another dispatcher is claiming right now are skipped, not waited
         # for. SQLite has no row locks; its BEGIN IMMEDIATE makes claims take turns.
         rows = connection.execute(

@@ -17,11 +17,11 @@ from datetime import UTC, datetime, timedelta
 
 from hashcart.domain.messages import Reason
 from hashcart.domain.posts import Network
+from hashcart.ports import Contact, Repository, StoredPost
 from hashcart.services.counts import ActionCounts
 from hashcart.services.handlers import Decision, ListRequest, ReplyBatch, reply_handler
 from hashcart.services.notify import Notices
 from hashcart.services.shop import Shop
-from hashcart.store.repository import Contact, Repository, StoredPost
 
 __all__ = ["ActionCounts", "ListRequest", "act_on_triggers", "apply_requests"]
 

@@ -8,10 +8,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import Connection
-
+from hashcart.ports import Repository
 from hashcart.services.catalog import FeedRow, RowProblem, read_feed
-from hashcart.store.repository import Repository
 
 # What the products table holds: ids up to 200 characters, amounts below 10^10 (12 digits,
 # 2 after the point). A longer id or a larger amount is that row's problem, not a crash.
@@ -42,7 +40,7 @@ def _unstorable(row: FeedRow) -> SkippedRow | None:
     return None
 
 
-def import_feed(connection: Connection, data: bytes, now: datetime) -> ImportReport:
+def import_feed(repo: Repository, data: bytes, now: datetime) -> ImportReport:
     """Read the whole feed first (FeedError if it cannot be read), then upsert its good rows.
     A product listed twice takes its last row, as a later feed would overwrite an earlier."""
     report = ImportReport()
@@ -56,7 +54,5 @@ def import_feed(connection: Connection, data: bytes, now: datetime) -> ImportRep
             report.skipped.append(problem)
             continue
         rows[parsed.product_id] = parsed
-    report.imported = Repository(connection).upsert_products(
-        row.as_values(now) for row in rows.values()
-    )
+    report.imported = repo.upsert_products(row.as_values(now) for row in rows.values())
     return report

@@ -14,11 +14,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError, DisconnectionError, InterfaceError, OperationalError
 
-import hashcart.services.handlers.link  # noqa: F401  (registers the link kind: see handlers)
+import hashcart.services.link_kind  # noqa: F401  (registers the link kind: see handlers)
 from hashcart.clock import Clock
+from hashcart.domain.digests import digest_of
 from hashcart.domain.posts import DecodeError, Network, NotAPost, Post, PostDeleted
 from hashcart.domain.triggers import parse_trigger
 from hashcart.networks._json import utf8_problem
@@ -29,14 +29,12 @@ from hashcart.networks.prefilter import (
     check_framing,
     check_well_formed,
 )
-from hashcart.ports import Cursor, LinkResolver
+from hashcart.ports import Cursor, LinkResolver, Repository, StoredPost, UnitsOfWork
 from hashcart.services.actions import act_on_triggers
 from hashcart.services.counts import IngestStats as IngestStats  # where callers find it
 from hashcart.services.handlers import PostHandler, post_handlers
 from hashcart.services.shop import Shop
 from hashcart.sources import Oversized, blocks_of
-from hashcart.store.cursors import write_cursor
-from hashcart.store.repository import Repository, StoredPost, digest_of, transaction
 
 _OPEN_BRACE, _CLOSE_BRACE = ord("{"), ord("}")
 WANTED, NOT_A_POST = Line.WANTED, Line.NOT_A_POST
@@ -98,7 +96,7 @@ class Ingestor:
 
     def __init__(
         self,
-        engine: Engine,
+        units: UnitsOfWork,
         shop: Shop,
         clock: Clock,
         *,
@@ -108,7 +106,8 @@ class Ingestor:
         validate_all: bool = False,
         resolve_links: LinkResolver | None = None,
     ) -> None:
-        self.engine = engine
+        # Each batch commits in a unit of work of its own (App.unit_of_work).
+        self.units = units
         self.shop = shop
         self.clock = clock
         self.fmt = fmt
@@ -262,8 +261,8 @@ class Ingestor:
         """
         if not self._batch:
             if cursor is not None:
-                with transaction(self.engine) as repo:
-                    write_cursor(repo.connection, cursor.name, cursor.value, self.clock.now())
+                with self.units() as uow:
+                    uow.cursors.write(cursor, self.clock.now())
             return
         work, self._batch = self._batch, []
         self._moved_lines.clear()
@@ -330,7 +329,8 @@ class Ingestor:
         deletions = {
             (item.network, item.post_id) for item in prepared if isinstance(item, PostDeleted)
         }
-        with transaction(self.engine) as repo:
+        with self.units() as uow:
+            repo = uow.repository
             repo.serialize_writers()
             for network, post_id in deletions:
                 repo.record_deletion(network, post_id)
@@ -359,7 +359,7 @@ class Ingestor:
             self._act_on_posts(repo, asked, now)
             act_on_triggers(repo, self.shop, ready, now, self.stats.actions)
             if cursor is not None:
-                write_cursor(repo.connection, cursor.name, cursor.value, now)
+                uow.cursors.write(cursor, now)
 
     def _act_on_posts(self, repo: Repository, asked: dict[str, list[Any]], now: datetime) -> None:
         for kind, handler in self._post_kinds:

@@ -15,16 +15,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-from sqlalchemy import Connection
-
 from hashcart.domain.link_codes import new_code
 from hashcart.domain.messages import Reason
 from hashcart.domain.posts import Network
+from hashcart.ports import Repository
 from hashcart.services.linking import link_account
 from hashcart.services.notify import Notices
 from hashcart.services.shop import Shop
-from hashcart.store import account_data
-from hashcart.store.repository import Repository
 
 # A fresh code colliding with a live one is a 1 in 2**40 event; retrying a few times is plenty.
 _ATTEMPTS = 8
@@ -51,13 +48,13 @@ class LinkCounts:
     messages: int = 0  # confirmations queued (linked, and the pending intents it applied)
 
 
-def issue_link_code(connection: Connection, customer_id: int, now: datetime, minutes: float) -> str:
+def issue_link_code(repo: Repository, customer_id: int, now: datetime, minutes: float) -> str:
     """A new code for the customer, replacing any unused one they had (one live code each)."""
-    account_data.forget_unused_link_codes(connection, customer_id)
+    repo.forget_unused_link_codes(customer_id)
     expires_at = now + timedelta(minutes=minutes)
     for _ in range(_ATTEMPTS):
         code = new_code()
-        if account_data.add_link_code(connection, code, customer_id, now, expires_at):
+        if repo.add_link_code(code, customer_id, now, expires_at):
             return code
     raise RuntimeError("could not make a link code that is not in use; try again")
 

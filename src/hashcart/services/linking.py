@@ -8,10 +8,10 @@ from datetime import datetime
 from hashcart.domain.messages import Reason
 from hashcart.domain.posts import Network
 from hashcart.errors import HashcartError
+from hashcart.ports import Repository
 from hashcart.services.actions import ListRequest, apply_requests
 from hashcart.services.notify import Notices
 from hashcart.services.shop import Shop
-from hashcart.store.repository import Repository
 
 
 class LinkError(HashcartError, ValueError):

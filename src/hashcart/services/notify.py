@@ -21,9 +21,8 @@ from hashcart.domain.messages import (
     email_subject,
 )
 from hashcart.domain.posts import Network, display_name
-from hashcart.services.mail import Email, queue_emails
+from hashcart.ports import Contact, Email, Repository
 from hashcart.services.shop import Shop
-from hashcart.store.repository import Contact, Repository
 
 
 @dataclass
@@ -77,6 +76,6 @@ class Notices:
     def flush(self, repo: Repository, at: datetime) -> int:
         """Queue everything collected (one statement per channel kind); how many were new."""
         queued = repo.queue_messages(self.messages, at)
-        queued += queue_emails(repo.connection, self.emails, at)
+        queued += repo.queue_emails(self.emails, at)
         self.messages, self.emails = [], []
         return queued

@@ -51,7 +51,6 @@ from hashcart.ports import (
 from hashcart.secretbox import NoTokenKey, SecretBox, UnreadableSecret
 from hashcart.services.linking import LinkError, link_account
 from hashcart.store import oauth as stored
-from hashcart.store.repository import Repository
 
 __all__ = [
     "Authorization",
@@ -115,7 +114,8 @@ class StoredClients:
 
     def keep(self, network: Network, server: str, app: RegisteredApp) -> RegisteredApp:
         sealed = None if app.client_secret is None else self.box.seal({"secret": app.client_secret})
-        with self.app.engine.begin() as connection:
+        with self.app.unit_of_work() as uow:
+            connection = uow.connection
             kept = stored.add_client(
                 connection, network.value, server, app.client_id, sealed, self.app.clock.now()
             )
@@ -164,7 +164,8 @@ def start_link(
     sealed = box.seal(
         {"verifier": verifier, "redirect_uri": callback, "secrets": authorization.secrets}
     )
-    with app.engine.begin() as connection:
+    with app.unit_of_work() as uow:
+        connection = uow.connection
         stored.forget_expired_states(connection, now)
         stored.add_state(
             connection,
@@ -184,7 +185,8 @@ def take_pending(app: App, customer_id: int, network: Network, state: str) -> Pe
     if not state or len(state) > 512:
         raise StateRefused("This sign-in link has no valid state.")
     box = secret_box(app.effective_settings())
-    with app.engine.begin() as connection:
+    with app.unit_of_work() as uow:
+        connection = uow.connection
         found = stored.take_state(connection, state_hash(state), customer_id, network.value)
     if found is None:
         raise StateRefused(
@@ -230,8 +232,8 @@ def finish_link(
     expires_at = None if tokens.expires_in is None else now + timedelta(seconds=tokens.expires_in)
     shop = app.shop()
     try:
-        with app.engine.begin() as connection:
-            repo = Repository(connection)
+        with app.unit_of_work() as uow:
+            connection, repo = uow.connection, uow.repository
             result = link_account(
                 repo, shop, email, provider.network, proven.account_id, proven.handle, now
             )

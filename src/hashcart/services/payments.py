@@ -18,18 +18,15 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import Engine
-
 from hashcart.ports import (
     Authorisation,
     AuthorisedPayment,
     PaymentDetails,
     PaymentGateway,
+    PaymentRecord,
     PaymentStep,
+    UnitsOfWork,
 )
-from hashcart.store import orders
-from hashcart.store import payments as records
-from hashcart.store.payments import PaymentRecord
 
 log = logging.getLogger(__name__)
 
@@ -193,7 +190,7 @@ def gateway_named(name: str) -> PaymentGateway | None:
 
 
 def authorise_once(
-    engine: Engine,
+    units: UnitsOfWork,
     gateway: PaymentGateway,
     amount: Decimal,
     currency: str,
@@ -206,49 +203,47 @@ def authorise_once(
     one that crashed before the answer was recorded) asks with the same key, which the
     gateway answers with the same authorisation."""
     key = details.idempotency_key
-    with engine.begin() as connection:
-        record = records.start(connection, key, gateway.name, amount, currency, now)
+    with units() as uow:
+        record = uow.payments.start(key, gateway.name, amount, currency, now)
     if record.answered:
         return record
     answer = gateway.authorise(amount, currency, details)
-    with engine.begin() as connection:
-        return records.record_authorisation(connection, key, answer, now)
+    with units() as uow:
+        return uow.payments.record_authorisation(key, answer, now)
 
 
-def capture(engine: Engine, gateway: PaymentGateway, checkout_key: str, now: datetime) -> bool:
+def capture(units: UnitsOfWork, gateway: PaymentGateway, checkout_key: str, now: datetime) -> bool:
     """Take the authorised money for the order now placed; False (logged, the reason kept on
     the record for the merchant) when the gateway refused. Captured once per key."""
-    with engine.connect() as connection:
-        record = records.find(connection, checkout_key)
+    with units() as uow:
+        record = uow.payments.find(checkout_key)
     if record is None or record.status != "authorised":
         return record is not None and record.status == "captured"
     step = _gateway_of(record, gateway).capture(record.authorised)
-    with engine.begin() as connection:
+    with units() as uow:
         if step.done:
-            return records.move(
-                connection, checkout_key, expected={"authorised"}, to="captured", now=now
-            )
-        records.note_refusal(connection, checkout_key, f"capture refused: {step.message}", now)
+            return uow.payments.move(checkout_key, expected={"authorised"}, to="captured", now=now)
+        uow.payments.note_refusal(checkout_key, f"capture refused: {step.message}", now)
     log.warning("capture refused for checkout %s: %s", checkout_key, step.message)
     return False
 
 
-def void(engine: Engine, gateway: PaymentGateway, checkout_key: str, now: datetime) -> bool:
+def void(units: UnitsOfWork, gateway: PaymentGateway, checkout_key: str, now: datetime) -> bool:
     """Cancel the key's authorisation (its order could not be placed). True when nothing is
     charged: voided now or before, declined, or never authorised; False when the gateway
     refused to void, or the money was captured already (then it needs a refund)."""
-    with engine.connect() as connection:
-        record = records.find(connection, checkout_key)
+    with units() as uow:
+        record = uow.payments.find(checkout_key)
     if record is None or record.status in ("declined", "voided"):
         return True
     if record.status != "authorised":
         return False
     step = _gateway_of(record, gateway).void(record.authorised)
-    with engine.begin() as connection:
+    with units() as uow:
         if step.done:
-            records.move(connection, checkout_key, expected={"authorised"}, to="voided", now=now)
+            uow.payments.move(checkout_key, expected={"authorised"}, to="voided", now=now)
             return True
-        records.note_refusal(connection, checkout_key, f"void refused: {step.message}", now)
+        uow.payments.note_refusal(checkout_key, f"void refused: {step.message}", now)
     log.warning("void refused for checkout %s: %s", checkout_key, step.message)
     return False
 
@@ -266,11 +261,11 @@ class Refund:
     message: str
 
 
-def refund_order(engine: Engine, order_id: int, now: datetime) -> Refund:
+def refund_order(units: UnitsOfWork, order_id: int, now: datetime) -> Refund:
     """Give back the whole captured amount of an order, through the gateway that took it;
     the payment and the order then say `refunded`. A second refund does nothing."""
-    with engine.connect() as connection:
-        record = records.of_order(connection, order_id)
+    with units() as uow:
+        record = uow.payments.of_order(order_id)
     if record is None:
         return Refund(False, f"Order #{order_id} has no payment on record.")
     if record.status == "refunded":
@@ -281,15 +276,13 @@ def refund_order(engine: Engine, order_id: int, now: datetime) -> Refund:
     if gateway is None:
         return Refund(False, f"The gateway {record.gateway!r} is not available.")
     step = gateway.refund(record.authorised, record.amount)
-    with engine.begin() as connection:
+    with units() as uow:
         if not step.done:
             refusal = f"refund refused: {step.message}"
-            records.note_refusal(connection, record.checkout_key, refusal, now)
+            uow.payments.note_refusal(record.checkout_key, refusal, now)
             return Refund(False, step.message)
-        if records.move(
-            connection, record.checkout_key, expected={"captured"}, to="refunded", now=now
-        ):
-            orders.set_status(connection, order_id, "refunded")
+        if uow.payments.move(record.checkout_key, expected={"captured"}, to="refunded", now=now):
+            uow.orders.set_status(order_id, "refunded")
     return Refund(True, step.message)
 
 

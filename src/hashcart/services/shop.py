@@ -13,7 +13,7 @@ from hashcart.domain.messages import MessageContext
 from hashcart.domain.products import Catalog, CatalogItem, ShopHosts
 from hashcart.domain.triggers import TriggerWords, normalize_tag, strip_trigger_tags
 from hashcart.domain.urls import extract_urls
-from hashcart.store.repository import ProductInfo, Repository
+from hashcart.ports import ProductInfo, Repository
 
 __all__ = ["UNAVAILABLE", "Shop"]  # UNAVAILABLE's home is domain/carts
 

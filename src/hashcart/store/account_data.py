@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import Connection, Table, and_, delete, or_, select, update
 
 from hashcart.store import schema as t
-from hashcart.store.repository import insert_ignoring
+from hashcart.store.repository import Repository
 
 # How many applied intents the account page lists ("applied when you linked").
 APPLIED_SHOWN = 20
@@ -62,21 +62,12 @@ def add_link_code(
     connection: Connection, code: str, customer_id: int, at: datetime, expires_at: datetime
 ) -> bool:
     """Store a new code; False if that code exists already (the caller draws another)."""
-    statement = insert_ignoring(connection.dialect.name, t.link_codes.name)
-    row = connection.execute(
-        statement,
-        {"code": code, "customer_id": customer_id, "created_at": at, "expires_at": expires_at},
-    ).first()
-    return row is not None
+    return Repository(connection).add_link_code(code, customer_id, at, expires_at)
 
 
 def forget_unused_link_codes(connection: Connection, customer_id: int) -> None:
     """Drop the customer's unused codes: a new code replaces the old one."""
-    connection.execute(
-        delete(t.link_codes).where(
-            t.link_codes.c.customer_id == customer_id, t.link_codes.c.used_at.is_(None)
-        )
-    )
+    Repository(connection).forget_unused_link_codes(customer_id)
 
 
 def live_link_code(connection: Connection, customer_id: int, now: datetime) -> LinkCode | None:

@@ -97,13 +97,25 @@ def _sqlite_engine(url: str) -> Engine:
 
 
 @contextmanager
+def write_transaction(engine: Engine) -> Iterator[Connection]:
+    """A transaction that writes: begun at once, committed when the block ends cleanly,
+    rolled back when it raises. On SQLite it takes the write lock as it begins (BEGIN
+    IMMEDIATE, waiting up to the busy timeout for another writer: see _sqlite_engine), so a
+    transaction that reads and then writes never fails half-way for a writer in between.
+    The one way hashcart begins a write: store/unit_of_work.SqlUnitOfWork and the
+    repository's `transaction` sit on it."""
+    with engine.begin() as connection:
+        yield connection
+
+
+@contextmanager
 def read_only_transaction(engine: Engine) -> Iterator[Connection]:
     """A transaction that only reads, for pages, reports and lookups that change nothing.
 
     It sees one consistent snapshot and cannot write (SQLite: the write is refused with
     "attempt to write a readonly database"; PostgreSQL: a READ ONLY transaction). On SQLite
     it does not take the write lock, so reads run beside an ingest batch instead of queueing
-    behind it. Anything that writes, or reads in order to write, uses `engine.begin()`.
+    behind it. Anything that writes, or reads in order to write, uses `write_transaction`.
     """
     with engine.connect() as connection:
         options: dict[str, Any] = {READ_ONLY: True}

@@ -7,6 +7,7 @@ from sqlalchemy import Engine, select
 
 from hashcart.ports import Clock
 from hashcart.store import schema as t
+from hashcart.store.database import write_transaction
 from hashcart.store.repository import upsert
 
 
@@ -22,7 +23,7 @@ class StoredSessions:
             )
 
     def keep(self, name: str, sealed: str) -> None:
-        with self.engine.begin() as connection:
+        with write_transaction(self.engine) as connection:
             connection.execute(
                 upsert(connection.dialect.name, t.network_sessions, ["name"]),
                 {"name": name, "secret_data": sealed, "updated_at": self.clock.now()},

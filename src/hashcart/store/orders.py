@@ -243,3 +243,14 @@ def _address(row: Any) -> Address:
         postcode=row.ship_postcode,
         country=row.ship_country,
     )
+
+
+class StoredOrders:
+    """The orders of one open transaction, as the payment use cases change them
+    (ports.OrderRecords)."""
+
+    def __init__(self, connection: Connection) -> None:
+        self.connection = connection
+
+    def set_status(self, order_id: int, status: str) -> None:
+        set_status(self.connection, order_id, status)

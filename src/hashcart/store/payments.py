@@ -9,50 +9,17 @@ set), so two requests racing over one key record each step once.
 from __future__ import annotations
 
 from collections.abc import Collection
-from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Any
 
 from sqlalchemy import Connection, select, update
 
-from hashcart.ports import Authorisation, AuthorisedPayment
+from hashcart.ports import Authorisation, PaymentRecord, PaymentStatus
 from hashcart.store import schema as t
 from hashcart.store.repository import insert_ignoring
 
-PaymentStatus = Literal["authorising", "authorised", "declined", "captured", "voided", "refunded"]
-
-
-@dataclass(frozen=True)
-class PaymentRecord:
-    checkout_key: str
-    gateway: str
-    amount: Decimal
-    currency: str
-    status: PaymentStatus
-    reference: str
-    message: str
-    paid: bool
-    order_id: int | None
-    last_error: str | None
-
-    @property
-    def answered(self) -> bool:
-        """The gateway's answer to the authorisation is known."""
-        return self.status != "authorising"
-
-    @property
-    def authorisation(self) -> Authorisation:
-        return Authorisation(
-            approved=self.status not in ("authorising", "declined"),
-            reference=self.reference,
-            message=self.message,
-            paid=self.paid,
-        )
-
-    @property
-    def authorised(self) -> AuthorisedPayment:
-        return AuthorisedPayment(self.checkout_key, self.reference, self.amount, self.currency)
+__all__ = ["PaymentRecord", "PaymentStatus", "StoredPayments"]
 
 
 def start(
@@ -177,3 +144,49 @@ def _record(row: Any) -> PaymentRecord:
         order_id=row.order_id,
         last_error=row.last_error,
     )
+
+
+class StoredPayments:
+    """The payment records of one open transaction (ports.PaymentRecords)."""
+
+    def __init__(self, connection: Connection) -> None:
+        self.connection = connection
+
+    def start(
+        self, checkout_key: str, gateway: str, amount: Decimal, currency: str, now: datetime
+    ) -> PaymentRecord:
+        return start(self.connection, checkout_key, gateway, amount, currency, now)
+
+    def record_authorisation(
+        self, checkout_key: str, answer: Authorisation, now: datetime
+    ) -> PaymentRecord:
+        return record_authorisation(self.connection, checkout_key, answer, now)
+
+    def move(
+        self,
+        checkout_key: str,
+        *,
+        expected: Collection[PaymentStatus],
+        to: PaymentStatus,
+        now: datetime,
+        order_id: int | None = None,
+        error: str | None = None,
+    ) -> bool:
+        return move(
+            self.connection,
+            checkout_key,
+            expected=expected,
+            to=to,
+            now=now,
+            order_id=order_id,
+            error=error,
+        )
+
+    def note_refusal(self, checkout_key: str, error: str, now: datetime) -> None:
+        note_refusal(self.connection, checkout_key, error, now)
+
+    def find(self, checkout_key: str) -> PaymentRecord | None:
+        return find(self.connection, checkout_key)
+
+    def of_order(self, order_id: int) -> PaymentRecord | None:
+        return of_order(self.connection, order_id)

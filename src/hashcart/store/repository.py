@@ -4,10 +4,8 @@ every `add_*`/`record_*` method says whether it changed anything."""
 from __future__ import annotations
 
 import functools
-import hashlib
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -17,6 +15,7 @@ from sqlalchemy import (
     Insert,
     Table,
     bindparam,
+    delete,
     func,
     literal_column,
     select,
@@ -24,10 +23,22 @@ from sqlalchemy import (
 )
 
 from hashcart.domain.carts import ListKind
+from hashcart.domain.digests import digest_of
 from hashcart.domain.messages import OutboundMessage
 from hashcart.domain.posts import Network
 from hashcart.domain.storable import storable_text
+from hashcart.ports import (
+    EMAIL_NETWORK,
+    Contact,
+    Email,
+    ListEntry,
+    PendingIntent,
+    ProductInfo,
+    StoredLinkCode,
+    StoredPost,
+)
 from hashcart.store import schema as t
+from hashcart.store.database import write_transaction
 
 if TYPE_CHECKING:
     from sqlalchemy.dialects.postgresql import Insert as PostgresInsert
@@ -37,72 +48,23 @@ if TYPE_CHECKING:
 LIST_TABLES: dict[ListKind, Table] = {"cart": t.cart_lines, "wishlist": t.wishlist_entries}
 
 
-@dataclass(frozen=True, slots=True)
-class StoredPost:
-    network: Network
-    post_id: str
-    author_id: str
-    author_handle: str
-    created_at: datetime
-    has_shop_link: bool
-    parent_id: str | None
-    list_kind: str | None
-    quantity: int | None
-    position: int | None
-
-
-@dataclass(frozen=True, slots=True)
-class ListEntry:
-    """A cart line or wish-list entry to add, and the trigger post it came from."""
-
-    list_kind: ListKind
-    customer_id: int
-    product_id: str
-    quantity: int
-    network: Network
-    post_id: str
-
-
-@dataclass(frozen=True, slots=True)
-class ProductInfo:
-    product_id: str
-    title: str
-    availability: str
-
-
-@dataclass(frozen=True, slots=True)
-class PendingIntent:
-    id: int
-    network: Network
-    account_id: str
-    account_handle: str
-    trigger_post_id: str
-    list_kind: str
-    product_id: str
-    quantity: int
-    trigger_at: datetime
-    expires_at: datetime
-
-
-@dataclass(frozen=True, slots=True)
-class Contact:
-    """How to reach a customer: their email and how they chose to hear from us."""
-
-    customer_id: int
-    email: str
-    notify_by: str  # public_reply | private_message | email_only
-
-
-@dataclass(frozen=True, slots=True)
-class StoredLinkCode:
-    code: str
-    customer_id: int
-    expires_at: datetime
-    used_at: datetime | None
+__all__ = [
+    "Contact",
+    "ListEntry",
+    "PendingIntent",
+    "ProductInfo",
+    "Repository",
+    "StoredLinkCode",
+    "StoredPost",
+    "digest_of",
+    "insert_ignoring",
+    "transaction",
+    "upsert",
+]
 
 
 class Repository:
-    """The store as the services see it, bound to one open transaction."""
+    """The store as the services see it (ports.Repository), bound to one open transaction."""
 
     def __init__(self, connection: Connection) -> None:
         self.connection = connection
@@ -366,6 +328,23 @@ class Repository:
 
     # one-time link codes ------------------------------------------------------------------
 
+    def add_link_code(
+        self, code: str, customer_id: int, at: datetime, expires_at: datetime
+    ) -> bool:
+        """Store a new code; False if that code exists already (the caller draws another)."""
+        return self._insert_ignoring_conflicts(
+            t.link_codes,
+            {"code": code, "customer_id": customer_id, "created_at": at, "expires_at": expires_at},
+        )
+
+    def forget_unused_link_codes(self, customer_id: int) -> None:
+        """Drop the customer's unused codes: a new code replaces the old one."""
+        self.connection.execute(
+            delete(t.link_codes).where(
+                t.link_codes.c.customer_id == customer_id, t.link_codes.c.used_at.is_(None)
+            )
+        )
+
     def link_codes_among(self, codes: Iterable[str]) -> dict[str, StoredLinkCode]:
         """The stored codes among these (used or not, live or not), by code."""
         wanted = sorted(set(codes))
@@ -459,6 +438,30 @@ class Repository:
         returned = self.connection.execute(_queue_messages(self._dialect), list(rows.values()))
         return len(returned.all())
 
+    def queue_emails(self, emails: Sequence[Email], at: datetime) -> int:
+        """Put emails in the outbox in one statement (the engine queues a batch's at once);
+        how many were new. The same dedupe key twice queues one email."""
+        rows = {
+            email.dedupe_key: {
+                "network": EMAIL_NETWORK,
+                "account_id": email.to,
+                "in_reply_to": "",
+                "reason": email.reason,
+                "text": email.text,
+                "dedupe_key": f"email:{email.dedupe_key}",
+                "status": "queued",
+                "created_at": at,
+                "channel": "email",
+                "subject": email.subject,
+                "attempts": 0,
+            }
+            for email in emails
+        }
+        if not rows:
+            return 0
+        statement = insert_ignoring(self._dialect, t.outbox.name)
+        return len(self.connection.execute(statement, list(rows.values())).all())
+
     def add_dead_letter(
         self,
         source: str,
@@ -487,16 +490,6 @@ class Repository:
                 "dedupe_key": dedupe_key,
             },
         )
-
-
-def digest_of(*parts: str | bytes) -> str:
-    """A hex SHA-256 over the parts, each length-prefixed so no two lists share a digest."""
-    digest = hashlib.sha256()
-    for part in parts:
-        data = part.encode("utf-8", "surrogatepass") if isinstance(part, str) else part
-        digest.update(len(data).to_bytes(8, "big"))
-        digest.update(data)
-    return digest.hexdigest()
 
 
 def _stored_post(row: Any) -> StoredPost:
@@ -693,6 +686,7 @@ def _by_network(keys: Sequence[tuple[Network, str]]) -> Iterator[tuple[Network, 
 
 @contextmanager
 def transaction(engine: Engine) -> Iterator[Repository]:
-    """One unit of work: everything inside commits together or not at all."""
-    with engine.begin() as connection:
+    """A unit of work's repository alone, for callers that need nothing else of it: the same
+    transaction as store/unit_of_work.SqlUnitOfWork (store/database.write_transaction)."""
+    with write_transaction(engine) as connection:
         yield Repository(connection)

@@ -11,6 +11,7 @@ from sqlalchemy import Engine, select
 
 from hashcart.ports import Clock, Resolution
 from hashcart.store import schema as t
+from hashcart.store.database import write_transaction
 from hashcart.store.repository import upsert
 
 __all__ = ["MAX_KEY_LENGTH", "Resolution", "StoredResolutions", "lookup", "record"]
@@ -36,7 +37,7 @@ def record(engine: Engine, resolution: Resolution, at: datetime) -> None:
     """Remember `resolution` (the last writer wins if two processes followed the link)."""
     if len(resolution.url) > MAX_KEY_LENGTH:
         return
-    with engine.begin() as connection:
+    with write_transaction(engine) as connection:
         connection.execute(
             upsert(connection.dialect.name, t.resolved_links, ["url"]),
             {

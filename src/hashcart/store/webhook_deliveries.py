@@ -10,6 +10,7 @@ from sqlalchemy import Engine, select
 
 from hashcart.ports import Clock
 from hashcart.store import schema as t
+from hashcart.store.database import write_transaction
 from hashcart.store.repository import insert_ignoring
 
 
@@ -25,7 +26,7 @@ def was_delivered(engine: Engine, source: str, event_id: str) -> bool:
 
 
 def mark_delivered(engine: Engine, source: str, event_id: str, at: datetime) -> None:
-    with engine.begin() as connection:
+    with write_transaction(engine) as connection:
         connection.execute(
             insert_ignoring(connection.dialect.name, "webhook_deliveries"),
             {"source": source, "event_id": event_id, "received_at": at},

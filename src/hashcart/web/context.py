@@ -38,10 +38,11 @@ def hashcart_of(request: Request) -> App:
 
 @contextmanager
 def unit_of_work(request: Request) -> Iterator[Connection]:
-    """One transaction that writes: everything inside commits together or not at all.
-    (SQLite: it takes the write lock as it begins, so it waits for an ingest batch.)"""
-    with hashcart_of(request).engine.begin() as connection:
-        yield connection
+    """One transaction that writes, the App's unit of work: everything inside commits
+    together or not at all. (SQLite: it takes the write lock as it begins, so it waits for
+    an ingest batch.) Yields its connection, for the store modules routes call."""
+    with hashcart_of(request).unit_of_work() as uow:
+        yield uow.connection
 
 
 @contextmanager

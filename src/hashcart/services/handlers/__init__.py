@@ -7,10 +7,10 @@ resolved requests at a time) and `post_handlers` (services/ingest: posts that as
 own). The prefilter, the X stream rules and the Mastodon hashtag streams take every
 registered kind's tags (services/shop `Shop.every_tag`).
 
-The reply kinds are registered below. The link kind's line is at the end of its own module
-(handlers/link), which services/ingest imports: linking an account applies its pending
-intents through the reply kinds registered here, so registering link here would make this
-package import itself.
+The reply kinds are registered below. The link kind's handler and line are in
+services/link_kind, which services/ingest imports: linking an account applies its pending
+intents through the reply kinds registered here, so a link handler in this package would
+make it import itself (handlers -> link_codes -> linking -> actions -> handlers).
 """
 
 from __future__ import annotations

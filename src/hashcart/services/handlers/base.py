@@ -22,9 +22,9 @@ from typing import Any
 from hashcart.domain.carts import ListKind
 from hashcart.domain.messages import Reason
 from hashcart.domain.posts import Network, Post
+from hashcart.ports import ListEntry, Repository
 from hashcart.services.counts import IngestStats
 from hashcart.services.shop import Shop
-from hashcart.store.repository import ListEntry, Repository
 
 
 @dataclass(frozen=True, slots=True)

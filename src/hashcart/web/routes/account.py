@@ -50,8 +50,8 @@ def account_page(request: Request, viewer: SignedInShopper, done: str = "") -> R
 @router.post("/account/link-code")
 def make_link_code(request: Request, viewer: SignedInShopper) -> Response:
     app = hashcart_of(request)
-    with unit_of_work(request) as connection:
-        issue_link_code(connection, viewer.id, app.clock.now(), app.settings.link_code_minutes)
+    with app.unit_of_work() as uow:
+        issue_link_code(uow.repository, viewer.id, app.clock.now(), app.settings.link_code_minutes)
     return RedirectResponse("/account?done=code#link", 303)
 
 

@@ -172,7 +172,7 @@ def checkout_submit(
         )
 
     record = payments.authorise_once(
-        app.engine,
+        app.unit_of_work,
         gateway,
         basket.total,
         basket.currency,
@@ -218,7 +218,7 @@ def checkout_submit(
     if placed is None:
         return _not_placed(request, viewer, form, gateway, checkout_key, problem)
     if placed.created:
-        payments.capture(app.engine, gateway, checkout_key, app.clock.now())
+        payments.capture(app.unit_of_work, gateway, checkout_key, app.clock.now())
     else:  # a twin made the order: what this request held goes back
         _release(request, checkout_key)
     return _to_order(request, placed.order_id, placed.customer_id, viewer)
@@ -235,7 +235,7 @@ def _not_placed(
     """The payment was authorised but the order cannot be placed: cancel the authorisation,
     give the stock back, and say that nothing was charged only when that is so."""
     app = hashcart_of(request)
-    nothing_charged = payments.void(app.engine, gateway, checkout_key, app.clock.now())
+    nothing_charged = payments.void(app.unit_of_work, gateway, checkout_key, app.clock.now())
     _release(request, checkout_key)
     if nothing_charged:
         outcome = "so nothing was ordered and nothing was charged"

@@ -90,8 +90,9 @@ def import_upload(
             "nothing was imported. Import it from the command line: hashcart catalog import.",
         )
     try:
-        with unit_of_work(request) as connection:
-            report = import_feed(connection, data, hashcart_of(request).clock.now())
+        app = hashcart_of(request)
+        with app.unit_of_work() as uow:
+            report = import_feed(uow.repository, data, app.clock.now())
     except FeedError as error:
         return _catalog_page(
             request,

@@ -1,5 +1,9 @@
 """`#cartlink CODE`: a post (no reply needed) that links its author's account to the
-customer whose account page showed the code (services/link_codes)."""
+customer whose account page showed the code (services/link_codes).
+
+The link kind's handler lives here, beside the use cases it builds on, not in handlers/:
+linking an account applies its pending intents through services/actions, which dispatches
+to the handlers; inside that package it would make the package import itself."""
 
 from __future__ import annotations
 
@@ -9,12 +13,12 @@ from datetime import datetime
 from hashcart.domain.kinds import LINK
 from hashcart.domain.link_codes import parse_link_request
 from hashcart.domain.posts import Post
+from hashcart.ports import Repository
 from hashcart.services.counts import IngestStats
 from hashcart.services.handlers import register
 from hashcart.services.handlers.base import PostHandler
 from hashcart.services.link_codes import LinkPost, link_by_codes
 from hashcart.services.shop import Shop
-from hashcart.store.repository import Repository
 
 
 def read(post: Post, shop: Shop) -> LinkPost | None:

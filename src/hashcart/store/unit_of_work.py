@@ -1,0 +1,95 @@
+"""The unit of work on SQLAlchemy (ports.UnitOfWork): one write transaction and the
+repositories bound to it. Every write of hashcart goes through one of these (or the
+repository's `transaction`, its repository alone), begun by store/database.write_transaction,
+so SQLite's write lock and PostgreSQL's transactions behave the same everywhere."""
+
+from __future__ import annotations
+
+from contextlib import AbstractContextManager
+from types import TracebackType
+
+from sqlalchemy import Connection, Engine
+
+from hashcart.errors import HashcartError
+from hashcart.store.cursors import StoredCursors
+from hashcart.store.database import write_transaction
+from hashcart.store.orders import StoredOrders
+from hashcart.store.payments import StoredPayments
+from hashcart.store.repository import Repository
+
+
+class UnitOfWorkMisuse(HashcartError, RuntimeError):
+    """A programming error: a repository asked for outside the `with` block, or the same
+    unit of work entered twice (one unit of work is one transaction)."""
+
+
+class SqlUnitOfWork:
+    """`with SqlUnitOfWork(engine) as uow:` begins a transaction, commits it when the block
+    ends cleanly and rolls every write of it back when the block raises.
+
+    `connection` is there for the store modules that have no repository yet (accounts,
+    orders, shopping…): web routes and commands pass it on. Use cases take the port."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._transaction: AbstractContextManager[Connection] | None = None
+        self._connection: Connection | None = None
+        self._repository: Repository | None = None
+        self._cursors: StoredCursors | None = None
+        self._payments: StoredPayments | None = None
+        self._orders: StoredOrders | None = None
+
+    def __enter__(self) -> SqlUnitOfWork:
+        if self._transaction is not None:
+            raise UnitOfWorkMisuse("a unit of work is one transaction: it cannot be entered twice")
+        self._transaction = write_transaction(self.engine)
+        connection = self._transaction.__enter__()
+        self._connection = connection
+        self._repository = Repository(connection)
+        self._cursors = StoredCursors(connection)
+        self._payments = StoredPayments(connection)
+        self._orders = StoredOrders(connection)
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        transaction, self._transaction = self._transaction, None
+        self._connection = self._repository = self._cursors = None
+        self._payments = self._orders = None
+        if transaction is not None:
+            # Commits, or rolls back and lets the error go on (never swallows it).
+            transaction.__exit__(kind, error, traceback)
+
+    @property
+    def connection(self) -> Connection:
+        if self._connection is None:
+            raise UnitOfWorkMisuse("the unit of work is not open")
+        return self._connection
+
+    @property
+    def repository(self) -> Repository:
+        if self._repository is None:
+            raise UnitOfWorkMisuse("the unit of work is not open")
+        return self._repository
+
+    @property
+    def cursors(self) -> StoredCursors:
+        if self._cursors is None:
+            raise UnitOfWorkMisuse("the unit of work is not open")
+        return self._cursors
+
+    @property
+    def payments(self) -> StoredPayments:
+        if self._payments is None:
+            raise UnitOfWorkMisuse("the unit of work is not open")
+        return self._payments
+
+    @property
+    def orders(self) -> StoredOrders:
+        if self._orders is None:
+            raise UnitOfWorkMisuse("the unit of work is not open")
+        return self._orders
