@@ -61,8 +61,21 @@ class Network(StrEnum):
         return member
 
     @classmethod
+    def forget(cls, name: str) -> None:
+        """Undo `declare` for a declared name (a network unregistered: tests register their
+        own and clean up after); the built-in three stay."""
+        if _declared.pop(name, None) is not None:
+            _display_names.pop(name, None)
+
+    @classmethod
     def _missing_(cls, value: Any) -> Network | None:
         return _declared.get(value) if isinstance(value, str) else None
+
+
+def network_names() -> tuple[str, ...]:
+    """Every network name known here: the built-in three, then those declared (each
+    registered network declares its name; the registry says which are registered now)."""
+    return (*(network.value for network in Network), *_declared)
 
 
 def display_name(network: str) -> str:

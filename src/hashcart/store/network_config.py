@@ -20,7 +20,7 @@ from urllib.parse import urlsplit
 from pydantic import SecretStr
 from sqlalchemy import Connection, delete, insert, select
 
-from hashcart.config import LISTENER_NAMES, Settings
+from hashcart.config import Settings
 from hashcart.errors import HashcartError
 from hashcart.networks import registry
 from hashcart.secretbox import NoTokenKey, SecretBox, UnreadableSecret
@@ -28,15 +28,27 @@ from hashcart.store import schema as t
 
 log = logging.getLogger(__name__)
 
-# Plain values, in the order the networks page shows them, and secrets (sealed at rest,
-# never shown back): as every registered network's settings model says (networks/base).
-PLAIN_KEYS = (
-    *(key for adapter in registry.adapters() for key in adapter.settings.plain_keys),
-    "listeners",
-)
-SECRET_KEYS = tuple(key for adapter in registry.adapters() for key in adapter.settings.secret_keys)
-KEYS = PLAIN_KEYS + SECRET_KEYS
 MAX_VALUE_LENGTH = 2000
+
+
+def plain_keys() -> tuple[str, ...]:
+    """Plain values, in the order the networks page shows them: as every registered
+    network's settings model says (networks/base), then `listeners`."""
+    return (
+        *(key for adapter in registry.adapters() for key in adapter.settings.plain_keys),
+        "listeners",
+    )
+
+
+def secret_keys() -> tuple[str, ...]:
+    """Secrets (sealed at rest, never shown back): the fields every registered network's
+    settings model types SecretStr."""
+    return tuple(key for adapter in registry.adapters() for key in adapter.settings.secret_keys)
+
+
+def keys() -> tuple[str, ...]:
+    return plain_keys() + secret_keys()
+
 
 Plain = str | tuple[str, ...]
 Origin = Literal["console", "settings file", "default"]
@@ -67,15 +79,16 @@ def stored(connection: Connection) -> Stored:
     """The console's network values. A row that is not what this module writes (edited by
     hand, say) is ignored with a warning rather than stopping the engine."""
     found = Stored()
+    secret = secret_keys()
     rows = connection.execute(
-        select(t.shop_config.c.key, t.shop_config.c.value).where(t.shop_config.c.key.in_(KEYS))
+        select(t.shop_config.c.key, t.shop_config.c.value).where(t.shop_config.c.key.in_(keys()))
     )
     for key, raw in rows:
         try:
             value = json.loads(raw)
         except ValueError:
             value = None
-        if key in SECRET_KEYS:
+        if key in secret:
             if isinstance(value, dict) and isinstance(value.get("sealed"), str):
                 found.sealed[key] = value["sealed"]
                 continue
@@ -123,11 +136,19 @@ def overlay(settings: Settings, connection: Connection) -> Settings:
     return settings.model_copy(update=_as_settings_values(found.plain, opened.values))
 
 
+def is_setting(key: str) -> bool:
+    """Whether a network's field is also a `Settings` field (the built-in networks' are:
+    documented settings); a plugin network's fields are the console's only."""
+    return key in Settings.model_fields
+
+
 def _as_settings_values(
     plain: Mapping[str, Plain], secrets: Mapping[str, str]
 ) -> dict[str, object]:
-    update: dict[str, object] = dict(plain)
+    update: dict[str, object] = {key: value for key, value in plain.items() if is_setting(key)}
     for key, value in secrets.items():
+        if not is_setting(key):
+            continue
         # x_client_id is no secret to X (it is in every authorize URL), but the console keeps
         # it with the client secret; Settings holds it as a plain string.
         update[key] = SecretStr(value) if _is_secret_str(key) else value
@@ -150,12 +171,13 @@ def save(
     secret as it is) and `clear` (secrets to forget). Refuses everything, writing nothing,
     when one value is wrong or a secret is given without a usable token_key."""
     checked: dict[str, Plain | None] = {}
+    known_plain, known_secret = plain_keys(), secret_keys()
     for key, value in plain.items():
-        if key not in PLAIN_KEYS:
+        if key not in known_plain:
             raise NetworkConfigError(f"not a network setting the console can change: {key}")
         checked[key] = None if value in ("", ()) and key != "listeners" else check_plain(key, value)
     given = {key: value.strip() for key, value in secrets.items() if value.strip()}
-    unknown = sorted((set(given) | set(clear)) - set(SECRET_KEYS))
+    unknown = sorted((set(given) | set(clear)) - set(known_secret))
     if unknown:
         raise NetworkConfigError("not a secret the console can store: " + ", ".join(unknown))
     for key, value in given.items():
@@ -181,9 +203,10 @@ def save(
         _insert(connection, key, json.dumps({"sealed": token}))
 
 
-def reset(connection: Connection, keys: tuple[str, ...] = PLAIN_KEYS) -> None:
+def reset(connection: Connection, keys: tuple[str, ...] | None = None) -> None:
     """Back to the settings file for `keys` (the plain values by default)."""
-    connection.execute(delete(t.shop_config).where(t.shop_config.c.key.in_(keys)))
+    chosen = plain_keys() if keys is None else keys
+    connection.execute(delete(t.shop_config).where(t.shop_config.c.key.in_(chosen)))
 
 
 def origin(settings: Settings, found: Stored, key: str) -> Origin:
@@ -195,7 +218,7 @@ def origin(settings: Settings, found: Stored, key: str) -> Origin:
 
 
 def _file_value(settings: Settings, key: str) -> Plain | None:
-    value = getattr(settings, key)
+    value = getattr(settings, key, None)
     return tuple(value) if isinstance(value, tuple | list) else value
 
 
@@ -216,6 +239,7 @@ _HANDLE = re.compile(
 )
 _DID = re.compile(r"did:[a-z]+:[A-Za-z0-9._:%-]{1,2000}")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f\s]")
+_CONTROL_CHARACTER = re.compile(r"[\x00-\x1f\x7f]")
 
 
 def check_plain(key: str, value: object) -> Plain:
@@ -223,12 +247,13 @@ def check_plain(key: str, value: object) -> Plain:
     if key == "listeners":
         if not isinstance(value, list | tuple) or not all(isinstance(v, str) for v in value):
             raise NetworkConfigError("listeners must be a list of names")
-        unknown = sorted(set(value) - set(LISTENER_NAMES))
+        known = registry.listener_names()
+        unknown = sorted(set(value) - set(known))
         if unknown:
             raise NetworkConfigError(
-                f"unknown listeners {', '.join(unknown)}: choose from {', '.join(LISTENER_NAMES)}"
+                f"unknown listeners {', '.join(unknown)}: choose from {', '.join(known)}"
             )
-        return tuple(name for name in LISTENER_NAMES if name in value)
+        return tuple(name for name in known if name in value)
     if not isinstance(value, str):
         raise NetworkConfigError(f"{key} must be text")
     text = value.strip()
@@ -256,6 +281,11 @@ def check_plain(key: str, value: object) -> Plain:
         return _server_url(key, text, ("https", "http"), path_allowed=False)
     if key == "bluesky_jetstream_url":
         return _server_url(key, text, ("wss", "ws"), path_allowed=True)
+    if key in plain_keys() and not is_setting(key):
+        # A registered network's own field, with no rule here: one line of text.
+        if _CONTROL_CHARACTER.search(text):
+            raise NetworkConfigError(f"{key} has control characters")
+        return text
     raise NetworkConfigError(f"not a network setting the console can change: {key}")
 
 

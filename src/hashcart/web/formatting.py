@@ -27,6 +27,13 @@ def network_name(network: str) -> str:
     return display_name(network)
 
 
+def in_words(names: list[str], last: str = "and") -> str:
+    """ "X, Mastodon and Bluesky": names as a sentence lists them."""
+    if len(names) < 2:
+        return "".join(names)
+    return ", ".join(names[:-1]) + f" {last} " + names[-1]
+
+
 def when(moment: datetime | None) -> str:
     return "" if moment is None else moment.strftime("%d %b %Y, %H:%M UTC")
 
