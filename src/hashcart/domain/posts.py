@@ -26,7 +26,7 @@ class Network(StrEnum):
     """A network's short name: the three built in, and any other a network adapter declared
     when it was registered (networks/registry), so adding a network never edits this file.
 
-    Declared names are members too (`Network("toy")` works once "toy" is declared and raises
+    Declared names are members too (`Network("acme")` works once "acme" is declared and raises
     ValueError before, as for any unknown name), but iterating `Network` gives the built-in
     three only: ask the network registry for every registered network.
     """

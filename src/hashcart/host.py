@@ -1,0 +1,36 @@
+"""What the composition root offers the parts that run beside it (the dispatcher, the
+listeners, OAuth linking, a network's wiring): the database engine, the clock, the settings
+as loaded and as in force, and the shop account's sealed network sessions.
+
+bootstrap.App is one, built once; the parts type against this Protocol, so none of them
+imports bootstrap (the layers contract in pyproject keeps it so).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
+    from hashcart.config import Settings
+    from hashcart.ports import Clock, SealedSessions
+
+
+class Host(Protocol):
+    @property
+    def settings(self) -> Settings:
+        """The settings as loaded (file and environment)."""
+        ...
+
+    @property
+    def engine(self) -> Engine: ...
+
+    @property
+    def clock(self) -> Clock: ...
+
+    def effective_settings(self) -> Settings:
+        """The settings in force: the file's, with the console's on top (re-read)."""
+        ...
+
+    def sealed_sessions(self) -> SealedSessions: ...
