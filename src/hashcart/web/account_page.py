@@ -16,7 +16,6 @@ from hashcart.networks.base import SignInAsks
 from hashcart.networks.post_urls import post_url
 from hashcart.store import account_data
 from hashcart.web.context import Viewer, hashcart_of, read_only, render
-from hashcart.web.formatting import in_words
 from hashcart.web.security import CONTENT_SECURITY_POLICY
 
 NOTIFY_LABELS: dict[str, tuple[str, str]] = {
@@ -82,7 +81,6 @@ def render_account_page(
         applied=[(intent, _intent_url(intent)) for intent in applied],
         notify_labels=NOTIFY_LABELS,
         sign_ins=sign_ins(),
-        every_network=in_words([one.display_name for one in registry.adapters()], "or"),
         **extra,
     )
     response.headers["Content-Security-Policy"] = _policy(settings.oauth_allow_private_servers)

@@ -1,4 +1,5 @@
-"""Template filters: money, times and network names as a shopper reads them."""
+"""Template filters: money, times and network names as a shopper reads them (the networks
+named as the registry has them)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from typing import Any
 from jinja2 import Environment
 
 from hashcart.domain.posts import display_name
+from hashcart.networks import registry
 
 CURRENCY_SIGNS = {"USD": "$", "EUR": "€", "GBP": "£", "JPY": "¥"}
 
@@ -38,6 +40,12 @@ def when(moment: datetime | None) -> str:
     return "" if moment is None else moment.strftime("%d %b %Y, %H:%M UTC")
 
 
+def networks_in_words(last: str = "and") -> str:
+    """ "X, Mastodon and Bluesky": every registered network, as pages name them."""
+    return in_words([adapter.display_name for adapter in registry.adapters()], last)
+
+
 def install(env: Environment) -> None:
     filters: dict[str, Any] = {"money": money, "network_name": network_name, "when": when}
     env.filters.update(filters)
+    env.globals["networks_in_words"] = networks_in_words

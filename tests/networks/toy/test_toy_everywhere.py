@@ -255,6 +255,7 @@ def test_the_account_page_offers_to_link_a_toy_account(toy_shop: WebShop) -> Non
     assert 'action="/account/oauth/toy/start"' in page
     assert "Link Toy" in page and "Your toy name" in page
     assert "Link your X, Mastodon, Bluesky or Toy account once" in page
+    assert "carts that fill from your replies on X, Mastodon, Bluesky and Toy" in page
     started = browser.submit("/account/oauth/toy/start", {"handle": "ana"}, follow_redirects=False)
     assert started.status_code == 303
     assert started.headers["location"].startswith(f"{API_URL}/authorize?state=")

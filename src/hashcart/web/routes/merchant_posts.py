@@ -17,7 +17,7 @@ from hashcart.networks import registry
 from hashcart.networks.post_urls import post_url
 from hashcart.views.funnel import SORT_KEYS, Funnel, FunnelRow, SortKey, funnel
 from hashcart.web.context import SignedInMerchant, csrf_protected, hashcart_of, read_only, render
-from hashcart.web.formatting import in_words, money, network_name
+from hashcart.web.formatting import money, network_name, networks_in_words
 
 router = APIRouter(
     prefix="/merchant", dependencies=[Depends(csrf_protected)], include_in_schema=False
@@ -58,8 +58,7 @@ class FunnelQuery:
     def network_error(self) -> str | None:
         if self.network is None or self.network in networks():
             return None
-        every = in_words([one.display_name for one in registry.adapters()], "or")
-        return f"Unknown network: choose {every}."
+        return f"Unknown network: choose {networks_in_words('or')}."
 
     def url(self, path: str, **changes: str | None) -> str:
         values: dict[str, str | None] = {
