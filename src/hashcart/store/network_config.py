@@ -15,9 +15,8 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Literal, get_args
-from urllib.parse import urlsplit
 
-from pydantic import SecretStr
+from pydantic import BaseModel, SecretStr, ValidationError
 from sqlalchemy import Connection, delete, insert, select
 
 from hashcart.config import Settings
@@ -232,18 +231,15 @@ def _insert(connection: Connection, key: str, value: str) -> None:
 
 # --- what each value must look like ------------------------------------------------------
 
-_X_HANDLE = re.compile(r"[A-Za-z0-9_]{1,15}")
-_X_USER_ID = re.compile(r"[0-9]{1,19}")
-_HANDLE = re.compile(
-    r"(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
-)
-_DID = re.compile(r"did:[a-z]+:[A-Za-z0-9._:%-]{1,2000}")
-_CONTROL = re.compile(r"[\x00-\x1f\x7f\s]")
-_CONTROL_CHARACTER = re.compile(r"[\x00-\x1f\x7f]")
+# Secrets are pasted: spaces or control characters in one are a bad paste.
+_BLANK_OR_CONTROL = re.compile(r"[\x00-\x1f\x7f\s]")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 def check_plain(key: str, value: object) -> Plain:
-    """`value` for `key` in the form stored, or NetworkConfigError saying what is wrong."""
+    """`value` for `key` in the form stored, or NetworkConfigError saying what is wrong: the
+    listeners by the registry's names, any other value by the settings model of the network
+    it belongs to (its validators normalise it: a handle without '@', a server's address)."""
     if key == "listeners":
         if not isinstance(value, list | tuple) or not all(isinstance(v, str) for v in value):
             raise NetworkConfigError("listeners must be a list of names")
@@ -254,73 +250,39 @@ def check_plain(key: str, value: object) -> Plain:
                 f"unknown listeners {', '.join(unknown)}: choose from {', '.join(known)}"
             )
         return tuple(name for name in known if name in value)
+    model = _model_with_plain(key)
+    if model is None:
+        raise NetworkConfigError(f"not a network setting the console can change: {key}")
     if not isinstance(value, str):
         raise NetworkConfigError(f"{key} must be text")
     text = value.strip()
     if len(text) > MAX_VALUE_LENGTH:
         raise NetworkConfigError(f"{key} is longer than {MAX_VALUE_LENGTH} characters")
-    if key == "x_shop_handle":
-        handle = text.removeprefix("@")
-        if not _X_HANDLE.fullmatch(handle):
-            raise NetworkConfigError(
-                f"X handle {text!r} is not a handle: letters, digits and _ only, at most 15"
-            )
-        return handle
-    if key == "x_shop_user_id":
-        if not _X_USER_ID.fullmatch(text):
-            raise NetworkConfigError(f"X user id {text!r} is not a number (the account's id)")
-        return text
-    if key == "bluesky_identifier":
-        name = text.removeprefix("@")
-        if not (_HANDLE.fullmatch(name) or _DID.fullmatch(name)):
-            raise NetworkConfigError(
-                f"Bluesky account {text!r} is neither a handle (shop.bsky.social) nor a DID"
-            )
-        return name
-    if key in ("mastodon_url", "bluesky_pds_url"):
-        return _server_url(key, text, ("https", "http"), path_allowed=False)
-    if key == "bluesky_jetstream_url":
-        return _server_url(key, text, ("wss", "ws"), path_allowed=True)
-    if key in plain_keys() and not is_setting(key):
-        # A registered network's own field, with no rule here: one line of text.
-        if _CONTROL_CHARACTER.search(text):
-            raise NetworkConfigError(f"{key} has control characters")
-        return text
-    raise NetworkConfigError(f"not a network setting the console can change: {key}")
-
-
-_LABELS = {
-    "mastodon_url": "Mastodon server",
-    "bluesky_pds_url": "Bluesky PDS",
-    "bluesky_jetstream_url": "Jetstream URL",
-}
-
-
-def _server_url(key: str, text: str, schemes: tuple[str, ...], *, path_allowed: bool) -> str:
-    label = _LABELS[key]
-    wanted = " or ".join(f"{scheme}://" for scheme in schemes)
-    if _CONTROL.search(text):
-        raise NetworkConfigError(f"{label} {text!r} has spaces or control characters")
     try:
-        parts = urlsplit(text)
-        port = parts.port
-    except ValueError:
-        raise NetworkConfigError(f"{label} {text!r} is not a URL") from None
-    if parts.scheme.lower() not in schemes or not parts.hostname:
-        raise NetworkConfigError(f"{label} {text!r} must be a {wanted} address")
-    if parts.username is not None or parts.password is not None:
-        raise NetworkConfigError(f"{label} {text!r} must not carry a user name or password")
-    if parts.fragment or (not path_allowed and (parts.query or parts.path.strip("/"))):
-        raise NetworkConfigError(f"{label} {text!r} must be the server's address only")
-    host = parts.hostname.lower()
-    netloc = (f"[{host}]" if ":" in host else host) + (f":{port}" if port is not None else "")
-    path = parts.path if path_allowed else ""
-    query = f"?{parts.query}" if parts.query else ""
-    return f"{parts.scheme.lower()}://{netloc}{path}{query}"
+        checked = getattr(model.model_validate({key: text}), key)
+    except ValidationError as error:
+        raise NetworkConfigError(_reason(error)) from None
+    if not isinstance(checked, str) or _CONTROL.search(checked):
+        raise NetworkConfigError(f"{key} has control characters")
+    return checked
+
+
+def _model_with_plain(key: str) -> type[BaseModel] | None:
+    for adapter in registry.adapters():
+        if key in adapter.settings.plain_keys:
+            return adapter.settings.model
+    return None
+
+
+def _reason(error: ValidationError) -> str:
+    """The sentence a validator refused a value with (pydantic's own words otherwise)."""
+    first = error.errors()[0]
+    cause = first.get("ctx", {}).get("error")
+    return str(cause) if isinstance(cause, ValueError) else str(first["msg"])
 
 
 def _check_secret(key: str, value: str) -> None:
     if len(value) > MAX_VALUE_LENGTH:
         raise NetworkConfigError(f"{key} is longer than {MAX_VALUE_LENGTH} characters")
-    if _CONTROL.search(value):
+    if _BLANK_OR_CONTROL.search(value):
         raise NetworkConfigError(f"{key} has spaces or control characters; paste it again")

@@ -6,6 +6,7 @@ it."""
 
 from __future__ import annotations
 
+import html
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -237,12 +238,26 @@ def test_the_toy_s_values_are_saved_its_secret_sealed_and_never_shown(
     assert toy_shop.app.effective_settings().listeners == (LISTENER,)
 
 
-def test_a_toy_value_with_a_control_character_is_refused(toy_shop: WebShop) -> None:
+@pytest.mark.parametrize(
+    ("typed", "message"),
+    [
+        # The toy's settings model says what its values must look like.
+        ("ftp://toy.example", "Toy API address 'ftp://toy.example' must be an http(s) address"),
+        # Whatever a model lets through, no value stored may hold a control character.
+        ("http://a\x00b", "toy_api_url has control characters"),
+        ("http://" + "a" * 2000, "toy_api_url is longer than 2000 characters"),
+    ],
+)
+def test_a_toy_value_its_settings_model_refuses_is_not_saved(
+    toy_shop: WebShop, typed: str, message: str
+) -> None:
     browser = toy_shop.browser()
     assert browser.merchant_sign_in().status_code == 303
-    refused = browser.submit("/merchant/networks", _networks_form(toy_api_url="http://a\x00b"))
+    refused = browser.submit("/merchant/networks", _networks_form(toy_api_url=typed))
     assert refused.status_code == 400
-    assert "toy_api_url has control characters" in refused.text
+    assert message in html.unescape(refused.text)
+    with toy_shop.app.engine.connect() as connection:
+        assert network_config.stored(connection).plain == {}
 
 
 # --- the account page -------------------------------------------------------------------

@@ -25,7 +25,7 @@ from datetime import datetime
 from typing import Any
 
 import httpx
-from pydantic import BaseModel, Field, SecretStr
+from pydantic import BaseModel, Field, SecretStr, field_validator
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
@@ -151,6 +151,13 @@ class ToySettings(BaseModel):
     toy_api_token: SecretStr | None = Field(
         None, title="Toy API token", description="The shop account's token on the toy network."
     )
+
+    @field_validator("toy_api_url")
+    @classmethod
+    def _an_http_address(cls, text: str | None) -> str | None:
+        if text is not None and not text.startswith(("http://", "https://")):
+            raise ValueError(f"Toy API address {text!r} must be an http(s) address")
+        return text
 
 
 SETTINGS = NetworkSettings(

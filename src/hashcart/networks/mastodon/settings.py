@@ -3,7 +3,9 @@ SecretStr. The values are `Settings` fields of the same names (README "Live netw
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field, SecretStr
+from pydantic import BaseModel, Field, SecretStr, field_validator
+
+from hashcart.networks.setting_values import server_url
 
 
 class MastodonSettings(BaseModel):
@@ -22,3 +24,10 @@ class MastodonSettings(BaseModel):
         title="Admin webhook secret",
         description="Shown in Administration › Webhooks once the webhook is made.",
     )
+
+    @field_validator("mastodon_url")
+    @classmethod
+    def _a_server(cls, text: str | None) -> str | None:
+        if text is None:
+            return None
+        return server_url("Mastodon server", text, ("https", "http"), path_allowed=False)
