@@ -96,6 +96,12 @@ def test_without_the_toy_its_listener_is_refused_at_start(tmp_path: Path) -> Non
         network_config.check_plain("listeners", [LISTENER])
 
 
+@pytest.mark.parametrize("name", ["x_stream\x00", "X_STREAM", "a" * 33, "", "toy stream"])
+def test_a_listener_name_that_is_no_name_is_refused_with_the_settings(name: str) -> None:
+    with pytest.raises(ValueError, match="are not listener names"):
+        Settings(listeners=(name,))
+
+
 def test_a_command_refuses_an_unknown_listener_as_invalid_settings(tmp_path: Path) -> None:
     result = CliRunner().invoke(
         cli,
@@ -154,7 +160,8 @@ def test_the_api_filters_posts_by_the_toy_network(toy_shop: WebShop) -> None:
         (NAME, "t1", f"{API_URL}/posts/t1")
     ]
     assert browser.get("/api/posts?network=x", headers=token).json() == []
-    assert browser.get("/api/posts?network=irc", headers=token).status_code == 422
+    for hostile in ("irc", "toy%00", "TOY", "t" * 5000):
+        assert browser.get(f"/api/posts?network={hostile}", headers=token).status_code == 422
 
 
 def test_the_console_s_posts_filter_offers_the_toy(toy_shop: WebShop) -> None:
