@@ -20,8 +20,6 @@ from dataclasses import dataclass, field
 from enum import Enum, StrEnum
 from typing import TYPE_CHECKING, Any, Literal, Protocol, cast, get_args
 
-from pydantic import BaseModel, SecretStr
-
 from hashcart.domain.posts import Event
 from hashcart.ports import (
     ClientRegistry,
@@ -36,6 +34,9 @@ from hashcart.ports import (
 )
 
 if TYPE_CHECKING:
+    # pydantic only for types here: `hashcart --help` reads this module and stays fast.
+    from pydantic import BaseModel
+
     from hashcart.config import Settings
 
 # Format names share the rules of network names, plus '-' (`x-v2`).
@@ -134,6 +135,8 @@ def setting_fields(model: type[BaseModel]) -> tuple[SettingField, ...]:
     """A network's settings model as the console's form shows it: each field in the order
     the model declares them, its `title` the label and its `description` the hint; a field
     typed `SecretStr` is a secret (sealed at rest, never shown back)."""
+    from pydantic import SecretStr
+
     return tuple(
         SettingField(
             key,
@@ -156,10 +159,6 @@ class Need:
     listener: str | None = None
 
 
-class NoSettings(BaseModel):
-    """The settings model of a network that takes none."""
-
-
 @dataclass(frozen=True)
 class NetworkSettings:
     """What the console's Networks card of a network is generated from: its settings
@@ -170,13 +169,14 @@ class NetworkSettings:
     The built-in networks' fields are also `Settings` fields of the same names (documented
     settings, kept); a plugin's are stored by the console only."""
 
-    model: type[BaseModel] = NoSettings
+    # None: the network takes no settings.
+    model: type[BaseModel] | None = None
     needs: tuple[Need, ...] = ()
     listeners: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def fields(self) -> tuple[SettingField, ...]:
-        return setting_fields(self.model)
+        return () if self.model is None else setting_fields(self.model)
 
     @property
     def plain_keys(self) -> tuple[str, ...]:
