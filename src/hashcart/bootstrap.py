@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TypeVar
 
+from pydantic import BaseModel
 from sqlalchemy import Engine
 
 import hashcart.networks.builtin  # noqa: F401 (registers the built-in networks, at the root)
@@ -12,10 +14,12 @@ from hashcart.config import Settings
 from hashcart.networks import registry
 from hashcart.ports import SealedSessions
 from hashcart.services.shop import Shop
-from hashcart.store import shop_config
+from hashcart.store import network_config, shop_config
 from hashcart.store.database import is_current, make_engine, read_only_transaction, upgrade
 from hashcart.store.network_sessions import StoredSessions
 from hashcart.store.repository import Repository
+
+ModelT = TypeVar("ModelT", bound=BaseModel)
 
 
 @dataclass
@@ -29,6 +33,13 @@ class App:
         (trigger tags, link tags, shop hosts) on top. Read these, not `settings`, for those."""
         with read_only_transaction(self.engine) as connection:
             return shop_config.effective_settings(self.settings, connection)
+
+    def network_settings(self, model: type[ModelT]) -> ModelT:
+        """A network's settings model with the values in force (networks/base.NetworkHost):
+        the settings' fields, and a plugin network's own from the console."""
+        with read_only_transaction(self.engine) as connection:
+            effective = shop_config.effective_settings(self.settings, connection)
+            return network_config.values_of(effective, connection, model)
 
     def sealed_sessions(self) -> SealedSessions:
         """The shop account's network sessions, sealed in the database (networks' wiring

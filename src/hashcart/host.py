@@ -8,13 +8,17 @@ imports bootstrap (the layers contract in pyproject keeps it so).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Protocol, TypeVar
 
 if TYPE_CHECKING:
+    from pydantic import BaseModel
     from sqlalchemy import Engine
 
     from hashcart.config import Settings
     from hashcart.ports import Clock, SealedSessions
+
+
+ModelT = TypeVar("ModelT", bound="BaseModel")
 
 
 class Host(Protocol):
@@ -31,6 +35,10 @@ class Host(Protocol):
 
     def effective_settings(self) -> Settings:
         """The settings in force: the file's, with the console's on top (re-read)."""
+        ...
+
+    def network_settings(self, model: type[ModelT]) -> ModelT:
+        """A network's settings model with the values in force (networks/base.NetworkHost)."""
         ...
 
     def sealed_sessions(self) -> SealedSessions: ...

@@ -18,7 +18,7 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from enum import Enum, StrEnum
-from typing import TYPE_CHECKING, Any, Literal, Protocol, cast, get_args
+from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeVar, cast, get_args
 
 from hashcart.domain.posts import Event
 from hashcart.ports import (
@@ -38,6 +38,8 @@ if TYPE_CHECKING:
     from pydantic import BaseModel
 
     from hashcart.config import Settings
+
+ModelT = TypeVar("ModelT", bound="BaseModel")
 
 # Format names share the rules of network names, plus '-' (`x-v2`).
 _FORMAT_NAME = re.compile(r"[a-z][a-z0-9_-]{0,31}")
@@ -240,6 +242,11 @@ class NetworkHost(Protocol):
     def clock(self) -> Clock: ...
 
     def effective_settings(self) -> Settings: ...
+
+    def network_settings(self, model: type[ModelT]) -> ModelT:
+        """`model` (a network's settings model) with the values in force: how a plugin
+        network reads its own fields, which are no `Settings` fields."""
+        ...
 
     def sealed_sessions(self) -> SealedSessions: ...
 

@@ -14,7 +14,7 @@ import logging
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Literal, get_args
+from typing import Literal, TypeVar, get_args
 
 from pydantic import BaseModel, SecretStr, ValidationError
 from sqlalchemy import Connection, delete, insert, select
@@ -50,6 +50,7 @@ def keys() -> tuple[str, ...]:
 
 
 Plain = str | tuple[str, ...]
+ModelT = TypeVar("ModelT", bound=BaseModel)
 Origin = Literal["console", "settings file", "default"]
 
 
@@ -133,6 +134,23 @@ def overlay(settings: Settings, connection: Connection) -> Settings:
     if not found.plain and not opened.values:
         return settings
     return settings.model_copy(update=_as_settings_values(found.plain, opened.values))
+
+
+def values_of(effective: Settings, connection: Connection, model: type[ModelT]) -> ModelT:
+    """A network's settings model filled with the values in force: a `Settings` field's
+    from `effective` (the file's with the console's on top), a plugin network's own field
+    from the console (its secret opened with the token_key; one it cannot open is unset)."""
+    found = stored(connection)
+    opened = open_secrets(effective, found.sealed).values
+    values: dict[str, object] = {}
+    for key in model.model_fields:
+        if is_setting(key):
+            values[key] = getattr(effective, key)
+        elif key in found.plain:
+            values[key] = found.plain[key]
+        elif key in opened:
+            values[key] = opened[key]
+    return model.model_validate(values)
 
 
 def is_setting(key: str) -> bool:

@@ -23,9 +23,18 @@ from hashcart.config import Settings
 from hashcart.domain.posts import Network
 from hashcart.domain.shop_accounts import parse_shop_account
 from hashcart.networks import registry
+from hashcart.outbox.dispatcher import dispatch_once
 from hashcart.store import network_config
 from tests.harness import HOST
-from tests.networks.toy.toy import LISTENER, NAME, toy_line, toy_network
+from tests.loopback import LiveServer
+from tests.networks.toy.toy import (
+    LISTENER,
+    NAME,
+    ToyNetworkServer,
+    ToySettings,
+    toy_line,
+    toy_network,
+)
 from tests.payloads import BASE_TIME
 from tests.web.conftest import WebShop
 from tests.web.console_support import parse
@@ -243,6 +252,28 @@ def test_the_toy_s_values_are_saved_its_secret_sealed_and_never_shown(
     assert SECRET_TOKEN not in found.sealed["toy_api_token"]
     # A plugin's values are the console's: the Settings stay as they are.
     assert toy_shop.app.effective_settings().listeners == (LISTENER,)
+
+
+def test_the_toy_s_sender_answers_at_the_address_set_in_the_console(toy_shop: WebShop) -> None:
+    """A plugin network's own settings are no `Settings` fields: its parts read them through
+    the host (`network_settings`), the console's values with the secrets opened."""
+    api = ToyNetworkServer()
+    with LiveServer(api.app) as served:
+        browser = toy_shop.browser()
+        assert browser.merchant_sign_in().status_code == 303
+        sent = _networks_form(toy_api_url=served.url, toy_api_token=SECRET_TOKEN)
+        assert browser.submit("/merchant/networks", sent).status_code == 303
+        values = toy_shop.app.network_settings(ToySettings)
+        assert values.toy_api_url == served.url
+        assert values.toy_api_token is not None
+        assert values.toy_api_token.get_secret_value() == SECRET_TOKEN
+
+        toy_shop.customer("ana@example.com", (Network(NAME), "u7", "ana"))
+        toy_shop.ingest([PARENT, REPLY])
+        run = dispatch_once(toy_shop.app)
+        # Registered with a dead address (127.0.0.1:9): the console's one was used.
+        assert (run.sent, run.failed, run.retried) == (1, 0, 0)
+        assert [reply["in_reply_to"] for reply in api.replies] == ["t2"]
 
 
 @pytest.mark.parametrize(

@@ -197,6 +197,10 @@ def toy_network(api_url: str) -> NetworkAdapter:
     def oauth(host: NetworkHost, clients: ClientRegistry) -> OAuthProvider:
         return ToyOAuth(api_url)
 
+    def sender(host: NetworkHost) -> ToySender:
+        # The address the merchant set in the console, when there is one.
+        return ToySender(host.network_settings(ToySettings).toy_api_url or api_url)
+
     return NetworkAdapter(
         name=NAME,
         display_name="Toy",
@@ -204,7 +208,7 @@ def toy_network(api_url: str) -> NetworkAdapter:
         # Its first key says it all, so it may go before every other network's rules.
         sniffs=(Sniff(5, FORMAT, lambda head, line: head.startswith(b'{"toy":')),),
         settings=SETTINGS,
-        sender=lambda host: ToySender(api_url),
+        sender=sender,
         oauth=oauth,
         sign_in_asks=SignInAsks("handle", "Your toy name", "ana"),
         webhook=ToyWebhook(),
