@@ -14,17 +14,15 @@ from typing import Any
 
 import pytest
 from cryptography.fernet import Fernet
-from typer.testing import CliRunner
 
 from hashcart.bootstrap import open_app
-from hashcart.cli import UsageProblem
-from hashcart.cli import app as cli
 from hashcart.config import Settings
 from hashcart.domain.posts import Network
 from hashcart.domain.shop_accounts import parse_shop_account
 from hashcart.networks import registry
 from hashcart.outbox.dispatcher import dispatch_once
 from hashcart.store import network_config
+from tests.cli_runner import run_cli
 from tests.harness import HOST
 from tests.loopback import LiveServer
 from tests.networks.toy.toy import (
@@ -111,17 +109,14 @@ def test_a_listener_name_that_is_no_name_is_refused_with_the_settings(name: str)
         Settings(listeners=(name,))
 
 
-def test_a_command_refuses_an_unknown_listener_as_invalid_settings(tmp_path: Path) -> None:
-    result = CliRunner().invoke(
-        cli,
-        ["--db", f"sqlite:///{tmp_path / 'a.db'}", "carts"],
-        env={"HASHCART_LISTENERS": "irc"},
+def test_a_command_refuses_an_unknown_listener_in_one_line(tmp_path: Path) -> None:
+    result = run_cli(
+        ["--db", f"sqlite:///{tmp_path / 'a.db'}", "carts"], env={"HASHCART_LISTENERS": "irc"}
     )
-    # A usage problem: `hashcart` (cli.main) prints it in one line and exits 2.
-    assert isinstance(result.exception, UsageProblem)
-    assert str(result.exception) == (
-        "invalid settings: unknown listeners ['irc']: choose from x_stream, mastodon, "
-        "jetstream, bluesky_firehose"
+    assert result.exit_code == 2
+    assert result.stderr.strip() == (
+        "hashcart: error: invalid settings: unknown listeners ['irc']: choose from x_stream, "
+        "mastodon, jetstream, bluesky_firehose"
     )
 
 
@@ -129,25 +124,25 @@ def test_a_command_refuses_an_unknown_listener_as_invalid_settings(tmp_path: Pat
 
 
 def test_ingest_offers_the_built_in_formats_then_the_toy_s(toy: None) -> None:
-    result = CliRunner().invoke(cli, ["ingest", "--help"], env={"COLUMNS": "200"})
+    result = run_cli(["ingest", "--help"])
     assert result.exit_code == 0
-    assert "<auto|x|x-v2|mastodon|jetstream|toy>" in result.output
+    assert "<auto|x|x-v2|mastodon|jetstream|toy>" in result.stdout
 
 
 def test_ingest_reads_a_file_of_toy_lines_as_the_toy_format(toy: None, tmp_path: Path) -> None:
     replay = tmp_path / "toy.jsonl"
     replay.write_bytes(PARENT + b"\n" + REPLY + b"\n")
     database = f"sqlite:///{tmp_path / 'ingest.db'}"
-    result = CliRunner().invoke(cli, ["--db", database, "ingest", "--format", "toy", str(replay)])
-    assert result.exit_code == 0, result.output
-    assert re.search(r"posts read\s*│\s*2\b", result.output)
-    assert re.search(r"dead-lettered\s*│\s*0\b", result.output)
+    result = run_cli(["--db", database, "ingest", "--format", "toy", str(replay)])
+    assert result.exit_code == 0, result.stderr
+    assert re.search(r"posts read\s*│\s*2\b", result.stdout)
+    assert re.search(r"dead-lettered\s*│\s*0\b", result.stdout)
 
 
 def test_ingest_refuses_a_format_no_network_has() -> None:
-    result = CliRunner().invoke(cli, ["ingest", "--format", "toy", "-"], env={"COLUMNS": "200"})
+    result = run_cli(["ingest", "--format", "toy", "-"])
     assert result.exit_code == 2
-    assert "'toy' is not one of 'auto', 'x', 'x-v2', 'mastodon', 'jetstream'." in result.output
+    assert "'toy' is not one of 'auto', 'x', 'x-v2', 'mastodon', 'jetstream'." in result.stderr
 
 
 # --- the API --------------------------------------------------------------------------------
