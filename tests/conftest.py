@@ -6,6 +6,10 @@ from pathlib import Path
 
 import pytest
 
+# The built-in networks, registered as the composition root (hashcart.bootstrap) does: tests
+# that read the registry without opening an App (formats, the prefilter) find them too.
+import hashcart.networks.builtin  # noqa: F401
+
 pytest_plugins = ["tests.databases", "tests.browser", "tests.networks.bluesky.peer"]
 
 # `../shared/fixtures` sits beside the project's checkout (in CI and in sessions).

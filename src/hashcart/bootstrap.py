@@ -3,16 +3,24 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TypeVar
 
+from pydantic import BaseModel
 from sqlalchemy import Engine
 
+import hashcart.networks.builtin  # noqa: F401 (registers the built-in networks, at the root)
 from hashcart.clock import Clock, SystemClock
 from hashcart.config import Settings
+from hashcart.networks import registry
+from hashcart.ports import SealedSessions
 from hashcart.services.shop import Shop
-from hashcart.store import shop_config
+from hashcart.store import network_config, shop_config
 from hashcart.store.database import is_current, make_engine, read_only_transaction, upgrade
+from hashcart.store.network_sessions import StoredSessions
 from hashcart.store.repository import Repository
 from hashcart.store.unit_of_work import SqlUnitOfWork
+
+ModelT = TypeVar("ModelT", bound=BaseModel)
 
 
 @dataclass
@@ -31,6 +39,18 @@ class App:
         with read_only_transaction(self.engine) as connection:
             return shop_config.effective_settings(self.settings, connection)
 
+    def network_settings(self, model: type[ModelT]) -> ModelT:
+        """A network's settings model with the values in force (networks/base.NetworkHost):
+        the settings' fields, and a plugin network's own from the console."""
+        with read_only_transaction(self.engine) as connection:
+            effective = shop_config.effective_settings(self.settings, connection)
+            return network_config.values_of(effective, connection, model)
+
+    def sealed_sessions(self) -> SealedSessions:
+        """The shop account's network sessions, sealed in the database (networks' wiring
+        reads them through networks/base.NetworkHost, which App is)."""
+        return StoredSessions(self.engine, self.clock)
+
     def shop(self) -> Shop:
         """The shop as the catalog and the console settings stand now (re-read, since
         imports and the console change them)."""
@@ -40,7 +60,10 @@ class App:
 
 
 def open_app(settings: Settings, clock: Clock | None = None, *, migrate: bool = True) -> App:
-    """Connect to the database, bringing its schema up to date unless told not to."""
+    """Connect to the database, bringing its schema up to date unless told not to.
+    Refuses (registry.UnknownListeners) a `listeners` setting naming a listener no
+    registered network has: the settings cannot know them, the registry does."""
+    registry.check_listeners(settings.listeners)
     engine = make_engine(settings.database_url)
     if migrate and not is_current(engine):
         upgrade(engine)

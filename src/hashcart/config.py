@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import tomllib
 from pathlib import Path
 from typing import Annotated, Any
@@ -26,7 +27,9 @@ from hashcart.errors import HashcartError
 from hashcart.logs import LogFormat, LogLevel
 
 DEFAULT_DATABASE_URL = "sqlite:///hashcart.db"
-LISTENER_NAMES = ("x_stream", "mastodon", "jetstream", "bluesky_firehose")
+# A listener's name; which names exist is the network registry's to say (each adapter's
+# listeners), checked when the application opens (bootstrap.open_app).
+_LISTENER_NAME = re.compile(r"[a-z][a-z0-9_]{0,31}")
 
 # A list of words; from the environment either `a,b` or a JSON list.
 TagList = Annotated[tuple[str, ...], NoDecode]
@@ -81,7 +84,8 @@ class Settings(BaseSettings):
 
     # --- Live networks (README: "Live networks" says where each value comes from). ---
     # Which listeners `hashcart listen` / `hashcart serve` run: x_stream, mastodon,
-    # jetstream, bluesky_firehose. Webhooks (/webhooks/x, /webhooks/mastodon) need none.
+    # jetstream, bluesky_firehose (and any a registered network adds). Webhooks
+    # (/webhooks/x, /webhooks/mastodon) need none.
     listeners: TagList = ()
     # Encrypts OAuth tokens and network sessions at rest (a Fernet key:
     # `python -c "from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())"`).
@@ -178,11 +182,9 @@ class Settings(BaseSettings):
         TriggerWords.of(KINDS.tags_by_kind(self))  # no tag asks for two kinds
         ShopHosts(self.shop_hosts)
         parse_shop_accounts(self.shop_accounts)
-        unknown = sorted(set(self.listeners) - set(LISTENER_NAMES))
-        if unknown:
-            raise ValueError(
-                f"unknown listeners {unknown}: choose from {', '.join(LISTENER_NAMES)}"
-            )
+        unusable = sorted(name for name in self.listeners if not _LISTENER_NAME.fullmatch(name))
+        if unusable:
+            raise ValueError(f"listeners {unusable} are not listener names")
         return self
 
     def parsed_shop_accounts(self) -> tuple[ShopAccount, ...]:

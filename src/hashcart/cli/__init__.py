@@ -83,12 +83,15 @@ def settings_of(ctx: typer.Context) -> Settings:
 
 def app_of(ctx: typer.Context) -> App:
     from hashcart.bootstrap import open_app
+    from hashcart.networks.registry import UnknownListeners
     from hashcart.store.database import DatabaseURLError
 
     try:
         return open_app(settings_of(ctx))
     except DatabaseURLError as error:
         fail(str(error))
+    except UnknownListeners as error:  # the settings' listeners, as the registry knows them
+        fail(f"invalid settings: {error}")
 
 
 def start_logging(hashcart: App) -> None:

@@ -8,6 +8,7 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from enum import Enum, EnumType
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, BinaryIO
 
@@ -32,6 +33,21 @@ def open_source(name: str) -> Iterator[tuple[BinaryIO, int | None]]:
         yield stream, path.stat().st_size
 
 
+class _EveryFormat(EnumType):
+    def __iter__(cls) -> Iterator[Any]:
+        import hashcart.networks.builtin  # noqa: F401 (the built-in networks, registered)
+        from hashcart.networks import registry
+
+        return iter((Format.AUTO, *(Format(name) for name in registry.formats())))
+
+
+class RegisteredFormat(Enum, metaclass=_EveryFormat):
+    """The choices of `--format`: `auto` and every registered network's formats (the
+    built-in ones: x, x-v2, mastodon, jetstream), read from the network registry when the
+    command is built, so a network registered after this module was imported is offered
+    too (Typer lists an Enum annotation's members; these are `Format`s)."""
+
+
 @app.command()
 def ingest(
     ctx: typer.Context,
@@ -40,8 +56,9 @@ def ingest(
         typer.Argument(help="Files of payloads, one JSON per line; '-' reads standard input."),
     ],
     fmt: Annotated[
-        Format, typer.Option("--format", help="Payload format; auto detects per line.")
-    ] = Format.AUTO,
+        RegisteredFormat,
+        typer.Option("--format", help="Payload format; auto detects per line."),
+    ] = Format.AUTO,  # type: ignore[assignment]
     strict: Annotated[
         bool, typer.Option("--strict", help="Exit 1 if any line was dead-lettered.")
     ] = False,
@@ -64,7 +81,7 @@ def ingest(
         hashcart.unit_of_work,
         hashcart.shop(),
         hashcart.clock,
-        fmt=fmt,
+        fmt=Format(fmt.value),
         batch_size=hashcart.settings.ingest_batch_size,
         validate_all=validate_all or hashcart.settings.validate_every_line,
     )

@@ -27,14 +27,15 @@ def listen(ctx: typer.Context) -> None:
     """Listen to the networks the settings name (listeners = [...]) until Ctrl-C."""
     import asyncio
 
-    from hashcart.config import LISTENER_NAMES
     from hashcart.listeners import registry
+    from hashcart.networks import registry as networks
 
     hashcart = app_of(ctx)
     start_logging(hashcart)  # before the listeners are built: they warn of what is missing
     named = hashcart.effective_settings().listeners
     if not named:
-        fail("no listeners configured: set listeners = [...] (" + ", ".join(LISTENER_NAMES) + ")")
+        every = ", ".join(networks.listener_names())
+        fail(f"no listeners configured: set listeners = [...] ({every})")
 
     sink = registry.live_ingest(hashcart)
     listeners = registry.listeners(hashcart, sink)

@@ -26,7 +26,7 @@ class Network(StrEnum):
     """A network's short name: the three built in, and any other a network adapter declared
     when it was registered (networks/registry), so adding a network never edits this file.
 
-    Declared names are members too (`Network("toy")` works once "toy" is declared and raises
+    Declared names are members too (`Network("acme")` works once "acme" is declared and raises
     ValueError before, as for any unknown name), but iterating `Network` gives the built-in
     three only: ask the network registry for every registered network.
     """
@@ -61,8 +61,21 @@ class Network(StrEnum):
         return member
 
     @classmethod
+    def forget(cls, name: str) -> None:
+        """Undo `declare` for a declared name (a network unregistered: tests register their
+        own and clean up after); the built-in three stay."""
+        if _declared.pop(name, None) is not None:
+            _display_names.pop(name, None)
+
+    @classmethod
     def _missing_(cls, value: Any) -> Network | None:
         return _declared.get(value) if isinstance(value, str) else None
+
+
+def network_names() -> tuple[str, ...]:
+    """Every network name known here: the built-in three, then those declared (each
+    registered network declares its name; the registry says which are registered now)."""
+    return (*(network.value for network in Network), *_declared)
 
 
 def display_name(network: str) -> str:

@@ -16,11 +16,10 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from hashcart.domain.posts import Network
+from hashcart.domain.posts import Network, network_names
 
 # posts.author_id holds at most this many characters: a longer account can match nothing.
 MAX_ACCOUNT = 300
-_NETWORKS = ", ".join(network.value for network in Network)
 _SPACE = re.compile(r"\s")
 
 
@@ -44,7 +43,7 @@ def parse_shop_account(entry: str) -> ShopAccount:
         network = Network(network_text.strip().lower())
     except ValueError:
         raise ValueError(
-            f"shop account {entry!r} names no network we know (one of {_NETWORKS})"
+            f"shop account {entry!r} names no network we know (one of {', '.join(network_names())})"
         ) from None
     account = account.strip()
     if not account:

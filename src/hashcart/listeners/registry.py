@@ -5,9 +5,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from hashcart.bootstrap import App
 from hashcart.domain.products import ShopHosts
-from hashcart.listeners.sink import LiveIngest
+from hashcart.listeners.sink import LiveHost, LiveIngest
 from hashcart.networks.registry import fetchers, listeners, senders
 from hashcart.networks.shortlinks import SHOP_HOSTS_REFRESH, ShortLinkResolver, shortener_hosts
 from hashcart.ports import LinkResolver
@@ -16,7 +15,7 @@ from hashcart.store.resolved_links import StoredResolutions
 __all__ = ["fetchers", "listeners", "live_ingest", "senders"]
 
 
-def live_ingest(app: App) -> LiveIngest:
+def live_ingest(app: LiveHost) -> LiveIngest:
     """The sink for live payloads, with parent fetchers and the short-link resolver; the
     parents that stored triggers still wait for are fetched with its first payload."""
     sink = LiveIngest(
@@ -33,7 +32,7 @@ class ShopUrls:
     """Whether a URL is on one of the shop's hosts (read again every SHOP_HOSTS_REFRESH,
     since catalog imports and the console change them)."""
 
-    def __init__(self, app: App) -> None:
+    def __init__(self, app: LiveHost) -> None:
         self.app = app
         self._hosts: ShopHosts | None = None
         self._read_at: datetime | None = None
@@ -50,7 +49,7 @@ class ShopUrls:
         return self._hosts.matches_url(url)
 
 
-def link_resolver(app: App) -> LinkResolver | None:
+def link_resolver(app: LiveHost) -> LinkResolver | None:
     """The live ingest's short-link resolver, or None when no shortener host is set."""
     hosts = shortener_hosts(app.effective_settings().shortener_hosts)
     if not hosts:

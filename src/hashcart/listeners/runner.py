@@ -13,8 +13,8 @@ import logging
 import threading
 from collections.abc import Callable, Sequence
 
-from hashcart.bootstrap import App
 from hashcart.listeners.base import Listener
+from hashcart.listeners.sink import LiveHost
 from hashcart.networks.backoff import Backoff
 from hashcart.outbox.senders import Sender
 
@@ -79,7 +79,7 @@ class BackgroundServices:
 
     def __init__(
         self,
-        app: App,
+        app: LiveHost,
         *,
         listen: bool = True,
         dispatch: bool = True,

@@ -18,7 +18,6 @@ import msgspec
 from pydantic import SecretStr
 from sqlalchemy import Engine, select
 
-from hashcart.bootstrap import App
 from hashcart.domain.link_codes import parse_link_request
 from hashcart.domain.posts import Network, Post
 from hashcart.domain.products import ShopHosts
@@ -27,7 +26,7 @@ from hashcart.networks.formats import Format
 from hashcart.networks.prefilter import Prefilter
 from hashcart.ports import Cursor, Fetched, FetchFailed, LinkResolver, ParentFetcher
 from hashcart.services.ingest import Ingestor, IngestStats
-from hashcart.services.shop import Shop
+from hashcart.services.shop import Shop, ShopHost
 from hashcart.store import schema as t
 from hashcart.store.repository import insert_ignoring
 
@@ -44,10 +43,14 @@ class _FetchState:
     retry_at: dict[tuple[Network, str], datetime] = field(default_factory=dict)
 
 
+# What the live sink runs on: the host and the shop as it stands (bootstrap.App is one).
+LiveHost = ShopHost
+
+
 class LiveIngest:
     def __init__(
         self,
-        app: App,
+        app: LiveHost,
         fetchers: Mapping[Network, ParentFetcher] | None = None,
         resolve_links: LinkResolver | None = None,
         extra_hosts: Sequence[str] = (),

@@ -7,7 +7,8 @@ dispatcher uses, the parent fetchers and listeners of the live sink, the OAuth s
 account page, the console's Networks form and the one webhook route `/webhooks/{network}`.
 
 This module is the leaf of the package: the names other modules share (`Format`, `Line`)
-live here so that the registry can import every adapter without a cycle.
+live here. A network's parts are built from a `NetworkHost` (ports and the settings in
+force, which bootstrap's App offers), never from the application object itself.
 """
 
 from __future__ import annotations
@@ -17,22 +18,28 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from enum import Enum, StrEnum
-from typing import TYPE_CHECKING, Any, Literal, Protocol, cast
+from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeVar, cast, get_args
 
 from hashcart.domain.posts import Event
 from hashcart.ports import (
     ClientRegistry,
+    Clock,
     DeliveryLog,
     Listener,
     LiveSink,
     OAuthProvider,
     ParentFetcher,
+    SealedSessions,
     Sender,
 )
 
 if TYPE_CHECKING:
-    from hashcart.bootstrap import App
+    # pydantic only for types here: `hashcart --help` reads this module and stays fast.
+    from pydantic import BaseModel
+
     from hashcart.config import Settings
+
+ModelT = TypeVar("ModelT", bound="BaseModel")
 
 # Format names share the rules of network names, plus '-' (`x-v2`).
 _FORMAT_NAME = re.compile(r"[a-z][a-z0-9_-]{0,31}")
@@ -64,6 +71,11 @@ class Format(StrEnum):
         member._value_ = name
         _declared_formats[name] = member
         return member
+
+    @classmethod
+    def forget(cls, name: str) -> None:
+        """Undo `declare` (the built-in formats stay)."""
+        _declared_formats.pop(name, None)
 
     @classmethod
     def _missing_(cls, value: Any) -> Format | None:
@@ -121,6 +133,23 @@ class SettingField:
     secret: bool = False
 
 
+def setting_fields(model: type[BaseModel]) -> tuple[SettingField, ...]:
+    """A network's settings model as the console's form shows it: each field in the order
+    the model declares them, its `title` the label and its `description` the hint; a field
+    typed `SecretStr` is a secret (sealed at rest, never shown back)."""
+    from pydantic import SecretStr
+
+    return tuple(
+        SettingField(
+            key,
+            info.title or key,
+            info.description or "",
+            secret=info.annotation is SecretStr or SecretStr in get_args(info.annotation),
+        )
+        for key, info in model.model_fields.items()
+    )
+
+
 @dataclass(frozen=True)
 class Need:
     """One thing hashcart can do on a network, and the values it takes: met when every
@@ -134,13 +163,22 @@ class Need:
 
 @dataclass(frozen=True)
 class NetworkSettings:
-    """A network's settings model, as the console's Networks card is generated from it:
-    its fields (plain ones first), what each capability needs, its listeners (name and
-    label) and whether it takes webhooks."""
+    """What the console's Networks card of a network is generated from: its settings
+    `model` (a pydantic model declaring the network's fields, secrets typed `SecretStr`),
+    what each capability needs, and its listeners (name -> label), the names the
+    `listeners` setting accepts.
 
-    fields: tuple[SettingField, ...] = ()
+    The built-in networks' fields are also `Settings` fields of the same names (documented
+    settings, kept); a plugin's are stored by the console only."""
+
+    # None: the network takes no settings.
+    model: type[BaseModel] | None = None
     needs: tuple[Need, ...] = ()
     listeners: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def fields(self) -> tuple[SettingField, ...]:
+        return () if self.model is None else setting_fields(self.model)
 
     @property
     def plain_keys(self) -> tuple[str, ...]:
@@ -194,32 +232,62 @@ class Webhook(Protocol):
         ...
 
 
+class NetworkHost(Protocol):
+    """What a network's parts are built from: the clock, the settings in force (the file's
+    with the console's on top, re-read at each call) and the store of the shop account's
+    sealed sessions. The composition root offers it (bootstrap.App), built once; a network
+    never sees the application object beyond these."""
+
+    @property
+    def clock(self) -> Clock: ...
+
+    def effective_settings(self) -> Settings: ...
+
+    def network_settings(self, model: type[ModelT]) -> ModelT:
+        """`model` (a network's settings model) with the values in force: how a plugin
+        network reads its own fields, which are no `Settings` fields."""
+        ...
+
+    def sealed_sessions(self) -> SealedSessions: ...
+
+
 @dataclass(frozen=True)
 class Wiring:
     """A network's parts as its `wiring` module builds them from the settings, the module
     imported only when a part is first built: registering a network loads none of its HTTP
     and streaming stack (`hashcart --help` and `ingest` stay fast)."""
 
-    module: (
-        str  # e.g. "hashcart.networks.x.wiring": fetcher(app), sender(app), listeners(app, sink)
-    )
+    # e.g. "hashcart.networks.x.wiring": fetcher(host), sender(host), listeners(host, sink)
+    module: str
 
-    def fetcher(self, app: App) -> ParentFetcher | None:
-        return cast("ParentFetcher | None", importlib.import_module(self.module).fetcher(app))
+    def fetcher(self, host: NetworkHost) -> ParentFetcher | None:
+        return cast("ParentFetcher | None", importlib.import_module(self.module).fetcher(host))
 
-    def sender(self, app: App) -> Sender | None:
-        return cast("Sender | None", importlib.import_module(self.module).sender(app))
+    def sender(self, host: NetworkHost) -> Sender | None:
+        return cast("Sender | None", importlib.import_module(self.module).sender(host))
 
-    def listeners(self, app: App, sink: LiveSink) -> list[Listener]:
-        built = importlib.import_module(self.module).listeners(app, sink)
+    def listeners(self, host: NetworkHost, sink: LiveSink) -> list[Listener]:
+        built = importlib.import_module(self.module).listeners(host, sink)
         return cast("list[Listener]", built)
 
 
-def _none(app: App) -> None:
+@dataclass(frozen=True)
+class SignInAsks:
+    """What the account page's "Link <network>" form asks the shopper before sending them
+    to sign in at the network: a Mastodon server, a Bluesky handle. `name` is the form
+    field the start route reads (`server` or `handle`)."""
+
+    name: Literal["server", "handle"]
+    label: str
+    placeholder: str
+    autocomplete: str = "off"
+
+
+def _none(host: NetworkHost) -> None:
     return None
 
 
-def _no_listeners(app: App, sink: LiveSink) -> list[Listener]:
+def _no_listeners(host: NetworkHost, sink: LiveSink) -> list[Listener]:
     return []
 
 
@@ -231,8 +299,8 @@ def _no_post_url(post_id: str, author_id: str, author_handle: str) -> str | None
 class NetworkAdapter:
     """Everything hashcart knows of one network.
 
-    The part builders take the app and read the settings in force from it
-    (`app.effective_settings()`), answering None / nothing when those do not configure the
+    The part builders take the host and read the settings in force from it
+    (`host.effective_settings()`), answering None / nothing when those do not configure the
     part; they import their heavy modules when called, so registering costs nothing.
     """
 
@@ -245,12 +313,14 @@ class NetworkAdapter:
     sniffs: tuple[Sniff, ...] = ()
     line_rules: tuple[LineRule, ...] = ()
     settings: NetworkSettings = field(default_factory=NetworkSettings)
-    fetcher: Callable[[App], ParentFetcher | None] = _none
-    sender: Callable[[App], Sender | None] = _none
-    listeners: Callable[[App, LiveSink], list[Listener]] = _no_listeners
+    fetcher: Callable[[NetworkHost], ParentFetcher | None] = _none
+    sender: Callable[[NetworkHost], Sender | None] = _none
+    listeners: Callable[[NetworkHost, LiveSink], list[Listener]] = _no_listeners
     # The shopper's sign-in at the network (account linking), None when it has none; the
     # registry keeps hashcart's client registrations (one per server, for Mastodon).
-    oauth: Callable[[App, ClientRegistry], OAuthProvider] | None = None
+    oauth: Callable[[NetworkHost, ClientRegistry], OAuthProvider] | None = None
+    # What the account page's link form asks before that sign-in (None: nothing).
+    sign_in_asks: SignInAsks | None = None
     webhook: Webhook | None = None
     # (post id, author id, author handle) -> the post's page on the network, or None.
     post_url: Callable[[str, str, str], str | None] = _no_post_url

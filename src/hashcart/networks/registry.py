@@ -4,8 +4,13 @@
 
 and from then on format detection, decoding, the prefilter, display names, post URLs, the
 dispatcher's senders, the live sink's fetchers and listeners, OAuth sign-in, the console's
-Networks form and `/webhooks/{network}` all know it (see networks/base.NetworkAdapter).
-X, Mastodon and Bluesky are registered here, in that order (the order pages show them in).
+Networks form, the `listeners` setting, `ingest --format`, the API's network filter and
+`/webhooks/{network}` all know it (see networks/base.NetworkAdapter).
+
+The registry knows no network by itself: the built-in ones (X, Mastodon, Bluesky, in the
+order pages show them) are registered by networks/builtin, which the composition root
+(bootstrap) imports; that module sits above this one, so no adapter and the registry import
+each other.
 """
 
 from __future__ import annotations
@@ -16,12 +21,9 @@ from typing import TYPE_CHECKING
 from hashcart.domain.posts import Network
 from hashcart.errors import HashcartError
 from hashcart.networks.base import Decode, Format, LineRule, NetworkAdapter, Sniff
-from hashcart.networks.bluesky.adapter import ADAPTER as BLUESKY
-from hashcart.networks.mastodon.adapter import ADAPTER as MASTODON
-from hashcart.networks.x.adapter import ADAPTER as X
 
 if TYPE_CHECKING:
-    from hashcart.bootstrap import App
+    from hashcart.networks.base import NetworkHost
     from hashcart.ports import Listener, LiveSink, ParentFetcher, Sender
 
 
@@ -57,8 +59,13 @@ def register(adapter: NetworkAdapter) -> NetworkAdapter:
 
 
 def unregister(name: str) -> None:
-    """Forget a registered network (tests register their own and clean up after)."""
-    _adapters.pop(name, None)
+    """Forget a registered network (tests register their own and clean up after): its
+    name and formats are no longer known anywhere."""
+    gone = _adapters.pop(name, None)
+    if gone is not None:
+        for fmt in gone.decoders:
+            Format.forget(fmt)
+        Network.forget(name)
     _rebuild()
 
 
@@ -116,24 +123,24 @@ def line_rules() -> tuple[LineRule, ...]:
 # The parts, built from the settings in force ------------------------------------------------
 
 
-def fetchers(app: App) -> dict[Network, ParentFetcher]:
+def fetchers(host: NetworkHost) -> dict[Network, ParentFetcher]:
     """The parent fetchers the settings configure, by network."""
-    built = {Network(one.name): one.fetcher(app) for one in _adapters.values()}
+    built = {Network(one.name): one.fetcher(host) for one in _adapters.values()}
     return {network: fetcher for network, fetcher in built.items() if fetcher is not None}
 
 
-def senders(app: App) -> dict[str, Sender]:
+def senders(host: NetworkHost) -> dict[str, Sender]:
     """The network senders the settings configure, by outbox network (email is the
     dispatcher's own)."""
-    built = {one.name: one.sender(app) for one in _adapters.values()}
+    built = {one.name: one.sender(host) for one in _adapters.values()}
     return {network: sender for network, sender in built.items() if sender is not None}
 
 
-def listeners(app: App, sink: LiveSink) -> list[Listener]:
+def listeners(host: NetworkHost, sink: LiveSink) -> list[Listener]:
     """Every listener `settings.listeners` names, in the order of networks."""
     found: list[Listener] = []
     for one in _adapters.values():
-        found += one.listeners(app, sink)
+        found += one.listeners(host, sink)
     return found
 
 
@@ -142,5 +149,19 @@ def listener_names() -> tuple[str, ...]:
     return tuple(name for one in _adapters.values() for name in one.settings.listeners)
 
 
-for _builtin in (X, MASTODON, BLUESKY):
-    register(_builtin)
+def formats() -> tuple[str, ...]:
+    """Every registered format name, network by network (what `ingest --format` offers
+    besides `auto`)."""
+    return tuple(_decoders)
+
+
+class UnknownListeners(HashcartError, ValueError):
+    """The `listeners` setting names a listener no registered network has."""
+
+
+def check_listeners(named: tuple[str, ...] | list[str]) -> None:
+    """UnknownListeners, saying which names are known, when `named` holds another one."""
+    known = listener_names()
+    unknown = sorted(set(named) - set(known))
+    if unknown:
+        raise UnknownListeners(f"unknown listeners {unknown}: choose from {', '.join(known)}")

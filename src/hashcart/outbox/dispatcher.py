@@ -23,8 +23,8 @@ from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from functools import partial
 
-from hashcart.bootstrap import App
 from hashcart.config import Settings
+from hashcart.host import Host
 from hashcart.networks import registry
 from hashcart.networks.backoff import Backoff
 from hashcart.outbox.claims import LEASE, claim_due, next_due_at
@@ -102,7 +102,7 @@ class DispatchRun:
         return ", ".join(parts)
 
 
-def build_senders(app: App, settings: Settings | None = None) -> dict[str, Sender]:
+def build_senders(app: Host, settings: Settings | None = None) -> dict[str, Sender]:
     """Every sender the settings in force configure, by outbox network: the networks'
     (each registered network's adapter) and email over SMTP."""
     chosen = settings or app.effective_settings()
@@ -114,7 +114,7 @@ def build_senders(app: App, settings: Settings | None = None) -> dict[str, Sende
 
 
 def dispatch_once(
-    app: App,
+    app: Host,
     senders: Mapping[str, Sender] | None = None,
     *,
     limit: int = 100,
@@ -146,7 +146,7 @@ class _Run:
     """One run's state: its counts and which networks are held until when."""
 
     def __init__(
-        self, app: App, settings: Settings, senders: Mapping[str, Sender], rng: random.Random
+        self, app: Host, settings: Settings, senders: Mapping[str, Sender], rng: random.Random
     ) -> None:
         self.app = app
         self.settings = settings
@@ -260,7 +260,7 @@ def _wait(stop: threading.Event, seconds: float) -> None:
 
 
 def run_dispatcher(
-    app: App,
+    app: Host,
     stop: threading.Event,
     senders: Mapping[str, Sender] | None = None,
     *,
@@ -301,7 +301,7 @@ def run_dispatcher(
         wait(stop, _pause(app, chosen, poll_seconds))
 
 
-def _pause(app: App, senders: Mapping[str, Sender], poll_seconds: float) -> float:
+def _pause(app: Host, senders: Mapping[str, Sender], poll_seconds: float) -> float:
     now = app.clock.now()
     due = next_due_at(app.engine, senders, now, LEASE)
     if due is None:

@@ -74,8 +74,9 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
-    from hashcart.bootstrap import App
     from hashcart.config import Settings
+    from hashcart.host import Host
+    from hashcart.services.shop import ShopHost
 
 # How long a shopper has to finish signing in at the network.
 STATE_LIFETIME = timedelta(minutes=10)
@@ -103,7 +104,7 @@ Revocation = Literal["none", "revoked", "failed"]
 class StoredClients:
     """ClientRegistry in the database, client secrets sealed with `token_key`."""
 
-    def __init__(self, app: App) -> None:
+    def __init__(self, app: Host) -> None:
         self.app = app
         self.box = secret_box(app.effective_settings())
 
@@ -151,7 +152,7 @@ def redirect_uri(settings: Settings, network: Network) -> str:
 
 
 def start_link(
-    app: App, customer_id: int, provider: OAuthProvider, entered: str = ""
+    app: Host, customer_id: int, provider: OAuthProvider, entered: str = ""
 ) -> Authorization:
     """Begin linking: remember the state and verifier, return where to send the browser."""
     settings = app.effective_settings()
@@ -180,7 +181,7 @@ def start_link(
     return authorization
 
 
-def take_pending(app: App, customer_id: int, network: Network, state: str) -> PendingSignIn:
+def take_pending(app: Host, customer_id: int, network: Network, state: str) -> PendingSignIn:
     """Use up the shopper's state (it works once), or refuse the callback."""
     if not state or len(state) > 512:
         raise StateRefused("This sign-in link has no valid state.")
@@ -204,7 +205,7 @@ def take_pending(app: App, customer_id: int, network: Network, state: str) -> Pe
 
 
 def finish_link(
-    app: App,
+    app: ShopHost,
     email: str,
     provider: OAuthProvider,
     pending: PendingSignIn,
@@ -251,7 +252,7 @@ def finish_link(
 
 
 def stored_tokens(
-    app: App, customer_id: int, link_id: int
+    app: Host, customer_id: int, link_id: int
 ) -> tuple[str, str | None, dict[str, Any]] | None:
     """(network, server, secrets) of one of the customer's links, if it holds tokens."""
     with app.engine.connect() as connection:

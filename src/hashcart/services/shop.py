@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import timedelta
+from typing import Protocol
 
 from hashcart.config import Settings
 from hashcart.domain.carts import UNAVAILABLE, cart_refusal
@@ -13,6 +14,7 @@ from hashcart.domain.messages import MessageContext
 from hashcart.domain.products import Catalog, CatalogItem, ShopHosts
 from hashcart.domain.triggers import TriggerWords, normalize_tag, strip_trigger_tags
 from hashcart.domain.urls import extract_urls
+from hashcart.host import Host
 from hashcart.ports import ProductInfo, Repository
 
 __all__ = ["UNAVAILABLE", "Shop"]  # UNAVAILABLE's home is domain/carts
@@ -117,3 +119,10 @@ class Shop:
     def title(self, product_id: str) -> str:
         info = self.products.get(product_id)
         return info.title if info else product_id
+
+
+class ShopHost(Host, Protocol):
+    """The host (hashcart.host) with the shop as the catalog and the console's settings
+    stand now: what the live sink and OAuth linking run on (bootstrap.App is one)."""
+
+    def shop(self) -> Shop: ...

@@ -14,13 +14,12 @@ import logging
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Literal, get_args
-from urllib.parse import urlsplit
+from typing import Literal, TypeVar, get_args
 
-from pydantic import SecretStr
+from pydantic import BaseModel, SecretStr, ValidationError
 from sqlalchemy import Connection, delete, insert, select
 
-from hashcart.config import LISTENER_NAMES, Settings
+from hashcart.config import Settings
 from hashcart.errors import HashcartError
 from hashcart.networks import registry
 from hashcart.secretbox import NoTokenKey, SecretBox, UnreadableSecret
@@ -28,17 +27,30 @@ from hashcart.store import schema as t
 
 log = logging.getLogger(__name__)
 
-# Plain values, in the order the networks page shows them, and secrets (sealed at rest,
-# never shown back): as every registered network's settings model says (networks/base).
-PLAIN_KEYS = (
-    *(key for adapter in registry.adapters() for key in adapter.settings.plain_keys),
-    "listeners",
-)
-SECRET_KEYS = tuple(key for adapter in registry.adapters() for key in adapter.settings.secret_keys)
-KEYS = PLAIN_KEYS + SECRET_KEYS
 MAX_VALUE_LENGTH = 2000
 
+
+def plain_keys() -> tuple[str, ...]:
+    """Plain values, in the order the networks page shows them: as every registered
+    network's settings model says (networks/base), then `listeners`."""
+    return (
+        *(key for adapter in registry.adapters() for key in adapter.settings.plain_keys),
+        "listeners",
+    )
+
+
+def secret_keys() -> tuple[str, ...]:
+    """Secrets (sealed at rest, never shown back): the fields every registered network's
+    settings model types SecretStr."""
+    return tuple(key for adapter in registry.adapters() for key in adapter.settings.secret_keys)
+
+
+def keys() -> tuple[str, ...]:
+    return plain_keys() + secret_keys()
+
+
 Plain = str | tuple[str, ...]
+ModelT = TypeVar("ModelT", bound=BaseModel)
 Origin = Literal["console", "settings file", "default"]
 
 
@@ -67,15 +79,16 @@ def stored(connection: Connection) -> Stored:
     """The console's network values. A row that is not what this module writes (edited by
     hand, say) is ignored with a warning rather than stopping the engine."""
     found = Stored()
+    secret = secret_keys()
     rows = connection.execute(
-        select(t.shop_config.c.key, t.shop_config.c.value).where(t.shop_config.c.key.in_(KEYS))
+        select(t.shop_config.c.key, t.shop_config.c.value).where(t.shop_config.c.key.in_(keys()))
     )
     for key, raw in rows:
         try:
             value = json.loads(raw)
         except ValueError:
             value = None
-        if key in SECRET_KEYS:
+        if key in secret:
             if isinstance(value, dict) and isinstance(value.get("sealed"), str):
                 found.sealed[key] = value["sealed"]
                 continue
@@ -123,11 +136,36 @@ def overlay(settings: Settings, connection: Connection) -> Settings:
     return settings.model_copy(update=_as_settings_values(found.plain, opened.values))
 
 
+def values_of(effective: Settings, connection: Connection, model: type[ModelT]) -> ModelT:
+    """A network's settings model filled with the values in force: a `Settings` field's
+    from `effective` (the file's with the console's on top), a plugin network's own field
+    from the console (its secret opened with the token_key; one it cannot open is unset)."""
+    found = stored(connection)
+    opened = open_secrets(effective, found.sealed).values
+    values: dict[str, object] = {}
+    for key in model.model_fields:
+        if is_setting(key):
+            values[key] = getattr(effective, key)
+        elif key in found.plain:
+            values[key] = found.plain[key]
+        elif key in opened:
+            values[key] = opened[key]
+    return model.model_validate(values)
+
+
+def is_setting(key: str) -> bool:
+    """Whether a network's field is also a `Settings` field (the built-in networks' are:
+    documented settings); a plugin network's fields are the console's only."""
+    return key in Settings.model_fields
+
+
 def _as_settings_values(
     plain: Mapping[str, Plain], secrets: Mapping[str, str]
 ) -> dict[str, object]:
-    update: dict[str, object] = dict(plain)
+    update: dict[str, object] = {key: value for key, value in plain.items() if is_setting(key)}
     for key, value in secrets.items():
+        if not is_setting(key):
+            continue
         # x_client_id is no secret to X (it is in every authorize URL), but the console keeps
         # it with the client secret; Settings holds it as a plain string.
         update[key] = SecretStr(value) if _is_secret_str(key) else value
@@ -150,12 +188,13 @@ def save(
     secret as it is) and `clear` (secrets to forget). Refuses everything, writing nothing,
     when one value is wrong or a secret is given without a usable token_key."""
     checked: dict[str, Plain | None] = {}
+    known_plain, known_secret = plain_keys(), secret_keys()
     for key, value in plain.items():
-        if key not in PLAIN_KEYS:
+        if key not in known_plain:
             raise NetworkConfigError(f"not a network setting the console can change: {key}")
         checked[key] = None if value in ("", ()) and key != "listeners" else check_plain(key, value)
     given = {key: value.strip() for key, value in secrets.items() if value.strip()}
-    unknown = sorted((set(given) | set(clear)) - set(SECRET_KEYS))
+    unknown = sorted((set(given) | set(clear)) - set(known_secret))
     if unknown:
         raise NetworkConfigError("not a secret the console can store: " + ", ".join(unknown))
     for key, value in given.items():
@@ -181,9 +220,10 @@ def save(
         _insert(connection, key, json.dumps({"sealed": token}))
 
 
-def reset(connection: Connection, keys: tuple[str, ...] = PLAIN_KEYS) -> None:
+def reset(connection: Connection, keys: tuple[str, ...] | None = None) -> None:
     """Back to the settings file for `keys` (the plain values by default)."""
-    connection.execute(delete(t.shop_config).where(t.shop_config.c.key.in_(keys)))
+    chosen = plain_keys() if keys is None else keys
+    connection.execute(delete(t.shop_config).where(t.shop_config.c.key.in_(chosen)))
 
 
 def origin(settings: Settings, found: Stored, key: str) -> Origin:
@@ -195,7 +235,7 @@ def origin(settings: Settings, found: Stored, key: str) -> Origin:
 
 
 def _file_value(settings: Settings, key: str) -> Plain | None:
-    value = getattr(settings, key)
+    value = getattr(settings, key, None)
     return tuple(value) if isinstance(value, tuple | list) else value
 
 
@@ -209,88 +249,58 @@ def _insert(connection: Connection, key: str, value: str) -> None:
 
 # --- what each value must look like ------------------------------------------------------
 
-_X_HANDLE = re.compile(r"[A-Za-z0-9_]{1,15}")
-_X_USER_ID = re.compile(r"[0-9]{1,19}")
-_HANDLE = re.compile(
-    r"(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
-)
-_DID = re.compile(r"did:[a-z]+:[A-Za-z0-9._:%-]{1,2000}")
-_CONTROL = re.compile(r"[\x00-\x1f\x7f\s]")
+# Secrets are pasted: spaces or control characters in one are a bad paste.
+_BLANK_OR_CONTROL = re.compile(r"[\x00-\x1f\x7f\s]")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 def check_plain(key: str, value: object) -> Plain:
-    """`value` for `key` in the form stored, or NetworkConfigError saying what is wrong."""
+    """`value` for `key` in the form stored, or NetworkConfigError saying what is wrong: the
+    listeners by the registry's names, any other value by the settings model of the network
+    it belongs to (its validators normalise it: a handle without '@', a server's address)."""
     if key == "listeners":
         if not isinstance(value, list | tuple) or not all(isinstance(v, str) for v in value):
             raise NetworkConfigError("listeners must be a list of names")
-        unknown = sorted(set(value) - set(LISTENER_NAMES))
+        known = registry.listener_names()
+        unknown = sorted(set(value) - set(known))
         if unknown:
             raise NetworkConfigError(
-                f"unknown listeners {', '.join(unknown)}: choose from {', '.join(LISTENER_NAMES)}"
+                f"unknown listeners {', '.join(unknown)}: choose from {', '.join(known)}"
             )
-        return tuple(name for name in LISTENER_NAMES if name in value)
+        return tuple(name for name in known if name in value)
+    model = _model_with_plain(key)
+    if model is None:
+        raise NetworkConfigError(f"not a network setting the console can change: {key}")
     if not isinstance(value, str):
         raise NetworkConfigError(f"{key} must be text")
     text = value.strip()
     if len(text) > MAX_VALUE_LENGTH:
         raise NetworkConfigError(f"{key} is longer than {MAX_VALUE_LENGTH} characters")
-    if key == "x_shop_handle":
-        handle = text.removeprefix("@")
-        if not _X_HANDLE.fullmatch(handle):
-            raise NetworkConfigError(
-                f"X handle {text!r} is not a handle: letters, digits and _ only, at most 15"
-            )
-        return handle
-    if key == "x_shop_user_id":
-        if not _X_USER_ID.fullmatch(text):
-            raise NetworkConfigError(f"X user id {text!r} is not a number (the account's id)")
-        return text
-    if key == "bluesky_identifier":
-        name = text.removeprefix("@")
-        if not (_HANDLE.fullmatch(name) or _DID.fullmatch(name)):
-            raise NetworkConfigError(
-                f"Bluesky account {text!r} is neither a handle (shop.bsky.social) nor a DID"
-            )
-        return name
-    if key in ("mastodon_url", "bluesky_pds_url"):
-        return _server_url(key, text, ("https", "http"), path_allowed=False)
-    if key == "bluesky_jetstream_url":
-        return _server_url(key, text, ("wss", "ws"), path_allowed=True)
-    raise NetworkConfigError(f"not a network setting the console can change: {key}")
-
-
-_LABELS = {
-    "mastodon_url": "Mastodon server",
-    "bluesky_pds_url": "Bluesky PDS",
-    "bluesky_jetstream_url": "Jetstream URL",
-}
-
-
-def _server_url(key: str, text: str, schemes: tuple[str, ...], *, path_allowed: bool) -> str:
-    label = _LABELS[key]
-    wanted = " or ".join(f"{scheme}://" for scheme in schemes)
-    if _CONTROL.search(text):
-        raise NetworkConfigError(f"{label} {text!r} has spaces or control characters")
     try:
-        parts = urlsplit(text)
-        port = parts.port
-    except ValueError:
-        raise NetworkConfigError(f"{label} {text!r} is not a URL") from None
-    if parts.scheme.lower() not in schemes or not parts.hostname:
-        raise NetworkConfigError(f"{label} {text!r} must be a {wanted} address")
-    if parts.username is not None or parts.password is not None:
-        raise NetworkConfigError(f"{label} {text!r} must not carry a user name or password")
-    if parts.fragment or (not path_allowed and (parts.query or parts.path.strip("/"))):
-        raise NetworkConfigError(f"{label} {text!r} must be the server's address only")
-    host = parts.hostname.lower()
-    netloc = (f"[{host}]" if ":" in host else host) + (f":{port}" if port is not None else "")
-    path = parts.path if path_allowed else ""
-    query = f"?{parts.query}" if parts.query else ""
-    return f"{parts.scheme.lower()}://{netloc}{path}{query}"
+        checked = getattr(model.model_validate({key: text}), key)
+    except ValidationError as error:
+        raise NetworkConfigError(_reason(error)) from None
+    if not isinstance(checked, str) or _CONTROL.search(checked):
+        raise NetworkConfigError(f"{key} has control characters")
+    return checked
+
+
+def _model_with_plain(key: str) -> type[BaseModel] | None:
+    for adapter in registry.adapters():
+        if key in adapter.settings.plain_keys:
+            return adapter.settings.model
+    return None
+
+
+def _reason(error: ValidationError) -> str:
+    """The sentence a validator refused a value with (pydantic's own words otherwise)."""
+    first = error.errors()[0]
+    cause = first.get("ctx", {}).get("error")
+    return str(cause) if isinstance(cause, ValueError) else str(first["msg"])
 
 
 def _check_secret(key: str, value: str) -> None:
     if len(value) > MAX_VALUE_LENGTH:
         raise NetworkConfigError(f"{key} is longer than {MAX_VALUE_LENGTH} characters")
-    if _CONTROL.search(value):
+    if _BLANK_OR_CONTROL.search(value):
         raise NetworkConfigError(f"{key} has spaces or control characters; paste it again")

@@ -28,7 +28,7 @@ from hashcart.domain.carts import (
 from hashcart.domain.carts import (
     ListKind as ListKind,  # the web's routes name the lists through this module
 )
-from hashcart.domain.posts import Network
+from hashcart.domain.posts import network_names
 from hashcart.domain.shop_accounts import ShopAccount
 from hashcart.store import schema as t
 from hashcart.store.repository import LIST_TABLES
@@ -37,7 +37,6 @@ from hashcart.store.shoppable import shoppable_conditions
 TABLES: dict[ListKind, Table] = LIST_TABLES
 # Lines added on the web carry this network and "<network>/<shoppable post id>" (or "").
 WEB_NETWORK = "web"
-SOCIAL_NETWORKS = frozenset(network.value for network in Network)
 
 
 @dataclass(frozen=True)
@@ -84,7 +83,7 @@ def web_source(network: str, post_id: str) -> str:
 def parse_web_source(source: str) -> tuple[str, str] | None:
     """(network, post id) from a web line's post_id; ids may contain '/', networks do not."""
     network, slash, post_id = source.partition("/")
-    if not slash or network not in SOCIAL_NETWORKS or not post_id:
+    if not slash or network not in network_names() or not post_id:
         return None
     return network, post_id
 
@@ -219,7 +218,7 @@ def shoppable_post_naming(
     """Whether (network, post_id) is a shoppable post (of `accounts`, when there are any: see
     store/shoppable) that carries `product_id`'s link: only such a post may be credited with
     a web add (the funnel counts per post)."""
-    if network not in SOCIAL_NETWORKS or not post_id:
+    if network not in network_names() or not post_id:
         return False
     row = connection.execute(
         select(t.post_products.c.position)

@@ -3,6 +3,7 @@ routes both answer with it (a notice, an error, a form's state), so it lives bes
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -10,6 +11,8 @@ from fastapi import Request
 from starlette.responses import Response
 
 from hashcart.domain.messages import NotifyBy
+from hashcart.networks import registry
+from hashcart.networks.base import SignInAsks
 from hashcart.networks.post_urls import post_url
 from hashcart.store import account_data
 from hashcart.web.context import Viewer, hashcart_of, read_only, render
@@ -29,6 +32,25 @@ NOTIFY_LABELS: dict[str, tuple[str, str]] = {
         "Nothing on the social network at all: we email you instead.",
     ),
 }
+
+
+@dataclass(frozen=True)
+class SignIn:
+    """One "Link <network>" form of the account page: a registered network shoppers sign
+    in with, and what it asks first (a server, a handle), if anything."""
+
+    network: str
+    display_name: str
+    asks: SignInAsks | None
+
+
+def sign_ins() -> list[SignIn]:
+    """Every registered network with an OAuth sign-in, in registration order."""
+    return [
+        SignIn(str(one.name), one.display_name, one.sign_in_asks)
+        for one in registry.adapters()
+        if one.oauth is not None
+    ]
 
 
 def render_account_page(
@@ -58,6 +80,7 @@ def render_account_page(
         waiting=[(intent, _intent_url(intent)) for intent in waiting],
         applied=[(intent, _intent_url(intent)) for intent in applied],
         notify_labels=NOTIFY_LABELS,
+        sign_ins=sign_ins(),
         **extra,
     )
     response.headers["Content-Security-Policy"] = _policy(settings.oauth_allow_private_servers)

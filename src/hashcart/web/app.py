@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.responses import RedirectResponse
@@ -10,6 +11,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.responses import Response
 
 from hashcart.bootstrap import App
+from hashcart.networks import registry
 from hashcart.web import routes
 from hashcart.web.context import (
     NotAllowed,
@@ -26,6 +28,25 @@ OPENAPI_URL = "/api/openapi.json"
 # carries swagger-ui-dist 5.32.6, so the docs page loads nothing from elsewhere and runs
 # under the same CSP as every page. https://fastapi.tiangolo.com/how-to/custom-docs-ui-assets/
 API_DOCS_ASSETS = "/api/docs/assets"
+
+
+def _document_registered_networks(app: FastAPI) -> None:
+    """The API document's `Network` enum (the `/api/posts?network=` filter, a post's
+    `network`) lists the networks registered when the app is made, in registration order:
+    x, mastodon, bluesky and any other. The type itself accepts every registered name
+    (domain.posts.Network); only its listing in the document is fixed at import."""
+    names = [str(name) for name in registry.names()]
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = build()
+            network = schema.get("components", {}).get("schemas", {}).get("Network")
+            if network is not None:
+                network["enum"] = names
+        return app.openapi_schema or build()
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def create_app(hashcart: App) -> FastAPI:
@@ -54,6 +75,7 @@ def create_app(hashcart: App) -> FastAPI:
 
     for router in routes.all_routers():
         app.include_router(router)
+    _document_registered_networks(app)
 
     @app.exception_handler(SignInRequired)
     async def _sign_in_first(request: Request, error: SignInRequired) -> Response:

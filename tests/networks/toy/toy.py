@@ -8,6 +8,11 @@ Its payloads are its own shape, one JSON object a line:
 
 and it answers shoppers through its own HTTP API, a stand-in served on loopback
 (`ToyNetworkServer`): `POST /replies` with `{"in_reply_to", "to", "text"}`.
+
+It has what a real network declares besides: a settings model (an API address and a
+secret API token, shown on the console's Networks card), a listener name (`toy_stream`,
+for the `listeners` setting) and a sign-in shoppers link their account with (its
+authorize page on the stand-in, asking their toy name first).
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ from datetime import datetime
 from typing import Any
 
 import httpx
+from pydantic import BaseModel, Field, SecretStr, field_validator
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
@@ -27,8 +33,30 @@ from starlette.routing import Route
 
 from hashcart.config import Settings
 from hashcart.domain.posts import DecodeError, Event, Network, Post
-from hashcart.networks.base import NetworkAdapter, Sniff, WebhookAnswer, WebhookRequest
-from hashcart.ports import DeliveryLog, LiveSink, OutboxItem, SendFailed, Sent
+from hashcart.networks.base import (
+    Need,
+    NetworkAdapter,
+    NetworkHost,
+    NetworkSettings,
+    SignInAsks,
+    Sniff,
+    WebhookAnswer,
+    WebhookRequest,
+)
+from hashcart.ports import (
+    Authorization,
+    ClientRegistry,
+    DeliveryLog,
+    LiveSink,
+    OAuthFailed,
+    OAuthProvider,
+    OutboxItem,
+    PendingSignIn,
+    ProvenAccount,
+    SendFailed,
+    Sent,
+    StartInput,
+)
 
 NAME = "toy"
 FORMAT = "toy"
@@ -111,15 +139,78 @@ class ToyWebhook:
         return WebhookAnswer(200, {"taken": True, "posts": counts.posts})
 
 
+LISTENER = "toy_stream"
+
+
+class ToySettings(BaseModel):
+    """The toy's settings model: what its card on the console's Networks page shows."""
+
+    toy_api_url: str | None = Field(
+        None, title="Toy API address", description="Where the toy network's API answers."
+    )
+    toy_api_token: SecretStr | None = Field(
+        None, title="Toy API token", description="The shop account's token on the toy network."
+    )
+
+    @field_validator("toy_api_url")
+    @classmethod
+    def _an_http_address(cls, text: str | None) -> str | None:
+        if text is not None and not text.startswith(("http://", "https://")):
+            raise ValueError(f"Toy API address {text!r} must be an http(s) address")
+        return text
+
+
+SETTINGS = NetworkSettings(
+    model=ToySettings,
+    needs=(
+        Need("Toy stream", "listen", (("toy_api_url",),), LISTENER),
+        Need("Replies to shoppers", "answer", (("toy_api_url", "toy_api_token"),)),
+    ),
+    listeners={LISTENER: "Toy stream"},
+)
+
+
+class ToyOAuth:
+    """The toy's sign-in: its authorize page on the stand-in, with the name typed first."""
+
+    def __init__(self, api_url: str) -> None:
+        self.api_url = api_url
+        self.network = Network(NAME)  # declared once the toy is registered
+
+    def authorize(self, start: StartInput) -> Authorization:
+        return Authorization(
+            url=f"{self.api_url}/authorize?state={start.state}&who={start.entered}"
+        )
+
+    def exchange(
+        self, code: str, callback: Mapping[str, str], pending: PendingSignIn
+    ) -> ProvenAccount:
+        raise OAuthFailed("the toy network signs nobody in")
+
+    def revoke(self, server: str | None, secrets: Mapping[str, Any]) -> None:
+        return None
+
+
 def toy_network(api_url: str) -> NetworkAdapter:
     """The toy network, answering through the API at `api_url`."""
+
+    def oauth(host: NetworkHost, clients: ClientRegistry) -> OAuthProvider:
+        return ToyOAuth(api_url)
+
+    def sender(host: NetworkHost) -> ToySender:
+        # The address the merchant set in the console, when there is one.
+        return ToySender(host.network_settings(ToySettings).toy_api_url or api_url)
+
     return NetworkAdapter(
         name=NAME,
         display_name="Toy",
         decoders={FORMAT: decode},
         # Its first key says it all, so it may go before every other network's rules.
         sniffs=(Sniff(5, FORMAT, lambda head, line: head.startswith(b'{"toy":')),),
-        sender=lambda app: ToySender(api_url),
+        settings=SETTINGS,
+        sender=sender,
+        oauth=oauth,
+        sign_in_asks=SignInAsks("handle", "Your toy name", "ana"),
         webhook=ToyWebhook(),
         post_url=lambda post_id, author_id, handle: f"{api_url}/posts/{post_id}",
     )

@@ -14,15 +14,16 @@ from hashcart.networks.base import (
     LineRule,
     Need,
     NetworkAdapter,
+    NetworkHost,
     NetworkSettings,
-    SettingField,
+    SignInAsks,
     Sniff,
     Wiring,
 )
 from hashcart.networks.bluesky.decode import decode
+from hashcart.networks.bluesky.settings import BlueskySettings
 
 if TYPE_CHECKING:
-    from hashcart.bootstrap import App
     from hashcart.ports import (
         ClientRegistry,
         OAuthProvider,
@@ -57,23 +58,7 @@ SNIFFS = (
 LINE_RULES = (LineRule(b'{"did"', must_hold=b'app.bsky.feed.post"', wanted_if=b'"tags":["'),)
 
 SETTINGS = NetworkSettings(
-    fields=(
-        SettingField(
-            "bluesky_identifier", "Shop account", "The shop's handle (shop.bsky.social) or DID."
-        ),
-        SettingField(
-            "bluesky_app_password",
-            "App password",
-            "From Settings › Privacy and security › App passwords.",
-            secret=True,
-        ),
-        SettingField(
-            "bluesky_pds_url", "PDS", "The shop account's PDS (https://bsky.social for most)."
-        ),
-        SettingField(
-            "bluesky_jetstream_url", "Jetstream", "A Jetstream instance's /subscribe address."
-        ),
-    ),
+    model=BlueskySettings,
     needs=(
         Need("Jetstream", "listen", (("bluesky_jetstream_url",),), "jetstream"),
         Need("Repository firehose", "listen", (("bluesky_firehose_url",),), "bluesky_firehose"),
@@ -87,10 +72,10 @@ SETTINGS = NetworkSettings(
 )
 
 
-def _oauth(app: App, clients: ClientRegistry) -> OAuthProvider:
+def _oauth(host: NetworkHost, clients: ClientRegistry) -> OAuthProvider:
     from hashcart.networks.bluesky.oauth import BlueskyOAuth
 
-    return BlueskyOAuth.from_settings(app.effective_settings())
+    return BlueskyOAuth.from_settings(host.effective_settings())
 
 
 # Built from bluesky/wiring when first needed (see networks/base.Wiring).
@@ -107,5 +92,6 @@ ADAPTER = NetworkAdapter(
     sender=_WIRING.sender,
     listeners=_WIRING.listeners,
     oauth=_oauth,
+    sign_in_asks=SignInAsks("handle", "Your Bluesky handle", "alice.bsky.social", "username"),
     post_url=post_url,
 )

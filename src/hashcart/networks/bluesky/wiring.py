@@ -6,8 +6,8 @@ Public records need no login, so the fetcher is always there; the sender needs t
 identifier and app password; the listeners are the ones `listeners` names (`jetstream`,
 `bluesky_firehose`).
 
-The network's composition root: the one module of its package that builds store adapters
-(the sealed-sessions port).
+The network's composition root: the one module of its package that builds its parts,
+from what the host (networks/base.NetworkHost) gives: clock, settings, sealed sessions.
 """
 
 from __future__ import annotations
@@ -24,36 +24,35 @@ from hashcart.networks.bluesky.send import BlueskySender
 from hashcart.networks.bluesky.session import ShopSession
 from hashcart.networks.bluesky.xrpc import Xrpc, new_client
 from hashcart.secretbox import SecretBox
-from hashcart.store.network_sessions import StoredSessions
 
 if TYPE_CHECKING:
-    from hashcart.bootstrap import App
     from hashcart.config import Settings
+    from hashcart.networks.base import NetworkHost
     from hashcart.ports import Listener, LiveSink, ParentFetcher, Sender
 
 
-def _reading(app: App, settings: Settings) -> tuple[Xrpc, IdentityResolver, RecordReader]:
+def _reading(host: NetworkHost, settings: Settings) -> tuple[Xrpc, IdentityResolver, RecordReader]:
     xrpc = Xrpc(new_client())
-    identity = IdentityResolver(xrpc, settings.bluesky_plc_url, app.clock)
+    identity = IdentityResolver(xrpc, settings.bluesky_plc_url, host.clock)
     # Records are read from the PDS a DID document names: a place a stranger chose.
     return xrpc, identity, RecordReader(identity, identity.named_hosts)
 
 
-def fetcher(app: App) -> ParentFetcher | None:
-    _, _, records = _reading(app, app.effective_settings())
-    return BlueskyParentFetcher(records, app.clock)
+def fetcher(host: NetworkHost) -> ParentFetcher | None:
+    _, _, records = _reading(host, host.effective_settings())
+    return BlueskyParentFetcher(records, host.clock)
 
 
-def sender(app: App) -> Sender | None:
-    settings = app.effective_settings()
+def sender(host: NetworkHost) -> Sender | None:
+    settings = host.effective_settings()
     if not settings.bluesky_identifier or settings.bluesky_app_password is None:
         return None
-    xrpc, identity, records = _reading(app, settings)
+    xrpc, identity, records = _reading(host, settings)
     box = SecretBox.of(settings) if settings.token_key is not None else None
     session = ShopSession(
-        StoredSessions(app.engine, app.clock),
+        host.sealed_sessions(),
         xrpc,
-        app.clock,
+        host.clock,
         pds_url=settings.bluesky_pds_url,
         identifier=settings.bluesky_identifier,
         password=settings.bluesky_app_password.get_secret_value(),
@@ -62,12 +61,12 @@ def sender(app: App) -> Sender | None:
     return BlueskySender(session, records, identity, xrpc)
 
 
-def listeners(app: App, sink: LiveSink) -> list[Listener]:
+def listeners(host: NetworkHost, sink: LiveSink) -> list[Listener]:
     """The listeners of this network named in the settings' `listeners`."""
-    settings = app.effective_settings()
+    settings = host.effective_settings()
     found: list[Listener] = []
     if "jetstream" in settings.listeners:
-        xrpc, _, records = _reading(app, settings)
+        xrpc, _, records = _reading(host, settings)
         # Gaps are backfilled from the shop's own threads: without its account, none.
         shop = settings.bluesky_identifier
         backfill = ThreadBackfill(xrpc, settings.bluesky_appview_url, shop) if shop else None
@@ -75,6 +74,6 @@ def listeners(app: App, sink: LiveSink) -> list[Listener]:
             JetstreamListener(settings.bluesky_jetstream_url, sink, records, backfill=backfill)
         )
     if "bluesky_firehose" in settings.listeners:
-        _, identity, records = _reading(app, settings)
+        _, identity, records = _reading(host, settings)
         found.append(FirehoseListener(settings.bluesky_firehose_url, sink, identity, records))
     return found

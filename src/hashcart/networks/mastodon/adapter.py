@@ -11,17 +11,18 @@ from hashcart.networks.base import (
     Format,
     Need,
     NetworkAdapter,
+    NetworkHost,
     NetworkSettings,
-    SettingField,
+    SignInAsks,
     Sniff,
     Wiring,
 )
 from hashcart.networks.mastodon.decode import decode
+from hashcart.networks.mastodon.settings import MastodonSettings
 from hashcart.networks.mastodon.webhook import MastodonWebhook
 from hashcart.networks.safe_urls import web_url
 
 if TYPE_CHECKING:
-    from hashcart.bootstrap import App
     from hashcart.ports import (
         ClientRegistry,
         OAuthProvider,
@@ -60,23 +61,7 @@ SNIFFS = (
 )
 
 SETTINGS = NetworkSettings(
-    fields=(
-        SettingField(
-            "mastodon_url", "Server", "The shop account's server, e.g. https://mastodon.social."
-        ),
-        SettingField(
-            "mastodon_access_token",
-            "Shop account's access token",
-            "From Preferences › Development › New application (scopes read, write).",
-            secret=True,
-        ),
-        SettingField(
-            "mastodon_webhook_secret",
-            "Admin webhook secret",
-            "Shown in Administration › Webhooks once the webhook is made.",
-            secret=True,
-        ),
-    ),
+    model=MastodonSettings,
     needs=(
         Need(
             "Streaming (mentions and the trigger tags)",
@@ -91,10 +76,10 @@ SETTINGS = NetworkSettings(
 )
 
 
-def _oauth(app: App, clients: ClientRegistry) -> OAuthProvider:
+def _oauth(host: NetworkHost, clients: ClientRegistry) -> OAuthProvider:
     from hashcart.networks.mastodon.oauth import MastodonOAuth
 
-    return MastodonOAuth.from_settings(app.effective_settings(), clients)
+    return MastodonOAuth.from_settings(host.effective_settings(), clients)
 
 
 # Built from mastodon/wiring when first needed (see networks/base.Wiring).
@@ -110,6 +95,7 @@ ADAPTER = NetworkAdapter(
     sender=_WIRING.sender,
     listeners=_WIRING.listeners,
     oauth=_oauth,
+    sign_in_asks=SignInAsks("server", "Your Mastodon server", "mastodon.social"),
     webhook=MastodonWebhook(),
     post_url=post_url,
 )

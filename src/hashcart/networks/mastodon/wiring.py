@@ -11,8 +11,8 @@ from typing import TYPE_CHECKING
 from hashcart.networks.mastodon.api import MastodonApi
 
 if TYPE_CHECKING:
-    from hashcart.bootstrap import App
     from hashcart.config import Settings
+    from hashcart.networks.base import NetworkHost
     from hashcart.ports import Listener, LiveSink, ParentFetcher, Sender
 
 log = logging.getLogger(__name__)
@@ -27,26 +27,26 @@ def _api(settings: Settings) -> MastodonApi | None:
     return MastodonApi(settings.mastodon_url, token.get_secret_value())
 
 
-def fetcher(app: App) -> ParentFetcher | None:
+def fetcher(host: NetworkHost) -> ParentFetcher | None:
     from hashcart.networks.mastodon.fetch import MastodonParentFetcher
 
-    api = _api(app.effective_settings())
+    api = _api(host.effective_settings())
     return None if api is None else MastodonParentFetcher(api)
 
 
-def sender(app: App) -> Sender | None:
+def sender(host: NetworkHost) -> Sender | None:
     from hashcart.networks.mastodon.send import MastodonSender
 
-    api = _api(app.effective_settings())
+    api = _api(host.effective_settings())
     return None if api is None else MastodonSender(api)
 
 
-def listeners(app: App, sink: LiveSink) -> list[Listener]:
+def listeners(host: NetworkHost, sink: LiveSink) -> list[Listener]:
     """The `mastodon` listener, when `settings.listeners` names it and the server and token
     are set (named without them, it is left out with a warning saying what is missing)."""
     from hashcart.networks.mastodon.stream import MastodonStreamListener
 
-    settings = app.effective_settings()
+    settings = host.effective_settings()
     if LISTENER not in settings.listeners:
         return []
     api = _api(settings)

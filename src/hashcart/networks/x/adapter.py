@@ -10,16 +10,16 @@ from hashcart.networks.base import (
     Format,
     Need,
     NetworkAdapter,
+    NetworkHost,
     NetworkSettings,
-    SettingField,
     Sniff,
     Wiring,
 )
 from hashcart.networks.x.decode import decode_v1, decode_v2
+from hashcart.networks.x.settings import XSettings
 from hashcart.networks.x.webhook import XWebhook
 
 if TYPE_CHECKING:
-    from hashcart.bootstrap import App
     from hashcart.ports import (
         ClientRegistry,
         OAuthProvider,
@@ -59,40 +59,7 @@ SNIFFS = (
 )
 
 SETTINGS = NetworkSettings(
-    fields=(
-        SettingField("x_shop_handle", "Shop handle", "The shop's X handle, without “@”."),
-        SettingField("x_shop_user_id", "Shop user id", "The shop account's numeric id."),
-        SettingField(
-            "x_consumer_secret",
-            "API key secret (consumer secret)",
-            "Signs webhook deliveries and the CRC check.",
-            secret=True,
-        ),
-        SettingField(
-            "x_client_id",
-            "OAuth 2.0 client id",
-            "Shoppers link their X account with it.",
-            secret=True,
-        ),
-        SettingField(
-            "x_client_secret",
-            "OAuth 2.0 client secret",
-            "Shopper linking. Not a webhook secret: X signs webhooks with the consumer secret.",
-            secret=True,
-        ),
-        SettingField(
-            "x_bearer_token",
-            "App bearer token",
-            "Filtered stream and looking up parent posts.",
-            secret=True,
-        ),
-        SettingField(
-            "x_access_token",
-            "Shop account's access token",
-            "A user token of the shop's account: replies and direct messages.",
-            secret=True,
-        ),
-    ),
+    model=XSettings,
     needs=(
         Need(
             "Webhook deliveries (Account Activity or X Activity API)",
@@ -108,10 +75,10 @@ SETTINGS = NetworkSettings(
 )
 
 
-def _oauth(app: App, clients: ClientRegistry) -> OAuthProvider:
+def _oauth(host: NetworkHost, clients: ClientRegistry) -> OAuthProvider:
     from hashcart.networks.x.oauth import XOAuth
 
-    return XOAuth.from_settings(app.effective_settings())
+    return XOAuth.from_settings(host.effective_settings())
 
 
 # Built from x/wiring when first needed (see networks/base.Wiring).

@@ -8,8 +8,8 @@ nothing when they do not configure it.
 - listeners: the filtered stream, when `listeners` names "x_stream" and the bearer token is
   set; its trigger rule needs `x_shop_handle`.
 
-The network's composition root: the one module of its package that builds store adapters
-(the sealed-sessions port).
+The network's composition root: the one module of its package that builds its parts,
+from what the host (networks/base.NetworkHost) gives: clock, settings, sealed sessions.
 """
 
 from __future__ import annotations
@@ -22,36 +22,35 @@ from hashcart.networks.x.fetch import XParentFetcher
 from hashcart.networks.x.send import XSender
 from hashcart.networks.x.shop_token import ShopToken
 from hashcart.networks.x.stream import FilteredStreamListener
-from hashcart.store.network_sessions import StoredSessions
 
 if TYPE_CHECKING:
-    from hashcart.bootstrap import App
+    from hashcart.networks.base import NetworkHost
     from hashcart.ports import Listener, LiveSink, ParentFetcher, Sender
 
 log = logging.getLogger(__name__)
 
 
-def fetcher(app: App) -> ParentFetcher | None:
-    settings = app.effective_settings()
+def fetcher(host: NetworkHost) -> ParentFetcher | None:
+    settings = host.effective_settings()
     if settings.x_bearer_token is None:
         return None
     return XParentFetcher(XApi.from_settings(settings))
 
 
-def sender(app: App) -> Sender | None:
-    settings = app.effective_settings()
+def sender(host: NetworkHost) -> Sender | None:
+    settings = host.effective_settings()
     if settings.x_access_token is None:
         return None
     return XSender(
         XApi.from_settings(settings),
         shop_user_id=settings.x_shop_user_id,
-        token=ShopToken(StoredSessions(app.engine, app.clock), settings, app.clock),
+        token=ShopToken(host.sealed_sessions(), settings, host.clock),
     )
 
 
-def listeners(app: App, sink: LiveSink) -> list[Listener]:
+def listeners(host: NetworkHost, sink: LiveSink) -> list[Listener]:
     """The listeners of this network named in the settings' `listeners`."""
-    settings = app.effective_settings()
+    settings = host.effective_settings()
     if "x_stream" not in settings.listeners:
         return []
     if settings.x_bearer_token is None:

@@ -30,7 +30,7 @@ from hashcart.services.oauth_links import (
 )
 from hashcart.web.account_page import render_account_page as account_page
 from hashcart.web.context import SignedInShopper, Viewer, csrf_protected, hashcart_of, render
-from hashcart.web.formatting import network_name
+from hashcart.web.formatting import in_words, network_name
 
 router = APIRouter(dependencies=[Depends(csrf_protected)], include_in_schema=False)
 
@@ -78,7 +78,8 @@ def start(
     if chosen is None:
         return _no_such_network(request)
     app = hashcart_of(request)
-    entered = server if chosen is Network.MASTODON else handle
+    asks = registry.adapter(chosen).sign_in_asks
+    entered = "" if asks is None else server if asks.name == "server" else handle
     try:
         provider = provider_for(request, chosen)
         authorization = start_link(app, viewer.id, provider, entered)
@@ -168,8 +169,7 @@ def _no_such_network(request: Request) -> Response:
 
 def _linkable() -> str:
     """ "X, Mastodon and Bluesky": the networks shoppers sign in with, in words."""
-    names = [one.display_name for one in registry.adapters() if one.oauth is not None]
-    return ", ".join(names[:-1]) + " and " + names[-1] if len(names) > 1 else "".join(names)
+    return in_words([one.display_name for one in registry.adapters() if one.oauth is not None])
 
 
 def _refusal(name: str, error: LinkError) -> str:

@@ -11,11 +11,11 @@ secret field leaves the stored one alone. Everything is stored over the settings
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse
-from pydantic import BaseModel, Field, SecretStr, create_model
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
 from starlette.responses import Response
 
 from hashcart.config import Settings
@@ -76,26 +76,24 @@ def _listener_labels() -> dict[str, str]:
     }
 
 
-def _form_model() -> type[BaseModel]:
-    """What the page's one form sends (secrets blank unless typed): every registered
-    network's settings, the listeners, and the secrets to clear."""
-    fields: dict[str, Any] = {
-        key: (str, Field("", max_length=2000))
-        for key in (*network_config.PLAIN_KEYS, *network_config.SECRET_KEYS)
-    }
-    fields["listeners"] = (list[str], Field(default_factory=list, max_length=10))
-    fields["clear"] = (list[str], Field(default_factory=list, max_length=20))
-    model: type[BaseModel] = create_model("NetworksForm", **fields)
-    return model
+class NetworksForm(BaseModel):
+    """What the page's one form sends: the listeners, the secrets to clear, and every
+    registered network's fields by name (secrets blank unless typed). Networks can be
+    registered after this module is imported, so their fields come as extra values, each
+    checked by store/network_config when saved; values that are no registered field are
+    ignored."""
+
+    model_config = ConfigDict(extra="allow")
+
+    listeners: list[str] = Field(default_factory=list, max_length=10)
+    clear: list[str] = Field(default_factory=list, max_length=20)
 
 
-if TYPE_CHECKING:
-    NetworksForm = BaseModel
-else:
-    NetworksForm = _form_model()
-
-
-def _is_set(settings: Settings, key: str) -> bool:
+def _is_set(settings: Settings, key: str, found: network_config.Stored | None = None) -> bool:
+    """Whether `key` has a value in force; a plugin network's field (no `Settings` field)
+    is set when the console stored it."""
+    if not network_config.is_setting(key):
+        return found is not None and (bool(found.plain.get(key)) or key in found.sealed)
     value = getattr(settings, key)
     if isinstance(value, SecretStr):
         value = value.get_secret_value()
@@ -142,7 +140,7 @@ def _cards(
     public_url = effective.public_url.rstrip("/")
     cards = []
     for network in _networks():
-        needs = [_need_state(effective, need) for need in network.needs]
+        needs = [_need_state(effective, found, need) for need in network.needs]
         listening = [state for state in needs if state.need.role == "listen"]
         answering = [state for state in needs if state.need.role == "answer"]
         can_listen = any(state.met for state in listening)
@@ -178,9 +176,11 @@ def _listener_state(name: str, needs: list[NeedState]) -> tuple[str, str, str]:
     return name, label, "runs"
 
 
-def _need_state(settings: Settings, need: Need) -> NeedState:
+def _need_state(settings: Settings, found: network_config.Stored, need: Need) -> NeedState:
     labels = _labels()
-    lacking = [[key for key in keys if not _is_set(settings, key)] for keys in need.alternatives]
+    lacking = [
+        [key for key in keys if not _is_set(settings, key, found)] for keys in need.alternatives
+    ]
     has_values = any(not lacks for lacks in lacking)
     if has_values:
         missing: tuple[str, ...] = ()
@@ -219,8 +219,8 @@ def _row(
 ) -> Row:
     origin = network_config.origin(settings, found, value.key)
     if not value.secret:
-        shown = getattr(effective, value.key)
-        return Row(value, origin, shown or "", value.key in found.plain)
+        shown = _plain_value(effective, found, value.key)
+        return Row(value, origin, shown, value.key in found.plain)
     stored = value.key in found.sealed
     if value.key in unreadable:
         state = "unreadable (from the console)"
@@ -236,10 +236,17 @@ def _row(
     return Row(value, origin, state, stored)
 
 
-def _form_values(effective: Settings) -> dict[str, object]:
+def _plain_value(effective: Settings, found: network_config.Stored, key: str) -> str:
+    """A plain field's value in force: the settings' (console's on top), or for a plugin
+    network's field the console's alone."""
+    value = getattr(effective, key) if network_config.is_setting(key) else found.plain.get(key)
+    return value if isinstance(value, str) else ""
+
+
+def _form_values(effective: Settings, found: network_config.Stored) -> dict[str, object]:
     form: dict[str, object] = {
-        key: getattr(effective, key) or ""
-        for key in network_config.PLAIN_KEYS
+        key: _plain_value(effective, found, key)
+        for key in network_config.plain_keys()
         if key != "listeners"
     }
     form["listeners"] = tuple(effective.listeners)
@@ -273,7 +280,7 @@ def _page(
         status_code,
         title="Networks",
         cards=_cards(app.settings, effective, found, unreadable),
-        form=form if form is not None else _form_values(effective),
+        form=form if form is not None else _form_values(effective, found),
         listener_labels=_listener_labels(),
         gaps=gaps,
         listeners_origin=network_config.origin(app.settings, found, "listeners"),
@@ -295,6 +302,12 @@ def networks_page(request: Request, viewer: SignedInMerchant, saved: bool = Fals
     return _page(request, notice=notice)
 
 
+def _text(value: object) -> str:
+    """A form value as text: a field left out is blank; anything but text (a file sent in
+    its place) is no value either."""
+    return value if isinstance(value, str) else ""
+
+
 @router.post("/networks")
 def networks_submit(
     request: Request,
@@ -303,10 +316,12 @@ def networks_submit(
 ) -> Response:
     values = sent.model_dump()
     plain: dict[str, str | tuple[str, ...]] = {
-        key: str(values[key]).strip() for key in network_config.PLAIN_KEYS if key != "listeners"
+        key: _text(values.get(key)).strip()
+        for key in network_config.plain_keys()
+        if key != "listeners"
     }
     plain["listeners"] = tuple(values["listeners"])
-    secrets = {key: str(values[key]) for key in network_config.SECRET_KEYS}
+    secrets = {key: _text(values.get(key)) for key in network_config.secret_keys()}
     try:
         with unit_of_work(request) as connection:
             network_config.save(

@@ -12,18 +12,23 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Depends, Request
 from starlette.responses import Response
 
-from hashcart.domain.posts import Network
 from hashcart.domain.shop_accounts import ShopAccount
+from hashcart.networks import registry
 from hashcart.networks.post_urls import post_url
 from hashcart.views.funnel import SORT_KEYS, Funnel, FunnelRow, SortKey, funnel
 from hashcart.web.context import SignedInMerchant, csrf_protected, hashcart_of, read_only, render
-from hashcart.web.formatting import money, network_name
+from hashcart.web.formatting import money, network_name, networks_in_words
 
 router = APIRouter(
     prefix="/merchant", dependencies=[Depends(csrf_protected)], include_in_schema=False
 )
 
-NETWORKS = tuple(network.value for network in Network)
+
+def networks() -> tuple[str, ...]:
+    """The networks the page filters by: every registered one."""
+    return tuple(str(name) for name in registry.names())
+
+
 # Columns that read best from the largest down; the others (names) from A to Z.
 _ASCENDING_FIRST = frozenset({"network", "author", "text", "products"})
 # A spreadsheet runs a cell that starts with one of these as a formula (CSV injection), and
@@ -51,9 +56,9 @@ class FunnelQuery:
 
     @property
     def network_error(self) -> str | None:
-        if self.network is None or self.network in NETWORKS:
+        if self.network is None or self.network in networks():
             return None
-        return "Unknown network: choose X, Mastodon or Bluesky."
+        return f"Unknown network: choose {networks_in_words('or')}."
 
     def url(self, path: str, **changes: str | None) -> str:
         values: dict[str, str | None] = {
@@ -126,7 +131,7 @@ def posts_page(
         query=query,
         rows=[(row, _url(row)) for row in found.rows],
         totals=found.totals,
-        networks=NETWORKS,
+        networks=networks(),
         revenue_text=revenue_text,
         network_name=network_name,
         columns=_COLUMNS,

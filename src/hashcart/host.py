@@ -1,0 +1,61 @@
+"""What the composition root offers the parts that run beside it (the dispatcher, the
+listeners, OAuth linking, a network's wiring): the database engine and its unit of work, the
+clock, the settings as loaded and as in force, and the shop account's sealed network sessions.
+
+bootstrap.App is one, built once; the parts type against this Protocol, so none of them
+imports bootstrap (the layers contract in pyproject keeps it so).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Protocol, TypeVar
+
+from hashcart.ports import UnitOfWork
+
+if TYPE_CHECKING:
+    from pydantic import BaseModel
+    from sqlalchemy import Connection, Engine
+
+    from hashcart.config import Settings
+    from hashcart.ports import Clock, SealedSessions
+
+
+ModelT = TypeVar("ModelT", bound="BaseModel")
+
+
+class ConnectedUnitOfWork(UnitOfWork, Protocol):
+    """The unit of work with its transaction's connection, for the store modules that have no
+    repository on it yet (OAuth clients and states, parent fetches): issue 10's remaining
+    debt; a repository each removes this."""
+
+    @property
+    def connection(self) -> Connection: ...
+
+    def __enter__(self) -> ConnectedUnitOfWork: ...
+
+
+class Host(Protocol):
+    @property
+    def settings(self) -> Settings:
+        """The settings as loaded (file and environment)."""
+        ...
+
+    @property
+    def engine(self) -> Engine: ...
+
+    @property
+    def clock(self) -> Clock: ...
+
+    def unit_of_work(self) -> ConnectedUnitOfWork:
+        """A fresh unit of work on this database: the one way to write (ports.UnitsOfWork)."""
+        ...
+
+    def effective_settings(self) -> Settings:
+        """The settings in force: the file's, with the console's on top (re-read)."""
+        ...
+
+    def network_settings(self, model: type[ModelT]) -> ModelT:
+        """A network's settings model with the values in force (networks/base.NetworkHost)."""
+        ...
+
+    def sealed_sessions(self) -> SealedSessions: ...
