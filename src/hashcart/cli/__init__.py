@@ -170,5 +170,6 @@ for _group in (
     "serve",
     "live",
     "tokens",
+    "x",
 ):
     importlib.import_module(f"hashcart.cli.{_group}")

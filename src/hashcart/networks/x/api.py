@@ -314,6 +314,19 @@ class XApi:
             body = {"delete": {"ids": list(ids)}}
             self._call("POST", "/2/tweets/search/stream/rules", "app", json_body=body)
 
+    def call_json(
+        self,
+        method: str,
+        path: str,
+        token: Literal["app", "user"],
+        *,
+        params: Mapping[str, str] | None = None,
+        json_body: Any = None,
+    ) -> dict[str, Any]:
+        """One call whose answer is a JSON object ({} when it is not one): for the calls
+        with a module of their own (registration.py, catch_up.py)."""
+        return _json(self._call(method, path, token, params=params, json_body=json_body))
+
     # --- plumbing ----------------------------------------------------------------------
 
     def _call(
