@@ -27,6 +27,7 @@ AREAS = (
     "webhooks",
     "account_oauth",
     "merchant_networks",
+    "merchant_x_webhook",
 )
 
 

@@ -261,13 +261,15 @@ def _token_key_problem(settings: Settings) -> str | None:
     return None
 
 
-def _page(
+def networks_response(
     request: Request,
     status_code: int = 200,
     form: dict[str, object] | None = None,
     error: str | None = None,
     notice: str | None = None,
+    **extra: object,
 ) -> Response:
+    """The page; `extra` is what another area adds to it (the X webhook's state)."""
     app = hashcart_of(request)
     with read_only(request) as connection:
         found = network_config.stored(connection)
@@ -288,6 +290,7 @@ def _page(
         token_key_problem=_token_key_problem(app.settings),
         error=error,
         notice=notice,
+        **extra,
     )
 
 
@@ -299,7 +302,7 @@ def networks_page(request: Request, viewer: SignedInMerchant, saved: bool = Fals
             "Saved. Webhooks use the new values at once; listeners and the dispatcher "
             "use them when hashcart listen, dispatch or serve starts again."
         )
-    return _page(request, notice=notice)
+    return networks_response(request, notice=notice)
 
 
 def _text(value: object) -> str:
@@ -333,5 +336,7 @@ def networks_submit(
             )
     except network_config.NetworkConfigError as problem:
         # What was typed comes back, except the secrets: they are never put in a page.
-        return _page(request, 400, form=dict(plain), error=f"Nothing was saved: {problem}.")
+        return networks_response(
+            request, 400, form=dict(plain), error=f"Nothing was saved: {problem}."
+        )
     return RedirectResponse("/merchant/networks?saved=1", 303)
