@@ -135,7 +135,7 @@ def test_what_x_says_stays_text(panel: Panel) -> None:
         "data": [LISTED["data"][0] | {"url": f"https://shop.example/{HOSTILE_SCRIPT}"}],
         "meta": {"result_count": 1},
     }
-    panel.x.script.append(refusal("WebhookLimitExceeded", HOSTILE_SCRIPT))
+    panel.x.script.append(refusal("NotADocumentedReason", HOSTILE_SCRIPT))
     refused = panel.browser.submit("/merchant/networks/x/webhook/register", {})
     assert refused.status_code == 400
     assert_inert(refused.text)
