@@ -87,7 +87,9 @@ class StreamSession:
 
     answer: Scripted | None = None
     lines: list[bytes] = field(default_factory=list)
-    then: Literal["disconnect", "stall", "hold"] = "hold"
+    then: Literal["disconnect", "stall", "hold", "close"] = "hold"
+    # X lost the app's rules as this connection came (it then answers 409).
+    clears_rules: bool = False
 
 
 class XStandIn:
@@ -108,6 +110,12 @@ class XStandIn:
         self.timeline_requests: list[dict[str, str]] = []
         self.dm_requests: list[tuple[str, dict[str, Any]]] = []
         self.dm_script: deque[Scripted] = deque()
+        # The shop's mentions timeline, oldest first (GET /2/users/:id/mentions), with the
+        # posts and users its answers expand.
+        self.mentions: list[dict[str, Any]] = []
+        self.mention_includes: dict[str, Any] = {}
+        self.mention_requests: list[dict[str, str]] = []
+        self.mention_script: deque[Scripted] = deque()
         self.stream_sessions: deque[StreamSession] = deque()
         self.stream_requests: list[dict[str, str]] = []
         self.holding = threading.Event()
@@ -200,6 +208,8 @@ class XStandIn:
                 return JSONResponse(UNAUTHORIZED, 401)
             self.stream_requests.append(dict(request.query_params))
             session = self.stream_sessions.popleft() if self.stream_sessions else StreamSession()
+            if session.clears_rules:
+                self.rules = []
             if session.answer is not None:
                 return _scripted(session.answer)
             return StreamingResponse(self._stream_body(session), media_type="application/json")
@@ -297,6 +307,33 @@ class XStandIn:
                 return JSONResponse({"data": posts, "meta": meta})
             return JSONResponse({"meta": meta})
 
+        @app.get("/2/users/{user_id}/mentions")
+        def mentions(user_id: str, request: Request) -> Response:
+            # The answer's shape: x-api/posts/timelines/quickstart/user-mention-quickstart.mdx
+            # (newest first; `meta` with newest_id, oldest_id, result_count, next_token).
+            if not _has(request, APP_BEARER):
+                return JSONResponse(UNAUTHORIZED, 401)
+            query = dict(request.query_params)
+            self.mention_requests.append(query)
+            if self.mention_script:
+                return _scripted(self.mention_script.popleft())
+            since = int(query.get("since_id") or 0)
+            found = [
+                post
+                for post in reversed(self.mentions)
+                if user_id == SHOP_USER_ID and int(post["id"]) > since
+            ]
+            start = int(query.get("pagination_token", "0") or 0)
+            size = int(query.get("max_results", "10"))
+            page = found[start : start + size]
+            meta: dict[str, Any] = {"result_count": len(page)}
+            if not page:
+                return JSONResponse({"meta": meta})
+            meta |= {"newest_id": page[0]["id"], "oldest_id": page[-1]["id"]}
+            if start + size < len(found):
+                meta["next_token"] = str(start + size)
+            return JSONResponse({"data": page, "includes": self.mention_includes, "meta": meta})
+
         @app.post("/2/dm_conversations/with/{participant_id}/messages")
         async def direct_message(participant_id: str, request: Request) -> Response:
             if not _has(request, self.accepted_user_token):
@@ -319,6 +356,8 @@ class XStandIn:
             yield line + b"\r\n"
         if session.then == "disconnect":
             raise ConnectionAbortedError("the stand-in drops the connection mid-stream")
+        if session.then == "close":
+            return  # X ends the response cleanly
         if session.then == "hold":
             self.holding.set()
         # "stall" and "hold": send nothing more until released (a stall ends by the

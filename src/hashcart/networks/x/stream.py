@@ -3,22 +3,29 @@
 Rules (docs.x.com filtered-stream "build a rule"): the stream carries only what the shop
 needs, `(#cart OR #wishlist) to:<shop handle> -is:retweet` (replies to the shop that ask for
 something) and `#cartlink -is:retweet` (shoppers linking their account). Each rule is at most
-512 characters (the self-serve limit), split over several rules when the tags are many, and
+1,024 characters (pay-per-use: filtered-stream/introduction.mdx, fundamentals/rate-limits.mdx),
+split over several rules when the tags are many, and
 tagged `hashcart:…`: stale rules are deleted only when they carry that prefix, so rules
 another tool keeps on the same app are never touched.
 
 The connection asks for the parent post in `includes.tweets` (expansions=referenced_tweets.id)
-so a reply arrives with the post it answers. X sends a blank `\\r\\n` every 20 seconds; after
-STALL_SECONDS of silence the connection counts as dead. Reconnects follow X's documented
-backoff ("handling disconnections"): network errors +250 ms each up to 16 s, HTTP errors
-doubling from 5 s up to 320 s, HTTP 429 doubling from a minute (longer when the rate-limit
-headers say so); a connection that delivered anything resets them all.
+so a reply arrives with the post it answers. X sends a blank `\\r\\n` every 20 seconds and
+the read timeout is 20 seconds, as fundamentals/handling-disconnections.mdx says to set it.
+Reconnects follow the same page: an established connection that drops is reopened at once;
+a failed reconnect backs off: network errors +250 ms each up to 16 s, HTTP errors doubling
+from 5 s up to 320 s, HTTP 429 doubling from a minute, or exactly until `x-rate-limit-reset`
+when X says the window is spent. A 409 (response-codes-and-errors.mdx: "Stream has no
+rules") puts the rules in place again before the next connection.
+
+Nothing is lost across a gap: before each connection the listener reads the shop's mentions
+since the newest post it has seen (catch_up.py), and every line it takes moves that cursor.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import re
 from collections.abc import AsyncIterator, Coroutine, Mapping, Sequence
@@ -39,6 +46,13 @@ from hashcart.networks.x.api import (
     XApiError,
     XError,
 )
+from hashcart.networks.x.catch_up import (
+    MENTIONS_CURSOR,
+    mentions_since,
+    newer,
+    newest_mention,
+)
+from hashcart.ports import Cursor
 from hashcart.sources import MAX_LINE_BYTES, OVERSIZED_HEAD_BYTES
 
 if TYPE_CHECKING:
@@ -50,11 +64,13 @@ STREAM_PATH = "/2/tweets/search/stream"
 RULE_TAG_PREFIX = "hashcart:"
 TRIGGER_RULE_TAG = RULE_TAG_PREFIX + "triggers"
 LINK_RULE_TAG = RULE_TAG_PREFIX + "link"
-MAX_RULE_LENGTH = 512
-# X's keep-alive comes every 20 s; silence this long means the connection is gone.
-STALL_SECONDS = 30.0
+MAX_RULE_LENGTH = 1024
+# X's keep-alive comes every 20 s; "set [the read timeout] to 20 seconds"
+# (handling-disconnections.mdx).
+STALL_SECONDS = 20.0
 # The stream's source name in dead letters and stats.
 SOURCE = "x-stream"
+CATCH_UP_SOURCE = "x-mentions"
 
 # X's documented reconnect schedules (no jitter: one connection per app, nobody to spread).
 NETWORK_BACKOFF = Backoff(first=0.25, cap=16.0, linear=True, jitter=False)
@@ -165,6 +181,11 @@ class FilteredStreamListener:
         self.stall_seconds = stall_seconds
         self.transport = transport
         self._synced: list[NewRule] | None = None
+        # The newest post id taken (the mentions cursor), read from the store at the first
+        # connection; None until then.
+        self._newest: str | None = None
+        self._newest_read = False
+        self._told_no_user_id = False
         # What the last connections did, for logs and tests.
         self.connections = 0
         self.lines = 0
@@ -177,10 +198,16 @@ class FilteredStreamListener:
                 break
             if ended.healthy:
                 failures.clear()
+                if ended.kind == "network":
+                    # "Once an established connection drops, attempt to reconnect
+                    # immediately" (handling-disconnections.mdx).
+                    log.warning("X stream: %s; reconnecting now", ended.reason)
+                    continue
             failures[ended.kind] = failures.get(ended.kind, 0) + 1
             delay = _BACKOFFS[ended.kind].delay(failures[ended.kind])
-            if ended.not_before_seconds is not None:
-                delay = max(delay, ended.not_before_seconds)
+            if ended.not_before_seconds:
+                # X said when its window resets: wait exactly until then.
+                delay = ended.not_before_seconds
             log.warning("X stream: %s; reconnecting in %.2f s", ended.reason, delay)
             await self.wait(delay, stop)
 
@@ -199,6 +226,12 @@ class FilteredStreamListener:
             return _http_failure(error.status, error.headers, self.sink, f"rule sync: {error}")
         except XError as error:
             return Disconnect("network", f"rule sync: {error}")
+        try:
+            await asyncio.to_thread(self._catch_up)
+        except XApiError as error:
+            return _http_failure(error.status, error.headers, self.sink, f"catch-up: {error}")
+        except XError as error:
+            return Disconnect("network", f"catch-up: {error}")
         timeout = httpx.Timeout(10.0, read=self.stall_seconds)
         bearer = self.api.bearer_token or ""
         async with httpx.AsyncClient(
@@ -221,6 +254,10 @@ class FilteredStreamListener:
                 "GET", STREAM_PATH, params=params, headers={"Authorization": f"Bearer {bearer}"}
             ) as response:
                 self.connections += 1
+                if response.status_code == 409:
+                    # No rules held (deleted elsewhere, or X lost them): put them back
+                    # before the next connection.
+                    self._synced = None
                 if response.status_code != 200:
                     body = await _head_of(response)
                     return _http_failure(
@@ -232,11 +269,48 @@ class FilteredStreamListener:
                 async for line in _lines(response.aiter_bytes()):
                     healthy = True
                     if line:
-                        await asyncio.to_thread(self.sink.ingest, SOURCE, Format.X_V2, [line])
+                        await asyncio.to_thread(self._take, line)
                         self.lines += 1
         except httpx.TransportError as error:
             return Disconnect("network", type(error).__name__, healthy)
         return Disconnect("network", "X closed the stream", healthy)
+
+    def _take(self, line: bytes) -> None:
+        """Ingest one stream line, moving the mentions cursor past it when it is newer."""
+        post_id = _post_id_of(line)
+        moved = newer(post_id, self._newest)
+        cursor = Cursor(MENTIONS_CURSOR, post_id) if moved and post_id else None
+        self.sink.ingest(SOURCE, Format.X_V2, [line], cursor=cursor)
+        if moved:
+            self._newest = post_id
+
+    def _catch_up(self) -> None:
+        """The shop's mentions since the newest post taken (see catch_up.py); without a
+        stored cursor (a first run), only where to count from. Needs `x_shop_user_id`."""
+        if not self._newest_read:
+            self._newest = self.sink.read_cursor(MENTIONS_CURSOR) or None
+            self._newest_read = True
+        user_id = self.sink.setting("x_shop_user_id")
+        if not user_id:
+            if not self._told_no_user_id:
+                log.warning("x_shop_user_id is not set: no catch-up on mentions after a gap")
+                self._told_no_user_id = True
+            return
+        if self._newest is None:
+            newest = newest_mention(self.api, user_id)
+            if newest is not None:
+                self.sink.ingest(
+                    CATCH_UP_SOURCE, Format.X_V2, [], cursor=Cursor(MENTIONS_CURSOR, newest)
+                )
+                self._newest = newest
+            return
+        found = mentions_since(self.api, user_id, self._newest)
+        if found.lines or newer(found.newest_id, self._newest):
+            cursor = Cursor(MENTIONS_CURSOR, found.newest_id) if found.newest_id else None
+            self.sink.ingest(CATCH_UP_SOURCE, Format.X_V2, found.lines, cursor=cursor)
+            if found.newest_id and newer(found.newest_id, self._newest):
+                self._newest = found.newest_id
+            log.info("X catch-up: %d mentions since the last one taken", len(found.lines))
 
     async def _sync_rules_if_changed(self) -> None:
         shop = await asyncio.to_thread(self.sink.current_tags)
@@ -244,6 +318,8 @@ class FilteredStreamListener:
         if handle is None:
             handle = await asyncio.to_thread(self.sink.setting, "x_shop_handle")
         wanted = desired_rules(shop.reply_tags, shop.post_tags, handle)
+        if not wanted:
+            log.warning("no stream rule to put in place: X answers such a stream with 409")
         if wanted == self._synced:
             return
         added, deleted = await asyncio.to_thread(sync_rules, self.api, wanted)
@@ -262,6 +338,17 @@ def _http_failure(
     until = retry_after(headers, now)
     seconds = (until - now).total_seconds() if until is not None else None
     return Disconnect("rate_limit", reason, not_before_seconds=seconds)
+
+
+def _post_id_of(line: bytes) -> str | None:
+    """`data.id` of a stream line (a few a minute: the shop's triggers), None if absent."""
+    try:
+        found = json.loads(line)
+    except (ValueError, UnicodeDecodeError):
+        return None
+    data = found.get("data") if isinstance(found, dict) else None
+    post_id = data.get("id") if isinstance(data, dict) else None
+    return post_id if isinstance(post_id, str) else None
 
 
 async def _head_of(response: httpx.Response) -> bytes:
