@@ -116,6 +116,9 @@ class XStandIn:
         self.mention_includes: dict[str, Any] = {}
         self.mention_requests: list[dict[str, str]] = []
         self.mention_script: deque[Scripted] = deque()
+        # GET /2/users/:id answers, and the ids asked for.
+        self.user_answers: dict[str, Any] = {}
+        self.user_lookups: list[str] = []
         self.stream_sessions: deque[StreamSession] = deque()
         self.stream_requests: list[dict[str, str]] = []
         self.holding = threading.Event()
@@ -350,6 +353,31 @@ class XStandIn:
                 },
                 201,
             )
+
+        @app.get("/2/users/{user_id}")
+        def user(user_id: str, request: Request) -> Response:
+            # Declared after /2/users/me, which it would otherwise shadow.
+            if not _has(request, APP_BEARER):
+                return JSONResponse(UNAUTHORIZED, 401)
+            self.user_lookups.append(user_id)
+            found = self.user_answers.get(user_id)
+            if found is None:
+                return JSONResponse(
+                    {
+                        "errors": [
+                            {
+                                "value": user_id,
+                                "detail": f"Could not find user with id: [{user_id}].",
+                                "title": "Not Found Error",
+                                "resource_type": "user",
+                                "parameter": "id",
+                                "resource_id": user_id,
+                                "type": "https://api.twitter.com/2/problems/resource-not-found",
+                            }
+                        ]
+                    }
+                )
+            return JSONResponse(found)
 
     async def _stream_body(self, session: StreamSession) -> AsyncIterator[bytes]:
         for line in session.lines:

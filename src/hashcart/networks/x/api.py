@@ -226,6 +226,16 @@ class XApi:
         )
         return response.content
 
+    def user_handle(self, user_id: str) -> str | None:
+        """`GET /2/users/:id`: the user's handle (username), None when X has no such user."""
+        _check_id(user_id, "user")
+        answer = self.call_json(
+            "GET", f"/2/users/{user_id}", "app", params={"user.fields": "username"}
+        )
+        data = answer.get("data")
+        handle = data.get("username") if isinstance(data, dict) else None
+        return handle if isinstance(handle, str) and handle else None
+
     def create_post(self, text: str, in_reply_to: str | None = None) -> str | None:
         """`POST /2/tweets` as the shop; the new post's id (None if X's 2xx answer lacks it:
         the post exists, so that is still a success)."""

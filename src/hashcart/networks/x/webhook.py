@@ -31,6 +31,12 @@ from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from hashcart.networks.base import Format, WebhookAnswer, WebhookRequest
+from hashcart.networks.x.authors import (
+    LOOKUP_TIMEOUT,
+    AuthorHandles,
+    missing_author,
+    with_author,
+)
 from hashcart.ports import DeliveryLog, LiveSink
 
 if TYPE_CHECKING:
@@ -145,6 +151,24 @@ def _refused(status: int, detail: str) -> WebhookAnswer:
 class XWebhook:
     max_body_bytes = MAX_BODY_BYTES
 
+    def __init__(self) -> None:
+        self.authors = AuthorHandles()
+
+    def _with_author_named(self, payload: dict[str, Any], body: bytes, settings: Settings) -> bytes:
+        """The body, with the author's handle added when an Activity API event leaves it
+        out (see authors.py); as received otherwise, or when no bearer token can ask."""
+        author = missing_author(payload)
+        if author is None or settings.x_bearer_token is None:
+            return body
+        from hashcart.networks.x.api import XApi
+
+        handle = self.authors.handle(
+            settings.x_api_url, author, lambda: XApi.from_settings(settings, timeout=LOOKUP_TIMEOUT)
+        )
+        if not handle:
+            return body
+        return json.dumps(with_author(payload, author, handle)).encode()
+
     def challenge(self, request: WebhookRequest, settings: Settings) -> WebhookAnswer:
         crc_token = request.query.get("crc_token")
         if not crc_token:
@@ -183,6 +207,7 @@ class XWebhook:
         event_id = delivery_id(payload, body)
         if deliveries.was_delivered(DELIVERY_SOURCE, event_id):
             return WebhookAnswer(200, {"ok": True, "duplicate": True})
+        body = self._with_author_named(payload, body, settings)
         # Parents nobody streamed are fetched after the answer: X wants it within 10 seconds.
         live.ingest(SOURCE, Format.AUTO, [body], fetch_parents=False)
         deliveries.mark_delivered(DELIVERY_SOURCE, event_id)
