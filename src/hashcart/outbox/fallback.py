@@ -32,9 +32,13 @@ _REASONS = frozenset(reason.value for reason in Reason)
 MAY_BE_UNSEEN = "May not be seen: "
 
 
+# The outbox dedupe key of the email sent instead of a row is this and the row's id.
+FALLBACK_KEY_PREFIX = "email:fallback:"
+
+
 def fallback_key(outbox_id: int) -> str:
     """The outbox dedupe key of the email sent instead of row `outbox_id`."""
-    return f"email:fallback:{outbox_id}"
+    return f"{FALLBACK_KEY_PREFIX}{outbox_id}"
 
 
 def linked_email(connection: Connection, network: str, account_id: str) -> str | None:

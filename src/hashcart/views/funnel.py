@@ -8,7 +8,10 @@ Python. Counts come from what the engine recorded:
 - carted / wish-listed: actions that put the product in a cart / on a wish list, plus cart
   lines added on the web from the post (`network "web"`, `post_id "<network>/<post id>"`);
 - pending: pending intents of those triggers still waiting for their account to link;
-- orders, units, revenue: `order_lines` that name the post (checkout resolves them).
+- orders, units, revenue: `order_lines` that name the post (checkout resolves them);
+- confirmed elsewhere: confirmations of those triggers that the network would not carry (a
+  reply X refused under its 2026 rule: the shopper did not mention the shop) and that went
+  by email instead (outbox/fallback.py).
 """
 
 from __future__ import annotations
@@ -20,10 +23,11 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any, Literal, get_args
 
-from sqlalchemy import Connection, and_, case, func, or_, select
+from sqlalchemy import Connection, String, and_, case, cast, func, literal, or_, select
 
 from hashcart.domain.messages import Reason
 from hashcart.domain.shop_accounts import ShopAccount
+from hashcart.outbox.fallback import FALLBACK_KEY_PREFIX
 from hashcart.store import schema as t
 from hashcart.store.shoppable import shoppable_conditions
 from hashcart.store.shopping import WEB_NETWORK, parse_web_source
@@ -89,6 +93,7 @@ class FunnelRow:
     units: int = 0
     # Per currency, so mixed currencies are never added up as if they were one.
     revenue: dict[str, Decimal] = field(default_factory=dict)
+    confirmed_elsewhere: int = 0
 
 
 @dataclass
@@ -103,6 +108,7 @@ class FunnelTotals:
     orders: int = 0
     units: int = 0
     revenue: dict[str, Decimal] = field(default_factory=dict)
+    confirmed_elsewhere: int = 0
 
 
 @dataclass
@@ -152,6 +158,7 @@ def funnel(
         _add_products(connection, by_key, network)
         _add_trigger_counts(connection, by_key, network, shop_accounts, now)
         _add_web_cart_lines(connection, by_key)
+        _add_confirmed_elsewhere(connection, by_key)
         order_ids = _add_orders(connection, by_key)
     else:
         order_ids = set()
@@ -267,6 +274,36 @@ def _add_trigger_counts(
             found.pending = int(row.pending)
 
 
+def _add_confirmed_elsewhere(
+    connection: Connection, by_key: dict[tuple[str, str], FunnelRow]
+) -> None:
+    """Per post: replies to its triggers that failed on the network and went by email."""
+    reply = t.outbox.alias("reply")
+    instead = t.outbox.alias("instead")
+    trigger = t.posts.alias("trigger")
+    query = (
+        select(trigger.c.network, trigger.c.parent_id, func.count().label("elsewhere"))
+        .select_from(
+            reply.join(
+                trigger,
+                and_(
+                    trigger.c.network == reply.c.network, trigger.c.post_id == reply.c.in_reply_to
+                ),
+            ).join(
+                instead,
+                instead.c.dedupe_key
+                == literal(FALLBACK_KEY_PREFIX, String) + cast(reply.c.id, String),
+            )
+        )
+        .where(reply.c.channel == "reply", reply.c.status == "failed")
+        .group_by(trigger.c.network, trigger.c.parent_id)
+    )
+    for row in connection.execute(query):
+        found = by_key.get((row.network, row.parent_id))
+        if found is not None:
+            found.confirmed_elsewhere = int(row.elsewhere)
+
+
 def _count_if(condition: Any) -> Any:
     return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
 
@@ -332,6 +369,7 @@ def _totals(rows: Iterable[FunnelRow], order_ids: set[int]) -> FunnelTotals:
         totals.wishlisted += row.wishlisted
         totals.pending += row.pending
         totals.units += row.units
+        totals.confirmed_elsewhere += row.confirmed_elsewhere
         for currency, amount in row.revenue.items():
             totals.revenue[currency] = totals.revenue.get(currency, Decimal(0)) + amount
     return totals

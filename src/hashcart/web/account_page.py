@@ -14,6 +14,7 @@ from hashcart.domain.messages import NotifyBy
 from hashcart.networks import registry
 from hashcart.networks.base import SignInAsks
 from hashcart.networks.post_urls import post_url
+from hashcart.networks.x.guidance import REPLY_RULE, ask_with
 from hashcart.store import account_data
 from hashcart.web.context import Viewer, hashcart_of, read_only, render
 from hashcart.web.security import CONTENT_SECURITY_POLICY
@@ -75,6 +76,8 @@ def render_account_page(
         code=code,
         minutes_left=_minutes_left(code.expires_at, now) if code else 0,
         link_tag=link_tags[0],
+        x_ask=ask_with(settings.x_shop_handle, settings.cart_tags[0]),
+        x_reply_rule=REPLY_RULE,
         other_link_tags=link_tags[1:],
         links=links,
         waiting=[(intent, _intent_url(intent)) for intent in waiting],

@@ -18,7 +18,9 @@ from fastapi import APIRouter, Depends, Request
 from starlette.responses import JSONResponse, Response
 
 from hashcart.domain.carts import UNAVAILABLE
+from hashcart.domain.posts import Network
 from hashcart.networks.post_urls import post_url, web_url
+from hashcart.networks.x.guidance import REPLY_RULE, ask_with
 from hashcart.views.shopfront import (
     FrontPost,
     FrontProduct,
@@ -74,7 +76,11 @@ def _availability(product: FrontProduct) -> str:
 
 
 def _product_card(
-    product: FrontProduct, cart_tag: str, several: bool, in_cart: Mapping[str, int]
+    product: FrontProduct,
+    cart_tag: str,
+    several: bool,
+    in_cart: Mapping[str, int],
+    ask: str = "",
 ) -> ProductCard:
     return ProductCard(
         product_id=product.product_id,
@@ -85,7 +91,8 @@ def _product_card(
         available=product.availability not in UNAVAILABLE,
         availability=_availability(product),
         # On a post with several products the reply names which one (`#cart 2`).
-        reply_with=f"#{cart_tag} {product.position}" if several else f"#{cart_tag}",
+        # On X, with the shop's mention first (X's reply rule: networks/x/guidance).
+        reply_with=(f"{ask}#{cart_tag} {product.position}" if several else f"{ask}#{cart_tag}"),
         in_cart=in_cart.get(product.product_id, 0),
     )
 
@@ -98,6 +105,9 @@ def _shown_handle(post: FrontPost) -> str:
 
 def _post_card(post: FrontPost, cart_tag: str, in_cart: Mapping[str, int]) -> PostCard:
     several = len(post.products) > 1
+    # The shop's posts are the shop's: on X their author is the account to mention.
+    mention = ask_with(post.author_handle, cart_tag) if post.network == Network.X else None
+    ask = mention.removesuffix(f"#{cart_tag}") if mention else ""
     return PostCard(
         network=post.network,
         post_id=post.post_id,
@@ -106,7 +116,7 @@ def _post_card(post: FrontPost, cart_tag: str, in_cart: Mapping[str, int]) -> Po
         text=post.text,
         created_at=post.created_at,
         href=post_url(post.network, post.post_id, post.author_id, post.author_handle),
-        products=tuple(_product_card(p, cart_tag, several, in_cart) for p in post.products),
+        products=tuple(_product_card(p, cart_tag, several, in_cart, ask) for p in post.products),
     )
 
 
@@ -150,6 +160,8 @@ def shop_front(request: Request, shop_slug: str, page: str | None = None) -> Res
         posts=[_post_card(post, cart_tag, in_cart) for post in found.posts],
         page=found,
         cart_tag=cart_tag,
+        x_ask=ask_with(settings.x_shop_handle, cart_tag),
+        x_reply_rule=REPLY_RULE,
         here=here,
         sign_in_href="/sign-in?next=" + quote(here, safe=""),
         front_path=f"/s/{shop_slug}",
