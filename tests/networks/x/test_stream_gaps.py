@@ -171,6 +171,8 @@ def test_a_rate_limited_catch_up_waits_until_x_s_reset(
         {"data": [None, 7, {"id": "x" * 5000}], "meta": {"next_token": ""}},
         {"data": [], "includes": [], "meta": []},
         {"errors": [{"title": "Not Found Error", "detail": "\x00" * 100}]},
+        # An id older than the cursor never moves it back.
+        {"data": [], "meta": {"newest_id": "1", "result_count": 0}},
     ],
 )
 def test_a_malformed_mentions_answer_loses_nothing_and_breaks_nothing(

@@ -305,10 +305,12 @@ class FilteredStreamListener:
                 self._newest = newest
             return
         found = mentions_since(self.api, user_id, self._newest)
-        if found.lines or newer(found.newest_id, self._newest):
-            cursor = Cursor(MENTIONS_CURSOR, found.newest_id) if found.newest_id else None
+        # The cursor only ever moves forward (and only to an X id: newer() checks).
+        moved = newer(found.newest_id, self._newest)
+        if found.lines or moved:
+            cursor = Cursor(MENTIONS_CURSOR, found.newest_id or "") if moved else None
             self.sink.ingest(CATCH_UP_SOURCE, Format.X_V2, found.lines, cursor=cursor)
-            if found.newest_id and newer(found.newest_id, self._newest):
+            if moved:
                 self._newest = found.newest_id
             log.info("X catch-up: %d mentions since the last one taken", len(found.lines))
 
