@@ -85,11 +85,13 @@ def webhook_delete(
     ctx: typer.Context, webhook_id: Annotated[str, typer.Argument(help="The webhook's id.")]
 ) -> None:
     """Delete a webhook: X stops delivering to it."""
-    from hashcart.networks.x.registration import delete_webhook
+    from hashcart.networks.x.registration import WebhookRefused, delete_webhook
 
     with _api(_settings(ctx)) as api:
         deleted = delete_webhook(api, webhook_id)
-    console.print(f"webhook {webhook_id} " + ("deleted" if deleted else "not deleted"))
+    if not deleted:
+        raise WebhookRefused(f"X did not confirm deleting webhook {webhook_id}")
+    console.print(f"webhook {webhook_id} deleted")
 
 
 @webhook_app.command("check")
@@ -97,12 +99,12 @@ def webhook_check(
     ctx: typer.Context, webhook_id: Annotated[str, typer.Argument(help="The webhook's id.")]
 ) -> None:
     """Ask X to run its CRC check now and re-enable the webhook if it passes."""
-    from hashcart.networks.x.registration import check_webhook
+    from hashcart.networks.x.registration import WebhookRefused, check_webhook
 
     with _api(_settings(ctx)) as api:
         valid = check_webhook(api, webhook_id)
     if not valid:
-        fail(f"webhook {webhook_id} is still not valid: X's CRC check did not pass")
+        raise WebhookRefused(f"webhook {webhook_id} is still not valid: X's CRC check did not pass")
     console.print(f"webhook {webhook_id} is valid")
 
 

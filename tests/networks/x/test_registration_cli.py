@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from tests.loopback import LiveServer
-from tests.networks.x.stand_in import APP_BEARER, USER_TOKEN
+from tests.networks.x.stand_in import APP_BEARER, USER_TOKEN, Scripted
 from tests.networks.x.webhooks_stand_in import LISTED_NONE, WebhooksStandIn, refusal
 
 SHOP_USER_ID = "2244994945"
@@ -193,3 +193,11 @@ def test_subscribe_refused_is_one_line(cli: Cli) -> None:
     )
     line = _one_line_error(cli("x", "subscribe", "--webhook", "1234567890"))
     assert line.startswith("hashcart: error: X refused POST /2/activity/subscriptions: HTTP 403")
+
+
+def test_a_check_that_leaves_the_webhook_invalid_exits_non_zero(cli: Cli) -> None:
+    # PUT /2/webhooks/:id's documented answer, with `valid` false (the CRC did not pass).
+    cli.x.script.append(Scripted(200, {"data": {"valid": False}}))
+    done = cli("x", "webhook", "check", "1234567890")
+    assert done.returncode == 1
+    assert "still not valid" in _one_line_error(done)
