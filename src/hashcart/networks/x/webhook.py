@@ -31,16 +31,11 @@ from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from hashcart.networks.base import Format, WebhookAnswer, WebhookRequest
-from hashcart.networks.x.authors import (
-    LOOKUP_TIMEOUT,
-    AuthorHandles,
-    missing_author,
-    with_author,
-)
 from hashcart.ports import DeliveryLog, LiveSink
 
 if TYPE_CHECKING:
     from hashcart.config import Settings
+    from hashcart.networks.x.authors import AuthorHandles
 
 CONSUMER_SIGNATURE_HEADER = "x-twitter-webhooks-signature"
 OAUTH2_SIGNATURE_HEADER = "x-twitter-webhooks-signature-oauth2"
@@ -152,17 +147,28 @@ class XWebhook:
     max_body_bytes = MAX_BODY_BYTES
 
     def __init__(self) -> None:
-        self.authors = AuthorHandles()
+        # Made at the first delivery: its module imports httpx, which commands that only
+        # load the adapters (`hashcart ingest`) must not pay for (tests/integration/
+        # test_cli_startup.py).
+        self._authors: AuthorHandles | None = None
 
     def _with_author_named(self, payload: dict[str, Any], body: bytes, settings: Settings) -> bytes:
         """The body, with the author's handle added when an Activity API event leaves it
         out (see authors.py); as received otherwise, or when no bearer token can ask."""
+        from hashcart.networks.x.api import XApi
+        from hashcart.networks.x.authors import (
+            LOOKUP_TIMEOUT,
+            AuthorHandles,
+            missing_author,
+            with_author,
+        )
+
         author = missing_author(payload)
         if author is None or settings.x_bearer_token is None:
             return body
-        from hashcart.networks.x.api import XApi
-
-        handle = self.authors.handle(
+        if self._authors is None:
+            self._authors = AuthorHandles()
+        handle = self._authors.handle(
             settings.x_api_url, author, lambda: XApi.from_settings(settings, timeout=LOOKUP_TIMEOUT)
         )
         if not handle:
