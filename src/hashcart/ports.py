@@ -483,6 +483,11 @@ class Repository(Protocol):
 
     def record_deletion(self, network: Network, post_id: str) -> None: ...
 
+    def forget_network_account(self, network: Network, account_id: str) -> object:
+        """The account is gone (deleted, taken down, the app revoked): its link, tokens,
+        stored posts and waiting requests go; carts and orders stay. What went, for logs."""
+        ...
+
     # actions and lists
     def claim_actions(
         self, keys: Sequence[tuple[Network, str]], at: datetime

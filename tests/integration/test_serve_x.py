@@ -123,7 +123,7 @@ def test_a_webhook_reply_fills_the_cart_and_serve_replies_on_x(
 def test_a_reply_x_refuses_under_its_2026_rule_goes_by_email_and_the_console_says_why(
     tmp_path: Path, served_x: ServedStandIn, smtp_server: SMTPServer
 ) -> None:
-    served_x.x.create_script.append(Scripted(403, RESTRICTION_ANSWER))
+    served_x.x.create_script.append(Scripted(403, RESTRICTION_ANSWER))  # hand-built (stand_in)
     server, port = _serve(tmp_path, served_x, **smtp_env(smtp_server))
     try:
         assert _deliver(port) == 200

@@ -18,6 +18,7 @@ import pytest
 import yaml
 
 from hashcart.domain.hashtags import extract_hashtags, hashtags
+from hashcart.domain.text_lengths import x_weighted_length
 
 # Case descriptions we deliberately answer differently, with the reason. Keep it empty
 # unless the difference is a choice; a case listed here must really differ (tested below).
@@ -109,3 +110,31 @@ def test_deliberate_differences_are_real_cases_that_differ(
     for description in DELIBERATE_DIFFERENCES:
         assert description in answers, f"no such case: {description}"
         assert not answers[description], f"listed as a difference but passes: {description}"
+
+
+# --- validate.yml's weighted-length cases: X's 280 (domain/text_lengths) ------------------
+
+# twitter-text's current configuration (v3: emoji sequences weigh 2) is the one the
+# "WithDiscountedEmoji" section checks; the directional-marker cases use it too. The older
+# "WeightedTweetsCounterTest" section is twitter-text v2's configuration, not X's today.
+WEIGHTED_SECTIONS = (
+    "WeightedTweetsWithDiscountedEmojiCounterTest",
+    "UnicodeDirectionalMarkerCounterTest",
+)
+
+
+@pytest.mark.parametrize("section", WEIGHTED_SECTIONS)
+def test_weighted_length_matches_twitter_text(
+    validate_cases: dict[str, list[dict[str, Any]]], section: str
+) -> None:
+    # docs.x.com/resources/fundamentals/counting-characters; twitter/twitter-text
+    # conformance/validate.yml, Apache-2.0.
+    cases = validate_cases[section]
+    assert cases
+    failures = [
+        f"{case['description']}: {x_weighted_length(case['text'])} for "
+        f"{case['expected']['weightedLength']}"
+        for case in cases
+        if x_weighted_length(case["text"]) != case["expected"]["weightedLength"]
+    ]
+    assert failures == []

@@ -14,8 +14,13 @@ from enum import StrEnum
 from typing import Literal
 
 from hashcart.domain.posts import Network
+from hashcart.domain.text_lengths import TextLimit, shorten, tame
 
+# The longest product title a message quotes, in graphemes, before any network's limit.
 MAX_TITLE_CHARS = 80
+# Bidirectional embeddings, overrides and isolates: in a stranger's title they would turn
+# the rest of the message (the reference code, the link) around on screen.
+_BIDI_CONTROLS = dict.fromkeys(map(ord, "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"))
 
 
 class Reason(StrEnum):
@@ -75,9 +80,10 @@ def reference(trigger_post_id: str) -> str:
     return hashlib.blake2s(trigger_post_id.encode(), digest_size=3).hexdigest()
 
 
-def _title(ctx: MessageContext, title: str) -> str:
-    clean = ctx.sanitize(" ".join(title.split()))
-    return clean if len(clean) <= MAX_TITLE_CHARS else clean[: MAX_TITLE_CHARS - 1] + "…"
+def _title(ctx: MessageContext, title: str, keep: int = MAX_TITLE_CHARS) -> str:
+    clean = ctx.sanitize(" ".join(tame(title).translate(_BIDI_CONTROLS).split()))
+    # Sanitized again: a cut can turn `#cartons` into a trigger tag (`#cart…`).
+    return ctx.sanitize(shorten(clean, keep))
 
 
 def _greeting(ctx: MessageContext) -> str:
@@ -98,10 +104,71 @@ def compose(
     options: Sequence[str] = (),
     expiry_days: float = 7,
     list_kind: str = "cart",
+    limit: TextLimit | None = None,
 ) -> str:
-    """The text of a message for `reason`, ending with the trigger's reference code."""
-    shop = ctx.sanitize(ctx.shop_name)
-    item = _quantity(quantity, _title(ctx, title)) if title else ""
+    """The text of a message for `reason`, ending with the trigger's reference code.
+
+    Within `limit` (the network's, as it counts: domain/text_lengths) when it can be: the
+    product titles are shortened first, then the shop's name, each with an ellipsis; the
+    reference code, the links and the greeting are never touched."""
+
+    def text(title_keep: int, shop_keep: int) -> str:
+        return _compose(
+            reason,
+            ctx,
+            title=title,
+            quantity=quantity,
+            options=options,
+            expiry_days=expiry_days,
+            list_kind=list_kind,
+            title_keep=title_keep,
+            shop_keep=shop_keep,
+        )
+
+    whole = text(MAX_TITLE_CHARS, _WHOLE)
+    if limit is None or limit.fits(whole):
+        return whole
+    keep = _longest_that_fits(lambda n: limit.fits(text(n, _WHOLE)), MAX_TITLE_CHARS)
+    if keep is not None:
+        return text(keep, _WHOLE)
+    shop_keep = _longest_that_fits(lambda n: limit.fits(text(1, n)), _MAX_SHOP_KEEP)
+    # Nothing shorter fits (a greeting longer than the limit): the network will refuse it
+    # and the dispatcher emails the shopper instead.
+    return text(1, shop_keep if shop_keep is not None else 1)
+
+
+# "Do not shorten": longer than any shop name the console accepts.
+_WHOLE = 10_000
+_MAX_SHOP_KEEP = 200
+
+
+def _longest_that_fits(fits: Callable[[int], bool], most: int) -> int | None:
+    """The largest n in 1..most with fits(n) (fits is monotonic: shorter fits sooner)."""
+    low, high, found = 1, most, None
+    while low <= high:
+        middle = (low + high) // 2
+        if fits(middle):
+            found, low = middle, middle + 1
+        else:
+            high = middle - 1
+    return found
+
+
+def _compose(
+    reason: Reason,
+    ctx: MessageContext,
+    *,
+    title: str,
+    quantity: int,
+    options: Sequence[str],
+    expiry_days: float,
+    list_kind: str,
+    title_keep: int,
+    shop_keep: int,
+) -> str:
+    shop = ctx.sanitize(shorten(ctx.sanitize(ctx.shop_name), shop_keep))
+    named = _title(ctx, title, title_keep)
+    item = _quantity(quantity, named) if title else ""
     if reason is Reason.ADDED:
         body = f"Added {item} to your cart at {shop}."
     elif reason is Reason.PENDING_APPLIED:
@@ -118,12 +185,12 @@ def compose(
             "our product posts now go straight to your cart."
         )
     elif reason is Reason.ALREADY_IN_CART:
-        body = f"{_title(ctx, title)} is already in your cart at {shop}; nothing changed."
+        body = f"{named} is already in your cart at {shop}; nothing changed."
     elif reason is Reason.ALREADY_WISHLISTED:
-        body = f"{_title(ctx, title)} is already on your wish list at {shop}; nothing changed."
+        body = f"{named} is already on your wish list at {shop}; nothing changed."
     elif reason is Reason.UNAVAILABLE:
         body = (
-            f"Sorry, {_title(ctx, title)} is not available right now, so it is not in your "
+            f"Sorry, {named} is not available right now, so it is not in your "
             "cart. Your wish list can still keep it."
         )
     elif reason is Reason.LINK_NEEDED:
@@ -133,7 +200,9 @@ def compose(
             f"We keep your requests for {days} days and add them once you link."
         )
     else:
-        numbered = "; ".join(f"{i} {_title(ctx, name)}" for i, name in enumerate(options, 1))
+        numbered = "; ".join(
+            f"{i} {_title(ctx, name, title_keep)}" for i, name in enumerate(options, 1)
+        )
         body = (
             f"That post shows several products ({numbered}). Reply again with the tag "
             "followed by the number you want, for example 2."

@@ -136,7 +136,17 @@ class NotAPost:
     kind: str
 
 
-Event = Post | PostDeleted | NotAPost
+@dataclass(frozen=True, slots=True)
+class AccountGone:
+    """The network says an account is gone for the shop: deleted, taken down, or it revoked
+    the shop's app. Its link, tokens and stored posts are forgotten (store/forget.py)."""
+
+    network: Network
+    account_id: str
+    why: str
+
+
+Event = Post | PostDeleted | AccountGone | NotAPost
 
 
 class DecodeError(HashcartError, ValueError):

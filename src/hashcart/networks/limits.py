@@ -25,7 +25,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime
 
-from hashcart.domain.posts import Event, Network, Post, PostDeleted
+from hashcart.domain.posts import AccountGone, Event, Network, Post, PostDeleted
 from hashcart.domain.storable import UNSTORABLE
 
 MAX_ID_CHARS = 300  # posts.post_id, posts.author_id, posts.parent_id, links.account_id
@@ -46,6 +46,8 @@ def problem_of(event: Event) -> str | None:
         return _post_problem(event)
     if isinstance(event, PostDeleted):
         return _id_problem(event.network, "post id", event.post_id)
+    if isinstance(event, AccountGone):
+        return _account_problem(event.network, event.account_id)
     return None
 
 

@@ -1,10 +1,11 @@
 """The byte prefilter: which lines are worth decoding at all.
 
 Real streams are mostly noise, so ingest must not parse every post. A line is decoded only
-if its bytes may hold a trigger or link tag, a deletion, or a link on a shop host. Every needle is a
-superset of what the decoder and engine decide (a differential test holds us to that), and
-every regex starts with a literal byte so CPython's fast literal search runs; a pattern that
-starts with a character class, a repeat or `(?i)` is many times slower than parsing the JSON.
+if its bytes may hold a trigger or link tag, a deletion, an account gone, or a link on a shop
+host. Every needle is a superset of what the decoder and engine decide (a differential test
+holds us to that), and every regex starts with a literal byte so CPython's fast literal search
+runs; a pattern that starts with a character class, a repeat or `(?i)` is many times slower
+than parsing the JSON.
 """
 
 from __future__ import annotations
@@ -27,6 +28,10 @@ __all__ = ["DELETE_WINDOW", "Line", "Prefilter", "check_framing", "check_well_fo
 # (X `{"delete":`/`tweet_delete_events`, Mastodon `"event":"delete"`, Jetstream's
 # `"operation":"delete"` in a line that carries no record).
 DELETE_WINDOW = 256
+# Notices that an account is gone name themselves as near the start: a Jetstream `#account`
+# event (`"account":{"active":false`), X's `oauth.revoke` Activity event and its Account
+# Activity `user_event.revoke`. They carry no tag, yet the engine must see them.
+_ACCOUNT_GONE = (b'"active":false', b'"active": false', b"revoke")
 
 # A non-ASCII byte, or a backslash that may start a JSON escape of one: from here on NFKC
 # may fold what is written into the trigger's letters (fullwidth `ｃ`, `ﬆ` → `st`, the
@@ -157,6 +162,10 @@ class Prefilter:
 
         `ascii_block` says the whole block is ASCII, so raw UTF-8 needs no looking for.
         """
+        window = min(end, start + DELETE_WINDOW)
+        for needle in _ACCOUNT_GONE:
+            if block.find(needle, start, window) >= 0:
+                return Line.WANTED
         if self.rule_prefixes and block.startswith(self.rule_prefixes, start, end):
             for rule in self.line_rules:
                 if block.startswith(rule.prefix, start, end):

@@ -19,7 +19,7 @@ from sqlalchemy.exc import DBAPIError, DisconnectionError, InterfaceError, Opera
 import hashcart.services.link_kind  # noqa: F401  (registers the link kind: see handlers)
 from hashcart.clock import Clock
 from hashcart.domain.digests import digest_of
-from hashcart.domain.posts import DecodeError, Network, NotAPost, Post, PostDeleted
+from hashcart.domain.posts import AccountGone, DecodeError, Network, NotAPost, Post, PostDeleted
 from hashcart.domain.triggers import parse_trigger
 from hashcart.networks._json import utf8_problem
 from hashcart.networks.formats import Format, decode
@@ -58,7 +58,7 @@ class _Decoded:
     """A post or deletion, and the line it came from (to dead-letter it if it cannot be
     stored)."""
 
-    event: Post | PostDeleted
+    event: Post | PostDeleted | AccountGone
     source: str
     line: int
     data: bytes
@@ -314,10 +314,21 @@ class Ingestor:
         # Decide what each post is before the transaction: it holds the write lock.
         asked: dict[str, list[Any]] = {}  # posts of each post kind (see _prepare)
         prepared: list[_Item] = []
+        # Accounts the network says are gone: their posts in this batch are ignored, and
+        # what we kept of them is forgotten in this transaction.
+        gone = {
+            (entry.event.network, entry.event.account_id)
+            for entry in work
+            if isinstance(entry, _Decoded) and isinstance(entry.event, AccountGone)
+        }
         for entry in work:
             if isinstance(entry, _DeadLetter):
                 prepared.append(entry)
+            elif isinstance(entry.event, AccountGone):
+                continue
             elif isinstance(entry.event, Post):
+                if (entry.event.network, entry.event.author_id) in gone:
+                    continue
                 prepared.append(self._prepare(entry.event, asked, now))
             else:
                 prepared.append(entry.event)
@@ -358,6 +369,8 @@ class Ingestor:
             # pending intent.
             self._act_on_posts(repo, asked, now)
             act_on_triggers(repo, self.shop, ready, now, self.stats.actions)
+            for network, account_id in sorted(gone):
+                repo.forget_network_account(network, account_id)
             if cursor is not None:
                 uow.cursors.write(cursor, now)
 

@@ -60,7 +60,12 @@ class Notices:
                 )
             )
             return
-        text = compose(reason, self.shop.message_context(handle, post_id), **details)
+        text = compose(
+            reason,
+            self.shop.message_context(handle, post_id),
+            limit=self.shop.text_limit(network),
+            **details,
+        )
         channel: Channel = "private" if notify_by == NotifyBy.PRIVATE_MESSAGE else "reply"
         self.messages.append(OutboundMessage(network, account_id, post_id, reason, text, channel))
 

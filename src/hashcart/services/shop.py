@@ -11,7 +11,9 @@ from hashcart.domain.carts import UNAVAILABLE, cart_refusal
 from hashcart.domain.kinds import KINDS, LINK, Grammar
 from hashcart.domain.link_codes import LinkWords
 from hashcart.domain.messages import MessageContext
+from hashcart.domain.posts import Network
 from hashcart.domain.products import Catalog, CatalogItem, ShopHosts
+from hashcart.domain.text_lengths import TextLimit, limit_for
 from hashcart.domain.triggers import TriggerWords, normalize_tag, strip_trigger_tags
 from hashcart.domain.urls import extract_urls
 from hashcart.host import Host
@@ -39,6 +41,9 @@ class Shop:
     # Every registered kind's tags (domain/kinds), the post kinds' as well as the reply
     # kinds' (`words`); None: `words` and `link_words` are all there is.
     all_words: TriggerWords | None = None
+    # The Mastodon server's `configuration.statuses.max_characters`, when known; its
+    # documented default (500) otherwise.
+    mastodon_max_characters: int | None = None
 
     @classmethod
     def load(cls, settings: Settings, repo: Repository) -> Shop:
@@ -91,6 +96,10 @@ class Shop:
     def sanitize(self, text: str) -> str:
         """`text` without the signs of any trigger kind's tags: what we post can never act."""
         return strip_trigger_tags(text, self.every_word)
+
+    def text_limit(self, network: Network) -> TextLimit | None:
+        """How long a message to `network` may be, as that network counts."""
+        return limit_for(network, self.mastodon_max_characters)
 
     def message_context(self, handle: str, trigger_post_id: str) -> MessageContext:
         return MessageContext(

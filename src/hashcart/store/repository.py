@@ -39,6 +39,7 @@ from hashcart.ports import (
 )
 from hashcart.store import schema as t
 from hashcart.store.database import write_transaction
+from hashcart.store.forget import Forgotten, forget_network_account
 
 if TYPE_CHECKING:
     from sqlalchemy.dialects.postgresql import Insert as PostgresInsert
@@ -84,6 +85,10 @@ class Repository:
         """INSERT … ON CONFLICT DO NOTHING; True if a row went in."""
         statement = insert_ignoring(self._dialect, table.name)
         return self.connection.execute(statement, values).first() is not None
+
+    def forget_network_account(self, network: Network, account_id: str) -> Forgotten:
+        """The account is gone (deleted, taken down, the app revoked): store/forget.py."""
+        return forget_network_account(self.connection, network, account_id)
 
     # posts -------------------------------------------------------------------------------
 

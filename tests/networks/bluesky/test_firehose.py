@@ -14,6 +14,7 @@ import httpx
 import libipld
 import pytest
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+from sqlalchemy import func, select
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
@@ -29,6 +30,7 @@ from hashcart.networks.bluesky.firehose import FirehoseListener
 from hashcart.networks.bluesky.identity import IdentityResolver
 from hashcart.networks.bluesky.records import RecordReader
 from hashcart.networks.bluesky.xrpc import Xrpc, new_client
+from hashcart.store import schema as t
 from hashcart.store.cursors import load_cursor, save_cursor
 from tests.harness import PRODUCTS, Shop
 from tests.loopback import LiveServer
@@ -259,3 +261,56 @@ def test_a_trigger_whose_author_cannot_be_looked_up_for_a_moment_comes_again_and
     assert rig.listener is not None and rig.listener.unconfirmed == 0
     assert rig.delays  # it backed off before the second connection
     assert directory.requests > 2
+
+
+# `#account` frames (atproto lexicons/com/atproto/sync/subscribeRepos.json `#account`: seq,
+# did, time, active, status takendown | suspended | deleted | deactivated | ...).
+
+
+def _account_frame(did: str, *, active: bool, status: str | None, seq: int) -> bytes:
+    body: dict[str, Any] = {"seq": seq, "did": did, "time": "2026-05-25T14:23:29.950Z"}
+    body["active"] = active
+    if status is not None:
+        body["status"] = status
+    return frame({"op": 1, "t": "#account"}, body)
+
+
+def _linked(rig: Rig, did: str) -> bool:
+    with rig.shop.app.engine.connect() as connection:
+        return (
+            connection.scalar(
+                select(func.count()).where(
+                    t.account_links.c.network == "bluesky", t.account_links.c.account_id == did
+                )
+            )
+            == 1
+        )
+
+
+def test_a_taken_down_account_is_forgotten_and_its_commits_ignored(
+    rig: Rig, recorded: Recorded
+) -> None:
+    gone = _account_frame(recorded.bob.did, active=False, status="takendown", seq=1)
+    replay(rig, [[recorded.product.raw, gone, recorded.bob_reply.raw, recorded.ada_reply.raw]], 2)
+
+    assert rig.shop.cart("bob@example.com") == []
+    assert not _linked(rig, recorded.bob.did)
+    assert rig.shop.cart("ada@example.com") == [("mug", 1)]
+
+
+def test_a_deactivated_account_is_kept_but_its_commits_ignored(
+    rig: Rig, recorded: Recorded
+) -> None:
+    paused = _account_frame(recorded.bob.did, active=False, status="deactivated", seq=1)
+    replay(rig, [[recorded.product.raw, paused, recorded.bob_reply.raw]], 2)
+
+    assert rig.shop.cart("bob@example.com") == []
+    assert _linked(rig, recorded.bob.did)
+
+
+def test_an_account_active_again_is_read_again(rig: Rig, recorded: Recorded) -> None:
+    paused = _account_frame(recorded.bob.did, active=False, status="deactivated", seq=1)
+    back = _account_frame(recorded.bob.did, active=True, status=None, seq=2)
+    replay(rig, [[recorded.product.raw, paused, back, recorded.bob_reply.raw]], 2)
+
+    assert rig.shop.cart("bob@example.com") == [("mug", 1)]

@@ -90,7 +90,9 @@ def cart_reply(fixtures: Path, reply_id: str, parent_id: str) -> dict[str, Any]:
 
 
 def account_activity(*tweets: dict[str, Any]) -> bytes:
-    """An Account Activity API delivery for the shop's subscription (the @mention variant)."""
+    """An Account Activity API delivery for the shop's subscription (the @mention variant).
+    documented: the `tweet_create_events` envelope of x-api/account-activity/introduction,
+    around recorded tweets."""
     envelope = {
         "for_user_id": SHOP_ID,
         "user_has_blocked": "false",
@@ -108,7 +110,8 @@ def v2_post(
     links: tuple[str, ...] = (),
     hashtags: tuple[str, ...] = (),
 ) -> dict[str, Any]:
-    """A v2 Post object with the fields hashcart asks for."""
+    """A v2 Post object with the fields hashcart asks for. hand-built: no documented
+    sample for a `#cart` reply; the fields of x-api/fundamentals/data-dictionary."""
     post: dict[str, Any] = {
         "id": post_id,
         "text": text,
@@ -161,7 +164,9 @@ USERS = [
 
 
 def stream_line(post: dict[str, Any], parent: dict[str, Any] | None = None) -> bytes:
-    """A filtered-stream line, with the parent in `includes.tweets` when given."""
+    """A filtered-stream line, with the parent in `includes.tweets` when given.
+    hand-built: no documented sample for a reply with its parent expanded; the line's shape
+    (data, includes, matching_rules) is x-api/posts/filtered-stream/quickstart's."""
     includes: dict[str, Any] = {"users": USERS}
     if parent is not None:
         includes["tweets"] = [parent]
@@ -174,12 +179,15 @@ def stream_line(post: dict[str, Any], parent: dict[str, Any] | None = None) -> b
 
 
 def lookup_answer(post: dict[str, Any]) -> dict[str, Any]:
-    """GET /2/tweets/:id's answer."""
+    """GET /2/tweets/:id's answer. hand-built: no documented sample for a shop's post;
+    the shape (data, includes.users) is x-api/posts/lookup/integrate's."""
     return {"data": post, "includes": {"users": USERS}}
 
 
 def activity_reply_event(event_uuid: str, reply: dict[str, Any], parent: dict[str, Any]) -> bytes:
-    """An X Activity API `post.reply.create` delivery filtered on the shop's user."""
+    """An X Activity API `post.reply.create` delivery filtered on the shop's user.
+    hand-built around the test's posts: the envelope of x-api/activity/event-payloads (the
+    documented sample's `includes` is empty; this one carries the parent)."""
     payload = reply | {"in_reply_to_tweet_id": parent["id"]}
     envelope = {
         "data": {

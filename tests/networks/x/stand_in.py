@@ -7,6 +7,11 @@ test_client_create_and_delete_tweet.yaml); the 403 duplicate-content problem obj
 the 401 problem object (X API v2 error docs); stream rules answers (filtered-stream docs);
 `x-rate-limit-*` headers (rate-limits docs). The reply-restriction refusal is written in the
 terms of X's 2026 rule (no recording of it is public yet).
+
+Every answer says where it comes from, next to it: "recorded" (a real answer, ids kept or
+substituted), "documented" (a sample from docs.x.com, xdevplatform/docs, verbatim or with the
+test's ids substituted), or "hand-built: no documented sample for ..." (tests/networks/x/
+test_recordings.py holds every answer to saying so).
 """
 
 from __future__ import annotations
@@ -31,12 +36,16 @@ USER_TOKEN = "user-token-BBBB"
 SHOP_USER_ID = "1250000000000000001"
 
 FIRST_CREATED_ID = 1456012973835788293
+# recorded: akrherz/iembot#163, X's 403 to a repeated text.
 DUPLICATE = {
     "detail": "You are not allowed to create a Tweet with duplicate content.",
     "type": "about:blank",
     "title": "Forbidden",
     "status": 403,
 }
+# hand-built: no documented sample for X's 2026 reply-restriction refusal; its detail is
+# worded from the rule (docs.x.com, the 2026 reply policy) in the problem format of
+# x-api/fundamentals/response-codes-and-errors.
 REPLY_RESTRICTED = {
     "detail": (
         "Reply to this conversation is not allowed because you have not been mentioned or "
@@ -46,6 +55,8 @@ REPLY_RESTRICTED = {
     "title": "Forbidden",
     "status": 403,
 }
+# documented: x-api/community-notes/quickstart ({"title": "Unauthorized", "status": 401,
+# "detail": "Unauthorized"}), with the generic `type` of response-codes-and-errors.
 UNAUTHORIZED = {
     "title": "Unauthorized",
     "type": "about:blank",
@@ -55,6 +66,8 @@ UNAUTHORIZED = {
 
 
 def not_found(post_id: str) -> dict[str, Any]:
+    # recorded: X API v2's lookup of a missing post (tweepy cassettes), the id substituted;
+    # documented alike in x-api/posts/lookup/integrate ("Could not find tweet with id").
     return {
         "errors": [
             {
@@ -160,10 +173,11 @@ class XStandIn:
             if not _has(request, APP_BEARER):
                 return JSONResponse(UNAUTHORIZED, 401)
             meta = {"sent": self.now().isoformat(), "result_count": len(self.rules)}
+            # documented: x-api/posts/filtered-stream/quickstart, "Verify your rules".
             body: dict[str, Any] = {"meta": meta}
             if self.rules:
                 body["data"] = self.rules
-            return JSONResponse(body)
+            return JSONResponse(body)  # documented (above)
 
         @app.post("/2/tweets/search/stream/rules")
         async def post_rules(request: Request) -> Response:
@@ -176,10 +190,13 @@ class XStandIn:
                 deleted = [rule for rule in self.rules if rule["id"] in ids]
                 self.rules = [rule for rule in self.rules if rule["id"] not in ids]
                 summary = {"deleted": len(deleted), "not_deleted": len(ids) - len(deleted)}
+                # hand-built: no documented sample for deleting rules (the summary's
+                # `deleted`/`not_deleted` as x-api/powerstream/introduction reads them).
                 return JSONResponse({"meta": {"sent": "now", "summary": summary}})
             created, errors = [], []
             for rule in body.get("add", []):
                 if any(held["value"] == rule["value"] for held in self.rules):
+                    # documented: the `duplicate-rules` problem (response-codes-and-errors).
                     errors.append(
                         {
                             "value": rule["value"],
@@ -198,12 +215,13 @@ class XStandIn:
                 "valid": len(created),
                 "invalid": 0,
             }
+            # documented: x-api/posts/filtered-stream/quickstart, "Add a rule" response.
             answer: dict[str, Any] = {"meta": {"sent": "now", "summary": summary}}
             if created:
                 answer["data"] = created
             if errors:
                 answer["errors"] = errors
-            return JSONResponse(answer, 201 if created else 200)
+            return JSONResponse(answer, 201 if created else 200)  # documented (above)
 
         @app.get("/2/tweets/search/stream")
         async def stream(request: Request) -> Response:
@@ -226,6 +244,7 @@ class XStandIn:
             if self.lookup_script:
                 return _scripted(self.lookup_script.popleft())
             found = self.lookup_answers.get(post_id)
+            # recorded: the tests' lookup answers (payloads.lookup_answer) or X's not-found.
             return JSONResponse(found if found is not None else not_found(post_id))
 
         @app.post("/2/tweets")
@@ -237,9 +256,10 @@ class XStandIn:
             if self.create_script:
                 return _scripted(self.create_script.popleft())
             if any(post["text"] == body["text"] for post in self.timeline):
-                return JSONResponse(DUPLICATE, 403)
+                return JSONResponse(DUPLICATE, 403)  # recorded (DUPLICATE)
             in_reply_to = str((body.get("reply") or {}).get("in_reply_to_tweet_id"))
             post_id = self.shop_reply(body["text"], in_reply_to)
+            # recorded: tweepy cassette test_client_create_and_delete_tweet.yaml, 201.
             return JSONResponse(
                 {
                     "data": {
@@ -257,11 +277,15 @@ class XStandIn:
             self.token_requests.append(form)
             client = base64.b64encode(f"{CLIENT_ID}:{CLIENT_SECRET}".encode()).decode()
             if request.headers.get("authorization") != f"Basic {client}":
+                # hand-built: no documented sample for X's token refusal of a wrong client;
+                # the RFC 6749 section 5.2 error shape X's token endpoint answers in.
                 return JSONResponse({"error": "unauthorized_client"}, 401)
             if (
                 form.get("grant_type") != "refresh_token"
                 or form.get("refresh_token") != self.refresh_token
             ):
+                # hand-built: no documented sample for a refused refresh token; the RFC 6749
+                # section 5.2 error object.
                 return JSONResponse(
                     {
                         "error": "invalid_request",
@@ -272,6 +296,8 @@ class XStandIn:
             generation = next(self._token_generation)
             self.accepted_user_token = f"user-token-{generation}"
             self.refresh_token = f"refresh-token-{generation}"
+            # hand-built: no documented sample for the token answer; the fields of
+            # fundamentals/authentication/oauth-2-0/authorization-code (tokens last 2 hours).
             return JSONResponse(
                 {
                     "token_type": "bearer",
@@ -286,6 +312,8 @@ class XStandIn:
         def me(request: Request) -> Response:
             if not _has(request, self.accepted_user_token):
                 return JSONResponse(UNAUTHORIZED, 401)
+            # documented: x-api/users/lookup/quickstart/authenticated-lookup (GET /2/users/me:
+            # data.id, name, username), the shop's values substituted.
             return JSONResponse(
                 {"data": {"id": SHOP_USER_ID, "name": "Trailhead", "username": "trailhead"}}
             )
@@ -296,6 +324,8 @@ class XStandIn:
                 return JSONResponse(UNAUTHORIZED, 401)
             query = dict(request.query_params)
             self.timeline_requests.append(query)
+            # documented: x-api/posts/timelines/quickstart/user-mention-quickstart (data,
+            # meta with result_count, newest_id, oldest_id), the shop's posts substituted.
             if user_id != SHOP_USER_ID:
                 return JSONResponse({"meta": {"result_count": 0}})
             since = query.get("start_time", "")
@@ -307,8 +337,8 @@ class XStandIn:
             meta: dict[str, Any] = {"result_count": len(posts)}
             if posts:
                 meta |= {"newest_id": posts[0]["id"], "oldest_id": posts[-1]["id"]}
-                return JSONResponse({"data": posts, "meta": meta})
-            return JSONResponse({"meta": meta})
+                return JSONResponse({"data": posts, "meta": meta})  # documented (above)
+            return JSONResponse({"meta": meta})  # documented (above)
 
         @app.get("/2/users/{user_id}/mentions")
         def mentions(user_id: str, request: Request) -> Response:
@@ -344,11 +374,14 @@ class XStandIn:
             self.dm_requests.append((participant_id, await request.json()))
             if self.dm_script:
                 return _scripted(self.dm_script.popleft())
+            # documented: x-api/direct-messages/manage/quickstart, the 201 answer verbatim
+            # ("dm_event_id": "1582103724607971332"), the conversation id the documented
+            # `sender-recipient` form of the test's ids.
             return JSONResponse(
                 {
                     "data": {
                         "dm_conversation_id": f"{SHOP_USER_ID}-{participant_id}",
-                        "dm_event_id": "1582838223334232064",
+                        "dm_event_id": "1582103724607971332",
                     }
                 },
                 201,

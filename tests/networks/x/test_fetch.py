@@ -55,6 +55,7 @@ def test_the_lookup_asks_for_the_fields_and_expansions_the_decoder_needs(
 def test_a_post_x_does_not_know_is_fetched_as_nothing(x: ServedStandIn) -> None:
     fetched = XParentFetcher(x.api()).fetch("1870000000000000099")
     assert fetched.lines == ()
+    # hand-built: no documented sample for a 404 of the lookup (X answers 200 with errors).
     x.x.lookup_script.append(Scripted(404, {"title": "Not Found Error", "status": 404}))
     assert XParentFetcher(x.api()).fetch("1870000000000000098").lines == ()
 
@@ -67,6 +68,8 @@ def test_an_id_that_is_no_x_id_is_not_asked_for(x: ServedStandIn) -> None:
 @pytest.mark.parametrize(
     "answer",
     [
+        # hand-built: no documented sample for a 429 body; the headers are
+        # x-api/fundamentals/rate-limits'.
         Scripted(
             429,
             {"title": "Too Many Requests", "detail": "Too Many Requests", "status": 429},
@@ -76,7 +79,10 @@ def test_an_id_that_is_no_x_id_is_not_asked_for(x: ServedStandIn) -> None:
                 "x-rate-limit-reset": "1795176000",
             },
         ),
+        # hand-built: no documented sample for a 5xx body.
         Scripted(503, {"title": "Service Unavailable", "status": 503}),
+        # hand-built: no documented sample for errors without data; the partial-errors
+        # shape of x-api/fundamentals/response-codes-and-errors.
         Scripted(200, {"errors": [{"title": "Operational error", "type": "about:blank"}]}),
     ],
     ids=["rate-limited", "server-error", "errors-without-post"],

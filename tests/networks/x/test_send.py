@@ -52,7 +52,7 @@ def test_a_reply_is_posted_in_reply_to_the_trigger(shop: Shop, x: ServedStandIn)
 
 def test_a_private_message_is_a_direct_message_to_the_shopper(shop: Shop, x: ServedStandIn) -> None:
     sent = _sender(x).send(replace(REPLY, channel="private"), shop.clock.now())
-    assert sent.remote_id == "1582838223334232064"
+    assert sent.remote_id == "1582103724607971332"
     assert x.x.dm_requests == [(SHOPPER_ID, {"text": TEXT})]
     assert x.x.create_requests == []
 
@@ -60,6 +60,8 @@ def test_a_private_message_is_a_direct_message_to_the_shopper(shop: Shop, x: Ser
 def test_a_rate_limited_reply_is_retried_when_x_says(shop: Shop, x: ServedStandIn) -> None:
     now = shop.clock.now()
     reset = now + timedelta(minutes=7)
+    # hand-built: no documented sample for a 429 body; the headers are
+    # x-api/fundamentals/rate-limits'.
     x.x.create_script.append(
         Scripted(
             429,
@@ -83,6 +85,7 @@ def test_a_rate_limited_reply_is_retried_when_x_says(shop: Shop, x: ServedStandI
 
 
 def test_a_server_error_is_temporary(shop: Shop, x: ServedStandIn) -> None:
+    # hand-built: no documented sample for a 5xx body.
     x.x.create_script.append(Scripted(503, {"title": "Service Unavailable", "status": 503}))
     with pytest.raises(SendFailed) as failed:
         _sender(x).send(REPLY, shop.clock.now())
@@ -104,7 +107,7 @@ def test_no_answer_is_temporary(shop: Shop) -> None:
 def test_a_reply_x_forbids_under_the_2026_rule_fails_for_good_with_the_reason(
     shop: Shop, x: ServedStandIn
 ) -> None:
-    x.x.create_script.append(Scripted(403, RESTRICTION_ANSWER))
+    x.x.create_script.append(Scripted(403, RESTRICTION_ANSWER))  # hand-built (stand_in)
     with pytest.raises(SendFailed) as failed:
         _sender(x).send(REPLY, shop.clock.now())
     assert failed.value.permanent
@@ -121,6 +124,8 @@ def test_a_rejected_token_fails_for_good(shop: Shop, x: ServedStandIn) -> None:
 
 def test_another_refusal_fails_for_good_with_x_s_words(shop: Shop, x: ServedStandIn) -> None:
     detail = "The `text` field is too long."
+    # hand-built: no documented sample for a too-long text; the problem format of
+    # x-api/fundamentals/response-codes-and-errors ("Invalid Request").
     x.x.create_script.append(
         Scripted(
             400,
@@ -137,6 +142,7 @@ def test_a_refused_direct_message_is_not_called_a_reply_restriction(
     shop: Shop, x: ServedStandIn
 ) -> None:
     detail = "You cannot send messages to users who are not following you."
+    # hand-built: no documented sample for a refused direct message.
     x.x.dm_script.append(Scripted(403, {"title": "Forbidden", "detail": detail, "status": 403}))
     with pytest.raises(SendFailed) as failed:
         _sender(x).send(replace(REPLY, channel="private"), shop.clock.now())

@@ -38,11 +38,13 @@ from tests.networks.x.stand_in import Scripted, StreamSession, XStandIn
 DEADLINE = 10.0
 TRIGGER_RULE = f"(#cart OR #wishlist) to:{SHOP_HANDLE} -is:retweet"
 LINK_RULE = "#cartlink -is:retweet"
-# X's answer to a second connection of the same app (filtered-stream docs).
+# X's answer to a second connection of the same app. documented: verbatim,
+# x-api/fundamentals/handling-disconnections ("TooManyConnections").
 TOO_MANY_CONNECTIONS = {
     "title": "ConnectionException",
     "detail": "This stream is currently at the maximum allowed connection limit.",
-    "type": "https://api.twitter.com/2/problems/streaming-connection",
+    "connection_issue": "TooManyConnections",
+    "type": "https://api.x.com/2/problems/streaming-connection",
 }
 
 
@@ -162,7 +164,9 @@ def test_the_stream_puts_products_in_carts_and_reconnects_on_x_s_schedule(
     reset = shop.clock.now() + timedelta(seconds=90)
     x.x.stream_sessions.extend(
         [
+            # hand-built: no documented sample for a 5xx body.
             StreamSession(Scripted(503, {"title": "Service Unavailable", "status": 503})),
+            # documented: TOO_MANY_CONNECTIONS, with x-api/fundamentals/rate-limits' headers.
             StreamSession(
                 Scripted(
                     429,
@@ -210,6 +214,7 @@ def test_the_stream_puts_products_in_carts_and_reconnects_on_x_s_schedule(
 
 
 def test_http_errors_in_a_row_double_up_to_the_cap(shop: Shop, x: ServedStandIn) -> None:
+    # hand-built: no documented sample for a 5xx body.
     error = Scripted(500, {"title": "Internal Server Error", "status": 500})
     x.x.stream_sessions.extend([StreamSession(error)] * 8 + [StreamSession(then="hold")])
     waits = RecordedWaits()
@@ -246,6 +251,7 @@ def test_a_silent_connection_is_dropped_and_reopened(shop: Shop, x: ServedStandI
 def test_a_stop_during_a_long_backoff_ends_the_listener_at_once(
     shop: Shop, x: ServedStandIn
 ) -> None:
+    # hand-built: no documented sample for a 5xx body.
     x.x.stream_sessions.append(StreamSession(Scripted(503, {"status": 503})))
     waiting = asyncio.Event()
 

@@ -17,7 +17,15 @@ from datetime import UTC, datetime
 
 import msgspec
 
-from hashcart.domain.posts import DecodeError, Event, Network, NotAPost, Post, PostDeleted
+from hashcart.domain.posts import (
+    AccountGone,
+    DecodeError,
+    Event,
+    Network,
+    NotAPost,
+    Post,
+    PostDeleted,
+)
 from hashcart.networks._json import decode_line, parse_iso_datetime, unique
 from hashcart.networks.limits import EARLIEST_POST
 
@@ -96,11 +104,26 @@ class _Commit(_Struct):
     record: msgspec.Raw = msgspec.Raw()
 
 
+class _AccountStatus(_Struct):
+    active: bool = True
+    status: str | None = None
+
+
 class _JetstreamEvent(_Struct):
     did: str | None = None
     time_us: int | None = None
     kind: str | None = None
     commit: _Commit | None = None
+    account: _AccountStatus | None = None
+
+
+# `#account` statuses after which the account's posts go: the repository is deleted, or the
+# host took it down. Deactivated, suspended or desynchronized accounts may come back, so
+# their events change nothing (com.atproto.sync.subscribeRepos `#account`: "active: false"
+# with status takendown | suspended | deleted | deactivated | desynchronized | throttled;
+# bluesky-social/atproto lexicons/com/atproto/sync/subscribeRepos.json; Jetstream passes
+# them on as `kind: "account"`, bluesky-social/jetstream README).
+_GONE_STATUSES = frozenset({"deleted", "takendown"})
 
 
 _EVENT_DECODER = msgspec.json.Decoder(_JetstreamEvent)
@@ -195,6 +218,11 @@ def decode(line: bytes) -> list[Event]:
         raise DecodeError("Jetstream event has no kind")
     if not event.did:
         raise DecodeError("Jetstream event has no did")
+    if event.kind == "account":
+        account = event.account
+        if account is not None and not account.active and account.status in _GONE_STATUSES:
+            return [AccountGone(network=_BLUESKY, account_id=event.did, why=account.status)]
+        return [NotAPost(network=_BLUESKY, kind=event.kind)]
     if event.kind != "commit":
         return [NotAPost(network=_BLUESKY, kind=event.kind)]
     commit = event.commit

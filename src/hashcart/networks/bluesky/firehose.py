@@ -42,7 +42,7 @@ from hashcart.networks.backoff import Backoff, Wait, wait_or_stop
 from hashcart.networks.bluesky.car import Blocks, CarError, Cid
 from hashcart.networks.bluesky.commits import Unproven, public_key, record_cid, verify_commit
 from hashcart.networks.bluesky.identity import IdentityNotFound, IdentityResolver
-from hashcart.networks.bluesky.lines import commit_line
+from hashcart.networks.bluesky.lines import account_line, commit_line
 from hashcart.networks.bluesky.records import POST_COLLECTION, AtUri, RecordReader
 from hashcart.networks.bluesky.streams import (
     DEFAULT_BACKOFF,
@@ -102,6 +102,8 @@ class FirehoseListener:
         # DID -> newest rev the engine committed; `_pending`: this batch's, until it commits.
         self.revs: OrderedDict[str, str] = OrderedDict()
         self._pending: dict[str, str] = {}
+        # Accounts whose latest `#account` event said inactive: their commits are skipped.
+        self.inactive: set[str] = set()
 
     async def run(self, stop: asyncio.Event) -> None:
         await self.reconnecting.run(stop, lambda: self._connection(stop))
@@ -172,6 +174,8 @@ class FirehoseListener:
         kind = header.get("t")
         seq = body.get("seq") if isinstance(body.get("seq"), int) else None
         if kind in ("#commit", "#sync"):
+            if (body.get("repo") if "repo" in body else body.get("did")) in self.inactive:
+                return seq, []  # an inactive account's commits are not taken (sync spec)
             revision = self._newer(body)
             if revision is None:
                 return seq, []
@@ -183,6 +187,8 @@ class FirehoseListener:
             if self.unconfirmed + self.unreadable == doubtful:
                 self._pending[revision[0]] = revision[1]
             return seq, lines
+        if kind == "#account" and isinstance(body.get("did"), str):
+            return seq, self._account(body)
         if kind == "#identity" and isinstance(body.get("did"), str):
             self.identity.forget(body["did"])
         elif kind == "#info":
@@ -210,6 +216,25 @@ class FirehoseListener:
             self.revs.move_to_end(repo)
         while len(self.revs) > MAX_REPOS:
             self.revs.popitem(last=False)
+
+    def _account(self, body: dict[str, Any]) -> list[bytes]:
+        """An `#account` status change (atproto lexicons/com/atproto/sync/subscribeRepos.json
+        `#account`; atproto.com/specs/sync: a consumer ignores the commits of an inactive
+        account). Remembered while the listener runs; handed to the engine as Jetstream
+        passes it on, where deleted or taken-down accounts are forgotten (decode.py)."""
+        did: str = body["did"]
+        active = body.get("active") is not False
+        status = body.get("status") if isinstance(body.get("status"), str) else None
+        if active:
+            self.inactive.discard(did)
+        else:
+            self.inactive.add(did)
+        time = body.get("time") if isinstance(body.get("time"), str) else None
+        seq = body.get("seq") if isinstance(body.get("seq"), int) else None
+        time_us = _time_us(time) or int(self.sink.now().timestamp() * 1e6)
+        return [
+            account_line(did=did, time_us=time_us, active=active, status=status, seq=seq, time=time)
+        ]
 
     def _error(self, body: dict[str, Any]) -> list[bytes]:
         raise StreamRefused(str(body.get("error") or "error"), str(body.get("message") or "")[:200])

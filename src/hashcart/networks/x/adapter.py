@@ -52,6 +52,9 @@ SNIFFS = (
             or b'"tweet_create_events":' in line
             or b'"tweet_delete_events":' in line
             or b'"for_user_id":' in line
+            # Account Activity's `user_event` (the app revoked), documented without
+            # `for_user_id` (docs.x.com/x-api/account-activity/introduction).
+            or b'"user_event":' in line
         ),
     ),
     Sniff(50, Format.X_V2, lambda head, line: b'"data":' in line or b'"errors":' in line),

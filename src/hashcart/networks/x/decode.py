@@ -19,7 +19,15 @@ from datetime import UTC, datetime
 
 import msgspec
 
-from hashcart.domain.posts import DecodeError, Event, Network, NotAPost, Post, PostDeleted
+from hashcart.domain.posts import (
+    AccountGone,
+    DecodeError,
+    Event,
+    Network,
+    NotAPost,
+    Post,
+    PostDeleted,
+)
 from hashcart.networks._json import decode_line, parse_iso_datetime, unique
 
 _X = Network.X
@@ -251,10 +259,28 @@ def _v1_deleted(status: _DeletedStatus | None) -> PostDeleted:
     return PostDeleted(network=_X, post_id=post_id)
 
 
+def _v1_revoke(user_event: object) -> AccountGone | None:
+    """An Account Activity `user_event.revoke`: the user took the app's access away
+    (docs.x.com/x-api/account-activity/introduction, "user_event"; `source.user_id`)."""
+    if not isinstance(user_event, dict):
+        return None
+    revoke = user_event.get("revoke")
+    source = revoke.get("source") if isinstance(revoke, dict) else None
+    user_id = source.get("user_id") if isinstance(source, dict) else None
+    if not isinstance(user_id, str) or not user_id:
+        if revoke is not None:
+            raise DecodeError("user_event.revoke has no source.user_id")
+        return None
+    return AccountGone(network=_X, account_id=user_id, why="revoked")
+
+
 def _v1_other(line: bytes) -> list[Event]:
     """Lines that are neither tweets nor tweet envelopes (the cold path)."""
     obj: dict[str, object] = decode_line(_ANY_OBJECT, line, "an X v1.1 object")
     keys = list(obj)
+    revoked = _v1_revoke(obj.get("user_event"))
+    if revoked is not None:
+        return [revoked]
     if "for_user_id" in keys:
         kind = next((k for k in keys if k.endswith(("_events", "_event"))), "account_activity")
         return [NotAPost(network=_X, kind=kind)]
@@ -339,11 +365,17 @@ class _ComplianceDelete(_Struct):
     tweet: _V2Tweet | None = None
 
 
+class _V2Payload(_V2Tweet):
+    """An Activity API event's `payload`: a post, or (`oauth.revoke`) who revoked the app."""
+
+    user_id: str | None = None
+
+
 class _V2Data(_V2Tweet):
     """`data` of a stream line: a tweet, an Activity API envelope, or a compliance delete."""
 
     event_type: str | None = None
-    payload: _V2Tweet | None = None
+    payload: _V2Payload | None = None
     includes: _Includes | None = None
     delete: _ComplianceDelete | None = None
 
@@ -441,6 +473,12 @@ def _v2_activity(data: _V2Data) -> list[Event]:
         return _v2_posts([payload], data.includes)
     if event_type == "post.delete" and payload is not None and payload.id:
         return [PostDeleted(network=_X, post_id=payload.id)]
+    if event_type == "oauth.revoke":
+        # The user revoked the app's access; "use this to clean up local state for the
+        # revoked user" (docs.x.com/x-api/activity/event-payloads, `oauth.revoke`).
+        if payload is None or not payload.user_id:
+            raise DecodeError("oauth.revoke has no payload.user_id")
+        return [AccountGone(network=_X, account_id=payload.user_id, why="revoked")]
     return [NotAPost(network=_X, kind=event_type)]
 
 

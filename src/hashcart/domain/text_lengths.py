@@ -1,0 +1,113 @@
+"""How long a message is, as each network counts it, and whether it fits.
+
+Each network counts differently, and each refuses a post over its limit:
+- X: 280 *weighted* characters, as twitter-text counts them (docs.x.com/resources/
+  fundamentals/counting-characters): most Latin, punctuation and symbols weigh 1, CJK and
+  other scripts 2, an emoji sequence (a ZWJ family, a flag) 2 whatever its code points, and
+  every URL 23 (t.co), all after NFC normalisation. Counted by twitter-text-parser, a port of
+  twitter-text proven against twitter-text's own conformance suite
+  (tests/integration/test_twitter_text_conformance.py, validate.yml's weighted cases).
+- Bluesky: 300 graphemes (the `app.bsky.feed.post` lexicon: `text` maxGraphemes 300,
+  maxLength 3000 bytes counted as UTF-8; bluesky-social/atproto
+  lexicons/app/bsky/feed/post.json).
+- Mastodon: the server's `configuration.statuses.max_characters` (GET /api/v2/instance,
+  docs.joinmastodon.org/entities/Instance/#max_characters; 500 on a stock server), counted
+  in grapheme clusters with every URL as `characters_reserved_per_url` (23) whatever its
+  length (Mastodon's StatusLengthValidator).
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from dataclasses import dataclass
+
+import regex
+from twitter_text import parse_tweet
+
+from hashcart.domain.posts import Network
+
+X_MAX_WEIGHTED = 280
+BLUESKY_MAX_GRAPHEMES = 300
+BLUESKY_MAX_BYTES = 3000
+MASTODON_DEFAULT_MAX_CHARACTERS = 500
+MASTODON_CHARACTERS_PER_URL = 23
+
+_GRAPHEME = regex.compile(r"\X")
+# What Mastodon counts as a URL in a status: a scheme and anything up to white space (its
+# validator uses twitter-text's URL pattern; a link we write is always this shape).
+_URL = regex.compile(r"https?://\S+")
+
+
+def x_weighted_length(text: str) -> int:
+    """The length X gives `text` (twitter-text's parseTweet, version 3 configuration)."""
+    return int(parse_tweet(text).weightedLength)
+
+
+def graphemes(text: str) -> int:
+    """User-perceived characters (extended grapheme clusters, Unicode UAX #29)."""
+    return len(_GRAPHEME.findall(text))
+
+
+def mastodon_length(text: str, characters_per_url: int = MASTODON_CHARACTERS_PER_URL) -> int:
+    """The length a Mastodon server gives a status: graphemes, a URL counting as
+    `characters_per_url`."""
+    urls = _URL.findall(text)
+    return graphemes(_URL.sub("", text)) + characters_per_url * len(urls)
+
+
+@dataclass(frozen=True, slots=True)
+class TextLimit:
+    """The longest message a network takes, in its own way of counting."""
+
+    network: Network
+    maximum: int
+    characters_per_url: int = MASTODON_CHARACTERS_PER_URL
+
+    def length(self, text: str) -> int:
+        if self.network is Network.X:
+            return x_weighted_length(text)
+        if self.network is Network.MASTODON:
+            return mastodon_length(text, self.characters_per_url)
+        return graphemes(text)
+
+    def fits(self, text: str) -> bool:
+        if self.network is Network.BLUESKY and len(text.encode("utf-8")) > BLUESKY_MAX_BYTES:
+            return False
+        return self.length(text) <= self.maximum
+
+
+def limit_for(network: Network, mastodon_max_characters: int | None = None) -> TextLimit | None:
+    """The limit of `network`'s posts; None for a network without a known one."""
+    if network is Network.X:
+        return TextLimit(network, X_MAX_WEIGHTED)
+    if network is Network.BLUESKY:
+        return TextLimit(network, BLUESKY_MAX_GRAPHEMES)
+    if network is Network.MASTODON:
+        return TextLimit(network, mastodon_max_characters or MASTODON_DEFAULT_MAX_CHARACTERS)
+    return None
+
+
+# The longest grapheme a message quotes, in code points: an emoji ZWJ sequence with skin
+# tones has about ten; more is "Zalgo" stacking of combining marks, which we drop, so that no
+# title makes a message thousands of code points long (twitter-text's URL pattern takes
+# time that grows quickly with a long dotted run).
+MAX_GRAPHEME_CODE_POINTS = 16
+
+
+def tame(text: str) -> str:
+    """`text` with each grapheme cut to at most MAX_GRAPHEME_CODE_POINTS code points."""
+    clusters = _GRAPHEME.findall(text)
+    if all(len(cluster) <= MAX_GRAPHEME_CODE_POINTS for cluster in clusters):
+        return text
+    return "".join(cluster[:MAX_GRAPHEME_CODE_POINTS] for cluster in clusters)
+
+
+def shorten(text: str, keep: int) -> str:
+    """`text` cut to at most `keep` graphemes, an ellipsis standing for what went; never
+    splits a grapheme (an emoji ZWJ sequence, a letter with its combining marks)."""
+    clusters = _GRAPHEME.findall(unicodedata.normalize("NFC", text))
+    if len(clusters) <= keep:
+        return text
+    if keep <= 0:
+        return ""
+    return "".join(clusters[: keep - 1]).rstrip() + "…"
