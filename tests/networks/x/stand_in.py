@@ -361,10 +361,14 @@ class XStandIn:
             page = found[start : start + size]
             meta: dict[str, Any] = {"result_count": len(page)}
             if not page:
+                # hand-built: no documented sample for an empty mentions page; the shape follows
+                # the GET /2/users/:id/mentions reference (x-api/posts/timelines).
                 return JSONResponse({"meta": meta})
             meta |= {"newest_id": page[0]["id"], "oldest_id": page[-1]["id"]}
             if start + size < len(found):
                 meta["next_token"] = str(start + size)
+            # hand-built: no documented sample for a paged mentions answer; data, includes and
+            # meta (newest_id, oldest_id, next_token) as the mentions reference names them.
             return JSONResponse({"data": page, "includes": self.mention_includes, "meta": meta})
 
         @app.post("/2/dm_conversations/with/{participant_id}/messages")
@@ -394,6 +398,8 @@ class XStandIn:
                 return JSONResponse(UNAUTHORIZED, 401)
             self.user_lookups.append(user_id)
             found = self.user_answers.get(user_id)
+            # hand-built: no documented sample for a user lookup's not-found answer; X's v2
+            # problem object (resource-not-found) as response-codes-and-errors.mdx describes it.
             if found is None:
                 return JSONResponse(
                     {
@@ -410,6 +416,7 @@ class XStandIn:
                         ]
                     }
                 )
+            # hand-built or documented as each test says where it sets user_answers.
             return JSONResponse(found)
 
     async def _stream_body(self, session: StreamSession) -> AsyncIterator[bytes]:

@@ -36,7 +36,7 @@ from tests.networks.x.stand_in import Scripted, StreamSession, XStandIn
 from tests.networks.x.test_stream import RecordedWaits, _run_until_holding, _until
 
 PARENT = v2_shop_post("1890000000000000001")
-# HAND-BUILT: the docs give 409 only as "Stream has no rules (filtered stream only)"
+# hand-built: the docs give 409 only as "Stream has no rules (filtered stream only)"
 # (response-codes-and-errors.mdx), not its body; this is a v2 problem object saying that.
 NO_RULES = {
     "title": "ConnectionException",
@@ -149,6 +149,8 @@ def test_a_rate_limited_catch_up_waits_until_x_s_reset(
 ) -> None:
     save_cursor(gap_shop.app.engine, MENTIONS_CURSOR, "1890000000000000000", gap_shop.clock.now())
     reset = gap_shop.clock.now() + timedelta(seconds=42)
+    # hand-built: no documented body for a mentions 429; the x-rate-limit-* headers are
+    # documented (x-api/fundamentals/rate-limits).
     gap_x.x.mention_script.append(
         Scripted(
             429,
@@ -179,6 +181,7 @@ def test_a_malformed_mentions_answer_loses_nothing_and_breaks_nothing(
     gap_shop: Shop, gap_x: ServedStandIn, answer: dict[str, Any]
 ) -> None:
     save_cursor(gap_shop.app.engine, MENTIONS_CURSOR, "1890000000000000000", gap_shop.clock.now())
+    # hand-built: malformed answers no X server sends, on purpose.
     gap_x.x.mention_script.append(Scripted(200, answer))
     _run(gap_shop, gap_x, RecordedWaits())
     # The cursor never moves to something that is not an X id.
@@ -223,6 +226,8 @@ def test_a_clean_drop_is_reconnected_at_once(shop: Shop, x: ServedStandIn) -> No
 
 def test_a_429_waits_until_x_rate_limit_reset(shop: Shop, x: ServedStandIn) -> None:
     reset = shop.clock.now() + timedelta(seconds=10)
+    # hand-built: no documented body for a stream 429; the headers are documented
+    # (x-api/fundamentals/rate-limits).
     limited = Scripted(
         429,
         {"title": "Too Many Requests", "type": "about:blank", "status": 429},

@@ -2,7 +2,7 @@
 
 Success bodies are copied verbatim from xdevplatform/docs x-api/webhooks/quickstart.mdx
 ("Register your webhook": create, view, delete, validate) and x-api/activity/quickstart.mdx
-("Create subscription"). The failure bodies are HAND-BUILT: the docs name the failure
+("Create subscription"). The failure bodies are hand-built: the docs name the failure
 reasons (CrcValidationFailed, UrlValidationFailed, DuplicateUrlFailed, WebhookLimitExceeded,
 WebhookIdInvalid) in tables but show no error body; these put the reason in a v2 problem
 object's `detail`, as X's own message reads ("CrcValidationFailed: ... Invalid
@@ -66,7 +66,7 @@ AAA_SUBSCRIBED = {"data": {"subscribed": True}}
 
 
 def refusal(reason: str, detail: str, status: int = 400) -> Scripted:
-    """HAND-BUILT (see the module's docstring): a documented reason in a problem object."""
+    """hand-built (see the module's docstring): a documented reason in a problem object."""
     return Scripted(
         status,
         {
@@ -89,7 +89,9 @@ class WebhooksStandIn:
     def _answer(self, default: dict[str, Any]) -> Response:
         if self.script:
             scripted = self.script.popleft()
+            # each test labels the answer it scripts (documented or hand-built) where it sets it.
             return JSONResponse(scripted.body, scripted.status, scripted.headers)
+        # documented: the default answers are the quickstarts' samples (LISTED and those above).
         return JSONResponse(default)
 
     async def _note(self, request: Request) -> str | None:
