@@ -195,3 +195,28 @@ def test_the_live_demo_interval_shown_by_the_command_is_the_live_demos() -> None
     from hashcart.live_demo import DEFAULT_INTERVAL as live_default
 
     assert shown_default == live_default
+
+
+def test_on_a_terminal_ingest_still_shows_its_progress_bar(
+    run_main: Run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The bar and Rich's live display load only when standard error is a terminal.
+    import io
+
+    from rich.console import Console
+
+    import hashcart.cli.ingest as ingest_command
+
+    terminal = io.StringIO()
+    monkeypatch.setattr(
+        ingest_command, "errors", Console(file=terminal, force_terminal=True, width=200)
+    )
+    payloads = tmp_path / "payloads.jsonl"
+    payloads.write_bytes(b'{"not": "a post"}\n{"nor": "this"}\n')
+
+    code, out, err = run_main("--db", f"sqlite:///{tmp_path / 'shop.db'}", "ingest", str(payloads))
+
+    assert (code, err) == (0, "")
+    assert "│ lines read         │ 2 │" in out
+    assert str(payloads) in terminal.getvalue()
+    assert "\x1b[" in terminal.getvalue()  # drawn as a live display, not plain text

@@ -6,7 +6,7 @@ import os
 import stat
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from itertools import chain
 from pathlib import Path
@@ -20,6 +20,8 @@ from hashcart.networks.input_format import Format
 from hashcart.services.counts import IngestStats
 
 if TYPE_CHECKING:
+    from rich.progress import Progress
+
     from hashcart.config import Settings
     from hashcart.services.ingest import Ingestor
 
@@ -112,31 +114,17 @@ class IngestorOpening:
 
 
 def run_ingest(opening: IngestorOpening, files: list[str]) -> None:
-    from rich.progress import (
-        BarColumn,
-        Progress,
-        TextColumn,
-        TimeElapsedColumn,
-        TransferSpeedColumn,
-    )
-
     from hashcart.sources import read_blocks
 
-    show_progress = errors.is_terminal
-    with Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        TransferSpeedColumn(),
-        TimeElapsedColumn(),
-        console=errors,
-        disable=not show_progress,
-    ) as progress:
+    with progress_bar() as progress:
         for name in files:
             with open_source(name) as (stream, size):
-                task = progress.add_task(name if name != "-" else "stdin", total=size)
+                advance: Callable[[int], None] | None = None
+                if progress is not None:
+                    task = progress.add_task(name if name != "-" else "stdin", total=size)
 
-                def advance(done: int, task: Any = task) -> None:
-                    progress.update(task, completed=done)
+                    def advance(done: int, task: Any = task) -> None:
+                        progress.update(task, completed=done)
 
                 blocks = read_blocks(stream)
                 first = next(blocks, None)
@@ -147,9 +135,34 @@ def run_ingest(opening: IngestorOpening, files: list[str]) -> None:
                 opening.ingestor().ingest_blocks(
                     name,
                     chain((first,), blocks),
-                    progress=advance if show_progress else None,
+                    progress=advance,
                     live=not _is_regular_file(stream),
                 )
+
+
+@contextmanager
+def progress_bar() -> Iterator[Progress | None]:
+    """A progress bar on standard error when it is a terminal, else None: then there is
+    nothing to show, and Rich's progress and live display need not be loaded."""
+    if not errors.is_terminal:
+        yield None
+        return
+    from rich.progress import (
+        BarColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TransferSpeedColumn,
+    )
+
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TransferSpeedColumn(),
+        TimeElapsedColumn(),
+        console=errors,
+    ) as progress:
+        yield progress
 
 
 def _is_regular_file(stream: BinaryIO) -> bool:

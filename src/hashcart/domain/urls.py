@@ -27,8 +27,6 @@ from dataclasses import dataclass
 from functools import cache, lru_cache
 from urllib.parse import quote, urlsplit
 
-import idna
-
 # Product links are short; anything longer is not one, and refusing it early keeps
 # hostile input cheap.
 MAX_URL_LENGTH = 4096
@@ -143,6 +141,8 @@ def canonical_host(host: str) -> str | None:
     else:
         if not _printable(host):
             return None
+        import idna  # only non-ASCII hosts need it: loaded here, not at start (benchmarks.md)
+
         try:
             encoded = idna.encode(host, uts46=True).decode("ascii")
         except (UnicodeError, ValueError):  # idna.IDNAError is a UnicodeError
@@ -198,6 +198,8 @@ def _printable(text: str) -> bool:
 
 def _is_a_label(label: str) -> bool:
     """True for a punycode label that decodes to a valid, non-ASCII label and back."""
+    import idna  # only `xn--` labels need it, as above
+
     try:
         decoded = idna.decode(label)
         return not decoded.isascii() and idna.encode(decoded).decode("ascii") == label
