@@ -220,3 +220,19 @@ def test_on_a_terminal_ingest_still_shows_its_progress_bar(
     assert "│ lines read         │ 2 │" in out
     assert str(payloads) in terminal.getvalue()
     assert "\x1b[" in terminal.getvalue()  # drawn as a live display, not plain text
+
+
+def test_posts_per_second_leaves_out_the_opening_whenever_it_happens(
+    run_main: Run, tmp_path: Path
+) -> None:
+    # The first run opens a missing database at start, the second a current one at its
+    # first block; either way the rate counts the lines over the time spent reading them.
+    payloads = tmp_path / "payloads.jsonl"
+    payloads.write_bytes(b'{"not": "a post"}\n' * 50)
+    database = f"sqlite:///{tmp_path / 'shop.db'}"
+
+    for _ in ("opened at start", "opened at the first block"):
+        code, out, _err = run_main("--db", database, "ingest", str(payloads))
+        assert code == 0
+        rate = next(line for line in out.splitlines() if "posts per second" in line)
+        assert int(rate.split("│")[2].strip().replace(",", "")) > 0
