@@ -137,6 +137,20 @@ def test_ingest_of_a_line_opens_the_database_without_web_stack_or_migrations(
     assert "sqlalchemy.dialects.postgresql" not in loaded  # a SQLite shop needs none of it
 
 
+def test_reports_load_neither_web_stack_nor_migrations_nor_network_adapters(
+    tmp_path: Path,
+) -> None:
+    database_url = f"sqlite:///{tmp_path / 'shop.db'}"
+    upgrade(make_engine(database_url))
+
+    for report in (["carts", "--json"], ["outbox"]):
+        loaded = imported_by(tmp_path, *report, database_url=database_url)
+
+        assert "sqlalchemy.dialects.sqlite" in loaded  # it did read the database
+        assert loaded & INGEST_NEEDS_NONE_OF == set()
+        assert "hashcart.networks.registry" not in loaded  # no adapter, decoder or client
+
+
 def test_ingest_of_an_empty_file_still_creates_a_missing_database(
     database_url: str, run_main: Run, tmp_path: Path
 ) -> None:
