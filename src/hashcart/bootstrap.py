@@ -3,24 +3,28 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
-from pydantic import BaseModel
 from sqlalchemy import Engine
 
 import hashcart.networks.builtin  # noqa: F401 (registers the built-in networks, at the root)
 from hashcart.clock import Clock, SystemClock
 from hashcart.config import Settings
 from hashcart.networks import registry
-from hashcart.ports import SealedSessions
-from hashcart.services.shop import Shop
-from hashcart.store import network_config, shop_config
 from hashcart.store.database import is_current, make_engine, read_only_transaction, upgrade
-from hashcart.store.network_sessions import StoredSessions
-from hashcart.store.repository import Repository
 from hashcart.store.unit_of_work import SqlUnitOfWork
 
-ModelT = TypeVar("ModelT", bound=BaseModel)
+if TYPE_CHECKING:
+    from pydantic import BaseModel
+
+    from hashcart.ports import SealedSessions
+    from hashcart.services.shop import Shop
+
+# The shop and the console's settings are imported where they are read: they bring the
+# engine's statements and every network's adapter, which reports such as `hashcart carts`
+# do not use (docs/benchmarks.md, "Start-up").
+
+ModelT = TypeVar("ModelT", bound="BaseModel")
 
 
 @dataclass
@@ -36,12 +40,16 @@ class App:
     def effective_settings(self) -> Settings:
         """The settings in force: the file's, with what the merchant changed in the console
         (trigger tags, link tags, shop hosts) on top. Read these, not `settings`, for those."""
+        from hashcart.store import shop_config
+
         with read_only_transaction(self.engine) as connection:
             return shop_config.effective_settings(self.settings, connection)
 
     def network_settings(self, model: type[ModelT]) -> ModelT:
         """A network's settings model with the values in force (networks/base.NetworkHost):
         the settings' fields, and a plugin network's own from the console."""
+        from hashcart.store import network_config, shop_config
+
         with read_only_transaction(self.engine) as connection:
             effective = shop_config.effective_settings(self.settings, connection)
             return network_config.values_of(effective, connection, model)
@@ -49,11 +57,17 @@ class App:
     def sealed_sessions(self) -> SealedSessions:
         """The shop account's network sessions, sealed in the database (networks' wiring
         reads them through networks/base.NetworkHost, which App is)."""
+        from hashcart.store.network_sessions import StoredSessions
+
         return StoredSessions(self.engine, self.clock)
 
     def shop(self) -> Shop:
         """The shop as the catalog and the console settings stand now (re-read, since
         imports and the console change them)."""
+        from hashcart.services.shop import Shop
+        from hashcart.store import shop_config
+        from hashcart.store.repository import Repository
+
         with read_only_transaction(self.engine) as connection:
             settings = shop_config.effective_settings(self.settings, connection)
             return Shop.load(settings, Repository(connection))

@@ -8,18 +8,22 @@ grow on its own (a unit of work, a payment gateway…).
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 from types import TracebackType
-from typing import Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from hashcart.domain.carts import ListKind
 from hashcart.domain.messages import OutboundMessage
 from hashcart.domain.posts import Network, Post
 from hashcart.errors import HashcartError
+
+if TYPE_CHECKING:
+    # Only the listeners' annotations name it: commands that never listen (`ingest`, `carts`)
+    # need not load asyncio (about 20 ms) to import the ports (docs/benchmarks.md, "Start-up").
+    import asyncio
 
 # --- clock ----------------------------------------------------------------------------------
 

@@ -82,12 +82,18 @@ def settings_of(ctx: typer.Context) -> Settings:
 
 
 def app_of(ctx: typer.Context) -> App:
+    return open_with(settings_of(ctx))
+
+
+def open_with(settings: Settings) -> App:
+    """The app on `settings`' database, its schema brought up to date; an unsupported
+    database URL is a usage problem."""
     from hashcart.bootstrap import open_app
     from hashcart.networks.registry import UnknownListeners
     from hashcart.store.database import DatabaseURLError
 
     try:
-        return open_app(settings_of(ctx))
+        return open_app(settings)
     except DatabaseURLError as error:
         fail(str(error))
     except UnknownListeners as error:  # the settings' listeners, as the registry knows them

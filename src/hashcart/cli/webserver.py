@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import signal
-import socket
 from collections.abc import Sequence
 from types import FrameType
 from typing import TYPE_CHECKING, Annotated
@@ -30,6 +29,8 @@ def base_url(host: str, port: int) -> str:
 
 def ensure_can_listen(host: str, port: int) -> None:
     """Fail with one line now, not after the demo is built, when the address is taken."""
+    import socket  # only the commands that serve need it, not every command's start
+
     try:
         family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]
         with socket.socket(family, socket.SOCK_STREAM) as probe:

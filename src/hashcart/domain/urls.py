@@ -24,10 +24,8 @@ import re
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache, lru_cache
 from urllib.parse import quote, urlsplit
-
-import idna
 
 # Product links are short; anything longer is not one, and refusing it early keeps
 # hostile input cheap.
@@ -143,6 +141,8 @@ def canonical_host(host: str) -> str | None:
     else:
         if not _printable(host):
             return None
+        import idna  # only non-ASCII hosts need it: loaded here, not at start (benchmarks.md)
+
         try:
             encoded = idna.encode(host, uts46=True).decode("ascii")
         except (UnicodeError, ValueError):  # idna.IDNAError is a UnicodeError
@@ -173,7 +173,8 @@ def extract_urls(text: str, bare_host: Callable[[str], bool] | None = None) -> l
     A candidate longer than `MAX_URL_LENGTH` is skipped.
     """
     found: list[str] = []
-    pattern = _LINK_OR_BARE_HOST if bare_host is not None else _LINK
+    patterns = _link_patterns()
+    pattern = patterns.link_or_bare_host if bare_host is not None else patterns.link
     position = 0
     while match := pattern.search(text, position):
         position = match.end()
@@ -182,7 +183,7 @@ def extract_urls(text: str, bare_host: Callable[[str], bool] | None = None) -> l
             assert bare_host is not None
             if not bare_host(match.group()):
                 continue
-            path = _PATH_RUN.match(text, position)
+            path = patterns.path_run.match(text, position)
             position = path.end() if path else position
             start = ""
         candidate = _trim(text[match.start() : position])
@@ -197,6 +198,8 @@ def _printable(text: str) -> bool:
 
 def _is_a_label(label: str) -> bool:
     """True for a punycode label that decodes to a valid, non-ASCII label and back."""
+    import idna  # only `xn--` labels need it, as above
+
     try:
         decoded = idna.decode(label)
         return not decoded.isascii() and idna.encode(decoded).decode("ascii") == label
@@ -284,15 +287,33 @@ _CJK = (  # Hangul, kana, CJK ideographs, fullwidth forms
     r"\u1100-\u11ff\u3040-\u30ff\u3130-\u318f\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uff00-\uffef"
 )
 _PATH = rf"(?:[/?#][^{_STOP}{_CJK}]*)?"
-_PATH_RUN = re.compile(_PATH)
 _NOT_AFTER = r"(?<![A-Za-z0-9_$#@])"  # not inside a word, a $cashtag, #hashtag or @mention
 _SCHEME_OR_WWW = rf"{_NOT_AFTER}(?P<start>(?P<scheme>https?://)|www\.)[^{_STOP}/?#]*{_PATH}"
-_LINK = re.compile(_SCHEME_OR_WWW, re.IGNORECASE)
-_LINK_OR_BARE_HOST = re.compile(
-    rf"{_SCHEME_OR_WWW}"
-    r"|(?<![A-Za-z0-9_$#@./:-])(?P<bare>[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+)(?=/)",
-    re.IGNORECASE,
-)
+
+
+@dataclass(frozen=True)
+class _LinkPatterns:
+    link: re.Pattern[str]
+    link_or_bare_host: re.Pattern[str]
+    path_run: re.Pattern[str]
+
+
+@cache
+def _link_patterns() -> _LinkPatterns:
+    """Compiled on first use: the two case-insensitive link patterns take about 10 ms to
+    compile, which a command that reads no post text (`hashcart ingest` of an empty file,
+    `hashcart carts`) need not pay at start (docs/benchmarks.md, "Start-up")."""
+    return _LinkPatterns(
+        link=re.compile(_SCHEME_OR_WWW, re.IGNORECASE),
+        link_or_bare_host=re.compile(
+            rf"{_SCHEME_OR_WWW}"
+            r"|(?<![A-Za-z0-9_$#@./:-])(?P<bare>[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+)(?=/)",
+            re.IGNORECASE,
+        ),
+        path_run=re.compile(_PATH),
+    )
+
+
 _TRAILING = frozenset(".,;:!?'\"…。、！？")
 _OPENERS = {")": "(", "]": "[", "}": "{"}
 

@@ -14,13 +14,13 @@ force, which bootstrap's App offers), never from the application object itself.
 from __future__ import annotations
 
 import importlib
-import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from enum import Enum, StrEnum
+from enum import Enum
 from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeVar, cast, get_args
 
 from hashcart.domain.posts import Event
+from hashcart.networks.input_format import Format as Format
 from hashcart.ports import (
     ClientRegistry,
     Clock,
@@ -40,46 +40,6 @@ if TYPE_CHECKING:
     from hashcart.config import Settings
 
 ModelT = TypeVar("ModelT", bound="BaseModel")
-
-# Format names share the rules of network names, plus '-' (`x-v2`).
-_FORMAT_NAME = re.compile(r"[a-z][a-z0-9_-]{0,31}")
-_declared_formats: dict[str, Format] = {}
-
-
-class Format(StrEnum):
-    """An input format: one payload shape a decoder reads. AUTO detects it line by line.
-    A registered adapter declares its own (see `Format.declare`); `ingest --format` offers
-    the built-in ones."""
-
-    AUTO = "auto"
-    X = "x"
-    X_V2 = "x-v2"
-    MASTODON = "mastodon"
-    JETSTREAM = "jetstream"
-
-    @classmethod
-    def declare(cls, name: str) -> Format:
-        """The format named `name`, declared now if it is not yet (idempotent)."""
-        try:
-            return cls(name)
-        except ValueError:
-            pass
-        if not _FORMAT_NAME.fullmatch(name):
-            raise ValueError(f"{name!r} is not a usable format name")
-        member = str.__new__(cls, name)
-        member._name_ = name.upper().replace("-", "_")
-        member._value_ = name
-        _declared_formats[name] = member
-        return member
-
-    @classmethod
-    def forget(cls, name: str) -> None:
-        """Undo `declare` (the built-in formats stay)."""
-        _declared_formats.pop(name, None)
-
-    @classmethod
-    def _missing_(cls, value: Any) -> Format | None:
-        return _declared_formats.get(value) if isinstance(value, str) else None
 
 
 class Line(Enum):

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import ast
-import functools
-import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from importlib.resources import files
@@ -14,6 +11,7 @@ from sqlalchemy import Connection, Engine, create_engine, event, inspect, text
 from sqlalchemy.engine import make_url
 
 from hashcart.errors import HashcartError
+from hashcart.store.schema_version import migrations_head as migrations_head
 
 if TYPE_CHECKING:
     from alembic.config import Config
@@ -162,36 +160,6 @@ def _is_current_by_alembic(engine: Engine) -> bool:
     head = ScriptDirectory.from_config(_alembic_config(engine)).get_current_head()
     with read_only_transaction(engine) as connection:
         return MigrationContext.configure(connection).get_current_revision() == head
-
-
-# `revision = "0005"` and `down_revision = "0004"` (a tuple in a merge, None at the root),
-# with or without a type annotation, as Alembic's script template writes them.
-_REVISION_LINE = re.compile(r"^(revision|down_revision)\s*(?::[^=\n]*)?=\s*(.+?)\s*$", re.M)
-
-
-@functools.cache
-def migrations_head() -> str | None:
-    """The newest migration's revision, read from the migration scripts' `revision` and
-    `down_revision` lines without importing Alembic; None when that reading is unsure (a
-    line it cannot read, several heads), and then Alembic decides. A test holds it equal to
-    Alembic's own head."""
-    revisions: set[str] = set()
-    parents: set[str] = set()
-    for script in (files("hashcart.store") / "migrations" / "versions").iterdir():
-        if not script.name.endswith(".py"):
-            continue
-        found = dict(_REVISION_LINE.findall(script.read_text(encoding="utf-8")))
-        try:
-            revision = ast.literal_eval(found["revision"])
-            down = ast.literal_eval(found["down_revision"])
-        except (KeyError, ValueError, SyntaxError):
-            return None
-        if not isinstance(revision, str):
-            return None
-        revisions.add(revision)
-        parents.update(down if isinstance(down, tuple) else () if down is None else (down,))
-    heads = revisions - parents
-    return heads.pop() if len(heads) == 1 else None
 
 
 def _stored_revision(connection: Connection) -> str | None:
