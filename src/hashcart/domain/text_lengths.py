@@ -19,10 +19,12 @@ Each network counts differently, and each refuses a post over its limit:
 from __future__ import annotations
 
 import unicodedata
+import warnings
 from dataclasses import dataclass
+from functools import cache
+from typing import Any
 
 import regex
-from twitter_text import parse_tweet
 
 from hashcart.domain.posts import Network
 
@@ -38,9 +40,22 @@ _GRAPHEME = regex.compile(r"\X")
 _URL = regex.compile(r"https?://\S+")
 
 
+@cache
+def _parse_tweet() -> Any:
+    # Imported on first use: twitter_text compiles its emoji table at import (about 0.2 s),
+    # which every command that never measures an X message would pay. It reads that table
+    # through pkg_resources (hence setuptools pinned below 81 in pyproject), whose
+    # deprecation warning is not the user's business.
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="pkg_resources is deprecated")
+        from twitter_text import parse_tweet
+
+    return parse_tweet
+
+
 def x_weighted_length(text: str) -> int:
     """The length X gives `text` (twitter-text's parseTweet, version 3 configuration)."""
-    return int(parse_tweet(text).weightedLength)
+    return int(_parse_tweet()(text).weightedLength)
 
 
 def graphemes(text: str) -> int:
