@@ -39,17 +39,16 @@ def open_source(name: str) -> Iterator[tuple[BinaryIO, int | None]]:
 
 class _EveryFormat(EnumType):
     def __iter__(cls) -> Iterator[Any]:
-        import hashcart.networks.builtin  # noqa: F401 (the built-in networks, registered)
-        from hashcart.networks import registry
-
-        return iter((Format.AUTO, *(Format(name) for name in registry.formats())))
+        # Format's own, not the registry's: every command builds every option, and asking
+        # the registry would import each network's adapter at every start.
+        return iter(Format.every())
 
 
 class RegisteredFormat(Enum, metaclass=_EveryFormat):
-    """The choices of `--format`: `auto` and every registered network's formats (the
-    built-in ones: x, x-v2, mastodon, jetstream), read from the network registry when the
-    command is built, so a network registered after this module was imported is offered
-    too (Typer lists an Enum annotation's members; these are `Format`s)."""
+    """The choices of `--format`: `auto`, the built-in formats (x, x-v2, mastodon,
+    jetstream) and every format a registered network declared, read when the command is
+    built, so a network registered after this module was imported is offered too (Typer
+    lists an Enum annotation's members; these are `Format`s)."""
 
 
 @app.command()

@@ -44,6 +44,12 @@ class Format(StrEnum):
         return member
 
     @classmethod
+    def every(cls) -> tuple[Format, ...]:
+        """AUTO, the built-in formats, then those declared since (registered networks'), in
+        that order: what `ingest --format` offers, known without importing any adapter."""
+        return (*cls, *_declared_formats.values())
+
+    @classmethod
     def forget(cls, name: str) -> None:
         """Undo `declare` (the built-in formats stay)."""
         _declared_formats.pop(name, None)
