@@ -220,6 +220,10 @@ class MastodonStandIn:
         self.scripts: dict[str, list[list[Step]]] = {}
         self.connections: dict[str, int] = {}
         self.streaming_url = ""  # set once the streaming server listens
+        # What GET /api/v2/instance says of `configuration.statuses.max_characters` (None:
+        # the recorded server's own), or its whole answer (a hostile server's).
+        self.max_characters: Any = None
+        self.instance_answer: Answer | bytes | None = None
         self._next_id = 900_000
         self.app = Starlette(
             routes=[
@@ -283,8 +287,15 @@ class MastodonStandIn:
 
     async def _instance(self, request: Request) -> Response:
         await self._record(request)
+        if isinstance(self.instance_answer, Answer):
+            answer = self.instance_answer
+            return _error(answer.status, answer.error, answer.headers)
+        if isinstance(self.instance_answer, bytes):
+            return Response(self.instance_answer, media_type="application/json")
         instance = copy.deepcopy(self.recordings.instance)
         instance["configuration"]["urls"]["streaming"] = self.streaming_url
+        if self.max_characters is not None:
+            instance["configuration"]["statuses"]["max_characters"] = self.max_characters
         return JSONResponse(instance)
 
     async def _status(self, request: Request) -> Response:
