@@ -144,6 +144,15 @@ class _Instance(msgspec.Struct):
     configuration: _Configuration | None = None
 
 
+class _LookedUp(msgspec.Struct):
+    uri: str | None = None
+    suspended: Any = None
+
+
+# A WebFinger address as Mastodon writes `acct`: a username, and its server when remote.
+_ACCT = re.compile(r"[A-Za-z0-9_]{1,64}(?:@[A-Za-z0-9.-]{1,253})?")
+
+
 class _Relationship(msgspec.Struct):
     id: str
     followed_by: bool | None = None
@@ -272,6 +281,29 @@ class MastodonApi:
             if relationship.id == account_id:
                 return relationship.followed_by
         return None
+
+    def account_gone(self, acct: str, uri: str) -> bool | None:
+        """Whether the account `acct` (as the shop's server writes it) is gone:
+        `GET /api/v1/accounts/lookup?acct=` answers 404 "Username or address does not map to
+        an account" for a deleted one, and an Account with `suspended: true` for a suspended
+        one (methods/accounts.md#lookup, entities/Account.md#suspended). False when the
+        server shows it live; None when it cannot tell (an odd `acct`, an unreadable answer,
+        or an account whose `uri` is not `uri`: someone else now holds the name)."""
+        if not _ACCT.fullmatch(acct):
+            return None
+        try:
+            body = self._call("GET", "/api/v1/accounts/lookup", params=[("acct", acct)])
+        except MastodonApiError as error:
+            if error.status in (404, 410):
+                return True
+            raise
+        try:
+            account = msgspec.json.decode(body, type=_LookedUp)
+        except (msgspec.DecodeError, UnicodeDecodeError):
+            return None
+        if account.uri is not None and account.uri != uri:
+            return None
+        return account.suspended is True
 
     def own_account_id(self) -> str:
         """`GET /api/v1/accounts/verify_credentials`: the shop account's id on its server."""
