@@ -70,7 +70,10 @@ class App:
 
         with read_only_transaction(self.engine) as connection:
             settings = shop_config.effective_settings(self.settings, connection)
-            return Shop.load(settings, Repository(connection))
+            return Shop.load(settings, Repository(connection), self._max_characters)
+
+    def _max_characters(self, network: str) -> int | None:
+        return registry.max_characters(network, self)
 
 
 def open_app(settings: Settings, clock: Clock | None = None, *, migrate: bool = True) -> App:

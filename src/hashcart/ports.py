@@ -246,7 +246,9 @@ class SendFailed(HashcartError):
     them failed with `reason` (the console shows it) and emails the shopper instead.
     Temporary ones are retried with backoff, not before `retry_at` when the network said when.
     `end_unknown`: the message may have gone all the same (the connection dropped after SMTP's
-    DATA began), so the next attempt is told so."""
+    DATA began), so the next attempt is told so. `account_gone`: the network says the
+    recipient's account no longer exists (deleted, suspended); with `permanent`, the
+    dispatcher forgets it (Repository.forget_network_account) once the email is queued."""
 
     def __init__(
         self,
@@ -255,12 +257,14 @@ class SendFailed(HashcartError):
         permanent: bool,
         retry_at: datetime | None = None,
         end_unknown: bool = False,
+        account_gone: bool = False,
     ) -> None:
         super().__init__(reason)
         self.reason = reason
         self.permanent = permanent
         self.retry_at = retry_at
         self.end_unknown = end_unknown
+        self.account_gone = account_gone
 
 
 class Sender(Protocol):

@@ -230,6 +230,9 @@ class Wiring:
         built = importlib.import_module(self.module).listeners(host, sink)
         return cast("list[Listener]", built)
 
+    def max_characters(self, host: NetworkHost) -> int | None:
+        return cast("int | None", importlib.import_module(self.module).max_characters(host))
+
 
 @dataclass(frozen=True)
 class SignInAsks:
@@ -276,6 +279,9 @@ class NetworkAdapter:
     fetcher: Callable[[NetworkHost], ParentFetcher | None] = _none
     sender: Callable[[NetworkHost], Sender | None] = _none
     listeners: Callable[[NetworkHost, LiveSink], list[Listener]] = _no_listeners
+    # The longest post the shop's server takes, where the server says (Mastodon's
+    # `configuration.statuses.max_characters`); None: the network's fixed limit holds.
+    max_characters: Callable[[NetworkHost], int | None] = _none
     # The shopper's sign-in at the network (account linking), None when it has none; the
     # registry keeps hashcart's client registrations (one per server, for Mastodon).
     oauth: Callable[[NetworkHost, ClientRegistry], OAuthProvider] | None = None

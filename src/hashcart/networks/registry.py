@@ -136,6 +136,12 @@ def senders(host: NetworkHost) -> dict[str, Sender]:
     return {network: sender for network, sender in built.items() if sender is not None}
 
 
+def max_characters(network: str, host: NetworkHost) -> int | None:
+    """The longest post `network`'s server takes, where the server says; None otherwise."""
+    adapter = _adapters.get(network)
+    return None if adapter is None else adapter.max_characters(host)
+
+
 def listeners(host: NetworkHost, sink: LiveSink) -> list[Listener]:
     """Every listener `settings.listeners` names, in the order of networks."""
     found: list[Listener] = []

@@ -24,6 +24,7 @@ from datetime import datetime, timedelta
 from functools import partial
 
 from hashcart.config import Settings
+from hashcart.domain.posts import Network
 from hashcart.host import Host
 from hashcart.networks import registry
 from hashcart.networks.backoff import Backoff
@@ -214,7 +215,9 @@ class _Run:
         now = self.app.clock.now()
         attempts = item.attempts + 1
         if failure.permanent:
-            self._give_up(item, claimed_at, failure.reason, now)
+            self._give_up(
+                item, claimed_at, failure.reason, now, forget_account=failure.account_gone
+            )
             return
         if attempts >= self.settings.dispatch_max_attempts:
             self._give_up(
@@ -230,10 +233,33 @@ class _Run:
         )
         self.run.retried += 1
 
-    def _give_up(self, item: OutboxItem, claimed_at: datetime, reason: str, now: datetime) -> None:
+    def _give_up(
+        self,
+        item: OutboxItem,
+        claimed_at: datetime,
+        reason: str,
+        now: datetime,
+        *,
+        forget_account: bool = False,
+    ) -> None:
         emailed = record_failed(
             self.app.engine, item, claimed_at, reason, self.settings.shop_name, now
         )
+        if forget_account:
+            # After the email, which finds the shopper's address through the link this
+            # removes. Its own transaction: a crash between the two leaves the account
+            # linked, and the next message to it fails and forgets it then.
+            with self.app.unit_of_work() as uow:
+                forgotten = uow.repository.forget_network_account(
+                    Network(item.network), item.account_id
+                )
+            log.info(
+                "forgot the %s account of outbox %d, gone from its network: %s",
+                item.network,
+                item.id,
+                forgotten,
+                extra=_ids(item),
+            )
         self.run.failed += 1
         self.run.fell_back_to_email += int(emailed)
         # For good: the shopper hears by email if they can, and nobody retries it.

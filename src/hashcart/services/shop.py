@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Protocol
@@ -44,9 +45,21 @@ class Shop:
     # The Mastodon server's `configuration.statuses.max_characters`, when known; its
     # documented default (500) otherwise.
     mastodon_max_characters: int | None = None
+    # Asks a network's server for its limit (networks/registry.max_characters), when the
+    # shop has one configured: only when a message to that network is composed, since it
+    # costs a request (once per server and process) and most runs answer no one there.
+    ask_max_characters: Callable[[Network], int | None] | None = field(
+        default=None, compare=False, repr=False
+    )
+    _asked: dict[Network, int | None] = field(default_factory=dict, compare=False, repr=False)
 
     @classmethod
-    def load(cls, settings: Settings, repo: Repository) -> Shop:
+    def load(
+        cls,
+        settings: Settings,
+        repo: Repository,
+        ask_max_characters: Callable[[Network], int | None] | None = None,
+    ) -> Shop:
         rows = list(repo.products())
         products = {
             pid: ProductInfo(pid, title, availability) for pid, title, _, availability in rows
@@ -67,6 +80,7 @@ class Shop:
             hosts=hosts,
             catalog=Catalog(items, hosts),
             products=products,
+            ask_max_characters=ask_max_characters,
         )
 
     @property
@@ -99,7 +113,12 @@ class Shop:
 
     def text_limit(self, network: Network) -> TextLimit | None:
         """How long a message to `network` may be, as that network counts."""
-        return limit_for(network, self.mastodon_max_characters)
+        maximum = self.mastodon_max_characters
+        if maximum is None and network is Network.MASTODON and self.ask_max_characters:
+            if network not in self._asked:
+                self._asked[network] = self.ask_max_characters(network)
+            maximum = self._asked[network]
+        return limit_for(network, maximum)
 
     def message_context(self, handle: str, trigger_post_id: str) -> MessageContext:
         return MessageContext(

@@ -211,6 +211,9 @@ class MastodonStandIn:
         # Ids (on this server) of the accounts that follow the shop's account.
         self.followers: set[str] = set()
         self.relationship_answers: list[Answer] = []
+        # Accounts `GET /api/v1/accounts/lookup` says are gone: acct -> "deleted" (404) or
+        # "suspended" (`suspended: true`), or an error answer; every other is a live account.
+        self.gone_accounts: dict[str, str | Answer] = {}
         self.tag_timelines: dict[str, list[dict[str, Any]]] = {}
         self.posted: list[dict[str, Any]] = []
         self.idempotency: dict[str, str] = {}
@@ -220,6 +223,10 @@ class MastodonStandIn:
         self.scripts: dict[str, list[list[Step]]] = {}
         self.connections: dict[str, int] = {}
         self.streaming_url = ""  # set once the streaming server listens
+        # What GET /api/v2/instance says of `configuration.statuses.max_characters` (None:
+        # the recorded server's own), or its whole answer (a hostile server's).
+        self.max_characters: Any = None
+        self.instance_answer: Answer | bytes | None = None
         self._next_id = 900_000
         self.app = Starlette(
             routes=[
@@ -228,6 +235,7 @@ class MastodonStandIn:
                 Route("/api/v1/statuses/{status_id}/context", self._context),
                 Route("/api/v1/accounts/verify_credentials", self._verify_credentials),
                 Route("/api/v1/accounts/relationships", self._relationships),
+                Route("/api/v1/accounts/lookup", self._lookup),
                 Route("/api/v1/statuses", self._post_status, methods=["POST"]),
                 Route("/api/v1/notifications", self._notifications),
                 Route("/api/v1/timelines/tag/{tag}", self._tag_timeline),
@@ -283,8 +291,15 @@ class MastodonStandIn:
 
     async def _instance(self, request: Request) -> Response:
         await self._record(request)
+        if isinstance(self.instance_answer, Answer):
+            answer = self.instance_answer
+            return _error(answer.status, answer.error, answer.headers)
+        if isinstance(self.instance_answer, bytes):
+            return Response(self.instance_answer, media_type="application/json")
         instance = copy.deepcopy(self.recordings.instance)
         instance["configuration"]["urls"]["streaming"] = self.streaming_url
+        if self.max_characters is not None:
+            instance["configuration"]["statuses"]["max_characters"] = self.max_characters
         return JSONResponse(instance)
 
     async def _status(self, request: Request) -> Response:
@@ -351,6 +366,28 @@ class MastodonStandIn:
         if (refused := self._unauthorized(request)) is not None:
             return refused
         return JSONResponse(self.recordings.reply["account"], headers=_RATE_OK)
+
+    async def _lookup(self, request: Request) -> Response:
+        """`GET /api/v1/accounts/lookup?acct=` (methods/accounts.md#lookup): the recorded
+        reply's Account with this acct and its URI; 404 "Record not found" for a deleted
+        one, `suspended: true` for a suspended one (entities/Account.md#suspended)."""
+        await self._record(request)
+        if (refused := self._unauthorized(request)) is not None:
+            return refused
+        acct = request.query_params.get("acct", "")
+        user, _, domain = acct.partition("@")
+        with self.lock:
+            state = self.gone_accounts.get(acct)
+        if isinstance(state, Answer):
+            return _error(state.status, state.error, state.headers)
+        if state == "deleted":
+            return _error(404, "Record not found")
+        account = copy.deepcopy(self.recordings.reply["account"])
+        uri = f"https://{domain or 'social.example'}/users/{user}"
+        account.update(id=str(zlib.crc32(uri.encode())), acct=acct, username=user, uri=uri)
+        if state == "suspended":
+            account["suspended"] = True
+        return JSONResponse(account, headers=_RATE_OK)
 
     async def _relationships(self, request: Request) -> Response:
         """`GET /api/v1/accounts/relationships?id[]=`: one Relationship an id, in the

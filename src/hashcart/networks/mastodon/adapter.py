@@ -94,6 +94,7 @@ ADAPTER = NetworkAdapter(
     fetcher=_WIRING.fetcher,
     sender=_WIRING.sender,
     listeners=_WIRING.listeners,
+    max_characters=_WIRING.max_characters,
     oauth=_oauth,
     sign_in_asks=SignInAsks("server", "Your Mastodon server", "mastodon.social"),
     webhook=MastodonWebhook(),

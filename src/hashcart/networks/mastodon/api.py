@@ -9,20 +9,28 @@ token). The streams themselves are read by `stream.py`; this module serves its c
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 from urllib.parse import quote, urlsplit
 
 import httpx
 import msgspec
 
+from hashcart.domain.text_lengths import MASTODON_DEFAULT_MAX_CHARACTERS
 from hashcart.errors import NetworkApiError
 from hashcart.networks.rate_limits import retry_after
 
+log = logging.getLogger(__name__)
+
 DEFAULT_TIMEOUT = httpx.Timeout(10.0, connect=5.0)
+# A stock server's status limit (entities/Instance.md's example), and the most we believe of
+# a server's own: forks raise it to a few thousand, no server means a million.
+DEFAULT_MAX_CHARACTERS = MASTODON_DEFAULT_MAX_CHARACTERS
+MAX_PLAUSIBLE_CHARACTERS = 100_000
 # An API answer larger than this is not one we asked for (a status is a few kB, a page of
 # 80 notifications well under 1 MiB): refused rather than read into memory.
 MAX_ANSWER_BYTES = 8 * 1024 * 1024
@@ -122,12 +130,27 @@ class _Urls(msgspec.Struct):
     streaming: str | None = None
 
 
+class _Statuses(msgspec.Struct):
+    # Any JSON: a server that sends a string or a float here gets the default, not an error.
+    max_characters: Any = None
+
+
 class _Configuration(msgspec.Struct):
     urls: _Urls | None = None
+    statuses: _Statuses | None = None
 
 
 class _Instance(msgspec.Struct):
     configuration: _Configuration | None = None
+
+
+class _LookedUp(msgspec.Struct):
+    uri: str | None = None
+    suspended: Any = None
+
+
+# A WebFinger address as Mastodon writes `acct`: a username, and its server when remote.
+_ACCT = re.compile(r"[A-Za-z0-9_]{1,64}(?:@[A-Za-z0-9.-]{1,253})?")
 
 
 class _Relationship(msgspec.Struct):
@@ -259,6 +282,29 @@ class MastodonApi:
                 return relationship.followed_by
         return None
 
+    def account_gone(self, acct: str, uri: str) -> bool | None:
+        """Whether the account `acct` (as the shop's server writes it) is gone:
+        `GET /api/v1/accounts/lookup?acct=` answers 404 "Username or address does not map to
+        an account" for a deleted one, and an Account with `suspended: true` for a suspended
+        one (methods/accounts.md#lookup, entities/Account.md#suspended). False when the
+        server shows it live; None when it cannot tell (an odd `acct`, an unreadable answer,
+        or an account whose `uri` is not `uri`: someone else now holds the name)."""
+        if not _ACCT.fullmatch(acct):
+            return None
+        try:
+            body = self._call("GET", "/api/v1/accounts/lookup", params=[("acct", acct)])
+        except MastodonApiError as error:
+            if error.status in (404, 410):
+                return True
+            raise
+        try:
+            account = msgspec.json.decode(body, type=_LookedUp)
+        except (msgspec.DecodeError, UnicodeDecodeError):
+            return None
+        if account.uri is not None and account.uri != uri:
+            return None
+        return account.suspended is True
+
     def own_account_id(self) -> str:
         """`GET /api/v1/accounts/verify_credentials`: the shop account's id on its server."""
         body = self._call("GET", "/api/v1/accounts/verify_credentials")
@@ -317,6 +363,30 @@ class MastodonApi:
             return sse_base(urls.streaming)
         except ValueError:
             return None
+
+    def max_characters(self) -> int:
+        """The longest status the server takes (`GET /api/v2/instance`,
+        `configuration.statuses.max_characters`, Mastodon 4.0+: content/en/entities/
+        Instance.md). The documented default (500) when the server does not answer, or
+        answers something that is not a plausible limit (missing, not an integer, <= 0 or
+        above MAX_PLAUSIBLE_CHARACTERS): a wrong large limit would have every long message
+        refused, a wrong small one cut for nothing."""
+        try:
+            body = self._call("GET", "/api/v2/instance")
+            instance = msgspec.json.decode(body, type=_Instance)
+        except (MastodonError, msgspec.DecodeError, UnicodeDecodeError) as error:
+            log.info(
+                "Mastodon instance unreadable, statuses limited to %d: %s",
+                DEFAULT_MAX_CHARACTERS,
+                error,
+                extra={"network": "mastodon"},
+            )
+            return DEFAULT_MAX_CHARACTERS
+        statuses = instance.configuration.statuses if instance.configuration else None
+        value = statuses.max_characters if statuses is not None else None
+        if type(value) is not int or not 0 < value <= MAX_PLAUSIBLE_CHARACTERS:
+            return DEFAULT_MAX_CHARACTERS
+        return value
 
     # --- plumbing ------------------------------------------------------------------------
 

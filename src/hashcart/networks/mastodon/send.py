@@ -14,12 +14,19 @@ answers a repeated key with the status the first request made, so a retry after 
 only an hour, so a retry (an earlier attempt failed, or a crash left its end unknown) first
 looks among the trigger's replies for one the shop already posted with the same text, and
 reports that one as sent: a retry from the console a day later cannot post twice either.
+
+Mastodon announces no account's deletion (no webhook or stream event), but a deleted
+account's statuses go with it: when the trigger to answer is gone, the sender asks whether
+its author still exists (api.account_gone: 404, or `suspended: true`). If not, the message
+fails for good with `account_gone`, and the dispatcher emails the shopper and forgets the
+account (its link, tokens and stored posts; the orders stay).
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
+import re
 from datetime import datetime
 
 import msgspec
@@ -45,6 +52,11 @@ PRIVATE_MESSAGE_FILTERED = (
     "Mastodon files private mentions from accounts their recipient does not follow among "
     "filtered notifications, and this shopper does not follow the shop's account"
 )
+
+
+ACCOUNT_GONE = "the shopper's Mastodon account is gone (deleted or suspended on its server)"
+# The greeting a composed reply or private message starts with: `@acct ` (domain/messages).
+_GREETED = re.compile(r"@(\S+) ")
 
 
 def idempotency_key(dedupe_key: str) -> str:
@@ -105,6 +117,7 @@ class MastodonSender:
             return None
         trigger = self.api.status(item.in_reply_to)
         if trigger is None:
+            self._fail_if_account_gone(item)
             return None
         try:
             author = msgspec.json.decode(trigger, type=_Trigger)
@@ -118,6 +131,22 @@ class MastodonSender:
             log.info("Mastodon relationship lookup refused: %s", error, extra=_quiet)
             return None
         return PRIVATE_MESSAGE_FILTERED if follows is False else None
+
+    def _fail_if_account_gone(self, item: OutboxItem) -> None:
+        """Raise SendFailed(account_gone) when the server says the recipient's account is
+        deleted or suspended. The outbox keeps the account's URI, not its id on the shop's
+        server, so it is looked up by the `@acct` the message greets (notify composes every
+        reply and private message to start with it); a lookup that cannot tell says nothing."""
+        greeted = _GREETED.match(item.text)
+        if greeted is None:
+            return
+        try:
+            gone = self.api.account_gone(greeted.group(1), item.account_id)
+        except MastodonError as error:
+            log.info("Mastodon account lookup failed: %s", error, extra=_quiet)
+            return
+        if gone:
+            raise SendFailed(ACCOUNT_GONE, permanent=True, account_gone=True)
 
     def _earlier_reply(self, item: OutboxItem) -> str | None:
         """The id of a reply the shop already posted to the trigger with this text, if any."""
@@ -149,6 +178,7 @@ class MastodonSender:
             return "unlisted"
         trigger = self.api.status(item.in_reply_to)
         if trigger is None:
+            self._fail_if_account_gone(item)
             raise SendFailed(
                 "the Mastodon post to answer is gone (deleted, or not visible to the shop)",
                 permanent=True,

@@ -27,6 +27,25 @@ def _api(settings: Settings) -> MastodonApi | None:
     return MastodonApi(settings.mastodon_url, token.get_secret_value())
 
 
+# The servers' status limits, asked once per server and process: it changes when the
+# server's admin rebuilds it, not between two messages.
+_MAX_CHARACTERS: dict[str, int] = {}
+
+
+def max_characters(host: NetworkHost) -> int | None:
+    """The shop's server's `configuration.statuses.max_characters` (api.max_characters);
+    None when the settings configure no server and token (the documented default holds)."""
+    api = _api(host.effective_settings())
+    if api is None:
+        return None
+    try:
+        if api.base_url not in _MAX_CHARACTERS:
+            _MAX_CHARACTERS[api.base_url] = api.max_characters()
+        return _MAX_CHARACTERS[api.base_url]
+    finally:
+        api.close()
+
+
 def fetcher(host: NetworkHost) -> ParentFetcher | None:
     from hashcart.networks.mastodon.fetch import MastodonParentFetcher
 
