@@ -144,3 +144,38 @@ def test_a_hostile_or_failing_instance_answer_falls_back_to_500(
 def test_the_largest_plausible_limit_is_believed(server: Server) -> None:
     server.stand_in.max_characters = MAX_PLAUSIBLE_CHARACTERS
     assert server.api().max_characters() == MAX_PLAUSIBLE_CHARACTERS
+
+
+def test_the_limit_is_asked_with_a_short_timeout(monkeypatch: pytest.MonkeyPatch) -> None:
+    # It is asked while a message is composed, inside the batch's write transaction: a
+    # server that does not answer must not hold that lock for the API's usual 15 s.
+    from types import SimpleNamespace
+
+    from pydantic import SecretStr
+
+    from hashcart.networks.mastodon import wiring
+
+    asked: list[dict[str, Any]] = []
+
+    class Recorder:
+        base_url = "https://limits.example"
+
+        def __init__(self, url: str, token: str, **options: Any) -> None:
+            asked.append(options)
+
+        def max_characters(self) -> int:
+            return 640
+
+        def close(self) -> None:
+            pass
+
+    monkeypatch.setattr(wiring, "MastodonApi", Recorder)
+    monkeypatch.setattr(wiring, "_MAX_CHARACTERS", {})
+    settings = SimpleNamespace(
+        mastodon_url="https://limits.example", mastodon_access_token=SecretStr("token")
+    )
+    host = SimpleNamespace(effective_settings=lambda: settings)
+
+    assert wiring.max_characters(host) == 640  # type: ignore[arg-type]
+    timeout = asked[0]["timeout"]
+    assert timeout.connect <= 2.0 and timeout.read <= 3.0

@@ -6,7 +6,9 @@ token (`mastodon_access_token`)."""
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
+
+import httpx
 
 from hashcart.networks.mastodon.api import MastodonApi
 
@@ -20,11 +22,17 @@ log = logging.getLogger(__name__)
 LISTENER = "mastodon"
 
 
-def _api(settings: Settings) -> MastodonApi | None:
+def _api(settings: Settings, **options: Any) -> MastodonApi | None:
     token = settings.mastodon_access_token
     if not settings.mastodon_url or token is None or not token.get_secret_value():
         return None
-    return MastodonApi(settings.mastodon_url, token.get_secret_value())
+    return MastodonApi(settings.mastodon_url, token.get_secret_value(), **options)
+
+
+# The limit is asked while a message is composed, which is inside the batch's write
+# transaction: a server that does not answer must hold that lock for seconds at most, once
+# per process (then the documented 500 holds).
+LIMIT_TIMEOUT = httpx.Timeout(3.0, connect=2.0)
 
 
 # The servers' status limits, asked once per server and process: it changes when the
@@ -35,7 +43,7 @@ _MAX_CHARACTERS: dict[str, int] = {}
 def max_characters(host: NetworkHost) -> int | None:
     """The shop's server's `configuration.statuses.max_characters` (api.max_characters);
     None when the settings configure no server and token (the documented default holds)."""
-    api = _api(host.effective_settings())
+    api = _api(host.effective_settings(), timeout=LIMIT_TIMEOUT)
     if api is None:
         return None
     try:
