@@ -43,15 +43,18 @@ _MAX_CHARACTERS: dict[str, int] = {}
 def max_characters(host: NetworkHost) -> int | None:
     """The shop's server's `configuration.statuses.max_characters` (api.max_characters);
     None when the settings configure no server and token (the documented default holds)."""
-    api = _api(host.effective_settings(), timeout=LIMIT_TIMEOUT)
-    if api is None:
+    settings = host.effective_settings()
+    if settings.mastodon_url and settings.mastodon_url in _MAX_CHARACTERS:
+        # Known already: every shop loaded asks once, and a client is not worth opening.
+        return _MAX_CHARACTERS[settings.mastodon_url]
+    api = _api(settings, timeout=LIMIT_TIMEOUT)
+    if api is None or not settings.mastodon_url:
         return None
     try:
-        if api.base_url not in _MAX_CHARACTERS:
-            _MAX_CHARACTERS[api.base_url] = api.max_characters()
-        return _MAX_CHARACTERS[api.base_url]
+        _MAX_CHARACTERS[settings.mastodon_url] = api.max_characters()
     finally:
         api.close()
+    return _MAX_CHARACTERS[settings.mastodon_url]
 
 
 def fetcher(host: NetworkHost) -> ParentFetcher | None:
