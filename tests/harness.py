@@ -58,6 +58,7 @@ class Shop:
             self.app.unit_of_work,
             self.app.shop(),
             self.clock,
+            reader=self.app.payload_reader,
             batch_size=batch_size,
             validate_all=validate_all,
         )

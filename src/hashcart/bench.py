@@ -16,9 +16,9 @@ from hashcart.clock import SystemClock
 from hashcart.config import Settings
 from hashcart.demo import feed_row
 from hashcart.domain.posts import Network
-from hashcart.listeners.sink import LiveIngest
 from hashcart.networks.formats import Format
 from hashcart.services.ingest import Ingestor
+from hashcart.services.live_ingest import LiveIngest
 from hashcart.sources import read_blocks
 from hashcart.synthetic import BenchShape, bench_accounts, bench_stream, demo_catalog
 from hashcart.views import queries
@@ -101,7 +101,13 @@ def _fresh_shop(database: Path, shape: BenchShape, seed: int) -> App:
 
 
 def _ingest(app: App, path: Path, validate_all: bool = False) -> int:
-    ingestor = Ingestor(app.unit_of_work, app.shop(), app.clock, validate_all=validate_all)
+    ingestor = Ingestor(
+        app.unit_of_work,
+        app.shop(),
+        app.clock,
+        reader=app.payload_reader,
+        validate_all=validate_all,
+    )
     with path.open("rb") as stream:
         ingestor.ingest_blocks(str(path), read_blocks(stream))
     return ingestor.stats.triggers

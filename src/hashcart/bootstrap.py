@@ -17,7 +17,7 @@ from hashcart.store.unit_of_work import SqlUnitOfWork
 if TYPE_CHECKING:
     from pydantic import BaseModel
 
-    from hashcart.ports import SealedSessions
+    from hashcart.ports import PayloadReader, SealedSessions
     from hashcart.services.shop import Shop
 
 # The shop and the console's settings are imported where they are read: they bring the
@@ -36,6 +36,14 @@ class App:
     def unit_of_work(self) -> SqlUnitOfWork:
         """A fresh unit of work on this database (ports.UnitsOfWork): the one way to write."""
         return SqlUnitOfWork(self.engine)
+
+    @property
+    def payload_reader(self) -> PayloadReader:
+        """The registered networks' prefilter, decoders and line checks, which ingest reads
+        payloads with (ports.PayloadReader)."""
+        from hashcart.networks.payload_reader import NETWORK_PAYLOADS
+
+        return NETWORK_PAYLOADS
 
     def effective_settings(self) -> Settings:
         """The settings in force: the file's, with what the merchant changed in the console

@@ -105,12 +105,12 @@ def run_demo(app: App, ingest: IngestRunner, seed: int = 7) -> DemoRun:
             link_shopper(app, shopper)
         run.shoppers += 1
 
-    first = Ingestor(app.unit_of_work, app.shop(), app.clock)
+    first = Ingestor(app.unit_of_work, app.shop(), app.clock, reader=app.payload_reader)
     ingest(first, "demo stream, first half", stream.first_half)
     run.first = first.stats
     run.late_link = link_shopper(app, late)
     run.late_shopper = late.email
-    second = Ingestor(app.unit_of_work, app.shop(), app.clock)
+    second = Ingestor(app.unit_of_work, app.shop(), app.clock, reader=app.payload_reader)
     ingest(second, "demo stream, second half", stream.second_half)
     run.second = second.stats
     return run

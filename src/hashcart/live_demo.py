@@ -58,7 +58,12 @@ class LiveFeeder:
     def step(self) -> StepReport:
         beat = self.stream.beat(self.app.clock.now())
         # The shop is re-read every beat: the merchant may change prices, stock or tags live.
-        ingestor = Ingestor(self.app.unit_of_work, self.app.shop(), self.app.clock)
+        ingestor = Ingestor(
+            self.app.unit_of_work,
+            self.app.shop(),
+            self.app.clock,
+            reader=self.app.payload_reader,
+        )
         ingestor.ingest_lines(LIVE_SOURCE, beat.lines)
         linked = []
         for shopper in beat.links:

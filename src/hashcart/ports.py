@@ -12,6 +12,7 @@ from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, S
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
+from enum import Enum
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
@@ -24,6 +25,10 @@ if TYPE_CHECKING:
     # Only the listeners' annotations name it: commands that never listen (`ingest`, `carts`)
     # need not load asyncio (about 20 ms) to import the ports (docs/benchmarks.md, "Start-up").
     import asyncio
+
+    from hashcart.domain.posts import Event
+    from hashcart.domain.products import ShopHosts
+    from hashcart.domain.triggers import TriggerWords
 
 # --- clock ----------------------------------------------------------------------------------
 
@@ -594,6 +599,12 @@ class UnitOfWork(Protocol):
     @property
     def orders(self) -> OrderRecords: ...
 
+    @property
+    def parent_fetches(self) -> ParentFetches: ...
+
+    @property
+    def oauth(self) -> OAuthRecords: ...
+
     def __enter__(self) -> UnitOfWork: ...
 
     def __exit__(
@@ -762,3 +773,162 @@ class PaymentGateway(Protocol):
 
 
 # --- end of payments -------------------------------------------------------------------
+
+
+# --- live ingest, parent fetches, OAuth records (issue 10, points 1-2: the live slice) -------
+#
+# What the use cases of services/ingest.py, services/live_ingest.py and services/oauth_links.py
+# ask of the adapters: reading a network's payloads (the registered networks' decoders and
+# prefilter, networks/payload_reader.py), and the tables of parent fetches and of OAuth
+# (store/parent_fetches.py, store/oauth.py), reached through the unit of work.
+
+# The format name that asks for detection line by line (networks/input_format.Format.AUTO).
+AUTO_FORMAT = "auto"
+
+
+class Line(Enum):
+    """What the prefilter makes of a line."""
+
+    WANTED = "may matter: decode it"
+    QUIET = "a post that cannot matter"
+    NOT_A_POST = "an event that is no post (a like, a follow, an identity change)"
+
+
+class LinePrefilter(Protocol):
+    """Which lines are worth decoding at all (networks/prefilter.Prefilter)."""
+
+    def classify(self, block: bytes, start: int, end: int, ascii_block: bool) -> Line:
+        """What the line at block[start:end] is, read in place; `ascii_block` says the whole
+        block is ASCII."""
+        ...
+
+
+class PayloadReader(Protocol):
+    """The registered networks' payloads as ingest reads them: a prefilter for the shop's
+    tags and hosts, the decoders (by format name, AUTO_FORMAT to detect), and the cheap checks
+    for the lines nobody decodes. Ingest knows no network's JSON; this does."""
+
+    def prefilter(self, words: TriggerWords, hosts: ShopHosts) -> LinePrefilter: ...
+
+    def format_named(self, name: str) -> str:
+        """The format called `name` (AUTO_FORMAT included); ValueError when no registered
+        network reads it."""
+        ...
+
+    def decode(self, line: bytes, fmt: str) -> list[Event]:
+        """The events of one line in format `fmt`; DecodeError (domain.posts) when it is not
+        valid in it."""
+        ...
+
+    def utf8_problem(self, data: bytes) -> str | None:
+        """None if `data` is valid UTF-8, else where it is not."""
+        ...
+
+    def check_framing(self, line: bytes) -> str | None:
+        """The cheap check for a line nobody decodes (UTF-8, braced like one JSON object)."""
+        ...
+
+    def check_well_formed(self, line: bytes) -> str | None:
+        """None if `line` is one JSON object in valid UTF-8, else the reason it is not."""
+        ...
+
+    def as_line(self, payload: bytes) -> bytes:
+        """One payload (a webhook body, an API answer) as one line for ingest."""
+        ...
+
+
+class ParentFetches(Protocol):
+    """The parents asked of a network's API (`parent_fetches`), once each."""
+
+    def waiting_parents(self, limit: int) -> set[tuple[Network, str]]:
+        """Parents that stored triggers still wait for (no action yet, the parent not stored)
+        and that were never asked for."""
+        ...
+
+    def asked_among(self, keys: Collection[tuple[Network, str]]) -> set[tuple[Network, str]]:
+        """Those of `keys` asked for before (found or not)."""
+        ...
+
+    def record(self, network: Network, post_id: str, found: bool, at: datetime) -> None:
+        """Remember that a parent was asked for, and whether the network had it."""
+        ...
+
+
+@dataclass(frozen=True)
+class PendingState:
+    """A sign-in under way, as taken back (and so used up) by its callback."""
+
+    customer_id: int
+    network: str
+    server: str | None
+    secret_data: str
+    expires_at: datetime
+
+
+@dataclass(frozen=True)
+class RegisteredClient:
+    """hashcart's own registration as a client of one server, its secret still sealed."""
+
+    client_id: str
+    sealed_secret: str | None
+
+
+@dataclass(frozen=True)
+class StoredTokens:
+    """A link's tokens, still sealed."""
+
+    network: str
+    server: str | None
+    secret_data: str
+
+
+class OAuthRecords(Protocol):
+    """OAuth bookkeeping (store/oauth.py): sign-in states (kept as their hash), hashcart's
+    registrations as a client, and linked accounts' tokens. Secrets arrive sealed."""
+
+    def add_state(
+        self,
+        state_hash: str,
+        customer_id: int,
+        network: str,
+        server: str | None,
+        secret_data: str,
+        created_at: datetime,
+        expires_at: datetime,
+    ) -> None: ...
+
+    def take_state(self, state_hash: str, customer_id: int, network: str) -> PendingState | None:
+        """The state, used up (it works once); None if unknown, used or someone else's."""
+        ...
+
+    def forget_expired_states(self, now: datetime) -> int: ...
+
+    def find_client(self, network: str, server: str) -> RegisteredClient | None: ...
+
+    def add_client(
+        self,
+        network: str,
+        server: str,
+        client_id: str,
+        sealed_secret: str | None,
+        now: datetime,
+    ) -> RegisteredClient:
+        """Keep a registration; the one kept first wins (two sign-ins may race)."""
+        ...
+
+    def link_id_of(self, network: str, account_id: str) -> int | None: ...
+
+    def save_tokens(
+        self,
+        link_id: int,
+        server: str | None,
+        secret_data: str,
+        scope: str | None,
+        expires_at: datetime | None,
+        now: datetime,
+    ) -> None: ...
+
+    def tokens_of_link(self, customer_id: int, link_id: int) -> StoredTokens | None: ...
+
+
+# --- end of live ingest, parent fetches, OAuth records ----------------------------------

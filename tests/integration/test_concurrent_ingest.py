@@ -39,7 +39,13 @@ def test_replies_and_parents_split_across_two_ingesters_all_act_exactly_once(
 
     def ingest(lines: list[bytes]) -> None:
         try:
-            ingestor = Ingestor(shop.app.unit_of_work, shop.app.shop(), shop.clock, batch_size=10)
+            ingestor = Ingestor(
+                shop.app.unit_of_work,
+                shop.app.shop(),
+                shop.clock,
+                reader=shop.app.payload_reader,
+                batch_size=10,
+            )
             ingestor.ingest_lines("feed", lines)
         except BaseException as error:  # reported below; a thread cannot raise into pytest
             errors.append(error)

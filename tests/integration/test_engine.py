@@ -393,7 +393,9 @@ def test_counts_and_line_numbers_carry_across_blocks(shop: Shop, tmp_path: Path)
 
     lines = [jetstream_like(BOB_DID, BRAND_POST), brand_post(), b"{broken"] * 40
     (tmp_path / "feed.jsonl").write_bytes(b"\n".join(lines) + b"\n")
-    ingestor = Ingestor(shop.app.unit_of_work, shop.app.shop(), shop.clock)
+    ingestor = Ingestor(
+        shop.app.unit_of_work, shop.app.shop(), shop.clock, reader=shop.app.payload_reader
+    )
     with (tmp_path / "feed.jsonl").open("rb") as stream:
         ingestor.ingest_blocks("feed.jsonl", read_blocks(stream, block_bytes=1000))
 

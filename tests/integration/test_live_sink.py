@@ -13,11 +13,11 @@ import pytest
 from sqlalchemy import select
 
 from hashcart.domain.posts import Network, Post
-from hashcart.listeners.sink import FETCH_RETRY, SHOP_REFRESH, LiveIngest
 from hashcart.networks.formats import Format
 from hashcart.networks.parents import Fetched, FetchFailed
 from hashcart.networks.x.decode import decode_v1
 from hashcart.services.catalog import FeedRow
+from hashcart.services.live_ingest import FETCH_RETRY, SHOP_REFRESH, LiveIngest
 from hashcart.store import schema as t
 from hashcart.store.repository import transaction
 from tests.harness import HOST, Shop
@@ -136,7 +136,7 @@ def test_dead_letters_from_a_live_source_are_one_warning_naming_it(
 ) -> None:
     # A stream or webhook cannot be run again as a file can: the operator hears of it.
     sink = LiveIngest(shop.app)
-    with caplog.at_level(logging.INFO, logger="hashcart.listeners.sink"):
+    with caplog.at_level(logging.INFO, logger="hashcart.services.live_ingest"):
         sink.ingest("x-webhook", Format.AUTO, [b'{"broken": \n', b"\xff\xfe", _parent()])
     [record] = caplog.records
     assert record.levelno == logging.WARNING

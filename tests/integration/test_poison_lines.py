@@ -41,7 +41,13 @@ def shop(database_url: str) -> Shop:
 
 
 def ingest_file(shop: Shop, path: Path, batch_size: int = 1000) -> IngestStats:
-    ingestor = Ingestor(shop.app.unit_of_work, shop.app.shop(), shop.clock, batch_size=batch_size)
+    ingestor = Ingestor(
+        shop.app.unit_of_work,
+        shop.app.shop(),
+        shop.clock,
+        reader=shop.app.payload_reader,
+        batch_size=batch_size,
+    )
     with path.open("rb") as stream:
         ingestor.ingest_blocks(str(path), read_blocks(stream))
     return ingestor.stats

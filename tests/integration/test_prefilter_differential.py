@@ -291,7 +291,13 @@ def test_ingest_with_the_prefilter_leaves_the_same_database_as_decoding_everythi
             ).scalar_one()
             expires = shop.clock.now() + timedelta(minutes=30)
             add_link_code(connection, LINK_CODE, customer, shop.clock.now(), expires)
-        ingestor = Ingestor(shop.app.unit_of_work, shop.app.shop(), shop.clock, prefilter=prefilter)
+        ingestor = Ingestor(
+            shop.app.unit_of_work,
+            shop.app.shop(),
+            shop.clock,
+            reader=shop.app.payload_reader,
+            prefilter=prefilter,
+        )
         ingestor.ingest_lines("demo", lines)
         states.append(database_state(shop))
     assert states[0]["counts"]["actions"] > 10

@@ -71,7 +71,9 @@ def test_the_demos_shop_front_shows_only_the_brands_posts(demo_app: App) -> None
     assert demo_app.settings.shop_accounts == demo_shop_accounts()
     # A stranger shares one of the demo shop's product links: the engine stores the post...
     link = demo_catalog(DEMO_HOST)[0].link
-    Ingestor(demo_app.unit_of_work, demo_app.shop(), demo_app.clock).ingest_lines(
+    Ingestor(
+        demo_app.unit_of_work, demo_app.shop(), demo_app.clock, reader=demo_app.payload_reader
+    ).ingest_lines(
         "stranger",
         [jetstream_post(STRANGER, "3mmstranger01", f"look {link}", links=(link,), minutes=1)],
     )

@@ -25,8 +25,7 @@ from starlette.routing import Route
 from hashcart.bootstrap import App
 from hashcart.config import Settings
 from hashcart.domain.posts import Network
-from hashcart.listeners.registry import link_resolver as resolver
-from hashcart.listeners.sink import LiveIngest
+from hashcart.live import link_resolver as resolver
 from hashcart.networks.formats import Format
 from hashcart.networks.shortlinks import (
     AddressPolicy,
@@ -34,6 +33,7 @@ from hashcart.networks.shortlinks import (
     shortener_hosts,
     system_lookup,
 )
+from hashcart.services.live_ingest import LiveIngest
 from hashcart.store import schema as t
 from hashcart.store.resolved_links import StoredResolutions
 from tests.harness import PRODUCTS, Shop

@@ -14,12 +14,12 @@ import pytest
 from sqlalchemy import Engine, event
 
 from hashcart.domain.posts import Network
-from hashcart.listeners.sink import LiveIngest
 from hashcart.networks import formats
 from hashcart.networks.formats import Format
 from hashcart.ports import Cursor
 from hashcart.services import actions
 from hashcart.services import ingest as ingest_module
+from hashcart.services.live_ingest import LiveIngest
 from hashcart.store.cursors import load_cursor
 from tests import hostile
 from tests.harness import HOST, Shop

@@ -185,8 +185,8 @@ def test_outside_the_registration_the_tag_is_just_a_word(database_url: str) -> N
 def test_a_sample_reply_through_the_live_sink_acts_too(shop: Shop) -> None:
     """Listeners and webhooks hand payloads to the live sink, whose prefilter must let every
     registered kind's tag through, not only the cart's and the wish list's."""
-    from hashcart.listeners.sink import LiveIngest
     from hashcart.networks.formats import Format
+    from hashcart.services.live_ingest import LiveIngest
 
     sink = LiveIngest(shop.app)
     sink.ingest("jetstream", Format.JETSTREAM, [brand_post(MUG), reply("3mmreply00001", "#sample")])

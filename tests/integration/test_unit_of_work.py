@@ -199,7 +199,12 @@ def test_a_batch_and_its_cursor_are_kept_together_or_not_at_all(database_url: st
         links=("https://shop.example/products/enamel-mug",),
     )
     cursor = Cursor("x_stream", "9001")
-    failing = Ingestor(_units_failing_at_the_cursor(shop.app), shop.app.shop(), shop.clock)
+    failing = Ingestor(
+        _units_failing_at_the_cursor(shop.app),
+        shop.app.shop(),
+        shop.clock,
+        reader=shop.app.payload_reader,
+    )
 
     with pytest.raises(OperationalError):
         failing.ingest_lines("x_stream", [parent], cursor=cursor)
@@ -209,9 +214,9 @@ def test_a_batch_and_its_cursor_are_kept_together_or_not_at_all(database_url: st
     with read_only_transaction(shop.app.engine) as connection:
         assert connection.scalar(select(func.count()).select_from(t.posts)) == 0
 
-    Ingestor(shop.app.unit_of_work, shop.app.shop(), shop.clock).ingest_lines(
-        "x_stream", [parent], cursor=cursor
-    )
+    Ingestor(
+        shop.app.unit_of_work, shop.app.shop(), shop.clock, reader=shop.app.payload_reader
+    ).ingest_lines("x_stream", [parent], cursor=cursor)
 
     assert load_cursor(shop.app.engine, "x_stream") == "9001"
     with read_only_transaction(shop.app.engine) as connection:

@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from hashcart.listeners.runner import BackgroundServices, run_listeners
+from hashcart.listeners.runner import run_listeners
+from hashcart.live import BackgroundServices
 from hashcart.networks.backoff import Backoff
 from hashcart.services.mail import Email, queue_email
 from tests.harness import Shop

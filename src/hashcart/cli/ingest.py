@@ -117,6 +117,7 @@ class IngestorOpening:
                 hashcart.unit_of_work,
                 hashcart.shop(),
                 hashcart.clock,
+                reader=hashcart.payload_reader,
                 fmt=self.fmt,
                 batch_size=self.settings.ingest_batch_size,
                 validate_all=self.validate_all or self.settings.validate_every_line,

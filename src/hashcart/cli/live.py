@@ -2,7 +2,7 @@
 
 `listen` runs the stream listeners the settings name; `dispatch` sends the outbox (replies,
 private messages, email) until stopped, or once with `--once`. `hashcart serve` runs both
-beside the web app (listeners.runner.BackgroundServices)."""
+beside the web app (hashcart.live.BackgroundServices)."""
 
 from __future__ import annotations
 
@@ -27,7 +27,7 @@ def listen(ctx: typer.Context) -> None:
     """Listen to the networks the settings name (listeners = [...]) until Ctrl-C."""
     import asyncio
 
-    from hashcart.listeners import registry
+    from hashcart import live
     from hashcart.networks import registry as networks
 
     hashcart = app_of(ctx)
@@ -37,8 +37,8 @@ def listen(ctx: typer.Context) -> None:
         every = ", ".join(networks.listener_names())
         fail(f"no listeners configured: set listeners = [...] ({every})")
 
-    sink = registry.live_ingest(hashcart)
-    listeners = registry.listeners(hashcart, sink)
+    sink = live.live_ingest(hashcart)
+    listeners = live.listeners(hashcart, sink)
     if not listeners:
         fail(
             f"none of the listeners named ({', '.join(named)}) is configured: each needs its "

@@ -34,7 +34,7 @@ def serve(
 
     The live networks' listeners and the outbox's dispatcher run beside them, unless
     --no-listen / --no-dispatch say otherwise."""
-    from hashcart.listeners.runner import BackgroundServices
+    from hashcart.live import BackgroundServices
 
     ensure_can_listen(host, port)
     hashcart = app_of(ctx)

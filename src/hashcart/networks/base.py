@@ -16,7 +16,6 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from enum import Enum
 from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeVar, cast, get_args
 
 from hashcart.domain.posts import Event
@@ -33,6 +32,9 @@ from hashcart.ports import (
     Sender,
 )
 
+# `Line` is the prefilter's answer, a port now (ingest reads it); named here as before.
+from hashcart.ports import Line as Line
+
 if TYPE_CHECKING:
     # pydantic only for types here: `hashcart --help` reads this module and stays fast.
     from pydantic import BaseModel
@@ -40,14 +42,6 @@ if TYPE_CHECKING:
     from hashcart.config import Settings
 
 ModelT = TypeVar("ModelT", bound="BaseModel")
-
-
-class Line(Enum):
-    """What the prefilter makes of a line."""
-
-    WANTED = "may matter: decode it"
-    QUIET = "a post that cannot matter"
-    NOT_A_POST = "an event that is no post (a like, a follow, an identity change)"
 
 
 # One payload (a line, or a whole JSON document) in, the events it holds out; DecodeError

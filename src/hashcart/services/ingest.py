@@ -21,15 +21,17 @@ from hashcart.clock import Clock
 from hashcart.domain.digests import digest_of
 from hashcart.domain.posts import AccountGone, DecodeError, Network, NotAPost, Post, PostDeleted
 from hashcart.domain.triggers import parse_trigger
-from hashcart.networks._json import utf8_problem
-from hashcart.networks.formats import Format, decode
-from hashcart.networks.prefilter import (
+from hashcart.ports import (
+    AUTO_FORMAT,
+    Cursor,
     Line,
-    Prefilter,
-    check_framing,
-    check_well_formed,
+    LinePrefilter,
+    LinkResolver,
+    PayloadReader,
+    Repository,
+    StoredPost,
+    UnitsOfWork,
 )
-from hashcart.ports import Cursor, LinkResolver, Repository, StoredPost, UnitsOfWork
 from hashcart.services.actions import act_on_triggers
 from hashcart.services.counts import IngestStats as IngestStats  # where callers find it
 from hashcart.services.handlers import PostHandler, post_handlers
@@ -100,9 +102,10 @@ class Ingestor:
         shop: Shop,
         clock: Clock,
         *,
-        fmt: Format = Format.AUTO,
+        reader: PayloadReader,
+        fmt: str = AUTO_FORMAT,
         batch_size: int = 1000,
-        prefilter: Prefilter | None = None,
+        prefilter: LinePrefilter | None = None,
         validate_all: bool = False,
         resolve_links: LinkResolver | None = None,
     ) -> None:
@@ -110,9 +113,13 @@ class Ingestor:
         self.units = units
         self.shop = shop
         self.clock = clock
+        # The registered networks' prefilter, decoders and checks (bootstrap's App gives
+        # them): ingest itself knows no network's JSON.
+        self.reader = reader
+        # A format name (networks/input_format.Format); AUTO_FORMAT detects it line by line.
         self.fmt = fmt
         self.batch_size = batch_size
-        self.prefilter = prefilter or Prefilter.for_shop(shop.every_word, shop.hosts)
+        self.prefilter = prefilter or reader.prefilter(shop.every_word, shop.hosts)
         # Lines the prefilter skips get a framing and UTF-8 check; a full JSON check of every
         # line costs about 2 µs more a line on X-shaped posts (see docs/benchmarks.md).
         self.validate_all = validate_all
@@ -178,7 +185,7 @@ class Ingestor:
         ascii_block = block.isascii()
         # Valid UTF-8 as a whole means valid line by line; only a failing block is checked
         # line by line, to find the culprits.
-        clean_text = ascii_block or utf8_problem(block) is None
+        clean_text = ascii_block or self.reader.utf8_problem(block) is None
         validate_all = self.validate_all
         find = block.find
         size = len(block)
@@ -204,7 +211,10 @@ class Ingestor:
                     quiet += 1
             else:
                 line = block[start:end]
-                problem = check_well_formed(line) if validate_all else check_framing(line)
+                reader = self.reader
+                problem = (
+                    reader.check_well_formed(line) if validate_all else reader.check_framing(line)
+                )
                 if problem is None and kind is NOT_A_POST:
                     not_posts += 1
                 elif problem is None:
@@ -227,7 +237,7 @@ class Ingestor:
 
     def _decode_into_batch(self, source: str, number: int, data: bytes) -> None:
         try:
-            events = decode(data, self.fmt)
+            events = self.reader.decode(data, self.fmt)
         except DecodeError as error:
             self._dead_letter(source, number, str(error), data)
             return

@@ -7,38 +7,16 @@ is kept only as its SHA-256, so the database alone cannot finish anyone's sign-i
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import Connection, delete, select
 
+# The values are ports' (the use case reads them); named here as before.
+from hashcart.ports import PendingState as PendingState
+from hashcart.ports import RegisteredClient as RegisteredClient
+from hashcart.ports import StoredTokens as StoredTokens
 from hashcart.store import schema as t
 from hashcart.store.repository import insert_ignoring, upsert
-
-
-@dataclass(frozen=True)
-class PendingState:
-    """A sign-in under way, as taken back (and so used up) by its callback."""
-
-    customer_id: int
-    network: str
-    server: str | None
-    secret_data: str
-    expires_at: datetime
-
-
-@dataclass(frozen=True)
-class RegisteredClient:
-    client_id: str
-    sealed_secret: str | None
-
-
-@dataclass(frozen=True)
-class StoredTokens:
-    network: str
-    server: str | None
-    secret_data: str
-
 
 # states ------------------------------------------------------------------------------------
 
@@ -179,3 +157,67 @@ def tokens_of_link(connection: Connection, customer_id: int, link_id: int) -> St
         .where(links.c.id == link_id, links.c.customer_id == customer_id)
     ).first()
     return None if row is None else StoredTokens(row.network, row.server, row.secret_data)
+
+
+class StoredOAuth:
+    """ports.OAuthRecords on the unit of work's connection: the functions above, bound."""
+
+    def __init__(self, connection: Connection) -> None:
+        self.connection = connection
+
+    def add_state(
+        self,
+        state_hash: str,
+        customer_id: int,
+        network: str,
+        server: str | None,
+        secret_data: str,
+        created_at: datetime,
+        expires_at: datetime,
+    ) -> None:
+        add_state(
+            self.connection,
+            state_hash,
+            customer_id,
+            network,
+            server,
+            secret_data,
+            created_at,
+            expires_at,
+        )
+
+    def take_state(self, state_hash: str, customer_id: int, network: str) -> PendingState | None:
+        return take_state(self.connection, state_hash, customer_id, network)
+
+    def forget_expired_states(self, now: datetime) -> int:
+        return forget_expired_states(self.connection, now)
+
+    def find_client(self, network: str, server: str) -> RegisteredClient | None:
+        return find_client(self.connection, network, server)
+
+    def add_client(
+        self,
+        network: str,
+        server: str,
+        client_id: str,
+        sealed_secret: str | None,
+        now: datetime,
+    ) -> RegisteredClient:
+        return add_client(self.connection, network, server, client_id, sealed_secret, now)
+
+    def link_id_of(self, network: str, account_id: str) -> int | None:
+        return link_id_of(self.connection, network, account_id)
+
+    def save_tokens(
+        self,
+        link_id: int,
+        server: str | None,
+        secret_data: str,
+        scope: str | None,
+        expires_at: datetime | None,
+        now: datetime,
+    ) -> None:
+        save_tokens(self.connection, link_id, server, secret_data, scope, expires_at, now)
+
+    def tokens_of_link(self, customer_id: int, link_id: int) -> StoredTokens | None:
+        return tokens_of_link(self.connection, customer_id, link_id)

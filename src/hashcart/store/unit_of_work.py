@@ -13,7 +13,9 @@ from sqlalchemy import Connection, Engine
 from hashcart.errors import HashcartError
 from hashcart.store.cursors import StoredCursors
 from hashcart.store.database import write_transaction
+from hashcart.store.oauth import StoredOAuth
 from hashcart.store.orders import StoredOrders
+from hashcart.store.parent_fetches import StoredParentFetches
 from hashcart.store.payments import StoredPayments
 from hashcart.store.repository import Repository
 
@@ -38,6 +40,8 @@ class SqlUnitOfWork:
         self._cursors: StoredCursors | None = None
         self._payments: StoredPayments | None = None
         self._orders: StoredOrders | None = None
+        self._parent_fetches: StoredParentFetches | None = None
+        self._oauth: StoredOAuth | None = None
 
     def __enter__(self) -> SqlUnitOfWork:
         if self._transaction is not None:
@@ -49,6 +53,8 @@ class SqlUnitOfWork:
         self._cursors = StoredCursors(connection)
         self._payments = StoredPayments(connection)
         self._orders = StoredOrders(connection)
+        self._parent_fetches = StoredParentFetches(connection)
+        self._oauth = StoredOAuth(connection)
         return self
 
     def __exit__(
@@ -60,6 +66,8 @@ class SqlUnitOfWork:
         transaction, self._transaction = self._transaction, None
         self._connection = self._repository = self._cursors = None
         self._payments = self._orders = None
+        self._parent_fetches = None
+        self._oauth = None
         if transaction is not None:
             # Commits, or rolls back and lets the error go on (never swallows it).
             transaction.__exit__(kind, error, traceback)
@@ -93,3 +101,15 @@ class SqlUnitOfWork:
         if self._orders is None:
             raise UnitOfWorkMisuse("the unit of work is not open")
         return self._orders
+
+    @property
+    def parent_fetches(self) -> StoredParentFetches:
+        if self._parent_fetches is None:
+            raise UnitOfWorkMisuse("the unit of work is not open")
+        return self._parent_fetches
+
+    @property
+    def oauth(self) -> StoredOAuth:
+        if self._oauth is None:
+            raise UnitOfWorkMisuse("the unit of work is not open")
+        return self._oauth

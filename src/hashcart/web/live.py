@@ -6,8 +6,8 @@ import threading
 
 from fastapi import Request
 
-from hashcart.listeners.registry import live_ingest
-from hashcart.listeners.sink import LiveIngest
+from hashcart.live import live_ingest
+from hashcart.services.live_ingest import LiveIngest
 from hashcart.web.context import hashcart_of
 
 _lock = threading.Lock()

@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
+from hashcart import live
 from hashcart.domain.posts import Network
-from hashcart.listeners import registry
 from hashcart.networks.bluesky import wiring
 from hashcart.networks.bluesky.firehose import FirehoseListener
 from hashcart.outbox.dispatcher import dispatch_once
@@ -48,7 +48,7 @@ class Scene:
 
     def listener(self) -> FirehoseListener:
         """A fresh sink and listener, as a restarted hashcart builds them (from the settings)."""
-        sink = registry.live_ingest(self.shop.app)
+        sink = live.live_ingest(self.shop.app)
         [listener] = wiring.listeners(self.shop.app, sink)
         assert isinstance(listener, FirehoseListener)
         return listener

@@ -22,7 +22,6 @@ from starlette.routing import Route
 
 from hashcart.clock import FixedClock
 from hashcart.domain.posts import Network
-from hashcart.listeners.sink import LiveIngest
 from hashcart.networks.backoff import Backoff
 from hashcart.networks.bluesky.car import Blocks
 from hashcart.networks.bluesky.commits import Unproven, public_key, record_cid, verify_commit
@@ -30,6 +29,7 @@ from hashcart.networks.bluesky.firehose import FirehoseListener
 from hashcart.networks.bluesky.identity import IdentityResolver
 from hashcart.networks.bluesky.records import RecordReader
 from hashcart.networks.bluesky.xrpc import Xrpc, new_client
+from hashcart.services.live_ingest import LiveIngest
 from hashcart.store import schema as t
 from hashcart.store.cursors import load_cursor, save_cursor
 from tests.harness import PRODUCTS, Shop

@@ -16,12 +16,12 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from hashcart.domain.posts import Network
-from hashcart.listeners.sink import LiveIngest
 from hashcart.networks.backoff import Backoff
 from hashcart.networks.bluesky.identity import IdentityResolver
 from hashcart.networks.bluesky.jetstream import REWIND_US, JetstreamListener
 from hashcart.networks.bluesky.records import RecordReader
 from hashcart.networks.bluesky.xrpc import Xrpc, new_client
+from hashcart.services.live_ingest import LiveIngest
 from hashcart.store.cursors import load_cursor, save_cursor
 from tests.harness import PRODUCTS, Shop
 from tests.loopback import LiveServer

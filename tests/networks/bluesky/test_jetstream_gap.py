@@ -24,7 +24,6 @@ from typing import Any
 import pytest
 
 from hashcart.domain.posts import Network
-from hashcart.listeners.sink import LiveIngest
 from hashcart.networks.backoff import Backoff
 from hashcart.networks.bluesky import wiring
 from hashcart.networks.bluesky.backfill import GAP_THRESHOLD_US, ThreadBackfill, gap_between
@@ -32,6 +31,7 @@ from hashcart.networks.bluesky.identity import IdentityResolver
 from hashcart.networks.bluesky.jetstream import GAP_RECORD, JetstreamListener
 from hashcart.networks.bluesky.records import RecordReader
 from hashcart.networks.bluesky.xrpc import Xrpc, new_client
+from hashcart.services.live_ingest import LiveIngest
 from hashcart.store.cursors import load_cursor, save_cursor
 from tests.harness import PRODUCTS, Shop
 from tests.loopback import LiveServer

@@ -35,7 +35,6 @@ from starlette.routing import Route
 
 from hashcart.clock import FixedClock
 from hashcart.domain.posts import Network
-from hashcart.listeners.sink import LiveIngest
 from hashcart.networks.backoff import Backoff
 from hashcart.networks.bluesky import wiring
 from hashcart.networks.bluesky.fetch import BlueskyParentFetcher
@@ -44,6 +43,7 @@ from hashcart.networks.bluesky.jetstream import JetstreamListener
 from hashcart.networks.bluesky.xrpc import Xrpc, new_client
 from hashcart.networks.formats import Format
 from hashcart.networks.parents import Fetched
+from hashcart.services.live_ingest import LiveIngest
 from hashcart.store import schema as t
 from tests.harness import PRODUCTS, Shop
 from tests.loopback import LiveServer

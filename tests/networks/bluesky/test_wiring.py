@@ -6,8 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from hashcart import live
 from hashcart.domain.posts import Network
-from hashcart.listeners import registry
 from hashcart.networks.bluesky import wiring
 from hashcart.networks.bluesky.fetch import BlueskyParentFetcher
 from hashcart.networks.bluesky.firehose import FirehoseListener
@@ -25,7 +25,7 @@ def test_public_records_need_no_login_so_the_fetcher_is_always_there(tmp_path: P
     app = shop(tmp_path).app
 
     assert isinstance(wiring.fetcher(app), BlueskyParentFetcher)
-    assert isinstance(registry.fetchers(app)[Network.BLUESKY], BlueskyParentFetcher)
+    assert isinstance(live.fetchers(app)[Network.BLUESKY], BlueskyParentFetcher)
 
 
 def test_the_sender_needs_the_shops_identifier_and_app_password(tmp_path: Path) -> None:
@@ -47,6 +47,6 @@ def test_the_listeners_are_the_ones_the_settings_name(tmp_path: Path) -> None:
         ]
     ):
         app = shop(tmp_path / str(number), listeners=names).app
-        built = wiring.listeners(app, registry.live_ingest(app))
+        built = wiring.listeners(app, live.live_ingest(app))
         assert [type(listener) for listener in built] == kinds
         assert [listener.name for listener in built] == [kind.name for kind in kinds]

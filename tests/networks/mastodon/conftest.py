@@ -13,9 +13,9 @@ from typing import Any
 import pytest
 
 from hashcart.domain.posts import Network
-from hashcart.listeners.sink import LiveIngest
 from hashcart.networks.mastodon.api import MastodonApi
 from hashcart.networks.mastodon.fetch import MastodonParentFetcher
+from hashcart.services.live_ingest import LiveIngest
 from tests.harness import PRODUCTS, Shop
 from tests.loopback import LiveServer
 from tests.networks.mastodon.standin import (

@@ -19,11 +19,11 @@ import pytest
 from sqlalchemy import func, insert, select
 
 from hashcart.domain.posts import Network
-from hashcart.listeners.sink import LiveIngest
 from hashcart.networks.mastodon.fetch import MastodonParentFetcher
 from hashcart.networks.mastodon.send import ACCOUNT_GONE, MastodonSender
 from hashcart.outbox.dispatcher import DispatchRun, dispatch_once
 from hashcart.ports import SendFailed
+from hashcart.services.live_ingest import LiveIngest
 from hashcart.store import schema as t
 from tests.harness import Shop
 from tests.networks.mastodon.conftest import Case, Server, link_shopper, shopper_uri

@@ -13,9 +13,9 @@ import json
 from typing import Any
 
 from hashcart.domain.posts import Network
-from hashcart.listeners.sink import LiveIngest
 from hashcart.networks.mastodon.fetch import MastodonParentFetcher
 from hashcart.networks.mastodon.stream import NOTIFICATIONS_CURSOR
+from hashcart.services.live_ingest import LiveIngest
 from hashcart.store.cursors import save_cursor
 from tests.harness import Shop
 from tests.networks.mastodon.conftest import Case, RecordedWaits, Server, link_shopper

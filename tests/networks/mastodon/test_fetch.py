@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from hashcart.listeners.sink import LiveIngest
 from hashcart.networks.formats import Format
 from hashcart.networks.mastodon.fetch import MastodonParentFetcher
 from hashcart.networks.parents import Fetched, FetchFailed
+from hashcart.services.live_ingest import LiveIngest
 from hashcart.store import schema as t
 from tests.harness import Shop
 from tests.networks.mastodon.conftest import Case, Server, link_shopper

@@ -16,11 +16,11 @@ from typing import Any
 from sqlalchemy import select, update
 
 from hashcart.domain.posts import Network
-from hashcart.listeners.sink import LiveIngest
 from hashcart.networks.mastodon.fetch import MastodonParentFetcher
 from hashcart.networks.mastodon.send import PRIVATE_MESSAGE_FILTERED, MastodonSender
 from hashcart.outbox.dispatcher import DispatchRun, dispatch_once
 from hashcart.outbox.fallback import MAY_BE_UNSEEN
+from hashcart.services.live_ingest import LiveIngest
 from hashcart.store import schema as t
 from hashcart.views.console import outbox as console_outbox
 from tests.harness import Shop

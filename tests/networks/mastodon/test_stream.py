@@ -15,7 +15,6 @@ from typing import Any
 from sqlalchemy import select
 
 from hashcart.domain.posts import Network
-from hashcart.listeners.sink import LiveIngest
 from hashcart.networks.formats import Format
 from hashcart.networks.mastodon.api import MastodonApi
 from hashcart.networks.mastodon.fetch import MastodonParentFetcher
@@ -26,6 +25,7 @@ from hashcart.networks.mastodon.stream import (
     notification_stream,
     streams_for,
 )
+from hashcart.services.live_ingest import LiveIngest
 from hashcart.services.shop import Shop as EngineShop
 from hashcart.store import schema as t
 from hashcart.store.cursors import load_cursor, save_cursor

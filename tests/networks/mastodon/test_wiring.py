@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from hashcart.listeners import registry
+from hashcart import live
 from hashcart.networks.mastodon import webhook, wiring
 from hashcart.networks.mastodon.fetch import MastodonParentFetcher
 from hashcart.networks.mastodon.send import MastodonSender
@@ -20,7 +20,7 @@ from tests.web.conftest import WebShop
 
 def test_nothing_is_built_without_a_server_and_token(tmp_path: Path) -> None:
     shop = Shop(f"sqlite:///{tmp_path / 'a.db'}", listeners=["mastodon"])
-    sink = registry.live_ingest(shop.app)
+    sink = live.live_ingest(shop.app)
     assert wiring.fetcher(shop.app) is None
     assert wiring.sender(shop.app) is None
     assert wiring.listeners(shop.app, sink) == []
@@ -33,7 +33,7 @@ def test_a_server_without_a_token_is_not_enough(tmp_path: Path) -> None:
         listeners=["mastodon"],
     )
     assert wiring.fetcher(shop.app) is None
-    assert wiring.listeners(shop.app, registry.live_ingest(shop.app)) == []
+    assert wiring.listeners(shop.app, live.live_ingest(shop.app)) == []
 
 
 def test_server_and_token_give_fetcher_sender_and_the_named_listener(tmp_path: Path) -> None:
@@ -42,12 +42,12 @@ def test_server_and_token_give_fetcher_sender_and_the_named_listener(tmp_path: P
     assert isinstance(wiring.fetcher(named.app), MastodonParentFetcher)
     sender = wiring.sender(named.app)
     assert isinstance(sender, MastodonSender) and sender.network == "mastodon"
-    found = wiring.listeners(named.app, registry.live_ingest(named.app))
+    found = wiring.listeners(named.app, live.live_ingest(named.app))
     assert [type(x) for x in found] == [MastodonStreamListener]
     assert found[0].name == "mastodon"
     unnamed = Shop(f"sqlite:///{tmp_path / 'd.db'}", listeners=["jetstream"], **settings)
-    assert wiring.listeners(unnamed.app, registry.live_ingest(unnamed.app)) == []
-    assert "mastodon" in registry.senders(unnamed.app)
+    assert wiring.listeners(unnamed.app, live.live_ingest(unnamed.app)) == []
+    assert "mastodon" in live.senders(unnamed.app)
 
 
 def test_a_server_address_that_is_not_one_is_refused(tmp_path: Path) -> None:

@@ -7,11 +7,11 @@ import socket
 import pytest
 
 from hashcart.domain.posts import Network
-from hashcart.listeners.sink import LiveIngest
 from hashcart.networks.formats import Format
 from hashcart.networks.parents import FetchFailed
 from hashcart.networks.x.api import XApi
 from hashcart.networks.x.fetch import XParentFetcher
+from hashcart.services.live_ingest import LiveIngest
 from tests.harness import Shop
 from tests.networks.x.conftest import SHOPPER_EMAIL, ServedStandIn
 from tests.networks.x.payloads import lookup_answer, stream_line, v2_cart_reply, v2_shop_post

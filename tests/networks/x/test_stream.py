@@ -12,7 +12,6 @@ from pathlib import Path
 import pytest
 
 from hashcart.domain.posts import Network
-from hashcart.listeners.sink import LiveIngest
 from hashcart.networks.x.api import NewRule
 from hashcart.networks.x.fetch import XParentFetcher
 from hashcart.networks.x.stream import (
@@ -24,6 +23,7 @@ from hashcart.networks.x.stream import (
     sync_rules,
     wait_or_stop,
 )
+from hashcart.services.live_ingest import LiveIngest
 from tests.harness import Shop
 from tests.loopback import LiveServer
 from tests.networks.x.conftest import SHOP_HANDLE, SHOPPER_EMAIL, ServedStandIn

@@ -17,7 +17,6 @@ import httpx
 import pytest
 
 from hashcart.domain.posts import Network
-from hashcart.listeners.sink import LiveIngest
 from hashcart.networks.x.catch_up import MENTIONS_CURSOR
 from hashcart.networks.x.fetch import XParentFetcher
 from hashcart.networks.x.stream import (
@@ -27,6 +26,7 @@ from hashcart.networks.x.stream import (
     FilteredStreamListener,
     desired_rules,
 )
+from hashcart.services.live_ingest import LiveIngest
 from hashcart.store.cursors import load_cursor, save_cursor
 from tests.harness import Shop
 from tests.loopback import LiveServer

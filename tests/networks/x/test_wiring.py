@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from hashcart.domain.posts import Network
-from hashcart.listeners.registry import fetchers, listeners, live_ingest, senders
+from hashcart.live import fetchers, listeners, live_ingest, senders
 from hashcart.networks.x.fetch import XParentFetcher
 from hashcart.networks.x.send import XSender
 from hashcart.networks.x.stream import FilteredStreamListener

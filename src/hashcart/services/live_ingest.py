@@ -1,5 +1,6 @@
 """The one door live payloads come in by: stream listeners and webhooks call `ingest`
-(this is the live-sink port of hashcart.ports).
+(LiveIngest implements the live-sink port of hashcart.ports; hashcart/live.py builds it with
+the registered networks' parent fetchers and the short-link resolver).
 
 Each call commits before it returns, with the listener's cursor in the same transaction as
 the batch's last commit. Parents that triggers wait for are then fetched through the
@@ -13,22 +14,24 @@ import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Protocol
 
-import msgspec
 from pydantic import SecretStr
-from sqlalchemy import Engine, select
 
 from hashcart.domain.link_codes import parse_link_request
 from hashcart.domain.posts import Network, Post
 from hashcart.domain.products import ShopHosts
 from hashcart.domain.triggers import parse_trigger
-from hashcart.networks.formats import Format
-from hashcart.networks.prefilter import Prefilter
-from hashcart.ports import Cursor, Fetched, FetchFailed, LinkResolver, ParentFetcher
+from hashcart.ports import (
+    Cursor,
+    Fetched,
+    FetchFailed,
+    LinkResolver,
+    ParentFetcher,
+    PayloadReader,
+)
 from hashcart.services.ingest import Ingestor, IngestStats
 from hashcart.services.shop import Shop, ShopHost
-from hashcart.store import schema as t
-from hashcart.store.repository import insert_ignoring
 
 log = logging.getLogger(__name__)
 
@@ -43,8 +46,12 @@ class _FetchState:
     retry_at: dict[tuple[Network, str], datetime] = field(default_factory=dict)
 
 
-# What the live sink runs on: the host and the shop as it stands (bootstrap.App is one).
-LiveHost = ShopHost
+class LiveHost(ShopHost, Protocol):
+    """What the live sink runs on: the host, the shop as it stands, and the registered
+    networks' payload reader (bootstrap.App is one)."""
+
+    @property
+    def payload_reader(self) -> PayloadReader: ...
 
 
 class LiveIngest:
@@ -69,10 +76,6 @@ class LiveIngest:
         # Parents triggers wait for, not fetched yet (see `fetch_parents`).
         self._missing: set[tuple[Network, str]] = set()
 
-    @property
-    def engine(self) -> Engine:
-        return self.app.engine
-
     def shop(self) -> Shop:
         """The shop as it stands (re-read every SHOP_REFRESH)."""
         now = self.app.clock.now()
@@ -90,12 +93,14 @@ class LiveIngest:
         shop = self.shop()
         if self._ingestor is None:
             hosts = ShopHosts((*shop.hosts.names, *self.extra_hosts))
+            reader = self.app.payload_reader
             self._ingestor = Ingestor(
                 self.app.unit_of_work,
                 shop,
                 self.app.clock,
+                reader=reader,
                 batch_size=self.app.settings.ingest_batch_size,
-                prefilter=Prefilter.for_shop(shop.every_word, hosts),
+                prefilter=reader.prefilter(shop.every_word, hosts),
                 resolve_links=self.resolve_links,
             )
         return self._ingestor
@@ -142,9 +147,12 @@ class LiveIngest:
         that triggers wait for, unless the caller will call `fetch_parents` later (a webhook
         answers first: X wants its answer within 10 seconds). Returns what this call did."""
 
+        reader = self.app.payload_reader
+        named = reader.format_named(fmt)  # ValueError for a format no network reads
+
         def work(ingestor: Ingestor) -> None:
-            ingestor.fmt = Format(fmt)
-            lines = [_one_line(payload) for payload in payloads]
+            ingestor.fmt = named
+            lines = [reader.as_line(payload) for payload in payloads]
             ingestor.ingest_lines(source, lines, cursor=cursor)
             self._missing |= ingestor.missing_parents
             ingestor.missing_parents = set()
@@ -179,10 +187,16 @@ class LiveIngest:
     def _fetch_parents(self, ingestor: Ingestor) -> None:
         wanted, self._missing = self._missing, set()
         now = self.app.clock.now()
-        for key in sorted(wanted | self._due_retries(now)):
+        keys = sorted(key for key in wanted | self._due_retries(now) if key[0] in self.fetchers)
+        if not keys:
+            return
+        with self.app.unit_of_work() as uow:
+            asked = uow.parent_fetches.asked_among(keys)
+        reader = self.app.payload_reader
+        for key in keys:
             network, post_id = key
-            fetcher = self.fetchers.get(network)
-            if fetcher is None or self._asked_before(key):
+            fetcher = self.fetchers[network]
+            if key in asked:
                 continue
             try:
                 fetched = fetcher.fetch(post_id)
@@ -192,8 +206,8 @@ class LiveIngest:
             self._fetch.retry_at.pop(key, None)
             self._record_fetch(key, fetched, now)
             if fetched.lines:
-                ingestor.fmt = Format(fetched.fmt)
-                ingestor.ingest_lines(f"{network}-api", [_one_line(x) for x in fetched.lines])
+                ingestor.fmt = reader.format_named(fetched.fmt)
+                ingestor.ingest_lines(f"{network}-api", [reader.as_line(x) for x in fetched.lines])
                 # A fetched parent can be a reply waiting for its own parent: not fetched
                 # further (one level is what a trigger needs).
                 ingestor.missing_parents.clear()
@@ -201,38 +215,8 @@ class LiveIngest:
     def recall_waiting_parents(self, limit: int = 1000) -> int:
         """Queue for fetching the parents that stored triggers still wait for (from an
         earlier run, or file ingest) and that were never asked for; how many."""
-        triggers, fetched, stored = t.posts.alias("trigger"), t.parent_fetches, t.posts
-        query = (
-            select(triggers.c.network, triggers.c.parent_id)
-            .where(
-                triggers.c.parent_id.is_not(None),
-                triggers.c.list_kind.is_not(None),
-                ~select(t.actions.c.id)
-                .where(
-                    t.actions.c.network == triggers.c.network,
-                    t.actions.c.trigger_post_id == triggers.c.post_id,
-                )
-                .exists(),
-                ~select(stored.c.post_id)
-                .where(
-                    stored.c.network == triggers.c.network,
-                    stored.c.post_id == triggers.c.parent_id,
-                )
-                .exists(),
-                ~select(fetched.c.post_id)
-                .where(
-                    fetched.c.network == triggers.c.network,
-                    fetched.c.post_id == triggers.c.parent_id,
-                )
-                .exists(),
-            )
-            .distinct()
-            .limit(limit)
-        )
-        with self.engine.connect() as connection:
-            found = {
-                (Network(row.network), str(row.parent_id)) for row in connection.execute(query)
-            }
+        with self.app.unit_of_work() as uow:
+            found = uow.parent_fetches.waiting_parents(limit)
         wanted = {key for key in found if key[0] in self.fetchers}
         with self._lock:
             self._missing |= wanted
@@ -241,37 +225,6 @@ class LiveIngest:
     def _due_retries(self, now: datetime) -> set[tuple[Network, str]]:
         return {key for key, at in self._fetch.retry_at.items() if at <= now}
 
-    def _asked_before(self, key: tuple[Network, str]) -> bool:
-        with self.engine.connect() as connection:
-            return (
-                connection.scalar(
-                    select(t.parent_fetches.c.outcome).where(
-                        t.parent_fetches.c.network == key[0],
-                        t.parent_fetches.c.post_id == key[1],
-                    )
-                )
-                is not None
-            )
-
     def _record_fetch(self, key: tuple[Network, str], fetched: Fetched, now: datetime) -> None:
         with self.app.unit_of_work() as uow:
-            uow.connection.execute(
-                insert_ignoring(uow.connection.dialect.name, "parent_fetches"),
-                {
-                    "network": key[0],
-                    "post_id": key[1],
-                    "outcome": "found" if fetched.lines else "not_found",
-                    "fetched_at": now,
-                },
-            )
-
-
-def _one_line(payload: bytes) -> bytes:
-    """A payload as one line: pretty-printed JSON (webhook bodies, API answers) is compacted;
-    anything that is not JSON is left as it is, for the engine to dead-letter with a reason."""
-    if b"\n" not in payload.rstrip(b"\r\n"):
-        return payload.rstrip(b"\r\n")
-    try:
-        return msgspec.json.encode(msgspec.json.decode(payload))
-    except (msgspec.DecodeError, UnicodeDecodeError):
-        return payload.replace(b"\r", b" ").replace(b"\n", b" ")
+            uow.parent_fetches.record(key[0], key[1], found=bool(fetched.lines), at=now)
