@@ -14,24 +14,13 @@ from hashcart.ports import UnitOfWork
 
 if TYPE_CHECKING:
     from pydantic import BaseModel
-    from sqlalchemy import Connection, Engine
+    from sqlalchemy import Engine
 
     from hashcart.config import Settings
     from hashcart.ports import Clock, SealedSessions
 
 
 ModelT = TypeVar("ModelT", bound="BaseModel")
-
-
-class ConnectedUnitOfWork(UnitOfWork, Protocol):
-    """The unit of work with its transaction's connection, for the store modules that have no
-    repository on it yet (OAuth clients and states, parent fetches): issue 10's remaining
-    debt; a repository each removes this."""
-
-    @property
-    def connection(self) -> Connection: ...
-
-    def __enter__(self) -> ConnectedUnitOfWork: ...
 
 
 class Host(Protocol):
@@ -46,7 +35,7 @@ class Host(Protocol):
     @property
     def clock(self) -> Clock: ...
 
-    def unit_of_work(self) -> ConnectedUnitOfWork:
+    def unit_of_work(self) -> UnitOfWork:
         """A fresh unit of work on this database: the one way to write (ports.UnitsOfWork)."""
         ...
 

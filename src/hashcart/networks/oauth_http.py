@@ -1,6 +1,7 @@
 """Talking to OAuth servers, some of them named by a stranger: short timeouts, no redirects,
 answers read up to a cap, and no private addresses. Shared by every network's sign-in
-(networks/<network>/oauth.py) and by the linking flow (services/oauth_links)."""
+(networks/<network>/oauth.py). Random tokens and PKCE's S256 live in hashcart/pkce.py, named
+here too, as they were defined here."""
 
 from __future__ import annotations
 
@@ -10,26 +11,16 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
-from authlib.common.security import generate_token  # type: ignore[import-untyped]
-from authlib.oauth2.rfc7636 import create_s256_code_challenge  # type: ignore[import-untyped]
 
 from hashcart.networks.addresses import PublicOnlyTransport, non_public_host_reason
+from hashcart.pkce import random_token as random_token
+from hashcart.pkce import s256 as s256
 from hashcart.ports import OAuthFailed, OAuthInputError
 
 # Answers from servers a stranger named are read up to this size, then refused.
 MAX_ANSWER_BYTES = 1 << 20
 HTTP_TIMEOUT = httpx.Timeout(10.0, connect=5.0)
 USER_AGENT = "hashcart (account linking)"
-
-
-def random_token(length: int) -> str:
-    """Letters and digits from the system's CSPRNG (Authlib's generate_token)."""
-    return str(generate_token(length))
-
-
-def s256(value: str) -> str:
-    """base64url(SHA-256(value)) without padding: PKCE's S256 challenge, and DPoP's `ath`."""
-    return str(create_s256_code_challenge(value))
 
 
 def http_client(*, public_only: bool = False) -> httpx.Client:

@@ -24,17 +24,9 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from hashcart.domain.posts import Network
 from hashcart.errors import HashcartError
+from hashcart.pkce import random_token, s256
 
-# The HTTP helpers and the provider's port are named here too, as they were defined here.
-from hashcart.networks.oauth_http import (
-    check_public_url,
-    error_of,
-    http_client,
-    random_token,
-    read_json,
-    s256,
-    send,
-)
+# The provider's port is named here too, as it was defined here.
 from hashcart.ports import (
     Authorization,
     ClientRegistry,
@@ -45,12 +37,12 @@ from hashcart.ports import (
     PendingSignIn,
     ProvenAccount,
     RegisteredApp,
+    RegisteredClient,
     StartInput,
     TokenSet,
 )
 from hashcart.secretbox import NoTokenKey, SecretBox, UnreadableSecret
 from hashcart.services.linking import LinkError, link_account
-from hashcart.store import oauth as stored
 
 __all__ = [
     "Authorization",
@@ -64,13 +56,8 @@ __all__ = [
     "RegisteredApp",
     "StartInput",
     "TokenSet",
-    "check_public_url",
-    "error_of",
-    "http_client",
     "random_token",
-    "read_json",
     "s256",
-    "send",
 ]
 
 if TYPE_CHECKING:
@@ -109,20 +96,19 @@ class StoredClients:
         self.box = secret_box(app.effective_settings())
 
     def find(self, network: Network, server: str) -> RegisteredApp | None:
-        with self.app.engine.connect() as connection:
-            found = stored.find_client(connection, network.value, server)
+        with self.app.unit_of_work() as uow:
+            found = uow.oauth.find_client(network.value, server)
         return None if found is None else self._opened(found)
 
     def keep(self, network: Network, server: str, app: RegisteredApp) -> RegisteredApp:
         sealed = None if app.client_secret is None else self.box.seal({"secret": app.client_secret})
         with self.app.unit_of_work() as uow:
-            connection = uow.connection
-            kept = stored.add_client(
-                connection, network.value, server, app.client_id, sealed, self.app.clock.now()
+            kept = uow.oauth.add_client(
+                network.value, server, app.client_id, sealed, self.app.clock.now()
             )
         return self._opened(kept)
 
-    def _opened(self, found: stored.RegisteredClient) -> RegisteredApp:
+    def _opened(self, found: RegisteredClient) -> RegisteredApp:
         if found.sealed_secret is None:
             return RegisteredApp(found.client_id, None)
         try:
@@ -166,10 +152,8 @@ def start_link(
         {"verifier": verifier, "redirect_uri": callback, "secrets": authorization.secrets}
     )
     with app.unit_of_work() as uow:
-        connection = uow.connection
-        stored.forget_expired_states(connection, now)
-        stored.add_state(
-            connection,
+        uow.oauth.forget_expired_states(now)
+        uow.oauth.add_state(
             state_hash(state),
             customer_id,
             provider.network.value,
@@ -187,8 +171,7 @@ def take_pending(app: Host, customer_id: int, network: Network, state: str) -> P
         raise StateRefused("This sign-in link has no valid state.")
     box = secret_box(app.effective_settings())
     with app.unit_of_work() as uow:
-        connection = uow.connection
-        found = stored.take_state(connection, state_hash(state), customer_id, network.value)
+        found = uow.oauth.take_state(state_hash(state), customer_id, network.value)
     if found is None:
         raise StateRefused(
             "This sign-in is unknown, was already used, or was started by someone else."
@@ -234,15 +217,12 @@ def finish_link(
     shop = app.shop()
     try:
         with app.unit_of_work() as uow:
-            connection, repo = uow.connection, uow.repository
             result = link_account(
-                repo, shop, email, provider.network, proven.account_id, proven.handle, now
+                uow.repository, shop, email, provider.network, proven.account_id, proven.handle, now
             )
-            link_id = stored.link_id_of(connection, provider.network.value, proven.account_id)
+            link_id = uow.oauth.link_id_of(provider.network.value, proven.account_id)
             assert link_id is not None
-            stored.save_tokens(
-                connection, link_id, pending.server, sealed, tokens.scope, expires_at, now
-            )
+            uow.oauth.save_tokens(link_id, pending.server, sealed, tokens.scope, expires_at, now)
     except LinkError:
         _revoke_quietly(provider, pending.server, {**tokens.extra, **_token_fields(tokens)})
         raise
@@ -255,8 +235,8 @@ def stored_tokens(
     app: Host, customer_id: int, link_id: int
 ) -> tuple[str, str | None, dict[str, Any]] | None:
     """(network, server, secrets) of one of the customer's links, if it holds tokens."""
-    with app.engine.connect() as connection:
-        found = stored.tokens_of_link(connection, customer_id, link_id)
+    with app.unit_of_work() as uow:
+        found = uow.oauth.tokens_of_link(customer_id, link_id)
     if found is None:
         return None
     try:
