@@ -11,6 +11,7 @@ import hashcart.networks.builtin  # noqa: F401 (registers the built-in networks,
 from hashcart.clock import Clock, SystemClock
 from hashcart.config import Settings
 from hashcart.networks import registry
+from hashcart.networks.setting_fields import NETWORK_SETTING_FIELDS
 from hashcart.store.database import is_current, make_engine, read_only_transaction, upgrade
 from hashcart.store.unit_of_work import SqlUnitOfWork
 
@@ -51,7 +52,9 @@ class App:
         from hashcart.store import shop_config
 
         with read_only_transaction(self.engine) as connection:
-            return shop_config.effective_settings(self.settings, connection)
+            return shop_config.effective_settings(
+                self.settings, connection, networks=NETWORK_SETTING_FIELDS
+            )
 
     def network_settings(self, model: type[ModelT]) -> ModelT:
         """A network's settings model with the values in force (networks/base.NetworkHost):
@@ -59,8 +62,12 @@ class App:
         from hashcart.store import network_config, shop_config
 
         with read_only_transaction(self.engine) as connection:
-            effective = shop_config.effective_settings(self.settings, connection)
-            return network_config.values_of(effective, connection, model)
+            effective = shop_config.effective_settings(
+                self.settings, connection, networks=NETWORK_SETTING_FIELDS
+            )
+            return network_config.values_of(
+                effective, connection, model, networks=NETWORK_SETTING_FIELDS
+            )
 
     def sealed_sessions(self) -> SealedSessions:
         """The shop account's network sessions, sealed in the database (networks' wiring
@@ -77,7 +84,9 @@ class App:
         from hashcart.store.repository import Repository
 
         with read_only_transaction(self.engine) as connection:
-            settings = shop_config.effective_settings(self.settings, connection)
+            settings = shop_config.effective_settings(
+                self.settings, connection, networks=NETWORK_SETTING_FIELDS
+            )
             return Shop.load(settings, Repository(connection), self._max_characters)
 
     def _max_characters(self, network: str) -> int | None:

@@ -26,6 +26,8 @@ if TYPE_CHECKING:
     # need not load asyncio (about 20 ms) to import the ports (docs/benchmarks.md, "Start-up").
     import asyncio
 
+    from pydantic import BaseModel
+
     from hashcart.domain.posts import Event
     from hashcart.domain.products import ShopHosts
     from hashcart.domain.triggers import TriggerWords
@@ -929,6 +931,28 @@ class OAuthRecords(Protocol):
     ) -> None: ...
 
     def tokens_of_link(self, customer_id: int, link_id: int) -> StoredTokens | None: ...
+
+
+class NetworkSettingFields(Protocol):
+    """The registered networks' settings fields, as the console stores them
+    (store/network_config): implemented over the network registry by
+    networks/setting_fields.py and handed in by the composition root."""
+
+    def plain_keys(self) -> tuple[str, ...]:
+        """Plain fields, network by network, as each settings model orders them."""
+        ...
+
+    def secret_keys(self) -> tuple[str, ...]:
+        """Fields kept sealed (each settings model types them SecretStr)."""
+        ...
+
+    def model_with(self, key: str) -> type[BaseModel] | None:
+        """The settings model of the network whose plain field `key` is; None if none."""
+        ...
+
+    def listener_names(self) -> tuple[str, ...]:
+        """Every listener a registered network has (the `listeners` setting's choices)."""
+        ...
 
 
 # --- end of live ingest, parent fetches, OAuth records ----------------------------------

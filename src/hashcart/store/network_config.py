@@ -21,7 +21,7 @@ from sqlalchemy import Connection, delete, insert, select
 
 from hashcart.config import Settings
 from hashcart.errors import HashcartError
-from hashcart.networks import registry
+from hashcart.ports import NetworkSettingFields
 from hashcart.secretbox import NoTokenKey, SecretBox, UnreadableSecret
 from hashcart.store import schema as t
 
@@ -30,23 +30,24 @@ log = logging.getLogger(__name__)
 MAX_VALUE_LENGTH = 2000
 
 
-def plain_keys() -> tuple[str, ...]:
+# Every function that must know the registered networks' fields takes them as `networks`
+# (ports.NetworkSettingFields; bootstrap and the console's page pass the registry's).
+
+
+def plain_keys(*, networks: NetworkSettingFields) -> tuple[str, ...]:
     """Plain values, in the order the networks page shows them: as every registered
     network's settings model says (networks/base), then `listeners`."""
-    return (
-        *(key for adapter in registry.adapters() for key in adapter.settings.plain_keys),
-        "listeners",
-    )
+    return (*networks.plain_keys(), "listeners")
 
 
-def secret_keys() -> tuple[str, ...]:
+def secret_keys(*, networks: NetworkSettingFields) -> tuple[str, ...]:
     """Secrets (sealed at rest, never shown back): the fields every registered network's
     settings model types SecretStr."""
-    return tuple(key for adapter in registry.adapters() for key in adapter.settings.secret_keys)
+    return networks.secret_keys()
 
 
-def keys() -> tuple[str, ...]:
-    return plain_keys() + secret_keys()
+def keys(*, networks: NetworkSettingFields) -> tuple[str, ...]:
+    return plain_keys(networks=networks) + secret_keys(networks=networks)
 
 
 Plain = str | tuple[str, ...]
@@ -75,13 +76,15 @@ class Opened:
     unreadable: list[str] = field(default_factory=list)
 
 
-def stored(connection: Connection) -> Stored:
+def stored(connection: Connection, *, networks: NetworkSettingFields) -> Stored:
     """The console's network values. A row that is not what this module writes (edited by
     hand, say) is ignored with a warning rather than stopping the engine."""
     found = Stored()
-    secret = secret_keys()
+    secret = secret_keys(networks=networks)
     rows = connection.execute(
-        select(t.shop_config.c.key, t.shop_config.c.value).where(t.shop_config.c.key.in_(keys()))
+        select(t.shop_config.c.key, t.shop_config.c.value).where(
+            t.shop_config.c.key.in_(keys(networks=networks))
+        )
     )
     for key, raw in rows:
         try:
@@ -94,7 +97,7 @@ def stored(connection: Connection) -> Stored:
                 continue
         else:
             try:
-                found.plain[key] = check_plain(key, value)
+                found.plain[key] = check_plain(key, value, networks=networks)
                 continue
             except (NetworkConfigError, TypeError):
                 pass
@@ -124,10 +127,12 @@ def open_secrets(settings: Settings, sealed: Mapping[str, str]) -> Opened:
     return opened
 
 
-def overlay(settings: Settings, connection: Connection) -> Settings:
+def overlay(
+    settings: Settings, connection: Connection, *, networks: NetworkSettingFields
+) -> Settings:
     """`settings` with the console's network values on top; a secret the token_key cannot
     open is left out (the file's value stays in force) and logged."""
-    found = stored(connection)
+    found = stored(connection, networks=networks)
     opened = open_secrets(settings, found.sealed)
     for key in opened.unreadable:
         log.warning("console secret %s cannot be read with this token_key; ignored", key)
@@ -136,11 +141,17 @@ def overlay(settings: Settings, connection: Connection) -> Settings:
     return settings.model_copy(update=_as_settings_values(found.plain, opened.values))
 
 
-def values_of(effective: Settings, connection: Connection, model: type[ModelT]) -> ModelT:
+def values_of(
+    effective: Settings,
+    connection: Connection,
+    model: type[ModelT],
+    *,
+    networks: NetworkSettingFields,
+) -> ModelT:
     """A network's settings model filled with the values in force: a `Settings` field's
     from `effective` (the file's with the console's on top), a plugin network's own field
     from the console (its secret opened with the token_key; one it cannot open is unset)."""
-    found = stored(connection)
+    found = stored(connection, networks=networks)
     opened = open_secrets(effective, found.sealed).values
     values: dict[str, object] = {}
     for key in model.model_fields:
@@ -182,17 +193,23 @@ def save(
     plain: Mapping[str, str | tuple[str, ...]],
     secrets: Mapping[str, str],
     clear: tuple[str, ...] = (),
+    *,
+    networks: NetworkSettingFields,
 ) -> None:
     """Store what the merchant typed: `plain` values (checked; blank or equal to the file's
     means no override), `secrets` (non-blank ones are sealed; blank ones leave the stored
     secret as it is) and `clear` (secrets to forget). Refuses everything, writing nothing,
     when one value is wrong or a secret is given without a usable token_key."""
     checked: dict[str, Plain | None] = {}
-    known_plain, known_secret = plain_keys(), secret_keys()
+    known_plain, known_secret = plain_keys(networks=networks), secret_keys(networks=networks)
     for key, value in plain.items():
         if key not in known_plain:
             raise NetworkConfigError(f"not a network setting the console can change: {key}")
-        checked[key] = None if value in ("", ()) and key != "listeners" else check_plain(key, value)
+        checked[key] = (
+            None
+            if value in ("", ()) and key != "listeners"
+            else check_plain(key, value, networks=networks)
+        )
     given = {key: value.strip() for key, value in secrets.items() if value.strip()}
     unknown = sorted((set(given) | set(clear)) - set(known_secret))
     if unknown:
@@ -220,9 +237,14 @@ def save(
         _insert(connection, key, json.dumps({"sealed": token}))
 
 
-def reset(connection: Connection, keys: tuple[str, ...] | None = None) -> None:
+def reset(
+    connection: Connection,
+    keys: tuple[str, ...] | None = None,
+    *,
+    networks: NetworkSettingFields,
+) -> None:
     """Back to the settings file for `keys` (the plain values by default)."""
-    chosen = plain_keys() if keys is None else keys
+    chosen = plain_keys(networks=networks) if keys is None else keys
     connection.execute(delete(t.shop_config).where(t.shop_config.c.key.in_(chosen)))
 
 
@@ -254,21 +276,21 @@ _BLANK_OR_CONTROL = re.compile(r"[\x00-\x1f\x7f\s]")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
-def check_plain(key: str, value: object) -> Plain:
+def check_plain(key: str, value: object, *, networks: NetworkSettingFields) -> Plain:
     """`value` for `key` in the form stored, or NetworkConfigError saying what is wrong: the
     listeners by the registry's names, any other value by the settings model of the network
     it belongs to (its validators normalise it: a handle without '@', a server's address)."""
     if key == "listeners":
         if not isinstance(value, list | tuple) or not all(isinstance(v, str) for v in value):
             raise NetworkConfigError("listeners must be a list of names")
-        known = registry.listener_names()
+        known = networks.listener_names()
         unknown = sorted(set(value) - set(known))
         if unknown:
             raise NetworkConfigError(
                 f"unknown listeners {', '.join(unknown)}: choose from {', '.join(known)}"
             )
         return tuple(name for name in known if name in value)
-    model = _model_with_plain(key)
+    model = networks.model_with(key)
     if model is None:
         raise NetworkConfigError(f"not a network setting the console can change: {key}")
     if not isinstance(value, str):
@@ -283,13 +305,6 @@ def check_plain(key: str, value: object) -> Plain:
     if not isinstance(checked, str) or _CONTROL.search(checked):
         raise NetworkConfigError(f"{key} has control characters")
     return checked
-
-
-def _model_with_plain(key: str) -> type[BaseModel] | None:
-    for adapter in registry.adapters():
-        if key in adapter.settings.plain_keys:
-            return adapter.settings.model
-    return None
 
 
 def _reason(error: ValidationError) -> str:

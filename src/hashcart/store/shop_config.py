@@ -22,6 +22,7 @@ from hashcart.domain.products import ShopHosts
 from hashcart.domain.shop_accounts import parse_shop_accounts
 from hashcart.domain.triggers import TriggerWords
 from hashcart.errors import HashcartError
+from hashcart.ports import NetworkSettingFields
 from hashcart.store import network_config
 from hashcart.store import schema as t
 
@@ -83,13 +84,16 @@ def check(values: Mapping[str, tuple[str, ...]]) -> None:
         raise ShopConfigError("give at least one cart trigger tag")
 
 
-def effective_settings(settings: Settings, connection: Connection) -> Settings:
+def effective_settings(
+    settings: Settings, connection: Connection, *, networks: NetworkSettingFields
+) -> Settings:
     """The settings the engine runs with: the file's, with the console's changes on top.
 
     If the settings file changed since so that the two no longer fit together (the file
     now has the console's cart tag as a wish-list tag, say), the file wins and the console
     page says why; the engine never stops over it. The networks' values (accounts,
-    servers, sealed tokens, listeners) come on top too: see store/network_config."""
+    servers, sealed tokens, listeners) come on top too, as `networks` (the registered
+    networks' fields) name them: see store/network_config."""
     overrides = stored(connection)
     effective = settings
     if overrides:
@@ -97,7 +101,7 @@ def effective_settings(settings: Settings, connection: Connection) -> Settings:
             effective = apply(settings, overrides)
         except ShopConfigError as error:
             log.warning("console settings ignored, they no longer fit the settings file: %s", error)
-    return network_config.overlay(effective, connection)
+    return network_config.overlay(effective, connection, networks=networks)
 
 
 def save(

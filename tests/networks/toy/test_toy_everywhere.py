@@ -20,6 +20,7 @@ from hashcart.config import Settings
 from hashcart.domain.posts import Network
 from hashcart.domain.shop_accounts import parse_shop_account
 from hashcart.networks import registry
+from hashcart.networks.setting_fields import NETWORK_SETTING_FIELDS
 from hashcart.outbox.dispatcher import dispatch_once
 from hashcart.store import network_config
 from tests.cli_runner import run_cli
@@ -89,7 +90,9 @@ def test_the_toy_s_listener_is_a_listener_the_settings_may_name(toy: None, tmp_p
     )
     app = open_app(Settings(database_url=f"sqlite:///{tmp_path / 'a.db'}", listeners=(LISTENER,)))
     assert app.settings.listeners == (LISTENER,)
-    assert network_config.check_plain("listeners", [LISTENER, "mastodon"]) == (
+    assert network_config.check_plain(
+        "listeners", [LISTENER, "mastodon"], networks=NETWORK_SETTING_FIELDS
+    ) == (
         "mastodon",
         LISTENER,
     )
@@ -100,7 +103,7 @@ def test_without_the_toy_its_listener_is_refused_at_start(tmp_path: Path) -> Non
     with pytest.raises(registry.UnknownListeners, match="unknown listeners \\['toy_stream'\\]"):
         open_app(settings)
     with pytest.raises(network_config.NetworkConfigError, match="unknown listeners toy_stream"):
-        network_config.check_plain("listeners", [LISTENER])
+        network_config.check_plain("listeners", [LISTENER], networks=NETWORK_SETTING_FIELDS)
 
 
 @pytest.mark.parametrize("name", ["x_stream\x00", "X_STREAM", "a" * 33, "", "toy stream"])
@@ -241,7 +244,7 @@ def test_the_toy_s_values_are_saved_its_secret_sealed_and_never_shown(
     assert rows["address"][1:3] == ["http://127.0.0.1:9/api", "console"]
     assert rows["token"][1:3] == ["set (from the console)", "console"]
     with toy_shop.app.engine.connect() as connection:
-        found = network_config.stored(connection)
+        found = network_config.stored(connection, networks=NETWORK_SETTING_FIELDS)
     assert found.plain["toy_api_url"] == "http://127.0.0.1:9/api"
     assert found.plain["listeners"] == (LISTENER,)
     assert SECRET_TOKEN not in found.sealed["toy_api_token"]
@@ -290,7 +293,7 @@ def test_a_toy_value_its_settings_model_refuses_is_not_saved(
     assert refused.status_code == 400
     assert message in html.unescape(refused.text)
     with toy_shop.app.engine.connect() as connection:
-        assert network_config.stored(connection).plain == {}
+        assert network_config.stored(connection, networks=NETWORK_SETTING_FIELDS).plain == {}
 
 
 # --- the account page -------------------------------------------------------------------

@@ -21,6 +21,7 @@ from starlette.responses import Response
 from hashcart.config import Settings
 from hashcart.networks import registry
 from hashcart.networks.base import Need, SettingField
+from hashcart.networks.setting_fields import NETWORK_SETTING_FIELDS as FIELDS
 from hashcart.secretbox import NoTokenKey, SecretBox
 from hashcart.store import network_config
 from hashcart.views.stream_gaps import last_gaps
@@ -246,7 +247,7 @@ def _plain_value(effective: Settings, found: network_config.Stored, key: str) ->
 def _form_values(effective: Settings, found: network_config.Stored) -> dict[str, object]:
     form: dict[str, object] = {
         key: _plain_value(effective, found, key)
-        for key in network_config.plain_keys()
+        for key in network_config.plain_keys(networks=FIELDS)
         if key != "listeners"
     }
     form["listeners"] = tuple(effective.listeners)
@@ -272,7 +273,7 @@ def networks_response(
     """The page; `extra` is what another area adds to it (the X webhook's state)."""
     app = hashcart_of(request)
     with read_only(request) as connection:
-        found = network_config.stored(connection)
+        found = network_config.stored(connection, networks=FIELDS)
         gaps = last_gaps(connection)
         effective = app.effective_settings()
     unreadable = network_config.open_secrets(app.settings, found.sealed).unreadable
@@ -320,11 +321,11 @@ def networks_submit(
     values = sent.model_dump()
     plain: dict[str, str | tuple[str, ...]] = {
         key: _text(values.get(key)).strip()
-        for key in network_config.plain_keys()
+        for key in network_config.plain_keys(networks=FIELDS)
         if key != "listeners"
     }
     plain["listeners"] = tuple(values["listeners"])
-    secrets = {key: _text(values.get(key)) for key in network_config.secret_keys()}
+    secrets = {key: _text(values.get(key)) for key in network_config.secret_keys(networks=FIELDS)}
     try:
         with unit_of_work(request) as connection:
             network_config.save(
@@ -333,6 +334,7 @@ def networks_submit(
                 plain,
                 secrets,
                 clear=tuple(values["clear"]),
+                networks=FIELDS,
             )
     except network_config.NetworkConfigError as problem:
         # What was typed comes back, except the secrets: they are never put in a page.
