@@ -51,6 +51,9 @@ class Settings(BaseSettings):
     # every post with a shop product link. The engine acts on replies to any post either way.
     shop_accounts: TagList = ()
     max_quantity: int = Field(default=10, ge=1, le=1000)
+    # Deleting a trigger post takes back the open cart line (or wish-list entry, or waiting
+    # request) it made. Orders are never undone.
+    undo_on_delete: bool = False
     # How long a trigger from an unlinked account waits for its link, from the trigger's own time.
     pending_expiry_days: float = Field(default=7.0, gt=0)
     # Posts committed per transaction on the ingest path (batching is what makes SQLite fast).

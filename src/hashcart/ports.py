@@ -402,6 +402,8 @@ class StoredPost:
     list_kind: str | None
     quantity: int | None
     position: int | None
+    # The trigger's choice words (domain/triggers), which may pick a variant.
+    words: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -572,6 +574,30 @@ class Repository(Protocol):
         at: datetime,
         dedupe_key: str | None = None,
     ) -> bool: ...
+
+    # --- issue 12: remove by reply, undo on delete, variants ---
+    def remove_list_entries(
+        self, list_kind: ListKind, keys: Sequence[tuple[int, str]]
+    ) -> set[tuple[int, str]]:
+        """Take these (customer, product) entries off `list_kind`; those that were there."""
+        ...
+
+    def cancel_waiting_intents(
+        self, network: Network, account_id: str, list_kind: str, product_id: str
+    ) -> int:
+        """An unlinked account takes back its waiting requests for a product: marked
+        `removed`, never applied. How many there were."""
+        ...
+
+    def undo_triggers(self, keys: Sequence[tuple[Network, str]]) -> int:
+        """What these trigger posts did and is still open goes: their cart lines and
+        wish-list entries, and their waiting requests (marked `removed`). Orders stay.
+        How many rows went."""
+        ...
+
+    def product_variants(self) -> Iterator[tuple[str, str, str | None, str | None]]:
+        """(product_id, item_group_id, color, size) of the catalog's rows in a group."""
+        ...
 
 
 class StreamCursors(Protocol):

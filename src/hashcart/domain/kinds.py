@@ -8,8 +8,12 @@ characters), its tags (a setting the shop configures, or fixed ones) and a gramm
   whether they are linked; the kind's handler acts on the batch of its requests.
 - `Grammar.POST`: a post on its own (`#cartlink K7Q2M9XD`); the kind's handler reads it.
 
+A kind may also be asked by a plain word right after another kind's tag (`follows`):
+`#cart remove` is the remove kind, not a cart request. Its `default_tags` are then those
+words; they are never hashtags, so they join no tag list (prefilter, stream rules).
+
 `KINDS` lists the kinds in the order their tags are listed and matched (cart, wishlist,
-link). Their handlers live in services/handlers, which registers a new kind and its handler
+link, remove). Their handlers live in services/handlers, which registers a new kind and its handler
 in one call, so a new kind is a handler module plus one registry line.
 """
 
@@ -26,6 +30,7 @@ __all__ = [
     "CART",
     "KINDS",
     "LINK",
+    "REMOVE",
     "WISHLIST",
     "Grammar",
     "KindRegistry",
@@ -43,12 +48,15 @@ class Grammar(StrEnum):
 @dataclass(frozen=True)
 class TriggerKind:
     """One kind of trigger. `setting` names the Settings field that holds its tags (without
-    '#'); a kind without one answers to `default_tags` only."""
+    '#'); a kind without one answers to `default_tags` only. A kind that `follows` another
+    kind's name is asked by one of its words right after that kind's tag (`#cart remove`):
+    its `default_tags` are those words, never hashtags of their own."""
 
     name: str
     default_tags: tuple[str, ...]
     setting: str | None = None
     grammar: Grammar = Grammar.REPLY
+    follows: str | None = None
 
     def __post_init__(self) -> None:
         if not _NAME.fullmatch(self.name):
@@ -70,6 +78,8 @@ class TriggerKind:
 CART = TriggerKind("cart", ("cart",), "cart_tags")
 WISHLIST = TriggerKind("wishlist", ("wishlist",), "wishlist_tags")
 LINK = TriggerKind("link", ("cartlink",), "link_tags", Grammar.POST)
+# `#cart remove` / `#cart undo` under a product post: that product out of the cart.
+REMOVE = TriggerKind("remove", ("remove", "undo"), follows=CART.name)
 
 
 class KindRegistry:
@@ -116,13 +126,23 @@ class KindRegistry:
     def tags_by_kind(
         self, settings: Any, grammar: Grammar | None = None
     ) -> dict[str, tuple[str, ...]]:
-        """Each kind's tags as `settings` say (only kinds of `grammar`, when given)."""
+        """Each kind's tags as `settings` say (only kinds of `grammar`, when given). Kinds
+        asked by a word after another kind's tag have no tags: see `words_after`."""
         return {
             kind.name: kind.tags(settings)
             for kind in self._kinds.values()
-            if grammar is None or kind.grammar is grammar
+            if kind.follows is None and (grammar is None or kind.grammar is grammar)
+        }
+
+    def words_after(self, settings: Any) -> dict[str, tuple[str, tuple[str, ...]]]:
+        """The kinds asked by a word after another kind's tag: name -> (the kind whose tag
+        they follow, their words as `settings` say)."""
+        return {
+            kind.name: (kind.follows, kind.tags(settings))
+            for kind in self._kinds.values()
+            if kind.follows is not None
         }
 
 
 # Every kind the engine acts on. services/handlers registers each one's handler.
-KINDS = KindRegistry((CART, WISHLIST, LINK))
+KINDS = KindRegistry((CART, WISHLIST, LINK, REMOVE))

@@ -33,6 +33,10 @@ class Reason(StrEnum):
     WHICH_PRODUCT = "which_product"
     PENDING_APPLIED = "pending_applied"
     LINKED = "linked"
+    # --- issue 12: remove by reply, variants ---
+    REMOVED = "removed"
+    NOT_IN_CART = "not_in_cart"
+    WHICH_VARIANT = "which_variant"
 
 
 class NotifyBy(StrEnum):
@@ -105,14 +109,17 @@ def compose(
     expiry_days: float = 7,
     list_kind: str = "cart",
     limit: TextLimit | None = None,
+    choices: Sequence[tuple[str, Sequence[str]]] = (),
 ) -> str:
     """The text of a message for `reason`, ending with the trigger's reference code.
 
     Within `limit` (the network's, as it counts: domain/text_lengths) when it can be: the
-    product titles are shortened first, then the shop's name, each with an ellipsis; the
-    reference code, the links and the greeting are never touched."""
+    lists of `choices` (which_variant: ("color", values), ("size", values)) are cut first,
+    each to its first values and how many more, then the product titles are shortened,
+    then the shop's name, each with an ellipsis; the reference code, the links and the
+    greeting are never touched."""
 
-    def text(title_keep: int, shop_keep: int) -> str:
+    def text(title_keep: int, shop_keep: int, values_keep: int = _WHOLE) -> str:
         return _compose(
             reason,
             ctx,
@@ -123,18 +130,26 @@ def compose(
             list_kind=list_kind,
             title_keep=title_keep,
             shop_keep=shop_keep,
+            choices=choices,
+            values_keep=values_keep,
         )
 
     whole = text(MAX_TITLE_CHARS, _WHOLE)
     if limit is None or limit.fits(whole):
         return whole
-    keep = _longest_that_fits(lambda n: limit.fits(text(n, _WHOLE)), MAX_TITLE_CHARS)
+    most_values = max((len(values) for _, values in choices), default=0)
+    values_keep = _longest_that_fits(
+        lambda n: limit.fits(text(MAX_TITLE_CHARS, _WHOLE, n)), most_values
+    )
+    if values_keep is not None:
+        return text(MAX_TITLE_CHARS, _WHOLE, values_keep)
+    keep = _longest_that_fits(lambda n: limit.fits(text(n, _WHOLE, 1)), MAX_TITLE_CHARS)
     if keep is not None:
-        return text(keep, _WHOLE)
-    shop_keep = _longest_that_fits(lambda n: limit.fits(text(1, n)), _MAX_SHOP_KEEP)
+        return text(keep, _WHOLE, 1)
+    shop_keep = _longest_that_fits(lambda n: limit.fits(text(1, n, 1)), _MAX_SHOP_KEEP)
     # Nothing shorter fits (a greeting longer than the limit): the network will refuse it
     # and the dispatcher emails the shopper instead.
-    return text(1, shop_keep if shop_keep is not None else 1)
+    return text(1, shop_keep if shop_keep is not None else 1, 1)
 
 
 # "Do not shorten": longer than any shop name the console accepts.
@@ -165,6 +180,8 @@ def _compose(
     list_kind: str,
     title_keep: int,
     shop_keep: int,
+    choices: Sequence[tuple[str, Sequence[str]]] = (),
+    values_keep: int = _WHOLE,
 ) -> str:
     shop = ctx.sanitize(shorten(ctx.sanitize(ctx.shop_name), shop_keep))
     named = _title(ctx, title, title_keep)
@@ -193,6 +210,12 @@ def _compose(
             f"Sorry, {named} is not available right now, so it is not in your "
             "cart. Your wish list can still keep it."
         )
+    elif reason is Reason.REMOVED:
+        body = f"Removed {named} from your cart at {shop}."
+    elif reason is Reason.NOT_IN_CART:
+        body = f"{named} was not in your cart at {shop}; nothing changed."
+    elif reason is Reason.WHICH_VARIANT:
+        body = _which_variant(ctx, named, choices, title_keep, values_keep)
     elif reason is Reason.LINK_NEEDED:
         days = f"{expiry_days:g}"
         body = (
@@ -210,6 +233,33 @@ def _compose(
     return f"{_greeting(ctx)}{body} (ref {reference(ctx.trigger_post_id)})"
 
 
+def _which_variant(
+    ctx: MessageContext,
+    named: str,
+    choices: Sequence[tuple[str, Sequence[str]]],
+    title_keep: int,
+    values_keep: int,
+) -> str:
+    """`named` comes in several versions: each choice's first `values_keep` values (and
+    how many more), then how to answer, with an example made of each list's first value."""
+    lists = []
+    example = []
+    for label, values in choices:
+        if not values:
+            continue
+        shown = [_title(ctx, value, title_keep) for value in values[:values_keep]]
+        more = len(values) - len(shown)
+        listed = ", ".join(shown) + (f" and {more} more" if more else "")
+        lists.append(f"{label} {listed}")
+        example.append(shown[0])
+    offered = f": {'; '.join(lists)}" if lists else ""
+    hint = f", for example {' '.join(example)}" if example else ""
+    return (
+        f"{named} comes in several versions{offered}. Reply again with the tag followed "
+        f"by your choice{hint}."
+    )
+
+
 _SUBJECTS = {
     Reason.ADDED: "Added to your cart",
     Reason.WISHLISTED: "Saved to your wish list",
@@ -220,6 +270,9 @@ _SUBJECTS = {
     Reason.WHICH_PRODUCT: "Which product did you mean?",
     Reason.PENDING_APPLIED: "Your earlier reply is in",
     Reason.LINKED: "Your account is linked",
+    Reason.REMOVED: "Removed from your cart",
+    Reason.NOT_IN_CART: "Not in your cart",
+    Reason.WHICH_VARIANT: "Which one would you like?",
 }
 
 

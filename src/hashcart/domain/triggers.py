@@ -23,6 +23,16 @@ The grammar around the tag (all case-insensitive, ASCII digits only):
   letter, digit or `%`, nor by `.`/`,`/`:` and a digit, nor by a currency sign:
   `#cart 2x` is a quantity, `#cart 2.5`, `#cart 10:30`, `#cart 20€`,
   `#cart 2024` are nothing. Numbers anywhere else never count.
+- a kind's word, right after the tag: `#cart remove` (or `#cart undo`) asks for the kind
+  that follows the cart kind with that word (domain/kinds `follows`), not for the cart;
+  the position, if any, comes after the word (`#cart remove 2`).
+- choice words, anywhere in the text: what is left once the trigger tag, the kind's word,
+  hashtags, links, @mentions, the quantity and the position are taken out, split at spaces
+  and at `,;!?()[]{}"|`, in normal form (NFKC, casefold): `#cart red M` has the words
+  `red` and `m`, which may pick a variant of the product (domain/variants). A word holding
+  a control or format character (a zero-width space, a NUL) is dropped, so it matches
+  nothing, as such a character inside a tag makes it no tag; letters of other scripts stay
+  themselves (a Cyrillic `М` is not the Latin `M`).
 """
 
 from __future__ import annotations
@@ -38,8 +48,10 @@ from hashcart.domain.hashtags import HASH_SIGNS, extract_hashtags, hashtags, url
 __all__ = [
     "TriggerRequest",
     "TriggerWords",
+    "choice_words",
     "normalize_tag",
     "parse_trigger",
+    "parse_trigger_and_words",
     "strip_trigger_tags",
 ]
 
@@ -65,17 +77,31 @@ class TriggerWords:
     """
 
     by_kind: tuple[tuple[str, tuple[str, ...]], ...]
+    # Kinds asked by a word right after another kind's tag (`#cart remove`), as
+    # (kind, the kind it follows, its words); see domain/kinds `follows`.
+    followers: tuple[tuple[str, str, tuple[str, ...]], ...] = ()
 
     def __init__(self, **tags: Sequence[str]) -> None:
         given = {**dict(_DEFAULT_TAGS), **tags}
         object.__setattr__(self, "by_kind", _checked(given))
+        object.__setattr__(self, "followers", ())
 
     @classmethod
-    def of(cls, tags: Mapping[str, Sequence[str]]) -> TriggerWords:
-        """Exactly these kinds' tags, in this order."""
+    def of(
+        cls,
+        tags: Mapping[str, Sequence[str]],
+        followers: Mapping[str, tuple[str, Sequence[str]]] | None = None,
+    ) -> TriggerWords:
+        """Exactly these kinds' tags, in this order, and the kinds asked by a word after one
+        of them (`{"remove": ("cart", ["remove", "undo"])}`)."""
         words = cls.__new__(cls)
         object.__setattr__(words, "by_kind", _checked(tags))
+        object.__setattr__(words, "followers", _checked_followers(followers or {}))
         return words
+
+    def follower_of(self, kind: str, word: str) -> str | None:
+        """The kind `word` (any case or width) asks for right after a tag of `kind`."""
+        return _follower_words(self.followers).get((kind, normalize_tag(word)))
 
     @property
     def cart(self) -> tuple[str, ...]:
@@ -112,6 +138,39 @@ def _checked(tags: Mapping[str, Sequence[str]]) -> tuple[tuple[str, tuple[str, .
     checked = tuple(by_kind)
     _kinds(checked)  # validates
     return checked
+
+
+_FOLLOWER_WORD = re.compile(r"[^\W_]+")
+
+
+def _checked_followers(
+    followers: Mapping[str, tuple[str, Sequence[str]]],
+) -> tuple[tuple[str, str, tuple[str, ...]], ...]:
+    checked = []
+    for kind, (follows, written) in followers.items():
+        if isinstance(written, str) or not isinstance(written, Sequence):
+            raise ValueError(f"{kind} words must be a list of words, not {written!r}")
+        for word in written:
+            if not isinstance(word, str) or not _FOLLOWER_WORD.fullmatch(word):
+                raise ValueError(f"{kind} word {word!r} must be one word of letters or digits")
+        checked.append((kind, follows, tuple(written)))
+    frozen = tuple(checked)
+    _follower_words(frozen)  # validates
+    return frozen
+
+
+@lru_cache(maxsize=64)
+def _follower_words(
+    followers: tuple[tuple[str, str, tuple[str, ...]], ...],
+) -> dict[tuple[str, str], str]:
+    """(kind followed, normal word) -> the kind it asks for."""
+    found: dict[tuple[str, str], str] = {}
+    for kind, follows, written in followers:
+        for word in written:
+            first = found.setdefault((follows, normalize_tag(word)), kind)
+            if first != kind:
+                raise ValueError(f"word {word!r} after {follows} asks for {first} and {kind}")
+    return found
 
 
 @lru_cache(maxsize=64)
@@ -155,6 +214,28 @@ def parse_trigger(
     else the hashtags found in `text` do. The first tag that is a trigger decides
     the kind; the position is read after that tag's first occurrence in `text`.
     """
+    parsed = _parse(text, tags, words, max_quantity, with_words=False)
+    return None if parsed is None else parsed[0]
+
+
+def parse_trigger_and_words(
+    text: str,
+    tags: Sequence[str] | None,
+    words: TriggerWords,
+    max_quantity: int,
+) -> tuple[TriggerRequest, tuple[str, ...]] | None:
+    """`parse_trigger`'s request, with the post's choice words (see the module's text)."""
+    return _parse(text, tags, words, max_quantity, with_words=True)
+
+
+def _parse(
+    text: str,
+    tags: Sequence[str] | None,
+    words: TriggerWords,
+    max_quantity: int,
+    *,
+    with_words: bool,
+) -> tuple[TriggerRequest, tuple[str, ...]] | None:
     if max_quantity < 1:
         raise ValueError(f"max_quantity must be at least 1, not {max_quantity}")
     in_text = extract_hashtags(text) if tags is None else None
@@ -164,21 +245,37 @@ def parse_trigger(
         return None
     tag, kind = found
     if in_text is None:  # the metadata named a trigger; its place in the text gives position
-        if _ANY_DIGIT.search(text) is None:  # no number anywhere: no position, no quantity
-            return TriggerRequest(kind=kind, tag=tag, quantity=1, position=None)
+        needs_text = with_words or words.followers or _ANY_DIGIT.search(text) is not None
+        if not needs_text:  # no number anywhere: no position, no quantity, no kind's word
+            return TriggerRequest(kind=kind, tag=tag, quantity=1, position=None), ()
         in_text = extract_hashtags(text)
     wanted = normalize_tag(tag)
     occurrence = next((h for h in in_text if normalize_tag(h[0]) == wanted), None)
     position = None
+    taken: list[tuple[int, int]] = []  # spans that are no choice words
     if occurrence is not None:
         tag = occurrence[0]
-        position = _position_after(text, occurrence[2])
-    return TriggerRequest(
-        kind=kind,
-        tag=tag,
-        quantity=_quantity(text, in_text, max_quantity),
-        position=position,
-    )
+        after = occurrence[2]
+        follower = _FOLLOWER.match(text, after)
+        if follower is not None:
+            asked = words.follower_of(kind, follower.group(1))
+            if asked is not None:
+                kind, after = asked, follower.end()
+                taken.append(follower.span())
+        position_match = _position_match(text, after)
+        if position_match is not None:
+            position = int(position_match.group(1)) or None
+            taken.append(position_match.span())
+    quantity, quantity_span = _quantity(text, in_text, max_quantity)
+    if quantity_span is not None:
+        taken.append(quantity_span)
+    request = TriggerRequest(kind=kind, tag=tag, quantity=quantity, position=position)
+    return request, (_choice_words(text, in_text, taken) if with_words else ())
+
+
+# The kind's word after a tag: horizontal space, then a word ending at a space, punctuation
+# or the end (`#cart remove`, `#cart undo!`; not `#cart removed`).
+_FOLLOWER = re.compile(r"[ \t\u00a0\u2000-\u200a\u202f\u205f\u3000]+([^\W_]+)(?!\w)")
 
 
 _HORIZONTAL_SPACE = "[ \\t\\u00a0\\u2000-\\u200a\\u202f\\u205f\\u3000]"
@@ -189,15 +286,15 @@ _POSITION = re.compile(
 )
 
 
-def _position_after(text: str, tag_end: int) -> int | None:
+def _position_match(text: str, tag_end: int) -> re.Match[str] | None:
+    """The position right after `tag_end`, if one is there (its number is group 1)."""
     match = _POSITION.match(text, tag_end)
     if match is None:
         return None
     rest = text[match.end() :].lstrip(" \t\u00a0")
     if rest and unicodedata.category(rest[0]) == "Sc":  # `#cart 20 €` is a price
         return None
-    value = int(match.group(1))
-    return value if value >= 1 else None
+    return match
 
 
 _QUANTITY = re.compile(
@@ -219,18 +316,59 @@ _NUMBER = re.compile(r"(?<![0-9.,])[0-9][0-9.,]*")
 _ANY_DIGIT = re.compile(r"[0-9]")
 
 
-def _quantity(text: str, in_text: list[tuple[str, int, int]], max_quantity: int) -> int:
+def _quantity(
+    text: str, in_text: list[tuple[str, int, int]], max_quantity: int
+) -> tuple[int, tuple[int, int] | None]:
+    """The quantity asked for, and where it was written (None: nowhere, so 1)."""
     if _ANY_DIGIT.search(text) is None:  # every quantity form has a digit; most posts none
-        return 1
+        return 1, None
     masked = _mask_non_quantities(text, in_text)
     for match in _QUANTITY.finditer(masked):
         digits = (match.group(1) or match.group(2) or match.group(3)).lstrip("0")
         if not digits:
             continue  # x0 asks for nothing; a later form may still count
         if len(digits) > len(str(max_quantity)):  # also keeps int() off huge digit runs
-            return max_quantity
-        return min(int(digits), max_quantity)
-    return 1
+            return max_quantity, match.span()
+        return min(int(digits), max_quantity), match.span()
+    return 1, None
+
+
+# Choice words: at most this many, each at most this long (a post may be 25,000 characters;
+# a variant's colour or size is a word or three).
+MAX_CHOICE_WORDS = 24
+MAX_CHOICE_WORD_CHARS = 40
+_CHOICE_WORD = re.compile(r"[^\s,;!?()\[\]{}\"|\u201c\u201d\u00ab\u00bb]+")
+_WORD_EDGES = ".:'\u2019"
+# Mentions and e-mail addresses: never choice words.
+_MENTIONS = re.compile(r"[\w.+\-]*[@\uff20][\w.\-]*")
+
+
+def _choice_words(
+    text: str, in_text: list[tuple[str, int, int]], taken: list[tuple[int, int]]
+) -> tuple[str, ...]:
+    spans = [(start, end) for _, start, end in in_text] + taken + url_spans(text)
+    spans += [m.span() for m in _MENTIONS.finditer(text)]
+    chars = list(text)
+    for start, end in spans:
+        chars[start:end] = " " * (end - start)
+    return choice_words("".join(chars))[:MAX_CHOICE_WORDS]
+
+
+def choice_words(text: str) -> tuple[str, ...]:
+    """`text` as choice words: split, in normal form, without words holding a control or
+    format character or longer than MAX_CHOICE_WORD_CHARS. The catalog's colours and sizes
+    are read the same way (domain/variants), so both sides always split alike."""
+    found: list[str] = []
+    for match in _CHOICE_WORD.finditer(unicodedata.normalize("NFKC", text)):
+        word = match.group().strip(_WORD_EDGES).casefold()
+        if word and len(word) <= MAX_CHOICE_WORD_CHARS and not _has_control(word):
+            found.append(word)
+    return tuple(found)
+
+
+def _has_control(word: str) -> bool:
+    """Control, format, surrogate, private-use or unassigned: a zero-width space, a NUL."""
+    return any(unicodedata.category(char)[0] == "C" for char in word)
 
 
 def _mask_non_quantities(text: str, in_text: list[tuple[str, int, int]]) -> str:

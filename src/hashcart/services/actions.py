@@ -17,9 +17,16 @@ from datetime import UTC, datetime, timedelta
 
 from hashcart.domain.messages import Reason
 from hashcart.domain.posts import Network
+from hashcart.domain.variants import Options
 from hashcart.ports import Contact, Repository, StoredPost
 from hashcart.services.counts import ActionCounts
-from hashcart.services.handlers import Decision, ListRequest, ReplyBatch, reply_handler
+from hashcart.services.handlers import (
+    Decision,
+    ListRequest,
+    ReplyBatch,
+    UnlinkedRequest,
+    reply_handler,
+)
 from hashcart.services.notify import Notices
 from hashcart.services.shop import Shop
 
@@ -78,13 +85,14 @@ def act_on_triggers(
     unlinked: list[tuple[StoredPost, str, int]] = []
     for trigger in todo:
         assert trigger.parent_id is not None and trigger.list_kind is not None
-        offered = products.get((trigger.network, trigger.parent_id), [])
+        # A group's variants count once: the position picks a product, the words a variant.
+        offered = shop.variants.collapse(products.get((trigger.network, trigger.parent_id), []))
         if not offered:
             # Silence beats spam: a trigger under a post without a shop product is only counted.
             counts.no_product += 1
             done.record(trigger.network, trigger.post_id, "no_product")
             continue
-        product_id = _chosen(offered, trigger.position)
+        product_id, words = _chosen_with_words(shop, offered, trigger)
         contact = contacts.get((trigger.network, trigger.author_id))
         if product_id is None:
             counts.which_product += 1
@@ -99,6 +107,11 @@ def act_on_triggers(
                 options=[shop.title(p) for p in offered],
             )
             continue
+        chosen = shop.variants.choose(product_id, words)
+        if isinstance(chosen, Options):
+            _ask_which_variant(shop, trigger, chosen, contact, done, counts)
+            continue
+        product_id = chosen
         quantity = trigger.quantity or 1
         if contact is None:
             unlinked.append((trigger, product_id, quantity))
@@ -116,7 +129,9 @@ def act_on_triggers(
             )
         )
     _apply(repo, shop, requests, done, counts, {c.customer_id: c for c in contacts.values()})
-    _keep_pending(repo, shop, unlinked, done, counts)
+    answered_now = [u for u in unlinked if _answers_unlinked(u[0].list_kind or "")]
+    _keep_pending(repo, shop, [u for u in unlinked if u not in answered_now], done, counts)
+    _answer_unlinked(repo, shop, answered_now, done, counts)
     counts.messages += done.flush(repo)
 
 
@@ -145,6 +160,100 @@ def _chosen(offered: list[str], position: int | None) -> str | None:
     if position is not None:
         return offered[position - 1] if 1 <= position <= len(offered) else None
     return offered[0] if len(offered) == 1 else None
+
+
+def _chosen_with_words(
+    shop: Shop, offered: list[str], trigger: StoredPost
+) -> tuple[str | None, tuple[str, ...]]:
+    """The product a trigger names, and the words that may pick its variant. Under a post
+    of one product in several variants, the number after the tag is a word, not a
+    position: `#cart 10` asks for size 10 of the only product there is."""
+    position = trigger.position
+    if len(offered) == 1 and position is not None and shop.variants.group_of(offered[0]):
+        return offered[0], (str(position), *trigger.words)
+    return _chosen(offered, position), trigger.words
+
+
+def _ask_which_variant(
+    shop: Shop,
+    trigger: StoredPost,
+    options: Options,
+    contact: Contact | None,
+    done: _Outcomes,
+    counts: ActionCounts,
+) -> None:
+    """The words did not settle the variant: nothing is added, the shopper is asked (a
+    public reply for an account not linked yet, as for which_product)."""
+    counts.which_variant += 1
+    done.record(trigger.network, trigger.post_id, Reason.WHICH_VARIANT)
+    done.notices.tell(
+        trigger.network,
+        trigger.author_id,
+        trigger.author_handle,
+        trigger.post_id,
+        Reason.WHICH_VARIANT,
+        contact,
+        title=shop.group_title(options.product_id),
+        choices=(("color", options.colors), ("size", options.sizes)),
+    )
+
+
+def _answers_unlinked(kind: str) -> bool:
+    handler = reply_handler(kind)
+    return handler is not None and handler.act_unlinked is not None
+
+
+def _answer_unlinked(
+    repo: Repository,
+    shop: Shop,
+    unlinked: list[tuple[StoredPost, str, int]],
+    done: _Outcomes,
+    counts: ActionCounts,
+) -> None:
+    """Hand the requests of unlinked accounts whose kind answers them at once to their
+    handlers (after the batch's pending intents are written), and announce what each did
+    by public reply."""
+    by_kind: dict[str, list[tuple[StoredPost, str, int]]] = {}
+    for item in unlinked:
+        by_kind.setdefault(item[0].list_kind or "", []).append(item)
+    batch = ReplyBatch(repo, shop, done.at)
+    for kind, items in by_kind.items():
+        handler = reply_handler(kind)
+        assert handler is not None and handler.act_unlinked is not None
+        decisions = handler.act_unlinked(
+            batch,
+            [
+                UnlinkedRequest(
+                    t.network, t.post_id, t.author_id, t.author_handle, kind, product, quantity
+                )
+                for t, product, quantity in items
+            ],
+        )
+        for (trigger, product_id, _), decision in zip(items, decisions, strict=True):
+            _count(counts, decision.reason)
+            done.record(trigger.network, trigger.post_id, decision.reason, None, product_id)
+            done.notices.tell(
+                trigger.network,
+                trigger.author_id,
+                trigger.author_handle,
+                trigger.post_id,
+                decision.reason,
+                None,
+                title=decision.title,
+                quantity=decision.quantity,
+                list_kind=decision.into,
+            )
+
+
+def _count(counts: ActionCounts, reason: Reason) -> None:
+    if reason in (Reason.ADDED, Reason.WISHLISTED):
+        counts.lines_added += 1
+    elif reason == Reason.UNAVAILABLE:
+        counts.unavailable += 1
+    elif reason == Reason.REMOVED:
+        counts.removed += 1
+    else:
+        counts.already += 1
 
 
 def _apply(
@@ -177,12 +286,7 @@ def _apply(
             continue
         reason = decision.reason
         outcomes.append(reason.value)
-        if reason in (Reason.ADDED, Reason.WISHLISTED):
-            counts.lines_added += 1
-        elif reason == Reason.UNAVAILABLE:
-            counts.unavailable += 1
-        else:
-            counts.already += 1
+        _count(counts, reason)
         done.record(
             request.network,
             request.trigger_post_id,

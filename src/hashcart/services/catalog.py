@@ -1,9 +1,12 @@
-"""Catalog feeds in Google Merchant Center's column names: id, title, link, price, availability."""
+"""Catalog feeds in Google Merchant Center's column names: id, title, link, price, availability,
+and for variants item_group_id, color and size (optional; GMC's limits: 50, 100 and 100
+characters)."""
 
 from __future__ import annotations
 
 import csv
 import io
+import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -12,6 +15,7 @@ from typing import Any
 
 import msgspec
 
+from hashcart.domain.variants import MAX_GROUP_ID_CHARS, MAX_VALUE_CHARS
 from hashcart.errors import HashcartError
 
 AVAILABILITY = frozenset({"in_stock", "out_of_stock", "preorder", "discontinued"})
@@ -30,6 +34,10 @@ class FeedRow:
     price_amount: Decimal | None
     currency: str | None
     availability: str
+    # Variants (domain/variants): rows sharing an item_group_id are one product's variants.
+    item_group_id: str | None = None
+    color: str | None = None
+    size: str | None = None
 
     def as_values(self, now: datetime) -> dict[str, Any]:
         return {
@@ -40,6 +48,9 @@ class FeedRow:
             "currency": self.currency,
             "availability": self.availability,
             "updated_at": now,
+            "item_group_id": self.item_group_id,
+            "color": self.color,
+            "size": self.size,
         }
 
 
@@ -85,7 +96,31 @@ def _row(fields: dict[str, Any]) -> FeedRow:
     if not link.lower().startswith(("http://", "https://")):
         raise ValueError(f"link {link!r} is not an http(s) URL")
     amount, currency = parse_price(values["price"]) if values.get("price") else (None, None)
-    return FeedRow(values["id"], values["title"], link, amount, currency, availability)
+    return FeedRow(
+        values["id"],
+        values["title"],
+        link,
+        amount,
+        currency,
+        availability,
+        _variant_value(values, "item_group_id", MAX_GROUP_ID_CHARS),
+        _variant_value(values, "color", MAX_VALUE_CHARS),
+        _variant_value(values, "size", MAX_VALUE_CHARS),
+    )
+
+
+def _variant_value(values: dict[str, str], name: str, most: int) -> str | None:
+    """An optional variant column: None when empty; a clear problem when too long or when
+    it holds a control or format character (a NUL, a zero-width space: a value nobody could
+    type in a reply, and one PostgreSQL would refuse)."""
+    value = values.get(name) or None
+    if value is None:
+        return None
+    if len(value) > most:
+        raise ValueError(f"{name} is longer than {most} characters")
+    if any(unicodedata.category(char)[0] == "C" for char in value):
+        raise ValueError(f"{name} {value[:40]!r} holds a control or invisible character")
+    return value
 
 
 def read_feed(data: bytes) -> Iterator[FeedRow | RowProblem]:

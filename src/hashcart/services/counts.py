@@ -19,6 +19,11 @@ class ActionCounts:
     which_product: int = 0
     unavailable: int = 0
     already: int = 0
+    # Issue 12: replies asked which variant; lines removed by `#cart remove`; lines and
+    # waiting requests undone because their trigger post was deleted (undo_on_delete).
+    which_variant: int = 0
+    removed: int = 0
+    undone: int = 0
 
 
 @dataclass

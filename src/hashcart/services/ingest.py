@@ -20,7 +20,7 @@ import hashcart.services.link_kind  # noqa: F401  (registers the link kind: see 
 from hashcart.clock import Clock
 from hashcart.domain.digests import digest_of
 from hashcart.domain.posts import AccountGone, DecodeError, Network, NotAPost, Post, PostDeleted
-from hashcart.domain.triggers import parse_trigger
+from hashcart.domain.triggers import parse_trigger_and_words
 from hashcart.ports import (
     AUTO_FORMAT,
     Cursor,
@@ -36,6 +36,7 @@ from hashcart.services.actions import act_on_triggers
 from hashcart.services.counts import IngestStats as IngestStats  # where callers find it
 from hashcart.services.handlers import PostHandler, post_handlers
 from hashcart.services.shop import Shop
+from hashcart.services.undo import undo_deleted_triggers, without_deleted
 from hashcart.sources import Oversized, blocks_of
 
 _OPEN_BRACE, _CLOSE_BRACE = ord("{"), ord("}")
@@ -355,6 +356,8 @@ class Ingestor:
             repo.serialize_writers()
             for network, post_id in deletions:
                 repo.record_deletion(network, post_id)
+            if self.shop.undo_on_delete and deletions:
+                self.stats.actions.undone += undo_deleted_triggers(repo, sorted(deletions))
             deleted = deletions | repo.deleted_among(keys)
             # Replies from earlier batches that waited for one of these posts.
             waiting = repo.triggers_waiting_for_any(keys)
@@ -374,6 +377,9 @@ class Ingestor:
                     repo.add_dead_letter(
                         item.source, item.line, item.reason, item.excerpt, now, item.key
                     )
+            if self.shop.undo_on_delete:
+                # A trigger its author deleted before it could act never acts.
+                ready = without_deleted(repo, ready, deleted, now)
             # Post kinds first: a trigger in the same batch from an account linked by a
             # `#cartlink CODE` post then goes straight to the cart instead of waiting as a
             # pending intent.
@@ -454,7 +460,8 @@ class Ingestor:
             read = handler.read(post, shop)
             if read is not None:
                 asked.setdefault(kind, []).append(read)
-        request = parse_trigger(post.text, post.tags, shop.words, shop.max_quantity)
+        parsed = parse_trigger_and_words(post.text, post.tags, shop.words, shop.max_quantity)
+        request, words = parsed if parsed is not None else (None, ())
         parent_id = post.quote_of_id or post.reply_to_id
         trigger = request if parent_id is not None else None
         urls = post.urls
@@ -475,6 +482,7 @@ class Ingestor:
             "list_kind": trigger.kind if trigger else None,
             "quantity": trigger.quantity if trigger else None,
             "position": trigger.position if trigger else None,
+            "words": " ".join(words) if trigger and words else None,
         }
         return _Prepared(post, values, product_ids, trigger is not None)
 
@@ -503,6 +511,7 @@ def _stored(post: Post, values: dict[str, Any]) -> StoredPost:
         list_kind=values["list_kind"],
         quantity=values["quantity"],
         position=values["position"],
+        words=tuple(values["words"].split()) if values["words"] else (),
     )
 
 

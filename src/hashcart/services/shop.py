@@ -17,6 +17,7 @@ from hashcart.domain.products import Catalog, CatalogItem, ShopHosts
 from hashcart.domain.text_lengths import TextLimit, limit_for
 from hashcart.domain.triggers import TriggerWords, normalize_tag, strip_trigger_tags
 from hashcart.domain.urls import extract_urls
+from hashcart.domain.variants import Variant, VariantGroups, shared_title
 from hashcart.host import Host
 from hashcart.ports import ProductInfo, Repository
 
@@ -52,6 +53,11 @@ class Shop:
         default=None, compare=False, repr=False
     )
     _asked: dict[Network, int | None] = field(default_factory=dict, compare=False, repr=False)
+    # --- issue 12: variants, undo on delete ---
+    # The catalog's variant groups (item_group_id): a link to one names the group.
+    variants: VariantGroups = field(default_factory=lambda: VariantGroups(()))
+    # Deleting a trigger post takes back the open line or waiting request it made.
+    undo_on_delete: bool = False
 
     @classmethod
     def load(
@@ -67,7 +73,9 @@ class Shop:
         items = [CatalogItem(product_id=pid, link=link) for pid, _, link, _ in rows]
         configured = settings.shop_hosts or tuple(ShopHosts.hosts_of(item.link for item in items))
         hosts = ShopHosts(configured)
-        words = TriggerWords.of(KINDS.tags_by_kind(settings, Grammar.REPLY))
+        words = TriggerWords.of(
+            KINDS.tags_by_kind(settings, Grammar.REPLY), KINDS.words_after(settings)
+        )
         link_words = LinkWords.of(settings.link_tags, words)  # its own, clearer message first
         return cls(
             name=settings.shop_name,
@@ -81,6 +89,8 @@ class Shop:
             catalog=Catalog(items, hosts),
             products=products,
             ask_max_characters=ask_max_characters,
+            variants=VariantGroups(Variant(*row) for row in repo.product_variants()),
+            undo_on_delete=settings.undo_on_delete,
         )
 
     @property
@@ -147,6 +157,12 @@ class Shop:
     def title(self, product_id: str) -> str:
         info = self.products.get(product_id)
         return info.title if info else product_id
+
+    def group_title(self, product_id: str) -> str:
+        """How to name a product with variants as a whole: what its variants' titles share
+        ("Trailhead Tee" of "Trailhead Tee - Red / M"), else the product's own title."""
+        members = self.variants.members(product_id)
+        return shared_title([self.title(p) for p in members]) or self.title(product_id)
 
 
 class ShopHost(Host, Protocol):

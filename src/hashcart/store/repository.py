@@ -413,6 +413,9 @@ class Repository:
                     "currency",
                     "availability",
                     "updated_at",
+                    "item_group_id",
+                    "color",
+                    "size",
                 )
             },
         )
@@ -496,6 +499,85 @@ class Repository:
             },
         )
 
+    # --- issue 12: remove by reply, undo on delete, variants ---------------------------------
+
+    def remove_list_entries(
+        self, list_kind: ListKind, keys: Sequence[tuple[int, str]]
+    ) -> set[tuple[int, str]]:
+        """Take these (customer, product) entries off `list_kind`; those that were there."""
+        table = LIST_TABLES[list_kind]
+        removed: set[tuple[int, str]] = set()
+        for customer_id, product_id in dict.fromkeys(keys):
+            row = self.connection.execute(
+                delete(table)
+                .where(table.c.customer_id == customer_id, table.c.product_id == product_id)
+                .returning(table.c.customer_id)
+            ).first()
+            if row is not None:
+                removed.add((customer_id, product_id))
+        return removed
+
+    def cancel_waiting_intents(
+        self, network: Network, account_id: str, list_kind: str, product_id: str
+    ) -> int:
+        """Mark the account's waiting requests for the product `removed`; how many."""
+        intents = t.pending_intents
+        rows = self.connection.execute(
+            update(intents)
+            .where(
+                intents.c.network == network,
+                intents.c.account_id == account_id,
+                intents.c.list_kind == list_kind,
+                intents.c.product_id == product_id,
+                intents.c.status == "waiting",
+            )
+            .values(status="removed")
+            .returning(intents.c.id)
+        )
+        return len(rows.all())
+
+    def undo_triggers(self, keys: Sequence[tuple[Network, str]]) -> int:
+        """Remove the open lines and waiting requests these trigger posts made; orders stay
+        (they are other tables). A second call finds nothing: exactly once."""
+        undone = 0
+        intents = t.pending_intents
+        for network, post_ids in _by_network(keys):
+            for table in LIST_TABLES.values():
+                rows = self.connection.execute(
+                    delete(table)
+                    .where(table.c.network == network, table.c.post_id.in_(post_ids))
+                    .returning(table.c.id)
+                )
+                undone += len(rows.all())
+            rows = self.connection.execute(
+                update(intents)
+                .where(
+                    intents.c.network == network,
+                    intents.c.trigger_post_id.in_(post_ids),
+                    intents.c.status == "waiting",
+                )
+                .values(status="removed")
+                .returning(intents.c.id)
+            )
+            undone += len(rows.all())
+        return undone
+
+    def product_variants(self) -> Iterator[tuple[str, str, str | None, str | None]]:
+        """(product_id, item_group_id, color, size) of the rows that name a group."""
+        products = t.products
+        rows = self.connection.execute(
+            select(
+                products.c.product_id,
+                products.c.item_group_id,
+                products.c.color,
+                products.c.size,
+            )
+            .where(products.c.item_group_id.is_not(None))
+            .order_by(products.c.product_id)
+        )
+        for row in rows:
+            yield row[0], row[1], row[2], row[3]
+
 
 def _stored_post(row: Any) -> StoredPost:
     return StoredPost(
@@ -509,6 +591,7 @@ def _stored_post(row: Any) -> StoredPost:
         list_kind=row["list_kind"],
         quantity=row["quantity"],
         position=row["position"],
+        words=tuple((row["words"] or "").split()),
     )
 
 

@@ -80,6 +80,11 @@ products = Table(
     # Units held by live reservations: a reservation raises it only while
     # reserved + quantity <= stock, in one guarded UPDATE (store/stock.py).
     Column("reserved", Integer, nullable=False, server_default="0"),
+    # Google Merchant Center's variant columns: rows sharing an item_group_id are the
+    # variants of one product (domain/variants); NULL: a product of its own.
+    Column("item_group_id", String(50), nullable=True),
+    Column("color", String(100), nullable=True),
+    Column("size", String(100), nullable=True),
 )
 
 customers = Table(
@@ -124,6 +129,9 @@ posts = Table(
     Column("list_kind", String(16), nullable=True),
     Column("quantity", Integer, nullable=True),
     Column("position", Integer, nullable=True),
+    # Trigger posts only: their choice words (domain/triggers), space-separated; they may
+    # pick a variant of the product. NULL: none.
+    Column("words", Text, nullable=True),
     Index("ix_posts_parent", "network", "parent_id"),
 )
 

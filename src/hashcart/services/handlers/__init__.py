@@ -18,8 +18,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from hashcart.domain.kinds import CART, KINDS, WISHLIST, Grammar, TriggerKind
-from hashcart.services.handlers import cart, wishlist
+from hashcart.domain.kinds import CART, KINDS, REMOVE, WISHLIST, Grammar, TriggerKind
+from hashcart.services.handlers import cart, remove, wishlist
 from hashcart.services.handlers.base import (
     Decision,
     Handler,
@@ -27,6 +27,7 @@ from hashcart.services.handlers.base import (
     PostHandler,
     ReplyBatch,
     ReplyHandler,
+    UnlinkedRequest,
     add_entries,
 )
 
@@ -37,6 +38,7 @@ __all__ = [
     "PostHandler",
     "ReplyBatch",
     "ReplyHandler",
+    "UnlinkedRequest",
     "add_entries",
     "post_handlers",
     "register",
@@ -89,3 +91,4 @@ def post_handlers() -> list[tuple[str, PostHandler]]:
 
 register(CART, cart.HANDLER)
 register(WISHLIST, wishlist.HANDLER)
+register(REMOVE, remove.HANDLER)

@@ -45,6 +45,20 @@ class ListRequest:
 
 
 @dataclass(frozen=True, slots=True)
+class UnlinkedRequest:
+    """What one reply trigger from an account not linked yet asks for, resolved: only for
+    kinds whose handler answers such accounts at once (`ReplyHandler.act_unlinked`)."""
+
+    network: Network
+    trigger_post_id: str
+    account_id: str
+    handle: str
+    list_kind: str
+    product_id: str
+    quantity: int
+
+
+@dataclass(frozen=True, slots=True)
 class Decision:
     """What a handler did with one request. `reason` is the outcome recorded and the
     message sent; `title` and `quantity` are how the message names what was added, and
@@ -68,6 +82,11 @@ class ReplyBatch:
 @dataclass(frozen=True)
 class ReplyHandler:
     act: Callable[[ReplyBatch, Sequence[ListRequest]], list[Decision]]
+    # Requests from accounts not linked yet. None (most kinds): they wait as pending intents
+    # and are applied when the account links. A kind that must answer now (`#cart remove`
+    # takes back a waiting request) decides them here, after the batch's new pending
+    # intents are written; the answers go out as public replies (no preference is known).
+    act_unlinked: Callable[[ReplyBatch, Sequence[UnlinkedRequest]], list[Decision]] | None = None
 
 
 @dataclass(frozen=True)
