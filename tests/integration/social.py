@@ -50,7 +50,9 @@ class Shopper:
             return jetstream_post(SHOP_DID, key, text, links=links)
         if self.network is Network.X:
             return x_tweet(key, "900", "trailhead", text, links=links)
-        anchors = " ".join(f'<a href="{html.escape(link)}">{html.escape(link)}</a>' for link in links)
+        anchors = " ".join(
+            f'<a href="{html.escape(link)}">{html.escape(link)}</a>' for link in links
+        )
         return mastodon_status(
             key, "https://social.example/users/trailhead", "trailhead", f"<p>New in: {anchors}</p>"
         )

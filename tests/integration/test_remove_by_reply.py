@@ -7,7 +7,7 @@ import pytest
 
 from hashcart.domain.messages import Reason
 from tests.harness import HOST, Shop
-from tests.integration.social import SHOPPERS, UNLINKED, Shopper
+from tests.integration.social import SHOPPERS, UNLINKED
 
 MUG = f"https://{HOST}/products/enamel-mug"
 BEANS = f"https://{HOST}/products/summit-roast"
@@ -181,6 +181,6 @@ def test_a_shopper_who_wants_email_hears_of_the_removal_by_email(shop: Shop) -> 
     shop.ingest([alice.parent(parent, (MUG,)), alice.reply(alice.key(), parent, "#cart")])
     shop.ingest([alice.reply(alice.key(), parent, "#cart remove", minutes=7)])
 
-    [added, removed] = shop.outbox()
+    [_added, removed] = shop.outbox()
     assert (removed["network"], removed["reason"]) == ("email", "removed")
     assert "Removed Trailhead Enamel Mug from your cart" in removed["text"]
