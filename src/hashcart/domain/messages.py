@@ -110,6 +110,7 @@ def compose(
     list_kind: str = "cart",
     limit: TextLimit | None = None,
     choices: Sequence[tuple[str, Sequence[str]]] = (),
+    example: Sequence[str] = (),
 ) -> str:
     """The text of a message for `reason`, ending with the trigger's reference code.
 
@@ -132,6 +133,7 @@ def compose(
             shop_keep=shop_keep,
             choices=choices,
             values_keep=values_keep,
+            example=example,
         )
 
     whole = text(MAX_TITLE_CHARS, _WHOLE)
@@ -182,6 +184,7 @@ def _compose(
     shop_keep: int,
     choices: Sequence[tuple[str, Sequence[str]]] = (),
     values_keep: int = _WHOLE,
+    example: Sequence[str] = (),
 ) -> str:
     shop = ctx.sanitize(shorten(ctx.sanitize(ctx.shop_name), shop_keep))
     named = _title(ctx, title, title_keep)
@@ -215,7 +218,7 @@ def _compose(
     elif reason is Reason.NOT_IN_CART:
         body = f"{named} was not in your cart at {shop}; nothing changed."
     elif reason is Reason.WHICH_VARIANT:
-        body = _which_variant(ctx, named, choices, title_keep, values_keep)
+        body = _which_variant(ctx, named, choices, title_keep, values_keep, example)
     elif reason is Reason.LINK_NEEDED:
         days = f"{expiry_days:g}"
         body = (
@@ -239,11 +242,12 @@ def _which_variant(
     choices: Sequence[tuple[str, Sequence[str]]],
     title_keep: int,
     values_keep: int,
+    example: Sequence[str],
 ) -> str:
     """`named` comes in several versions: each choice's first `values_keep` values (and
-    how many more), then how to answer, with an example made of each list's first value."""
+    how many more), then how to answer, with `example` (else each list's first value)."""
     lists = []
-    example = []
+    firsts = []
     for label, values in choices:
         if not values:
             continue
@@ -251,9 +255,10 @@ def _which_variant(
         more = len(values) - len(shown)
         listed = ", ".join(shown) + (f" and {more} more" if more else "")
         lists.append(f"{label} {listed}")
-        example.append(shown[0])
+        firsts.append(shown[0])
     offered = f": {'; '.join(lists)}" if lists else ""
-    hint = f", for example {' '.join(example)}" if example else ""
+    said = [_title(ctx, value, title_keep) for value in example] or firsts
+    hint = f", for example {' '.join(said)}" if said else ""
     return (
         f"{named} comes in several versions{offered}. Reply again with the tag followed "
         f"by your choice{hint}."

@@ -8,7 +8,8 @@ variant:
 - each colour and size of the group that the words spell out (as whole words, in order,
   in the same normal form: `navy blue` matches "Navy Blue"; a longer value mentioned wins
   over a shorter one inside it) narrows the group to the variants with that value;
-- exactly one colour-and-size left settles it (rows identical in both: the first by id);
+- exactly one colour-and-size left settles it (rows identical in both: the first by id),
+  unless the words name two colours or two sizes;
 - anything else (no words, a colour and size the group lacks, two colours) settles
   nothing: the shopper is asked, with the colours and sizes to choose from (`Options`).
 
@@ -49,6 +50,9 @@ class Options:
     product_id: str  # the variant the link named (for the title)
     colors: tuple[str, ...]
     sizes: tuple[str, ...]
+    # A choice that exists, to show how to answer: the listed attributes of the first
+    # variant still possible ("Blue L", never a colour and size the shop lacks).
+    example: tuple[str, ...] = ()
 
 
 class VariantGroups:
@@ -103,14 +107,19 @@ class VariantGroups:
             if (not colors or _normal(v.color) in colors)
             and (not sizes or _normal(v.size) in sizes)
         ]
-        if (colors or sizes) and len({_key(v) for v in candidates}) == 1:
+        one_each = len(colors) <= 1 and len(sizes) <= 1  # `red blue M` asks which colour
+        if (colors or sizes) and one_each and len({_key(v) for v in candidates}) == 1:
             return candidates[0].product_id
         shown = candidates or members
-        return Options(
-            product_id,
-            _distinct([v.color for v in shown]),
-            tuple(sorted(_distinct([v.size for v in shown]), key=_size_order)),
+        colors_left = _distinct([v.color for v in shown])
+        sizes_left = tuple(sorted(_distinct([v.size for v in shown]), key=_size_order))
+        first = shown[0]
+        example = tuple(
+            value.strip()
+            for value, listed in ((first.color, colors_left), (first.size, sizes_left))
+            if value and listed
         )
+        return Options(product_id, colors_left, sizes_left, example)
 
 
 def _normal(value: str | None) -> tuple[str, ...]:

@@ -195,6 +195,7 @@ def _ask_which_variant(
         contact,
         title=shop.group_title(options.product_id),
         choices=(("color", options.colors), ("size", options.sizes)),
+        example=options.example,
     )
 
 
