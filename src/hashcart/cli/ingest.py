@@ -211,6 +211,14 @@ def show_summary(stats: IngestStats, elapsed: float | None) -> None:
         ("other events", stats.other_events),
     ]:
         table.add_row(label, f"{value:,}")
+    # Issue 12's outcomes, shown only when they happened (earlier summaries stay as they were).
+    for label, value in [
+        ("lines removed by reply", stats.actions.removed),
+        ("asked which variant", stats.actions.which_variant),
+        ("undone by deletion", stats.actions.undone),
+    ]:
+        if value:
+            table.add_row(label, f"{value:,}")
     if elapsed is not None:
         rate = stats.lines / elapsed if elapsed > 0 else 0.0
         table.add_row("posts per second", f"{rate:,.0f}")

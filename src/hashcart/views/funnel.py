@@ -42,8 +42,10 @@ CENTS = Decimal("0.01")
 # - a pending intent: "pending" (and any trigger with a pending_intents row, even once that
 #   intent was applied or expired and the outcome moved on).
 # Not valid: "already_in_cart"/"already_wishlisted" (nothing changed), "unavailable",
-# "which_product" (the reply did not say which product), "no_product", and "claimed" (an
-# action that has not finished).
+# "which_product" (the reply did not say which product), "which_variant" (nor which colour
+# or size), "no_product", "removed"/"not_in_cart" (`#cart remove` takes out, never puts
+# in), "deleted" (undo_on_delete: deleted before it acted), and "claimed" (an action that
+# has not finished).
 _CART_OUTCOMES = (Reason.ADDED.value,)
 _WISHLIST_OUTCOMES = (Reason.WISHLISTED.value,)
 _PENDING_OUTCOME = "pending"
