@@ -4,6 +4,7 @@ cites the shapes); on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from decimal import Decimal
 
@@ -212,3 +213,35 @@ def _place_order(shop: Shop, network: str, post_id: str) -> None:
             )
         )
         connection.execute(t.cart_lines.delete())
+
+
+# X tells of a deletion in three more shapes than the Account Activity envelope: the v1.1
+# stream's delete notice, the X Activity API's `post.delete` event (xdevplatform/docs
+# x-api/activity/event-payloads) and the v2 compliance stream's `delete`. Each undoes.
+X_DELETIONS = {
+    "v1.1 stream notice": lambda post_id: {
+        "delete": {
+            "status": {"id": int(post_id), "id_str": post_id, "user_id": 2002},
+            "timestamp_ms": "1432228155593",
+        }
+    },
+    "activity post.delete": lambda post_id: {
+        "data": {"event_type": "post.delete", "payload": {"id": post_id, "author_id": "2002"}}
+    },
+    "compliance delete": lambda post_id: {
+        "data": {
+            "delete": {"tweet": {"id": post_id, "author_id": "2002"}, "event_at": "2026-11-20"}
+        }
+    },
+}
+
+
+@pytest.mark.parametrize("shape", sorted(X_DELETIONS))
+def test_every_x_deletion_shape_undoes(shop: Shop, shape: str) -> None:
+    alice = SHOPPERS["x"]
+    parent, trigger = alice.key(), alice.key()
+    shop.ingest([alice.parent(parent, (MUG,)), alice.reply(trigger, parent, "#cart")])
+
+    shop.ingest([json.dumps(X_DELETIONS[shape](trigger)).encode()])
+
+    assert shop.cart(ALICE) == []

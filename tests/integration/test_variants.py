@@ -199,3 +199,23 @@ def test_a_feed_without_the_variant_columns_takes_products_out_of_their_groups(
         variants = {row[0]: row for row in repo.product_variants()}
 
     assert "tee-red-m" not in variants and "tee-red-s" in variants
+
+
+def test_a_nul_and_a_huge_reply_are_read_safely_on_every_database(shop: Shop) -> None:
+    """A reply with a NUL is dead-lettered at decoding, as before (PostgreSQL refuses NUL in
+    text; the choice words drop it besides), and a reply of thousands of words stores a
+    bounded few and still picks its variant."""
+    alice = SHOPPERS["bluesky"]
+    parent = alice.key()
+    shop.ingest(
+        [
+            alice.parent(parent, (TEE,)),
+            alice.reply(alice.key(), parent, "#cart red\x00 M\x00 navy blue"),
+            alice.reply(alice.key(), parent, "#cart red S " + "la " * 5000, minutes=6),
+        ]
+    )
+
+    [letter] = shop.dead_letters()
+    assert "NUL" in letter["reason"]
+    assert shop.cart(ALICE) == [("tee-red-s", 1)]
+    assert shop.reasons() == ["added"]
