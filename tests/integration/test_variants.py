@@ -219,3 +219,11 @@ def test_a_nul_and_a_huge_reply_are_read_safely_on_every_database(shop: Shop) ->
     assert "NUL" in letter["reason"]
     assert shop.cart(ALICE) == [("tee-red-s", 1)]
     assert shop.reasons() == ["added"]
+
+
+def test_which_product_names_a_group_by_what_its_variants_share(shop: Shop) -> None:
+    ask(shop, "x", "#cart", TEE, MUG)
+
+    [message] = shop.outbox()
+    assert message["reason"] == "which_product"
+    assert "(1 Trail Tee; 2 Trailhead Enamel Mug)" in message["text"]

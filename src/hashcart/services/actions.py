@@ -104,7 +104,7 @@ def act_on_triggers(
                 trigger.post_id,
                 Reason.WHICH_PRODUCT,
                 contact,
-                options=[shop.title(p) for p in offered],
+                options=[shop.group_title(p) for p in offered],
             )
             continue
         chosen = shop.variants.choose(product_id, words)
