@@ -273,12 +273,11 @@ def _parse(
     return request, (_choice_words(text, in_text, taken) if with_words else ())
 
 
+_HORIZONTAL_SPACE = "[ \\t\\u00a0\\u2000-\\u200a\\u202f\\u205f\\u3000]"
+
 # The kind's word after a tag: horizontal space, then a word ending at a space, punctuation
 # or the end (`#cart remove`, `#cart undo!`; not `#cart removed`).
-_FOLLOWER = re.compile(r"[ \t\u00a0\u2000-\u200a\u202f\u205f\u3000]+([^\W_]+)(?!\w)")
-
-
-_HORIZONTAL_SPACE = "[ \\t\\u00a0\\u2000-\\u200a\\u202f\\u205f\\u3000]"
+_FOLLOWER = re.compile(rf"{_HORIZONTAL_SPACE}+([^\W_]+)(?!\w)")
 
 _POSITION = re.compile(
     rf"{_HORIZONTAL_SPACE}+[#\uff03]?([0-9]{{1,2}})"
@@ -339,8 +338,9 @@ MAX_CHOICE_WORDS = 24
 MAX_CHOICE_WORD_CHARS = 40
 _CHOICE_WORD = re.compile(r"[^\s,;!?()\[\]{}\"|\u201c\u201d\u00ab\u00bb]+")
 _WORD_EDGES = ".:'\u2019"
-# Mentions and e-mail addresses: never choice words.
-_MENTIONS = re.compile(r"[\w.+\-]*[@\uff20][\w.\-]*")
+# Mentions and e-mail addresses: never choice words. Matched only from the start of a run
+# (the look-behind), so a long run without an `@` is scanned once, not once per character.
+_MENTIONS = re.compile(r"(?<![\w.+\-])[\w.+\-]*[@\uff20][\w.\-]*")
 
 
 def _choice_words(

@@ -129,8 +129,11 @@ def act_on_triggers(
             )
         )
     _apply(repo, shop, requests, done, counts, {c.customer_id: c for c in contacts.values()})
-    answered_now = [u for u in unlinked if _answers_unlinked(u[0].list_kind or "")]
-    _keep_pending(repo, shop, [u for u in unlinked if u not in answered_now], done, counts)
+    kept: list[tuple[StoredPost, str, int]] = []
+    answered_now: list[tuple[StoredPost, str, int]] = []
+    for item in unlinked:
+        (answered_now if _answers_unlinked(item[0].list_kind or "") else kept).append(item)
+    _keep_pending(repo, shop, kept, done, counts)
     _answer_unlinked(repo, shop, answered_now, done, counts)
     counts.messages += done.flush(repo)
 
