@@ -279,3 +279,43 @@ def test_removed_and_not_in_cart_fit_any_network(title: str, network: Network) -
         text = compose(reason, _context(), title=title, limit=limit)
         assert limit.fits(text)
         assert text.endswith(f"(ref {reference(TRIGGER)})")
+
+
+COLOURS = ["Red", "Blue", "Navy Blue", "Forest Green", "Black"]
+SIZES = ["XS", "S", "M", "L", "XL", "9", "10", "10.5"]
+COMBOS = st.lists(
+    st.tuples(st.sampled_from(COLOURS), st.sampled_from(SIZES)),
+    min_size=2,
+    max_size=12,
+    unique=True,
+)
+NOISE = st.lists(st.sampled_from(["please", "thanks", "x", "one", "the", "in"]), max_size=3)
+
+
+@settings(max_examples=200, deadline=None)
+@given(combos=COMBOS, pick=st.integers(min_value=0), before=NOISE, after=NOISE)
+def test_a_variants_colour_and_size_among_other_words_pick_exactly_it(
+    combos: list[tuple[str, str]], pick: int, before: list[str], after: list[str]
+) -> None:
+    group = VariantGroups(Variant(f"p{i:02d}", "G", c, s) for i, (c, s) in enumerate(combos))
+    index = pick % len(combos)
+    colour, size = combos[index]
+    words = tuple(w.casefold() for w in [*before, *colour.split(), size, *after])
+
+    assert group.choose("p00", words) == f"p{index:02d}"
+
+
+@settings(max_examples=200, deadline=None)
+@given(combos=COMBOS, words=st.lists(st.text(max_size=12), max_size=8))
+def test_any_words_pick_a_member_of_the_group_or_ask(
+    combos: list[tuple[str, str]], words: list[str]
+) -> None:
+    group = VariantGroups(Variant(f"p{i:02d}", "G", c, s) for i, (c, s) in enumerate(combos))
+    members = {f"p{i:02d}" for i in range(len(combos))}
+
+    chosen = group.choose("p00", tuple(words))
+
+    if isinstance(chosen, Options):
+        assert chosen.colors or chosen.sizes
+    else:
+        assert chosen in members
