@@ -248,6 +248,9 @@ outbox = Table(
     # an earlier attempt may have delivered it (resent with the same Message-ID, and said so).
     Column("delivery_started_at", UTCDateTime, nullable=True),
     Index("ix_outbox_status", "status", "id"),
+    # One account's messages: the dispatcher asks, before each private message, whether an
+    # earlier one to that account may have gone unseen (outbox/fallback.with_earlier_unseen).
+    Index("ix_outbox_account", "network", "account_id"),
 )
 
 dead_letters = Table(
@@ -438,6 +441,17 @@ stream_cursors = Table(
     metadata,
     Column("name", String(200), primary_key=True),
     Column("value", Text, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+
+# The newest commit revision (a TID) the engine committed for each Bluesky repository it read
+# on a firehose, written in the batch's transaction (with the listener's cursor), so that after
+# a restart an older or repeated commit is still ignored (atproto specs/sync).
+repository_revisions = Table(
+    "repository_revisions",
+    metadata,
+    Column("did", String(2048), primary_key=True),
+    Column("rev", String(13), nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
 )
 
