@@ -57,6 +57,10 @@ class Cursor:
 
     name: str
     value: str
+    # A firehose's per-repository positions (DID, rev): each repository's newest commit
+    # revision the batch carried, stored beside the cursor in the same transaction (issue 11,
+    # atproto specs/sync). Empty for every other stream.
+    revisions: tuple[tuple[str, str], ...] = ()
 
 
 class IngestCounts(Protocol):
@@ -117,6 +121,12 @@ class LiveSink(Protocol):
 
     def read_cursor(self, name: str) -> str | None:
         """The cursor stored under `name`, None if there is none."""
+        ...
+
+    # --- repository revisions (issue 11) ---
+    def read_revisions(self, dids: Sequence[str]) -> dict[str, str]:
+        """The newest committed rev of each of `dids` that has one (a firehose's, stored
+        with its cursor: `Cursor.revisions`)."""
         ...
 
     def current_tags(self) -> ShopTags: ...
@@ -608,7 +618,15 @@ class StreamCursors(Protocol):
         """The cursor stored under `name`, None if there is none."""
         ...
 
-    def write(self, cursor: Cursor, at: datetime) -> None: ...
+    def write(self, cursor: Cursor, at: datetime) -> None:
+        """Set the cursor, and store its `revisions` where they are newer than the stored."""
+        ...
+
+    # --- repository revisions (issue 11: the Bluesky firehose's revs survive a restart) ---
+
+    def read_revisions(self, dids: Sequence[str]) -> dict[str, str]:
+        """The stored newest rev of each of `dids` that has one."""
+        ...
 
 
 class UnitOfWork(Protocol):

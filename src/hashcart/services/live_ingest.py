@@ -116,6 +116,12 @@ class LiveIngest:
         with self.app.unit_of_work() as uow:
             return uow.cursors.read(name)
 
+    def read_revisions(self, dids: Sequence[str]) -> dict[str, str]:
+        if not dids:
+            return {}
+        with self.app.unit_of_work() as uow:
+            return uow.cursors.read_revisions(dids)
+
     def setting(self, key: str) -> str | None:
         """One setting in force (the console's over the file's); None when unset or empty."""
         value = getattr(self.app.effective_settings(), key)

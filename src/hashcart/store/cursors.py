@@ -4,14 +4,16 @@ nothing (the engine drops repeats)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import Connection, Engine, select
 
 from hashcart.ports import Cursor
 from hashcart.store import schema as t
 from hashcart.store.database import write_transaction
-from hashcart.store.repository import upsert
+from hashcart.store.repository import dialect_insert, upsert
 
 
 def load_cursor(engine: Engine, name: str) -> str | None:
@@ -52,3 +54,42 @@ class StoredCursors:
 
     def write(self, cursor: Cursor, at: datetime) -> None:
         write_cursor(self.connection, cursor.name, cursor.value, at)
+        if cursor.revisions:
+            write_revisions(self.connection, cursor.revisions, at)
+
+    def read_revisions(self, dids: Sequence[str]) -> dict[str, str]:
+        return read_revisions(self.connection, dids)
+
+
+# Bound parameters per lookup: well below SQLite's and PostgreSQL's limits.
+_LOOKUP_CHUNK = 500
+
+
+def read_revisions(connection: Connection, dids: Sequence[str]) -> dict[str, str]:
+    """The stored newest rev of each of `dids` that has one."""
+    r = t.repository_revisions
+    found: dict[str, str] = {}
+    unique = sorted(set(dids))
+    for start in range(0, len(unique), _LOOKUP_CHUNK):
+        chunk = unique[start : start + _LOOKUP_CHUNK]
+        for did, rev in connection.execute(select(r.c.did, r.c.rev).where(r.c.did.in_(chunk))):
+            found[str(did)] = str(rev)
+    return found
+
+
+def write_revisions(
+    connection: Connection, revisions: Sequence[tuple[str, str]], at: datetime
+) -> None:
+    """Store each (DID, rev) unless the stored rev is already at or after it: TIDs sort as
+    their strings do, and a second listener on the same database must not move one back."""
+    rows = {did: rev for did, rev in revisions}
+    r = t.repository_revisions
+    insert: Any = dialect_insert(connection.dialect.name, r)
+    statement = insert.on_conflict_do_update(
+        index_elements=[r.c.did],
+        set_={"rev": insert.excluded.rev, "updated_at": insert.excluded.updated_at},
+        where=r.c.rev < insert.excluded.rev,
+    )
+    connection.execute(
+        statement, [{"did": did, "rev": rev, "updated_at": at} for did, rev in rows.items()]
+    )

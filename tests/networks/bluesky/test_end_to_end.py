@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -91,6 +92,10 @@ def scene(bluesky_peer: BlueskyPeer, database_url: str) -> Scene:
         bluesky_identifier=brand.handle,
         bluesky_app_password=bluesky_peer.app_password(brand),
     )
+    # The PDS signs each commit's rev with the wall clock, and hashcart ignores a rev more
+    # than a few minutes ahead of its own clock (atproto specs/sync): the shop's clock starts
+    # at the wall clock's time (and stands still from there).
+    shop.clock.advance(datetime.now(UTC) - shop.clock.now())
     shop.customer("ada@example.com", (Network.BLUESKY, ada.did, ada.handle))
     shop.customer("bob@example.com", (Network.BLUESKY, bob.did, bob.handle))
     scene = Scene(bluesky_peer, shop, brand, ada, bob)

@@ -5,7 +5,7 @@ PLC directory: signed commits are proven before a cart changes."""
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -20,7 +20,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from hashcart.clock import FixedClock
+from hashcart.clock import Clock, FixedClock, SystemClock
 from hashcart.domain.posts import Network
 from hashcart.networks.backoff import Backoff
 from hashcart.networks.bluesky.car import Blocks
@@ -82,6 +82,10 @@ class Rig:
     peer: BlueskyPeer
     listener: FirehoseListener | None = None
     delays: list[float] | None = None
+    # What the listener compares a commit's rev with. The loopback PDS signs its revs with
+    # the wall clock, so the engine's fixed clock (behind them) would take every one for a
+    # future rev: the listener reads the wall clock too, unless a test fixes it.
+    rev_clock: Clock = field(default_factory=SystemClock)
 
     def listen(self, url: str, plc_url: str | None = None) -> FirehoseListener:
         xrpc = Xrpc(new_client())
@@ -99,6 +103,7 @@ class Rig:
             RecordReader(identity, xrpc),
             backoff=Backoff(first=1.0, cap=30.0),
             wait=no_wait,
+            now=self.rev_clock.now,
         )
         return self.listener
 

@@ -10,13 +10,18 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 
+from hashcart.clock import FixedClock
 from hashcart.domain.posts import Network
 from hashcart.networks.bluesky.firehose import FirehoseListener
-from hashcart.networks.bluesky.tid import encode_tid
+from hashcart.networks.bluesky.tid import encode_tid, tid_timestamp_us
+from hashcart.ports import Cursor
+from hashcart.store import schema as t
 from tests.harness import PRODUCTS, Shop
 from tests.networks.bluesky.frames import Frame, capture, commits_touching, frame
 from tests.networks.bluesky.peer import Account, BlueskyPeer
@@ -94,8 +99,9 @@ def test_a_frame_rev_that_is_not_the_signed_commits_is_not_taken(
     rig: Rig, history: History
 ) -> None:
     """Constructed: the reply's frame relabelled with a later rev than the one carol signed
-    (to slip past the rev check, or to silence her later commits)."""
-    later = encode_tid(2**52, 0)
+    (to slip past the rev check, or to silence her later commits); a rev of the present,
+    just after her real ones, so that it is not refused as a future one first."""
+    later = encode_tid(tid_timestamp_us(history.deletion.body["rev"]) + 1, 0)
 
     def relabelled(body: dict[str, Any]) -> None:
         body["rev"] = later
@@ -107,7 +113,9 @@ def test_a_frame_rev_that_is_not_the_signed_commits_is_not_taken(
     assert history.carol.did not in listener(rig).revs  # a forged rev is not remembered
 
 
-@pytest.mark.parametrize("rev", [None, "", "not-a-tid", "3" * 5000, "\x00"])
+@pytest.mark.parametrize(
+    "rev", [None, "", "not-a-tid", "3" * 5000, "\x00", "k222222222222", "3" * 14]
+)
 def test_a_commit_without_a_valid_rev_is_unreadable(
     rig: Rig, history: History, rev: str | None
 ) -> None:
@@ -138,3 +146,118 @@ def test_a_sync_event_moves_the_repositorys_rev_on(rig: Rig, history: History) -
 
     assert rig.shop.cart("carol@example.com") == []
     assert listener(rig).stale == 1
+
+
+# --- revs kept across a restart, and future revs (specs/sync: "should reject commit events
+# with a `rev` corresponding to a future timestamp (beyond a clock drift window of a few
+# minutes)"; specs/repository: "`rev` values in the "future" (beyond a fudge factor) should
+# be ignored and not processed") ---
+
+
+def stored_revs(rig: Rig) -> dict[str, str]:
+    with rig.shop.app.engine.connect() as connection:
+        rows = connection.execute(
+            select(t.repository_revisions.c.did, t.repository_revisions.c.rev)
+        )
+        return {str(did): str(rev) for did, rev in rows}
+
+
+def test_a_restarted_listener_still_ignores_an_older_commit(rig: Rig, history: History) -> None:
+    """Constructed order across a restart: the deletion is read and committed, the process
+    ends (a new listener: nothing in memory), then the older reply arrives (a relay replaying
+    from an earlier cursor). It must not act after its own deletion."""
+    replay(rig, [[history.product.raw, history.deletion.raw]], 2)
+    assert stored_revs(rig)[history.carol.did] == history.deletion.body["rev"]
+
+    replay(rig, [[history.reply.raw]], 2)
+
+    assert rig.shop.cart("carol@example.com") == []
+    assert listener(rig).stale == 1
+
+
+def test_a_restarted_listener_ignores_the_same_commit_again(rig: Rig, history: History) -> None:
+    replay(rig, [[history.product.raw, history.reply.raw]], 2)
+    replay(rig, [[history.reply.raw]], 2)
+
+    assert rig.shop.cart("carol@example.com") == [("mug", 1)]
+    assert listener(rig).stale == 1
+
+
+def test_newer_commits_after_a_restart_are_taken(rig: Rig, history: History) -> None:
+    replay(rig, [[history.product.raw, history.reply.raw]], 2)
+    replay(rig, [[history.deletion.raw]], 2)
+
+    assert listener(rig).stale == 0
+    assert stored_revs(rig)[history.carol.did] == history.deletion.body["rev"]
+
+
+def _signed_at(item: Frame) -> datetime:
+    return datetime.fromtimestamp(tid_timestamp_us(item.body["rev"]) / 1e6, UTC)
+
+
+def test_a_real_commit_from_beyond_the_drift_window_is_ignored(rig: Rig, history: History) -> None:
+    """carol's real signed reply, read by a listener whose clock is six minutes behind the
+    time her rev stands for."""
+    replay(rig, [[history.product.raw]], 2)  # the product, read in the present
+    rig.rev_clock = FixedClock(_signed_at(history.reply) - timedelta(minutes=6))
+
+    replay(rig, [[history.reply.raw]], 2)
+
+    assert rig.shop.cart("carol@example.com") == []
+    assert listener(rig).future == 1
+    assert history.carol.did not in listener(rig).revs
+    assert history.carol.did not in stored_revs(rig)
+
+
+def test_a_real_commit_within_the_drift_window_is_taken(rig: Rig, history: History) -> None:
+    replay(rig, [[history.product.raw]], 2)
+    rig.rev_clock = FixedClock(_signed_at(history.reply) - timedelta(minutes=4))
+
+    replay(rig, [[history.reply.raw]], 2)
+
+    assert rig.shop.cart("carol@example.com") == [("mug", 1)]
+    assert listener(rig).future == 0
+
+
+def test_a_far_future_sync_cannot_silence_a_repository(rig: Rig, history: History) -> None:
+    """Constructed `#sync` with a rev in the year 2112 (the largest TID time): were it kept,
+    every real commit of carol's would look older than it for a century."""
+    sync = frame(
+        {"op": 1, "t": "#sync"},
+        {"seq": 1, "did": history.carol.did, "rev": encode_tid(2**53 - 1, 0), "blocks": b""},
+    )
+
+    replay(rig, [[history.product.raw, sync, history.reply.raw]], 2)
+
+    assert rig.shop.cart("carol@example.com") == [("mug", 1)]
+    assert listener(rig).future == 1
+    assert stored_revs(rig)[history.carol.did] == history.reply.body["rev"]
+
+
+@pytest.mark.parametrize("did", ["not-a-did", "did:web:" + "a" * 5000, "did:plc:\x00" * 3])
+def test_a_rev_of_a_name_that_is_not_a_did_is_not_kept(
+    rig: Rig, history: History, did: str
+) -> None:
+    """Constructed `#sync` events naming no valid DID: a hostile stream must not fill the
+    store (or memory) with made-up repositories."""
+    sync = frame(
+        {"op": 1, "t": "#sync"},
+        {"seq": 1, "did": did, "rev": history.reply.body["rev"], "blocks": b""},
+    )
+
+    replay(rig, [[history.product.raw, sync]], 2)
+
+    assert list(stored_revs(rig)) == [history.product.body["repo"]]  # the brand's only
+    assert did not in listener(rig).revs
+
+
+def test_a_stored_rev_is_never_moved_back(database_url: str) -> None:
+    """Two listeners on one database: the one that commits an older rev last leaves the newer."""
+    shop = Shop(database_url)
+    newer, older = encode_tid(2_000_000, 0), encode_tid(1_000_000, 0)
+    did = "did:plc:" + "a" * 24
+    for rev in (newer, older):
+        with shop.app.unit_of_work() as uow:
+            uow.cursors.write(Cursor("bluesky_firehose", "1", ((did, rev),)), shop.clock.now())
+    with shop.app.unit_of_work() as uow:
+        assert uow.cursors.read_revisions([did, "did:plc:" + "b" * 24]) == {did: newer}

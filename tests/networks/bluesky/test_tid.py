@@ -7,7 +7,7 @@ import re
 from hypothesis import given
 from hypothesis import strategies as st
 
-from hashcart.networks.bluesky.tid import encode_tid, is_tid, tid_for
+from hashcart.networks.bluesky.tid import encode_tid, is_tid, tid_for, tid_timestamp_us
 
 # The spec's own check: 13 base32-sortable characters, the first with the top bit clear.
 SPEC = re.compile(r"^[234567abcdefghij][234567abcdefghijklmnopqrstuvwxyz]{12}$")
@@ -52,3 +52,9 @@ def test_derived_timestamps_are_in_the_past() -> None:
         value = value * 32 + "234567abcdefghijklmnopqrstuvwxyz".index(char)
     seconds = (value >> 10) / 1_000_000
     assert 1_672_531_200 <= seconds < 1_735_689_600  # 2023-01-01 .. 2025-01-01
+
+
+@given(st.integers(0, 2**53 - 1), st.integers(0, 1023))
+def test_a_tids_timestamp_reads_back(timestamp_us: int, clock_id: int) -> None:
+    """atproto.com/specs/tid: 53 bits of microseconds, then a 10-bit clock id."""
+    assert tid_timestamp_us(encode_tid(timestamp_us, clock_id)) == timestamp_us

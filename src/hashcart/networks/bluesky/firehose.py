@@ -19,8 +19,15 @@ committed the batch that carried it (a batch that failed comes again and must no
 for a repeat), and a commit at or below it is ignored, so a replayed or reordered older
 commit cannot bring back a post its repository has since deleted or changed. A commit
 without a valid TID `rev` is unreadable; and the body's `rev` must be the signed commit's
-("Must match the `rev` in the commit block itself"). The revs are kept in memory (the last
-MAX_REPOS repositories): after a restart the stored cursor resumes after the last batch.
+("Must match the `rev` in the commit block itself"). A commit whose rev stands for a time
+more than FUTURE_REV_TOLERANCE ahead of the clock is ignored too ("should reject commit
+events with a `rev` corresponding to a future timestamp (beyond a clock drift window of a few
+minutes)"): otherwise one such commit would silence its repository until that time.
+
+The revs are stored with the cursor, in the batch's transaction (`Cursor.revisions`, table
+`repository_revisions`), so a restart still ignores an older or repeated commit; the last
+MAX_REPOS repositories' are also kept in memory, and the others' are read once per batch.
+Only a syntactically valid DID's rev is kept.
 """
 
 from __future__ import annotations
@@ -30,7 +37,8 @@ import base64
 import logging
 import random
 from collections import OrderedDict
-from datetime import datetime
+from collections.abc import Callable
+from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -41,7 +49,7 @@ from hashcart.errors import HashcartError
 from hashcart.networks.backoff import Backoff, Wait, wait_or_stop
 from hashcart.networks.bluesky.car import Blocks, CarError, Cid
 from hashcart.networks.bluesky.commits import Unproven, public_key, record_cid, verify_commit
-from hashcart.networks.bluesky.identity import IdentityNotFound, IdentityResolver
+from hashcart.networks.bluesky.identity import IdentityNotFound, IdentityResolver, is_did
 from hashcart.networks.bluesky.lines import account_line, commit_line
 from hashcart.networks.bluesky.records import POST_COLLECTION, AtUri, RecordReader
 from hashcart.networks.bluesky.streams import (
@@ -52,7 +60,7 @@ from hashcart.networks.bluesky.streams import (
     acting_post,
     receive_batch,
 )
-from hashcart.networks.bluesky.tid import is_tid
+from hashcart.networks.bluesky.tid import is_tid, tid_timestamp_us
 from hashcart.networks.bluesky.xrpc import BlueskyUnreachable
 from hashcart.networks.formats import Format
 from hashcart.ports import Cursor, LiveSink
@@ -64,6 +72,11 @@ _SOCKET_MAX_SIZE = 8 * 1024 * 1024
 _POST_PREFIX = POST_COLLECTION + "/"
 # How many repositories' newest revs are remembered (about 100 bytes each).
 MAX_REPOS = 100_000
+# How far ahead of our clock a commit's rev may be: the sync spec says "a clock drift window
+# of a few minutes" without a number; five is a few, and more than PDS clocks drift.
+FUTURE_REV_TOLERANCE = timedelta(minutes=5)
+# atproto.com/specs/did: "DIDs are limited to 2 KB" (the stored column's size).
+_MAX_DID_LENGTH = 2048
 
 
 class StreamRefused(HashcartError):
@@ -88,8 +101,11 @@ class FirehoseListener:
         backoff: Backoff = DEFAULT_BACKOFF,
         wait: Wait = wait_or_stop,
         rng: random.Random | None = None,
+        now: Callable[[], datetime] | None = None,
     ) -> None:
         self.url = url
+        # What a rev's time is compared with: the engine's clock unless told otherwise.
+        self.now = now or sink.now
         self.sink = sink
         self.identity = identity
         self.records = records
@@ -98,6 +114,7 @@ class FirehoseListener:
         self.unreadable = 0
         self.unconfirmed = 0
         self.stale = 0
+        self.future = 0
         self.retries = ConfirmRetries()
         # DID -> newest rev the engine committed; `_pending`: this batch's, until it commits.
         self.revs: OrderedDict[str, str] = OrderedDict()
@@ -137,7 +154,9 @@ class FirehoseListener:
         seq: int | None = None
         refused: StreamRefused | ConfirmLater | None = None
         self._pending = {}
-        for frame in batch:
+        decoded = [self._decoded(frame) for frame in batch]
+        self._recall(decoded)
+        for frame in decoded:
             self.frames += 1
             try:
                 frame_seq, frame_lines = self._frame(frame)
@@ -148,24 +167,44 @@ class FirehoseListener:
             lines += frame_lines
             if frame_seq is not None:
                 seq = frame_seq if seq is None else max(seq, frame_seq)
-        cursor = None if seq is None else Cursor(self.name, str(seq))
+        revisions = tuple(self._pending.items())
+        cursor = None if seq is None else Cursor(self.name, str(seq), revisions)
         if isinstance(refused, StreamRefused) and refused.forget_cursor:
             # Our cursor is past the server's newest event (a reset PDS): read live from now.
-            cursor = Cursor(self.name, "")
+            cursor = Cursor(self.name, "", revisions)
         if lines or cursor is not None:
             self.sink.ingest(self.name, Format.JETSTREAM, lines, cursor=cursor)
         self._remember(self._pending)
         if refused is not None:
             raise refused
 
-    def _frame(self, frame: bytes) -> tuple[int | None, list[bytes]]:
-        """One frame: its seq (None when it has none) and its post lines."""
+    def _decoded(self, frame: bytes) -> tuple[Any, Any] | str:
+        """A frame's header and body, or why it cannot be read."""
         try:
             header, body = libipld.decode_dag_cbor_multi(frame)
         except (ValueError, RecursionError, TypeError) as error:
+            return str(error)[:200] or "undecodable"
+        return header, body
+
+    def _recall(self, decoded: list[tuple[Any, Any] | str]) -> None:
+        """Bring the stored revs of the batch's repositories that are not in memory."""
+        unknown = {
+            repo
+            for frame in decoded
+            if not isinstance(frame, str) and isinstance(frame[1], dict)
+            for repo in [_repository(frame[1])]
+            if isinstance(repo, str) and _keepable(repo) and repo not in self.revs
+        }
+        if unknown:
+            self._remember(self.sink.read_revisions(sorted(unknown)))
+
+    def _frame(self, frame: tuple[Any, Any] | str) -> tuple[int | None, list[bytes]]:
+        """One decoded frame: its seq (None when it has none) and its post lines."""
+        if isinstance(frame, str):
             self.unreadable += 1
-            log.warning("bluesky_firehose: unreadable frame: %s", str(error)[:200])
+            log.warning("bluesky_firehose: unreadable frame: %s", frame)
             return None, []
+        header, body = frame
         if not isinstance(header, dict) or not isinstance(body, dict):
             self.unreadable += 1
             return None, []
@@ -174,7 +213,7 @@ class FirehoseListener:
         kind = header.get("t")
         seq = body.get("seq") if isinstance(body.get("seq"), int) else None
         if kind in ("#commit", "#sync"):
-            if (body.get("repo") if "repo" in body else body.get("did")) in self.inactive:
+            if _repository(body) in self.inactive:
                 return seq, []  # an inactive account's commits are not taken (sync spec)
             revision = self._newer(body)
             if revision is None:
@@ -184,7 +223,7 @@ class FirehoseListener:
             # Seen once this frame was read through (a ConfirmLater brings it again), and
             # only if nothing in it failed its proof: a forged commit's rev must not silence
             # the repository's real ones.
-            if self.unconfirmed + self.unreadable == doubtful:
+            if self.unconfirmed + self.unreadable == doubtful and _keepable(revision[0]):
                 self._pending[revision[0]] = revision[1]
             return seq, lines
         if kind == "#account" and isinstance(body.get("did"), str):
@@ -198,7 +237,7 @@ class FirehoseListener:
     def _newer(self, body: dict[str, Any]) -> tuple[str, str] | None:
         """(repository, rev) of a `#commit` or `#sync` newer than what its repository sent
         before (and so to be read); None for one to ignore."""
-        repo, rev = body.get("repo") if "repo" in body else body.get("did"), body.get("rev")
+        repo, rev = _repository(body), body.get("rev")
         if not isinstance(repo, str) or not isinstance(rev, str) or not is_tid(rev):
             self.unreadable += 1
             log.warning("bluesky_firehose: a commit without a valid repository and rev")
@@ -207,6 +246,11 @@ class FirehoseListener:
         if last is not None and rev <= last:
             self.stale += 1  # TIDs sort as their strings do (base32-sortable)
             log.info("bluesky_firehose: %s: rev %s is not after %s; ignored", repo, rev, last)
+            return None
+        latest = (self.now() + FUTURE_REV_TOLERANCE).timestamp() * 1_000_000
+        if tid_timestamp_us(rev) > latest:
+            self.future += 1
+            log.warning("bluesky_firehose: %s: rev %s is from the future; ignored", repo, rev)
             return None
         return repo, rev
 
@@ -370,6 +414,17 @@ class FirehoseListener:
             if self.retries.wait_for(key):
                 raise ConfirmLater(f"{key} could not be confirmed ({error})") from None
             return False
+
+
+def _repository(body: dict[str, Any]) -> object:
+    """The DID a `#commit` (`repo`) or `#sync` (`did`) body is about."""
+    return body.get("repo") if "repo" in body else body.get("did")
+
+
+def _keepable(repo: str) -> bool:
+    """Whether a repository's rev may be kept (in memory and in the store): a valid DID only,
+    so that a hostile stream cannot fill either with made-up names."""
+    return len(repo) <= _MAX_DID_LENGTH and is_did(repo)
 
 
 def _time_us(value: object) -> int | None:

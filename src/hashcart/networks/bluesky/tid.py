@@ -48,3 +48,12 @@ def tid_for(key: str) -> str:
     number = int.from_bytes(digest[:8], "big")
     timestamp = _SPAN_START_US + (number >> _CLOCK_ID_BITS) % _SPAN_US
     return encode_tid(timestamp, number & (2**_CLOCK_ID_BITS - 1))
+
+
+def tid_timestamp_us(value: str) -> int:
+    """The microseconds since the epoch a valid TID carries (its bits after the top one,
+    before the 10-bit clock id)."""
+    number = 0
+    for char in value:
+        number = (number << 5) | _ALPHABET.index(char)
+    return number >> _CLOCK_ID_BITS
