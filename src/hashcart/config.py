@@ -107,6 +107,9 @@ class Settings(BaseSettings):
     # The shop's X account: its numeric id (filters, "mentioned us") and handle (stream rules).
     x_shop_user_id: str | None = None
     x_shop_handle: str | None = None
+    # Minutes of the filtered stream X sends again on a reconnect (`backfill_minutes`, 1-5,
+    # Enterprise access only; 0: not asked). Mentions catch-up covers gaps on every plan.
+    x_stream_backfill_minutes: int = Field(default=0, ge=0, le=5)
     # Mastodon: the shop's server and its account's token (streaming, replies), and the
     # secret of the admin webhook pointed at /webhooks/mastodon.
     mastodon_url: str | None = None

@@ -19,6 +19,12 @@ rules") puts the rules in place again before the next connection.
 
 Nothing is lost across a gap: before each connection the listener reads the shop's mentions
 since the newest post it has seen (catch_up.py), and every line it takes moves that cursor.
+Where the plan has it (Enterprise), the stream's own backfill is asked for too
+(fundamentals/recovery-and-redundancy.mdx, "For disconnections of 5 minutes or less": the
+`backfill_minutes` parameter, 1 to 5): `x_stream_backfill_minutes` caps it, a reconnect asks
+for the minutes since the last connection that delivered ended (rounded up), and the first
+connection after a restart for the whole cap. X does not deduplicate what it sends again ("Your system should be
+tolerant of duplicates"): the engine's exactly-once ingest drops the repeats.
 """
 
 from __future__ import annotations
@@ -27,9 +33,11 @@ import asyncio
 import contextlib
 import json
 import logging
+import math
 import re
 from collections.abc import AsyncIterator, Coroutine, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 import httpx
@@ -186,6 +194,10 @@ class FilteredStreamListener:
         self._newest: str | None = None
         self._newest_read = False
         self._told_no_user_id = False
+        # Whether the listener ran before this process (a stored mentions cursor), and when
+        # this process's last connection ended: what the stream's backfill is asked for.
+        self._ran_before = False
+        self._dropped_at: datetime | None = None
         # What the last connections did, for logs and tests.
         self.connections = 0
         self.lines = 0
@@ -196,6 +208,10 @@ class FilteredStreamListener:
             ended = await _until(stop, self._connect_once())
             if ended is None:
                 break
+            if ended.healthy:
+                # The disconnection starts when a connection that delivered ends; failed
+                # attempts to reconnect after it do not move that.
+                self._dropped_at = self.sink.now()
             if ended.healthy:
                 failures.clear()
                 if ended.kind == "network":
@@ -248,6 +264,9 @@ class FilteredStreamListener:
             "expansions": POST_EXPANSIONS,
             "user.fields": USER_FIELDS,
         }
+        minutes = await asyncio.to_thread(self.backfill_minutes)
+        if minutes:
+            params["backfill_minutes"] = str(minutes)
         healthy = False
         try:
             async with client.stream(
@@ -275,6 +294,18 @@ class FilteredStreamListener:
             return Disconnect("network", type(error).__name__, healthy)
         return Disconnect("network", "X closed the stream", healthy)
 
+    def backfill_minutes(self) -> int:
+        """The minutes of the stream to ask X for again on this connection (0: none)."""
+        cap = int(self.sink.setting("x_stream_backfill_minutes") or 0)
+        if cap <= 0:
+            return 0
+        if self._dropped_at is None:
+            # This process's first connection: after a restart, as much as allowed (how
+            # long it was down is not known); a first run ever replays nothing.
+            return min(cap, 5) if self._ran_before else 0
+        lasted = (self.sink.now() - self._dropped_at).total_seconds()
+        return max(1, min(cap, 5, math.ceil(lasted / 60)))
+
     def _take(self, line: bytes) -> None:
         """Ingest one stream line, moving the mentions cursor past it when it is newer."""
         post_id = _post_id_of(line)
@@ -290,6 +321,7 @@ class FilteredStreamListener:
         if not self._newest_read:
             self._newest = self.sink.read_cursor(MENTIONS_CURSOR) or None
             self._newest_read = True
+            self._ran_before = self._newest is not None
         user_id = self.sink.setting("x_shop_user_id")
         if not user_id:
             if not self._told_no_user_id:
