@@ -23,8 +23,9 @@ Where the plan has it (Enterprise), the stream's own backfill is asked for too
 (fundamentals/recovery-and-redundancy.mdx, "For disconnections of 5 minutes or less": the
 `backfill_minutes` parameter, 1 to 5): `x_stream_backfill_minutes` caps it, a reconnect asks
 for the minutes since the last connection that delivered ended (rounded up), and the first
-connection after a restart for the whole cap. X does not deduplicate what it sends again ("Your system should be
-tolerant of duplicates"): the engine's exactly-once ingest drops the repeats.
+connection after a restart for the whole cap. X does not deduplicate what it sends again
+("Your system should be tolerant of duplicates"): the engine's exactly-once ingest drops the
+repeats.
 """
 
 from __future__ import annotations
