@@ -575,6 +575,11 @@ class Repository(Protocol):
 
     def queue_emails(self, emails: Sequence[Email], at: datetime) -> int: ...
 
+    # --- issue 11: a shopper's first message on a network carries advice ---
+    def messaged_accounts(self, network: str, account_ids: Iterable[str]) -> set[str]:
+        """Those of `account_ids` on `network` the outbox holds a message to."""
+        ...
+
     def add_dead_letter(
         self,
         source: str,

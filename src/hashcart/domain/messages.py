@@ -8,6 +8,7 @@ can never trigger anything.
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
@@ -18,6 +19,8 @@ from hashcart.domain.text_lengths import TextLimit, shorten, tame
 
 # The longest product title a message quotes, in graphemes, before any network's limit.
 MAX_TITLE_CHARS = 80
+# X handles: letters, digits and underscore, at most 15.
+_X_HANDLE = re.compile(r"[A-Za-z0-9_]{1,15}")
 # Bidirectional embeddings, overrides and isolates: in a stranger's title they would turn
 # the rest of the message (the reference code, the link) around on screen.
 _BIDI_CONTROLS = dict.fromkeys(map(ord, "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"))
@@ -79,6 +82,20 @@ class MessageContext:
     sanitize: Callable[[str], str]
 
 
+def mention_ask(shop_handle: str | None, tag: str) -> str | None:
+    """`@shop #tag`: what shoppers on X write so that the shop may answer them there (X's
+    2026 reply rule, networks/x/guidance); None without a usable handle."""
+    handle = (shop_handle or "").strip().removeprefix("@")
+    return f"@{handle} #{tag}" if _X_HANDLE.fullmatch(handle) else None
+
+
+def first_message_advice(ask: str, network: str) -> str:
+    """The line a shopper's first message on a network carries when the network answers only
+    those who ask a certain way. It quotes a trigger tag on purpose: the shop's own posts
+    never act (services/ingest), so our message cannot trigger anything."""
+    return f"Next time, write {ask} and we can answer you on {network}."
+
+
 def reference(trigger_post_id: str) -> str:
     """A short code unique to the trigger post, so no two messages read the same."""
     return hashlib.blake2s(trigger_post_id.encode(), digest_size=3).hexdigest()
@@ -111,14 +128,16 @@ def compose(
     limit: TextLimit | None = None,
     choices: Sequence[tuple[str, Sequence[str]]] = (),
     example: Sequence[str] = (),
+    advice: str = "",
 ) -> str:
     """The text of a message for `reason`, ending with the trigger's reference code.
 
     Within `limit` (the network's, as it counts: domain/text_lengths) when it can be: the
     lists of `choices` (which_variant: ("color", values), ("size", values)) are cut first,
     each to its first values and how many more, then the product titles are shortened,
-    then the shop's name, each with an ellipsis; the reference code, the links and the
-    greeting are never touched."""
+    then the shop's name, each with an ellipsis; the reference code, the links, the
+    greeting and the `advice` (our own words, after the body: first_message_advice) are
+    never touched."""
 
     def text(title_keep: int, shop_keep: int, values_keep: int = _WHOLE) -> str:
         return _compose(
@@ -134,6 +153,7 @@ def compose(
             choices=choices,
             values_keep=values_keep,
             example=example,
+            advice=advice,
         )
 
     whole = text(MAX_TITLE_CHARS, _WHOLE)
@@ -185,6 +205,7 @@ def _compose(
     choices: Sequence[tuple[str, Sequence[str]]] = (),
     values_keep: int = _WHOLE,
     example: Sequence[str] = (),
+    advice: str = "",
 ) -> str:
     shop = ctx.sanitize(shorten(ctx.sanitize(ctx.shop_name), shop_keep))
     named = _title(ctx, title, title_keep)
@@ -233,6 +254,8 @@ def _compose(
             f"That post shows several products ({numbered}). Reply again with the tag "
             "followed by the number you want, for example 2."
         )
+    if advice:
+        body = f"{body} {advice}"
     return f"{_greeting(ctx)}{body} (ref {reference(ctx.trigger_post_id)})"
 
 

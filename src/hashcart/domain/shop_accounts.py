@@ -31,6 +31,16 @@ class ShopAccount:
     def __str__(self) -> str:
         return f"{self.network.value}:{self.account}"
 
+    def is_author(self, network: Network, author_id: str, author_handle: str) -> bool:
+        """Whether this is the account of a post's author: the stable id exactly, or the
+        handle ignoring case (and its `@`)."""
+        if network is not self.network:
+            return False
+        handle = author_handle.removeprefix("@")
+        return author_id == self.account or (
+            bool(handle) and handle.casefold() == self.account.casefold()
+        )
+
 
 def parse_shop_account(entry: str) -> ShopAccount:
     """`x:trailhead` as a ShopAccount; ValueError saying what is wrong otherwise."""

@@ -463,7 +463,9 @@ class Ingestor:
         parsed = parse_trigger_and_words(post.text, post.tags, shop.words, shop.max_quantity)
         request, words = parsed if parsed is not None else (None, ())
         parent_id = post.quote_of_id or post.reply_to_id
-        trigger = request if parent_id is not None else None
+        # The shop's own posts never act: hashcart's replies on X quote `@shop #cart` to
+        # teach it (services/notify), and a merchant's post may show the tag.
+        trigger = request if parent_id is not None and not shop.is_own(post) else None
         urls = post.urls
         if self.resolve_links is not None:
             urls = self.resolve_links(urls, post.text)

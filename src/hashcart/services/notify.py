@@ -4,11 +4,17 @@ email only (a shopper who wants privacy gets nothing in public).
 Messages are collected while a batch is decided and queued in bulk at the end, in the
 caller's transaction, so the change and its announcement commit together (the outbox rule).
 Accounts not linked to a customer have no preference we know of: they get public replies.
+
+A shopper's first message on a network where the shop has advice for them (X: write
+`@shop #cart`, or the shop cannot answer there: networks/x/guidance) carries it; when X
+refuses that message it goes by email, advice included. "First" is read from the outbox at
+flush: an account that was never sent anything there, and only its first message of the
+batch.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -32,6 +38,8 @@ class Notices:
     shop: Shop
     messages: list[OutboundMessage] = field(default_factory=list)
     emails: list[Email] = field(default_factory=list)
+    # A message's text with the network's first-message advice, by its place in `messages`.
+    advised: dict[int, str] = field(default_factory=dict)
 
     def tell(
         self,
@@ -60,12 +68,14 @@ class Notices:
                 )
             )
             return
-        text = compose(
-            reason,
-            self.shop.message_context(handle, post_id),
-            limit=self.shop.text_limit(network),
-            **details,
-        )
+        context = self.shop.message_context(handle, post_id)
+        limit = self.shop.text_limit(network)
+        text = compose(reason, context, limit=limit, **details)
+        advice = self.shop.first_advice.get(network)
+        if advice:
+            self.advised[len(self.messages)] = compose(
+                reason, context, limit=limit, advice=advice, **details
+            )
         channel: Channel = "private" if notify_by == NotifyBy.PRIVATE_MESSAGE else "reply"
         self.messages.append(OutboundMessage(network, account_id, post_id, reason, text, channel))
 
@@ -80,7 +90,28 @@ class Notices:
 
     def flush(self, repo: Repository, at: datetime) -> int:
         """Queue everything collected (one statement per channel kind); how many were new."""
-        queued = repo.queue_messages(self.messages, at)
+        queued = repo.queue_messages(self._with_first_advice(repo), at)
         queued += repo.queue_emails(self.emails, at)
-        self.messages, self.emails = [], []
+        self.messages, self.emails, self.advised = [], [], {}
         return queued
+
+    def _with_first_advice(self, repo: Repository) -> list[OutboundMessage]:
+        """`messages`, the advised text put in where the message is its account's first."""
+        if not self.advised:
+            return self.messages
+        accounts: dict[str, set[str]] = {}
+        for index in self.advised:
+            message = self.messages[index]
+            accounts.setdefault(message.network, set()).add(message.account_id)
+        told = {
+            (network, account)
+            for network, ids in accounts.items()
+            for account in repo.messaged_accounts(network, ids)
+        }
+        messages = list(self.messages)
+        for index, text in sorted(self.advised.items()):
+            key = (messages[index].network, messages[index].account_id)
+            if key not in told:
+                told.add(key)
+                messages[index] = replace(messages[index], text=text)
+        return messages

@@ -11,9 +11,10 @@ from hashcart.config import Settings
 from hashcart.domain.carts import UNAVAILABLE, cart_refusal
 from hashcart.domain.kinds import KINDS, LINK, Grammar
 from hashcart.domain.link_codes import LinkWords
-from hashcart.domain.messages import MessageContext
-from hashcart.domain.posts import Network
+from hashcart.domain.messages import MessageContext, first_message_advice, mention_ask
+from hashcart.domain.posts import Network, Post, display_name
 from hashcart.domain.products import Catalog, CatalogItem, ShopHosts
+from hashcart.domain.shop_accounts import ShopAccount
 from hashcart.domain.text_lengths import TextLimit, limit_for
 from hashcart.domain.triggers import TriggerWords, normalize_tag, strip_trigger_tags
 from hashcart.domain.urls import extract_urls
@@ -58,6 +59,12 @@ class Shop:
     variants: VariantGroups = field(default_factory=lambda: VariantGroups(()))
     # Deleting a trigger post takes back the open line or waiting request it made.
     undo_on_delete: bool = False
+    # --- issue 11: the shop's own accounts, and the advice of a first message ---
+    # The shop's own accounts on every network (`shop_accounts`, the X user id and handle,
+    # the Bluesky identifier): their posts never act, whatever tags they carry.
+    own_accounts: tuple[ShopAccount, ...] = ()
+    # What a shopper's first message on a network adds (X: write `@shop #cart`).
+    first_advice: dict[Network, str] = field(default_factory=dict)
 
     @classmethod
     def load(
@@ -91,6 +98,15 @@ class Shop:
             ask_max_characters=ask_max_characters,
             variants=VariantGroups(Variant(*row) for row in repo.product_variants()),
             undo_on_delete=settings.undo_on_delete,
+            own_accounts=_own_accounts(settings),
+            first_advice=_first_advice(settings),
+        )
+
+    def is_own(self, post: Post) -> bool:
+        """Whether `post` is by one of the shop's own accounts."""
+        return any(
+            account.is_author(post.network, post.author_id, post.author_handle)
+            for account in self.own_accounts
         )
 
     @property
@@ -170,3 +186,25 @@ class ShopHost(Host, Protocol):
     stand now: what the live sink and OAuth linking run on (bootstrap.App is one)."""
 
     def shop(self) -> Shop: ...
+
+
+def _own_accounts(settings: Settings) -> tuple[ShopAccount, ...]:
+    """`shop_accounts`, and the accounts the network settings name as the shop's."""
+    named = [
+        (Network.X, settings.x_shop_user_id),
+        (Network.X, settings.x_shop_handle),
+        (Network.BLUESKY, settings.bluesky_identifier),
+    ]
+    found = dict.fromkeys(settings.parsed_shop_accounts())
+    for network, account in named:
+        account = (account or "").strip().removeprefix("@")
+        if account:
+            found.setdefault(ShopAccount(network, account))
+    return tuple(found)
+
+
+def _first_advice(settings: Settings) -> dict[Network, str]:
+    """X answers only those who mention the shop (networks/x/guidance): a shopper's first
+    message there says how, when the shop's handle is known."""
+    ask = mention_ask(settings.x_shop_handle, settings.cart_tags[0]) if settings.cart_tags else None
+    return {Network.X: first_message_advice(ask, display_name(Network.X))} if ask else {}

@@ -446,6 +446,20 @@ class Repository:
         returned = self.connection.execute(_queue_messages(self._dialect), list(rows.values()))
         return len(returned.all())
 
+    def messaged_accounts(self, network: str, account_ids: Iterable[str]) -> set[str]:
+        """Those of `account_ids` on `network` the outbox holds a message to (any status):
+        the others get their first (ix_outbox_account serves it)."""
+        wanted = sorted(set(account_ids))
+        if not wanted:
+            return set()
+        o = t.outbox
+        found = self.connection.scalars(
+            select(o.c.account_id)
+            .where(o.c.network == network, o.c.account_id.in_(wanted))
+            .distinct()
+        )
+        return {str(account) for account in found}
+
     def queue_emails(self, emails: Sequence[Email], at: datetime) -> int:
         """Put emails in the outbox in one statement (the engine queues a batch's at once);
         how many were new. The same dedupe key twice queues one email."""
