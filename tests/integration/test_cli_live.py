@@ -102,6 +102,7 @@ def test_dispatch_once_json_sends_what_is_due_and_prints_the_counts(
         "reconciled": 0,
         "possibly_duplicated": 0,
         "skipped_rate_limited": 0,
+        "fell_back_to_another_network": 0,
     }
     [message] = smtp_server.messages
     assert (message["To"], message["Subject"]) == ("sam@example.com", "Your order")

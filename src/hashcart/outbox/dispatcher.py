@@ -75,6 +75,9 @@ class DispatchRun:
     possibly_duplicated: int = 0
     # Due rows put back because their network's rate limit said to wait.
     skipped_rate_limited: int = 0
+    # Failed for good and sent instead as a private message on the shopper's other linked
+    # network (a refused X reply: outbox/fallback).
+    fell_back_to_another_network: int = 0
 
     @property
     def handled(self) -> int:
@@ -94,6 +97,8 @@ class DispatchRun:
         parts = [f"sent {self.sent}", f"retried {self.retried}", f"failed {self.failed}"]
         if self.fell_back_to_email:
             parts.append(f"emailed instead {self.fell_back_to_email}")
+        if self.fell_back_to_another_network:
+            parts.append(f"sent on another network instead {self.fell_back_to_another_network}")
         if self.reconciled:
             parts.append(f"checked after a crash {self.reconciled}")
         if self.possibly_duplicated:
@@ -242,8 +247,14 @@ class _Run:
         *,
         forget_account: bool = False,
     ) -> None:
-        emailed = record_failed(
-            self.app.engine, item, claimed_at, reason, self.settings.shop_name, now
+        fell_back = record_failed(
+            self.app.engine,
+            item,
+            claimed_at,
+            reason,
+            self.settings.shop_name,
+            now,
+            other_networks=[network for network in self.senders if network != "email"],
         )
         if forget_account:
             # After the email, which finds the shopper's address through the link this
@@ -261,7 +272,8 @@ class _Run:
                 extra=_ids(item),
             )
         self.run.failed += 1
-        self.run.fell_back_to_email += int(emailed)
+        self.run.fell_back_to_email += int(fell_back == "email")
+        self.run.fell_back_to_another_network += int(fell_back == "another_network")
         # For good: the shopper hears by email if they can, and nobody retries it.
         log.warning("outbox %d (%s) failed: %s", item.id, item.network, reason, extra=_ids(item))
 

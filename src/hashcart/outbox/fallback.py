@@ -5,6 +5,13 @@ account has no address; its failed row in the console is all there is).
 Queued in the transaction that marks the network row failed, with the dedupe key
 `fallback:<outbox id>`, so a failure recorded twice emails once.
 
+A refused X message goes first to the shopper's other linked networks, as a private message
+(a Mastodon direct message, a Bluesky chat message), when the shop can send there: X refuses
+every reply to a shopper who did not mention the shop (its 2026 reply rule, networks/x/
+guidance), and a shopper who linked another network hears from us where they are. Its dedupe
+key is `private:fallback:<outbox id>`; if that one fails too, it goes by email (a fallback
+never falls back to another network).
+
 A private message can also go out and still be kept from the shopper's eyes (Mastodon files
 private mentions from accounts the recipient does not follow among filtered notifications).
 The sender says so (`Sent.may_be_unseen`) and the sent row keeps it as its console note,
@@ -15,10 +22,11 @@ good, so that they come here and go by email."""
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 from dataclasses import replace
 from datetime import datetime
 
-from sqlalchemy import Connection, Engine, exists, select
+from sqlalchemy import Connection, Engine, exists, insert, select
 
 from hashcart.domain.messages import Reason, email_subject
 from hashcart.domain.posts import display_name
@@ -39,6 +47,94 @@ FALLBACK_KEY_PREFIX = "email:fallback:"
 def fallback_key(outbox_id: int) -> str:
     """The outbox dedupe key of the email sent instead of row `outbox_id`."""
     return f"{FALLBACK_KEY_PREFIX}{outbox_id}"
+
+
+# --- issue 11: a refused X message goes to the shopper's other networks first ---
+
+# The outbox dedupe key of the private message sent on another network instead of a row is
+# this and the row's id.
+PRIVATE_FALLBACK_KEY_PREFIX = "private:fallback:"
+# The networks whose refused messages try the shopper's other networks before email.
+OTHER_NETWORK_FIRST = frozenset({"x"})
+
+
+def private_fallback_key(outbox_id: int) -> str:
+    """The outbox dedupe key of the private message sent instead of row `outbox_id`."""
+    return f"{PRIVATE_FALLBACK_KEY_PREFIX}{outbox_id}"
+
+
+def other_linked_account(
+    connection: Connection, item: OutboxItem, networks: Collection[str]
+) -> tuple[str, str, str] | None:
+    """(network, account id, handle) of the same shopper's link on the first of `networks`
+    they linked (in that order), other than the item's own; None when there is none."""
+    wanted = [network for network in networks if network not in (item.network, "email")]
+    if not wanted:
+        return None
+    mine, theirs = t.account_links.alias("mine"), t.account_links.alias("theirs")
+    rows = connection.execute(
+        select(theirs.c.network, theirs.c.account_id, theirs.c.handle)
+        .join(mine, mine.c.customer_id == theirs.c.customer_id)
+        .where(
+            mine.c.network == item.network,
+            mine.c.account_id == item.account_id,
+            theirs.c.network.in_(wanted),
+        )
+    ).all()
+    found = {
+        str(row.network): (str(row.network), str(row.account_id), str(row.handle or ""))
+        for row in rows
+    }
+    return next((found[network] for network in wanted if network in found), None)
+
+
+def queue_other_network_message(
+    connection: Connection,
+    item: OutboxItem,
+    why: str,
+    networks: Collection[str],
+    at: datetime,
+) -> bool:
+    """Queue `item`'s message as a private message on the shopper's other linked network
+    (among `networks`, the ones the shop can send on); True if one is queued."""
+    if item.network not in OTHER_NETWORK_FIRST or item.dedupe_key.startswith(
+        PRIVATE_FALLBACK_KEY_PREFIX
+    ):
+        return False
+    other = other_linked_account(connection, item, networks)
+    if other is None:
+        return False
+    network, account_id, handle = other
+    key = private_fallback_key(item.id)
+    o = t.outbox
+    if connection.scalar(select(exists().where(o.c.dedupe_key == key))):
+        return False
+    # A Mastodon direct message reaches only the accounts it mentions: it greets the handle
+    # (the acct the shop's server knows); Bluesky chat needs no greeting.
+    greeting = f"@{handle} " if network == "mastodon" and handle else ""
+    connection.execute(
+        insert(o).values(
+            network=network,
+            account_id=account_id,
+            in_reply_to="",
+            reason=item.reason,
+            text=greeting + other_network_text(item, why),
+            dedupe_key=key,
+            channel="private",
+            status="queued",
+            created_at=at,
+        )
+    )
+    return True
+
+
+def other_network_text(item: OutboxItem, why: str) -> str:
+    """The message, then a sentence saying in words why it came this way."""
+    network = display_name(item.network)
+    what = "send you a private message" if item.channel == "private" else "reply to you"
+    body = _GREETING.sub("", item.text, count=1)
+    because = why.strip().rstrip(".")
+    return f"{body}\n\nWe could not {what} on {network} ({because}), so this comes here instead."
 
 
 def linked_email(connection: Connection, network: str, account_id: str) -> str | None:

@@ -7,17 +7,21 @@ changes nothing rather than undoing the newer claim."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Collection
 from datetime import datetime
+from typing import Literal
 
 from sqlalchemy import Connection, Engine, or_, update
 
-from hashcart.outbox.fallback import queue_fallback_email
+from hashcart.outbox.fallback import queue_fallback_email, queue_other_network_message
 from hashcart.outbox.senders import OutboxItem, Sent
 from hashcart.store import schema as t
 
 log = logging.getLogger(__name__)
 
 _o = t.outbox
+# How a message that failed for good still reached its shopper (None: it did not).
+FellBack = Literal["email", "another_network"] | None
 # Servers can answer with pages of text; the console shows the start.
 MAX_REASON_CHARS = 1000
 
@@ -121,9 +125,12 @@ def record_failed(
     reason: str,
     shop_name: str,
     now: datetime,
-) -> bool:
-    """Failed for good with `reason`; a network message goes to the shopper's email instead
-    (same transaction). True if an email was queued."""
+    other_networks: Collection[str] = (),
+) -> FellBack:
+    """Failed for good with `reason`; a network message goes to the shopper instead (same
+    transaction): by a private message on another of their linked networks among
+    `other_networks` where the fallback allows (fallback.py), else by email. Which of the
+    two was queued, if one was."""
     with engine.begin() as connection:
         closed = _close(
             connection,
@@ -137,8 +144,11 @@ def record_failed(
             delivery_started_at=None,
         )
         if not closed or item.channel == "email":
-            return False
-        return queue_fallback_email(connection, item, short(reason), shop_name, now)
+            return None
+        why = short(reason)
+        if queue_other_network_message(connection, item, why, other_networks, now):
+            return "another_network"
+        return "email" if queue_fallback_email(connection, item, why, shop_name, now) else None
 
 
 def release(engine: Engine, item: OutboxItem, claimed_at: datetime, until: datetime) -> None:

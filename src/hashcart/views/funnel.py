@@ -27,7 +27,7 @@ from sqlalchemy import Connection, String, and_, case, cast, func, literal, or_,
 
 from hashcart.domain.messages import Reason
 from hashcart.domain.shop_accounts import ShopAccount
-from hashcart.outbox.fallback import FALLBACK_KEY_PREFIX
+from hashcart.outbox.fallback import FALLBACK_KEY_PREFIX, PRIVATE_FALLBACK_KEY_PREFIX
 from hashcart.store import schema as t
 from hashcart.store.shoppable import shoppable_conditions
 from hashcart.store.shopping import WEB_NETWORK, parse_web_source
@@ -279,7 +279,8 @@ def _add_trigger_counts(
 def _add_confirmed_elsewhere(
     connection: Connection, by_key: dict[tuple[str, str], FunnelRow]
 ) -> None:
-    """Per post: replies to its triggers that failed on the network and went by email."""
+    """Per post: replies to its triggers that failed on the network and went another way: by
+    email, or as a private message on another of the shopper's networks."""
     reply = t.outbox.alias("reply")
     instead = t.outbox.alias("instead")
     trigger = t.posts.alias("trigger")
@@ -293,8 +294,12 @@ def _add_confirmed_elsewhere(
                 ),
             ).join(
                 instead,
-                instead.c.dedupe_key
-                == literal(FALLBACK_KEY_PREFIX, String) + cast(reply.c.id, String),
+                or_(
+                    instead.c.dedupe_key
+                    == literal(FALLBACK_KEY_PREFIX, String) + cast(reply.c.id, String),
+                    instead.c.dedupe_key
+                    == literal(PRIVATE_FALLBACK_KEY_PREFIX, String) + cast(reply.c.id, String),
+                ),
             )
         )
         .where(reply.c.channel == "reply", reply.c.status == "failed")
