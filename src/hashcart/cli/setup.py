@@ -16,6 +16,7 @@ from hashcart.cli import (
     errors,
     fail,
     links_app,
+    print_json,
     settings_of,
 )
 from hashcart.domain.posts import Network
@@ -115,3 +116,46 @@ def links_add(
         f"waiting requests, {result.expired} had expired",
         markup=False,
     )
+
+
+@links_app.command("check")
+def links_check(
+    ctx: typer.Context,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Ask the shop's Mastodon server whether each linked Mastodon account still exists, and
+    forget those deleted or suspended (their links, tokens and stored posts; orders stay)."""
+    from hashcart.networks.mastodon.account_check import check_accounts
+    from hashcart.networks.mastodon.wiring import account_api
+    from hashcart.store.account_data import links_on
+
+    hashcart = app_of(ctx)
+    api = account_api(hashcart.effective_settings())
+    if api is None:
+        fail("links check needs mastodon_url and mastodon_access_token")
+    with hashcart.engine.connect() as connection:
+        accounts = links_on(connection, Network.MASTODON.value)
+    try:
+        found = check_accounts(api, accounts)
+    finally:
+        api.close()
+    for uri in found.gone:
+        # One transaction each: a failure part-way keeps what was forgotten.
+        with hashcart.unit_of_work() as uow:
+            uow.repository.forget_network_account(Network.MASTODON, uri)
+    if as_json:
+        print_json({"checked": len(accounts), **found.as_json()})
+    else:
+        console.print(
+            f"checked {len(accounts) - found.not_asked} of {len(accounts)} Mastodon accounts: "
+            f"{len(found.gone)} gone and forgotten, {found.live} live, "
+            f"{found.unknown} the server could not tell",
+            markup=False,
+        )
+    if found.stopped is not None:
+        from hashcart.errors import HashcartError
+
+        # One line, exit 1 (cli.main): a later run asks about the rest.
+        raise HashcartError(
+            f"stopped with {found.not_asked} not asked (run it again later): {found.stopped}"
+        )

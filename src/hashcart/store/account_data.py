@@ -101,6 +101,17 @@ def linked_accounts(connection: Connection, customer_id: int) -> list[LinkedAcco
     ]
 
 
+def links_on(connection: Connection, network: str) -> list[tuple[str, str]]:
+    """(account id, handle) of every account linked on `network`, oldest link first."""
+    links = t.account_links
+    rows = connection.execute(
+        select(links.c.account_id, links.c.handle)
+        .where(links.c.network == network)
+        .order_by(links.c.created_at, links.c.id)
+    )
+    return [(str(row.account_id), str(row.handle or "")) for row in rows]
+
+
 def unlink(connection: Connection, customer_id: int, link_id: int) -> LinkedAccount | None:
     """Remove one of the customer's links; None if they have no link with that id."""
     links = t.account_links

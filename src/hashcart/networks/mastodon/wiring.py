@@ -29,6 +29,12 @@ def _api(settings: Settings, **options: Any) -> MastodonApi | None:
     return MastodonApi(settings.mastodon_url, token.get_secret_value(), **options)
 
 
+def account_api(settings: Settings) -> MastodonApi | None:
+    """The API of the shop's server as its account sees it (`hashcart links check`); None
+    when it is not configured."""
+    return _api(settings)
+
+
 # The limit is asked while a message is composed, which is inside the batch's write
 # transaction: a server that does not answer must hold that lock for seconds at most, once
 # per process (then the documented 500 holds).
