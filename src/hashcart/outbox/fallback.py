@@ -38,6 +38,8 @@ from hashcart.store import schema as t
 _GREETING = re.compile(r"^@\S+\s+")
 _REASONS = frozenset(reason.value for reason in Reason)
 MAY_BE_UNSEEN = "May not be seen: "
+# A Mastodon account's address as its server writes it: `user` or `user@domain`.
+_MASTODON_ACCT = re.compile(r"[A-Za-z0-9_]{1,64}(?:@[A-Za-z0-9.-]{1,253})?")
 
 
 # The outbox dedupe key of the email sent instead of a row is this and the row's id.
@@ -84,6 +86,9 @@ def other_linked_account(
     found = {
         str(row.network): (str(row.network), str(row.account_id), str(row.handle or ""))
         for row in rows
+        # A Mastodon direct message reaches whom it mentions: without an address-like
+        # handle it could reach nobody, or someone else ("ada @mallory").
+        if row.network != "mastodon" or _MASTODON_ACCT.fullmatch(str(row.handle or ""))
     }
     return next((found[network] for network in wanted if network in found), None)
 

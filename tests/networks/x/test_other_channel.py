@@ -176,3 +176,18 @@ def test_a_refused_fallback_goes_by_email_and_never_back_to_x(rig: Rig) -> None:
         ("email", "queued"),
     ]
     assert rows[2][3].startswith("email:fallback:")
+
+
+def test_a_mastodon_link_without_an_address_is_passed_over(rig: Rig) -> None:
+    """Constructed: the link's handle could make the direct message mention someone else."""
+    with rig.shop.app.engine.begin() as connection:
+        connection.execute(
+            t.account_links.update()
+            .where(t.account_links.c.network == Network.MASTODON.value)
+            .values(handle="maya @mallory@evil.example")
+        )
+    run = rig.dispatch("mastodon", "bluesky")
+
+    assert rig.mastodon.stand_in.posted == []
+    assert len(rig.pds.messages) == 1
+    assert run.fell_back_to_another_network == 1
