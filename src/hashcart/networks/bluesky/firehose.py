@@ -119,6 +119,9 @@ class FirehoseListener:
         # DID -> newest rev the engine committed; `_pending`: this batch's, until it commits.
         self.revs: OrderedDict[str, str] = OrderedDict()
         self._pending: dict[str, str] = {}
+        # Repositories the store had no rev for when asked: not asked again (each lookup is
+        # a transaction), until they are forgotten as the oldest (MAX_REPOS).
+        self._unstored: OrderedDict[str, None] = OrderedDict()
         # Accounts whose latest `#account` event said inactive: their commits are skipped.
         self.inactive: set[str] = set()
 
@@ -193,10 +196,19 @@ class FirehoseListener:
             for frame in decoded
             if not isinstance(frame, str) and isinstance(frame[1], dict)
             for repo in [_repository(frame[1])]
-            if isinstance(repo, str) and _keepable(repo) and repo not in self.revs
+            if isinstance(repo, str)
+            and _keepable(repo)
+            and repo not in self.revs
+            and repo not in self._unstored
         }
-        if unknown:
-            self._remember(self.sink.read_revisions(sorted(unknown)))
+        if not unknown:
+            return
+        stored = self.sink.read_revisions(sorted(unknown))
+        self._remember(stored)
+        for repo in sorted(unknown - stored.keys()):
+            self._unstored[repo] = None
+        while len(self._unstored) > MAX_REPOS:
+            self._unstored.popitem(last=False)
 
     def _frame(self, frame: tuple[Any, Any] | str) -> tuple[int | None, list[bytes]]:
         """One decoded frame: its seq (None when it has none) and its post lines."""
