@@ -18,10 +18,10 @@ from pydantic import ValidationError
 
 from hashcart.config import Settings
 from hashcart.domain.posts import Network
-from hashcart.listeners.sink import LiveIngest
 from hashcart.networks.x.catch_up import MENTIONS_CURSOR
 from hashcart.networks.x.fetch import XParentFetcher
 from hashcart.networks.x.stream import FilteredStreamListener
+from hashcart.services.live_ingest import LiveIngest
 from hashcart.store.cursors import save_cursor
 from tests.harness import Shop
 from tests.loopback import LiveServer
