@@ -16,9 +16,10 @@ from enum import Enum
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
-from hashcart.domain.carts import ListKind
+from hashcart.domain.carts import ListKind, can_be_bought
 from hashcart.domain.messages import OutboundMessage
 from hashcart.domain.posts import Network, Post
+from hashcart.domain.stock import Shortage
 from hashcart.errors import HashcartError
 
 if TYPE_CHECKING:
@@ -656,6 +657,13 @@ class UnitOfWork(Protocol):
     @property
     def oauth(self) -> OAuthRecords: ...
 
+    # checkout's repositories (the section "checkout" below)
+    @property
+    def stock(self) -> StockHolds: ...
+
+    @property
+    def carts(self) -> CartLines: ...
+
     def __enter__(self) -> UnitOfWork: ...
 
     def __exit__(
@@ -793,11 +801,25 @@ class PaymentRecords(Protocol):
 
     def of_order(self, order_id: int) -> PaymentRecord | None: ...
 
+    # checkout (the section "checkout" below)
+    def link_order(self, checkout_key: str, order_id: int) -> None:
+        """The order the key's payment pays for (written in the order's transaction)."""
+        ...
+
 
 class OrderRecords(Protocol):
     """Orders, as the payment use cases change them."""
 
     def set_status(self, order_id: int, status: str) -> None: ...
+
+    # checkout (the section "checkout" below)
+    def with_key(self, checkout_key: str) -> KeyedOrder | None:
+        """The order a checkout key made already, None when it made none."""
+        ...
+
+    def add(self, order: NewOrder) -> int:
+        """Write the order and its lines; its id."""
+        ...
 
 
 class PaymentGateway(Protocol):
@@ -1005,3 +1027,183 @@ class NetworkSettingFields(Protocol):
 
 
 # --- end of live ingest, parent fetches, OAuth records ----------------------------------
+
+
+# --- checkout (issue 10, points 4-6): stock holds, orders, the cart it buys -------------
+#
+# Checkout (services/checkout.py) holds the stock, has the payment authorised, places the
+# order and has it captured, each step through a unit of work. The value types below were
+# the store's (store/stock, store/orders, store/shopping re-export them).
+
+
+class OutOfStock(HashcartError):
+    """Some lines could not be held; the caller's transaction must roll back (holds taken
+    for the other lines in it are undone with it)."""
+
+    def __init__(self, shortages: Sequence[Shortage]) -> None:
+        super().__init__(", ".join(f"{s.product_id}: {s.wanted} > {s.left}" for s in shortages))
+        self.shortages = tuple(shortages)
+
+
+@dataclass(frozen=True)
+class StockLevel:
+    product_id: str
+    stock: int | None
+    reserved: int
+
+    @property
+    def free(self) -> int | None:
+        return None if self.stock is None else max(0, self.stock - self.reserved)
+
+
+class StockHolds(Protocol):
+    """Stock and its holds (reservations), never below zero under concurrent writers."""
+
+    def reserve(
+        self,
+        holder: str,
+        wanted: Mapping[str, int],
+        *,
+        reason: str,
+        now: datetime,
+        until: datetime,
+    ) -> None:
+        """Hold `wanted` (product id -> quantity) for `holder` until `until`, all or nothing;
+        raise OutOfStock naming every line there is not enough of."""
+        ...
+
+    def release(self, holder: str, now: datetime) -> int:
+        """End `holder`'s live holds; the units freed."""
+        ...
+
+    def convert(
+        self,
+        holder: str,
+        new_holder: str,
+        wanted: Mapping[str, int],
+        *,
+        reason: str,
+        now: datetime,
+    ) -> None:
+        """Turn `holder`'s holds into a sale held by `new_holder`; raise OutOfStock when a
+        hold ran out and its units went to someone else."""
+        ...
+
+    def level(self, product_id: str) -> StockLevel | None: ...
+
+    def set(self, product_id: str, stock: int | None) -> None:
+        """The merchant's count of units on hand (None: not counted)."""
+        ...
+
+
+@dataclass(frozen=True)
+class Origin:
+    """Where a line came from: a reply on a network, or the shop's own pages; and the
+    shoppable post behind it, when known (its network, id and author)."""
+
+    via: Literal["reply", "shop"]
+    network: str | None = None
+    post_id: str | None = None
+    author_id: str | None = None
+    author_handle: str | None = None
+
+
+@dataclass(frozen=True)
+class ListItem:
+    """One cart line or wish-list entry, with its product as the catalog says now."""
+
+    id: int
+    product_id: str
+    title: str
+    link: str
+    price: Decimal | None
+    currency: str | None
+    availability: str
+    quantity: int
+    origin: Origin
+    added_at: datetime
+
+    @property
+    def available(self) -> bool:
+        return can_be_bought(self.availability)
+
+    @property
+    def line_total(self) -> Decimal | None:
+        return None if self.price is None else self.price * self.quantity
+
+
+class CartLines(Protocol):
+    """A shopper's cart and wish list, as checkout reads and empties them."""
+
+    def items(self, kind: ListKind, customer_id: int) -> list[ListItem]:
+        """The customer's lines, oldest first, each with its product as it is now."""
+        ...
+
+    def remove_products(self, customer_id: int, product_ids: Sequence[str]) -> None:
+        """Take these products out of the customer's cart (they were ordered)."""
+        ...
+
+
+class Buyer(Protocol):
+    """Who checks out (the web's signed-in shopper, store.accounts.Person, is one)."""
+
+    @property
+    def id(self) -> int: ...
+
+    @property
+    def email(self) -> str: ...
+
+    @property
+    def name(self) -> str | None: ...
+
+
+@dataclass(frozen=True)
+class Address:
+    name: str
+    line1: str
+    line2: str
+    city: str
+    postcode: str
+    country: str  # ISO 3166-1 alpha-2
+
+
+@dataclass(frozen=True)
+class OrderLine:
+    product_id: str
+    title: str
+    unit_price: Decimal
+    currency: str
+    quantity: int
+    # The shoppable post the line came from (None when it came from none).
+    network: str | None
+    post_id: str | None
+
+    @property
+    def line_total(self) -> Decimal:
+        return self.unit_price * self.quantity
+
+
+@dataclass(frozen=True)
+class NewOrder:
+    customer_id: int
+    checkout_key: str
+    status: str  # placed | paid (| refunded, later)
+    email: str
+    address: Address
+    payment_gateway: str
+    payment_reference: str
+    total_amount: Decimal
+    currency: str
+    created_at: datetime
+    lines: Sequence[OrderLine]
+
+
+@dataclass(frozen=True)
+class KeyedOrder:
+    """The order a checkout key already made, and whose it is."""
+
+    id: int
+    customer_id: int | None
+
+
+# --- end of checkout ---------------------------------------------------------------------

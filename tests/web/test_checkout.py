@@ -449,19 +449,18 @@ def test_a_cart_changed_during_payment_makes_no_order(web_shop: WebShop) -> None
     with engine.begin() as connection:
         shopping.set_quantity(connection, "cart", person.id, basket.lines[0].id, 2)
 
-    with engine.begin() as connection:
-        placed = checkout.place_order(
-            connection,
-            customer=person,
-            checkout_key="k" * 32,
-            address=Address("Sam", "1 Harbour Street", "", "Portland", "97201", "US"),
-            basket=basket,
-            gateway="invoice",
-            payment=PaymentResult(True, "INV-1", "ok"),
-            shop_name="Trailhead Coffee",
-            public_url="http://127.0.0.1:8000",
-            at=web_shop.clock.now(),
-        )
+    placed = checkout.place_order(
+        web_shop.app.unit_of_work,
+        customer=person,
+        checkout_key="k" * 32,
+        address=Address("Sam", "1 Harbour Street", "", "Portland", "97201", "US"),
+        basket=basket,
+        gateway="invoice",
+        payment=PaymentResult(True, "INV-1", "ok"),
+        shop_name="Trailhead Coffee",
+        public_url="http://127.0.0.1:8000",
+        at=web_shop.clock.now(),
+    )
 
     assert placed is None
     assert _orders(web_shop) == []

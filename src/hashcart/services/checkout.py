@@ -8,6 +8,9 @@ saying what changed. Then the stock is held (`hold_stock`), the payment authoris
 order written in one transaction keyed by the form's random checkout key (unique in
 `orders`, so a double submit finds the first order) that turns the hold into the sale and
 queues the confirmation email; only then is the payment captured.
+
+Each step is its own unit of work (`units()`, ports.UnitOfWork): the gateway is asked
+between them, never inside a transaction.
 """
 
 from __future__ import annotations
@@ -19,18 +22,20 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 
-from sqlalchemy import Connection
-
 from hashcart.domain.countries import country_code
 from hashcart.domain.stock import checkout_holder, hold_until, order_holder, shortage_text
-from hashcart.services.mail import Email, queue_email
+from hashcart.ports import (
+    Address,
+    Buyer,
+    Email,
+    KeyedOrder,
+    ListItem,
+    NewOrder,
+    OrderLine,
+    OutOfStock,
+    UnitsOfWork,
+)
 from hashcart.services.payments import PaymentResult
-from hashcart.store import orders, shopping, stock
-from hashcart.store import payments as payment_records
-from hashcart.store.accounts import Person
-from hashcart.store.orders import Address, NewOrder, OrderLine
-from hashcart.store.repository import Repository
-from hashcart.store.shopping import ListItem
 
 # Why a cart line cannot be bought now, as a shopper reads it.
 _HELD_BACK_WHY = {"out_of_stock": "is out of stock", "discontinued": "is no longer sold"}
@@ -92,6 +97,19 @@ def basket_of(items: Sequence[ListItem]) -> Basket:
                 item.quantity
             )
     return Basket(tuple(lines), tuple(held), totals)
+
+
+def basket_for(units: UnitsOfWork, customer_id: int) -> Basket:
+    """The customer's cart as it is now, as checkout sees it."""
+    with units() as uow:
+        items = uow.carts.items("cart", customer_id)
+    return basket_of(items)
+
+
+def order_with_key(units: UnitsOfWork, checkout_key: str) -> KeyedOrder | None:
+    """The order the checkout key made already (a double submit), None when it made none."""
+    with units() as uow:
+        return uow.orders.with_key(checkout_key)
 
 
 # what the page showed -----------------------------------------------------------------
@@ -214,25 +232,26 @@ def wanted_of(basket: Basket) -> dict[str, int]:
     return {item.product_id: item.quantity for item in basket.lines}
 
 
-def hold_stock(connection: Connection, checkout_key: str, basket: Basket, at: datetime) -> None:
+def hold_stock(units: UnitsOfWork, checkout_key: str, basket: Basket, at: datetime) -> None:
     """Hold the basket's units for this checkout while it pays (all or nothing; raises
-    stock.OutOfStock naming every line there is not enough of)."""
-    stock.reserve(
-        connection,
-        checkout_holder(checkout_key),
-        wanted_of(basket),
-        reason=HOLD_REASON,
-        now=at,
-        until=hold_until(at),
-    )
+    OutOfStock naming every line there is not enough of, and holds nothing)."""
+    with units() as uow:
+        uow.stock.reserve(
+            checkout_holder(checkout_key),
+            wanted_of(basket),
+            reason=HOLD_REASON,
+            now=at,
+            until=hold_until(at),
+        )
 
 
-def release_stock(connection: Connection, checkout_key: str, at: datetime) -> None:
+def release_stock(units: UnitsOfWork, checkout_key: str, at: datetime) -> None:
     """Give back what this checkout holds (it will not become an order, or it made one)."""
-    stock.release(connection, checkout_holder(checkout_key), at)
+    with units() as uow:
+        uow.stock.release(checkout_holder(checkout_key), at)
 
 
-def shortage_message(basket: Basket, short: stock.OutOfStock) -> str:
+def shortage_message(basket: Basket, short: OutOfStock) -> str:
     """What the shopper reads about the lines there is not enough of."""
     titles = {item.product_id: item.title for item in basket.lines}
     return " ".join(
@@ -253,9 +272,9 @@ class Placed:
 
 
 def place_order(
-    connection: Connection,
+    units: UnitsOfWork,
     *,
-    customer: Person,
+    customer: Buyer,
     checkout_key: str,
     address: Address,
     basket: Basket,
@@ -265,54 +284,52 @@ def place_order(
     public_url: str,
     at: datetime,
 ) -> Placed | None:
-    """Turn the cart into one order, inside the caller's transaction: the order, its lines,
-    the stock held for this checkout turned into the sale, the emptied cart and the queued
+    """Turn the cart into one order, in one unit of work: the order, its lines, the stock
+    held for this checkout turned into the sale, the emptied cart and the queued
     confirmation commit together.
 
     Returns the order the key made earlier when there is one (a double submit), and None
     when the cart no longer holds what was paid for (it changed during the payment). Raises
-    stock.OutOfStock when a hold ran out and its units went to someone else meanwhile: the
-    caller's transaction then rolls back, and nothing is ordered."""
-    # Concurrent submits take turns (SQLite's BEGIN IMMEDIATE does it already).
-    Repository(connection).serialize_writers()
-    existing = orders.order_with_key(connection, checkout_key)
-    if existing is not None:
-        return Placed(existing.id, existing.customer_id, created=False)
-    now = basket_of(shopping.list_items(connection, "cart", customer.id))
-    if summary_of(now) != summary_of(basket):
-        return None
-    assert basket.currency is not None
-    lines = [_order_line(item) for item in basket.lines]
-    order = NewOrder(
-        customer_id=customer.id,
-        checkout_key=checkout_key,
-        status="paid" if payment.paid else "placed",
-        email=customer.email,
-        address=address,
-        payment_gateway=gateway,
-        payment_reference=payment.reference,
-        total_amount=basket.total,
-        currency=basket.currency,
-        created_at=at,
-        lines=lines,
-    )
-    order_id = orders.add_order(connection, order)
-    stock.convert(
-        connection,
-        checkout_holder(checkout_key),
-        order_holder(order_id),
-        wanted_of(basket),
-        reason=HOLD_REASON,
-        now=at,
-    )
-    payment_records.link_order(connection, checkout_key, order_id)
-    shopping.remove_products(connection, customer.id, [line.product_id for line in lines])
-    queue_email(
-        connection,
-        confirmation_email(order_id, order, customer, payment, shop_name, public_url),
-        at,
-    )
-    return Placed(order_id, customer.id, created=True)
+    OutOfStock when a hold ran out and its units went to someone else meanwhile: the unit
+    of work then rolls back, and nothing is ordered."""
+    with units() as uow:
+        # Concurrent submits take turns (SQLite's BEGIN IMMEDIATE does it already).
+        uow.repository.serialize_writers()
+        existing = uow.orders.with_key(checkout_key)
+        if existing is not None:
+            return Placed(existing.id, existing.customer_id, created=False)
+        now = basket_of(uow.carts.items("cart", customer.id))
+        if summary_of(now) != summary_of(basket):
+            return None
+        assert basket.currency is not None
+        lines = [_order_line(item) for item in basket.lines]
+        order = NewOrder(
+            customer_id=customer.id,
+            checkout_key=checkout_key,
+            status="paid" if payment.paid else "placed",
+            email=customer.email,
+            address=address,
+            payment_gateway=gateway,
+            payment_reference=payment.reference,
+            total_amount=basket.total,
+            currency=basket.currency,
+            created_at=at,
+            lines=lines,
+        )
+        order_id = uow.orders.add(order)
+        uow.stock.convert(
+            checkout_holder(checkout_key),
+            order_holder(order_id),
+            wanted_of(basket),
+            reason=HOLD_REASON,
+            now=at,
+        )
+        uow.payments.link_order(checkout_key, order_id)
+        uow.carts.remove_products(customer.id, [line.product_id for line in lines])
+        uow.repository.queue_emails(
+            [confirmation_email(order_id, order, customer, payment, shop_name, public_url)], at
+        )
+        return Placed(order_id, customer.id, created=True)
 
 
 def _order_line(item: ListItem) -> OrderLine:
@@ -334,7 +351,7 @@ def _order_line(item: ListItem) -> OrderLine:
 def confirmation_email(
     order_id: int,
     order: NewOrder,
-    customer: Person,
+    customer: Buyer,
     payment: PaymentResult,
     shop_name: str,
     public_url: str,

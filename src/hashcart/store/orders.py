@@ -6,7 +6,6 @@ unlike a cart), and the shoppable post each line came from, for the funnel.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -14,48 +13,19 @@ from typing import Any
 
 from sqlalchemy import Connection, func, insert, select, update
 
+from hashcart.ports import Address, KeyedOrder, NewOrder, OrderLine
 from hashcart.store import schema as t
 
-
-@dataclass(frozen=True)
-class Address:
-    name: str
-    line1: str
-    line2: str
-    city: str
-    postcode: str
-    country: str  # ISO 3166-1 alpha-2
-
-
-@dataclass(frozen=True)
-class OrderLine:
-    product_id: str
-    title: str
-    unit_price: Decimal
-    currency: str
-    quantity: int
-    # The shoppable post the line came from (None when it came from none).
-    network: str | None
-    post_id: str | None
-
-    @property
-    def line_total(self) -> Decimal:
-        return self.unit_price * self.quantity
-
-
-@dataclass(frozen=True)
-class NewOrder:
-    customer_id: int
-    checkout_key: str
-    status: str  # placed | paid (| refunded, later)
-    email: str
-    address: Address
-    payment_gateway: str
-    payment_reference: str
-    total_amount: Decimal
-    currency: str
-    created_at: datetime
-    lines: Sequence[OrderLine]
+# The value types live in ports (checkout owns them); importers here keep working.
+__all__ = [
+    "Address",
+    "KeyedOrder",
+    "NewOrder",
+    "Order",
+    "OrderLine",
+    "OrderSummary",
+    "StoredOrders",
+]
 
 
 @dataclass(frozen=True)
@@ -85,14 +55,6 @@ class OrderSummary:
     currency: str
     created_at: datetime
     item_count: int
-
-
-@dataclass(frozen=True)
-class KeyedOrder:
-    """The order a checkout key already made, and whose it is."""
-
-    id: int
-    customer_id: int | None
 
 
 def order_with_key(connection: Connection, checkout_key: str) -> KeyedOrder | None:
@@ -254,3 +216,9 @@ class StoredOrders:
 
     def set_status(self, order_id: int, status: str) -> None:
         set_status(self.connection, order_id, status)
+
+    def with_key(self, checkout_key: str) -> KeyedOrder | None:
+        return order_with_key(self.connection, checkout_key)
+
+    def add(self, order: NewOrder) -> int:
+        return add_order(self.connection, order)

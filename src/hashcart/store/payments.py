@@ -190,3 +190,6 @@ class StoredPayments:
 
     def of_order(self, order_id: int) -> PaymentRecord | None:
         return of_order(self.connection, order_id)
+
+    def link_order(self, checkout_key: str, order_id: int) -> None:
+        link_order(self.connection, checkout_key, order_id)

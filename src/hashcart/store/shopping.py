@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
-from typing import Any, Literal
+from typing import Any
 
 from sqlalchemy import Connection, Table, and_, case, delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -30,6 +30,12 @@ from hashcart.domain.carts import (
 )
 from hashcart.domain.posts import network_names
 from hashcart.domain.shop_accounts import ShopAccount
+from hashcart.ports import (  # their home is ports; the web's routes name them here
+    ListItem as ListItem,
+)
+from hashcart.ports import (
+    Origin as Origin,
+)
 from hashcart.store import schema as t
 from hashcart.store.repository import LIST_TABLES
 from hashcart.store.shoppable import shoppable_conditions
@@ -37,42 +43,6 @@ from hashcart.store.shoppable import shoppable_conditions
 TABLES: dict[ListKind, Table] = LIST_TABLES
 # Lines added on the web carry this network and "<network>/<shoppable post id>" (or "").
 WEB_NETWORK = "web"
-
-
-@dataclass(frozen=True)
-class Origin:
-    """Where a line came from: a reply on a network, or the shop's own pages; and the
-    shoppable post behind it, when known (its network, id and author)."""
-
-    via: Literal["reply", "shop"]
-    network: str | None = None
-    post_id: str | None = None
-    author_id: str | None = None
-    author_handle: str | None = None
-
-
-@dataclass(frozen=True)
-class ListItem:
-    """One cart line or wish-list entry, with its product as the catalog says now."""
-
-    id: int
-    product_id: str
-    title: str
-    link: str
-    price: Decimal | None
-    currency: str | None
-    availability: str
-    quantity: int
-    origin: Origin
-    added_at: datetime
-
-    @property
-    def available(self) -> bool:
-        return can_be_bought(self.availability)
-
-    @property
-    def line_total(self) -> Decimal | None:
-        return None if self.price is None else self.price * self.quantity
 
 
 def web_source(network: str, post_id: str) -> str:
@@ -382,3 +352,16 @@ def _insert_ignoring(connection: Connection, table: Table, values: dict[str, Any
     )
     statement = insert.values(**values).on_conflict_do_nothing().returning(table.c.id)
     return connection.execute(statement).first() is not None
+
+
+class StoredCarts:
+    """The shoppers' carts and wish lists of one open transaction (ports.CartLines)."""
+
+    def __init__(self, connection: Connection) -> None:
+        self.connection = connection
+
+    def items(self, kind: ListKind, customer_id: int) -> list[ListItem]:
+        return list_items(self.connection, kind, customer_id)
+
+    def remove_products(self, customer_id: int, product_ids: Sequence[str]) -> None:
+        remove_products(self.connection, customer_id, product_ids)

@@ -14,38 +14,17 @@ converted, exactly once), and two transactions over the same products never dead
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 
 from sqlalchemy import Connection, case, select, update
 
 from hashcart.domain.stock import Shortage
-from hashcart.errors import HashcartError
+from hashcart.ports import OutOfStock, StockLevel
 from hashcart.store import schema as t
 from hashcart.store.repository import insert_ignoring
 
 r, p = t.reservations, t.products
-
-
-class OutOfStock(HashcartError):
-    """Some lines could not be held; the caller's transaction must roll back (holds taken
-    for the other lines in it are undone with it)."""
-
-    def __init__(self, shortages: Sequence[Shortage]) -> None:
-        super().__init__(", ".join(f"{s.product_id}: {s.wanted} > {s.left}" for s in shortages))
-        self.shortages = tuple(shortages)
-
-
-@dataclass(frozen=True)
-class StockLevel:
-    product_id: str
-    stock: int | None
-    reserved: int
-
-    @property
-    def free(self) -> int | None:
-        return None if self.stock is None else max(0, self.stock - self.reserved)
 
 
 def reserve(
@@ -233,9 +212,48 @@ def _give_back(connection: Connection, ended: Iterable[tuple[str, int]], *, sold
         connection.execute(update(p).where(p.c.product_id == product_id).values(**values))
 
 
+class StoredStock:
+    """Stock and holds of one open transaction (ports.StockHolds)."""
+
+    def __init__(self, connection: Connection) -> None:
+        self.connection = connection
+
+    def reserve(
+        self,
+        holder: str,
+        wanted: Mapping[str, int],
+        *,
+        reason: str,
+        now: datetime,
+        until: datetime,
+    ) -> None:
+        reserve(self.connection, holder, wanted, reason=reason, now=now, until=until)
+
+    def release(self, holder: str, now: datetime) -> int:
+        return release(self.connection, holder, now)
+
+    def convert(
+        self,
+        holder: str,
+        new_holder: str,
+        wanted: Mapping[str, int],
+        *,
+        reason: str,
+        now: datetime,
+    ) -> None:
+        convert(self.connection, holder, new_holder, wanted, reason=reason, now=now)
+
+    def level(self, product_id: str) -> StockLevel | None:
+        return stock_level(self.connection, product_id)
+
+    def set(self, product_id: str, stock: int | None) -> None:
+        set_stock(self.connection, product_id, stock)
+
+
 __all__ = [
     "OutOfStock",
     "StockLevel",
+    "StoredStock",
     "convert",
     "holds_of",
     "release",

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from contextlib import AbstractContextManager
 from types import TracebackType
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Connection, Engine
 
@@ -18,6 +19,10 @@ from hashcart.store.orders import StoredOrders
 from hashcart.store.parent_fetches import StoredParentFetches
 from hashcart.store.payments import StoredPayments
 from hashcart.store.repository import Repository
+from hashcart.store.stock import StoredStock
+
+if TYPE_CHECKING:
+    from hashcart.store.shopping import StoredCarts
 
 
 class UnitOfWorkMisuse(HashcartError, RuntimeError):
@@ -42,6 +47,8 @@ class SqlUnitOfWork:
         self._orders: StoredOrders | None = None
         self._parent_fetches: StoredParentFetches | None = None
         self._oauth: StoredOAuth | None = None
+        self._stock: StoredStock | None = None
+        self._carts: StoredCarts | None = None
 
     def __enter__(self) -> SqlUnitOfWork:
         if self._transaction is not None:
@@ -55,6 +62,7 @@ class SqlUnitOfWork:
         self._orders = StoredOrders(connection)
         self._parent_fetches = StoredParentFetches(connection)
         self._oauth = StoredOAuth(connection)
+        self._stock = StoredStock(connection)
         return self
 
     def __exit__(
@@ -68,6 +76,7 @@ class SqlUnitOfWork:
         self._payments = self._orders = None
         self._parent_fetches = None
         self._oauth = None
+        self._stock = self._carts = None
         if transaction is not None:
             # Commits, or rolls back and lets the error go on (never swallows it).
             transaction.__exit__(kind, error, traceback)
@@ -113,3 +122,22 @@ class SqlUnitOfWork:
         if self._oauth is None:
             raise UnitOfWorkMisuse("the unit of work is not open")
         return self._oauth
+
+    @property
+    def stock(self) -> StoredStock:
+        if self._stock is None:
+            raise UnitOfWorkMisuse("the unit of work is not open")
+        return self._stock
+
+    @property
+    def carts(self) -> StoredCarts:
+        if self._connection is None:
+            raise UnitOfWorkMisuse("the unit of work is not open")
+        if self._carts is None:
+            # Made on first use: store.shopping loads SQLAlchemy's PostgreSQL dialect, which
+            # `hashcart ingest` on a SQLite shop never needs (tests/integration/
+            # test_cli_startup.py, docs/benchmarks.md "Start-up").
+            from hashcart.store.shopping import StoredCarts
+
+            self._carts = StoredCarts(self._connection)
+        return self._carts

@@ -20,11 +20,11 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse
 from starlette.responses import Response
 
+from hashcart.ports import OutOfStock
 from hashcart.services import checkout, payments
 from hashcart.services.checkout import CHECKOUT_KEY, Basket
 from hashcart.services.payments import GATEWAYS, PaymentDetails, PaymentGateway, gateway_named
 from hashcart.store import orders, shopping
-from hashcart.store.stock import OutOfStock
 from hashcart.web.context import (
     SignedInShopper,
     Viewer,
@@ -32,7 +32,6 @@ from hashcart.web.context import (
     hashcart_of,
     read_only,
     render,
-    unit_of_work,
 )
 from hashcart.web.formatting import money
 
@@ -69,9 +68,7 @@ def _checkout_page(
 
 
 def _cart_basket(request: Request, viewer: Viewer) -> Basket:
-    with unit_of_work(request) as connection:
-        items = shopping.list_items(connection, "cart", viewer.id)
-    return checkout.basket_of(items)
+    return checkout.basket_for(hashcart_of(request).unit_of_work, viewer.id)
 
 
 @router.get("/checkout")
@@ -128,8 +125,7 @@ def checkout_submit(
     # (under the writers' lock) finds its order. Reading the cart second would see an empty
     # cart and no order, and answer a double submit with "your cart changed".
     basket = _cart_basket(request, viewer)
-    with unit_of_work(request) as connection:
-        made = orders.order_with_key(connection, checkout_key)
+    made = checkout.order_with_key(app.unit_of_work, checkout_key)
     if made is not None:  # a double submit: the first request made the order already
         return _to_order(request, made.id, made.customer_id, viewer)
 
@@ -156,8 +152,7 @@ def checkout_submit(
     assert basket.currency is not None
     now = app.clock.now()
     try:
-        with unit_of_work(request) as connection:
-            checkout.hold_stock(connection, checkout_key, basket, now)
+        checkout.hold_stock(app.unit_of_work, checkout_key, basket, now)
     except OutOfStock as short:
         made = _order_made(request, checkout_key)
         if made is not None:  # a twin submit made the order (and took the stock) meanwhile
@@ -199,19 +194,18 @@ def checkout_submit(
 
     problem = "Your cart changed while this order was being placed"
     try:
-        with unit_of_work(request) as connection:
-            placed = checkout.place_order(
-                connection,
-                customer=viewer.person,
-                checkout_key=checkout_key,
-                address=address,
-                basket=basket,
-                gateway=record.gateway,  # the key's gateway, should the form name another
-                payment=record.authorisation,
-                shop_name=app.settings.shop_name,
-                public_url=app.settings.public_url,
-                at=now,
-            )
+        placed = checkout.place_order(
+            app.unit_of_work,
+            customer=viewer.person,
+            checkout_key=checkout_key,
+            address=address,
+            basket=basket,
+            gateway=record.gateway,  # the key's gateway, should the form name another
+            payment=record.authorisation,
+            shop_name=app.settings.shop_name,
+            public_url=app.settings.public_url,
+            at=now,
+        )
     except OutOfStock as short:
         # The hold ran out while paying and someone else bought the units meanwhile.
         placed, problem = None, checkout.shortage_message(basket, short).rstrip(".")
@@ -260,8 +254,7 @@ def _order_made(request: Request, checkout_key: str) -> orders.KeyedOrder | None
 
 def _release(request: Request, checkout_key: str) -> None:
     app = hashcart_of(request)
-    with unit_of_work(request) as connection:
-        checkout.release_stock(connection, checkout_key, app.clock.now())
+    checkout.release_stock(app.unit_of_work, checkout_key, app.clock.now())
 
 
 def _to_order(request: Request, order_id: int, owner: int | None, viewer: Viewer) -> Response:
