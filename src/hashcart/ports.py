@@ -730,6 +730,8 @@ class PaymentStep:
 
 
 PaymentStatus = Literal["authorising", "authorised", "declined", "captured", "voided", "refunded"]
+# The steps after an authorisation that hashcart may owe the gateway and retry.
+PaymentStepName = Literal["capture", "void"]
 
 
 @dataclass(frozen=True)
@@ -746,6 +748,16 @@ class PaymentRecord:
     paid: bool
     order_id: int | None
     last_error: str | None
+    # A capture or void hashcart still owes the gateway, how many times it was refused
+    # (or its outcome was unknown), and when the payment sweep asks again (None: it stopped).
+    pending_step: PaymentStepName | None = None
+    step_attempts: int = 0
+    retry_at: datetime | None = None
+
+    @property
+    def step_stopped(self) -> bool:
+        """A step is owed and will not be asked again by itself: an operator must look."""
+        return self.pending_step is not None and self.retry_at is None
 
     @property
     def answered(self) -> bool:
@@ -804,6 +816,34 @@ class PaymentRecords(Protocol):
     # checkout (the section "checkout" below)
     def link_order(self, checkout_key: str, order_id: int) -> None:
         """The order the key's payment pays for (written in the order's transaction)."""
+        ...
+
+    # capture and void, owed and retried (services/payment_retry.py)
+    def owe(self, checkout_key: str, step: PaymentStepName, retry_at: datetime) -> bool:
+        """Record that `step` is owed on an authorised payment, to be asked again from
+        `retry_at` if it is not done by then. A capture is owed once the order exists; a
+        void only while no order is linked. False (nothing changed) when the payment is not
+        authorised or owes another step."""
+        ...
+
+    def step_failed(
+        self, checkout_key: str, error: str, now: datetime, retry_at: datetime | None
+    ) -> PaymentRecord:
+        """The owed step was refused or its outcome is unknown: one more attempt counted,
+        `error` kept, asked again from `retry_at` (None: stop asking)."""
+        ...
+
+    def steps_due(self, now: datetime, limit: int) -> list[PaymentRecord]:
+        """Authorised payments whose owed step may be asked again now, oldest first."""
+        ...
+
+    def claim_step(self, checkout_key: str, now: datetime, until: datetime) -> bool:
+        """Take a due step for one attempt (another sweep then skips it until `until`);
+        False when it is not due any more."""
+        ...
+
+    def restart_stopped(self, now: datetime) -> int:
+        """Ask every stopped step again now, its attempts counted from zero; how many."""
         ...
 
 

@@ -35,6 +35,7 @@ from hashcart.ports import (
     OutOfStock,
     UnitsOfWork,
 )
+from hashcart.services.payment_steps import REQUEST_GRACE
 from hashcart.services.payments import PaymentResult
 
 # Why a cart line cannot be bought now, as a shopper reads it.
@@ -301,6 +302,9 @@ def place_order(
         now = basket_of(uow.carts.items("cart", customer.id))
         if summary_of(now) != summary_of(basket):
             return None
+        paying = uow.payments.find(checkout_key)
+        if paying is not None and (paying.status != "authorised" or paying.pending_step == "void"):
+            return None  # the authorisation was cancelled, or is being: nothing to pay with
         assert basket.currency is not None
         lines = [_order_line(item) for item in basket.lines]
         order = NewOrder(
@@ -325,6 +329,9 @@ def place_order(
             now=at,
         )
         uow.payments.link_order(checkout_key, order_id)
+        # The capture is owed with the order: if the request dies before the gateway answers,
+        # the payment sweep captures it (services/payment_steps).
+        uow.payments.owe(checkout_key, "capture", at + REQUEST_GRACE)
         uow.carts.remove_products(customer.id, [line.product_id for line in lines])
         uow.repository.queue_emails(
             [confirmation_email(order_id, order, customer, payment, shop_name, public_url)], at

@@ -27,6 +27,7 @@ from hashcart.ports import (
     PaymentStep,
     UnitsOfWork,
 )
+from hashcart.services import payment_steps
 
 log = logging.getLogger(__name__)
 
@@ -214,38 +215,34 @@ def authorise_once(
 
 def capture(units: UnitsOfWork, gateway: PaymentGateway, checkout_key: str, now: datetime) -> bool:
     """Take the authorised money for the order now placed; False (logged, the reason kept on
-    the record for the merchant) when the gateway refused. Captured once per key."""
+    the record for the merchant) when the gateway refused or did not answer: the capture
+    stays owed and the payment sweep asks again (services/payment_steps). Captured once per
+    key."""
     with units() as uow:
         record = uow.payments.find(checkout_key)
     if record is None or record.status != "authorised":
         return record is not None and record.status == "captured"
-    step = _gateway_of(record, gateway).capture(record.authorised)
-    with units() as uow:
-        if step.done:
-            return uow.payments.move(checkout_key, expected={"authorised"}, to="captured", now=now)
-        uow.payments.note_refusal(checkout_key, f"capture refused: {step.message}", now)
-    log.warning("capture refused for checkout %s: %s", checkout_key, step.message)
-    return False
+    if record.pending_step == "void":
+        return False  # its order could not be placed: it is being cancelled
+    return payment_steps.attempt(units, _gateway_of(record, gateway), record, "capture", now)
 
 
 def void(units: UnitsOfWork, gateway: PaymentGateway, checkout_key: str, now: datetime) -> bool:
     """Cancel the key's authorisation (its order could not be placed). True when nothing is
     charged: voided now or before, declined, or never authorised; False when the gateway
-    refused to void, or the money was captured already (then it needs a refund)."""
+    refused to void or did not answer (the void stays owed and the payment sweep asks
+    again), or the money was captured or is owed to an order (then it needs a refund)."""
     with units() as uow:
         record = uow.payments.find(checkout_key)
-    if record is None or record.status in ("declined", "voided"):
-        return True
-    if record.status != "authorised":
-        return False
-    step = _gateway_of(record, gateway).void(record.authorised)
-    with units() as uow:
-        if step.done:
-            uow.payments.move(checkout_key, expected={"authorised"}, to="voided", now=now)
+        if record is None or record.status in ("declined", "voided"):
             return True
-        uow.payments.note_refusal(checkout_key, f"void refused: {step.message}", now)
-    log.warning("void refused for checkout %s: %s", checkout_key, step.message)
-    return False
+        if record.status != "authorised":
+            return False
+        # Owed from now on, so a crash before the gateway answers still ends in a void; and
+        # an order can no longer be placed on this authorisation (checkout.place_order).
+        if not uow.payments.owe(checkout_key, "void", now + payment_steps.REQUEST_GRACE):
+            return False  # an order is linked: its capture is owed, not a void
+    return payment_steps.attempt(units, _gateway_of(record, gateway), record, "void", now)
 
 
 def _gateway_of(record: PaymentRecord, chosen: PaymentGateway) -> PaymentGateway:

@@ -13,9 +13,9 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, select, update
+from sqlalchemy import Connection, and_, or_, select, update
 
-from hashcart.ports import Authorisation, PaymentRecord, PaymentStatus
+from hashcart.ports import Authorisation, PaymentRecord, PaymentStatus, PaymentStepName
 from hashcart.store import schema as t
 from hashcart.store.repository import insert_ignoring
 
@@ -82,7 +82,14 @@ def move(
     error: str | None = None,
 ) -> bool:
     """Change the status from one of `expected` to `to`; False when it was not in one."""
-    values: dict[str, Any] = {"status": to, "updated_at": now, "last_error": error}
+    # A move settles whatever step was owed (the capture or void is done, or moot).
+    values: dict[str, Any] = {
+        "status": to,
+        "updated_at": now,
+        "last_error": error,
+        "pending_step": None,
+        "retry_at": None,
+    }
     if order_id is not None:
         values["order_id"] = order_id
     changed = connection.execute(
@@ -115,6 +122,99 @@ def note_refusal(connection: Connection, checkout_key: str, error: str, now: dat
     )
 
 
+# capture and void, owed and retried ------------------------------------------------------
+
+_p = t.payments
+
+
+def owe(
+    connection: Connection, checkout_key: str, step: PaymentStepName, retry_at: datetime
+) -> bool:
+    """Record `step` as owed on the authorised payment (see ports.PaymentRecords.owe)."""
+    settled_order = _p.c.order_id.is_not(None) if step == "capture" else _p.c.order_id.is_(None)
+    changed = connection.execute(
+        update(_p)
+        .where(
+            _p.c.checkout_key == checkout_key,
+            _p.c.status == "authorised",
+            settled_order,
+            or_(_p.c.pending_step.is_(None), _p.c.pending_step == step),
+        )
+        .values(pending_step=step, retry_at=retry_at)
+        .returning(_p.c.id)
+    ).first()
+    return changed is not None
+
+
+def step_failed(
+    connection: Connection,
+    checkout_key: str,
+    error: str,
+    now: datetime,
+    retry_at: datetime | None,
+) -> PaymentRecord:
+    """One more refused (or unknown) attempt at the owed step; ask again from `retry_at`."""
+    connection.execute(
+        update(_p)
+        .where(_p.c.checkout_key == checkout_key, _p.c.pending_step.is_not(None))
+        .values(
+            step_attempts=_p.c.step_attempts + 1,
+            last_error=error,
+            retry_at=retry_at,
+            updated_at=now,
+        )
+    )
+    record = find(connection, checkout_key)
+    assert record is not None
+    return record
+
+
+def steps_due(connection: Connection, now: datetime, limit: int) -> list[PaymentRecord]:
+    rows = connection.execute(
+        select(_p)
+        .where(
+            _p.c.status == "authorised",
+            _p.c.pending_step.is_not(None),
+            _p.c.retry_at <= now,
+        )
+        .order_by(_p.c.retry_at, _p.c.id)
+        .limit(limit)
+    ).all()
+    return [_record(row) for row in rows]
+
+
+def claim_step(connection: Connection, checkout_key: str, now: datetime, until: datetime) -> bool:
+    """Compare and set on `retry_at`: of two sweeps that read the same due step, one wins."""
+    claimed = connection.execute(
+        update(_p)
+        .where(
+            _p.c.checkout_key == checkout_key,
+            _p.c.status == "authorised",
+            _p.c.pending_step.is_not(None),
+            _p.c.retry_at <= now,
+        )
+        .values(retry_at=until)
+        .returning(_p.c.id)
+    ).first()
+    return claimed is not None
+
+
+def restart_stopped(connection: Connection, now: datetime) -> int:
+    restarted = connection.execute(
+        update(_p)
+        .where(
+            and_(
+                _p.c.status == "authorised",
+                _p.c.pending_step.is_not(None),
+                _p.c.retry_at.is_(None),
+            )
+        )
+        .values(retry_at=now, step_attempts=0, updated_at=now)
+        .returning(_p.c.id)
+    ).all()
+    return len(restarted)
+
+
 def find(connection: Connection, checkout_key: str) -> PaymentRecord | None:
     row = connection.execute(
         select(t.payments).where(t.payments.c.checkout_key == checkout_key)
@@ -143,6 +243,9 @@ def _record(row: Any) -> PaymentRecord:
         paid=bool(row.paid),
         order_id=row.order_id,
         last_error=row.last_error,
+        pending_step=row.pending_step,
+        step_attempts=row.step_attempts,
+        retry_at=row.retry_at,
     )
 
 
@@ -193,3 +296,20 @@ class StoredPayments:
 
     def link_order(self, checkout_key: str, order_id: int) -> None:
         link_order(self.connection, checkout_key, order_id)
+
+    def owe(self, checkout_key: str, step: PaymentStepName, retry_at: datetime) -> bool:
+        return owe(self.connection, checkout_key, step, retry_at)
+
+    def step_failed(
+        self, checkout_key: str, error: str, now: datetime, retry_at: datetime | None
+    ) -> PaymentRecord:
+        return step_failed(self.connection, checkout_key, error, now, retry_at)
+
+    def steps_due(self, now: datetime, limit: int) -> list[PaymentRecord]:
+        return steps_due(self.connection, now, limit)
+
+    def claim_step(self, checkout_key: str, now: datetime, until: datetime) -> bool:
+        return claim_step(self.connection, checkout_key, now, until)
+
+    def restart_stopped(self, now: datetime) -> int:
+        return restart_stopped(self.connection, now)

@@ -394,6 +394,14 @@ payments = Table(
     Column("last_error", Text, nullable=True),
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
+    # A capture or void hashcart owes the gateway (its order was placed, or could not be):
+    # capture | void, until it is done. The payment sweep (services/payment_retry) asks
+    # again from `retry_at`; `retry_at` NULL with a step owed: it stopped after
+    # `step_attempts` refusals, and the console shows it.
+    Column("pending_step", String(16), nullable=True),
+    Column("step_attempts", Integer, nullable=False, server_default="0"),
+    Column("retry_at", UTCDateTime, nullable=True),
+    Index("ix_payments_pending_step", "pending_step", "retry_at"),
 )
 
 order_lines = Table(

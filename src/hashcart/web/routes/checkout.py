@@ -179,6 +179,10 @@ def checkout_submit(
         ),
         now,
     )
+    if record.pending_step == "void":  # an earlier try of this key could not be placed
+        return _not_placed(
+            request, viewer, form, gateway, checkout_key, "This order could not be placed"
+        )
     if record.status in ("declined", "voided"):
         _release(request, checkout_key)
         message = (
