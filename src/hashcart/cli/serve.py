@@ -33,15 +33,23 @@ def serve(
     """Serve the web shop and merchant console (loopback by default).
 
     The live networks' listeners and the outbox's dispatcher run beside them, unless
-    --no-listen / --no-dispatch say otherwise."""
+    --no-listen / --no-dispatch say otherwise; so does the payment sweep, which asks the
+    gateways again for captures and voids they refused (`hashcart payments retry`)."""
     from hashcart.live import BackgroundServices
+    from hashcart.services.payment_steps import PaymentSweep
+    from hashcart.services.payments import gateway_named
 
     ensure_can_listen(host, port)
     hashcart = app_of(ctx)
     start_logging(hashcart)
     background = BackgroundServices(hashcart, listen=listen, dispatch=dispatch)
     background.start()
+    # Captures and voids a gateway refused or left unanswered are asked again (the same
+    # sweep as `hashcart payments retry`).
+    sweep = PaymentSweep(hashcart.unit_of_work, hashcart.clock, gateway_named)
+    sweep.start()
     try:
-        serve_web(hashcart, host, port, also=background.describe())
+        serve_web(hashcart, host, port, also=[*background.describe(), sweep.describe()])
     finally:
+        sweep.stop()
         background.stop()

@@ -178,6 +178,10 @@ class PaymentSweep:
         if self._thread is not None:
             self._thread.join(timeout=timeout)
 
+    def describe(self) -> str:
+        """Its line in `hashcart serve`'s banner."""
+        return f"  payments:         owed captures and voids asked again every {self.every:.0f} s"
+
     @property
     def running(self) -> bool:
         return self._thread is not None and self._thread.is_alive()

@@ -6,6 +6,7 @@ from fastapi import APIRouter, Depends, Request
 from starlette.responses import Response
 
 from hashcart.views import console
+from hashcart.views.unsettled_payments import unsettled_payments
 from hashcart.web.context import SignedInMerchant, csrf_protected, hashcart_of, read_only, render
 
 router = APIRouter(
@@ -19,4 +20,7 @@ def dashboard(request: Request, viewer: SignedInMerchant) -> Response:
     accounts = app.effective_settings().parsed_shop_accounts()
     with read_only(request) as connection:
         counts = console.dashboard(connection, accounts)
-    return render(request, "merchant/home.html", title="Console", counts=counts)
+        unsettled = unsettled_payments(connection)
+    return render(
+        request, "merchant/home.html", title="Console", counts=counts, unsettled=unsettled
+    )

@@ -1,0 +1,79 @@
+"""Payments: the captures and voids hashcart still owes the gateways, asked again."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from hashcart.cli import app, app_of, console, print_json
+
+payments_app = typer.Typer(
+    help="Payments: captures and voids the gateway has not settled yet.", no_args_is_help=True
+)
+app.add_typer(payments_app, name="payments")
+
+
+@payments_app.command("retry")
+def payments_retry(
+    ctx: typer.Context,
+    restart_stopped: Annotated[
+        bool,
+        typer.Option(
+            "--restart-stopped",
+            help="Also ask again the steps that stopped after their last attempt "
+            "(their attempts count from zero).",
+        ),
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON array.")] = False,
+) -> None:
+    """Ask the gateways again for every capture and void that is due (what `hashcart serve`
+    does every minute), under the same idempotency key: never charged twice."""
+    from hashcart.services.payment_steps import MAX_STEP_ATTEMPTS, retry_owed_steps
+    from hashcart.services.payments import gateway_named
+
+    hashcart = app_of(ctx)
+    now = hashcart.clock.now()
+    if restart_stopped:
+        with hashcart.unit_of_work() as uow:
+            uow.payments.restart_stopped(now)
+    outcomes = retry_owed_steps(hashcart.unit_of_work, gateway_named, now)
+    if as_json:
+        print_json(
+            [
+                {
+                    "checkout_key": outcome.checkout_key,
+                    "order_id": outcome.order_id,
+                    "step": outcome.step,
+                    "done": outcome.done,
+                    "attempts": outcome.attempts,
+                    "stopped": outcome.stopped,
+                    "message": outcome.message,
+                }
+                for outcome in outcomes
+            ]
+        )
+        return
+    for outcome in outcomes:
+        what = f"{outcome.step} for " + (
+            f"order #{outcome.order_id}"
+            if outcome.order_id is not None
+            else f"checkout {outcome.checkout_key[:8]}…"
+        )
+        if outcome.done:
+            said = "done"
+        elif outcome.stopped:
+            said = f"stopped after {outcome.attempts} attempts: {outcome.message}"
+        else:
+            said = (
+                f"not done (attempt {outcome.attempts} of {MAX_STEP_ATTEMPTS}): {outcome.message}"
+            )
+        console.print(f"{what}: {said}", markup=False, highlight=False, soft_wrap=True)
+    done = sum(outcome.done for outcome in outcomes)
+    stopped = sum(outcome.stopped for outcome in outcomes)
+    console.print(
+        f"{len(outcomes)} asked again: {done} done, {len(outcomes) - done - stopped} to ask "
+        f"again later, {stopped} stopped.",
+        markup=False,
+        highlight=False,
+    )
