@@ -43,6 +43,16 @@ SWEEP_BATCH = 100
 GatewayFinder = Callable[[str], PaymentGateway | None]
 
 
+# The gateway's answer is kept for the console; a gateway (or its exception) may say a lot.
+KEPT_CHARS = 2000
+
+
+def kept_text(answer: str) -> str:
+    """A gateway's answer as the record keeps it: bounded, and without NUL characters
+    (PostgreSQL's text refuses them, and the failure must be recorded all the same)."""
+    return answer.replace("\x00", "\ufffd")[:KEPT_CHARS]
+
+
 def next_attempt_at(attempts: int, now: datetime) -> datetime | None:
     """When to ask again after `attempts` failed attempts; None once they are all used."""
     if attempts >= MAX_STEP_ATTEMPTS:
@@ -82,11 +92,12 @@ def attempt(
                 )
             return moved or step == "void"
         failure = f"{step} refused: {answer.message}"
+    failure = kept_text(failure)
     with units() as uow:
         current = uow.payments.find(key)
         attempts = (current.step_attempts if current else record.step_attempts) + 1
         retry_at = next_attempt_at(attempts, now)
-        uow.payments.step_failed(key, failure[:2000], now, retry_at)
+        uow.payments.step_failed(key, failure, now, retry_at)
     if retry_at is None:
         log.warning(
             "%s for checkout %s stopped after %d attempts: %s", step, key, attempts, failure
