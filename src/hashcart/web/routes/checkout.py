@@ -3,11 +3,11 @@
 The page carries a random `checkout_key` and a summary of what it showed. On submit: a key
 that already made an order goes to that order (a double submit); otherwise the cart is
 re-read and compared with the summary, and any change stops before payment with a message.
-Then the stock is held, the payment authorised (once per key), and the order, the sale of
-the held stock, the emptied cart and the confirmation email commit in one transaction;
-the payment is captured after it. An order that cannot be placed voids the authorisation
-and gives the stock back. The email waits in the outbox for the dispatcher: no request
-waits on a mail server.
+Then services/checkout_payment holds the stock, has the payment authorised (once per key),
+and the order, the sale of the held stock, the emptied cart and the confirmation email
+commit in one transaction; the payment is captured after it. An order that cannot be placed
+voids the authorisation and gives the stock back. The email waits in the outbox for the
+dispatcher: no request waits on a mail server.
 """
 
 from __future__ import annotations
@@ -20,10 +20,9 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse
 from starlette.responses import Response
 
-from hashcart.ports import OutOfStock
-from hashcart.services import checkout, payments
+from hashcart.services import checkout, checkout_payment
 from hashcart.services.checkout import CHECKOUT_KEY, Basket
-from hashcart.services.payments import GATEWAYS, PaymentDetails, PaymentGateway, gateway_named
+from hashcart.services.payments import GATEWAYS, gateway_named
 from hashcart.store import orders, shopping
 from hashcart.web.context import (
     SignedInShopper,
@@ -149,116 +148,33 @@ def checkout_submit(
     if address is None or gateway is None:
         return _checkout_page(request, basket, form, 400, error=problem)
 
-    assert basket.currency is not None
-    now = app.clock.now()
-    try:
-        checkout.hold_stock(app.unit_of_work, checkout_key, basket, now)
-    except OutOfStock as short:
-        made = _order_made(request, checkout_key)
-        if made is not None:  # a twin submit made the order (and took the stock) meanwhile
-            return _to_order(request, made.id, made.customer_id, viewer)
-        return _checkout_page(
-            request,
-            basket,
-            form,
-            409,
-            error=f"{checkout.shortage_message(basket, short)} Nothing was charged: "
-            "change your cart and place the order again.",
-        )
-
-    record = payments.authorise_once(
+    outcome = checkout_payment.pay_and_place(
         app.unit_of_work,
-        gateway,
-        basket.total,
-        basket.currency,
-        PaymentDetails(
-            fields={"card_number": card_number, "card_expiry": card_expiry, "card_cvc": card_cvc},
-            idempotency_key=checkout_key,
-            today=now.date(),
-            customer_email=viewer.person.email,
-        ),
-        now,
-    )
-    if record.pending_step == "void":  # an earlier try of this key could not be placed
-        return _not_placed(
-            request, viewer, form, gateway, checkout_key, "This order could not be placed"
-        )
-    if record.status in ("declined", "voided"):
-        _release(request, checkout_key)
-        message = (
-            record.message if record.status == "declined" else "This order could not be placed."
-        )
-        return _checkout_page(
-            request,
-            basket,
-            form,
-            402 if record.status == "declined" else 409,
-            error=f"{message} Nothing was charged and your cart is as it was.",
-        )
-
-    problem = "Your cart changed while this order was being placed"
-    try:
-        placed = checkout.place_order(
-            app.unit_of_work,
+        app.clock,
+        checkout_payment.Purchase(
             customer=viewer.person,
             checkout_key=checkout_key,
-            address=address,
             basket=basket,
-            gateway=record.gateway,  # the key's gateway, should the form name another
-            payment=record.authorisation,
+            address=address,
             shop_name=app.settings.shop_name,
             public_url=app.settings.public_url,
-            at=now,
-        )
-    except OutOfStock as short:
-        # The hold ran out while paying and someone else bought the units meanwhile.
-        placed, problem = None, checkout.shortage_message(basket, short).rstrip(".")
-    if placed is None:
-        return _not_placed(request, viewer, form, gateway, checkout_key, problem)
-    if placed.created:
-        payments.capture(app.unit_of_work, gateway, checkout_key, app.clock.now())
-    else:  # a twin made the order: what this request held goes back
-        _release(request, checkout_key)
-    return _to_order(request, placed.order_id, placed.customer_id, viewer)
-
-
-def _not_placed(
-    request: Request,
-    viewer: Viewer,
-    form: dict[str, str],
-    gateway: PaymentGateway,
-    checkout_key: str,
-    problem: str,
-) -> Response:
-    """The payment was authorised but the order cannot be placed: cancel the authorisation,
-    give the stock back, and say that nothing was charged only when that is so."""
-    app = hashcart_of(request)
-    nothing_charged = payments.void(app.unit_of_work, gateway, checkout_key, app.clock.now())
-    _release(request, checkout_key)
-    if nothing_charged:
-        outcome = "so nothing was ordered and nothing was charged"
-    else:
-        outcome = (
-            "so nothing was ordered, but the payment could not be cancelled yet "
-            "(the shop has the gateway's reason on record)"
-        )
+        ),
+        gateway,
+        {"card_number": card_number, "card_expiry": card_expiry, "card_cvc": card_cvc},
+    )
+    if isinstance(outcome, checkout_payment.Ordered):
+        return _to_order(request, outcome.order_id, outcome.customer_id, viewer)
     return _checkout_page(
         request,
-        _cart_basket(request, viewer),
+        _cart_basket(request, viewer) if outcome.cart_changed else basket,
         form,
-        409,
-        error=f"{problem}, {outcome}. Check your order below and place it again.",
+        _STATUS_CODES[outcome.why],
+        error=outcome.message,
     )
 
 
-def _order_made(request: Request, checkout_key: str) -> orders.KeyedOrder | None:
-    with read_only(request) as connection:
-        return orders.order_with_key(connection, checkout_key)
-
-
-def _release(request: Request, checkout_key: str) -> None:
-    app = hashcart_of(request)
-    checkout.release_stock(app.unit_of_work, checkout_key, app.clock.now())
+# Why an order was not made -> the page's status: a declined card is 402 Payment Required.
+_STATUS_CODES = {"out_of_stock": 409, "declined": 402, "cancelled": 409, "not_placed": 409}
 
 
 def _to_order(request: Request, order_id: int, owner: int | None, viewer: Viewer) -> Response:
