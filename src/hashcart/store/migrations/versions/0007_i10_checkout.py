@@ -17,8 +17,6 @@ depends_on = None
 
 
 def upgrade() -> None:
-    # Payments already there owe nothing on record: a capture or void an older build had
-    # refused stays as it was (its last_error says so), and is not asked again by itself.
     with op.batch_alter_table("payments", schema=None) as batch_op:
         batch_op.add_column(sa.Column("pending_step", sa.String(length=16), nullable=True))
         batch_op.add_column(
@@ -26,6 +24,19 @@ def upgrade() -> None:
         )
         batch_op.add_column(sa.Column("retry_at", sa.DateTime(timezone=True), nullable=True))
         batch_op.create_index("ix_payments_pending_step", ["pending_step", "retry_at"])
+    # What an older build left unsettled is owed, but stopped (retry_at NULL): nothing moves
+    # money by itself on an upgrade; the console lists them, and `hashcart payments retry
+    # --restart-stopped` asks once someone has looked. An authorised payment with an order
+    # was never captured (refused, or the request died); one without an order whose void
+    # was refused still holds the shopper's money.
+    op.execute(
+        "UPDATE payments SET pending_step = 'capture' "
+        "WHERE status = 'authorised' AND order_id IS NOT NULL"
+    )
+    op.execute(
+        "UPDATE payments SET pending_step = 'void' "
+        "WHERE status = 'authorised' AND order_id IS NULL AND last_error LIKE 'void refused:%'"
+    )
 
 
 def downgrade() -> None:
