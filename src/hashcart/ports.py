@@ -827,10 +827,15 @@ class PaymentRecords(Protocol):
         ...
 
     def step_failed(
-        self, checkout_key: str, error: str, now: datetime, retry_at: datetime | None
+        self,
+        checkout_key: str,
+        step: PaymentStepName,
+        error: str,
+        now: datetime,
+        retry_at: datetime | None,
     ) -> PaymentRecord:
-        """The owed step was refused or its outcome is unknown: one more attempt counted,
-        `error` kept, asked again from `retry_at` (None: stop asking)."""
+        """`step` was refused or its outcome is unknown: it is owed (if it was not), one more
+        attempt counted, `error` kept, asked again from `retry_at` (None: stop asking)."""
         ...
 
     def steps_due(self, now: datetime, limit: int) -> list[PaymentRecord]:

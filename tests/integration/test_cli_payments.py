@@ -40,7 +40,7 @@ def owed_void(tmp_path: Path) -> Path:
                 KEY, Authorisation(True, "CARD-4242-X", "Paid by Visa.", paid=True), an_hour_ago
             )
             assert uow.payments.owe(KEY, "void", an_hour_ago)
-            uow.payments.step_failed(KEY, "void refused: busy", an_hour_ago, an_hour_ago)
+            uow.payments.step_failed(KEY, "void", "void refused: busy", an_hour_ago, an_hour_ago)
     finally:
         app.engine.dispose()
     return tmp_path

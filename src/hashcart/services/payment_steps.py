@@ -97,7 +97,7 @@ def attempt(
         current = uow.payments.find(key)
         attempts = (current.step_attempts if current else record.step_attempts) + 1
         retry_at = next_attempt_at(attempts, now)
-        uow.payments.step_failed(key, failure, now, retry_at)
+        uow.payments.step_failed(key, step, failure, now, retry_at)
     if retry_at is None:
         log.warning(
             "%s for checkout %s stopped after %d attempts: %s", step, key, attempts, failure
@@ -140,6 +140,7 @@ def retry_owed_steps(
                 attempts = record.step_attempts + 1
                 uow.payments.step_failed(
                     record.checkout_key,
+                    step,
                     f"{step} not asked: the gateway {record.gateway!r} is not available",
                     now,
                     next_attempt_at(attempts, now),

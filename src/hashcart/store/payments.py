@@ -149,15 +149,17 @@ def owe(
 def step_failed(
     connection: Connection,
     checkout_key: str,
+    step: PaymentStepName,
     error: str,
     now: datetime,
     retry_at: datetime | None,
 ) -> PaymentRecord:
-    """One more refused (or unknown) attempt at the owed step; ask again from `retry_at`."""
+    """One more refused (or unknown) attempt at `step`; ask again from `retry_at`."""
     connection.execute(
         update(_p)
-        .where(_p.c.checkout_key == checkout_key, _p.c.pending_step.is_not(None))
+        .where(_p.c.checkout_key == checkout_key, _p.c.status == "authorised")
         .values(
+            pending_step=step,
             step_attempts=_p.c.step_attempts + 1,
             last_error=error,
             retry_at=retry_at,
@@ -301,9 +303,14 @@ class StoredPayments:
         return owe(self.connection, checkout_key, step, retry_at)
 
     def step_failed(
-        self, checkout_key: str, error: str, now: datetime, retry_at: datetime | None
+        self,
+        checkout_key: str,
+        step: PaymentStepName,
+        error: str,
+        now: datetime,
+        retry_at: datetime | None,
     ) -> PaymentRecord:
-        return step_failed(self.connection, checkout_key, error, now, retry_at)
+        return step_failed(self.connection, checkout_key, step, error, now, retry_at)
 
     def steps_due(self, now: datetime, limit: int) -> list[PaymentRecord]:
         return steps_due(self.connection, now, limit)
