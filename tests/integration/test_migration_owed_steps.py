@@ -1,4 +1,4 @@
-"""Migration 0008 on a database an older build used (SQLite and PostgreSQL): what that
+"""Migration 0009 on a database an older build used (SQLite and PostgreSQL): what that
 build left unsettled (a capture never taken, a refused void) becomes owed but stopped, so the
 console lists it and nothing moves money by itself on the upgrade."""
 
@@ -41,7 +41,7 @@ def test_what_an_older_build_left_unsettled_is_owed_and_stopped(database_url: st
     config = Config()
     config.set_main_option("script_location", str(files("hashcart.store") / "migrations"))
     config.attributes["engine"] = engine
-    command.upgrade(config, "0007")
+    command.upgrade(config, "0008")
     with engine.begin() as connection:
         order_id = connection.execute(
             insert(t.orders).values(
