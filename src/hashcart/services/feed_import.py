@@ -42,7 +42,8 @@ def _unstorable(row: FeedRow) -> SkippedRow | None:
 
 def import_feed(repo: Repository, data: bytes, now: datetime) -> ImportReport:
     """Read the whole feed first (FeedError if it cannot be read), then upsert its good rows.
-    A product listed twice takes its last row, as a later feed would overwrite an earlier."""
+    A product listed twice takes its last row, as a later feed would overwrite an earlier.
+    A row's `quantity` sets its stock count; without one the count stays as it was."""
     report = ImportReport()
     rows: dict[str, FeedRow] = {}
     for parsed in read_feed(data):
@@ -55,4 +56,5 @@ def import_feed(repo: Repository, data: bytes, now: datetime) -> ImportReport:
             continue
         rows[parsed.product_id] = parsed
     report.imported = repo.upsert_products(row.as_values(now) for row in rows.values())
+    repo.set_stock_counts({pid: row.stock for pid, row in rows.items() if row.stock_given})
     return report
