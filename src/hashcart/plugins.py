@@ -90,13 +90,20 @@ def _load() -> list[PluginFailure]:
             try:
                 register(entry.load())
             except Exception as error:  # any failure of a stranger's code: report, go on
-                failure = PluginFailure(group, entry.name, entry.value, _one_line(error))
-                log.warning("hashcart: %s", failure)
-                failures.append(failure)
+                _report(PluginFailure(group, entry.name, entry.value, _one_line(error)), failures)
     return failures
 
 
+def _report(failure: PluginFailure, failures: list[PluginFailure]) -> None:
+    failures.append(failure)
+    log.warning("hashcart: %s", failure)
+
+
 def _entry_points(group: str) -> tuple[EntryPoint, ...]:
+    # A malformed entry_points.txt in any installed package (a line without '=', bytes
+    # that are not UTF-8) makes importlib.metadata raise for every group; pydantic asks it
+    # for its own plugins before anything of hashcart runs, so such a machine fails there
+    # first, and no guard here could help.
     from importlib.metadata import entry_points
 
     return tuple(entry_points(group=group))

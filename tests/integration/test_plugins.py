@@ -38,12 +38,15 @@ SHOPPER = "ana@example.com"
 # The plugin package: the toy network and the #sample kind, as another project ships them.
 PLUGIN_MODULE = '''
 """A hashcart plugin, installed apart from hashcart: the tests' toy network and #sample."""
+import dataclasses
+
 from hashcart.domain.kinds import TriggerKind
 from hashcart.services.handlers import ReplyHandler
 from tests.integration.test_trigger_kinds import SAMPLE, act_on_samples
 from tests.networks.toy.toy import toy_network
 
 ADAPTER = toy_network("http://127.0.0.1:9")
+X_AGAIN = dataclasses.replace(toy_network("http://127.0.0.1:9"), name="x", decoders={})
 SAMPLE_KIND = (SAMPLE, ReplyHandler(act_on_samples))
 NOT_AN_ADAPTER = "a string"
 CART_AGAIN = (TriggerKind("cart", ("basket",)), ReplyHandler(act_on_samples))
@@ -71,12 +74,15 @@ def site(tmp_path: Path) -> Path:
         f"[hashcart.networks]\ntoy = {PLUGIN}:ADAPTER\n\n"
         f"[hashcart.kinds]\nsample = {PLUGIN}:SAMPLE_KIND\n",
     )
+    (site / "hashcart_raising_plugin.py").write_text("raise RuntimeError('boom\\nat import')\n")
     write_distribution(
         site,
         "hashcart_broken_plugin",
         "[hashcart.networks]\n"
         "ghost = hashcart_no_such_module:ADAPTER\n"
-        f"wrong = {PLUGIN}:NOT_AN_ADAPTER\n\n"
+        f"wrong = {PLUGIN}:NOT_AN_ADAPTER\n"
+        f"taken = {PLUGIN}:X_AGAIN\n"
+        "raising = hashcart_raising_plugin:ADAPTER\n\n"
         f"[hashcart.kinds]\nclash = {PLUGIN}:CART_AGAIN\n",
     )
     return site
@@ -93,6 +99,7 @@ def on_path(site: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
         registry.unregister(NAME)
         handlers.unregister("sample")
         sys.modules.pop(PLUGIN, None)
+        sys.modules.pop("hashcart_raising_plugin", None)
 
 
 # --- in this process ------------------------------------------------------------------------
@@ -115,7 +122,14 @@ def test_a_plugin_s_network_and_kind_are_registered_after_the_built_in_ones(
     assert [kind.name for kind in KINDS][-1] == "sample"
     assert handlers.reply_handler("sample") is not None
     assert KINDS.get("cart") is not None and KINDS.get("cart").default_tags == ("cart",)  # type: ignore[union-attr]
-    assert sorted(failure.name for failure in failures) == ["clash", "ghost", "wrong"]
+    assert sorted(failure.name for failure in failures) == [
+        "clash",
+        "ghost",
+        "raising",
+        "taken",
+        "wrong",
+    ]
+    assert registry.adapter("x").display_name == "X"  # the built-in one stays
 
 
 def test_each_broken_plugin_is_one_warning_line_naming_it(
@@ -131,6 +145,10 @@ def test_each_broken_plugin_is_one_warning_line_naming_it(
         " ValueError: a different trigger kind named 'cart' is registered",
         "hashcart: plugin 'ghost' (hashcart.networks = hashcart_no_such_module:ADAPTER) not"
         " loaded: ModuleNotFoundError: No module named 'hashcart_no_such_module'",
+        "hashcart: plugin 'raising' (hashcart.networks = hashcart_raising_plugin:ADAPTER) not"
+        " loaded: RuntimeError: boom at import",
+        "hashcart: plugin 'taken' (hashcart.networks = hashcart_toy_plugin:X_AGAIN) not"
+        " loaded: ValueError: a network named 'x' is registered already",
         "hashcart: plugin 'wrong' (hashcart.networks = hashcart_toy_plugin:NOT_AN_ADAPTER) not"
         " loaded: TypeError: it names a str, not a NetworkAdapter",
     ]
@@ -190,8 +208,14 @@ def test_a_hashcart_process_offers_the_plugin_s_format_and_names_each_broken_plu
     assert ran.returncode == 0, ran.stderr
     assert "<auto|x|x-v2|mastodon|jetstream|toy>" in ran.stdout
     warned = ran.stderr.splitlines()
-    assert len(warned) == 3
-    assert [line.split("'")[1] for line in warned] == ["ghost", "wrong", "clash"]
+    assert len(warned) == 5  # one line each, the messages' own line breaks folded
+    assert [line.split("'")[1] for line in warned] == [
+        "ghost",
+        "wrong",
+        "taken",
+        "raising",
+        "clash",
+    ]
 
 
 def test_a_toy_reply_in_a_hashcart_process_fills_the_cart_through_the_plugins(
