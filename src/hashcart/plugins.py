@@ -17,10 +17,12 @@ keep their place in every list), each exactly as the built-in ones are registere
 reported in one WARNING line naming it, and the others still load: a broken add-on must not
 stop the shop.
 
-The composition root (bootstrap) loads them when it is imported. The command line builds
-`ingest --format`'s choices before it imports bootstrap (start-up is every command's cost):
-it asks `installed()` first, a look at the packages' metadata files that costs about 2 ms,
-and loads the plugins only when one declares a hashcart group.
+The composition root (bootstrap) loads them when it is imported; the command line also
+loads them before it builds `ingest --format`'s choices, ahead of bootstrap. Start-up is
+every command's cost, so both first ask `installed()`, a look at the installed packages'
+metadata files (about 1 ms, against about 6 ms for importlib.metadata's two lookups), and
+go on only when a package declares a hashcart group. A package installed as a zip file on
+`sys.path` (an old zipped egg) is not looked into: pip installs unpacked.
 """
 
 from __future__ import annotations
@@ -68,7 +70,7 @@ def load_plugins() -> list[PluginFailure]:
     kinds; the ones that failed, each also logged at WARNING. Called again while loading
     (a plugin importing bootstrap), it does nothing: the first call goes on."""
     global _loading
-    if _loading:
+    if _loading or not installed():  # the look costs ~1 ms; asking importlib.metadata ~6 ms
         return []
     _loading = True
     try:

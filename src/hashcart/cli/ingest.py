@@ -42,10 +42,9 @@ class _EveryFormat(EnumType):
         # Format's own, not the registry's: every command builds every option, and asking
         # the registry would import each network's adapter at every start. Plugins' formats
         # are offered too: their networks are loaded first, only when a package declares one.
-        from hashcart import plugins
+        from hashcart.plugins import load_plugins
 
-        if plugins.installed():
-            plugins.load_plugins()
+        load_plugins()
         return iter(Format.every())
 
 
