@@ -188,3 +188,20 @@ def test_a_product_that_is_not_there_is_refused_and_changes_nothing(
 def test_an_empty_catalog_lists_nothing(database_url: str, tmp_path: Path) -> None:
     assert run(database_url, tmp_path, "init").exit_code == 0
     assert listed(database_url, tmp_path) == {}
+
+
+def test_a_feed_s_escape_sequences_reach_no_terminal_and_json_keeps_them(
+    database_url: str, tmp_path: Path
+) -> None:
+    feed = tmp_path / "feed.csv"
+    feed.write_text(
+        f'{HEADER},quantity\n"a\x1b[31mb",Mug\x1b[2J,https://shop.example/p/e,5.00 USD,in_stock,2\n'
+    )
+    assert run(database_url, tmp_path, "catalog", "import", str(feed)).exit_code == 0
+
+    table = run(database_url, tmp_path, "stock", "list")
+    said = run(database_url, tmp_path, "stock", "set", "a\x1b[31mb", "3")
+    assert "\x1b" not in table.stdout + said.stdout
+    assert "a\\x1b[31mb" in table.stdout and "Mug\\x1b[2J" in table.stdout
+    assert said.stdout.strip() == "stock of a\\x1b[31mb: 3 (0 held, 3 free)"
+    assert listed(database_url, tmp_path)["a\x1b[31mb"]["title"] == "Mug\x1b[2J"

@@ -23,6 +23,15 @@ app.add_typer(stock_app, name="stock")
 
 
 # `-1` is read as QUANTITY, not as an unknown option, so it gets the message that says why.
+def _shown(text: str) -> str:
+    """A feed's id or title as a terminal may print it: every character that does not
+    print (an escape sequence would recolour or clear the operator's terminal) written out
+    as Python writes it, `\\x1b`."""
+    if text.isprintable():
+        return text
+    return "".join(char if char.isprintable() else repr(char)[1:-1] for char in text)
+
+
 @stock_app.command("set", context_settings={"ignore_unknown_options": True})
 def stock_set(
     ctx: typer.Context,
@@ -59,7 +68,7 @@ def stock_set(
         said = "unknown (not counted)"
     else:
         said = f"{line.stock} ({line.held} held, {line.free} free)"
-    console.print(f"stock of {product_id}: {said}", markup=False, highlight=False)
+    console.print(f"stock of {_shown(product_id)}: {said}", markup=False, highlight=False)
 
 
 @stock_app.command("list")
@@ -84,8 +93,8 @@ def stock_list(
     for line in lines:
         table.add_row(
             # Text, not str: a feed's ids and titles are shown as written, never as markup.
-            Text(line.product_id),
-            Text(line.title),
+            Text(_shown(line.product_id)),
+            Text(_shown(line.title)),
             "unknown" if line.stock is None else str(line.stock),
             str(line.held),
             "-" if line.free is None else str(line.free),

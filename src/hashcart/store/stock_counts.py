@@ -25,7 +25,8 @@ def set_stock(connection: Connection, product_id: str, stock: int | None) -> boo
 
 def set_stocks(connection: Connection, counts: Mapping[str, int | None]) -> None:
     """`set_stock` for many products in one statement; ids with no product are passed
-    over. In id order, so two writers of the same products never deadlock on PostgreSQL."""
+    over. In id order, as holds lock products (store/stock), so that writers of the same
+    products on PostgreSQL wait for each other rather than deadlock."""
     if counts:
         connection.execute(
             update(p).where(p.c.product_id == bindparam("target")).values(stock=bindparam("count")),
