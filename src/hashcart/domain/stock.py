@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal
 
+from hashcart.errors import HashcartError
+
 # Long enough to pay (a card's 3-D Secure step included), short enough that an abandoned
 # checkout does not keep the last units from other shoppers for long.
 CHECKOUT_HOLD = timedelta(minutes=15)
@@ -89,7 +91,7 @@ MAX_STOCK = 1_000_000_000
 _MAX_DIGITS = len(str(MAX_STOCK))
 
 
-class StockCountError(ValueError):
+class StockCountError(HashcartError, ValueError):
     """A count that cannot be stored; the message says what to write instead."""
 
 
