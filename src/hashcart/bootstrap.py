@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, TypeVar
 from sqlalchemy import Engine
 
 import hashcart.networks.builtin  # noqa: F401 (registers the built-in networks, at the root)
+from hashcart import plugins
 from hashcart.clock import Clock, SystemClock
 from hashcart.config import Settings
 from hashcart.networks import registry
@@ -26,6 +27,10 @@ if TYPE_CHECKING:
 # do not use (docs/benchmarks.md, "Start-up").
 
 ModelT = TypeVar("ModelT", bound="BaseModel")
+
+# Networks and trigger kinds from other installed packages, after the built-in ones (a
+# plugin that fails is one WARNING line; the rest load).
+plugins.load_plugins()
 
 
 @dataclass

@@ -571,6 +571,16 @@ class Repository(Protocol):
 
     def upsert_products(self, rows: Iterable[dict[str, Any]]) -> int: ...
 
+    # stock counts (i10-stock): the merchant's count of units on hand; holds are checkout's
+    def set_stock_count(self, product_id: str, stock: int | None) -> bool:
+        """Set a product's count (None: not counted, no limit); False if no such product.
+        Live holds are kept even above a lowered count."""
+        ...
+
+    def set_stock_counts(self, counts: Mapping[str, int | None]) -> None:
+        """Set many products' counts at once (a feed); ids with no product are passed over."""
+        ...
+
     # outbox and dead letters
     def queue_messages(self, messages: Sequence[OutboundMessage], at: datetime) -> int: ...
 

@@ -40,7 +40,11 @@ def open_source(name: str) -> Iterator[tuple[BinaryIO, int | None]]:
 class _EveryFormat(EnumType):
     def __iter__(cls) -> Iterator[Any]:
         # Format's own, not the registry's: every command builds every option, and asking
-        # the registry would import each network's adapter at every start.
+        # the registry would import each network's adapter at every start. Plugins' formats
+        # are offered too: their networks are loaded first, only when a package declares one.
+        from hashcart.plugins import load_plugins
+
+        load_plugins()
         return iter(Format.every())
 
 

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal
 
+from hashcart.errors import HashcartError
+
 # Long enough to pay (a card's 3-D Secure step included), short enough that an abandoned
 # checkout does not keep the last units from other shoppers for long.
 CHECKOUT_HOLD = timedelta(minutes=15)
@@ -62,8 +64,13 @@ def available(stock: int | None, holds: Iterable[Hold], now: datetime) -> int | 
     when stock is not counted."""
     if stock is None:
         return None
-    kept = sum(hold.quantity for hold in holds if counts(hold, now))
-    return max(0, stock - kept)
+    return free_of(stock, sum(hold.quantity for hold in holds if counts(hold, now)))
+
+
+def free_of(stock: int | None, held: int) -> int | None:
+    """Units free when `held` units are in live holds: never below zero (a count lowered
+    under a hold leaves none free), None when stock is not counted."""
+    return None if stock is None else max(0, stock - held)
 
 
 def can_reserve(stock: int | None, reserved: int, quantity: int) -> bool:
@@ -72,6 +79,48 @@ def can_reserve(stock: int | None, reserved: int, quantity: int) -> bool:
     if quantity < 1:
         return False
     return stock is None or reserved + quantity <= stock
+
+
+# --- the merchant's count: what `hashcart stock set`, a feed's `quantity` and the console take
+
+# The word that clears a count (the product is no longer counted: no limit).
+UNKNOWN = "unknown"
+# The largest count taken: far beyond any shelf, and well inside a 32-bit INTEGER column
+# (PostgreSQL's), so holds added to it can never overflow.
+MAX_STOCK = 1_000_000_000
+_MAX_DIGITS = len(str(MAX_STOCK))
+
+
+class StockCountError(HashcartError, ValueError):
+    """A count that cannot be stored; the message says what to write instead."""
+
+
+def parse_stock_count(text: str) -> int | None:
+    """A count of units on hand as a merchant writes it: a whole number from 0 to
+    MAX_STOCK (ASCII digits only: no sign, no exponent, no other script's digits), or
+    `unknown` (any case) for "not counted". Surrounding spaces are ignored; anything else is
+    StockCountError, with the text shown cut short and with control characters escaped."""
+    cleaned = text.strip()
+    if cleaned.lower() == UNKNOWN:
+        return None
+    if cleaned.startswith("-") and cleaned[1:].isascii() and cleaned[1:].isdigit():
+        raise StockCountError(f"a stock count cannot be negative: {_shown(text)}")
+    if not (cleaned.isascii() and cleaned.isdigit()):
+        raise StockCountError(
+            f"a stock count is a whole number of units, or {UNKNOWN!r}: not {_shown(text)}"
+        )
+    # Leading zeros go first: int() refuses more than 4,300 digits, zeros included.
+    digits = cleaned.lstrip("0") or "0"
+    if len(digits) > _MAX_DIGITS or int(digits) > MAX_STOCK:
+        raise StockCountError(f"a stock count is at most {MAX_STOCK:,}: not {_shown(text)}")
+    return int(digits)
+
+
+def _shown(text: str, limit: int = 30) -> str:
+    """`text` as an error message may quote it: cut short, and quoted by repr, which writes
+    out every character that does not print (a NUL, an escape sequence, a lone surrogate
+    from undecodable bytes) rather than send it to a terminal or a page."""
+    return repr(text if len(text) <= limit else text[:limit] + "…")
 
 
 def shortage_text(title: str, shortage: Shortage) -> str:

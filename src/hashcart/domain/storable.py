@@ -12,3 +12,9 @@ UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 def storable_text(text: str) -> str:
     """`text` with every character no database keeps replaced by U+FFFD."""
     return UNSTORABLE.sub("\ufffd", text)
+
+
+def is_storable(text: str) -> bool:
+    """Whether a database can hold `text` as it is: a key that is not (a product id with a
+    NUL, typed or in a URL) names nothing stored, and is not looked up at all."""
+    return UNSTORABLE.search(text) is None

@@ -1,9 +1,10 @@
 """The networks hashcart ships with, registered in the order pages show them.
 
 The composition root (bootstrap) imports this module; nothing below it does. It sits above
-the registry and the adapters, so that neither imports the other: a third network, built
-in or a plugin, is one more `registry.register(...)` line, here or in the plugin's own
-code (README, "Adding a network").
+the registry and the adapters, so that neither imports the other: another built-in network
+is one more `registry.register(...)` line here; a plugin's is an entry point that
+hashcart/plugins registers after these (README, "Shipping a network or a trigger kind as a
+plugin").
 """
 
 from __future__ import annotations

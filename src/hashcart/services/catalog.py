@@ -1,6 +1,8 @@
 """Catalog feeds in Google Merchant Center's column names: id, title, link, price, availability,
 and for variants item_group_id, color and size (optional; GMC's limits: 50, 100 and 100
-characters)."""
+characters); and, optionally, `quantity`: the units on hand (Merchant Center's product feed
+has no count column; its local inventory feed calls it `quantity`, an integer of 0 or more:
+https://support.google.com/merchants/answer/13475891)."""
 
 from __future__ import annotations
 
@@ -15,6 +17,7 @@ from typing import Any
 
 import msgspec
 
+from hashcart.domain.stock import StockCountError, parse_stock_count
 from hashcart.domain.variants import MAX_GROUP_ID_CHARS, MAX_VALUE_CHARS
 from hashcart.errors import HashcartError
 
@@ -38,6 +41,10 @@ class FeedRow:
     item_group_id: str | None = None
     color: str | None = None
     size: str | None = None
+    # The row's stock count, when it gives one (`quantity`): None there means "not counted".
+    # A feed without the column, or a row with it empty, leaves the stored count alone.
+    stock: int | None = None
+    stock_given: bool = False
 
     def as_values(self, now: datetime) -> dict[str, Any]:
         return {
@@ -96,6 +103,11 @@ def _row(fields: dict[str, Any]) -> FeedRow:
     if not link.lower().startswith(("http://", "https://")):
         raise ValueError(f"link {link!r} is not an http(s) URL")
     amount, currency = parse_price(values["price"]) if values.get("price") else (None, None)
+    quantity = values.get("quantity", "")
+    try:
+        stock = parse_stock_count(quantity) if quantity else None
+    except StockCountError as error:
+        raise ValueError(f"quantity: {error}") from None
     return FeedRow(
         values["id"],
         values["title"],
@@ -106,6 +118,8 @@ def _row(fields: dict[str, Any]) -> FeedRow:
         _variant_value(values, "item_group_id", MAX_GROUP_ID_CHARS),
         _variant_value(values, "color", MAX_VALUE_CHARS),
         _variant_value(values, "size", MAX_VALUE_CHARS),
+        stock=stock,
+        stock_given=bool(quantity),
     )
 
 

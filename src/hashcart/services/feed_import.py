@@ -42,7 +42,8 @@ def _unstorable(row: FeedRow) -> SkippedRow | None:
 
 def import_feed(repo: Repository, data: bytes, now: datetime) -> ImportReport:
     """Read the whole feed first (FeedError if it cannot be read), then upsert its good rows.
-    A product listed twice takes its last row, as a later feed would overwrite an earlier."""
+    A product listed twice takes its last row, as a later feed would overwrite an earlier.
+    A row's `quantity` sets its stock count; without one the count stays as it was."""
     report = ImportReport()
     rows: dict[str, FeedRow] = {}
     for parsed in read_feed(data):
@@ -54,5 +55,10 @@ def import_feed(repo: Repository, data: bytes, now: datetime) -> ImportReport:
             report.skipped.append(problem)
             continue
         rows[parsed.product_id] = parsed
-    report.imported = repo.upsert_products(row.as_values(now) for row in rows.values())
+    # In id order, as stock holds lock products (store/stock, in the database's order: the
+    # same as Python's under the C collation), so that an import and a checkout over the
+    # same products on PostgreSQL wait for each other rather than deadlock (PostgreSQL
+    # would abort one of the two, whole).
+    report.imported = repo.upsert_products(rows[pid].as_values(now) for pid in sorted(rows))
+    repo.set_stock_counts({pid: row.stock for pid, row in rows.items() if row.stock_given})
     return report

@@ -4,7 +4,7 @@ every `add_*`/`record_*` method says whether it changed anything."""
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -38,6 +38,7 @@ from hashcart.ports import (
     StoredPost,
 )
 from hashcart.store import schema as t
+from hashcart.store import stock_counts
 from hashcart.store.database import write_transaction
 from hashcart.store.forget import Forgotten, forget_network_account
 
@@ -421,6 +422,14 @@ class Repository:
         )
         self.connection.execute(statement, values)
         return len(values)
+
+    # stock counts (i10-stock): what the merchant sets; the holds are store/stock's ----------
+
+    def set_stock_count(self, product_id: str, stock: int | None) -> bool:
+        return stock_counts.set_stock(self.connection, product_id, stock)
+
+    def set_stock_counts(self, counts: Mapping[str, int | None]) -> None:
+        stock_counts.set_stocks(self.connection, counts)
 
     # outbox and dead letters ------------------------------------------------------------
 

@@ -23,6 +23,7 @@ from hashcart.domain.stock import Shortage
 from hashcart.ports import OutOfStock, StockLevel
 from hashcart.store import schema as t
 from hashcart.store.repository import insert_ignoring
+from hashcart.store.stock_counts import set_stock, set_stocks
 
 r, p = t.reservations, t.products
 
@@ -158,11 +159,6 @@ def stock_level(connection: Connection, product_id: str) -> StockLevel | None:
     return None if row is None else StockLevel(product_id, row.stock, row.reserved)
 
 
-def set_stock(connection: Connection, product_id: str, stock: int | None) -> None:
-    """The merchant's count of units on hand (None: not counted)."""
-    connection.execute(update(p).where(p.c.product_id == product_id).values(stock=stock))
-
-
 def holds_of(connection: Connection, holder: str) -> dict[str, int]:
     """`holder`'s live holds: product id -> quantity."""
     rows = connection.execute(
@@ -259,5 +255,6 @@ __all__ = [
     "release",
     "reserve",
     "set_stock",
+    "set_stocks",
     "stock_level",
 ]

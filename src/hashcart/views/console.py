@@ -123,6 +123,7 @@ class Product:
     currency: str | None
     availability: str
     updated_at: datetime | None
+    stock: int | None = None  # None: not counted (views/stock has what checkouts hold)
 
 
 def _product(row: Any) -> Product:
@@ -134,6 +135,7 @@ def _product(row: Any) -> Product:
         currency=row.currency,
         availability=row.availability,
         updated_at=row.updated_at,
+        stock=row.stock,
     )
 
 

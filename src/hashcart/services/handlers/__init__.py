@@ -44,6 +44,7 @@ __all__ = [
     "register",
     "registered",
     "reply_handler",
+    "unregister",
 ]
 
 _REPLY: dict[str, ReplyHandler] = {}
@@ -73,9 +74,15 @@ def registered(kind: TriggerKind, handler: Handler) -> Iterator[TriggerKind]:
         yield kind
     finally:
         if fresh:
-            KINDS.remove(kind.name)
-            _REPLY.pop(kind.name, None)
-            _POST.pop(kind.name, None)
+            unregister(kind.name)
+
+
+def unregister(name: str) -> None:
+    """Forget the kind `name` and its handler (tests take out what they registered; a
+    trigger of it stored before is no longer acted on: `reply_handler` says None)."""
+    KINDS.remove(name)
+    _REPLY.pop(name, None)
+    _POST.pop(name, None)
 
 
 def reply_handler(kind: str) -> ReplyHandler | None:

@@ -1,4 +1,5 @@
-"""Merchant: the catalog. List and search it, import a feed file, edit price and availability."""
+"""Merchant: the catalog. List and search it, import a feed file, edit price and availability,
+set the stock count (and see what checkouts hold of it)."""
 
 from __future__ import annotations
 
@@ -11,10 +12,13 @@ from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from fastapi.responses import RedirectResponse
 from starlette.responses import Response
 
+from hashcart.domain.stock import UNKNOWN, StockCountError, parse_stock_count
+from hashcart.domain.storable import is_storable
 from hashcart.services.catalog import AVAILABILITY, FeedError
-from hashcart.services.feed_import import MAX_AMOUNT, ImportReport, import_feed
+from hashcart.services.feed_import import MAX_AMOUNT, MAX_PRODUCT_ID, ImportReport, import_feed
 from hashcart.store import console_changes
 from hashcart.views import console
+from hashcart.views.stock import StockLine, held_units, stock_line
 from hashcart.web.context import (
     SignedInMerchant,
     csrf_protected,
@@ -44,8 +48,10 @@ def _catalog_page(
     import_error: str | None = None,
 ) -> Response:
     q = q.strip()
+    now = hashcart_of(request).clock.now()
     with read_only(request) as connection:
         products = console.catalog(connection, q, page)
+        held = held_units(connection, now, [product.product_id for product in products.items])
     return render(
         request,
         "merchant/catalog.html",
@@ -59,6 +65,7 @@ def _catalog_page(
         shown_problems=SHOWN_PROBLEMS,
         availability_choices=AVAILABILITY_CHOICES,
         import_error=import_error,
+        held=held,
     )
 
 
@@ -150,7 +157,15 @@ def _product_page(
     status_code: int = 200,
     error: str | None = None,
     notice: str | None = None,
+    stock_typed: str | None = None,
+    stock_error: str | None = None,
 ) -> Response:
+    with read_only(request) as connection:
+        level = stock_line(connection, product.product_id, hashcart_of(request).clock.now())
+    if level is None:  # removed since it was read: show it as it was, nothing held
+        level = StockLine(product.product_id, product.title, product.stock, 0)
+    if stock_typed is None:
+        stock_typed = "" if level.stock is None else str(level.stock)
     return render(
         request,
         "merchant/product.html",
@@ -161,6 +176,9 @@ def _product_page(
         availability_choices=AVAILABILITY_CHOICES,
         error=error,
         notice=notice,
+        level=level,
+        stock_typed=stock_typed,
+        stock_error=stock_error,
     )
 
 
@@ -170,24 +188,38 @@ def _not_found(request: Request, product_id: str) -> Response:
         "error.html",
         404,
         title="No such product",
-        message=f"The catalog has no product {product_id!r}.",
+        # repr writes out a NUL or an undecodable byte; a long id is cut short.
+        message=f"The catalog has no product {product_id[:80]!r}.",
     )
+
+
+def _findable(product_id: str) -> bool:
+    """Whether a products row could have this id. One that could not (a NUL or an
+    undecodable byte in the URL, an id too long) is looked up nowhere: PostgreSQL refuses a
+    NUL in a query, which would answer 500 instead of 404."""
+    return len(product_id) <= MAX_PRODUCT_ID and is_storable(product_id)
 
 
 @router.get("/catalog/{product_id:path}")
 def product_page(
     request: Request, product_id: str, viewer: SignedInMerchant, saved: bool = False
 ) -> Response:
+    if not _findable(product_id):
+        return _not_found(request, product_id)
     with read_only(request) as connection:
         found = console.product(connection, product_id)
     if found is None:
         return _not_found(request, product_id)
-    form = OfferForm(
-        price="" if found.price_amount is None else f"{found.price_amount:.2f}",
-        currency=found.currency or "",
-        availability=found.availability,
+    return _product_page(request, found, _offer_form(found), notice="Saved." if saved else None)
+
+
+def _offer_form(product: console.Product) -> OfferForm:
+    """The offer form as the product stands."""
+    return OfferForm(
+        price="" if product.price_amount is None else f"{product.price_amount:.2f}",
+        currency=product.currency or "",
+        availability=product.availability,
     )
-    return _product_page(request, found, form, notice="Saved." if saved else None)
 
 
 @router.post("/catalog/{product_id:path}")
@@ -199,6 +231,8 @@ def product_submit(
     currency: Annotated[str, Form(max_length=10)] = "",
     availability: Annotated[str, Form(max_length=40)] = "",
 ) -> Response:
+    if not _findable(product_id):
+        return _not_found(request, product_id)
     form = OfferForm(price, currency, availability)
     offer = parse_offer(form)
     app = hashcart_of(request)
@@ -221,4 +255,42 @@ def product_submit(
     if isinstance(offer, str):
         return _product_page(request, found, form, 400, error=offer)
     assert changed
+    return RedirectResponse(f"/merchant/catalog/{quote(product_id, safe='')}?saved=1", 303)
+
+
+# --- stock count ------------------------------------------------------------------------
+# Its own path, not /catalog/{id}/stock: a product id may hold slashes, and the catalog's
+# path route takes everything after /catalog/.
+
+
+@router.post("/stock/{product_id:path}")
+def stock_submit(
+    request: Request,
+    product_id: str,
+    viewer: SignedInMerchant,
+    stock: Annotated[str, Form(max_length=40)] = "",
+) -> Response:
+    """Set the product's count: a whole number of units, or empty (or `unknown`) for "not
+    counted". Units checkouts hold stay held, even above a lowered count."""
+    if not _findable(product_id):
+        return _not_found(request, product_id)
+    try:
+        count = parse_stock_count(stock if stock.strip() else UNKNOWN)
+    except StockCountError as error:
+        said = str(error)
+        problem: str | None = said[:1].upper() + said[1:] + "."
+    else:
+        problem = None
+        app = hashcart_of(request)
+        with app.unit_of_work() as uow:
+            if not uow.repository.set_stock_count(product_id, count):
+                return _not_found(request, product_id)
+    with read_only(request) as connection:
+        found = console.product(connection, product_id)
+    if found is None:
+        return _not_found(request, product_id)
+    if problem is not None:
+        return _product_page(
+            request, found, _offer_form(found), 400, stock_typed=stock, stock_error=problem
+        )
     return RedirectResponse(f"/merchant/catalog/{quote(product_id, safe='')}?saved=1", 303)
