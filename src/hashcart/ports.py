@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from hashcart.domain.carts import ListKind
 from hashcart.domain.messages import OutboundMessage
+from hashcart.domain.order_care import CustomerOrders, ShippingFacts
 from hashcart.domain.posts import Network, Post
 from hashcart.errors import HashcartError
 
@@ -612,6 +613,10 @@ class Repository(Protocol):
 
     def product_variants(self) -> Iterator[tuple[str, str, str | None, str | None]]:
         """(product_id, item_group_id, color, size) of the catalog's rows in a group."""
+
+    # --- order care (issue 12): `#order` answers (store/order_care) ---
+    def recent_orders(self, customer_ids: Iterable[int], limit: int) -> dict[int, CustomerOrders]:
+        """Each customer's `limit` newest orders and their count (none: left out)."""
         ...
 
 
@@ -798,6 +803,15 @@ class OrderRecords(Protocol):
     """Orders, as the payment use cases change them."""
 
     def set_status(self, order_id: int, status: str) -> None: ...
+
+    # --- order care (issue 12): shipping (store/order_care) ---
+    def shipping_facts(self, order_id: int) -> ShippingFacts | None:
+        """What marking the order shipped needs; None when there is no such order."""
+        ...
+
+    def mark_shipped(self, order_id: int, tracking_url: str | None, at: datetime) -> bool:
+        """Mark it shipped at `at`; False when it already was (the first marking stands)."""
+        ...
 
 
 class PaymentGateway(Protocol):

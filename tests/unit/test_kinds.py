@@ -6,15 +6,24 @@ from __future__ import annotations
 import pytest
 
 from hashcart.config import Settings
-from hashcart.domain.kinds import CART, KINDS, LINK, WISHLIST, Grammar, KindRegistry, TriggerKind
+from hashcart.domain.kinds import (
+    CART,
+    KINDS,
+    LINK,
+    ORDER_STATUS,
+    WISHLIST,
+    Grammar,
+    KindRegistry,
+    TriggerKind,
+)
 from hashcart.domain.triggers import TriggerWords, parse_trigger
 
 SAMPLE = TriggerKind("sample", ("sample",))
 
 
-def test_the_built_in_kinds_are_cart_wishlist_and_link_in_that_order() -> None:
-    assert list(KINDS)[:3] == [CART, WISHLIST, LINK]
-    assert KINDS.of(Grammar.POST) == [LINK]
+def test_the_built_in_kinds_are_cart_wishlist_link_and_order_status_in_that_order() -> None:
+    assert list(KINDS)[:4] == [CART, WISHLIST, LINK, ORDER_STATUS]
+    assert KINDS.of(Grammar.POST) == [LINK, ORDER_STATUS]
 
 
 def test_each_kinds_tags_come_from_its_setting() -> None:
@@ -23,6 +32,7 @@ def test_each_kinds_tags_come_from_its_setting() -> None:
         "cart": ("grab",),
         "wishlist": ("wishlist",),
         "link": ("joinus",),
+        "order_status": ("order",),
     }
     assert KINDS.tags_by_kind({"cart_tags": ("grab",)}, Grammar.REPLY) == {
         "cart": ("grab",),

@@ -171,6 +171,7 @@ for _group in (
     "merchants",
     "ingest",
     "reports",
+    "orders",
     "demo",
     "bench",
     "serve",

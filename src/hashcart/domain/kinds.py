@@ -30,6 +30,7 @@ __all__ = [
     "CART",
     "KINDS",
     "LINK",
+    "ORDER_STATUS",
     "REMOVE",
     "WISHLIST",
     "Grammar",
@@ -80,6 +81,8 @@ WISHLIST = TriggerKind("wishlist", ("wishlist",), "wishlist_tags")
 LINK = TriggerKind("link", ("cartlink",), "link_tags", Grammar.POST)
 # `#cart remove` / `#cart undo` under a product post: that product out of the cart.
 REMOVE = TriggerKind("remove", ("remove", "undo"), follows=CART.name)
+# `@shop #order`: a linked shopper's latest orders, told privately (issue 12, order care).
+ORDER_STATUS = TriggerKind("order_status", ("order",), "order_status_tags", Grammar.POST)
 
 
 class KindRegistry:
@@ -145,4 +148,4 @@ class KindRegistry:
 
 
 # Every kind the engine acts on. services/handlers registers each one's handler.
-KINDS = KindRegistry((CART, WISHLIST, LINK, REMOVE))
+KINDS = KindRegistry((CART, WISHLIST, LINK, REMOVE, ORDER_STATUS))

@@ -14,6 +14,8 @@ from typing import Any
 
 from sqlalchemy import Connection, func, insert, select, update
 
+from hashcart.domain.order_care import ShippingFacts
+from hashcart.store import order_care
 from hashcart.store import schema as t
 
 
@@ -254,3 +256,10 @@ class StoredOrders:
 
     def set_status(self, order_id: int, status: str) -> None:
         set_status(self.connection, order_id, status)
+
+    # --- order care (issue 12): shipping, in store/order_care ---
+    def shipping_facts(self, order_id: int) -> ShippingFacts | None:
+        return order_care.shipping_facts(self.connection, order_id)
+
+    def mark_shipped(self, order_id: int, tracking_url: str | None, at: datetime) -> bool:
+        return order_care.mark_shipped(self.connection, order_id, tracking_url, at)

@@ -346,6 +346,11 @@ orders = Table(
     Column("total_amount", Numeric(12, 2), nullable=False),
     Column("currency", String(3), nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
+    # Order care (issue 12): when the merchant marked it shipped, and the carrier's tracking
+    # page (an https URL, checked before it is stored). Marking twice changes nothing: the
+    # first `shipped_at` stands, so the shopper is told once.
+    Column("shipped_at", UTCDateTime, nullable=True),
+    Column("tracking_url", String(500), nullable=True),
     Index("ix_orders_customer", "customer_id"),
 )
 

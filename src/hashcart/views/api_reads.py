@@ -9,7 +9,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, and_, func, select
 
 from hashcart.store import schema as t
 from hashcart.store.outbox_text import text_for_staff
@@ -33,6 +33,7 @@ def orders(connection: Connection, customer_id: int | None = None) -> list[dict[
         query = query.where(o.c.customer_id == customer_id)
         line_query = line_query.where(o.c.customer_id == customer_id)
     lines_of: dict[int, list[dict[str, Any]]] = {}
+    sources = _source_posts(connection, customer_id)
     for row in connection.execute(line_query):
         lines_of.setdefault(row.order_id, []).append(
             {
@@ -64,9 +65,53 @@ def orders(connection: Connection, customer_id: int | None = None) -> list[dict[
                 "country": row.ship_country,
             },
             "lines": lines_of.get(row.id, []),
+            # Order care (issue 12): shipping, and the post the order came from.
+            "shipped_at": row.shipped_at,
+            "tracking_url": row.tracking_url,
+            "source_post": sources.get(row.id),
         }
         for row in connection.execute(query)
     ]
+
+
+def _source_posts(connection: Connection, customer_id: int | None) -> dict[int, dict[str, Any]]:
+    """Each order's source post: the trigger post its first social line came from (the
+    reply that put the product in the cart), with its author and the shoppable post it
+    answered when hashcart still has it stored (an account forgotten since takes its
+    posts along, and leaves the network and id the line kept)."""
+    o, lines, posts = t.orders, t.order_lines, t.posts
+    first = (
+        select(lines.c.order_id, func.min(lines.c.id).label("line_id"))
+        .where(lines.c.post_id.is_not(None), lines.c.network.is_not(None))
+        .group_by(lines.c.order_id)
+        .subquery()
+    )
+    query = (
+        select(
+            first.c.order_id,
+            lines.c.network,
+            lines.c.post_id,
+            posts.c.author_id,
+            posts.c.author_handle,
+            posts.c.parent_id,
+        )
+        .join(lines, lines.c.id == first.c.line_id)
+        .outerjoin(
+            posts, and_(posts.c.network == lines.c.network, posts.c.post_id == lines.c.post_id)
+        )
+    )
+    if customer_id is not None:
+        query = query.join(o, o.c.id == first.c.order_id).where(o.c.customer_id == customer_id)
+    return {
+        row.order_id: {
+            "network": row.network,
+            "post_id": row.post_id,
+            "author_id": row.author_id,
+            "author_handle": row.author_handle,
+            "parent_post_id": row.parent_id,
+        }
+        for row in connection.execute(query)
+    }
 
 
 def catalog(connection: Connection) -> list[dict[str, Any]]:
