@@ -73,6 +73,9 @@ class Order:
     currency: str
     created_at: datetime
     lines: tuple[OrderLine, ...]
+    # Order care (issue 12): when it shipped, and the carrier's tracking page.
+    shipped_at: datetime | None = None
+    tracking_url: str | None = None
 
     @property
     def item_count(self) -> int:
@@ -186,6 +189,8 @@ def order_of(connection: Connection, customer_id: int, order_id: int) -> Order |
             )
             for line in lines
         ),
+        shipped_at=row.shipped_at,
+        tracking_url=row.tracking_url,
     )
 
 

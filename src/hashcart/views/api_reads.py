@@ -22,8 +22,11 @@ def _money(value: Any) -> Decimal:
     return Decimal(value).quantize(Decimal("0.01"))
 
 
-def orders(connection: Connection, customer_id: int | None = None) -> list[dict[str, Any]]:
-    """Orders with their lines, newest first; only `customer_id`'s when given."""
+def orders(
+    connection: Connection, customer_id: int | None = None, order_id: int | None = None
+) -> list[dict[str, Any]]:
+    """Orders with their lines, newest first; only `customer_id`'s, or the one order
+    `order_id` (the console's order page), when given."""
     o, lines = t.orders, t.order_lines
     query = select(o).order_by(o.c.created_at.desc(), o.c.id.desc())
     line_query = (
@@ -32,8 +35,11 @@ def orders(connection: Connection, customer_id: int | None = None) -> list[dict[
     if customer_id is not None:
         query = query.where(o.c.customer_id == customer_id)
         line_query = line_query.where(o.c.customer_id == customer_id)
+    if order_id is not None:
+        query = query.where(o.c.id == order_id)
+        line_query = line_query.where(o.c.id == order_id)
     lines_of: dict[int, list[dict[str, Any]]] = {}
-    sources = _source_posts(connection, customer_id)
+    sources = _source_posts(connection, customer_id, order_id)
     for row in connection.execute(line_query):
         lines_of.setdefault(row.order_id, []).append(
             {
@@ -74,7 +80,9 @@ def orders(connection: Connection, customer_id: int | None = None) -> list[dict[
     ]
 
 
-def _source_posts(connection: Connection, customer_id: int | None) -> dict[int, dict[str, Any]]:
+def _source_posts(
+    connection: Connection, customer_id: int | None, order_id: int | None = None
+) -> dict[int, dict[str, Any]]:
     """Each order's source post: the trigger post its first social line came from (the
     reply that put the product in the cart), with its author and the shoppable post it
     answered when hashcart still has it stored (an account forgotten since takes its
@@ -102,6 +110,8 @@ def _source_posts(connection: Connection, customer_id: int | None) -> dict[int, 
     )
     if customer_id is not None:
         query = query.join(o, o.c.id == first.c.order_id).where(o.c.customer_id == customer_id)
+    if order_id is not None:
+        query = query.where(first.c.order_id == order_id)
     return {
         row.order_id: {
             "network": row.network,
