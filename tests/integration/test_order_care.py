@@ -58,9 +58,10 @@ def shop(database_url: str) -> Shop:
 
 
 def place_order(
-    shop: Shop, key: str, minutes: float = 0, source: tuple[str, str] | None = None
+    shop: Shop, key: str, minutes: float = 0, source: tuple[str, str, str] | None = None
 ) -> int:
-    network, post_id = source if source else (None, None)
+    # A reply's line names the shoppable post it answered and the reply itself.
+    network, parent_id, trigger_id = source if source else (None, None, None)
     with shop.app.unit_of_work() as uow:
         customer_id = uow.repository.customer_id(ALICE)
         assert customer_id is not None
@@ -79,7 +80,14 @@ def place_order(
                 shop.clock.now() + timedelta(minutes=minutes),
                 [
                     OrderLine(
-                        "mug", "Trailhead Enamel Mug", Decimal("18.00"), "EUR", 1, network, post_id
+                        "mug",
+                        "Trailhead Enamel Mug",
+                        Decimal("18.00"),
+                        "EUR",
+                        1,
+                        network,
+                        parent_id,
+                        trigger_id,
                     )
                 ],
             ),
@@ -260,7 +268,7 @@ def test_the_order_tag_comes_from_its_setting(database_url: str) -> None:
 # --- shipping ---------------------------------------------------------------------------
 
 
-def reply_source(shop: Shop) -> tuple[str, str]:
+def reply_source(shop: Shop) -> tuple[str, str, str]:
     """Alice's `#cart` reply on Mastodon under the shop's post: where her order came from."""
     parent = mastodon_status(
         "800",
@@ -272,7 +280,7 @@ def reply_source(shop: Shop) -> tuple[str, str]:
         "801", ALICE_MASTODON, "alice", "<p>#cart</p>", reply_to="800", tags=("cart",)
     )
     shop.ingest([parent, reply])
-    return ("mastodon", "801")
+    return ("mastodon", "800", "801")
 
 
 def ship(shop: Shop, order_id: int, tracking: str | None = TRACKING) -> Any:

@@ -8,10 +8,20 @@ from collections.abc import Iterator
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from hashcart.store import schema as t
 from hashcart.store.orders import Address, NewOrder, OrderLine, add_order
+from tests.payloads import post_uri
+from tests.web.cart_support import (
+    BRAND_POST,
+    SHOPPER_DID,
+    bluesky_reply_cart,
+    checkout_form,
+    link_everywhere,
+    post_form,
+    signed_in,
+)
 from tests.web.conftest import Browser, WebShop
 
 ALICE = "alice@example.com"
@@ -132,3 +142,36 @@ def test_the_shoppers_order_page_shows_the_tracking_link_once_shipped(shop: WebS
     page = shopper.get(f"/orders/{number}")
     assert page.status_code == 200
     assert f'href="{TRACKING}"' in page.text and "Track your parcel" in page.text
+
+
+def test_a_checkout_keeps_each_reply_and_shipping_answers_it(web_shop_any_db: WebShop) -> None:
+    """The whole path: a Bluesky `#cart` reply, a web checkout, GET /api/orders naming the
+    reply as the order's source post, then the console's ship form sending the news as a
+    Bluesky chat message to the shopper who chose private messages."""
+    shop = web_shop_any_db
+    browser = signed_in(shop)
+    link_everywhere(shop)
+    bluesky_reply_cart(shop)
+    with shop.app.engine.begin() as connection:
+        connection.execute(
+            update(t.customers)
+            .where(t.customers.c.email == "sam@example.com")
+            .values(notify_by="private_message")
+        )
+    placed = post_form(browser, "/checkout", checkout_form(browser))
+    assert placed.status_code == 303
+    [order] = browser.get("/api/orders").json()
+
+    assert order["source_post"] == {
+        "network": "bluesky",
+        "post_id": post_uri(SHOPPER_DID, "3mmreply00001"),
+        "author_id": SHOPPER_DID,
+        "author_handle": "",  # Jetstream names no handle
+        "parent_post_id": BRAND_POST,
+    }
+    merchant(shop).submit(f"/merchant/orders/{order['id']}/ship", {"tracking": TRACKING})
+    with shop.app.engine.connect() as connection:
+        [news] = connection.execute(select(t.outbox).where(t.outbox.c.reason == "shipped")).all()
+    assert (news.network, news.channel, news.account_id) == ("bluesky", "private", SHOPPER_DID)
+    assert news.in_reply_to == post_uri(SHOPPER_DID, "3mmreply00001")
+    assert TRACKING in news.text

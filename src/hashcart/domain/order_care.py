@@ -24,6 +24,7 @@ from urllib.parse import urlsplit
 from hashcart.domain.messages import MessageContext, reference
 from hashcart.domain.posts import Network
 from hashcart.domain.text_lengths import TextLimit, shorten
+from hashcart.errors import HashcartError
 
 __all__ = [
     "MAX_LISTED",
@@ -124,7 +125,7 @@ class ShippingFacts:
 # --- tracking links ---------------------------------------------------------------------
 
 
-class TrackingUrlError(ValueError):
+class TrackingUrlError(HashcartError, ValueError):
     """A tracking link hashcart will not give a shopper; the message says why."""
 
 

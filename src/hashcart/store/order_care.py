@@ -91,8 +91,11 @@ def _social_source(
         return None
     lines, posts, links = t.order_lines, t.posts, t.account_links
     row = connection.execute(
-        select(lines.c.network, lines.c.post_id, posts.c.author_id, posts.c.author_handle)
-        .join(posts, (posts.c.network == lines.c.network) & (posts.c.post_id == lines.c.post_id))
+        select(lines.c.network, posts.c.post_id, posts.c.author_id, posts.c.author_handle)
+        .join(
+            posts,
+            (posts.c.network == lines.c.network) & (posts.c.post_id == lines.c.trigger_post_id),
+        )
         .join(
             links,
             (links.c.network == posts.c.network)

@@ -39,6 +39,8 @@ class OrderLine:
     # The shoppable post the line came from (None when it came from none).
     network: str | None
     post_id: str | None
+    # The trigger post (the shopper's reply on `network`) that put it in the cart, if any.
+    trigger_post_id: str | None = None
 
     @property
     def line_total(self) -> Decimal:
@@ -142,6 +144,7 @@ def add_order(connection: Connection, order: NewOrder) -> int:
                 "quantity": line.quantity,
                 "network": line.network,
                 "post_id": line.post_id,
+                "trigger_post_id": line.trigger_post_id,
             }
             for line in order.lines
         ],

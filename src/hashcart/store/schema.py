@@ -414,6 +414,9 @@ order_lines = Table(
     # The post the line came from, so the funnel can count orders and revenue per post.
     Column("network", String(16), nullable=True),
     Column("post_id", String(300), nullable=True),
+    # Order care (issue 12): the trigger post (the shopper's reply) that put the line in the
+    # cart, when it came from social; `post_id` is the shoppable post it answered.
+    Column("trigger_post_id", String(300), nullable=True),
     Index("ix_order_lines_post", "network", "post_id"),
 )
 

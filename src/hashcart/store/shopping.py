@@ -49,6 +49,8 @@ class Origin:
     post_id: str | None = None
     author_id: str | None = None
     author_handle: str | None = None
+    # A reply's own post (the trigger), kept on the order line for order care (issue 12).
+    trigger_post_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -139,6 +141,7 @@ def list_items(connection: Connection, kind: ListKind, customer_id: int) -> list
                 post_id=row.parent_id,
                 author_id=row.parent_author_id,
                 author_handle=row.parent_author_handle,
+                trigger_post_id=row.post_id,
             )
         items.append(
             ListItem(

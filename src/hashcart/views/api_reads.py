@@ -50,6 +50,7 @@ def orders(
                 "quantity": row.quantity,
                 "network": row.network,
                 "post_id": row.post_id,
+                "trigger_post_id": row.trigger_post_id,
             }
         )
     return [
@@ -84,13 +85,13 @@ def _source_posts(
     connection: Connection, customer_id: int | None, order_id: int | None = None
 ) -> dict[int, dict[str, Any]]:
     """Each order's source post: the trigger post its first social line came from (the
-    reply that put the product in the cart), with its author and the shoppable post it
-    answered when hashcart still has it stored (an account forgotten since takes its
-    posts along, and leaves the network and id the line kept)."""
+    shopper's reply that put the product in the cart) and the shoppable post it answered,
+    with the reply's author while hashcart still stores it (a forgotten account takes its
+    posts along; the ids the line kept stay)."""
     o, lines, posts = t.orders, t.order_lines, t.posts
     first = (
         select(lines.c.order_id, func.min(lines.c.id).label("line_id"))
-        .where(lines.c.post_id.is_not(None), lines.c.network.is_not(None))
+        .where(lines.c.trigger_post_id.is_not(None), lines.c.network.is_not(None))
         .group_by(lines.c.order_id)
         .subquery()
     )
@@ -98,14 +99,15 @@ def _source_posts(
         select(
             first.c.order_id,
             lines.c.network,
+            lines.c.trigger_post_id,
             lines.c.post_id,
             posts.c.author_id,
             posts.c.author_handle,
-            posts.c.parent_id,
         )
         .join(lines, lines.c.id == first.c.line_id)
         .outerjoin(
-            posts, and_(posts.c.network == lines.c.network, posts.c.post_id == lines.c.post_id)
+            posts,
+            and_(posts.c.network == lines.c.network, posts.c.post_id == lines.c.trigger_post_id),
         )
     )
     if customer_id is not None:
@@ -115,10 +117,10 @@ def _source_posts(
     return {
         row.order_id: {
             "network": row.network,
-            "post_id": row.post_id,
+            "post_id": row.trigger_post_id,
             "author_id": row.author_id,
             "author_handle": row.author_handle,
-            "parent_post_id": row.parent_id,
+            "parent_post_id": row.post_id,
         }
         for row in connection.execute(query)
     }

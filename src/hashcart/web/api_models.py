@@ -72,6 +72,9 @@ class OrderLine(BaseModel):
     quantity: int
     network: str | None = Field(description="The shoppable post the line came from, if any.")
     post_id: str | None
+    trigger_post_id: str | None = Field(
+        None, description="The shopper's reply that put the line in the cart, if any."
+    )
 
 
 class SourcePost(BaseModel):
