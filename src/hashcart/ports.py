@@ -96,7 +96,14 @@ class ShopTags(Protocol):
 
     @property
     def post_tags(self) -> tuple[str, ...]:
-        """The tags of kinds that act on a post of their own (`#cartlink CODE`)."""
+        """The tags of kinds that act on a post of their own (`#cartlink CODE`), but for
+        `addressed_tags`."""
+        ...
+
+    @property
+    def addressed_tags(self) -> tuple[str, ...]:
+        """The tags of post kinds that ask the shop itself (`@shop #order`, issue 12): asked
+        for only in posts that mention the shop."""
         ...
 
 

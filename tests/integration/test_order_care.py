@@ -21,6 +21,9 @@ from sqlalchemy import select, update
 
 from hashcart.domain.posts import Network
 from hashcart.domain.text_lengths import limit_for
+from hashcart.networks.mastodon.stream import streams_for
+from hashcart.networks.prefilter import Prefilter
+from hashcart.networks.x.stream import desired_rules
 from hashcart.services.order_care import NoSuchOrder, ShipRefused, TrackingUrlError, mark_shipped
 from hashcart.store import schema as t
 from hashcart.store.orders import Address, NewOrder, OrderLine, add_order, set_status
@@ -263,6 +266,26 @@ def test_the_order_tag_comes_from_its_setting(database_url: str) -> None:
     assert outbox(shop) == []
     shop.ingest([bluesky_order(rkey="3mmorder00009", text="#WheresMyOrder")])
     assert [m["reason"] for m in outbox(shop)] == ["order_status"]
+
+
+def test_the_order_tag_reaches_the_prefilter_the_x_rules_and_the_mastodon_streams(
+    shop: Shop,
+) -> None:
+    engine_shop = shop.app.shop()
+    prefilter = Prefilter.for_shop(engine_shop.every_word, engine_shop.hosts)
+    assert prefilter.wants(b'{"text":"@trailhead #order?"}')
+    rules = desired_rules(
+        engine_shop.reply_tags, engine_shop.post_tags, "trailhead", engine_shop.addressed_tags
+    )
+    # Asked for only in posts that mention the shop; never in the link rule, which has none.
+    assert [rule.value for rule in rules if "#order" in rule.value] == [
+        "#order @trailhead -is:retweet"
+    ]
+    assert "mastodon:tag:order" in [stream.cursor for stream in streams_for(engine_shop)]
+
+
+def test_our_own_messages_never_carry_the_order_tag(shop: Shop) -> None:
+    assert "#" not in shop.app.shop().sanitize("see #order and #Order")
 
 
 # --- shipping ---------------------------------------------------------------------------

@@ -58,6 +58,10 @@ class TriggerKind:
     setting: str | None = None
     grammar: Grammar = Grammar.REPLY
     follows: str | None = None
+    # A post kind that asks the shop itself (`@shop #order`): streams that must ask their
+    # network for tags ask for its tags only in posts that mention the shop (X stream rules),
+    # so a common word does not bring everyone's posts (X bills each one).
+    addressed: bool = False
 
     def __post_init__(self) -> None:
         if not _NAME.fullmatch(self.name):
@@ -82,7 +86,9 @@ LINK = TriggerKind("link", ("cartlink",), "link_tags", Grammar.POST)
 # `#cart remove` / `#cart undo` under a product post: that product out of the cart.
 REMOVE = TriggerKind("remove", ("remove", "undo"), follows=CART.name)
 # `@shop #order`: a linked shopper's latest orders, told privately (issue 12, order care).
-ORDER_STATUS = TriggerKind("order_status", ("order",), "order_status_tags", Grammar.POST)
+ORDER_STATUS = TriggerKind(
+    "order_status", ("order",), "order_status_tags", Grammar.POST, addressed=True
+)
 
 
 class KindRegistry:

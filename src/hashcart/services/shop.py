@@ -135,9 +135,24 @@ class Shop:
 
     @property
     def post_tags(self) -> tuple[str, ...]:
-        """The tags of the kinds that ask in a post on its own (`#cartlink CODE`)."""
-        reply = set(self.words.normal_forms)
-        return tuple(tag for tag in self.every_tag if normalize_tag(tag) not in reply)
+        """The tags of the kinds that ask in a post on its own (`#cartlink CODE`), but for
+        those that ask the shop itself (`addressed_tags`)."""
+        left_out = set(self.words.normal_forms) | {
+            normalize_tag(tag) for tag in self.addressed_tags
+        }
+        return tuple(tag for tag in self.every_tag if normalize_tag(tag) not in left_out)
+
+    @property
+    def addressed_tags(self) -> tuple[str, ...]:
+        """The tags of the post kinds that ask the shop itself (`@shop #order`), which a
+        stream asks its network for only in posts that mention the shop."""
+        words = self.every_word
+        return tuple(
+            tag
+            for kind in KINDS
+            if kind.addressed and kind.grammar is Grammar.POST
+            for tag in words.tags_of(kind.name)
+        )
 
     def sanitize(self, text: str) -> str:
         """`text` without the signs of any trigger kind's tags: what we post can never act."""
