@@ -30,7 +30,14 @@ from hashcart.store.orders import Address, NewOrder, OrderLine, add_order, set_s
 from hashcart.views import api_reads
 from tests.cli_runner import run_cli
 from tests.harness import HOST, Shop
-from tests.payloads import SHOP_DID, jetstream_post, mastodon_status, post_uri, x_tweet
+from tests.payloads import (
+    SHOP_DID,
+    jetstream_post,
+    mastodon_status,
+    post_uri,
+    x_tweet,
+    x_v2_post,
+)
 
 ALICE = "alice@example.com"
 ALICE_X = "4242"
@@ -157,6 +164,15 @@ def test_an_x_shopper_hears_by_email_since_hashcart_has_no_x_direct_message(shop
     assert message["reason"] == "order_status"
     assert f"order {number}" in message["text"]
     assert "on X" in message["text"]
+
+
+def test_an_x_api_v2_stream_line_is_answered_the_same_way(shop: Shop) -> None:
+    place_order(shop, "a")
+    line = x_v2_post(
+        "1800000000000000002", ALICE_X, "alice_x", "@trailhead #order", hashtags=("order",)
+    )
+    shop.ingest([line], source="x-v2.jsonl")
+    assert [(m["network"], m["reason"]) for m in outbox(shop)] == [("email", "order_status")]
 
 
 def test_an_email_only_shopper_hears_by_email_on_mastodon_too(shop: Shop) -> None:
@@ -453,3 +469,36 @@ def test_the_orders_commands_list_and_ship(shop: Shop, database_url: str) -> Non
     assert missing.exit_code == 2 and "no order 424242" in missing.stderr
     nobody = run_cli(["orders", "--customer", "nobody@example.com"], env=env)
     assert nobody.exit_code == 2
+
+
+# --- hostile input ----------------------------------------------------------------------
+
+
+def test_hostile_order_posts_are_dead_lettered_or_ignored_and_the_rest_is_answered(
+    shop: Shop,
+) -> None:
+    place_order(shop, "a")
+    hostile = [
+        bluesky_order(rkey="3" + "m" * 400),  # an id longer than any column
+        bluesky_order(rkey="3mmorder00011", text="@trailhead.bsky.social #order \x00"),
+        bluesky_order(rkey="3mmorder00012", text="@trailhead.bsky.social #ord\u200ber"),
+        b'{"kind":"commit","did":"' + ALICE_DID.encode() + b'","commit":{"text":"#order \xff"}}',
+        x_tweet("1" * 40, ALICE_X, "alice_x", "@trailhead #order", hashtags=("order",)),
+    ]
+    shop.ingest([*hostile, x_order()])
+
+    answered = [m for m in outbox(shop) if m["reason"] == "order_status"]
+    assert [m["network"] for m in answered] == ["email"]  # the well-formed X post only
+    assert len(shop.dead_letters()) >= 3
+
+
+def test_an_order_post_from_a_handle_of_control_characters_is_answered_without_them(
+    shop: Shop,
+) -> None:
+    place_order(shop, "a")
+    status = mastodon_status(
+        "902", ALICE_MASTODON, "ali\u202ece\n@x", MASTODON_ORDER, tags=("order",)
+    )
+    shop.ingest([status])
+    [message] = outbox(shop)
+    assert "\u202e" not in message["text"] and "\n" not in message["text"]

@@ -208,8 +208,13 @@ def mentions(text: str, handles: frozenset[str]) -> bool:
 # --- messages ---------------------------------------------------------------------------
 
 
+# Handles are letters, digits and `_.-@`; anything else (spaces, line breaks, direction
+# controls a payload may carry) would let a stranger's handle rearrange the message.
+_NOT_HANDLE = re.compile(r"[^\w.@-]")
+
+
 def _greeting(ctx: MessageContext) -> str:
-    handle = ctx.sanitize(ctx.handle.lstrip("@"))
+    handle = ctx.sanitize(_NOT_HANDLE.sub("", ctx.handle).lstrip("@"))
     return f"@{handle} " if handle else ""
 
 
