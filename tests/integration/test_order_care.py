@@ -284,6 +284,21 @@ def test_the_order_tag_comes_from_its_setting(database_url: str) -> None:
     assert [m["reason"] for m in outbox(shop)] == ["order_status"]
 
 
+def test_a_shop_whose_cart_tag_is_order_keeps_it_for_the_cart(database_url: str) -> None:
+    # Shops chose their tags before this kind existed: its default yields, nothing breaks.
+    shop = Shop(database_url, shop_accounts=SHOP_ACCOUNTS, cart_tags=("order",))
+    shop.customer(ALICE, (Network.BLUESKY, ALICE_DID, "alice.bsky.social"))
+    parent = jetstream_post(SHOP_DID, "3mmbrand00001", f"New: {MUG}", links=(MUG,))
+    reply = jetstream_post(
+        ALICE_DID, "3mmreply00001", "#order", reply_to=post_uri(SHOP_DID, "3mmbrand00001")
+    )
+    shop.ingest([parent, reply, bluesky_order()])
+
+    assert shop.cart(ALICE) == [("mug", 1)]
+    assert [m["reason"] for m in outbox(shop)] == ["added"]
+    assert shop.app.shop().addressed_tags == ()
+
+
 def test_the_order_tag_reaches_the_prefilter_the_x_rules_and_the_mastodon_streams(
     shop: Shop,
 ) -> None:

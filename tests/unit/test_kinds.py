@@ -74,3 +74,12 @@ def test_words_of_any_kinds_parse_each_kinds_tag() -> None:
 def test_no_tag_may_ask_for_two_kinds() -> None:
     with pytest.raises(ValueError, match="configured for both cart and sample"):
         TriggerWords.of({"cart": ("cart",), "sample": ("CART",)})
+
+
+def test_a_kind_that_yields_its_defaults_leaves_a_taken_tag_to_the_other_kind() -> None:
+    assert KINDS.tags_by_kind(Settings(cart_tags=("order",)))["order_status"] == ()
+    assert KINDS.tags_by_kind(Settings(order_status_tags=("wheresmyorder",)))["order_status"] == (
+        "wheresmyorder",
+    )
+    with pytest.raises(ValueError, match="both cart and order_status"):
+        Settings(cart_tags=("order",), order_status_tags=("order", "status"))

@@ -26,6 +26,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
+from hashcart.domain.triggers import normalize_tag
+
 __all__ = [
     "CART",
     "KINDS",
@@ -62,6 +64,10 @@ class TriggerKind:
     # network for tags ask for its tags only in posts that mention the shop (X stream rules),
     # so a common word does not bring everyone's posts (X bills each one).
     addressed: bool = False
+    # A kind that came after shops chose their tags: while its tags are its defaults, any of
+    # them another kind has (a shop whose cart tag is `order`) is left to that kind, so
+    # adding the kind never breaks a shop's settings. Tags set on purpose are checked as ever.
+    yields_defaults: bool = False
 
     def __post_init__(self) -> None:
         if not _NAME.fullmatch(self.name):
@@ -87,7 +93,12 @@ LINK = TriggerKind("link", ("cartlink",), "link_tags", Grammar.POST)
 REMOVE = TriggerKind("remove", ("remove", "undo"), follows=CART.name)
 # `@shop #order`: a linked shopper's latest orders, told privately (issue 12, order care).
 ORDER_STATUS = TriggerKind(
-    "order_status", ("order",), "order_status_tags", Grammar.POST, addressed=True
+    "order_status",
+    ("order",),
+    "order_status_tags",
+    Grammar.POST,
+    addressed=True,
+    yields_defaults=True,
 )
 
 
@@ -136,9 +147,25 @@ class KindRegistry:
         self, settings: Any, grammar: Grammar | None = None
     ) -> dict[str, tuple[str, ...]]:
         """Each kind's tags as `settings` say (only kinds of `grammar`, when given). Kinds
-        asked by a word after another kind's tag have no tags: see `words_after`."""
-        return {
+        asked by a word after another kind's tag have no tags: see `words_after`. A kind
+        that `yields_defaults` leaves out the default tags another kind has."""
+        every = {
             kind.name: kind.tags(settings)
+            for kind in self._kinds.values()
+            if kind.follows is None
+        }
+        for kind in self._kinds.values():
+            tags = every.get(kind.name)
+            if tags is not None and kind.yields_defaults and tags == kind.default_tags:
+                taken = {
+                    normalize_tag(tag)
+                    for name, others in every.items()
+                    if name != kind.name
+                    for tag in others
+                }
+                every[kind.name] = tuple(t for t in tags if normalize_tag(t) not in taken)
+        return {
+            kind.name: every[kind.name]
             for kind in self._kinds.values()
             if kind.follows is None and (grammar is None or kind.grammar is grammar)
         }
