@@ -266,6 +266,21 @@ def test_order_posts_not_mentioning_the_shop_from_strangers_get_nothing(shop: Sh
     assert outbox(shop) == []
 
 
+def test_a_linked_shopper_s_order_post_not_mentioning_the_shop_asks_nothing(shop: Shop) -> None:
+    place_order(shop, "a")
+    shop.ingest([bluesky_order(text="#order pizza tonight")])
+    assert outbox(shop) == []
+
+
+def test_where_the_shop_s_handle_is_unknown_a_linked_shopper_is_answered(
+    database_url: str,
+) -> None:
+    shop = Shop(database_url)  # no shop_accounts: nobody can tell what a post mentions
+    shop.customer(ALICE, (Network.BLUESKY, ALICE_DID, "alice.bsky.social"))
+    shop.ingest([bluesky_order(text="#order"), bluesky_order(STRANGER_DID, "3mmorder00002")])
+    assert [(m["account_id"], m["reason"]) for m in outbox(shop)] == [(ALICE_DID, "order_status")]
+
+
 def test_a_cart_reply_is_not_an_order_question(shop: Shop) -> None:
     parent = jetstream_post(SHOP_DID, "3mmbrand00001", f"New: {MUG}", links=(MUG,))
     reply = jetstream_post(
@@ -280,7 +295,7 @@ def test_the_order_tag_comes_from_its_setting(database_url: str) -> None:
     shop.customer(ALICE, (Network.BLUESKY, ALICE_DID, "alice.bsky.social"))
     shop.ingest([bluesky_order(text="@trailhead.bsky.social #order")])
     assert outbox(shop) == []
-    shop.ingest([bluesky_order(rkey="3mmorder00009", text="#WheresMyOrder")])
+    shop.ingest([bluesky_order(rkey="3mmorder00009", text="@trailhead.bsky.social #WheresMyOrder")])
     assert [m["reason"] for m in outbox(shop)] == ["order_status"]
 
 

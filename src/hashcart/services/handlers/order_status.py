@@ -7,10 +7,11 @@ direct message where hashcart has one it can rely on (domain/order_care.
 carries_order_details: Mastodon, Bluesky), else email, and email for those who chose email
 only. A private message that cannot go out is emailed by the dispatcher (outbox/fallback).
 
-An account no customer linked learns nothing about any order: it gets the link prompt, at
-most once a UTC day (the same daily allowance as `#cart`'s), and only when its post
-mentions the shop, since a hashtag stream also carries strangers' `#order` posts about
-other shops."""
+Only a post that mentions the shop asks (a hashtag stream also carries `#order` posts about
+other things): one of the shop's handles on that network (Shop.own_handles). Where none is
+configured nobody can tell, and a linked shopper's post is taken as asking. An account no
+customer linked learns nothing about any order: it gets the link prompt, at most once a UTC
+day (the same daily allowance as `#cart`'s), and only when its post mentions the shop."""
 
 from __future__ import annotations
 
@@ -42,6 +43,8 @@ SECONDS_PER_DAY = 86_400
 # to link (`link_needed`), or one left unanswered (it did not mention the shop, or was
 # told to link earlier that day).
 NOT_LINKED = "not_linked"
+# A linked shopper's `#order` post that does not mention the shop: not a question for us.
+NOT_ASKED = "not_asked"
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,7 +56,9 @@ class OrderAsk:
     author_id: str
     author_handle: str
     created_at: datetime
-    mentions_shop: bool
+    # Whether the post mentions the shop; None when the shop's handle on that network is
+    # not configured, so nobody can tell.
+    mentions_shop: bool | None
 
 
 def read(post: Post, shop: Shop) -> OrderAsk | None:
@@ -61,14 +66,14 @@ def read(post: Post, shop: Shop) -> OrderAsk | None:
     tags = post.tags if post.tags is not None else hashtags(post.text)
     if not forms or not any(normalize_tag(tag) in forms for tag in tags):
         return None
-    handles = shop.own_handles.get(post.network.value, frozenset())
+    handles = shop.own_handles.get(post.network.value)
     return OrderAsk(
         post.network,
         post.post_id,
         post.author_id,
         post.author_handle,
         post.created_at,
-        mentions(post.text, handles),
+        mentions(post.text, handles) if handles else None,
     )
 
 
@@ -91,6 +96,10 @@ def act(
         if contact is None:
             strangers.append(ask)
             continue
+        if ask.mentions_shop is False:
+            # `#order` about something else (a pizza): a linked shopper asks by mentioning us.
+            outcomes.append(_outcome(ask, NOT_ASKED, contact.customer_id))
+            continue
         answer.orders(ask, contact, orders.get(contact.customer_id, CustomerOrders((), 0)))
         outcomes.append(_outcome(ask, Reason.ORDER_STATUS, contact.customer_id))
     outcomes += _prompt_strangers(repo, answer, strangers)
@@ -104,13 +113,13 @@ def _prompt_strangers(
 ) -> list[dict[str, object]]:
     """The link prompt for unlinked accounts that mentioned the shop, once per account and
     UTC day of the posts' own times (shared with `#cart`'s prompts: claim_link_notices)."""
-    asking = [ask for ask in strangers if ask.mentions_shop]
+    asking = [ask for ask in strangers if ask.mentions_shop is True]
     days = {(a.network, a.author_id, _day(a.created_at)): a for a in reversed(asking)}
     noticed = repo.claim_link_notices(list(days)) if days else set()
     outcomes: list[dict[str, object]] = []
     for ask in strangers:
         notice = (ask.network, ask.author_id, _day(ask.created_at))
-        if ask.mentions_shop and notice in noticed and days[notice] is ask:
+        if ask.mentions_shop is True and notice in noticed and days[notice] is ask:
             answer.link_prompt(ask)
             outcomes.append(_outcome(ask, Reason.LINK_NEEDED, None))
         else:
