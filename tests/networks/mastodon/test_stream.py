@@ -299,4 +299,5 @@ def test_every_trigger_and_link_tag_gets_a_stream_once(shop: Shop) -> None:
         "mastodon:tag:amazoncart",
         "mastodon:tag:wishlist",
         "mastodon:tag:cartlink",
+        "mastodon:tag:order",  # order care (issue 12): `@shop #order`
     ]
