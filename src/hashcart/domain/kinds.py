@@ -150,9 +150,7 @@ class KindRegistry:
         asked by a word after another kind's tag have no tags: see `words_after`. A kind
         that `yields_defaults` leaves out the default tags another kind has."""
         every = {
-            kind.name: kind.tags(settings)
-            for kind in self._kinds.values()
-            if kind.follows is None
+            kind.name: kind.tags(settings) for kind in self._kinds.values() if kind.follows is None
         }
         for kind in self._kinds.values():
             tags = every.get(kind.name)
