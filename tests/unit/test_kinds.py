@@ -11,6 +11,7 @@ from hashcart.domain.kinds import (
     KINDS,
     LINK,
     ORDER_STATUS,
+    REMOVE,
     WISHLIST,
     Grammar,
     KindRegistry,
@@ -21,8 +22,8 @@ from hashcart.domain.triggers import TriggerWords, parse_trigger
 SAMPLE = TriggerKind("sample", ("sample",))
 
 
-def test_the_built_in_kinds_are_cart_wishlist_link_and_order_status_in_that_order() -> None:
-    assert list(KINDS)[:4] == [CART, WISHLIST, LINK, ORDER_STATUS]
+def test_the_built_in_kinds_are_cart_wishlist_link_remove_and_order_status_in_order() -> None:
+    assert list(KINDS)[:5] == [CART, WISHLIST, LINK, REMOVE, ORDER_STATUS]
     assert KINDS.of(Grammar.POST) == [LINK, ORDER_STATUS]
 
 
