@@ -67,6 +67,9 @@ class Settings(BaseSettings):
     shop_slug: str = Field(default="demo", pattern=r"^[a-z0-9][a-z0-9-]{0,62}$")
     # Tags a shopper posts with their one-time code to link that account (`#cartlink K7Q2M9XD`).
     link_tags: TagList = ("cartlink",)
+    # Tags a linked shopper posts, mentioning the shop, to hear privately how their latest
+    # orders stand (`@shop #order`).
+    order_status_tags: TagList = ("order",)
     # How long a one-time link code stays good, and how long a web session lasts.
     link_code_minutes: float = Field(default=30.0, gt=0)
     session_days: float = Field(default=14.0, gt=0)
@@ -155,6 +158,7 @@ class Settings(BaseSettings):
         "shop_hosts",
         "shop_accounts",
         "link_tags",
+        "order_status_tags",
         "listeners",
         "shortener_hosts",
         mode="before",

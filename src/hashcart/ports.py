@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from hashcart.domain.carts import ListKind, can_be_bought
 from hashcart.domain.messages import OutboundMessage
+from hashcart.domain.order_care import CustomerOrders, ShippingFacts
 from hashcart.domain.posts import Network, Post
 from hashcart.domain.stock import Shortage
 from hashcart.errors import HashcartError
@@ -96,7 +97,14 @@ class ShopTags(Protocol):
 
     @property
     def post_tags(self) -> tuple[str, ...]:
-        """The tags of kinds that act on a post of their own (`#cartlink CODE`)."""
+        """The tags of kinds that act on a post of their own (`#cartlink CODE`), but for
+        `addressed_tags`."""
+        ...
+
+    @property
+    def addressed_tags(self) -> tuple[str, ...]:
+        """The tags of post kinds that ask the shop itself (`@shop #order`, issue 12): asked
+        for only in posts that mention the shop."""
         ...
 
 
@@ -623,6 +631,10 @@ class Repository(Protocol):
 
     def product_variants(self) -> Iterator[tuple[str, str, str | None, str | None]]:
         """(product_id, item_group_id, color, size) of the catalog's rows in a group."""
+
+    # --- order care (issue 12): `#order` answers (store/order_care) ---
+    def recent_orders(self, customer_ids: Iterable[int], limit: int) -> dict[int, CustomerOrders]:
+        """Each customer's `limit` newest orders and their count (none: left out)."""
         ...
 
 
@@ -874,6 +886,15 @@ class OrderRecords(Protocol):
 
     def add(self, order: NewOrder) -> int:
         """Write the order and its lines; its id."""
+        ...
+
+    # --- order care (issue 12): shipping (store/order_care) ---
+    def shipping_facts(self, order_id: int) -> ShippingFacts | None:
+        """What marking the order shipped needs; None when there is no such order."""
+        ...
+
+    def mark_shipped(self, order_id: int, tracking_url: str | None, at: datetime) -> bool:
+        """Mark it shipped at `at`; False when it already was (the first marking stands)."""
         ...
 
 
@@ -1161,6 +1182,8 @@ class Origin:
     post_id: str | None = None
     author_id: str | None = None
     author_handle: str | None = None
+    # A reply's own post (the trigger), kept on the order line for order care (issue 12).
+    trigger_post_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -1232,6 +1255,8 @@ class OrderLine:
     # The shoppable post the line came from (None when it came from none).
     network: str | None
     post_id: str | None
+    # The trigger post (the shopper's reply on `network`) that put it in the cart, if any.
+    trigger_post_id: str | None = None
 
     @property
     def line_total(self) -> Decimal:

@@ -6,15 +6,25 @@ from __future__ import annotations
 import pytest
 
 from hashcart.config import Settings
-from hashcart.domain.kinds import CART, KINDS, LINK, WISHLIST, Grammar, KindRegistry, TriggerKind
+from hashcart.domain.kinds import (
+    CART,
+    KINDS,
+    LINK,
+    ORDER_STATUS,
+    REMOVE,
+    WISHLIST,
+    Grammar,
+    KindRegistry,
+    TriggerKind,
+)
 from hashcart.domain.triggers import TriggerWords, parse_trigger
 
 SAMPLE = TriggerKind("sample", ("sample",))
 
 
-def test_the_built_in_kinds_are_cart_wishlist_and_link_in_that_order() -> None:
-    assert list(KINDS)[:3] == [CART, WISHLIST, LINK]
-    assert KINDS.of(Grammar.POST) == [LINK]
+def test_the_built_in_kinds_are_cart_wishlist_link_remove_and_order_status_in_order() -> None:
+    assert list(KINDS)[:5] == [CART, WISHLIST, LINK, REMOVE, ORDER_STATUS]
+    assert KINDS.of(Grammar.POST) == [LINK, ORDER_STATUS]
 
 
 def test_each_kinds_tags_come_from_its_setting() -> None:
@@ -23,6 +33,7 @@ def test_each_kinds_tags_come_from_its_setting() -> None:
         "cart": ("grab",),
         "wishlist": ("wishlist",),
         "link": ("joinus",),
+        "order_status": ("order",),
     }
     assert KINDS.tags_by_kind({"cart_tags": ("grab",)}, Grammar.REPLY) == {
         "cart": ("grab",),
@@ -64,3 +75,12 @@ def test_words_of_any_kinds_parse_each_kinds_tag() -> None:
 def test_no_tag_may_ask_for_two_kinds() -> None:
     with pytest.raises(ValueError, match="configured for both cart and sample"):
         TriggerWords.of({"cart": ("cart",), "sample": ("CART",)})
+
+
+def test_a_kind_that_yields_its_defaults_leaves_a_taken_tag_to_the_other_kind() -> None:
+    assert KINDS.tags_by_kind(Settings(cart_tags=("order",)))["order_status"] == ()
+    assert KINDS.tags_by_kind(Settings(order_status_tags=("wheresmyorder",)))["order_status"] == (
+        "wheresmyorder",
+    )
+    with pytest.raises(ValueError, match="both cart and order_status"):
+        Settings(cart_tags=("order",), order_status_tags=("order", "status"))

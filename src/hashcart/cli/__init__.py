@@ -172,6 +172,7 @@ for _group in (
     "merchants",
     "ingest",
     "reports",
+    "orders",
     "demo",
     "bench",
     "serve",

@@ -26,10 +26,13 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
+from hashcart.domain.triggers import normalize_tag
+
 __all__ = [
     "CART",
     "KINDS",
     "LINK",
+    "ORDER_STATUS",
     "REMOVE",
     "WISHLIST",
     "Grammar",
@@ -57,6 +60,14 @@ class TriggerKind:
     setting: str | None = None
     grammar: Grammar = Grammar.REPLY
     follows: str | None = None
+    # A post kind that asks the shop itself (`@shop #order`): streams that must ask their
+    # network for tags ask for its tags only in posts that mention the shop (X stream rules),
+    # so a common word does not bring everyone's posts (X bills each one).
+    addressed: bool = False
+    # A kind that came after shops chose their tags: while its tags are its defaults, any of
+    # them another kind has (a shop whose cart tag is `order`) is left to that kind, so
+    # adding the kind never breaks a shop's settings. Tags set on purpose are checked as ever.
+    yields_defaults: bool = False
 
     def __post_init__(self) -> None:
         if not _NAME.fullmatch(self.name):
@@ -80,6 +91,15 @@ WISHLIST = TriggerKind("wishlist", ("wishlist",), "wishlist_tags")
 LINK = TriggerKind("link", ("cartlink",), "link_tags", Grammar.POST)
 # `#cart remove` / `#cart undo` under a product post: that product out of the cart.
 REMOVE = TriggerKind("remove", ("remove", "undo"), follows=CART.name)
+# `@shop #order`: a linked shopper's latest orders, told privately (issue 12, order care).
+ORDER_STATUS = TriggerKind(
+    "order_status",
+    ("order",),
+    "order_status_tags",
+    Grammar.POST,
+    addressed=True,
+    yields_defaults=True,
+)
 
 
 class KindRegistry:
@@ -127,9 +147,23 @@ class KindRegistry:
         self, settings: Any, grammar: Grammar | None = None
     ) -> dict[str, tuple[str, ...]]:
         """Each kind's tags as `settings` say (only kinds of `grammar`, when given). Kinds
-        asked by a word after another kind's tag have no tags: see `words_after`."""
+        asked by a word after another kind's tag have no tags: see `words_after`. A kind
+        that `yields_defaults` leaves out the default tags another kind has."""
+        every = {
+            kind.name: kind.tags(settings) for kind in self._kinds.values() if kind.follows is None
+        }
+        for kind in self._kinds.values():
+            tags = every.get(kind.name)
+            if tags is not None and kind.yields_defaults and tags == kind.default_tags:
+                taken = {
+                    normalize_tag(tag)
+                    for name, others in every.items()
+                    if name != kind.name
+                    for tag in others
+                }
+                every[kind.name] = tuple(t for t in tags if normalize_tag(t) not in taken)
         return {
-            kind.name: kind.tags(settings)
+            kind.name: every[kind.name]
             for kind in self._kinds.values()
             if kind.follows is None and (grammar is None or kind.grammar is grammar)
         }
@@ -145,4 +179,4 @@ class KindRegistry:
 
 
 # Every kind the engine acts on. services/handlers registers each one's handler.
-KINDS = KindRegistry((CART, WISHLIST, LINK, REMOVE))
+KINDS = KindRegistry((CART, WISHLIST, LINK, REMOVE, ORDER_STATUS))

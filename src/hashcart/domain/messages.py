@@ -40,6 +40,9 @@ class Reason(StrEnum):
     REMOVED = "removed"
     NOT_IN_CART = "not_in_cart"
     WHICH_VARIANT = "which_variant"
+    # --- order care (issue 12): texts in domain/order_care ---
+    ORDER_STATUS = "order_status"
+    SHIPPED = "shipped"
 
 
 class NotifyBy(StrEnum):
@@ -301,6 +304,9 @@ _SUBJECTS = {
     Reason.REMOVED: "Removed from your cart",
     Reason.NOT_IN_CART: "Not in your cart",
     Reason.WHICH_VARIANT: "Which one would you like?",
+    # --- order care (issue 12) ---
+    Reason.ORDER_STATUS: "Your orders",
+    Reason.SHIPPED: "Your order has shipped",
 }
 
 

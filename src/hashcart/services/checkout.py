@@ -352,6 +352,7 @@ def _order_line(item: ListItem) -> OrderLine:
         quantity=item.quantity,
         network=origin.network if has_post else None,
         post_id=origin.post_id if has_post else None,
+        trigger_post_id=origin.trigger_post_id if has_post else None,
     )
 
 

@@ -65,6 +65,11 @@ class Shop:
     own_accounts: tuple[ShopAccount, ...] = ()
     # What a shopper's first message on a network adds (X: write `@shop #cart`).
     first_advice: dict[Network, str] = field(default_factory=dict)
+    # --- order care (issue 12) ---
+    # The shop's own handles per network, lower-case without '@' (shop_accounts' handles,
+    # x_shop_handle, a bluesky_identifier that is a handle): an `#order` post from an
+    # account no customer linked is answered only when it mentions one of them.
+    own_handles: dict[str, frozenset[str]] = field(default_factory=dict)
 
     @classmethod
     def load(
@@ -100,6 +105,7 @@ class Shop:
             undo_on_delete=settings.undo_on_delete,
             own_accounts=_own_accounts(settings),
             first_advice=_first_advice(settings),
+            own_handles=_own_handles(settings),
         )
 
     def is_own(self, post: Post) -> bool:
@@ -129,9 +135,24 @@ class Shop:
 
     @property
     def post_tags(self) -> tuple[str, ...]:
-        """The tags of the kinds that ask in a post on its own (`#cartlink CODE`)."""
-        reply = set(self.words.normal_forms)
-        return tuple(tag for tag in self.every_tag if normalize_tag(tag) not in reply)
+        """The tags of the kinds that ask in a post on its own (`#cartlink CODE`), but for
+        those that ask the shop itself (`addressed_tags`)."""
+        left_out = set(self.words.normal_forms) | {
+            normalize_tag(tag) for tag in self.addressed_tags
+        }
+        return tuple(tag for tag in self.every_tag if normalize_tag(tag) not in left_out)
+
+    @property
+    def addressed_tags(self) -> tuple[str, ...]:
+        """The tags of the post kinds that ask the shop itself (`@shop #order`), which a
+        stream asks its network for only in posts that mention the shop."""
+        words = self.every_word
+        return tuple(
+            tag
+            for kind in KINDS
+            if kind.addressed and kind.grammar is Grammar.POST
+            for tag in words.tags_of(kind.name)
+        )
 
     def sanitize(self, text: str) -> str:
         """`text` without the signs of any trigger kind's tags: what we post can never act."""
@@ -179,6 +200,21 @@ class Shop:
         ("Trailhead Tee" of "Trailhead Tee - Red / M"), else the product's own title."""
         members = self.variants.members(product_id)
         return shared_title([self.title(p) for p in members]) or self.title(product_id)
+
+
+def _own_handles(settings: Settings) -> dict[str, frozenset[str]]:
+    """The shop's handles by network, from the settings that name them (ids left out)."""
+    found: dict[str, set[str]] = {}
+    for account in settings.parsed_shop_accounts():
+        name = account.account
+        if not (name.isdigit() or name.startswith(("did:", "http://", "https://"))):
+            found.setdefault(account.network.value, set()).add(name.lower())
+    if settings.x_shop_handle:
+        found.setdefault("x", set()).add(settings.x_shop_handle.strip().lstrip("@").lower())
+    identifier = (settings.bluesky_identifier or "").strip().lstrip("@")
+    if identifier and not identifier.startswith("did:"):
+        found.setdefault("bluesky", set()).add(identifier.lower())
+    return {network: frozenset(names) for network, names in found.items()}
 
 
 class ShopHost(Host, Protocol):

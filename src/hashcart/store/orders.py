@@ -14,6 +14,8 @@ from typing import Any
 from sqlalchemy import Connection, func, insert, select, update
 
 from hashcart.ports import Address, KeyedOrder, NewOrder, OrderLine
+from hashcart.domain.order_care import ShippingFacts
+from hashcart.store import order_care
 from hashcart.store import schema as t
 
 # The value types live in ports (checkout owns them); importers here keep working.
@@ -41,6 +43,9 @@ class Order:
     currency: str
     created_at: datetime
     lines: tuple[OrderLine, ...]
+    # Order care (issue 12): when it shipped, and the carrier's tracking page.
+    shipped_at: datetime | None = None
+    tracking_url: str | None = None
 
     @property
     def item_count(self) -> int:
@@ -99,6 +104,7 @@ def add_order(connection: Connection, order: NewOrder) -> int:
                 "quantity": line.quantity,
                 "network": line.network,
                 "post_id": line.post_id,
+                "trigger_post_id": line.trigger_post_id,
             }
             for line in order.lines
         ],
@@ -146,6 +152,8 @@ def order_of(connection: Connection, customer_id: int, order_id: int) -> Order |
             )
             for line in lines
         ),
+        shipped_at=row.shipped_at,
+        tracking_url=row.tracking_url,
     )
 
 
@@ -222,3 +230,10 @@ class StoredOrders:
 
     def add(self, order: NewOrder) -> int:
         return add_order(self.connection, order)
+
+    # --- order care (issue 12): shipping, in store/order_care ---
+    def shipping_facts(self, order_id: int) -> ShippingFacts | None:
+        return order_care.shipping_facts(self.connection, order_id)
+
+    def mark_shipped(self, order_id: int, tracking_url: str | None, at: datetime) -> bool:
+        return order_care.mark_shipped(self.connection, order_id, tracking_url, at)

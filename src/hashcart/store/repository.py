@@ -25,6 +25,7 @@ from sqlalchemy import (
 from hashcart.domain.carts import ListKind
 from hashcart.domain.digests import digest_of
 from hashcart.domain.messages import OutboundMessage
+from hashcart.domain.order_care import CustomerOrders
 from hashcart.domain.posts import Network
 from hashcart.domain.storable import storable_text
 from hashcart.ports import (
@@ -37,6 +38,7 @@ from hashcart.ports import (
     StoredLinkCode,
     StoredPost,
 )
+from hashcart.store import order_care
 from hashcart.store import schema as t
 from hashcart.store import stock_counts
 from hashcart.store.database import write_transaction
@@ -600,6 +602,11 @@ class Repository:
         )
         for row in rows:
             yield row[0], row[1], row[2], row[3]
+
+    # --- order care (issue 12): `#order` answers, in store/order_care ---
+
+    def recent_orders(self, customer_ids: Iterable[int], limit: int) -> dict[int, CustomerOrders]:
+        return order_care.recent_orders(self.connection, customer_ids, limit)
 
 
 def _stored_post(row: Any) -> StoredPost:

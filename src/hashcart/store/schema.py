@@ -346,6 +346,11 @@ orders = Table(
     Column("total_amount", Numeric(12, 2), nullable=False),
     Column("currency", String(3), nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
+    # Order care (issue 12): when the merchant marked it shipped, and the carrier's tracking
+    # page (an https URL, checked before it is stored). Marking twice changes nothing: the
+    # first `shipped_at` stands, so the shopper is told once.
+    Column("shipped_at", UTCDateTime, nullable=True),
+    Column("tracking_url", String(500), nullable=True),
     Index("ix_orders_customer", "customer_id"),
 )
 
@@ -417,6 +422,9 @@ order_lines = Table(
     # The post the line came from, so the funnel can count orders and revenue per post.
     Column("network", String(16), nullable=True),
     Column("post_id", String(300), nullable=True),
+    # Order care (issue 12): the trigger post (the shopper's reply) that put the line in the
+    # cart, when it came from social; `post_id` is the shoppable post it answered.
+    Column("trigger_post_id", String(300), nullable=True),
     Index("ix_order_lines_post", "network", "post_id"),
 )
 

@@ -109,6 +109,7 @@ def list_items(connection: Connection, kind: ListKind, customer_id: int) -> list
                 post_id=row.parent_id,
                 author_id=row.parent_author_id,
                 author_handle=row.parent_author_handle,
+                trigger_post_id=row.post_id,
             )
         items.append(
             ListItem(

@@ -9,7 +9,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, and_, func, select
 
 from hashcart.store import schema as t
 from hashcart.store.outbox_text import text_for_staff
@@ -22,8 +22,11 @@ def _money(value: Any) -> Decimal:
     return Decimal(value).quantize(Decimal("0.01"))
 
 
-def orders(connection: Connection, customer_id: int | None = None) -> list[dict[str, Any]]:
-    """Orders with their lines, newest first; only `customer_id`'s when given."""
+def orders(
+    connection: Connection, customer_id: int | None = None, order_id: int | None = None
+) -> list[dict[str, Any]]:
+    """Orders with their lines, newest first; only `customer_id`'s, or the one order
+    `order_id` (the console's order page), when given."""
     o, lines = t.orders, t.order_lines
     query = select(o).order_by(o.c.created_at.desc(), o.c.id.desc())
     line_query = (
@@ -32,7 +35,11 @@ def orders(connection: Connection, customer_id: int | None = None) -> list[dict[
     if customer_id is not None:
         query = query.where(o.c.customer_id == customer_id)
         line_query = line_query.where(o.c.customer_id == customer_id)
+    if order_id is not None:
+        query = query.where(o.c.id == order_id)
+        line_query = line_query.where(o.c.id == order_id)
     lines_of: dict[int, list[dict[str, Any]]] = {}
+    sources = _source_posts(connection, customer_id, order_id)
     for row in connection.execute(line_query):
         lines_of.setdefault(row.order_id, []).append(
             {
@@ -43,6 +50,7 @@ def orders(connection: Connection, customer_id: int | None = None) -> list[dict[
                 "quantity": row.quantity,
                 "network": row.network,
                 "post_id": row.post_id,
+                "trigger_post_id": row.trigger_post_id,
             }
         )
     return [
@@ -64,9 +72,58 @@ def orders(connection: Connection, customer_id: int | None = None) -> list[dict[
                 "country": row.ship_country,
             },
             "lines": lines_of.get(row.id, []),
+            # Order care (issue 12): shipping, and the post the order came from.
+            "shipped_at": row.shipped_at,
+            "tracking_url": row.tracking_url,
+            "source_post": sources.get(row.id),
         }
         for row in connection.execute(query)
     ]
+
+
+def _source_posts(
+    connection: Connection, customer_id: int | None, order_id: int | None = None
+) -> dict[int, dict[str, Any]]:
+    """Each order's source post: the trigger post its first social line came from (the
+    shopper's reply that put the product in the cart) and the shoppable post it answered,
+    with the reply's author while hashcart still stores it (a forgotten account takes its
+    posts along; the ids the line kept stay)."""
+    o, lines, posts = t.orders, t.order_lines, t.posts
+    first = (
+        select(lines.c.order_id, func.min(lines.c.id).label("line_id"))
+        .where(lines.c.trigger_post_id.is_not(None), lines.c.network.is_not(None))
+        .group_by(lines.c.order_id)
+        .subquery()
+    )
+    query = (
+        select(
+            first.c.order_id,
+            lines.c.network,
+            lines.c.trigger_post_id,
+            lines.c.post_id,
+            posts.c.author_id,
+            posts.c.author_handle,
+        )
+        .join(lines, lines.c.id == first.c.line_id)
+        .outerjoin(
+            posts,
+            and_(posts.c.network == lines.c.network, posts.c.post_id == lines.c.trigger_post_id),
+        )
+    )
+    if customer_id is not None:
+        query = query.join(o, o.c.id == first.c.order_id).where(o.c.customer_id == customer_id)
+    if order_id is not None:
+        query = query.where(first.c.order_id == order_id)
+    return {
+        row.order_id: {
+            "network": row.network,
+            "post_id": row.trigger_post_id,
+            "author_id": row.author_id,
+            "author_handle": row.author_handle,
+            "parent_post_id": row.post_id,
+        }
+        for row in connection.execute(query)
+    }
 
 
 def catalog(connection: Connection) -> list[dict[str, Any]]:

@@ -108,6 +108,14 @@ def counts(connection: Connection) -> dict[str, int]:
     }
 
 
+def customer_id_of(connection: Connection, email: str) -> int | None:
+    """The id of the customer with this (lower-case) email, None when there is none."""
+    found: int | None = connection.scalar(
+        select(t.customers.c.id).where(t.customers.c.email == email)
+    )
+    return found
+
+
 def customer_exists(connection: Connection, email: str) -> bool:
     row = connection.execute(select(t.customers.c.id).where(t.customers.c.email == email)).first()
     return row is not None

@@ -72,6 +72,17 @@ class OrderLine(BaseModel):
     quantity: int
     network: str | None = Field(description="The shoppable post the line came from, if any.")
     post_id: str | None
+    trigger_post_id: str | None = Field(
+        None, description="The shopper's reply that put the line in the cart, if any."
+    )
+
+
+class SourcePost(BaseModel):
+    network: str
+    post_id: str
+    author_id: str | None = Field(description="Null once the post is no longer stored.")
+    author_handle: str | None
+    parent_post_id: str | None = Field(description="The shoppable post it replied to.")
 
 
 class Order(BaseModel):
@@ -85,6 +96,15 @@ class Order(BaseModel):
     payment_reference: str
     shipping: ShippingAddress
     lines: list[OrderLine]
+    shipped_at: datetime | None = Field(
+        None, description="When the merchant marked the order shipped; null until then."
+    )
+    tracking_url: str | None = Field(None, description="The carrier's tracking page, if given.")
+    source_post: SourcePost | None = Field(
+        None,
+        description="The trigger post the order's first social line came from (the reply "
+        "that put it in the cart); null for an order from the web only.",
+    )
 
 
 class Product(BaseModel):

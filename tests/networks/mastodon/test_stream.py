@@ -104,12 +104,14 @@ def test_the_recorded_event_stream_is_read_and_its_status_id_kept(
     assert sink.stats.lines == 1 and sink.stats.dead_letters == 0
     assert shop.dead_letters() == []
     assert waits.delays == []
-    # One stream a trigger and link tag, and the notifications, all on the streaming server.
+    # One stream a trigger, link and order tag (`#order`, issue 12), and the notifications,
+    # all on the streaming server.
     assert set(server.stand_in.connections) == {
         "notification",
         "hashtag:cart",
         "hashtag:wishlist",
         "hashtag:cartlink",
+        "hashtag:order",
     }
     streaming_port = int(server.streaming_server.url.rsplit(":", 1)[1])
     streamed = [s for s in server.stand_in.seen if "/streaming/" in s.path]
@@ -297,4 +299,5 @@ def test_every_trigger_and_link_tag_gets_a_stream_once(shop: Shop) -> None:
         "mastodon:tag:amazoncart",
         "mastodon:tag:wishlist",
         "mastodon:tag:cartlink",
+        "mastodon:tag:order",  # order care (issue 12): `@shop #order`
     ]

@@ -15,6 +15,7 @@ from hashcart.domain.posts import Network
 from hashcart.networks.x.api import NewRule
 from hashcart.networks.x.fetch import XParentFetcher
 from hashcart.networks.x.stream import (
+    ADDRESSED_RULE_TAG,
     LINK_RULE_TAG,
     MAX_RULE_LENGTH,
     TRIGGER_RULE_TAG,
@@ -38,6 +39,9 @@ from tests.networks.x.stand_in import Scripted, StreamSession, XStandIn
 DEADLINE = 10.0
 TRIGGER_RULE = f"(#cart OR #wishlist) to:{SHOP_HANDLE} -is:retweet"
 LINK_RULE = "#cartlink -is:retweet"
+# `@shop #order` (issue 12, order care): `@` matches posts that mention the username
+# (x-api/posts/filtered-stream/integrate/operators.mdx, entity operators).
+ORDER_RULE = f"#order @{SHOP_HANDLE} -is:retweet"
 # X's answer to a second connection of the same app. documented: verbatim,
 # x-api/fundamentals/handling-disconnections ("TooManyConnections").
 TOO_MANY_CONNECTIONS = {
@@ -57,6 +61,16 @@ def test_the_shop_s_tags_and_handle_make_two_rules() -> None:
     assert desired_rules(("cart",), ("cartlink",), "@Trailhead")[0].value == (
         "#cart to:Trailhead -is:retweet"
     )
+
+
+def test_tags_that_ask_the_shop_itself_are_asked_for_with_a_mention_of_it() -> None:
+    rules = desired_rules(("cart",), ("cartlink",), SHOP_HANDLE, ("order", "wheresmyorder"))
+    assert (
+        NewRule(f"(#order OR #wheresmyorder) @{SHOP_HANDLE} -is:retweet", ADDRESSED_RULE_TAG)
+        in rules
+    )
+    # Without the shop's handle a bare `#order` rule would bring (and bill) everyone's.
+    assert desired_rules((), ("cartlink",), None, ("order",)) == [NewRule(LINK_RULE, LINK_RULE_TAG)]
 
 
 def test_without_a_handle_there_is_no_trigger_rule() -> None:
@@ -210,7 +224,9 @@ def test_the_stream_puts_products_in_carts_and_reconnects_on_x_s_schedule(
     assert "referenced_tweets" in query["tweet.fields"]
     # Rules were put in place once, before the first connection: one request adding both.
     assert len(x.x.rule_requests) == 1
-    assert sorted(str(rule["value"]) for rule in x.x.rules) == sorted([TRIGGER_RULE, LINK_RULE])
+    assert sorted(str(rule["value"]) for rule in x.x.rules) == sorted(
+        [TRIGGER_RULE, ORDER_RULE, LINK_RULE]
+    )
 
 
 def test_http_errors_in_a_row_double_up_to_the_cap(shop: Shop, x: ServedStandIn) -> None:
@@ -328,5 +344,5 @@ def test_the_handle_comes_from_the_settings_in_force(tmp_path: Path) -> None:
         finally:
             stand_in.release()
     assert sorted(str(rule["value"]) for rule in stand_in.rules) == sorted(
-        [TRIGGER_RULE, LINK_RULE]
+        [TRIGGER_RULE, ORDER_RULE, LINK_RULE]
     )

@@ -252,7 +252,7 @@ def test_a_409_without_rules_puts_the_rules_back(shop: Shop, x: ServedStandIn) -
     asyncio.run(_run_until_holding(_listener(shop, x, waits), x))
     adds = [request for request in x.x.rule_requests if "add" in request]
     assert len(adds) == 2  # once at the start, again after the 409
-    assert len(x.x.rules) == 2
+    assert len(x.x.rules) == 3  # triggers, `@shop #order`, link
     assert waits.delays == [5.0]
 
 

@@ -73,6 +73,8 @@ STREAM_PATH = "/2/tweets/search/stream"
 RULE_TAG_PREFIX = "hashcart:"
 TRIGGER_RULE_TAG = RULE_TAG_PREFIX + "triggers"
 LINK_RULE_TAG = RULE_TAG_PREFIX + "link"
+# Posts that ask the shop itself, mentioning it (`@shop #order`, issue 12).
+ADDRESSED_RULE_TAG = RULE_TAG_PREFIX + "addressed"
 MAX_RULE_LENGTH = 1024
 # X's keep-alive comes every 20 s; "set [the read timeout] to 20 seconds"
 # (handling-disconnections.mdx).
@@ -97,16 +99,24 @@ _T = TypeVar("_T")
 
 
 def desired_rules(
-    trigger_tags: Sequence[str], link_tags: Sequence[str], shop_handle: str | None
+    trigger_tags: Sequence[str],
+    link_tags: Sequence[str],
+    shop_handle: str | None,
+    addressed_tags: Sequence[str] = (),
 ) -> list[NewRule]:
     """The rules the shop needs. Without a usable handle there is no trigger rule (a bare
-    `#cart` rule would stream, and bill, every such post on X): only the link rule."""
+    `#cart` rule would stream, and bill, every such post on X): only the link rule.
+    `addressed_tags` (`#order`) are asked for in posts that mention the shop, `@handle`."""
     rules: list[NewRule] = []
     handle = (shop_handle or "").strip().removeprefix("@")
     if _HANDLE.fullmatch(handle):
         suffix = f" to:{handle} -is:retweet"
         rules += [NewRule(value, TRIGGER_RULE_TAG) for value in _or_groups(trigger_tags, suffix)]
-    elif trigger_tags:
+        mention = f" @{handle} -is:retweet"
+        rules += [
+            NewRule(value, ADDRESSED_RULE_TAG) for value in _or_groups(addressed_tags, mention)
+        ]
+    elif trigger_tags or addressed_tags:
         log.warning("x_shop_handle is not set (or not a handle): no stream rule for triggers")
     rules += [NewRule(value, LINK_RULE_TAG) for value in _or_groups(link_tags, " -is:retweet")]
     return rules
@@ -352,7 +362,7 @@ class FilteredStreamListener:
         handle = self.shop_handle
         if handle is None:
             handle = await asyncio.to_thread(self.sink.setting, "x_shop_handle")
-        wanted = desired_rules(shop.reply_tags, shop.post_tags, handle)
+        wanted = desired_rules(shop.reply_tags, shop.post_tags, handle, shop.addressed_tags)
         if not wanted:
             log.warning("no stream rule to put in place: X answers such a stream with 409")
         if wanted == self._synced:

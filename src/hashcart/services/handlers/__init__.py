@@ -18,8 +18,16 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from hashcart.domain.kinds import CART, KINDS, REMOVE, WISHLIST, Grammar, TriggerKind
-from hashcart.services.handlers import cart, remove, wishlist
+from hashcart.domain.kinds import (
+    CART,
+    KINDS,
+    ORDER_STATUS,
+    REMOVE,
+    WISHLIST,
+    Grammar,
+    TriggerKind,
+)
+from hashcart.services.handlers import cart, order_status, remove, wishlist
 from hashcart.services.handlers.base import (
     Decision,
     Handler,
@@ -99,3 +107,5 @@ def post_handlers() -> list[tuple[str, PostHandler]]:
 register(CART, cart.HANDLER)
 register(WISHLIST, wishlist.HANDLER)
 register(REMOVE, remove.HANDLER)
+# Order care (issue 12): a post of its own, `@shop #order`.
+register(ORDER_STATUS, order_status.HANDLER)

@@ -20,6 +20,7 @@ AREAS = (
     "merchant_catalog",
     "merchant_settings",
     "merchant_customers",
+    "merchant_orders",
     "merchant_outbox",
     "merchant_posts",
     "merchant_live",
