@@ -13,8 +13,8 @@ from typing import Any
 
 from sqlalchemy import Connection, func, insert, select, update
 
-from hashcart.ports import Address, KeyedOrder, NewOrder, OrderLine
 from hashcart.domain.order_care import ShippingFacts
+from hashcart.ports import Address, KeyedOrder, NewOrder, OrderLine
 from hashcart.store import order_care
 from hashcart.store import schema as t
 

@@ -38,9 +38,8 @@ from hashcart.ports import (
     StoredLinkCode,
     StoredPost,
 )
-from hashcart.store import order_care
+from hashcart.store import order_care, stock_counts
 from hashcart.store import schema as t
-from hashcart.store import stock_counts
 from hashcart.store.database import write_transaction
 from hashcart.store.forget import Forgotten, forget_network_account
 
