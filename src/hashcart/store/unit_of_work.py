@@ -13,6 +13,7 @@ from sqlalchemy import Connection, Engine
 from hashcart.errors import HashcartError
 from hashcart.store.cursors import StoredCursors
 from hashcart.store.database import write_transaction
+from hashcart.store.gateway_records import StoredGatewayRecords
 from hashcart.store.oauth import StoredOAuth
 from hashcart.store.orders import StoredOrders
 from hashcart.store.parent_fetches import StoredParentFetches
@@ -42,6 +43,7 @@ class SqlUnitOfWork:
         self._orders: StoredOrders | None = None
         self._parent_fetches: StoredParentFetches | None = None
         self._oauth: StoredOAuth | None = None
+        self._gateway_records: StoredGatewayRecords | None = None
 
     def __enter__(self) -> SqlUnitOfWork:
         if self._transaction is not None:
@@ -55,6 +57,7 @@ class SqlUnitOfWork:
         self._orders = StoredOrders(connection)
         self._parent_fetches = StoredParentFetches(connection)
         self._oauth = StoredOAuth(connection)
+        self._gateway_records = StoredGatewayRecords(connection)
         return self
 
     def __exit__(
@@ -68,6 +71,7 @@ class SqlUnitOfWork:
         self._payments = self._orders = None
         self._parent_fetches = None
         self._oauth = None
+        self._gateway_records = None
         if transaction is not None:
             # Commits, or rolls back and lets the error go on (never swallows it).
             transaction.__exit__(kind, error, traceback)
@@ -113,3 +117,11 @@ class SqlUnitOfWork:
         if self._oauth is None:
             raise UnitOfWorkMisuse("the unit of work is not open")
         return self._oauth
+
+    # --- payment gateways' records (issue 12: Stripe) ---
+
+    @property
+    def gateway_records(self) -> StoredGatewayRecords:
+        if self._gateway_records is None:
+            raise UnitOfWorkMisuse("the unit of work is not open")
+        return self._gateway_records
