@@ -24,6 +24,7 @@ AREAS = (
     "merchant_posts",
     "merchant_live",
     "api",
+    "stripe_webhook",  # before "webhooks": /webhooks/stripe is no network
     "webhooks",
     "account_oauth",
     "merchant_networks",
