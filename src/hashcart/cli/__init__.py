@@ -177,5 +177,6 @@ for _group in (
     "live",
     "tokens",
     "x",
+    "payment_methods",
 ):
     importlib.import_module(f"hashcart.cli.{_group}")
