@@ -13,6 +13,7 @@ AREAS = (
     "merchant_auth",
     "cart",
     "account",
+    "account_payment",
     "checkout",
     "orders",
     "shopfront",
