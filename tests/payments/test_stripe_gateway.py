@@ -17,7 +17,7 @@ import pytest
 import stripe
 
 from hashcart.payments.stripe_cards import CardNotSaved
-from hashcart.payments.stripe_client import StripeUnreachable, minor_units
+from hashcart.payments.stripe_client import StripeUnreachable, make_client, minor_units
 from hashcart.payments.stripe_gateway import (
     AUTHENTICATION_NEEDED,
     NO_SAVED_CARD,
@@ -183,27 +183,35 @@ def test_no_saved_card_is_declined_without_asking_stripe(stripe_shop: StripeShop
     assert stripe_shop.intents() == []
 
 
-def test_an_unreachable_stripe_is_no_decline(database_url: str, localstripe: LocalStripe) -> None:
+def test_an_unreachable_stripe_is_no_decline(stripe_shop: StripeShop) -> None:
     """No answer is an unknown outcome: authorise_once keeps the record `authorising` so the
     next try asks again with the same key, and nothing says the card was declined."""
-    shop = StripeShop(database_url, localstripe)
-    shop.with_card()
-    closed = StripeShop.__new__(StripeShop)
-    from hashcart.payments.stripe_client import make_client
-
-    gateway = StripeGateway(
-        make_client("sk_test_x", "http://127.0.0.1:9"), shop.app.unit_of_work, shop.clock
-    )
-    gateway.client._requestor._client._max_network_retries = 0  # type: ignore[attr-defined]
-    del closed
+    stripe_shop.with_card()
+    # Port 9 (discard) on loopback: nothing listens there.
+    silent = make_client("sk_test_x", "http://127.0.0.1:9", network_retries=0)
+    gateway = StripeGateway(silent, stripe_shop.app.unit_of_work, stripe_shop.clock)
     with pytest.raises(StripeUnreachable):
         payments.authorise_once(
-            shop.app.unit_of_work, gateway, Decimal("12.50"), "USD", _details(), shop.clock.now()
+            stripe_shop.app.unit_of_work,
+            gateway,
+            Decimal("12.50"),
+            "USD",
+            _details(),
+            stripe_shop.clock.now(),
         )
-    with shop.app.unit_of_work() as uow:
+    with stripe_shop.app.unit_of_work() as uow:
         record = uow.payments.find(KEY)
     assert record is not None and record.status == "authorising"
-    shop.app.engine.dispose()
+    # Stripe back: the same key goes on and is authorised once.
+    record = payments.authorise_once(
+        stripe_shop.app.unit_of_work,
+        stripe_shop.gateway,
+        Decimal("12.50"),
+        "USD",
+        _details(),
+        stripe_shop.clock.now(),
+    )
+    assert record.status == "authorised" and len(stripe_shop.intents()) == 1
 
 
 def test_stripe_honours_a_repeated_idempotency_key_as_documented(

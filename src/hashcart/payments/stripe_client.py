@@ -27,11 +27,13 @@ class StripeUnreachable(HashcartError, RuntimeError):
     nothing is recorded as declined; asking again with the same key is safe."""
 
 
-def make_client(secret_key: str, api_base: str) -> stripe.StripeClient:
+def make_client(
+    secret_key: str, api_base: str, network_retries: int = NETWORK_RETRIES
+) -> stripe.StripeClient:
     return stripe.StripeClient(
         secret_key,
         base_addresses={"api": api_base.rstrip("/")},
-        max_network_retries=NETWORK_RETRIES,
+        max_network_retries=network_retries,
         http_client=stripe.RequestsClient(timeout=TIMEOUT_SECONDS),
     )
 

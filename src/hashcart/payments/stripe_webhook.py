@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -31,6 +32,8 @@ MAX_BODY_BYTES = 512 * 1024
 # How far a signature's timestamp may be from now: Stripe's library default for
 # construct_event (verify_header alone checks none, so it is given here).
 TOLERANCE_SECONDS = stripe.Webhook.DEFAULT_TOLERANCE
+# Stripe's ids (evt_…, pi_…, seti_…): letters, digits and underscores, well under 255.
+STRIPE_ID = re.compile(r"[A-Za-z0-9_]{1,255}")
 
 
 @dataclass(frozen=True)
@@ -59,9 +62,12 @@ def receive(
         return Outcome(400, f"refused: {type(refused).__name__}")
     thing = event.get("data", {}).get("object") if isinstance(event, dict) else None
     event_id, kind = (event.get("id"), event.get("type")) if isinstance(event, dict) else ("", "")
-    if not (isinstance(event_id, str) and event_id and isinstance(kind, str)):
+    if not (isinstance(event_id, str) and STRIPE_ID.fullmatch(event_id) and isinstance(kind, str)):
         return Outcome(400, "refused: not an event")
-    if not (isinstance(thing, dict) and isinstance(thing.get("id"), str)):
+    thing_id = thing.get("id") if isinstance(thing, dict) else None
+    if not (
+        isinstance(thing, dict) and isinstance(thing_id, str) and STRIPE_ID.fullmatch(thing_id)
+    ):
         return Outcome(400, "refused: an event without its object")
     if kind == "setup_intent.succeeded":
         return _card_saved(event_id, thing, units, clock, cards)
