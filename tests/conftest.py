@@ -10,7 +10,12 @@ import pytest
 # that read the registry without opening an App (formats, the prefilter) find them too.
 import hashcart.networks.builtin  # noqa: F401
 
-pytest_plugins = ["tests.databases", "tests.browser", "tests.networks.bluesky.peer"]
+pytest_plugins = [
+    "tests.databases",
+    "tests.browser",
+    "tests.networks.bluesky.peer",
+    "tests.peers.fake_stripe.fixture",
+]
 
 # `../shared/fixtures` sits beside the project's checkout (in CI and in sessions).
 SHARED_FIXTURES = Path(__file__).resolve().parents[1].parent / "shared" / "fixtures"

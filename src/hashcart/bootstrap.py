@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlalchemy import Engine
 
@@ -19,7 +19,9 @@ from hashcart.store.unit_of_work import SqlUnitOfWork
 if TYPE_CHECKING:
     from pydantic import BaseModel
 
-    from hashcart.ports import PayloadReader, SealedSessions
+    from hashcart.payments.stripe_cards import StripeCards
+    from hashcart.payments.stripe_gateway import StripeGateway
+    from hashcart.ports import PayloadReader, PaymentGateway, SealedSessions
     from hashcart.services.shop import Shop
 
 # The shop and the console's settings are imported where they are read: they bring the
@@ -96,6 +98,41 @@ class App:
 
     def _max_characters(self, network: str) -> int | None:
         return registry.max_characters(network, self)
+
+    # --- payment gateways (issue 12: Stripe) ---------------------------------------------
+    # Stripe's library is imported only here, when a payment needs it.
+
+    def payment_gateways(self) -> dict[str, PaymentGateway]:
+        """The gateways a checkout may use: the built-in test card and invoice, and Stripe
+        when `stripe_secret_key` is set."""
+        from hashcart.services.payments import GATEWAYS
+
+        gateways: dict[str, PaymentGateway] = dict(GATEWAYS)
+        stripe = self.stripe_gateway()
+        if stripe is not None:
+            gateways[stripe.name] = stripe
+        return gateways
+
+    def stripe_gateway(self) -> StripeGateway | None:
+        from hashcart.payments.stripe_gateway import StripeGateway
+
+        client = self._stripe_client()
+        return None if client is None else StripeGateway(client, self.unit_of_work, self.clock)
+
+    def stripe_cards(self) -> StripeCards | None:
+        """Saving shoppers' cards at Stripe; None without `stripe_secret_key`."""
+        from hashcart.payments.stripe_cards import StripeCards
+
+        client = self._stripe_client()
+        return None if client is None else StripeCards(client, self.unit_of_work, self.clock)
+
+    def _stripe_client(self) -> Any:
+        key = self.settings.stripe_secret_key
+        if key is None or not key.get_secret_value():
+            return None
+        from hashcart.payments.stripe_client import make_client
+
+        return make_client(key.get_secret_value(), self.settings.stripe_api_base)
 
 
 def open_app(settings: Settings, clock: Clock | None = None, *, migrate: bool = True) -> App:

@@ -146,6 +146,17 @@ class Settings(BaseSettings):
     dispatch_base_delay_seconds: float = Field(default=2.0, gt=0)
     dispatch_max_delay_seconds: float = Field(default=3600.0, gt=0)
 
+    # --- Payments with Stripe (issue 12; README "Payments with Stripe"). Without a secret key
+    # the Stripe gateway is off and the test card and invoice gateways serve alone. ---
+    # The account's secret key (sk_…, or a restricted rk_… key) and publishable key (pk_…,
+    # for Stripe's card form on the account page).
+    stripe_secret_key: SecretStr | None = None
+    stripe_publishable_key: str | None = None
+    # The signing secret (whsec_…) of the webhook endpoint `{public_url}/webhooks/stripe`.
+    stripe_webhook_secret: SecretStr | None = None
+    # Where Stripe's API is; tests point it at localstripe on loopback.
+    stripe_api_base: str = "https://api.stripe.com"
+
     # Log lines of the long-running commands (serve, listen, dispatch, demo --serve), on
     # standard error: "text" (key=value after the message) or "json" (one object a line,
     # hashcart.logs). log_level is hashcart's own; other libraries log from WARNING.

@@ -686,6 +686,10 @@ class UnitOfWork(Protocol):
     @property
     def carts(self) -> CartLines: ...
 
+    # issue 12 (Stripe): saved payment methods and gateway references
+    @property
+    def gateway_records(self) -> GatewayRecords: ...
+
     def __enter__(self) -> UnitOfWork: ...
 
     def __exit__(
@@ -1287,3 +1291,67 @@ class KeyedOrder:
 
 
 # --- end of checkout ---------------------------------------------------------------------
+
+
+# --- saved payment methods and gateway references (issue 12: Stripe) ---------------------
+#
+# A shopper keeps one payment method for paying without typing a card (buy with a post, the
+# web checkout's "saved card"): hashcart stores only the gateway's ids for it, its brand and
+# its last four digits, never a card number. A gateway that keeps customers of its own
+# (Stripe) is told which of them is which shopper. A gateway that creates an object per
+# payment (a Stripe PaymentIntent) records key -> object id before moving any money, so a
+# retried key finds its object even where the provider forgets the key. A provider's webhook
+# events are taken once each.
+
+
+@dataclass(frozen=True)
+class SavedPaymentMethod:
+    """A shopper's saved payment method, as hashcart keeps it."""
+
+    customer_id: int
+    gateway: str  # the gateway that charges it (stripe, test_card)
+    method_id: str  # the gateway's id for it (Stripe `pm_…`); never a card number
+    brand: str  # Visa, Mastercard…
+    last4: str
+    saved_at: datetime
+
+
+class GatewayRecords(Protocol):
+    """What the payment gateways keep in hashcart, in the unit of work's transaction."""
+
+    def customer_with_email(self, email: str) -> int | None: ...
+
+    def provider_customer(self, customer_id: int, gateway: str) -> str | None:
+        """The gateway's own customer id for the shopper (Stripe `cus_…`), if made."""
+        ...
+
+    def keep_provider_customer(
+        self, customer_id: int, gateway: str, provider_id: str, now: datetime
+    ) -> str:
+        """Record the shopper's provider customer unless one is recorded; the one kept."""
+        ...
+
+    def customer_of_provider(self, gateway: str, provider_id: str) -> int | None: ...
+
+    def save_method(self, method: SavedPaymentMethod) -> None:
+        """The shopper's saved method from now on (it replaces the one before)."""
+        ...
+
+    def saved_method(self, customer_id: int) -> SavedPaymentMethod | None: ...
+
+    def intent_of(self, idempotency_key: str) -> str | None:
+        """The provider's object made for the key (a PaymentIntent id), if recorded."""
+        ...
+
+    def keep_intent(self, idempotency_key: str, gateway: str, intent_id: str, now: datetime) -> str:
+        """Record key -> object unless the key has one already; the one kept."""
+        ...
+
+    def payment_with_reference(self, gateway: str, reference: str) -> PaymentRecord | None: ...
+
+    def first_sight_of_event(self, source: str, event_id: str, now: datetime) -> bool:
+        """Note a provider's webhook event; False when it was noted before (a repeat)."""
+        ...
+
+
+# --- end of saved payment methods -----------------------------------------------------------

@@ -180,5 +180,6 @@ for _group in (
     "tokens",
     "x",
     "payments",
+    "payment_methods",
 ):
     importlib.import_module(f"hashcart.cli.{_group}")

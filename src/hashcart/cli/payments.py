@@ -30,14 +30,13 @@ def payments_retry(
     """Ask the gateways again for every capture and void that is due (what `hashcart serve`
     does every minute), under the same idempotency key: never charged twice."""
     from hashcart.services.payment_steps import MAX_STEP_ATTEMPTS, retry_owed_steps
-    from hashcart.services.payments import gateway_named
 
     hashcart = app_of(ctx)
     now = hashcart.clock.now()
     if restart_stopped:
         with hashcart.unit_of_work() as uow:
             uow.payments.restart_stopped(now)
-    outcomes = retry_owed_steps(hashcart.unit_of_work, gateway_named, now)
+    outcomes = retry_owed_steps(hashcart.unit_of_work, hashcart.payment_gateways().get, now)
     if as_json:
         print_json(
             [

@@ -37,7 +37,6 @@ def serve(
     gateways again for captures and voids they refused (`hashcart payments retry`)."""
     from hashcart.live import BackgroundServices
     from hashcart.services.payment_steps import PaymentSweep
-    from hashcart.services.payments import gateway_named
 
     ensure_can_listen(host, port)
     hashcart = app_of(ctx)
@@ -46,7 +45,7 @@ def serve(
     background.start()
     # Captures and voids a gateway refused or left unanswered are asked again (the same
     # sweep as `hashcart payments retry`).
-    sweep = PaymentSweep(hashcart.unit_of_work, hashcart.clock, gateway_named)
+    sweep = PaymentSweep(hashcart.unit_of_work, hashcart.clock, hashcart.payment_gateways().get)
     sweep.start()
     try:
         serve_web(hashcart, host, port, also=[*background.describe(), sweep.describe()])

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 
+from hashcart.errors import HashcartError
 from hashcart.ports import (
     Authorisation,
     AuthorisedPayment,
@@ -25,6 +26,7 @@ from hashcart.ports import (
     PaymentGateway,
     PaymentRecord,
     PaymentStep,
+    SavedPaymentMethod,
     UnitsOfWork,
 )
 from hashcart.services import payment_steps
@@ -136,6 +138,9 @@ class TestCardGateway:
     approved_numbers: Mapping[str, str] = field(default_factory=lambda: TEST_CARDS_APPROVED)
 
     def authorise(self, amount: Decimal, currency: str, details: PaymentDetails) -> Authorisation:
+        saved = details.fields.get("saved_method", "")
+        if saved and not details.fields.get("card_number"):
+            return _authorise_saved_test_card(saved, details.idempotency_key)
         number = re.sub(r"[\s-]", "", details.fields.get("card_number", ""))
         if not luhn_valid(number):
             return _declined("That card number is not valid: check the digits.")
@@ -176,6 +181,70 @@ class TestCardGateway:
 
 def _declined(message: str) -> Authorisation:
     return Authorisation(approved=False, reference="", message=message, paid=False)
+
+
+# --- a saved test card (issue 12): `payment-methods add` without Stripe ------------------
+#
+# The test-card gateway keeps a shopper's test card as an id naming its brand and last four
+# digits (`tc_visa_4242`), never the number; a payment with `saved_method` set to it is
+# approved as the number would be. Stripe's saved cards are payments/stripe_cards'.
+
+
+class CardRefused(HashcartError, ValueError):
+    """The card cannot be saved; the message is for whoever typed it (never the number)."""
+
+
+def _slug(brand: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "_", brand.lower()).strip("_")
+
+
+def _test_card_ids() -> dict[str, tuple[str, str]]:
+    """Saved-method id -> (brand, last four) for every approved test number."""
+    return {
+        f"tc_{_slug(brand)}_{number[-4:]}": (brand.split(" (")[0], number[-4:])
+        for number, brand in TEST_CARDS_APPROVED.items()
+    }
+
+
+def save_test_card(
+    units: UnitsOfWork, customer_id: int, number: str, now: datetime
+) -> SavedPaymentMethod:
+    """Keep a test card as the shopper's saved payment method (for scripts and the demo):
+    declined test numbers are refused with their reason, as a real gateway would."""
+    digits = re.sub(r"[\s-]", "", number)
+    if not luhn_valid(digits):
+        raise CardRefused("That card number is not valid: check the digits.")
+    if digits in TEST_CARDS_DECLINED:
+        raise CardRefused(TEST_CARDS_DECLINED[digits])
+    brand = TEST_CARDS_APPROVED.get(digits)
+    if brand is None:
+        raise CardRefused(
+            "The test-card gateway takes test cards only, such as 4242 4242 4242 4242."
+        )
+    saved = SavedPaymentMethod(
+        customer_id=customer_id,
+        gateway=TestCardGateway.name,
+        method_id=f"tc_{_slug(brand)}_{digits[-4:]}",
+        brand=brand.split(" (")[0],
+        last4=digits[-4:],
+        saved_at=now,
+    )
+    with units() as uow:
+        uow.gateway_records.save_method(saved)
+    return saved
+
+
+def _authorise_saved_test_card(method_id: str, key: str) -> Authorisation:
+    known = _test_card_ids().get(method_id)
+    if known is None:
+        return _declined("That saved card is not a test card of this shop.")
+    brand, last4 = known
+    return Authorisation(
+        approved=True,
+        reference=f"CARD-{last4}-{_key_code(key)}",
+        message=f"Paid by {brand} ending in {last4}.",
+        paid=True,
+    )
 
 
 GATEWAYS: dict[str, PaymentGateway] = {
@@ -258,9 +327,15 @@ class Refund:
     message: str
 
 
-def refund_order(units: UnitsOfWork, order_id: int, now: datetime) -> Refund:
-    """Give back the whole captured amount of an order, through the gateway that took it;
-    the payment and the order then say `refunded`. A second refund does nothing."""
+def refund_order(
+    units: UnitsOfWork,
+    order_id: int,
+    now: datetime,
+    gateways: Mapping[str, PaymentGateway] | None = None,
+) -> Refund:
+    """Give back the whole captured amount of an order, through the gateway that took it
+    (among `gateways`, the application's; the built-in ones by default); the payment and
+    the order then say `refunded`. A second refund does nothing."""
     with units() as uow:
         record = uow.payments.of_order(order_id)
     if record is None:
@@ -269,7 +344,7 @@ def refund_order(units: UnitsOfWork, order_id: int, now: datetime) -> Refund:
         return Refund(True, f"Order #{order_id} was refunded already.")
     if record.status != "captured":
         return Refund(False, f"Order #{order_id}'s payment is {record.status}, not captured.")
-    gateway = gateway_named(record.gateway)
+    gateway = (gateways or GATEWAYS).get(record.gateway)
     if gateway is None:
         return Refund(False, f"The gateway {record.gateway!r} is not available.")
     step = gateway.refund(record.authorised, record.amount)
@@ -287,6 +362,7 @@ __all__ = [
     "GATEWAYS",
     "Authorisation",
     "AuthorisedPayment",
+    "CardRefused",
     "InvoiceGateway",
     "PaymentDetails",
     "PaymentGateway",
@@ -298,5 +374,6 @@ __all__ = [
     "capture",
     "gateway_named",
     "refund_order",
+    "save_test_card",
     "void",
 ]

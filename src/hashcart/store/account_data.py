@@ -387,6 +387,8 @@ def erase_customer(connection: Connection, customer_id: int) -> bool:
         t.wishlist_entries,
         t.link_codes,
         t.password_resets,
+        t.saved_payment_methods,
+        t.provider_customers,
     ):
         connection.execute(delete(table).where(table.c.customer_id == customer_id))
     connection.execute(

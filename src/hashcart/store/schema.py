@@ -547,3 +547,39 @@ network_sessions = Table(
     Column("secret_data", Text, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
 )
+
+# --- payment gateways' records (issue 12: Stripe) -----------------------------------------
+
+# A gateway's own customer for a shopper (Stripe `cus_…`), made once per shopper.
+provider_customers = Table(
+    "provider_customers",
+    metadata,
+    Column("customer_id", ForeignKey("customers.id", ondelete="CASCADE"), primary_key=True),
+    Column("gateway", String(32), primary_key=True),
+    Column("provider_id", String(255), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    UniqueConstraint("gateway", "provider_id", name="uq_provider_customers_provider"),
+)
+
+# The shopper's one saved payment method: the gateway's id, brand and last four digits only.
+saved_payment_methods = Table(
+    "saved_payment_methods",
+    metadata,
+    Column("customer_id", ForeignKey("customers.id", ondelete="CASCADE"), primary_key=True),
+    Column("gateway", String(32), nullable=False),
+    Column("method_id", String(255), nullable=False),
+    Column("brand", String(32), nullable=False),
+    Column("last4", String(4), nullable=False),
+    Column("saved_at", UTCDateTime, nullable=False),
+)
+
+# What a gateway made for an idempotency key (a Stripe PaymentIntent), recorded before it
+# moves money: a retry of the key finds it even where the provider forgets the key.
+gateway_intents = Table(
+    "gateway_intents",
+    metadata,
+    Column("idempotency_key", String(64), primary_key=True),
+    Column("gateway", String(32), nullable=False),
+    Column("intent_id", String(255), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+)

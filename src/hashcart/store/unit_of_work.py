@@ -14,6 +14,7 @@ from sqlalchemy import Connection, Engine
 from hashcart.errors import HashcartError
 from hashcart.store.cursors import StoredCursors
 from hashcart.store.database import write_transaction
+from hashcart.store.gateway_records import StoredGatewayRecords
 from hashcart.store.oauth import StoredOAuth
 from hashcart.store.orders import StoredOrders
 from hashcart.store.parent_fetches import StoredParentFetches
@@ -49,6 +50,7 @@ class SqlUnitOfWork:
         self._oauth: StoredOAuth | None = None
         self._stock: StoredStock | None = None
         self._carts: StoredCarts | None = None
+        self._gateway_records: StoredGatewayRecords | None = None
 
     def __enter__(self) -> SqlUnitOfWork:
         if self._transaction is not None:
@@ -63,6 +65,7 @@ class SqlUnitOfWork:
         self._parent_fetches = StoredParentFetches(connection)
         self._oauth = StoredOAuth(connection)
         self._stock = StoredStock(connection)
+        self._gateway_records = StoredGatewayRecords(connection)
         return self
 
     def __exit__(
@@ -77,6 +80,7 @@ class SqlUnitOfWork:
         self._parent_fetches = None
         self._oauth = None
         self._stock = self._carts = None
+        self._gateway_records = None
         if transaction is not None:
             # Commits, or rolls back and lets the error go on (never swallows it).
             transaction.__exit__(kind, error, traceback)
@@ -141,3 +145,11 @@ class SqlUnitOfWork:
 
             self._carts = StoredCarts(self._connection)
         return self._carts
+
+    # --- payment gateways' records (issue 12: Stripe) ---
+
+    @property
+    def gateway_records(self) -> StoredGatewayRecords:
+        if self._gateway_records is None:
+            raise UnitOfWorkMisuse("the unit of work is not open")
+        return self._gateway_records

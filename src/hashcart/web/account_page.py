@@ -16,8 +16,10 @@ from hashcart.networks.base import SignInAsks
 from hashcart.networks.post_urls import post_url
 from hashcart.networks.x.guidance import REPLY_RULE, ask_with
 from hashcart.store import account_data
+from hashcart.store.gateway_records import StoredGatewayRecords
 from hashcart.web.context import Viewer, hashcart_of, read_only, render
 from hashcart.web.security import CONTENT_SECURITY_POLICY
+from hashcart.web.stripe_form import stripe_form, with_stripe
 
 NOTIFY_LABELS: dict[str, tuple[str, str]] = {
     NotifyBy.PUBLIC_REPLY: (
@@ -66,6 +68,8 @@ def render_account_page(
         links = account_data.linked_accounts(connection, viewer.id)
         waiting = account_data.waiting_intents(connection, viewer.id)
         applied = account_data.applied_intents(connection, viewer.id)
+        card = StoredGatewayRecords(connection).saved_method(viewer.id)
+    form = stripe_form(app.settings)
     extra.setdefault("chosen", viewer.person.notify_by)
     response = render(
         request,
@@ -84,9 +88,14 @@ def render_account_page(
         applied=[(intent, _intent_url(intent)) for intent in applied],
         notify_labels=NOTIFY_LABELS,
         sign_ins=sign_ins(),
+        card=card,
+        stripe_form=form,
         **extra,
     )
-    response.headers["Content-Security-Policy"] = _policy(settings.oauth_allow_private_servers)
+    policy = _policy(settings.oauth_allow_private_servers)
+    response.headers["Content-Security-Policy"] = (
+        policy if form is None else with_stripe(policy, form)
+    )
     return response
 
 

@@ -13,6 +13,7 @@ AREAS = (
     "merchant_auth",
     "cart",
     "account",
+    "account_payment",
     "checkout",
     "orders",
     "shopfront",
@@ -25,6 +26,7 @@ AREAS = (
     "merchant_posts",
     "merchant_live",
     "api",
+    "stripe_webhook",  # before "webhooks": /webhooks/stripe is no network
     "webhooks",
     "account_oauth",
     "merchant_networks",

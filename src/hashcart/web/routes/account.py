@@ -39,6 +39,7 @@ DONE_NOTICES = {
     ),
     "notify": "Saved. We will tell you that way from now on.",
     "password": "Your new password is set.",
+    "card": "Your card is saved. Stripe keeps it; we keep only its brand and last four digits.",
 }
 
 

@@ -22,7 +22,6 @@ from starlette.responses import Response
 
 from hashcart.services import checkout, checkout_payment
 from hashcart.services.checkout import CHECKOUT_KEY, Basket
-from hashcart.services.payments import GATEWAYS, gateway_named
 from hashcart.store import orders, shopping
 from hashcart.web.context import (
     SignedInShopper,
@@ -60,7 +59,7 @@ def _checkout_page(
         summary=checkout.summary_of(basket),
         checkout_key=secrets.token_urlsafe(24),
         form=form,
-        gateways=list(GATEWAYS.values()),
+        gateways=list(hashcart_of(request).payment_gateways().values()),
         error=error,
         changes=changes or [],
     )
@@ -142,7 +141,7 @@ def checkout_submit(
             changes=changes,
         )
     address, problem = checkout.read_address(form)
-    gateway = gateway_named(payment_method)
+    gateway = app.payment_gateways().get(payment_method)
     if problem is None and gateway is None:
         problem = "Choose how you want to pay."
     if address is None or gateway is None:

@@ -13,8 +13,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse
+from pydantic import SecretStr
 from starlette.responses import Response
 
+from hashcart.config import Settings
 from hashcart.store import shop_config
 from hashcart.web.context import (
     SignedInMerchant,
@@ -82,6 +84,41 @@ def split_list(text: str) -> tuple[str, ...]:
     return tuple(part.strip() for part in _SEPARATORS.split(text) if part.strip())
 
 
+# --- payments (issue 12: Stripe) -----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PaymentSetting:
+    key: str
+    label: str
+    is_set: bool
+
+
+def stripe_settings(settings: Settings) -> list[PaymentSetting]:
+    """Which of the Stripe settings are set, never their values (they come from the
+    settings file or the environment only: secrets are not kept in the database)."""
+
+    def given(value: SecretStr | str | None) -> bool:
+        if isinstance(value, SecretStr):
+            value = value.get_secret_value()
+        return bool(value and value.strip())
+
+    return [
+        PaymentSetting("stripe_secret_key", "Secret key", given(settings.stripe_secret_key)),
+        PaymentSetting(
+            "stripe_publishable_key", "Publishable key", given(settings.stripe_publishable_key)
+        ),
+        PaymentSetting(
+            "stripe_webhook_secret", "Webhook signing secret", given(settings.stripe_webhook_secret)
+        ),
+        PaymentSetting(
+            "stripe_api_base",
+            "API address other than Stripe's",
+            settings.stripe_api_base.rstrip("/") != "https://api.stripe.com",
+        ),
+    ]
+
+
 def _settings_page(
     request: Request,
     status_code: int = 200,
@@ -123,6 +160,7 @@ def _settings_page(
         notice=notice,
         conflict=conflict,
         catalog_hosts=catalog_hosts,
+        stripe_settings=stripe_settings(app.settings),
     )
 
 

@@ -5,9 +5,8 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, Request
 from starlette.responses import Response
 
-from hashcart.services.payments import gateway_named
 from hashcart.store import orders
-from hashcart.web.context import SignedInShopper, csrf_protected, read_only, render
+from hashcart.web.context import SignedInShopper, csrf_protected, hashcart_of, read_only, render
 
 router = APIRouter(dependencies=[Depends(csrf_protected)], include_in_schema=False)
 
@@ -35,7 +34,7 @@ def order_page(
         return render(
             request, "error.html", 404, title="Not found", message="There is no such order."
         )
-    gateway = gateway_named(order.payment_gateway)
+    gateway = hashcart_of(request).payment_gateways().get(order.payment_gateway)
     return render(
         request,
         "shop/order.html",

@@ -1,0 +1,84 @@
+"""The account page saves a card in a real browser: Stripe's script (localstripe's
+`/js.stripe.com/v3/` stand-in, served on loopback) draws the card fields and confirms the
+SetupIntent; hashcart then shows the brand and last four digits, and the card number was
+never in a request to hashcart. On a 390 px phone and a desktop."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from tests.loopback import LiveServer
+from tests.peers.fake_stripe.fixture import LocalStripe
+from tests.web.conftest import PASSWORD, WebShop
+
+WIDTHS = [390, 1200]
+NUMBER = "4242424242424242"
+
+
+@pytest.fixture
+def stripe_live_shop(tmp_path: Any, localstripe: LocalStripe) -> Iterator[tuple[WebShop, str]]:
+    shop = WebShop(
+        f"sqlite:///{tmp_path / 'e2e.db'}",
+        stripe_secret_key=localstripe.secret_key,
+        stripe_publishable_key=localstripe.publishable_key,
+        stripe_api_base=localstripe.url,
+    )
+    with LiveServer(shop.web) as server:
+        yield shop, server.url
+    shop.close()
+
+
+def _sign_up(page: Any, url: str) -> None:
+    page.goto(f"{url}/sign-up")
+    page.fill("input[name=name]", "Maya")
+    page.fill("input[name=email]", "maya@example.com")
+    page.fill("input[name=password]", PASSWORD)
+    page.click("form[action='/sign-up'] button[type=submit]")
+    page.wait_for_load_state()
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_a_card_is_saved_on_the_account_page_by_stripe_s_script(
+    stripe_live_shop: tuple[WebShop, str], page: Any, width: int
+) -> None:
+    _, url = stripe_live_shop
+    sent_to_hashcart: list[str] = []
+    page.on(
+        "request",
+        lambda request: (
+            sent_to_hashcart.append(f"{request.url} {request.post_data or ''}")
+            if request.url.startswith(url)
+            else None
+        ),
+    )
+    refused: list[str] = []
+    page.on(
+        "console",
+        lambda message: (
+            refused.append(message.text) if "Content Security" in message.text else None
+        ),
+    )
+    page.set_viewport_size({"width": width, "height": 844})
+    _sign_up(page, url)
+    page.goto(f"{url}/account#payment")
+    assert "No card is saved." in page.inner_text("#payment")
+    page.click("#card-start")
+    # The stand-in draws plain inputs named by their placeholders (Stripe's own script
+    # draws them in its iframe).
+    fields = page.locator("#card-element input")
+    fields.first.wait_for()
+    page.fill("#card-element input[placeholder=number]", NUMBER)
+    page.fill("#card-element input[placeholder=exp_month]", "12")
+    page.fill("#card-element input[placeholder=exp_year]", "31")
+    page.fill("#card-element input[placeholder=cvc]", "123")
+    page.fill("#card-element input[placeholder=postal_code]", "10115")
+    page.click("#card-save")
+    page.wait_for_url(f"{url}/account?done=card#payment")
+    assert "Saved: Visa ending in 4242" in page.inner_text("#payment")
+    assert "Your card is saved." in page.inner_text("main")
+    assert refused == []
+    assert not any(NUMBER in sent for sent in sent_to_hashcart)
+    assert page.evaluate("document.documentElement.scrollWidth") <= width
