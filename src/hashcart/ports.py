@@ -902,6 +902,11 @@ class OrderRecords(Protocol):
         ...
 
 
+class GatewayUnreachable(HashcartError, RuntimeError):
+    """A gateway did not answer (network, timeout, its own 5xx): the outcome is unknown, so
+    nothing may be recorded as declined; asking again with the same key is safe."""
+
+
 class PaymentGateway(Protocol):
     @property
     def name(self) -> str: ...

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 import pytest
 from sqlalchemy import func, select
 
+from hashcart.payments import stripe_client
 from hashcart.payments.stripe_gateway import NO_SAVED_CARD
 from hashcart.services import payments
 from hashcart.store import schema as t
@@ -101,3 +102,32 @@ def test_no_saved_card_says_where_to_save_one(shop: WebShop) -> None:
     browser = _shopper_with_mug(shop, card=None)
     answer = post_form(browser, "/checkout", checkout_form(browser, payment_method="stripe"))
     assert answer.status_code == 402 and NO_SAVED_CARD in text_of(answer)
+
+
+def test_stripe_not_answering_orders_nothing_and_the_same_form_orders_once_later(
+    shop: WebShop, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No answer from Stripe is an unknown outcome: the page says nothing was ordered (503,
+    not a server error) and sending the same form again, Stripe back, orders once on one
+    PaymentIntent (the key -> payment record kept `authorising` in between)."""
+    browser = _shopper_with_mug(shop)
+    real_client = stripe_client.make_client
+    monkeypatch.setattr(
+        stripe_client,
+        "make_client",
+        # Port 9 (discard) on loopback: nothing listens there.
+        lambda key, _base: real_client(key, "http://127.0.0.1:9", network_retries=0),
+    )
+    form = checkout_form(browser, payment_method="stripe")
+    answer = post_form(browser, "/checkout", form)
+    assert answer.status_code == 503
+    assert "nothing was ordered" in text_of(answer)
+    with shop.app.engine.connect() as connection:
+        assert connection.scalar(select(func.count()).select_from(t.orders)) == 0
+    monkeypatch.undo()
+    placed = post_form(browser, "/checkout", form)
+    assert placed.status_code == 303, text_of(placed)
+    gateway = shop.app.stripe_gateway()
+    assert gateway is not None
+    [intent] = gateway.client.v1.payment_intents.list().data
+    assert intent.status == "succeeded"

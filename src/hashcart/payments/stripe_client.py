@@ -11,6 +11,7 @@ from decimal import Decimal
 import stripe
 
 from hashcart.errors import HashcartError
+from hashcart.ports import GatewayUnreachable
 
 GATEWAY = "stripe"
 # (connect, read) seconds for one request to Stripe.
@@ -22,7 +23,7 @@ class StripeNotConfigured(HashcartError):
     """Stripe was asked for without `stripe_secret_key` set."""
 
 
-class StripeUnreachable(HashcartError, RuntimeError):
+class StripeUnreachable(GatewayUnreachable):
     """Stripe did not answer (network, timeout, its own 5xx): the outcome is unknown, so
     nothing is recorded as declined; asking again with the same key is safe."""
 

@@ -9,6 +9,7 @@ transaction. The outcome says whether nothing was charged only when that is so.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from typing import Literal
 
@@ -16,6 +17,7 @@ from hashcart.ports import (
     Address,
     Buyer,
     Clock,
+    GatewayUnreachable,
     OutOfStock,
     PaymentDetails,
     PaymentGateway,
@@ -23,6 +25,8 @@ from hashcart.ports import (
 )
 from hashcart.services import checkout, payments
 from hashcart.services.checkout import Basket
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -46,8 +50,9 @@ class Ordered:
 
 
 # out_of_stock: nothing was held or asked; declined: the gateway said no; cancelled: this key's
-# authorisation was voided before; not_placed: authorised, but the order could not be placed.
-Why = Literal["out_of_stock", "declined", "cancelled", "not_placed"]
+# authorisation was voided before; not_placed: authorised, but the order could not be placed;
+# unreachable: the gateway did not answer (the key may be sent again: never charged twice).
+Why = Literal["out_of_stock", "declined", "cancelled", "not_placed", "unreachable"]
 
 
 @dataclass(frozen=True)
@@ -81,19 +86,30 @@ def pay_and_place(
             "change your cart and place the order again.",
         )
 
-    record = payments.authorise_once(
-        units,
-        gateway,
-        basket.total,
-        basket.currency,
-        PaymentDetails(
-            fields=payment_fields,
-            idempotency_key=key,
-            today=now.date(),
-            customer_email=purchase.customer.email,
-        ),
-        now,
-    )
+    try:
+        record = payments.authorise_once(
+            units,
+            gateway,
+            basket.total,
+            basket.currency,
+            PaymentDetails(
+                fields=payment_fields,
+                idempotency_key=key,
+                today=now.date(),
+                customer_email=purchase.customer.email,
+            ),
+            now,
+        )
+    except GatewayUnreachable:
+        # The record stays `authorising` and the stock hold runs out by itself: placing the
+        # order again sends the same key, which the gateway (and hashcart's own key ->
+        # payment record) answers with the same authorisation, never a second charge.
+        log.warning("checkout %s: the payment gateway did not answer", key)
+        return NotOrdered(
+            "unreachable",
+            "The payment service did not answer, so nothing was ordered. Place the order "
+            "again in a moment: you will not be charged twice.",
+        )
     if record.pending_step == "void":  # an earlier try of this key could not be placed
         return _not_placed(units, clock, gateway, key, "This order could not be placed")
     if record.status in ("declined", "voided"):

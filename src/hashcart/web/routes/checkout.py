@@ -173,7 +173,13 @@ def checkout_submit(
 
 
 # Why an order was not made -> the page's status: a declined card is 402 Payment Required.
-_STATUS_CODES = {"out_of_stock": 409, "declined": 402, "cancelled": 409, "not_placed": 409}
+_STATUS_CODES = {
+    "out_of_stock": 409,
+    "declined": 402,
+    "cancelled": 409,
+    "not_placed": 409,
+    "unreachable": 503,
+}
 
 
 def _to_order(request: Request, order_id: int, owner: int | None, viewer: Viewer) -> Response:
