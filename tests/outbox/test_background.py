@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from hashcart.backoff import Backoff
 from hashcart.listeners.runner import run_listeners
 from hashcart.live import BackgroundServices
-from hashcart.networks.backoff import Backoff
 from hashcart.services.mail import Email, queue_email
 from tests.harness import Shop
 from tests.polling import wait_until

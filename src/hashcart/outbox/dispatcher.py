@@ -23,11 +23,11 @@ from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from functools import partial
 
+from hashcart.backoff import Backoff
 from hashcart.config import Settings
 from hashcart.domain.posts import Network
 from hashcart.host import Host
 from hashcart.networks import registry
-from hashcart.networks.backoff import Backoff
 from hashcart.outbox.claims import LEASE, claim_due, next_due_at
 from hashcart.outbox.email import EmailSender
 from hashcart.outbox.fallback import unseen_note, with_earlier_unseen
