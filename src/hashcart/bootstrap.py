@@ -18,7 +18,7 @@ from hashcart.store.unit_of_work import SqlUnitOfWork
 if TYPE_CHECKING:
     from pydantic import BaseModel
 
-    from hashcart.ports import PayloadReader, SealedSessions
+    from hashcart.ports import PayloadReader, SealedSessions, Sender
     from hashcart.services.shop import Shop
 
 # The shop and the console's settings are imported where they are read: they bring the
@@ -34,9 +34,10 @@ class App:
     engine: Engine
     clock: Clock
 
-    def unit_of_work(self) -> SqlUnitOfWork:
-        """A fresh unit of work on this database (ports.UnitsOfWork): the one way to write."""
-        return SqlUnitOfWork(self.engine)
+    def unit_of_work(self, *, read_only: bool = False) -> SqlUnitOfWork:
+        """A fresh unit of work on this database (ports.UnitsOfWork): the one way to write;
+        `read_only` for one that only reads."""
+        return SqlUnitOfWork(self.engine, read_only=read_only)
 
     @property
     def payload_reader(self) -> PayloadReader:
@@ -91,6 +92,13 @@ class App:
 
     def _max_characters(self, network: str) -> int | None:
         return registry.max_characters(network, self)
+
+    # --- the outbox's senders (host.Host.network_senders) ---------------------------------
+
+    def network_senders(self) -> dict[str, Sender]:
+        """Each registered network's sender the settings in force configure: the
+        dispatcher is given them here, and never looks in the network registry itself."""
+        return registry.senders(self)
 
 
 def open_app(settings: Settings, clock: Clock | None = None, *, migrate: bool = True) -> App:

@@ -2,8 +2,9 @@
 from us: the same message by email, saying why, if their account is linked (an unlinked
 account has no address; its failed row in the console is all there is).
 
-Queued in the transaction that marks the network row failed, with the dedupe key
-`fallback:<outbox id>`, so a failure recorded twice emails once.
+Queued in the unit of work that marks the network row failed, with the dedupe key
+`fallback:<outbox id>`, so a failure recorded twice emails once. The email is composed here,
+from the domain's words; the store only finds the address and keeps the row.
 
 A private message can also go out and still be kept from the shopper's eyes (Mastodon files
 private mentions from accounts the recipient does not follow among filtered notifications).
@@ -18,18 +19,24 @@ import re
 from dataclasses import replace
 from datetime import datetime
 
-from sqlalchemy import Connection, Engine, exists, select
-
 from hashcart.domain.messages import Reason, email_subject
 from hashcart.domain.posts import display_name
-from hashcart.outbox.senders import OutboxItem, Sent
-from hashcart.services.mail import Email, queue_email
-from hashcart.store import schema as t
+from hashcart.ports import MAY_BE_UNSEEN, Email, OutboxItem, Sent, UnitOfWork, UnitsOfWork
+
+__all__ = [
+    "FALLBACK_KEY_PREFIX",
+    "MAY_BE_UNSEEN",
+    "fallback_email",
+    "fallback_key",
+    "fallback_text",
+    "queue_fallback_email",
+    "unseen_note",
+    "with_earlier_unseen",
+]
 
 # A reply starts with the @handle it answers: meaningless in an email, so it goes.
 _GREETING = re.compile(r"^@\S+\s+")
 _REASONS = frozenset(reason.value for reason in Reason)
-MAY_BE_UNSEEN = "May not be seen: "
 
 
 # The outbox dedupe key of the email sent instead of a row is this and the row's id.
@@ -41,34 +48,29 @@ def fallback_key(outbox_id: int) -> str:
     return f"{FALLBACK_KEY_PREFIX}{outbox_id}"
 
 
-def linked_email(connection: Connection, network: str, account_id: str) -> str | None:
-    """The email address of the customer who linked this account, if anyone did."""
-    found: str | None = connection.scalar(
-        select(t.customers.c.email)
-        .join(t.account_links, t.account_links.c.customer_id == t.customers.c.id)
-        .where(t.account_links.c.network == network, t.account_links.c.account_id == account_id)
-    )
-    return found
-
-
 def queue_fallback_email(
-    connection: Connection, item: OutboxItem, why: str, shop_name: str, at: datetime
+    uow: UnitOfWork, item: OutboxItem, why: str, shop_name: str, at: datetime
 ) -> bool:
-    """Queue `item`'s message as an email to its linked shopper; True if one was queued."""
-    address = linked_email(connection, item.network, item.account_id)
+    """Queue `item`'s message as an email to its linked shopper, in `uow`; True if one was
+    queued."""
+    address = uow.outbox.linked_email(item.network, item.account_id)
     if address is None:
         return False
+    return uow.repository.queue_emails([fallback_email(item, address, why, shop_name)], at) == 1
+
+
+def fallback_email(item: OutboxItem, address: str, why: str, shop_name: str) -> Email:
+    """The email that carries `item`'s message to `address`, saying why."""
     subject = (
         email_subject(Reason(item.reason), shop_name) if item.reason in _REASONS else shop_name
     )
-    email = Email(
+    return Email(
         to=address,
         subject=subject,
         text=fallback_text(item, why),
         reason=item.reason,
         dedupe_key=fallback_key(item.id).removeprefix("email:"),
     )
-    return queue_email(connection, email, at)
 
 
 def fallback_text(item: OutboxItem, why: str) -> str:
@@ -87,22 +89,11 @@ def unseen_note(sent: Sent) -> str | None:
     return MAY_BE_UNSEEN + sent.may_be_unseen if sent.may_be_unseen else None
 
 
-def with_earlier_unseen(engine: Engine, item: OutboxItem) -> OutboxItem:
-    """`item`, told whether an earlier private message to its account may have gone unseen."""
+def with_earlier_unseen(reads: UnitsOfWork, item: OutboxItem) -> OutboxItem:
+    """`item`, told whether an earlier private message to its account may have gone unseen
+    (`reads` opens units of work that only read)."""
     if item.channel != "private":
         return item
-    o = t.outbox
-    with engine.connect() as connection:
-        earlier = connection.scalar(
-            select(
-                exists().where(
-                    o.c.network == item.network,
-                    o.c.account_id == item.account_id,
-                    o.c.channel == "private",
-                    o.c.status == "sent",
-                    o.c.last_error.startswith(MAY_BE_UNSEEN, autoescape=True),
-                    o.c.id != item.id,
-                )
-            )
-        )
-    return replace(item, earlier_unseen=bool(earlier))
+    with reads() as uow:
+        earlier = uow.outbox.earlier_unseen(item)
+    return replace(item, earlier_unseen=earlier)

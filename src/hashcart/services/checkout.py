@@ -308,7 +308,7 @@ def place_order(
     payment_records.link_order(connection, checkout_key, order_id)
     shopping.remove_products(connection, customer.id, [line.product_id for line in lines])
     queue_email(
-        connection,
+        Repository(connection),
         confirmation_email(order_id, order, customer, payment, shop_name, public_url),
         at,
     )
