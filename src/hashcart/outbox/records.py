@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
+from hashcart.domain.storable import storable_text
 from hashcart.outbox.fallback import queue_fallback_email
 from hashcart.ports import OutboxItem, Sent, UnitsOfWork
 
@@ -19,7 +20,10 @@ MAX_REASON_CHARS = 1000
 
 
 def short(reason: str) -> str:
-    reason = " ".join(reason.split())
+    """What is kept of a failure's reason (for the console, and for the email sent instead):
+    one line, at most MAX_REASON_CHARS, and storable: a server's answer may carry NUL
+    characters or undecodable bytes, and must never be what stops the dispatcher."""
+    reason = " ".join(storable_text(reason).split())
     return reason if len(reason) <= MAX_REASON_CHARS else reason[: MAX_REASON_CHARS - 1] + "…"
 
 

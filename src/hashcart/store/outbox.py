@@ -11,7 +11,11 @@ under the same Message-ID (see `outbox.smtp`).
 
 Every record names the claim it closes (`status = 'sending'` and the claim's start time):
 should a send outlast the lease and another dispatcher claim the row again, the late answer
-changes nothing rather than undoing the newer claim."""
+changes nothing rather than undoing the newer claim.
+
+What a network answered (a failure's reason, a post's id, why a message may go unseen) is
+made storable before it is written: PostgreSQL refuses NUL in text, and no encoder takes an
+unpaired surrogate; a hostile server must not stop the dispatcher."""
 
 from __future__ import annotations
 
@@ -21,6 +25,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, and_, exists, func, or_, select, update
 
+from hashcart.domain.storable import storable_text
 from hashcart.ports import MAY_BE_UNSEEN, OutboxItem, Sent
 from hashcart.store import schema as t
 
@@ -119,9 +124,9 @@ class StoredOutbox:
             claimed_at,
             status="sent",
             sent_at=now,
-            remote_id=sent.remote_id,
+            remote_id=_storable(sent.remote_id),
             attempts=item.attempts + 1,
-            last_error=note,
+            last_error=_storable(note),
             next_attempt_at=None,
             attempt_started_at=None,
             delivery_started_at=None,
@@ -148,7 +153,7 @@ class StoredOutbox:
             claimed_at,
             status="queued",
             attempts=item.attempts + 1,
-            last_error=reason,
+            last_error=storable_text(reason),
             next_attempt_at=retry_at,
             attempt_started_at=doubt,
             **delivery,
@@ -160,7 +165,7 @@ class StoredOutbox:
             claimed_at,
             status="failed",
             attempts=item.attempts + 1,
-            last_error=reason,
+            last_error=storable_text(reason),
             next_attempt_at=None,
             attempt_started_at=None,
             delivery_started_at=None,
@@ -223,6 +228,10 @@ class StoredOutbox:
                 )
             )
         )
+
+
+def _storable(text: str | None) -> str | None:
+    return None if text is None else storable_text(text)
 
 
 def _due(now: datetime, lease: timedelta) -> ColumnElement[bool]:
