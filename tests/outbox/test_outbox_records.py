@@ -22,8 +22,10 @@ from hashcart.domain.posts import Network
 from hashcart.outbox.claims import LEASE, claim_due, next_due_at
 from hashcart.outbox.dispatcher import DispatchRun, dispatch_once
 from hashcart.outbox.fallback import fallback_key, queue_fallback_email, with_earlier_unseen
-from hashcart.outbox.records import MAX_REASON_CHARS, record_sent
+from hashcart.outbox.records import MAX_REASON_CHARS, record_failed, record_sent
 from hashcart.ports import MAY_BE_UNSEEN, OutboxItem, Sender, SendFailed, Sent
+from hashcart.store.forget import Forgotten
+from hashcart.store.repository import Repository
 from hashcart.store.unit_of_work import SqlUnitOfWork, UnitOfWorkMisuse
 from tests.harness import Shop
 from tests.outbox.conftest import SHOP_NAME
@@ -98,6 +100,64 @@ def test_a_failed_row_and_the_email_sent_instead_roll_back_together(shop: Shop) 
         (FIRST, "failed", "acct0"),
         (fallback_key(item.id), "queued", SHOPPER),
     ]
+
+
+class ForgettingBreaks(SqlUnitOfWork):
+    """A unit of work whose repository breaks as it forgets an account (a crash there)."""
+
+    @property
+    def repository(self) -> Repository:
+        broken = super().repository
+
+        def forget(network: Network, account_id: str) -> object:
+            raise Boom
+
+        broken.forget_network_account = forget  # type: ignore[assignment,method-assign]
+        return broken
+
+
+def _links(shop: Shop) -> int:
+    with shop.app.unit_of_work(read_only=True) as uow:
+        return len(uow.repository.contacts_for_accounts([(Network.X, "acct0")]))
+
+
+def test_a_gone_account_is_failed_emailed_and_forgotten_in_one_unit_of_work(shop: Shop) -> None:
+    _linked_shop(shop)
+    queue_replies(shop.app, 1)
+    item = _claim_one(shop)
+    claimed_at = shop.clock.now()
+
+    # A crash while forgetting: the failure and the email roll back with it.
+    with pytest.raises(Boom):
+        record_failed(
+            partial(ForgettingBreaks, shop.app.engine),
+            item,
+            claimed_at,
+            "the account is gone",
+            SHOP_NAME,
+            shop.clock.now(),
+            forget_account=True,
+        )
+    assert [(one.dedupe_key, one.status) for one in rows(shop.app)] == [(FIRST, "sending")]
+    assert _links(shop) == 1
+
+    failed = record_failed(
+        shop.app.unit_of_work,
+        item,
+        claimed_at,
+        "the account is gone",
+        SHOP_NAME,
+        shop.clock.now(),
+        forget_account=True,
+    )
+
+    assert failed.emailed
+    assert failed.forgotten == Forgotten(links=1)
+    assert [(one.dedupe_key, one.status, one.account_id) for one in rows(shop.app)] == [
+        (FIRST, "failed", "acct0"),
+        (fallback_key(item.id), "queued", SHOPPER),
+    ]
+    assert _links(shop) == 0
 
 
 def test_an_unlinked_account_gets_no_email_instead(shop: Shop) -> None:

@@ -29,7 +29,6 @@ from functools import partial
 
 from hashcart.backoff import Backoff
 from hashcart.config import Settings
-from hashcart.domain.posts import Network
 from hashcart.host import Host
 from hashcart.outbox.claims import LEASE, claim_due, next_due_at
 from hashcart.outbox.email import EmailSender
@@ -248,24 +247,25 @@ class _Run:
         *,
         forget_account: bool = False,
     ) -> None:
-        emailed = record_failed(self.units, item, claimed_at, reason, self.settings.shop_name, now)
-        if forget_account:
-            # After the email, which finds the shopper's address through the link this
-            # removes. Its own transaction: a crash between the two leaves the account
-            # linked, and the next message to it fails and forgets it then.
-            with self.app.unit_of_work() as uow:
-                forgotten = uow.repository.forget_network_account(
-                    Network(item.network), item.account_id
-                )
+        recorded = record_failed(
+            self.units,
+            item,
+            claimed_at,
+            reason,
+            self.settings.shop_name,
+            now,
+            forget_account=forget_account,
+        )
+        if recorded.forgotten is not None:
             log.info(
                 "forgot the %s account of outbox %d, gone from its network: %s",
                 item.network,
                 item.id,
-                forgotten,
+                recorded.forgotten,
                 extra=_ids(item),
             )
         self.run.failed += 1
-        self.run.fell_back_to_email += int(emailed)
+        self.run.fell_back_to_email += int(recorded.emailed)
         # For good: the shopper hears by email if they can, and nobody retries it.
         log.warning("outbox %d (%s) failed: %s", item.id, item.network, reason, extra=_ids(item))
 

@@ -7,8 +7,10 @@ undoing the newer claim, and is logged."""
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from datetime import datetime
 
+from hashcart.domain.posts import Network
 from hashcart.domain.storable import storable_text
 from hashcart.outbox.fallback import queue_fallback_email
 from hashcart.ports import OutboxItem, Sent, UnitsOfWork
@@ -85,6 +87,15 @@ def record_retry(
         _closed(item, closed)
 
 
+@dataclass(frozen=True)
+class Failed:
+    """What recording a failure for good did besides."""
+
+    emailed: bool = False  # the message was queued to the shopper's email instead
+    # What forgetting the recipient's account removed (for logs); None when not forgotten.
+    forgotten: object | None = None
+
+
 def record_failed(
     units: UnitsOfWork,
     item: OutboxItem,
@@ -92,16 +103,23 @@ def record_failed(
     reason: str,
     shop_name: str,
     now: datetime,
-) -> bool:
-    """Failed for good with `reason`; a network message goes to the shopper's email instead
-    (same unit of work). True if an email was queued."""
+    *,
+    forget_account: bool = False,
+) -> Failed:
+    """Failed for good with `reason`; a network message goes to the shopper's email instead.
+    `forget_account`: the network says the recipient's account is gone, so it is forgotten
+    (Repository.forget_network_account) after the email, which finds the shopper's address
+    through the link this removes. All in one unit of work: the failure, the email and the
+    forgetting commit together or not at all."""
     why = short(reason)
     with units() as uow:
         if not _closed(item, uow.outbox.mark_failed(item, claimed_at, why)):
-            return False
-        if item.channel == "email":
-            return False
-        return queue_fallback_email(uow, item, why, shop_name, now)
+            return Failed()
+        emailed = item.channel != "email" and queue_fallback_email(uow, item, why, shop_name, now)
+        if not forget_account:
+            return Failed(emailed)
+        forgotten = uow.repository.forget_network_account(Network(item.network), item.account_id)
+        return Failed(emailed, forgotten)
 
 
 def release(units: UnitsOfWork, item: OutboxItem, claimed_at: datetime, until: datetime) -> None:
