@@ -21,8 +21,13 @@ from hashcart.domain.messages import OutboundMessage, Reason
 from hashcart.domain.posts import Network
 from hashcart.outbox.claims import LEASE, claim_due, next_due_at
 from hashcart.outbox.dispatcher import DispatchRun, dispatch_once
-from hashcart.outbox.fallback import fallback_key, queue_fallback_email, with_earlier_unseen
-from hashcart.outbox.records import MAX_REASON_CHARS, record_failed, record_sent
+from hashcart.outbox.fallback import (
+    fallback_key,
+    private_fallback_key,
+    queue_fallback_email,
+    with_earlier_unseen,
+)
+from hashcart.outbox.records import MAX_REASON_CHARS, Failed, record_failed, record_sent
 from hashcart.ports import MAY_BE_UNSEEN, OutboxItem, Sender, SendFailed, Sent
 from hashcart.store.forget import Forgotten
 from hashcart.store.repository import Repository
@@ -158,6 +163,50 @@ def test_a_gone_account_is_failed_emailed_and_forgotten_in_one_unit_of_work(shop
         (fallback_key(item.id), "queued", SHOPPER),
     ]
     assert _links(shop) == 0
+
+
+def test_a_refused_x_reply_goes_to_another_network_in_the_failures_unit_of_work(
+    shop: Shop,
+) -> None:
+    """i11's other-network fallback (outbox/fallback) on the unit of work: the failure, the
+    private message on the shopper's Bluesky and the forgetting commit together or not at
+    all, and no email goes besides."""
+    did = "did:plc:shopper0"
+    shop.customer(SHOPPER, (Network.X, "acct0", "shopper0"), (Network.BLUESKY, did, "s.bsky"))
+    queue_replies(shop.app, 1)
+    item = _claim_one(shop)
+    claimed_at = shop.clock.now()
+    fail = partial(
+        record_failed,
+        item=item,
+        claimed_at=claimed_at,
+        reason="x refused: the shopper did not mention the shop",
+        shop_name=SHOP_NAME,
+        now=shop.clock.now(),
+        other_networks=["x", "bluesky"],
+        forget_account=True,
+    )
+
+    with pytest.raises(Boom):
+        fail(partial(ForgettingBreaks, shop.app.engine))
+    assert [(one.dedupe_key, one.status) for one in rows(shop.app)] == [(FIRST, "sending")]
+
+    failed = fail(shop.app.unit_of_work)
+
+    assert (failed.another_network, failed.emailed, failed.forgotten) == (
+        True,
+        False,
+        Forgotten(links=1),
+    )
+    assert [
+        (one.dedupe_key, one.network, one.channel, one.account_id) for one in rows(shop.app)
+    ] == [
+        (FIRST, "x", "reply", "acct0"),
+        (private_fallback_key(item.id), "bluesky", "private", did),
+    ]
+    # Recorded again (a late duplicate answer): the claim is closed, nothing more is queued.
+    assert fail(shop.app.unit_of_work) == Failed()
+    assert len(rows(shop.app)) == 2
 
 
 def test_an_unlinked_account_gets_no_email_instead(shop: Shop) -> None:
