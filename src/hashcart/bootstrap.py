@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 
     from hashcart.payments.stripe_cards import StripeCards
     from hashcart.payments.stripe_gateway import StripeGateway
-    from hashcart.ports import PayloadReader, PaymentGateway, SealedSessions
+    from hashcart.ports import PayloadReader, PaymentGateway, SealedSessions, Sender
     from hashcart.services.shop import Shop
 
 # The shop and the console's settings are imported where they are read: they bring the
@@ -41,9 +41,10 @@ class App:
     engine: Engine
     clock: Clock
 
-    def unit_of_work(self) -> SqlUnitOfWork:
-        """A fresh unit of work on this database (ports.UnitsOfWork): the one way to write."""
-        return SqlUnitOfWork(self.engine)
+    def unit_of_work(self, *, read_only: bool = False) -> SqlUnitOfWork:
+        """A fresh unit of work on this database (ports.UnitsOfWork): the one way to write;
+        `read_only` for one that only reads."""
+        return SqlUnitOfWork(self.engine, read_only=read_only)
 
     @property
     def payload_reader(self) -> PayloadReader:
@@ -133,6 +134,13 @@ class App:
         from hashcart.payments.stripe_client import make_client
 
         return make_client(key.get_secret_value(), self.settings.stripe_api_base)
+
+    # --- the outbox's senders (host.Host.network_senders) ---------------------------------
+
+    def network_senders(self) -> dict[str, Sender]:
+        """Each registered network's sender the settings in force configure: the
+        dispatcher is given them here, and never looks in the network registry itself."""
+        return registry.senders(self)
 
 
 def open_app(settings: Settings, clock: Clock | None = None, *, migrate: bool = True) -> App:

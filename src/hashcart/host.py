@@ -1,6 +1,7 @@
 """What the composition root offers the parts that run beside it (the dispatcher, the
 listeners, OAuth linking, a network's wiring): the database engine and its unit of work, the
-clock, the settings as loaded and as in force, and the shop account's sealed network sessions.
+clock, the settings as loaded and as in force, the shop account's sealed network sessions,
+and the network senders the dispatcher is given.
 
 bootstrap.App is one, built once; the parts type against this Protocol, so none of them
 imports bootstrap (the layers contract in pyproject keeps it so).
@@ -17,7 +18,7 @@ if TYPE_CHECKING:
     from sqlalchemy import Engine
 
     from hashcart.config import Settings
-    from hashcart.ports import Clock, SealedSessions
+    from hashcart.ports import Clock, SealedSessions, Sender
 
 
 ModelT = TypeVar("ModelT", bound="BaseModel")
@@ -35,8 +36,9 @@ class Host(Protocol):
     @property
     def clock(self) -> Clock: ...
 
-    def unit_of_work(self) -> UnitOfWork:
-        """A fresh unit of work on this database: the one way to write (ports.UnitsOfWork)."""
+    def unit_of_work(self, *, read_only: bool = False) -> UnitOfWork:
+        """A fresh unit of work on this database: the one way to write (ports.UnitsOfWork);
+        `read_only` for one that only reads (it refuses writes and never waits for a writer)."""
         ...
 
     def effective_settings(self) -> Settings:
@@ -48,3 +50,10 @@ class Host(Protocol):
         ...
 
     def sealed_sessions(self) -> SealedSessions: ...
+
+    # --- the outbox's senders -----------------------------------------------------------
+
+    def network_senders(self) -> dict[str, Sender]:
+        """The network senders the settings in force configure, by outbox network (email is
+        the dispatcher's own): how the composition root hands the dispatcher its senders."""
+        ...

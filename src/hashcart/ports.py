@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from enum import Enum
 from types import TracebackType
@@ -659,7 +659,9 @@ class StreamCursors(Protocol):
 
 class UnitOfWork(Protocol):
     """One transaction: begun on entering, committed when the block ends cleanly, rolled back
-    (every write of it) when it raises. Not reentrant: one block, one transaction."""
+    (every write of it) when it raises. Not reentrant: one block, one transaction. One opened
+    to read only (App.unit_of_work(read_only=True)) refuses every write and, on SQLite, reads
+    beside a writer instead of waiting for the write lock."""
 
     @property
     def repository(self) -> Repository: ...
@@ -689,6 +691,10 @@ class UnitOfWork(Protocol):
     # issue 12 (Stripe): saved payment methods and gateway references
     @property
     def gateway_records(self) -> GatewayRecords: ...
+
+    # The outbox as the dispatcher claims and records its rows (section "outbox" below).
+    @property
+    def outbox(self) -> OutboxRecords: ...
 
     def __enter__(self) -> UnitOfWork: ...
 
@@ -1360,3 +1366,122 @@ class GatewayRecords(Protocol):
 
 
 # --- end of saved payment methods -----------------------------------------------------------
+
+
+# --- outbox: the one dispatcher's rows (issue 10, parts 6 and 7) -----------------------------
+#
+# Every message, email included, waits in the outbox until the dispatcher (outbox/) sends it.
+# The dispatcher claims due rows, sends each outside any transaction, and records what became
+# of it, each step in a short unit of work of its own, through `uow.outbox`. A record names the
+# claim it closes (the row still `sending`, claimed at `claimed_at`) and says whether it closed
+# it: a send that outlived its lease, its row claimed again by another dispatcher, changes
+# nothing rather than undoing the newer claim.
+
+# The console note of a sent private message that may never be seen starts with this; later
+# private messages to the same account are handed to their sender with `earlier_unseen`.
+MAY_BE_UNSEEN = "May not be seen: "
+
+
+@dataclass(frozen=True)
+class LinkedAccount:
+    """An account a shopper linked: where a refused message may reach them instead."""
+
+    network: str
+    account_id: str
+    handle: str  # as the network wrote it when linked ("" when it gave none)
+
+
+class OutboxRecords(Protocol):
+    """The outbox as the dispatcher works it, in the unit of work's transaction."""
+
+    def claim_due(
+        self, networks: Collection[str], now: datetime, *, limit: int, lease: timedelta
+    ) -> list[OutboxItem]:
+        """Mark up to `limit` due rows of `networks` `sending` at `now` (oldest first) and
+        return them; rows other dispatchers are claiming at this moment are skipped. Due: a
+        queued row whose retry time has come, or a row still `sending` longer than `lease`
+        after its claim (its dispatcher died mid-send): its item's `attempt_started_at` says
+        when that earlier attempt began."""
+        ...
+
+    def mark_delivery_started(self, item: OutboxItem, claimed_at: datetime, now: datetime) -> bool:
+        """The sender is about to hand the message over where nobody can ask afterwards whether
+        it arrived (SMTP's DATA): a claim after a crash then knows it may have gone."""
+        ...
+
+    def mark_sent(
+        self,
+        item: OutboxItem,
+        claimed_at: datetime,
+        sent: Sent,
+        now: datetime,
+        *,
+        note: str | None = None,
+    ) -> bool:
+        """Sent; `note` is kept for the console (possibly twice, may not be seen)."""
+        ...
+
+    def mark_retry(
+        self,
+        item: OutboxItem,
+        claimed_at: datetime,
+        reason: str,
+        retry_at: datetime,
+        *,
+        end_unknown: bool = False,
+    ) -> bool:
+        """Queued again, due at `retry_at`, one attempt more. `end_unknown`: the attempt may
+        have delivered the message, so the next one is told when this one began and a
+        delivery mark it wrote stays; otherwise the mark goes back to what the claim found.
+        Either way an earlier attempt of unknown end stays on record."""
+        ...
+
+    def mark_failed(self, item: OutboxItem, claimed_at: datetime, reason: str) -> bool:
+        """Failed for good with `reason` (the console shows it; nobody retries it)."""
+        ...
+
+    def release(self, item: OutboxItem, claimed_at: datetime, until: datetime) -> bool:
+        """Put back unsent, due at `until`, its attempts untouched."""
+        ...
+
+    def hold_network(self, network: str, now: datetime, until: datetime) -> int:
+        """The network said to wait until `until`: its due queued rows wait until then.
+        How many were held back."""
+        ...
+
+    def linked_email(self, network: str, account_id: str) -> str | None:
+        """The email address of the customer who linked this account, if anyone did."""
+        ...
+
+    def earlier_unseen(self, item: OutboxItem) -> bool:
+        """Whether another private message to `item`'s account was sent with a note that it
+        may not be seen (MAY_BE_UNSEEN)."""
+        ...
+
+    def next_due_at(
+        self, networks: Collection[str], now: datetime, lease: timedelta
+    ) -> datetime | None:
+        """When the next row of `networks` falls due (a retry's time, a claim's lease running
+        out); `now` if one is due already, None if none waits."""
+        ...
+
+    def waiting_without_sender(self, networks: Collection[str]) -> dict[str, int]:
+        """Queued rows of networks other than `networks` (those with no sender), by network."""
+        ...
+
+    def other_links(
+        self, network: str, account_id: str, networks: Collection[str]
+    ) -> list[LinkedAccount]:
+        """The accounts on `networks` (other than `network`) linked by the customer who
+        linked `account_id` on `network`; none when nobody linked it."""
+        ...
+
+    def queue_private(
+        self, to: LinkedAccount, *, reason: str, text: str, dedupe_key: str, at: datetime
+    ) -> bool:
+        """Queue a private message to `to` unless `dedupe_key` is queued already; True if it
+        is new."""
+        ...
+
+
+# --- end of outbox ---------------------------------------------------------------------

@@ -62,7 +62,7 @@ def database(tmp_path: Path) -> Iterator[Path]:
     now = app.clock.now()
     with transaction(app.engine) as repo:
         queue_email(
-            repo.connection,
+            repo,
             Email("sam@example.com", "Your order", "Thank you", "order_confirmed", "cli-1"),
             now,
         )

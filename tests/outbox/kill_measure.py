@@ -96,9 +96,9 @@ def measure(url: str, emails: int, kills: int, seed: int, spread: float) -> dict
     controller = Controller(handler, hostname=LOOPBACK, port=port)
     controller.start()
     app = open_app(_settings(url, port))
-    with app.engine.begin() as connection:
+    with app.unit_of_work() as uow:
         queue_emails(
-            connection,
+            uow.repository,
             [
                 Email(
                     f"shopper{n}@example.com",

@@ -4,6 +4,7 @@ outbox's account index, not by reading the whole outbox: EXPLAIN on SQLite and P
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 from sqlalchemy import event, text
@@ -35,7 +36,8 @@ def _lookup_sql(shop: Shop) -> tuple[str, Any]:
     )
     event.listen(engine, "before_cursor_execute", record)
     try:
-        with_earlier_unseen(engine, item)
+        # The dispatcher asks through a unit of work that only reads.
+        with_earlier_unseen(partial(shop.app.unit_of_work, read_only=True), item)
     finally:
         event.remove(engine, "before_cursor_execute", record)
     (found,) = [s for s in seen if "outbox" in s[0]]

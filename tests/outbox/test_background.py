@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from hashcart.backoff import Backoff
 from hashcart.listeners.runner import run_listeners
 from hashcart.live import BackgroundServices
-from hashcart.networks.backoff import Backoff
 from hashcart.services.mail import Email, queue_email
 from tests.harness import Shop
 from tests.polling import wait_until
@@ -106,9 +106,9 @@ def test_background_services_send_mail_and_run_listeners_until_stopped(
     shop = Shop(
         f"sqlite:///{tmp_path / 'bg.db'}", smtp_host=smtp_server.host, smtp_port=smtp_server.port
     )
-    with shop.app.engine.begin() as connection:
+    with shop.app.unit_of_work() as uow:
         queue_email(
-            connection,
+            uow.repository,
             Email("sam@example.com", "Hello", "Hello Sam", "order_confirmed", "bg-1"),
             shop.clock.now(),
         )

@@ -91,7 +91,7 @@ def test_claims_taken_at_the_same_moment_never_overlap(shop: Shop) -> None:
 
     def claimer(mine: list[int]) -> None:
         start.wait(timeout=30)
-        while batch := claim_due(shop.app.engine, ["x"], shop.clock.now(), limit=3):
+        while batch := claim_due(shop.app.unit_of_work, ["x"], shop.clock.now(), limit=3):
             mine += [item.id for item in batch]
 
     threads = [threading.Thread(target=claimer, args=(mine,)) for mine in taken]
@@ -297,7 +297,7 @@ def test_a_send_a_crash_left_unfinished_is_reconciled_and_not_made_twice(
     sender = network.sender()
     crashed_at = shop.clock.now()
     # A dispatcher claims both, sends the first, and dies before writing anything down.
-    claimed = claim_due(shop.app.engine, ["x"], crashed_at, limit=10)
+    claimed = claim_due(shop.app.unit_of_work, ["x"], crashed_at, limit=10)
     assert [item.attempt_started_at for item in claimed] == [None, None]
     sender.send(claimed[0], crashed_at)
     assert network.peer.posted() == [FIRST]
@@ -402,10 +402,10 @@ def test_the_mail_server_s_answer_decides_retry_or_failure(database_url: str) ->
 
 
 def queue_plain_emails(shop: Shop, *addresses: str) -> None:
-    with shop.app.engine.begin() as connection:
+    with shop.app.unit_of_work() as uow:
         for address in addresses:
             email = Email(address, "Hello", "Hello there", "order_confirmed", f"note:{address}")
-            queue_email(connection, email, shop.clock.now())
+            queue_email(uow.repository, email, shop.clock.now())
 
 
 class LookupDownOnce:

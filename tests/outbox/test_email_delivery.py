@@ -145,7 +145,7 @@ def shop(database_url: str, handler: ScriptedHandler) -> Iterator[Shop]:
 
 def queue_emails(shop: Shop, count: int) -> list[int]:
     """`count` emails to shopper0@…, shopper1@…; their outbox ids."""
-    with shop.app.engine.begin() as connection:
+    with shop.app.unit_of_work() as uow:
         for number in range(count):
             email = Email(
                 f"shopper{number}@example.com",
@@ -154,7 +154,7 @@ def queue_emails(shop: Shop, count: int) -> list[int]:
                 "order_confirmed",
                 f"order:{number}",
             )
-            queue_email(connection, email, shop.clock.now())
+            queue_email(uow.repository, email, shop.clock.now())
     return [row.id for row in rows(shop.app)]
 
 

@@ -7,7 +7,7 @@ import random
 from hypothesis import given
 from hypothesis import strategies as st
 
-from hashcart.networks.backoff import Backoff
+from hashcart.backoff import Backoff
 
 
 def test_exponential_doubles_from_first_and_stops_at_cap() -> None:

@@ -654,10 +654,10 @@ def outbox_shop(tmp_path: Any) -> Iterator[WebShop]:
     )
     shop.customer("alice@example.com", (Network.BLUESKY, ALICE, "alice.bsky.social"))
     shop.ingest([shop_post(), reply(ALICE, "3mmreply00001", "#cart")])
-    with shop.app.engine.begin() as connection:
+    with shop.app.unit_of_work() as uow:
         for n, subject in enumerate(("Your order", HOSTILE_SCRIPT)):
             queue_email(
-                connection,
+                uow.repository,
                 Email(
                     f"buyer{n}@example.com",
                     subject,

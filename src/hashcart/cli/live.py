@@ -83,7 +83,6 @@ def dispatch(
     ] = False,
 ) -> None:
     """Send the outbox's messages (replies, private messages, email) until Ctrl-C."""
-    from hashcart.outbox.claims import waiting_without_sender
     from hashcart.outbox.dispatcher import (
         DispatchRun,
         build_senders,
@@ -110,7 +109,9 @@ def dispatch(
             return
         _show_senders(sorted(senders))
         console.print(f"dispatched: {run.summary()}", markup=False, soft_wrap=True)
-        for network, count in waiting_without_sender(hashcart.engine, senders).items():
+        with hashcart.unit_of_work(read_only=True) as uow:
+            waiting = uow.outbox.waiting_without_sender(senders)
+        for network, count in waiting.items():
             missing = "SMTP server (smtp_host)" if network == "email" else f"{network} sender"
             waits = "1 message waits" if count == 1 else f"{count} messages wait"
             console.print(

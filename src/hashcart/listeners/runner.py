@@ -12,8 +12,8 @@ import contextlib
 import logging
 from collections.abc import Sequence
 
+from hashcart.backoff import Backoff
 from hashcart.listeners.base import Listener
-from hashcart.networks.backoff import Backoff
 
 log = logging.getLogger(__name__)
 

@@ -1,11 +1,15 @@
 """The dispatcher: sends what the outbox holds, through each network's sender and SMTP.
 
 A run claims due rows (`claims`), sends each outside any transaction, and records the
-outcome (`records`): sent; failed for good (with the reason, and the message emailed to a
-linked shopper instead); or queued again after an exponential backoff with jitter, never
-before the time a network's rate-limit answer named. A network that said "wait" is held
-for the rest of the run and its due rows are put back until then. Rows of a network with
-no sender configured stay queued, untouched, for the console to show.
+outcome (`records`), each step in a unit of work of its own (`uow.outbox`): sent; failed
+for good (with the reason, and the message emailed to a linked shopper instead); or queued
+again after an exponential backoff with jitter, never before the time a network's
+rate-limit answer named. A network that said "wait" is held for the rest of the run and its
+due rows are put back until then. Rows of a network with no sender configured stay queued,
+untouched, for the console to show.
+
+The senders are given: by the caller, or by the host (`Host.network_senders`, which the
+composition root wires to the network registry) plus email over SMTP.
 
 Delivery is at least once. Network senders look for what a crashed attempt may have posted.
 Email cannot be looked for: its mark, committed just before SMTP's DATA, says whether a
@@ -23,11 +27,9 @@ from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from functools import partial
 
+from hashcart.backoff import Backoff
 from hashcart.config import Settings
-from hashcart.domain.posts import Network
 from hashcart.host import Host
-from hashcart.networks import registry
-from hashcart.networks.backoff import Backoff
 from hashcart.outbox.claims import LEASE, claim_due, next_due_at
 from hashcart.outbox.email import EmailSender
 from hashcart.outbox.fallback import unseen_note, with_earlier_unseen
@@ -40,6 +42,7 @@ from hashcart.outbox.records import (
     release,
 )
 from hashcart.outbox.senders import OutboxItem, Sender, SendFailed
+from hashcart.ports import EMAIL_NETWORK, UnitsOfWork
 
 log = logging.getLogger(__name__)
 
@@ -109,10 +112,10 @@ class DispatchRun:
 
 
 def build_senders(app: Host, settings: Settings | None = None) -> dict[str, Sender]:
-    """Every sender the settings in force configure, by outbox network: the networks'
-    (each registered network's adapter) and email over SMTP."""
+    """Every sender the settings in force configure, by outbox network: the networks' (as
+    the host gives them: each registered network's adapter) and email over SMTP."""
     chosen = settings or app.effective_settings()
-    found: dict[str, Sender] = dict(registry.senders(app))
+    found: dict[str, Sender] = dict(app.network_senders())
     email = EmailSender.of(chosen)
     if email is not None:
         found[email.network] = email
@@ -135,7 +138,7 @@ def dispatch_once(
         while state.run.handled < limit:
             now = app.clock.now()
             batch = claim_due(
-                app.engine, chosen, now, limit=min(CLAIM_BATCH, limit - state.run.handled)
+                state.units, chosen, now, limit=min(CLAIM_BATCH, limit - state.run.handled)
             )
             if not batch:
                 break
@@ -155,6 +158,9 @@ class _Run:
         self, app: Host, settings: Settings, senders: Mapping[str, Sender], rng: random.Random
     ) -> None:
         self.app = app
+        # Each step its own unit of work; lookups between sends only read.
+        self.units: UnitsOfWork = app.unit_of_work
+        self.reads: UnitsOfWork = _reads(app)
         self.settings = settings
         self.senders = senders
         self.rng = rng
@@ -165,16 +171,15 @@ class _Run:
         self.run = DispatchRun()
 
     def handle(self, item: OutboxItem, claimed_at: datetime) -> None:
-        engine = self.app.engine
         until = self.held.get(item.network)
         if until is not None and until > self.app.clock.now():
-            release(engine, item, claimed_at, until)
+            release(self.units, item, claimed_at, until)
             self.run.skipped_rate_limited += 1
             return
         if item.attempt_started_at is not None:
             self.run.reconciled += 1
         sender = self.senders[item.network]
-        item = with_earlier_unseen(engine, item)
+        item = with_earlier_unseen(self.reads, item)
         try:
             if isinstance(sender, EmailSender):
                 mark = partial(self._delivery_starts, item, claimed_at)
@@ -194,7 +199,7 @@ class _Run:
         else:
             twice = item.delivery_started_at is not None
             note = POSSIBLY_TWICE if twice else unseen_note(sent)
-            record_sent(engine, item, claimed_at, sent, self.app.clock.now(), note=note)
+            record_sent(self.units, item, claimed_at, sent, self.app.clock.now(), note=note)
             self.run.sent += 1
             if sent.may_be_unseen:
                 log.info(
@@ -211,7 +216,7 @@ class _Run:
 
     def _delivery_starts(self, item: OutboxItem, claimed_at: datetime) -> None:
         """Commit the mark before DATA; a row claimed again meanwhile is not sent."""
-        if not record_delivery_started(self.app.engine, item, claimed_at, self.app.clock.now()):
+        if not record_delivery_started(self.units, item, claimed_at, self.app.clock.now()):
             raise SendFailed("claimed again by another dispatcher before sending", permanent=False)
 
     def _failed(
@@ -234,7 +239,7 @@ class _Run:
             retry_at = max(retry_at, failure.retry_at)
             self._hold(item.network, failure.retry_at, now)
         record_retry(
-            self.app.engine, item, claimed_at, failure.reason, retry_at, end_unknown=end_unknown
+            self.units, item, claimed_at, failure.reason, retry_at, end_unknown=end_unknown
         )
         self.run.retried += 1
 
@@ -247,33 +252,27 @@ class _Run:
         *,
         forget_account: bool = False,
     ) -> None:
-        fell_back = record_failed(
-            self.app.engine,
+        recorded = record_failed(
+            self.units,
             item,
             claimed_at,
             reason,
             self.settings.shop_name,
             now,
-            other_networks=[network for network in self.senders if network != "email"],
+            other_networks=[network for network in self.senders if network != EMAIL_NETWORK],
+            forget_account=forget_account,
         )
-        if forget_account:
-            # After the email, which finds the shopper's address through the link this
-            # removes. Its own transaction: a crash between the two leaves the account
-            # linked, and the next message to it fails and forgets it then.
-            with self.app.unit_of_work() as uow:
-                forgotten = uow.repository.forget_network_account(
-                    Network(item.network), item.account_id
-                )
+        if recorded.forgotten is not None:
             log.info(
                 "forgot the %s account of outbox %d, gone from its network: %s",
                 item.network,
                 item.id,
-                forgotten,
+                recorded.forgotten,
                 extra=_ids(item),
             )
         self.run.failed += 1
-        self.run.fell_back_to_email += int(fell_back == "email")
-        self.run.fell_back_to_another_network += int(fell_back == "another_network")
+        self.run.fell_back_to_email += int(recorded.emailed)
+        self.run.fell_back_to_another_network += int(recorded.another_network)
         # For good: the shopper hears by email if they can, and nobody retries it.
         log.warning("outbox %d (%s) failed: %s", item.id, item.network, reason, extra=_ids(item))
 
@@ -281,10 +280,15 @@ class _Run:
         """Obey the network's "not before": nothing more goes to it in this run, and its
         due rows wait in the table too (another dispatcher obeys it as well)."""
         self.held[network] = max(until, self.held.get(network, until))
-        self.run.skipped_rate_limited += hold_network(self.app.engine, network, now, until)
+        self.run.skipped_rate_limited += hold_network(self.units, network, now, until)
         log.info(
             "%s asked us to wait until %s", network, until.isoformat(), extra={"network": network}
         )
+
+
+def _reads(app: Host) -> UnitsOfWork:
+    """Units of work on `app` that only read."""
+    return partial(app.unit_of_work, read_only=True)
 
 
 def _ids(item: OutboxItem) -> dict[str, object]:
@@ -341,7 +345,7 @@ def run_dispatcher(
 
 def _pause(app: Host, senders: Mapping[str, Sender], poll_seconds: float) -> float:
     now = app.clock.now()
-    due = next_due_at(app.engine, senders, now, LEASE)
+    due = next_due_at(_reads(app), senders, now, LEASE)
     if due is None:
         return poll_seconds
     return min(poll_seconds, max(MIN_PAUSE_SECONDS, (due - now).total_seconds()))

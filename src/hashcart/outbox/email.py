@@ -19,7 +19,7 @@ from email.message import EmailMessage
 from hashcart.config import Settings
 from hashcart.outbox.senders import OutboxItem, SendFailed, Sent
 from hashcart.outbox.smtp import SMTPConnection, connect_smtp, outbox_email
-from hashcart.services.mail import EMAIL_NETWORK
+from hashcart.ports import EMAIL_NETWORK
 
 
 class EmailSender:

@@ -2,8 +2,9 @@
 from us: the same message by email, saying why, if their account is linked (an unlinked
 account has no address; its failed row in the console is all there is).
 
-Queued in the transaction that marks the network row failed, with the dedupe key
-`fallback:<outbox id>`, so a failure recorded twice emails once.
+Queued in the unit of work that marks the network row failed, with the dedupe key
+`fallback:<outbox id>`, so a failure recorded twice emails once. The email is composed here,
+from the domain's words; the store only finds the address and keeps the row.
 
 A refused X message goes first to the shopper's other linked networks, as a private message
 (a Mastodon direct message, a Bluesky chat message), when the shop can send there: X refuses
@@ -26,18 +27,39 @@ from collections.abc import Collection
 from dataclasses import replace
 from datetime import datetime
 
-from sqlalchemy import Connection, Engine, exists, insert, select
-
 from hashcart.domain.messages import Reason, email_subject
 from hashcart.domain.posts import display_name
-from hashcart.outbox.senders import OutboxItem, Sent
-from hashcart.services.mail import Email, queue_email
-from hashcart.store import schema as t
+from hashcart.ports import (
+    EMAIL_NETWORK,
+    MAY_BE_UNSEEN,
+    Email,
+    LinkedAccount,
+    OutboxItem,
+    Sent,
+    UnitOfWork,
+    UnitsOfWork,
+)
+
+__all__ = [
+    "FALLBACK_KEY_PREFIX",
+    "MAY_BE_UNSEEN",
+    "OTHER_NETWORK_FIRST",
+    "PRIVATE_FALLBACK_KEY_PREFIX",
+    "fallback_email",
+    "fallback_key",
+    "fallback_text",
+    "other_linked_account",
+    "other_network_text",
+    "private_fallback_key",
+    "queue_fallback_email",
+    "queue_other_network_message",
+    "unseen_note",
+    "with_earlier_unseen",
+]
 
 # A reply starts with the @handle it answers: meaningless in an email, so it goes.
 _GREETING = re.compile(r"^@\S+\s+")
 _REASONS = frozenset(reason.value for reason in Reason)
-MAY_BE_UNSEEN = "May not be seen: "
 # A Mastodon account's address as its server writes it: `user` or `user@domain`.
 _MASTODON_ACCT = re.compile(r"[A-Za-z0-9_]{1,64}(?:@[A-Za-z0-9.-]{1,253})?")
 
@@ -66,71 +88,49 @@ def private_fallback_key(outbox_id: int) -> str:
 
 
 def other_linked_account(
-    connection: Connection, item: OutboxItem, networks: Collection[str]
-) -> tuple[str, str, str] | None:
-    """(network, account id, handle) of the same shopper's link on the first of `networks`
-    they linked (in that order), other than the item's own; None when there is none."""
-    wanted = [network for network in networks if network not in (item.network, "email")]
+    uow: UnitOfWork, item: OutboxItem, networks: Collection[str]
+) -> LinkedAccount | None:
+    """The same shopper's link on the first of `networks` they linked (in that order), other
+    than the item's own; None when there is none."""
+    wanted = [network for network in networks if network not in (item.network, EMAIL_NETWORK)]
     if not wanted:
         return None
-    mine, theirs = t.account_links.alias("mine"), t.account_links.alias("theirs")
-    rows = connection.execute(
-        select(theirs.c.network, theirs.c.account_id, theirs.c.handle)
-        .join(mine, mine.c.customer_id == theirs.c.customer_id)
-        .where(
-            mine.c.network == item.network,
-            mine.c.account_id == item.account_id,
-            theirs.c.network.in_(wanted),
-        )
-    ).all()
     found = {
-        str(row.network): (str(row.network), str(row.account_id), str(row.handle or ""))
-        for row in rows
+        link.network: link
+        for link in uow.outbox.other_links(item.network, item.account_id, wanted)
         # A Mastodon direct message reaches whom it mentions: without an address-like
         # handle it could reach nobody, or someone else ("ada @mallory").
-        if row.network != "mastodon" or _MASTODON_ACCT.fullmatch(str(row.handle or ""))
+        if link.network != "mastodon" or _MASTODON_ACCT.fullmatch(link.handle)
     }
     return next((found[network] for network in wanted if network in found), None)
 
 
 def queue_other_network_message(
-    connection: Connection,
+    uow: UnitOfWork,
     item: OutboxItem,
     why: str,
     networks: Collection[str],
     at: datetime,
 ) -> bool:
-    """Queue `item`'s message as a private message on the shopper's other linked network
-    (among `networks`, the ones the shop can send on); True if one is queued."""
+    """Queue `item`'s message, in `uow`, as a private message on the shopper's other linked
+    network (among `networks`, the ones the shop can send on); True if one is queued."""
     if item.network not in OTHER_NETWORK_FIRST or item.dedupe_key.startswith(
         PRIVATE_FALLBACK_KEY_PREFIX
     ):
         return False
-    other = other_linked_account(connection, item, networks)
+    other = other_linked_account(uow, item, networks)
     if other is None:
-        return False
-    network, account_id, handle = other
-    key = private_fallback_key(item.id)
-    o = t.outbox
-    if connection.scalar(select(exists().where(o.c.dedupe_key == key))):
         return False
     # A Mastodon direct message reaches only the accounts it mentions: it greets the handle
     # (the acct the shop's server knows); Bluesky chat needs no greeting.
-    greeting = f"@{handle} " if network == "mastodon" and handle else ""
-    connection.execute(
-        insert(o).values(
-            network=network,
-            account_id=account_id,
-            in_reply_to="",
-            reason=item.reason,
-            text=greeting + other_network_text(item, why),
-            dedupe_key=key,
-            channel="private",
-            status="queued",
-            created_at=at,
-        )
+    greeting = f"@{other.handle} " if other.network == "mastodon" and other.handle else ""
+    return uow.outbox.queue_private(
+        other,
+        reason=item.reason,
+        text=greeting + other_network_text(item, why),
+        dedupe_key=private_fallback_key(item.id),
+        at=at,
     )
-    return True
 
 
 def other_network_text(item: OutboxItem, why: str) -> str:
@@ -142,34 +142,32 @@ def other_network_text(item: OutboxItem, why: str) -> str:
     return f"{body}\n\nWe could not {what} on {network} ({because}), so this comes here instead."
 
 
-def linked_email(connection: Connection, network: str, account_id: str) -> str | None:
-    """The email address of the customer who linked this account, if anyone did."""
-    found: str | None = connection.scalar(
-        select(t.customers.c.email)
-        .join(t.account_links, t.account_links.c.customer_id == t.customers.c.id)
-        .where(t.account_links.c.network == network, t.account_links.c.account_id == account_id)
-    )
-    return found
+# --- the email sent instead ---
 
 
 def queue_fallback_email(
-    connection: Connection, item: OutboxItem, why: str, shop_name: str, at: datetime
+    uow: UnitOfWork, item: OutboxItem, why: str, shop_name: str, at: datetime
 ) -> bool:
-    """Queue `item`'s message as an email to its linked shopper; True if one was queued."""
-    address = linked_email(connection, item.network, item.account_id)
+    """Queue `item`'s message as an email to its linked shopper, in `uow`; True if one was
+    queued."""
+    address = uow.outbox.linked_email(item.network, item.account_id)
     if address is None:
         return False
+    return uow.repository.queue_emails([fallback_email(item, address, why, shop_name)], at) == 1
+
+
+def fallback_email(item: OutboxItem, address: str, why: str, shop_name: str) -> Email:
+    """The email that carries `item`'s message to `address`, saying why."""
     subject = (
         email_subject(Reason(item.reason), shop_name) if item.reason in _REASONS else shop_name
     )
-    email = Email(
+    return Email(
         to=address,
         subject=subject,
         text=fallback_text(item, why),
         reason=item.reason,
         dedupe_key=fallback_key(item.id).removeprefix("email:"),
     )
-    return queue_email(connection, email, at)
 
 
 def fallback_text(item: OutboxItem, why: str) -> str:
@@ -188,22 +186,11 @@ def unseen_note(sent: Sent) -> str | None:
     return MAY_BE_UNSEEN + sent.may_be_unseen if sent.may_be_unseen else None
 
 
-def with_earlier_unseen(engine: Engine, item: OutboxItem) -> OutboxItem:
-    """`item`, told whether an earlier private message to its account may have gone unseen."""
+def with_earlier_unseen(reads: UnitsOfWork, item: OutboxItem) -> OutboxItem:
+    """`item`, told whether an earlier private message to its account may have gone unseen
+    (`reads` opens units of work that only read)."""
     if item.channel != "private":
         return item
-    o = t.outbox
-    with engine.connect() as connection:
-        earlier = connection.scalar(
-            select(
-                exists().where(
-                    o.c.network == item.network,
-                    o.c.account_id == item.account_id,
-                    o.c.channel == "private",
-                    o.c.status == "sent",
-                    o.c.last_error.startswith(MAY_BE_UNSEEN, autoescape=True),
-                    o.c.id != item.id,
-                )
-            )
-        )
-    return replace(item, earlier_unseen=bool(earlier))
+    with reads() as uow:
+        earlier = uow.outbox.earlier_unseen(item)
+    return replace(item, earlier_unseen=earlier)

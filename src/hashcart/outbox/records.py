@@ -1,66 +1,57 @@
-"""Writing down what became of a claimed row, each in its own short transaction.
+"""Writing down what became of a claimed row, each in its own short unit of work.
 
-Every update names the claim it closes (`status = 'sending'` and the claim's start time):
-should a send outlast the lease and another dispatcher claim the row again, the late answer
-changes nothing rather than undoing the newer claim."""
+Every record names the claim it closes (ports.OutboxRecords): should a send outlast the lease
+and another dispatcher claim the row again, the late answer changes nothing rather than
+undoing the newer claim, and is logged."""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Collection
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal
 
-from sqlalchemy import Connection, Engine, or_, update
-
+from hashcart.domain.posts import Network
+from hashcart.domain.storable import storable_text
 from hashcart.outbox.fallback import queue_fallback_email, queue_other_network_message
-from hashcart.outbox.senders import OutboxItem, Sent
-from hashcart.store import schema as t
+from hashcart.ports import OutboxItem, Sent, UnitsOfWork
 
 log = logging.getLogger(__name__)
 
-_o = t.outbox
-# How a message that failed for good still reached its shopper (None: it did not).
-FellBack = Literal["email", "another_network"] | None
 # Servers can answer with pages of text; the console shows the start.
 MAX_REASON_CHARS = 1000
 
 
 def short(reason: str) -> str:
-    reason = " ".join(reason.split())
+    """What is kept of a failure's reason (for the console, and for the email sent instead):
+    one line, at most MAX_REASON_CHARS, and storable: a server's answer may carry NUL
+    characters or undecodable bytes, and must never be what stops the dispatcher."""
+    reason = " ".join(storable_text(reason).split())
     return reason if len(reason) <= MAX_REASON_CHARS else reason[: MAX_REASON_CHARS - 1] + "…"
 
 
-def _close(
-    connection: Connection, item: OutboxItem, claimed_at: datetime, **values: object
-) -> bool:
-    result = connection.execute(
-        update(_o)
-        .where(_o.c.id == item.id, _o.c.status == "sending", _o.c.attempt_started_at == claimed_at)
-        .values(**values)
-    )
-    if result.rowcount != 1:
+def _closed(item: OutboxItem, closed: bool) -> bool:
+    if not closed:
         log.warning(
             "outbox %d was claimed again before its send ended; left as it is",
             item.id,
             extra={"network": item.network, "outbox_id": item.id},
         )
-        return False
-    return True
+    return closed
 
 
 def record_delivery_started(
-    engine: Engine, item: OutboxItem, claimed_at: datetime, now: datetime
+    units: UnitsOfWork, item: OutboxItem, claimed_at: datetime, now: datetime
 ) -> bool:
     """The sender is about to hand the message over where nobody can ask afterwards whether
     it arrived (SMTP's DATA). Committed first, so that a claim after a crash knows the message
     may have gone. False if the row was claimed again meanwhile: it is not ours to send."""
-    with engine.begin() as connection:
-        return _close(connection, item, claimed_at, delivery_started_at=now)
+    with units() as uow:
+        return _closed(item, uow.outbox.mark_delivery_started(item, claimed_at, now))
 
 
 def record_sent(
-    engine: Engine,
+    units: UnitsOfWork,
     item: OutboxItem,
     claimed_at: datetime,
     sent: Sent,
@@ -68,25 +59,14 @@ def record_sent(
     *,
     note: str | None = None,
 ) -> None:
-    """Sent; `note` is kept for the console (the only remark on a sent row: possibly twice)."""
-    with engine.begin() as connection:
-        _close(
-            connection,
-            item,
-            claimed_at,
-            status="sent",
-            sent_at=now,
-            remote_id=sent.remote_id,
-            attempts=item.attempts + 1,
-            last_error=note,
-            next_attempt_at=None,
-            attempt_started_at=None,
-            delivery_started_at=None,
-        )
+    """Sent; `note` is kept for the console (the only remarks on a sent row: possibly twice,
+    may not be seen)."""
+    with units() as uow:
+        _closed(item, uow.outbox.mark_sent(item, claimed_at, sent, now, note=note))
 
 
 def record_retry(
-    engine: Engine,
+    units: UnitsOfWork,
     item: OutboxItem,
     claimed_at: datetime,
     reason: str,
@@ -101,81 +81,66 @@ def record_retry(
     stays on record (its start, the earlier of the two): a clean failure, such as a lookup
     the network could not answer, settles nothing about it, and the next attempt must still
     look before it posts."""
-    delivery = {} if end_unknown else {"delivery_started_at": item.delivery_started_at}
-    earlier = item.attempt_started_at
-    doubt = (earlier or claimed_at) if end_unknown else earlier
-    with engine.begin() as connection:
-        _close(
-            connection,
-            item,
-            claimed_at,
-            status="queued",
-            attempts=item.attempts + 1,
-            last_error=short(reason),
-            next_attempt_at=retry_at,
-            attempt_started_at=doubt,
-            **delivery,
+    with units() as uow:
+        closed = uow.outbox.mark_retry(
+            item, claimed_at, short(reason), retry_at, end_unknown=end_unknown
         )
+        _closed(item, closed)
+
+
+@dataclass(frozen=True)
+class Failed:
+    """What recording a failure for good did besides."""
+
+    emailed: bool = False  # the message was queued to the shopper's email instead
+    # What forgetting the recipient's account removed (for logs); None when not forgotten.
+    forgotten: object | None = None
+    # the message was queued as a private message on the shopper's other linked network
+    # instead (issue 11: a refused X message; then no email)
+    another_network: bool = False
 
 
 def record_failed(
-    engine: Engine,
+    units: UnitsOfWork,
     item: OutboxItem,
     claimed_at: datetime,
     reason: str,
     shop_name: str,
     now: datetime,
+    *,
     other_networks: Collection[str] = (),
-) -> FellBack:
-    """Failed for good with `reason`; a network message goes to the shopper instead (same
-    transaction): by a private message on another of their linked networks among
-    `other_networks` where the fallback allows (fallback.py), else by email. Which of the
-    two was queued, if one was."""
-    with engine.begin() as connection:
-        closed = _close(
-            connection,
-            item,
-            claimed_at,
-            status="failed",
-            attempts=item.attempts + 1,
-            last_error=short(reason),
-            next_attempt_at=None,
-            attempt_started_at=None,
-            delivery_started_at=None,
-        )
-        if not closed or item.channel == "email":
-            return None
-        why = short(reason)
-        if queue_other_network_message(connection, item, why, other_networks, now):
-            return "another_network"
-        return "email" if queue_fallback_email(connection, item, why, shop_name, now) else None
+    forget_account: bool = False,
+) -> Failed:
+    """Failed for good with `reason`; a network message goes to the shopper instead: as a
+    private message on another of their linked networks among `other_networks` (the ones the
+    shop can send on) where the fallback allows it (a refused X message: fallback.py), else
+    by email. `forget_account`: the network says the recipient's account is gone, so it is
+    forgotten (Repository.forget_network_account) after the fallback, which finds the
+    shopper through the link this removes. All in one unit of work: the failure, the message
+    sent instead and the forgetting commit together or not at all."""
+    why = short(reason)
+    with units() as uow:
+        if not _closed(item, uow.outbox.mark_failed(item, claimed_at, why)):
+            return Failed()
+        another_network = emailed = False
+        if item.channel != "email":
+            another_network = queue_other_network_message(uow, item, why, other_networks, now)
+            emailed = not another_network and queue_fallback_email(uow, item, why, shop_name, now)
+        if not forget_account:
+            return Failed(emailed, another_network=another_network)
+        forgotten = uow.repository.forget_network_account(Network(item.network), item.account_id)
+        return Failed(emailed, forgotten, another_network)
 
 
-def release(engine: Engine, item: OutboxItem, claimed_at: datetime, until: datetime) -> None:
+def release(units: UnitsOfWork, item: OutboxItem, claimed_at: datetime, until: datetime) -> None:
     """Put a claimed row back unsent, due at `until`, its attempts untouched; an earlier
     attempt of unknown end stays on record for the next claim."""
-    with engine.begin() as connection:
-        _close(
-            connection,
-            item,
-            claimed_at,
-            status="queued",
-            next_attempt_at=until,
-            attempt_started_at=item.attempt_started_at,
-        )
+    with units() as uow:
+        _closed(item, uow.outbox.release(item, claimed_at, until))
 
 
-def hold_network(engine: Engine, network: str, now: datetime, until: datetime) -> int:
+def hold_network(units: UnitsOfWork, network: str, now: datetime, until: datetime) -> int:
     """The network said to wait until `until`: its due rows wait (rate limits are obeyed
     across runs and processes, not only in this one). How many were held back."""
-    with engine.begin() as connection:
-        result = connection.execute(
-            update(_o)
-            .where(
-                _o.c.network == network,
-                _o.c.status == "queued",
-                or_(_o.c.next_attempt_at.is_(None), _o.c.next_attempt_at <= now),
-            )
-            .values(next_attempt_at=until)
-        )
-    return int(result.rowcount)
+    with units() as uow:
+        return uow.outbox.hold_network(network, now, until)

@@ -1,5 +1,5 @@
-"""The unit of work on SQLAlchemy (ports.UnitOfWork): one write transaction and the
-repositories bound to it. Every write of hashcart goes through one of these (or the
+"""The unit of work on SQLAlchemy (ports.UnitOfWork): one write transaction (or one that only
+reads) and the repositories bound to it. Every write of hashcart goes through one of these (or the
 repository's `transaction`, its repository alone), begun by store/database.write_transaction,
 so SQLite's write lock and PostgreSQL's transactions behave the same everywhere."""
 
@@ -13,10 +13,11 @@ from sqlalchemy import Connection, Engine
 
 from hashcart.errors import HashcartError
 from hashcart.store.cursors import StoredCursors
-from hashcart.store.database import write_transaction
+from hashcart.store.database import read_only_transaction, write_transaction
 from hashcart.store.gateway_records import StoredGatewayRecords
 from hashcart.store.oauth import StoredOAuth
 from hashcart.store.orders import StoredOrders
+from hashcart.store.outbox import StoredOutbox
 from hashcart.store.parent_fetches import StoredParentFetches
 from hashcart.store.payments import StoredPayments
 from hashcart.store.repository import Repository
@@ -36,10 +37,15 @@ class SqlUnitOfWork:
     ends cleanly and rolls every write of it back when the block raises.
 
     `connection` is there for the store modules that have no repository yet (accounts,
-    orders, shopping…): web routes and commands pass it on. Use cases take the port."""
+    orders, shopping…): web routes and commands pass it on. Use cases take the port.
 
-    def __init__(self, engine: Engine) -> None:
+    `read_only`: the transaction only reads (store/database.read_only_transaction): every
+    write is refused, and on SQLite it reads the last commit beside a writer instead of
+    waiting for the write lock (the dispatcher's lookups between sends)."""
+
+    def __init__(self, engine: Engine, *, read_only: bool = False) -> None:
         self.engine = engine
+        self.read_only = read_only
         self._transaction: AbstractContextManager[Connection] | None = None
         self._connection: Connection | None = None
         self._repository: Repository | None = None
@@ -51,11 +57,14 @@ class SqlUnitOfWork:
         self._stock: StoredStock | None = None
         self._carts: StoredCarts | None = None
         self._gateway_records: StoredGatewayRecords | None = None
+        self._outbox: StoredOutbox | None = None
 
     def __enter__(self) -> SqlUnitOfWork:
         if self._transaction is not None:
             raise UnitOfWorkMisuse("a unit of work is one transaction: it cannot be entered twice")
-        self._transaction = write_transaction(self.engine)
+        self._transaction = (
+            read_only_transaction(self.engine) if self.read_only else write_transaction(self.engine)
+        )
         connection = self._transaction.__enter__()
         self._connection = connection
         self._repository = Repository(connection)
@@ -66,6 +75,7 @@ class SqlUnitOfWork:
         self._oauth = StoredOAuth(connection)
         self._stock = StoredStock(connection)
         self._gateway_records = StoredGatewayRecords(connection)
+        self._outbox = StoredOutbox(connection)
         return self
 
     def __exit__(
@@ -81,6 +91,7 @@ class SqlUnitOfWork:
         self._oauth = None
         self._stock = self._carts = None
         self._gateway_records = None
+        self._outbox = None
         if transaction is not None:
             # Commits, or rolls back and lets the error go on (never swallows it).
             transaction.__exit__(kind, error, traceback)
@@ -153,3 +164,11 @@ class SqlUnitOfWork:
         if self._gateway_records is None:
             raise UnitOfWorkMisuse("the unit of work is not open")
         return self._gateway_records
+
+    # --- the outbox (issue 10: one dispatcher) ---
+
+    @property
+    def outbox(self) -> StoredOutbox:
+        if self._outbox is None:
+            raise UnitOfWorkMisuse("the unit of work is not open")
+        return self._outbox

@@ -20,9 +20,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from hashcart.backoff import Backoff
 from hashcart.clock import Clock, FixedClock, SystemClock
 from hashcart.domain.posts import Network
-from hashcart.networks.backoff import Backoff
 from hashcart.networks.bluesky.car import Blocks
 from hashcart.networks.bluesky.commits import Unproven, public_key, record_cid, verify_commit
 from hashcart.networks.bluesky.firehose import FirehoseListener

@@ -15,8 +15,8 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
+from hashcart.backoff import Backoff
 from hashcart.domain.posts import Network
-from hashcart.networks.backoff import Backoff
 from hashcart.networks.bluesky.identity import IdentityResolver
 from hashcart.networks.bluesky.jetstream import REWIND_US, JetstreamListener
 from hashcart.networks.bluesky.records import RecordReader

@@ -23,8 +23,8 @@ from typing import Any
 
 import pytest
 
+from hashcart.backoff import Backoff
 from hashcart.domain.posts import Network
-from hashcart.networks.backoff import Backoff
 from hashcart.networks.bluesky import wiring
 from hashcart.networks.bluesky.backfill import GAP_THRESHOLD_US, ThreadBackfill, gap_between
 from hashcart.networks.bluesky.identity import IdentityResolver

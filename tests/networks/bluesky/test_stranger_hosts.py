@@ -33,9 +33,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from hashcart.backoff import Backoff
 from hashcart.clock import FixedClock
 from hashcart.domain.posts import Network
-from hashcart.networks.backoff import Backoff
 from hashcart.networks.bluesky import wiring
 from hashcart.networks.bluesky.fetch import BlueskyParentFetcher
 from hashcart.networks.bluesky.identity import IdentityNotFound, IdentityResolver

@@ -45,8 +45,8 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 import libipld
 import websockets
 
+from hashcart.backoff import Backoff, Wait, wait_or_stop
 from hashcart.errors import HashcartError
-from hashcart.networks.backoff import Backoff, Wait, wait_or_stop
 from hashcart.networks.bluesky.car import Blocks, CarError, Cid
 from hashcart.networks.bluesky.commits import Unproven, public_key, record_cid, verify_commit
 from hashcart.networks.bluesky.identity import IdentityNotFound, IdentityResolver, is_did

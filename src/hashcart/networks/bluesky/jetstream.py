@@ -26,7 +26,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 import msgspec
 import websockets
 
-from hashcart.networks.backoff import Backoff, Wait, wait_or_stop
+from hashcart.backoff import Backoff, Wait, wait_or_stop
 from hashcart.networks.bluesky.backfill import Gap, ThreadBackfill, gap_between
 from hashcart.networks.bluesky.records import POST_COLLECTION, AtUri, RecordReader
 from hashcart.networks.bluesky.streams import (

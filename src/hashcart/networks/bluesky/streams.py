@@ -19,9 +19,9 @@ import websockets
 from websockets.asyncio.client import ClientConnection
 from websockets.exceptions import ConnectionClosed
 
+from hashcart.backoff import Backoff, Wait
 from hashcart.domain.posts import DecodeError, Post
 from hashcart.errors import HashcartError
-from hashcart.networks.backoff import Backoff, Wait
 from hashcart.networks.bluesky.decode import decode
 from hashcart.ports import LiveSink
 

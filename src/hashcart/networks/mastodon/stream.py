@@ -33,9 +33,9 @@ import httpx
 import msgspec
 from httpx_sse import ServerSentEvent, aconnect_sse
 
+from hashcart.backoff import Backoff, Wait, wait_or_stop
 from hashcart.domain.triggers import normalize_tag
 from hashcart.errors import HashcartError
-from hashcart.networks.backoff import Backoff, Wait, wait_or_stop
 from hashcart.networks.formats import Format
 from hashcart.networks.mastodon.api import (
     Item,

@@ -43,7 +43,7 @@ from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 import httpx
 
-from hashcart.networks.backoff import Backoff, Wait, wait_or_stop
+from hashcart.backoff import Backoff, Wait, wait_or_stop
 from hashcart.networks.formats import Format
 from hashcart.networks.rate_limits import retry_after
 from hashcart.networks.x.api import (

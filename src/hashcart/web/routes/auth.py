@@ -12,6 +12,7 @@ from starlette.responses import Response
 
 from hashcart.services.mail import Email, queue_email
 from hashcart.store import accounts
+from hashcart.store.repository import Repository
 from hashcart.web.context import (
     csrf_protected,
     hashcart_of,
@@ -150,7 +151,7 @@ def reset_request(request: Request, email: Annotated[str, Form(max_length=320)] 
             )
             link = f"{app.settings.public_url.rstrip('/')}/reset/{token}"
             queue_email(
-                connection,
+                Repository(connection),
                 Email(
                     to=person.email,
                     subject=f"Reset your {app.settings.shop_name} password",
