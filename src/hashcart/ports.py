@@ -1182,10 +1182,6 @@ class StockHolds(Protocol):
 
     def level(self, product_id: str) -> StockLevel | None: ...
 
-    def set(self, product_id: str, stock: int | None) -> None:
-        """The merchant's count of units on hand (None: not counted)."""
-        ...
-
 
 @dataclass(frozen=True)
 class Origin:

@@ -242,9 +242,6 @@ class StoredStock:
     def level(self, product_id: str) -> StockLevel | None:
         return stock_level(self.connection, product_id)
 
-    def set(self, product_id: str, stock: int | None) -> None:
-        set_stock(self.connection, product_id, stock)
-
 
 __all__ = [
     "OutOfStock",
