@@ -46,3 +46,8 @@ def screenshot(page: Any, name: str, *, full_page: bool = True) -> Path:
     path = folder / f"{name}.png"
     page.screenshot(path=str(path), full_page=full_page)
     return path
+
+
+from tests.e2e.demo_site import demo_site  # noqa: E402  (a fixture, shared by name)
+
+__all__ = ["demo_site"]

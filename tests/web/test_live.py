@@ -235,3 +235,21 @@ def test_a_chart_of_a_day_has_no_dots_and_few_labels() -> None:
     root = ET.fromstring(svg)
     assert not list(root.iter(f"{SVG}circle"))
     assert len([t for t in root.iter(f"{SVG}text") if (t.text or "").isdigit()]) <= 12
+
+
+def test_a_phone_gets_the_chart_drawn_at_its_own_width_with_fewer_time_labels(
+    shop: WebShop,
+) -> None:
+    # Issue 14: the 760 px chart shrunk onto a 390 px phone had ~5 px axis labels.
+    response = merchant(shop).get("/merchant/live.svg?minutes=10&size=phone")
+    assert response.status_code == 200
+    root = ET.fromstring(response.text)
+    assert (root.get("width"), root.get("viewBox")) == ("380", "0 0 380 300")
+    assert root.get("font-size") == "12"
+    times = [
+        e.text for e in root.iter(f"{SVG}text") if e.text and e.text[:2].isdigit() and ":" in e.text
+    ]
+    assert 2 <= len(times) <= 4, times
+    page = merchant(shop).get("/merchant/live").text
+    assert 'media="(max-width: 640px)"' in page
+    assert "size=phone" in page

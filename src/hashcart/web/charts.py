@@ -132,9 +132,9 @@ def line_chart(
     out.append(
         f'<line x1="{left}" y1="{top}" x2="{left}" y2="{base}" stroke="{MUTED}" stroke-width="1"/>'
     )
-    # X labels, thinned to about eight so they never overlap, counted back from the last
-    # (the newest) so it always has one and the spacing stays even.
-    every = max(1, math.ceil(points / 8))
+    # X labels, thinned to about eight (fewer on a narrow chart) so they never overlap,
+    # counted back from the last (the newest) so it always has one and the spacing stays even.
+    every = max(1, math.ceil(points / max(2, min(8, plot_w // 80))))
     for index, text in enumerate(x_labels):
         if (points - 1 - index) % every == 0:
             x = x_at(index)

@@ -116,9 +116,14 @@ def _numbers(found: Activity, query: LiveQuery, label: str) -> dict[str, Any]:
     }
 
 
-def chart_svg(found: Activity, query: LiveQuery, label: str) -> str:
+# A phone shows the chart at its own width rather than a laptop's picture shrunk to a
+# third, which made the axis labels about 5 px tall (issue 14).
+PHONE_CHART = {"width": 380, "height": 300}
+
+
+def chart_svg(found: Activity, query: LiveQuery, label: str, *, phone: bool = False) -> str:
     return line_chart(
-        "Trigger replies and cart adds per minute",
+        "Replies and cart adds per minute" if phone else "Trigger replies and cart adds per minute",
         [bucket.start.strftime("%H:%M") for bucket in found.buckets],
         [
             Series("Trigger replies", TRIGGER_COLOUR, [b.triggers for b in found.buckets]),
@@ -126,6 +131,7 @@ def chart_svg(found: Activity, query: LiveQuery, label: str) -> str:
         ],
         subtitle=f"{label[:1].upper()}{label[1:]}, last {query.minutes} minutes (UTC)",
         y_title="per minute",
+        **(PHONE_CHART if phone else {}),
     )
 
 
@@ -171,13 +177,15 @@ def live_svg(
     viewer: SignedInMerchant,
     minutes: str | None = None,
     post: str | None = None,
+    size: str | None = None,
 ) -> Response:
     try:
         query = LiveQuery.of(minutes, post)
     except LiveQueryError as problem:
         return Response(f"{problem}\n", 400, media_type="text/plain", headers=_NO_STORE)
     found, label = _read(request, query)
-    return Response(chart_svg(found, query, label), media_type="image/svg+xml", headers=_NO_STORE)
+    svg = chart_svg(found, query, label, phone=size == "phone")
+    return Response(svg, media_type="image/svg+xml", headers=_NO_STORE)
 
 
 @router.get("/live.json")

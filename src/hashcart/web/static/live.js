@@ -7,6 +7,10 @@
     return;
   }
   var svgUrl = chart.getAttribute("data-src");
+  // On a phone the <picture>'s source draws the chart at the phone's width; redraws
+  // follow whichever of the two the browser chose.
+  var phone = document.getElementById("live-chart-phone");
+  var phoneScreen = window.matchMedia("(max-width: 640px)");
   var jsonUrl = chart.getAttribute("data-json");
   var every = Math.max(1, parseInt(chart.getAttribute("data-every"), 10) || 5) * 1000;
   var status = document.getElementById("live-status");
@@ -25,11 +29,16 @@
 
   function redrawChart() {
     // Load the next picture off-screen and swap it in once it is complete: no flicker.
+    var onPhone = phone && phoneScreen.matches;
     var next = new Image();
     next.onload = function () {
-      chart.src = next.src;
+      if (onPhone) {
+        phone.srcset = next.src;
+      } else {
+        chart.src = next.src;
+      }
     };
-    next.src = fresh(svgUrl);
+    next.src = fresh(onPhone ? phone.getAttribute("data-src") : svgUrl);
   }
 
   function refreshNumbers() {
@@ -51,7 +60,8 @@
             fields[i].textContent = String(value); // text, never HTML
           }
         }
-        say("Updated " + new Date().toLocaleTimeString() + ". Times on the chart are UTC.");
+        // In UTC, like the chart and the rest of the console ("Times are UTC").
+        say("Updated " + new Date().toISOString().slice(11, 19) + " UTC.");
       })
       .catch(function () {
         say("Could not refresh just now; trying again in a few seconds.");

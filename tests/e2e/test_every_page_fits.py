@@ -1,0 +1,114 @@
+"""Every page of each role fits the screen: the demo shop, signed in as a shopper and as
+its merchant, crawled through every same-origin link at a 390x844 phone and a 1366x900
+laptop; no page may scroll sideways (document.documentElement.scrollWidth <= innerWidth).
+Plus what issue 14 saw broken on those screens: the header flush to the phone's edge, the
+console's nav wrapping at 1366 px and the live chart's ~5 px axis labels on a phone."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from hashcart.demo import DEMO_MERCHANT_EMAIL
+from hashcart.synthetic import demo_shoppers
+from tests.e2e.crawl import crawl, horizontal_overflow, sign_in
+from tests.e2e.demo_site import DemoSite, shopper_with_everything
+
+SCREENS = [(390, 844), (1366, 900)]
+SHOPPER_STARTS = ["/cart", "/wishlist", "/checkout", "/orders", "/account"]
+
+
+@pytest.fixture(scope="module")
+def site(chromium: Any, demo_site: DemoSite) -> Iterator[DemoSite]:
+    shopper_with_everything(chromium, demo_site, demo_shoppers()[0].email)
+    yield demo_site
+
+
+def signed_in(chromium: Any, site: DemoSite, role: str, width: int, height: int) -> Any:
+    context = chromium.new_context(viewport={"width": width, "height": height})
+    page = context.new_page()
+    if role == "shopper":
+        sign_in(page, site.url, "/sign-in", demo_shoppers()[0].email)
+    else:
+        sign_in(page, site.url, "/merchant/sign-in", DEMO_MERCHANT_EMAIL)
+    return page
+
+
+@pytest.mark.parametrize(("width", "height"), SCREENS, ids=[f"{w}px" for w, _ in SCREENS])
+@pytest.mark.parametrize("role", ["shopper", "merchant"])
+def test_no_page_of_the_role_scrolls_sideways(
+    chromium: Any, site: DemoSite, role: str, width: int, height: int
+) -> None:
+    page = signed_in(chromium, site, role, width, height)
+    starts = [f"/s/{site.slug}", *SHOPPER_STARTS] if role == "shopper" else ["/merchant"]
+    try:
+        pages = {visit.url: horizontal_overflow(page) for visit in crawl(page, site.url, starts)}
+    finally:
+        page.context.close()
+    visited = {url.removeprefix(site.url).split("?")[0] for url in pages}
+    if role == "shopper":
+        assert {"/cart", "/wishlist", "/checkout", "/orders", "/account"} <= visited
+        assert any(path.startswith("/orders/") for path in visited), visited
+    else:
+        assert {"/merchant/posts", "/merchant/catalog", "/merchant/outbox"} <= visited
+        assert any(path.startswith("/merchant/orders/") for path in visited), visited
+    wider = {url: extra for url, extra in pages.items() if extra > 0}
+    assert wider == {}, f"pages wider than {width}px by (px): {wider}"
+
+
+def test_the_cart_lines_controls_are_on_a_phones_screen(chromium: Any, site: DemoSite) -> None:
+    page = signed_in(chromium, site, "shopper", 390, 844)
+    try:
+        page.goto(f"{site.url}/cart")
+        line = page.locator("tr.line").first
+        for control in (
+            "input[name=quantity]",
+            "text=Update",
+            "text=Move to wish list",
+            "text=Remove",
+        ):
+            box = line.locator(control).bounding_box()
+            assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 390, control
+    finally:
+        page.context.close()
+
+
+def test_the_header_keeps_a_margin_from_a_phones_edge(chromium: Any, site: DemoSite) -> None:
+    page = signed_in(chromium, site, "shopper", 390, 844)
+    try:
+        page.goto(f"{site.url}/s/{site.slug}")
+        brand = page.locator(".topbar .brand").bounding_box()
+        assert brand is not None and brand["x"] >= 12
+    finally:
+        page.context.close()
+
+
+def test_the_consoles_nav_is_one_line_on_a_laptop(chromium: Any, site: DemoSite) -> None:
+    page = signed_in(chromium, site, "merchant", 1366, 900)
+    try:
+        page.goto(f"{site.url}/merchant")
+        tops = page.eval_on_selector_all(
+            ".topbar .nav > *", "items => items.map(i => Math.round(i.getBoundingClientRect().top))"
+        )
+        assert len(tops) >= 9 and max(tops) - min(tops) <= 8, tops
+        bar = page.locator(".topbar-inner").bounding_box()
+        assert bar is not None and bar["height"] <= 64
+    finally:
+        page.context.close()
+
+
+def test_the_live_charts_axis_labels_stay_readable_on_a_phone(
+    chromium: Any, site: DemoSite
+) -> None:
+    page = signed_in(chromium, site, "merchant", 390, 844)
+    try:
+        page.goto(f"{site.url}/merchant/live")
+        page.wait_for_function("document.getElementById('live-chart').complete")
+        chart = page.locator("#live-chart")
+        assert "size=phone" in chart.evaluate("img => img.currentSrc")
+        shown, drawn = chart.evaluate("img => [img.clientWidth, img.naturalWidth]")
+        assert 12 * shown / drawn >= 10  # the SVG's 12 px labels, as the phone shows them
+    finally:
+        page.context.close()
