@@ -14,6 +14,7 @@ from hashcart.services.catalog import FeedRow, parse_price
 from hashcart.services.ingest import Ingestor, IngestStats
 from hashcart.services.linking import LinkResult, link_account
 from hashcart.store import accounts
+from hashcart.store.known_handles import remember_handle
 from hashcart.synthetic import (
     DemoProduct,
     Shopper,
@@ -94,6 +95,10 @@ def run_demo(app: App, ingest: IngestRunner, seed: int = 7) -> DemoRun:
     with app.unit_of_work() as uow:
         repo = uow.repository
         run.products = repo.upsert_products(feed_row(p).as_values(now) for p in catalog)
+        # The shop knows its own accounts' handles (a real shop learns them when it connects
+        # them); Jetstream's posts carry only the DID, so the shop front shows these.
+        for network, (account_id, handle) in demo_brand().items():
+            remember_handle(uow.connection, network, account_id, handle, now)
     stream = demo_stream(seed=seed, host=DEMO_HOST, now=now)
     late = stream.late_shopper
     for shopper in demo_shoppers():

@@ -583,3 +583,16 @@ gateway_intents = Table(
     Column("intent_id", String(255), nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
 )
+
+# --- issue 14, i14-phone -------------------------------------------------------------------
+# The handle the shop knows for an account whose posts come without one (Bluesky's Jetstream
+# carries only DIDs): the shop's own accounts, recorded when the shop learns them (the demo
+# records its brand's). The shop front shows the handle instead of a raw did:plc:... .
+known_handles = Table(
+    "known_handles",
+    metadata,
+    Column("network", String(16), primary_key=True),
+    Column("account_id", String(300), primary_key=True),
+    Column("handle", Text, nullable=False),
+    Column("learned_at", UTCDateTime, nullable=False),
+)

@@ -12,6 +12,7 @@ from sqlalchemy import ColumnElement, Connection, func, select, tuple_
 
 from hashcart.domain.shop_accounts import ShopAccount
 from hashcart.store import schema as t
+from hashcart.store.known_handles import known_handles
 from hashcart.store.shoppable import shoppable_conditions
 
 
@@ -35,6 +36,8 @@ class FrontPost:
     text: str
     created_at: datetime
     products: tuple[FrontProduct, ...]
+    # For a post that came without a handle: the one the shop knows for its author, if any.
+    known_handle: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,12 +90,18 @@ def shoppable_posts(
         .offset((page - 1) * per_page)
     ).all()
     products = _products_of(connection, [(row.network, row.post_id) for row in rows])
+    # Posts that came without a handle (Jetstream) show the one the shop knows, if any.
+    handles = known_handles(
+        connection,
+        [(row.network, row.author_id) for row in rows if not row.author_handle.lstrip("@")],
+    )
     posts = tuple(
         FrontPost(
             network=row.network,
             post_id=row.post_id,
             author_id=row.author_id,
             author_handle=row.author_handle,
+            known_handle=handles.get((row.network, row.author_id), ""),
             text=row.text,
             created_at=row.created_at,
             products=tuple(products.get((row.network, row.post_id), ())),

@@ -98,8 +98,9 @@ def _product_card(
 
 
 def _shown_handle(post: FrontPost) -> str:
-    """`@handle`; Jetstream carries no handles, so a Bluesky author shows as their DID."""
-    handle = post.author_handle.lstrip("@")
+    """`@handle`; Jetstream carries no handles, so a Bluesky author shows as the handle the
+    shop knows for the DID, else as the DID itself."""
+    handle = post.author_handle.lstrip("@") or post.known_handle
     return f"@{handle}" if handle else post.author_id
 
 
@@ -112,7 +113,7 @@ def _post_card(post: FrontPost, cart_tag: str, in_cart: Mapping[str, int]) -> Po
         network=post.network,
         post_id=post.post_id,
         handle=_shown_handle(post),
-        handle_is_id=not post.author_handle.lstrip("@"),
+        handle_is_id=not (post.author_handle.lstrip("@") or post.known_handle),
         text=post.text,
         created_at=post.created_at,
         href=post_url(post.network, post.post_id, post.author_id, post.author_handle),
