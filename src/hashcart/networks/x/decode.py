@@ -188,6 +188,31 @@ def _v1_tags_and_urls(entities: _V1Entities | None) -> tuple[tuple[str, ...] | N
     return tags, urls
 
 
+_MAX_SHOWN_URL = 2048
+
+
+def _shows_well(url: str | None) -> bool:
+    """A link X expanded, fit to stand in the text: http(s), printable, no spaces."""
+    return (
+        url is not None
+        and url.startswith(("https://", "http://"))
+        and len(url) <= _MAX_SHOWN_URL
+        and url.isprintable()
+        and not any(c.isspace() for c in url)
+    )
+
+
+def _expanded_links(text: str, urls: list[_V1Url] | list[_V2Url] | None) -> str:
+    """`text` with each t.co link replaced by the link X expanded it to (entities.urls[]
+    `url` -> `expanded_url`, developer.x.com/en/docs/twitter-api/data-dictionary/
+    object-model/entities), as X's own apps show it: a shopper reads the shop's link."""
+    for item in urls or ():
+        short, expanded = item.url, item.expanded_url
+        if short and expanded is not None and short != expanded and _shows_well(expanded):
+            text = text.replace(short, expanded)
+    return text
+
+
 def _v1_is_edit(tweet: _Tweet, post_id: str) -> bool:
     history = tweet.edit_history
     if history is not None:
@@ -222,7 +247,7 @@ def _v1_post(tweet: _Tweet) -> Post:
         post_id=post_id,
         author_id=user.id_str,
         author_handle=user.screen_name or "",
-        text=_unescape(text),
+        text=_expanded_links(_unescape(text), entities.urls if entities else None),
         created_at=_created_at(tweet.created_at, post_id),
         tags=tags,
         urls=unique(urls),
@@ -389,8 +414,11 @@ class _V2Line(_Struct):
 _V2_DECODER = msgspec.json.Decoder(_V2Line)
 
 
-def _v2_tags_and_urls(tweet: _V2Tweet) -> tuple[str, tuple[str, ...] | None, list[str]]:
-    """Text, tags and urls, from the long-post `note_tweet` where there is one."""
+def _v2_tags_and_urls(
+    tweet: _V2Tweet,
+) -> tuple[str, tuple[str, ...] | None, list[str], list[_V2Url] | None]:
+    """Text, tags, urls and the url entities (for the text's t.co links), from the long-post
+    `note_tweet` where there is one."""
     note = tweet.note_tweet or tweet.note_post
     text = tweet.text or ""
     entities = tweet.entities
@@ -412,7 +440,7 @@ def _v2_tags_and_urls(tweet: _V2Tweet) -> tuple[str, tuple[str, ...] | None, lis
             best = item.unwound_url or item.expanded_url or item.url
             if best:
                 urls.append(best)
-    return text, tags, urls
+    return text, tags, urls, entities.urls if entities is not None else None
 
 
 def _v2_post(tweet: _V2Tweet, handles: dict[str, str]) -> Post:
@@ -422,7 +450,7 @@ def _v2_post(tweet: _V2Tweet, handles: dict[str, str]) -> Post:
     author_id = tweet.author_id
     if not author_id:
         raise DecodeError(f"tweet {post_id} has no author_id (request tweet.fields=author_id)")
-    text, tags, urls = _v2_tags_and_urls(tweet)
+    text, tags, urls, url_entities = _v2_tags_and_urls(tweet)
     reply_to = quote_of = None
     is_repost = False
     for ref in tweet.referenced_tweets or tweet.referenced_posts or ():
@@ -438,7 +466,7 @@ def _v2_post(tweet: _V2Tweet, handles: dict[str, str]) -> Post:
         post_id=post_id,
         author_id=author_id,
         author_handle=handles.get(author_id, ""),
-        text=_unescape(text),
+        text=_expanded_links(_unescape(text), url_entities),
         created_at=_created_at(tweet.created_at, post_id),
         tags=tags,
         urls=unique(urls),
