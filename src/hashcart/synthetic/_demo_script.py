@@ -76,7 +76,7 @@ def play_script(b: Builder) -> None:
     _, x_flask = b.x_post(
         BRAND,
         0.20,
-        b.text(one[4], product=p["trail-flask-granite"]),
+        b.text(_text.BRAND_SOLD_OUT[0], product=p["trail-flask-granite"]),  # out of stock
         "brand_post",
         source=x.BRAND_SOURCE,
     )
@@ -119,7 +119,7 @@ def play_script(b: Builder) -> None:
     _, m_preorder = b.m_post(
         BRAND,
         0.45,
-        b.text(one[2], product=p["panama-geisha-8oz"]),
+        b.text(_text.BRAND_PREORDER[0], product=p["panama-geisha-8oz"]),  # a pre-order
         "brand_post",
         card_for=p["panama-geisha-8oz"],
     )

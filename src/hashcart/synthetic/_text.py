@@ -13,10 +13,34 @@ BRAND_ONE = (
     "Our team's favourite this month: {title}. Notes of cocoa & dried cherry. {link}",
 )
 BRAND_TWO = (
+    # Only for the camp mug and the dripper: its words name them (the demo script's post).
     "Camp kit 🏕️ the mug {link1} + the dripper {link2}. Reply #cart 1 or #cart 2",
     "The camp kit 🏕️ {title1} {link1} + {title2} {link2} — reply #cart 1 or #cart 2.",
     "Two new things this week: {title1} ({link1}) and {title2} ({link2}). #coffee",
 )
+# Two-product posts that fit any two products in stock.
+BRAND_TWO_ANY = BRAND_TWO[1:]
+# A post says what it shows (issue 14): a product out of stock is not "restocked" or "back
+# on the shelf", and one on pre-order is announced as a pre-order.
+BRAND_SOLD_OUT = (
+    "Sold out for now: {title} {link} — reply #wishlist and we'll tell you when it's back.",
+    "{title} flew off the shelf 🏃 Reply #wishlist to save it for the restock. {link}",
+)
+BRAND_PREORDER = (
+    "Pre-order open: {title} {link} — reply #cart to reserve yours.",
+    "Coming soon, and you can pre-order now: {title}. {link} #coffee",
+)
+
+
+def brand_one_for(availability: str) -> tuple[str, ...]:
+    """The one-product brand posts that fit a product of `availability`."""
+    if availability == "out_of_stock":
+        return BRAND_SOLD_OUT
+    if availability == "preorder":
+        return BRAND_PREORDER
+    return BRAND_ONE
+
+
 BRAND_PLAIN = (
     "Find us at the Saturday farmers market, stall 14! Free samples of the new roast 📍",
     "Roastery is closed Monday for maintenance. Orders ship Tuesday as usual.",

@@ -168,14 +168,16 @@ class LiveStream:
         network = rng.choice(NETWORKS)
         # What the shop still sells (out of stock included: the shop front shows it so).
         catalog = [p for p in b.products.values() if p.availability != "discontinued"]
+        # Each post's words fit what it shows: two-product posts pair products in stock,
+        # and a one-product post says sold out or pre-order when it is (_text.brand_one_for).
         if rng.random() < 0.2:
-            first, second = rng.sample(catalog, 2)
-            template = rng.choice(_text.BRAND_TWO)
+            first, second = rng.sample([p for p in catalog if p.availability == "in_stock"], 2)
+            template = rng.choice(_text.BRAND_TWO_ANY)
             segs = b.text(template, product1=first, product2=second)
             products = [first, second]
         else:
             item = rng.choice(catalog)
-            segs = b.text(rng.choice(_text.BRAND_ONE), product=item)
+            segs = b.text(rng.choice(_text.brand_one_for(item.availability)), product=item)
             products = [item]
         ref: Ref
         if network == "x":
