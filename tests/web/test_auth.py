@@ -25,7 +25,8 @@ def _outbox_emails(shop: WebShop) -> list[tuple[str, str, str]]:
 def test_sign_up_signs_in_with_a_session_cookie_that_is_httponly_and_lax(web_shop: WebShop) -> None:
     browser = web_shop.browser()
     response = browser.sign_up("ann@example.com")
-    assert response.headers["location"] == "/cart"
+    # Issue 14: sign-up lands on the prompt to link a social account, then on to the cart.
+    assert response.headers["location"] == "/account/welcome?next=%2Fcart"
     cookie = response.headers["set-cookie"]
     assert cookie.startswith("hc_session=")
     assert "HttpOnly" in cookie

@@ -57,7 +57,11 @@ def sign_ins() -> list[SignIn]:
 
 
 def render_account_page(
-    request: Request, viewer: Viewer, status: int = 200, **extra: Any
+    request: Request,
+    viewer: Viewer,
+    status: int = 200,
+    template: str = "account/index.html",
+    **extra: Any,
 ) -> Response:
     app = hashcart_of(request)
     now = app.clock.now()
@@ -71,15 +75,16 @@ def render_account_page(
         card = StoredGatewayRecords(connection).saved_method(viewer.id)
     form = stripe_form(app.settings)
     extra.setdefault("chosen", viewer.person.notify_by)
+    extra.setdefault("title", "Your account")
     response = render(
         request,
-        "account/index.html",
+        template,
         status,
-        title="Your account",
         person=viewer.person,
         code=code,
         minutes_left=_minutes_left(code.expires_at, now) if code else 0,
         link_tag=link_tags[0],
+        cart_tag=settings.cart_tags[0],
         x_ask=ask_with(settings.x_shop_handle, settings.cart_tags[0]),
         x_reply_rule=REPLY_RULE,
         other_link_tags=link_tags[1:],

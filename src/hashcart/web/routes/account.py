@@ -20,6 +20,7 @@ from hashcart.web.context import (
     hashcart_of,
     read_only,
     render,
+    safe_next,
     unit_of_work,
 )
 from hashcart.web.routes.account_oauth import revoke_link
@@ -46,6 +47,19 @@ DONE_NOTICES = {
 @router.get("/account")
 def account_page(request: Request, viewer: SignedInShopper, done: str = "") -> Response:
     return render_account_page(request, viewer, notice=DONE_NOTICES.get(done))
+
+
+@router.get("/account/welcome")
+def welcome_page(request: Request, viewer: SignedInShopper, next: str = "/cart") -> Response:
+    """Where sign-up lands (issue 14): the next step is linking a social account, the one
+    thing that makes #cart work; `next` (where the shopper was going) is one click away."""
+    return render_account_page(
+        request,
+        viewer,
+        template="account/welcome.html",
+        title="Welcome",
+        next=safe_next(next, "/cart"),
+    )
 
 
 @router.post("/account/link-code")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 from typing import Annotated
+from urllib.parse import urlencode
 
 from email_validator import EmailNotValidError, validate_email
 from fastapi import APIRouter, Depends, Form, Request
@@ -84,7 +85,9 @@ def sign_up(
             else:
                 person = accounts.find_person(connection, "shopper", person_id=customer_id)
                 assert person is not None
-                response = RedirectResponse(safe_next(next, "/cart"), 303)
+                # The next step is linking a social account (issue 14), then where they were going.
+                welcome = "/account/welcome?" + urlencode({"next": safe_next(next, "/cart")})
+                response = RedirectResponse(welcome, 303)
                 sign_in(request, response, connection, person)
                 return response
     return render(
