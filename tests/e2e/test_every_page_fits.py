@@ -17,7 +17,7 @@ from tests.e2e.crawl import crawl, horizontal_overflow, sign_in
 from tests.e2e.demo_site import DemoSite, shopper_with_everything
 
 SCREENS = [(390, 844), (1366, 900)]
-SHOPPER_STARTS = ["/cart", "/wishlist", "/checkout", "/orders", "/account"]
+SHOPPER_STARTS = ["/cart", "/wishlist", "/checkout", "/orders", "/account", "/account/welcome"]
 
 
 @pytest.fixture(scope="module")

@@ -22,6 +22,7 @@ from hashcart.store import accounts
 from hashcart.store.accounts import Kind, Person
 from hashcart.store.database import read_only_transaction
 from hashcart.web import formatting
+from hashcart.web.cart_badge import cart_badge, forget_added
 from hashcart.web.security import browser_csrf_token, cookie_is_secure, require_csrf
 from hashcart.web.tokens import digest, new_secret
 
@@ -206,4 +207,12 @@ def render(request: Request, name: str, status_code: int = 200, **context: Any) 
     context.setdefault("shop_name", app.settings.shop_name)
     context.setdefault("shop_slug", app.settings.shop_slug)
     context.setdefault("in_console", request.url.path.startswith("/merchant"))
-    return templates.TemplateResponse(request, name, context, status_code=status_code)
+    shopper = context["shopper"]
+    if shopper is not None and not context["in_console"] and status_code < 500:
+        # The header's cart count, and "Added ... to your cart" after Add to cart (issue 14).
+        with read_only(request) as connection:
+            context.setdefault("cart_badge", cart_badge(request, connection, shopper.id))
+    response = templates.TemplateResponse(request, name, context, status_code=status_code)
+    if context.get("cart_badge") is not None:
+        forget_added(request, response)
+    return response

@@ -20,6 +20,7 @@ from starlette.responses import Response
 from hashcart.networks.post_urls import post_url, web_url
 from hashcart.store import shopping
 from hashcart.store.shopping import AddOutcome, ListItem, ListKind, MoveOutcome
+from hashcart.web.cart_badge import remember_added
 from hashcart.web.context import (
     SignInRequired,
     Viewer,
@@ -225,7 +226,10 @@ def add_to_cart(
         product = shopping.product_now(connection, product_id)
     if outcome in (AddOutcome.ADDED, AddOutcome.ONE_MORE):
         if next:
-            return RedirectResponse(back_to, 303)
+            # Back to the page they were on, which confirms the add once (web/cart_badge).
+            response = RedirectResponse(back_to, 303)
+            remember_added(request, response, product_id)
+            return response
         return _done("cart", outcome.value)
     if outcome is AddOutcome.UNAVAILABLE and product is not None:
         why = _UNAVAILABLE_WORDS.get(product.availability, "unavailable")
