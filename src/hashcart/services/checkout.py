@@ -197,22 +197,18 @@ _POSTCODE = re.compile(r"[A-Za-z0-9][A-Za-z0-9 -]*")
 
 def read_address(form: Mapping[str, str]) -> tuple[Address | None, str | None]:
     """The shipping address from the form, or the first problem with it."""
+    problems = address_problems(form)
+    if problems:
+        # A missing field first, as before the page showed every problem at once.
+        missing = [
+            problems[n]
+            for n in ("name", "line1", "city")
+            if problems.get(n, "").startswith("Enter")
+        ]
+        return None, (missing or list(problems.values()))[0]
     values = {name: " ".join(form.get(name, "").split()) for name in _ADDRESS_LIMITS}
-    for name, label in (
-        ("name", "your name"),
-        ("line1", "the street address"),
-        ("city", "the city"),
-    ):
-        if not values[name]:
-            return None, f"Enter {label}."
-    for name, limit in _ADDRESS_LIMITS.items():
-        if len(values[name]) > limit:
-            return None, f"That {name} is too long (at most {limit} characters)."
-    if values["postcode"] and not _POSTCODE.fullmatch(values["postcode"]):
-        return None, "A postcode has only letters, digits, spaces and hyphens."
     country = country_code(form.get("country", ""))
-    if country is None:
-        return None, "Enter the country as its two-letter code, like US, GB or DE."
+    assert country is not None  # address_problems checked it
     return Address(
         name=values["name"],
         line1=values["line1"],
@@ -221,6 +217,32 @@ def read_address(form: Mapping[str, str]) -> tuple[Address | None, str | None]:
         postcode=values["postcode"].upper(),
         country=country,
     ), None
+
+
+def address_problems(form: Mapping[str, str]) -> dict[str, str]:
+    """Every problem with the form's address, by field name, in the form's order, so the
+    page can show each beside its field (issue 14) rather than one at a time."""
+    values = {name: " ".join(form.get(name, "").split()) for name in _ADDRESS_LIMITS}
+    problems: dict[str, str] = {}
+    for name, label in (
+        ("name", "your name"),
+        ("line1", "the street address"),
+        ("line2", ""),
+        ("postcode", ""),
+        ("city", "the city"),
+    ):
+        if label and not values[name]:
+            problems[name] = f"Enter {label}."
+        elif len(values[name]) > _ADDRESS_LIMITS[name]:
+            problems[name] = (
+                f"That {name} is too long (at most {_ADDRESS_LIMITS[name]} characters)."
+            )
+    postcode = values["postcode"]
+    if "postcode" not in problems and postcode and not _POSTCODE.fullmatch(postcode):
+        problems["postcode"] = "A postcode has only letters, digits, spaces and hyphens."
+    if country_code(form.get("country", "")) is None:
+        problems["country"] = "Enter the country as its two-letter code, like US, GB or DE."
+    return problems
 
 
 # the stock ----------------------------------------------------------------------------

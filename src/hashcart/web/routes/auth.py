@@ -24,6 +24,7 @@ from hashcart.web.context import (
     sign_out,
     unit_of_work,
 )
+from hashcart.web.form_problems import problems_summary
 from hashcart.web.passwords import HashingBusy, password_problem
 from hashcart.web.signin import answer_sign_in_form, passwords_of, with_retry_after
 from hashcart.web.tokens import digest, new_secret
@@ -56,11 +57,13 @@ def sign_up(
 ) -> Response:
     form = {"email": email, "name": name}
     address = normal_email(email)
-    problem = None
+    # Every problem at once, each shown beside its field (issue 14).
+    fields: dict[str, str] = {}
     if address is None:
-        problem = "Enter an email address like name@example.com."
-    else:
-        problem = password_problem(password)
+        fields["email"] = "Enter an email address like name@example.com."
+    if (password_says := password_problem(password)) is not None:
+        fields["password"] = password_says
+    problem = problems_summary(fields)
     if problem is None and address is not None:
         app = hashcart_of(request)
         # Hashed before the transaction: waiting for a hashing slot holds no database lock.
@@ -91,7 +94,13 @@ def sign_up(
                 sign_in(request, response, connection, person)
                 return response
     return render(
-        request, "auth/sign_up.html", 400, error=problem, form=form, next=safe_next(next, "/cart")
+        request,
+        "auth/sign_up.html",
+        400,
+        error=problem,
+        field_errors=fields,
+        form=form,
+        next=safe_next(next, "/cart"),
     )
 
 

@@ -31,6 +31,7 @@ from hashcart.web.context import (
     read_only,
     render,
 )
+from hashcart.web.form_problems import problems_summary
 from hashcart.web.formatting import money
 
 router = APIRouter(dependencies=[Depends(csrf_protected)], include_in_schema=False)
@@ -47,6 +48,7 @@ def _checkout_page(
     *,
     error: str | None = None,
     changes: list[str] | None = None,
+    field_errors: dict[str, str] | None = None,
 ) -> Response:
     """The checkout form for `basket`, with a fresh key: a form the shopper sends again after
     a problem is a new attempt (a declined card made no order under the old key)."""
@@ -62,6 +64,7 @@ def _checkout_page(
         gateways=list(hashcart_of(request).payment_gateways().values()),
         error=error,
         changes=changes or [],
+        field_errors=field_errors or {},
     )
 
 
@@ -140,12 +143,16 @@ def checkout_submit(
             "check your order below and place it again.",
             changes=changes,
         )
-    address, problem = checkout.read_address(form)
+    address, _first_problem = checkout.read_address(form)
     gateway = app.payment_gateways().get(payment_method)
-    if problem is None and gateway is None:
-        problem = "Choose how you want to pay."
     if address is None or gateway is None:
-        return _checkout_page(request, basket, form, 400, error=problem)
+        # Each problem beside its field; the top says how many there are (issue 14).
+        fields = checkout.address_problems(form)
+        if gateway is None:
+            fields["payment_method"] = "Choose how you want to pay."
+        return _checkout_page(
+            request, basket, form, 400, error=problems_summary(fields) or "", field_errors=fields
+        )
 
     outcome = checkout_payment.pay_and_place(
         app.unit_of_work,
