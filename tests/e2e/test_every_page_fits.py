@@ -6,6 +6,7 @@ console's nav wrapping at 1366 px and the live chart's ~5 px axis labels on a ph
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -105,10 +106,19 @@ def test_the_live_charts_axis_labels_stay_readable_on_a_phone(
     page = signed_in(chromium, site, "merchant", 390, 844)
     try:
         page.goto(f"{site.url}/merchant/live")
-        page.wait_for_function("document.getElementById('live-chart').complete")
+        page.wait_for_function("() => document.getElementById('live-chart').complete")
         chart = page.locator("#live-chart")
         assert "size=phone" in chart.evaluate("img => img.currentSrc")
         shown, drawn = chart.evaluate("img => [img.clientWidth, img.naturalWidth]")
         assert 12 * shown / drawn >= 10  # the SVG's 12 px labels, as the phone shows them
+        # A refresh (the page refreshes when it becomes visible) says its time in UTC, like
+        # the chart and the page's "Times are UTC", not in the browser's local time.
+        page.evaluate("document.dispatchEvent(new Event('visibilitychange'))")
+        page.wait_for_function(
+            "() => /Updated/.test(document.getElementById('live-status').textContent)"
+        )
+        status = page.inner_text("#live-status")
+        assert re.fullmatch(r"Updated \d\d:\d\d:\d\d UTC\.", status), status
+        assert "size=phone" in page.evaluate("document.getElementById('live-chart-phone').srcset")
     finally:
         page.context.close()
