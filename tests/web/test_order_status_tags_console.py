@@ -20,8 +20,8 @@ from tests.integration.test_order_care import (
     outbox,
     place_order,
 )
-from tests.web.console_support import HOSTILE_IMG, assert_inert, parse
 from tests.web.conftest import Browser, WebShop
+from tests.web.console_support import HOSTILE_IMG, assert_inert, parse
 
 
 @pytest.fixture
