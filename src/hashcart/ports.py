@@ -1384,6 +1384,10 @@ class GatewayRecords(Protocol):
 
     def cleanup_done(self, cleanup_id: int, now: datetime) -> None: ...
 
+    def cleanup_known(self, gateway: str, action: CleanupAction, object_id: str) -> bool:
+        """Whether that clean-up was ever owed (a removed card, done or not yet)."""
+        ...
+
     def cleanup_failed(
         self, cleanup_id: int, message: str, now: datetime, retry_at: datetime | None
     ) -> OwedCleanup: ...

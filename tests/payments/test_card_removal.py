@@ -7,12 +7,16 @@ SQLite and PostgreSQL; Stripe's documented answers where localstripe answers oth
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
+import time
 from collections.abc import Iterator
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
+import httpx
 import pytest
 import stripe
 from sqlalchemy import select
@@ -421,3 +425,73 @@ def test_a_sweep_with_stripe_not_configured_keeps_the_clean_up_owed(database_url
     [row] = _rows(shop, t.gateway_cleanups)
     assert row.done_at is None and row.retry_at == now + timedelta(minutes=1)
     shop.app.engine.dispose()
+
+
+# -- a removed card never comes back ------------------------------------------------------------
+
+
+def _succeeded_setup(shop: WebShop, localstripe: LocalStripe, browser: Browser) -> str:
+    """A SetupIntent for the shopper, confirmed as Stripe.js does with a test card."""
+    started = browser.client.post(
+        "/account/payment-method/setup", headers={"X-CSRF-Token": browser.csrf()}
+    )
+    secret = started.json()["client_secret"]
+    setup_intent = secret.split("_secret_")[0]
+    confirmed = httpx.post(
+        f"{localstripe.url}/v1/setup_intents/{setup_intent}/confirm",
+        json={
+            "key": localstripe.publishable_key,
+            "client_secret": secret,
+            "payment_method_data": {
+                "type": "card",
+                "card": {"number": NUMBER, "exp_month": "12", "exp_year": "2031", "cvc": "123"},
+            },
+        },
+    )
+    confirmed.raise_for_status()
+    return setup_intent
+
+
+def test_a_late_setup_intent_webhook_never_brings_a_removed_card_back(
+    shop: WebShop, localstripe: LocalStripe
+) -> None:
+    """The shopper saves a card, then removes it; Stripe's `setup_intent.succeeded` for that
+    card arrives afterwards (webhooks are late and retried: https://docs.stripe.com/webhooks
+    #behaviors). It keeps nothing: the removed card stays removed."""
+    browser = shop.browser()
+    browser.sign_up(SAM)
+    setup_intent = _succeeded_setup(shop, localstripe, browser)
+    saved = browser.submit("/account/payment-method/saved", {"setup_intent": setup_intent})
+    assert saved.headers["location"] == "/account?done=card#payment"
+    assert browser.submit("/account/payment-method/remove").status_code == 303
+
+    intent = _cards(shop).client.v1.setup_intents.retrieve(setup_intent)
+    body = json.dumps(
+        {
+            "id": "evt_late_setup",
+            "object": "event",
+            "type": "setup_intent.succeeded",
+            "data": {"object": intent.to_dict()},
+        }
+    ).encode()
+    answer = browser.client.post(
+        "/webhooks/stripe",
+        content=body,
+        headers={"Content-Type": "application/json", "Stripe-Signature": _signed(body)},
+    )
+    assert answer.status_code == 200
+    assert "not kept" in answer.json()["detail"]
+    assert _rows(shop, t.saved_payment_methods) == []
+    # The form's own "saved" post, sent again (a reload), keeps nothing either.
+    again = browser.submit("/account/payment-method/saved", {"setup_intent": setup_intent})
+    assert again.status_code == 400 and "That card was removed" in text_of(again)
+    assert _rows(shop, t.saved_payment_methods) == []
+
+
+def _signed(body: bytes) -> str:
+    """`Stripe-Signature` as Stripe makes it (https://docs.stripe.com/webhooks#verify-manually)."""
+    stamp = int(time.time())
+    digest = hmac.new(
+        WEBHOOK_SECRET.encode(), f"{stamp}.".encode() + body, hashlib.sha256
+    ).hexdigest()
+    return f"t={stamp},v1={digest}"

@@ -123,7 +123,13 @@ class StripeCards:
 
     def _keep(self, customer_id: int, customer: str, method_id: str) -> SavedPaymentMethod:
         """Attach the method to the customer where it is not yet (a succeeded SetupIntent
-        attaches it at Stripe; localstripe leaves it loose) and keep its brand and last 4."""
+        attaches it at Stripe; localstripe leaves it loose) and keep its brand and last 4.
+        A card the shopper removed (or replaced) is never kept again: a late or replayed
+        `setup_intent.succeeded` for it would otherwise make it chargeable once more."""
+        with self.units() as uow:
+            removed = uow.gateway_records.cleanup_known(GATEWAY, "detach_payment_method", method_id)
+        if removed:
+            raise CardNotSaved("That card was removed; save a card again to use one.")
         try:
             method = self._call(lambda: self.client.v1.payment_methods.retrieve(method_id))
             if getattr(method, "customer", None) != customer:

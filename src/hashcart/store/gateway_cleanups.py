@@ -39,6 +39,13 @@ def owe(
     return int(found)
 
 
+def known(connection: Connection, gateway: str, action: CleanupAction, object_id: str) -> bool:
+    found = connection.scalar(
+        select(_C.id).where(_C.gateway == gateway, _C.action == action, _C.object_id == object_id)
+    )
+    return found is not None
+
+
 def due(
     connection: Connection, now: datetime, limit: int, ids: Sequence[int] | None = None
 ) -> list[OwedCleanup]:

@@ -147,6 +147,9 @@ class StoredGatewayRecords:
     def cleanup_done(self, cleanup_id: int, now: datetime) -> None:
         gateway_cleanups.done(self.connection, cleanup_id, now)
 
+    def cleanup_known(self, gateway: str, action: CleanupAction, object_id: str) -> bool:
+        return gateway_cleanups.known(self.connection, gateway, action, object_id)
+
     def cleanup_failed(
         self, cleanup_id: int, message: str, now: datetime, retry_at: datetime | None
     ) -> OwedCleanup:
