@@ -1384,6 +1384,10 @@ class GatewayRecords(Protocol):
 
     def cleanup_done(self, cleanup_id: int, now: datetime) -> None: ...
 
+    def restart_stopped_cleanups(self, now: datetime) -> int:
+        """Stopped clean-ups due again now, their attempts from zero; how many."""
+        ...
+
     def cleanup_known(self, gateway: str, action: CleanupAction, object_id: str) -> bool:
         """Whether that clean-up was ever owed (a removed card, done or not yet)."""
         ...

@@ -495,3 +495,40 @@ def _signed(body: bytes) -> str:
         WEBHOOK_SECRET.encode(), f"{stamp}.".encode() + body, hashlib.sha256
     ).hexdigest()
     return f"t={stamp},v1={digest}"
+
+
+# -- never unnoticed: the console lists what Stripe has not forgotten; a stopped one restarts ---
+
+
+def test_the_console_lists_a_card_stripe_has_not_detached_and_a_restart_settles_it(
+    shop: WebShop, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    browser, method_id = _shopper_with_card(shop)
+    _stripe_unreachable(monkeypatch)
+    browser.submit("/account/payment-method/remove")
+    # Four more attempts on the sweep's schedule: then it stops asking.
+    when = shop.clock.now()
+    for wait in (1, 5, 15, 60):
+        when += timedelta(minutes=wait)
+        [outcome] = settle_cleanups(shop.app.unit_of_work, shop.app.provider_cleaners().get, when)
+        assert not outcome.done
+    assert outcome.cleanup.stopped and outcome.cleanup.attempts == 5
+    monkeypatch.undo()
+    merchant = shop.browser()
+    merchant.merchant_sign_in()
+    home = text_of(merchant.get("/merchant"))
+    assert "Cards and customers the gateway has not forgotten yet" in home
+    assert method_id in home and "stopped" in home and "Stripe did not answer" in home
+
+    restarted = run_cli(
+        ["payments", "retry", "--restart-stopped"],
+        env={
+            "HASHCART_DATABASE_URL": shop.app.settings.database_url,
+            "HASHCART_STRIPE_SECRET_KEY": shop.app.settings.stripe_secret_key.get_secret_value(),
+            "HASHCART_STRIPE_API_BASE": shop.app.settings.stripe_api_base,
+        },
+    )
+    assert restarted.exit_code == 0, restarted.stderr
+    assert f"detach_payment_method {method_id} at stripe: done" in restarted.stdout
+    assert _attached_to(shop, method_id) is None
+    assert "has not forgotten yet" not in text_of(merchant.get("/merchant"))

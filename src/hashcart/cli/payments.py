@@ -21,8 +21,8 @@ def payments_retry(
         bool,
         typer.Option(
             "--restart-stopped",
-            help="Also ask again the steps that stopped after their last attempt "
-            "(their attempts count from zero).",
+            help="Also ask again the steps (and card or customer clean-ups) that stopped "
+            "after their last attempt (their attempts count from zero).",
         ),
     ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON array.")] = False,
@@ -38,6 +38,7 @@ def payments_retry(
     if restart_stopped:
         with hashcart.unit_of_work() as uow:
             uow.payments.restart_stopped(now)
+            uow.gateway_records.restart_stopped_cleanups(now)
     outcomes = retry_owed_steps(hashcart.unit_of_work, hashcart.payment_gateways().get, now)
     cleanups = settle_cleanups(hashcart.unit_of_work, hashcart.provider_cleaners().get, now)
     if as_json:

@@ -74,6 +74,15 @@ def claim(connection: Connection, cleanup_id: int, now: datetime, until: datetim
     return bool(taken)
 
 
+def restart_stopped(connection: Connection, now: datetime) -> int:
+    restarted = connection.execute(
+        update(t.gateway_cleanups)
+        .where(_C.done_at.is_(None), _C.retry_at.is_(None))
+        .values(retry_at=now, attempts=0)
+    ).rowcount
+    return int(restarted)
+
+
 def done(connection: Connection, cleanup_id: int, now: datetime) -> None:
     connection.execute(
         update(t.gateway_cleanups)

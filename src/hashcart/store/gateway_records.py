@@ -147,6 +147,9 @@ class StoredGatewayRecords:
     def cleanup_done(self, cleanup_id: int, now: datetime) -> None:
         gateway_cleanups.done(self.connection, cleanup_id, now)
 
+    def restart_stopped_cleanups(self, now: datetime) -> int:
+        return gateway_cleanups.restart_stopped(self.connection, now)
+
     def cleanup_known(self, gateway: str, action: CleanupAction, object_id: str) -> bool:
         return gateway_cleanups.known(self.connection, gateway, action, object_id)
 
