@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import threading
 import time
 from collections.abc import Iterator
 from datetime import date, timedelta
@@ -24,7 +25,7 @@ from sqlalchemy import select
 from hashcart.payments import stripe_client
 from hashcart.payments.stripe_cards import StripeCards
 from hashcart.ports import CleanupRefused, PaymentDetails
-from hashcart.services.saved_cards import settle_cleanups
+from hashcart.services.saved_cards import remove_saved_card, settle_cleanups
 from hashcart.store import schema as t
 from tests.cli_runner import Result, run_cli
 from tests.harness import Shop
@@ -532,3 +533,44 @@ def test_the_console_lists_a_card_stripe_has_not_detached_and_a_restart_settles_
     assert f"detach_payment_method {method_id} at stripe: done" in restarted.stdout
     assert _attached_to(shop, method_id) is None
     assert "has not forgotten yet" not in text_of(merchant.get("/merchant"))
+
+
+def test_two_removals_at_once_forget_the_card_once_and_owe_one_detachment(
+    shop: WebShop,
+) -> None:
+    _, method_id = _shopper_with_card(shop)
+    sam = _customer_id(shop)
+    start = threading.Barrier(2)
+    results: list[object] = []
+
+    def remove() -> None:
+        start.wait(timeout=30)
+        results.append(remove_saved_card(shop.app.unit_of_work, sam, shop.clock.now()))
+
+    threads = [threading.Thread(target=remove) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    removed = [result for result in results if result is not None]
+    assert len(results) == 2 and len(removed) == 1
+    [owed] = _rows(shop, t.gateway_cleanups)
+    assert owed.object_id == method_id
+
+
+def test_deleting_an_account_with_a_test_card_owes_no_provider_anything(
+    database_url: str,
+) -> None:
+    shop = WebShop(database_url)
+    browser = shop.browser()
+    browser.sign_up(SAM)
+    added = run_cli(
+        ["payment-methods", "add", "--customer", SAM, "--card", NUMBER],
+        env={"HASHCART_DATABASE_URL": database_url},
+    )
+    assert added.exit_code == 0, added.stderr
+    answer = browser.submit("/account/delete", {"password": PASSWORD})
+    assert answer.status_code == 200
+    assert _rows(shop, t.saved_payment_methods) == []
+    assert _rows(shop, t.gateway_cleanups) == []
+    shop.close()
