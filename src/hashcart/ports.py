@@ -1406,6 +1406,8 @@ class GatewayRecords(Protocol):
 # shopper without hashcart knowing it still has to be detached.
 
 CleanupAction = Literal["detach_payment_method", "delete_customer"]
+# Gateways that keep nothing at a provider: their saved card is gone once hashcart forgets it.
+LOCAL_GATEWAYS = frozenset({"test_card"})
 
 
 @dataclass(frozen=True)

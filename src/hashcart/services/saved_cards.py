@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from hashcart.ports import (
+    LOCAL_GATEWAYS,
     CleanupRefused,
     GatewayUnreachable,
     OwedCleanup,
@@ -27,9 +28,6 @@ from hashcart.ports import (
 from hashcart.services.payment_steps import CLAIM_FOR, SWEEP_BATCH, kept_text, next_attempt_at
 
 log = logging.getLogger(__name__)
-
-# Gateways that keep nothing at a provider: their saved card is gone once hashcart forgets it.
-LOCAL_GATEWAYS = frozenset({"test_card"})
 
 CleanerFinder = Callable[[str], ProviderCleaner | None]
 

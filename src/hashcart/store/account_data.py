@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Table, and_, delete, or_, select, update
 
+from hashcart.ports import LOCAL_GATEWAYS
 from hashcart.store import gateway_cleanups
 from hashcart.store import schema as t
 from hashcart.store.repository import Repository
@@ -442,10 +443,6 @@ def erase_customer(connection: Connection, customer_id: int, now: datetime) -> E
     return Erased(cleanups)
 
 
-# Gateways that keep nothing at a provider (services/saved_cards.LOCAL_GATEWAYS).
-_LOCAL_GATEWAYS = ("test_card",)
-
-
 def _owe_provider_cleanups(
     connection: Connection, customer_id: int, now: datetime
 ) -> tuple[int, ...]:
@@ -454,7 +451,7 @@ def _owe_provider_cleanups(
     method = connection.execute(
         select(t.saved_payment_methods).where(t.saved_payment_methods.c.customer_id == customer_id)
     ).first()
-    if method is not None and method.gateway not in _LOCAL_GATEWAYS:
+    if method is not None and method.gateway not in LOCAL_GATEWAYS:
         owed.append(
             gateway_cleanups.owe(
                 connection, method.gateway, "detach_payment_method", method.method_id, now
