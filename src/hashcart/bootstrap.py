@@ -21,7 +21,13 @@ if TYPE_CHECKING:
 
     from hashcart.payments.stripe_cards import StripeCards
     from hashcart.payments.stripe_gateway import StripeGateway
-    from hashcart.ports import PayloadReader, PaymentGateway, SealedSessions, Sender
+    from hashcart.ports import (
+        PayloadReader,
+        PaymentGateway,
+        ProviderCleaner,
+        SealedSessions,
+        Sender,
+    )
     from hashcart.services.shop import Shop
 
 # The shop and the console's settings are imported where they are read: they bring the
@@ -126,6 +132,12 @@ class App:
 
         client = self._stripe_client()
         return None if client is None else StripeCards(client, self.unit_of_work, self.clock)
+
+    def provider_cleaners(self) -> dict[str, ProviderCleaner]:
+        """The gateways that keep shoppers' cards and customers of their own, asked to
+        forget them (services/saved_cards): Stripe when `stripe_secret_key` is set."""
+        cards = self.stripe_cards()
+        return {} if cards is None else {"stripe": cards}
 
     def _stripe_client(self) -> Any:
         key = self.settings.stripe_secret_key

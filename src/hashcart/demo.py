@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from hashcart.bootstrap import App
 from hashcart.config import Settings
 from hashcart.domain.posts import Network
+from hashcart.ports import Address, NewOrder, OrderLine
 from hashcart.services.catalog import FeedRow, parse_price
 from hashcart.services.ingest import Ingestor, IngestStats
 from hashcart.services.linking import LinkResult, link_account
@@ -55,6 +56,7 @@ class DemoRun:
     second: IngestStats = field(default_factory=IngestStats)
     late_link: LinkResult | None = None
     late_shopper: str = ""
+    order_id: int | None = None  # the order Maya asks about with `#order`
 
 
 def feed_row(product: DemoProduct) -> FeedRow:
@@ -115,10 +117,47 @@ def run_demo(app: App, ingest: IngestRunner, seed: int = 7) -> DemoRun:
     run.first = first.stats
     run.late_link = link_shopper(app, late)
     run.late_shopper = late.email
+    run.order_id = place_demo_order(app, catalog)
     second = Ingestor(app.unit_of_work, app.shop(), app.clock, reader=app.payload_reader)
     ingest(second, "demo stream, second half", stream.second_half)
     run.second = second.stats
     return run
+
+
+# Maya pays for a bag of the house blend on the web between the stream's halves; her
+# `@trailhead_coffee #order` in the second half is answered privately with it.
+DEMO_ORDER_SHOPPER = "maya.okafor@example.com"
+DEMO_ORDER_PRODUCT = "house-blend-12oz"
+
+
+def place_demo_order(app: App, catalog: list[DemoProduct]) -> int | None:
+    """Maya's paid order (the test-card gateway), once: a rebuilt demo finds it by its key."""
+    product = next(p for p in catalog if p.product_id == DEMO_ORDER_PRODUCT)
+    amount, currency = parse_price(product.price)
+    with app.unit_of_work() as uow:
+        known = uow.orders.with_key("demo-order-maya")
+        if known is not None:
+            return known.id
+        customer_id = uow.repository.customer_id(DEMO_ORDER_SHOPPER)
+        if customer_id is None:
+            return None
+        return uow.orders.add(
+            NewOrder(
+                customer_id=customer_id,
+                checkout_key="demo-order-maya",
+                status="paid",
+                email=DEMO_ORDER_SHOPPER,
+                address=Address("Maya Okafor", "12 Ridge Rd", "", "Bend", "97701", "US"),
+                payment_gateway="test_card",
+                payment_reference="CARD-4242-DEMO",
+                total_amount=amount,
+                currency=currency,
+                created_at=app.clock.now(),
+                lines=[
+                    OrderLine(product.product_id, product.title, amount, currency, 1, None, None)
+                ],
+            )
+        )
 
 
 @dataclass(frozen=True)

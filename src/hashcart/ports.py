@@ -1360,6 +1360,80 @@ class GatewayRecords(Protocol):
         """Note a provider's webhook event; False when it was noted before (a repeat)."""
         ...
 
+    # -- removing a card, deleting a shopper: clean-ups owed to the provider (i12-cards) --
+
+    def forget_method(self, customer_id: int) -> SavedPaymentMethod | None:
+        """Forget the shopper's saved method (nothing reads it any more); the one forgotten."""
+        ...
+
+    def owe_cleanup(
+        self, gateway: str, action: CleanupAction, object_id: str, now: datetime
+    ) -> int:
+        """Owe the provider a clean-up of its object, due now (owed once per object); its id."""
+        ...
+
+    def cleanups_due(
+        self, now: datetime, limit: int, ids: Sequence[int] | None = None
+    ) -> list[OwedCleanup]:
+        """Owed clean-ups due by `now`, oldest first; only those of `ids` when given."""
+        ...
+
+    def claim_cleanup(self, cleanup_id: int, now: datetime, until: datetime) -> bool:
+        """Take a due clean-up for one attempt (a compare-and-set: one asker at a time)."""
+        ...
+
+    def cleanup_done(self, cleanup_id: int, now: datetime) -> None: ...
+
+    def restart_stopped_cleanups(self, now: datetime) -> int:
+        """Stopped clean-ups due again now, their attempts from zero; how many."""
+        ...
+
+    def cleanup_known(self, gateway: str, action: CleanupAction, object_id: str) -> bool:
+        """Whether that clean-up was ever owed (a removed card, done or not yet)."""
+        ...
+
+    def cleanup_failed(
+        self, cleanup_id: int, message: str, now: datetime, retry_at: datetime | None
+    ) -> OwedCleanup: ...
+
+
+# --- provider clean-ups owed (issue 12, i12-cards) -----------------------------------------
+#
+# A removed card and a deleted shopper are forgotten in hashcart at once, in one transaction
+# that also owes the provider the matching clean-up (detach the card, delete the customer);
+# the clean-up is then asked outside any transaction, and asked again by the payment sweep
+# while the provider does not answer. So a card is never left attached to a forgotten
+# shopper without hashcart knowing it still has to be detached.
+
+CleanupAction = Literal["detach_payment_method", "delete_customer"]
+# Gateways that keep nothing at a provider: their saved card is gone once hashcart forgets it.
+LOCAL_GATEWAYS = frozenset({"test_card"})
+
+
+@dataclass(frozen=True)
+class OwedCleanup:
+    id: int
+    gateway: str
+    action: CleanupAction
+    object_id: str  # the provider's id: `pm_…` or `cus_…`
+    attempts: int  # attempts that failed so far
+    stopped: bool  # no attempt is due any more: a person looks
+    last_error: str | None
+
+
+class ProviderCleaner(Protocol):
+    """A gateway that keeps shoppers' objects of its own, asked to forget them. Already
+    gone counts as done; an unanswered request raises GatewayUnreachable, a refusal
+    CleanupRefused."""
+
+    def detach_payment_method(self, method_id: str) -> None: ...
+
+    def delete_customer(self, provider_id: str) -> None: ...
+
+
+class CleanupRefused(HashcartError):
+    """The provider answered, and did not do the clean-up; the message says why."""
+
 
 # --- end of saved payment methods -----------------------------------------------------------
 

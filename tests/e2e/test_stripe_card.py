@@ -82,3 +82,32 @@ def test_a_card_is_saved_on_the_account_page_by_stripe_s_script(
     assert refused == []
     assert not any(NUMBER in sent for sent in sent_to_hashcart)
     assert page.evaluate("document.documentElement.scrollWidth") <= width
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_a_saved_card_is_removed_on_the_account_page_and_stripe_detaches_it(
+    stripe_live_shop: tuple[WebShop, str], page: Any, width: int
+) -> None:
+    shop, url = stripe_live_shop
+    page.set_viewport_size({"width": width, "height": 844})
+    _sign_up(page, url)
+    cards = shop.app.stripe_cards()
+    assert cards is not None
+    with shop.app.unit_of_work() as uow:
+        customer_id = uow.gateway_records.customer_with_email("maya@example.com")
+    assert customer_id is not None
+    saved = cards.save_test_card(customer_id, "maya@example.com", NUMBER)
+    page.goto(f"{url}/account#payment")
+    assert "Saved: Visa ending in 4242" in page.inner_text("#payment")
+    remove = page.locator("#card-remove")
+    assert remove.is_visible()
+    box = remove.bounding_box()
+    assert box is not None and box["x"] + box["width"] <= width
+    remove.click()
+    page.wait_for_url(f"{url}/account?done=card-removed#payment")
+    assert "No card is saved." in page.inner_text("#payment")
+    assert "Nothing will be charged to it again." in page.inner_text("main")
+    assert page.locator("#card-remove").count() == 0
+    method = cards.client.v1.payment_methods.retrieve(saved.method_id)
+    assert getattr(method, "customer", None) is None
+    assert page.evaluate("document.documentElement.scrollWidth") <= width

@@ -246,6 +246,25 @@ def test_demo_runs_with_nothing_set_up_and_fills_carts(tmp_path: Path) -> None:
     assert json.loads(run(tmp_path, "--db", demo_db, "deadletters", "--json").stdout) == []
 
 
+def test_the_demo_answers_maya_s_order_question_privately(tmp_path: Path) -> None:
+    """Issue 12: `hashcart demo` shows an `#order` answer. Maya pays for a bag between the
+    stream's halves and asks `@trailhead_coffee #order` on Mastodon in the second half: a
+    direct status lists her order, never a public reply."""
+    assert run_cli(["demo"], cwd=tmp_path).exit_code == 0
+    demo_db = f"sqlite:///{tmp_path / 'hashcart-demo.db'}"
+    messages = json.loads(run(tmp_path, "--db", demo_db, "outbox", "--json").stdout)
+    [answer] = [m for m in messages if m["reason"] == "order_status"]
+    assert answer["network"] == "mastodon"
+    with sqlite3.connect(tmp_path / "hashcart-demo.db") as connection:
+        [(channel,)] = connection.execute(
+            "SELECT channel FROM outbox WHERE reason = 'order_status'"
+        ).fetchall()
+    assert channel == "private"  # a direct status, not a public reply
+    orders = json.loads(run(tmp_path, "--db", demo_db, "orders", "--json").stdout)
+    [order] = [o for o in orders if o["email"] == "maya.okafor@example.com"]
+    assert f"order {order['id']}," in answer["text"] and "paid" in answer["text"]
+
+
 def test_a_database_that_cannot_be_opened_is_one_line_not_a_traceback(tmp_path: Path) -> None:
     result = run(tmp_path, "--db", f"sqlite:///{tmp_path / 'no' / 'such' / 'folder.db'}", "carts")
     assert result.exit_code == 1

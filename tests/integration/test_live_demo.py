@@ -93,6 +93,29 @@ def test_each_step_brings_new_posts_and_carts_keep_filling(
     assert applied > 0
 
 
+def test_the_live_stream_has_shoppers_asking_order_and_answered_privately(
+    demo_app: tuple[App, FixedClock],
+) -> None:
+    """Issue 12: the live stream shows `#order` answers too (never a public reply)."""
+    app, clock = demo_app
+    feeder = LiveFeeder(app)
+    with app.engine.connect() as connection:
+        before = connection.execute(
+            select(func.count()).where(t.outbox.c.reason == "order_status")
+        ).scalar_one()
+    for _ in range(150):
+        clock.advance(timedelta(seconds=1))
+        feeder.step()
+    with app.engine.connect() as connection:
+        answers = connection.execute(
+            select(t.outbox.c.channel, t.outbox.c.network).where(
+                t.outbox.c.reason == "order_status"
+            )
+        ).all()
+    assert len(answers) > before
+    assert {channel for channel, _ in answers} <= {"private", "email"}
+
+
 def test_live_post_ids_never_collide(demo_app: tuple[App, FixedClock]) -> None:
     app, clock = demo_app
     feeder = LiveFeeder(app)

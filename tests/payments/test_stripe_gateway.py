@@ -6,9 +6,7 @@ answers otherwise."""
 
 from __future__ import annotations
 
-import json
 import threading
-from collections.abc import Mapping
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -25,7 +23,7 @@ from hashcart.payments.stripe_gateway import (
 )
 from hashcart.ports import AuthorisedPayment, PaymentDetails
 from hashcart.services import payments
-from tests.payments.stripe_support import SAM, StripeShop
+from tests.payments.stripe_support import SAM, DocumentedStripe, StripeShop
 from tests.peers.fake_stripe.fixture import LocalStripe
 
 KEY = "checkout-key-0001-abcdefghijklmnop"
@@ -231,29 +229,6 @@ def test_stripe_honours_a_repeated_idempotency_key_as_documented(
         )
 
 
-class _DocumentedStripe(stripe.HTTPClient):
-    """Stripe's documented answers where localstripe answers otherwise: each request is
-    answered from `answers` by method and path (the edge of the internet, no server)."""
-
-    name = "documented"
-
-    def __init__(self, answers: Mapping[tuple[str, str], tuple[int, dict[str, Any]]]) -> None:
-        super().__init__()
-        self.answers = answers
-        self.asked: list[tuple[str, str]] = []
-
-    def request(
-        self, method: str, url: str, headers: Any, post_data: Any = None, *, _usage: Any = None
-    ) -> tuple[str, int, Mapping[str, str]]:
-        path = url.split("://", 1)[1].split("/", 1)[1].split("?", 1)[0]
-        self.asked.append((method.upper(), "/" + path))
-        status, body = self.answers[(method.upper(), "/" + path)]
-        return json.dumps(body), status, {"request-id": "req_documented"}
-
-    def close(self) -> None:
-        pass
-
-
 def _intent(status: str, **extra: Any) -> dict[str, Any]:
     return {
         "id": "pi_documented",
@@ -282,7 +257,7 @@ def test_three_d_secure_off_session_is_a_decline_that_says_why(stripe_shop: Stri
             "payment_intent": _intent("requires_payment_method"),
         }
     }
-    documented = _DocumentedStripe(
+    documented = DocumentedStripe(
         {
             ("POST", "/v1/payment_intents"): (200, _intent("requires_confirmation")),
             ("POST", "/v1/payment_intents/pi_documented/confirm"): (402, error),
@@ -298,7 +273,7 @@ def test_localstripe_s_requires_action_is_the_same_decline_and_cancels_the_hold(
     stripe_shop: StripeShop,
 ) -> None:
     stripe_shop.with_card()
-    documented = _DocumentedStripe(
+    documented = DocumentedStripe(
         {
             ("POST", "/v1/payment_intents"): (200, _intent("requires_confirmation")),
             ("POST", "/v1/payment_intents/pi_documented/confirm"): (

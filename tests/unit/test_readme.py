@@ -11,6 +11,7 @@ import typer.main
 
 from hashcart.cli import app
 from hashcart.config import Settings
+from hashcart.domain.messages import Reason
 
 README = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
 
@@ -55,3 +56,9 @@ def test_every_command_has_a_line_in_the_readme(path: tuple[str, ...]) -> None:
 @pytest.mark.parametrize("name", sorted(Settings.model_fields))
 def test_every_setting_is_named_in_the_readme(name: str) -> None:
     assert f"`{name}`" in README, f"README.md: document the setting `{name}`"
+
+
+@pytest.mark.parametrize("reason", sorted(Reason), ids=str)
+def test_every_outbox_reason_code_is_named_in_the_readme(reason: Reason) -> None:
+    """Issue 12: the README documents every reason code the outbox JSON can carry."""
+    assert f"`{reason.value}`" in README, f"README.md: name the outbox reason `{reason.value}`"

@@ -5,21 +5,41 @@ test-card gateway's saved card. Never a card number is stored or printed."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
 
 from hashcart.cli import app, app_of, console, errors, fail, print_json
 
+if TYPE_CHECKING:
+    from hashcart.bootstrap import App
+
 payment_methods_app = typer.Typer(
-    help="Shoppers' saved payment methods (a test card for scripts and the demo).",
+    help="Shoppers' saved payment methods (a test card for scripts and the demo; remove).",
     no_args_is_help=True,
 )
 app.add_typer(payment_methods_app, name="payment-methods")
 
 # The longest card number (ISO/IEC 7812) with a space or dash between every digit.
 MAX_CARD_CHARS = 40
+
+
+# An address longer than RFC 5321 allows cannot be a customer's.
+MAX_EMAIL_CHARS = 320
+
+
+def _customer_with_email(hashcart: App, email: str) -> int | None:
+    """The customer with that address; None for one no customer can have (too long, a NUL
+    or a lone surrogate, which PostgreSQL's text refuses), without asking the database."""
+    if len(email) > MAX_EMAIL_CHARS or "\x00" in email:
+        return None
+    try:
+        email.encode()
+    except UnicodeEncodeError:
+        return None
+    with hashcart.unit_of_work() as uow:
+        return uow.gateway_records.customer_with_email(email)
 
 
 @payment_methods_app.command("add")
@@ -37,8 +57,7 @@ def payment_methods_add(
     if len(card) > MAX_CARD_CHARS or not number.isascii() or not number.isdigit():
         fail("--card: a card number is 12 to 19 digits")
     hashcart = app_of(ctx)
-    with hashcart.unit_of_work() as uow:
-        customer_id = uow.gateway_records.customer_with_email(customer.strip())
+    customer_id = _customer_with_email(hashcart, customer.strip())
     if customer_id is None:
         fail(f"no customer with the email {customer.strip()!r}")
     cards = hashcart.stripe_cards()
@@ -57,6 +76,44 @@ def payment_methods_add(
         markup=False,
         highlight=False,
     )
+
+
+@payment_methods_app.command("remove")
+def payment_methods_remove(
+    ctx: typer.Context,
+    customer: Annotated[str, typer.Option("--customer", help="The customer's email address.")],
+) -> None:
+    """Remove the customer's saved card: nothing charges it again, and the gateway is asked
+    to detach it (asked again by the payment sweep while it does not answer)."""
+    from hashcart.services.saved_cards import remove_saved_card, settle_cleanups
+
+    email = customer.strip()
+    hashcart = app_of(ctx)
+    customer_id = _customer_with_email(hashcart, email)
+    if customer_id is None:
+        fail(f"no customer with the email {email!r}")
+    now = hashcart.clock.now()
+    removed = remove_saved_card(hashcart.unit_of_work, customer_id, now)
+    if removed is None:
+        fail(f"{email} has no saved card")
+    card = removed.card
+    console.print(
+        f"removed {card.brand} ending in {card.last4} for {email} ({card.gateway})",
+        markup=False,
+        highlight=False,
+    )
+    outcomes = settle_cleanups(
+        hashcart.unit_of_work, hashcart.provider_cleaners().get, now, removed.cleanups
+    )
+    for outcome in outcomes:
+        if not outcome.done:
+            # Removed here all the same: the sweep keeps asking the gateway (exit 0).
+            errors.print(
+                f"{card.gateway} did not detach it yet ({outcome.message}); "
+                "`hashcart payments retry` or `hashcart serve` asks again",
+                markup=False,
+                highlight=False,
+            )
 
 
 @payment_methods_app.command("list")

@@ -37,6 +37,7 @@ def serve(
     gateways again for captures and voids they refused (`hashcart payments retry`)."""
     from hashcart.live import BackgroundServices
     from hashcart.services.payment_steps import PaymentSweep
+    from hashcart.services.saved_cards import settle_cleanups
 
     ensure_can_listen(host, port)
     hashcart = app_of(ctx)
@@ -44,8 +45,15 @@ def serve(
     background = BackgroundServices(hashcart, listen=listen, dispatch=dispatch)
     background.start()
     # Captures and voids a gateway refused or left unanswered are asked again (the same
-    # sweep as `hashcart payments retry`).
-    sweep = PaymentSweep(hashcart.unit_of_work, hashcart.clock, hashcart.payment_gateways().get)
+    # sweep as `hashcart payments retry`), and so are removed cards' detachments and deleted
+    # shoppers' provider customers.
+    cleaners = hashcart.provider_cleaners().get
+    sweep = PaymentSweep(
+        hashcart.unit_of_work,
+        hashcart.clock,
+        hashcart.payment_gateways().get,
+        also=lambda now: settle_cleanups(hashcart.unit_of_work, cleaners, now),
+    )
     sweep.start()
     try:
         serve_web(hashcart, host, port, also=[*background.describe(), sweep.describe()])

@@ -17,7 +17,7 @@ import stripe
 
 from hashcart.errors import HashcartError
 from hashcart.payments.stripe_client import GATEWAY, StripeUnreachable, brand_name
-from hashcart.ports import Clock, SavedPaymentMethod, UnitsOfWork
+from hashcart.ports import CleanupRefused, Clock, SavedPaymentMethod, UnitsOfWork
 
 # Stripe's test PaymentMethods by card number, for scripts and the demo
 # (https://docs.stripe.com/testing#cards, "PaymentMethod" column). The number itself never
@@ -123,7 +123,13 @@ class StripeCards:
 
     def _keep(self, customer_id: int, customer: str, method_id: str) -> SavedPaymentMethod:
         """Attach the method to the customer where it is not yet (a succeeded SetupIntent
-        attaches it at Stripe; localstripe leaves it loose) and keep its brand and last 4."""
+        attaches it at Stripe; localstripe leaves it loose) and keep its brand and last 4.
+        A card the shopper removed (or replaced) is never kept again: a late or replayed
+        `setup_intent.succeeded` for it would otherwise make it chargeable once more."""
+        with self.units() as uow:
+            removed = uow.gateway_records.cleanup_known(GATEWAY, "detach_payment_method", method_id)
+        if removed:
+            raise CardNotSaved("That card was removed; save a card again to use one.")
         try:
             method = self._call(lambda: self.client.v1.payment_methods.retrieve(method_id))
             if getattr(method, "customer", None) != customer:
@@ -146,8 +152,53 @@ class StripeCards:
             saved_at=self.clock.now(),
         )
         with self.units() as uow:
+            replaced = uow.gateway_records.saved_method(customer_id)
             uow.gateway_records.save_method(saved)
+            # The card it replaces is of no use to the shop any more: owed a detachment,
+            # which the payment sweep asks Stripe for (services/saved_cards).
+            if (
+                replaced is not None
+                and replaced.gateway == GATEWAY
+                and replaced.method_id != saved.method_id
+            ):
+                uow.gateway_records.owe_cleanup(
+                    GATEWAY, "detach_payment_method", replaced.method_id, self.clock.now()
+                )
         return saved
+
+    # -- ports.ProviderCleaner: forgetting a removed card, a deleted shopper ---------------
+
+    def detach_payment_method(self, method_id: str) -> None:
+        """Detach the card from its customer: it can never be charged or attached again
+        (https://docs.stripe.com/api/payment_methods/detach). Stripe refuses to detach a
+        card attached to no customer (400) or unknown (404): either way it is detached."""
+        try:
+            self._call(lambda: self.client.v1.payment_methods.detach(method_id))
+        except stripe.InvalidRequestError as refused:
+            if self._still_attached(method_id):
+                raise CleanupRefused(f"Stripe refused to detach the card: {refused}") from refused
+        except stripe.StripeError as refused:
+            raise CleanupRefused(f"Stripe refused to detach the card: {refused}") from refused
+
+    def delete_customer(self, provider_id: str) -> None:
+        """Delete the shopper's Stripe customer (https://docs.stripe.com/api/customers/delete).
+        A customer Stripe does not know (404 `resource_missing`: deleted already) is done."""
+        try:
+            self._call(lambda: self.client.v1.customers.delete(provider_id))
+        except stripe.InvalidRequestError as refused:
+            if refused.http_status != 404:
+                raise CleanupRefused(
+                    f"Stripe refused to delete the customer: {refused}"
+                ) from refused
+        except stripe.StripeError as refused:
+            raise CleanupRefused(f"Stripe refused to delete the customer: {refused}") from refused
+
+    def _still_attached(self, method_id: str) -> bool:
+        try:
+            method = self._call(lambda: self.client.v1.payment_methods.retrieve(method_id))
+        except stripe.InvalidRequestError as missing:
+            return missing.http_status != 404
+        return getattr(method, "customer", None) is not None
 
     @staticmethod
     def _call(request: Any) -> Any:

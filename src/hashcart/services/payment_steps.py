@@ -173,11 +173,14 @@ class PaymentSweep:
         clock: Clock,
         gateway_for: GatewayFinder,
         every: float = SWEEP_EVERY_SECONDS,
+        also: Callable[[datetime], object] | None = None,
     ) -> None:
         self.units = units
         self.clock = clock
         self.gateway_for = gateway_for
         self.every = every
+        # Another owed-step sweep run on the same beat (services/saved_cards' clean-ups).
+        self.also = also
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -202,6 +205,8 @@ class PaymentSweep:
         while not self._stop.is_set():
             try:
                 retry_owed_steps(self.units, self.gateway_for, self.clock.now())
+                if self.also is not None:
+                    self.also(self.clock.now())
             except Exception:
                 log.exception("the payment sweep failed; it runs again in %.0f s", self.every)
             self._stop.wait(self.every)

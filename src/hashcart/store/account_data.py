@@ -14,6 +14,8 @@ from typing import Any
 
 from sqlalchemy import Connection, Table, and_, delete, or_, select, update
 
+from hashcart.ports import LOCAL_GATEWAYS
+from hashcart.store import gateway_cleanups
 from hashcart.store import schema as t
 from hashcart.store.repository import Repository
 
@@ -233,6 +235,22 @@ def export(connection: Connection, customer_id: int) -> dict[str, Any]:
         "pending_intents": _pending_export(connection, keys),
         "orders": _orders_export(connection, customer_id),
         "posts": _posts_export(connection, keys),
+        "saved_card": _saved_card_export(connection, customer_id),
+    }
+
+
+def _saved_card_export(connection: Connection, customer_id: int) -> dict[str, Any] | None:
+    """The saved card as hashcart holds it: brand, last four, gateway, when; hashcart never
+    has the number, and the gateway's own id for the card is of no use to the shopper."""
+    m = t.saved_payment_methods
+    row = connection.execute(select(m).where(m.c.customer_id == customer_id)).first()
+    if row is None:
+        return None
+    return {
+        "brand": row.brand,
+        "last4": row.last4,
+        "gateway": row.gateway,
+        "saved_at": _iso(row.saved_at),
     }
 
 
@@ -359,19 +377,31 @@ def _posts_export(connection: Connection, keys: list[tuple[str, str]]) -> list[d
 # erasure ---------------------------------------------------------------------------------
 
 
-def erase_customer(connection: Connection, customer_id: int) -> bool:
-    """Erase the customer, in the caller's transaction; False if there was none.
+@dataclass(frozen=True)
+class Erased:
+    """A customer erased; the provider clean-ups owed for them (services/saved_cards asks
+    the provider for them once the erasure commits)."""
+
+    cleanups: tuple[int, ...]
+
+
+def erase_customer(connection: Connection, customer_id: int, now: datetime) -> Erased | None:
+    """Erase the customer, in the caller's transaction; None if there was none.
 
     Gone: their links, cart, wish list, the pending intents and the stored text of the posts
     of their linked accounts, link codes, sessions, reset links, failed sign-ins of their
-    address, and the customer row. Kept, as the law needs for invoices: their orders with
-    lines, amounts and shipping address, detached from the customer, the email replaced.
+    address, their saved card and provider customers, and the customer row. Owed in the same
+    transaction: the card's detachment and the provider customers' deletion at the provider
+    (gateway_cleanups), so a card is never left attached to a forgotten shopper unnoticed.
+    Kept, as the law needs for invoices: their orders with lines, amounts and shipping
+    address, detached from the customer, the email replaced.
     """
     customer = connection.execute(
         select(t.customers.c.email).where(t.customers.c.id == customer_id)
     ).first()
     if customer is None:
-        return False
+        return None
+    cleanups = _owe_provider_cleanups(connection, customer_id, now)
     keys = [(link.network, link.account_id) for link in linked_accounts(connection, customer_id)]
     if keys:
         p, posts = t.pending_intents, t.posts
@@ -410,7 +440,33 @@ def erase_customer(connection: Connection, customer_id: int) -> bool:
         update(t.actions).where(t.actions.c.customer_id == customer_id).values(customer_id=None)
     )
     connection.execute(delete(t.customers).where(t.customers.c.id == customer_id))
-    return True
+    return Erased(cleanups)
+
+
+def _owe_provider_cleanups(
+    connection: Connection, customer_id: int, now: datetime
+) -> tuple[int, ...]:
+    """The saved card's detachment first, then each provider customer's deletion."""
+    owed = []
+    method = connection.execute(
+        select(t.saved_payment_methods).where(t.saved_payment_methods.c.customer_id == customer_id)
+    ).first()
+    if method is not None and method.gateway not in LOCAL_GATEWAYS:
+        owed.append(
+            gateway_cleanups.owe(
+                connection, method.gateway, "detach_payment_method", method.method_id, now
+            )
+        )
+    p = t.provider_customers
+    for row in connection.execute(
+        select(p.c.gateway, p.c.provider_id)
+        .where(p.c.customer_id == customer_id)
+        .order_by(p.c.gateway)
+    ):
+        owed.append(
+            gateway_cleanups.owe(connection, row.gateway, "delete_customer", row.provider_id, now)
+        )
+    return tuple(owed)
 
 
 def _iso(moment: datetime | None) -> str | None:

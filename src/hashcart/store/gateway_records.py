@@ -6,12 +6,14 @@ requests racing over one shopper or one key agree on one row."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, delete, func, select
 
-from hashcart.ports import PaymentRecord, SavedPaymentMethod
+from hashcart.ports import CleanupAction, OwedCleanup, PaymentRecord, SavedPaymentMethod
+from hashcart.store import gateway_cleanups
 from hashcart.store import schema as t
 from hashcart.store.payments import find as find_payment
 from hashcart.store.repository import insert_ignoring, upsert
@@ -119,6 +121,42 @@ class StoredGatewayRecords:
             {"source": source, "event_id": event_id, "received_at": now},
         ).first()
         return inserted is not None
+
+    # -- removing a card, deleting a shopper (i12-cards) ------------------------------------
+
+    def forget_method(self, customer_id: int) -> SavedPaymentMethod | None:
+        m = t.saved_payment_methods
+        row = self.connection.execute(
+            delete(m).where(m.c.customer_id == customer_id).returning(*m.c)
+        ).first()
+        return None if row is None else saved_method_of(row)
+
+    def owe_cleanup(
+        self, gateway: str, action: CleanupAction, object_id: str, now: datetime
+    ) -> int:
+        return gateway_cleanups.owe(self.connection, gateway, action, object_id, now)
+
+    def cleanups_due(
+        self, now: datetime, limit: int, ids: Sequence[int] | None = None
+    ) -> list[OwedCleanup]:
+        return gateway_cleanups.due(self.connection, now, limit, ids)
+
+    def claim_cleanup(self, cleanup_id: int, now: datetime, until: datetime) -> bool:
+        return gateway_cleanups.claim(self.connection, cleanup_id, now, until)
+
+    def cleanup_done(self, cleanup_id: int, now: datetime) -> None:
+        gateway_cleanups.done(self.connection, cleanup_id, now)
+
+    def restart_stopped_cleanups(self, now: datetime) -> int:
+        return gateway_cleanups.restart_stopped(self.connection, now)
+
+    def cleanup_known(self, gateway: str, action: CleanupAction, object_id: str) -> bool:
+        return gateway_cleanups.known(self.connection, gateway, action, object_id)
+
+    def cleanup_failed(
+        self, cleanup_id: int, message: str, now: datetime, retry_at: datetime | None
+    ) -> OwedCleanup:
+        return gateway_cleanups.failed(self.connection, cleanup_id, message, retry_at)
 
 
 def saved_method_of(row: Any) -> SavedPaymentMethod:

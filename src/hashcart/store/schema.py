@@ -596,3 +596,25 @@ known_handles = Table(
     Column("handle", Text, nullable=False),
     Column("learned_at", UTCDateTime, nullable=False),
 )
+
+# --- provider clean-ups owed (issue 12, i12-cards) -----------------------------------------
+#
+# What hashcart still has to ask a gateway to forget: a removed card to detach, a deleted
+# shopper's provider customer to delete. Owed in the transaction that forgets them here, then
+# asked at once and, while the provider does not answer, by the payment sweep. The row names
+# only the provider's object (`pm_…`, `cus_…`), never the shopper, so it outlives the account.
+gateway_cleanups = Table(
+    "gateway_cleanups",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("gateway", String(32), nullable=False),
+    Column("action", String(32), nullable=False),
+    Column("object_id", String(255), nullable=False),
+    Column("owed_at", UTCDateTime, nullable=False),
+    Column("retry_at", UTCDateTime, nullable=True),
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("done_at", UTCDateTime, nullable=True),
+    Column("last_error", Text, nullable=True),
+    UniqueConstraint("gateway", "action", "object_id", name="uq_gateway_cleanups_object"),
+    Index("ix_gateway_cleanups_due", "done_at", "retry_at"),
+)

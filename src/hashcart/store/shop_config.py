@@ -29,7 +29,15 @@ from hashcart.store import schema as t
 log = logging.getLogger(__name__)
 
 # The settings the console may change, in the order the settings page shows them.
-KEYS = ("cart_tags", "wishlist_tags", "link_tags", "shop_hosts", "shop_accounts")
+KEYS = (
+    "cart_tags",
+    "wishlist_tags",
+    # `@shop #order`: a linked shopper's orders, told privately (issue 12, i12-cards).
+    "order_status_tags",
+    "link_tags",
+    "shop_hosts",
+    "shop_accounts",
+)
 
 Values = dict[str, tuple[str, ...]]
 Origin = Literal["console", "settings file", "default"]

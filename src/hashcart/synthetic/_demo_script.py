@@ -327,6 +327,16 @@ def play_script(b: Builder) -> None:
             fan.bluesky.did, rng.uniform(0.0, 1.0), "app.bsky.graph.follow", BRAND.bluesky.did
         )
 
+    # --- order care: Maya ordered on the web between the halves (hashcart.demo) -----------------
+    # Last, so the day's other posts stay as they were before the scenario was added.
+    b.m_post(
+        maya,
+        0.85,
+        parse("@trailhead_coffee #order did my beans ship yet?", {"trailhead_coffee": BRAND}),
+        "order_status",
+        streaming=True,
+    )
+
 
 def _embedded(tweet_obj: dict[str, Any]) -> dict[str, Any]:
     """A tweet as it appears nested in another (no stream-only fields)."""

@@ -51,6 +51,7 @@ SCENARIOS: dict[str, str] = {
     "plain_reply_to_brand": "ordinary replies to brand posts, without any trigger",
     "jetstream_noise": "Jetstream likes, reposts, follows and identity events",
     "noise": "ordinary posts from strangers",
+    "order_status": "a linked shopper asks `@shop #order` and hears privately how her order stands",
 }
 
 

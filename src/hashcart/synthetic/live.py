@@ -3,8 +3,9 @@
 
 Each `beat(now)` makes the next few posts, in each network's real wire format, stamped with
 `now` (so the merchant's live chart moves) and with ids no earlier post had: the brand
-posts products, linked shoppers reply `#cart` and `#wishlist`, new fans reply before they
-have an account (pending) and link a few beats later, strangers chat. A beat also names the
+posts products, linked shoppers reply `#cart` and `#wishlist` and now and then ask
+`@trailhead_coffee #order`, new fans reply before they have an account (pending) and link a
+few beats later, strangers chat. A beat also names the
 fans who link their accounts at that moment; whoever feeds the engine links them after
 ingesting the beat's lines.
 """
@@ -39,6 +40,13 @@ CHATTER = (
     "Mine arrived yesterday, smells amazing ☕",
     "Is this the same as last year's?",
     "Ha, the #cartoon on the bag is perfect",
+)
+
+# A linked shopper asking after their orders (`order_status_tags`, default `order`).
+ORDER_ASKS = (
+    "@trailhead_coffee #order did my beans ship yet?",
+    "@trailhead_coffee #order any news on my parcel?",
+    "@trailhead_coffee where's my stuff? #order",
 )
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -158,8 +166,10 @@ class LiveStream:
             self._new_fan_trigger()
         elif roll < 0.66:
             self._reply(self.rng.choice(self.strangers), self._trigger_text(), self._target())
-        elif roll < 0.80:
+        elif roll < 0.78:
             self._reply(self.rng.choice(self.strangers), parse(self.rng.choice(CHATTER)))
+        elif roll < 0.80:
+            self._order_ask()
         else:
             self._noise()
 
@@ -221,6 +231,19 @@ class LiveStream:
                 self.linked.append(fan.persona)
                 linking.append(fan.shopper)
         return linking
+
+    def _order_ask(self) -> None:
+        """A linked shopper asks `@shop #order` (order care): answered privately."""
+        rng, b = self.rng, self.b
+        who = rng.choice(self.linked)
+        network = rng.choice([n for n in NETWORKS if _has_account(who, n)])
+        words = parse(rng.choice(ORDER_ASKS), {"trailhead_coffee": BRAND})
+        if network == "x":
+            b.x_post(who, 0, words, "order_status")
+        elif network == "mastodon":
+            b.m_post(who, 0, words, "order_status", streaming=rng.random() < 0.5)
+        else:
+            b.b_post(who, 0, words, "order_status")
 
     def _noise(self) -> None:
         rng, b = self.rng, self.b

@@ -3,7 +3,7 @@ on 127.0.0.1, started once a session in its own process and wiped before every t
 
 Stripe's own library talks to it (`StripeClient(key, base_addresses={"api": url})`); where it
 differs from Stripe's documented behaviour the tests say so and check the documented answer
-(README "Payments with Stripe"; docs/payments-stripe.md lists the differences)."""
+(README "Payments with Stripe" lists the differences)."""
 
 from __future__ import annotations
 

@@ -11,6 +11,7 @@ from fastapi.responses import RedirectResponse
 from starlette.responses import Response
 
 from hashcart.services.link_codes import issue_link_code
+from hashcart.services.saved_cards import settle_cleanups
 from hashcart.store import account_data
 from hashcart.web.account_page import NOTIFY_LABELS, render_account_page
 from hashcart.web.context import (
@@ -41,6 +42,11 @@ DONE_NOTICES = {
     "notify": "Saved. We will tell you that way from now on.",
     "password": "Your new password is set.",
     "card": "Your card is saved. Stripe keeps it; we keep only its brand and last four digits.",
+    "card-removed": "Your card is removed. Nothing will be charged to it again.",
+    "card-removed-owed": (
+        "Your card is removed here, so nothing will be charged to it again. Stripe did not "
+        "answer just now; we keep asking it to forget the card until it does."
+    ),
 }
 
 
@@ -145,8 +151,14 @@ def delete_account(
         return with_retry_after(
             render_account_page(request, viewer, status, delete_error=message), retry
         )
+    app = hashcart_of(request)
+    now = app.clock.now()
     with unit_of_work(request) as connection:
-        account_data.erase_customer(connection, viewer.id)
+        erased = account_data.erase_customer(connection, viewer.id, now)
+    if erased is not None:
+        # The erasure is committed; the provider is asked now to forget the card and the
+        # customer, and again by the payment sweep while it does not answer.
+        settle_cleanups(app.unit_of_work, app.provider_cleaners().get, now, erased.cleanups)
     response = render(request, "account/goodbye.html", shopper=None, csrf_token="")
     response.delete_cookie(SESSION_COOKIES["shopper"], path="/")
     return response

@@ -14,6 +14,7 @@ from starlette.responses import Response
 from hashcart.payments.stripe_cards import CardNotSaved, CardSetup
 from hashcart.payments.stripe_client import StripeUnreachable
 from hashcart.ports import SavedPaymentMethod
+from hashcart.services.saved_cards import remove_saved_card, settle_cleanups
 from hashcart.web.account_page import render_account_page
 from hashcart.web.context import SignedInShopper, csrf_protected, hashcart_of
 
@@ -63,3 +64,18 @@ async def card_saved(
     except StripeUnreachable:
         return render_account_page(request, viewer, 503, card_error=UNREACHABLE)
     return RedirectResponse("/account?done=card#payment", 303)
+
+
+@router.post("/account/payment-method/remove")
+def remove_card(request: Request, viewer: SignedInShopper) -> Response:
+    """Forget the saved card at once (nothing charges it again), then ask the provider to
+    detach it; while it does not answer, the payment sweep asks again."""
+    app = hashcart_of(request)
+    now = app.clock.now()
+    removed = remove_saved_card(app.unit_of_work, viewer.id, now)
+    if removed is None:
+        return render_account_page(request, viewer, 404, card_error="No card is saved.")
+    outcomes = settle_cleanups(app.unit_of_work, app.provider_cleaners().get, now, removed.cleanups)
+    settled = all(outcome.done for outcome in outcomes) and len(outcomes) == len(removed.cleanups)
+    done = "card-removed" if settled else "card-removed-owed"
+    return RedirectResponse(f"/account?done={done}#payment", 303)

@@ -6,6 +6,7 @@ from fastapi import APIRouter, Depends, Request
 from starlette.responses import Response
 
 from hashcart.views import console
+from hashcart.views.unsettled_cleanups import unsettled_cleanups
 from hashcart.views.unsettled_payments import unsettled_payments
 from hashcart.web.context import SignedInMerchant, csrf_protected, hashcart_of, read_only, render
 
@@ -21,6 +22,12 @@ def dashboard(request: Request, viewer: SignedInMerchant) -> Response:
     with read_only(request) as connection:
         counts = console.dashboard(connection, accounts)
         unsettled = unsettled_payments(connection)
+        cleanups = unsettled_cleanups(connection)
     return render(
-        request, "merchant/home.html", title="Console", counts=counts, unsettled=unsettled
+        request,
+        "merchant/home.html",
+        title="Console",
+        counts=counts,
+        unsettled=unsettled,
+        cleanups=cleanups,
     )

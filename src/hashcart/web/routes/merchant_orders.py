@@ -1,5 +1,5 @@
-"""Merchant: orders (issue 12, order care). The list, an order's page, and marking it shipped
-with a tracking link (services/order_care tells the shopper, once)."""
+"""Merchant: orders (issue 12, order care). The list, an order's page, marking it shipped
+with a tracking link (services/order_care tells the shopper, once), and refunding it."""
 
 from __future__ import annotations
 
@@ -57,6 +57,7 @@ def _order_page(
     error: str | None = None,
     tracking: str = "",
     notice: str | None = None,
+    refund_error: str | None = None,
 ) -> Response:
     return render(
         request,
@@ -68,6 +69,7 @@ def _order_page(
         error=error,
         tracking=tracking,
         notice=notice,
+        refund_error=refund_error,
     )
 
 
@@ -77,7 +79,11 @@ def _not_found(request: Request) -> Response:
 
 @router.get("/orders/{order_id}")
 def order_page(
-    request: Request, viewer: SignedInMerchant, order_id: str, shipped: str = ""
+    request: Request,
+    viewer: SignedInMerchant,
+    order_id: str,
+    shipped: str = "",
+    refunded: str = "",
 ) -> Response:
     order = _order(request, order_id)
     if order is None:
@@ -87,7 +93,43 @@ def order_page(
         notice = "Marked shipped; the shopper is told."
     elif shipped == "again":
         notice = "This order was already shipped: nothing changed, nobody was told again."
+    elif refunded == "1":
+        notice = "Refunded: the whole amount goes back to the shopper's card."
     return _order_page(request, order, notice=notice)
+
+
+# --- refunds (issue 12: "refunds" through the payment port; the console had no button) -------
+
+
+@router.post("/orders/{order_id}/refund")
+def order_refund(
+    request: Request,
+    viewer: SignedInMerchant,
+    order_id: str,
+    confirm: Annotated[str, Form(max_length=8)] = "",
+) -> Response:
+    """Give back the whole captured amount through the gateway that took it, once; a
+    checkbox must say so, since money moves and cannot be taken back."""
+    from hashcart.services.payments import refund_order
+
+    order = _order(request, order_id)
+    if order is None:
+        return _not_found(request)
+    if confirm != "yes":
+        return _order_page(
+            request,
+            order,
+            400,
+            refund_error="Tick the box to confirm the refund; nothing was refunded.",
+        )
+    app = hashcart_of(request)
+    refund = refund_order(
+        app.unit_of_work, int(order["id"]), app.clock.now(), app.payment_gateways()
+    )
+    if not refund.done:
+        fresh = _order(request, order_id) or order
+        return _order_page(request, fresh, 409, refund_error=f"Not refunded: {refund.message}")
+    return RedirectResponse(f"/merchant/orders/{order['id']}?refunded=1", 303)
 
 
 @router.post("/orders/{order_id}/ship")

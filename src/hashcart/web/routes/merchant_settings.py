@@ -51,6 +51,13 @@ FIELDS = (
         True,
     ),
     Field(
+        "order_status_tags",
+        "Order status tags",
+        "A linked shopper who mentions your shop with one of these is told the status of "
+        "their latest orders, privately. Empty: nobody is answered.",
+        True,
+    ),
+    Field(
         "link_tags",
         "Link tags",
         "Shoppers post one of these with their one-time code to link a social account.",
@@ -146,8 +153,8 @@ def _settings_page(
         }
         for field in FIELDS
     ]
-    if form is None:
-        form = {field.key: ", ".join(getattr(effective, field.key)) for field in FIELDS}
+    in_effect = {field.key: ", ".join(getattr(effective, field.key)) for field in FIELDS}
+    form = in_effect if form is None else {**in_effect, **form}
     catalog_hosts = sorted(app.shop().hosts.names) if not effective.shop_hosts else []
     return render(
         request,
@@ -190,6 +197,10 @@ def settings_submit(
     link_tags: Annotated[str, Form(max_length=2000)] = "",
     shop_hosts: Annotated[str, Form(max_length=2000)] = "",
     shop_accounts: Annotated[str, Form(max_length=2000)] = "",
+    # Not sent (a form from before it was on the page, a script): unchanged, never emptied.
+    # The page marks that it showed the field, since an empty field arrives as not sent.
+    order_status_tags: Annotated[str | None, Form(max_length=2000)] = None,
+    order_status_tags_shown: Annotated[str, Form(max_length=8)] = "",
 ) -> Response:
     form = {
         "cart_tags": cart_tags,
@@ -198,6 +209,8 @@ def settings_submit(
         "shop_hosts": shop_hosts,
         "shop_accounts": shop_accounts,
     }
+    if order_status_tags is not None or order_status_tags_shown:
+        form["order_status_tags"] = order_status_tags or ""
     changes = {key: split_list(text) for key, text in form.items()}
     try:
         with unit_of_work(request) as connection:
