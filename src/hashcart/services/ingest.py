@@ -174,6 +174,20 @@ class Ingestor:
                 self.flush()
         self.flush(cursor)
 
+    def ingest_numbered(self, lines: Iterable[tuple[str, int, bytes]]) -> None:
+        """Ingest lines each read elsewhere (a worker's batch from the bus: the source and
+        line number the edge read them at), then commit them all. A dead letter gets the key
+        file ingest of that source would give it, so a line redelivered is kept once."""
+        for source, number, data in lines:
+            if number < 1 or b"\n" in data:
+                raise ValueError("one line a time, numbered from 1")
+            if isinstance(data, Oversized):
+                self.stats.lines += 1
+                self._dead_letter(source, number, "line longer than 1 MiB", data)
+            else:
+                self._ingest_block(source, data, number - 1)
+        self.flush()
+
     def _ingest_block(self, source: str, block: bytes, number: int) -> int:
         """Ingest the lines of one block, numbered on from `number`; returns the last number.
 
