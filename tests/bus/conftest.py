@@ -4,6 +4,7 @@ emptied and initialised (`hashcart bus init`) for each test."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Iterator
 
 import pytest
@@ -20,10 +21,8 @@ async def _wipe(url: str) -> None:
     try:
         js = client.jetstream()
         for stream in ("HASHCART_POSTS", "KV_hashcart_leases"):
-            try:
+            with contextlib.suppress(NotFoundError):
                 await js.delete_stream(stream)
-            except NotFoundError:
-                pass
     finally:
         await client.close()
 

@@ -17,6 +17,9 @@ if TYPE_CHECKING:
     from hashcart.networks.input_format import Format
 
 
+HEADER_ROOM = 2048
+
+
 def ingest_to_bus(settings: Settings, files: list[str], fmt: Format) -> None:
     import asyncio
 
@@ -41,17 +44,30 @@ def ingest_to_bus(settings: Settings, files: list[str], fmt: Format) -> None:
         client = await connect(bus, name="hashcart ingest --to-bus")
         try:
             publisher = Publisher(client.jetstream(), bus)
+            # A line over the servers' max_payload (1 MB by default) cannot be a message:
+            # it is dead-lettered here instead, as a line over 1 MiB is in file ingest.
+            room = client.max_payload - HEADER_ROOM
             for name in files:
                 with open_source(name) as (stream, _size):
                     number = 0
                     for block in read_blocks(stream):
                         if isinstance(block, Oversized):
                             number += 1
-                            oversized.ingest_numbered([(name, number, block)])
+                            oversized.dead_letter_line(
+                                name, number, "line longer than 1 MiB", block
+                            )
                             continue
                         kept = list(edge.candidates(name, block, number))
                         number += block.count(b"\n") + (0 if block.endswith(b"\n") else 1)
-                        await publisher.publish(kept)
+                        too_big = [c for c in kept if len(c.data) > room]
+                        for candidate in too_big:
+                            oversized.dead_letter_line(
+                                name,
+                                candidate.line,
+                                f"line longer than the bus takes ({room:,} bytes)",
+                                candidate.data[:4096],
+                            )
+                        await publisher.publish(c for c in kept if len(c.data) <= room)
             return publisher
         finally:
             await close(client)
