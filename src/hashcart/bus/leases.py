@@ -81,21 +81,24 @@ class Leases:
         from nats.js.errors import NoKeysError
 
         try:
-            keys = await self.kv.keys(filters=["worker.*"])
+            keys = await self.kv.keys()
         except NoKeysError:
             return 1
-        return max(1, len(keys))
+        # Listed whole and filtered here: nats-py 2.16's `keys(filters=...)` finds nothing.
+        return max(1, sum(1 for key in keys if key.startswith("worker.")))
 
     async def holders(self) -> dict[int, str]:
         """Every partition's holder, as the bucket says (for `hashcart status`)."""
         from nats.js.errors import NoKeysError
 
         try:
-            keys = await self.kv.keys(filters=["partition.*"])
+            keys = await self.kv.keys()
         except NoKeysError:
             return {}
         found: dict[int, str] = {}
         for key in keys:
+            if not key.startswith("partition."):
+                continue
             try:
                 entry = await self.kv.get(key)
             except Exception:  # lapsed between the listing and now
