@@ -48,8 +48,8 @@ class OwnPostgres:
     def restart(self) -> None:
         """Start it again on the same data (crash recovery replays the WAL). The killed
         postmaster may linger as a zombie where nothing reaps orphans (a container's PID 1),
-        and its pid and socket lock files would then claim it still runs: they go first, as an operator
-        removes it once sure the server is dead."""
+        and its pid and socket lock files would then claim it still runs: they go first, as
+        an operator removes them once sure the server is dead."""
         pgdata = Path(self.server.pgdata)
         for stale in [pgdata / "postmaster.pid", *pgdata.glob(".s.PGSQL.*.lock")]:
             stale.unlink(missing_ok=True)
