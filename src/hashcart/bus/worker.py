@@ -51,6 +51,13 @@ class BusMessage:
 BatchHandler = Callable[[list[BusMessage]], None]
 
 
+@dataclass(frozen=True, slots=True)
+class ConsumerLag:
+    pending: int  # in the partition, not yet delivered
+    ack_pending: int  # delivered, not yet acknowledged
+    redelivered: int  # delivered more than once, not yet acknowledged
+
+
 @dataclass
 class WorkerCounts:
     batches: int = 0
@@ -94,6 +101,7 @@ class Worker:
         stop: asyncio.Event,
         *,
         on_batch: Callable[[list[BusMessage], float], None] | None = None,
+        on_lag: Callable[[int, ConsumerLag], None] | None = None,
     ) -> None:
         self.js = js
         self.leases = leases
@@ -101,6 +109,7 @@ class Worker:
         self.handle = handle
         self.stop = stop
         self.on_batch = on_batch
+        self.on_lag = on_lag
         self.counts = WorkerCounts()
         self._engine = asyncio.Lock()
         self._tasks: dict[int, asyncio.Task[None]] = {}
@@ -128,6 +137,7 @@ class Worker:
                     self.counts.partitions_lost += 1
                     self._leaving.add(partition)
             await self._forget_finished()
+            await self._report_lag()
             share = fair_share(self.bus.partitions, await self.leases.live_workers())
             running = [p for p in self._tasks if p not in self._leaving]
             for partition in running[share:]:  # more than our share: hand some back
@@ -155,6 +165,19 @@ class Worker:
                 if partition in self.leases.held:
                     # It ended on its own (an error): give the partition back to be retaken.
                     await self.leases.release(partition)
+
+    async def _report_lag(self) -> None:
+        """Each held partition's lag, as JetStream counts it, for the metrics."""
+        if self.on_lag is None:
+            return
+        for partition in sorted(self.leases.held):
+            info = await self.js.consumer_info(STREAM, consumer_of(partition))
+            self.on_lag(
+                partition,
+                ConsumerLag(
+                    info.num_pending or 0, info.num_ack_pending or 0, info.num_redelivered or 0
+                ),
+            )
 
     def _holding(self, partition: int) -> bool:
         return (

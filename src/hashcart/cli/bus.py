@@ -92,7 +92,7 @@ def worker(ctx: typer.Context) -> None:
 
     from hashcart.bus.client import close, connect
     from hashcart.bus.leases import Leases
-    from hashcart.bus.worker import BusMessage, Worker
+    from hashcart.bus.worker import BusMessage, ConsumerLag, Worker
     from hashcart.metrics import metrics, serve_metrics
     from hashcart.services.ingest import Ingestor
 
@@ -125,6 +125,13 @@ def worker(ctx: typer.Context) -> None:
         if measure is not None:
             measure.batch_seconds.observe(seconds)
 
+    def lag(partition: int, seen: ConsumerLag) -> None:
+        if measure is not None:
+            label = str(partition)
+            measure.consumer_pending.labels(label).set(seen.pending)
+            measure.consumer_ack_pending.labels(label).set(seen.ack_pending)
+            measure.consumer_redelivered.labels(label).set(seen.redelivered)
+
     worker_id = _worker_id()
 
     async def run() -> None:
@@ -136,7 +143,9 @@ def worker(ctx: typer.Context) -> None:
         try:
             js = client.jetstream()
             leases = await Leases.open(js, worker_id)
-            working = Worker(js, leases, bus, handle, stop, on_batch=timed)
+            working = Worker(
+                js, leases, bus, handle, stop, on_batch=timed, on_lag=lag if measure else None
+            )
             console.print(
                 f"hashcart worker {worker_id}: {bus.partitions} partitions on "
                 f"{','.join(bus.servers)}. Press Ctrl-C to stop.",
