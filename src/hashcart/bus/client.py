@@ -5,6 +5,7 @@ published, then closes."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -18,6 +19,7 @@ if TYPE_CHECKING:
 
 _log = logging.getLogger(__name__)
 CONNECT_TIMEOUT_SECONDS = 5
+FIRST_CONNECT_SECONDS = 10.0
 
 
 class BusUnavailable(HashcartError):
@@ -66,21 +68,24 @@ async def connect(bus: BusSettings, *, name: str) -> Client:
     async def on_error(error: Exception) -> None:
         _log.warning("bus: %s", error)
 
+    # nats-py keeps trying the servers on its own (for ever, with these options): a first
+    # connection that nothing answers must fail in time, so the caller can say so.
+    connecting = nats.connect(
+        servers=list(bus.servers),
+        name=name,
+        connect_timeout=CONNECT_TIMEOUT_SECONDS,
+        # Keep trying while a node restarts or the cluster elects; the caller's own
+        # timeouts (publish acknowledgements, fetches) bound each wait.
+        max_reconnect_attempts=-1,
+        reconnect_time_wait=0.5,
+        allow_reconnect=True,
+        error_cb=on_error,
+    )
     try:
-        return await nats.connect(
-            servers=list(bus.servers),
-            name=name,
-            connect_timeout=CONNECT_TIMEOUT_SECONDS,
-            # Keep trying while a node restarts or the cluster elects; the caller's own
-            # timeouts (publish acknowledgements, fetches) bound each wait.
-            max_reconnect_attempts=-1,
-            reconnect_time_wait=0.5,
-            allow_reconnect=True,
-            error_cb=on_error,
-        )
+        return await asyncio.wait_for(connecting, FIRST_CONNECT_SECONDS)
     except Exception as error:
         raise BusUnavailable(
-            f"bus: no server of {','.join(bus.servers)} answers: {error}"
+            f"bus: no server of {','.join(bus.servers)} answers: {error!r}"
         ) from error
 
 
