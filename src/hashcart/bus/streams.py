@@ -18,9 +18,10 @@ from hashcart.bus.subjects import (
 if TYPE_CHECKING:
     from nats.js.client import JetStreamContext
 
-# Redeliveries of one message before the consumer stops offering it (a poison message that
-# crashes every worker): then it is counted as a dead letter in `hashcart status`. A message
-# a worker cannot store is dead-lettered in the database long before that.
+# Deliveries of one message before the consumer stops offering it: a message that crashes
+# every worker that takes it must not stop its partition for ever. It stays in the stream
+# (JetStream publishes a MAX_DELIVERIES advisory); a message the engine cannot store is
+# dead-lettered in the database long before that, on its first delivery.
 MAX_DELIVER = 20
 
 

@@ -8,6 +8,7 @@ import re
 import secrets
 import signal
 import socket
+import time
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -21,6 +22,8 @@ if TYPE_CHECKING:
 bus_app = typer.Typer(help="The NATS JetStream bus (README, Run at scale).", no_args_is_help=True)
 app.add_typer(bus_app, name="bus")
 _KEY_UNSAFE = re.compile(r"[^A-Za-z0-9_-]")
+# How often a worker reads the shop (catalog, hosts, tags) again.
+SHOP_REFRESH_SECONDS = 60.0
 
 
 def bus_settings(settings: Settings) -> BusSettings:
@@ -101,16 +104,27 @@ def worker(ctx: typer.Context) -> None:
     hashcart = open_with(settings)
     start_logging(hashcart)
     serve_metrics(settings.metrics_port)
-    ingestor = Ingestor(
-        hashcart.unit_of_work,
-        hashcart.shop(),
-        hashcart.clock,
-        reader=hashcart.payload_reader,
-        batch_size=max(settings.ingest_batch_size, bus.batch_size),
-    )
+
+    def fresh_ingestor() -> Ingestor:
+        return Ingestor(
+            hashcart.unit_of_work,
+            hashcart.shop(),
+            hashcart.clock,
+            reader=hashcart.payload_reader,
+            batch_size=max(settings.ingest_batch_size, bus.batch_size),
+        )
+
+    ingestor = fresh_ingestor()
+    read_at = time.monotonic()
     measure = metrics() if settings.metrics_port else None
 
     def handle(batch: list[BusMessage]) -> None:
+        nonlocal ingestor, read_at
+        if time.monotonic() - read_at > SHOP_REFRESH_SECONDS:
+            # The catalog and the console's settings change under a running worker: its
+            # shop (products, hosts, tags) is read again now and then, as the live sink's is.
+            stats, ingestor = ingestor.stats, fresh_ingestor()
+            ingestor.stats, read_at = stats, time.monotonic()
         before = ingestor.stats.triggers, ingestor.stats.actions.lines_added
         dead_before = ingestor.stats.dead_letters
         ingestor.ingest_numbered((item.source, item.line, item.data) for item in batch)
