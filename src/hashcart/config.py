@@ -30,8 +30,12 @@ DEFAULT_DATABASE_URL = "sqlite:///hashcart.db"
 # A listener's name; which names exist is the network registry's to say (each adapter's
 # listeners), checked when the application opens (bootstrap.open_app).
 _LISTENER_NAME = re.compile(r"[a-z][a-z0-9_]{0,31}")
-# One server of bus_url: nats:// or tls://, a host (name, IPv4 or [IPv6]) and a port.
-_BUS_SERVER = re.compile(r"(?:nats|tls)://(?:[A-Za-z0-9.-]{1,253}|\[[0-9A-Fa-f:.]{2,45}\]):\d{1,5}")
+# One server of bus_url: nats:// or tls://, optionally NATS's `user:password@` or `token@`,
+# a host (name, IPv4 or [IPv6]) and a port.
+_BUS_SERVER = re.compile(
+    r"(?:nats|tls)://(?:[^@/,\s\x00-\x1f\x7f]{1,200}@)?"
+    r"(?:[A-Za-z0-9.-]{1,253}|\[[0-9A-Fa-f:.]{2,45}\]):\d{1,5}"
+)
 
 # A list of words; from the environment either `a,b` or a JSON list.
 TagList = Annotated[tuple[str, ...], NoDecode]

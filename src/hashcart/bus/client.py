@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -20,6 +21,7 @@ if TYPE_CHECKING:
 _log = logging.getLogger(__name__)
 CONNECT_TIMEOUT_SECONDS = 5
 FIRST_CONNECT_SECONDS = 10.0
+_CREDENTIALS = re.compile(r"://[^@/]*@")
 
 
 class BusUnavailable(HashcartError):
@@ -39,6 +41,11 @@ class BusSettings:
     ack_wait_seconds: float = 60.0
     lease_seconds: float = 15.0
     publish_timeout_seconds: float = 5.0
+
+    def shown(self) -> str:
+        """The servers as they may be printed or logged: credentials (`user:password@`,
+        `token@`) replaced by `***@`."""
+        return ",".join(_CREDENTIALS.sub("://***@", server) for server in self.servers)
 
     @classmethod
     def of(cls, settings: Settings) -> BusSettings:
@@ -84,9 +91,7 @@ async def connect(bus: BusSettings, *, name: str) -> Client:
     try:
         return await asyncio.wait_for(connecting, FIRST_CONNECT_SECONDS)
     except Exception as error:
-        raise BusUnavailable(
-            f"bus: no server of {','.join(bus.servers)} answers: {error!r}"
-        ) from error
+        raise BusUnavailable(f"bus: no server of {bus.shown()} answers: {error!r}") from error
 
 
 async def close(client: Client) -> None:

@@ -162,7 +162,7 @@ def worker(ctx: typer.Context) -> None:
             )
             console.print(
                 f"hashcart worker {worker_id}: {bus.partitions} partitions on "
-                f"{','.join(bus.servers)}. Press Ctrl-C to stop.",
+                f"{bus.shown()}. Press Ctrl-C to stop.",
                 markup=False,
                 soft_wrap=True,
             )
