@@ -15,11 +15,12 @@ web app's worker threads and from the listeners' loop alike, and waits on a futu
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from hashcart.bus.client import BusSettings, connect
+from hashcart.bus.client import BusSettings, close, connect
 from hashcart.bus.publisher import Publisher
 from hashcart.domain.products import ShopHosts
 from hashcart.ports import Cursor
@@ -74,6 +75,18 @@ class BusIngest(LiveIngest):
         with self._lock:
             self.stats = self.stats + done
         return done
+
+    def close(self) -> None:
+        """Close the bus connection and stop its thread (the process's end, or a test's)."""
+
+        async def closing() -> None:
+            if self._client is not None and not self._client.is_closed:
+                await close(self._client)
+
+        with contextlib.suppress(Exception):
+            asyncio.run_coroutine_threadsafe(closing(), self._loop).result(timeout=10)
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(timeout=10)
 
     async def _publish(self, kept: list[Candidate]) -> None:
         if self._client is None or self._client.is_closed:

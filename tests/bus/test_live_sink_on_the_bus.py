@@ -49,9 +49,12 @@ def test_a_listener_s_payloads_go_on_the_bus_and_its_cursor_moves_after_the_ack(
     sink = live_ingest(app)
     assert isinstance(sink, BusIngest)
 
-    done = sink.ingest(
-        "bluesky_jetstream", "jetstream", _payloads(), cursor=Cursor("bluesky_jetstream", "42")
-    )
+    try:
+        done = sink.ingest(
+            "bluesky_jetstream", "jetstream", _payloads(), cursor=Cursor("bluesky_jetstream", "42")
+        )
+    finally:
+        sink.close()  # or its client would go on reconnecting once the cluster stops
 
     state = asyncio.run(consumer_state(bus_url))
     assert sum(c["pending"] for c in state.values()) == 2  # the brand post and the trigger
@@ -72,10 +75,12 @@ def test_a_stream_that_does_not_answer_leaves_the_cursor_where_it_was(tmp_path: 
     with app.unit_of_work() as uow:
         uow.cursors.write(Cursor("bluesky_jetstream", "41"), CLOCK.now())
 
+    assert isinstance(sink, BusIngest)
     with pytest.raises((BusUnavailable, PublishFailed)) as raised:
         sink.ingest(
             "bluesky_jetstream", "jetstream", _payloads(), cursor=Cursor("bluesky_jetstream", "42")
         )
+    sink.close()
 
     assert isinstance(raised.value, BusUnavailable | PublishFailed)
     assert sink.read_cursor("bluesky_jetstream") == "41"

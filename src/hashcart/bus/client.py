@@ -6,6 +6,7 @@ published, then closes."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import re
 from dataclasses import dataclass
@@ -66,7 +67,7 @@ class BusSettings:
 
 async def connect(bus: BusSettings, *, name: str) -> Client:
     try:
-        import nats
+        import nats  # noqa: F401  (the extra's presence)
     except ImportError as error:  # the `bus` extra is not installed
         raise BusUnavailable(
             "the bus needs nats-py: pip install 'hashcart[bus]' (README, Run at scale)"
@@ -75,23 +76,30 @@ async def connect(bus: BusSettings, *, name: str) -> Client:
     async def on_error(error: Exception) -> None:
         _log.warning("bus: %s", error)
 
+    from nats.aio.client import Client as NatsClient
+
     # nats-py keeps trying the servers on its own (for ever, with these options): a first
-    # connection that nothing answers must fail in time, so the caller can say so.
-    connecting = nats.connect(
+    # connection that nothing answers must fail in time, so the caller can say so, and the
+    # client is closed then, or it would go on trying (and logging) in the background.
+    client = NatsClient()
+    connecting = client.connect(
         servers=list(bus.servers),
         name=name,
         connect_timeout=CONNECT_TIMEOUT_SECONDS,
         # Keep trying while a node restarts or the cluster elects; the caller's own
         # timeouts (publish acknowledgements, fetches) bound each wait.
         max_reconnect_attempts=-1,
-        reconnect_time_wait=0.5,
+        reconnect_time_wait=1,
         allow_reconnect=True,
         error_cb=on_error,
     )
     try:
-        return await asyncio.wait_for(connecting, FIRST_CONNECT_SECONDS)
+        await asyncio.wait_for(connecting, FIRST_CONNECT_SECONDS)
     except Exception as error:
+        with contextlib.suppress(Exception):
+            await client.close()
         raise BusUnavailable(f"bus: no server of {bus.shown()} answers: {error!r}") from error
+    return client
 
 
 async def close(client: Client) -> None:
