@@ -15,6 +15,7 @@ pytest_plugins = [
     "tests.browser",
     "tests.networks.bluesky.peer",
     "tests.peers.fake_stripe.fixture",
+    "tests.peers.nats.fixture",
 ]
 
 # `../shared/fixtures` sits beside the project's checkout (in CI and in sessions).

@@ -30,6 +30,12 @@ DEFAULT_DATABASE_URL = "sqlite:///hashcart.db"
 # A listener's name; which names exist is the network registry's to say (each adapter's
 # listeners), checked when the application opens (bootstrap.open_app).
 _LISTENER_NAME = re.compile(r"[a-z][a-z0-9_]{0,31}")
+# One server of bus_url: nats:// or tls://, optionally NATS's `user:password@` or `token@`,
+# a host (name, IPv4 or [IPv6]) and a port.
+_BUS_SERVER = re.compile(
+    r"(?:nats|tls)://(?:[^@/,\s\x00-\x1f\x7f]{1,200}@)?"
+    r"(?:[A-Za-z0-9.-]{1,253}|\[[0-9A-Fa-f:.]{2,45}\]):\d{1,5}"
+)
 
 # A list of words; from the environment either `a,b` or a JSON list.
 TagList = Annotated[tuple[str, ...], NoDecode]
@@ -163,6 +169,32 @@ class Settings(BaseSettings):
     log_format: LogFormat = "text"
     log_level: LogLevel = "INFO"
 
+    # --- Run at scale: the NATS JetStream bus (issue 15; README "Run at scale"). Empty
+    # bus_url: no bus, one process does everything, as before. ---
+    # The cluster's servers, `nats://host:port[,nats://host:port...]`.
+    bus_url: str = ""
+    # Subjects are `hashcart.posts.<network>.<partition>`, partition = a stable hash of the
+    # author's account modulo this; one durable consumer each. Changing it re-partitions
+    # accounts: drain the stream first (README "Run at scale").
+    bus_partitions: int = Field(default=8, ge=1, le=256)
+    # The stream's copies (3 on a three-node cluster), how long it keeps posts, and how long
+    # a repeated `Nats-Msg-Id` (the network's post id) is stored only once.
+    bus_replicas: int = Field(default=3, ge=1, le=5)
+    bus_max_age_hours: float = Field(default=168.0, gt=0)
+    bus_duplicate_window_seconds: float = Field(default=120.0, gt=0)
+    # Posts a worker takes from a partition at once (one transaction), and how long the
+    # stream waits for their acknowledgement before it redelivers them.
+    bus_batch_size: int = Field(default=500, ge=1, le=10_000)
+    bus_ack_wait_seconds: float = Field(default=60.0, gt=0)
+    # A worker's hold on a partition lapses this long after its last renewal (it renews every
+    # third of it); then another worker takes the partition.
+    bus_lease_seconds: float = Field(default=15.0, ge=1)
+    # How long a publish waits for the stream's acknowledgement before it is sent again.
+    bus_publish_timeout_seconds: float = Field(default=5.0, gt=0)
+    # Prometheus metrics of a long-running process (worker, dispatch, listen, serve) on
+    # http://127.0.0.1:<port>/metrics; 0: none.
+    metrics_port: int = Field(default=0, ge=0, le=65535)
+
     @field_validator(
         "cart_tags",
         "wishlist_tags",
@@ -181,6 +213,20 @@ class Settings(BaseSettings):
             if value.lstrip().startswith("["):
                 return json.loads(value)
             return tuple(part.strip() for part in value.split(",") if part.strip())
+        return value
+
+    @field_validator("bus_url")
+    @classmethod
+    def _bus_url_names_nats_servers(cls, value: str) -> str:
+        """Empty, or comma-separated `nats://host:port` (or `tls://`) addresses."""
+        value = value.strip()
+        if not value:
+            return value
+        for server in value.split(","):
+            if not _BUS_SERVER.fullmatch(server.strip()):
+                raise ValueError(
+                    f"bus_url: {server.strip()[:100]!r} is not nats://host:port (or tls://)"
+                )
         return value
 
     @field_validator("log_format", mode="before")

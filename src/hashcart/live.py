@@ -14,6 +14,7 @@ import logging
 import threading
 from collections.abc import Callable, Sequence
 from datetime import datetime
+from typing import Any
 
 from hashcart.domain.products import ShopHosts
 from hashcart.listeners.runner import run_listeners
@@ -34,12 +35,19 @@ STOP_TIMEOUT_SECONDS = 30.0
 def live_ingest(app: LiveHost) -> LiveIngest:
     """The sink for live payloads, with parent fetchers and the short-link resolver; the
     parents that stored triggers still wait for are fetched with its first payload."""
-    sink = LiveIngest(
-        app,
-        fetchers=fetchers(app),
-        resolve_links=link_resolver(app),
-        extra_hosts=app.settings.shortener_hosts,
-    )
+    wiring: dict[str, Any] = {
+        "fetchers": fetchers(app),
+        "resolve_links": link_resolver(app),
+        "extra_hosts": app.settings.shortener_hosts,
+    }
+    sink: LiveIngest
+    if app.settings.bus_url:  # the listeners and webhooks publish, the workers act
+        from hashcart.bus.client import BusSettings
+        from hashcart.live_bus import BusIngest
+
+        sink = BusIngest(app, BusSettings.of(app.settings), **wiring)
+    else:
+        sink = LiveIngest(app, **wiring)
     sink.recall_waiting_parents()
     return sink
 

@@ -7,7 +7,10 @@ few kilobytes, allocating a bytes object per line costs more than the whole pref
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 from typing import BinaryIO
 
 MAX_LINE_BYTES = 1024 * 1024
@@ -72,3 +75,14 @@ def blocks_of(lines: list[bytes]) -> Iterator[bytes]:
             pending.append(line.rstrip(b"\n"))
     if pending:
         yield b"\n".join(pending) + b"\n"
+
+
+@contextmanager
+def open_source(name: str) -> Iterator[tuple[BinaryIO, int | None]]:
+    """A payload file opened for reading, and its size; '-' is standard input (no size)."""
+    if name == "-":
+        yield sys.stdin.buffer, None
+        return
+    path = Path(name)
+    with path.open("rb") as stream:
+        yield stream, path.stat().st_size

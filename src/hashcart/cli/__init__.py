@@ -181,5 +181,6 @@ for _group in (
     "x",
     "payments",
     "payment_methods",
+    "bus",
 ):
     importlib.import_module(f"hashcart.cli.{_group}")

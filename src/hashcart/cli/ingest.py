@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import stat
-import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -19,22 +18,13 @@ from rich.table import Table
 from hashcart.cli import app, console, errors, fail, freeze_imports, open_with, settings_of
 from hashcart.networks.input_format import Format
 from hashcart.services.counts import IngestStats
+from hashcart.sources import open_source
 
 if TYPE_CHECKING:
     from rich.progress import Progress
 
     from hashcart.config import Settings
     from hashcart.services.ingest import Ingestor
-
-
-@contextmanager
-def open_source(name: str) -> Iterator[tuple[BinaryIO, int | None]]:
-    if name == "-":
-        yield sys.stdin.buffer, None
-        return
-    path = Path(name)
-    with path.open("rb") as stream:
-        yield stream, path.stat().st_size
 
 
 class _EveryFormat(EnumType):
@@ -76,11 +66,23 @@ def ingest(
             help="Parse every line as JSON, not only the lines that may matter (slower).",
         ),
     ] = False,
+    to_bus: Annotated[
+        bool,
+        typer.Option(
+            "--to-bus",
+            help="Publish the lines that may matter to the bus (bus_url) for `hashcart worker`.",
+        ),
+    ] = False,
 ) -> None:
     """Turn trigger replies in the given payload files into cart lines and queued messages."""
     missing = [name for name in files if name != "-" and not Path(name).is_file()]
     if missing:
         fail("no such file: " + ", ".join(missing))
+    if to_bus:
+        from hashcart.cli.to_bus import ingest_to_bus
+
+        ingest_to_bus(settings_of(ctx), files, Format(fmt.value))
+        return
     from hashcart.store.schema_version import sqlite_file_is_current
 
     opening = IngestorOpening(settings_of(ctx), Format(fmt.value), validate_all)

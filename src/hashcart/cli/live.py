@@ -125,7 +125,17 @@ def dispatch(
     def stop_on_signal(_number: int, _frame: FrameType | None) -> None:
         stop.set()
 
+    measure = None
+    if hashcart.settings.metrics_port:  # Prometheus on metrics_port (README, Run at scale)
+        from hashcart.metrics import metrics, serve_metrics
+
+        serve_metrics(hashcart.settings.metrics_port)
+        measure = metrics()
+
     def report(run: DispatchRun) -> None:
+        if measure is not None:
+            measure.outbox_sent.inc(run.sent)
+            measure.outbox_failed.inc(run.failed)
         if run.handled:
             console.print(f"dispatched: {run.summary()}", markup=False, soft_wrap=True)
 

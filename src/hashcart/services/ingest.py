@@ -174,6 +174,23 @@ class Ingestor:
                 self.flush()
         self.flush(cursor)
 
+    def ingest_numbered(self, lines: Iterable[tuple[str, int, bytes]]) -> None:
+        """Ingest lines each read elsewhere (a worker's batch from the bus: the source and
+        line number the edge read them at), then commit them all. A dead letter gets the key
+        file ingest of that source would give it, so a line redelivered is kept once."""
+        for source, number, data in lines:
+            if number < 1 or b"\n" in data:
+                raise ValueError("one line a time, numbered from 1")
+            self._ingest_block(source, data, number - 1)
+        self.flush()
+
+    def dead_letter_line(self, source: str, number: int, reason: str, data: bytes) -> None:
+        """Keep one line read elsewhere as a dead letter, now (the bus's edge: a line too long
+        to be a message)."""
+        self.stats.lines += 1
+        self._dead_letter(source, number, reason, data)
+        self.flush()
+
     def _ingest_block(self, source: str, block: bytes, number: int) -> int:
         """Ingest the lines of one block, numbered on from `number`; returns the last number.
 

@@ -792,11 +792,16 @@ _IN_CHUNK = 500
 
 
 def _by_network(keys: Sequence[tuple[Network, str]]) -> Iterator[tuple[Network, list[str]]]:
-    """The keys' post ids grouped by network, in chunks small enough to bind."""
-    grouped: dict[Network, list[str]] = {}
+    """The keys' post ids grouped by network, each once, in chunks small enough to bind.
+
+    Once: an id repeated in two chunks would be answered twice (many triggers of one batch
+    under one parent made its products a list of duplicates, and a one-product post then
+    asked "which product?")."""
+    grouped: dict[Network, dict[str, None]] = {}
     for network, post_id in keys:
-        grouped.setdefault(network, []).append(post_id)
-    for network, post_ids in grouped.items():
+        grouped.setdefault(network, {})[post_id] = None
+    for network, unique in grouped.items():
+        post_ids = list(unique)
         for start in range(0, len(post_ids), _IN_CHUNK):
             yield network, post_ids[start : start + _IN_CHUNK]
 

@@ -1,0 +1,112 @@
+"""Partition leases in a JetStream key-value bucket, so exactly one worker runs a partition.
+
+Why a KV bucket and not a PostgreSQL advisory lock: the lease then lives in the same
+replicated cluster as the partition's messages and lapses on its own (the bucket's TTL) when
+a worker dies or is cut off from the bus, which is exactly when it can no longer fetch; an
+advisory lock belongs to a database session, so a PostgreSQL restart would drop every lock
+while the workers go on fetching, and a worker cut off from PostgreSQL but not from NATS would
+keep a partition it cannot process. The bucket's TTL (`bus_lease_seconds`) ages every entry;
+a holder renews its key with a compare-and-set on the revision it holds (every third of the
+TTL), so a worker that paused past the TTL finds its lease taken and stops.
+
+Workers also keep a `worker.<id>` entry alive: the number of live workers sets each one's
+fair share of partitions, so partitions spread as workers come and go."""
+
+from __future__ import annotations
+
+import logging
+import math
+from typing import TYPE_CHECKING
+
+from hashcart.bus.subjects import LEASE_BUCKET, lease_key, worker_key
+
+if TYPE_CHECKING:
+    from nats.js.client import JetStreamContext
+    from nats.js.kv import KeyValue
+
+_log = logging.getLogger(__name__)
+
+
+class Leases:
+    """The partitions one worker holds, and the revision of each hold."""
+
+    def __init__(self, kv: KeyValue, worker_id: str) -> None:
+        self.kv = kv
+        self.worker_id = worker_id
+        self.held: dict[int, int] = {}  # partition -> revision of our entry
+
+    @classmethod
+    async def open(cls, js: JetStreamContext, worker_id: str) -> Leases:
+        return cls(await js.key_value(LEASE_BUCKET), worker_id)
+
+    async def take(self, partition: int) -> bool:
+        from nats.js.errors import KeyWrongLastSequenceError
+
+        try:
+            revision = await self.kv.create(lease_key(partition), self.worker_id.encode())
+        except KeyWrongLastSequenceError:
+            return False  # another worker holds it
+        self.held[partition] = revision
+        return True
+
+    async def renew(self, partition: int) -> bool:
+        """Keep the hold; False (and forgotten) when it lapsed or another worker has it."""
+        from nats.js.errors import KeyWrongLastSequenceError
+
+        try:
+            revision = await self.kv.update(
+                lease_key(partition), self.worker_id.encode(), last=self.held[partition]
+            )
+        except KeyWrongLastSequenceError:
+            self.held.pop(partition, None)
+            _log.warning("bus: lost the lease of partition %d", partition)
+            return False
+        self.held[partition] = revision
+        return True
+
+    async def release(self, partition: int) -> None:
+        revision = self.held.pop(partition, None)
+        if revision is None:
+            return
+        try:
+            await self.kv.delete(lease_key(partition), last=revision)
+        except Exception as error:  # it lapses on its own
+            _log.warning("bus: releasing partition %d: %s", partition, error)
+
+    async def beat(self) -> None:
+        """Say this worker is alive (the entry lapses with the TTL when it is not)."""
+        await self.kv.put(worker_key(self.worker_id), b"alive")
+
+    async def live_workers(self) -> int:
+        from nats.js.errors import NoKeysError
+
+        try:
+            keys = await self.kv.keys()
+        except NoKeysError:
+            return 1
+        # Listed whole and filtered here: nats-py 2.16's `keys(filters=...)` finds nothing.
+        return max(1, sum(1 for key in keys if key.startswith("worker.")))
+
+    async def holders(self) -> dict[int, str]:
+        """Every partition's holder, as the bucket says (for `hashcart status`)."""
+        from nats.js.errors import NoKeysError
+
+        try:
+            keys = await self.kv.keys()
+        except NoKeysError:
+            return {}
+        found: dict[int, str] = {}
+        for key in keys:
+            if not key.startswith("partition."):
+                continue
+            try:
+                entry = await self.kv.get(key)
+            except Exception:  # lapsed between the listing and now
+                continue
+            if entry.value:
+                found[int(key.rsplit(".", 1)[1])] = entry.value.decode("utf-8", "replace")
+        return found
+
+
+def fair_share(partitions: int, workers: int) -> int:
+    return math.ceil(partitions / max(1, workers))

@@ -1,0 +1,255 @@
+"""`hashcart worker`'s loop: take partitions by lease, fetch batches, hand each batch to the
+engine (which commits it), then acknowledge each message.
+
+Order matters: commit, then acknowledge, each message on its own (never ack-all, which would
+acknowledge other workers' in-flight messages on a shared consumer). A worker killed between
+the two leaves the batch unacknowledged: the stream redelivers it after `bus_ack_wait_seconds`
+to whoever holds the partition then, and the engine's unique keys make the second pass change
+nothing. A batch the engine cannot commit (the database is down) is not acknowledged but
+handed back (nak with a delay), and the worker backs off.
+
+One task per held partition fetches; the engine runs one batch at a time in a thread (its
+ingestor is not shared between threads; SQLAlchemy is synchronous), so the next batch's fetch
+overlaps the current batch's commit."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from hashcart.bus.client import BusSettings
+from hashcart.bus.leases import Leases, fair_share
+from hashcart.bus.publisher import LINE_HEADER, MAX_SOURCE_CHARS, SOURCE_HEADER
+from hashcart.bus.subjects import STREAM, consumer_of
+
+if TYPE_CHECKING:
+    from nats.aio.msg import Msg
+    from nats.js.client import JetStreamContext
+
+_log = logging.getLogger(__name__)
+FETCH_WAIT_SECONDS = 1.0
+MAX_LINE_NUMBER = 10**12
+
+
+@dataclass(frozen=True, slots=True)
+class BusMessage:
+    """One post line from the bus, with where the edge read it."""
+
+    source: str
+    line: int
+    data: bytes
+    partition: int
+    delivered: int  # 1 the first time; more on redelivery
+
+
+BatchHandler = Callable[[list[BusMessage]], None]
+
+
+@dataclass(frozen=True, slots=True)
+class ConsumerLag:
+    pending: int  # in the partition, not yet delivered
+    ack_pending: int  # delivered, not yet acknowledged
+    redelivered: int  # delivered more than once, not yet acknowledged
+
+
+@dataclass
+class WorkerCounts:
+    batches: int = 0
+    messages: int = 0
+    redelivered: int = 0
+    failed_batches: int = 0
+    partitions_taken: int = 0
+    partitions_lost: int = 0
+    batch_seconds: list[float] = field(default_factory=list)
+
+
+def message_of(message: Msg, partition: int) -> BusMessage:
+    """The message as the engine reads it. Headers come from whoever could publish to the
+    stream: a missing or hostile source or line falls back to the stream's own position."""
+    headers = message.headers or {}
+    sequence = message.metadata.sequence.stream
+    source = headers.get(SOURCE_HEADER) or f"bus:{message.subject}"
+    try:
+        line = int(headers.get(LINE_HEADER, ""))
+    except ValueError:
+        line = 0
+    if not 1 <= line <= MAX_LINE_NUMBER:
+        source, line = f"bus:{message.subject}", max(1, sequence)
+    return BusMessage(
+        source=source[:MAX_SOURCE_CHARS],
+        line=line,
+        # One line: a newline inside would make it two, and shift every number after it.
+        data=message.data.replace(b"\n", b" "),
+        partition=partition,
+        delivered=message.metadata.num_delivered,
+    )
+
+
+class Worker:
+    def __init__(
+        self,
+        js: JetStreamContext,
+        leases: Leases,
+        bus: BusSettings,
+        handle: BatchHandler,
+        stop: asyncio.Event,
+        *,
+        on_batch: Callable[[list[BusMessage], float], None] | None = None,
+        on_lag: Callable[[int, ConsumerLag], None] | None = None,
+    ) -> None:
+        self.js = js
+        self.leases = leases
+        self.bus = bus
+        self.handle = handle
+        self.stop = stop
+        self.on_batch = on_batch
+        self.on_lag = on_lag
+        self.counts = WorkerCounts()
+        self._engine = asyncio.Lock()
+        self._tasks: dict[int, asyncio.Task[None]] = {}
+        self._leaving: set[int] = set()
+
+    async def run(self) -> None:
+        period = self.bus.lease_seconds / 3
+        try:
+            while not self.stop.is_set():
+                await self._keep_leases()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self.stop.wait(), timeout=period)
+        finally:
+            for partition in list(self._tasks):
+                self._leaving.add(partition)
+            await asyncio.gather(*self._tasks.values(), return_exceptions=True)
+            for partition in list(self.leases.held):
+                await self.leases.release(partition)
+
+    async def _keep_leases(self) -> None:
+        try:
+            await self.leases.beat()
+            for partition in list(self.leases.held):
+                if not await self.leases.renew(partition):
+                    self.counts.partitions_lost += 1
+                    self._leaving.add(partition)
+            await self._forget_finished()
+            await self._report_lag()
+            share = fair_share(self.bus.partitions, await self.leases.live_workers())
+            running = [p for p in self._tasks if p not in self._leaving]
+            for partition in running[share:]:  # more than our share: hand some back
+                self._leaving.add(partition)
+            wanted = share - min(share, len(running))
+            free = [p for p in range(self.bus.partitions) if p not in self.leases.held]
+            random.shuffle(free)  # workers starting together do not all race for partition 0
+            for partition in free:
+                if wanted <= 0:
+                    break
+                if await self.leases.take(partition):
+                    wanted -= 1
+                    self.counts.partitions_taken += 1
+                    self._leaving.discard(partition)
+                    self._tasks[partition] = asyncio.create_task(self._run_partition(partition))
+                    _log.info("bus: took partition %d", partition)
+        except Exception as error:  # the cluster is electing or unreachable: try again
+            _log.warning("bus: keeping leases: %r", error)
+
+    async def _forget_finished(self) -> None:
+        for partition, task in list(self._tasks.items()):
+            if task.done():
+                del self._tasks[partition]
+                self._leaving.discard(partition)
+                if partition in self.leases.held:
+                    # It ended on its own (an error): give the partition back to be retaken.
+                    await self.leases.release(partition)
+
+    async def _report_lag(self) -> None:
+        """Each held partition's lag, as JetStream counts it, for the metrics."""
+        if self.on_lag is None:
+            return
+        for partition in sorted(self.leases.held):
+            info = await self.js.consumer_info(STREAM, consumer_of(partition))
+            self.on_lag(
+                partition,
+                ConsumerLag(
+                    info.num_pending or 0, info.num_ack_pending or 0, info.num_redelivered or 0
+                ),
+            )
+
+    def _holding(self, partition: int) -> bool:
+        return (
+            partition in self.leases.held
+            and partition not in self._leaving
+            and not self.stop.is_set()
+        )
+
+    async def _run_partition(self, partition: int) -> None:
+        try:
+            subscription = await self.js.pull_subscribe_bind(
+                durable=consumer_of(partition), stream=STREAM
+            )
+        except Exception as error:
+            _log.warning("bus: partition %d: %r", partition, error)
+            return
+        backoff = 0.5
+        try:
+            while self._holding(partition):
+                try:
+                    fetched = await subscription.fetch(
+                        self.bus.batch_size, timeout=FETCH_WAIT_SECONDS
+                    )
+                except TimeoutError:
+                    continue
+                except Exception as error:  # an election, a reconnect
+                    _log.warning("bus: fetching partition %d: %r", partition, error)
+                    await self._pause(backoff)
+                    backoff = min(backoff * 2, 10.0)
+                    continue
+                if not self._holding(partition):
+                    await _hand_back(fetched, 0)  # the next holder gets them first
+                    break
+                if await self._process(partition, fetched):
+                    backoff = 0.5
+                else:
+                    await _hand_back(fetched, backoff)
+                    await self._pause(backoff)
+                    backoff = min(backoff * 2, 10.0)
+        finally:
+            with contextlib.suppress(Exception):
+                await subscription.unsubscribe()
+            if partition in self._leaving or self.stop.is_set():
+                await self.leases.release(partition)
+
+    async def _process(self, partition: int, fetched: list[Msg]) -> bool:
+        batch = [message_of(message, partition) for message in fetched]
+        started = time.perf_counter()
+        try:
+            async with self._engine:
+                await asyncio.to_thread(self.handle, batch)
+        except Exception as error:
+            self.counts.failed_batches += 1
+            _log.warning("bus: partition %d batch not committed: %r", partition, error)
+            return False
+        # Committed: now, and only now, each message is acknowledged, one by one.
+        for message in fetched:
+            await message.ack()
+        elapsed = time.perf_counter() - started
+        self.counts.batches += 1
+        self.counts.messages += len(batch)
+        self.counts.redelivered += sum(1 for item in batch if item.delivered > 1)
+        if self.on_batch is not None:
+            self.on_batch(batch, elapsed)
+        return True
+
+    async def _pause(self, seconds: float) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self.stop.wait(), timeout=seconds)
+
+
+async def _hand_back(messages: list[Msg], delay: float) -> None:
+    for message in messages:
+        with contextlib.suppress(Exception):
+            await message.nak(delay=delay if delay > 0 else None)

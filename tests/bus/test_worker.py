@@ -1,0 +1,103 @@
+"""`hashcart worker`: partitions taken by lease, batches run through the same engine and
+committed, then each message acknowledged. The truth is what one process makes of the same
+files with `hashcart ingest` today (tests/bus/support.facts_of).
+
+JetStream's pull consumers and acknowledgements are documented at
+https://docs.nats.io/using-nats/developer/develop_jetstream/consumers."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from tests.bus.support import (
+    facts_of,
+    hashcart_env,
+    ingest_files,
+    prepared_shop,
+    run_hashcart,
+    stream_files,
+)
+from tests.bus.workers import Workers, lease_holders, state_of, wait_until_drained
+from tests.polling import wait_until
+
+PARTITIONS = 6
+# Short enough that a killed worker's partitions move, and its unacknowledged batch comes
+# back, within seconds.
+QUICK = {
+    "bus_partitions": str(PARTITIONS),
+    "bus_lease_seconds": "3",
+    "bus_ack_wait_seconds": "5",
+    "bus_batch_size": "100",
+}
+
+
+@pytest.fixture(scope="module")
+def stream(tmp_path_factory: pytest.TempPathFactory) -> tuple[list[Path], object]:
+    folder = tmp_path_factory.mktemp("stream")
+    files = stream_files(folder, 3000)
+    truth = prepared_shop(f"sqlite:///{folder / 'truth.db'}")
+    ingest_files(truth, files)
+    return files, facts_of(truth)
+
+
+def test_two_workers_make_exactly_what_one_process_makes(
+    bus_url: str, database_url: str, tmp_path: Path, stream: tuple[list[Path], object]
+) -> None:
+    files, truth = stream
+    app = prepared_shop(database_url)
+    env = hashcart_env(database_url, bus_url, **QUICK)
+    run_hashcart(["bus", "init"], env)
+    workers = Workers(env, tmp_path)
+    try:
+        workers.start()
+        workers.start()
+        run_hashcart(["ingest", "--to-bus", *map(str, files)], env)
+        wait_until_drained(bus_url, workers)
+        # The first worker took every partition before the second came; they end up shared,
+        # each partition held by one of them (one key per partition in the lease bucket).
+        wait_until(
+            lambda: _shared(asyncio.run(lease_holders(bus_url))),
+            "the two workers share the partitions",
+            deadline=60,
+        )
+    finally:
+        workers.stop_all()
+
+    assert facts_of(app) == truth
+
+
+def _shared(holders: dict[str, str]) -> bool:
+    counts = Counter(holders.values())
+    return len(holders) == PARTITIONS and sorted(counts.values()) == [3, 3]
+
+
+def test_a_worker_killed_mid_stream_hands_its_partitions_on_and_nothing_is_lost_or_doubled(
+    bus_url: str, postgres_server: str, tmp_path: Path, stream: tuple[list[Path], object]
+) -> None:
+    from tests.databases import fresh_postgres_database
+
+    files, truth = stream
+    database_url = fresh_postgres_database(postgres_server)
+    app = prepared_shop(database_url)
+    env = hashcart_env(database_url, bus_url, **QUICK)
+    run_hashcart(["bus", "init"], env)
+    run_hashcart(["ingest", "--to-bus", *map(str, files)], env)
+    workers = Workers(env, tmp_path)
+    try:
+        first = workers.start()
+        wait_until(
+            lambda: sum(c["delivered"] for c in state_of(bus_url).values()) > 0,
+            "the first worker has taken a batch",
+            deadline=60,
+        )
+        workers.kill(first)
+        workers.start()
+        wait_until_drained(bus_url, workers)
+    finally:
+        workers.stop_all()
+
+    assert facts_of(app) == truth
