@@ -8,11 +8,12 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.responses import RedirectResponse
 from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
 from hashcart.bootstrap import App
 from hashcart.networks import registry
-from hashcart.web import routes
+from hashcart.web import error_pages, routes
 from hashcart.web.context import (
     NotAllowed,
     SignInRequired,
@@ -20,6 +21,7 @@ from hashcart.web.context import (
     sign_in_redirect_target,
     templates,
 )
+from hashcart.web.error_pages import shopper_in_the_console
 from hashcart.web.security import CSRFError, SecurityHeaders
 
 STATIC = Path(__file__).parent / "static"
@@ -85,13 +87,11 @@ def create_app(hashcart: App) -> FastAPI:
 
     @app.exception_handler(NotAllowed)
     async def _not_allowed(request: Request, _error: NotAllowed) -> Response:
-        return render(
-            request,
-            "error.html",
-            403,
-            title="Not for you",
-            message="This page is for the shop's staff. Sign in as a merchant.",
-        )
+        return shopper_in_the_console(request)
+
+    # Pages for people, JSON (and the plain-text 500) for programs: web/error_pages.py.
+    app.add_exception_handler(StarletteHTTPException, error_pages.http_error)
+    app.add_exception_handler(Exception, error_pages.server_error)
 
     @app.exception_handler(CSRFError)
     async def _csrf(request: Request, error: CSRFError) -> Response:
