@@ -161,7 +161,7 @@ def serve_live(hashcart: App, host: str, port: int, interval: float) -> None:
     live = LiveDemo(LiveFeeder(hashcart), interval)
     live.start()
     try:
-        serve_web(hashcart, host, port, access_log=False)
+        serve_web(hashcart, host, port, access_log=False, demo=True)
     finally:
         live.stop()
         totals = live.feeder.totals

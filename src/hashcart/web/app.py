@@ -51,7 +51,9 @@ def _document_registered_networks(app: FastAPI) -> None:
     app.openapi = openapi  # type: ignore[method-assign]
 
 
-def create_app(hashcart: App) -> FastAPI:
+def create_app(hashcart: App, *, demo: bool = False) -> FastAPI:
+    """The app on `hashcart`. `demo` (only `hashcart demo --serve` sets it) adds the
+    demo's mail page, /demo/mail: a demo has no mail server to read reset links from."""
     app = FastAPI(
         title="hashcart",
         summary="Social replies become shopping carts: the shop's JSON API.",
@@ -62,6 +64,7 @@ def create_app(hashcart: App) -> FastAPI:
         openapi_url=OPENAPI_URL,
     )
     app.state.hashcart = hashcart
+    app.state.demo = demo
     app.add_middleware(SecurityHeaders)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.mount(
@@ -77,6 +80,10 @@ def create_app(hashcart: App) -> FastAPI:
 
     for router in routes.all_routers():
         app.include_router(router)
+    if demo:
+        from hashcart.web.routes import demo_mail
+
+        app.include_router(demo_mail.router)
     _document_registered_networks(app)
 
     @app.exception_handler(SignInRequired)

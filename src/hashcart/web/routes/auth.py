@@ -24,6 +24,7 @@ from hashcart.web.context import (
     sign_out,
     unit_of_work,
 )
+from hashcart.web.error_pages import WayBack, error_page
 from hashcart.web.form_problems import problems_summary
 from hashcart.web.passwords import HashingBusy, password_problem
 from hashcart.web.signin import answer_sign_in_form, passwords_of, with_retry_after
@@ -191,12 +192,12 @@ def reset_page(request: Request, token: str) -> Response:
 
 
 def _link_expired(request: Request) -> Response:
-    return render(
+    return error_page(
         request,
-        "error.html",
         404,
         title="This link has expired",
         message="Reset links work once, for a short time. Ask for a new one.",
+        ways=[WayBack("/reset", "Ask for a new reset link"), WayBack("/sign-in", "Sign in")],
     )
 
 
