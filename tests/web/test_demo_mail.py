@@ -26,7 +26,7 @@ def demo_browser(web_shop: WebShop) -> Iterator[Browser]:
     """A browser on the app as `hashcart demo --serve` makes it."""
     client = TestClient(create_app(web_shop.app, demo=True), base_url="http://127.0.0.1")
     with client:
-        yield Browser(client)
+        yield Browser(client, web_shop.app.engine)
 
 
 def test_a_reset_email_is_read_on_the_demo_mail_page_and_its_link_works_once(
