@@ -344,3 +344,34 @@ def test_every_page_has_the_security_headers(web_shop: WebShop) -> None:
     assert "frame-ancestors 'none'" in policy
     assert response.headers["x-frame-options"] == "DENY"
     assert response.headers["x-content-type-options"] == "nosniff"
+
+
+def test_a_sign_up_link_sent_twice_at_once_makes_one_account(web_shop_any_db: WebShop) -> None:
+    import threading
+
+    shop = web_shop_any_db
+    shop.browser().submit("/sign-up", {"email": "bob@example.com", "password": PASSWORD})
+    link = sign_up_link(shop.app.engine, "bob@example.com")
+    browsers = [shop.browser(f"127.0.0.{n + 2}") for n in range(2)]
+    tokens = [browser.csrf() for browser in browsers]
+    start = threading.Barrier(2)
+    answers: list[int] = []
+
+    def press(index: int) -> None:
+        start.wait()
+        response = browsers[index].client.post(
+            link, data={"csrf_token": tokens[index]}, follow_redirects=False
+        )
+        answers.append(response.status_code)
+
+    threads = [threading.Thread(target=press, args=(n,)) for n in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(answers) == [303, 404]
+    with shop.app.engine.connect() as connection:
+        assert connection.execute(select(t.customers.c.email)).scalars().all() == [
+            "bob@example.com"
+        ]
+        assert connection.execute(select(t.sign_up_requests)).first() is None
