@@ -149,7 +149,7 @@ def test_no_account_is_made_until_the_emailed_link_is_followed_and_then_once(
     assert shown.headers["referrer-policy"] == "no-referrer"
     assert browser.sign_in("bob@example.com").status_code == 400  # opening it makes nothing
     made = browser.submit(link)
-    assert (made.status_code, made.headers["location"]) == (303, "/cart")
+    assert (made.status_code, made.headers["location"]) == (303, "/account/welcome?next=%2Fcart")
     assert made.cookies["hc_session"]
     again = web_shop.browser().submit(link)
     assert again.status_code == 404 and "This link has expired" in again.text
