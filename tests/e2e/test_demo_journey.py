@@ -18,6 +18,7 @@ from tests.loopback import LiveServer
 from tests.payloads import SHOP_DID, jetstream_post, post_uri
 from tests.smtp_support import SMTPServer, smtp_server
 from tests.web.conftest import MERCHANT_EMAIL, PASSWORD, WebShop
+from tests.web.sign_up_support import follow_sign_up_link
 
 __all__ = ["smtp_server"]  # a fixture, used by name
 
@@ -65,6 +66,7 @@ def test_reply_to_cart_to_order_to_funnel(
     page.fill("input[name=email]", SHOPPER)
     page.fill("input[name=password]", PASSWORD)
     page.click("form[action='/sign-up'] button[type=submit]")
+    follow_sign_up_link(page, url, shop.app.engine, SHOPPER)
     page.goto(f"{url}/account")
     page.click("form[action='/account/link-code'] button[type=submit]")
     code_line = page.inner_text("#link-code")

@@ -12,6 +12,7 @@ import pytest
 from hashcart.synthetic import demo_shoppers
 from tests.e2e.crawl import horizontal_overflow, sign_in
 from tests.e2e.demo_site import DemoSite
+from tests.web.sign_up_support import follow_sign_up_link
 
 SCREENS = [(390, 844), (1366, 900)]
 PASSWORD = "a long enough password"
@@ -30,6 +31,9 @@ def test_sign_up_lands_on_linking_a_social_account(
         page.fill("input[name=email]", f"noor{width}@example.com")
         page.fill("input[name=password]", PASSWORD)
         page.click("form[action='/sign-up'] button[type=submit]")
+        page.wait_for_url("**/sign-up")  # "Check your email": the account waits for its link
+        assert "Check your email" in page.inner_text("main")
+        follow_sign_up_link(page, demo_site.url, demo_site.app.engine, f"noor{width}@example.com")
         page.wait_for_url(re.compile(r".*/account/welcome\?next="))
         assert "Welcome, Noor! One more step" in page.inner_text("main")
         assert page.locator("form[action='/account/link-code']").is_visible()

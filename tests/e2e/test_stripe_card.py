@@ -13,6 +13,7 @@ import pytest
 from tests.loopback import LiveServer
 from tests.peers.fake_stripe.fixture import LocalStripe
 from tests.web.conftest import PASSWORD, WebShop
+from tests.web.sign_up_support import follow_sign_up_link
 
 WIDTHS = [390, 1200]
 NUMBER = "4242424242424242"
@@ -31,20 +32,20 @@ def stripe_live_shop(tmp_path: Any, localstripe: LocalStripe) -> Iterator[tuple[
     shop.close()
 
 
-def _sign_up(page: Any, url: str) -> None:
+def _sign_up(page: Any, url: str, shop: WebShop) -> None:
     page.goto(f"{url}/sign-up")
     page.fill("input[name=name]", "Maya")
     page.fill("input[name=email]", "maya@example.com")
     page.fill("input[name=password]", PASSWORD)
     page.click("form[action='/sign-up'] button[type=submit]")
-    page.wait_for_load_state()
+    follow_sign_up_link(page, url, shop.app.engine, "maya@example.com")
 
 
 @pytest.mark.parametrize("width", WIDTHS)
 def test_a_card_is_saved_on_the_account_page_by_stripe_s_script(
     stripe_live_shop: tuple[WebShop, str], page: Any, width: int
 ) -> None:
-    _, url = stripe_live_shop
+    shop, url = stripe_live_shop
     sent_to_hashcart: list[str] = []
     page.on(
         "request",
@@ -62,7 +63,7 @@ def test_a_card_is_saved_on_the_account_page_by_stripe_s_script(
         ),
     )
     page.set_viewport_size({"width": width, "height": 844})
-    _sign_up(page, url)
+    _sign_up(page, url, shop)
     page.goto(f"{url}/account#payment")
     assert "No card is saved." in page.inner_text("#payment")
     page.click("#card-start")

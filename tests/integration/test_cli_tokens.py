@@ -4,6 +4,9 @@ tests/cli_runner.py), and the API accepting the token."""
 from __future__ import annotations
 
 import json
+import re
+import shlex
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -106,3 +109,74 @@ def test_mistakes_exit_2_with_one_line(shop_dir: Path, args: tuple[str, ...], me
 def test_revoke_wants_a_number(shop_dir: Path) -> None:
     result = run(shop_dir, "tokens", "revoke", "first")
     assert result.exit_code == 2
+
+
+def test_create_without_a_name_names_the_token_by_the_time_it_was_made(shop_dir: Path) -> None:
+    before = datetime.now(UTC).replace(microsecond=0)
+    made = run(shop_dir, "tokens", "create")
+    after = datetime.now(UTC)
+    assert made.exit_code == 0, made.stderr
+    [token] = made.stdout.splitlines()
+    [entry] = json.loads(run(shop_dir, "tokens", "list", "--json").stdout)
+    found = re.fullmatch(r"made (\d{4}-\d\d-\d\d \d\d:\d\d:\d\d) UTC", entry["name"])
+    assert found, entry["name"]
+    when = datetime.strptime(found.group(1), "%Y-%m-%d %H:%M:%S").replace(tzinfo=UTC)
+    assert before <= when <= after
+    assert f"({entry['name']})" in made.stderr
+    assert api_status(shop_dir, token) == 200
+
+
+@pytest.mark.parametrize(
+    "args", [("tokens", "create", "reporting"), ("tokens", "create"), ("tokens", "list")]
+)
+def test_tokens_refuse_a_database_that_does_not_exist_and_create_none(
+    tmp_path: Path, args: tuple[str, ...]
+) -> None:
+    result = run(tmp_path, *args)  # no `init`: cli.db is not there
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    [line] = result.stderr.splitlines()
+    assert line.startswith("hashcart: error: no database at ")
+    assert "does not create one" in line and "--db" in line
+    assert not (tmp_path / "cli.db").exists()
+
+
+def test_revoke_refuses_a_database_that_does_not_exist(tmp_path: Path) -> None:
+    result = run(tmp_path, "tokens", "revoke", "1")
+    assert result.exit_code == 2
+    assert "no database at" in result.stderr
+    assert not (tmp_path / "cli.db").exists()
+
+
+def test_the_demo_says_its_database_and_the_token_it_leads_to_opens_its_api(
+    tmp_path: Path,
+) -> None:
+    demo = run_cli(["demo"], cwd=tmp_path)
+    assert demo.exit_code == 0, demo.stderr
+    demo_db = f"sqlite:///{(tmp_path / 'hashcart-demo.db').resolve()}"
+    assert f"database: {demo_db}" in demo.stdout
+    [command] = [line for line in demo.stdout.splitlines() if "tokens create" in line]
+    words = shlex.split(command.split("#")[0])
+    assert words == ["hashcart", "--db", demo_db, "tokens", "create"]
+
+    # The README's way, `hashcart tokens create NAME` in the demo's folder, no longer makes
+    # ./hashcart.db: it says so, and names the demo's database.
+    trap = run_cli(["tokens", "create", "reporting"], cwd=tmp_path)
+    assert trap.exit_code == 2
+    assert f"the demo's database here is --db {demo_db}" in trap.stderr
+    assert not (tmp_path / "hashcart.db").exists()
+
+    made = run_cli(words[1:], cwd=tmp_path)
+    assert made.exit_code == 0, made.stderr
+    token = made.stdout.strip()
+    demo_app = open_app(Settings(database_url=demo_db))  # the demo's app, on its database
+    try:
+        with TestClient(create_app(demo_app)) as client:
+            bearer = {"Authorization": f"Bearer {token}"}
+            posts = client.get("/api/posts", headers=bearer)
+            assert posts.status_code == 200
+            assert posts.json()  # the demo's posts, not an empty new shop
+            wrong = client.get("/api/posts", headers={"Authorization": "Bearer hc_nope"})
+            assert wrong.status_code == 401
+    finally:
+        demo_app.engine.dispose()

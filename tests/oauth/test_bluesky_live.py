@@ -24,6 +24,7 @@ from tests.networks.bluesky.peer import Account, BlueskyPeer
 from tests.oauth.conftest import linking_settings
 from tests.payloads import SHOP_DID, jetstream_post, post_uri
 from tests.web.conftest import PASSWORD, WebShop
+from tests.web.sign_up_support import follow_sign_up_link
 
 ANN = "ann@example.com"
 MUG = f"https://{HOST}/products/enamel-mug"
@@ -55,12 +56,13 @@ def page(chromium: Any) -> Iterator[Any]:
     context.close()
 
 
-def sign_up_and_link(page: Any, url: str, account: Account) -> None:
+def sign_up_and_link(page: Any, url: str, shop: WebShop, account: Account) -> None:
     """A shopper signs up, presses Link Bluesky, signs in at their PDS and authorizes."""
     page.goto(f"{url}/sign-up")
     page.fill("input[name=email]", ANN)
     page.fill("input[name=password]", PASSWORD)
     page.click("form[action='/sign-up'] button[type=submit]")
+    follow_sign_up_link(page, url, shop.app.engine, ANN)
     page.goto(f"{url}/account")
     page.fill("form[action='/account/oauth/bluesky/start'] input[name=handle]", account.handle)
     page.click("form[action='/account/oauth/bluesky/start'] button[type=submit]")
@@ -112,7 +114,7 @@ def test_a_shopper_links_bluesky_by_oauth_and_their_waiting_reply_is_applied(
     )
     assert [row["status"] for row in shop.pending()] == ["waiting"]
 
-    sign_up_and_link(page, url, ann)
+    sign_up_and_link(page, url, shop, ann)
 
     text = page.inner_text("body")
     assert f"Linked your Bluesky account @{ann.handle}. 1 waiting reply was applied." in text
@@ -134,7 +136,7 @@ def test_unlinking_revokes_the_session_at_the_pds(
 ) -> None:
     shop, url = served
     ann = bluesky_peer.account("ann")
-    sign_up_and_link(page, url, ann)
+    sign_up_and_link(page, url, shop, ann)
     secrets = stored_secrets(shop)
     assert session_status(secrets) == 200
 
@@ -150,11 +152,12 @@ def test_unlinking_revokes_the_session_at_the_pds(
 def test_an_unknown_handle_is_refused_on_the_account_page(
     served: tuple[WebShop, str], page: Any
 ) -> None:
-    _shop, url = served
+    shop, url = served
     page.goto(f"{url}/sign-up")
     page.fill("input[name=email]", ANN)
     page.fill("input[name=password]", PASSWORD)
     page.click("form[action='/sign-up'] button[type=submit]")
+    follow_sign_up_link(page, url, shop.app.engine, ANN)
     page.goto(f"{url}/account")
     page.fill("form[action='/account/oauth/bluesky/start'] input[name=handle]", "nobody9.test")
     page.click("form[action='/account/oauth/bluesky/start'] button[type=submit]")

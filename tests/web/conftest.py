@@ -11,11 +11,13 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 from httpx import Response
+from sqlalchemy import Engine
 
 from hashcart.store import accounts
 from hashcart.web import create_app
 from hashcart.web.passwords import hash_password
 from tests.harness import Shop
+from tests.web.sign_up_support import forget_sign_up_email, sign_up_link
 
 PASSWORD = "correct horse battery"
 MERCHANT_EMAIL = "owner@shop.example"
@@ -34,8 +36,9 @@ _CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 class Browser:
     """One browser: its own cookies, forms sent with the token the page gave it."""
 
-    def __init__(self, client: TestClient) -> None:
+    def __init__(self, client: TestClient, engine: Engine | None = None) -> None:
         self.client = client
+        self.engine = engine  # the shop's database, where sign-up emails wait
 
     def get(self, path: str, **kwargs: Any) -> Response:
         return self.client.get(path, **kwargs)
@@ -54,8 +57,14 @@ class Browser:
         return self.client.post(path, data=fields, **kwargs)
 
     def sign_up(self, email: str, name: str = "Sam Shopper") -> Response:
-        response = self.submit("/sign-up", {"email": email, "name": name, "password": PASSWORD})
+        """Sign up as a person would: the form, then the emailed link's button. The answer
+        that made the account and signed this browser in (303, with the session cookie)."""
+        sent = self.submit("/sign-up", {"email": email, "name": name, "password": PASSWORD})
+        assert sent.status_code == 200 and "Check your email" in sent.text, sent.text
+        assert self.engine is not None, "this browser does not know the shop's database"
+        response = self.submit(sign_up_link(self.engine, email))
         assert response.status_code == 303, response.text
+        forget_sign_up_email(self.engine, email)
         return response
 
     def sign_in(self, email: str, password: str = PASSWORD) -> Response:
@@ -89,7 +98,7 @@ class WebShop(Shop):
     def browser(self, address: str = "127.0.0.1") -> Browser:
         client = TestClient(self.web, base_url="http://127.0.0.1", client=(address, 50000))
         self._clients.append(client)
-        return Browser(client)
+        return Browser(client, self.app.engine)
 
     def close(self) -> None:
         for client in self._clients:

@@ -5,18 +5,20 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
+from typing import Any
 
 from sqlalchemy import select
 
 from hashcart.store import schema as t
 from tests.web.conftest import MERCHANT_EMAIL, PASSWORD, WebShop
+from tests.web.sign_up_support import sign_up_link
 
 
 def _outbox_emails(shop: WebShop) -> list[tuple[str, str, str]]:
     with shop.app.engine.connect() as connection:
         rows = connection.execute(
             select(t.outbox.c.account_id, t.outbox.c.subject, t.outbox.c.text)
-            .where(t.outbox.c.channel == "email")
+            .where(t.outbox.c.channel == "email", t.outbox.c.reason == "password_reset")
             .order_by(t.outbox.c.id)
         ).all()
     return [(row.account_id, row.subject, row.text) for row in rows]
@@ -47,8 +49,15 @@ def test_session_cookie_is_secure_over_tls(web_shop: WebShop) -> None:
         data={"email": "tls@example.com", "password": PASSWORD, "csrf_token": token.group(1)},
         follow_redirects=False,
     )
-    assert "Secure" in response.headers["set-cookie"]
+    assert response.status_code == 200
     assert "Strict-Transport-Security" in response.headers
+    made = client.post(
+        sign_up_link(web_shop.app.engine, "tls@example.com"),
+        data={"csrf_token": token.group(1)},
+        follow_redirects=False,
+    )
+    assert made.status_code == 303
+    assert "Secure" in made.headers["set-cookie"]
 
 
 def test_passwords_are_stored_as_argon2_hashes(web_shop: WebShop) -> None:
@@ -79,10 +88,133 @@ def test_bad_sign_up_re_renders_the_form_with_the_message_and_what_was_typed(
 def test_an_email_signs_up_once(web_shop: WebShop) -> None:
     web_shop.browser().sign_up("ann@example.com")
     again = web_shop.browser().submit(
-        "/sign-up", {"email": "ANN@example.com", "password": PASSWORD}
+        "/sign-up", {"email": "ann@example.com", "password": PASSWORD + " other"}
     )
-    assert again.status_code == 400
-    assert "already has an account" in again.text
+    assert again.status_code == 200
+    with web_shop.app.engine.connect() as connection:
+        shoppers = connection.execute(select(t.customers.c.email)).scalars().all()
+        waiting = connection.execute(select(t.sign_up_requests.c.email)).scalars().all()
+    assert (shoppers, waiting) == (["ann@example.com"], [])
+    assert web_shop.browser().sign_in("ann@example.com").status_code == 303  # password kept
+
+
+def _answer(response: Any) -> tuple[int, str]:
+    """What the sign-up form's answer shows, the address and any CSRF token taken out."""
+    text = re.sub(r"\S+@example\.com", "EMAIL", response.text)
+    return response.status_code, re.sub(r'name="csrf_token" value="[^"]+"', "TOKEN", text)
+
+
+def test_sign_up_answers_the_same_whether_the_email_has_an_account(web_shop: WebShop) -> None:
+    web_shop.browser().sign_up("ann@example.com")
+    browser = web_shop.browser()
+    taken = browser.submit("/sign-up", {"email": "ann@example.com", "password": PASSWORD})
+    free = browser.submit("/sign-up", {"email": "bob@example.com", "password": PASSWORD})
+    assert _answer(taken) == _answer(free)
+    assert "Check your email" in taken.text
+    assert "set-cookie" not in taken.headers and "set-cookie" not in free.headers
+    assert "hc_session" not in browser.client.cookies
+
+    emails = _emails_to(web_shop, "ann@example.com", "bob@example.com")
+    # The owner is told, and how to sign in or reset; the new address gets its link.
+    [(owner_subject, owner_text)] = emails["ann@example.com"]
+    assert owner_subject == "Your Trailhead Coffee account"
+    assert "has one already" in owner_text and "/sign-in" in owner_text and "/reset" in owner_text
+    assert "/sign-up/" not in owner_text
+    [(new_subject, new_text)] = emails["bob@example.com"]
+    assert new_subject == "Confirm your email for Trailhead Coffee"
+    assert "/sign-up/" in new_text
+
+
+def test_a_stranger_trying_an_address_again_and_again_sends_its_owner_one_note_an_hour(
+    web_shop: WebShop,
+) -> None:
+    web_shop.browser().sign_up("ann@example.com")
+    for _ in range(3):
+        web_shop.browser().submit("/sign-up", {"email": "ann@example.com", "password": PASSWORD})
+    assert len(_emails_to(web_shop, "ann@example.com")["ann@example.com"]) == 1
+    web_shop.clock.advance(timedelta(hours=1))
+    web_shop.browser().submit("/sign-up", {"email": "ann@example.com", "password": PASSWORD})
+    assert len(_emails_to(web_shop, "ann@example.com")["ann@example.com"]) == 2
+
+
+def test_no_account_is_made_until_the_emailed_link_is_followed_and_then_once(
+    web_shop: WebShop,
+) -> None:
+    browser = web_shop.browser()
+    browser.submit("/sign-up", {"email": "bob@example.com", "name": "Bob", "password": PASSWORD})
+    assert browser.sign_in("bob@example.com").status_code == 400  # no account yet
+    link = sign_up_link(web_shop.app.engine, "bob@example.com")
+    shown = browser.get(link)
+    assert shown.status_code == 200 and "Create my account" in shown.text
+    assert shown.headers["referrer-policy"] == "no-referrer"
+    assert browser.sign_in("bob@example.com").status_code == 400  # opening it makes nothing
+    made = browser.submit(link)
+    assert (made.status_code, made.headers["location"]) == (303, "/account/welcome?next=%2Fcart")
+    assert made.cookies["hc_session"]
+    again = web_shop.browser().submit(link)
+    assert again.status_code == 404 and "This link has expired" in again.text
+    assert web_shop.browser().get(link).status_code == 404
+
+
+def test_sign_up_links_expire_after_a_day(web_shop: WebShop) -> None:
+    browser = web_shop.browser()
+    browser.submit("/sign-up", {"email": "bob@example.com", "password": PASSWORD})
+    link = sign_up_link(web_shop.app.engine, "bob@example.com")
+    web_shop.clock.advance(timedelta(hours=24, seconds=1))
+    assert browser.submit(link).status_code == 404
+    assert browser.sign_in("bob@example.com").status_code == 400
+
+
+def test_a_forged_or_hostile_sign_up_link_makes_nothing(web_shop: WebShop) -> None:
+    browser = web_shop.browser()
+    for token in ("forged", "x" * 5000, "%00", "%ff%fe", "<script>"):
+        assert browser.get(f"/sign-up/{token}").status_code == 404
+        assert browser.submit(f"/sign-up/{token}").status_code == 404
+    with web_shop.app.engine.connect() as connection:
+        assert connection.execute(select(t.customers.c.id)).first() is None
+
+
+def test_the_sign_up_link_needs_the_forms_csrf_token(web_shop: WebShop) -> None:
+    browser = web_shop.browser()
+    browser.submit("/sign-up", {"email": "bob@example.com", "password": PASSWORD})
+    link = sign_up_link(web_shop.app.engine, "bob@example.com")
+    assert browser.client.post(link, follow_redirects=False).status_code == 403
+    assert browser.sign_in("bob@example.com").status_code == 400
+
+
+def test_a_customer_the_shop_had_without_a_password_is_claimed_only_by_the_link(
+    web_shop: WebShop,
+) -> None:
+    web_shop.customer("cat@example.com")  # made by the merchant: no password yet
+    browser = web_shop.browser()
+    browser.submit("/sign-up", {"email": "cat@example.com", "password": PASSWORD})
+    assert browser.sign_in("cat@example.com").status_code == 400
+    assert browser.submit(sign_up_link(web_shop.app.engine, "cat@example.com")).status_code == 303
+    assert web_shop.browser().sign_in("cat@example.com").status_code == 303
+
+
+def test_sign_up_emails_are_withheld_from_staff(web_shop: WebShop) -> None:
+    from hashcart.store.outbox_text import text_for_staff
+
+    web_shop.browser().submit("/sign-up", {"email": "bob@example.com", "password": PASSWORD})
+    with web_shop.app.engine.connect() as connection:
+        row = connection.execute(select(t.outbox).where(t.outbox.c.reason == "sign_up")).one()
+    assert "/sign-up/" not in text_for_staff(row.channel, row.reason, row.text)
+
+
+def _emails_to(shop: WebShop, *addresses: str) -> dict[str, list[tuple[str, str]]]:
+    with shop.app.engine.connect() as connection:
+        rows = connection.execute(
+            select(t.outbox.c.account_id, t.outbox.c.subject, t.outbox.c.text, t.outbox.c.reason)
+            .where(t.outbox.c.channel == "email", t.outbox.c.account_id.in_(addresses))
+            .order_by(t.outbox.c.id)
+        ).all()
+    found: dict[str, list[tuple[str, str]]] = {address: [] for address in addresses}
+    for row in rows:
+        # The first sign-up's own link is not what these tests look at.
+        if row.reason != "sign_up" or row.account_id != "ann@example.com":
+            found[row.account_id].append((row.subject, row.text))
+    return found
 
 
 def test_sign_in_and_out(web_shop: WebShop) -> None:
@@ -212,3 +344,34 @@ def test_every_page_has_the_security_headers(web_shop: WebShop) -> None:
     assert "frame-ancestors 'none'" in policy
     assert response.headers["x-frame-options"] == "DENY"
     assert response.headers["x-content-type-options"] == "nosniff"
+
+
+def test_a_sign_up_link_sent_twice_at_once_makes_one_account(web_shop_any_db: WebShop) -> None:
+    import threading
+
+    shop = web_shop_any_db
+    shop.browser().submit("/sign-up", {"email": "bob@example.com", "password": PASSWORD})
+    link = sign_up_link(shop.app.engine, "bob@example.com")
+    browsers = [shop.browser(f"127.0.0.{n + 2}") for n in range(2)]
+    tokens = [browser.csrf() for browser in browsers]
+    start = threading.Barrier(2)
+    answers: list[int] = []
+
+    def press(index: int) -> None:
+        start.wait()
+        response = browsers[index].client.post(
+            link, data={"csrf_token": tokens[index]}, follow_redirects=False
+        )
+        answers.append(response.status_code)
+
+    threads = [threading.Thread(target=press, args=(n,)) for n in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(answers) == [303, 404]
+    with shop.app.engine.connect() as connection:
+        assert connection.execute(select(t.customers.c.email)).scalars().all() == [
+            "bob@example.com"
+        ]
+        assert connection.execute(select(t.sign_up_requests)).first() is None

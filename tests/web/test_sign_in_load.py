@@ -128,7 +128,9 @@ def _reset_link(shop: WebShop, browser: Browser, email: str) -> str:
     browser.submit("/reset", {"email": email})
     with shop.app.engine.connect() as connection:
         text = connection.execute(
-            select(t.outbox.c.text).where(t.outbox.c.account_id == email)
+            select(t.outbox.c.text).where(
+                t.outbox.c.account_id == email, t.outbox.c.reason == "password_reset"
+            )
         ).scalar_one()
     found = re.search(r"(/reset/\S+)", text)
     assert found

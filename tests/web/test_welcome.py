@@ -4,6 +4,7 @@ thing that makes #cart work), with the way on to where they were going one click
 from __future__ import annotations
 
 from tests.web.conftest import PASSWORD, WebShop
+from tests.web.sign_up_support import sign_up_link
 
 
 def test_sign_up_lands_on_the_prompt_to_link_a_social_account(web_shop: WebShop) -> None:
@@ -13,6 +14,8 @@ def test_sign_up_lands_on_the_prompt_to_link_a_social_account(web_shop: WebShop)
         "/sign-up",
         {"email": "ann@example.com", "name": "Ann", "password": PASSWORD, "next": "/s/demo"},
     )
+    assert response.status_code == 200  # "Check your email": the emailed link makes it
+    response = browser.submit(sign_up_link(web_shop.app.engine, "ann@example.com"))
     assert response.status_code == 303
     assert response.headers["location"] == "/account/welcome?next=%2Fs%2Fdemo"
 

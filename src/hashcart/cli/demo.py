@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shlex
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -59,7 +60,8 @@ def demo(
     if not chosen:
         for suffix in ("", "-wal", "-shm"):
             Path(f"{DEMO_DATABASE}{suffix}").unlink(missing_ok=True)
-        options["db"] = f"sqlite:///{DEMO_DATABASE}"
+        # Absolute, so the commands it prints work from any folder.
+        options["db"] = f"sqlite:///{DEMO_DATABASE.resolve()}"
     hashcart = app_of(ctx)
     if "shop_name" not in hashcart.settings.model_fields_set:
         hashcart.settings = hashcart.settings.model_copy(update={"shop_name": DEMO_SHOP_NAME})
@@ -105,9 +107,11 @@ def demo(
                 as_json=False,
             )
     show_sign_ins(add_demo_sign_ins(hashcart), base_url(host, port) if serve else "")
+    show_database(hashcart.settings.database_url)
     if not serve:
+        db = shlex.quote(hashcart.settings.database_url)
         console.print(
-            "Explore it: hashcart --db sqlite:///hashcart-demo.db carts | outbox | pending "
+            f"Explore it: hashcart --db {db} carts | outbox | pending "
             "| deadletters, or serve it live: hashcart demo --serve",
             markup=False,
         )
@@ -129,6 +133,20 @@ def show_sign_ins(sign_ins: list[DemoSignIn], base: str = "") -> None:
         console.print(line, markup=False, highlight=False, overflow="ignore", crop=False)
 
 
+def show_database(url: str) -> None:
+    """Which database the demo is, and how to point other commands at it: without --db,
+    `hashcart tokens create` beside the demo would look for ./hashcart.db instead."""
+    console.rule("[bold]commands on this demo")
+    db = shlex.quote(url)
+    console.print(f"database: {url}", markup=False, highlight=False, crop=False)
+    lines = (
+        f"  hashcart --db {db} tokens create        # an API token for this demo's /api",
+        f"  export HASHCART_DATABASE_URL={db}        # or point every command at it",
+    )
+    for line in lines:
+        console.print(line, markup=False, highlight=False, overflow="ignore", crop=False)
+
+
 def serve_live(hashcart: App, host: str, port: int, interval: float) -> None:
     """Serve the demo while a background thread keeps its stream flowing; Ctrl-C stops both."""
     from hashcart.live_demo import LiveDemo, LiveFeeder
@@ -143,7 +161,7 @@ def serve_live(hashcart: App, host: str, port: int, interval: float) -> None:
     live = LiveDemo(LiveFeeder(hashcart), interval)
     live.start()
     try:
-        serve_web(hashcart, host, port, access_log=False)
+        serve_web(hashcart, host, port, access_log=False, demo=True)
     finally:
         live.stop()
         totals = live.feeder.totals

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import sys
-from typing import Annotated
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
 
-from hashcart.cli import app, app_of, console, errors, fail, print_json
+from hashcart.cli import app, console, errors, fail, open_with, print_json, settings_of
+
+if TYPE_CHECKING:
+    from hashcart.bootstrap import App
 
 tokens_app = typer.Typer(
     help="Merchant API tokens (`Authorization: Bearer <token>` on /api).", no_args_is_help=True
@@ -20,21 +24,52 @@ TOKEN_PREFIX = "hc_"
 MAX_NAME_CHARS = 100
 
 
+# The demo's database (cli/demo.DEMO_DATABASE, not imported: it would bring the demo along).
+DEMO_DATABASE = "hashcart-demo.db"
+
+
+def existing_shop(ctx: typer.Context) -> App:
+    """The app on the shop's database, refused when that database does not exist yet: a
+    token made in a new, empty file would authenticate nowhere (run beside `make demo`,
+    `tokens create` used to make ./hashcart.db while the demo served hashcart-demo.db)."""
+    from hashcart.store.database import missing_sqlite_file
+
+    settings = settings_of(ctx)
+    missing = missing_sqlite_file(settings.database_url)
+    if missing is not None:
+        hint = ""
+        if Path(DEMO_DATABASE).exists() and missing.resolve() != Path(DEMO_DATABASE).resolve():
+            hint = f"; the demo's database here is --db sqlite:///{Path(DEMO_DATABASE).resolve()}"
+        fail(
+            f"no database at {missing} ({settings.database_url}): tokens are kept in the "
+            "shop's database, and this command does not create one. Point it at the shop's "
+            f"with --db URL or HASHCART_DATABASE_URL{hint}"
+        )
+    return open_with(settings)
+
+
 @tokens_app.command("create")
 def tokens_create(
     ctx: typer.Context,
-    name: Annotated[str, typer.Argument(help="What the token is for, e.g. 'reporting'.")],
+    name: Annotated[
+        str | None,
+        typer.Argument(
+            help="What the token is for, e.g. 'reporting'; without one, the time it was made."
+        ),
+    ] = None,
 ) -> None:
     """Make a token and print it on stdout. Only its hash is kept: it is shown this once."""
     from hashcart.store import api_tokens
     from hashcart.web.tokens import digest, new_secret
 
-    label = " ".join(name.split())
-    if not label:
+    label = None if name is None else " ".join(name.split())
+    if label is not None and not label:
         fail("a token needs a name")
-    if len(label) > MAX_NAME_CHARS:
+    if label is not None and len(label) > MAX_NAME_CHARS:
         fail(f"a token name has at most {MAX_NAME_CHARS} characters")
-    hashcart = app_of(ctx)
+    hashcart = existing_shop(ctx)
+    if label is None:
+        label = f"made {hashcart.clock.now():%Y-%m-%d %H:%M:%S} UTC"
     token = TOKEN_PREFIX + new_secret()
     with hashcart.unit_of_work() as uow:
         connection = uow.connection
@@ -55,7 +90,7 @@ def tokens_list(
     """List tokens (never the tokens themselves): name, made, last used, revoked."""
     from hashcart.store import api_tokens
 
-    with app_of(ctx).engine.connect() as connection:
+    with existing_shop(ctx).engine.connect() as connection:
         found = api_tokens.list_tokens(connection)
     rows = [
         {
@@ -93,7 +128,7 @@ def tokens_revoke(
     """Revoke a token: requests carrying it are refused from now on."""
     from hashcart.store import api_tokens
 
-    hashcart = app_of(ctx)
+    hashcart = existing_shop(ctx)
     with hashcart.unit_of_work() as uow:
         connection = uow.connection
         if api_tokens.find_token(connection, token_id) is None:

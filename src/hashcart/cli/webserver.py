@@ -49,6 +49,7 @@ def serve_web(
     *,
     access_log: bool = True,
     also: Sequence[str] = (),
+    demo: bool = False,
 ) -> None:
     """Print where the pages are (and the `also` lines: what runs beside them), then serve
     them until Ctrl-C (or SIGTERM)."""
@@ -62,13 +63,15 @@ def serve_web(
     console.print(f"  shop front:       {url}/s/{settings.shop_slug}", markup=False)
     console.print(f"  merchant console: {url}/merchant", markup=False)
     console.print(f"  API docs:         {url}/api/docs", markup=False)
+    if demo:
+        console.print(f"  demo mail:        {url}/demo/mail", markup=False)
     for line in also:
         console.print(line, markup=False)
     console.print("Press Ctrl-C to stop.", markup=False)
     # log_config=None: uvicorn installs no handlers of its own, so its lines (startup,
     # errors, access) go through the command's logging (hashcart.logs), text or JSON.
     config = uvicorn.Config(
-        create_app(hashcart),
+        create_app(hashcart, demo=demo),
         host=host,
         port=port,
         log_level="info",

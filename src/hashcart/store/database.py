@@ -5,10 +5,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from importlib.resources import files
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, Engine, create_engine, event, inspect, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 from hashcart.errors import HashcartError
 from hashcart.store.schema_version import migrations_head as migrations_head
@@ -54,6 +56,23 @@ def make_engine(url: str) -> Engine:
         f"unsupported database URL {parsed.render_as_string()!r}: "
         "use sqlite:///FILE or postgresql://…"
     )
+
+
+def missing_sqlite_file(url: str) -> Path | None:
+    """The file a SQLite URL names when it does not exist yet (opening it would create an
+    empty one), else None: other databases, in-memory and `file:` URIs, unreadable URLs
+    (opening them says what is wrong)."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        return None
+    if parsed.get_backend_name() != "sqlite":
+        return None
+    database = parsed.database
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return None
+    path = Path(database)
+    return None if path.exists() else path
 
 
 def _sqlite_engine(url: str) -> Engine:

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-# Emails holding a link that signs its recipient in (a password reset): whoever reads it in
-# the console or through the API could take the account over.
-SECRET_EMAIL_REASONS = frozenset({"password_reset"})
+# Emails holding a link that signs its recipient in (a password reset, a sign-up's link):
+# whoever reads it in the console or through the API could take the account over.
+SECRET_EMAIL_REASONS = frozenset({"password_reset", "sign_up"})
 WITHHELD = "(withheld: this message holds a secret link for its recipient only)"
 
 

@@ -618,3 +618,22 @@ gateway_cleanups = Table(
     UniqueConstraint("gateway", "action", "object_id", name="uq_gateway_cleanups_object"),
     Index("ix_gateway_cleanups_due", "done_at", "retry_at"),
 )
+
+# --- sign-up by emailed link (issue 14, i14-pages) ----------------------------------------
+
+# A sign-up waits here until the address's owner follows the emailed link: the sign-up form
+# answers the same whether or not the address has an account (its owner is emailed instead),
+# and nobody takes over a customer the shop already had (`customers` without a password)
+# without reading that customer's mail. Only the link's hash is kept.
+sign_up_requests = Table(
+    "sign_up_requests",
+    metadata,
+    Column("token_hash", String(64), primary_key=True),
+    Column("email", String(320), nullable=False),
+    Column("name", String(200), nullable=True),
+    Column("password_hash", Text, nullable=False),
+    Column("next_path", Text, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False),
+    Index("ix_sign_up_requests_expires_at", "expires_at"),
+)

@@ -8,11 +8,12 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.responses import RedirectResponse
 from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
 from hashcart.bootstrap import App
 from hashcart.networks import registry
-from hashcart.web import routes
+from hashcart.web import error_pages, routes
 from hashcart.web.context import (
     NotAllowed,
     SignInRequired,
@@ -20,6 +21,7 @@ from hashcart.web.context import (
     sign_in_redirect_target,
     templates,
 )
+from hashcart.web.error_pages import shopper_in_the_console
 from hashcart.web.security import CSRFError, SecurityHeaders
 
 STATIC = Path(__file__).parent / "static"
@@ -49,7 +51,9 @@ def _document_registered_networks(app: FastAPI) -> None:
     app.openapi = openapi  # type: ignore[method-assign]
 
 
-def create_app(hashcart: App) -> FastAPI:
+def create_app(hashcart: App, *, demo: bool = False) -> FastAPI:
+    """The app on `hashcart`. `demo` (only `hashcart demo --serve` sets it) adds the
+    demo's mail page, /demo/mail: a demo has no mail server to read reset links from."""
     app = FastAPI(
         title="hashcart",
         summary="Social replies become shopping carts: the shop's JSON API.",
@@ -60,6 +64,7 @@ def create_app(hashcart: App) -> FastAPI:
         openapi_url=OPENAPI_URL,
     )
     app.state.hashcart = hashcart
+    app.state.demo = demo
     app.add_middleware(SecurityHeaders)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.mount(
@@ -75,6 +80,10 @@ def create_app(hashcart: App) -> FastAPI:
 
     for router in routes.all_routers():
         app.include_router(router)
+    if demo:
+        from hashcart.web.routes import demo_mail
+
+        app.include_router(demo_mail.router)
     _document_registered_networks(app)
 
     @app.exception_handler(SignInRequired)
@@ -85,13 +94,11 @@ def create_app(hashcart: App) -> FastAPI:
 
     @app.exception_handler(NotAllowed)
     async def _not_allowed(request: Request, _error: NotAllowed) -> Response:
-        return render(
-            request,
-            "error.html",
-            403,
-            title="Not for you",
-            message="This page is for the shop's staff. Sign in as a merchant.",
-        )
+        return shopper_in_the_console(request)
+
+    # Pages for people, JSON (and the plain-text 500) for programs: web/error_pages.py.
+    app.add_exception_handler(StarletteHTTPException, error_pages.http_error)
+    app.add_exception_handler(Exception, error_pages.server_error)
 
     @app.exception_handler(CSRFError)
     async def _csrf(request: Request, error: CSRFError) -> Response:

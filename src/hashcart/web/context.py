@@ -207,6 +207,8 @@ def render(request: Request, name: str, status_code: int = 200, **context: Any) 
     context.setdefault("shop_name", app.settings.shop_name)
     context.setdefault("shop_slug", app.settings.shop_slug)
     context.setdefault("in_console", request.url.path.startswith("/merchant"))
+    # The demo's pages point at its mail page (web/routes/demo_mail.py).
+    context.setdefault("demo", getattr(request.app.state, "demo", False))
     shopper = context["shopper"]
     if shopper is not None and not context["in_console"] and status_code < 500:
         # The header's cart count, and "Added ... to your cart" after Add to cart (issue 14).

@@ -36,6 +36,20 @@ def cookie_is_secure(request: Request) -> bool:
     return request.url.scheme == "https"
 
 
+def apply_security_headers(response: Response, request: Request) -> None:
+    """The headers every response carries; also called for the 500 page, which Starlette
+    answers outside every middleware."""
+    headers = response.headers
+    headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+    headers.setdefault("X-Frame-Options", "DENY")
+    headers.setdefault("X-Content-Type-Options", "nosniff")
+    headers.setdefault("Referrer-Policy", "same-origin")
+    headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
+    headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
+    if cookie_is_secure(request):
+        headers.setdefault("Strict-Transport-Security", "max-age=31536000")
+
+
 class SecurityHeaders(BaseHTTPMiddleware):
     """Security headers on every response, and the pre-session CSRF cookie where missing."""
 
@@ -45,15 +59,7 @@ class SecurityHeaders(BaseHTTPMiddleware):
         if CSRF_COOKIE not in request.cookies:
             request.state.new_csrf = secrets.token_urlsafe(32)
         response = await call_next(request)
-        headers = response.headers
-        headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
-        headers.setdefault("X-Frame-Options", "DENY")
-        headers.setdefault("X-Content-Type-Options", "nosniff")
-        headers.setdefault("Referrer-Policy", "same-origin")
-        headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
-        headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
-        if cookie_is_secure(request):
-            headers.setdefault("Strict-Transport-Security", "max-age=31536000")
+        apply_security_headers(response, request)
         new = getattr(request.state, "new_csrf", None)
         if new is not None:
             response.set_cookie(

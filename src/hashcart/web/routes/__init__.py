@@ -10,6 +10,7 @@ from fastapi import APIRouter
 AREAS = (
     "home",
     "auth",
+    "sign_up_confirm",
     "merchant_auth",
     "cart",
     "account",

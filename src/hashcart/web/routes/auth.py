@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import timedelta
 from typing import Annotated
-from urllib.parse import urlencode
 
 from email_validator import EmailNotValidError, validate_email
 from fastapi import APIRouter, Depends, Form, Request
@@ -14,6 +13,7 @@ from starlette.responses import Response
 from hashcart.services.mail import Email, queue_email
 from hashcart.store import accounts
 from hashcart.store.repository import Repository
+from hashcart.store.sign_up_requests import SignUpRequest
 from hashcart.web.context import (
     csrf_protected,
     hashcart_of,
@@ -24,8 +24,10 @@ from hashcart.web.context import (
     sign_out,
     unit_of_work,
 )
+from hashcart.web.error_pages import WayBack, error_page
 from hashcart.web.form_problems import problems_summary
 from hashcart.web.passwords import HashingBusy, password_problem
+from hashcart.web.routes.sign_up_confirm import ask_to_confirm
 from hashcart.web.signin import answer_sign_in_form, passwords_of, with_retry_after
 from hashcart.web.tokens import digest, new_secret
 
@@ -65,8 +67,8 @@ def sign_up(
         fields["password"] = password_says
     problem = problems_summary(fields)
     if problem is None and address is not None:
-        app = hashcart_of(request)
         # Hashed before the transaction: waiting for a hashing slot holds no database lock.
+        # Hashed for an address that has an account too, so both answers take as long.
         try:
             password_hash = passwords_of(request).hash(password)
         except HashingBusy as busy:
@@ -79,20 +81,13 @@ def sign_up(
                 next=safe_next(next, "/cart"),
             )
             return with_retry_after(page, busy.retry_after_seconds)
+        next_path = safe_next(next, "/cart")
+        wanted = SignUpRequest(address, name.strip() or None, password_hash, next_path)
         with unit_of_work(request) as connection:
-            customer_id = accounts.add_shopper(
-                connection, address, name.strip() or None, password_hash, app.clock.now()
-            )
-            if customer_id is None:
-                problem = "That email already has an account. Sign in, or reset the password."
-            else:
-                person = accounts.find_person(connection, "shopper", person_id=customer_id)
-                assert person is not None
-                # The next step is linking a social account (issue 14), then where they were going.
-                welcome = "/account/welcome?" + urlencode({"next": safe_next(next, "/cart")})
-                response = RedirectResponse(welcome, 303)
-                sign_in(request, response, connection, person)
-                return response
+            ask_to_confirm(request, connection, wanted)
+        # The same page whether the address had an account or not (sign-in and reset do
+        # not tell either): what happens next is in the email.
+        return render(request, "auth/sign_up_sent.html", email=address)
     return render(
         request,
         "auth/sign_up.html",
@@ -191,12 +186,12 @@ def reset_page(request: Request, token: str) -> Response:
 
 
 def _link_expired(request: Request) -> Response:
-    return render(
+    return error_page(
         request,
-        "error.html",
         404,
         title="This link has expired",
         message="Reset links work once, for a short time. Ask for a new one.",
+        ways=[WayBack("/reset", "Ask for a new reset link"), WayBack("/sign-in", "Sign in")],
     )
 
 

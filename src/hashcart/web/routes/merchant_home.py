@@ -9,6 +9,7 @@ from hashcart.views import console
 from hashcart.views.unsettled_cleanups import unsettled_cleanups
 from hashcart.views.unsettled_payments import unsettled_payments
 from hashcart.web.context import SignedInMerchant, csrf_protected, hashcart_of, read_only, render
+from hashcart.web.no_sender import waiting_without_sender
 
 router = APIRouter(
     prefix="/merchant", dependencies=[Depends(csrf_protected)], include_in_schema=False
@@ -30,4 +31,5 @@ def dashboard(request: Request, viewer: SignedInMerchant) -> Response:
         counts=counts,
         unsettled=unsettled,
         cleanups=cleanups,
+        no_sender=waiting_without_sender(app),
     )

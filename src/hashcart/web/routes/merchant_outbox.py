@@ -15,11 +15,13 @@ from hashcart.views import console
 from hashcart.web.context import (
     SignedInMerchant,
     csrf_protected,
+    hashcart_of,
     read_only,
     render,
     safe_next,
     unit_of_work,
 )
+from hashcart.web.no_sender import waiting_without_sender
 
 router = APIRouter(
     prefix="/merchant", dependencies=[Depends(csrf_protected)], include_in_schema=False
@@ -76,6 +78,7 @@ def outbox(
         query=query,
         here="/merchant/outbox" + (f"?{urlencode(query)}" if query else ""),
         notice=notice,
+        no_sender=waiting_without_sender(hashcart_of(request)),
     )
 
 
