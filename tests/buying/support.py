@@ -56,6 +56,26 @@ class BuyShop(Shop):
         save_test_card(self.app.unit_of_work, customer_id, card, self.clock.now())
         return customer_id
 
+    def save_card(self, email: str, method_id: str, last4: str) -> None:
+        """A saved card as a gateway would keep it (only its id and last four digits)."""
+        from hashcart.ports import SavedPaymentMethod
+
+        customer_id = self.customer_id(email)
+        with self.app.unit_of_work() as uow:
+            uow.gateway_records.save_method(
+                SavedPaymentMethod(
+                    customer_id, "test_card", method_id, "Visa", last4, self.clock.now()
+                )
+            )
+
+    def reprice(self, product_id: str, price: Decimal) -> None:
+        with self.app.engine.begin() as connection:
+            connection.execute(
+                t.products.update()
+                .where(t.products.c.product_id == product_id)
+                .values(price_amount=price)
+            )
+
     def customer_id(self, email: str) -> int:
         with transaction(self.app.engine) as repo:
             found = repo.customer_id(email)
