@@ -94,6 +94,13 @@ def demo(
         markup=False,
     )
     show_summary(run.first + run.second, None)
+    if run.bought is not None and run.bought.order_id is not None:
+        console.print(
+            f"Bought with a post: {run.bought.email} replied #buy under the brand's post, then "
+            f"#confirm {run.bought.code}; the saved test card paid for order "
+            f"#{run.bought.order_id}.",
+            markup=False,
+        )
     if not serve:
         with hashcart.engine.connect() as connection:
             print_lists("carts", queries.carts(connection), as_json=False)

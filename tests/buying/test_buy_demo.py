@@ -1,0 +1,24 @@
+"""`hashcart demo` shows a buy with a post: a demo shopper's `#buy` under the brand's post,
+the code answered, `#confirm CODE`, and the order the saved test card paid for."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from tests.cli_runner import run_cli
+
+
+def test_the_demo_buys_with_a_post(tmp_path: Path) -> None:
+    result = run_cli(["demo"], cwd=tmp_path)
+    assert result.exit_code == 0, result.stderr
+    assert "Bought with a post: maya.okafor@example.com replied #buy" in " ".join(
+        result.stdout.split()
+    )
+    demo_db = f"sqlite:///{tmp_path / 'hashcart-demo.db'}"
+    outbox = json.loads(run_cli(["--db", demo_db, "outbox", "--json"], cwd=tmp_path).stdout)
+    reasons = [m["reason"] for m in outbox]
+    assert "buy_confirm_needed" in reasons and "purchased" in reasons
+    orders = json.loads(run_cli(["--db", demo_db, "orders", "--json"], cwd=tmp_path).stdout)
+    assert len(orders) == 1
+    assert orders[0]["email"] == "maya.okafor@example.com"
