@@ -166,7 +166,9 @@ def test_the_last_unit_held_by_a_buy_not_confirmed_is_sold_again_after_its_windo
     bob = UNLINKED["bluesky"]
     shop.shopper_with_card(BOB, bob)
     shop.ingest([bob.reply(bob.key(), parent, "#buy", minutes=8)])
-    assert shop.outbox()[-1]["reason"] == "unavailable"  # still held for Alice
+    held = shop.outbox()[-1]
+    assert held["reason"] == "unavailable"  # still held for Alice
+    assert "so nothing was bought" in held["text"] and "cart" not in held["text"]
     shop.later(16)
     shop.ingest([bob.reply(bob.key(), parent, "#buy", minutes=22)])
     assert shop.outbox()[-1]["reason"] == "buy_confirm_needed"

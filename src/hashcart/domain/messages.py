@@ -260,6 +260,8 @@ def _compose(
         body = f"{named} is already in your cart at {shop}; nothing changed."
     elif reason is Reason.ALREADY_WISHLISTED:
         body = f"{named} is already on your wish list at {shop}; nothing changed."
+    elif reason is Reason.UNAVAILABLE and buy is not None:
+        body = f"Sorry, {named} is not available right now, so nothing was bought."
     elif reason is Reason.UNAVAILABLE:
         body = (
             f"Sorry, {named} is not available right now, so it is not in your "

@@ -40,10 +40,10 @@ def _request_one(batch: ReplyBatch, records: BuyRecords, request: ListRequest) -
         payment_url=payment_url(shop),
     )
     if cart_refusal(shop.availability(request.product_id)) is not None:
-        return Decision(Reason.UNAVAILABLE, title, quantity)
+        return Decision(Reason.UNAVAILABLE, title, quantity, "cart", {"buy": facts})
     quote = quote_buy(records, shop, request.customer_id, request.product_id, quantity)
     if quote is None:
-        return Decision(Reason.UNAVAILABLE, title, quantity)
+        return Decision(Reason.UNAVAILABLE, title, quantity, "cart", {"buy": facts})
     method = records.saved_method(request.customer_id)
     if method is None:
         return _decided(Reason.PAYMENT_METHOD_NEEDED, quote, facts)
@@ -61,7 +61,7 @@ def _request_one(batch: ReplyBatch, records: BuyRecords, request: ListRequest) -
     try:
         records.hold(buy_holder(key), quote.product_id, quote.quantity, at, expires)
     except OutOfStock:
-        return Decision(Reason.UNAVAILABLE, title, quantity)
+        return Decision(Reason.UNAVAILABLE, title, quantity, "cart", {"buy": facts})
     made = records.add(
         NewBuyRequest(
             network=str(request.network),
@@ -88,7 +88,7 @@ def _request_one(batch: ReplyBatch, records: BuyRecords, request: ListRequest) -
         records.release(buy_holder(key), at)
         made = records.with_trigger(str(request.network), request.trigger_post_id)
         if made is None:
-            return Decision(Reason.UNAVAILABLE, title, quantity)
+            return Decision(Reason.UNAVAILABLE, title, quantity, "cart", {"buy": facts})
     return _decided(Reason.BUY_CONFIRM_NEEDED, quote, _with(facts, code=made.code))
 
 
