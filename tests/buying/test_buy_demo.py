@@ -22,3 +22,23 @@ def test_the_demo_buys_with_a_post(tmp_path: Path) -> None:
     orders = json.loads(run_cli(["--db", demo_db, "orders", "--json"], cwd=tmp_path).stdout)
     assert len(orders) == 1
     assert orders[0]["email"] == "maya.okafor@example.com"
+
+
+def test_the_live_demo_buys_with_a_post_every_so_often(tmp_path: Path) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from hashcart.bootstrap import open_app
+    from hashcart.clock import FixedClock
+    from hashcart.config import Settings
+    from hashcart.demo import run_demo
+    from hashcart.live_demo import BUY_EVERY, BUY_FIRST, LiveFeeder
+
+    clock = FixedClock(datetime(2026, 11, 20, 12, 0, tzinfo=UTC))
+    app = open_app(Settings(database_url=f"sqlite:///{tmp_path / 'demo.db'}"), clock)
+    run_demo(app, lambda ingestor, name, lines: ingestor.ingest_lines(name, lines))
+    feeder = LiveFeeder(app)
+    for _ in range(BUY_FIRST + BUY_EVERY):
+        clock.advance(timedelta(seconds=1))
+        feeder.step()
+    assert feeder.totals.bought == 2  # at beat BUY_FIRST and BUY_EVERY beats later
+    app.engine.dispose()

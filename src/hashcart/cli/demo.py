@@ -156,6 +156,7 @@ def serve_live(hashcart: App, host: str, port: int, interval: float) -> None:
         totals = live.feeder.totals
         console.print(
             f"Stopped. The live stream added {totals.posts} posts and {totals.lines_added} cart "
-            f"and wish-list lines; {totals.linked} new shoppers linked.",
+            f"and wish-list lines; {totals.linked} new shoppers linked; {totals.bought} "
+            "bought with a post.",
             markup=False,
         )
