@@ -114,11 +114,14 @@ ORDER_STATUS = TriggerKind(
 # shops chose their tags, so their defaults yield to another kind's (yields_defaults).
 # `buy_enabled = false` (the console's switch) takes both kinds' tags away.
 BUY = TriggerKind("buy", ("buy",), "buy_tags", yields_defaults=True, enabled_by="buy_enabled")
+# A confirm is addressed to the shop: on X (where a reply reaches only those who mention the
+# shop) the stream asks for `#confirm` only in posts that mention it, not everyone's.
 CONFIRM = TriggerKind(
     "confirm",
     ("confirm",),
     "confirm_tags",
     Grammar.POST,
+    addressed=True,
     yields_defaults=True,
     enabled_by="buy_enabled",
 )
