@@ -617,6 +617,8 @@ gateway_cleanups = Table(
     Column("last_error", Text, nullable=True),
     UniqueConstraint("gateway", "action", "object_id", name="uq_gateway_cleanups_object"),
     Index("ix_gateway_cleanups_due", "done_at", "retry_at"),
+)
+
 # --- buy with a post (issue 12) ---
 # One `#buy` of a linked shopper: the quote (binding for the window), the stock held as
 # "buy:<buy_key>", the one-time code, and what became of it. `open_code` is the code while
