@@ -20,8 +20,9 @@ def test_the_demo_buys_with_a_post(tmp_path: Path) -> None:
     reasons = [m["reason"] for m in outbox]
     assert "buy_confirm_needed" in reasons and "purchased" in reasons
     orders = json.loads(run_cli(["--db", demo_db, "orders", "--json"], cwd=tmp_path).stdout)
-    assert len(orders) == 1
-    assert orders[0]["email"] == "maya.okafor@example.com"
+    # Maya's web order (order care's `#order` answer) and her buy with a post, the newest.
+    assert [order["email"] for order in orders] == ["maya.okafor@example.com"] * 2
+    assert orders[0]["lines"][0]["product_id"] == "enamel-mug-pine"
 
 
 def test_the_live_demo_buys_with_a_post_every_so_often(tmp_path: Path) -> None:
