@@ -61,6 +61,7 @@ class Shop:
             reader=self.app.payload_reader,
             batch_size=batch_size,
             validate_all=validate_all,
+            settle_buys=self.app.settle_buys,
         )
         ingestor.ingest_lines(source, lines)
         return ingestor.stats

@@ -147,6 +147,16 @@ class App:
 
         return make_client(key.get_secret_value(), self.settings.stripe_api_base)
 
+    # --- buy with a post (issue 12) ---------------------------------------------------------
+
+    def settle_buys(self) -> int:
+        """Pay for the buys `#confirm CODE` posts claimed (services/buying): after an ingest's
+        batch commits, and in `serve`'s payment sweep. How many were settled."""
+        from hashcart.services.buying import settle_confirmed
+
+        gateways = self.payment_gateways()
+        return len(settle_confirmed(self.unit_of_work, self.clock, gateways.get, self.shop()))
+
     # --- the outbox's senders (host.Host.network_senders) ---------------------------------
 
     def network_senders(self) -> dict[str, Sender]:

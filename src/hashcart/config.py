@@ -6,6 +6,7 @@ import json
 import os
 import re
 import tomllib
+from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -163,6 +164,21 @@ class Settings(BaseSettings):
     # Where Stripe's API is; tests point it at localstripe on loopback.
     stripe_api_base: str = "https://api.stripe.com"
 
+    # --- Buy with a post (issue 12; README "Buy with a post"). ---
+    # Tags a linked shopper replies under a product post to buy it with the saved card
+    # (`#buy`, `#buy 2 red M`), and the tags of the confirm that follows (`#confirm K7QX`).
+    buy_tags: TagList = ("buy",)
+    confirm_tags: TagList = ("confirm",)
+    # How long the code is good and the stock held; the quoted price binds as long.
+    buy_confirm_minutes: float = Field(default=15.0, gt=0, le=1440)
+    # What one shopper may spend by buying with posts in one UTC day, in the shop's currency
+    # (the product's): it bounds what a taken-over social account with a saved card can
+    # spend before the shopper notices, while leaving room for an ordinary purchase.
+    buy_daily_limit: Decimal = Field(default=Decimal("250"), ge=0, le=Decimal("1000000"))
+    # Off: `#buy` and `#confirm` are not acted on (a `#buy` gets no answer); the console's
+    # settings page turns it off and on.
+    buy_enabled: bool = True
+
     # Log lines of the long-running commands (serve, listen, dispatch, demo --serve), on
     # standard error: "text" (key=value after the message) or "json" (one object a line,
     # hashcart.logs). log_level is hashcart's own; other libraries log from WARNING.
@@ -202,6 +218,8 @@ class Settings(BaseSettings):
         "shop_accounts",
         "link_tags",
         "order_status_tags",
+        "buy_tags",
+        "confirm_tags",
         "listeners",
         "shortener_hosts",
         mode="before",

@@ -57,6 +57,15 @@ class DemoRun:
     late_link: LinkResult | None = None
     late_shopper: str = ""
     order_id: int | None = None  # the order Maya asks about with `#order`
+    # Buy with a post (issue 12): who bought, with which code, and the order it made.
+    bought: DemoBuy | None = None
+
+
+@dataclass(frozen=True)
+class DemoBuy:
+    email: str
+    code: str
+    order_id: int | None
 
 
 def feed_row(product: DemoProduct) -> FeedRow:
@@ -121,6 +130,7 @@ def run_demo(app: App, ingest: IngestRunner, seed: int = 7) -> DemoRun:
     second = Ingestor(app.unit_of_work, app.shop(), app.clock, reader=app.payload_reader)
     ingest(second, "demo stream, second half", stream.second_half)
     run.second = second.stats
+    run.bought = buy_with_a_post(app, seed)
     return run
 
 
@@ -158,6 +168,36 @@ def place_demo_order(app: App, catalog: list[DemoProduct]) -> int | None:
                 ],
             )
         )
+
+
+def buy_with_a_post(app: App, seed: int = 7) -> DemoBuy:
+    """A demo shopper saves a test card (as `hashcart payment-methods add` does), replies
+    `#buy` under the brand's Bluesky post of a mug, and posts `#confirm CODE` with the code
+    the shop answered: the saved card is charged and the order placed."""
+    from hashcart.services.payments import save_test_card
+    from hashcart.synthetic.demo_buy import buy_scene
+
+    scene = buy_scene(DEMO_HOST, app.clock.now(), seed)
+    with app.unit_of_work() as uow:
+        customer_id = uow.repository.customer_id(scene.buyer_email)
+    assert customer_id is not None
+    save_test_card(app.unit_of_work, customer_id, "4242424242424242", app.clock.now())
+    ingestor = Ingestor(
+        app.unit_of_work,
+        app.shop(),
+        app.clock,
+        reader=app.payload_reader,
+        settle_buys=app.settle_buys,
+    )
+    ingestor.ingest_lines("demo buy with a post", [scene.brand_post, scene.buy])
+    with app.unit_of_work() as uow:
+        request = uow.buys.with_trigger("bluesky", scene.buy_uri)
+    if request is None:  # the mug sold out in the stream: nothing to buy
+        return DemoBuy(scene.buyer_email, "", None)
+    ingestor.ingest_lines("demo buy with a post", [scene.confirm(request.code)])
+    with app.unit_of_work() as uow:
+        bought = uow.buys.find(request.id)
+    return DemoBuy(scene.buyer_email, request.code, bought.order_id if bought else None)
 
 
 @dataclass(frozen=True)

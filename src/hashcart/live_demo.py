@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from types import TracebackType
 
 from hashcart.bootstrap import App
-from hashcart.demo import DEMO_HOST, link_shopper
+from hashcart.demo import DEMO_HOST, buy_with_a_post, link_shopper
 from hashcart.services.ingest import Ingestor, IngestStats
 from hashcart.services.linking import LinkError
 from hashcart.synthetic.live import LiveStream
@@ -22,6 +22,10 @@ log = logging.getLogger(__name__)
 
 LIVE_SOURCE = "live demo stream"
 DEFAULT_INTERVAL = 0.75  # seconds between beats: a few posts a second, readable on a chart
+# A buy with a post (issue 12) every this many beats, starting at the BUY_FIRST-th: a demo
+# shopper replies `#buy` under a new brand post and confirms with the code answered.
+BUY_EVERY = 40
+BUY_FIRST = 3
 
 
 @dataclass
@@ -39,6 +43,7 @@ class LiveTotals:
     posts: int = 0
     linked: int = 0
     lines_added: int = 0
+    bought: int = 0  # orders bought with a post
     errors: int = 0
     last_error: str = field(default="")
 
@@ -63,6 +68,7 @@ class LiveFeeder:
             self.app.shop(),
             self.app.clock,
             reader=self.app.payload_reader,
+            settle_buys=self.app.settle_buys,
         )
         ingestor.ingest_lines(LIVE_SOURCE, beat.lines)
         linked = []
@@ -74,6 +80,9 @@ class LiveFeeder:
                 continue
             linked.append(shopper.email)
             self.totals.lines_added += result.applied  # their waiting requests, now in lists
+        if self.totals.steps % BUY_EVERY == BUY_FIRST - 1:
+            bought = buy_with_a_post(self.app, seed=self.totals.steps)
+            self.totals.bought += bought.order_id is not None
         self.totals.steps += 1
         self.totals.posts += len(beat.post_ids)
         self.totals.linked += len(linked)

@@ -637,6 +637,10 @@ class Repository(Protocol):
         """Each customer's `limit` newest orders and their count (none: left out)."""
         ...
 
+    # --- buy with a post (issue 12): the handlers' buy requests (section at the end) ---
+    @property
+    def buys(self) -> BuyRecords: ...
+
 
 class StreamCursors(Protocol):
     """Where each stream got to (`stream_cursors`), written in the transaction of the batch it
@@ -695,6 +699,10 @@ class UnitOfWork(Protocol):
     # The outbox as the dispatcher claims and records its rows (section "outbox" below).
     @property
     def outbox(self) -> OutboxRecords: ...
+
+    # issue 12: buy with a post (section at the end)
+    @property
+    def buys(self) -> BuyRecords: ...
 
     def __enter__(self) -> UnitOfWork: ...
 
@@ -1555,3 +1563,151 @@ class OutboxRecords(Protocol):
 
 
 # --- end of outbox ---------------------------------------------------------------------
+
+
+# --- buy with a post (issue 12) ----------------------------------------------------------
+#
+# A `#buy` is quoted and its stock held in the ingest's transaction (services/buying); its
+# `#confirm CODE` claims it there too, by a conditional update, so two confirms at once make
+# one claim. The payment runs after that transaction, outside any, under the request's own
+# key (`buy_key`), and the order is placed in a unit of work of its own.
+
+
+@dataclass(frozen=True)
+class PricedProduct:
+    """A product as a buy quotes it; no price: it cannot be bought with a post."""
+
+    product_id: str
+    title: str
+    price: Decimal | None
+    currency: str | None
+
+
+@dataclass(frozen=True)
+class BuyingCustomer:
+    """Whose buy it is (a ports.Buyer)."""
+
+    id: int
+    email: str
+    name: str | None
+
+
+@dataclass(frozen=True)
+class NewBuyRequest:
+    network: str
+    account_id: str
+    account_handle: str
+    customer_id: int
+    product_id: str
+    title: str
+    quantity: int
+    unit_price: Decimal
+    currency: str
+    code: str
+    buy_key: str
+    gateway: str
+    method_id: str
+    card_last4: str
+    created_at: datetime
+    expires_at: datetime
+    source_post_id: str
+    trigger_post_id: str
+
+    @property
+    def total(self) -> Decimal:
+        return self.unit_price * self.quantity
+
+
+@dataclass(frozen=True)
+class BuyRequest(NewBuyRequest):
+    id: int = 0
+    status: str = "open"  # open | confirmed | bought | declined | expired
+    confirm_post_id: str | None = None
+    order_id: int | None = None
+    message: str | None = None
+
+
+class BuyRecords(Protocol):
+    """Buy requests and what a buy needs of the store, in the open transaction."""
+
+    def priced(self, product_id: str) -> PricedProduct | None: ...
+
+    def parent_of(self, network: str, post_id: str) -> str | None:
+        """The post the stored post `post_id` replied to (a `#buy`'s product post)."""
+        ...
+
+    def saved_method(self, customer_id: int) -> SavedPaymentMethod | None: ...
+
+    def customer(self, customer_id: int) -> BuyingCustomer | None: ...
+
+    def latest_address(self, customer_id: int) -> Address | None:
+        """Where the shopper's latest order went (a buy ships there), if any."""
+        ...
+
+    def spent(self, customer_id: int, currency: str, since: datetime, until: datetime) -> Decimal:
+        """The totals of the shopper's buys made in [since, until) in `currency` that are
+        open, confirmed or bought (declined and expired ones spent nothing)."""
+        ...
+
+    def codes_in_use(self, codes: Collection[str]) -> set[str]:
+        """Those of `codes` an open or confirmed request has."""
+        ...
+
+    def add(self, request: NewBuyRequest) -> BuyRequest | None:
+        """Record the request (status open); None when its trigger made one already."""
+        ...
+
+    def hold(
+        self, holder: str, product_id: str, quantity: int, now: datetime, until: datetime
+    ) -> None:
+        """Hold the units (raises OutOfStock); a holder that holds them keeps its hold."""
+        ...
+
+    def release(self, holder: str, now: datetime) -> int: ...
+
+    def with_code(self, code: str) -> list[BuyRequest]:
+        """The requests given `code`, newest first (the open one, if any, among them)."""
+        ...
+
+    def claim_confirm(
+        self, request_id: int, network: str, account_id: str, confirm_post_id: str, now: datetime
+    ) -> bool:
+        """open -> confirmed, only for the request's own account and before it expires: one
+        conditional update, so of two confirms at once one wins. True: this one did."""
+        ...
+
+    def expire(self, request_id: int, now: datetime) -> bool:
+        """open -> expired (its code freed); True when it was open."""
+        ...
+
+    def expire_due(self, now: datetime) -> list[BuyRequest]:
+        """Every open request whose window has passed -> expired; those."""
+        ...
+
+    def due_to_settle(self, now: datetime, limit: int) -> list[BuyRequest]:
+        """Confirmed requests no settling process holds (settle_after passed)."""
+        ...
+
+    def claim_settle(self, request_id: int, now: datetime, until: datetime) -> bool:
+        """Take a confirmed request to pay for until `until` (another process may take it
+        after): a conditional update."""
+        ...
+
+    def finish(
+        self,
+        request_id: int,
+        status: str,
+        now: datetime,
+        *,
+        order_id: int | None = None,
+        message: str | None = None,
+    ) -> bool:
+        """confirmed -> bought | declined (code freed); True when it was confirmed."""
+        ...
+
+    def find(self, request_id: int) -> BuyRequest | None: ...
+
+    def with_trigger(self, network: str, trigger_post_id: str) -> BuyRequest | None: ...
+
+
+# --- end of buy with a post ----------------------------------------------------------------

@@ -7,7 +7,9 @@ import pytest
 
 from hashcart.config import Settings
 from hashcart.domain.kinds import (
+    BUY,
     CART,
+    CONFIRM,
     KINDS,
     LINK,
     ORDER_STATUS,
@@ -24,7 +26,9 @@ SAMPLE = TriggerKind("sample", ("sample",))
 
 def test_the_built_in_kinds_are_cart_wishlist_link_remove_and_order_status_in_order() -> None:
     assert list(KINDS)[:5] == [CART, WISHLIST, LINK, REMOVE, ORDER_STATUS]
-    assert KINDS.of(Grammar.POST) == [LINK, ORDER_STATUS]
+    # Buy with a post (issue 12) came after them.
+    assert list(KINDS)[5:7] == [BUY, CONFIRM]
+    assert KINDS.of(Grammar.POST)[:3] == [LINK, ORDER_STATUS, CONFIRM]
 
 
 def test_each_kinds_tags_come_from_its_setting() -> None:
@@ -34,11 +38,24 @@ def test_each_kinds_tags_come_from_its_setting() -> None:
         "wishlist": ("wishlist",),
         "link": ("joinus",),
         "order_status": ("order",),
+        "buy": ("buy",),
+        "confirm": ("confirm",),
     }
     assert KINDS.tags_by_kind({"cart_tags": ("grab",)}, Grammar.REPLY) == {
         "cart": ("grab",),
         "wishlist": ("wishlist",),
+        "buy": ("buy",),
     }
+
+
+def test_turning_buying_off_takes_the_buy_and_confirm_tags_away() -> None:
+    """`buy_enabled = false`: a `#buy` or `#confirm` is no trigger at all (nothing acts,
+    nobody is told); the console's switch is the same setting."""
+    settings = Settings(buy_enabled=False)
+    by_kind = KINDS.tags_by_kind(settings)
+    assert by_kind["buy"] == () and by_kind["confirm"] == ()
+    assert KINDS.tags_by_kind({"buy_enabled": False})["buy"] == ()
+    assert by_kind["cart"] == ("cart",)
 
 
 def test_a_kind_without_a_setting_answers_to_its_default_tags() -> None:

@@ -96,6 +96,13 @@ def demo(
         markup=False,
     )
     show_summary(run.first + run.second, None)
+    if run.bought is not None and run.bought.order_id is not None:
+        console.print(
+            f"Bought with a post: {run.bought.email} replied #buy under the brand's post, then "
+            f"#confirm {run.bought.code}; the saved test card paid for order "
+            f"#{run.bought.order_id}.",
+            markup=False,
+        )
     if not serve:
         with hashcart.engine.connect() as connection:
             print_lists("carts", queries.carts(connection), as_json=False)
@@ -167,6 +174,7 @@ def serve_live(hashcart: App, host: str, port: int, interval: float) -> None:
         totals = live.feeder.totals
         console.print(
             f"Stopped. The live stream added {totals.posts} posts and {totals.lines_added} cart "
-            f"and wish-list lines; {totals.linked} new shoppers linked.",
+            f"and wish-list lines; {totals.linked} new shoppers linked; {totals.bought} "
+            "bought with a post.",
             markup=False,
         )

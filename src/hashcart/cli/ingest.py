@@ -127,6 +127,8 @@ class IngestorOpening:
                 fmt=self.fmt,
                 batch_size=self.settings.ingest_batch_size,
                 validate_all=self.validate_all or self.settings.validate_every_line,
+                # A `#confirm CODE` in the file is paid for once its batch commits.
+                settle_buys=hashcart.settle_buys,
             )
             freeze_imports()
             self.seconds += time.perf_counter() - started

@@ -48,11 +48,16 @@ def serve(
     # sweep as `hashcart payments retry`), and so are removed cards' detachments and deleted
     # shoppers' provider customers.
     cleaners = hashcart.provider_cleaners().get
+    # Buys with a post confirmed but not paid for yet (a gateway that did not answer) are
+    # asked again on the same beat, and buys not confirmed in time expire.
     sweep = PaymentSweep(
         hashcart.unit_of_work,
         hashcart.clock,
         hashcart.payment_gateways().get,
-        also=lambda now: settle_cleanups(hashcart.unit_of_work, cleaners, now),
+        also=lambda now: (
+            settle_cleanups(hashcart.unit_of_work, cleaners, now),
+            hashcart.settle_buys(),
+        ),
     )
     sweep.start()
     try:

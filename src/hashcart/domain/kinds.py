@@ -29,7 +29,9 @@ from typing import Any
 from hashcart.domain.triggers import normalize_tag
 
 __all__ = [
+    "BUY",
     "CART",
+    "CONFIRM",
     "KINDS",
     "LINK",
     "ORDER_STATUS",
@@ -68,6 +70,9 @@ class TriggerKind:
     # them another kind has (a shop whose cart tag is `order`) is left to that kind, so
     # adding the kind never breaks a shop's settings. Tags set on purpose are checked as ever.
     yields_defaults: bool = False
+    # A kind the shop can turn off: the name of a boolean setting; while it is false the
+    # kind has no tags, so its posts are no triggers at all (nothing acts, nobody is told).
+    enabled_by: str | None = None
 
     def __post_init__(self) -> None:
         if not _NAME.fullmatch(self.name):
@@ -79,6 +84,8 @@ class TriggerKind:
     def tags(self, settings: Any) -> tuple[str, ...]:
         """This kind's tags as `settings` say: a Settings, or a mapping of its fields (the
         console's values); a kind without a setting has its default tags."""
+        if self.enabled_by is not None and not _enabled(settings, self.enabled_by):
+            return ()
         if self.setting is None:
             return self.default_tags
         if isinstance(settings, Mapping):
@@ -100,6 +107,32 @@ ORDER_STATUS = TriggerKind(
     addressed=True,
     yields_defaults=True,
 )
+
+# --- buy with a post (issue 12) ---
+# `#buy` under a product post: the product held and a one-time code sent; `#confirm CODE`
+# from the same account buys it with the saved card (services/buying). Both came after
+# shops chose their tags, so their defaults yield to another kind's (yields_defaults).
+# `buy_enabled = false` (the console's switch) takes both kinds' tags away.
+BUY = TriggerKind("buy", ("buy",), "buy_tags", yields_defaults=True, enabled_by="buy_enabled")
+# A confirm is addressed to the shop: on X (where a reply reaches only those who mention the
+# shop) the stream asks for `#confirm` only in posts that mention it, not everyone's.
+CONFIRM = TriggerKind(
+    "confirm",
+    ("confirm",),
+    "confirm_tags",
+    Grammar.POST,
+    addressed=True,
+    yields_defaults=True,
+    enabled_by="buy_enabled",
+)
+
+
+def _enabled(settings: Any, name: str) -> bool:
+    """A kind's on/off setting as `settings` say (a Settings or a mapping); on when unsaid."""
+    value = (
+        settings.get(name, True) if isinstance(settings, Mapping) else getattr(settings, name, True)
+    )
+    return bool(value)
 
 
 class KindRegistry:
@@ -179,4 +212,4 @@ class KindRegistry:
 
 
 # Every kind the engine acts on. services/handlers registers each one's handler.
-KINDS = KindRegistry((CART, WISHLIST, LINK, REMOVE, ORDER_STATUS))
+KINDS = KindRegistry((CART, WISHLIST, LINK, REMOVE, ORDER_STATUS, BUY, CONFIRM))

@@ -43,6 +43,13 @@ class Reason(StrEnum):
     # --- order care (issue 12): texts in domain/order_care ---
     ORDER_STATUS = "order_status"
     SHIPPED = "shipped"
+    # --- buy with a post (issue 12): the facts come as `buy` (BuyFacts) ---
+    BUY_CONFIRM_NEEDED = "buy_confirm_needed"
+    PURCHASED = "purchased"
+    CONFIRM_EXPIRED = "confirm_expired"
+    PAYMENT_DECLINED = "payment_declined"
+    PAYMENT_METHOD_NEEDED = "payment_method_needed"
+    LIMIT_REACHED = "limit_reached"
 
 
 class NotifyBy(StrEnum):
@@ -72,6 +79,24 @@ class OutboundMessage:
     @property
     def dedupe_key(self) -> str:
         return f"{self.network}:{self.in_reply_to}:{self.reason}"
+
+
+@dataclass(frozen=True, slots=True)
+class BuyFacts:
+    """What a buy-with-a-post message says besides the product (issue 12): the total as
+    the shopper reads it (`24.00 EUR`), the card's last four digits, the one-time code and
+    its tag, the window in minutes, the order number once bought, the gateway's words on a
+    decline, the page to save a card on, the daily limit."""
+
+    total: str = ""
+    last4: str = ""
+    code: str = ""
+    confirm_tag: str = "confirm"
+    minutes: float = 15
+    order_id: int | None = None
+    declined: str = ""
+    payment_url: str = ""
+    limit: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,6 +157,7 @@ def compose(
     choices: Sequence[tuple[str, Sequence[str]]] = (),
     example: Sequence[str] = (),
     advice: str = "",
+    buy: BuyFacts | None = None,
 ) -> str:
     """The text of a message for `reason`, ending with the trigger's reference code.
 
@@ -157,6 +183,7 @@ def compose(
             values_keep=values_keep,
             example=example,
             advice=advice,
+            buy=buy,
         )
 
     whole = text(MAX_TITLE_CHARS, _WHOLE)
@@ -209,6 +236,7 @@ def _compose(
     values_keep: int = _WHOLE,
     example: Sequence[str] = (),
     advice: str = "",
+    buy: BuyFacts | None = None,
 ) -> str:
     shop = ctx.sanitize(shorten(ctx.sanitize(ctx.shop_name), shop_keep))
     named = _title(ctx, title, title_keep)
@@ -232,6 +260,8 @@ def _compose(
         body = f"{named} is already in your cart at {shop}; nothing changed."
     elif reason is Reason.ALREADY_WISHLISTED:
         body = f"{named} is already on your wish list at {shop}; nothing changed."
+    elif reason is Reason.UNAVAILABLE and buy is not None:
+        body = f"Sorry, {named} is not available right now, so nothing was bought."
     elif reason is Reason.UNAVAILABLE:
         body = (
             f"Sorry, {named} is not available right now, so it is not in your "
@@ -243,6 +273,8 @@ def _compose(
         body = f"{named} was not in your cart at {shop}; nothing changed."
     elif reason is Reason.WHICH_VARIANT:
         body = _which_variant(ctx, named, choices, title_keep, values_keep, example)
+    elif reason in _BUY_REASONS:
+        body = _buy_text(reason, item or named, shop, buy or BuyFacts())
     elif reason is Reason.LINK_NEEDED:
         days = f"{expiry_days:g}"
         body = (
@@ -291,6 +323,55 @@ def _which_variant(
     )
 
 
+_BUY_REASONS = frozenset(
+    {
+        Reason.BUY_CONFIRM_NEEDED,
+        Reason.PURCHASED,
+        Reason.CONFIRM_EXPIRED,
+        Reason.PAYMENT_DECLINED,
+        Reason.PAYMENT_METHOD_NEEDED,
+        Reason.LIMIT_REACHED,
+    }
+)
+
+
+def _buy_text(reason: Reason, item: str, shop: str, buy: BuyFacts) -> str:
+    """Buy with a post's messages. The confirm tag is quoted on purpose, as the first-message
+    advice does: the shop's own posts never act (services/ingest)."""
+    minutes = f"{buy.minutes:g}"
+    if reason is Reason.BUY_CONFIRM_NEEDED:
+        return (
+            f"Buy {item} for {buy.total} at {shop} with your card ending in {buy.last4}? "
+            f"Reply #{buy.confirm_tag} {buy.code} within {minutes} minutes. "
+            "Nothing is charged until you do."
+        )
+    if reason is Reason.PURCHASED:
+        return (
+            f"Bought: {item} for {buy.total} at {shop}, order #{buy.order_id}. "
+            "We emailed you the receipt."
+        )
+    if reason is Reason.CONFIRM_EXPIRED:
+        return (
+            "That code has expired, so nothing was bought and nothing was charged. "
+            "Reply to the product post again to get a new one."
+        )
+    if reason is Reason.PAYMENT_DECLINED:
+        why = f" ({buy.declined.rstrip('.')})" if buy.declined else ""
+        return (
+            f"Your card ending in {buy.last4} was declined{why}, so nothing was bought "
+            f"and nothing was charged. You can update your card at {buy.payment_url}."
+        )
+    if reason is Reason.PAYMENT_METHOD_NEEDED:
+        return (
+            f"To buy {item} with a post, save a card on your account at {shop} first: "
+            f"{buy.payment_url}. Nothing was bought."
+        )
+    return (
+        f"Buying {item} for {buy.total} would take today's buys with a post over your limit "
+        f"of {buy.limit} at {shop}, so nothing was bought. You can still add it to your cart."
+    )
+
+
 _SUBJECTS = {
     Reason.ADDED: "Added to your cart",
     Reason.WISHLISTED: "Saved to your wish list",
@@ -307,6 +388,13 @@ _SUBJECTS = {
     # --- order care (issue 12) ---
     Reason.ORDER_STATUS: "Your orders",
     Reason.SHIPPED: "Your order has shipped",
+    # --- buy with a post (issue 12) ---
+    Reason.BUY_CONFIRM_NEEDED: "Confirm your purchase",
+    Reason.PURCHASED: "Bought",
+    Reason.CONFIRM_EXPIRED: "Your code has expired",
+    Reason.PAYMENT_DECLINED: "Your card was declined",
+    Reason.PAYMENT_METHOD_NEEDED: "Save a card to buy with a post",
+    Reason.LIMIT_REACHED: "Daily limit reached",
 }
 
 

@@ -246,6 +246,7 @@ def _answer_unlinked(
                 title=decision.title,
                 quantity=decision.quantity,
                 list_kind=decision.into,
+                **decision.details,
             )
 
 
@@ -256,6 +257,8 @@ def _count(counts: ActionCounts, reason: Reason) -> None:
         counts.unavailable += 1
     elif reason == Reason.REMOVED:
         counts.removed += 1
+    elif reason == Reason.BUY_CONFIRM_NEEDED:
+        counts.buys_requested += 1
     else:
         counts.already += 1
 
@@ -310,6 +313,7 @@ def _apply(
             title=decision.title,
             quantity=decision.quantity,
             list_kind=decision.into,
+            **decision.details,
         )
     return outcomes
 

@@ -24,6 +24,9 @@ class ActionCounts:
     which_variant: int = 0
     removed: int = 0
     undone: int = 0
+    # Buy with a post (issue 12): `#buy` requests answered with a code, codes confirmed.
+    buys_requested: int = 0
+    buys_confirmed: int = 0
 
 
 @dataclass

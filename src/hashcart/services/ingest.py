@@ -109,6 +109,7 @@ class Ingestor:
         prefilter: LinePrefilter | None = None,
         validate_all: bool = False,
         resolve_links: LinkResolver | None = None,
+        settle_buys: Callable[[], object] | None = None,
     ) -> None:
         # Each batch commits in a unit of work of its own (App.unit_of_work).
         self.units = units
@@ -135,6 +136,11 @@ class Ingestor:
         self._moved_lines: set[tuple[str, int]] = set()
         # The kinds whose posts ask on their own (`#cartlink CODE`), with their handlers.
         self._post_kinds: list[tuple[str, PostHandler]] = post_handlers()
+        # Buy with a post (issue 12): pays for the buys a batch's `#confirm CODE` posts
+        # claimed, once that batch has committed (never inside it: the gateway is asked
+        # between units of work). App.settle_buys; None: the payment sweep of `serve` does.
+        self.settle_buys = settle_buys
+        self._confirmed_seen = 0
 
     def ingest_lines(
         self, source: str, lines: Iterable[bytes], *, cursor: Cursor | None = None
@@ -295,6 +301,10 @@ class Ingestor:
         work, self._batch = self._batch, []
         self._moved_lines.clear()
         self._commit_isolating(work, cursor)
+        confirmed = self.stats.actions.buys_confirmed
+        if self.settle_buys is not None and confirmed > self._confirmed_seen:
+            self._confirmed_seen = confirmed
+            self.settle_buys()
 
     def _commit_isolating(self, work: list[_Work], cursor: Cursor | None = None) -> None:
         saved_stats, saved_missing = copy.deepcopy(self.stats), set(self.missing_parents)

@@ -53,6 +53,9 @@ class LiveHost(ShopHost, Protocol):
     @property
     def payload_reader(self) -> PayloadReader: ...
 
+    # Buy with a post (issue 12): pays for the buys a committed batch's `#confirm` claimed.
+    def settle_buys(self) -> int: ...
+
 
 class LiveIngest:
     def __init__(
@@ -102,6 +105,7 @@ class LiveIngest:
                 batch_size=self.app.settings.ingest_batch_size,
                 prefilter=reader.prefilter(shop.every_word, hosts),
                 resolve_links=self.resolve_links,
+                settle_buys=self.app.settle_buys,
             )
         return self._ingestor
 

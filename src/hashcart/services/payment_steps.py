@@ -179,7 +179,8 @@ class PaymentSweep:
         self.clock = clock
         self.gateway_for = gateway_for
         self.every = every
-        # Another owed-step sweep run on the same beat (services/saved_cards' clean-ups).
+        # Another owed-step sweep run on the same beat (services/saved_cards' clean-ups; and
+        # `serve` pays for confirmed buys with a post here, App.settle_buys).
         self.also = also
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
+from decimal import Decimal
 from typing import Protocol
 
 from hashcart.config import Settings
@@ -70,6 +71,13 @@ class Shop:
     # x_shop_handle, a bluesky_identifier that is a handle): an `#order` post from an
     # account no customer linked is answered only when it mentions one of them.
     own_handles: dict[str, frozenset[str]] = field(default_factory=dict)
+    # --- buy with a post (issue 12) ---
+    # How long a code is good (and the stock held), what a shopper may spend by buying with
+    # posts in a UTC day (in the product's currency), and the tag a code is confirmed with
+    # (the first of `confirm_tags`, as the answer quotes it).
+    buy_confirm_minutes: float = 15.0
+    buy_daily_limit: Decimal = Decimal("250")
+    confirm_tag: str = "confirm"
 
     @classmethod
     def load(
@@ -106,6 +114,9 @@ class Shop:
             own_accounts=_own_accounts(settings),
             first_advice=_first_advice(settings),
             own_handles=_own_handles(settings),
+            buy_confirm_minutes=settings.buy_confirm_minutes,
+            buy_daily_limit=settings.buy_daily_limit,
+            confirm_tag=(settings.confirm_tags or ("confirm",))[0],
         )
 
     def is_own(self, post: Post) -> bool:

@@ -13,7 +13,7 @@ from sqlalchemy import Connection, select, update
 
 from hashcart.ports import CleanupAction, OwedCleanup
 from hashcart.store import schema as t
-from hashcart.store.repository import insert_ignoring
+from hashcart.store.statements import insert_ignoring
 
 _C = t.gateway_cleanups.c
 

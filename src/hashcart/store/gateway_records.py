@@ -16,7 +16,7 @@ from hashcart.ports import CleanupAction, OwedCleanup, PaymentRecord, SavedPayme
 from hashcart.store import gateway_cleanups
 from hashcart.store import schema as t
 from hashcart.store.payments import find as find_payment
-from hashcart.store.repository import insert_ignoring, upsert
+from hashcart.store.statements import insert_ignoring, upsert
 
 
 class StoredGatewayRecords:

@@ -12,7 +12,7 @@ from sqlalchemy import Connection, select, tuple_
 
 from hashcart.errors import HashcartError
 from hashcart.store import schema as t
-from hashcart.store.repository import dialect_insert
+from hashcart.store.statements import dialect_insert
 
 # A handle as networks spell them: a Bluesky domain handle, an X screen name, a Mastodon
 # user@host. Anything else (control characters, markup, spaces, overlong text) is not kept.

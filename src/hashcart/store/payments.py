@@ -17,7 +17,7 @@ from sqlalchemy import Connection, and_, or_, select, update
 
 from hashcart.ports import Authorisation, PaymentRecord, PaymentStatus, PaymentStepName
 from hashcart.store import schema as t
-from hashcart.store.repository import insert_ignoring
+from hashcart.store.statements import insert_ignoring
 
 __all__ = ["PaymentRecord", "PaymentStatus", "StoredPayments"]
 

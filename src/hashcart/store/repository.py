@@ -7,7 +7,7 @@ import functools
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import (
     Connection,
@@ -17,7 +17,6 @@ from sqlalchemy import (
     bindparam,
     delete,
     func,
-    literal_column,
     select,
     update,
 )
@@ -40,12 +39,13 @@ from hashcart.ports import (
 )
 from hashcart.store import order_care, stock_counts
 from hashcart.store import schema as t
+from hashcart.store.buys import StoredBuys
 from hashcart.store.database import write_transaction
 from hashcart.store.forget import Forgotten, forget_network_account
 
-if TYPE_CHECKING:
-    from sqlalchemy.dialects.postgresql import Insert as PostgresInsert
-    from sqlalchemy.dialects.sqlite import Insert as SqliteInsert
+# The dialects' INSERT … ON CONFLICT helpers live in store/statements (a leaf module, so the
+# store's other modules can use them without importing this one); they are re-exported here.
+from hashcart.store.statements import dialect_insert, insert_ignoring, upsert
 
 # The table of each list a shopper has.
 LIST_TABLES: dict[ListKind, Table] = {"cart": t.cart_lines, "wishlist": t.wishlist_entries}
@@ -59,6 +59,7 @@ __all__ = [
     "Repository",
     "StoredLinkCode",
     "StoredPost",
+    "dialect_insert",
     "digest_of",
     "insert_ignoring",
     "transaction",
@@ -607,6 +608,12 @@ class Repository:
     def recent_orders(self, customer_ids: Iterable[int], limit: int) -> dict[int, CustomerOrders]:
         return order_care.recent_orders(self.connection, customer_ids, limit)
 
+    # --- buy with a post (issue 12): buy requests, in store/buys ---
+
+    @property
+    def buys(self) -> StoredBuys:
+        return StoredBuys(self.connection)
+
 
 def _stored_post(row: Any) -> StoredPost:
     return StoredPost(
@@ -636,36 +643,6 @@ def _pending_intent(row: Any) -> PendingIntent:
         quantity=row["quantity"],
         trigger_at=row["trigger_at"],
         expires_at=row["expires_at"],
-    )
-
-
-def dialect_insert(dialect: str, table: Table) -> PostgresInsert | SqliteInsert:
-    """An INSERT with `dialect`'s ON CONFLICT clauses. Each dialect's module is imported when
-    first asked for, so a SQLite process never loads PostgreSQL's (about 20 ms at start)."""
-    if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as postgres_insert
-
-        return postgres_insert(table)
-    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-
-    return sqlite_insert(table)
-
-
-@functools.cache
-def insert_ignoring(dialect: str, table_name: str) -> Insert:
-    """One statement object per table, built once: SQLAlchemy then compiles it once too."""
-    table = t.metadata.tables[table_name]
-    insert = dialect_insert(dialect, table)
-    return insert.on_conflict_do_nothing().returning(literal_column("1"))
-
-
-def upsert(dialect: str, table: Table, keys: Sequence[str]) -> Insert:
-    """Insert a row, or overwrite every other column of the row with the same `keys`."""
-    insert = dialect_insert(dialect, table)
-    excluded = insert.excluded
-    return insert.on_conflict_do_update(
-        index_elements=[table.c[name] for name in keys],
-        set_={c.name: excluded[c.name] for c in table.columns if c.name not in keys},
     )
 
 

@@ -637,3 +637,51 @@ sign_up_requests = Table(
     Column("expires_at", UTCDateTime, nullable=False),
     Index("ix_sign_up_requests_expires_at", "expires_at"),
 )
+
+# --- buy with a post (issue 12) ---
+# One `#buy` of a linked shopper: the quote (binding for the window), the stock held as
+# "buy:<buy_key>", the one-time code, and what became of it. `open_code` is the code while
+# it can still be confirmed (open, confirmed) and NULL after: unique, so no two requests
+# that can still be confirmed share a code (NULLs are distinct), as `live` does for holds.
+buy_requests = Table(
+    "buy_requests",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("network", String(16), nullable=False),
+    Column("account_id", String(300), nullable=False),
+    Column("account_handle", String(300), nullable=False),
+    Column("customer_id", ForeignKey("customers.id", ondelete="CASCADE"), nullable=False),
+    Column("product_id", String(200), nullable=False),
+    Column("title", Text, nullable=False),
+    Column("quantity", Integer, nullable=False),
+    Column("unit_price", Numeric(12, 2), nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("total", Numeric(12, 2), nullable=False),
+    Column("code", String(8), nullable=False),
+    Column("open_code", String(8), nullable=True, unique=True),
+    # The gateways' idempotency key for its payment (hashcart keeps key -> PaymentIntent).
+    Column("buy_key", String(64), nullable=False, unique=True),
+    # The saved card quoted: its gateway, the gateway's id for it, its last four digits.
+    Column("gateway", String(32), nullable=False),
+    Column("method_id", String(255), nullable=False),
+    Column("card_last4", String(4), nullable=False),
+    # open | confirmed | bought | declined | expired
+    Column("status", String(16), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False),
+    # The shoppable post the `#buy` replied to (the order's source post), the `#buy` itself,
+    # and the `#confirm` that claimed it.
+    Column("source_post_id", String(300), nullable=False),
+    Column("trigger_post_id", String(300), nullable=False),
+    Column("confirm_post_id", String(300), nullable=True),
+    # While confirmed: when a settling process may take it (one that died mid-payment).
+    Column("settle_after", UTCDateTime, nullable=True),
+    Column("order_id", ForeignKey("orders.id", ondelete="SET NULL"), nullable=True),
+    # The gateway's words on a decline.
+    Column("message", Text, nullable=True),
+    Column("updated_at", UTCDateTime, nullable=False),
+    UniqueConstraint("network", "trigger_post_id", name="uq_buy_requests_trigger"),
+    Index("ix_buy_requests_code", "code"),
+    Index("ix_buy_requests_customer", "customer_id", "created_at"),
+    Index("ix_buy_requests_status", "status", "settle_after"),
+)

@@ -109,6 +109,9 @@ def effective_settings(
             effective = apply(settings, overrides)
         except ShopConfigError as error:
             log.warning("console settings ignored, they no longer fit the settings file: %s", error)
+    switches = stored_switches(connection)
+    if switches:
+        effective = effective.model_copy(update=switches)
     return network_config.overlay(effective, connection, networks=networks)
 
 
@@ -134,5 +137,46 @@ def origin(settings: Settings, overrides: Mapping[str, tuple[str, ...]], key: st
     """Where the value in force for `key` comes from ("settings file" includes HASHCART_*
     environment variables: both are how the operator configures the shop)."""
     if key in overrides:
+        return "console"
+    return "settings file" if key in settings.model_fields_set else "default"
+
+
+# --- switches the console turns on and off (issue 12: buy with a post) ---------------------
+#
+# Stored in `shop_config` beside the lists, as the JSON `true` or `false`; like them, only a
+# value that differs from the settings file is kept. They cannot conflict with anything.
+
+SWITCHES = ("buy_enabled",)
+
+
+def stored_switches(connection: Connection) -> dict[str, bool]:
+    """The console's on/off values (a row that is no JSON boolean is ignored, with a warning)."""
+    found: dict[str, bool] = {}
+    rows = connection.execute(
+        select(t.shop_config.c.key, t.shop_config.c.value).where(t.shop_config.c.key.in_(SWITCHES))
+    )
+    for key, raw in rows:
+        try:
+            value = json.loads(raw)
+        except ValueError:
+            value = None
+        if not isinstance(value, bool):
+            log.warning("shop_config %r is not true or false; ignored", key)
+            continue
+        found[key] = value
+    return found
+
+
+def save_switch(connection: Connection, settings: Settings, key: str, value: bool) -> None:
+    """Turn `key` on or off over the settings file (the file's own value stores nothing)."""
+    if key not in SWITCHES:
+        raise ShopConfigError(f"not a switch the console can change: {key}")
+    connection.execute(delete(t.shop_config).where(t.shop_config.c.key == key))
+    if value != bool(getattr(settings, key)):
+        connection.execute(insert(t.shop_config).values(key=key, value=json.dumps(value)))
+
+
+def switch_origin(settings: Settings, switches: Mapping[str, bool], key: str) -> Origin:
+    if key in switches:
         return "console"
     return "settings file" if key in settings.model_fields_set else "default"

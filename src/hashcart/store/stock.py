@@ -22,7 +22,7 @@ from sqlalchemy import Connection, case, select, update
 from hashcart.domain.stock import Shortage
 from hashcart.ports import OutOfStock, StockLevel
 from hashcart.store import schema as t
-from hashcart.store.repository import insert_ignoring
+from hashcart.store.statements import insert_ignoring
 from hashcart.store.stock_counts import set_stock, set_stocks
 
 r, p = t.reservations, t.products

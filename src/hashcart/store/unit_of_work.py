@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import Connection, Engine
 
 from hashcart.errors import HashcartError
+from hashcart.store.buys import StoredBuys
 from hashcart.store.cursors import StoredCursors
 from hashcart.store.database import read_only_transaction, write_transaction
 from hashcart.store.gateway_records import StoredGatewayRecords
@@ -164,6 +165,14 @@ class SqlUnitOfWork:
         if self._gateway_records is None:
             raise UnitOfWorkMisuse("the unit of work is not open")
         return self._gateway_records
+
+    # --- buy with a post (issue 12) ---
+
+    @property
+    def buys(self) -> StoredBuys:
+        if self._connection is None:
+            raise UnitOfWorkMisuse("the unit of work is not open")
+        return StoredBuys(self._connection)
 
     # --- the outbox (issue 10: one dispatcher) ---
 

@@ -9,6 +9,10 @@ Python. Counts come from what the engine recorded:
   lines added on the web from the post (`network "web"`, `post_id "<network>/<post id>"`);
 - pending: pending intents of those triggers still waiting for their account to link;
 - orders, units, revenue: `order_lines` that name the post (checkout resolves them);
+- buys requested / confirmed, revenue from buys (issue 12, buy with a post): `buy_requests`
+  whose source post is the post: every request answered with a code; those whose code was
+  confirmed (confirmed, bought or declined); the totals of those bought, per currency (also
+  counted in orders and revenue, as their order lines name the post);
 - confirmed elsewhere: confirmations of those triggers that the network would not carry (a
   reply X refused under its 2026 rule: the shopper did not mention the shop) and that went
   by email instead (outbox/fallback.py).
@@ -65,6 +69,9 @@ SortKey = Literal[
     "orders",
     "units",
     "revenue",
+    "buys_requested",
+    "buys_confirmed",
+    "buy_revenue",
 ]
 SORT_KEYS: tuple[SortKey, ...] = get_args(SortKey)
 
@@ -96,6 +103,10 @@ class FunnelRow:
     # Per currency, so mixed currencies are never added up as if they were one.
     revenue: dict[str, Decimal] = field(default_factory=dict)
     confirmed_elsewhere: int = 0
+    # Buy with a post (issue 12).
+    buys_requested: int = 0
+    buys_confirmed: int = 0
+    buy_revenue: dict[str, Decimal] = field(default_factory=dict)
 
 
 @dataclass
@@ -111,6 +122,10 @@ class FunnelTotals:
     units: int = 0
     revenue: dict[str, Decimal] = field(default_factory=dict)
     confirmed_elsewhere: int = 0
+    # Buy with a post (issue 12).
+    buys_requested: int = 0
+    buys_confirmed: int = 0
+    buy_revenue: dict[str, Decimal] = field(default_factory=dict)
 
 
 @dataclass
@@ -131,6 +146,8 @@ def _sort_value(key: SortKey) -> Callable[[FunnelRow], Any]:
     if key == "revenue":
         # Only an order to sort by: with mixed currencies the amounts are compared as numbers.
         return lambda row: sum(row.revenue.values(), Decimal(0))
+    if key == "buy_revenue":
+        return lambda row: sum(row.buy_revenue.values(), Decimal(0))
     return lambda row: getattr(row, key)
 
 
@@ -162,6 +179,7 @@ def funnel(
         _add_web_cart_lines(connection, by_key)
         _add_confirmed_elsewhere(connection, by_key)
         order_ids = _add_orders(connection, by_key)
+        _add_buys(connection, by_key)
     else:
         order_ids = set()
     return Funnel(sort_rows(rows, sort, descending), _totals(rows, order_ids))
@@ -366,6 +384,27 @@ def _add_orders(connection: Connection, by_key: dict[tuple[str, str], FunnelRow]
     return {order_id for order_ids in orders_of.values() for order_id in order_ids}
 
 
+def _add_buys(connection: Connection, by_key: dict[tuple[str, str], FunnelRow]) -> None:
+    """Buys with a post per source post: requested, confirmed, and revenue of those bought.
+    Grouped by status and currency, totals summed in Decimal here (see _add_orders)."""
+    b = t.buy_requests
+    query = select(b.c.network, b.c.source_post_id, b.c.status, b.c.currency, b.c.total).where(
+        b.c.source_post_id != ""
+    )
+    for row in connection.execute(query):
+        found = by_key.get((row.network, row.source_post_id))
+        if found is None:
+            continue
+        found.buys_requested += 1
+        if row.status in ("confirmed", "bought", "declined"):
+            found.buys_confirmed += 1
+        if row.status == "bought":
+            amount = Decimal(row.total).quantize(CENTS)
+            found.buy_revenue[row.currency] = (
+                found.buy_revenue.get(row.currency, Decimal(0)) + amount
+            )
+
+
 def _totals(rows: Iterable[FunnelRow], order_ids: set[int]) -> FunnelTotals:
     totals = FunnelTotals(orders=len(order_ids))
     for row in rows:
@@ -379,4 +418,8 @@ def _totals(rows: Iterable[FunnelRow], order_ids: set[int]) -> FunnelTotals:
         totals.confirmed_elsewhere += row.confirmed_elsewhere
         for currency, amount in row.revenue.items():
             totals.revenue[currency] = totals.revenue.get(currency, Decimal(0)) + amount
+        totals.buys_requested += row.buys_requested
+        totals.buys_confirmed += row.buys_confirmed
+        for currency, amount in row.buy_revenue.items():
+            totals.buy_revenue[currency] = totals.buy_revenue.get(currency, Decimal(0)) + amount
     return totals

@@ -53,6 +53,12 @@ class FunnelPost(BaseModel):
     orders: int = Field(description="Distinct orders with a line from this post.")
     units: int
     revenue: list[Money] = Field(description="Per currency; never added across currencies.")
+    # Buy with a post (issue 12).
+    buys_requested: int = Field(0, description="`#buy` replies answered with a code.")
+    buys_confirmed: int = Field(0, description="Of those, the ones whose code was confirmed.")
+    buy_revenue: list[Money] = Field(
+        default_factory=list, description="Totals of the buys with a post bought, per currency."
+    )
 
 
 class ShippingAddress(BaseModel):

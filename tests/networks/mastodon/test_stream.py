@@ -112,6 +112,9 @@ def test_the_recorded_event_stream_is_read_and_its_status_id_kept(
         "hashtag:wishlist",
         "hashtag:cartlink",
         "hashtag:order",
+        # Buy with a post (issue 12).
+        "hashtag:buy",
+        "hashtag:confirm",
     }
     streaming_port = int(server.streaming_server.url.rsplit(":", 1)[1])
     streamed = [s for s in server.stand_in.seen if "/streaming/" in s.path]
@@ -300,4 +303,6 @@ def test_every_trigger_and_link_tag_gets_a_stream_once(shop: Shop) -> None:
         "mastodon:tag:wishlist",
         "mastodon:tag:cartlink",
         "mastodon:tag:order",  # order care (issue 12): `@shop #order`
+        "mastodon:tag:buy",  # buy with a post (issue 12): `#buy`, then `#confirm CODE`
+        "mastodon:tag:confirm",
     ]

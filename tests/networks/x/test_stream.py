@@ -42,6 +42,10 @@ LINK_RULE = "#cartlink -is:retweet"
 # `@shop #order` (issue 12, order care): `@` matches posts that mention the username
 # (x-api/posts/filtered-stream/integrate/operators.mdx, entity operators).
 ORDER_RULE = f"#order @{SHOP_HANDLE} -is:retweet"
+# The engine's shop, with buy with a post (issue 12): `#buy` joins the trigger rule, and
+# `#confirm CODE`, addressed to the shop, the `@shop` rule (not everyone's `#confirm`).
+SHOP_TRIGGER_RULE = f"(#cart OR #wishlist OR #buy) to:{SHOP_HANDLE} -is:retweet"
+SHOP_ADDRESSED_RULE = f"(#order OR #confirm) @{SHOP_HANDLE} -is:retweet"
 # X's answer to a second connection of the same app. documented: verbatim,
 # x-api/fundamentals/handling-disconnections ("TooManyConnections").
 TOO_MANY_CONNECTIONS = {
@@ -225,7 +229,7 @@ def test_the_stream_puts_products_in_carts_and_reconnects_on_x_s_schedule(
     # Rules were put in place once, before the first connection: one request adding both.
     assert len(x.x.rule_requests) == 1
     assert sorted(str(rule["value"]) for rule in x.x.rules) == sorted(
-        [TRIGGER_RULE, ORDER_RULE, LINK_RULE]
+        [SHOP_TRIGGER_RULE, SHOP_ADDRESSED_RULE, LINK_RULE]
     )
 
 
@@ -344,5 +348,5 @@ def test_the_handle_comes_from_the_settings_in_force(tmp_path: Path) -> None:
         finally:
             stand_in.release()
     assert sorted(str(rule["value"]) for rule in stand_in.rules) == sorted(
-        [TRIGGER_RULE, ORDER_RULE, LINK_RULE]
+        [SHOP_TRIGGER_RULE, SHOP_ADDRESSED_RULE, LINK_RULE]
     )

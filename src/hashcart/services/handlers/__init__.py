@@ -19,7 +19,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from hashcart.domain.kinds import (
+    BUY,
     CART,
+    CONFIRM,
     KINDS,
     ORDER_STATUS,
     REMOVE,
@@ -27,7 +29,7 @@ from hashcart.domain.kinds import (
     Grammar,
     TriggerKind,
 )
-from hashcart.services.handlers import cart, order_status, remove, wishlist
+from hashcart.services.handlers import buy, cart, confirm, order_status, remove, wishlist
 from hashcart.services.handlers.base import (
     Decision,
     Handler,
@@ -109,3 +111,6 @@ register(WISHLIST, wishlist.HANDLER)
 register(REMOVE, remove.HANDLER)
 # Order care (issue 12): a post of its own, `@shop #order`.
 register(ORDER_STATUS, order_status.HANDLER)
+# Buy with a post (issue 12): `#buy` under a product post, then `#confirm CODE` on its own.
+register(BUY, buy.HANDLER)
+register(CONFIRM, confirm.HANDLER)

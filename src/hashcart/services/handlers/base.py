@@ -14,8 +14,8 @@ Two shapes, by the kind's grammar (domain/kinds):
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -68,6 +68,9 @@ class Decision:
     title: str
     quantity: int
     into: ListKind = "cart"
+    # More facts for the message's text (domain/messages.compose keyword arguments, such as
+    # a buy's `buy=BuyFacts(...)`).
+    details: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)

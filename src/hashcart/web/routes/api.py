@@ -75,6 +75,12 @@ def funnel_post(row: FunnelRow) -> FunnelPost:
             Money(currency=currency, amount=amount)
             for currency, amount in sorted(row.revenue.items())
         ],
+        buys_requested=row.buys_requested,
+        buys_confirmed=row.buys_confirmed,
+        buy_revenue=[
+            Money(currency=currency, amount=amount)
+            for currency, amount in sorted(row.buy_revenue.items())
+        ],
     )
 
 

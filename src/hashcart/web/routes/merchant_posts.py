@@ -187,6 +187,11 @@ CSV_HEADER = (
     "units",
     "revenue",
     "currency",
+    # Buy with a post (issue 12), after the columns there were.
+    "buys_requested",
+    "buys_confirmed",
+    "buy_revenue",
+    "buy_currency",
 )
 
 
@@ -207,6 +212,7 @@ def funnel_csv(rows: list[FunnelRow]) -> str:
     writer.writerow(CSV_HEADER)
     for row in rows:
         revenue, currency = _revenue_cells(row.revenue)
+        buy_revenue, buy_currency = _revenue_cells(row.buy_revenue)
         writer.writerow(
             [
                 csv_cell(value)
@@ -227,6 +233,10 @@ def funnel_csv(rows: list[FunnelRow]) -> str:
                     row.units,
                     revenue,
                     currency,
+                    row.buys_requested,
+                    row.buys_confirmed,
+                    buy_revenue,
+                    buy_currency,
                 )
             ]
         )

@@ -136,6 +136,7 @@ def _settings_page(
     app = hashcart_of(request)
     with read_only(request) as connection:
         overrides = shop_config.stored(connection)
+        switches = shop_config.stored_switches(connection)
     conflict = None
     try:
         effective = shop_config.apply(app.settings, overrides)
@@ -168,6 +169,8 @@ def _settings_page(
         conflict=conflict,
         catalog_hosts=catalog_hosts,
         stripe_settings=stripe_settings(app.settings),
+        buy_enabled=switches.get("buy_enabled", app.settings.buy_enabled),
+        buy_origin=shop_config.switch_origin(app.settings, switches, "buy_enabled"),
     )
 
 
@@ -218,6 +221,23 @@ def settings_submit(
     except shop_config.ShopConfigError as problem:
         return _settings_page(request, 400, form=form, error=f"Nothing was saved: {problem}.")
     return RedirectResponse("/merchant/settings?saved=1", 303)
+
+
+@router.post("/settings/buying")
+def settings_buying(
+    request: Request,
+    viewer: SignedInMerchant,
+    buy_enabled: Annotated[str, Form(max_length=8)] = "",
+) -> Response:
+    """Buying with a post on or off (`buy_enabled`): off, `#buy` and `#confirm` are no
+    triggers; buys already confirmed are still paid for."""
+    if buy_enabled not in ("on", "off"):
+        return _settings_page(request, 400, error="Say on or off.")
+    with unit_of_work(request) as connection:
+        shop_config.save_switch(
+            connection, hashcart_of(request).settings, "buy_enabled", buy_enabled == "on"
+        )
+    return RedirectResponse("/merchant/settings?saved=1#buying", 303)
 
 
 @router.post("/settings/reset")

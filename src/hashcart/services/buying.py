@@ -1,0 +1,291 @@
+"""Buy with a post (issue 12): a `#buy` quoted and held, its `#confirm CODE` claimed, and
+the claimed buys paid for and ordered.
+
+Three steps, each where it must be:
+
+- the `#buy` handler (services/handlers/buy, in the ingest's transaction, or the link's when a
+  waiting `#buy` of an account that just linked becomes a fresh request): the quote
+  (`quote_buy`, the one place a buy's price is decided), the saved card, the daily limit,
+  the stock held for the window, and a one-time code; the answer is `buy_confirm_needed`.
+- the `#confirm` handler (services/handlers/confirm, in the ingest's transaction): the same
+  account's code, claimed by one conditional update (store/buys), so two confirms at once
+  make one claim. The stock stays held while it is paid for.
+- `settle_confirmed` (after that transaction commits, never inside one: the gateway is
+  asked between units of work): authorise the saved card under the request's own key
+  (`buy_key`; the gateways and hashcart's key -> PaymentIntent record answer a repeat with
+  the same authorisation), place the order, capture. A gateway that does not answer leaves
+  the request confirmed, and the next settle (the payment sweep of `hashcart serve`, the
+  next ingest) asks again with the same key: never a second charge.
+
+An open request whose window passed is expired when it is next read (a confirm finds it
+expired) and by `expire_due`, which `settle_confirmed` runs first; its stock hold ends by
+itself at the same moment (domain/stock: an expired hold stops counting). A declined card
+gives the stock back at once: nothing will be bought under that code.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from hashcart.domain.buying import (
+    PAYING_HOLD,
+    SETTLE_LEASE,
+    Quote,
+    buy_holder,
+    money,
+)
+from hashcart.domain.messages import BuyFacts, Reason
+from hashcart.domain.posts import Network
+from hashcart.domain.stock import order_holder
+from hashcart.ports import (
+    Address,
+    BuyingCustomer,
+    BuyRecords,
+    BuyRequest,
+    Clock,
+    GatewayUnreachable,
+    NewOrder,
+    OrderLine,
+    OutOfStock,
+    PaymentDetails,
+    PaymentGateway,
+    PaymentRecord,
+    Repository,
+    UnitsOfWork,
+)
+from hashcart.services import payments
+from hashcart.services.checkout import confirmation_email
+from hashcart.services.notify import Notices
+from hashcart.services.payment_steps import REQUEST_GRACE
+from hashcart.services.shop import Shop
+
+log = logging.getLogger(__name__)
+
+SETTLE_BATCH = 50
+SECONDS_PER_DAY = 86_400
+
+GatewayFinder = Callable[[str], PaymentGateway | None]
+
+
+# the quote ---------------------------------------------------------------------------------
+
+
+def quote_buy(
+    records: BuyRecords, shop: Shop, customer_id: int, product_id: str, quantity: int
+) -> Quote | None:
+    """What `customer_id` pays for `quantity` of `product_id` bought with a post, binding for
+    the confirm window; None when it has no price. The one place a buy's price is decided:
+    a discount that applies to buys (a loaded offer) belongs here."""
+    priced = records.priced(product_id)
+    if priced is None or priced.price is None or priced.currency is None:
+        return None
+    return Quote(product_id, shop.title(product_id), quantity, priced.price, priced.currency)
+
+
+def payment_url(shop: Shop) -> str:
+    """The account page's card section (`payment_method_needed`, `payment_declined`)."""
+    return f"{shop.account_url}#payment"
+
+
+def day_start(at: datetime) -> datetime:
+    """The start of `at`'s UTC day (the daily limit's day)."""
+    seconds = int(at.astimezone(UTC).timestamp()) // SECONDS_PER_DAY * SECONDS_PER_DAY
+    return datetime.fromtimestamp(seconds, UTC)
+
+
+# paying for confirmed buys -----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Settled:
+    """What became of one confirmed buy this time: bought (order_id), declined, or not
+    answered (`unreachable`: asked again later under the same key)."""
+
+    request_id: int
+    outcome: str  # bought | declined | unreachable
+    order_id: int | None = None
+
+
+def expire_due(units: UnitsOfWork, now: datetime) -> int:
+    """Expire the open requests whose window passed and give their stock back."""
+    with units() as uow:
+        ended = uow.buys.expire_due(now)
+        for request in ended:
+            uow.buys.release(buy_holder(request.buy_key), now)
+    return len(ended)
+
+
+def settle_confirmed(
+    units: UnitsOfWork, clock: Clock, gateway_for: GatewayFinder, shop: Shop
+) -> list[Settled]:
+    """Pay for every confirmed buy no other process is paying for, each once."""
+    now = clock.now()
+    expire_due(units, now)
+    with units() as uow:
+        due = uow.buys.due_to_settle(now, SETTLE_BATCH)
+    settled: list[Settled] = []
+    for request in due:
+        with units() as uow:
+            if not uow.buys.claim_settle(request.id, now, now + SETTLE_LEASE):
+                continue  # another process took it
+        settled.append(_settle_one(units, clock, gateway_for, shop, request))
+    return settled
+
+
+def _settle_one(
+    units: UnitsOfWork, clock: Clock, gateway_for: GatewayFinder, shop: Shop, request: BuyRequest
+) -> Settled:
+    now = clock.now()
+    gateway = gateway_for(request.gateway)
+    with units() as uow:
+        customer = uow.buys.customer(request.customer_id)
+    if gateway is None or customer is None:
+        why = "the card's payment service is not available"
+        return _declined(units, shop, request, why, clock.now())
+    try:
+        record = payments.authorise_once(
+            units,
+            gateway,
+            request.total,
+            request.currency,
+            PaymentDetails(
+                fields={"saved_method": request.method_id},
+                idempotency_key=request.buy_key,
+                today=now.date(),
+                customer_email=customer.email,
+            ),
+            now,
+        )
+    except GatewayUnreachable:
+        log.warning("buy %s: the payment gateway did not answer; asked again later", request.id)
+        if now >= request.expires_at + PAYING_HOLD:
+            # It never answered while the stock was held: give up, and cancel whatever the
+            # key may have authorised (void answers "nothing charged" when it made nothing).
+            payments.void(units, gateway, request.buy_key, now)
+            return _declined(units, shop, request, "the payment service did not answer", now)
+        return Settled(request.id, "unreachable")
+    if record.status in ("declined", "voided") or record.pending_step == "void":
+        if record.status == "authorised":
+            payments.void(units, gateway, request.buy_key, now)
+        return _declined(units, shop, request, record.message, clock.now())
+    try:
+        order_id = _place(units, shop, request, customer, record, clock.now())
+    except OutOfStock:
+        # Cannot happen while the hold stands (it is held until paid for); if it ran out and
+        # the units went elsewhere, nothing is bought and the authorisation is cancelled.
+        payments.void(units, gateway, request.buy_key, clock.now())
+        return _declined(units, shop, request, "it sold out", clock.now())
+    payments.capture(units, gateway, request.buy_key, clock.now())
+    return Settled(request.id, "bought", order_id)
+
+
+def _place(
+    units: UnitsOfWork,
+    shop: Shop,
+    request: BuyRequest,
+    customer: BuyingCustomer,
+    record: PaymentRecord,
+    now: datetime,
+) -> int:
+    """The order, the sale of the held units, the capture owed, the receipt and the
+    `purchased` answer, in one unit of work (a twin that placed it already wins)."""
+    with units() as uow:
+        uow.repository.serialize_writers()
+        existing = uow.orders.with_key(request.buy_key)
+        if existing is not None:
+            return existing.id
+        address = uow.buys.latest_address(customer.id) or Address(
+            customer.name or "", "", "", "", "", ""
+        )
+        line = OrderLine(
+            product_id=request.product_id,
+            title=request.title,
+            unit_price=request.unit_price,
+            currency=request.currency,
+            quantity=request.quantity,
+            network=request.network,
+            post_id=request.source_post_id or None,
+            trigger_post_id=request.trigger_post_id,
+        )
+        payment = record.authorisation
+        order = NewOrder(
+            customer_id=customer.id,
+            checkout_key=request.buy_key,
+            status="paid" if payment.paid else "placed",
+            email=customer.email,
+            address=address,
+            payment_gateway=record.gateway,
+            payment_reference=payment.reference,
+            total_amount=request.total,
+            currency=request.currency,
+            created_at=now,
+            lines=[line],
+        )
+        order_id = uow.orders.add(order)
+        uow.stock.convert(
+            buy_holder(request.buy_key),
+            order_holder(order_id),
+            {request.product_id: request.quantity},
+            reason="buy",
+            now=now,
+        )
+        uow.payments.link_order(request.buy_key, order_id)
+        uow.payments.owe(request.buy_key, "capture", now + REQUEST_GRACE)
+        uow.buys.finish(request.id, "bought", now, order_id=order_id)
+        repo = uow.repository
+        repo.queue_emails(
+            [confirmation_email(order_id, order, customer, payment, shop.name, _public_url(shop))],
+            now,
+        )
+        _tell(repo, shop, request, Reason.PURCHASED, now, order_id=order_id)
+        return order_id
+
+
+def _declined(
+    units: UnitsOfWork, shop: Shop, request: BuyRequest, why: str, now: datetime
+) -> Settled:
+    with units() as uow:
+        if uow.buys.finish(request.id, "declined", now, message=why):
+            uow.buys.release(buy_holder(request.buy_key), now)
+            _tell(uow.repository, shop, request, Reason.PAYMENT_DECLINED, now, declined=why)
+    return Settled(request.id, "declined")
+
+
+def _tell(
+    repo: Repository,
+    shop: Shop,
+    request: BuyRequest,
+    reason: Reason,
+    now: datetime,
+    *,
+    order_id: int | None = None,
+    declined: str = "",
+) -> None:
+    """Answer the `#confirm` post the way the shopper chose."""
+    contact = repo.contacts_of_customers([request.customer_id]).get(request.customer_id)
+    notices = Notices(shop)
+    notices.tell(
+        Network(request.network),
+        request.account_id,
+        request.account_handle,
+        request.confirm_post_id or request.trigger_post_id,
+        reason,
+        contact,
+        title=request.title,
+        quantity=request.quantity,
+        buy=BuyFacts(
+            total=money(request.total, request.currency),
+            last4=request.card_last4,
+            order_id=order_id,
+            declined=declined,
+            payment_url=payment_url(shop),
+        ),
+    )
+    notices.flush(repo, now)
+
+
+def _public_url(shop: Shop) -> str:
+    return shop.account_url.removesuffix("/account")

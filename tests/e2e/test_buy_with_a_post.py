@@ -1,0 +1,81 @@
+"""A shopper saves a card on the account page in a real browser (Stripe's script: localstripe's
+stand-in on loopback), then buys with a post: `#buy` under the shop's post and `#confirm CODE`
+are ingested as Bluesky sends them, Stripe holds and captures the money, and the shopper sees
+the order on their orders page. On a 390 px phone and a desktop."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from hashcart.domain.posts import Network
+from tests.buying.support import code_in, own_post
+from tests.harness import HOST
+from tests.integration.social import Shopper
+from tests.loopback import LiveServer
+from tests.peers.fake_stripe.fixture import LocalStripe
+from tests.web.conftest import PASSWORD, WebShop
+
+WIDTHS = [390, 1200]
+MUG = f"https://{HOST}/products/enamel-mug"
+MAYA = Shopper(Network.BLUESKY, "did:plc:maya00000000000000000000", "maya.bsky.social")
+
+
+@pytest.fixture
+def stripe_live_shop(tmp_path: Any, localstripe: LocalStripe) -> Iterator[tuple[WebShop, str]]:
+    shop = WebShop(
+        f"sqlite:///{tmp_path / 'e2e.db'}",
+        stripe_secret_key=localstripe.secret_key,
+        stripe_publishable_key=localstripe.publishable_key,
+        stripe_api_base=localstripe.url,
+    )
+    with LiveServer(shop.web) as server:
+        yield shop, server.url
+    shop.close()
+
+
+def _save_card(page: Any, url: str) -> None:
+    page.goto(f"{url}/sign-up")
+    page.fill("input[name=name]", "Maya")
+    page.fill("input[name=email]", "maya@example.com")
+    page.fill("input[name=password]", PASSWORD)
+    page.click("form[action='/sign-up'] button[type=submit]")
+    page.wait_for_load_state()
+    page.goto(f"{url}/account#payment")
+    page.click("#card-start")
+    page.locator("#card-element input").first.wait_for()
+    page.fill("#card-element input[placeholder=number]", "4242424242424242")
+    page.fill("#card-element input[placeholder=exp_month]", "12")
+    page.fill("#card-element input[placeholder=exp_year]", "31")
+    page.fill("#card-element input[placeholder=cvc]", "123")
+    page.fill("#card-element input[placeholder=postal_code]", "10115")
+    page.click("#card-save")
+    page.wait_for_url(f"{url}/account?done=card#payment")
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_a_card_saved_on_the_account_page_then_a_buy_with_a_post(
+    stripe_live_shop: tuple[WebShop, str], page: Any, width: int
+) -> None:
+    shop, url = stripe_live_shop
+    page.set_viewport_size({"width": width, "height": 844})
+    _save_card(page, url)
+    shop.link("maya@example.com", MAYA.network, MAYA.account_id, MAYA.handle)
+
+    parent = MAYA.key()
+    shop.ingest([MAYA.parent(parent, (MUG,)), MAYA.reply(MAYA.key(), parent, "#buy x2")])
+    asked = shop.outbox()[-1]
+    assert asked["reason"] == "buy_confirm_needed" and "ending in 4242" in asked["text"]
+    shop.ingest([own_post(MAYA, MAYA.key(), f"#confirm {code_in(asked['text'])}")])
+    assert "purchased" in shop.reasons()
+
+    page.goto(f"{url}/orders")
+    main = page.inner_text("main")
+    assert "$36.00" in main
+    page.click("main a[href^='/orders/']")
+    page.wait_for_load_state()
+    order = page.inner_text("main")
+    assert "Trailhead Enamel Mug" in order and "$36.00" in order
+    assert page.evaluate("document.documentElement.scrollWidth") <= width
