@@ -10,6 +10,7 @@ from hashcart.domain.kinds import (
     CART,
     KINDS,
     LINK,
+    OFFER,
     ORDER_STATUS,
     REMOVE,
     WISHLIST,
@@ -22,9 +23,11 @@ from hashcart.domain.triggers import TriggerWords, parse_trigger
 SAMPLE = TriggerKind("sample", ("sample",))
 
 
-def test_the_built_in_kinds_are_cart_wishlist_link_remove_and_order_status_in_order() -> None:
-    assert list(KINDS)[:5] == [CART, WISHLIST, LINK, REMOVE, ORDER_STATUS]
-    assert KINDS.of(Grammar.POST) == [LINK, ORDER_STATUS]
+def test_the_built_in_kinds_are_cart_wishlist_link_remove_order_status_and_offer_in_order() -> None:
+    assert list(KINDS)[:6] == [CART, WISHLIST, LINK, REMOVE, ORDER_STATUS, OFFER]
+    assert KINDS.of(Grammar.POST) == [LINK, ORDER_STATUS, OFFER]
+    # The offer kind's tags are the merchant's offers (data), never a setting.
+    assert OFFER.setting is None and OFFER.tags(Settings()) == ()
 
 
 def test_each_kinds_tags_come_from_its_setting() -> None:
@@ -34,6 +37,7 @@ def test_each_kinds_tags_come_from_its_setting() -> None:
         "wishlist": ("wishlist",),
         "link": ("joinus",),
         "order_status": ("order",),
+        "offer": (),  # the offers' tags are data: services/shop adds them
     }
     assert KINDS.tags_by_kind({"cart_tags": ("grab",)}, Grammar.REPLY) == {
         "cart": ("grab",),

@@ -32,6 +32,7 @@ __all__ = [
     "CART",
     "KINDS",
     "LINK",
+    "OFFER",
     "ORDER_STATUS",
     "REMOVE",
     "WISHLIST",
@@ -100,6 +101,12 @@ ORDER_STATUS = TriggerKind(
     addressed=True,
     yields_defaults=True,
 )
+
+# --- offers by hashtag (issue 12) ---
+# `#summer20`: a shopper loads the offer with that tag. Its tags are data (the merchant's
+# offers, store/offers), not a setting: services/shop puts the listened offers' tags under
+# this kind when it loads the shop, so the prefilter and the streams hear them.
+OFFER = TriggerKind("offer", (), None, Grammar.POST)
 
 
 class KindRegistry:

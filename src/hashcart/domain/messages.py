@@ -43,6 +43,11 @@ class Reason(StrEnum):
     # --- order care (issue 12): texts in domain/order_care ---
     ORDER_STATUS = "order_status"
     SHIPPED = "shipped"
+    # --- offers by hashtag (issue 12): `title` names the offer (domain/offers.describe) ---
+    OFFER_LOADED = "offer_loaded"
+    OFFER_ALREADY_LOADED = "offer_already_loaded"
+    OFFER_EXHAUSTED = "offer_exhausted"
+    OFFER_EXPIRED = "offer_expired"
 
 
 class NotifyBy(StrEnum):
@@ -243,6 +248,17 @@ def _compose(
         body = f"{named} was not in your cart at {shop}; nothing changed."
     elif reason is Reason.WHICH_VARIANT:
         body = _which_variant(ctx, named, choices, title_keep, values_keep, example)
+    elif reason is Reason.OFFER_LOADED:
+        body = (
+            f"Offer loaded: {named} at {shop}. It comes off your next order with an "
+            "eligible product by itself."
+        )
+    elif reason is Reason.OFFER_ALREADY_LOADED:
+        body = f"Offer {named} is already on your account at {shop}; nothing changed."
+    elif reason is Reason.OFFER_EXHAUSTED:
+        body = f"Sorry, offer {named} at {shop} has been loaded as many times as it allows."
+    elif reason is Reason.OFFER_EXPIRED:
+        body = f"Sorry, offer {named} at {shop} has ended."
     elif reason is Reason.LINK_NEEDED:
         days = f"{expiry_days:g}"
         body = (
@@ -307,6 +323,11 @@ _SUBJECTS = {
     # --- order care (issue 12) ---
     Reason.ORDER_STATUS: "Your orders",
     Reason.SHIPPED: "Your order has shipped",
+    # --- offers by hashtag (issue 12) ---
+    Reason.OFFER_LOADED: "Your offer is loaded",
+    Reason.OFFER_ALREADY_LOADED: "Your offer is already loaded",
+    Reason.OFFER_EXHAUSTED: "That offer is all taken",
+    Reason.OFFER_EXPIRED: "That offer has ended",
 }
 
 

@@ -47,6 +47,8 @@ if TYPE_CHECKING:
     from sqlalchemy.dialects.postgresql import Insert as PostgresInsert
     from sqlalchemy.dialects.sqlite import Insert as SqliteInsert
 
+    from hashcart.store.offers import StoredOffers
+
 # The table of each list a shopper has.
 LIST_TABLES: dict[ListKind, Table] = {"cart": t.cart_lines, "wishlist": t.wishlist_entries}
 
@@ -606,6 +608,14 @@ class Repository:
 
     def recent_orders(self, customer_ids: Iterable[int], limit: int) -> dict[int, CustomerOrders]:
         return order_care.recent_orders(self.connection, customer_ids, limit)
+
+    # --- offers by hashtag (issue 12): in store/offers ---
+
+    @property
+    def offers(self) -> StoredOffers:
+        from hashcart.store.offers import StoredOffers
+
+        return StoredOffers(self.connection)
 
 
 def _stored_post(row: Any) -> StoredPost:

@@ -21,13 +21,14 @@ from contextlib import contextmanager
 from hashcart.domain.kinds import (
     CART,
     KINDS,
+    OFFER,
     ORDER_STATUS,
     REMOVE,
     WISHLIST,
     Grammar,
     TriggerKind,
 )
-from hashcart.services.handlers import cart, order_status, remove, wishlist
+from hashcart.services.handlers import cart, offer, order_status, remove, wishlist
 from hashcart.services.handlers.base import (
     Decision,
     Handler,
@@ -109,3 +110,5 @@ register(WISHLIST, wishlist.HANDLER)
 register(REMOVE, remove.HANDLER)
 # Order care (issue 12): a post of its own, `@shop #order`.
 register(ORDER_STATUS, order_status.HANDLER)
+# Offers by hashtag (issue 12): a post of its own, `#summer20`; its tags are the offers'.
+register(OFFER, offer.HANDLER)
