@@ -1294,6 +1294,10 @@ class NewOrder:
     currency: str
     created_at: datetime
     lines: Sequence[OrderLine]
+    # Offers by hashtag (issue 12): the offer the order redeemed and what it took off
+    # (`total_amount` is after it).
+    offer_id: int | None = None
+    discount_amount: Decimal | None = None
 
 
 @dataclass(frozen=True)

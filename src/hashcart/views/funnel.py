@@ -11,7 +11,9 @@ Python. Counts come from what the engine recorded:
 - orders, units, revenue: `order_lines` that name the post (checkout resolves them);
 - confirmed elsewhere: confirmations of those triggers that the network would not carry (a
   reply X refused under its 2026 rule: the shopper did not mention the shop) and that went
-  by email instead (outbox/fallback.py).
+  by email instead (outbox/fallback.py);
+- offer loads, offer redemptions (issue 12, offers by hashtag): offers loaded by a reply to
+  the post (`offer_loads.parent_post_id`), and how many of those loads an order redeemed.
 """
 
 from __future__ import annotations
@@ -65,6 +67,8 @@ SortKey = Literal[
     "orders",
     "units",
     "revenue",
+    "offer_loads",
+    "offer_redemptions",
 ]
 SORT_KEYS: tuple[SortKey, ...] = get_args(SortKey)
 
@@ -96,6 +100,9 @@ class FunnelRow:
     # Per currency, so mixed currencies are never added up as if they were one.
     revenue: dict[str, Decimal] = field(default_factory=dict)
     confirmed_elsewhere: int = 0
+    # Offers by hashtag (issue 12): offers loaded by replies to this post, and redeemed.
+    offer_loads: int = 0
+    offer_redemptions: int = 0
 
 
 @dataclass
@@ -111,6 +118,8 @@ class FunnelTotals:
     units: int = 0
     revenue: dict[str, Decimal] = field(default_factory=dict)
     confirmed_elsewhere: int = 0
+    offer_loads: int = 0
+    offer_redemptions: int = 0
 
 
 @dataclass
@@ -162,6 +171,7 @@ def funnel(
         _add_web_cart_lines(connection, by_key)
         _add_confirmed_elsewhere(connection, by_key)
         order_ids = _add_orders(connection, by_key)
+        _add_offer_loads(connection, by_key)
     else:
         order_ids = set()
     return Funnel(sort_rows(rows, sort, descending), _totals(rows, order_ids))
@@ -366,6 +376,26 @@ def _add_orders(connection: Connection, by_key: dict[tuple[str, str], FunnelRow]
     return {order_id for order_ids in orders_of.values() for order_id in order_ids}
 
 
+def _add_offer_loads(connection: Connection, by_key: dict[tuple[str, str], FunnelRow]) -> None:
+    """Per post: offers loaded by replies to it (pending ones not yet), and redeemed."""
+    loads = t.offer_loads
+    query = (
+        select(
+            loads.c.network,
+            loads.c.parent_post_id,
+            func.count().label("loaded"),
+            func.count(loads.c.redeemed_order_id).label("redeemed"),
+        )
+        .where(loads.c.status == "loaded", loads.c.parent_post_id.is_not(None))
+        .group_by(loads.c.network, loads.c.parent_post_id)
+    )
+    for row in connection.execute(query):
+        found = by_key.get((row.network, row.parent_post_id))
+        if found is not None:
+            found.offer_loads = int(row.loaded)
+            found.offer_redemptions = int(row.redeemed)
+
+
 def _totals(rows: Iterable[FunnelRow], order_ids: set[int]) -> FunnelTotals:
     totals = FunnelTotals(orders=len(order_ids))
     for row in rows:
@@ -377,6 +407,8 @@ def _totals(rows: Iterable[FunnelRow], order_ids: set[int]) -> FunnelTotals:
         totals.pending += row.pending
         totals.units += row.units
         totals.confirmed_elsewhere += row.confirmed_elsewhere
+        totals.offer_loads += row.offer_loads
+        totals.offer_redemptions += row.offer_redemptions
         for currency, amount in row.revenue.items():
             totals.revenue[currency] = totals.revenue.get(currency, Decimal(0)) + amount
     return totals

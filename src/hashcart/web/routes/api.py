@@ -75,6 +75,8 @@ def funnel_post(row: FunnelRow) -> FunnelPost:
             Money(currency=currency, amount=amount)
             for currency, amount in sorted(row.revenue.items())
         ],
+        offer_loads=row.offer_loads,
+        offer_redemptions=row.offer_redemptions,
     )
 
 

@@ -59,6 +59,7 @@ def _checkout_page(
         title="Checkout",
         basket=basket,
         summary=checkout.summary_of(basket),
+        offer_summary=checkout.offer_summary(basket),
         checkout_key=secrets.token_urlsafe(24),
         form=form,
         gateways=list(hashcart_of(request).payment_gateways().values()),
@@ -69,7 +70,8 @@ def _checkout_page(
 
 
 def _cart_basket(request: Request, viewer: Viewer) -> Basket:
-    return checkout.basket_for(hashcart_of(request).unit_of_work, viewer.id)
+    app = hashcart_of(request)
+    return checkout.basket_for(app.unit_of_work, viewer.id, app.clock.now())
 
 
 @router.get("/checkout")
@@ -79,7 +81,11 @@ def checkout_page(request: Request, viewer: SignedInShopper) -> Response:
         last = orders.last_address(connection, viewer.id)
     form = asdict(last) if last else {"name": viewer.person.name or ""}
     form["payment_method"] = DEFAULT_GATEWAY
-    return _checkout_page(request, checkout.basket_of(items), form)
+    app = hashcart_of(request)
+    basket = checkout.with_offer(
+        app.unit_of_work, viewer.id, checkout.basket_of(items), app.clock.now()
+    )
+    return _checkout_page(request, basket, form)
 
 
 @router.post("/checkout")
@@ -88,6 +94,7 @@ def checkout_submit(
     viewer: SignedInShopper,
     checkout_key: Annotated[str, Form()] = "",
     shown: Annotated[str, Form()] = "",
+    shown_offer: Annotated[str, Form()] = "",
     name: Annotated[str, Form()] = "",
     line1: Annotated[str, Form()] = "",
     line2: Annotated[str, Form()] = "",
@@ -131,6 +138,10 @@ def checkout_submit(
         return _to_order(request, made.id, made.customer_id, viewer)
 
     changes = checkout.changes_since(shown, basket, money)
+    if not changes and shown_offer[:100] != checkout.offer_summary(basket):
+        # The loaded offer the page took off is gone (used by another order, ended) or a
+        # new one applies: the amount to pay changed.
+        changes.append("The offer taken off your order changed.")
     if basket.problem and not changes:
         return _checkout_page(request, basket, form, 409, error=basket.problem)
     if changes:

@@ -151,6 +151,9 @@ _COLUMNS: tuple[tuple[SortKey, str, bool], ...] = (
     ("orders", "Orders", True),
     ("units", "Units", True),
     ("revenue", "Revenue", True),
+    # Offers by hashtag (issue 12).
+    ("offer_loads", "Offer loads", True),
+    ("offer_redemptions", "Offers redeemed", True),
 )
 
 
@@ -187,6 +190,9 @@ CSV_HEADER = (
     "units",
     "revenue",
     "currency",
+    # Offers by hashtag (issue 12): new columns go last, so existing readers keep working.
+    "offer_loads",
+    "offer_redemptions",
 )
 
 
@@ -227,6 +233,8 @@ def funnel_csv(rows: list[FunnelRow]) -> str:
                     row.units,
                     revenue,
                     currency,
+                    row.offer_loads,
+                    row.offer_redemptions,
                 )
             ]
         )
