@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 
 from hashcart.bootstrap import App
 from hashcart.config import Settings
+from hashcart.demo_offer import DemoOffer, show_demo_offer
 from hashcart.domain.posts import Network
 from hashcart.ports import Address, NewOrder, OrderLine
 from hashcart.services.catalog import FeedRow, parse_price
@@ -57,6 +58,8 @@ class DemoRun:
     late_link: LinkResult | None = None
     late_shopper: str = ""
     order_id: int | None = None  # the order Maya asks about with `#order`
+    # Offers by hashtag (issue 12): a demo shopper loads #trailhead10 and sees it at checkout.
+    offer: DemoOffer | None = None
 
 
 def feed_row(product: DemoProduct) -> FeedRow:
@@ -121,6 +124,7 @@ def run_demo(app: App, ingest: IngestRunner, seed: int = 7) -> DemoRun:
     second = Ingestor(app.unit_of_work, app.shop(), app.clock, reader=app.payload_reader)
     ingest(second, "demo stream, second half", stream.second_half)
     run.second = second.stats
+    run.offer = show_demo_offer(app, DEMO_HOST, ingest, seed)
     return run
 
 

@@ -313,7 +313,8 @@ def test_the_funnel_counts_offer_loads_and_redemptions_per_post(
     assert (x_row["offer_loads"], x_row["offer_redemptions"]) == ("1", "1")
     assert list(rows[0])[:16][-2:] == ["revenue", "currency"]  # the old columns stay first
     page = text_of(merchant.get("/merchant/posts"))
-    assert "Offer loads" in page and "Offers redeemed" in page
+    assert "1 Offer loads 1 Offers redeemed" in page
+    assert "Offers: 1 loaded by replies, 1 redeemed" in page
     posts = merchant.get("/api/posts", headers={"Authorization": f"Bearer {api_token(shop)}"})
     x_post = next(post for post in posts.json() if post["network"] == "x")
     assert (x_post["offer_loads"], x_post["offer_redemptions"]) == (1, 1)

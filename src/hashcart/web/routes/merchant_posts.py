@@ -151,9 +151,6 @@ _COLUMNS: tuple[tuple[SortKey, str, bool], ...] = (
     ("orders", "Orders", True),
     ("units", "Units", True),
     ("revenue", "Revenue", True),
-    # Offers by hashtag (issue 12).
-    ("offer_loads", "Offer loads", True),
-    ("offer_redemptions", "Offers redeemed", True),
 )
 
 
