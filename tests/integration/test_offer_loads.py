@@ -21,6 +21,7 @@ from sqlalchemy import select
 
 from hashcart.domain.posts import Network
 from hashcart.networks.mastodon.stream import streams_for
+from hashcart.networks.prefilter import Prefilter
 from hashcart.networks.x.stream import desired_rules
 from hashcart.services.offers import add_offer, set_paused
 from hashcart.store import schema as t
@@ -295,4 +296,94 @@ def test_the_streams_hear_the_offer_tags(shop: Shop) -> None:
         engine_shop.reply_tags, engine_shop.post_tags, "trailhead", engine_shop.addressed_tags
     )
     assert any("#summer20" in rule.value for rule in rules)
-    assert any("summer20" in repr(stream) for stream in streams_for(engine_shop))
+    assert "mastodon:tag:summer20" in [stream.cursor for stream in streams_for(engine_shop)]
+    prefilter = Prefilter.for_shop(engine_shop.every_word, engine_shop.hosts)
+    assert prefilter.wants(b'{"text":"sunny #Summer20 day"}')
+    assert not prefilter.wants(b'{"text":"sunny #summer day"}')
+
+
+def test_an_offer_tag_another_kind_was_given_later_stays_that_kinds(shop: Shop) -> None:
+    offer(shop, "grab")
+    # The console later makes `grab` a cart tag: the shop still loads, `grab` is the cart's.
+    from hashcart.services.shop import Shop as EngineShop
+    from hashcart.store.repository import transaction
+
+    settings = shop.app.settings.model_copy(update={"cart_tags": ("grab",)})
+    with transaction(shop.app.engine) as repo:
+        engine_shop = EngineShop.load(settings, repo)
+    assert engine_shop.every_word.kind_of("grab") == "cart"
+    assert engine_shop.every_word.tags_of("offer") == ()
+
+
+@pytest.mark.parametrize("how", ["private_message", "email_only"])
+def test_the_answer_goes_on_the_shoppers_chosen_channel(shop: Shop, how: str) -> None:
+    from sqlalchemy import update
+
+    with shop.app.engine.begin() as connection:
+        connection.execute(update(t.customers).values(notify_by=how))
+    offer(shop)
+    shopper = SHOPPERS["mastodon"]
+    shop.ingest([post(shopper, shopper.key(), "#summer20")])
+
+    with shop.app.engine.connect() as connection:
+        [message] = [dict(row._mapping) for row in connection.execute(select(t.outbox))]
+    assert message["reason"] == "offer_loaded"
+    if how == "email_only":
+        assert message["network"] == "email" and message["account_id"] == ALICE
+    else:
+        assert (message["network"], message["channel"]) == ("mastodon", "private")
+
+
+@pytest.mark.parametrize("network", NETWORKS)
+def test_hostile_offer_posts_are_dead_lettered_or_ignored_and_the_rest_loads(
+    shop: Shop, network: str
+) -> None:
+    offer(shop)
+    shopper = SHOPPERS[network]
+    hostile = [
+        post(shopper, shopper.key(), "#summer20\x00 <script>alert(1)</script>"),
+        post(shopper, shopper.key(), "#sum\u200bmer20"),  # a zero-width space: another tag
+        post(shopper, shopper.key(), "#summer20" + " x" * 20_000),  # a huge post
+        b'{"text":"#summer20 \xff\xfe"}',  # invalid UTF-8
+        post(Shopper(shopper.network, "9" * 400, "long"), "8" * 40, "#summer20"),
+    ]
+    shop.ingest(hostile)
+    loaded = loads(shop)
+    # At most the linked shopper's one load; never a load for a stranger's overlong id.
+    assert [load["account_id"] for load in loaded] in ([], [shopper.account_id])
+    for message in shop.outbox():
+        assert "<script>" not in message["text"] or message["reason"] != "offer_loaded"
+        assert "\x00" not in message["text"]
+    good = shopper.key()
+    shop.ingest([post(shopper, good, "#summer20")])
+    assert len(loads(shop)) == 1  # whichever post loaded it, once
+
+
+def test_the_limit_holds_under_concurrent_writers(database_url: str) -> None:
+    import threading
+
+    shop = Shop(database_url)
+    fans = [Shopper(Network.X, str(7200 + n), f"c{n}") for n in range(6)]
+    for fan in fans:
+        shop.customer(f"{fan.handle}@example.com", (fan.network, fan.account_id, fan.handle))
+    offer(shop, limit=2)
+    start = threading.Barrier(len(fans))
+    failures: list[BaseException] = []
+
+    def load(n: int, fan: Shopper) -> None:
+        try:
+            start.wait(timeout=30)
+            shop.ingest([post(fan, str(8400 + n), "#summer20", minutes=n)])
+        except BaseException as error:  # surfaced below with its own traceback
+            failures.append(error)
+
+    threads = [threading.Thread(target=load, args=(n, fan)) for n, fan in enumerate(fans)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+
+    assert not failures, failures
+    assert len(loads(shop)) == 2
+    reasons = shop.reasons()
+    assert reasons.count("offer_loaded") == 2 and reasons.count("offer_exhausted") == 4
