@@ -102,6 +102,8 @@ def test_pause_and_resume_by_id_or_tag(shop: Shop) -> None:
         (["summer", "--percent", "NaN"], "must be a number"),
         (["summer", "--percent", "1e999999"], "above 0 and at most 100"),
         (["summer", "--percent", "Infinity"], "must be a number"),
+        (["summer", "--percent", "12.345678"], "at most 4 decimals"),
+        (["summer", "--percent", "1e-999999"], "at most 4 decimals"),
         (["summer", "--amount", "-5", "--currency", "EUR"], "more than 0"),
         (["summer", "--amount", "0.001", "--currency", "EUR"], "at most 2 decimals"),
         (["summer", "--amount", "5"], "--currency"),  # the catalog has no prices

@@ -44,6 +44,7 @@ MAX_TAG_CHARS = 64
 MAX_PRODUCTS = 500
 _MAX_PRODUCT_ID = 200  # products.product_id's width
 _CENT = Decimal("0.01")
+_PERCENT_STEP = Decimal("0.0001")  # offers.percent_off is Numeric(7, 4)
 _MAX_AMOUNT = Decimal("1000000")  # orders.total_amount is Numeric(12, 2): far below it
 
 
@@ -98,6 +99,8 @@ class OfferTerms:
             off_percent = _decimal(percent, "--percent")
             if not Decimal(0) < off_percent <= Decimal(100):
                 raise OfferInputError(f"--percent must be above 0 and at most 100, not {percent}")
+            if off_percent != off_percent.quantize(_PERCENT_STEP):
+                raise OfferInputError(f"--percent has at most 4 decimals, not {percent[:40]}")
         else:
             assert amount is not None
             off_amount = _decimal(amount, "--amount")
