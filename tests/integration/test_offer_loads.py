@@ -387,3 +387,13 @@ def test_the_limit_holds_under_concurrent_writers(database_url: str) -> None:
     assert len(loads(shop)) == 2
     reasons = shop.reasons()
     assert reasons.count("offer_loaded") == 2 and reasons.count("offer_exhausted") == 4
+
+
+def test_forgetting_an_account_drops_its_waiting_offer_posts(shop: Shop) -> None:
+    offer(shop)
+    stranger = UNLINKED["bluesky"]
+    shop.ingest([post(stranger, stranger.key(), "#summer20")])
+    assert [load["status"] for load in loads(shop)] == ["pending"]
+    with shop.app.unit_of_work() as uow:
+        uow.repository.forget_network_account(stranger.network, stranger.account_id)
+    assert loads(shop) == []

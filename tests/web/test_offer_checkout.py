@@ -27,7 +27,7 @@ from tests.web.cart_support import (
     text_of,
     x_reply_cart,
 )
-from tests.web.conftest import Browser, WebShop
+from tests.web.conftest import PASSWORD, Browser, WebShop
 
 SAM = "sam@example.com"
 
@@ -319,3 +319,22 @@ def test_the_funnel_counts_offer_loads_and_redemptions_per_post(
     x_post = next(post for post in posts.json() if post["network"] == "x")
     assert (x_post["offer_loads"], x_post["offer_redemptions"]) == (1, 1)
     assert x_post["orders"] == 1  # existing keys keep their meaning
+
+
+def test_the_account_export_lists_the_offers_and_deleting_the_account_erases_them(
+    web_shop: WebShop,
+) -> None:
+    import json
+
+    browser = _shopper(web_shop)
+    _offer(web_shop)
+    _load(web_shop)
+    data = json.loads(browser.get("/account/export").text)
+    [loaded] = data["offers"]
+    assert (loaded["tag"], loaded["status"], loaded["post_id"]) == ("summer20", "loaded", "9100")
+
+    deleted = browser.submit("/account/delete", {"password": PASSWORD})
+    assert deleted.status_code == 200 and "Your account is deleted" in deleted.text
+    with web_shop.app.engine.connect() as connection:
+        assert connection.execute(select(t.customers)).all() == []
+    assert _loads(web_shop) == []  # no load names their accounts any more
