@@ -122,17 +122,14 @@ def basket_for(units: UnitsOfWork, customer_id: int, at: datetime | None = None)
     with units() as uow:
         basket = basket_of(uow.carts.items("cart", customer_id))
         if at is not None:
-            basket = _with_offer(uow.repository, customer_id, basket, at)
+            basket = with_offer(uow.repository, customer_id, basket, at)
     return basket
 
 
-def with_offer(units: UnitsOfWork, customer_id: int, basket: Basket, at: datetime) -> Basket:
-    """`basket` with the shopper's loaded offer applied as it stands at `at`."""
-    with units() as uow:
-        return _with_offer(uow.repository, customer_id, basket, at)
-
-
-def _with_offer(repo: Repository, customer_id: int, basket: Basket, at: datetime) -> Basket:
+def with_offer(repo: Repository, customer_id: int, basket: Basket, at: datetime) -> Basket:
+    """`basket` with the shopper's loaded offer applied as it stands at `at`, read in the
+    caller's transaction (a page reads it in a read-only one: it must not wait for a
+    writer)."""
     if basket.problem:
         return basket
     applied = apply_offer(repo, customer_id, priced_lines(basket.lines), basket.currency, at)
@@ -364,7 +361,7 @@ def place_order(
             return None
         # The offer as it stands now must be the one paid for (another order redeemed it,
         # it ended): else the payment's amount is not this order's.
-        now = _with_offer(uow.repository, customer.id, now, at)
+        now = with_offer(uow.repository, customer.id, now, at)
         if offer_summary(now) != offer_summary(basket):
             return None
         paying = uow.payments.find(checkout_key)

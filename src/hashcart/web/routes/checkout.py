@@ -23,6 +23,7 @@ from starlette.responses import Response
 from hashcart.services import checkout, checkout_payment
 from hashcart.services.checkout import CHECKOUT_KEY, Basket
 from hashcart.store import orders, shopping
+from hashcart.store.repository import Repository
 from hashcart.web.context import (
     SignedInShopper,
     Viewer,
@@ -76,15 +77,16 @@ def _cart_basket(request: Request, viewer: Viewer) -> Basket:
 
 @router.get("/checkout")
 def checkout_page(request: Request, viewer: SignedInShopper) -> Response:
+    now = hashcart_of(request).clock.now()
     with read_only(request) as connection:
         items = shopping.list_items(connection, "cart", viewer.id)
         last = orders.last_address(connection, viewer.id)
+        # The shopper's loaded offer (issue 12), read beside a writer like the rest.
+        basket = checkout.with_offer(
+            Repository(connection), viewer.id, checkout.basket_of(items), now
+        )
     form = asdict(last) if last else {"name": viewer.person.name or ""}
     form["payment_method"] = DEFAULT_GATEWAY
-    app = hashcart_of(request)
-    basket = checkout.with_offer(
-        app.unit_of_work, viewer.id, checkout.basket_of(items), app.clock.now()
-    )
     return _checkout_page(request, basket, form)
 
 
