@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 
 from hashcart.bootstrap import App
 from hashcart.config import Settings
+from hashcart.demo_offer import DemoOffer, show_demo_offer
 from hashcart.domain.posts import Network
 from hashcart.ports import Address, NewOrder, OrderLine
 from hashcart.services.catalog import FeedRow, parse_price
@@ -59,6 +60,8 @@ class DemoRun:
     order_id: int | None = None  # the order Maya asks about with `#order`
     # Buy with a post (issue 12): who bought, with which code, and the order it made.
     bought: DemoBuy | None = None
+    # Offers by hashtag (issue 12): a demo shopper loads #trailhead10 and sees it at checkout.
+    offer: DemoOffer | None = None
 
 
 @dataclass(frozen=True)
@@ -131,6 +134,7 @@ def run_demo(app: App, ingest: IngestRunner, seed: int = 7) -> DemoRun:
     ingest(second, "demo stream, second half", stream.second_half)
     run.second = second.stats
     run.bought = buy_with_a_post(app, seed)
+    run.offer = show_demo_offer(app, DEMO_HOST, ingest, seed)
     return run
 
 

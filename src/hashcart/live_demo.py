@@ -14,6 +14,7 @@ from types import TracebackType
 
 from hashcart.bootstrap import App
 from hashcart.demo import DEMO_HOST, buy_with_a_post, link_shopper
+from hashcart.demo_offer import DEMO_OFFER_TAG
 from hashcart.services.ingest import Ingestor, IngestStats
 from hashcart.services.linking import LinkError
 from hashcart.synthetic.live import LiveStream
@@ -57,7 +58,8 @@ class LiveFeeder:
 
     def __init__(self, app: App, stream: LiveStream | None = None) -> None:
         self.app = app
-        self.stream = stream or LiveStream(host=DEMO_HOST)
+        # Linked shoppers post the demo's offer tag now and then (issue 12, offers).
+        self.stream = stream or LiveStream(host=DEMO_HOST, offer_tags=(DEMO_OFFER_TAG,))
         self.totals = LiveTotals()
 
     def step(self) -> StepReport:

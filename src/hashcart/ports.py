@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from hashcart.domain.carts import ListKind, can_be_bought
 from hashcart.domain.messages import OutboundMessage
+from hashcart.domain.offers import Offer, OfferTerms
 from hashcart.domain.order_care import CustomerOrders, ShippingFacts
 from hashcart.domain.posts import Network, Post
 from hashcart.domain.stock import Shortage
@@ -640,6 +641,11 @@ class Repository(Protocol):
     # --- buy with a post (issue 12): the handlers' buy requests (section at the end) ---
     @property
     def buys(self) -> BuyRecords: ...
+    # --- offers by hashtag (issue 12): the offers and their loads (store/offers) ---
+    @property
+    def offers(self) -> OfferRecords:
+        """The offers and their loads, in this transaction."""
+        ...
 
 
 class StreamCursors(Protocol):
@@ -1295,6 +1301,10 @@ class NewOrder:
     currency: str
     created_at: datetime
     lines: Sequence[OrderLine]
+    # Offers by hashtag (issue 12): the offer the order redeemed and what it took off
+    # (`total_amount` is after it).
+    offer_id: int | None = None
+    discount_amount: Decimal | None = None
 
 
 @dataclass(frozen=True)
@@ -1711,3 +1721,129 @@ class BuyRecords(Protocol):
 
 
 # --- end of buy with a post ----------------------------------------------------------------
+# --- offers by hashtag (issue 12) ----------------------------------------------------------
+#
+# An offer is data, not a setting: the merchant adds it (`hashcart offers add`, the console)
+# and shoppers load it by posting its tag. The store keeps offers and loads; a load is
+# redeemed by one order at most, by a compare-and-set in that order's transaction.
+
+
+class OfferTagTaken(HashcartError, ValueError):
+    """Another offer has this tag already (in any case or width)."""
+
+
+@dataclass(frozen=True)
+class OfferLoad:
+    """One account's load of an offer."""
+
+    id: int
+    offer_id: int
+    network: str
+    account_id: str
+    customer_id: int | None
+    status: str  # loaded | pending | expired | refused
+    trigger_post_id: str
+    parent_post_id: str | None
+    posted_at: datetime
+    expires_at: datetime | None
+    redeemed_order_id: int | None
+
+
+@dataclass(frozen=True)
+class OfferCounts:
+    """An offer with how many loaded it (pending ones apart) and how many orders redeemed it."""
+
+    offer: Offer
+    loads: int
+    pending: int
+    redemptions: int
+    discounted: Decimal  # what its redemptions took off, in the offer's orders' currencies
+
+
+class OfferRecords(Protocol):
+    def add(self, terms: OfferTerms, at: datetime) -> Offer:
+        """Store a new offer; OfferTagTaken when its tag is another offer's."""
+        ...
+
+    def all(self) -> list[OfferCounts]:
+        """Every offer, newest first, with its loads and redemptions counted."""
+        ...
+
+    def find(self, offer_id: int) -> Offer | None: ...
+
+    def catalog_currencies(self) -> set[str]:
+        """The currencies of the catalog's prices (an amount off is in the shop's one)."""
+        ...
+
+    def set_paused(self, offer_id: int, paused: bool) -> bool:
+        """Pause or resume; False when there is no such offer."""
+        ...
+
+    def listened_tags(self) -> list[str]:
+        """The tags of the offers that are not paused, oldest first: what streams hear."""
+        ...
+
+    def by_tags(self, tags: Iterable[str]) -> dict[str, Offer]:
+        """Normal form of a tag -> its offer, for the tags that have one."""
+        ...
+
+    def lock(self, offer_ids: Collection[int]) -> None:
+        """Hold these offers' rows until the transaction ends (PostgreSQL FOR UPDATE), so
+        concurrent loaders count the same loads."""
+        ...
+
+    def loads_of_accounts(
+        self, offer_ids: Collection[int], accounts: Collection[tuple[str, str]]
+    ) -> dict[tuple[int, str, str], OfferLoad]:
+        """(offer, network, account) -> the load, for these offers and accounts."""
+        ...
+
+    def loads_of_customers(
+        self, offer_ids: Collection[int], customer_ids: Collection[int]
+    ) -> set[tuple[int, int]]:
+        """(offer, customer) pairs already loaded (through any account)."""
+        ...
+
+    def loaded_counts(self, offer_ids: Collection[int]) -> dict[int, int]:
+        """How many accounts loaded each offer (pending loads are not counted)."""
+        ...
+
+    def add_load(
+        self,
+        *,
+        offer_id: int,
+        network: str,
+        account_id: str,
+        customer_id: int | None,
+        status: str,
+        trigger_post_id: str,
+        parent_post_id: str | None,
+        posted_at: datetime,
+        at: datetime,
+        expires_at: datetime | None = None,
+    ) -> bool:
+        """Add a load; False when the account (or customer) has one for the offer already."""
+        ...
+
+    def pending_of_account(self, network: str, account_id: str) -> list[OfferLoad]:
+        """The account's pending loads, oldest post first."""
+        ...
+
+    def settle_pending(
+        self, load_id: int, status: str, customer_id: int | None, at: datetime
+    ) -> bool:
+        """Turn a pending load into `loaded` (on `customer_id`) or `expired`; False when it
+        was not pending any more, or the customer has the offer already."""
+        ...
+
+    def unredeemed(self, customer_id: int) -> list[tuple[OfferLoad, Offer]]:
+        """The customer's loaded offers no order redeemed yet, oldest load first (paused ones
+        included: an offer loaded before the pause still applies)."""
+        ...
+
+    def redeem(self, load_id: int, order_id: int, at: datetime) -> bool:
+        """Mark the load redeemed by `order_id`; False when an order redeemed it already."""
+        ...
+
+
+# --- end of offers ---------------------------------------------------------------------------

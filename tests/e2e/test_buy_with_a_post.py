@@ -17,6 +17,7 @@ from tests.integration.social import Shopper
 from tests.loopback import LiveServer
 from tests.peers.fake_stripe.fixture import LocalStripe
 from tests.web.conftest import PASSWORD, WebShop
+from tests.web.sign_up_support import follow_sign_up_link
 
 WIDTHS = [390, 1200]
 MUG = f"https://{HOST}/products/enamel-mug"
@@ -36,13 +37,13 @@ def stripe_live_shop(tmp_path: Any, localstripe: LocalStripe) -> Iterator[tuple[
     shop.close()
 
 
-def _save_card(page: Any, url: str) -> None:
+def _save_card(page: Any, url: str, shop: WebShop) -> None:
     page.goto(f"{url}/sign-up")
     page.fill("input[name=name]", "Maya")
     page.fill("input[name=email]", "maya@example.com")
     page.fill("input[name=password]", PASSWORD)
     page.click("form[action='/sign-up'] button[type=submit]")
-    page.wait_for_load_state()
+    follow_sign_up_link(page, url, shop.app.engine, "maya@example.com")
     page.goto(f"{url}/account#payment")
     page.click("#card-start")
     page.locator("#card-element input").first.wait_for()
@@ -61,7 +62,7 @@ def test_a_card_saved_on_the_account_page_then_a_buy_with_a_post(
 ) -> None:
     shop, url = stripe_live_shop
     page.set_viewport_size({"width": width, "height": 844})
-    _save_card(page, url)
+    _save_card(page, url, shop)
     shop.link("maya@example.com", MAYA.network, MAYA.account_id, MAYA.handle)
 
     parent = MAYA.key()

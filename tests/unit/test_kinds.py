@@ -12,6 +12,7 @@ from hashcart.domain.kinds import (
     CONFIRM,
     KINDS,
     LINK,
+    OFFER,
     ORDER_STATUS,
     REMOVE,
     WISHLIST,
@@ -26,9 +27,11 @@ SAMPLE = TriggerKind("sample", ("sample",))
 
 def test_the_built_in_kinds_are_cart_wishlist_link_remove_and_order_status_in_order() -> None:
     assert list(KINDS)[:5] == [CART, WISHLIST, LINK, REMOVE, ORDER_STATUS]
-    # Buy with a post (issue 12) came after them.
-    assert list(KINDS)[5:7] == [BUY, CONFIRM]
-    assert KINDS.of(Grammar.POST)[:3] == [LINK, ORDER_STATUS, CONFIRM]
+    # Buy with a post and offers by hashtag (issue 12) came after them.
+    assert list(KINDS)[5:8] == [BUY, CONFIRM, OFFER]
+    assert KINDS.of(Grammar.POST)[:4] == [LINK, ORDER_STATUS, CONFIRM, OFFER]
+    # The offer kind's tags are the merchant's offers (data), never a setting.
+    assert OFFER.setting is None and OFFER.tags(Settings()) == ()
 
 
 def test_each_kinds_tags_come_from_its_setting() -> None:
@@ -40,6 +43,7 @@ def test_each_kinds_tags_come_from_its_setting() -> None:
         "order_status": ("order",),
         "buy": ("buy",),
         "confirm": ("confirm",),
+        "offer": (),  # the offers' tags are data: services/shop adds them
     }
     assert KINDS.tags_by_kind({"cart_tags": ("grab",)}, Grammar.REPLY) == {
         "cart": ("grab",),

@@ -171,6 +171,8 @@ def checkout_form(browser: Browser, **overrides: str) -> dict[str, str]:
         "csrf_token": csrf_of(page),
         "checkout_key": hidden(page, "checkout_key"),
         "shown": hidden(page, "shown"),
+        # The offer the page took off (issue 12, offers by hashtag); empty when none.
+        "shown_offer": hidden(page, "shown_offer") if "shown_offer" in page.text else "",
         "payment_method": "test_card",
         **ADDRESS,
         **CARD,

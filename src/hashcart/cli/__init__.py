@@ -182,5 +182,7 @@ for _group in (
     "payments",
     "payment_methods",
     "bus",
+    # --- offers by hashtag (issue 12) ---
+    "offers",
 ):
     importlib.import_module(f"hashcart.cli.{_group}")

@@ -24,6 +24,7 @@ from hashcart.cli.webserver import (
 if TYPE_CHECKING:
     from hashcart.bootstrap import App
     from hashcart.demo import DemoSignIn
+    from hashcart.demo_offer import DemoOffer
     from hashcart.services.ingest import Ingestor
 
 DEMO_DATABASE = Path("hashcart-demo.db")
@@ -103,6 +104,8 @@ def demo(
             f"#{run.bought.order_id}.",
             markup=False,
         )
+    if run.offer is not None:
+        show_offer(run.offer)
     if not serve:
         with hashcart.engine.connect() as connection:
             print_lists("carts", queries.carts(connection), as_json=False)
@@ -124,6 +127,20 @@ def demo(
         )
         return
     serve_live(hashcart, host, port, interval)
+
+
+def show_offer(offer: DemoOffer) -> None:
+    """The demo's offer by hashtag: who loaded it, and their checkout with it applied."""
+    if not offer.loaded or offer.currency is None:
+        console.print(f"offer #{offer.tag}: not loaded by {offer.shopper}", markup=False)
+        return
+    console.print(
+        f"offer #{offer.tag} (10% off) loaded by {offer.shopper} posting its tag; at checkout "
+        f"her cart of {offer.subtotal:.2f} {offer.currency} comes to "
+        f"{offer.to_pay:.2f} {offer.currency} ({offer.discount:.2f} off)",
+        markup=False,
+        highlight=False,
+    )
 
 
 def show_sign_ins(sign_ins: list[DemoSignIn], base: str = "") -> None:

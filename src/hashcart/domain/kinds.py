@@ -34,6 +34,7 @@ __all__ = [
     "CONFIRM",
     "KINDS",
     "LINK",
+    "OFFER",
     "ORDER_STATUS",
     "REMOVE",
     "WISHLIST",
@@ -135,6 +136,13 @@ def _enabled(settings: Any, name: str) -> bool:
     return bool(value)
 
 
+# --- offers by hashtag (issue 12) ---
+# `#summer20`: a shopper loads the offer with that tag. Its tags are data (the merchant's
+# offers, store/offers), not a setting: services/shop puts the listened offers' tags under
+# this kind when it loads the shop, so the prefilter and the streams hear them.
+OFFER = TriggerKind("offer", (), None, Grammar.POST)
+
+
 class KindRegistry:
     """The kinds the engine knows, in order; names are unique."""
 
@@ -212,4 +220,4 @@ class KindRegistry:
 
 
 # Every kind the engine acts on. services/handlers registers each one's handler.
-KINDS = KindRegistry((CART, WISHLIST, LINK, REMOVE, ORDER_STATUS, BUY, CONFIRM))
+KINDS = KindRegistry((CART, WISHLIST, LINK, REMOVE, ORDER_STATUS, BUY, CONFIRM, OFFER))

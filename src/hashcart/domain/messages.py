@@ -50,6 +50,11 @@ class Reason(StrEnum):
     PAYMENT_DECLINED = "payment_declined"
     PAYMENT_METHOD_NEEDED = "payment_method_needed"
     LIMIT_REACHED = "limit_reached"
+    # --- offers by hashtag (issue 12): `title` names the offer (domain/offers.describe) ---
+    OFFER_LOADED = "offer_loaded"
+    OFFER_ALREADY_LOADED = "offer_already_loaded"
+    OFFER_EXHAUSTED = "offer_exhausted"
+    OFFER_EXPIRED = "offer_expired"
 
 
 class NotifyBy(StrEnum):
@@ -275,6 +280,17 @@ def _compose(
         body = _which_variant(ctx, named, choices, title_keep, values_keep, example)
     elif reason in _BUY_REASONS:
         body = _buy_text(reason, item or named, shop, buy or BuyFacts())
+    elif reason is Reason.OFFER_LOADED:
+        body = (
+            f"Offer loaded: {named} at {shop}. It comes off your next order with an "
+            "eligible product by itself."
+        )
+    elif reason is Reason.OFFER_ALREADY_LOADED:
+        body = f"Offer {named} is already on your account at {shop}; nothing changed."
+    elif reason is Reason.OFFER_EXHAUSTED:
+        body = f"Sorry, offer {named} at {shop} has been loaded as many times as it allows."
+    elif reason is Reason.OFFER_EXPIRED:
+        body = f"Sorry, offer {named} at {shop} has ended."
     elif reason is Reason.LINK_NEEDED:
         days = f"{expiry_days:g}"
         body = (
@@ -395,6 +411,11 @@ _SUBJECTS = {
     Reason.PAYMENT_DECLINED: "Your card was declined",
     Reason.PAYMENT_METHOD_NEEDED: "Save a card to buy with a post",
     Reason.LIMIT_REACHED: "Daily limit reached",
+    # --- offers by hashtag (issue 12) ---
+    Reason.OFFER_LOADED: "Your offer is loaded",
+    Reason.OFFER_ALREADY_LOADED: "Your offer is already loaded",
+    Reason.OFFER_EXHAUSTED: "That offer is all taken",
+    Reason.OFFER_EXPIRED: "That offer has ended",
 }
 
 

@@ -18,12 +18,13 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 
 from hashcart.domain.countries import country_code
 from hashcart.domain.stock import checkout_holder, hold_until, order_holder, shortage_text
+from hashcart.errors import HashcartError
 from hashcart.ports import (
     Address,
     Buyer,
@@ -33,8 +34,10 @@ from hashcart.ports import (
     NewOrder,
     OrderLine,
     OutOfStock,
+    Repository,
     UnitsOfWork,
 )
+from hashcart.services.offers import AppliedOffer, apply_offer, priced_lines
 from hashcart.services.payment_steps import REQUEST_GRACE
 from hashcart.services.payments import PaymentResult
 
@@ -60,6 +63,9 @@ class Basket:
     lines: tuple[ListItem, ...]
     held_back: tuple[HeldBack, ...]
     totals: Mapping[str, Decimal] = field(default_factory=dict)
+    # Offers by hashtag (issue 12): the shopper's loaded offer as it applies to these lines
+    # (services/offers.apply_offer); None: none applies.
+    offer: AppliedOffer | None = None
 
     @property
     def currency(self) -> str | None:
@@ -67,7 +73,17 @@ class Basket:
 
     @property
     def total(self) -> Decimal:
+        """What the lines cost, before any offer."""
         return sum(self.totals.values(), Decimal(0))
+
+    @property
+    def discount(self) -> Decimal:
+        return Decimal(0) if self.offer is None else self.offer.discount
+
+    @property
+    def to_pay(self) -> Decimal:
+        """What the order costs: the lines' sum less the offer (never below zero)."""
+        return max(self.total - self.discount, Decimal(0))
 
     @property
     def problem(self) -> str | None:
@@ -100,11 +116,30 @@ def basket_of(items: Sequence[ListItem]) -> Basket:
     return Basket(tuple(lines), tuple(held), totals)
 
 
-def basket_for(units: UnitsOfWork, customer_id: int) -> Basket:
-    """The customer's cart as it is now, as checkout sees it."""
+def basket_for(units: UnitsOfWork, customer_id: int, at: datetime | None = None) -> Basket:
+    """The customer's cart as it is now, as checkout sees it; with `at`, the shopper's
+    loaded offer applied as it stands then (issue 12, offers by hashtag)."""
     with units() as uow:
-        items = uow.carts.items("cart", customer_id)
-    return basket_of(items)
+        basket = basket_of(uow.carts.items("cart", customer_id))
+        if at is not None:
+            basket = with_offer(uow.repository, customer_id, basket, at)
+    return basket
+
+
+def with_offer(repo: Repository, customer_id: int, basket: Basket, at: datetime) -> Basket:
+    """`basket` with the shopper's loaded offer applied as it stands at `at`, read in the
+    caller's transaction (a page reads it in a read-only one: it must not wait for a
+    writer)."""
+    if basket.problem:
+        return basket
+    applied = apply_offer(repo, customer_id, priced_lines(basket.lines), basket.currency, at)
+    return replace(basket, offer=applied)
+
+
+def offer_summary(basket: Basket) -> str:
+    """The offer the page showed (a hidden field, beside `summary_of`): `load:discount`."""
+    offer = basket.offer
+    return "" if offer is None else f"{offer.load_id}:{offer.discount}"
 
 
 def order_with_key(units: UnitsOfWork, checkout_key: str) -> KeyedOrder | None:
@@ -324,6 +359,11 @@ def place_order(
         now = basket_of(uow.carts.items("cart", customer.id))
         if summary_of(now) != summary_of(basket):
             return None
+        # The offer as it stands now must be the one paid for (another order redeemed it,
+        # it ended): else the payment's amount is not this order's.
+        now = with_offer(uow.repository, customer.id, now, at)
+        if offer_summary(now) != offer_summary(basket):
+            return None
         paying = uow.payments.find(checkout_key)
         if paying is not None and (paying.status != "authorised" or paying.pending_step == "void"):
             return None  # the authorisation was cancelled, or is being: nothing to pay with
@@ -337,12 +377,26 @@ def place_order(
             address=address,
             payment_gateway=gateway,
             payment_reference=payment.reference,
-            total_amount=basket.total,
+            total_amount=basket.to_pay,
             currency=basket.currency,
             created_at=at,
             lines=lines,
+            offer_id=None if basket.offer is None else basket.offer.offer_id,
+            discount_amount=None if basket.offer is None else basket.offer.discount,
         )
         order_id = uow.orders.add(order)
+        if basket.offer is not None:
+            redeemed = apply_offer(
+                uow.repository,
+                customer.id,
+                priced_lines(basket.lines),
+                basket.currency,
+                at,
+                order_id=order_id,
+            )
+            if redeemed != basket.offer:
+                # Unreachable while writers take turns (checked above): never redeem twice.
+                raise OfferTaken(f"order {order_id}: the offer was redeemed meanwhile")
         uow.stock.convert(
             checkout_holder(checkout_key),
             order_holder(order_id),
@@ -356,7 +410,18 @@ def place_order(
         uow.payments.owe(checkout_key, "capture", at + REQUEST_GRACE)
         uow.carts.remove_products(customer.id, [line.product_id for line in lines])
         uow.repository.queue_emails(
-            [confirmation_email(order_id, order, customer, payment, shop_name, public_url)], at
+            [
+                confirmation_email(
+                    order_id,
+                    order,
+                    customer,
+                    payment,
+                    shop_name,
+                    public_url,
+                    offer_label=None if basket.offer is None else basket.offer.label,
+                )
+            ],
+            at,
         )
         return Placed(order_id, customer.id, created=True)
 
@@ -378,6 +443,20 @@ def _order_line(item: ListItem) -> OrderLine:
     )
 
 
+class OfferTaken(HashcartError, RuntimeError):
+    """The order's offer was redeemed by another order in the same instant (it cannot be
+    while writers take turns): the order's unit of work rolls back."""
+
+
+def _offer_line(order: NewOrder, label: str | None) -> str:
+    """The receipt's offer line, when the order redeemed one: `Offer summer20: 20% off:
+    -4.00 EUR` (the tag is the merchant's, checked to be a plain hashtag)."""
+    if not order.discount_amount:
+        return ""
+    named = f" {label}" if label else ""
+    return f"Offer{named}: -{_money(order.discount_amount, order.currency)}\n"
+
+
 def confirmation_email(
     order_id: int,
     order: NewOrder,
@@ -385,6 +464,8 @@ def confirmation_email(
     payment: PaymentResult,
     shop_name: str,
     public_url: str,
+    *,
+    offer_label: str | None = None,
 ) -> Email:
     address = order.address
     lines = "\n".join(
@@ -408,6 +489,7 @@ def confirmation_email(
         f"{greeting}\n\n"
         f"Thank you for your order #{order_id} at {shop_name}. It is {status}.\n\n"
         f"{lines}\n"
+        f"{_offer_line(order, offer_label)}"
         f"Total: {_money(order.total_amount, order.currency)}\n\n"
         f"Payment: {payment.message} Reference: {payment.reference}\n\n"
         f"It ships to:\n{ship_to}\n\n"

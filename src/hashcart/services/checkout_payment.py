@@ -90,7 +90,7 @@ def pay_and_place(
         record = payments.authorise_once(
             units,
             gateway,
-            basket.total,
+            basket.to_pay,  # the lines less the shopper's loaded offer (issue 12)
             basket.currency,
             PaymentDetails(
                 fields=payment_fields,

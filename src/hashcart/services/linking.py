@@ -11,6 +11,7 @@ from hashcart.errors import HashcartError
 from hashcart.ports import Repository
 from hashcart.services.actions import ListRequest, apply_requests
 from hashcart.services.notify import Notices
+from hashcart.services.offer_loads import load_pending_offers
 from hashcart.services.shop import Shop
 
 
@@ -71,4 +72,11 @@ def link_account(
         )
     apply_requests(repo, shop, requests, now, notices)
     result.applied = len(requests)
+    # Offers the account asked for while unlinked (issue 12, offers by hashtag).
+    told = notices if notices is not None else Notices(shop)
+    result.applied += load_pending_offers(
+        repo, shop, network, account_id, handle or "", customer_id, now, told
+    )
+    if notices is None:
+        told.flush(repo, now)
     return result

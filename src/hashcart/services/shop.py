@@ -10,7 +10,7 @@ from typing import Protocol
 
 from hashcart.config import Settings
 from hashcart.domain.carts import UNAVAILABLE, cart_refusal
-from hashcart.domain.kinds import KINDS, LINK, Grammar
+from hashcart.domain.kinds import KINDS, LINK, OFFER, Grammar
 from hashcart.domain.link_codes import LinkWords
 from hashcart.domain.messages import MessageContext, first_message_advice, mention_ask
 from hashcart.domain.posts import Network, Post, display_name
@@ -102,7 +102,7 @@ class Shop:
             account_url=settings.public_url.rstrip("/") + "/account",
             words=words,
             link_words=link_words,
-            all_words=TriggerWords.of(KINDS.tags_by_kind(settings)),
+            all_words=TriggerWords.of(_with_offer_tags(KINDS.tags_by_kind(settings), repo)),
             max_quantity=settings.max_quantity,
             pending_expiry=timedelta(days=settings.pending_expiry_days),
             hosts=hosts,
@@ -255,3 +255,22 @@ def _first_advice(settings: Settings) -> dict[Network, str]:
     message there says how, when the shop's handle is known."""
     ask = mention_ask(settings.x_shop_handle, settings.cart_tags[0]) if settings.cart_tags else None
     return {Network.X: first_message_advice(ask, display_name(Network.X))} if ask else {}
+
+
+# --- offers by hashtag (issue 12) ---
+
+
+def _with_offer_tags(
+    tags: dict[str, tuple[str, ...]], repo: Repository
+) -> dict[str, tuple[str, ...]]:
+    """Every kind's tags, the offer kind's being the tags of the offers not paused (data,
+    read once per shop load: the prefilter and the streams then hear them at no cost per
+    post). An offer tag another kind has since been given (the console changed `cart_tags`)
+    is left to that kind, so a setting can never be broken by an offer."""
+    taken = {normalize_tag(tag) for kind, written in tags.items() for tag in written}
+    offered: dict[str, str] = {}
+    for tag in repo.offers.listened_tags():
+        key = normalize_tag(tag)
+        if key not in taken:
+            offered.setdefault(key, tag)
+    return {**tags, OFFER.name: tuple(offered.values())}

@@ -236,6 +236,8 @@ def export(connection: Connection, customer_id: int) -> dict[str, Any]:
         "orders": _orders_export(connection, customer_id),
         "posts": _posts_export(connection, keys),
         "saved_card": _saved_card_export(connection, customer_id),
+        # Offers by hashtag (issue 12): the offers they loaded or asked for.
+        "offers": _offers_export(connection, customer_id, keys),
     }
 
 
@@ -252,6 +254,33 @@ def _saved_card_export(connection: Connection, customer_id: int) -> dict[str, An
         "gateway": row.gateway,
         "saved_at": _iso(row.saved_at),
     }
+
+
+def _offers_export(
+    connection: Connection, customer_id: int, keys: list[tuple[str, str]]
+) -> list[dict[str, Any]]:
+    loads, offers = t.offer_loads, t.offers
+    mine = loads.c.customer_id == customer_id
+    if keys:
+        mine = or_(mine, _of_accounts(loads.c.network, loads.c.account_id, keys))
+    rows = connection.execute(
+        select(loads, offers.c.tag)
+        .join(offers, offers.c.id == loads.c.offer_id)
+        .where(mine)
+        .order_by(loads.c.posted_at, loads.c.id)
+    )
+    return [
+        {
+            "tag": row.tag,
+            "status": row.status,
+            "network": row.network,
+            "account_id": row.account_id,
+            "post_id": row.trigger_post_id,
+            "posted_at": _iso(row.posted_at),
+            "redeemed_order_id": row.redeemed_order_id,
+        }
+        for row in rows
+    ]
 
 
 def _list_export(connection: Connection, table: Table, customer_id: int) -> list[dict[str, Any]]:
@@ -406,6 +435,10 @@ def erase_customer(connection: Connection, customer_id: int, now: datetime) -> E
     if keys:
         p, posts = t.pending_intents, t.posts
         connection.execute(delete(p).where(_of_accounts(p.c.network, p.c.account_id, keys)))
+        loads = t.offer_loads  # offers by hashtag (issue 12): their loads name their accounts
+        connection.execute(
+            delete(loads).where(_of_accounts(loads.c.network, loads.c.account_id, keys))
+        )
         connection.execute(
             update(posts)
             .where(_of_accounts(posts.c.network, posts.c.author_id, keys))
@@ -419,6 +452,7 @@ def erase_customer(connection: Connection, customer_id: int, now: datetime) -> E
         t.password_resets,
         t.saved_payment_methods,
         t.provider_customers,
+        t.offer_loads,
     ):
         connection.execute(delete(table).where(table.c.customer_id == customer_id))
     connection.execute(

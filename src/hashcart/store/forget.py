@@ -74,4 +74,14 @@ def forget_network_account(connection: Connection, network: str, account_id: str
     connection.execute(
         delete(notices).where(notices.c.network == network, notices.c.account_id == account_id)
     )
+    # Offers by hashtag (issue 12): its offer posts still waiting for it to link go too;
+    # offers it loaded stay on the shopper's account, like their cart.
+    loads = t.offer_loads
+    connection.execute(
+        delete(loads).where(
+            loads.c.network == network,
+            loads.c.account_id == account_id,
+            loads.c.status == "pending",
+        )
+    )
     return Forgotten(dropped_links, dropped_tokens, dropped_posts, dropped_intents)

@@ -46,6 +46,14 @@ class Order:
     # Order care (issue 12): when it shipped, and the carrier's tracking page.
     shipped_at: datetime | None = None
     tracking_url: str | None = None
+    # Offers by hashtag (issue 12): the offer it redeemed (its tag, what it takes off) and
+    # the amount it took off the lines' sum.
+    offer_label: str | None = None
+    discount_amount: Decimal | None = None
+
+    @property
+    def subtotal(self) -> Decimal:
+        return sum((line.line_total for line in self.lines), Decimal(0))
 
     @property
     def item_count(self) -> int:
@@ -89,6 +97,8 @@ def add_order(connection: Connection, order: NewOrder) -> int:
             total_amount=order.total_amount,
             currency=order.currency,
             created_at=order.created_at,
+            offer_id=order.offer_id,
+            discount_amount=order.discount_amount,
         )
     )
     order_id = int(result.inserted_primary_key[0])  # type: ignore[index]
@@ -154,7 +164,20 @@ def order_of(connection: Connection, customer_id: int, order_id: int) -> Order |
         ),
         shipped_at=row.shipped_at,
         tracking_url=row.tracking_url,
+        offer_label=_offer_label(connection, row.offer_id),
+        discount_amount=None if row.discount_amount is None else Decimal(row.discount_amount),
     )
+
+
+def _offer_label(connection: Connection, offer_id: int | None) -> str | None:
+    """`summer20: 20% off` for the offer an order redeemed (None: none, or deleted)."""
+    if offer_id is None:
+        return None
+    from hashcart.domain.offers import describe
+    from hashcart.store.offers import StoredOffers
+
+    offer = StoredOffers(connection).find(offer_id)
+    return None if offer is None else f"{offer.tag}: {describe(offer)}"
 
 
 def orders_of(connection: Connection, customer_id: int) -> list[OrderSummary]:

@@ -42,6 +42,7 @@ from hashcart.store import schema as t
 from hashcart.store.buys import StoredBuys
 from hashcart.store.database import write_transaction
 from hashcart.store.forget import Forgotten, forget_network_account
+from hashcart.store.offers import StoredOffers
 
 # The dialects' INSERT … ON CONFLICT helpers live in store/statements (a leaf module, so the
 # store's other modules can use them without importing this one); they are re-exported here.
@@ -613,6 +614,12 @@ class Repository:
     @property
     def buys(self) -> StoredBuys:
         return StoredBuys(self.connection)
+
+    # --- offers by hashtag (issue 12): in store/offers ---
+
+    @property
+    def offers(self) -> StoredOffers:
+        return StoredOffers(self.connection)
 
 
 def _stored_post(row: Any) -> StoredPost:

@@ -351,6 +351,10 @@ orders = Table(
     # first `shipped_at` stands, so the shopper is told once.
     Column("shipped_at", UTCDateTime, nullable=True),
     Column("tracking_url", String(500), nullable=True),
+    # Offers by hashtag (issue 12): the offer this order redeemed and what it took off
+    # (total_amount is after it). NULL: no offer applied.
+    Column("offer_id", ForeignKey("offers.id", ondelete="SET NULL"), nullable=True),
+    Column("discount_amount", Numeric(12, 2), nullable=True),
     Index("ix_orders_customer", "customer_id"),
 )
 
@@ -684,4 +688,55 @@ buy_requests = Table(
     Index("ix_buy_requests_code", "code"),
     Index("ix_buy_requests_customer", "customer_id", "created_at"),
     Index("ix_buy_requests_status", "status", "settle_after"),
+)
+
+# --- offers by hashtag (issue 12) ---------------------------------------------------------
+
+# An offer a shopper loads by posting its tag. `tag_key` is the tag's normal form
+# (domain/triggers.normalize_tag), unique: one offer per tag, whatever its case or width.
+offers = Table(
+    "offers",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("tag", String(64), nullable=False),
+    Column("tag_key", String(256), nullable=False, unique=True),
+    # Exactly one of the two: a percentage (0 < p <= 100) or an amount in `currency`.
+    Column("percent_off", Numeric(7, 4), nullable=True),
+    Column("amount_off", Numeric(12, 2), nullable=True),
+    Column("currency", String(3), nullable=True),
+    # The eligible product ids as a JSON list; NULL: every product.
+    Column("product_ids", Text, nullable=True),
+    Column("load_limit", Integer, nullable=True),  # NULL: no limit
+    Column("expires_at", UTCDateTime, nullable=True),  # NULL: never
+    Column("paused", Boolean, nullable=False, server_default="0"),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+# One account's load of an offer: `loaded` (on `customer_id`'s account), `pending` (the
+# account was not linked yet: applied when it links, until `expires_at`), `expired` (it
+# did not link in time) or `refused` (on linking, the offer was over or all taken).
+# Once per account and offer; once per customer and offer (NULLs, the pending ones, are
+# distinct); a load is redeemed by at most one order (the compare-and-set in store/offers).
+offer_loads = Table(
+    "offer_loads",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("offer_id", ForeignKey("offers.id", ondelete="CASCADE"), nullable=False),
+    Column("network", String(16), nullable=False),
+    Column("account_id", String(300), nullable=False),
+    Column("customer_id", ForeignKey("customers.id", ondelete="SET NULL"), nullable=True),
+    Column("status", String(16), nullable=False),  # loaded | pending | expired | refused
+    # The post that asked, its network's own time, and the post it answered (a reply to
+    # the shop's offer post), for the funnel.
+    Column("trigger_post_id", String(300), nullable=False),
+    Column("parent_post_id", String(300), nullable=True),
+    Column("posted_at", UTCDateTime, nullable=False),
+    Column("loaded_at", UTCDateTime, nullable=True),
+    Column("expires_at", UTCDateTime, nullable=True),
+    Column("redeemed_order_id", ForeignKey("orders.id", ondelete="SET NULL"), nullable=True),
+    Column("redeemed_at", UTCDateTime, nullable=True),
+    UniqueConstraint("offer_id", "network", "account_id", name="uq_offer_loads_account"),
+    UniqueConstraint("offer_id", "customer_id", name="uq_offer_loads_customer"),
+    Index("ix_offer_loads_customer", "customer_id", "status"),
+    Index("ix_offer_loads_account", "network", "account_id", "status"),
 )

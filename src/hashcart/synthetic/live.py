@@ -33,6 +33,8 @@ from hashcart.synthetic.catalog import (
 
 NETWORKS = ("x", "mastodon", "bluesky")
 RECENT_BRAND_POSTS = 5  # replies go to one of the brand's latest posts
+# With `offer_tags`, a linked shopper posts one of them every this many beats (issue 12).
+OFFER_EVERY = 4
 CHATTER = (
     "Looks great!",
     "What's the roast date on these?",
@@ -122,6 +124,7 @@ class LiveStream:
         host: str = "shop.example",
         posts_per_beat: int = 3,
         shoppers: list[Shopper] | None = None,
+        offer_tags: tuple[str, ...] = (),
     ) -> None:
         self.b = _LiveBuilder(seed, host)
         self.rng = self.b.rng
@@ -137,14 +140,20 @@ class LiveStream:
             _people.random_persona(self.rng, x=True, mastodon=True, bluesky=True) for _ in range(30)
         ]
         self.beats = 0
+        # Offers by hashtag (issue 12): tags linked shoppers post now and then, replying to
+        # a brand post (the demo's `#trailhead10`). None: the stream is as before.
+        self.offer_tags = offer_tags
 
     def beat(self, now: datetime) -> Beat:
         """The next few posts, made at `now`."""
         self.beats += 1
         self.b.start_beat(now)
         start = len(self.b.emits)
-        for _ in range(self.posts_per_beat):
+        offer_beat = bool(self.offer_tags) and self.beats % OFFER_EVERY == 2
+        for _ in range(self.posts_per_beat - offer_beat):
             self._one_event()
+        if offer_beat:  # one of the beat's posts, so a beat stays a few posts
+            self._offer_post()
         made = self.b.emits[start:]
         del self.b.emits[start:]
         return Beat(
@@ -207,6 +216,14 @@ class LiveStream:
         who = [p for p in self.linked if _has_account(p, target.network)]
         if who:
             self._reply(self.rng.choice(who), self._trigger_text(target), target)
+
+    def _offer_post(self) -> None:
+        """A linked shopper loads an offer by replying its tag to a brand post."""
+        target = self._target()
+        who = [p for p in self.linked if _has_account(p, target.network)]
+        if who:
+            tag = self.rng.choice(self.offer_tags)
+            self._reply(self.rng.choice(who), parse(f"Yes please #{tag}"), target)
 
     def _new_fan_trigger(self) -> None:
         rng = self.rng

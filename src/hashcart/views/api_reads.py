@@ -40,6 +40,8 @@ def orders(
         line_query = line_query.where(o.c.id == order_id)
     lines_of: dict[int, list[dict[str, Any]]] = {}
     sources = _source_posts(connection, customer_id, order_id)
+    rows = connection.execute(query).all()
+    offers = _offers_by_id(connection, {row.offer_id for row in rows if row.offer_id is not None})
     for row in connection.execute(line_query):
         lines_of.setdefault(row.order_id, []).append(
             {
@@ -76,9 +78,36 @@ def orders(
             "shipped_at": row.shipped_at,
             "tracking_url": row.tracking_url,
             "source_post": sources.get(row.id),
+            # Offers by hashtag (issue 12): the offer it redeemed.
+            "offer": _offer_of(offers, row.offer_id, row.discount_amount),
         }
-        for row in connection.execute(query)
+        for row in rows
     ]
+
+
+def _percent(value: Any) -> Decimal:
+    """20, not 20.0000 (the column keeps four decimals) nor 2E+1."""
+    return Decimal(f"{Decimal(value).normalize():f}")
+
+
+def _offers_by_id(connection: Connection, ids: set[int]) -> dict[int, Any]:
+    if not ids:
+        return {}
+    found = connection.execute(select(t.offers).where(t.offers.c.id.in_(sorted(ids))))
+    return {row.id: row for row in found}
+
+
+def _offer_of(offers: dict[int, Any], offer_id: int | None, discount: Any) -> dict[str, Any] | None:
+    row = offers.get(offer_id) if offer_id is not None else None
+    if row is None:
+        return None
+    return {
+        "id": row.id,
+        "tag": row.tag,
+        "percent_off": None if row.percent_off is None else _percent(row.percent_off),
+        "amount_off": None if row.amount_off is None else _money(row.amount_off),
+        "discount": _money(discount if discount is not None else 0),
+    }
 
 
 def _source_posts(

@@ -15,7 +15,9 @@ Python. Counts come from what the engine recorded:
   counted in orders and revenue, as their order lines name the post);
 - confirmed elsewhere: confirmations of those triggers that the network would not carry (a
   reply X refused under its 2026 rule: the shopper did not mention the shop) and that went
-  by email instead (outbox/fallback.py).
+  by email instead (outbox/fallback.py);
+- offer loads, offer redemptions (issue 12, offers by hashtag): offers loaded by a reply to
+  the post (`offer_loads.parent_post_id`), and how many of those loads an order redeemed.
 """
 
 from __future__ import annotations
@@ -72,6 +74,8 @@ SortKey = Literal[
     "buys_requested",
     "buys_confirmed",
     "buy_revenue",
+    "offer_loads",
+    "offer_redemptions",
 ]
 SORT_KEYS: tuple[SortKey, ...] = get_args(SortKey)
 
@@ -107,6 +111,9 @@ class FunnelRow:
     buys_requested: int = 0
     buys_confirmed: int = 0
     buy_revenue: dict[str, Decimal] = field(default_factory=dict)
+    # Offers by hashtag (issue 12): offers loaded by replies to this post, and redeemed.
+    offer_loads: int = 0
+    offer_redemptions: int = 0
 
 
 @dataclass
@@ -126,6 +133,8 @@ class FunnelTotals:
     buys_requested: int = 0
     buys_confirmed: int = 0
     buy_revenue: dict[str, Decimal] = field(default_factory=dict)
+    offer_loads: int = 0
+    offer_redemptions: int = 0
 
 
 @dataclass
@@ -180,6 +189,7 @@ def funnel(
         _add_confirmed_elsewhere(connection, by_key)
         order_ids = _add_orders(connection, by_key)
         _add_buys(connection, by_key)
+        _add_offer_loads(connection, by_key)
     else:
         order_ids = set()
     return Funnel(sort_rows(rows, sort, descending), _totals(rows, order_ids))
@@ -405,6 +415,26 @@ def _add_buys(connection: Connection, by_key: dict[tuple[str, str], FunnelRow]) 
             )
 
 
+def _add_offer_loads(connection: Connection, by_key: dict[tuple[str, str], FunnelRow]) -> None:
+    """Per post: offers loaded by replies to it (pending ones not yet), and redeemed."""
+    loads = t.offer_loads
+    query = (
+        select(
+            loads.c.network,
+            loads.c.parent_post_id,
+            func.count().label("loaded"),
+            func.count(loads.c.redeemed_order_id).label("redeemed"),
+        )
+        .where(loads.c.status == "loaded", loads.c.parent_post_id.is_not(None))
+        .group_by(loads.c.network, loads.c.parent_post_id)
+    )
+    for row in connection.execute(query):
+        found = by_key.get((row.network, row.parent_post_id))
+        if found is not None:
+            found.offer_loads = int(row.loaded)
+            found.offer_redemptions = int(row.redeemed)
+
+
 def _totals(rows: Iterable[FunnelRow], order_ids: set[int]) -> FunnelTotals:
     totals = FunnelTotals(orders=len(order_ids))
     for row in rows:
@@ -416,6 +446,8 @@ def _totals(rows: Iterable[FunnelRow], order_ids: set[int]) -> FunnelTotals:
         totals.pending += row.pending
         totals.units += row.units
         totals.confirmed_elsewhere += row.confirmed_elsewhere
+        totals.offer_loads += row.offer_loads
+        totals.offer_redemptions += row.offer_redemptions
         for currency, amount in row.revenue.items():
             totals.revenue[currency] = totals.revenue.get(currency, Decimal(0)) + amount
         totals.buys_requested += row.buys_requested

@@ -59,6 +59,8 @@ class FunnelPost(BaseModel):
     buy_revenue: list[Money] = Field(
         default_factory=list, description="Totals of the buys with a post bought, per currency."
     )
+    offer_loads: int = Field(0, description="Offers loaded by replies to this post.")
+    offer_redemptions: int = Field(0, description="Of those loads, how many an order redeemed.")
 
 
 class ShippingAddress(BaseModel):
@@ -91,6 +93,18 @@ class SourcePost(BaseModel):
     parent_post_id: str | None = Field(description="The shoppable post it replied to.")
 
 
+class OrderOffer(BaseModel):
+    """The offer an order redeemed (issue 12, offers by hashtag)."""
+
+    id: int
+    tag: str = Field(description="The offer's hashtag, without '#'.")
+    percent_off: Decimal | None
+    amount_off: Decimal | None
+    discount: Decimal = Field(
+        description="What it took off this order (`total_amount` is after it)."
+    )
+
+
 class Order(BaseModel):
     id: int
     status: str
@@ -110,6 +124,9 @@ class Order(BaseModel):
         None,
         description="The trigger post the order's first social line came from (the reply "
         "that put it in the cart); null for an order from the web only.",
+    )
+    offer: OrderOffer | None = Field(
+        None, description="The loaded offer this order redeemed; null when none applied."
     )
 
 

@@ -23,13 +23,22 @@ from hashcart.domain.kinds import (
     CART,
     CONFIRM,
     KINDS,
+    OFFER,
     ORDER_STATUS,
     REMOVE,
     WISHLIST,
     Grammar,
     TriggerKind,
 )
-from hashcart.services.handlers import buy, cart, confirm, order_status, remove, wishlist
+from hashcart.services.handlers import (
+    buy,
+    cart,
+    confirm,
+    offer,
+    order_status,
+    remove,
+    wishlist,
+)
 from hashcart.services.handlers.base import (
     Decision,
     Handler,
@@ -114,3 +123,5 @@ register(ORDER_STATUS, order_status.HANDLER)
 # Buy with a post (issue 12): `#buy` under a product post, then `#confirm CODE` on its own.
 register(BUY, buy.HANDLER)
 register(CONFIRM, confirm.HANDLER)
+# Offers by hashtag (issue 12): a post of its own, `#summer20`; its tags are the offers'.
+register(OFFER, offer.HANDLER)

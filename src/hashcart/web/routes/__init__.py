@@ -32,6 +32,8 @@ AREAS = (
     "account_oauth",
     "merchant_networks",
     "merchant_x_webhook",
+    # --- offers by hashtag (issue 12) ---
+    "merchant_offers",
 )
 
 

@@ -81,6 +81,8 @@ def funnel_post(row: FunnelRow) -> FunnelPost:
             Money(currency=currency, amount=amount)
             for currency, amount in sorted(row.buy_revenue.items())
         ],
+        offer_loads=row.offer_loads,
+        offer_redemptions=row.offer_redemptions,
     )
 
 

@@ -23,6 +23,7 @@ from starlette.responses import Response
 from hashcart.services import checkout, checkout_payment
 from hashcart.services.checkout import CHECKOUT_KEY, Basket
 from hashcart.store import orders, shopping
+from hashcart.store.repository import Repository
 from hashcart.web.context import (
     SignedInShopper,
     Viewer,
@@ -59,6 +60,7 @@ def _checkout_page(
         title="Checkout",
         basket=basket,
         summary=checkout.summary_of(basket),
+        offer_summary=checkout.offer_summary(basket),
         checkout_key=secrets.token_urlsafe(24),
         form=form,
         gateways=list(hashcart_of(request).payment_gateways().values()),
@@ -69,17 +71,23 @@ def _checkout_page(
 
 
 def _cart_basket(request: Request, viewer: Viewer) -> Basket:
-    return checkout.basket_for(hashcart_of(request).unit_of_work, viewer.id)
+    app = hashcart_of(request)
+    return checkout.basket_for(app.unit_of_work, viewer.id, app.clock.now())
 
 
 @router.get("/checkout")
 def checkout_page(request: Request, viewer: SignedInShopper) -> Response:
+    now = hashcart_of(request).clock.now()
     with read_only(request) as connection:
         items = shopping.list_items(connection, "cart", viewer.id)
         last = orders.last_address(connection, viewer.id)
+        # The shopper's loaded offer (issue 12), read beside a writer like the rest.
+        basket = checkout.with_offer(
+            Repository(connection), viewer.id, checkout.basket_of(items), now
+        )
     form = asdict(last) if last else {"name": viewer.person.name or ""}
     form["payment_method"] = DEFAULT_GATEWAY
-    return _checkout_page(request, checkout.basket_of(items), form)
+    return _checkout_page(request, basket, form)
 
 
 @router.post("/checkout")
@@ -88,6 +96,7 @@ def checkout_submit(
     viewer: SignedInShopper,
     checkout_key: Annotated[str, Form()] = "",
     shown: Annotated[str, Form()] = "",
+    shown_offer: Annotated[str, Form()] = "",
     name: Annotated[str, Form()] = "",
     line1: Annotated[str, Form()] = "",
     line2: Annotated[str, Form()] = "",
@@ -131,6 +140,10 @@ def checkout_submit(
         return _to_order(request, made.id, made.customer_id, viewer)
 
     changes = checkout.changes_since(shown, basket, money)
+    if not changes and shown_offer[:100] != checkout.offer_summary(basket):
+        # The loaded offer the page took off is gone (used by another order, ended) or a
+        # new one applies: the amount to pay changed.
+        changes.append("The offer taken off your order changed.")
     if basket.problem and not changes:
         return _checkout_page(request, basket, form, 409, error=basket.problem)
     if changes:

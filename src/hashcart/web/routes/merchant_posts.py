@@ -192,6 +192,9 @@ CSV_HEADER = (
     "buys_confirmed",
     "buy_revenue",
     "buy_currency",
+    # Offers by hashtag (issue 12): new columns go last, so existing readers keep working.
+    "offer_loads",
+    "offer_redemptions",
 )
 
 
@@ -237,6 +240,8 @@ def funnel_csv(rows: list[FunnelRow]) -> str:
                     row.buys_confirmed,
                     buy_revenue,
                     buy_currency,
+                    row.offer_loads,
+                    row.offer_redemptions,
                 )
             ]
         )
