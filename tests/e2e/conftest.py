@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from tests.loopback import LiveServer
+from tests.peers.fake_stripe.fixture import LocalStripe
 from tests.web.conftest import WebShop
 
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
@@ -19,6 +20,20 @@ SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 
 def _scratch() -> Path:
     return Path(tempfile.gettempdir()) / "hashcart-screenshots"
+
+
+@pytest.fixture
+def stripe_live_shop(tmp_path: Path, localstripe: LocalStripe) -> Iterator[tuple[WebShop, str]]:
+    """A shop served on loopback that takes cards through Stripe (localstripe)."""
+    shop = WebShop(
+        f"sqlite:///{tmp_path / 'e2e.db'}",
+        stripe_secret_key=localstripe.secret_key,
+        stripe_publishable_key=localstripe.publishable_key,
+        stripe_api_base=localstripe.url,
+    )
+    with LiveServer(shop.web) as server:
+        yield shop, server.url
+    shop.close()
 
 
 @pytest.fixture

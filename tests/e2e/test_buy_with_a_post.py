@@ -5,7 +5,6 @@ the order on their orders page. On a 390 px phone and a desktop."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -14,36 +13,16 @@ from hashcart.domain.posts import Network
 from tests.buying.support import code_in, own_post
 from tests.harness import HOST
 from tests.integration.social import Shopper
-from tests.loopback import LiveServer
-from tests.peers.fake_stripe.fixture import LocalStripe
-from tests.web.conftest import PASSWORD, WebShop
-from tests.web.sign_up_support import follow_sign_up_link
+from tests.web.conftest import WebShop
+from tests.web.sign_up_support import sign_up_in_browser
 
 WIDTHS = [390, 1200]
 MUG = f"https://{HOST}/products/enamel-mug"
 MAYA = Shopper(Network.BLUESKY, "did:plc:maya00000000000000000000", "maya.bsky.social")
 
 
-@pytest.fixture
-def stripe_live_shop(tmp_path: Any, localstripe: LocalStripe) -> Iterator[tuple[WebShop, str]]:
-    shop = WebShop(
-        f"sqlite:///{tmp_path / 'e2e.db'}",
-        stripe_secret_key=localstripe.secret_key,
-        stripe_publishable_key=localstripe.publishable_key,
-        stripe_api_base=localstripe.url,
-    )
-    with LiveServer(shop.web) as server:
-        yield shop, server.url
-    shop.close()
-
-
 def _save_card(page: Any, url: str, shop: WebShop) -> None:
-    page.goto(f"{url}/sign-up")
-    page.fill("input[name=name]", "Maya")
-    page.fill("input[name=email]", "maya@example.com")
-    page.fill("input[name=password]", PASSWORD)
-    page.click("form[action='/sign-up'] button[type=submit]")
-    follow_sign_up_link(page, url, shop.app.engine, "maya@example.com")
+    sign_up_in_browser(page, url, shop.app.engine)
     page.goto(f"{url}/account#payment")
     page.click("#card-start")
     page.locator("#card-element input").first.wait_for()

@@ -13,7 +13,7 @@ import pytest
 from hashcart.web import create_app
 from tests.loopback import LiveServer
 from tests.web.conftest import PASSWORD, WebShop
-from tests.web.sign_up_support import follow_sign_up_link
+from tests.web.sign_up_support import sign_up_in_browser
 
 WIDTHS = [390, 1366]
 
@@ -28,12 +28,7 @@ def _fits(page: Any, width: int) -> None:
 
 
 def _sign_up(page: Any, url: str, shop: WebShop, email: str = "maya@example.com") -> None:
-    page.goto(f"{url}/sign-up")
-    page.fill("input[name=name]", "Maya")
-    page.fill("input[name=email]", email)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("form[action='/sign-up'] button[type=submit]")
-    follow_sign_up_link(page, url, shop.app.engine, email)
+    sign_up_in_browser(page, url, shop.app.engine, email)
 
 
 @pytest.mark.parametrize("width", WIDTHS)

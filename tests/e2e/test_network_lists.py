@@ -10,19 +10,14 @@ from typing import Any
 import pytest
 
 from tests.loopback import LiveServer
-from tests.web.conftest import PASSWORD, WebShop
-from tests.web.sign_up_support import follow_sign_up_link
+from tests.web.conftest import WebShop
+from tests.web.sign_up_support import sign_up_in_browser
 
 WIDTHS = [390, 1200]
 
 
-def _sign_up(page: Any, url: str, shop: WebShop) -> None:
-    page.goto(f"{url}/sign-up")
-    page.fill("input[name=name]", "Maya")
-    page.fill("input[name=email]", "maya@example.com")
-    page.fill("input[name=password]", PASSWORD)
-    page.click("form[action='/sign-up'] button[type=submit]")
-    follow_sign_up_link(page, url, shop.app.engine, "maya@example.com")
+def _sign_up(page: Any, url: str, shop: WebShop, email: str = "maya@example.com") -> None:
+    sign_up_in_browser(page, url, shop.app.engine, email)
 
 
 def _fits(page: Any, width: int) -> None:

@@ -5,40 +5,19 @@ never in a request to hashcart. On a 390 px phone and a desktop."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
-from tests.loopback import LiveServer
-from tests.peers.fake_stripe.fixture import LocalStripe
-from tests.web.conftest import PASSWORD, WebShop
-from tests.web.sign_up_support import follow_sign_up_link
+from tests.web.conftest import WebShop
+from tests.web.sign_up_support import sign_up_in_browser
 
 WIDTHS = [390, 1200]
 NUMBER = "4242424242424242"
 
 
-@pytest.fixture
-def stripe_live_shop(tmp_path: Any, localstripe: LocalStripe) -> Iterator[tuple[WebShop, str]]:
-    shop = WebShop(
-        f"sqlite:///{tmp_path / 'e2e.db'}",
-        stripe_secret_key=localstripe.secret_key,
-        stripe_publishable_key=localstripe.publishable_key,
-        stripe_api_base=localstripe.url,
-    )
-    with LiveServer(shop.web) as server:
-        yield shop, server.url
-    shop.close()
-
-
-def _sign_up(page: Any, url: str, shop: WebShop) -> None:
-    page.goto(f"{url}/sign-up")
-    page.fill("input[name=name]", "Maya")
-    page.fill("input[name=email]", "maya@example.com")
-    page.fill("input[name=password]", PASSWORD)
-    page.click("form[action='/sign-up'] button[type=submit]")
-    follow_sign_up_link(page, url, shop.app.engine, "maya@example.com")
+def _sign_up(page: Any, url: str, shop: WebShop, email: str = "maya@example.com") -> None:
+    sign_up_in_browser(page, url, shop.app.engine, email)
 
 
 @pytest.mark.parametrize("width", WIDTHS)
@@ -91,7 +70,7 @@ def test_a_saved_card_is_removed_on_the_account_page_and_stripe_detaches_it(
 ) -> None:
     shop, url = stripe_live_shop
     page.set_viewport_size({"width": width, "height": 844})
-    _sign_up(page, url)
+    _sign_up(page, url, shop)
     cards = shop.app.stripe_cards()
     assert cards is not None
     with shop.app.unit_of_work() as uow:

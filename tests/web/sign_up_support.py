@@ -54,3 +54,17 @@ def follow_sign_up_link(page: Any, url: str, engine: Engine, email: str) -> None
     page.get_by_role("button", name="Create my account").click()
     page.wait_for_load_state()
     forget_sign_up_email(engine, email)
+
+
+def sign_up_in_browser(
+    page: Any, url: str, engine: Engine, email: str = "maya@example.com", name: str = "Maya"
+) -> None:
+    """Sign a shopper up in a real browser: the form, then the emailed link."""
+    from tests.web.conftest import PASSWORD
+
+    page.goto(f"{url}/sign-up")
+    page.fill("input[name=name]", name)
+    page.fill("input[name=email]", email)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("form[action='/sign-up'] button[type=submit]")
+    follow_sign_up_link(page, url, engine, email)

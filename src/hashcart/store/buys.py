@@ -27,7 +27,7 @@ from hashcart.ports import (
     SavedPaymentMethod,
 )
 from hashcart.store import schema as t
-from hashcart.store.gateway_records import saved_method_of
+from hashcart.store.gateway_records import StoredGatewayRecords
 from hashcart.store.stock import release, reserve
 
 b = t.buy_requests
@@ -57,12 +57,7 @@ class StoredBuys:
         return found
 
     def saved_method(self, customer_id: int) -> SavedPaymentMethod | None:
-        row = self.connection.execute(
-            select(t.saved_payment_methods).where(
-                t.saved_payment_methods.c.customer_id == customer_id
-            )
-        ).first()
-        return None if row is None else saved_method_of(row)
+        return StoredGatewayRecords(self.connection).saved_method(customer_id)
 
     def customer(self, customer_id: int) -> BuyingCustomer | None:
         c = t.customers.c
