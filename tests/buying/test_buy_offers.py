@@ -19,7 +19,8 @@ from sqlalchemy import select
 from hashcart.domain.offers import PricedLine
 from hashcart.services.offers import add_offer, apply_offer
 from hashcart.store import schema as t
-from hashcart.store.orders import Address, NewOrder, OrderLine, add_order
+from hashcart.store.orders import Address, NewOrder, OrderLine, add_order, order_of
+from hashcart.views.api_reads import orders as api_orders
 from tests.buying.support import ALICE, BEANS, MUG, NETWORKS, BuyShop, code_in, own_post
 from tests.integration.social import SHOPPERS
 
@@ -107,6 +108,23 @@ def test_a_loaded_offer_comes_off_the_quote_the_charge_and_the_order_once(
     assert "Offer summer10: 10% off: -4.80 EUR" in text and "Total: 43.20 EUR" in text
     purchased = next(m for m in shop.outbox() if m["reason"] == "purchased")
     assert "for 43.20 EUR" in purchased["text"]
+
+    # The order page (store/orders.order_of) and GET /api/orders (views/api_reads.orders)
+    # show the offer as they do for a web checkout.
+    customer_id = shop.customer_id(ALICE)
+    with shop.app.engine.connect() as connection:
+        page = order_of(connection, customer_id, order["id"])
+        [api] = api_orders(connection, customer_id=customer_id)
+    assert page is not None and page.offer_label == "summer10: 10% off"
+    assert page.discount_amount == Decimal("4.80")
+    assert api["offer"] == {
+        "id": offer_id,
+        "tag": "summer10",
+        "percent_off": Decimal("10"),
+        "amount_off": None,
+        "discount": Decimal("4.80"),
+    }
+    assert api["total_amount"] == Decimal("43.20")
 
     # Redeemed once: the next buy pays the full price.
     asked, code = buy(shop, network, minutes=20)
