@@ -310,9 +310,10 @@ def test_a_web_checkout_while_a_buy_is_open_leaves_the_quoted_load(shop: BuyShop
 def test_a_load_a_web_checkout_redeemed_first_is_redeemed_once_and_the_quote_binds(
     shop: BuyShop,
 ) -> None:
-    """The one gap: a checkout that read the load before the buy's request was written
-    redeems it; the buy is still charged what it was quoted, and the load stays redeemed
-    once, by the checkout's order."""
+    """Should another order redeem the quoted load all the same (the writer lock the ingest
+    and the checkout take makes it impossible through them; here it is written directly),
+    the buy is still charged what it was quoted, and the load stays redeemed once, by that
+    other order."""
     offer(shop)
     load(shop, "x")
     _, code = buy(shop, "x")

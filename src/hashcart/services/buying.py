@@ -271,11 +271,13 @@ def _place(
 
 
 def _redeem_quoted(repo: Repository, request: BuyRequest, order_id: int, now: datetime) -> None:
-    """Redeem the load the quote took off, by this order. The quote binds: the shopper pays
-    the quoted total even when the load was redeemed by another order meanwhile (it can
-    only be by a web checkout that read the load in the instant before this request was
-    written: the request holds it from then on), and the load stays redeemed once, by
-    that other order: never twice. The order still records the offer it was priced with."""
+    """Redeem the load the quote took off, by this order. From the quote on, the request
+    holds the load (a web checkout skips it: OfferRecords.unredeemed), and a checkout cannot
+    have read it just before the quote was written: the ingest and the link that quote, and
+    the checkout's place, all take the engine's writer lock (serialize_writers) first.
+    Should another order have redeemed it all the same, the quote binds: the shopper pays
+    the quoted total, the order records the offer it was priced with, and the load stays
+    redeemed once, by that other order: never twice."""
     if request.offer_load_id is None:
         return
     if not repo.offers.redeem(request.offer_load_id, order_id, now):
