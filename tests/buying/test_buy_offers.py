@@ -370,3 +370,20 @@ def test_web_checkouts_racing_a_confirm_redeem_the_load_once(shop: BuyShop) -> N
     assert bought["id"] not in webs and bought["discount_amount"] == Decimal("2.40")
     [loaded] = loads(shop)
     assert loaded.redeemed_order_id == bought["id"]
+
+
+def test_two_buys_in_one_batch_take_the_load_once(shop: BuyShop) -> None:
+    offer(shop)
+    load(shop, "bluesky")
+    alice = SHOPPERS["bluesky"]
+    parent = alice.key()
+    shop.ingest(
+        [
+            alice.parent(parent, (MUG,)),
+            alice.reply(alice.key(), parent, "#buy", minutes=5),
+            alice.reply(alice.key(), parent, "#buy", minutes=6),
+        ]
+    )
+    totals = sorted(request.total for request in shop.requests())
+    assert totals == [Decimal("21.60"), Decimal("24.00")]
+    assert [r.offer_load_id is not None for r in shop.requests()].count(True) == 1
