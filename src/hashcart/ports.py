@@ -1622,10 +1622,19 @@ class NewBuyRequest:
     expires_at: datetime
     source_post_id: str
     trigger_post_id: str
+    # --- buy with a post, offers (issue 12): the loaded offer the quote took off. The
+    # request holds the load while open or confirmed (OfferRecords.unredeemed skips it),
+    # so the web checkout never redeems the load a quote promised; bought, it is redeemed
+    # by the buy's order, declined or expired, it is free for the next order again.
+    offer_id: int | None = None
+    offer_load_id: int | None = None
+    discount_amount: Decimal | None = None
+    offer_label: str | None = None
 
     @property
     def total(self) -> Decimal:
-        return self.unit_price * self.quantity
+        """What is charged: the quoted price less the quoted offer (never below zero)."""
+        return max(self.unit_price * self.quantity - (self.discount_amount or 0), Decimal(0))
 
 
 @dataclass(frozen=True)
@@ -1836,9 +1845,13 @@ class OfferRecords(Protocol):
         was not pending any more, or the customer has the offer already."""
         ...
 
-    def unredeemed(self, customer_id: int) -> list[tuple[OfferLoad, Offer]]:
+    def unredeemed(
+        self, customer_id: int, at: datetime | None = None
+    ) -> list[tuple[OfferLoad, Offer]]:
         """The customer's loaded offers no order redeemed yet, oldest load first (paused ones
-        included: an offer loaded before the pause still applies)."""
+        included: an offer loaded before the pause still applies). With `at`, a load a buy
+        request quoted is left out while that request holds it (confirmed, or open with its
+        window not passed at `at`): buy with a post's quote binds."""
         ...
 
     def redeem(self, load_id: int, order_id: int, at: datetime) -> bool:

@@ -4,12 +4,15 @@ and the shop's name give way first); the code grammar reads `#confirm K7QX` in a
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from hashcart.domain.buying import CODE_ALPHABET, code_after_tag, is_code, new_code
 from hashcart.domain.messages import BuyFacts, Reason, compose, reference
+from hashcart.domain.offers import MAX_TAG_CHARS
 from hashcart.domain.posts import Network
 from hashcart.domain.text_lengths import limit_for
 from tests.unit.test_message_lengths import TITLES, TRIGGER, _context
@@ -23,6 +26,8 @@ FACTS = BuyFacts(
     payment_url="https://shop.example/account#payment",
     limit="250.00 EUR",
 )
+# A loaded offer on the quote (issue 12): its tag as long as an offer tag may be.
+OFFER_FACTS = replace(FACTS, offer_off="123.45 EUR", offer_tag="O" * MAX_TAG_CHARS)
 
 
 @settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -40,9 +45,10 @@ FACTS = BuyFacts(
     title=TITLES.filter(lambda title: title.strip() != ""),
     shop_name=TITLES.filter(lambda name: name.strip() != ""),
     network=st.sampled_from(list(Network)),
+    facts=st.sampled_from([FACTS, OFFER_FACTS]),
 )
 def test_buy_messages_fit_and_keep_their_facts(
-    reason: Reason, title: str, shop_name: str, network: Network
+    reason: Reason, title: str, shop_name: str, network: Network, facts: BuyFacts
 ) -> None:
     limit = limit_for(network)
     assert limit is not None
@@ -52,13 +58,15 @@ def test_buy_messages_fit_and_keep_their_facts(
         title=title,
         quantity=3,
         limit=limit,
-        buy=FACTS,
+        buy=facts,
     )
     assert limit.fits(text)
     assert text.endswith(f"(ref {reference(TRIGGER)})")
     if reason is Reason.BUY_CONFIRM_NEEDED:
         assert "#confirm K7QX within 15 minutes" in text
         assert "1234.50 EUR" in text and "ending in 4242" in text
+        if facts.offer_off:
+            assert f"(123.45 EUR off with your {'O' * MAX_TAG_CHARS} offer)" in text
     if reason is Reason.PURCHASED:
         assert "order #123456" in text
     if reason is Reason.PAYMENT_METHOD_NEEDED:

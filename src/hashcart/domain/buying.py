@@ -74,6 +74,18 @@ def money(amount: Decimal, currency: str) -> str:
 
 
 @dataclass(frozen=True, slots=True)
+class QuotedOffer:
+    """The shopper's loaded offer a quote took off (issue 12, offers by hashtag): the load
+    the buy request holds until it is bought, declined or expired, and what it took off."""
+
+    load_id: int
+    offer_id: int
+    tag: str
+    label: str  # "summer20: 10% off", as the order page and the receipt show it
+    discount: Decimal
+
+
+@dataclass(frozen=True, slots=True)
 class Quote:
     """What a `#buy` is offered at: binding for the confirm window."""
 
@@ -82,10 +94,21 @@ class Quote:
     quantity: int
     unit_price: Decimal
     currency: str
+    offer: QuotedOffer | None = None
+
+    @property
+    def subtotal(self) -> Decimal:
+        """The lines' price before any offer."""
+        return self.unit_price * self.quantity
+
+    @property
+    def discount(self) -> Decimal:
+        return Decimal(0) if self.offer is None else self.offer.discount
 
     @property
     def total(self) -> Decimal:
-        return self.unit_price * self.quantity
+        """What is charged: the subtotal less the offer, never below zero."""
+        return max(self.subtotal - self.discount, Decimal(0))
 
 
 def over_daily_limit(spent_today: Decimal, total: Decimal, limit: Decimal) -> bool:

@@ -102,6 +102,10 @@ class BuyFacts:
     declined: str = ""
     payment_url: str = ""
     limit: str = ""
+    # Offers by hashtag (issue 12): what the shopper's loaded offer took off the total
+    # (`2.40 EUR`) and its tag, without '#' (empty: no offer).
+    offer_off: str = ""
+    offer_tag: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -356,8 +360,9 @@ def _buy_text(reason: Reason, item: str, shop: str, buy: BuyFacts) -> str:
     advice does: the shop's own posts never act (services/ingest)."""
     minutes = f"{buy.minutes:g}"
     if reason is Reason.BUY_CONFIRM_NEEDED:
+        offer = f" ({buy.offer_off} off with your {buy.offer_tag} offer)" if buy.offer_off else ""
         return (
-            f"Buy {item} for {buy.total} at {shop} with your card ending in {buy.last4}? "
+            f"Buy {item} for {buy.total}{offer} at {shop} with your card ending in {buy.last4}? "
             f"Reply #{buy.confirm_tag} {buy.code} within {minutes} minutes. "
             "Nothing is charged until you do."
         )

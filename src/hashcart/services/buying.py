@@ -34,16 +34,17 @@ from hashcart.domain.buying import (
     PAYING_HOLD,
     SETTLE_LEASE,
     Quote,
+    QuotedOffer,
     buy_holder,
     money,
 )
 from hashcart.domain.messages import BuyFacts, Reason
+from hashcart.domain.offers import PricedLine
 from hashcart.domain.posts import Network
 from hashcart.domain.stock import order_holder
 from hashcart.ports import (
     Address,
     BuyingCustomer,
-    BuyRecords,
     BuyRequest,
     Clock,
     GatewayUnreachable,
@@ -59,6 +60,7 @@ from hashcart.ports import (
 from hashcart.services import payments
 from hashcart.services.checkout import confirmation_email
 from hashcart.services.notify import Notices
+from hashcart.services.offers import apply_offer
 from hashcart.services.payment_steps import REQUEST_GRACE
 from hashcart.services.shop import Shop
 
@@ -74,15 +76,30 @@ GatewayFinder = Callable[[str], PaymentGateway | None]
 
 
 def quote_buy(
-    records: BuyRecords, shop: Shop, customer_id: int, product_id: str, quantity: int
+    repo: Repository,
+    shop: Shop,
+    customer_id: int,
+    product_id: str,
+    quantity: int,
+    at: datetime,
 ) -> Quote | None:
     """What `customer_id` pays for `quantity` of `product_id` bought with a post, binding for
     the confirm window; None when it has no price. The one place a buy's price is decided:
-    a discount that applies to buys (a loaded offer) belongs here."""
-    priced = records.priced(product_id)
+    the shopper's loaded offer (services/offers.apply_offer, priced as it stands at `at`,
+    no order yet) is taken off here, and the request made of this quote holds that load."""
+    priced = repo.buys.priced(product_id)
     if priced is None or priced.price is None or priced.currency is None:
         return None
-    return Quote(product_id, shop.title(product_id), quantity, priced.price, priced.currency)
+    line = PricedLine(product_id, priced.price, priced.currency, quantity)
+    applied = apply_offer(repo, customer_id, [line], priced.currency, at)
+    offer = (
+        None
+        if applied is None
+        else QuotedOffer(
+            applied.load_id, applied.offer_id, applied.tag, applied.label, applied.discount
+        )
+    )
+    return Quote(product_id, shop.title(product_id), quantity, priced.price, priced.currency, offer)
 
 
 def payment_url(shop: Shop) -> str:
@@ -223,8 +240,11 @@ def _place(
             currency=request.currency,
             created_at=now,
             lines=[line],
+            offer_id=request.offer_id,
+            discount_amount=request.discount_amount,
         )
         order_id = uow.orders.add(order)
+        _redeem_quoted(uow.repository, request, order_id, now)
         uow.stock.convert(
             buy_holder(request.buy_key),
             order_holder(order_id),
@@ -235,13 +255,37 @@ def _place(
         uow.payments.link_order(request.buy_key, order_id)
         uow.payments.owe(request.buy_key, "capture", now + REQUEST_GRACE)
         uow.buys.finish(request.id, "bought", now, order_id=order_id)
-        repo = uow.repository
-        repo.queue_emails(
-            [confirmation_email(order_id, order, customer, payment, shop.name, _public_url(shop))],
-            now,
+        receipt = confirmation_email(
+            order_id,
+            order,
+            customer,
+            payment,
+            shop.name,
+            _public_url(shop),
+            offer_label=request.offer_label,
         )
+        repo = uow.repository
+        repo.queue_emails([receipt], now)
         _tell(repo, shop, request, Reason.PURCHASED, now, order_id=order_id)
         return order_id
+
+
+def _redeem_quoted(repo: Repository, request: BuyRequest, order_id: int, now: datetime) -> None:
+    """Redeem the load the quote took off, by this order. From the quote on, the request
+    holds the load (a web checkout skips it: OfferRecords.unredeemed), and a checkout cannot
+    have read it just before the quote was written: the ingest and the link that quote, and
+    the checkout's place, all take the engine's writer lock (serialize_writers) first.
+    Should another order have redeemed it all the same, the quote binds: the shopper pays
+    the quoted total, the order records the offer it was priced with, and the load stays
+    redeemed once, by that other order: never twice."""
+    if request.offer_load_id is None:
+        return
+    if not repo.offers.redeem(request.offer_load_id, order_id, now):
+        log.warning(
+            "buy %s: offer load %s was redeemed by another order first; the quote binds",
+            request.id,
+            request.offer_load_id,
+        )
 
 
 def _declined(

@@ -190,9 +190,11 @@ def apply_offer(
     something off these lines (only eligible products, never below zero: domain/offers).
     With `order_id` (call it in the order's transaction, after writing the order), the load
     is also marked redeemed by that order, compare-and-set: None when another order took
-    it meanwhile, so two orders at once redeem it once. For buy with a post: price the
-    quote without `order_id`, and call again with the order's id when the buy is placed."""
-    for load, offer in repo.offers.unredeemed(customer_id):
+    it meanwhile, so two orders at once redeem it once. For buy with a post: the quote is
+    priced without `order_id` and its request holds the load it took (left out here while
+    held); the buy's order redeems that load by its id (services/buying._place)."""
+    # Loads an open buy request's quote holds are not this order's (services/buying).
+    for load, offer in repo.offers.unredeemed(customer_id, at):
         if offer.expired(at):
             continue
         off = discount_on(offer, lines, currency)

@@ -135,6 +135,10 @@ class StoredBuys:
             "source_post_id": request.source_post_id,
             "trigger_post_id": request.trigger_post_id,
             "updated_at": request.created_at,
+            "offer_id": request.offer_id,
+            "offer_load_id": request.offer_load_id,
+            "discount_amount": request.discount_amount,
+            "offer_label": request.offer_label,
         }
         if self.with_trigger(request.network, request.trigger_post_id) is not None:
             return None
@@ -290,6 +294,10 @@ def _request(row: Any) -> BuyRequest:
         confirm_post_id=row.confirm_post_id,
         order_id=row.order_id,
         message=row.message,
+        offer_id=row.offer_id,
+        offer_load_id=row.offer_load_id,
+        discount_amount=None if row.discount_amount is None else Decimal(row.discount_amount),
+        offer_label=row.offer_label,
     )
 
 

@@ -12,7 +12,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, Table, and_, case, func, select, update
+from sqlalchemy import Connection, Table, and_, case, exists, func, or_, select, update
 
 from hashcart.domain.offers import Offer, OfferTerms
 from hashcart.domain.triggers import normalize_tag
@@ -259,9 +259,11 @@ class StoredOffers:
         result = self.connection.execute(update(loads).where(condition).values(values))
         return result.rowcount == 1
 
-    def unredeemed(self, customer_id: int) -> list[tuple[OfferLoad, Offer]]:
+    def unredeemed(
+        self, customer_id: int, at: datetime | None = None
+    ) -> list[tuple[OfferLoad, Offer]]:
         loads = t.offer_loads
-        rows = self.connection.execute(
+        query = (
             select(loads, *[c.label(f"o_{c.name}") for c in t.offers.columns])
             .join(t.offers, t.offers.c.id == loads.c.offer_id)
             .where(
@@ -271,6 +273,9 @@ class StoredOffers:
             )
             .order_by(loads.c.loaded_at, loads.c.id)
         )
+        if at is not None:
+            query = query.where(~_held_by_a_buy(loads.c.id, at))
+        rows = self.connection.execute(query)
         found = []
         for row in rows:
             mapping = row._mapping
@@ -286,6 +291,17 @@ class StoredOffers:
             .values(redeemed_order_id=order_id, redeemed_at=at)
         )
         return result.rowcount == 1
+
+
+def _held_by_a_buy(load_id: Any, at: datetime) -> Any:
+    """A buy request's quote holds the load: confirmed (being paid for), or open with its
+    window not passed at `at` (an open request past it is expired, whether or not the sweep
+    wrote so yet)."""
+    b = t.buy_requests.c
+    return exists().where(
+        b.offer_load_id == load_id,
+        or_(b.status == "confirmed", and_(b.status == "open", b.expires_at > at)),
+    )
 
 
 def _offer(row: Any) -> Offer:

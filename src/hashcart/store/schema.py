@@ -684,10 +684,18 @@ buy_requests = Table(
     # The gateway's words on a decline.
     Column("message", Text, nullable=True),
     Column("updated_at", UTCDateTime, nullable=False),
+    # --- offers on buys (issue 12): the loaded offer the quote took off (NULL: none); the
+    # request holds the load while open or confirmed. The offer tables come later in this
+    # file, so these columns name them by string.
+    Column("offer_id", ForeignKey("offers.id", ondelete="SET NULL"), nullable=True),
+    Column("offer_load_id", ForeignKey("offer_loads.id", ondelete="SET NULL"), nullable=True),
+    Column("discount_amount", Numeric(12, 2), nullable=True),
+    Column("offer_label", Text, nullable=True),
     UniqueConstraint("network", "trigger_post_id", name="uq_buy_requests_trigger"),
     Index("ix_buy_requests_code", "code"),
     Index("ix_buy_requests_customer", "customer_id", "created_at"),
     Index("ix_buy_requests_status", "status", "settle_after"),
+    Index("ix_buy_requests_offer_load", "offer_load_id"),
 )
 
 # --- offers by hashtag (issue 12) ---------------------------------------------------------

@@ -41,13 +41,19 @@ def _request_one(batch: ReplyBatch, records: BuyRecords, request: ListRequest) -
     )
     if cart_refusal(shop.availability(request.product_id)) is not None:
         return Decision(Reason.UNAVAILABLE, title, quantity, "cart", {"buy": facts})
-    quote = quote_buy(records, shop, request.customer_id, request.product_id, quantity)
+    quote = quote_buy(batch.repo, shop, request.customer_id, request.product_id, quantity, at)
     if quote is None:
         return Decision(Reason.UNAVAILABLE, title, quantity, "cart", {"buy": facts})
     method = records.saved_method(request.customer_id)
     if method is None:
         return _decided(Reason.PAYMENT_METHOD_NEEDED, quote, facts)
-    facts = _with(facts, total=money(quote.total, quote.currency), last4=method.last4)
+    facts = _with(
+        facts,
+        total=money(quote.total, quote.currency),
+        last4=method.last4,
+        offer_off="" if quote.offer is None else money(quote.discount, quote.currency),
+        offer_tag="" if quote.offer is None else quote.offer.tag,
+    )
     day = day_start(at)
     spent = records.spent(request.customer_id, quote.currency, day, day + timedelta(days=1))
     if over_daily_limit(spent, quote.total, shop.buy_daily_limit):
@@ -82,6 +88,10 @@ def _request_one(batch: ReplyBatch, records: BuyRecords, request: ListRequest) -
             expires_at=expires,
             source_post_id=records.parent_of(str(request.network), request.trigger_post_id) or "",
             trigger_post_id=request.trigger_post_id,
+            offer_id=None if quote.offer is None else quote.offer.offer_id,
+            offer_load_id=None if quote.offer is None else quote.offer.load_id,
+            discount_amount=None if quote.offer is None else quote.discount,
+            offer_label=None if quote.offer is None else quote.offer.label,
         )
     )
     if made is None:  # the trigger made its request before (the engine claims triggers once)
