@@ -31,6 +31,11 @@ class OwnPostgres:
     def url(self) -> str:
         return str(self.server.get_uri("postgres"))
 
+    def stop(self) -> None:
+        """Stop the server and delete its data (at the test's end: the wheel would only do
+        it when the whole test session exits)."""
+        self.server.cleanup()
+
     def kill(self) -> None:
         """`kill -9` the postmaster, and wait until its backends are gone too (they notice
         their postmaster died and exit; a restart before that refuses the shared memory)."""

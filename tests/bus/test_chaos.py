@@ -19,10 +19,12 @@ import subprocess
 import threading
 import time
 from collections import Counter
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
 from sqlalchemy import func, select
 
 from hashcart.bootstrap import open_app
@@ -136,8 +138,15 @@ def _actions(app: Any) -> int:
         return -1
 
 
+@pytest.fixture
+def chaos_postgres(tmp_path: Path) -> Iterator[OwnPostgres]:
+    postgres = OwnPostgres(tmp_path / "pgdata")
+    yield postgres
+    postgres.stop()
+
+
 def test_nothing_lost_or_doubled_when_workers_the_leader_a_dispatcher_and_postgres_die(
-    own_cluster: Cluster, tmp_path: Path
+    own_cluster: Cluster, tmp_path: Path, chaos_postgres: OwnPostgres
 ) -> None:
     rng = random.Random(SEED)
     files = stream_files(tmp_path, POSTS_PER_SHAPE)
@@ -146,7 +155,7 @@ def test_nothing_lost_or_doubled_when_workers_the_leader_a_dispatcher_and_postgr
     truth = facts_of(truth_app)
     assert truth.actions > 0 and truth.cart_lines > 0
 
-    postgres = OwnPostgres(tmp_path / "pgdata")
+    postgres = chaos_postgres
     database_url = fresh_postgres_database(postgres.url)
     app = prepared_shop(database_url)
     x = XStandIn(lambda: datetime.now(UTC))
