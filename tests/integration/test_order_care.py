@@ -311,7 +311,10 @@ def test_a_shop_whose_cart_tag_is_order_keeps_it_for_the_cart(database_url: str)
 
     assert shop.cart(ALICE) == [("mug", 1)]
     assert [m["reason"] for m in outbox(shop)] == ["added"]
-    assert shop.app.shop().addressed_tags == ()
+    # The order kind's default yielded to the cart; `#confirm` (buy with a post) is the one
+    # addressed tag left.
+    assert "order" not in shop.app.shop().addressed_tags
+    assert shop.app.shop().addressed_tags == ("confirm",)
 
 
 def test_the_order_tag_reaches_the_prefilter_the_x_rules_and_the_mastodon_streams(
@@ -323,9 +326,10 @@ def test_the_order_tag_reaches_the_prefilter_the_x_rules_and_the_mastodon_stream
     rules = desired_rules(
         engine_shop.reply_tags, engine_shop.post_tags, "trailhead", engine_shop.addressed_tags
     )
-    # Asked for only in posts that mention the shop; never in the link rule, which has none.
+    # Asked for only in posts that mention the shop, with `#confirm` (buy with a post, also
+    # addressed); never in the link rule, which has none.
     assert [rule.value for rule in rules if "#order" in rule.value] == [
-        "#order @trailhead -is:retweet"
+        "(#order OR #confirm) @trailhead -is:retweet"
     ]
     assert "mastodon:tag:order" in [stream.cursor for stream in streams_for(engine_shop)]
 
