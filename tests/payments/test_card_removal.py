@@ -12,7 +12,6 @@ import hmac
 import json
 import threading
 import time
-from collections.abc import Iterator
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
@@ -35,19 +34,6 @@ from tests.web.cart_support import text_of
 from tests.web.conftest import PASSWORD, Browser, WebShop
 
 NUMBER = "4242424242424242"
-
-
-@pytest.fixture
-def shop(database_url: str, localstripe: LocalStripe) -> Iterator[WebShop]:
-    shop = WebShop(
-        database_url,
-        stripe_secret_key=localstripe.secret_key,
-        stripe_publishable_key=localstripe.publishable_key,
-        stripe_webhook_secret=WEBHOOK_SECRET,
-        stripe_api_base=localstripe.url,
-    )
-    yield shop
-    shop.close()
 
 
 def _cards(shop: Shop) -> StripeCards:

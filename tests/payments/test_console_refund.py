@@ -5,15 +5,13 @@ https://docs.stripe.com/api/refunds/create), on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from sqlalchemy import select
 
 from hashcart.store import schema as t
-from tests.payments.stripe_support import SAM, WEBHOOK_SECRET
-from tests.peers.fake_stripe.fixture import LocalStripe
+from tests.payments.stripe_support import SAM
 from tests.web.cart_support import (
     bluesky_reply_cart,
     checkout_form,
@@ -23,19 +21,6 @@ from tests.web.cart_support import (
     text_of,
 )
 from tests.web.conftest import Browser, WebShop
-
-
-@pytest.fixture
-def shop(database_url: str, localstripe: LocalStripe) -> Iterator[WebShop]:
-    shop = WebShop(
-        database_url,
-        stripe_secret_key=localstripe.secret_key,
-        stripe_publishable_key=localstripe.publishable_key,
-        stripe_webhook_secret=WEBHOOK_SECRET,
-        stripe_api_base=localstripe.url,
-    )
-    yield shop
-    shop.close()
 
 
 def _order(shop: WebShop, payment_method: str) -> int:

@@ -4,8 +4,6 @@ or no saved card charges nothing and says why; a refund goes back through Stripe
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 from sqlalchemy import func, select
 
@@ -13,8 +11,7 @@ from hashcart.payments import stripe_client
 from hashcart.payments.stripe_gateway import NO_SAVED_CARD
 from hashcart.services import payments
 from hashcart.store import schema as t
-from tests.payments.stripe_support import SAM, WEBHOOK_SECRET
-from tests.peers.fake_stripe.fixture import LocalStripe
+from tests.payments.stripe_support import SAM
 from tests.web.cart_support import (
     bluesky_reply_cart,
     checkout_form,
@@ -24,19 +21,6 @@ from tests.web.cart_support import (
     text_of,
 )
 from tests.web.conftest import Browser, WebShop
-
-
-@pytest.fixture
-def shop(database_url: str, localstripe: LocalStripe) -> Iterator[WebShop]:
-    shop = WebShop(
-        database_url,
-        stripe_secret_key=localstripe.secret_key,
-        stripe_publishable_key=localstripe.publishable_key,
-        stripe_webhook_secret=WEBHOOK_SECRET,
-        stripe_api_base=localstripe.url,
-    )
-    yield shop
-    shop.close()
 
 
 def _shopper_with_mug(shop: WebShop, card: str | None = "4242424242424242") -> Browser:

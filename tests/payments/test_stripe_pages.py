@@ -6,7 +6,6 @@ Chromium."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -18,19 +17,6 @@ from tests.payments.stripe_support import SAM, WEBHOOK_SECRET
 from tests.peers.fake_stripe.fixture import LocalStripe
 from tests.web.cart_support import csrf_of, text_of
 from tests.web.conftest import Browser, WebShop
-
-
-@pytest.fixture
-def shop(database_url: str, localstripe: LocalStripe) -> Iterator[WebShop]:
-    shop = WebShop(
-        database_url,
-        stripe_secret_key=localstripe.secret_key,
-        stripe_publishable_key=localstripe.publishable_key,
-        stripe_webhook_secret=WEBHOOK_SECRET,
-        stripe_api_base=localstripe.url,
-    )
-    yield shop
-    shop.close()
 
 
 def _shopper(shop: WebShop, email: str = SAM) -> tuple[Browser, str]:
