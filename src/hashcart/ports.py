@@ -1860,3 +1860,118 @@ class OfferRecords(Protocol):
 
 
 # --- end of offers ---------------------------------------------------------------------------
+
+
+# --- the merchant's own store (issue 16) -----------------------------------------------------
+#
+# A merchant who already runs a store (Vendure, Shopify, ...) keeps its catalog, stock and
+# checkout there: hashcart reads the catalog and stock from it (paged, changes since a time),
+# reads one variant's live price and stock before it reserves, and hands a shopper's lines over
+# to finish at the store. The built-in shop implements the same port, so the use cases never
+# ask which store is behind it. Adapters live in `stores/<name>/` (the built-in one in `store/`).
+
+
+class StoreUnreachable(HashcartError, RuntimeError):
+    """The store did not answer (network, timeout, its own 5xx, throttling past the retries):
+    nothing is known, so nothing may be recorded as changed; asking again is safe."""
+
+
+class StoreRefused(HashcartError, ValueError):
+    """The store answered and refused (a GraphQL `userErrors` / `errors` answer, an unknown
+    variant, a bad credential): asking again the same way will not help. The message is the
+    store's own words, for the merchant."""
+
+
+@dataclass(frozen=True)
+class StoreVariant:
+    """One purchasable variant as the store states it. Prices are in the store's currency;
+    `stock` is the store's sellable count (None: the store does not track it)."""
+
+    variant_id: str  # the store's own id (Vendure ProductVariant id, Shopify variant gid)
+    product_id: str  # the store's product id; variants of one product share it (item group)
+    title: str  # the product's name, with the variant's words where it has several
+    price: Decimal
+    currency: str  # ISO 4217
+    stock: int | None
+    url: str  # the product page shoppers post (resolves a social link to this variant)
+    sku: str | None = None
+    options: Mapping[str, str] = field(default_factory=dict)  # e.g. {"color": "Red", "size": "M"}
+    image_url: str | None = None
+    description: str | None = None
+    updated_at: datetime | None = None
+    enabled: bool = True  # False: withdrawn from sale at the store (kept, not sellable)
+
+
+@dataclass(frozen=True)
+class StorePage:
+    """One page of a catalog listing; `next_cursor` is None on the last page."""
+
+    variants: tuple[StoreVariant, ...]
+    next_cursor: str | None
+
+
+@dataclass(frozen=True)
+class HandoffLine:
+    variant_id: str  # the store's variant id
+    quantity: int
+
+
+@dataclass(frozen=True)
+class Handoff:
+    """Where the shopper finishes: the store's checkout (or cart) URL, and the store's
+    reference for what was created there (order code, cart id), kept to match orders later."""
+
+    checkout_url: str
+    reference: str
+
+
+@dataclass(frozen=True)
+class StoreOrder:
+    """An order placed at the store, as it comes back (webhook or polling): enough for the
+    funnel to count orders and revenue per post through the handoff it finished."""
+
+    reference: str  # the store's order id/code
+    handoff_reference: str | None  # the Handoff.reference it came from, when the store knows
+    state: str  # the store's own word (Vendure `PaymentAuthorized`, Shopify `PAID`, ...)
+    total: Decimal
+    currency: str
+    placed_at: datetime | None
+    lines: tuple[HandoffLine, ...] = ()
+
+
+class CommerceStore(Protocol):
+    """The store the catalog, stock and checkout live in (setting `store`)."""
+
+    @property
+    def name(self) -> str:
+        """The `store` setting's value for it: "builtin", "vendure", "shopify"."""
+        ...
+
+    @property
+    def label(self) -> str:
+        """What the shopper reads on the button: "Check out at <label>"."""
+        ...
+
+    def list_variants(self, cursor: str | None, changed_since: datetime | None) -> StorePage:
+        """One page of the catalog, from `cursor` (None: the first page); with
+        `changed_since`, only variants changed since then where the store can say so."""
+        ...
+
+    def read_variant(self, variant_id: str) -> StoreVariant | None:
+        """The variant's live price and stock now; None when the store has no such variant."""
+        ...
+
+    def hand_off(
+        self, lines: Sequence[HandoffLine], shopper_email: str | None, reference: str
+    ) -> Handoff:
+        """Create the shopper's order or cart at the store with these lines and say where they
+        finish. `reference` is hashcart's own key for this handoff: asking twice with the same
+        reference must not create a second order where the store lets us say so."""
+        ...
+
+    def orders_since(self, since: datetime | None) -> Sequence[StoreOrder]:
+        """Orders placed at the store since `since` (polling, for stores without webhooks)."""
+        ...
+
+
+# --- end of the merchant's own store ---------------------------------------------------------
