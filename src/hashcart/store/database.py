@@ -157,10 +157,41 @@ def _alembic_config(engine: Engine) -> Config:
 
 
 def upgrade(engine: Engine) -> None:
-    """Create the schema, or bring an older one up to date."""
+    """Create the schema, or bring an older one up to date.
+
+    An empty database is built from the declared tables and stamped with the newest revision
+    in the same transaction, as Alembic's cookbook advises ("Building an Up to Date Database
+    from Scratch"): replaying every migration on a new database took 0.5-2 s on PostgreSQL,
+    most of a short test's time and of `hashcart init`. A database that has tables is
+    migrated. tests/integration/test_migrations.py holds both ways to the same schema.
+    """
+    if not _create_if_empty(engine):
+        migrate(engine)
+
+
+def migrate(engine: Engine) -> None:
+    """Run the migrations from the database's revision (none: the first) up to the newest."""
     from alembic import command
 
     command.upgrade(_alembic_config(engine), "head")
+
+
+def _create_if_empty(engine: Engine) -> bool:
+    """Create every declared table and stamp the newest revision, if the database has no
+    table at all; False (nothing done) otherwise. One write transaction: a crash leaves the
+    database empty, never half-built."""
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+
+    from hashcart.store.schema import metadata
+
+    with write_transaction(engine) as connection:
+        if inspect(connection).get_table_names():
+            return False
+        metadata.create_all(connection)
+        script = ScriptDirectory.from_config(_alembic_config(engine))
+        MigrationContext.configure(connection).stamp(script, "head")
+    return True
 
 
 def is_current(engine: Engine) -> bool:
