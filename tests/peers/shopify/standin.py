@@ -303,6 +303,7 @@ class StandIn:
                 )
         if errors:
             return {"cart": None, "userErrors": errors, "warnings": []}
+        warnings = self._stock_warnings(cart_input.get("lines") or ())
         token = secrets.token_hex(8)
         return {
             "cart": {
@@ -310,8 +311,30 @@ class StandIn:
                 "checkoutUrl": f"https://{SHOP}/cart/c/{token}?key={token[:4]}",
             },
             "userErrors": [],
-            "warnings": [],
+            "warnings": warnings,
         }
+
+    def _stock_warnings(self, lines: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """A line asking for more than a tracked variant holds is cut down and warned about,
+        not refused (https://shopify.dev/docs/storefronts/headless/building-with-the-
+        storefront-api/cart/cart-warnings; CartWarning: code, message, target)."""
+        by_id = {v["id"]: v for v in self.variants}
+        warnings = []
+        for line in lines:
+            variant = by_id[line["merchandiseId"]]
+            held = variant["inventoryQuantity"]
+            if variant["inventoryItem"]["tracked"] and line["quantity"] > held:
+                warnings.append(
+                    {
+                        "code": "MERCHANDISE_NOT_ENOUGH_STOCK"
+                        if held > 0
+                        else "MERCHANDISE_OUT_OF_STOCK",
+                        "message": f"Only {max(held, 0)} items were added to your cart due "
+                        "to availability.",
+                        "target": "gid://shopify/CartLine/1",
+                    }
+                )
+        return warnings
 
 
 def _since(

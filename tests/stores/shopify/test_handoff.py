@@ -62,6 +62,19 @@ def test_cart_create_user_errors_are_refused_in_shopify_s_words(
     )
 
 
+def test_a_line_shopify_cut_for_stock_is_refused_with_its_warning(
+    store: ShopifyStore, shop: StandIn
+) -> None:
+    """Since 2024-10 stock shortfalls are cartCreate `warnings`, not `userErrors`: the cart
+    is made with less in it, which hashcart does not pass on as a finished handoff."""
+    mug = shop.add_variant(1, 10, "Mug", quantity=2)
+    gift = shop.add_variant(2, 20, "Gift Card", quantity=0, tracked=False)
+
+    with pytest.raises(StoreRefused, match="Only 2 items were added to your cart"):
+        store.hand_off([HandoffLine(mug, 3), HandoffLine(gift, 5)], None, "h-6")
+    assert store.hand_off([HandoffLine(mug, 2), HandoffLine(gift, 5)], None, "h-7")
+
+
 def test_a_line_that_names_no_shopify_variant_is_refused_before_asking(
     store: ShopifyStore, shop: StandIn
 ) -> None:

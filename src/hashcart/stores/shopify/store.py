@@ -28,6 +28,9 @@ from hashcart.stores.shopify.graphql import DEFAULT_ATTEMPTS, Endpoint, GraphQL,
 PAGE_SIZE = 100
 # Orders a page of orders_since (each with up to 100 lines).
 ORDERS_PAGE_SIZE = 50
+# cartCreate's warnings that mean the cart holds less than was asked
+# (https://shopify.dev/docs/api/storefront/latest/enums/CartWarningCode).
+STOCK_WARNINGS = frozenset({"MERCHANDISE_NOT_ENOUGH_STOCK", "MERCHANDISE_OUT_OF_STOCK"})
 # Pages orders_since reads at most in one call; the sync asks again from the last one.
 MAX_ORDER_PAGES = 20
 
@@ -151,7 +154,11 @@ class ShopifyStore:
     ) -> Handoff:
         """A Storefront cart with the lines (and the shopper's email, which checkout fills
         in), carrying `reference` as a cart attribute the order keeps. A cart is no order:
-        asking twice makes two carts, and only the one the shopper pays becomes an order."""
+        asking twice makes two carts, and only the one the shopper pays becomes an order.
+        `userErrors` are refused in Shopify's words, and so are the stock warnings: since
+        2024-10 a line short of stock is cut down and only warned about
+        (https://shopify.dev/changelog/cart-warnings-in-storefront-api-cart), and the shopper
+        must not pay for less than hashcart handed over without being told."""
         if self.storefront is None:
             raise StoreRefused("shopify_storefront_token is not set: no cart can be handed over")
         merchandise = []
@@ -172,6 +179,10 @@ class ShopifyStore:
             str(error.get("message"))
             for error in created.get("userErrors") or ()
             if isinstance(error, Mapping)
+        ] + [
+            str(warning.get("message"))
+            for warning in created.get("warnings") or ()
+            if isinstance(warning, Mapping) and warning.get("code") in STOCK_WARNINGS
         ]
         if problems:
             raise StoreRefused("; ".join(problems)[:500])
