@@ -214,7 +214,7 @@ class Settings(BaseSettings):
     # http://127.0.0.1:<port>/metrics; 0: none.
     metrics_port: int = Field(default=0, ge=0, le=65535)
 
-    # --- The merchant's Shopify store (issue 16; README "Use your own store"). Without a
+    # --- The merchant's Shopify store (issue 16; README "Your Shopify store"). Without a
     # shop domain and an Admin token there is no Shopify store to read. ---
     # The shop's own myshopify.com name (`example.myshopify.com`), never its custom domain:
     # the Admin and Storefront APIs answer there.

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import httpx
 import pytest
@@ -60,7 +61,7 @@ def http() -> Iterator[httpx.Client]:
 
 
 def make_store(
-    served: Served, http: httpx.Client, sleeper: Sleeper, **options: object
+    served: Served, http: httpx.Client, sleeper: Sleeper, **options: Any
 ) -> ShopifyStore:
     return ShopifyStore(
         standin.SHOP,
@@ -70,7 +71,7 @@ def make_store(
         api_base=served.url,
         http=http,
         sleep=sleeper,
-        **options,  # type: ignore[arg-type]
+        **options,
     )
 
 
