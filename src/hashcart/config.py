@@ -38,6 +38,9 @@ _BUS_SERVER = re.compile(
     r"(?:[A-Za-z0-9.-]{1,253}|\[[0-9A-Fa-f:.]{2,45}\]):\d{1,5}"
 )
 
+# A Shopify shop's own host (https://shopify.dev/docs/api/admin-graphql#endpoints).
+_MYSHOPIFY = re.compile(r"[a-z0-9][a-z0-9-]{0,62}\.myshopify\.com")
+
 # A list of words; from the environment either `a,b` or a JSON list.
 TagList = Annotated[tuple[str, ...], NoDecode]
 
@@ -211,6 +214,24 @@ class Settings(BaseSettings):
     # http://127.0.0.1:<port>/metrics; 0: none.
     metrics_port: int = Field(default=0, ge=0, le=65535)
 
+    # --- The merchant's Shopify store (issue 16; README "Your Shopify store"). Without a
+    # shop domain and an Admin token there is no Shopify store to read. ---
+    # The shop's own myshopify.com name (`example.myshopify.com`), never its custom domain:
+    # the Admin and Storefront APIs answer there.
+    shopify_shop_domain: str = ""
+    # A custom app's Admin API access token (shpat_…; read_products, read_inventory,
+    # read_orders) and the Storefront API access token the cart handoff uses.
+    shopify_admin_token: SecretStr | None = None
+    shopify_storefront_token: SecretStr | None = None
+    # The API version every request names (https://shopify.dev/docs/api/usage/versioning).
+    shopify_api_version: str = "2025-10"
+    # The app's client secret the webhooks to `{public_url}/webhooks/shopify` are signed
+    # with; without it that endpoint does not exist.
+    shopify_webhook_secret: SecretStr | None = None
+    # Where the shop's APIs are, instead of https://<shopify_shop_domain>; tests point it at
+    # their stand-in on loopback.
+    shopify_api_base: str = ""
+
     @field_validator(
         "cart_tags",
         "wishlist_tags",
@@ -231,6 +252,24 @@ class Settings(BaseSettings):
             if value.lstrip().startswith("["):
                 return json.loads(value)
             return tuple(part.strip() for part in value.split(",") if part.strip())
+        return value
+
+    @field_validator("shopify_shop_domain")
+    @classmethod
+    def _shopify_shop_domain_is_myshopify(cls, value: str) -> str:
+        """Empty, or `<name>.myshopify.com`: the only hosts Shopify's APIs answer on, and
+        never a private address."""
+        value = value.strip().lower().removeprefix("https://").rstrip("/")
+        if value and not _MYSHOPIFY.fullmatch(value):
+            raise ValueError(f"shopify_shop_domain: {value[:100]!r} is not <name>.myshopify.com")
+        return value
+
+    @field_validator("shopify_api_version")
+    @classmethod
+    def _shopify_api_version_is_a_release(cls, value: str) -> str:
+        """`YYYY-MM` (Shopify's quarterly releases) or `unstable`."""
+        if not re.fullmatch(r"20\d\d-(01|04|07|10)|unstable", value):
+            raise ValueError(f"shopify_api_version: {value[:20]!r} is not YYYY-MM")
         return value
 
     @field_validator("bus_url")

@@ -1975,3 +1975,29 @@ class CommerceStore(Protocol):
 
 
 # --- end of the merchant's own store ---------------------------------------------------------
+
+
+# --- what a store's webhooks say changed (issue 16) --------------------------------------------
+#
+# A store that announces its changes (Shopify's `products/update`, `inventory_levels/update`,
+# `orders/create` webhooks) hands each verified delivery, once, to a sink the web app is built
+# with: the sync reads what changed from it instead of waiting for its next run.
+
+
+@dataclass(frozen=True)
+class StoreChange:
+    """One delivery of a store's webhook: which variants (or inventory items, for a stock
+    change the store names by item) to read again, or the order placed."""
+
+    store: str  # the `store` setting's value: "shopify"
+    delivery_id: str  # the store's id of this delivery (X-Shopify-Webhook-Id): taken once
+    topic: str  # the store's own word: "products/update", "orders/create", ...
+    product_ids: tuple[str, ...] = ()
+    variant_ids: tuple[str, ...] = ()
+    inventory_item_ids: tuple[str, ...] = ()
+    order: StoreOrder | None = None
+
+
+# Takes one store change (recording it for the sync, or syncing at once); raises to have the
+# store deliver it again.
+StoreChangeSink = Callable[[StoreChange], None]

@@ -748,3 +748,18 @@ offer_loads = Table(
     Index("ix_offer_loads_customer", "customer_id", "status"),
     Index("ix_offer_loads_account", "network", "account_id", "status"),
 )
+
+# What a store's webhooks said changed (issue 16: Shopify's products/update,
+# inventory_levels/update, orders/create), once per delivery, waiting for the sync to take
+# it (`taken_at` NULL until then). `details`: JSON of the ids and the order (store_changes).
+store_changes = Table(
+    "store_changes",
+    metadata,
+    Column("store", String(32), primary_key=True),
+    Column("delivery_id", String(100), primary_key=True),
+    Column("topic", String(64), nullable=False),
+    Column("details", Text, nullable=False),
+    Column("received_at", UTCDateTime, nullable=False),
+    Column("taken_at", UTCDateTime, nullable=True),
+    Index("ix_store_changes_waiting", "store", "taken_at"),
+)

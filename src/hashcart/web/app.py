@@ -13,6 +13,8 @@ from starlette.responses import Response
 
 from hashcart.bootstrap import App
 from hashcart.networks import registry
+from hashcart.ports import StoreChangeSink
+from hashcart.store.store_changes import StoredStoreChanges
 from hashcart.web import error_pages, routes
 from hashcart.web.context import (
     NotAllowed,
@@ -51,9 +53,13 @@ def _document_registered_networks(app: FastAPI) -> None:
     app.openapi = openapi  # type: ignore[method-assign]
 
 
-def create_app(hashcart: App, *, demo: bool = False) -> FastAPI:
+def create_app(
+    hashcart: App, *, demo: bool = False, store_changes: StoreChangeSink | None = None
+) -> FastAPI:
     """The app on `hashcart`. `demo` (only `hashcart demo --serve` sets it) adds the
-    demo's mail page, /demo/mail: a demo has no mail server to read reset links from."""
+    demo's mail page, /demo/mail: a demo has no mail server to read reset links from.
+    `store_changes` takes what the store's webhooks say changed (/webhooks/shopify); by
+    default it is kept in the database for the next sync."""
     app = FastAPI(
         title="hashcart",
         summary="Social replies become shopping carts: the shop's JSON API.",
@@ -65,6 +71,9 @@ def create_app(hashcart: App, *, demo: bool = False) -> FastAPI:
     )
     app.state.hashcart = hashcart
     app.state.demo = demo
+    app.state.store_changes = (
+        store_changes or StoredStoreChanges(hashcart.engine, hashcart.clock).record
+    )
     app.add_middleware(SecurityHeaders)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.mount(

@@ -28,6 +28,7 @@ AREAS = (
     "merchant_live",
     "api",
     "stripe_webhook",  # before "webhooks": /webhooks/stripe is no network
+    "shopify_webhook",  # before "webhooks" too: /webhooks/shopify (issue 16)
     "webhooks",
     "account_oauth",
     "merchant_networks",
