@@ -84,6 +84,7 @@ class VendurePeer:
     port: int
     process: subprocess.Popen[bytes]
     log: IO[bytes]
+    _admin: VendureSession | None = None
 
     @property
     def url(self) -> str:
@@ -98,7 +99,13 @@ class VendurePeer:
         return f"{self.url}/shop-api"
 
     def admin(self) -> VendureSession:
-        """A signed-in Admin API session (the superadmin)."""
+        """The signed-in Admin API session (the superadmin), signed in once a run: each
+        sign-in hashes the password (bcrypt), which a loaded machine feels."""
+        if self._admin is None:
+            self._admin = self._sign_in()
+        return self._admin
+
+    def _sign_in(self) -> VendureSession:
         session = VendureSession(self.admin_api)
         session.call(
             "mutation($u: String!, $p: String!) { login(username: $u, password: $p) "

@@ -26,6 +26,8 @@ from decimal import Decimal
 from typing import Any
 from urllib.parse import urlsplit
 
+import httpx
+
 from hashcart.config import Settings
 from hashcart.ports import (
     Handoff,
@@ -36,7 +38,12 @@ from hashcart.ports import (
     StoreVariant,
 )
 from hashcart.stores.registry import StoreNotConfigured
-from hashcart.stores.vendure.graphql import GraphQLRefusal, VendureApi, business_error
+from hashcart.stores.vendure.graphql import (
+    TIMEOUT_SECONDS,
+    GraphQLRefusal,
+    VendureApi,
+    business_error,
+)
 
 PAGE_SIZE = 100
 # ISO 4217 currencies without minor units (Vendure stores amounts in minor units).
@@ -270,7 +277,16 @@ class VendureStore:
         (a repeated handoff makes a second guest order, which nobody checks out)."""
         if not lines:
             raise StoreRefused("there is nothing to hand over")
-        shop = VendureApi(self.shop_endpoint, client=self.admin.client)
+        # A client of its own: the admin's session cookie must not come along (Vendure
+        # would take the shopper's order as the administrator's).
+        with httpx.Client(timeout=TIMEOUT_SECONDS) as client:
+            return self._hand_off(
+                VendureApi(self.shop_endpoint, client=client), lines, shopper_email
+            )
+
+    def _hand_off(
+        self, shop: VendureApi, lines: Sequence[HandoffLine], shopper_email: str | None
+    ) -> Handoff:
         code = ""
         for line in lines:
             result = shop.call(_ADD_ITEM, id=line.variant_id, quantity=line.quantity)

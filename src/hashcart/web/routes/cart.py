@@ -147,6 +147,7 @@ def _list_page(
         max_quantity=settings.max_quantity,
         cart_tag=settings.cart_tags[0],
         wishlist_tag=settings.wishlist_tags[0],
+        store_label=_store_label(request) if kind == "cart" else None,
         error=error,
         notice=notice,
     )
@@ -179,6 +180,21 @@ def _parse_quantity(raw: str, most: int) -> int | None:
     return value if 1 <= value <= most else None
 
 
+def _store_label(request: Request) -> str | None:
+    """The merchant's own store's name for "Check out at <label>" (issue 16); None with the
+    built-in shop, whose own checkout the page links instead."""
+    from hashcart.stores.registry import StoreNotConfigured, UnknownStore
+
+    app = hashcart_of(request)
+    if app.settings.store == "builtin":
+        return None
+    try:
+        store = app.external_store()
+    except (StoreNotConfigured, UnknownStore):
+        return app.settings.store.capitalize()  # the handoff says what is missing
+    return None if store is None else store.label
+
+
 # pages --------------------------------------------------------------------------------
 
 
@@ -190,6 +206,44 @@ def cart_page(request: Request, viewer: CartShopper, done: str = "") -> Response
 @router.get("/wishlist")
 def wishlist_page(request: Request, viewer: WishlistShopper, done: str = "") -> Response:
     return _list_page(request, "wishlist", viewer, notice=DONE_NOTICES.get(done))
+
+
+# finish at the merchant's own store (issue 16) ---------------------------------------------
+
+
+@router.post("/cart/handoff")
+def hand_off_to_store(request: Request, viewer: CartShopper) -> Response:
+    """Hand every line of the cart the store sells over to it, record the handoff (so the
+    order that comes back counts for the posts), and send the shopper there (303)."""
+    from hashcart.ports import StoreRefused, StoreUnreachable
+    from hashcart.services.store_sync import NothingToHandOff, hand_off_cart
+    from hashcart.stores.registry import StoreNotConfigured, UnknownStore
+
+    app = hashcart_of(request)
+    if app.settings.store == "builtin":
+        return RedirectResponse("/checkout", 303)
+    try:
+        store = app.commerce_store()
+        handoff = hand_off_cart(app.unit_of_work, store, app.clock, viewer.id, viewer.person.email)
+    except (StoreNotConfigured, UnknownStore):
+        return _list_page(
+            request, "cart", viewer, 503, error="Checking out at the store is not set up yet."
+        )
+    except NothingToHandOff as problem:
+        return _list_page(request, "cart", viewer, 409, error=str(problem))
+    except StoreRefused as refusal:
+        return _list_page(
+            request, "cart", viewer, 409, error=f"The store could not take this cart: {refusal}"
+        )
+    except StoreUnreachable:
+        return _list_page(
+            request,
+            "cart",
+            viewer,
+            503,
+            error="The store did not answer. Your cart is unchanged; please try again.",
+        )
+    return RedirectResponse(handoff.checkout_url, 303)
 
 
 # add from the shop ----------------------------------------------------------------------
