@@ -20,6 +20,7 @@ work writes what it said.
 
 from __future__ import annotations
 
+import logging
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -47,6 +48,8 @@ from hashcart.ports import (
     store_product_id,
     store_variant_id,
 )
+
+log = logging.getLogger(__name__)
 
 # A full listing (which also finds variants gone from the store) at least this often.
 FULL_SYNC_EVERY = timedelta(hours=24)
@@ -209,6 +212,26 @@ def sync_due(record: SyncRecord | None, now: datetime, minutes: float) -> bool:
     if record is None or record.started_at is None:
         return True
     return now - record.started_at >= timedelta(minutes=minutes)
+
+
+def sync_if_due(
+    units: UnitsOfWork, store: CommerceStore, clock: Clock, minutes: float
+) -> SyncRecord | None:
+    """The scheduled sync (`hashcart serve`, every `store_sync_minutes`): the catalog, then
+    the store's orders, when due. A store that fails is recorded (the console shows it) and
+    logged, and asked again at the next beat; None when nothing was due."""
+    with units() as uow:
+        record = uow.store_records.sync_record(store.name)
+    if not sync_due(record, clock.now(), minutes):
+        return None
+    try:
+        record = sync_catalog(units, store, clock)
+        poll_orders(units, store, clock)
+    except (StoreUnreachable, StoreRefused) as error:
+        log.warning("the sync with %s failed: %s", store.label, error)
+        with units() as uow:
+            return uow.store_records.sync_record(store.name)
+    return record
 
 
 def refresh_variant(
