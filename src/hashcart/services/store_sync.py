@@ -234,26 +234,6 @@ def sync_if_due(
     return record
 
 
-def refresh_variant(
-    units: UnitsOfWork, store: CommerceStore, clock: Clock, product_id: str
-) -> bool:
-    """Read one product's live price and stock at the store and write them into the catalog
-    (before hashcart holds units of it: never more than the store reports). False when the
-    product is not this store's; a variant the store no longer has is withdrawn."""
-    variant_id = store_variant_id(store.name, product_id)
-    if variant_id is None:
-        return False
-    variant = store.read_variant(variant_id)
-    now = clock.now()
-    with units() as uow:
-        if variant is None:
-            uow.store_records.withdraw([product_id], now)
-            return True
-        uow.repository.upsert_products([catalog_values(store.name, variant, now)])
-        uow.repository.set_stock_counts({product_id: variant.stock})
-    return True
-
-
 # --- the handoff ------------------------------------------------------------------------
 
 
