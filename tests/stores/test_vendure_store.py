@@ -164,6 +164,10 @@ def test_a_cart_reply_ends_as_a_vendure_order_counted_in_the_funnel(
     # The cart page offers the store's checkout, and hands the lines over (303 there).
     page = browser.get("/cart")
     assert "Check out at Vendure" in page.text
+    # Its form may lead to the store's checkout (a redirect after a form is form-action's).
+    assert "form-action 'self' https://store.example;" in (
+        page.headers["content-security-policy"] + ";"
+    )
     answer = browser.submit("/cart/handoff")
     assert answer.status_code == 303
     where = answer.headers["location"]

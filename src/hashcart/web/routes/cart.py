@@ -12,6 +12,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Annotated
+from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse
@@ -33,6 +34,7 @@ from hashcart.web.context import (
     sign_in_redirect_target,
     unit_of_work,
 )
+from hashcart.web.security import CONTENT_SECURITY_POLICY
 
 router = APIRouter(dependencies=[Depends(csrf_protected)], include_in_schema=False)
 
@@ -136,7 +138,8 @@ def _list_page(
     with read_only(request) as connection:
         items = shopping.list_items(connection, kind, viewer.id)
     settings = hashcart_of(request).effective_settings()
-    return render(
+    store_label = _store_label(request) if kind == "cart" else None
+    page = render(
         request,
         TEMPLATES[kind],
         status_code,
@@ -147,10 +150,17 @@ def _list_page(
         max_quantity=settings.max_quantity,
         cart_tag=settings.cart_tags[0],
         wishlist_tag=settings.wishlist_tags[0],
-        store_label=_store_label(request) if kind == "cart" else None,
+        store_label=store_label,
         error=error,
         notice=notice,
     )
+    if store_label is not None:
+        # The handoff's form answers with a redirect to the store's checkout: a form may
+        # lead there too (form-action covers a form's redirects), and nowhere else.
+        page.headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY.replace(
+            "form-action 'self'", f"form-action 'self' {_checkout_origin(request)}"
+        )
+    return page
 
 
 def _done(kind: ListKind, what: str) -> Response:
@@ -193,6 +203,17 @@ def _store_label(request: Request) -> str | None:
     except (StoreNotConfigured, UnknownStore):
         return app.settings.store.capitalize()  # the handoff says what is missing
     return None if store is None else store.label
+
+
+def _checkout_origin(request: Request) -> str:
+    """Where the store's checkout is (scheme, host and port of `store_checkout_url`, else of
+    the store's own URL); `https:` when the settings name neither."""
+    settings = hashcart_of(request).settings
+    named = settings.store_checkout_url or settings.vendure_url or ""
+    parts = urlsplit(named)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        return "https:"
+    return f"{parts.scheme}://{parts.netloc}"
 
 
 # pages --------------------------------------------------------------------------------
