@@ -11,6 +11,7 @@ import pytest
 
 from hashcart.ports import SyncRecord
 from hashcart.services.store_sync import sync_if_due
+from tests.cli_runner import run_cli
 from tests.web.cart_support import bluesky_reply_cart, link_everywhere, signed_in, text_of
 from tests.web.conftest import WebShop
 from tests.web.console_support import closed_port, stat
@@ -70,3 +71,23 @@ def test_the_cart_page_offers_checkout_at_the_store_and_says_when_it_does_not_an
     answer = browser.submit("/cart/handoff")
     assert answer.status_code == 409
     assert "nothing in this cart can be bought at Vendure" in text_of(answer)
+
+
+def test_a_store_no_package_registered_is_refused_in_one_line(tmp_path: Path) -> None:
+    env = {"HASHCART_DATABASE_URL": f"sqlite:///{tmp_path / 'cli.db'}", "HASHCART_STORE": "acme"}
+    refused = run_cli(["store", "status"], env=env, cwd=tmp_path)
+    assert refused.exit_code == 2
+    assert refused.stderr.strip() == (
+        "hashcart: error: invalid settings: store 'acme' is not known: choose from builtin, vendure"
+    )
+
+
+def test_vendure_without_its_settings_is_refused_in_one_line(tmp_path: Path) -> None:
+    env = {
+        "HASHCART_DATABASE_URL": f"sqlite:///{tmp_path / 'cli.db'}",
+        "HASHCART_STORE": "vendure",
+        "HASHCART_VENDURE_URL": "http://127.0.0.1:9",
+    }
+    refused = run_cli(["store", "sync"], env=env, cwd=tmp_path)
+    assert refused.exit_code == 2
+    assert "needs vendure_admin_token, or vendure_admin_username" in refused.stderr
