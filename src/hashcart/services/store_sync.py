@@ -22,8 +22,7 @@ from __future__ import annotations
 
 import logging
 import secrets
-from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -77,12 +76,6 @@ _NO_ADDRESS = Address(name="", line1="", line2="", city="", postcode="", country
 
 class NothingToHandOff(HashcartError, ValueError):
     """The shopper's cart holds nothing the store sells."""
-
-
-@dataclass(frozen=True)
-class SyncOutcome:
-    record: SyncRecord
-    orders: int  # store orders recorded by the poll that followed
 
 
 def _availability(variant: StoreVariant) -> str:
@@ -142,7 +135,9 @@ def sync_catalog(
         values["product_id"]: values
         for values in (catalog_values(store.name, variant, now) for variant in variants)
     }
-    counts = {pid: variant_stock for pid, variant_stock in _stock_counts(store.name, variants)}
+    counts = {
+        store_product_id(store.name, variant.variant_id): variant.stock for variant in variants
+    }
     with units() as uow:
         changed = uow.repository.upsert_products(rows[pid] for pid in sorted(rows))
         uow.repository.set_stock_counts(counts)
@@ -178,10 +173,6 @@ def _list_all(store: CommerceStore, since: datetime | None) -> list[StoreVariant
         if page.next_cursor is None or page.next_cursor == cursor:
             return variants
         cursor = page.next_cursor
-
-
-def _stock_counts(store: str, variants: Sequence[StoreVariant]) -> list[tuple[str, int | None]]:
-    return [(store_product_id(store, variant.variant_id), variant.stock) for variant in variants]
 
 
 def _record_failure(
