@@ -248,7 +248,7 @@ class BuiltinStore:
 
 
 def _variant(row: Any) -> StoreVariant:
-    options = {name: row[name] for name in ("color", "size") if row[name]}
+    options = {name: row._mapping[name] for name in ("color", "size") if row._mapping[name]}
     return StoreVariant(
         variant_id=row.product_id,
         product_id=row.item_group_id or row.product_id,
