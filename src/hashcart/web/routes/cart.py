@@ -8,6 +8,7 @@ path to return to), and adds one (or one more) of the product.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
@@ -205,13 +206,17 @@ def _store_label(request: Request) -> str | None:
     return None if store is None else store.label
 
 
+_HOST_AND_PORT = re.compile(r"[A-Za-z0-9.-]{1,253}(?::[0-9]{1,5})?")
+
+
 def _checkout_origin(request: Request) -> str:
     """Where the store's checkout is (scheme, host and port of `store_checkout_url`, else of
     the store's own URL); `https:` when the settings name neither."""
     settings = hashcart_of(request).settings
     named = settings.store_checkout_url or settings.vendure_url or ""
     parts = urlsplit(named)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
+    # Only a host name and port go into the header (no `;` or space could end the directive).
+    if parts.scheme not in ("http", "https") or not _HOST_AND_PORT.fullmatch(parts.netloc):
         return "https:"
     return f"{parts.scheme}://{parts.netloc}"
 
