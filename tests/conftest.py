@@ -16,6 +16,7 @@ pytest_plugins = [
     "tests.networks.bluesky.peer",
     "tests.peers.fake_stripe.fixture",
     "tests.peers.nats.fixture",
+    "tests.peers.vendure.fixture",
 ]
 
 # `../shared/fixtures` sits beside the project's checkout (in CI and in sessions).

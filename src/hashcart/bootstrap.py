@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlalchemy import Engine
@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from hashcart.payments.stripe_cards import StripeCards
     from hashcart.payments.stripe_gateway import StripeGateway
     from hashcart.ports import (
+        CommerceStore,
         PayloadReader,
         PaymentGateway,
         ProviderCleaner,
@@ -46,6 +47,8 @@ class App:
     settings: Settings
     engine: Engine
     clock: Clock
+    # The merchant's store (issue 16), built on first use and kept (its session with it).
+    _commerce_store: CommerceStore | None = field(default=None, init=False, repr=False)
 
     def unit_of_work(self, *, read_only: bool = False) -> SqlUnitOfWork:
         """A fresh unit of work on this database (ports.UnitsOfWork): the one way to write;
@@ -156,6 +159,29 @@ class App:
 
         gateways = self.payment_gateways()
         return len(settle_confirmed(self.unit_of_work, self.clock, gateways.get, self.shop()))
+
+    # --- the merchant's own store (issue 16) -----------------------------------------------
+
+    def commerce_store(self) -> CommerceStore:
+        """The store the `store` setting names: the built-in shop (its own tables), or one
+        the stores registry builds (stores/known); StoreNotConfigured / UnknownStore when it
+        cannot be built from the settings."""
+        if self._commerce_store is None:
+            from hashcart.stores import known, registry
+
+            del known  # imported for its registrations
+            if self.settings.store == registry.BUILTIN:
+                from hashcart.store.own_store import BuiltinStore
+
+                checkout = f"{self.settings.public_url.rstrip('/')}/checkout"
+                self._commerce_store = BuiltinStore(self.engine, checkout, self.settings.shop_name)
+            else:
+                self._commerce_store = registry.build(self.settings)
+        return self._commerce_store
+
+    def external_store(self) -> CommerceStore | None:
+        """The merchant's own store when it is not the built-in shop, else None."""
+        return None if self.settings.store == "builtin" else self.commerce_store()
 
     # --- the outbox's senders (host.Host.network_senders) ---------------------------------
 

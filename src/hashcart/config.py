@@ -182,6 +182,28 @@ class Settings(BaseSettings):
     # settings page turns it off and on.
     buy_enabled: bool = True
 
+    # --- The merchant's own store (issue 16; README "Use your own store"). ---
+    # Where the catalog, stock and checkout live: "builtin" (hashcart's own shop), or a store
+    # the merchant runs ("vendure", "shopify": any name the stores registry knows).
+    store: str = Field(default="builtin", pattern=r"^[a-z][a-z0-9_]{0,31}$")
+    # Vendure: the server (its Admin API at /admin-api, Shop API at /shop-api), and either an
+    # Admin API bearer token or an administrator's username and password to sign in with.
+    vendure_url: str | None = None
+    vendure_admin_token: SecretStr | None = None
+    vendure_admin_username: str | None = None
+    vendure_admin_password: SecretStr | None = None
+    # The merchant's storefront page where a handed-off order is finished: `{token}` is the
+    # store's session token for the order, `{code}` its order code (Vendure).
+    store_checkout_url: str | None = None
+    # The storefront's product pages (`<this>/products/<slug>?variant=<id>`): the links
+    # shoppers post. Empty: the scheme and host of store_checkout_url (else the store's URL).
+    store_storefront_url: str | None = None
+    # Minutes between scheduled catalog syncs (and polls for the store's orders) in `serve`.
+    store_sync_minutes: float = Field(default=15.0, gt=0)
+    # With an external store, a `#buy` confirmation and a live-sale invoice finish at the
+    # store too (a handoff link) instead of hashcart's own payment.
+    checkout_at_store: bool = False
+
     # Log lines of the long-running commands (serve, listen, dispatch, demo --serve), on
     # standard error: "text" (key=value after the message) or "json" (one object a line,
     # hashcart.logs). log_level is hashcart's own; other libraries log from WARNING.

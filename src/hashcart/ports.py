@@ -710,6 +710,10 @@ class UnitOfWork(Protocol):
     @property
     def buys(self) -> BuyRecords: ...
 
+    # issue 16: the merchant's own store (section at the end)
+    @property
+    def store_records(self) -> StoreRecords: ...
+
     def __enter__(self) -> UnitOfWork: ...
 
     def __exit__(
@@ -1914,6 +1918,8 @@ class StorePage:
 class HandoffLine:
     variant_id: str  # the store's variant id
     quantity: int
+    # What the store charged a unit (with its taxes), on lines of an order that came back.
+    unit_price: Decimal | None = None
 
 
 @dataclass(frozen=True)
@@ -1937,6 +1943,7 @@ class StoreOrder:
     currency: str
     placed_at: datetime | None
     lines: tuple[HandoffLine, ...] = ()
+    email: str | None = None  # the shopper's, as they gave it at the store
 
 
 class CommerceStore(Protocol):
@@ -1972,6 +1979,94 @@ class CommerceStore(Protocol):
     def orders_since(self, since: datetime | None) -> Sequence[StoreOrder]:
         """Orders placed at the store since `since` (polling, for stores without webhooks)."""
         ...
+
+
+# Which catalog product a store's variant is: "<store>:<variant id>" (the built-in store's own
+# products keep their ids), so that two stores' ids never meet and carts keep pointing at rows.
+STORE_PRODUCT_SEPARATOR = ":"
+
+
+def store_product_id(store: str, variant_id: str) -> str:
+    return f"{store}{STORE_PRODUCT_SEPARATOR}{variant_id}"
+
+
+def store_variant_id(store: str, product_id: str) -> str | None:
+    """The store's variant id of a catalog product, None when the product is not that store's."""
+    prefix = f"{store}{STORE_PRODUCT_SEPARATOR}"
+    return product_id[len(prefix) :] if product_id.startswith(prefix) else None
+
+
+@dataclass(frozen=True)
+class SyncRecord:
+    """The last catalog sync with a store, for the console and `hashcart store status`."""
+
+    store: str
+    started_at: datetime | None
+    finished_at: datetime | None
+    full: bool
+    seen: int  # variants the store listed
+    changed: int  # catalog rows written
+    withdrawn: int  # catalog rows made unsellable (gone or disabled at the store)
+    error: str | None  # the last sync's error; None when it went through
+    errors: int  # syncs that failed in a row
+    last_success_at: datetime | None  # when the last good sync began ("changes since")
+    last_full_at: datetime | None
+    orders_polled_at: datetime | None  # orders are asked for since then
+
+
+@dataclass(frozen=True)
+class HandoffSource:
+    """One handed-off line and the cart line it came from (its post, for the funnel)."""
+
+    product_id: str
+    quantity: int
+    network: str | None
+    post_id: str | None
+    trigger_post_id: str | None = None
+
+
+@dataclass(frozen=True)
+class StoredHandoff:
+    id: int
+    store: str
+    reference: str  # hashcart's own key for it
+    store_reference: str  # the store's (Handoff.reference: Vendure's order code)
+    customer_id: int | None
+    checkout_url: str
+    order_id: int | None  # hashcart's record of the store order, once it came back
+    lines: tuple[HandoffSource, ...]
+
+
+class StoreRecords(Protocol):
+    """What hashcart keeps about the merchant's own store: syncs and handoffs."""
+
+    def sync_record(self, store: str) -> SyncRecord | None: ...
+
+    def save_sync(self, record: SyncRecord) -> None: ...
+
+    def store_product_ids(self, store: str) -> set[str]:
+        """Every catalog product of that store that is still sellable."""
+        ...
+
+    def withdraw(self, product_ids: Sequence[str], at: datetime) -> int:
+        """Make these products unsellable (never deleted: carts and orders point at them)."""
+        ...
+
+    def add_handoff(
+        self,
+        store: str,
+        reference: str,
+        handoff: Handoff,
+        customer_id: int | None,
+        lines: Sequence[HandoffSource],
+        at: datetime,
+    ) -> int: ...
+
+    def handoff(self, store: str, store_reference: str) -> StoredHandoff | None: ...
+
+    def set_handoff_order(self, handoff_id: int, order_id: int, state: str) -> None: ...
+
+    def product_titles(self, product_ids: Sequence[str]) -> dict[str, str]: ...
 
 
 # --- end of the merchant's own store ---------------------------------------------------------

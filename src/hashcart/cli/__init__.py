@@ -184,5 +184,7 @@ for _group in (
     "bus",
     # --- offers by hashtag (issue 12) ---
     "offers",
+    # --- the merchant's own store (issue 16) ---
+    "store",
 ):
     importlib.import_module(f"hashcart.cli.{_group}")

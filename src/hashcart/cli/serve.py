@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from hashcart.cli import app, app_of, start_logging
 from hashcart.cli.webserver import HostOption, PortOption, ensure_can_listen, serve_web
+
+if TYPE_CHECKING:
+    from hashcart.bootstrap import App
 
 
 @app.command()
@@ -34,7 +38,8 @@ def serve(
 
     The live networks' listeners and the outbox's dispatcher run beside them, unless
     --no-listen / --no-dispatch say otherwise; so does the payment sweep, which asks the
-    gateways again for captures and voids they refused (`hashcart payments retry`)."""
+    gateways again for captures and voids they refused (`hashcart payments retry`), and,
+    with a store of the merchant's own, the catalog sync every store_sync_minutes."""
     from hashcart.live import BackgroundServices
     from hashcart.services.payment_steps import PaymentSweep
     from hashcart.services.saved_cards import settle_cleanups
@@ -48,6 +53,9 @@ def serve(
     # sweep as `hashcart payments retry`), and so are removed cards' detachments and deleted
     # shoppers' provider customers.
     cleaners = hashcart.provider_cleaners().get
+    # The merchant's own store (issue 16): its catalog synced and its orders collected every
+    # store_sync_minutes, on the same beat.
+    sync_store = _store_sync(hashcart)
     # Buys with a post confirmed but not paid for yet (a gateway that did not answer) are
     # asked again on the same beat, and buys not confirmed in time expire.
     sweep = PaymentSweep(
@@ -57,6 +65,7 @@ def serve(
         also=lambda now: (
             settle_cleanups(hashcart.unit_of_work, cleaners, now),
             hashcart.settle_buys(),
+            sync_store(),
         ),
     )
     sweep.start()
@@ -65,3 +74,20 @@ def serve(
     finally:
         sweep.stop()
         background.stop()
+
+
+def _store_sync(hashcart: App) -> Callable[[], object]:
+    """What the sweep's beat runs for the merchant's own store: nothing with the built-in
+    shop; a store whose settings are missing fails the command at once (exit 2)."""
+    from hashcart.cli import fail
+    from hashcart.services.store_sync import sync_if_due
+    from hashcart.stores.registry import StoreNotConfigured, UnknownStore
+
+    try:
+        store = hashcart.external_store()
+    except (StoreNotConfigured, UnknownStore) as error:
+        fail(f"invalid settings: {error}")
+    if store is None:
+        return lambda: None
+    minutes = hashcart.settings.store_sync_minutes
+    return lambda: sync_if_due(hashcart.unit_of_work, store, hashcart.clock, minutes)

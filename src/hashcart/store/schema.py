@@ -763,3 +763,54 @@ store_changes = Table(
     Column("taken_at", UTCDateTime, nullable=True),
     Index("ix_store_changes_waiting", "store", "taken_at"),
 )
+
+# The merchant's own store (issue 16): the last catalog sync with it (one row a store), for
+# the console and `hashcart store status`, and where the next "changes since" sync starts.
+store_syncs = Table(
+    "store_syncs",
+    metadata,
+    Column("store", String(32), primary_key=True),
+    Column("started_at", UTCDateTime, nullable=True),
+    Column("finished_at", UTCDateTime, nullable=True),
+    Column("full_sync", Boolean, nullable=False, server_default="0"),
+    Column("seen", Integer, nullable=False, server_default="0"),
+    Column("changed", Integer, nullable=False, server_default="0"),
+    Column("withdrawn", Integer, nullable=False, server_default="0"),
+    Column("error", Text, nullable=True),
+    Column("errors", Integer, nullable=False, server_default="0"),
+    Column("last_success_at", UTCDateTime, nullable=True),
+    Column("last_full_at", UTCDateTime, nullable=True),
+    Column("orders_polled_at", UTCDateTime, nullable=True),
+)
+
+# A shopper's cart handed to the store to finish there: hashcart's key for it, the store's
+# reference (Vendure's order code) and where the shopper went; the order, once it comes back.
+store_handoffs = Table(
+    "store_handoffs",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("store", String(32), nullable=False),
+    Column("reference", String(64), nullable=False, unique=True),
+    Column("store_reference", String(200), nullable=False),
+    Column("customer_id", ForeignKey("customers.id", ondelete="SET NULL"), nullable=True),
+    Column("checkout_url", Text, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("order_id", ForeignKey("orders.id", ondelete="SET NULL"), nullable=True),
+    Column("store_state", String(64), nullable=True),
+    UniqueConstraint("store", "store_reference", name="uq_store_handoffs_store_reference"),
+)
+
+# The lines of a handoff and the posts they came from: an order that comes back from the store
+# gets its lines' posts from here, so the funnel counts it per post.
+store_handoff_lines = Table(
+    "store_handoff_lines",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("handoff_id", ForeignKey("store_handoffs.id", ondelete="CASCADE"), nullable=False),
+    Column("product_id", String(200), nullable=False),
+    Column("quantity", Integer, nullable=False),
+    Column("network", String(16), nullable=True),
+    Column("post_id", String(300), nullable=True),
+    Column("trigger_post_id", String(300), nullable=True),
+    Index("ix_store_handoff_lines_handoff", "handoff_id"),
+)

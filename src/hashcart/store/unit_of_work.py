@@ -25,6 +25,7 @@ from hashcart.store.repository import Repository
 from hashcart.store.stock import StoredStock
 
 if TYPE_CHECKING:
+    from hashcart.store.own_store import StoredStoreRecords
     from hashcart.store.shopping import StoredCarts
 
 
@@ -173,6 +174,16 @@ class SqlUnitOfWork:
         if self._connection is None:
             raise UnitOfWorkMisuse("the unit of work is not open")
         return StoredBuys(self._connection)
+
+    # --- the merchant's own store (issue 16) ---
+
+    @property
+    def store_records(self) -> StoredStoreRecords:
+        if self._connection is None:
+            raise UnitOfWorkMisuse("the unit of work is not open")
+        from hashcart.store.own_store import StoredStoreRecords
+
+        return StoredStoreRecords(self._connection)
 
     # --- the outbox (issue 10: one dispatcher) ---
 

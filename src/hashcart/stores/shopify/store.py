@@ -21,6 +21,7 @@ from hashcart.ports import (
     StoreUnreachable,
     StoreVariant,
 )
+from hashcart.stores.registry import StoreNotConfigured
 from hashcart.stores.shopify import catalog, ids, orders, queries
 from hashcart.stores.shopify.graphql import DEFAULT_ATTEMPTS, Endpoint, GraphQL, Sleep
 
@@ -35,7 +36,7 @@ STOCK_WARNINGS = frozenset({"MERCHANDISE_NOT_ENOUGH_STOCK", "MERCHANDISE_OUT_OF_
 MAX_ORDER_PAGES = 20
 
 
-class ShopifyNotConfigured(ValueError):
+class ShopifyNotConfigured(StoreNotConfigured):
     """The settings lack what the Shopify store needs; the message names the setting."""
 
 

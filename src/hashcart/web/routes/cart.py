@@ -8,10 +8,12 @@ path to return to), and adds one (or one more) of the product.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Annotated
+from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse
@@ -33,6 +35,7 @@ from hashcart.web.context import (
     sign_in_redirect_target,
     unit_of_work,
 )
+from hashcart.web.security import CONTENT_SECURITY_POLICY
 
 router = APIRouter(dependencies=[Depends(csrf_protected)], include_in_schema=False)
 
@@ -136,7 +139,8 @@ def _list_page(
     with read_only(request) as connection:
         items = shopping.list_items(connection, kind, viewer.id)
     settings = hashcart_of(request).effective_settings()
-    return render(
+    store_label = _store_label(request) if kind == "cart" else None
+    page = render(
         request,
         TEMPLATES[kind],
         status_code,
@@ -147,9 +151,17 @@ def _list_page(
         max_quantity=settings.max_quantity,
         cart_tag=settings.cart_tags[0],
         wishlist_tag=settings.wishlist_tags[0],
+        store_label=store_label,
         error=error,
         notice=notice,
     )
+    if store_label is not None:
+        # The handoff's form answers with a redirect to the store's checkout: a form may
+        # lead there too (form-action covers a form's redirects), and nowhere else.
+        page.headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY.replace(
+            "form-action 'self'", f"form-action 'self' {_checkout_origin(request)}"
+        )
+    return page
 
 
 def _done(kind: ListKind, what: str) -> Response:
@@ -179,6 +191,36 @@ def _parse_quantity(raw: str, most: int) -> int | None:
     return value if 1 <= value <= most else None
 
 
+def _store_label(request: Request) -> str | None:
+    """The merchant's own store's name for "Check out at <label>" (issue 16); None with the
+    built-in shop, whose own checkout the page links instead."""
+    from hashcart.stores.registry import StoreNotConfigured, UnknownStore
+
+    app = hashcart_of(request)
+    if app.settings.store == "builtin":
+        return None
+    try:
+        store = app.external_store()
+    except (StoreNotConfigured, UnknownStore):
+        return app.settings.store.capitalize()  # the handoff says what is missing
+    return None if store is None else store.label
+
+
+_HOST_AND_PORT = re.compile(r"[A-Za-z0-9.-]{1,253}(?::[0-9]{1,5})?")
+
+
+def _checkout_origin(request: Request) -> str:
+    """Where the store's checkout is (scheme, host and port of `store_checkout_url`, else of
+    the store's own URL); `https:` when the settings name neither."""
+    settings = hashcart_of(request).settings
+    named = settings.store_checkout_url or settings.vendure_url or ""
+    parts = urlsplit(named)
+    # Only a host name and port go into the header (no `;` or space could end the directive).
+    if parts.scheme not in ("http", "https") or not _HOST_AND_PORT.fullmatch(parts.netloc):
+        return "https:"
+    return f"{parts.scheme}://{parts.netloc}"
+
+
 # pages --------------------------------------------------------------------------------
 
 
@@ -190,6 +232,44 @@ def cart_page(request: Request, viewer: CartShopper, done: str = "") -> Response
 @router.get("/wishlist")
 def wishlist_page(request: Request, viewer: WishlistShopper, done: str = "") -> Response:
     return _list_page(request, "wishlist", viewer, notice=DONE_NOTICES.get(done))
+
+
+# finish at the merchant's own store (issue 16) ---------------------------------------------
+
+
+@router.post("/cart/handoff")
+def hand_off_to_store(request: Request, viewer: CartShopper) -> Response:
+    """Hand every line of the cart the store sells over to it, record the handoff (so the
+    order that comes back counts for the posts), and send the shopper there (303)."""
+    from hashcart.ports import StoreRefused, StoreUnreachable
+    from hashcart.services.store_sync import NothingToHandOff, hand_off_cart
+    from hashcart.stores.registry import StoreNotConfigured, UnknownStore
+
+    app = hashcart_of(request)
+    if app.settings.store == "builtin":
+        return RedirectResponse("/checkout", 303)
+    try:
+        store = app.commerce_store()
+        handoff = hand_off_cart(app.unit_of_work, store, app.clock, viewer.id, viewer.person.email)
+    except (StoreNotConfigured, UnknownStore):
+        return _list_page(
+            request, "cart", viewer, 503, error="Checking out at the store is not set up yet."
+        )
+    except NothingToHandOff as problem:
+        return _list_page(request, "cart", viewer, 409, error=str(problem))
+    except StoreRefused as refusal:
+        return _list_page(
+            request, "cart", viewer, 409, error=f"The store could not take this cart: {refusal}"
+        )
+    except StoreUnreachable:
+        return _list_page(
+            request,
+            "cart",
+            viewer,
+            503,
+            error="The store did not answer. Your cart is unchanged; please try again.",
+        )
+    return RedirectResponse(handoff.checkout_url, 303)
 
 
 # add from the shop ----------------------------------------------------------------------

@@ -1,7 +1,7 @@
 """store changes: what a store's webhooks said changed, waiting for the sync (issue 16)
 
-Revision ID: 0018_i16_shopify
-Revises: 0017
+Revision ID: 0019
+Revises: 0018
 Create Date: 2026-12-06 04:20:00
 """
 
@@ -10,8 +10,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0018_i16_shopify"
-down_revision = "0017"
+revision = "0019"
+down_revision = "0018"
 branch_labels = None
 depends_on = None
 
