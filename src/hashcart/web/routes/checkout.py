@@ -20,7 +20,7 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse
 from starlette.responses import Response
 
-from hashcart.services import checkout, checkout_payment
+from hashcart.services import checkout, checkout_payment, payments
 from hashcart.services.checkout import CHECKOUT_KEY, Basket
 from hashcart.store import orders, shopping
 from hashcart.store.repository import Repository
@@ -158,10 +158,12 @@ def checkout_submit(
         )
     address, _first_problem = checkout.read_address(form)
     gateway = app.payment_gateways().get(payment_method)
-    if address is None or gateway is None:
+    # An offer that covers the whole total leaves nothing to pay: no gateway is chosen.
+    free = payments.nothing_to_pay(basket.to_pay)
+    if address is None or (gateway is None and not free):
         # Each problem beside its field; the top says how many there are (issue 14).
         fields = checkout.address_problems(form)
-        if gateway is None:
+        if gateway is None and not free:
             fields["payment_method"] = "Choose how you want to pay."
         return _checkout_page(
             request, basket, form, 400, error=problems_summary(fields) or "", field_errors=fields
