@@ -1666,8 +1666,13 @@ class BuyRecords(Protocol):
 
     def customer(self, customer_id: int) -> BuyingCustomer | None: ...
 
-    def latest_address(self, customer_id: int) -> Address | None:
-        """Where the shopper's latest order went (a buy ships there), if any."""
+    def shipping_address(self, customer_id: int) -> Address | None:
+        """Where the shopper's buys ship: the address saved on their account page, else
+        where their latest order went; None when there is neither (`address_needed`)."""
+        ...
+
+    def save_address(self, customer_id: int, address: Address, at: datetime) -> None:
+        """Save (or replace) the address the shopper's buys ship to (the account page's)."""
         ...
 
     def spent(self, customer_id: int, currency: str, since: datetime, until: datetime) -> Decimal:

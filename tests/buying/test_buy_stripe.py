@@ -41,6 +41,7 @@ def shop(database_url: str, localstripe: LocalStripe) -> Iterator[StripeBuyShop]
     )
     alice = SHOPPERS["mastodon"]
     shop.customer(ALICE, (alice.network, alice.account_id, alice.handle))
+    shop.save_address(shop.customer_id(ALICE))
     yield shop
     shop.app.engine.dispose()
 

@@ -107,6 +107,11 @@ def payment_url(shop: Shop) -> str:
     return f"{shop.account_url}#payment"
 
 
+def address_url(shop: Shop) -> str:
+    """The account page's shipping address section (`address_needed`)."""
+    return f"{shop.account_url}#address"
+
+
 def day_start(at: datetime) -> datetime:
     """The start of `at`'s UTC day (the daily limit's day)."""
     seconds = int(at.astimezone(UTC).timestamp()) // SECONDS_PER_DAY * SECONDS_PER_DAY
@@ -233,7 +238,8 @@ def _place(
         existing = uow.orders.with_key(request.buy_key)
         if existing is not None:
             return existing.id
-        address = uow.buys.latest_address(customer.id) or Address(
+        # The #buy was answered address_needed when there was none, so there is one.
+        address = uow.buys.shipping_address(customer.id) or Address(
             customer.name or "", "", "", "", "", ""
         )
         line = OrderLine(
