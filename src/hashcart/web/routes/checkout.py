@@ -22,7 +22,7 @@ from starlette.responses import Response
 
 from hashcart.services import checkout, checkout_payment, payments
 from hashcart.services.checkout import CHECKOUT_KEY, Basket
-from hashcart.store import orders, shopping
+from hashcart.store import saved_addresses, shopping
 from hashcart.store.repository import Repository
 from hashcart.web.context import (
     SignedInShopper,
@@ -31,6 +31,7 @@ from hashcart.web.context import (
     hashcart_of,
     read_only,
     render,
+    unit_of_work,
 )
 from hashcart.web.form_problems import problems_summary
 from hashcart.web.formatting import money
@@ -80,7 +81,8 @@ def checkout_page(request: Request, viewer: SignedInShopper) -> Response:
     now = hashcart_of(request).clock.now()
     with read_only(request) as connection:
         items = shopping.list_items(connection, "cart", viewer.id)
-        last = orders.last_address(connection, viewer.id)
+        # The saved address (the account page's, issue 12), else the latest order's.
+        last = saved_addresses.shipping_address(connection, viewer.id)
         # The shopper's loaded offer (issue 12), read beside a writer like the rest.
         basket = checkout.with_offer(
             Repository(connection), viewer.id, checkout.basket_of(items), now
@@ -107,6 +109,7 @@ def checkout_submit(
     card_number: Annotated[str, Form()] = "",
     card_expiry: Annotated[str, Form()] = "",
     card_cvc: Annotated[str, Form()] = "",
+    remember_address: Annotated[str, Form()] = "",
 ) -> Response:
     app = hashcart_of(request)
     # What was typed comes back on a re-rendered form; the card's number and CVC never do.
@@ -119,6 +122,7 @@ def checkout_submit(
         "country": country,
         "payment_method": payment_method,
         "card_expiry": card_expiry,
+        "remember_address": "yes" if remember_address else "",
     }
     form = {key: value[:300] for key, value in form.items()}
     if not CHECKOUT_KEY.fullmatch(checkout_key):
@@ -184,6 +188,9 @@ def checkout_submit(
         {"card_number": card_number, "card_expiry": card_expiry, "card_cvc": card_cvc},
     )
     if isinstance(outcome, checkout_payment.Ordered):
+        if remember_address:  # "Remember this address": the account's, for buys with a post
+            with unit_of_work(request) as connection:
+                saved_addresses.save_address(connection, viewer.id, address, app.clock.now())
         return _to_order(request, outcome.order_id, outcome.customer_id, viewer)
     return _checkout_page(
         request,
