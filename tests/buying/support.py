@@ -74,6 +74,7 @@ class BuyShop(Shop):
                     customer_id, "test_card", method_id, "Visa", last4, self.clock.now()
                 )
             )
+        self.save_address(customer_id)
 
     def reprice(self, product_id: str, price: Decimal) -> None:
         with self.app.engine.begin() as connection:
