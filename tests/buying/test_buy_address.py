@@ -1,11 +1,12 @@
 """Where a buy with a post ships (issue 12): to the address saved on the shopper's account
 page, else to their latest order's; a shopper with neither is answered `address_needed` with
-the account page's address section, and nothing is reserved. Through each network's payloads,
-on SQLite and PostgreSQL."""
+the account page's address section, and nothing is reserved. Through each network's payloads
+(on SQLite); where a buy ships, on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 
@@ -49,9 +50,10 @@ def _shipped_to(order: dict[str, object]) -> Address:
 
 @pytest.mark.parametrize("network", NETWORKS)
 def test_no_address_and_no_order_answers_address_needed_and_holds_nothing(
-    database_url: str, network: str
+    tmp_path: Path, network: str
 ) -> None:
-    shop = BuyShop(database_url)
+    # Each network's payloads on SQLite; the address is read on both databases below.
+    shop = BuyShop(f"sqlite:///{tmp_path / 'buy.db'}")
     _with_card_only(shop)
     shop.stock("mug", 3)
     alice = SHOPPERS[network]
