@@ -76,6 +76,17 @@ def post(shopper: Shopper, key: str, text: str, minutes: float = 5) -> bytes:
     )
 
 
+def _x_rules(engine_shop: Any) -> list[Any]:
+    """The X stream rules the engine's shop asks for, the shop's handle being `trailhead`."""
+    return desired_rules(
+        engine_shop.reply_tags,
+        engine_shop.post_tags,
+        "trailhead",
+        engine_shop.addressed_tags,
+        engine_shop.offer_tags,
+    )
+
+
 def loads(shop: Shop) -> list[dict[str, Any]]:
     with shop.app.engine.connect() as connection:
         rows = connection.execute(select(t.offer_loads).order_by(t.offer_loads.c.id))
@@ -228,13 +239,7 @@ def test_an_expired_offer_leaves_the_streams_at_the_next_shop_load(shop: Shop) -
     assert engine_shop.offer_tags == ("spring5",)
     assert "summer20" not in engine_shop.every_tag
     assert "mastodon:tag:summer20" not in [s.cursor for s in streams_for(engine_shop)]
-    rules = desired_rules(
-        engine_shop.reply_tags,
-        engine_shop.post_tags,
-        "trailhead",
-        engine_shop.addressed_tags,
-        engine_shop.offer_tags,
-    )
+    rules = _x_rules(engine_shop)
     assert not any("summer20" in rule.value for rule in rules)
     # A late post with the tag is still heard and told the offer ended.
     assert Prefilter.for_shop(engine_shop.every_word, engine_shop.hosts).wants(b'"#summer20"')
@@ -328,13 +333,7 @@ def test_the_streams_hear_the_offer_tags(shop: Shop) -> None:
     assert "summer20" in engine_shop.every_tag and engine_shop.offer_tags == ("summer20",)
     # Not in the untargeted link rule, `(#cartlink OR #summer20) -is:retweet`, as it was.
     assert "summer20" not in engine_shop.post_tags
-    rules = desired_rules(
-        engine_shop.reply_tags,
-        engine_shop.post_tags,
-        "trailhead",
-        engine_shop.addressed_tags,
-        engine_shop.offer_tags,
-    )
+    rules = _x_rules(engine_shop)
     assert [rule.value for rule in rules if "#summer20" in rule.value] == [
         "#summer20 (to:trailhead OR @trailhead) -is:retweet"
     ]

@@ -10,7 +10,7 @@ from sqlalchemy import Connection, select
 
 from hashcart.ports import Address
 from hashcart.store import schema as t
-from hashcart.store.orders import last_address
+from hashcart.store.orders import address_of, last_address
 from hashcart.store.statements import upsert
 
 _a = t.saved_addresses
@@ -18,16 +18,7 @@ _a = t.saved_addresses
 
 def saved_address(connection: Connection, customer_id: int) -> Address | None:
     row = connection.execute(select(_a).where(_a.c.customer_id == customer_id)).first()
-    if row is None:
-        return None
-    return Address(
-        name=row.ship_name,
-        line1=row.ship_line1,
-        line2=row.ship_line2 or "",
-        city=row.ship_city,
-        postcode=row.ship_postcode,
-        country=row.ship_country,
-    )
+    return None if row is None else address_of(row)
 
 
 def save_address(connection: Connection, customer_id: int, address: Address, at: datetime) -> None:
