@@ -104,7 +104,9 @@ class App:
             settings = shop_config.effective_settings(
                 self.settings, connection, networks=NETWORK_SETTING_FIELDS
             )
-            return Shop.load(settings, Repository(connection), self._max_characters)
+            return Shop.load(
+                settings, Repository(connection), self._max_characters, now=self.clock.now()
+            )
 
     def _max_characters(self, network: str) -> int | None:
         return registry.max_characters(network, self)

@@ -142,6 +142,9 @@ def run_demo(app: App, ingest: IngestRunner, seed: int = 7) -> DemoRun:
 # `@trailhead_coffee #order` in the second half is answered privately with it.
 DEMO_ORDER_SHOPPER = "maya.okafor@example.com"
 DEMO_ORDER_PRODUCT = "house-blend-12oz"
+# Maya's address: her web order's, and the one saved on her account page that the demo's
+# buy with a post (she is its buyer too) ships to.
+DEMO_MAYA_ADDRESS = Address("Maya Okafor", "12 Ridge Rd", "", "Bend", "97701", "US")
 
 
 def place_demo_order(app: App, catalog: list[DemoProduct]) -> int | None:
@@ -161,7 +164,7 @@ def place_demo_order(app: App, catalog: list[DemoProduct]) -> int | None:
                 checkout_key="demo-order-maya",
                 status="paid",
                 email=DEMO_ORDER_SHOPPER,
-                address=Address("Maya Okafor", "12 Ridge Rd", "", "Bend", "97701", "US"),
+                address=DEMO_MAYA_ADDRESS,
                 payment_gateway="test_card",
                 payment_reference="CARD-4242-DEMO",
                 total_amount=amount,
@@ -175,9 +178,10 @@ def place_demo_order(app: App, catalog: list[DemoProduct]) -> int | None:
 
 
 def buy_with_a_post(app: App, seed: int = 7) -> DemoBuy:
-    """A demo shopper saves a test card (as `hashcart payment-methods add` does), replies
-    `#buy` under the brand's Bluesky post of a mug, and posts `#confirm CODE` with the code
-    the shop answered: the saved card is charged and the order placed."""
+    """A demo shopper saves a test card (as `hashcart payment-methods add` does) and a
+    shipping address (as the account page does), replies `#buy` under the brand's Bluesky
+    post of a mug, and posts `#confirm CODE` with the code the shop answered: the saved card
+    is charged and the order placed, to ship to that address."""
     from hashcart.services.payments import save_test_card
     from hashcart.synthetic.demo_buy import buy_scene
 
@@ -186,6 +190,8 @@ def buy_with_a_post(app: App, seed: int = 7) -> DemoBuy:
         customer_id = uow.repository.customer_id(scene.buyer_email)
     assert customer_id is not None
     save_test_card(app.unit_of_work, customer_id, "4242424242424242", app.clock.now())
+    with app.unit_of_work() as uow:
+        uow.buys.save_address(customer_id, DEMO_MAYA_ADDRESS, app.clock.now())
     ingestor = Ingestor(
         app.unit_of_work,
         app.shop(),

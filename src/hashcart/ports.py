@@ -108,6 +108,13 @@ class ShopTags(Protocol):
         for only in posts that mention the shop."""
         ...
 
+    @property
+    def offer_tags(self) -> tuple[str, ...]:
+        """The tags of the offers on now (issue 12): asked for only in posts that reach the
+        shop (replies to it, mentions of it); an offer that is over is left out of every
+        property here."""
+        ...
+
 
 class LiveSink(Protocol):
     """The one door live payloads come in by."""
@@ -1663,8 +1670,13 @@ class BuyRecords(Protocol):
 
     def customer(self, customer_id: int) -> BuyingCustomer | None: ...
 
-    def latest_address(self, customer_id: int) -> Address | None:
-        """Where the shopper's latest order went (a buy ships there), if any."""
+    def shipping_address(self, customer_id: int) -> Address | None:
+        """Where the shopper's buys ship: the address saved on their account page, else
+        where their latest order went; None when there is neither (`address_needed`)."""
+        ...
+
+    def save_address(self, customer_id: int, address: Address, at: datetime) -> None:
+        """Save (or replace) the address the shopper's buys ship to (the account page's)."""
         ...
 
     def spent(self, customer_id: int, currency: str, since: datetime, until: datetime) -> Decimal:
@@ -1794,6 +1806,12 @@ class OfferRecords(Protocol):
 
     def listened_tags(self) -> list[str]:
         """The tags of the offers that are not paused, oldest first: what streams hear."""
+        ...
+
+    def closed_tags(self, at: datetime) -> list[str]:
+        """Of `listened_tags`, those of the offers over at `at`: expired, or all their loads
+        taken. Posts with them are still answered (`offer_expired`, `offer_exhausted`), but
+        no stream asks its network for them any more (ShopTags)."""
         ...
 
     def by_tags(self, tags: Iterable[str]) -> dict[str, Offer]:

@@ -10,7 +10,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from hashcart.ports import BuyRequest
+from hashcart.ports import Address, BuyRequest
 from hashcart.services.catalog import FeedRow
 from hashcart.services.payments import save_test_card
 from hashcart.store import schema as t
@@ -25,6 +25,7 @@ ALICE = "alice@example.com"
 BOB = "bob@example.com"
 NETWORKS = sorted(SHOPPERS)
 VISA = "4242424242424242"
+SHIP_TO = Address("Alice Rivera", "5 Quay Street", "Flat 2", "Galway", "H91 X2Y3", "IE")
 
 
 class BuyShop(Shop):
@@ -54,7 +55,13 @@ class BuyShop(Shop):
         self.customer(email, *[(s.network, s.account_id, s.handle) for s in shoppers])
         customer_id = self.customer_id(email)
         save_test_card(self.app.unit_of_work, customer_id, card, self.clock.now())
+        self.save_address(customer_id)
         return customer_id
+
+    def save_address(self, customer_id: int) -> None:
+        """The shipping address saved on the account page (a buy ships there)."""
+        with self.app.unit_of_work() as uow:
+            uow.buys.save_address(customer_id, SHIP_TO, self.clock.now())
 
     def save_card(self, email: str, method_id: str, last4: str) -> None:
         """A saved card as a gateway would keep it (only its id and last four digits)."""
@@ -67,6 +74,7 @@ class BuyShop(Shop):
                     customer_id, "test_card", method_id, "Visa", last4, self.clock.now()
                 )
             )
+        self.save_address(customer_id)
 
     def reprice(self, product_id: str, price: Decimal) -> None:
         with self.app.engine.begin() as connection:

@@ -14,7 +14,7 @@ import pytest
 from hashcart.services.payments import save_test_card
 from hashcart.store.repository import transaction
 from hashcart.views.funnel import funnel
-from tests.buying.support import code_in, own_post, parent_id
+from tests.buying.support import SHIP_TO, code_in, own_post, parent_id
 from tests.harness import HOST
 from tests.integration.social import SHOPPERS, UNLINKED, Shopper
 from tests.web.conftest import WebShop
@@ -36,6 +36,8 @@ def _with_card(shop: WebShop, email: str, shopper: Shopper) -> None:
         customer_id = repo.customer_id(email)
     assert customer_id is not None
     save_test_card(shop.app.unit_of_work, customer_id, "4242424242424242", shop.clock.now())
+    with shop.app.unit_of_work() as uow:  # the account page's shipping address
+        uow.buys.save_address(customer_id, SHIP_TO, shop.clock.now())
 
 
 def test_buys_requested_confirmed_and_their_revenue_per_source_post(shop: WebShop) -> None:

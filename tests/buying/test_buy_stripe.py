@@ -41,6 +41,7 @@ def shop(database_url: str, localstripe: LocalStripe) -> Iterator[StripeBuyShop]
     )
     alice = SHOPPERS["mastodon"]
     shop.customer(ALICE, (alice.network, alice.account_id, alice.handle))
+    shop.save_address(shop.customer_id(ALICE))
     yield shop
     shop.app.engine.dispose()
 
@@ -138,3 +139,28 @@ def test_two_settling_processes_at_once_hold_the_money_once(shop: StripeBuyShop)
     assert errors == []
     assert len(shop.orders()) == 1
     assert len(shop.intents()) == 1
+
+
+def test_a_buy_its_offer_pays_in_full_is_ordered_without_asking_stripe(
+    shop: StripeBuyShop,
+) -> None:
+    from decimal import Decimal
+
+    from hashcart.services.offers import add_offer
+
+    shop.save_stripe_card(ALICE, "4242424242424242")
+    add_offer(shop.app.unit_of_work, shop.app.settings, shop.clock.now(), tag="free", percent="100")
+    alice = SHOPPERS["mastodon"]
+    shop.ingest([own_post(alice, alice.key(), "#free", minutes=1)])
+    assert shop.reasons() == ["offer_loaded"]
+    code = _buy(shop)
+    shop.ingest([own_post(alice, alice.key(), f"#confirm {code}")])
+
+    [order] = shop.orders()
+    assert shop.intents() == []  # no PaymentIntent of 0.00 (nor of anything) at Stripe
+    assert (order["status"], order["payment_gateway"]) == ("paid", "no_charge")
+    assert order["total_amount"] == Decimal("0.00")
+    assert order["discount_amount"] == Decimal("48.00")
+    assert shop.reasons().count("purchased") == 1
+    receipt = [m for m in shop.outbox() if m["reason"] == "order_confirmed"]
+    assert "No charge was needed" in receipt[0]["text"]

@@ -9,6 +9,7 @@ import pytest
 
 from hashcart.services.payments import save_test_card
 from hashcart.store.repository import transaction
+from tests.buying.support import SHIP_TO
 from tests.harness import HOST
 from tests.integration.social import SHOPPERS
 from tests.web.conftest import WebShop
@@ -25,6 +26,8 @@ def shop(database_url: str) -> Iterator[WebShop]:
         customer_id = repo.customer_id("alice@example.com")
     assert customer_id is not None
     save_test_card(shop.app.unit_of_work, customer_id, "4242424242424242", shop.clock.now())
+    with shop.app.unit_of_work() as uow:  # the account page's shipping address
+        uow.buys.save_address(customer_id, SHIP_TO, shop.clock.now())
     yield shop
     shop.close()
 

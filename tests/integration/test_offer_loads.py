@@ -7,7 +7,9 @@ payload shapes (tests/payloads: X v1.1 tweets, Mastodon Status entities, Jetstre
   and answers nothing;
 - an unlinked account's post waits (link_needed) and loads when the account links;
 - the offer tags are data the shop reads with the catalog: the prefilter, X's stream
-  rules and Mastodon's hashtag streams hear them.
+  rules and Mastodon's hashtag streams hear them; X's rule asks for them only in posts that
+  reach the shop, and an offer that is over (expired, all taken) leaves the streams at the
+  next shop load, though a late post of it is still answered.
 """
 
 from __future__ import annotations
@@ -71,6 +73,17 @@ def post(shopper: Shopper, key: str, text: str, minutes: float = 5) -> bytes:
         f"<p>{' '.join(words)}</p>",
         tags=tags,
         minutes=minutes,
+    )
+
+
+def _x_rules(engine_shop: Any) -> list[Any]:
+    """The X stream rules the engine's shop asks for, the shop's handle being `trailhead`."""
+    return desired_rules(
+        engine_shop.reply_tags,
+        engine_shop.post_tags,
+        "trailhead",
+        engine_shop.addressed_tags,
+        engine_shop.offer_tags,
     )
 
 
@@ -181,6 +194,13 @@ def test_the_limit_goes_to_the_first_posts_by_their_own_time_within_a_batch(
         "8001": "offer_exhausted",
         "8000": "offer_exhausted",
     }
+    # All taken: at the next shop load no stream asks for the tag any more, but a post of
+    # it that still comes (the prefilter hears every offer's tag) is answered.
+    engine_shop = shop.app.shop()
+    assert "summer20" not in engine_shop.every_tag and engine_shop.offer_tags == ()
+    assert engine_shop.every_word.kind_of("summer20") == "offer"
+    shop.ingest([post(shoppers[0], "8004", "#summer20", minutes=12)])
+    assert shop.reasons().count("offer_exhausted") == 3
 
 
 def test_across_batches_the_limit_goes_by_commit_order(database_url: str) -> None:
@@ -206,6 +226,25 @@ def test_a_post_after_the_expiry_gets_offer_expired(shop: Shop, network: str) ->
     shop.ingest([post(shopper, shopper.key(), "#summer20", minutes=11)])
 
     assert loads(shop) == []
+    assert shop.reasons() == ["offer_expired"]
+
+
+def test_an_expired_offer_leaves_the_streams_at_the_next_shop_load(shop: Shop) -> None:
+    ends = shop.clock.now() + timedelta(minutes=10)
+    offer(shop, expires=ends.isoformat())
+    offer(shop, "spring5", percent="5")
+    assert shop.app.shop().offer_tags == ("summer20", "spring5")
+    shop.clock.advance(timedelta(minutes=10))
+    engine_shop = shop.app.shop()
+    assert engine_shop.offer_tags == ("spring5",)
+    assert "summer20" not in engine_shop.every_tag
+    assert "mastodon:tag:summer20" not in [s.cursor for s in streams_for(engine_shop)]
+    rules = _x_rules(engine_shop)
+    assert not any("summer20" in rule.value for rule in rules)
+    # A late post with the tag is still heard and told the offer ended.
+    assert Prefilter.for_shop(engine_shop.every_word, engine_shop.hosts).wants(b'"#summer20"')
+    shopper = SHOPPERS["x"]
+    shop.ingest([post(shopper, shopper.key(), "#summer20", minutes=70)])
     assert shop.reasons() == ["offer_expired"]
 
 
@@ -291,11 +330,14 @@ def test_a_reply_with_cart_and_offer_tags_does_both(shop: Shop) -> None:
 def test_the_streams_hear_the_offer_tags(shop: Shop) -> None:
     offer(shop)
     engine_shop = shop.app.shop()
-    assert "summer20" in engine_shop.every_tag and "summer20" in engine_shop.post_tags
-    rules = desired_rules(
-        engine_shop.reply_tags, engine_shop.post_tags, "trailhead", engine_shop.addressed_tags
-    )
-    assert any("#summer20" in rule.value for rule in rules)
+    assert "summer20" in engine_shop.every_tag and engine_shop.offer_tags == ("summer20",)
+    # Not in the untargeted link rule, `(#cartlink OR #summer20) -is:retweet`, as it was.
+    assert "summer20" not in engine_shop.post_tags
+    rules = _x_rules(engine_shop)
+    assert [rule.value for rule in rules if "#summer20" in rule.value] == [
+        "#summer20 (to:trailhead OR @trailhead) -is:retweet"
+    ]
+    assert "#cartlink -is:retweet" in [rule.value for rule in rules]
     assert "mastodon:tag:summer20" in [stream.cursor for stream in streams_for(engine_shop)]
     prefilter = Prefilter.for_shop(engine_shop.every_word, engine_shop.hosts)
     assert prefilter.wants(b'{"text":"sunny #Summer20 day"}')

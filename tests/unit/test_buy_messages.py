@@ -25,6 +25,7 @@ FACTS = BuyFacts(
     order_id=123456,
     payment_url="https://shop.example/account#payment",
     limit="250.00 EUR",
+    address_url="https://shop.example/account#address",
 )
 # A loaded offer on the quote (issue 12): its tag as long as an offer tag may be.
 OFFER_FACTS = replace(FACTS, offer_off="123.45 EUR", offer_tag="O" * MAX_TAG_CHARS)
@@ -40,6 +41,7 @@ OFFER_FACTS = replace(FACTS, offer_off="123.45 EUR", offer_tag="O" * MAX_TAG_CHA
             Reason.PAYMENT_METHOD_NEEDED,
             Reason.LIMIT_REACHED,
             Reason.CONFIRM_EXPIRED,
+            Reason.ADDRESS_NEEDED,
         ]
     ),
     title=TITLES.filter(lambda title: title.strip() != ""),
@@ -71,6 +73,8 @@ def test_buy_messages_fit_and_keep_their_facts(
         assert "order #123456" in text
     if reason is Reason.PAYMENT_METHOD_NEEDED:
         assert "https://shop.example/account#payment" in text
+    if reason is Reason.ADDRESS_NEEDED:
+        assert "https://shop.example/account#address" in text and "Nothing was bought" in text
 
 
 @pytest.mark.parametrize(

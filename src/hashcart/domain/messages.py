@@ -50,6 +50,8 @@ class Reason(StrEnum):
     PAYMENT_DECLINED = "payment_declined"
     PAYMENT_METHOD_NEEDED = "payment_method_needed"
     LIMIT_REACHED = "limit_reached"
+    # No saved shipping address and no earlier order to ship to (the account page's).
+    ADDRESS_NEEDED = "address_needed"
     # --- offers by hashtag (issue 12): `title` names the offer (domain/offers.describe) ---
     OFFER_LOADED = "offer_loaded"
     OFFER_ALREADY_LOADED = "offer_already_loaded"
@@ -102,6 +104,8 @@ class BuyFacts:
     declined: str = ""
     payment_url: str = ""
     limit: str = ""
+    # The account page's address section (`address_needed`).
+    address_url: str = ""
     # Offers by hashtag (issue 12): what the shopper's loaded offer took off the total
     # (`2.40 EUR`) and its tag, without '#' (empty: no offer).
     offer_off: str = ""
@@ -351,6 +355,7 @@ _BUY_REASONS = frozenset(
         Reason.PAYMENT_DECLINED,
         Reason.PAYMENT_METHOD_NEEDED,
         Reason.LIMIT_REACHED,
+        Reason.ADDRESS_NEEDED,
     }
 )
 
@@ -387,6 +392,11 @@ def _buy_text(reason: Reason, item: str, shop: str, buy: BuyFacts) -> str:
             f"To buy {item} with a post, save a card on your account at {shop} first: "
             f"{buy.payment_url}. Nothing was bought."
         )
+    if reason is Reason.ADDRESS_NEEDED:
+        return (
+            f"To buy {item} with a post, save where it ships on your account at {shop} "
+            f"first: {buy.address_url}. Nothing was bought."
+        )
     return (
         f"Buying {item} for {buy.total} would take today's buys with a post over your limit "
         f"of {buy.limit} at {shop}, so nothing was bought. You can still add it to your cart."
@@ -416,6 +426,7 @@ _SUBJECTS = {
     Reason.PAYMENT_DECLINED: "Your card was declined",
     Reason.PAYMENT_METHOD_NEEDED: "Save a card to buy with a post",
     Reason.LIMIT_REACHED: "Daily limit reached",
+    Reason.ADDRESS_NEEDED: "Save your address to buy with a post",
     # --- offers by hashtag (issue 12) ---
     Reason.OFFER_LOADED: "Your offer is loaded",
     Reason.OFFER_ALREADY_LOADED: "Your offer is already loaded",

@@ -44,6 +44,7 @@ from hashcart.domain.posts import Network
 from hashcart.domain.stock import order_holder
 from hashcart.ports import (
     Address,
+    Authorisation,
     BuyingCustomer,
     BuyRequest,
     Clock,
@@ -53,7 +54,6 @@ from hashcart.ports import (
     OutOfStock,
     PaymentDetails,
     PaymentGateway,
-    PaymentRecord,
     Repository,
     UnitsOfWork,
 )
@@ -107,6 +107,11 @@ def payment_url(shop: Shop) -> str:
     return f"{shop.account_url}#payment"
 
 
+def address_url(shop: Shop) -> str:
+    """The account page's shipping address section (`address_needed`)."""
+    return f"{shop.account_url}#address"
+
+
 def day_start(at: datetime) -> datetime:
     """The start of `at`'s UTC day (the daily limit's day)."""
     seconds = int(at.astimezone(UTC).timestamp()) // SECONDS_PER_DAY * SECONDS_PER_DAY
@@ -156,9 +161,11 @@ def _settle_one(
     units: UnitsOfWork, clock: Clock, gateway_for: GatewayFinder, shop: Shop, request: BuyRequest
 ) -> Settled:
     now = clock.now()
-    gateway = gateway_for(request.gateway)
     with units() as uow:
         customer = uow.buys.customer(request.customer_id)
+    if customer is not None and payments.nothing_to_pay(request.total):
+        return _settle_free(units, clock, shop, request, customer)
+    gateway = gateway_for(request.gateway)
     if gateway is None or customer is None:
         why = "the card's payment service is not available"
         return _declined(units, shop, request, why, clock.now())
@@ -189,7 +196,9 @@ def _settle_one(
             payments.void(units, gateway, request.buy_key, now)
         return _declined(units, shop, request, record.message, clock.now())
     try:
-        order_id = _place(units, shop, request, customer, record, clock.now())
+        order_id = _place(
+            units, shop, request, customer, record.gateway, record.authorisation, clock.now()
+        )
     except OutOfStock:
         # Cannot happen while the hold stands (it is held until paid for); if it ran out and
         # the units went elsewhere, nothing is bought and the authorisation is cancelled.
@@ -199,22 +208,38 @@ def _settle_one(
     return Settled(request.id, "bought", order_id)
 
 
+def _settle_free(
+    units: UnitsOfWork, clock: Clock, shop: Shop, request: BuyRequest, customer: BuyingCustomer
+) -> Settled:
+    """A buy its offer pays for in full: the order is placed paid, and no gateway is asked
+    (nothing to authorise, nothing to capture; services/payments.NO_CHARGE)."""
+    free = payments.no_charge(request.buy_key)
+    try:
+        order_id = _place(units, shop, request, customer, payments.NO_CHARGE, free, clock.now())
+    except OutOfStock:
+        return _declined(units, shop, request, "it sold out", clock.now())
+    return Settled(request.id, "bought", order_id)
+
+
 def _place(
     units: UnitsOfWork,
     shop: Shop,
     request: BuyRequest,
     customer: BuyingCustomer,
-    record: PaymentRecord,
+    gateway: str,
+    payment: Authorisation,
     now: datetime,
 ) -> int:
-    """The order, the sale of the held units, the capture owed, the receipt and the
-    `purchased` answer, in one unit of work (a twin that placed it already wins)."""
+    """The order, the sale of the held units, the capture owed (none without a payment
+    record), the receipt and the `purchased` answer, in one unit of work (a twin that placed
+    it already wins)."""
     with units() as uow:
         uow.repository.serialize_writers()
         existing = uow.orders.with_key(request.buy_key)
         if existing is not None:
             return existing.id
-        address = uow.buys.latest_address(customer.id) or Address(
+        # The #buy was answered address_needed when there was none, so there is one.
+        address = uow.buys.shipping_address(customer.id) or Address(
             customer.name or "", "", "", "", "", ""
         )
         line = OrderLine(
@@ -227,14 +252,13 @@ def _place(
             post_id=request.source_post_id or None,
             trigger_post_id=request.trigger_post_id,
         )
-        payment = record.authorisation
         order = NewOrder(
             customer_id=customer.id,
             checkout_key=request.buy_key,
             status="paid" if payment.paid else "placed",
             email=customer.email,
             address=address,
-            payment_gateway=record.gateway,
+            payment_gateway=gateway,
             payment_reference=payment.reference,
             total_amount=request.total,
             currency=request.currency,

@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Literal
 
 from hashcart.ports import (
     Address,
+    Authorisation,
     Buyer,
     Clock,
     GatewayUnreachable,
@@ -68,9 +70,10 @@ def pay_and_place(
     units: UnitsOfWork,
     clock: Clock,
     purchase: Purchase,
-    gateway: PaymentGateway,
+    gateway: PaymentGateway | None,
     payment_fields: dict[str, str],
 ) -> Ordered | NotOrdered:
+    """`gateway` may be None only when the offer leaves nothing to pay (then none is asked)."""
     key, basket = purchase.checkout_key, purchase.basket
     assert basket.currency is not None
     now = clock.now()
@@ -86,6 +89,13 @@ def pay_and_place(
             "change your cart and place the order again.",
         )
 
+    if payments.nothing_to_pay(basket.to_pay):
+        # The offer covers the whole total: no gateway is asked, and none captures.
+        free = payments.no_charge(key)
+        return _place(units, clock, purchase, None, payments.NO_CHARGE, free, now)
+    if gateway is None:
+        checkout.release_stock(units, key, clock.now())
+        return NotOrdered("declined", "Choose how you want to pay. Nothing was charged.")
     try:
         record = payments.authorise_once(
             units,
@@ -122,6 +132,21 @@ def pay_and_place(
             f"{message} Nothing was charged and your cart is as it was.",
         )
 
+    # The key's gateway, should the form name another.
+    return _place(units, clock, purchase, gateway, record.gateway, record.authorisation, now)
+
+
+def _place(
+    units: UnitsOfWork,
+    clock: Clock,
+    purchase: Purchase,
+    gateway: PaymentGateway | None,
+    gateway_name: str,
+    payment: Authorisation,
+    at: datetime,
+) -> Ordered | NotOrdered:
+    """Place the order on `payment` and capture it (`gateway` None: nothing to capture)."""
+    key, basket = purchase.checkout_key, purchase.basket
     problem = "Your cart changed while this order was being placed"
     try:
         placed = checkout.place_order(
@@ -130,30 +155,30 @@ def pay_and_place(
             checkout_key=key,
             address=purchase.address,
             basket=basket,
-            gateway=record.gateway,  # the key's gateway, should the form name another
-            payment=record.authorisation,
+            gateway=gateway_name,
+            payment=payment,
             shop_name=purchase.shop_name,
             public_url=purchase.public_url,
-            at=now,
+            at=at,
         )
     except OutOfStock as short:
         # The hold ran out while paying and someone else bought the units meanwhile.
         placed, problem = None, checkout.shortage_message(basket, short).rstrip(".")
     if placed is None:
         return _not_placed(units, clock, gateway, key, problem)
-    if placed.created:
+    if placed.created and gateway is not None:
         payments.capture(units, gateway, key, clock.now())
-    else:  # a twin made the order: what this request held goes back
+    elif not placed.created:  # a twin made the order: what this request held goes back
         checkout.release_stock(units, key, clock.now())
     return Ordered(placed.order_id, placed.customer_id)
 
 
 def _not_placed(
-    units: UnitsOfWork, clock: Clock, gateway: PaymentGateway, key: str, problem: str
+    units: UnitsOfWork, clock: Clock, gateway: PaymentGateway | None, key: str, problem: str
 ) -> NotOrdered:
     """The payment was authorised but the order cannot be placed: cancel the authorisation,
     give the stock back, and say that nothing was charged only when that is so."""
-    nothing_charged = payments.void(units, gateway, key, clock.now())
+    nothing_charged = gateway is None or payments.void(units, gateway, key, clock.now())
     checkout.release_stock(units, key, clock.now())
     if nothing_charged:
         outcome = "so nothing was ordered and nothing was charged"

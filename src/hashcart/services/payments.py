@@ -256,6 +256,36 @@ def gateway_named(name: str) -> PaymentGateway | None:
     return GATEWAYS.get(name)
 
 
+# An order an offer pays for in full (issue 12): nothing is authorised and no gateway is
+# asked (an authorisation of 0.00 is a charge record with no money in it, and Stripe refuses
+# amounts under its minimum), the order is paid as placed, and this name on it says so.
+NO_CHARGE = "no_charge"
+NO_CHARGE_LABEL = "No charge: the offer covers the whole order"
+
+
+def nothing_to_pay(amount: Decimal) -> bool:
+    """Whether an order's amount to pay is nothing (its offer covers the whole total)."""
+    return amount <= 0
+
+
+def no_charge(key: str) -> Authorisation:
+    """The payment of an order with nothing to pay: paid, no gateway asked."""
+    return Authorisation(
+        approved=True,
+        reference=f"FREE-{_key_code(key)}",
+        message="No charge was needed: the offer covers the whole total.",
+        paid=True,
+    )
+
+
+def payment_label(name: str, gateways: Mapping[str, PaymentGateway]) -> str:
+    """How pages name an order's payment: its gateway's label, or that nothing was charged."""
+    if name == NO_CHARGE:
+        return NO_CHARGE_LABEL
+    gateway = gateways.get(name)
+    return gateway.label if gateway is not None else name
+
+
 # one checkout's payment: authorise, capture, void, refund ----------------------------------
 
 
@@ -339,7 +369,7 @@ def refund_order(
     with units() as uow:
         record = uow.payments.of_order(order_id)
     if record is None:
-        return Refund(False, f"Order #{order_id} has no payment on record.")
+        return Refund(False, f"Order #{order_id} has no payment on record (nothing was charged).")
     if record.status == "refunded":
         return Refund(True, f"Order #{order_id} was refunded already.")
     if record.status != "captured":
@@ -360,6 +390,7 @@ def refund_order(
 
 __all__ = [
     "GATEWAYS",
+    "NO_CHARGE",
     "Authorisation",
     "AuthorisedPayment",
     "CardRefused",
@@ -373,6 +404,9 @@ __all__ = [
     "authorise_once",
     "capture",
     "gateway_named",
+    "no_charge",
+    "nothing_to_pay",
+    "payment_label",
     "refund_order",
     "save_test_card",
     "void",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Protocol
 
@@ -78,6 +78,11 @@ class Shop:
     buy_confirm_minutes: float = 15.0
     buy_daily_limit: Decimal = Decimal("250")
     confirm_tag: str = "confirm"
+    # --- offers by hashtag (issue 12) ---
+    # The normal forms of the offer tags whose offers were over (expired, or every load
+    # taken) when the shop was loaded: still answered (`offer_expired`, `offer_exhausted`),
+    # but no stream asks its network for them (X bills every post a rule brings).
+    closed_offer_tags: frozenset[str] = frozenset()
 
     @classmethod
     def load(
@@ -85,7 +90,10 @@ class Shop:
         settings: Settings,
         repo: Repository,
         ask_max_characters: Callable[[Network], int | None] | None = None,
+        now: datetime | None = None,
     ) -> Shop:
+        """The shop as `settings` and the catalog say; `now` (the engine's clock) tells which
+        offers are over (without it, every offer not paused is heard)."""
         rows = list(repo.products())
         products = {
             pid: ProductInfo(pid, title, availability) for pid, title, _, availability in rows
@@ -117,6 +125,9 @@ class Shop:
             buy_confirm_minutes=settings.buy_confirm_minutes,
             buy_daily_limit=settings.buy_daily_limit,
             confirm_tag=(settings.confirm_tags or ("confirm",))[0],
+            closed_offer_tags=frozenset(
+                normalize_tag(tag) for tag in ([] if now is None else repo.offers.closed_tags(now))
+            ),
         )
 
     def is_own(self, post: Post) -> bool:
@@ -135,9 +146,14 @@ class Shop:
 
     @property
     def every_tag(self) -> tuple[str, ...]:
-        """Every trigger kind's tags as written, in kind order: what the prefilter, the X
-        stream rules and the Mastodon hashtag streams listen for."""
-        return self.every_word.every_tag
+        """Every trigger kind's tags as written, in kind order, but for the tags of offers that
+        are over: what the X stream rules and the Mastodon hashtag streams listen for (the
+        prefilter hears `every_word`, so a late post of an offer that ended is answered)."""
+        return tuple(
+            tag
+            for tag in self.every_word.every_tag
+            if normalize_tag(tag) not in self.closed_offer_tags
+        )
 
     @property
     def reply_tags(self) -> tuple[str, ...]:
@@ -147,9 +163,9 @@ class Shop:
     @property
     def post_tags(self) -> tuple[str, ...]:
         """The tags of the kinds that ask in a post on its own (`#cartlink CODE`), but for
-        those that ask the shop itself (`addressed_tags`)."""
+        those that ask the shop itself (`addressed_tags`) and the offers' (`offer_tags`)."""
         left_out = set(self.words.normal_forms) | {
-            normalize_tag(tag) for tag in self.addressed_tags
+            normalize_tag(tag) for tag in (*self.addressed_tags, *self.offer_tags)
         }
         return tuple(tag for tag in self.every_tag if normalize_tag(tag) not in left_out)
 
@@ -163,6 +179,17 @@ class Shop:
             for kind in KINDS
             if kind.addressed and kind.grammar is Grammar.POST
             for tag in words.tags_of(kind.name)
+        )
+
+    @property
+    def offer_tags(self) -> tuple[str, ...]:
+        """The tags of the offers on now (not paused, not expired, loads left), which a
+        stream asks its network for only in posts that reach the shop (X: replies to it or
+        mentions of it), never every such post on the network."""
+        return tuple(
+            tag
+            for tag in self.every_word.tags_of(OFFER.name)
+            if normalize_tag(tag) not in self.closed_offer_tags
         )
 
     def sanitize(self, text: str) -> str:

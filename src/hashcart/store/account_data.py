@@ -236,8 +236,26 @@ def export(connection: Connection, customer_id: int) -> dict[str, Any]:
         "orders": _orders_export(connection, customer_id),
         "posts": _posts_export(connection, keys),
         "saved_card": _saved_card_export(connection, customer_id),
+        # Where buys with a post ship (issue 12), as saved on the account page.
+        "saved_address": _saved_address_export(connection, customer_id),
         # Offers by hashtag (issue 12): the offers they loaded or asked for.
         "offers": _offers_export(connection, customer_id, keys),
+    }
+
+
+def _saved_address_export(connection: Connection, customer_id: int) -> dict[str, Any] | None:
+    a = t.saved_addresses.c
+    row = connection.execute(select(t.saved_addresses).where(a.customer_id == customer_id)).first()
+    if row is None:
+        return None
+    return {
+        "name": row.ship_name,
+        "line1": row.ship_line1,
+        "line2": row.ship_line2 or "",
+        "city": row.ship_city,
+        "postcode": row.ship_postcode,
+        "country": row.ship_country,
+        "saved_at": _iso(row.saved_at),
     }
 
 
@@ -453,6 +471,7 @@ def erase_customer(connection: Connection, customer_id: int, now: datetime) -> E
         t.saved_payment_methods,
         t.provider_customers,
         t.offer_loads,
+        t.saved_addresses,
     ):
         connection.execute(delete(table).where(table.c.customer_id == customer_id))
     connection.execute(

@@ -28,6 +28,7 @@ from hashcart.ports import (
 )
 from hashcart.store import schema as t
 from hashcart.store.gateway_records import StoredGatewayRecords
+from hashcart.store.saved_addresses import save_address, shipping_address
 from hashcart.store.stock import release, reserve
 
 b = t.buy_requests
@@ -66,31 +67,11 @@ class StoredBuys:
         ).first()
         return None if row is None else BuyingCustomer(row.id, row.email, row.name)
 
-    def latest_address(self, customer_id: int) -> Address | None:
-        o = t.orders.c
-        row = self.connection.execute(
-            select(
-                o.ship_name,
-                o.ship_line1,
-                o.ship_line2,
-                o.ship_city,
-                o.ship_postcode,
-                o.ship_country,
-            )
-            .where(o.customer_id == customer_id)
-            .order_by(o.created_at.desc(), o.id.desc())
-            .limit(1)
-        ).first()
-        if row is None:
-            return None
-        return Address(
-            row.ship_name,
-            row.ship_line1,
-            row.ship_line2 or "",
-            row.ship_city,
-            row.ship_postcode,
-            row.ship_country,
-        )
+    def shipping_address(self, customer_id: int) -> Address | None:
+        return shipping_address(self.connection, customer_id)
+
+    def save_address(self, customer_id: int, address: Address, at: datetime) -> None:
+        save_address(self.connection, customer_id, address, at)
 
     def spent(self, customer_id: int, currency: str, since: datetime, until: datetime) -> Decimal:
         total = self.connection.scalar(

@@ -129,6 +129,23 @@ class StoredOffers:
             ).scalars()
         )
 
+    def closed_tags(self, at: datetime) -> list[str]:
+        o, loads = t.offers.c, t.offer_loads
+        loaded = (
+            select(func.count())
+            .where(loads.c.offer_id == o.id, loads.c.status == "loaded")
+            .scalar_subquery()
+        )
+        over = or_(
+            and_(o.expires_at.is_not(None), o.expires_at <= at),
+            and_(o.load_limit.is_not(None), loaded >= o.load_limit),
+        )
+        return list(
+            self.connection.execute(
+                select(o.tag).where(o.paused.is_(False), over).order_by(o.created_at, o.id)
+            ).scalars()
+        )
+
     def by_tags(self, tags: Iterable[str]) -> dict[str, Offer]:
         keys = {normalize_tag(tag) for tag in tags}
         if not keys:

@@ -144,7 +144,7 @@ def order_of(connection: Connection, customer_id: int, order_id: int) -> Order |
         customer_id=row.customer_id,
         status=row.status,
         email=row.email,
-        address=_address(row),
+        address=address_of(row),
         payment_gateway=row.payment_gateway,
         payment_reference=row.payment_reference,
         total_amount=Decimal(row.total_amount),
@@ -224,10 +224,11 @@ def last_address(connection: Connection, customer_id: int) -> Address | None:
         .order_by(t.orders.c.created_at.desc(), t.orders.c.id.desc())
         .limit(1)
     ).first()
-    return None if row is None else _address(row)
+    return None if row is None else address_of(row)
 
 
-def _address(row: Any) -> Address:
+def address_of(row: Any) -> Address:
+    """The shipping address of a row with the `ship_*` columns (an order, a saved one)."""
     return Address(
         name=row.ship_name,
         line1=row.ship_line1,

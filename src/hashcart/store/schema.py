@@ -577,6 +577,22 @@ saved_payment_methods = Table(
     Column("saved_at", UTCDateTime, nullable=False),
 )
 
+# The shopper's saved shipping address (issue 12), set on the account page or remembered at
+# checkout: a buy with a post ships there (else to the latest order's address), and the
+# checkout form starts from it. One per customer; the same fields as an order's.
+saved_addresses = Table(
+    "saved_addresses",
+    metadata,
+    Column("customer_id", ForeignKey("customers.id", ondelete="CASCADE"), primary_key=True),
+    Column("ship_name", Text, nullable=False),
+    Column("ship_line1", Text, nullable=False),
+    Column("ship_line2", Text, nullable=True),
+    Column("ship_city", Text, nullable=False),
+    Column("ship_postcode", String(32), nullable=False),
+    Column("ship_country", String(2), nullable=False),
+    Column("saved_at", UTCDateTime, nullable=False),
+)
+
 # What a gateway made for an idempotency key (a Stripe PaymentIntent), recorded before it
 # moves money: a retry of the key finds it even where the provider forgets the key.
 gateway_intents = Table(

@@ -3,7 +3,7 @@ routes both answer with it (a notice, an error, a form's state), so it lives bes
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
 
@@ -17,6 +17,7 @@ from hashcart.networks.post_urls import post_url
 from hashcart.networks.x.guidance import REPLY_RULE, ask_with
 from hashcart.store import account_data
 from hashcart.store.gateway_records import StoredGatewayRecords
+from hashcart.store.saved_addresses import saved_address
 from hashcart.web.context import Viewer, hashcart_of, read_only, render
 from hashcart.web.security import CONTENT_SECURITY_POLICY
 from hashcart.web.stripe_form import stripe_form, with_stripe
@@ -73,9 +74,15 @@ def render_account_page(
         waiting = account_data.waiting_intents(connection, viewer.id)
         applied = account_data.applied_intents(connection, viewer.id)
         card = StoredGatewayRecords(connection).saved_method(viewer.id)
+        address = saved_address(connection, viewer.id)
     form = stripe_form(app.settings)
     extra.setdefault("chosen", viewer.person.notify_by)
     extra.setdefault("title", "Your account")
+    # The address form starts from the saved address (issue 12); a refused one comes back.
+    extra.setdefault(
+        "address_form", asdict(address) if address else {"name": viewer.person.name or ""}
+    )
+    extra.setdefault("address_errors", {})
     response = render(
         request,
         template,
@@ -94,6 +101,7 @@ def render_account_page(
         notify_labels=NOTIFY_LABELS,
         sign_ins=sign_ins(),
         card=card,
+        address=address,
         stripe_form=form,
         **extra,
     )

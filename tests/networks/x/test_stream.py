@@ -18,6 +18,7 @@ from hashcart.networks.x.stream import (
     ADDRESSED_RULE_TAG,
     LINK_RULE_TAG,
     MAX_RULE_LENGTH,
+    OFFER_RULE_TAG,
     TRIGGER_RULE_TAG,
     FilteredStreamListener,
     desired_rules,
@@ -25,6 +26,7 @@ from hashcart.networks.x.stream import (
     wait_or_stop,
 )
 from hashcart.services.live_ingest import LiveIngest
+from hashcart.services.offers import add_offer, set_paused
 from tests.harness import Shop
 from tests.loopback import LiveServer
 from tests.networks.x.conftest import SHOP_HANDLE, SHOPPER_EMAIL, ServedStandIn
@@ -46,6 +48,10 @@ ORDER_RULE = f"#order @{SHOP_HANDLE} -is:retweet"
 # `#confirm CODE`, addressed to the shop, the `@shop` rule (not everyone's `#confirm`).
 SHOP_TRIGGER_RULE = f"(#cart OR #wishlist OR #buy) to:{SHOP_HANDLE} -is:retweet"
 SHOP_ADDRESSED_RULE = f"(#order OR #confirm) @{SHOP_HANDLE} -is:retweet"
+# Offer tags (issue 12) only in posts that reach the shop: `to:` matches replies to it (its
+# offer post), `@` mentions of it (operators.mdx, user and entity operators). Before, they
+# joined the link rule, `(#cartlink OR #summer20) -is:retweet`: every such post on X.
+OFFER_RULE = f"#summer20 (to:{SHOP_HANDLE} OR @{SHOP_HANDLE}) -is:retweet"
 # X's answer to a second connection of the same app. documented: verbatim,
 # x-api/fundamentals/handling-disconnections ("TooManyConnections").
 TOO_MANY_CONNECTIONS = {
@@ -75,6 +81,21 @@ def test_tags_that_ask_the_shop_itself_are_asked_for_with_a_mention_of_it() -> N
     )
     # Without the shop's handle a bare `#order` rule would bring (and bill) everyone's.
     assert desired_rules((), ("cartlink",), None, ("order",)) == [NewRule(LINK_RULE, LINK_RULE_TAG)]
+
+
+def test_offer_tags_are_asked_for_in_replies_to_or_mentions_of_the_shop_only() -> None:
+    rules = desired_rules(("cart",), ("cartlink",), SHOP_HANDLE, ("order",), ("summer20", "sp10"))
+    assert rules[-2:] == [
+        NewRule(
+            f"(#summer20 OR #sp10) (to:{SHOP_HANDLE} OR @{SHOP_HANDLE}) -is:retweet",
+            OFFER_RULE_TAG,
+        ),
+        NewRule(LINK_RULE, LINK_RULE_TAG),
+    ]
+    # Never a bare offer tag: without the shop's handle there is no offer rule at all.
+    assert desired_rules((), ("cartlink",), None, (), ("summer20",)) == [
+        NewRule(LINK_RULE, LINK_RULE_TAG)
+    ]
 
 
 def test_without_a_handle_there_is_no_trigger_rule() -> None:
@@ -350,3 +371,33 @@ def test_the_handle_comes_from_the_settings_in_force(tmp_path: Path) -> None:
     assert sorted(str(rule["value"]) for rule in stand_in.rules) == sorted(
         [SHOP_TRIGGER_RULE, SHOP_ADDRESSED_RULE, LINK_RULE]
     )
+
+
+def test_the_engine_s_offers_make_a_targeted_rule_and_an_ended_one_leaves_it(
+    shop: Shop, x: ServedStandIn
+) -> None:
+    now = shop.clock.now()
+    units, settings = shop.app.unit_of_work, shop.app.settings
+    add_offer(units, settings, now - timedelta(days=2), tag="summer20", percent="20")
+    ended = (now - timedelta(hours=1)).isoformat()
+    add_offer(units, settings, now - timedelta(days=2), tag="winter10", percent="10", expires=ended)
+    paused = add_offer(units, settings, now - timedelta(days=2), tag="autumn5", percent="5")
+    set_paused(units, paused.id, True)
+    # The shopper answers the shop's offer post with its tag (a reply: `to:trailhead`).
+    parent = v2_shop_post("1890000000000000001")
+    reply = v2_cart_reply("1890000000000000002", "1890000000000000001", tag="summer20")
+    x.x.stream_sessions.append(StreamSession(lines=[stream_line(reply, parent)], then="hold"))
+    listener = _listener(shop, x, RecordedWaits())
+
+    async def ingested() -> None:
+        await _until(lambda: listener.lines == 1, "the offer reply")
+
+    asyncio.run(_run_until_holding(listener, x, ingested))
+    assert sorted(str(rule["value"]) for rule in x.x.rules) == sorted(
+        [SHOP_TRIGGER_RULE, SHOP_ADDRESSED_RULE, OFFER_RULE, LINK_RULE]
+    )
+    assert {str(rule["tag"]) for rule in x.x.rules if "#summer20" in str(rule["value"])} == {
+        OFFER_RULE_TAG
+    }
+    assert not any("winter10" in str(rule["value"]) for rule in x.x.rules)
+    assert shop.reasons() == ["offer_loaded"]

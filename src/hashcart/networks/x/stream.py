@@ -2,9 +2,11 @@
 
 Rules (docs.x.com filtered-stream "build a rule"): the stream carries only what the shop
 needs, `(#cart OR #wishlist) to:<shop handle> -is:retweet` (replies to the shop that ask for
-something) and `#cartlink -is:retweet` (shoppers linking their account). Each rule is at most
-1,024 characters (pay-per-use: filtered-stream/introduction.mdx, fundamentals/rate-limits.mdx),
-split over several rules when the tags are many, and
+something), `(#order OR #confirm) @<shop handle> -is:retweet` (posts that ask the shop
+itself), `#summer20 (to:<shop handle> OR @<shop handle>) -is:retweet` (the offers on now, in
+posts that reach the shop) and `#cartlink -is:retweet` (shoppers linking their account).
+Each rule is at most 1,024 characters (pay-per-use: filtered-stream/introduction.mdx,
+fundamentals/rate-limits.mdx), split over several rules when the tags are many, and
 tagged `hashcart:…`: stale rules are deleted only when they carry that prefix, so rules
 another tool keeps on the same app are never touched.
 
@@ -75,6 +77,9 @@ TRIGGER_RULE_TAG = RULE_TAG_PREFIX + "triggers"
 LINK_RULE_TAG = RULE_TAG_PREFIX + "link"
 # Posts that ask the shop itself, mentioning it (`@shop #order`, issue 12).
 ADDRESSED_RULE_TAG = RULE_TAG_PREFIX + "addressed"
+# Offer tags (issue 12) in posts that reach the shop: replies to it (its offer post) or
+# mentions of it; never every post on X with the tag (each one is billed).
+OFFER_RULE_TAG = RULE_TAG_PREFIX + "offers"
 MAX_RULE_LENGTH = 1024
 # X's keep-alive comes every 20 s; "set [the read timeout] to 20 seconds"
 # (handling-disconnections.mdx).
@@ -103,10 +108,13 @@ def desired_rules(
     link_tags: Sequence[str],
     shop_handle: str | None,
     addressed_tags: Sequence[str] = (),
+    offer_tags: Sequence[str] = (),
 ) -> list[NewRule]:
     """The rules the shop needs. Without a usable handle there is no trigger rule (a bare
     `#cart` rule would stream, and bill, every such post on X): only the link rule.
-    `addressed_tags` (`#order`) are asked for in posts that mention the shop, `@handle`."""
+    `addressed_tags` (`#order`) are asked for in posts that mention the shop, `@handle`;
+    `offer_tags` (`#summer20`) in replies to the shop (`to:handle`: its offer post) or
+    posts that mention it, and not at all without a handle."""
     rules: list[NewRule] = []
     handle = (shop_handle or "").strip().removeprefix("@")
     if _HANDLE.fullmatch(handle):
@@ -116,7 +124,9 @@ def desired_rules(
         rules += [
             NewRule(value, ADDRESSED_RULE_TAG) for value in _or_groups(addressed_tags, mention)
         ]
-    elif trigger_tags or addressed_tags:
+        reach = f" (to:{handle} OR @{handle}) -is:retweet"
+        rules += [NewRule(value, OFFER_RULE_TAG) for value in _or_groups(offer_tags, reach)]
+    elif trigger_tags or addressed_tags or offer_tags:
         log.warning("x_shop_handle is not set (or not a handle): no stream rule for triggers")
     rules += [NewRule(value, LINK_RULE_TAG) for value in _or_groups(link_tags, " -is:retweet")]
     return rules
@@ -362,7 +372,9 @@ class FilteredStreamListener:
         handle = self.shop_handle
         if handle is None:
             handle = await asyncio.to_thread(self.sink.setting, "x_shop_handle")
-        wanted = desired_rules(shop.reply_tags, shop.post_tags, handle, shop.addressed_tags)
+        wanted = desired_rules(
+            shop.reply_tags, shop.post_tags, handle, shop.addressed_tags, shop.offer_tags
+        )
         if not wanted:
             log.warning("no stream rule to put in place: X answers such a stream with 409")
         if wanted == self._synced:

@@ -1,8 +1,10 @@
 """`#buy` under a product post: the product quoted (services/buying.quote_buy), its stock
 held for the confirm window, and a one-time code sent: `buy_confirm_needed`. No saved card:
-`payment_method_needed` with the account page's address; over the day's limit:
-`limit_reached`. An account not linked yet waits as a pending intent like a `#cart`, and when
-it links the request becomes a fresh confirm request, never a purchase without a confirm.
+`payment_method_needed` with the account page's address; no saved shipping address and no
+earlier order to ship to: `address_needed` with the account page's address section, nothing
+held; over the day's limit: `limit_reached`. An account not linked yet waits as a pending
+intent like a `#cart`, and when it links the request becomes a fresh confirm request, never a
+purchase without a confirm.
 Runs in the batch's transaction (or the link's): nothing here asks a gateway."""
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from hashcart.domain.buying import Quote, buy_holder, confirm_by, money, new_cod
 from hashcart.domain.carts import cart_refusal
 from hashcart.domain.messages import BuyFacts, Reason
 from hashcart.ports import BuyRecords, NewBuyRequest, OutOfStock
-from hashcart.services.buying import day_start, payment_url, quote_buy
+from hashcart.services.buying import address_url, day_start, payment_url, quote_buy
 from hashcart.services.handlers.base import Decision, ListRequest, ReplyBatch, ReplyHandler
 
 # Codes tried before giving up on a free one (29^4 codes, few open at once: never reached).
@@ -38,6 +40,7 @@ def _request_one(batch: ReplyBatch, records: BuyRecords, request: ListRequest) -
         confirm_tag=shop.confirm_tag,
         minutes=shop.buy_confirm_minutes,
         payment_url=payment_url(shop),
+        address_url=address_url(shop),
     )
     if cart_refusal(shop.availability(request.product_id)) is not None:
         return Decision(Reason.UNAVAILABLE, title, quantity, "cart", {"buy": facts})
@@ -47,6 +50,8 @@ def _request_one(batch: ReplyBatch, records: BuyRecords, request: ListRequest) -
     method = records.saved_method(request.customer_id)
     if method is None:
         return _decided(Reason.PAYMENT_METHOD_NEEDED, quote, facts)
+    if records.shipping_address(request.customer_id) is None:
+        return _decided(Reason.ADDRESS_NEEDED, quote, facts)
     facts = _with(
         facts,
         total=money(quote.total, quote.currency),

@@ -10,9 +10,11 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse
 from starlette.responses import Response
 
+from hashcart.services import checkout
 from hashcart.services.link_codes import issue_link_code
 from hashcart.services.saved_cards import settle_cleanups
 from hashcart.store import account_data
+from hashcart.store.saved_addresses import save_address
 from hashcart.web.account_page import NOTIFY_LABELS, render_account_page
 from hashcart.web.context import (
     SESSION_COOKIES,
@@ -24,6 +26,7 @@ from hashcart.web.context import (
     safe_next,
     unit_of_work,
 )
+from hashcart.web.form_problems import problems_summary
 from hashcart.web.routes.account_oauth import revoke_link
 from hashcart.web.signin import SignInRefused, check_sign_in, with_retry_after
 
@@ -40,6 +43,7 @@ DONE_NOTICES = {
         "this shop among the apps connected to that account there; you can remove it yourself."
     ),
     "notify": "Saved. We will tell you that way from now on.",
+    "address": "Your address is saved. What you buy with a post ships there.",
     "password": "Your new password is set.",
     "card": "Your card is saved. Stripe keeps it; we keep only its brand and last four digits.",
     "card-removed": "Your card is removed. Nothing will be charged to it again.",
@@ -110,6 +114,38 @@ def set_notify_by(
     with unit_of_work(request) as connection:
         account_data.set_notify_by(connection, viewer.id, notify_by)
     return RedirectResponse("/account?done=notify#notify", 303)
+
+
+@router.post("/account/address")
+def save_shipping_address(
+    request: Request,
+    viewer: SignedInShopper,
+    name: Annotated[str, Form()] = "",
+    line1: Annotated[str, Form()] = "",
+    line2: Annotated[str, Form()] = "",
+    city: Annotated[str, Form()] = "",
+    postcode: Annotated[str, Form()] = "",
+    country: Annotated[str, Form()] = "",
+) -> Response:
+    """The saved shipping address (issue 12): checked as the checkout checks one, each
+    problem beside its field; a buy with a post ships there."""
+    typed = {"name": name, "line1": line1, "line2": line2, "city": city}
+    typed |= {"postcode": postcode, "country": country}
+    form = {key: value[:300] for key, value in typed.items()}
+    address, _first = checkout.read_address(form)
+    if address is None:
+        fields = checkout.address_problems(form)
+        return render_account_page(
+            request,
+            viewer,
+            400,
+            address_error=problems_summary(fields),
+            address_errors=fields,
+            address_form=form,
+        )
+    with unit_of_work(request) as connection:
+        save_address(connection, viewer.id, address, hashcart_of(request).clock.now())
+    return RedirectResponse("/account?done=address#address", 303)
 
 
 @router.get("/account/export")

@@ -20,9 +20,9 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse
 from starlette.responses import Response
 
-from hashcart.services import checkout, checkout_payment
+from hashcart.services import checkout, checkout_payment, payments
 from hashcart.services.checkout import CHECKOUT_KEY, Basket
-from hashcart.store import orders, shopping
+from hashcart.store import saved_addresses, shopping
 from hashcart.store.repository import Repository
 from hashcart.web.context import (
     SignedInShopper,
@@ -31,6 +31,7 @@ from hashcart.web.context import (
     hashcart_of,
     read_only,
     render,
+    unit_of_work,
 )
 from hashcart.web.form_problems import problems_summary
 from hashcart.web.formatting import money
@@ -80,7 +81,8 @@ def checkout_page(request: Request, viewer: SignedInShopper) -> Response:
     now = hashcart_of(request).clock.now()
     with read_only(request) as connection:
         items = shopping.list_items(connection, "cart", viewer.id)
-        last = orders.last_address(connection, viewer.id)
+        # The saved address (the account page's, issue 12), else the latest order's.
+        last = saved_addresses.shipping_address(connection, viewer.id)
         # The shopper's loaded offer (issue 12), read beside a writer like the rest.
         basket = checkout.with_offer(
             Repository(connection), viewer.id, checkout.basket_of(items), now
@@ -107,6 +109,7 @@ def checkout_submit(
     card_number: Annotated[str, Form()] = "",
     card_expiry: Annotated[str, Form()] = "",
     card_cvc: Annotated[str, Form()] = "",
+    remember_address: Annotated[str, Form()] = "",
 ) -> Response:
     app = hashcart_of(request)
     # What was typed comes back on a re-rendered form; the card's number and CVC never do.
@@ -119,6 +122,7 @@ def checkout_submit(
         "country": country,
         "payment_method": payment_method,
         "card_expiry": card_expiry,
+        "remember_address": "yes" if remember_address else "",
     }
     form = {key: value[:300] for key, value in form.items()}
     if not CHECKOUT_KEY.fullmatch(checkout_key):
@@ -158,10 +162,12 @@ def checkout_submit(
         )
     address, _first_problem = checkout.read_address(form)
     gateway = app.payment_gateways().get(payment_method)
-    if address is None or gateway is None:
+    # An offer that covers the whole total leaves nothing to pay: no gateway is chosen.
+    free = payments.nothing_to_pay(basket.to_pay)
+    if address is None or (gateway is None and not free):
         # Each problem beside its field; the top says how many there are (issue 14).
         fields = checkout.address_problems(form)
-        if gateway is None:
+        if gateway is None and not free:
             fields["payment_method"] = "Choose how you want to pay."
         return _checkout_page(
             request, basket, form, 400, error=problems_summary(fields) or "", field_errors=fields
@@ -182,6 +188,9 @@ def checkout_submit(
         {"card_number": card_number, "card_expiry": card_expiry, "card_cvc": card_cvc},
     )
     if isinstance(outcome, checkout_payment.Ordered):
+        if remember_address:  # "Remember this address": the account's, for buys with a post
+            with unit_of_work(request) as connection:
+                saved_addresses.save_address(connection, viewer.id, address, app.clock.now())
         return _to_order(request, outcome.order_id, outcome.customer_id, viewer)
     return _checkout_page(
         request,

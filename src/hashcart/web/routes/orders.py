@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, Request
 from starlette.responses import Response
 
+from hashcart.services import payments
 from hashcart.store import orders
 from hashcart.web.context import SignedInShopper, csrf_protected, hashcart_of, read_only, render
 
@@ -34,7 +35,6 @@ def order_page(
         return render(
             request, "error.html", 404, title="Not found", message="There is no such order."
         )
-    gateway = hashcart_of(request).payment_gateways().get(order.payment_gateway)
     return render(
         request,
         "shop/order.html",
@@ -42,5 +42,7 @@ def order_page(
         order=order,
         just_placed=placed == "1",
         status_words=STATUS_WORDS,
-        payment_label=gateway.label if gateway else order.payment_gateway,
+        payment_label=payments.payment_label(
+            order.payment_gateway, hashcart_of(request).payment_gateways()
+        ),
     )
