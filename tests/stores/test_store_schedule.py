@@ -78,7 +78,8 @@ def test_a_store_no_package_registered_is_refused_in_one_line(tmp_path: Path) ->
     refused = run_cli(["store", "status"], env=env, cwd=tmp_path)
     assert refused.exit_code == 2
     assert refused.stderr.strip() == (
-        "hashcart: error: invalid settings: store 'acme' is not known: choose from builtin, vendure, shopify"
+        "hashcart: error: invalid settings: store 'acme' is not known: "
+        "choose from builtin, vendure, shopify"
     )
 
 

@@ -1,7 +1,7 @@
 """saved shipping addresses: where a shopper's buys with a post ship, set on the account page
 
-Revision ID: 0018_i12_gaps
-Revises: 0017
+Revision ID: 0020
+Revises: 0019
 Create Date: 2026-12-06 04:20:00
 """
 
@@ -10,8 +10,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0018_i12_gaps"
-down_revision = "0017"
+revision = "0020"
+down_revision = "0019"
 branch_labels = None
 depends_on = None
 
