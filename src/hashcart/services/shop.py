@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 from decimal import Decimal
@@ -15,6 +15,7 @@ from hashcart.domain.link_codes import LinkWords
 from hashcart.domain.messages import MessageContext, first_message_advice, mention_ask
 from hashcart.domain.posts import Network, Post, display_name
 from hashcart.domain.products import Catalog, CatalogItem, ShopHosts
+from hashcart.domain.sales import ClaimWords
 from hashcart.domain.shop_accounts import ShopAccount
 from hashcart.domain.text_lengths import TextLimit, limit_for
 from hashcart.domain.triggers import TriggerWords, normalize_tag, strip_trigger_tags
@@ -78,6 +79,12 @@ class Shop:
     buy_confirm_minutes: float = 15.0
     buy_daily_limit: Decimal = Decimal("250")
     confirm_tag: str = "confirm"
+    # --- live sales (issue 13) ---
+    # Every sale's posts, (network, post id) -> sale id: replies to them are read as claims.
+    sale_posts: Mapping[tuple[str, str], int] = field(default_factory=dict)
+    claim_words: ClaimWords = field(default_factory=ClaimWords)
+    claim_settle: timedelta = timedelta(seconds=3)
+    unlinked_hold: timedelta = timedelta(minutes=30)
 
     @classmethod
     def load(
@@ -117,6 +124,10 @@ class Shop:
             buy_confirm_minutes=settings.buy_confirm_minutes,
             buy_daily_limit=settings.buy_daily_limit,
             confirm_tag=(settings.confirm_tags or ("confirm",))[0],
+            sale_posts=repo.sales.post_sales(),
+            claim_words=settings.claim_words(),
+            claim_settle=timedelta(seconds=settings.claim_settle_seconds),
+            unlinked_hold=timedelta(minutes=settings.unlinked_hold_minutes),
         )
 
     def is_own(self, post: Post) -> bool:
@@ -164,6 +175,11 @@ class Shop:
             if kind.addressed and kind.grammar is Grammar.POST
             for tag in words.tags_of(kind.name)
         )
+
+    @property
+    def public_url(self) -> str:
+        """The shop's public address, without a trailing '/'."""
+        return self.account_url.removesuffix("/account")
 
     def sanitize(self, text: str) -> str:
         """`text` without the signs of any trigger kind's tags: what we post can never act."""
