@@ -184,5 +184,7 @@ for _group in (
     "bus",
     # --- offers by hashtag (issue 12) ---
     "offers",
+    # --- live sales (issue 13) ---
+    "sales",
 ):
     importlib.import_module(f"hashcart.cli.{_group}")
