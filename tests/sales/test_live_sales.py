@@ -230,3 +230,22 @@ def test_product_stock_holds_are_taken_for_winners(shop: SaleShop) -> None:
     with shop.app.unit_of_work() as uow:
         level = uow.stock.level("mug")
     assert level is not None and level.free == 0
+
+
+def test_serves_settle_timer_settles_due_claims_with_no_new_reply(shop: SaleShop) -> None:
+    from hashcart.services.sales import SettleTimer
+    from tests.polling import wait_until
+
+    network = "mastodon"
+    link_everyone(shop, network, 1)
+    shop.open(network, {"12": ("mug", 1)})
+    shop.at(moment(0))
+    shop.ingest([claim(network, 0, key(network, 0), "sold 12", seconds=0)])
+    assert shop.winners() == set()  # provisional: its window is open
+    timer = SettleTimer(shop.app.unit_of_work, shop.app.shop, shop.clock, every=0.01)
+    timer.start()
+    try:
+        shop.at(moment(0) + SETTLE)
+        wait_until(lambda: shop.winners() == {post_id(network, 0, 0)}, "the timer settled it")
+    finally:
+        timer.stop()

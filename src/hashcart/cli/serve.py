@@ -37,6 +37,7 @@ def serve(
     gateways again for captures and voids they refused (`hashcart payments retry`)."""
     from hashcart.live import BackgroundServices
     from hashcart.services.payment_steps import PaymentSweep
+    from hashcart.services.sales import SettleTimer
     from hashcart.services.saved_cards import settle_cleanups
 
     ensure_can_listen(host, port)
@@ -60,8 +61,17 @@ def serve(
         ),
     )
     sweep.start()
+    # Live sales (issue 13): claims past their settle window, holds that ran out.
+    sales = SettleTimer(hashcart.unit_of_work, hashcart.shop, hashcart.clock)
+    sales.start()
     try:
-        serve_web(hashcart, host, port, also=[*background.describe(), sweep.describe()])
+        serve_web(
+            hashcart,
+            host,
+            port,
+            also=[*background.describe(), sweep.describe(), sales.describe()],
+        )
     finally:
+        sales.stop()
         sweep.stop()
         background.stop()
