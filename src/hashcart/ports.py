@@ -2126,5 +2126,6 @@ class SaleRecords(Protocol):
     def release_stock(self, claim_id: int, now: datetime) -> int: ...
 
     def mark_invoice_paid(self, invoice_id: int, at: datetime, order_id: int | None) -> bool:
-        """The invoice and its held claims are paid (once: False if it was not open)."""
+        """The invoice and its held claims are paid (once: False if it was not open); their
+        stock holds become sold units (held by the order, when there is one)."""
         ...

@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import Connection, and_, insert, or_, select, update
 
 from hashcart.domain.sales import SaleInputError
+from hashcart.domain.stock import order_holder
 from hashcart.ports import (
     NewClaim,
     NewSaleItem,
@@ -27,7 +28,7 @@ from hashcart.ports import (
 )
 from hashcart.store import schema as t
 from hashcart.store.statements import dialect_insert
-from hashcart.store.stock import release, reserve
+from hashcart.store.stock import convert, release, reserve
 
 __all__ = ["HOLD_REASON", "StoredSales", "sale_holder"]
 
@@ -258,11 +259,23 @@ class StoredSales:
         ).first()
         if paid is None:
             return False
-        self.connection.execute(
+        won = self.connection.execute(
             update(sc)
             .where(sc.c.invoice_id == invoice_id, sc.c.status == "held")
             .values(status="paid", remind_at=None)
-        )
+            .returning(sc.c.id, sc.c.product_id, sc.c.quantity)
+        ).all()
+        # The claims' holds become sold units, held by the order (or the invoice).
+        sold_to = order_holder(order_id) if order_id is not None else f"invoice:{invoice_id}"
+        for claim in won:
+            convert(
+                self.connection,
+                sale_holder(claim.id),
+                sold_to,
+                {claim.product_id: claim.quantity},
+                reason=HOLD_REASON,
+                now=at,
+            )
         return True
 
 

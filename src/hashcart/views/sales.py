@@ -20,7 +20,7 @@ from sqlalchemy import Connection, func, select
 from hashcart.store import schema as t
 from hashcart.views.csv_cells import csv_cell
 
-__all__ = ["INVOICE_COLUMNS", "invoices_csv", "sale_report", "sales_list"]
+__all__ = ["INVOICE_COLUMNS", "invoice_of", "invoices_csv", "sale_report", "sales_list"]
 
 s, si, sc, sp, inv, p = (
     t.sales,
@@ -212,3 +212,58 @@ def invoices_csv(connection: Connection, name: str, public_url: str) -> str | No
             ]
         )
     return out.getvalue()
+
+
+def invoice_of(connection: Connection, customer_id: int, invoice_id: int) -> dict[str, Any] | None:
+    """A shopper's sale invoice (their own only; None otherwise): its sale, status, the items
+    won and still held or paid, the total and when to pay by (the earliest hold's end)."""
+    row = connection.execute(
+        select(inv, s.c.name)
+        .join(s, s.c.id == inv.c.sale_id)
+        .where(inv.c.id == invoice_id, inv.c.customer_id == customer_id)
+    ).first()
+    if row is None:
+        return None
+    lines = connection.execute(
+        select(
+            si.c.item_number,
+            sc.c.quantity,
+            sc.c.hold_until,
+            sc.c.status,
+            p.c.title,
+            p.c.price_amount,
+            p.c.currency,
+        )
+        .join(si, si.c.id == sc.c.item_id)
+        .join(p, p.c.product_id == sc.c.product_id, isouter=True)
+        .where(sc.c.invoice_id == invoice_id, sc.c.status.in_(("held", "paid")))
+        .order_by(sc.c.posted_at, sc.c.id)
+    ).all()
+    total = sum(
+        (line.price_amount * line.quantity for line in lines if line.price_amount is not None),
+        Decimal("0"),
+    )
+    currencies = {line.currency for line in lines if line.currency}
+    holds = [line.hold_until for line in lines if line.status == "held" and line.hold_until]
+    return {
+        "id": row.id,
+        "sale": row.name,
+        "status": row.status,
+        "lines": [
+            {
+                "item": line.item_number,
+                "title": line.title,
+                "quantity": line.quantity,
+                "unit_price": line.price_amount,
+                "line_total": None
+                if line.price_amount is None
+                else line.price_amount * line.quantity,
+                "currency": line.currency,
+            }
+            for line in lines
+        ],
+        "total": total,
+        "currency": currencies.pop() if len(currencies) == 1 else None,
+        "pay_by": min(holds) if holds else None,
+        "paid_at": row.paid_at,
+    }
