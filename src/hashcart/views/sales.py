@@ -49,6 +49,7 @@ def sales_list(connection: Connection) -> list[dict[str, Any]]:
     }
     return [
         {
+            "id": row.id,
             "name": row.name,
             "status": row.status,
             "hold_hours": float(row.hold_hours),

@@ -34,6 +34,8 @@ AREAS = (
     "merchant_x_webhook",
     # --- offers by hashtag (issue 12) ---
     "merchant_offers",
+    # --- live sales (issue 13) ---
+    "merchant_sales",
 )
 
 
