@@ -20,8 +20,6 @@ Runs inside the ingest batch that recorded claims (services/handlers/claim) and 
 
 from __future__ import annotations
 
-import logging
-import threading
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -51,6 +49,7 @@ from hashcart.ports import (
     StoredClaim,
     UnitsOfWork,
 )
+from hashcart.services.beats import Beat
 from hashcart.services.notify import Notices
 from hashcart.services.shop import Shop
 
@@ -67,7 +66,6 @@ __all__ = [
 ]
 
 # How many of a sale's items a `claim_unknown_item` reply lists before "and N more".
-_log = logging.getLogger(__name__)
 MAX_LISTED_ITEMS = 8
 # A won item is held unpaid at most this long (a month).
 MAX_HOLD_HOURS = 24 * 31
@@ -542,11 +540,14 @@ def close_sale(units: UnitsOfWork, name: str, at: datetime) -> Sale | None:
         return uow.repository.sales.close(name, at)
 
 
-class SettleTimer:
+class SettleTimer(Beat):
     """`hashcart serve`'s settle step for live sales: every `every` seconds in a daemon
     thread, so a claim is settled about a second after its window even when no new reply
     comes (ingest settles as claims arrive). The shop is read again every `reload` seconds
     (a sale opened meanwhile, the console's settings)."""
+
+    name = "hashcart-sales"
+    failure = "settling live sales failed; it runs again in %.0f s"
 
     def __init__(
         self,
@@ -556,34 +557,20 @@ class SettleTimer:
         every: float = 1.0,
         reload: float = 30.0,
     ) -> None:
+        super().__init__(every, first_at_once=False)
         self.units = units
         self.shop_of = shop_of
         self.clock = clock
-        self.every = every
         self.reload = reload
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-
-    def start(self) -> None:
-        self._thread = threading.Thread(target=self._run, name="hashcart-sales", daemon=True)
-        self._thread.start()
-
-    def stop(self, timeout: float = 10.0) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=timeout)
+        self._shop: Shop | None = None
+        self._since_load = 0.0
 
     def describe(self) -> str:
         """Its line in `hashcart serve`'s banner."""
         return f"  live sales:       claims settled every {self.every:g} s"
 
-    def _run(self) -> None:
-        shop, loaded = self.shop_of(), 0.0
-        while not self._stop.wait(self.every):
-            loaded += self.every
-            try:
-                if loaded >= self.reload:
-                    shop, loaded = self.shop_of(), 0.0
-                settle_sales(self.units, shop, self.clock)
-            except Exception:  # the next beat tries again; the log says why
-                _log.exception("settling live sales failed")
+    def beat(self) -> None:
+        self._since_load += self.every
+        if self._shop is None or self._since_load >= self.reload:
+            self._shop, self._since_load = self.shop_of(), 0.0
+        settle_sales(self.units, self._shop, self.clock)
