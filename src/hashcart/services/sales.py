@@ -258,7 +258,8 @@ class _Settling:
         waitlist go; the units freed."""
         shopper = self._shopper(claim)
         freed = 0
-        for mine in [c for c in held if c.status == "held" and self._shopper(c) == shopper]:
+        # Not paid: held before this settle step, or won in it (still "provisional" here).
+        for mine in [c for c in held if c.status != "paid" and self._shopper(c) == shopper]:
             held.remove(mine)
             freed += self._release(mine, item, "", tell=False)
         for mine in [c for c in waiting if self._shopper(c) == shopper]:
