@@ -262,3 +262,22 @@ def test_serves_settle_timer_settles_due_claims_with_no_new_reply(shop: SaleShop
         wait_until(lambda: shop.winners() == {post_id(network, 0, 0)}, "the timer settled it")
     finally:
         timer.stop()
+
+
+@on_sqlite
+def test_a_pass_in_the_same_settle_step_releases_what_was_just_won(shop: SaleShop) -> None:
+    network = "bluesky"
+    link_everyone(shop, network, 2)
+    shop.open(network, {"12": ("mug", 1)})
+    shop.ingest(
+        [
+            claim(network, 0, key(network, 0), "sold 12", seconds=0),
+            claim(network, 1, key(network, 1), "sold 12", seconds=1),
+            claim(network, 0, key(network, 2), "pass 12", seconds=2),
+        ]
+    )
+    assert shop.winners() == {post_id(network, 1, 1)}
+    assert shop.statuses()[post_id(network, 0, 0)] == "released"
+    with shop.app.unit_of_work() as uow:
+        level = uow.stock.level("mug")
+    assert level is not None and level.reserved == 1  # the pass gave its hold back
