@@ -36,6 +36,7 @@ def shop(database_url: str) -> SaleShop:
 on_sqlite = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 
 
+@on_sqlite  # on PostgreSQL: tests/sales/test_sale_races.py, settlers racing
 @pytest.mark.parametrize("network", NETWORKS)
 def test_first_claims_by_platform_time_win_whatever_the_arrival(
     shop: SaleShop, network: str
