@@ -22,6 +22,7 @@ from pydantic_settings import (
 from hashcart.domain.kinds import KINDS, Grammar
 from hashcart.domain.link_codes import LinkWords
 from hashcart.domain.products import ShopHosts
+from hashcart.domain.sales import ClaimWords
 from hashcart.domain.shop_accounts import ShopAccount, parse_shop_accounts
 from hashcart.domain.triggers import TriggerWords
 from hashcart.errors import HashcartError
@@ -204,6 +205,19 @@ class Settings(BaseSettings):
     # store too (a handoff link) instead of hashcart's own payment.
     checkout_at_store: bool = False
 
+    # --- Live sales (issue 13; README "Live sales"). ---
+    # The words of a claim in a reply to a sale post (`sold 12`, `claim 12 red M`; `12 red M`
+    # needs none), of giving a held item back (`pass 12`) and of joining an item's waitlist
+    # (`waitlist 12`), compared case-insensitively.
+    sale_claim_words: TagList = ("sold", "claim")
+    sale_pass_words: TagList = ("pass",)
+    sale_waitlist_words: TagList = ("waitlist",)
+    # A claim is settled this long after its own time (the network's): until then a claim
+    # made earlier but delivered later still takes its place.
+    claim_settle_seconds: float = Field(default=3.0, ge=0, le=3600)
+    # An unlinked shopper's won item is held this long for them to link, then released.
+    unlinked_hold_minutes: float = Field(default=30.0, gt=0, le=10_080)
+
     # Log lines of the long-running commands (serve, listen, dispatch, demo --serve), on
     # standard error: "text" (key=value after the message) or "json" (one object a line,
     # hashcart.logs). log_level is hashcart's own; other libraries log from WARNING.
@@ -263,6 +277,9 @@ class Settings(BaseSettings):
         "order_status_tags",
         "buy_tags",
         "confirm_tags",
+        "sale_claim_words",
+        "sale_pass_words",
+        "sale_waitlist_words",
         "listeners",
         "shortener_hosts",
         mode="before",
@@ -328,10 +345,15 @@ class Settings(BaseSettings):
         TriggerWords.of(KINDS.tags_by_kind(self))  # no tag asks for two kinds
         ShopHosts(self.shop_hosts)
         parse_shop_accounts(self.shop_accounts)
+        self.claim_words()
         unusable = sorted(name for name in self.listeners if not _LISTENER_NAME.fullmatch(name))
         if unusable:
             raise ValueError(f"listeners {unusable} are not listener names")
         return self
+
+    def claim_words(self) -> ClaimWords:
+        """The live sales' claim, pass and waitlist words (checked at start)."""
+        return ClaimWords(self.sale_claim_words, self.sale_pass_words, self.sale_waitlist_words)
 
     def parsed_shop_accounts(self) -> tuple[ShopAccount, ...]:
         """`shop_accounts` as accounts (checked at start, so this does not fail)."""

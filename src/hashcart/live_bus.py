@@ -25,7 +25,7 @@ from hashcart.bus.publisher import Publisher
 from hashcart.domain.products import ShopHosts
 from hashcart.ports import Cursor
 from hashcart.services.bus_edge import Candidate, Edge
-from hashcart.services.ingest import IngestStats
+from hashcart.services.ingest import IngestStats, with_sale_replies
 from hashcart.services.live_ingest import LiveHost, LiveIngest
 
 if TYPE_CHECKING:
@@ -57,7 +57,10 @@ class BusIngest(LiveIngest):
         named = reader.format_named(fmt)  # ValueError for a format no network reads
         shop = self.shop()
         hosts = ShopHosts((*shop.hosts.names, *self.extra_hosts))
-        edge = Edge(reader, reader.prefilter(shop.every_word, hosts), named)
+        # Replies to a live sale's posts carry no tag: the edge lets them through too.
+        edge = Edge(
+            reader, with_sale_replies(reader.prefilter(shop.every_word, hosts), shop), named
+        )
         kept: list[Candidate] = []
         for number, payload in enumerate(payloads, start=1):
             kept += edge.candidates(source, reader.as_line(payload), number - 1)

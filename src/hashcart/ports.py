@@ -654,6 +654,10 @@ class Repository(Protocol):
         """The offers and their loads, in this transaction."""
         ...
 
+    # --- live sales (issue 13): sales, claims and invoices (store/sales) ---
+    @property
+    def sales(self) -> SaleRecords: ...
+
 
 class StreamCursors(Protocol):
     """Where each stream got to (`stream_cursors`), written in the transaction of the batch it
@@ -2114,3 +2118,152 @@ class StoreChange:
 # Takes one store change (recording it for the sync, or syncing at once); raises to have the
 # store deliver it again.
 StoreChangeSink = Callable[[StoreChange], None]
+
+# --- live sales (issue 13) -----------------------------------------------------------------
+#
+# Claims are recorded in the ingest's transaction (once per network and post id), and settled
+# by services/sales under a lock on each sale item's row: the settle step reads the item's
+# claims only after it holds that lock, so concurrent settlers take turns per item and none
+# hands out a unit another already handed out.
+
+
+@dataclass(frozen=True)
+class NewSaleItem:
+    """An item as the merchant opens it: no `stock` takes the product's free units."""
+
+    number: str
+    product_id: str
+    stock: int | None
+    limit: int | None = None
+
+
+@dataclass(frozen=True)
+class SaleItem:
+    number: str
+    product_id: str
+    stock: int
+    limit: int | None
+    id: int
+    sale_id: int
+
+
+@dataclass(frozen=True)
+class Sale:
+    id: int
+    name: str
+    status: str  # open | closed
+    hold_hours: float
+    created_at: datetime
+    closed_at: datetime | None
+    posts: tuple[tuple[str, str], ...]
+    items: tuple[SaleItem, ...]
+
+    def item(self, number: str) -> SaleItem | None:
+        return next((item for item in self.items if item.number == number), None)
+
+
+@dataclass(frozen=True)
+class NewClaim:
+    """A reply to a sale post that names an item, as ingest read it."""
+
+    sale_id: int
+    network: str
+    post_id: str
+    account_id: str
+    handle: str
+    action: str  # claim | pass | waitlist (domain/sales.ClaimAction)
+    item_number: str
+    words: tuple[str, ...]
+    quantity: int
+    posted_at: datetime
+
+
+@dataclass(frozen=True)
+class StoredClaim(NewClaim):
+    id: int = 0
+    item_id: int | None = None
+    status: str = "provisional"
+    customer_id: int | None = None
+    product_id: str | None = None
+    hold_until: datetime | None = None
+    remind_at: datetime | None = None
+    invoice_id: int | None = None
+
+
+class SaleExists(HashcartError, ValueError):
+    """A sale of that name exists, or one of its posts runs another sale already."""
+
+
+class SaleRecords(Protocol):
+    """Sales, their items, claims and invoices, in the open transaction (store/sales)."""
+
+    def open(
+        self,
+        name: str,
+        hold_hours: float,
+        posts: Sequence[tuple[str, str]],
+        items: Sequence[NewSaleItem],
+        at: datetime,
+    ) -> Sale:
+        """A new open sale; SaleExists when the name or one of the posts is taken,
+        domain/sales.SaleInputError for a product the catalog lacks or an item without a
+        stock whose product is not counted."""
+        ...
+
+    def close(self, name: str, at: datetime) -> Sale | None:
+        """Close the sale (claims made after `at` are refused); None: no such sale."""
+        ...
+
+    def named(self, name: str) -> Sale | None: ...
+
+    def of_id(self, sale_id: int) -> Sale | None: ...
+
+    def every(self) -> list[Sale]: ...
+
+    def post_sales(self) -> dict[tuple[str, str], int]:
+        """(network, post id) -> sale id, for every sale's posts (closed ones answer
+        `sale_closed`)."""
+        ...
+
+    def add_claims(self, claims: Sequence[NewClaim], at: datetime) -> int:
+        """Record claims, provisional; one already recorded (same network and post id) is left
+        as it is. How many were new."""
+        ...
+
+    def due(self, cutoff: datetime) -> list[StoredClaim]:
+        """Provisional claims made at or before `cutoff`, in no particular order."""
+        ...
+
+    def holds_to_review(self, now: datetime) -> list[StoredClaim]:
+        """Held claims that need the settle step: ran out, unlinked, or owed a reminder."""
+        ...
+
+    def lock_item(self, item_id: int) -> SaleItem:
+        """The item, its row locked until the transaction ends (FOR UPDATE on PostgreSQL;
+        SQLite's writer lock is held already)."""
+        ...
+
+    def claims_of_item(self, item_id: int, statuses: Collection[str]) -> list[StoredClaim]: ...
+
+    def update_claim(self, claim_id: int, **values: Any) -> None:
+        """Set the claim's columns (status, refusal, item_id, customer_id, product_id,
+        settled_at, hold_until, remind_at, invoice_id)."""
+        ...
+
+    def invoice_for(self, sale_id: int, customer_id: int, at: datetime) -> int:
+        """The shopper's invoice for the sale (made on first use: one per shopper and sale)."""
+        ...
+
+    def hold_stock(
+        self, claim_id: int, product_id: str, quantity: int, now: datetime, until: datetime
+    ) -> bool:
+        """The product's units held for the claim (a stock reservation); False: the product's
+        own count has too few left, and nothing was held."""
+        ...
+
+    def release_stock(self, claim_id: int, now: datetime) -> int: ...
+
+    def mark_invoice_paid(self, invoice_id: int, at: datetime, order_id: int | None) -> bool:
+        """The invoice and its held claims are paid (once: False if it was not open); their
+        stock holds become sold units (held by the order, when there is one)."""
+        ...

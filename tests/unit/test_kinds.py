@@ -44,6 +44,7 @@ def test_each_kinds_tags_come_from_its_setting() -> None:
         "buy": ("buy",),
         "confirm": ("confirm",),
         "offer": (),  # the offers' tags are data: services/shop adds them
+        "claim": (),  # live sales' claims carry no tag: the sale's posts decide (issue 13)
     }
     assert KINDS.tags_by_kind({"cart_tags": ("grab",)}, Grammar.REPLY) == {
         "cart": ("grab",),

@@ -186,5 +186,7 @@ for _group in (
     "offers",
     # --- the merchant's own store (issue 16) ---
     "store",
+    # --- live sales (issue 13) ---
+    "sales",
 ):
     importlib.import_module(f"hashcart.cli.{_group}")

@@ -42,6 +42,7 @@ def serve(
     with a store of the merchant's own, the catalog sync every store_sync_minutes."""
     from hashcart.live import BackgroundServices
     from hashcart.services.payment_steps import PaymentSweep
+    from hashcart.services.sales import SettleTimer
     from hashcart.services.saved_cards import settle_cleanups
 
     ensure_can_listen(host, port)
@@ -69,9 +70,18 @@ def serve(
         ),
     )
     sweep.start()
+    # Live sales (issue 13): claims past their settle window, holds that ran out.
+    sales = SettleTimer(hashcart.unit_of_work, hashcart.shop, hashcart.clock)
+    sales.start()
     try:
-        serve_web(hashcart, host, port, also=[*background.describe(), sweep.describe()])
+        serve_web(
+            hashcart,
+            host,
+            port,
+            also=[*background.describe(), sweep.describe(), sales.describe()],
+        )
     finally:
+        sales.stop()
         sweep.stop()
         background.stop()
 

@@ -26,7 +26,7 @@ def ingest_to_bus(settings: Settings, files: list[str], fmt: Format) -> None:
     from hashcart.bus.client import BusSettings, BusUnavailable, close, connect
     from hashcart.bus.publisher import Publisher
     from hashcart.services.bus_edge import Edge
-    from hashcart.services.ingest import Ingestor
+    from hashcart.services.ingest import Ingestor, with_sale_replies
     from hashcart.sources import Oversized, read_blocks
 
     try:
@@ -36,7 +36,9 @@ def ingest_to_bus(settings: Settings, files: list[str], fmt: Format) -> None:
     hashcart = open_with(settings)
     shop = hashcart.shop()
     reader = hashcart.payload_reader
-    edge = Edge(reader, reader.prefilter(shop.every_word, shop.hosts), fmt.value)
+    # Replies to a live sale's posts carry no tag: the edge lets them through too.
+    prefilter = with_sale_replies(reader.prefilter(shop.every_word, shop.hosts), shop)
+    edge = Edge(reader, prefilter, fmt.value)
     oversized = Ingestor(hashcart.unit_of_work, shop, hashcart.clock, reader=reader)
     started = time.perf_counter()
 

@@ -31,6 +31,7 @@ from hashcart.domain.triggers import normalize_tag
 __all__ = [
     "BUY",
     "CART",
+    "CLAIM",
     "CONFIRM",
     "KINDS",
     "LINK",
@@ -143,6 +144,12 @@ def _enabled(settings: Any, name: str) -> bool:
 OFFER = TriggerKind("offer", (), None, Grammar.POST)
 
 
+# --- live sales (issue 13) ---
+# `sold 12` in a reply to a live sale's post: no tag at all; the handler knows the sale posts
+# (services/shop `sale_posts`) and reads the claim grammar (domain/sales).
+CLAIM = TriggerKind("claim", (), None, Grammar.POST)
+
+
 class KindRegistry:
     """The kinds the engine knows, in order; names are unique."""
 
@@ -220,4 +227,4 @@ class KindRegistry:
 
 
 # Every kind the engine acts on. services/handlers registers each one's handler.
-KINDS = KindRegistry((CART, WISHLIST, LINK, REMOVE, ORDER_STATUS, BUY, CONFIRM, OFFER))
+KINDS = KindRegistry((CART, WISHLIST, LINK, REMOVE, ORDER_STATUS, BUY, CONFIRM, OFFER, CLAIM))

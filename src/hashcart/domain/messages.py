@@ -57,6 +57,15 @@ class Reason(StrEnum):
     OFFER_ALREADY_LOADED = "offer_already_loaded"
     OFFER_EXHAUSTED = "offer_exhausted"
     OFFER_EXPIRED = "offer_expired"
+    # --- live sales (issue 13): the facts come as `sale` (SaleFacts) ---
+    CLAIM_WON = "claim_won"
+    CLAIM_WAITLISTED = "claim_waitlisted"
+    CLAIM_PROMOTED = "claim_promoted"
+    CLAIM_RELEASED = "claim_released"
+    CLAIM_UNKNOWN_ITEM = "claim_unknown_item"
+    CLAIM_LIMIT = "claim_limit"
+    SALE_CLOSED = "sale_closed"
+    INVOICE_DUE = "invoice_due"
 
 
 class NotifyBy(StrEnum):
@@ -110,6 +119,27 @@ class BuyFacts:
     # (`2.40 EUR`) and its tag, without '#' (empty: no offer).
     offer_off: str = ""
     offer_tag: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class SaleFacts:
+    """What a live-sale message says besides the product (issue 13): the item number, the
+    variant won (`Red / M`), the price as the shopper reads it (`24.00 EUR`), when to pay
+    by, the invoice's page, what the sale has (for a claim on an item it lacks), the
+    per-shopper limit, the waitlist place, why a hold was released, the sale's name and how
+    long an unlinked shopper has to link."""
+
+    item: str = ""
+    variant: str = ""
+    price: str = ""
+    pay_by: str = ""
+    link: str = ""
+    exists: str = ""
+    limit: int = 0
+    place: int = 0
+    why: str = ""
+    sale: str = ""
+    minutes: float = 30
 
 
 @dataclass(frozen=True, slots=True)
@@ -171,6 +201,7 @@ def compose(
     example: Sequence[str] = (),
     advice: str = "",
     buy: BuyFacts | None = None,
+    sale: SaleFacts | None = None,
 ) -> str:
     """The text of a message for `reason`, ending with the trigger's reference code.
 
@@ -197,6 +228,7 @@ def compose(
             example=example,
             advice=advice,
             buy=buy,
+            sale=sale,
         )
 
     whole = text(MAX_TITLE_CHARS, _WHOLE)
@@ -250,6 +282,7 @@ def _compose(
     example: Sequence[str] = (),
     advice: str = "",
     buy: BuyFacts | None = None,
+    sale: SaleFacts | None = None,
 ) -> str:
     shop = ctx.sanitize(shorten(ctx.sanitize(ctx.shop_name), shop_keep))
     named = _title(ctx, title, title_keep)
@@ -286,6 +319,8 @@ def _compose(
         body = f"{named} was not in your cart at {shop}; nothing changed."
     elif reason is Reason.WHICH_VARIANT:
         body = _which_variant(ctx, named, choices, title_keep, values_keep, example)
+    elif reason in _SALE_REASONS or (reason is Reason.LINK_NEEDED and sale is not None):
+        body = _sale_text(reason, ctx, named, shop, sale or SaleFacts())
     elif reason in _BUY_REASONS:
         body = _buy_text(reason, item or named, shop, buy or BuyFacts())
     elif reason is Reason.OFFER_LOADED:
@@ -403,6 +438,61 @@ def _buy_text(reason: Reason, item: str, shop: str, buy: BuyFacts) -> str:
     )
 
 
+_SALE_REASONS = frozenset(
+    {
+        Reason.CLAIM_WON,
+        Reason.CLAIM_WAITLISTED,
+        Reason.CLAIM_PROMOTED,
+        Reason.CLAIM_RELEASED,
+        Reason.CLAIM_UNKNOWN_ITEM,
+        Reason.CLAIM_LIMIT,
+        Reason.SALE_CLOSED,
+        Reason.INVOICE_DUE,
+    }
+)
+
+
+def _sale_text(reason: Reason, ctx: MessageContext, named: str, shop: str, sale: SaleFacts) -> str:
+    """Live sales' messages (issue 13). The variant and the list of what exists are the
+    catalog's words, sanitized like titles."""
+    item = f"#{sale.item}"
+    what = f"{item} {named}".rstrip()
+    variant = ctx.sanitize(" ".join(tame(sale.variant).translate(_BIDI_CONTROLS).split()))
+    won = f"{what}, {variant}" if variant else what
+    priced = f"{won}, {sale.price}" if sale.price else won
+    if reason is Reason.CLAIM_WON:
+        return f"You got {priced} at {shop}; pay by {sale.pay_by}: {sale.link}"
+    if reason is Reason.CLAIM_PROMOTED:
+        return (
+            f"Good news: {priced} came free at {shop} and is yours; pay by {sale.pay_by}: "
+            f"{sale.link}"
+        )
+    if reason is Reason.LINK_NEEDED:
+        return (
+            f"You got {priced} at {shop}! Link this account at {ctx.account_url} within "
+            f"{sale.minutes:g} minutes to keep it."
+        )
+    if reason is Reason.CLAIM_WAITLISTED:
+        place = f"; you are number {sale.place} on its waitlist" if sale.place else ""
+        return f"{what} at {shop} is all claimed{place}. We will tell you if it comes free."
+    if reason is Reason.CLAIM_RELEASED:
+        why = f" ({sale.why})" if sale.why else ""
+        return f"{what} at {shop} is released{why} and went back to the sale."
+    if reason is Reason.CLAIM_UNKNOWN_ITEM:
+        asked = f"{item} {variant}".rstrip()
+        exists = ctx.sanitize(tame(sale.exists).translate(_BIDI_CONTROLS))
+        return f"This sale at {shop} has no {asked}. It has: {exists}."
+    if reason is Reason.CLAIM_LIMIT:
+        return (
+            f"You already have as many of {what} as one shopper may claim ({sale.limit}) "
+            f"at {shop}, so this claim was not taken."
+        )
+    if reason is Reason.SALE_CLOSED:
+        name = ctx.sanitize(tame(sale.sale).translate(_BIDI_CONTROLS))
+        return f"Sorry, the sale {name} at {shop} has closed, so {item} was not claimed."
+    return f"Your invoice at {shop} for {won} is due by {sale.pay_by}: {sale.link}"
+
+
 _SUBJECTS = {
     Reason.ADDED: "Added to your cart",
     Reason.WISHLISTED: "Saved to your wish list",
@@ -432,6 +522,15 @@ _SUBJECTS = {
     Reason.OFFER_ALREADY_LOADED: "Your offer is already loaded",
     Reason.OFFER_EXHAUSTED: "That offer is all taken",
     Reason.OFFER_EXPIRED: "That offer has ended",
+    # --- live sales (issue 13) ---
+    Reason.CLAIM_WON: "You got it",
+    Reason.CLAIM_WAITLISTED: "You are on the waitlist",
+    Reason.CLAIM_PROMOTED: "It came free: it is yours",
+    Reason.CLAIM_RELEASED: "Your claim was released",
+    Reason.CLAIM_UNKNOWN_ITEM: "No such item in the sale",
+    Reason.CLAIM_LIMIT: "Claim limit reached",
+    Reason.SALE_CLOSED: "The sale has closed",
+    Reason.INVOICE_DUE: "Your invoice is due",
 }
 
 

@@ -27,6 +27,8 @@ class ActionCounts:
     # Buy with a post (issue 12): `#buy` requests answered with a code, codes confirmed.
     buys_requested: int = 0
     buys_confirmed: int = 0
+    # Live sales (issue 13): claims recorded (a redelivered one is not counted again).
+    claims: int = 0
 
 
 @dataclass

@@ -121,7 +121,9 @@ class Ingestor:
         # A format name (networks/input_format.Format); AUTO_FORMAT detects it line by line.
         self.fmt = fmt
         self.batch_size = batch_size
-        self.prefilter = prefilter or reader.prefilter(shop.every_word, shop.hosts)
+        self.prefilter = with_sale_replies(
+            prefilter or reader.prefilter(shop.every_word, shop.hosts), shop
+        )
         # Lines the prefilter skips get a framing and UTF-8 check; a full JSON check of every
         # line costs about 2 µs more a line on X-shaped posts (see docs/benchmarks.md).
         self.validate_all = validate_all
@@ -514,6 +516,33 @@ class Ingestor:
             "words": " ".join(words) if trigger and words else None,
         }
         return _Prepared(post, values, product_ids, trigger is not None)
+
+
+class _SaleReplies:
+    """A prefilter that also wants the lines naming a live sale's post (issue 13): a claim
+    (`sold 12`) carries no tag and no link, only its parent's id (X's
+    `in_reply_to_status_id_str`, Mastodon's `in_reply_to_id`, Bluesky's `reply.parent.uri`,
+    whose record key is looked for, so an escaped `/` cannot hide it)."""
+
+    __slots__ = ("inner", "needles")
+
+    def __init__(self, inner: LinePrefilter, needles: tuple[bytes, ...]) -> None:
+        self.inner = inner
+        self.needles = needles
+
+    def classify(self, block: bytes, start: int, end: int, ascii_block: bool) -> Line:
+        for needle in self.needles:
+            if block.find(needle, start, end) >= 0:
+                return WANTED
+        return self.inner.classify(block, start, end, ascii_block)
+
+
+def with_sale_replies(prefilter: LinePrefilter, shop: Shop) -> LinePrefilter:
+    """`prefilter`, wanting replies to the shop's sale posts too (itself when it has none)."""
+    if not shop.sale_posts:
+        return prefilter
+    needles = sorted({post_id.rsplit("/", 1)[-1].encode() for _, post_id in shop.sale_posts})
+    return _SaleReplies(prefilter, tuple(needle for needle in needles if needle))
 
 
 @dataclass(frozen=True, slots=True)

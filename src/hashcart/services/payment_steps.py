@@ -14,12 +14,12 @@ with the gateway's last answer, and `hashcart payments retry --restart-stopped` 
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from hashcart.ports import Clock, PaymentGateway, PaymentRecord, PaymentStepName, UnitsOfWork
+from hashcart.services.beats import Beat
 
 log = logging.getLogger(__name__)
 
@@ -164,8 +164,11 @@ def retry_owed_steps(
     return outcomes
 
 
-class PaymentSweep:
+class PaymentSweep(Beat):
     """The sweep in a daemon thread, every SWEEP_EVERY_SECONDS (`hashcart serve`)."""
+
+    name = "hashcart-payments"
+    failure = "the payment sweep failed; it runs again in %.0f s"
 
     def __init__(
         self,
@@ -175,39 +178,19 @@ class PaymentSweep:
         every: float = SWEEP_EVERY_SECONDS,
         also: Callable[[datetime], object] | None = None,
     ) -> None:
+        super().__init__(every)
         self.units = units
         self.clock = clock
         self.gateway_for = gateway_for
-        self.every = every
         # Another owed-step sweep run on the same beat (services/saved_cards' clean-ups; and
         # `serve` pays for confirmed buys with a post here, App.settle_buys).
         self.also = also
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-
-    def start(self) -> None:
-        self._thread = threading.Thread(target=self._run, name="hashcart-payments", daemon=True)
-        self._thread.start()
-
-    def stop(self, timeout: float = 10.0) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=timeout)
 
     def describe(self) -> str:
         """Its line in `hashcart serve`'s banner."""
         return f"  payments:         owed captures and voids asked again every {self.every:.0f} s"
 
-    @property
-    def running(self) -> bool:
-        return self._thread is not None and self._thread.is_alive()
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            try:
-                retry_owed_steps(self.units, self.gateway_for, self.clock.now())
-                if self.also is not None:
-                    self.also(self.clock.now())
-            except Exception:
-                log.exception("the payment sweep failed; it runs again in %.0f s", self.every)
-            self._stop.wait(self.every)
+    def beat(self) -> None:
+        retry_owed_steps(self.units, self.gateway_for, self.clock.now())
+        if self.also is not None:
+            self.also(self.clock.now())

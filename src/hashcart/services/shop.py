@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -15,6 +15,7 @@ from hashcart.domain.link_codes import LinkWords
 from hashcart.domain.messages import MessageContext, first_message_advice, mention_ask
 from hashcart.domain.posts import Network, Post, display_name
 from hashcart.domain.products import Catalog, CatalogItem, ShopHosts
+from hashcart.domain.sales import ClaimWords
 from hashcart.domain.shop_accounts import ShopAccount
 from hashcart.domain.text_lengths import TextLimit, limit_for
 from hashcart.domain.triggers import TriggerWords, normalize_tag, strip_trigger_tags
@@ -84,6 +85,13 @@ class Shop:
     # but no stream asks its network for them (X bills every post a rule brings).
     closed_offer_tags: frozenset[str] = frozenset()
 
+    # --- live sales (issue 13) ---
+    # Every sale's posts, (network, post id) -> sale id: replies to them are read as claims.
+    sale_posts: Mapping[tuple[str, str], int] = field(default_factory=dict)
+    claim_words: ClaimWords = field(default_factory=ClaimWords)
+    claim_settle: timedelta = timedelta(seconds=3)
+    unlinked_hold: timedelta = timedelta(minutes=30)
+
     @classmethod
     def load(
         cls,
@@ -128,6 +136,10 @@ class Shop:
             closed_offer_tags=frozenset(
                 normalize_tag(tag) for tag in ([] if now is None else repo.offers.closed_tags(now))
             ),
+            sale_posts=repo.sales.post_sales(),
+            claim_words=settings.claim_words(),
+            claim_settle=timedelta(seconds=settings.claim_settle_seconds),
+            unlinked_hold=timedelta(minutes=settings.unlinked_hold_minutes),
         )
 
     def is_own(self, post: Post) -> bool:
@@ -191,6 +203,10 @@ class Shop:
             for tag in self.every_word.tags_of(OFFER.name)
             if normalize_tag(tag) not in self.closed_offer_tags
         )
+
+    def public_url(self) -> str:
+        """The shop's public address, without a trailing '/'."""
+        return self.account_url.removesuffix("/account")
 
     def sanitize(self, text: str) -> str:
         """`text` without the signs of any trigger kind's tags: what we post can never act."""

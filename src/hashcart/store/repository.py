@@ -43,6 +43,7 @@ from hashcart.store.buys import StoredBuys
 from hashcart.store.database import write_transaction
 from hashcart.store.forget import Forgotten, forget_network_account
 from hashcart.store.offers import StoredOffers
+from hashcart.store.sales import StoredSales
 
 # The dialects' INSERT … ON CONFLICT helpers live in store/statements (a leaf module, so the
 # store's other modules can use them without importing this one); they are re-exported here.
@@ -620,6 +621,12 @@ class Repository:
     @property
     def offers(self) -> StoredOffers:
         return StoredOffers(self.connection)
+
+    # --- live sales (issue 13): in store/sales ---
+
+    @property
+    def sales(self) -> StoredSales:
+        return StoredSales(self.connection)
 
 
 def _stored_post(row: Any) -> StoredPost:

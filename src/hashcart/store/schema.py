@@ -830,3 +830,99 @@ store_handoff_lines = Table(
     Column("trigger_post_id", String(300), nullable=True),
     Index("ix_store_handoff_lines_handoff", "handoff_id"),
 )
+
+# --- live sales (issue 13) ----------------------------------------------------------------
+
+# A live sale: replies to any of its posts are claims on its items. `hold_hours`: how long a
+# won item is held unpaid. Closed sales stay (their claims and invoices are kept), and a
+# claim on a closed sale's post is answered `sale_closed`.
+sales = Table(
+    "sales",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("name", String(100), nullable=False, unique=True),
+    Column("status", String(16), nullable=False),  # open | closed
+    Column("hold_hours", Numeric(8, 3), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("closed_at", UTCDateTime, nullable=True),
+)
+
+# The posts a sale runs on; a post belongs to one sale.
+sale_posts = Table(
+    "sale_posts",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("sale_id", ForeignKey("sales.id", ondelete="CASCADE"), nullable=False),
+    Column("network", String(16), nullable=False),
+    Column("post_id", String(300), nullable=False),
+    UniqueConstraint("network", "post_id", name="uq_sale_posts_post"),
+    Index("ix_sale_posts_sale", "sale_id"),
+)
+
+# An item of a sale: its short number shown to viewers, the catalog product (a variant
+# group's member: the claim's words pick the variant), the units this sale sells and how
+# many one shopper may win (NULL: no limit). The settle step locks this row (FOR UPDATE on
+# PostgreSQL) while it hands out the item's units, so concurrent settlers take turns.
+sale_items = Table(
+    "sale_items",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("sale_id", ForeignKey("sales.id", ondelete="CASCADE"), nullable=False),
+    Column("item_number", String(8), nullable=False),
+    Column("product_id", String(200), nullable=False),
+    Column("stock", Integer, nullable=False),
+    Column("per_shopper_limit", Integer, nullable=True),
+    UniqueConstraint("sale_id", "item_number", name="uq_sale_items_number"),
+)
+
+# One shopper's invoice for one sale: the items they won, paid at once.
+sale_invoices = Table(
+    "sale_invoices",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("sale_id", ForeignKey("sales.id", ondelete="CASCADE"), nullable=False),
+    Column("customer_id", ForeignKey("customers.id", ondelete="SET NULL"), nullable=True),
+    Column("status", String(16), nullable=False),  # open | paid | void
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("paid_at", UTCDateTime, nullable=True),
+    Column("order_id", ForeignKey("orders.id", ondelete="SET NULL"), nullable=True),
+    UniqueConstraint("sale_id", "customer_id", name="uq_sale_invoices_shopper"),
+)
+
+# A reply to a sale post that names an item: a claim, a pass or a waitlist request. Once
+# per (network, post id): a redelivered reply adds nothing. `posted_at` is the network's own
+# time, the rank (with the post id); `status`: provisional (inside its settle window),
+# held (won, in its invoice, until `hold_until`), paid, waitlisted, released (passed, or
+# its hold ran out), refused (`refusal` says why: an unknown item, the limit, a closed
+# sale) or done (a pass or waitlist request acted on).
+sale_claims = Table(
+    "sale_claims",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("sale_id", ForeignKey("sales.id", ondelete="CASCADE"), nullable=False),
+    Column("item_id", ForeignKey("sale_items.id", ondelete="CASCADE"), nullable=True),
+    Column("network", String(16), nullable=False),
+    Column("post_id", String(300), nullable=False),
+    Column("account_id", String(300), nullable=False),
+    Column("handle", String(300), nullable=False),
+    Column("action", String(16), nullable=False),  # claim | pass | waitlist
+    Column("item_number", String(8), nullable=False),
+    Column("words", Text, nullable=True),
+    Column("quantity", Integer, nullable=False),
+    Column("posted_at", UTCDateTime, nullable=False),
+    Column("arrived_at", UTCDateTime, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("refusal", String(32), nullable=True),
+    Column("customer_id", ForeignKey("customers.id", ondelete="SET NULL"), nullable=True),
+    # The variant won (the item's product, or the member the words picked).
+    Column("product_id", String(200), nullable=True),
+    Column("settled_at", UTCDateTime, nullable=True),
+    Column("hold_until", UTCDateTime, nullable=True),
+    # When a held claim's `invoice_due` reminder is owed (NULL: sent, or none owed).
+    Column("remind_at", UTCDateTime, nullable=True),
+    Column("invoice_id", ForeignKey("sale_invoices.id", ondelete="SET NULL"), nullable=True),
+    UniqueConstraint("network", "post_id", name="uq_sale_claims_post"),
+    Index("ix_sale_claims_status", "status", "posted_at"),
+    Index("ix_sale_claims_item", "item_id", "status"),
+    Index("ix_sale_claims_invoice", "invoice_id"),
+)

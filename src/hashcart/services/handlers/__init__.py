@@ -21,6 +21,7 @@ from contextlib import contextmanager
 from hashcart.domain.kinds import (
     BUY,
     CART,
+    CLAIM,
     CONFIRM,
     KINDS,
     OFFER,
@@ -33,6 +34,7 @@ from hashcart.domain.kinds import (
 from hashcart.services.handlers import (
     buy,
     cart,
+    claim,
     confirm,
     offer,
     order_status,
@@ -125,3 +127,5 @@ register(BUY, buy.HANDLER)
 register(CONFIRM, confirm.HANDLER)
 # Offers by hashtag (issue 12): a post of its own, `#summer20`; its tags are the offers'.
 register(OFFER, offer.HANDLER)
+# Live sales (issue 13): a reply to a sale post, `sold 12`; no tag, the sale's posts decide.
+register(CLAIM, claim.HANDLER)

@@ -35,6 +35,8 @@ AREAS = (
     "merchant_x_webhook",
     # --- offers by hashtag (issue 12) ---
     "merchant_offers",
+    # --- live sales (issue 13) ---
+    "merchant_sales",
 )
 
 

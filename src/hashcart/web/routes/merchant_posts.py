@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import io
-import unicodedata
 from dataclasses import dataclass
 from decimal import Decimal
 from urllib.parse import urlencode
@@ -15,6 +14,7 @@ from starlette.responses import Response
 from hashcart.domain.shop_accounts import ShopAccount
 from hashcart.networks import registry
 from hashcart.networks.post_urls import post_url
+from hashcart.views.csv_cells import csv_cell
 from hashcart.views.funnel import SORT_KEYS, Funnel, FunnelRow, SortKey, funnel
 from hashcart.web.context import SignedInMerchant, csrf_protected, hashcart_of, read_only, render
 from hashcart.web.formatting import money, network_name, networks_in_words
@@ -31,13 +31,6 @@ def networks() -> tuple[str, ...]:
 
 # Columns that read best from the largest down; the others (names) from A to Z.
 _ASCENDING_FIRST = frozenset({"network", "author", "text", "products"})
-# A spreadsheet runs a cell that starts with one of these as a formula (CSV injection), and
-# reads their fullwidth and small forms (`＝`, `﹢`) as them: compared after NFKC.
-# https://owasp.org/www-community/attacks/CSV_Injection
-_FORMULA_STARTS = frozenset("=+-@")
-# Nor may a cell start with what a spreadsheet skips before a formula: spaces (a no-break
-# one too), tab, line breaks and other controls, invisible format characters.
-_SKIPPED_CATEGORIES = frozenset({"Zs", "Zl", "Zp", "Cc", "Cf"})
 
 
 @dataclass(frozen=True)
@@ -156,18 +149,6 @@ _COLUMNS: tuple[tuple[SortKey, str, bool], ...] = (
 
 def _url(row: FunnelRow) -> str | None:
     return post_url(row.network, row.post_id, row.author_id, row.author_handle)
-
-
-def csv_cell(value: object) -> str:
-    """A cell a spreadsheet will show, never run: formula-like text gets a leading '."""
-    text = "" if value is None else str(value)
-    return "'" + text if text and _may_run(text[0]) else text
-
-
-def _may_run(first: str) -> bool:
-    if unicodedata.category(first) in _SKIPPED_CATEGORIES:
-        return True
-    return unicodedata.normalize("NFKC", first)[:1] in _FORMULA_STARTS
 
 
 CSV_HEADER = (

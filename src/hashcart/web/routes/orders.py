@@ -23,6 +23,22 @@ def order_history(request: Request, viewer: SignedInShopper) -> Response:
     )
 
 
+@router.get("/orders/invoice/{invoice_id}")
+def invoice_page(request: Request, viewer: SignedInShopper, invoice_id: str) -> Response:
+    """A live sale's invoice (issue 13): the items the shopper won, the total, pay-by."""
+    from hashcart.views.sales import invoice_of
+
+    invoice = None
+    if invoice_id.isdigit() and len(invoice_id) <= 12:
+        with read_only(request) as connection:
+            invoice = invoice_of(connection, viewer.id, int(invoice_id))
+    if invoice is None:
+        return render(
+            request, "error.html", 404, title="Not found", message="There is no such invoice."
+        )
+    return render(request, "shop/invoice.html", title=f"Invoice #{invoice['id']}", invoice=invoice)
+
+
 @router.get("/orders/{order_id}")
 def order_page(
     request: Request, viewer: SignedInShopper, order_id: str, placed: str = ""

@@ -1,0 +1,577 @@
+"""Live sales (issue 13): claims recorded as they arrive, settled in platform-time order.
+
+A claim is recorded provisional in the ingest's transaction (once per network and post id:
+a redelivered reply changes nothing). `settle` then settles every claim whose own time plus
+the settle window (`claim_settle_seconds`) has passed: per sale item, under the item's row
+lock (store/sales.lock_item), it reads the item's claims afresh and serves the due ones in
+rank order (domain/sales.rank_key) with the allocation rule (domain/sales.allocate). A
+claim arriving late but inside its window takes its place; one arriving after its slot was
+handed out finds the units gone and joins the waitlist, and is told so.
+
+Winners get a hold (a stock reservation on the product, store/stock) until the sale's
+`hold_hours`, an invoice (one per shopper and sale) and a `claim_won` reply; an unlinked
+winner's hold lasts `unlinked_hold_minutes` with one link prompt, and becomes theirs when they
+link before it runs out. Units freed by a `pass`, an unpaid hold running out or an unlinked
+hold lapsing go to the waitlist, first by platform time (`claim_promoted`).
+
+Runs inside the ingest batch that recorded claims (services/handlers/claim) and on its own
+(`hashcart sales settle`, serve's timer: `settle_sales`).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from hashcart.clock import Clock
+from hashcart.domain.messages import Reason, SaleFacts
+from hashcart.domain.posts import Network
+from hashcart.domain.sales import (
+    Claim,
+    ClaimAction,
+    Outcome,
+    RankedClaim,
+    SaleInputError,
+    allocate,
+    rank_key,
+)
+from hashcart.domain.variants import Options
+from hashcart.ports import (
+    NewClaim,
+    NewSaleItem,
+    Repository,
+    Sale,
+    SaleItem,
+    SaleRecords,
+    StoredClaim,
+    UnitsOfWork,
+)
+from hashcart.services.beats import Beat
+from hashcart.services.notify import Notices
+from hashcart.services.shop import Shop
+
+__all__ = [
+    "ClaimAsk",
+    "SettleCounts",
+    "SettleTimer",
+    "close_sale",
+    "invoice_url",
+    "open_sale",
+    "record_claims",
+    "settle",
+    "settle_sales",
+]
+
+# How many of a sale's items a `claim_unknown_item` reply lists before "and N more".
+MAX_LISTED_ITEMS = 8
+# A won item is held unpaid at most this long (a month).
+MAX_HOLD_HOURS = 24 * 31
+HELD = ("held", "paid")
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimAsk:
+    """A reply to a sale post that names an item, as the claim kind's handler read it."""
+
+    sale_id: int
+    network: Network
+    post_id: str
+    account_id: str
+    handle: str
+    posted_at: datetime
+    claim: Claim
+
+
+@dataclass
+class SettleCounts:
+    settled: int = 0
+    won: int = 0
+    waitlisted: int = 0
+    promoted: int = 0
+    released: int = 0
+    refused: int = 0
+    messages: int = 0
+
+    def add(self, other: SettleCounts) -> None:
+        for name in self.__dataclass_fields__:
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+
+
+def record_claims(repo: Repository, asks: Sequence[ClaimAsk], now: datetime) -> int:
+    """Record the claims, provisional; how many were new."""
+    return repo.sales.add_claims(
+        [
+            NewClaim(
+                sale_id=ask.sale_id,
+                network=ask.network,
+                post_id=ask.post_id,
+                account_id=ask.account_id,
+                handle=ask.handle,
+                action=ask.claim.action,
+                item_number=ask.claim.item,
+                words=ask.claim.words,
+                quantity=ask.claim.quantity,
+                posted_at=ask.posted_at,
+            )
+            for ask in asks
+        ],
+        now,
+    )
+
+
+def settle_sales(units: UnitsOfWork, shop: Shop, clock: Clock) -> SettleCounts:
+    """Settle what is due now, in a unit of work of its own."""
+    with units() as uow:
+        return settle(uow.repository, shop, clock.now())
+
+
+def settle(repo: Repository, shop: Shop, now: datetime) -> SettleCounts:
+    """Settle every due claim and review every hold that needs it (see the module's text),
+    in the caller's transaction; the messages are queued in it too (the outbox rule)."""
+    return _Settling(repo, shop, now).run()
+
+
+def invoice_url(shop: Shop, invoice_id: int) -> str:
+    return f"{shop.public_url}/orders/invoice/{invoice_id}"
+
+
+def _rank(claim: StoredClaim) -> tuple[datetime, str, str]:
+    return rank_key(claim.posted_at, claim.post_id, claim.network)
+
+
+@dataclass
+class _Tell:
+    claim: StoredClaim
+    reason: Reason
+    title: str
+    facts: SaleFacts
+
+
+@dataclass
+class _Settling:
+    repo: Repository
+    shop: Shop
+    now: datetime
+    counts: SettleCounts = field(default_factory=SettleCounts)
+    tells: list[_Tell] = field(default_factory=list)
+    _sales: dict[int, Sale] = field(default_factory=dict)
+    _customers: dict[tuple[str, str], int | None] = field(default_factory=dict)
+
+    @property
+    def records(self) -> SaleRecords:
+        return self.repo.sales
+
+    def run(self) -> SettleCounts:
+        records = self.records
+        cutoff = self.now - self.shop.claim_settle
+        due = records.due(cutoff)
+        review = records.holds_to_review(self.now)
+        for claim in sorted((c for c in due if c.item_id is None), key=_rank):
+            self._no_such_item(claim)
+        items = {c.item_id for c in [*due, *review] if c.item_id is not None}
+        # In id order: two settlers lock items in the same order and never deadlock.
+        for item_id in sorted(items):
+            self._settle_item(item_id, cutoff)
+        self._send()
+        return self.counts
+
+    # --- one item, under its lock ---
+
+    def _settle_item(self, item_id: int, cutoff: datetime) -> None:
+        records = self.records
+        item = records.lock_item(item_id)
+        sale = self._sale(item.sale_id)
+        claims = records.claims_of_item(item_id, ("provisional", "held", "paid", "waitlisted"))
+        held = [c for c in claims if c.status in HELD]
+        waiting = sorted((c for c in claims if c.status == "waitlisted"), key=_rank)
+        free = item.stock - sum(c.quantity for c in held)
+        kept: list[StoredClaim] = []
+        for claim in held:
+            freed = self._review(claim, sale, item)
+            if freed:
+                free += freed
+            else:
+                kept.append(claim)
+        held_by: dict[str, int] = defaultdict(int)
+        for claim in kept:
+            held_by[self._shopper(claim)] += claim.quantity
+        due = sorted(
+            (c for c in claims if c.status == "provisional" and c.posted_at <= cutoff), key=_rank
+        )
+        for claim in due:
+            self.counts.settled += 1
+            if sale.closed_at is not None and claim.posted_at > sale.closed_at:
+                self._refuse(claim, Reason.SALE_CLOSED, "sale_closed", item, sale=sale.name)
+            elif claim.action == ClaimAction.PASS:
+                freed, shopper = self._pass(claim, kept, waiting, item)
+                free += freed
+                held_by[shopper] -= freed
+            else:
+                product = self._variant(item, claim)
+                if product is None:
+                    continue
+                shopper = self._shopper(claim)
+                ranked = RankedClaim(claim.id, shopper, claim.quantity, _rank(claim))
+                outcome = allocate([ranked], free, item.limit, held_by).outcomes[claim.id]
+                if outcome is Outcome.LIMIT:
+                    self._refuse(claim, Reason.CLAIM_LIMIT, "limit", item, limit=item.limit or 0)
+                elif outcome is Outcome.WON and self._hold(claim, product, sale, item):
+                    free -= claim.quantity
+                    held_by[shopper] += claim.quantity
+                    kept.append(claim)
+                else:
+                    self._waitlist(claim, product, item, waiting)
+        self._promote(waiting, free, held_by, sale, item)
+
+    def _review(self, claim: StoredClaim, sale: Sale, item: SaleItem) -> int:
+        """A held claim's hold: linked meanwhile, run out, or owed its reminder. The units
+        it frees (0: it still holds them)."""
+        if claim.status != "held":
+            return 0
+        assert claim.hold_until is not None
+        if claim.customer_id is None:
+            customer = self._customer(claim)
+            if customer is not None:
+                self._attach(claim, customer, sale, item)
+                return 0
+            if claim.hold_until <= self.now:
+                return self._release(claim, item, "this account was not linked in time")
+            return 0
+        if claim.hold_until <= self.now:
+            return self._release(claim, item, "not paid in time")
+        if claim.remind_at is not None and claim.remind_at <= self.now:
+            self.records.update_claim(claim.id, remind_at=None)
+            self._tell(claim, Reason.INVOICE_DUE, item, claim.product_id, **self._pay(claim))
+        return 0
+
+    def _pass(
+        self,
+        claim: StoredClaim,
+        held: list[StoredClaim],
+        waiting: list[StoredClaim],
+        item: SaleItem,
+    ) -> tuple[int, str]:
+        """`pass 12`: the shopper's holds of the item (not paid ones) and their place on its
+        waitlist go; the units freed."""
+        shopper = self._shopper(claim)
+        freed = 0
+        # Not paid: held before this settle step, or won in it (still "provisional" here).
+        for mine in [c for c in held if c.status != "paid" and self._shopper(c) == shopper]:
+            held.remove(mine)
+            freed += self._release(mine, item, "", tell=False)
+        for mine in [c for c in waiting if self._shopper(c) == shopper]:
+            waiting.remove(mine)
+            self.records.update_claim(mine.id, status="released", settled_at=self.now)
+        self.records.update_claim(claim.id, status="done", settled_at=self.now)
+        if freed:
+            self._tell(claim, Reason.CLAIM_RELEASED, item, item.product_id, why="as you asked")
+        return freed, shopper
+
+    def _promote(
+        self,
+        waiting: list[StoredClaim],
+        free: int,
+        held_by: dict[str, int],
+        sale: Sale,
+        item: SaleItem,
+    ) -> None:
+        """Freed units to the waitlist, first by platform time (first fit)."""
+        for claim in list(waiting):
+            if free <= 0:
+                return
+            shopper = self._shopper(claim)
+            ranked = RankedClaim(claim.id, shopper, claim.quantity, _rank(claim))
+            outcome = allocate([ranked], free, item.limit, held_by).outcomes[claim.id]
+            if outcome is Outcome.LIMIT:
+                waiting.remove(claim)
+                self._refuse(claim, Reason.CLAIM_LIMIT, "limit", item, limit=item.limit or 0)
+            elif outcome is Outcome.WON:
+                product = claim.product_id or item.product_id
+                if self._hold(claim, product, sale, item, promoted=True):
+                    waiting.remove(claim)
+                    free -= claim.quantity
+                    held_by[shopper] += claim.quantity
+
+    # --- the steps of a claim ---
+
+    def _hold(
+        self,
+        claim: StoredClaim,
+        product: str,
+        sale: Sale,
+        item: SaleItem,
+        *,
+        promoted: bool = False,
+    ) -> bool:
+        """The claim wins: the product's units held, the claim in the shopper's invoice (an
+        unlinked shopper's for `unlinked_hold` only, and a link prompt). False: the product's
+        own stock count has too few left."""
+        hold = timedelta(hours=sale.hold_hours)
+        reserve_until = self.now + hold + self.shop.unlinked_hold
+        if not self.records.hold_stock(claim.id, product, claim.quantity, self.now, reserve_until):
+            return False
+        customer = self._customer(claim)
+        values: dict[str, Any] = {"status": "held", "product_id": product}
+        if claim.status == "provisional":
+            values["settled_at"] = self.now
+        held = StoredClaim(**{**_fields(claim), "product_id": product})
+        if customer is None:
+            until = self.now + self.shop.unlinked_hold
+            self.records.update_claim(claim.id, hold_until=until, **values)
+            minutes = self.shop.unlinked_hold.total_seconds() / 60
+            self._tell(
+                held, Reason.LINK_NEEDED, item, product, minutes=minutes, **self._price(product)
+            )
+        else:
+            self.records.update_claim(claim.id, **values)
+            self._attach(held, customer, sale, item, promoted=promoted)
+        if promoted:
+            self.counts.promoted += 1
+        else:
+            self.counts.won += 1
+        return True
+
+    def _attach(
+        self,
+        claim: StoredClaim,
+        customer: int,
+        sale: Sale,
+        item: SaleItem,
+        *,
+        promoted: bool = False,
+    ) -> None:
+        """The held claim becomes its linked shopper's: in their invoice, held for the sale's
+        `hold_hours` from now, reminded when a quarter of that is left."""
+        hold = timedelta(hours=sale.hold_hours)
+        until = self.now + hold
+        invoice = self.records.invoice_for(sale.id, customer, self.now)
+        self.records.update_claim(
+            claim.id,
+            customer_id=customer,
+            invoice_id=invoice,
+            hold_until=until,
+            remind_at=until - hold / 4,
+        )
+        attached = StoredClaim(
+            **{
+                **_fields(claim),
+                "invoice_id": invoice,
+                "hold_until": until,
+                "customer_id": customer,
+            }
+        )
+        reason = Reason.CLAIM_PROMOTED if promoted else Reason.CLAIM_WON
+        self._tell(attached, reason, item, claim.product_id, **self._pay(attached))
+
+    def _release(self, claim: StoredClaim, item: SaleItem, why: str, *, tell: bool = True) -> int:
+        self.records.release_stock(claim.id, self.now)
+        self.records.update_claim(claim.id, status="released", remind_at=None)
+        self.counts.released += 1
+        if tell:
+            self._tell(claim, Reason.CLAIM_RELEASED, item, claim.product_id, why=why)
+        return claim.quantity
+
+    def _waitlist(
+        self, claim: StoredClaim, product: str, item: SaleItem, waiting: list[StoredClaim]
+    ) -> None:
+        self.records.update_claim(
+            claim.id, status="waitlisted", product_id=product, settled_at=self.now
+        )
+        waiting.append(claim)
+        waiting.sort(key=_rank)
+        self.counts.waitlisted += 1
+        self._tell(claim, Reason.CLAIM_WAITLISTED, item, product, place=waiting.index(claim) + 1)
+
+    def _refuse(
+        self, claim: StoredClaim, reason: Reason, why: str, item: SaleItem | None, **facts: Any
+    ) -> None:
+        self.records.update_claim(claim.id, status="refused", refusal=why, settled_at=self.now)
+        self.counts.refused += 1
+        self._tell(claim, reason, item, item.product_id if item else None, **facts)
+
+    def _no_such_item(self, claim: StoredClaim) -> None:
+        """A claim naming an item number the sale lacks: what the sale has."""
+        self.counts.settled += 1
+        sale = self._sale(claim.sale_id)
+        if sale.closed_at is not None and claim.posted_at > sale.closed_at:
+            self._refuse(claim, Reason.SALE_CLOSED, "sale_closed", None, sale=sale.name)
+            return
+        listed = [f"#{i.number} {self.shop.group_title(i.product_id)}" for i in sale.items]
+        more = len(listed) - MAX_LISTED_ITEMS
+        exists = ", ".join(listed[:MAX_LISTED_ITEMS]) + (f" and {more} more" if more > 0 else "")
+        self._refuse(claim, Reason.CLAIM_UNKNOWN_ITEM, "unknown_item", None, exists=exists)
+
+    def _variant(self, item: SaleItem, claim: StoredClaim) -> str | None:
+        """The product the claim's words pick (the item's own when it has no variants); None
+        when they pick none, and the shopper is told which exist."""
+        chosen = self.shop.variants.choose(item.product_id, claim.words)
+        if not isinstance(chosen, Options):
+            return chosen
+        parts = []
+        if chosen.colors:
+            parts.append("colours " + ", ".join(chosen.colors))
+        if chosen.sizes:
+            parts.append("sizes " + ", ".join(chosen.sizes))
+        title = self.shop.group_title(item.product_id)
+        exists = f"#{item.number} {title} in " + "; ".join(parts)
+        self._refuse(
+            claim,
+            Reason.CLAIM_UNKNOWN_ITEM,
+            "unknown_variant",
+            item,
+            variant=" ".join(claim.words),
+            exists=exists,
+        )
+        return None
+
+    # --- who, and what we tell them ---
+
+    def _customer(self, claim: StoredClaim) -> int | None:
+        if claim.customer_id is not None:
+            return claim.customer_id
+        key = (claim.network, claim.account_id)
+        if key not in self._customers:
+            self._customers[key] = self.repo.customer_for_account(
+                Network(claim.network), claim.account_id
+            )
+        return self._customers[key]
+
+    def _shopper(self, claim: StoredClaim) -> str:
+        """One key per shopper: their customer when linked, else their account."""
+        customer = self._customer(claim)
+        return f"c:{customer}" if customer is not None else f"a:{claim.network}:{claim.account_id}"
+
+    def _sale(self, sale_id: int) -> Sale:
+        if sale_id not in self._sales:
+            found = self.records.of_id(sale_id)
+            assert found is not None, f"sale {sale_id} has claims but no row"
+            self._sales[sale_id] = found
+        return self._sales[sale_id]
+
+    def _price(self, product_id: str | None) -> dict[str, Any]:
+        priced = self.repo.buys.priced(product_id) if product_id else None
+        if priced is None or priced.price is None:
+            return {}
+        return {"price": f"{priced.price:.2f} {priced.currency or ''}".rstrip()}
+
+    def _pay(self, claim: StoredClaim) -> dict[str, Any]:
+        facts = self._price(claim.product_id)
+        if claim.hold_until is not None:
+            facts["pay_by"] = f"{claim.hold_until:%a %d %b %H:%M} UTC"
+        if claim.invoice_id is not None:
+            facts["link"] = invoice_url(self.shop, claim.invoice_id)
+        return facts
+
+    def _tell(
+        self,
+        claim: StoredClaim,
+        reason: Reason,
+        item: SaleItem | None,
+        product_id: str | None,
+        **facts: Any,
+    ) -> None:
+        title = self.shop.title(product_id) if product_id else ""
+        number = item.number if item is not None else claim.item_number
+        self.tells.append(_Tell(claim, reason, title, SaleFacts(item=number, **facts)))
+
+    def _send(self) -> None:
+        if not self.tells:
+            return
+        keys = sorted({(Network(t.claim.network), t.claim.account_id) for t in self.tells})
+        contacts = self.repo.contacts_for_accounts(keys)
+        notices = Notices(self.shop)
+        for told in self.tells:
+            claim = told.claim
+            network = Network(claim.network)
+            notices.tell(
+                network,
+                claim.account_id,
+                claim.handle,
+                claim.post_id,
+                told.reason,
+                contacts.get((network, claim.account_id)),
+                title=told.title,
+                sale=told.facts,
+            )
+        self.counts.messages += notices.flush(self.repo, self.now)
+        self.tells = []
+
+
+def _fields(claim: StoredClaim) -> dict[str, Any]:
+    return {name: getattr(claim, name) for name in claim.__dataclass_fields__}
+
+
+# --- the merchant's sales (`hashcart sales`, the console) ---
+
+MAX_NAME_CHARS = 100
+
+
+def open_sale(
+    units: UnitsOfWork,
+    name: str,
+    posts: Sequence[tuple[str, str]],
+    items: Sequence[NewSaleItem],
+    hold_hours: float,
+    at: datetime,
+) -> Sale:
+    """Open a sale on `posts` selling `items`; SaleInputError / SaleExists say what is wrong."""
+    name = name.strip()
+    if not name or len(name) > MAX_NAME_CHARS or not name.isprintable():
+        raise SaleInputError(f"a sale's name is 1 to {MAX_NAME_CHARS} printable characters")
+    if not posts:
+        raise SaleInputError("a sale runs on at least one post: --post NETWORK:POST_ID")
+    if not items:
+        raise SaleInputError("a sale sells at least one item: --item 12=PRODUCT_ID[:STOCK]")
+    numbers = [item.number for item in items]
+    if len(set(numbers)) != len(numbers):
+        raise SaleInputError("each item number is given once")
+    if not 0 < hold_hours <= MAX_HOLD_HOURS:
+        raise SaleInputError(f"hold hours are more than 0 and at most {MAX_HOLD_HOURS}")
+    with units() as uow:
+        return uow.repository.sales.open(name, hold_hours, list(dict.fromkeys(posts)), items, at)
+
+
+def close_sale(units: UnitsOfWork, name: str, at: datetime) -> Sale | None:
+    """Close the sale: claims made after now are answered `sale_closed`; holds and invoices
+    stay payable."""
+    with units() as uow:
+        return uow.repository.sales.close(name, at)
+
+
+class SettleTimer(Beat):
+    """`hashcart serve`'s settle step for live sales: every `every` seconds in a daemon
+    thread, so a claim is settled about a second after its window even when no new reply
+    comes (ingest settles as claims arrive). The shop is read again every `reload` seconds
+    (a sale opened meanwhile, the console's settings)."""
+
+    name = "hashcart-sales"
+    failure = "settling live sales failed; it runs again in %.0f s"
+
+    def __init__(
+        self,
+        units: UnitsOfWork,
+        shop_of: Callable[[], Shop],
+        clock: Clock,
+        every: float = 1.0,
+        reload: float = 30.0,
+    ) -> None:
+        super().__init__(every, first_at_once=False)
+        self.units = units
+        self.shop_of = shop_of
+        self.clock = clock
+        self.reload = reload
+        self._shop: Shop | None = None
+        self._since_load = 0.0
+
+    def describe(self) -> str:
+        """Its line in `hashcart serve`'s banner."""
+        return f"  live sales:       claims settled every {self.every:g} s"
+
+    def beat(self) -> None:
+        self._since_load += self.every
+        if self._shop is None or self._since_load >= self.reload:
+            self._shop, self._since_load = self.shop_of(), 0.0
+        settle_sales(self.units, self._shop, self.clock)

@@ -1,0 +1,313 @@
+"""Live sales (ports.SaleRecords), in one open transaction.
+
+Exactly-once is the tables': one claim per (network, post id), one invoice per (sale,
+customer), one sale per post. The settle step's turn-taking is `lock_item`: a row lock on the
+sale item (PostgreSQL `SELECT ... FOR UPDATE`) before its claims are read, so two settlers
+never hand out the same unit; on SQLite the transaction holds the writer lock already
+(BEGIN IMMEDIATE)."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Connection, and_, insert, or_, select, update
+
+from hashcart.domain.sales import SaleInputError
+from hashcart.domain.stock import order_holder
+from hashcart.ports import (
+    NewClaim,
+    NewSaleItem,
+    OutOfStock,
+    Sale,
+    SaleExists,
+    SaleItem,
+    StoredClaim,
+)
+from hashcart.store import schema as t
+from hashcart.store.statements import dialect_insert
+from hashcart.store.stock import convert, release, reserve
+
+__all__ = ["HOLD_REASON", "StoredSales", "sale_holder"]
+
+s, sp, si, sc, inv = t.sales, t.sale_posts, t.sale_items, t.sale_claims, t.sale_invoices
+# The reservations' reason for a won claim's hold.
+HOLD_REASON = "sale"
+
+
+def sale_holder(claim_id: int) -> str:
+    """Who holds a won claim's units in the stock reservations."""
+    return f"sale:{claim_id}"
+
+
+class StoredSales:
+    def __init__(self, connection: Connection) -> None:
+        self.connection = connection
+        self._dialect = connection.dialect.name
+
+    # --- the merchant's sales ---
+
+    def open(
+        self,
+        name: str,
+        hold_hours: float,
+        posts: Sequence[tuple[str, str]],
+        items: Sequence[NewSaleItem],
+        at: datetime,
+    ) -> Sale:
+        c = self.connection
+        if c.execute(select(s.c.id).where(s.c.name == name)).first() is not None:
+            raise SaleExists(f"a sale named {name!r} exists already")
+        for network, post_id in posts:
+            taken = c.execute(
+                select(s.c.name)
+                .join(sp, sp.c.sale_id == s.c.id)
+                .where(sp.c.network == network, sp.c.post_id == post_id)
+            ).first()
+            if taken is not None:
+                raise SaleExists(f"post {network}:{post_id} runs the sale {taken.name!r} already")
+        stocks = [self._stock_of(item) for item in items]
+        sale_id = c.execute(
+            insert(s)
+            .values(name=name, status="open", hold_hours=Decimal(str(hold_hours)), created_at=at)
+            .returning(s.c.id)
+        ).scalar_one()
+        c.execute(insert(sp), [{"sale_id": sale_id, "network": n, "post_id": p} for n, p in posts])
+        c.execute(
+            insert(si),
+            [
+                {
+                    "sale_id": sale_id,
+                    "item_number": item.number,
+                    "product_id": item.product_id,
+                    "stock": stock,
+                    "per_shopper_limit": item.limit,
+                }
+                for item, stock in zip(items, stocks, strict=True)
+            ],
+        )
+        found = self.of_id(sale_id)
+        assert found is not None
+        return found
+
+    def _stock_of(self, item: NewSaleItem) -> int:
+        p = t.products
+        row = self.connection.execute(
+            select(p.c.stock, p.c.reserved).where(p.c.product_id == item.product_id)
+        ).first()
+        if row is None:
+            raise SaleInputError(
+                f"item {item.number}: the catalog has no product {item.product_id!r}"
+            )
+        if item.stock is not None:
+            return item.stock
+        if row.stock is None:
+            raise SaleInputError(
+                f"item {item.number}: {item.product_id!r} has no stock count; "
+                f"give the sale's units ({item.number}={item.product_id}:5)"
+            )
+        return max(0, int(row.stock) - int(row.reserved))
+
+    def close(self, name: str, at: datetime) -> Sale | None:
+        self.connection.execute(
+            update(s)
+            .where(s.c.name == name, s.c.status == "open")
+            .values(status="closed", closed_at=at)
+        )
+        return self.named(name)
+
+    def named(self, name: str) -> Sale | None:
+        row = self.connection.execute(select(s.c.id).where(s.c.name == name)).first()
+        return None if row is None else self.of_id(row.id)
+
+    def of_id(self, sale_id: int) -> Sale | None:
+        row = self.connection.execute(select(s).where(s.c.id == sale_id)).first()
+        if row is None:
+            return None
+        posts = self.connection.execute(
+            select(sp.c.network, sp.c.post_id).where(sp.c.sale_id == sale_id).order_by(sp.c.id)
+        ).all()
+        items = self.connection.execute(
+            select(si).where(si.c.sale_id == sale_id).order_by(si.c.id)
+        ).all()
+        return Sale(
+            id=row.id,
+            name=row.name,
+            status=row.status,
+            hold_hours=float(row.hold_hours),
+            created_at=row.created_at,
+            closed_at=row.closed_at,
+            posts=tuple((p.network, p.post_id) for p in posts),
+            items=tuple(_item(item) for item in items),
+        )
+
+    def every(self) -> list[Sale]:
+        ids = self.connection.scalars(select(s.c.id).order_by(s.c.id)).all()
+        return [sale for sale_id in ids if (sale := self.of_id(sale_id)) is not None]
+
+    def post_sales(self) -> dict[tuple[str, str], int]:
+        rows = self.connection.execute(select(sp.c.network, sp.c.post_id, sp.c.sale_id)).all()
+        return {(row.network, row.post_id): row.sale_id for row in rows}
+
+    # --- claims ---
+
+    def add_claims(self, claims: Sequence[NewClaim], at: datetime) -> int:
+        if not claims:
+            return 0
+        sale_ids = sorted({claim.sale_id for claim in claims})
+        items = {
+            (row.sale_id, row.item_number): row.id
+            for row in self.connection.execute(
+                select(si.c.id, si.c.sale_id, si.c.item_number).where(si.c.sale_id.in_(sale_ids))
+            )
+        }
+        rows = [
+            {
+                "sale_id": claim.sale_id,
+                "item_id": items.get((claim.sale_id, claim.item_number)),
+                "network": claim.network,
+                "post_id": claim.post_id,
+                "account_id": claim.account_id,
+                "handle": claim.handle,
+                "action": claim.action,
+                "item_number": claim.item_number,
+                "words": " ".join(claim.words) or None,
+                "quantity": claim.quantity,
+                "posted_at": claim.posted_at,
+                "arrived_at": at,
+                "status": "provisional",
+            }
+            for claim in claims
+        ]
+        statement = dialect_insert(self._dialect, sc).on_conflict_do_nothing().returning(sc.c.id)
+        added = 0
+        for row in rows:  # one row a statement: RETURNING over many is not portable here
+            added += self.connection.execute(statement, row).first() is not None
+        return added
+
+    def due(self, cutoff: datetime) -> list[StoredClaim]:
+        rows = self.connection.execute(
+            select(sc).where(sc.c.status == "provisional", sc.c.posted_at <= cutoff)
+        ).all()
+        return [_claim(row) for row in rows]
+
+    def holds_to_review(self, now: datetime) -> list[StoredClaim]:
+        rows = self.connection.execute(
+            select(sc).where(
+                sc.c.status == "held",
+                or_(sc.c.hold_until <= now, sc.c.customer_id.is_(None), sc.c.remind_at <= now),
+            )
+        ).all()
+        return [_claim(row) for row in rows]
+
+    def lock_item(self, item_id: int) -> SaleItem:
+        row = self.connection.execute(select(si).where(si.c.id == item_id).with_for_update()).one()
+        return _item(row)
+
+    def claims_of_item(self, item_id: int, statuses: Collection[str]) -> list[StoredClaim]:
+        rows = self.connection.execute(
+            select(sc).where(sc.c.item_id == item_id, sc.c.status.in_(list(statuses)))
+        ).all()
+        return [_claim(row) for row in rows]
+
+    def update_claim(self, claim_id: int, **values: Any) -> None:
+        self.connection.execute(update(sc).where(sc.c.id == claim_id).values(**values))
+
+    def invoice_for(self, sale_id: int, customer_id: int, at: datetime) -> int:
+        where = and_(inv.c.sale_id == sale_id, inv.c.customer_id == customer_id)
+        found = self.connection.execute(select(inv.c.id).where(where)).scalar()
+        if found is not None:
+            return int(found)
+        statement = dialect_insert(self._dialect, inv).on_conflict_do_nothing()
+        self.connection.execute(
+            statement,
+            {"sale_id": sale_id, "customer_id": customer_id, "status": "open", "created_at": at},
+        )
+        return int(self.connection.execute(select(inv.c.id).where(where)).scalar_one())
+
+    # --- stock holds (store/stock's reservations) ---
+
+    def hold_stock(
+        self, claim_id: int, product_id: str, quantity: int, now: datetime, until: datetime
+    ) -> bool:
+        # A savepoint: a hold that cannot be made leaves no hold row behind.
+        try:
+            with self.connection.begin_nested():
+                reserve(
+                    self.connection,
+                    sale_holder(claim_id),
+                    {product_id: quantity},
+                    reason=HOLD_REASON,
+                    now=now,
+                    until=until,
+                )
+        except OutOfStock:
+            return False
+        return True
+
+    def release_stock(self, claim_id: int, now: datetime) -> int:
+        return release(self.connection, sale_holder(claim_id), now)
+
+    def mark_invoice_paid(self, invoice_id: int, at: datetime, order_id: int | None) -> bool:
+        paid = self.connection.execute(
+            update(inv)
+            .where(inv.c.id == invoice_id, inv.c.status == "open")
+            .values(status="paid", paid_at=at, order_id=order_id)
+            .returning(inv.c.id)
+        ).first()
+        if paid is None:
+            return False
+        won = self.connection.execute(
+            update(sc)
+            .where(sc.c.invoice_id == invoice_id, sc.c.status == "held")
+            .values(status="paid", remind_at=None)
+            .returning(sc.c.id, sc.c.product_id, sc.c.quantity)
+        ).all()
+        # The claims' holds become sold units, held by the order (or the invoice).
+        sold_to = order_holder(order_id) if order_id is not None else f"invoice:{invoice_id}"
+        for claim in won:
+            convert(
+                self.connection,
+                sale_holder(claim.id),
+                sold_to,
+                {claim.product_id: claim.quantity},
+                reason=HOLD_REASON,
+                now=at,
+            )
+        return True
+
+
+def _item(row: Any) -> SaleItem:
+    return SaleItem(
+        number=row.item_number,
+        product_id=row.product_id,
+        stock=row.stock,
+        limit=row.per_shopper_limit,
+        id=row.id,
+        sale_id=row.sale_id,
+    )
+
+
+def _claim(row: Any) -> StoredClaim:
+    return StoredClaim(
+        sale_id=row.sale_id,
+        network=row.network,
+        post_id=row.post_id,
+        account_id=row.account_id,
+        handle=row.handle,
+        action=row.action,
+        item_number=row.item_number,
+        words=tuple(row.words.split()) if row.words else (),
+        quantity=row.quantity,
+        posted_at=row.posted_at,
+        id=row.id,
+        item_id=row.item_id,
+        status=row.status,
+        customer_id=row.customer_id,
+        product_id=row.product_id,
+        hold_until=row.hold_until,
+        remind_at=row.remind_at,
+        invoice_id=row.invoice_id,
+    )
