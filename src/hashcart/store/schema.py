@@ -380,7 +380,8 @@ reservations = Table(
     # Who holds it: "checkout:<key>", then "order:<id>" once sold.
     Column("holder", String(100), nullable=False),
     Column("reason", String(32), nullable=False),  # checkout | …
-    Column("status", String(16), nullable=False),  # held | released | expired | converted
+    # held | released | expired | converted, then returned (its order cancelled, issue 14)
+    Column("status", String(16), nullable=False),
     Column("reserved_until", UTCDateTime, nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
     Column("released_at", UTCDateTime, nullable=True),
