@@ -183,6 +183,13 @@ def cancel_order(
             _refuse_uncancellable(again)
             raise CancelRefused(f"order {order_id} cannot be cancelled now")
         restocked = uow.stock.restock(order_holder(order_id), now)
+        payment = uow.payments.of_order(order_id)
+        if payment is not None and payment.status == "authorised" and payment.pending_step:
+            # A capture owed to the order is moot now: settled here, so the payment sweep
+            # never takes money for a cancelled order; the void below ends it.
+            uow.payments.move(
+                payment.checkout_key, expected={"authorised"}, to="authorised", now=now
+            )
 
         def text(context: MessageContext, order_url: str, public: bool) -> str:
             return cancelled_text(context, order_id, order_url, public=public)
