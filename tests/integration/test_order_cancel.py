@@ -24,6 +24,7 @@ from hashcart.services.order_care import (
     mark_shipped,
 )
 from hashcart.store import schema as t
+from tests.cli_runner import run_cli
 from tests.harness import Shop
 from tests.orders_support import CountingGateway, OrderLine, place
 from tests.payloads import mastodon_status
@@ -221,3 +222,20 @@ def test_a_reply_order_is_told_under_the_reply_without_the_money_words(shop: Sho
     assert (message.network, message.channel, message.in_reply_to) == ("mastodon", "reply", "801")
     assert f"order {number}" in message.text and f"/orders/{number}" in message.text
     assert "goes back" not in message.text
+
+
+def test_the_ship_command_names_the_carrier_and_refuses_a_cancelled_order(
+    shop: Shop, tmp_path: Path
+) -> None:
+    env = {"HASHCART_DATABASE_URL": f"sqlite:///{tmp_path / 'shop.db'}"}
+    shipped, cancelled = place(shop, "a"), place(shop, "b")
+    cancel(shop, cancelled, CountingGateway())
+    bad = run_cli(["orders", "ship", str(shipped), "--carrier", "UPS\u202e"], env=env)
+    assert bad.exit_code == 2 and "control character" in bad.stderr
+    assert len(bad.stderr.strip().splitlines()) == 1
+    refused = run_cli(["orders", "ship", str(cancelled)], env=env)
+    assert refused.exit_code == 2 and "was cancelled" in refused.stderr
+    done = run_cli(["orders", "ship", str(shipped), "--carrier", "Royal Mail"], env=env)
+    assert done.exit_code == 0 and "marked shipped" in done.stdout
+    listed = run_cli(["orders", "--json"], env=env)
+    assert '"carrier":"Royal Mail"' in listed.stdout and '"status":"cancelled"' in listed.stdout
