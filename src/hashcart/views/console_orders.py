@@ -18,7 +18,7 @@ from sqlalchemy import Connection, Select, and_, exists, func, or_, select
 
 from hashcart.domain.posts import Network
 from hashcart.store import schema as t
-from hashcart.views.console import PER_PAGE, Page, _page_of
+from hashcart.views.console import PER_PAGE
 
 T = TypeVar("T")
 
@@ -278,14 +278,6 @@ def status_counts(connection: Connection) -> dict[str, int]:
     return counts
 
 
-def orders(connection: Connection, page: int = 1, per_page: int = PER_PAGE) -> Page[OrderRow]:
-    """The list a numbered page at a time (issue 12's shape, kept for its callers)."""
-    o = t.orders
-    query = _columns().order_by(o.c.created_at.desc(), o.c.id.desc())
-    rows, number, total = _page_of(connection, query, page, per_page)
-    return Page([_row(row) for row in rows], number, total, per_page)
-
-
 # --- the CSV export -------------------------------------------------------------------------
 
 CSV_HEADER = (
@@ -381,6 +373,5 @@ __all__ = [
     "export_rows",
     "order_filter",
     "order_page",
-    "orders",
     "status_counts",
 ]

@@ -47,19 +47,25 @@ MAX_TRACKING_FIELD = 2000
 MAX_CARRIER_FIELD = 400
 
 
-@router.get("/orders")
-def orders_list(
-    request: Request,
-    viewer: SignedInMerchant,
+def order_filter(
     status: str = "",
     since: str = "",
     until: str = "",
     network: str = "",
     post: str = "",
     q: str = "",
-    after: str = "",
+) -> console_orders.OrderFilter:
+    """The list's filter from its query parameters (the list and its CSV export)."""
+    return console_orders.order_filter(status, since, until, network, post, q)
+
+
+Filter = Annotated[console_orders.OrderFilter, Depends(order_filter)]
+
+
+@router.get("/orders")
+def orders_list(
+    request: Request, viewer: SignedInMerchant, wanted: Filter, after: str = ""
 ) -> Response:
-    wanted = console_orders.order_filter(status, since, until, network, post, q)
     with read_only(request) as connection:
         found = console_orders.order_page(connection, wanted, after[:40])
         counts = console_orders.status_counts(connection)
@@ -81,19 +87,9 @@ def orders_list(
 
 
 @router.get("/orders.csv")
-def orders_csv(
-    request: Request,
-    viewer: SignedInMerchant,
-    status: str = "",
-    since: str = "",
-    until: str = "",
-    network: str = "",
-    post: str = "",
-    q: str = "",
-) -> Response:
+def orders_csv(request: Request, viewer: SignedInMerchant, wanted: Filter) -> Response:
     """The filtered list as CSV, streamed a batch at a time; every cell safe to open in a
     spreadsheet (one starting with = + - @ gets a leading ')."""
-    wanted = console_orders.order_filter(status, since, until, network, post, q)
     if wanted.problems:
         said = "; ".join(f"{name}: {problem}" for name, problem in wanted.problems.items())
         return Response(said + "\n", 400, media_type="text/plain")
