@@ -317,3 +317,24 @@ def test_hostile_text_stays_inert_on_the_order_pages(shop: WebShop) -> None:
     browser = merchant(shop)
     assert_inert(browser.get(f"/merchant/orders/{number}").text)
     assert_inert(browser.get("/merchant/orders").text)
+
+
+def test_a_cancelled_order_whose_refund_was_refused_can_be_refunded_later(
+    shop: WebShop,
+) -> None:
+    from hashcart.services.order_care import cancel_order
+    from tests.orders_support import CountingGateway
+
+    number = place(shop, "a")
+    refused = CountingGateway(refuse=True)
+    cancel_order(
+        shop.app.unit_of_work, shop.app.shop(), number, shop.clock.now(), refused.as_gateways()
+    )
+    browser = merchant(shop)
+    page = browser.get(f"/merchant/orders/{number}").text
+    assert "refund refused: The gateway is down" in page
+    assert f'action="/merchant/orders/{number}/refund"' in page
+    done = browser.submit(f"/merchant/orders/{number}/refund", {"confirm": "yes"})
+    assert done.status_code == 303
+    with shop.app.engine.connect() as connection:
+        assert connection.execute(select(t.payments.c.status)).scalar_one() == "refunded"
