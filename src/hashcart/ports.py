@@ -932,8 +932,16 @@ class OrderRecords(Protocol):
         """What marking the order shipped needs; None when there is no such order."""
         ...
 
-    def mark_shipped(self, order_id: int, tracking_url: str | None, at: datetime) -> bool:
-        """Mark it shipped at `at`; False when it already was (the first marking stands)."""
+    def mark_shipped(
+        self, order_id: int, tracking_url: str | None, at: datetime, carrier: str | None = None
+    ) -> bool:
+        """Mark it shipped at `at` by `carrier`; False when it already was (the first marking
+        stands) or was cancelled."""
+        ...
+
+    # --- orders and fulfilment (issue 14): cancelling (store/order_care) ---
+    def cancel(self, order_id: int, at: datetime) -> bool:
+        """Mark it cancelled at `at`; False when it was shipped, refunded or cancelled."""
         ...
 
 
@@ -1194,6 +1202,11 @@ class StockHolds(Protocol):
 
     def release(self, holder: str, now: datetime) -> int:
         """End `holder`'s live holds; the units freed."""
+        ...
+
+    def restock(self, holder: str, now: datetime) -> int:
+        """Give `holder`'s sold units (an order cancelled before it shipped) back to stock,
+        once; the units given back."""
         ...
 
     def convert(

@@ -55,6 +55,9 @@ def test_no_page_of_the_role_scrolls_sideways(
     else:
         assert {"/merchant/posts", "/merchant/catalog", "/merchant/outbox"} <= visited
         assert any(path.startswith("/merchant/orders/") for path in visited), visited
+        # Issue 14: the orders list, filtered, and each customer's page.
+        assert any(path.startswith("/merchant/customers/") for path in visited), visited
+        assert "/merchant/orders" in visited, visited
     wider = {url: extra for url, extra in pages.items() if extra > 0}
     assert wider == {}, f"pages wider than {width}px by (px): {wider}"
 

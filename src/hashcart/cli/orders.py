@@ -1,5 +1,6 @@
 """`hashcart orders [--customer EMAIL] [--json]` lists orders; `hashcart orders ship
-ORDER_ID [--tracking URL]` marks one shipped and tells its shopper (issue 12, order care)."""
+ORDER_ID [--tracking URL] [--carrier NAME]` marks one shipped and tells its shopper (issue 12,
+order care; the carrier, issue 14)."""
 
 from __future__ import annotations
 
@@ -73,18 +74,33 @@ def ship(
         str | None,
         typer.Option("--tracking", help="The carrier's tracking page (an https:// link)."),
     ] = None,
+    carrier: Annotated[
+        str | None,
+        typer.Option("--carrier", help="Who carries it (a name, at most 100 characters)."),
+    ] = None,
 ) -> None:
     """Mark an order shipped and tell its shopper, once (marking it again changes nothing)."""
-    from hashcart.services.order_care import NoSuchOrder, TrackingUrlError, mark_shipped
+    from hashcart.services.order_care import (
+        CarrierError,
+        NoSuchOrder,
+        ShipRefused,
+        TrackingUrlError,
+        mark_shipped,
+    )
 
     if not order_id.isdigit() or len(order_id) > 12:
         fail(f"{order_id[:40]!r} is not an order number")
     hashcart = app_of(ctx)
     try:
         done = mark_shipped(
-            hashcart.unit_of_work, hashcart.shop(), int(order_id), tracking, hashcart.clock.now()
+            hashcart.unit_of_work,
+            hashcart.shop(),
+            int(order_id),
+            tracking,
+            hashcart.clock.now(),
+            carrier,
         )
-    except (TrackingUrlError, NoSuchOrder) as problem:
+    except (TrackingUrlError, CarrierError, ShipRefused, NoSuchOrder) as problem:
         fail(str(problem))
     if done.newly:
         told = f"; the shopper is told by {done.told}" if done.told else ""

@@ -43,6 +43,8 @@ class Reason(StrEnum):
     # --- order care (issue 12): texts in domain/order_care ---
     ORDER_STATUS = "order_status"
     SHIPPED = "shipped"
+    # --- orders and fulfilment (issue 14): texts in domain/order_care ---
+    ORDER_CANCELLED = "order_cancelled"
     # --- buy with a post (issue 12): the facts come as `buy` (BuyFacts) ---
     BUY_CONFIRM_NEEDED = "buy_confirm_needed"
     PURCHASED = "purchased"
@@ -509,6 +511,8 @@ _SUBJECTS = {
     # --- order care (issue 12) ---
     Reason.ORDER_STATUS: "Your orders",
     Reason.SHIPPED: "Your order has shipped",
+    # --- orders and fulfilment (issue 14) ---
+    Reason.ORDER_CANCELLED: "Your order has been cancelled",
     # --- buy with a post (issue 12) ---
     Reason.BUY_CONFIRM_NEEDED: "Confirm your purchase",
     Reason.PURCHASED: "Bought",

@@ -27,14 +27,19 @@ from hashcart.domain.text_lengths import TextLimit, shorten
 from hashcart.errors import HashcartError
 
 __all__ = [
+    "MAX_CARRIER",
     "MAX_LISTED",
     "MAX_TRACKING_URL",
+    "CarrierError",
     "CustomerOrders",
     "OrderState",
     "ShippingFacts",
     "SocialSource",
     "TrackingUrlError",
+    "cancelled_email",
+    "cancelled_text",
     "carries_order_details",
+    "check_carrier",
     "check_tracking_url",
     "mentions",
     "order_link_prompt",
@@ -63,6 +68,7 @@ _STATUS_WORDS = {
     "placed": "placed, to pay by invoice",
     "paid": "paid",
     "refunded": "refunded",
+    "cancelled": "cancelled",
 }
 SHIPPED = "shipped"
 
@@ -78,14 +84,14 @@ class OrderState:
 
     number: int
     placed_at: datetime
-    status: str  # orders.status: placed | paid | refunded
+    status: str  # orders.status: placed | paid | refunded | cancelled
     shipped_at: datetime | None = None
     tracking_url: str | None = None
 
     @property
     def shown_status(self) -> str:
         """Shipped, once marked so, unless the money went back (a refund says more)."""
-        if self.shipped_at is not None and self.status != "refunded":
+        if self.shipped_at is not None and self.status not in ("refunded", "cancelled"):
             return SHIPPED
         return _STATUS_WORDS.get(self.status, self.status)
 
@@ -327,6 +333,58 @@ def shipped_email(
     if tracking_url:
         lines.append(f"Track it: {tracking_url}")
     lines.append(f"Your order: {order_url}")
+    return "\n\n".join(lines) + "\n"
+
+
+# --- carriers (issue 14) -------------------------------------------------------------------
+
+MAX_CARRIER = 100
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2066-\u2069]")
+
+
+class CarrierError(HashcartError, ValueError):
+    """A carrier name hashcart will not keep; the message says why."""
+
+
+def check_carrier(written: str | None) -> str | None:
+    """The carrier's name as the merchant typed it, spaces tidied (None when blank), or
+    CarrierError: at most 100 characters, no control or direction characters."""
+    if written is None:
+        return None
+    if _CONTROL.search(written.replace("\t", " ")):
+        raise CarrierError("the carrier's name has a control character in it")
+    name = " ".join(written.split())
+    if not name:
+        return None
+    if len(name) > MAX_CARRIER:
+        raise CarrierError(f"the carrier's name is longer than {MAX_CARRIER} characters")
+    return name
+
+
+# --- cancelled (issue 14) ------------------------------------------------------------------
+
+# What happens to the money of a cancelled order, whichever the gateway step: a payment only
+# authorised is voided (never charged), a captured one refunded.
+_MONEY_BACK = "Nothing more is charged, and what you paid goes back the way you paid it."
+
+
+def cancelled_text(ctx: MessageContext, number: int, order_url: str, *, public: bool) -> str:
+    """The news that the shop cancelled order `number`: in a public reply only that it was
+    and the order page's address (the page needs the shopper's sign-in); in private also
+    what happens to the money. Both fit every network's limit with the shop name shortened
+    as the other order messages do it."""
+    body = f"Your order {number} at {_shop(ctx)} has been cancelled."
+    if not public:
+        body = f"{body} {_MONEY_BACK}"
+    return _with_ref(ctx, f"{body} Details: {order_url}")
+
+
+def cancelled_email(ctx: MessageContext, number: int, order_url: str) -> str:
+    lines = [
+        f"Your order {number} at {_shop(ctx)} has been cancelled by the shop.",
+        _MONEY_BACK,
+        f"Your order: {order_url}",
+    ]
     return "\n\n".join(lines) + "\n"
 
 

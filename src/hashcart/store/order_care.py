@@ -112,14 +112,36 @@ def _social_source(
 
 
 def mark_shipped(
-    connection: Connection, order_id: int, tracking_url: str | None, at: datetime
+    connection: Connection,
+    order_id: int,
+    tracking_url: str | None,
+    at: datetime,
+    carrier: str | None = None,
 ) -> bool:
-    """Mark the order shipped now, with its tracking link; False when it already was (the
-    first marking stands: a compare and set, so two at once make one)."""
+    """Mark the order shipped now, with its carrier and tracking link; False when it already
+    was, or was cancelled meanwhile (the first marking stands: a compare and set, so two at
+    once make one, and a cancel and a ship at once make one of them)."""
     o = t.orders
     result = connection.execute(
         update(o)
-        .where(o.c.id == order_id, o.c.shipped_at.is_(None))
-        .values(shipped_at=at, tracking_url=tracking_url)
+        .where(o.c.id == order_id, o.c.shipped_at.is_(None), o.c.cancelled_at.is_(None))
+        .values(shipped_at=at, tracking_url=tracking_url, carrier=carrier)
+    )
+    return result.rowcount == 1
+
+
+def cancel(connection: Connection, order_id: int, at: datetime) -> bool:
+    """Mark the order cancelled now; False when it was shipped, refunded or cancelled
+    already (a compare and set: of a cancel and a ship at once, or two cancels, one wins)."""
+    o = t.orders
+    result = connection.execute(
+        update(o)
+        .where(
+            o.c.id == order_id,
+            o.c.shipped_at.is_(None),
+            o.c.cancelled_at.is_(None),
+            o.c.status.in_(("placed", "paid")),
+        )
+        .values(status="cancelled", cancelled_at=at)
     )
     return result.rowcount == 1

@@ -259,5 +259,11 @@ class StoredOrders:
     def shipping_facts(self, order_id: int) -> ShippingFacts | None:
         return order_care.shipping_facts(self.connection, order_id)
 
-    def mark_shipped(self, order_id: int, tracking_url: str | None, at: datetime) -> bool:
-        return order_care.mark_shipped(self.connection, order_id, tracking_url, at)
+    def mark_shipped(
+        self, order_id: int, tracking_url: str | None, at: datetime, carrier: str | None = None
+    ) -> bool:
+        return order_care.mark_shipped(self.connection, order_id, tracking_url, at, carrier)
+
+    # --- orders and fulfilment (issue 14): cancelling, in store/order_care ---
+    def cancel(self, order_id: int, at: datetime) -> bool:
+        return order_care.cancel(self.connection, order_id, at)

@@ -110,6 +110,9 @@ account_links = Table(
     Column("handle", Text, nullable=True),
     Column("created_at", UTCDateTime, nullable=False),
     UniqueConstraint("network", "account_id", name="uq_account_links_network_account"),
+    # A customer's accounts (their page), and the customers list's search by handle.
+    Index("ix_account_links_customer", "customer_id"),
+    Index("ix_account_links_handle", "handle"),
 )
 
 # Posts we must remember: shoppable posts (parents) and trigger posts. Noise is never stored.
@@ -333,7 +336,7 @@ orders = Table(
     Column("customer_id", ForeignKey("customers.id", ondelete="SET NULL"), nullable=True),
     # One order per checkout form: a double submit finds the order the first one made.
     Column("checkout_key", String(64), nullable=False, unique=True),
-    Column("status", String(16), nullable=False),  # placed | paid | refunded
+    Column("status", String(16), nullable=False),  # placed | paid | refunded | cancelled
     Column("email", String(320), nullable=False),
     Column("ship_name", Text, nullable=False),
     Column("ship_line1", Text, nullable=False),
@@ -355,7 +358,15 @@ orders = Table(
     # (total_amount is after it). NULL: no offer applied.
     Column("offer_id", ForeignKey("offers.id", ondelete="SET NULL"), nullable=True),
     Column("discount_amount", Numeric(12, 2), nullable=True),
+    # Orders and fulfilment (issue 14): the carrier named when it was marked shipped, and
+    # when the merchant cancelled it (status `cancelled`; its payment voided or refunded).
+    Column("carrier", String(100), nullable=True),
+    Column("cancelled_at", UTCDateTime, nullable=True),
     Index("ix_orders_customer", "customer_id"),
+    # The console's orders list: keyset pages newest first, per status, by shopper.
+    Index("ix_orders_created", "created_at", "id"),
+    Index("ix_orders_status_created", "status", "created_at", "id"),
+    Index("ix_orders_email", "email"),
 )
 
 # A hold on units of a product (a checkout paying, later a live-sale claim). A hold counts
@@ -369,7 +380,8 @@ reservations = Table(
     # Who holds it: "checkout:<key>", then "order:<id>" once sold.
     Column("holder", String(100), nullable=False),
     Column("reason", String(32), nullable=False),  # checkout | …
-    Column("status", String(16), nullable=False),  # held | released | expired | converted
+    # held | released | expired | converted, then returned (its order cancelled, issue 14)
+    Column("status", String(16), nullable=False),
     Column("reserved_until", UTCDateTime, nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
     Column("released_at", UTCDateTime, nullable=True),
@@ -430,6 +442,7 @@ order_lines = Table(
     # cart, when it came from social; `post_id` is the shoppable post it answered.
     Column("trigger_post_id", String(300), nullable=True),
     Index("ix_order_lines_post", "network", "post_id"),
+    Index("ix_order_lines_order", "order_id"),
 )
 
 api_tokens = Table(

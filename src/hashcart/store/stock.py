@@ -167,6 +167,34 @@ def holds_of(connection: Connection, holder: str) -> dict[str, int]:
     return {row.product_id: row.quantity for row in rows}
 
 
+def restock(connection: Connection, holder: str, now: datetime) -> int:
+    """Give back to stock what `holder` (an order) bought: its converted holds become
+    `returned` and their units go back on the counted products, once (a second call finds
+    nothing converted). Products not counted (stock NULL) stay so."""
+    products = connection.scalars(
+        select(r.c.product_id).where(r.c.holder == holder, r.c.status == "converted")
+    ).all()
+    if not products:
+        return 0
+    _lock(connection, products)
+    returned = connection.execute(
+        update(r)
+        .where(r.c.holder == holder, r.c.status == "converted")
+        .values(status="returned", released_at=now)
+        .returning(r.c.product_id, r.c.quantity)
+    ).all()
+    totals: dict[str, int] = {}
+    for row in returned:
+        totals[row.product_id] = totals.get(row.product_id, 0) + row.quantity
+    for product_id in sorted(totals):
+        connection.execute(
+            update(p)
+            .where(p.c.product_id == product_id, p.c.stock.is_not(None))
+            .values(stock=p.c.stock + totals[product_id])
+        )
+    return sum(totals.values())
+
+
 def _lock(connection: Connection, product_ids: Iterable[str]) -> None:
     """Lock the products' rows in id order (PostgreSQL; SQLite's writer lock covers it)."""
     ids = sorted(set(product_ids))
@@ -228,6 +256,9 @@ class StoredStock:
     def release(self, holder: str, now: datetime) -> int:
         return release(self.connection, holder, now)
 
+    def restock(self, holder: str, now: datetime) -> int:
+        return restock(self.connection, holder, now)
+
     def convert(
         self,
         holder: str,
@@ -251,6 +282,7 @@ __all__ = [
     "holds_of",
     "release",
     "reserve",
+    "restock",
     "set_stock",
     "set_stocks",
     "stock_level",

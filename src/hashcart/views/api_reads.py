@@ -77,6 +77,9 @@ def orders(
             # Order care (issue 12): shipping, and the post the order came from.
             "shipped_at": row.shipped_at,
             "tracking_url": row.tracking_url,
+            # Orders and fulfilment (issue 14): the carrier, and when it was cancelled.
+            "carrier": row.carrier,
+            "cancelled_at": row.cancelled_at,
             "source_post": sources.get(row.id),
             # Offers by hashtag (issue 12): the offer it redeemed.
             "offer": _offer_of(offers, row.offer_id, row.discount_amount),

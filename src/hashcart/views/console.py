@@ -191,45 +191,6 @@ def _counts_by_customer(connection: Connection, table: Any, ids: Sequence[int]) 
     return {int(customer_id): int(count) for customer_id, count in rows}
 
 
-def customers(
-    connection: Connection, email: str = "", number: int = 1, per_page: int = PER_PAGE
-) -> Page[Customer]:
-    """Customers by email; `email` matches anywhere in the address, ignoring case."""
-    c = t.customers
-    query = select(c.c.id, c.c.email, c.c.name, c.c.created_at, c.c.password_hash).order_by(
-        c.c.email
-    )
-    if email:
-        query = query.where(c.c.email.icontains(email, autoescape=True))
-    rows, number, total = _page_of(connection, query, number, per_page)
-    ids = [row.id for row in rows]
-    links: dict[int, list[LinkedAccount]] = {}
-    for link in connection.execute(
-        select(t.account_links)
-        .where(t.account_links.c.customer_id.in_(ids))
-        .order_by(t.account_links.c.network, t.account_links.c.id)
-    ):
-        links.setdefault(link.customer_id, []).append(
-            LinkedAccount(link.network, link.account_id, link.handle)
-        )
-    cart_lines = _counts_by_customer(connection, t.cart_lines, ids)
-    orders = _counts_by_customer(connection, t.orders, ids)
-    items = [
-        Customer(
-            id=row.id,
-            email=row.email,
-            name=row.name,
-            created_at=row.created_at,
-            can_sign_in=row.password_hash is not None,
-            links=links.get(row.id, []),
-            cart_lines=cart_lines.get(row.id, 0),
-            orders=orders.get(row.id, 0),
-        )
-        for row in rows
-    ]
-    return Page(items, number, total, per_page)
-
-
 # outbox ---------------------------------------------------------------------------------
 
 OUTBOX_STATUSES = ("queued", "sent", "failed")

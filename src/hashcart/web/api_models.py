@@ -120,6 +120,10 @@ class Order(BaseModel):
         None, description="When the merchant marked the order shipped; null until then."
     )
     tracking_url: str | None = Field(None, description="The carrier's tracking page, if given.")
+    carrier: str | None = Field(None, description="The carrier named when it was shipped.")
+    cancelled_at: datetime | None = Field(
+        None, description="When the merchant cancelled the order (status `cancelled`)."
+    )
     source_post: SourcePost | None = Field(
         None,
         description="The trigger post the order's first social line came from (the reply "

@@ -11,7 +11,12 @@ from hashcart.web.context import SignedInShopper, csrf_protected, hashcart_of, r
 
 router = APIRouter(dependencies=[Depends(csrf_protected)], include_in_schema=False)
 
-STATUS_WORDS = {"placed": "Placed · pay on invoice", "paid": "Paid", "refunded": "Refunded"}
+STATUS_WORDS = {
+    "placed": "Placed · pay on invoice",
+    "paid": "Paid",
+    "refunded": "Refunded",
+    "cancelled": "Cancelled by the shop",
+}
 
 
 @router.get("/orders")
