@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -28,6 +29,7 @@ if TYPE_CHECKING:
         SealedSessions,
         Sender,
     )
+    from hashcart.services.images import ImageLimits, ImagesReport
     from hashcart.services.shop import Shop
 
 # The shop and the console's settings are imported where they are read: they bring the
@@ -163,6 +165,32 @@ class App:
         """Each registered network's sender the settings in force configure: the
         dispatcher is given them here, and never looks in the network registry itself."""
         return registry.senders(self)
+
+    # --- product pictures (issue 14) -------------------------------------------------------
+
+    def fetch_images(self, *, retry: bool = False) -> ImagesReport:
+        """Fetch, check and store the pictures the catalog names and has not got yet (with
+        `retry`, the failed ones again). Pillow and httpx are loaded only here."""
+        from hashcart.networks.images import HttpImageFetcher
+        from hashcart.services.images import fetch_images
+
+        fetcher = HttpImageFetcher(
+            max_bytes=self.settings.image_max_bytes,
+            timeout_seconds=self.settings.image_fetch_timeout_seconds,
+            also_allowed=frozenset(
+                ipaddress.ip_address(text) for text in self.settings.image_fetch_allow_hosts
+            ),
+        )
+        return fetch_images(
+            self.unit_of_work, fetcher, self.clock, self.image_limits(), retry=retry
+        )
+
+    def image_limits(self) -> ImageLimits:
+        from hashcart.services.images import ImageLimits
+
+        return ImageLimits(
+            max_bytes=self.settings.image_max_bytes, max_pixels=self.settings.image_max_pixels
+        )
 
 
 def open_app(settings: Settings, clock: Clock | None = None, *, migrate: bool = True) -> App:
