@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from hashcart.payments.stripe_cards import StripeCards
     from hashcart.payments.stripe_gateway import StripeGateway
     from hashcart.ports import (
+        ImageFetcher,
         PayloadReader,
         PaymentGateway,
         ProviderCleaner,
@@ -168,21 +169,29 @@ class App:
 
     # --- product pictures (issue 14) -------------------------------------------------------
 
-    def fetch_images(self, *, retry: bool = False) -> ImagesReport:
+    def fetch_images(self, *, retry: bool = False, batch: int | None = None) -> ImagesReport:
         """Fetch, check and store the pictures the catalog names and has not got yet (with
-        `retry`, the failed ones again). Pillow and httpx are loaded only here."""
-        from hashcart.networks.images import HttpImageFetcher
-        from hashcart.services.images import fetch_images
+        `retry`, the failed ones again; at most `batch`). Pillow is loaded only here."""
+        from hashcart.services.images import DEFAULT_BATCH, fetch_images
 
-        fetcher = HttpImageFetcher(
+        return fetch_images(
+            self.unit_of_work,
+            self.image_fetcher(),
+            self.clock,
+            self.image_limits(),
+            retry=retry,
+            batch=DEFAULT_BATCH if batch is None else batch,
+        )
+
+    def image_fetcher(self) -> ImageFetcher:
+        from hashcart.networks.images import HttpImageFetcher
+
+        return HttpImageFetcher(
             max_bytes=self.settings.image_max_bytes,
             timeout_seconds=self.settings.image_fetch_timeout_seconds,
             also_allowed=frozenset(
                 ipaddress.ip_address(text) for text in self.settings.image_fetch_allow_hosts
             ),
-        )
-        return fetch_images(
-            self.unit_of_work, fetcher, self.clock, self.image_limits(), retry=retry
         )
 
     def image_limits(self) -> ImageLimits:

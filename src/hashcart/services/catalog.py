@@ -131,7 +131,7 @@ def _row(fields: dict[str, Any]) -> FeedRow:
         _variant_value(values, "size", MAX_VALUE_CHARS),
         stock=stock,
         stock_given=bool(quantity),
-        image_link=_image_link(values.get("image_link", ""), "image_link"),
+        image_link=check_image_link(values.get("image_link", "")),
         additional_image_links=_additional_links(values.get("additional_image_link", "")),
         description=_description(values.get("description", "")),
     )
@@ -144,7 +144,9 @@ MAX_ADDITIONAL_IMAGES = 10
 MAX_DESCRIPTION_CHARS = 5000
 
 
-def _image_link(text: str, name: str) -> str | None:
+def check_image_link(text: str, name: str = "image_link") -> str | None:
+    """An image link as a feed or the console gives it: None when empty; ValueError when it
+    is no http(s) URL or longer than Merchant Center allows."""
     url = text.strip()
     if not url:
         return None
@@ -158,7 +160,7 @@ def _image_link(text: str, name: str) -> str | None:
 def _additional_links(text: str) -> tuple[str, ...]:
     links: list[str] = []
     for part in text.split(","):
-        url = _image_link(part, "additional_image_link")
+        url = check_image_link(part, "additional_image_link")
         if url is not None and url not in links:
             links.append(url)
     if len(links) > MAX_ADDITIONAL_IMAGES:

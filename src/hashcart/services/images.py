@@ -172,3 +172,21 @@ def upload_image(
     uow.images.record_ready(name, renditions, clock.now())
     uow.images.set_product_image(product_id, name)
     return None
+
+
+def fetch_link(
+    units: Callable[[], UnitOfWork],
+    fetcher: ImageFetcher,
+    clock: Clock,
+    limits: ImageLimits,
+    url: str,
+) -> str | None:
+    """Fetch one picture now (the merchant just set it as a product's link) and record it;
+    the reason when it failed, else None."""
+    outcome = fetch_one(fetcher, url, limits)
+    with units() as uow:
+        if isinstance(outcome, str):
+            uow.images.record_failed(url, outcome, clock.now())
+            return outcome
+        uow.images.record_ready(url, outcome, clock.now())
+    return None

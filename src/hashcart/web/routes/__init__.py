@@ -34,6 +34,10 @@ AREAS = (
     "merchant_x_webhook",
     # --- offers by hashtag (issue 12) ---
     "merchant_offers",
+    # --- product pages with pictures (issue 14) ---
+    "pictures",
+    "product_page",
+    "merchant_pictures",
 )
 
 

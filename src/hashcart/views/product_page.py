@@ -1,0 +1,119 @@
+"""The shop front's product page (/s/<shop_slug>/p/<product_id>): the product as the catalog
+says now, its pictures, its variants (the rows sharing its item_group_id), how many are left
+to sell, and the shop's posts that carry it, newest first."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+from sqlalchemy import Connection, select
+
+from hashcart.domain.shop_accounts import ShopAccount
+from hashcart.store import schema as t
+from hashcart.store.shoppable import shoppable_conditions
+from hashcart.views.pictures import Picture, product_pictures
+
+# The posts a product page lists, at most.
+SHOWN_POSTS = 10
+
+
+@dataclass(frozen=True, slots=True)
+class VariantChoice:
+    product_id: str
+    color: str | None
+    size: str | None
+    availability: str
+
+
+@dataclass(frozen=True, slots=True)
+class PostMention:
+    network: str
+    post_id: str
+    author_id: str
+    author_handle: str
+    text: str
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class ProductDetails:
+    product_id: str
+    title: str
+    link: str
+    description: str | None
+    price_amount: Decimal | None
+    currency: str | None
+    availability: str
+    color: str | None
+    size: str | None
+    # Units left to sell now (stock less what checkouts hold); None: not counted.
+    left: int | None
+    pictures: tuple[Picture, ...]
+    variants: tuple[VariantChoice, ...]  # the group's rows, this one included; () alone
+    posts: tuple[PostMention, ...]
+
+
+def product_details(
+    connection: Connection, product_id: str, accounts: Iterable[ShopAccount] = ()
+) -> ProductDetails | None:
+    p = t.products
+    row = connection.execute(select(p).where(p.c.product_id == product_id)).first()
+    if row is None:
+        return None
+    variants: tuple[VariantChoice, ...] = ()
+    if row.item_group_id:
+        variants = tuple(
+            VariantChoice(v.product_id, v.color, v.size, v.availability)
+            for v in connection.execute(
+                select(p.c.product_id, p.c.color, p.c.size, p.c.availability)
+                .where(p.c.item_group_id == row.item_group_id)
+                .order_by(p.c.color, p.c.size, p.c.product_id)
+            )
+        )
+    return ProductDetails(
+        product_id=row.product_id,
+        title=row.title,
+        link=row.link,
+        description=row.description,
+        price_amount=row.price_amount,
+        currency=row.currency,
+        availability=row.availability,
+        color=row.color,
+        size=row.size,
+        left=None if row.stock is None else max(0, row.stock - row.reserved),
+        pictures=tuple(product_pictures(connection, row.image_link, row.additional_image_links)),
+        variants=variants if len(variants) > 1 else (),
+        posts=_posts_carrying(connection, product_id, accounts),
+    )
+
+
+def _posts_carrying(
+    connection: Connection, product_id: str, accounts: Iterable[ShopAccount]
+) -> tuple[PostMention, ...]:
+    posts, pp = t.posts, t.post_products
+    rows = connection.execute(
+        select(
+            posts.c.network,
+            posts.c.post_id,
+            posts.c.author_id,
+            posts.c.author_handle,
+            posts.c.text,
+            posts.c.created_at,
+        )
+        .join(pp, (pp.c.network == posts.c.network) & (pp.c.post_id == posts.c.post_id))
+        .where(
+            pp.c.product_id == product_id,
+            posts.c.text.is_not(None),
+            *shoppable_conditions(posts, accounts=tuple(accounts)),
+        )
+        .distinct()
+        .order_by(posts.c.created_at.desc(), posts.c.network, posts.c.post_id.desc())
+        .limit(SHOWN_POSTS)
+    )
+    return tuple(
+        PostMention(r.network, r.post_id, r.author_id, r.author_handle, r.text, r.created_at)
+        for r in rows
+    )
