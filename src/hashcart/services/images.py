@@ -72,6 +72,8 @@ def renditions_of(data: bytes, limits: ImageLimits) -> ImageRenditions:
         raise ImageRefused("not a picture (not JPEG, PNG, WebP or GIF)") from None
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         raise ImageRefused("too many pixels (a decompression bomb?)") from None
+    except (OSError, ValueError, SyntaxError) as error:  # a header cut short or garbled
+        raise ImageRefused(f"the picture is damaged ({error})") from None
     with picture:
         kind = FORMATS.get(picture.format or "")
         if kind is None:
