@@ -20,10 +20,10 @@ from hashcart.store.unit_of_work import SqlUnitOfWork
 if TYPE_CHECKING:
     from pydantic import BaseModel
 
+    from hashcart.networks.images import HttpImageFetcher
     from hashcart.payments.stripe_cards import StripeCards
     from hashcart.payments.stripe_gateway import StripeGateway
     from hashcart.ports import (
-        ImageFetcher,
         PayloadReader,
         PaymentGateway,
         ProviderCleaner,
@@ -174,16 +174,21 @@ class App:
         `retry`, the failed ones again; at most `batch`). Pillow is loaded only here."""
         from hashcart.services.images import DEFAULT_BATCH, fetch_images
 
-        return fetch_images(
-            self.unit_of_work,
-            self.image_fetcher(),
-            self.clock,
-            self.image_limits(),
-            retry=retry,
-            batch=DEFAULT_BATCH if batch is None else batch,
-        )
+        fetcher = self.image_fetcher()
+        try:
+            return fetch_images(
+                self.unit_of_work,
+                fetcher,
+                self.clock,
+                self.image_limits(),
+                retry=retry,
+                batch=DEFAULT_BATCH if batch is None else batch,
+            )
+        finally:
+            fetcher.close()
 
-    def image_fetcher(self) -> ImageFetcher:
+    def image_fetcher(self) -> HttpImageFetcher:
+        """The picture fetcher the settings configure; close() it when done."""
         from hashcart.networks.images import HttpImageFetcher
 
         return HttpImageFetcher(

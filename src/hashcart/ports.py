@@ -2013,9 +2013,9 @@ class ImageRenditions:
 class ImageRecords(Protocol):
     """The `images` table: each picture URL once, with its renditions or its reason."""
 
-    def wanted_urls(self, retry: bool, limit: int) -> list[str]:
+    def wanted_urls(self, retry: bool) -> list[str]:
         """Picture URLs the catalog names that were never fetched (with `retry`, the failed
-        ones too), in a fixed order, at most `limit`."""
+        ones too), in a fixed order."""
         ...
 
     def record_ready(self, source_url: str, renditions: ImageRenditions, at: datetime) -> int:

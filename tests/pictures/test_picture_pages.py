@@ -205,3 +205,18 @@ def test_the_merchant_uploads_a_picture_or_sets_its_link(shop: WebShop, server: 
     with shop.app.engine.connect() as connection:
         count = connection.execute(select(func.count()).select_from(t.images)).scalar_one()
     assert count == 3  # the upload, the photo, the refused link: the BMP stored nothing
+
+
+def test_a_run_fetches_a_batch_and_says_how_many_wait(shop: WebShop, server: str) -> None:
+    with shop.app.engine.begin() as connection:
+        for product_id, name in (("mug", "photo.jpg"), ("beans", "logo.png")):
+            connection.execute(
+                update(t.products)
+                .where(t.products.c.product_id == product_id)
+                .values(image_link=f"{server}/{name}")
+            )
+    first = shop.app.fetch_images(batch=1)
+    assert (first.ready, first.waiting) == (1, 1)
+    second = shop.app.fetch_images(batch=1)
+    assert (second.ready, second.waiting) == (1, 0)
+    assert set(statuses(shop).values()) == {"ready"}

@@ -147,7 +147,7 @@ def fetch_images(
     again), at most `batch` of them. Each is fetched outside any transaction and recorded
     in its own, so a slow server holds no lock and one failure loses nothing else."""
     with units() as uow:
-        wanted = uow.images.wanted_urls(retry, batch + 1)
+        wanted = uow.images.wanted_urls(retry)
     report = ImagesReport(waiting=max(0, len(wanted) - batch))
     for url in wanted[:batch]:
         outcome = fetch_one(fetcher, url, limits)

@@ -28,7 +28,7 @@ class StoredImages:
     def __init__(self, connection: Connection) -> None:
         self.connection = connection
 
-    def wanted_urls(self, retry: bool, limit: int) -> list[str]:
+    def wanted_urls(self, retry: bool) -> list[str]:
         named: set[str] = set()
         rows = self.connection.execute(
             select(t.products.c.image_link, t.products.c.additional_image_links).where(
@@ -43,7 +43,7 @@ class StoredImages:
             done = done.where(t.images.c.status == READY)
         known = set(self.connection.execute(done).scalars())
         fetchable = (url for url in named - known if url.startswith(("http://", "https://")))
-        return sorted(fetchable)[:limit]
+        return sorted(fetchable)
 
     def record_ready(self, source_url: str, renditions: ImageRenditions, at: datetime) -> int:
         values = {

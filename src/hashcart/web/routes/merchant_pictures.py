@@ -64,5 +64,9 @@ def picture_submit(
         return again("Choose a picture to upload, or give its link.", image_link)
     with app.unit_of_work() as uow:
         uow.images.set_product_image(product_id, link)
-    problem = fetch_link(app.unit_of_work, app.image_fetcher(), app.clock, app.image_limits(), link)
+    fetcher = app.image_fetcher()
+    try:
+        problem = fetch_link(app.unit_of_work, fetcher, app.clock, app.image_limits(), link)
+    finally:
+        fetcher.close()
     return _saved(product_id) if problem is None else again(f"The link is kept, but {problem}.")
