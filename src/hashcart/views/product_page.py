@@ -6,15 +6,17 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
 from decimal import Decimal
+from urllib.parse import quote
 
 from sqlalchemy import Connection, select
 
 from hashcart.domain.shop_accounts import ShopAccount
 from hashcart.store import schema as t
+from hashcart.store.known_handles import known_handles
 from hashcart.store.shoppable import shoppable_conditions
 from hashcart.views.pictures import Picture, product_pictures
+from hashcart.views.shopfront import FrontPost
 
 # The posts a product page lists, at most.
 SHOWN_POSTS = 10
@@ -26,16 +28,6 @@ class VariantChoice:
     color: str | None
     size: str | None
     availability: str
-
-
-@dataclass(frozen=True, slots=True)
-class PostMention:
-    network: str
-    post_id: str
-    author_id: str
-    author_handle: str
-    text: str
-    created_at: datetime
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,7 +45,7 @@ class ProductDetails:
     left: int | None
     pictures: tuple[Picture, ...]
     variants: tuple[VariantChoice, ...]  # the group's rows, this one included; () alone
-    posts: tuple[PostMention, ...]
+    posts: tuple[FrontPost, ...]  # without their products (this one)
 
 
 def product_details(
@@ -92,7 +84,7 @@ def product_details(
 
 def _posts_carrying(
     connection: Connection, product_id: str, accounts: Iterable[ShopAccount]
-) -> tuple[PostMention, ...]:
+) -> tuple[FrontPost, ...]:
     posts, pp = t.posts, t.post_products
     rows = connection.execute(
         select(
@@ -112,8 +104,26 @@ def _posts_carrying(
         .distinct()
         .order_by(posts.c.created_at.desc(), posts.c.network, posts.c.post_id.desc())
         .limit(SHOWN_POSTS)
+    ).all()
+    # Posts that came without a handle (Jetstream) show the one the shop knows, as the front.
+    handles = known_handles(
+        connection, [(r.network, r.author_id) for r in rows if not r.author_handle.lstrip("@")]
     )
     return tuple(
-        PostMention(r.network, r.post_id, r.author_id, r.author_handle, r.text, r.created_at)
+        FrontPost(
+            network=r.network,
+            post_id=r.post_id,
+            author_id=r.author_id,
+            author_handle=r.author_handle,
+            known_handle=handles.get((r.network, r.author_id), ""),
+            text=r.text,
+            created_at=r.created_at,
+            products=(),
+        )
         for r in rows
     )
+
+
+def product_path(shop_slug: str, product_id: str) -> str:
+    """The product's page on the shop front."""
+    return f"/s/{shop_slug}/p/{quote(product_id, safe='')}"

@@ -223,13 +223,19 @@ def findable(product_id: str) -> bool:
 def product_page(
     request: Request, product_id: str, viewer: SignedInMerchant, saved: bool = False
 ) -> Response:
+    found = product_or_not_found(request, product_id)
+    if isinstance(found, Response):
+        return found
+    return product_form_page(request, found, offer_form(found), notice="Saved." if saved else None)
+
+
+def product_or_not_found(request: Request, product_id: str) -> console.Product | Response:
+    """The catalog's product, or the page saying there is no such product."""
     if not findable(product_id):
         return not_found(request, product_id)
     with read_only(request) as connection:
         found = console.product(connection, product_id)
-    if found is None:
-        return not_found(request, product_id)
-    return product_form_page(request, found, offer_form(found), notice="Saved." if saved else None)
+    return not_found(request, product_id) if found is None else found
 
 
 def offer_form(product: console.Product) -> OfferForm:

@@ -14,9 +14,12 @@ from starlette.responses import Response
 
 from hashcart.services.catalog import check_image_link
 from hashcart.services.images import fetch_link, upload_image
-from hashcart.views import console
-from hashcart.web.context import SignedInMerchant, csrf_protected, hashcart_of, read_only
-from hashcart.web.routes.merchant_catalog import findable, not_found, offer_form, product_form_page
+from hashcart.web.context import SignedInMerchant, csrf_protected, hashcart_of
+from hashcart.web.routes.merchant_catalog import (
+    offer_form,
+    product_form_page,
+    product_or_not_found,
+)
 
 router = APIRouter(
     prefix="/merchant", dependencies=[Depends(csrf_protected)], include_in_schema=False
@@ -36,12 +39,9 @@ def picture_submit(
     picture: Annotated[UploadFile | None, File()] = None,
     image_link: Annotated[str, Form(max_length=2100)] = "",
 ) -> Response:
-    if not findable(product_id):
-        return not_found(request, product_id)
-    with read_only(request) as connection:
-        found = console.product(connection, product_id)
-    if found is None:
-        return not_found(request, product_id)
+    found = product_or_not_found(request, product_id)
+    if isinstance(found, Response):
+        return found
     app = hashcart_of(request)
 
     def again(problem: str, typed: str | None = None) -> Response:

@@ -4,7 +4,6 @@ copies), its description, price, variants to pick from, how many are left, "Add 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Request
@@ -14,27 +13,20 @@ from hashcart.domain.carts import UNAVAILABLE
 from hashcart.domain.storable import is_storable
 from hashcart.networks.post_urls import post_url, web_url
 from hashcart.services.feed_import import MAX_PRODUCT_ID
-from hashcart.views.product_page import ProductDetails, VariantChoice, product_details
+from hashcart.views.product_page import (
+    ProductDetails,
+    VariantChoice,
+    product_details,
+    product_path,
+)
 from hashcart.web.context import csrf_protected, hashcart_of, read_only, render
+from hashcart.web.routes.shopfront import shown_handle
 
 router = APIRouter(dependencies=[Depends(csrf_protected)], include_in_schema=False)
 
 _AVAILABILITY_WORDS = {"in_stock": "In stock", "preorder": "Preorder"}
 # "Only 3 left" from this many units down.
 FEW_LEFT = 5
-
-
-@dataclass(frozen=True)
-class PostLink:
-    network: str
-    handle: str
-    text: str
-    href: str | None
-    created_at: object
-
-
-def product_path(shop_slug: str, product_id: str) -> str:
-    return f"/s/{shop_slug}/p/{quote(product_id, safe='')}"
 
 
 def stock_words(product: ProductDetails) -> str:
@@ -84,14 +76,10 @@ def product_page(request: Request, shop_slug: str, product_id: str) -> Response:
             (variant_label(v), product_path(shop_slug, v.product_id), v) for v in product.variants
         ],
         posts=[
-            PostLink(
-                network=post.network,
-                handle=f"@{post.author_handle.lstrip('@')}"
-                if post.author_handle.lstrip("@")
-                else post.author_id,
-                text=post.text,
-                href=post_url(post.network, post.post_id, post.author_id, post.author_handle),
-                created_at=post.created_at,
+            (
+                post,
+                shown_handle(post),
+                post_url(post.network, post.post_id, post.author_id, post.author_handle),
             )
             for post in product.posts
         ],

@@ -22,6 +22,7 @@ from hashcart.domain.posts import Network
 from hashcart.networks.post_urls import post_url, web_url
 from hashcart.networks.x.guidance import REPLY_RULE, ask_with
 from hashcart.views.pictures import thumbnails
+from hashcart.views.product_page import product_path
 from hashcart.views.shopfront import (
     FrontPost,
     FrontProduct,
@@ -36,7 +37,6 @@ from hashcart.web.context import (
     render,
     shopper_of,
 )
-from hashcart.web.routes.product_page import product_path
 
 router = APIRouter(dependencies=[Depends(csrf_protected)], include_in_schema=False)
 
@@ -105,7 +105,7 @@ def _product_card(
     )
 
 
-def _shown_handle(post: FrontPost) -> str:
+def shown_handle(post: FrontPost) -> str:
     """`@handle`; Jetstream carries no handles, so a Bluesky author shows as the handle the
     shop knows for the DID, else as the DID itself."""
     handle = post.author_handle.lstrip("@") or post.known_handle
@@ -126,7 +126,7 @@ def _post_card(
     return PostCard(
         network=post.network,
         post_id=post.post_id,
-        handle=_shown_handle(post),
+        handle=shown_handle(post),
         handle_is_id=not (post.author_handle.lstrip("@") or post.known_handle),
         text=post.text,
         created_at=post.created_at,
