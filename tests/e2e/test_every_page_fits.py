@@ -136,7 +136,10 @@ def test_the_demo_shows_its_products_pictures(
         page.goto(f"{site.url}/s/{site.slug}")
         thumbs = page.locator("img.thumb")
         assert thumbs.count() > 0
-        assert all(thumbs.nth(i).evaluate(loaded) > 0 for i in range(thumbs.count()))
+        for index in range(thumbs.count()):  # lazy pictures load once scrolled to
+            thumb = thumbs.nth(index)
+            thumb.scroll_into_view_if_needed()
+            page.wait_for_function(loaded, arg=thumb.element_handle(), timeout=10_000)
         assert page.locator(".thumb-none").count() == 0
         page.locator("a.front-product-title").first.click()
         page.wait_for_load_state()
