@@ -28,12 +28,13 @@ from hashcart.ports import (
     UnitOfWork,
 )
 
+# The formats taken, as Pillow names them, and as the merchant reads them. Pillow is asked
+# to try only these decoders: a file in any other format is no picture here.
 FORMATS = {"JPEG": "JPEG", "PNG": "PNG", "WEBP": "WebP", "GIF": "GIF"}
 # The renditions' longest sides: the product page's picture and the thumbnails of cards,
 # cart and checkout lines. /images/<id>/<size> names them by these numbers.
 LARGE_SIDE = 800
 THUMB_SIDE = 200
-RENDITION_SIDES = (LARGE_SIDE, THUMB_SIDE)
 CONTENT_TYPE = "image/webp"
 # Smaller than this on a side is no product picture (Merchant Center asks for 100 x 100).
 MIN_SIDE = 100
@@ -67,7 +68,7 @@ def renditions_of(data: bytes, limits: ImageLimits) -> ImageRenditions:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            picture = Image.open(io.BytesIO(data), formats=None)
+            picture = Image.open(io.BytesIO(data), formats=tuple(FORMATS))
     except UnidentifiedImageError:
         raise ImageRefused("not a picture (not JPEG, PNG, WebP or GIF)") from None
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
@@ -75,9 +76,7 @@ def renditions_of(data: bytes, limits: ImageLimits) -> ImageRenditions:
     except (OSError, ValueError, SyntaxError) as error:  # a header cut short or garbled
         raise ImageRefused(f"the picture is damaged ({error})") from None
     with picture:
-        kind = FORMATS.get(picture.format or "")
-        if kind is None:
-            raise ImageRefused(f"a {picture.format} picture; JPEG, PNG, WebP or GIF only")
+        kind = FORMATS[picture.format or ""]
         width, height = picture.size
         if width * height > limits.max_pixels:
             raise ImageRefused(
@@ -164,8 +163,8 @@ def fetch_images(
 def upload_image(
     uow: UnitOfWork, product_id: str, data: bytes, clock: Clock, limits: ImageLimits
 ) -> str | None:
-    """Make an uploaded picture the product's main one; the reason when it cannot be, None
-    when it is done. (False product: the caller checked it exists, in this transaction.)"""
+    """Make an uploaded picture the product's main one (the caller has found the product);
+    the reason when the picture cannot be used, None when it is done."""
     try:
         renditions = renditions_of(data, limits)
     except ImageRefused as error:
