@@ -220,3 +220,23 @@ def test_a_run_fetches_a_batch_and_says_how_many_wait(shop: WebShop, server: str
     second = shop.app.fetch_images(batch=1)
     assert (second.ready, second.waiting) == (1, 0)
     assert set(statuses(shop).values()) == {"ready"}
+
+
+def test_a_ready_picture_is_never_written_again(database_url: str, server: str) -> None:
+    """What /images/<id>/… serves is cached for a year: a link fetched again (the merchant
+    sets it a second time) keeps its first renditions, and a failure cannot replace them."""
+    shop = shop_at(database_url)
+    try:
+        with shop.app.unit_of_work() as uow:
+            uow.images.set_product_image("mug", f"{server}/photo.jpg")
+        assert shop.app.fetch_images().ready == 1
+        image_id = main_picture(shop, "mug")
+        before = shop.browser().get(f"/images/{image_id}/800").content
+        with shop.app.unit_of_work() as uow:
+            uow.images.record_failed(
+                f"{server}/photo.jpg", "the server answered 503", shop.clock.now()
+            )
+        assert statuses(shop) == {"photo.jpg": "ready"}
+        assert shop.browser().get(f"/images/{image_id}/800").content == before
+    finally:
+        shop.close()

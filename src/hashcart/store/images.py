@@ -83,12 +83,15 @@ class StoredImages:
         )
 
     def _upsert(self, values: Mapping[str, object]) -> None:
-        # The row keeps its id (pages link /images/<id>/…) and when it was first named.
+        # The row keeps its id (pages link /images/<id>/…) and when it was first named; a
+        # ready row is never written again, so what /images/<id>/… serves never changes (it
+        # is cached for a year) and a later failure cannot take a working picture away.
         insert = dialect_insert(self.connection.dialect.name, t.images)
         kept = ("id", "source_url", "created_at")
         statement = insert.on_conflict_do_update(
             index_elements=[t.images.c.source_url],
             set_={c.name: insert.excluded[c.name] for c in t.images.columns if c.name not in kept},
+            where=t.images.c.status != READY,
         )
         self.connection.execute(statement, values)
 
