@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -19,6 +20,7 @@ from hashcart.store.unit_of_work import SqlUnitOfWork
 if TYPE_CHECKING:
     from pydantic import BaseModel
 
+    from hashcart.networks.images import HttpImageFetcher
     from hashcart.payments.stripe_cards import StripeCards
     from hashcart.payments.stripe_gateway import StripeGateway
     from hashcart.ports import (
@@ -29,6 +31,7 @@ if TYPE_CHECKING:
         SealedSessions,
         Sender,
     )
+    from hashcart.services.images import ImageLimits, ImagesReport
     from hashcart.services.shop import Shop
 
 # The shop and the console's settings are imported where they are read: they bring the
@@ -191,6 +194,45 @@ class App:
         """Each registered network's sender the settings in force configure: the
         dispatcher is given them here, and never looks in the network registry itself."""
         return registry.senders(self)
+
+    # --- product pictures (issue 14) -------------------------------------------------------
+
+    def fetch_images(self, *, retry: bool = False, batch: int | None = None) -> ImagesReport:
+        """Fetch, check and store the pictures the catalog names and has not got yet (with
+        `retry`, the failed ones again; at most `batch`). Pillow is loaded only here."""
+        from hashcart.services.images import DEFAULT_BATCH, fetch_images
+
+        fetcher = self.image_fetcher()
+        try:
+            return fetch_images(
+                self.unit_of_work,
+                fetcher,
+                self.clock,
+                self.image_limits(),
+                retry=retry,
+                batch=DEFAULT_BATCH if batch is None else batch,
+            )
+        finally:
+            fetcher.close()
+
+    def image_fetcher(self) -> HttpImageFetcher:
+        """The picture fetcher the settings configure; close() it when done."""
+        from hashcart.networks.images import HttpImageFetcher
+
+        return HttpImageFetcher(
+            max_bytes=self.settings.image_max_bytes,
+            timeout_seconds=self.settings.image_fetch_timeout_seconds,
+            also_allowed=frozenset(
+                ipaddress.ip_address(text) for text in self.settings.image_fetch_allow_hosts
+            ),
+        )
+
+    def image_limits(self) -> ImageLimits:
+        from hashcart.services.images import ImageLimits
+
+        return ImageLimits(
+            max_bytes=self.settings.image_max_bytes, max_pixels=self.settings.image_max_pixels
+        )
 
 
 def open_app(settings: Settings, clock: Clock | None = None, *, migrate: bool = True) -> App:

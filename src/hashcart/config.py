@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import os
 import re
@@ -268,6 +269,15 @@ class Settings(BaseSettings):
     # their stand-in on loopback.
     shopify_api_base: str = ""
 
+    # --- Product pictures (issue 14; README "Product pictures"): fetched once, checked,
+    # resized and served from hashcart. ---
+    image_max_bytes: int = Field(default=10 * 1024 * 1024, ge=1024, le=100 * 1024 * 1024)
+    image_max_pixels: int = Field(default=40_000_000, ge=10_000, le=200_000_000)
+    image_fetch_timeout_seconds: float = Field(default=20.0, gt=0, le=300)
+    # Addresses (IP literals) pictures may be fetched from although they are not public.
+    # Only for tests that serve pictures on loopback (127.0.0.1); never set it for a shop.
+    image_fetch_allow_hosts: TagList = ()
+
     @field_validator(
         "cart_tags",
         "wishlist_tags",
@@ -282,6 +292,7 @@ class Settings(BaseSettings):
         "sale_waitlist_words",
         "listeners",
         "shortener_hosts",
+        "image_fetch_allow_hosts",
         mode="before",
     )
     @classmethod
@@ -309,6 +320,16 @@ class Settings(BaseSettings):
         """`YYYY-MM` (Shopify's quarterly releases) or `unstable`."""
         if not re.fullmatch(r"20\d\d-(01|04|07|10)|unstable", value):
             raise ValueError(f"shopify_api_version: {value[:20]!r} is not YYYY-MM")
+        return value
+
+    @field_validator("image_fetch_allow_hosts")
+    @classmethod
+    def _allowed_image_hosts_are_addresses(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for text in value:
+            try:
+                ipaddress.ip_address(text)
+            except ValueError:
+                raise ValueError(f"{text!r} is not an IP address (like 127.0.0.1)") from None
         return value
 
     @field_validator("bus_url")

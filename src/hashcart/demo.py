@@ -4,6 +4,7 @@ its merchant and shoppers (`hashcart demo --serve` then serves it, see live_demo
 
 from __future__ import annotations
 
+import io
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -11,7 +12,7 @@ from hashcart.bootstrap import App
 from hashcart.config import Settings
 from hashcart.demo_offer import DemoOffer, show_demo_offer
 from hashcart.domain.posts import Network
-from hashcart.ports import Address, NewOrder, OrderLine
+from hashcart.ports import Address, NewOrder, OrderLine, UnitOfWork
 from hashcart.services.catalog import FeedRow, parse_price
 from hashcart.services.ingest import Ingestor, IngestStats
 from hashcart.services.linking import LinkResult, link_account
@@ -113,6 +114,7 @@ def run_demo(app: App, ingest: IngestRunner, seed: int = 7) -> DemoRun:
         # them); Jetstream's posts carry only the DID, so the shop front shows these.
         for network, (account_id, handle) in demo_brand().items():
             remember_handle(uow.connection, network, account_id, handle, now)
+        picture_demo_products(app, uow, catalog)
     stream = demo_stream(seed=seed, host=DEMO_HOST, now=now)
     late = stream.late_shopper
     for shopper in demo_shoppers():
@@ -237,3 +239,33 @@ def add_demo_sign_ins(app: App) -> list[DemoSignIn]:
                 accounts.set_password(connection, "shopper", existing.id, hashed)
             sign_ins.append(DemoSignIn("shopper", shopper.email, shopper.name, DEMO_PASSWORD))
     return sign_ins
+
+
+# The demo's product pictures: drawn here (a colour from the product's id, its initials),
+# so the demo shop front shows pictures without fetching any and the package ships none.
+_DEMO_COLOURS = ("#2b8a72", "#8a5a2b", "#3a5a8c", "#7a3a6a", "#5a6a2b", "#8c3a3a", "#2b6a8a")
+
+
+def demo_picture(product: DemoProduct) -> bytes:
+    """A 400 x 400 PNG standing in for the product's photo."""
+    from PIL import Image, ImageDraw
+
+    colour = _DEMO_COLOURS[sum(product.product_id.encode()) % len(_DEMO_COLOURS)]
+    picture = Image.new("RGB", (400, 400), "#f4f1ea")
+    draw = ImageDraw.Draw(picture)
+    draw.rounded_rectangle((70, 60, 330, 340), radius=36, fill=colour)
+    draw.ellipse((140, 120, 260, 240), fill="#f4f1ea")
+    initials = "".join(word[0] for word in product.title.split()[:2]).upper()
+    draw.text((200, 290), initials, fill="#f4f1ea", anchor="mm", font_size=48)
+    out = io.BytesIO()
+    picture.save(out, "PNG")
+    return out.getvalue()
+
+
+def picture_demo_products(app: App, uow: UnitOfWork, catalog: list[DemoProduct]) -> None:
+    """Give every demo product its drawn picture, as an upload in the console would."""
+    from hashcart.services.images import upload_image
+
+    limits = app.image_limits()
+    for product in catalog:
+        upload_image(uow, product.product_id, demo_picture(product), app.clock, limits)

@@ -725,6 +725,10 @@ class UnitOfWork(Protocol):
     @property
     def store_records(self) -> StoreRecords: ...
 
+    # issue 14: product pictures (section at the end)
+    @property
+    def images(self) -> ImageRecords: ...
+
     def __enter__(self) -> UnitOfWork: ...
 
     def __exit__(
@@ -2279,4 +2283,53 @@ class SaleRecords(Protocol):
     def mark_invoice_paid(self, invoice_id: int, at: datetime, order_id: int | None) -> bool:
         """The invoice and its held claims are paid (once: False if it was not open); their
         stock holds become sold units (held by the order, when there is one)."""
+
+
+# --- product pictures (issue 14): fetched once per URL, kept as hashcart's own copies --------
+
+
+class ImageFetchFailed(HashcartError):
+    """A picture could not be fetched; the message is the reason the merchant reads (a
+    private address, a redirect to one, an answer too large, a 5xx, a timeout)."""
+
+
+class ImageFetcher(Protocol):
+    """Fetches a picture's bytes from where a catalog row says it is: http(s) only, public
+    addresses only (redirects included), within a size cap and a deadline."""
+
+    def fetch(self, url: str) -> bytes:
+        """The picture's bytes; ImageFetchFailed (with the reason) when it cannot be had."""
+        ...
+
+
+@dataclass(frozen=True)
+class ImageRenditions:
+    """A checked picture, as stored: the original's format and size, and its renditions."""
+
+    source_type: str
+    width: int
+    height: int
+    content_type: str
+    large: bytes
+    thumb: bytes
+
+
+class ImageRecords(Protocol):
+    """The `images` table: each picture URL once, with its renditions or its reason."""
+
+    def wanted_urls(self, retry: bool) -> list[str]:
+        """Picture URLs the catalog names that were never fetched (with `retry`, the failed
+        ones too), in a fixed order."""
+        ...
+
+    def record_ready(self, source_url: str, renditions: ImageRenditions, at: datetime) -> int:
+        """Store a checked picture (the row's reason cleared); its id."""
+        ...
+
+    def record_failed(self, source_url: str, reason: str, at: datetime) -> None:
+        """Remember why the picture could not be had."""
+        ...
+
+    def set_product_image(self, product_id: str, image_link: str) -> bool:
+        """Make `image_link` the product's main picture; False when there is no product."""
         ...

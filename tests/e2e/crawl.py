@@ -17,7 +17,7 @@ from hashcart.demo import DEMO_PASSWORD
 # Links that leave the page's kind of thing: downloads, machine answers and doors that
 # sign the visitor out or start a network's OAuth dance (which leaves loopback).
 SKIPPED = re.compile(
-    r"^/(api/|webhooks/|static/|sign-out|merchant/sign-out|account/oauth/|account/link/[^/]+/start)"
+    r"^/(api/|webhooks/|static/|images/|sign-out|merchant/sign-out|account/oauth/|account/link/[^/]+/start)"
     r"|\.(csv|json|pdf|txt|png|ico)$"
 )
 MAX_PAGES = 60
@@ -41,6 +41,8 @@ def page_kind(path: str, query: str) -> str:
     """One key per kind of page: ids become N, and a query counts by its names, so the
     crawl sees each template with each filter once, not every product or every page."""
     shape = re.sub(r"/[^/]*\d[^/]*", "/N", path)
+    # Product pages (/s/<shop>/p/<product id>): one kind, whatever the id looks like.
+    shape = re.sub(r"^(/s/[^/]+/p)/.+$", r"\1/N", shape)
     names = sorted({name for name, _ in parse_qsl(query, keep_blank_values=True)})
     return shape + ("?" + "&".join(names) if names else "")
 

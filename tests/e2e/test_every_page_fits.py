@@ -125,3 +125,32 @@ def test_the_live_charts_axis_labels_stay_readable_on_a_phone(
         assert "size=phone" in page.evaluate("document.getElementById('live-chart-phone').srcset")
     finally:
         page.context.close()
+
+
+@pytest.mark.parametrize(("width", "height"), SCREENS, ids=[f"{w}px" for w, _ in SCREENS])
+def test_the_demo_shows_its_products_pictures(
+    chromium: Any, site: DemoSite, width: int, height: int
+) -> None:
+    """The demo's products have pictures (drawn at demo start): the shop front's cards show
+    them, and a card leads to the product page with its picture, loaded and on screen."""
+    page = signed_in(chromium, site, "shopper", width, height)
+    loaded = "img => img.complete && img.naturalWidth"
+    try:
+        page.goto(f"{site.url}/s/{site.slug}")
+        thumbs = page.locator("img.thumb")
+        assert thumbs.count() > 0
+        for index in range(thumbs.count()):  # lazy pictures load once scrolled to
+            thumb = thumbs.nth(index)
+            thumb.scroll_into_view_if_needed()
+            page.wait_for_function(loaded, arg=thumb.element_handle(), timeout=10_000)
+        assert page.locator(".thumb-none").count() == 0
+        page.locator("a.front-product-title").first.click()
+        page.wait_for_load_state()
+        assert "/p/" in page.url
+        picture = page.locator("img.product-main-picture")
+        assert picture.evaluate(loaded) > 0
+        box = picture.bounding_box()
+        assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= width
+        assert horizontal_overflow(page) == 0
+    finally:
+        page.context.close()

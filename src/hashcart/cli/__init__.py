@@ -168,6 +168,7 @@ def _database_unusable(problem: Exception) -> str | None:
 # `hashcart --help`: set-up first, then the daily commands, then demo and bench).
 for _group in (
     "setup",
+    "images",
     "stock",
     "merchants",
     "ingest",

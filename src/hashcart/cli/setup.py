@@ -19,6 +19,7 @@ from hashcart.cli import (
     print_json,
     settings_of,
 )
+from hashcart.cli.images import report_images
 from hashcart.domain.posts import Network
 
 
@@ -65,6 +66,8 @@ def catalog_import(
     console.print(
         f"imported {report.imported} products" + (f", skipped {problems} rows" if problems else "")
     )
+    # The pictures the feed names, fetched once each (`hashcart catalog images` for the rest).
+    report_images(hashcart.fetch_images())
 
 
 @customers_app.command("add")

@@ -2,7 +2,13 @@
 and for variants item_group_id, color and size (optional; GMC's limits: 50, 100 and 100
 characters); and, optionally, `quantity`: the units on hand (Merchant Center's product feed
 has no count column; its local inventory feed calls it `quantity`, an integer of 0 or more:
-https://support.google.com/merchants/answer/13475891)."""
+https://support.google.com/merchants/answer/13475891).
+
+Pictures and words, optional too: `image_link` (one http(s) URL), `additional_image_link`
+(several: comma-separated in one column, a column repeated, or a JSON list; Merchant
+Center takes up to 10: https://support.google.com/merchants/answer/6324370) and
+`description` (up to 5000 characters: https://support.google.com/merchants/answer/6324468).
+A row without them leaves the stored ones as they were, as `quantity` does."""
 
 from __future__ import annotations
 
@@ -45,6 +51,10 @@ class FeedRow:
     # A feed without the column, or a row with it empty, leaves the stored count alone.
     stock: int | None = None
     stock_given: bool = False
+    # Pictures and words; None: the row gives none (the stored ones stay).
+    image_link: str | None = None
+    additional_image_links: tuple[str, ...] = ()
+    description: str | None = None
 
     def as_values(self, now: datetime) -> dict[str, Any]:
         return {
@@ -58,6 +68,9 @@ class FeedRow:
             "item_group_id": self.item_group_id,
             "color": self.color,
             "size": self.size,
+            "image_link": self.image_link,
+            "additional_image_links": "\n".join(self.additional_image_links) or None,
+            "description": self.description,
         }
 
 
@@ -86,9 +99,7 @@ def parse_price(text: str) -> tuple[Decimal, str]:
 
 def _row(fields: dict[str, Any]) -> FeedRow:
     values = {
-        key.strip().lower(): ("" if value is None else str(value).strip())
-        for key, value in fields.items()
-        if key is not None
+        key.strip().lower(): _field_text(value) for key, value in fields.items() if key is not None
     }
     missing = [name for name in REQUIRED if not values.get(name)]
     if missing:
@@ -120,7 +131,61 @@ def _row(fields: dict[str, Any]) -> FeedRow:
         _variant_value(values, "size", MAX_VALUE_CHARS),
         stock=stock,
         stock_given=bool(quantity),
+        image_link=check_image_link(values.get("image_link", "")),
+        additional_image_links=_additional_links(values.get("additional_image_link", "")),
+        description=_description(values.get("description", "")),
     )
+
+
+# Merchant Center's limits: a URL of up to 2000 characters, 10 additional images, a
+# description of up to 5000 characters.
+MAX_IMAGE_URL_CHARS = 2000
+MAX_ADDITIONAL_IMAGES = 10
+MAX_DESCRIPTION_CHARS = 5000
+
+
+def check_image_link(text: str, name: str = "image_link") -> str | None:
+    """An image link as a feed or the console gives it: None when empty; ValueError when it
+    is no http(s) URL or longer than Merchant Center allows."""
+    url = text.strip()
+    if not url:
+        return None
+    if len(url) > MAX_IMAGE_URL_CHARS:
+        raise ValueError(f"{name} is longer than {MAX_IMAGE_URL_CHARS} characters")
+    if not url.lower().startswith(("http://", "https://")) or any(ord(c) < 0x21 for c in url):
+        raise ValueError(f"{name} {url[:80]!r} is not an http(s) URL")
+    return url
+
+
+def _additional_links(text: str) -> tuple[str, ...]:
+    links: list[str] = []
+    for part in text.split(","):
+        url = check_image_link(part, "additional_image_link")
+        if url is not None and url not in links:
+            links.append(url)
+    if len(links) > MAX_ADDITIONAL_IMAGES:
+        raise ValueError(f"more than {MAX_ADDITIONAL_IMAGES} additional_image_link URLs")
+    return tuple(links)
+
+
+def _description(text: str) -> str | None:
+    if not text:
+        return None
+    if len(text) > MAX_DESCRIPTION_CHARS:
+        raise ValueError(f"description is longer than {MAX_DESCRIPTION_CHARS} characters")
+    if "\x00" in text:
+        raise ValueError("description holds a NUL character")
+    return text
+
+
+def _field_text(value: Any) -> str:
+    """A field as text; a JSON list (repeated values, as `additional_image_link` may be)
+    joined by commas."""
+    if value is None:
+        return ""
+    if isinstance(value, list):
+        return ",".join(_field_text(item) for item in value)
+    return str(value).strip()
 
 
 def _variant_value(values: dict[str, str], name: str, most: int) -> str | None:
@@ -165,8 +230,8 @@ def _read_json_lines(text: str) -> Iterator[FeedRow | RowProblem]:
 def _read_delimited(text: str) -> Iterator[FeedRow | RowProblem]:
     first_line = text.split("\n", 1)[0]
     delimiter = "\t" if "\t" in first_line else ","
-    reader = csv.DictReader(io.StringIO(text), delimiter=delimiter)
-    header = [name.strip().lower() for name in reader.fieldnames or []]
+    reader = csv.reader(io.StringIO(text), delimiter=delimiter)
+    header = [name.strip().lower() for name in next(reader, [])]
     absent = [name for name in REQUIRED if name not in header]
     if absent:
         raise FeedError(
@@ -174,8 +239,19 @@ def _read_delimited(text: str) -> Iterator[FeedRow | RowProblem]:
             + ", ".join(absent)
             + " (Google Merchant Center names: id, title, link, price, availability)"
         )
-    for fields in reader:
+    for cells in reader:
+        if not cells:  # a blank line, as DictReader skips it
+            continue
         try:
-            yield _row(fields)
+            yield _row(_by_name(header, cells))
         except ValueError as error:
             yield RowProblem(reader.line_num, str(error))
+
+
+def _by_name(header: list[str], cells: list[str]) -> dict[str, list[str]]:
+    """A row's cells by column name; a column repeated (Merchant Center's way of giving
+    several `additional_image_link`s) keeps every value."""
+    fields: dict[str, list[str]] = {}
+    for name, cell in zip(header, cells, strict=False):
+        fields.setdefault(name, []).append(cell)
+    return fields

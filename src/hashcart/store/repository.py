@@ -422,6 +422,11 @@ class Repository:
                     "color",
                     "size",
                 )
+            }
+            # A row without pictures or words leaves the stored ones (services/catalog).
+            | {
+                name: func.coalesce(excluded[name], t.products.c[name])
+                for name in ("image_link", "additional_image_links", "description")
             },
         )
         self.connection.execute(statement, values)

@@ -12,6 +12,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     Numeric,
     String,
@@ -85,6 +86,36 @@ products = Table(
     Column("item_group_id", String(50), nullable=True),
     Column("color", String(100), nullable=True),
     Column("size", String(100), nullable=True),
+    # Pictures and words (issue 14): Google Merchant Center's `image_link`, its
+    # `additional_image_link`s (one URL a line here) and `description`. NULL: none given. An
+    # image is shown only as hashcart's own copy (the `images` table), never hot-linked.
+    Column("image_link", Text, nullable=True),
+    Column("additional_image_links", Text, nullable=True),
+    Column("description", Text, nullable=True),
+)
+
+# Each picture a product names, fetched once per URL (services/images.py): checked,
+# stripped of metadata and stored as two renditions, or failed with its reason. An uploaded
+# picture's source_url is `upload:<sha256 of its bytes>`.
+images = Table(
+    "images",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("source_url", String(2100), nullable=False, unique=True),
+    # ready (renditions stored) or failed (reason); a URL never tried has no row yet
+    Column("status", String(16), nullable=False),
+    Column("reason", Text, nullable=True),
+    # The original's format and size, as Pillow read it.
+    Column("source_type", String(16), nullable=True),
+    Column("width", Integer, nullable=True),
+    Column("height", Integer, nullable=True),
+    # The renditions (services/images.RENDITIONS), all of content_type.
+    Column("content_type", String(40), nullable=True),
+    Column("large", LargeBinary, nullable=True),
+    Column("thumb", LargeBinary, nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("fetched_at", UTCDateTime, nullable=True),
+    Index("ix_images_status", "status"),
 )
 
 customers = Table(

@@ -16,6 +16,7 @@ from hashcart.store.buys import StoredBuys
 from hashcart.store.cursors import StoredCursors
 from hashcart.store.database import read_only_transaction, write_transaction
 from hashcart.store.gateway_records import StoredGatewayRecords
+from hashcart.store.images import StoredImages
 from hashcart.store.oauth import StoredOAuth
 from hashcart.store.orders import StoredOrders
 from hashcart.store.outbox import StoredOutbox
@@ -97,6 +98,10 @@ class SqlUnitOfWork:
         if transaction is not None:
             # Commits, or rolls back and lets the error go on (never swallows it).
             transaction.__exit__(kind, error, traceback)
+
+    @property
+    def images(self) -> StoredImages:
+        return StoredImages(self.connection)
 
     @property
     def connection(self) -> Connection:

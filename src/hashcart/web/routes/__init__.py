@@ -37,6 +37,10 @@ AREAS = (
     "merchant_offers",
     # --- live sales (issue 13) ---
     "merchant_sales",
+    # --- product pages with pictures (issue 14) ---
+    "pictures",
+    "product_page",
+    "merchant_pictures",
 )
 
 

@@ -22,6 +22,7 @@ from starlette.responses import Response
 from hashcart.networks.post_urls import post_url, web_url
 from hashcart.store import shopping
 from hashcart.store.shopping import AddOutcome, ListItem, ListKind, MoveOutcome
+from hashcart.views.pictures import thumbnails
 from hashcart.web.cart_badge import remember_added
 from hashcart.web.context import (
     SignInRequired,
@@ -93,9 +94,14 @@ class LineView:
     handle: str | None  # the shoppable post's author, "@name"; None when unknown
     post_href: str | None
     typed_quantity: str
+    image_id: int | None = None  # the product's thumbnail (views/pictures); None: placeholder
 
 
-def line_view(item: ListItem, typed: Mapping[int, str] | None = None) -> LineView:
+def line_view(
+    item: ListItem,
+    typed: Mapping[int, str] | None = None,
+    pictures: Mapping[str, int] | None = None,
+) -> LineView:
     origin = item.origin
     href = None
     if origin.network and origin.post_id:
@@ -114,6 +120,7 @@ def line_view(item: ListItem, typed: Mapping[int, str] | None = None) -> LineVie
         handle=f"@{handle}" if handle else None,
         post_href=href,
         typed_quantity=(typed or {}).get(item.id, str(item.quantity)),
+        image_id=(pictures or {}).get(item.product_id),
     )
 
 
@@ -138,6 +145,7 @@ def _list_page(
 ) -> Response:
     with read_only(request) as connection:
         items = shopping.list_items(connection, kind, viewer.id)
+        pictures = thumbnails(connection, [item.product_id for item in items])
     settings = hashcart_of(request).effective_settings()
     store_label = _store_label(request) if kind == "cart" else None
     page = render(
@@ -145,7 +153,7 @@ def _list_page(
         TEMPLATES[kind],
         status_code,
         title=TITLES[kind],
-        lines=[line_view(item, typed) for item in items],
+        lines=[line_view(item, typed, pictures) for item in items],
         totals=totals_by_currency(items),
         has_unavailable=any(not item.available for item in items),
         max_quantity=settings.max_quantity,

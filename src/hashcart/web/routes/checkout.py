@@ -24,6 +24,7 @@ from hashcart.services import checkout, checkout_payment, payments
 from hashcart.services.checkout import CHECKOUT_KEY, Basket
 from hashcart.store import saved_addresses, shopping
 from hashcart.store.repository import Repository
+from hashcart.views.pictures import thumbnails
 from hashcart.web.context import (
     SignedInShopper,
     Viewer,
@@ -60,6 +61,7 @@ def _checkout_page(
         status_code,
         title="Checkout",
         basket=basket,
+        pictures=_thumbnails(request, basket),
         summary=checkout.summary_of(basket),
         offer_summary=checkout.offer_summary(basket),
         checkout_key=secrets.token_urlsafe(24),
@@ -69,6 +71,11 @@ def _checkout_page(
         changes=changes or [],
         field_errors=field_errors or {},
     )
+
+
+def _thumbnails(request: Request, basket: Basket) -> dict[str, int]:
+    with read_only(request) as connection:
+        return thumbnails(connection, [item.product_id for item in basket.lines])
 
 
 def _cart_basket(request: Request, viewer: Viewer) -> Basket:

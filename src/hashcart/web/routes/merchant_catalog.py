@@ -16,8 +16,10 @@ from hashcart.domain.stock import UNKNOWN, StockCountError, parse_stock_count
 from hashcart.domain.storable import is_storable
 from hashcart.services.catalog import AVAILABILITY, FeedError
 from hashcart.services.feed_import import MAX_AMOUNT, MAX_PRODUCT_ID, ImportReport, import_feed
+from hashcart.services.images import ImagesReport
 from hashcart.store import console_changes
 from hashcart.views import console
+from hashcart.views.pictures import picture_states
 from hashcart.views.stock import StockLine, held_units, stock_line
 from hashcart.web.context import (
     SignedInMerchant,
@@ -37,6 +39,9 @@ MAX_FEED_BYTES = 20 * 1024 * 1024
 # The import report lists this many skipped rows, then says how many more there were.
 SHOWN_PROBLEMS = 100
 AVAILABILITY_CHOICES = sorted(AVAILABILITY)
+# Pictures an import in the console fetches before it answers; the rest wait for
+# `hashcart catalog images` (or the next import).
+IMPORT_PICTURES = 50
 
 
 def _catalog_page(
@@ -46,12 +51,15 @@ def _catalog_page(
     status_code: int = 200,
     report: ImportReport | None = None,
     import_error: str | None = None,
+    images_report: ImagesReport | None = None,
 ) -> Response:
     q = q.strip()
     now = hashcart_of(request).clock.now()
     with read_only(request) as connection:
         products = console.catalog(connection, q, page)
-        held = held_units(connection, now, [product.product_id for product in products.items])
+        shown = [product.product_id for product in products.items]
+        held = held_units(connection, now, shown)
+        pictures = picture_states(connection, shown)
     return render(
         request,
         "merchant/catalog.html",
@@ -66,6 +74,8 @@ def _catalog_page(
         availability_choices=AVAILABILITY_CHOICES,
         import_error=import_error,
         held=held,
+        pictures=pictures,
+        images_report=images_report,
     )
 
 
@@ -106,7 +116,9 @@ def import_upload(
             status_code=400,
             import_error=f"{feed.filename}: {error}. Nothing was imported.",
         )
-    return _catalog_page(request, report=report)
+    # The feed's pictures, fetched now (a few; `hashcart catalog images` fetches the rest).
+    images_report = app.fetch_images(batch=IMPORT_PICTURES)
+    return _catalog_page(request, report=report, images_report=images_report)
 
 
 @dataclass(frozen=True)
@@ -150,7 +162,7 @@ def parse_offer(form: OfferForm) -> Offer | str:
     return Offer(amount, currency, availability)
 
 
-def _product_page(
+def product_form_page(
     request: Request,
     product: console.Product,
     form: OfferForm,
@@ -159,9 +171,12 @@ def _product_page(
     notice: str | None = None,
     stock_typed: str | None = None,
     stock_error: str | None = None,
+    picture_error: str | None = None,
+    picture_link: str | None = None,
 ) -> Response:
     with read_only(request) as connection:
         level = stock_line(connection, product.product_id, hashcart_of(request).clock.now())
+        picture = picture_states(connection, [product.product_id]).get(product.product_id)
     if level is None:  # removed since it was read: show it as it was, nothing held
         level = StockLine(product.product_id, product.title, product.stock, 0)
     if stock_typed is None:
@@ -179,10 +194,14 @@ def _product_page(
         level=level,
         stock_typed=stock_typed,
         stock_error=stock_error,
+        picture=picture,
+        picture_error=picture_error,
+        picture_link=(picture.link if picture else None) if picture_link is None else picture_link,
+        max_picture_mb=hashcart_of(request).settings.image_max_bytes // (1024 * 1024),
     )
 
 
-def _not_found(request: Request, product_id: str) -> Response:
+def not_found(request: Request, product_id: str) -> Response:
     return render(
         request,
         "error.html",
@@ -193,7 +212,7 @@ def _not_found(request: Request, product_id: str) -> Response:
     )
 
 
-def _findable(product_id: str) -> bool:
+def findable(product_id: str) -> bool:
     """Whether a products row could have this id. One that could not (a NUL or an
     undecodable byte in the URL, an id too long) is looked up nowhere: PostgreSQL refuses a
     NUL in a query, which would answer 500 instead of 404."""
@@ -204,16 +223,22 @@ def _findable(product_id: str) -> bool:
 def product_page(
     request: Request, product_id: str, viewer: SignedInMerchant, saved: bool = False
 ) -> Response:
-    if not _findable(product_id):
-        return _not_found(request, product_id)
+    found = product_or_not_found(request, product_id)
+    if isinstance(found, Response):
+        return found
+    return product_form_page(request, found, offer_form(found), notice="Saved." if saved else None)
+
+
+def product_or_not_found(request: Request, product_id: str) -> console.Product | Response:
+    """The catalog's product, or the page saying there is no such product."""
+    if not findable(product_id):
+        return not_found(request, product_id)
     with read_only(request) as connection:
         found = console.product(connection, product_id)
-    if found is None:
-        return _not_found(request, product_id)
-    return _product_page(request, found, _offer_form(found), notice="Saved." if saved else None)
+    return not_found(request, product_id) if found is None else found
 
 
-def _offer_form(product: console.Product) -> OfferForm:
+def offer_form(product: console.Product) -> OfferForm:
     """The offer form as the product stands."""
     return OfferForm(
         price="" if product.price_amount is None else f"{product.price_amount:.2f}",
@@ -231,8 +256,8 @@ def product_submit(
     currency: Annotated[str, Form(max_length=10)] = "",
     availability: Annotated[str, Form(max_length=40)] = "",
 ) -> Response:
-    if not _findable(product_id):
-        return _not_found(request, product_id)
+    if not findable(product_id):
+        return not_found(request, product_id)
     form = OfferForm(price, currency, availability)
     offer = parse_offer(form)
     app = hashcart_of(request)
@@ -251,9 +276,9 @@ def product_submit(
             )
         )
     if found is None:
-        return _not_found(request, product_id)
+        return not_found(request, product_id)
     if isinstance(offer, str):
-        return _product_page(request, found, form, 400, error=offer)
+        return product_form_page(request, found, form, 400, error=offer)
     assert changed
     return RedirectResponse(f"/merchant/catalog/{quote(product_id, safe='')}?saved=1", 303)
 
@@ -272,8 +297,8 @@ def stock_submit(
 ) -> Response:
     """Set the product's count: a whole number of units, or empty (or `unknown`) for "not
     counted". Units checkouts hold stay held, even above a lowered count."""
-    if not _findable(product_id):
-        return _not_found(request, product_id)
+    if not findable(product_id):
+        return not_found(request, product_id)
     try:
         count = parse_stock_count(stock if stock.strip() else UNKNOWN)
     except StockCountError as error:
@@ -284,13 +309,13 @@ def stock_submit(
         app = hashcart_of(request)
         with app.unit_of_work() as uow:
             if not uow.repository.set_stock_count(product_id, count):
-                return _not_found(request, product_id)
+                return not_found(request, product_id)
     with read_only(request) as connection:
         found = console.product(connection, product_id)
     if found is None:
-        return _not_found(request, product_id)
+        return not_found(request, product_id)
     if problem is not None:
-        return _product_page(
-            request, found, _offer_form(found), 400, stock_typed=stock, stock_error=problem
+        return product_form_page(
+            request, found, offer_form(found), 400, stock_typed=stock, stock_error=problem
         )
     return RedirectResponse(f"/merchant/catalog/{quote(product_id, safe='')}?saved=1", 303)

@@ -21,6 +21,8 @@ from hashcart.domain.carts import UNAVAILABLE
 from hashcart.domain.posts import Network
 from hashcart.networks.post_urls import post_url, web_url
 from hashcart.networks.x.guidance import REPLY_RULE, ask_with
+from hashcart.views.pictures import thumbnails
+from hashcart.views.product_page import product_path
 from hashcart.views.shopfront import (
     FrontPost,
     FrontProduct,
@@ -53,6 +55,8 @@ class ProductCard:
     availability: str  # as a shopper reads it
     reply_with: str  # what to reply to the post to get this product: "#cart" or "#cart 2"
     in_cart: int  # how many the signed-in shopper has in their cart (0 when signed out)
+    page_href: str = ""  # the product's page on this shop front (issue 14)
+    image_id: int | None = None  # its thumbnail (views/pictures); None: a placeholder
 
 
 @dataclass(frozen=True)
@@ -81,6 +85,8 @@ def _product_card(
     several: bool,
     in_cart: Mapping[str, int],
     ask: str = "",
+    pictures: Mapping[str, int] | None = None,
+    shop_slug: str = "",
 ) -> ProductCard:
     return ProductCard(
         product_id=product.product_id,
@@ -94,17 +100,25 @@ def _product_card(
         # On X, with the shop's mention first (X's reply rule: networks/x/guidance).
         reply_with=(f"{ask}#{cart_tag} {product.position}" if several else f"{ask}#{cart_tag}"),
         in_cart=in_cart.get(product.product_id, 0),
+        page_href=product_path(shop_slug, product.product_id),
+        image_id=(pictures or {}).get(product.product_id),
     )
 
 
-def _shown_handle(post: FrontPost) -> str:
+def shown_handle(post: FrontPost) -> str:
     """`@handle`; Jetstream carries no handles, so a Bluesky author shows as the handle the
     shop knows for the DID, else as the DID itself."""
     handle = post.author_handle.lstrip("@") or post.known_handle
     return f"@{handle}" if handle else post.author_id
 
 
-def _post_card(post: FrontPost, cart_tag: str, in_cart: Mapping[str, int]) -> PostCard:
+def _post_card(
+    post: FrontPost,
+    cart_tag: str,
+    in_cart: Mapping[str, int],
+    pictures: Mapping[str, int] | None = None,
+    shop_slug: str = "",
+) -> PostCard:
     several = len(post.products) > 1
     # The shop's posts are the shop's: on X their author is the account to mention.
     mention = ask_with(post.author_handle, cart_tag) if post.network == Network.X else None
@@ -112,12 +126,15 @@ def _post_card(post: FrontPost, cart_tag: str, in_cart: Mapping[str, int]) -> Po
     return PostCard(
         network=post.network,
         post_id=post.post_id,
-        handle=_shown_handle(post),
+        handle=shown_handle(post),
         handle_is_id=not (post.author_handle.lstrip("@") or post.known_handle),
         text=post.text,
         created_at=post.created_at,
         href=post_url(post.network, post.post_id, post.author_id, post.author_handle),
-        products=tuple(_product_card(p, cart_tag, several, in_cart, ask) for p in post.products),
+        products=tuple(
+            _product_card(p, cart_tag, several, in_cart, ask, pictures, shop_slug)
+            for p in post.products
+        ),
     )
 
 
@@ -151,6 +168,9 @@ def shop_front(request: Request, shop_slug: str, page: str | None = None) -> Res
         found = shoppable_posts(connection, number, POSTS_PER_PAGE, settings.parsed_shop_accounts())
         # What is in their cart already, whether added here or by a reply.
         in_cart = cart_quantities(connection, shopper.id) if shopper else {}
+        pictures = thumbnails(
+            connection, [product.product_id for post in found.posts for product in post.products]
+        )
     if number > found.pages:
         return _not_found(request, "There is no such page of this shop.")
     here = f"/s/{shop_slug}" + (f"?page={number}" if number > 1 else "")
@@ -158,7 +178,7 @@ def shop_front(request: Request, shop_slug: str, page: str | None = None) -> Res
         request,
         "shop/front.html",
         title="Shop our posts",
-        posts=[_post_card(post, cart_tag, in_cart) for post in found.posts],
+        posts=[_post_card(post, cart_tag, in_cart, pictures, shop_slug) for post in found.posts],
         page=found,
         cart_tag=cart_tag,
         x_ask=ask_with(settings.x_shop_handle, cart_tag),

@@ -1,0 +1,129 @@
+"""The shop front's product page (/s/<shop_slug>/p/<product_id>): the product as the catalog
+says now, its pictures, its variants (the rows sharing its item_group_id), how many are left
+to sell, and the shop's posts that carry it, newest first."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from decimal import Decimal
+from urllib.parse import quote
+
+from sqlalchemy import Connection, select
+
+from hashcart.domain.shop_accounts import ShopAccount
+from hashcart.store import schema as t
+from hashcart.store.known_handles import known_handles
+from hashcart.store.shoppable import shoppable_conditions
+from hashcart.views.pictures import Picture, product_pictures
+from hashcart.views.shopfront import FrontPost
+
+# The posts a product page lists, at most.
+SHOWN_POSTS = 10
+
+
+@dataclass(frozen=True, slots=True)
+class VariantChoice:
+    product_id: str
+    color: str | None
+    size: str | None
+    availability: str
+
+
+@dataclass(frozen=True, slots=True)
+class ProductDetails:
+    product_id: str
+    title: str
+    link: str
+    description: str | None
+    price_amount: Decimal | None
+    currency: str | None
+    availability: str
+    color: str | None
+    size: str | None
+    # Units left to sell now (stock less what checkouts hold); None: not counted.
+    left: int | None
+    pictures: tuple[Picture, ...]
+    variants: tuple[VariantChoice, ...]  # the group's rows, this one included; () alone
+    posts: tuple[FrontPost, ...]  # without their products (this one)
+
+
+def product_details(
+    connection: Connection, product_id: str, accounts: Iterable[ShopAccount] = ()
+) -> ProductDetails | None:
+    p = t.products
+    row = connection.execute(select(p).where(p.c.product_id == product_id)).first()
+    if row is None:
+        return None
+    variants: tuple[VariantChoice, ...] = ()
+    if row.item_group_id:
+        variants = tuple(
+            VariantChoice(v.product_id, v.color, v.size, v.availability)
+            for v in connection.execute(
+                select(p.c.product_id, p.c.color, p.c.size, p.c.availability)
+                .where(p.c.item_group_id == row.item_group_id)
+                .order_by(p.c.color, p.c.size, p.c.product_id)
+            )
+        )
+    return ProductDetails(
+        product_id=row.product_id,
+        title=row.title,
+        link=row.link,
+        description=row.description,
+        price_amount=row.price_amount,
+        currency=row.currency,
+        availability=row.availability,
+        color=row.color,
+        size=row.size,
+        left=None if row.stock is None else max(0, row.stock - row.reserved),
+        pictures=tuple(product_pictures(connection, row.image_link, row.additional_image_links)),
+        variants=variants if len(variants) > 1 else (),
+        posts=_posts_carrying(connection, product_id, accounts),
+    )
+
+
+def _posts_carrying(
+    connection: Connection, product_id: str, accounts: Iterable[ShopAccount]
+) -> tuple[FrontPost, ...]:
+    posts, pp = t.posts, t.post_products
+    rows = connection.execute(
+        select(
+            posts.c.network,
+            posts.c.post_id,
+            posts.c.author_id,
+            posts.c.author_handle,
+            posts.c.text,
+            posts.c.created_at,
+        )
+        .join(pp, (pp.c.network == posts.c.network) & (pp.c.post_id == posts.c.post_id))
+        .where(
+            pp.c.product_id == product_id,
+            posts.c.text.is_not(None),
+            *shoppable_conditions(posts, accounts=tuple(accounts)),
+        )
+        .distinct()
+        .order_by(posts.c.created_at.desc(), posts.c.network, posts.c.post_id.desc())
+        .limit(SHOWN_POSTS)
+    ).all()
+    # Posts that came without a handle (Jetstream) show the one the shop knows, as the front.
+    handles = known_handles(
+        connection, [(r.network, r.author_id) for r in rows if not r.author_handle.lstrip("@")]
+    )
+    return tuple(
+        FrontPost(
+            network=r.network,
+            post_id=r.post_id,
+            author_id=r.author_id,
+            author_handle=r.author_handle,
+            known_handle=handles.get((r.network, r.author_id), ""),
+            text=r.text,
+            created_at=r.created_at,
+            products=(),
+        )
+        for r in rows
+    )
+
+
+def product_path(shop_slug: str, product_id: str) -> str:
+    """The product's page on the shop front."""
+    return f"/s/{shop_slug}/p/{quote(product_id, safe='')}"
