@@ -204,6 +204,7 @@ class Shop:
             if normalize_tag(tag) not in self.closed_offer_tags
         )
 
+    @property
     def public_url(self) -> str:
         """The shop's public address, without a trailing '/'."""
         return self.account_url.removesuffix("/account")

@@ -13,13 +13,14 @@ from collections.abc import Iterable, Mapping
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from hashcart.errors import HashcartError
 from hashcart.ports import HandoffLine, StoreOrder
 from hashcart.stores.shopify import ids
 
 HANDOFF_ATTRIBUTE = "hashcart_handoff"
 
 
-class NotAnOrder(ValueError):
+class NotAnOrder(HashcartError, ValueError):
     """A body or node that does not hold an order."""
 
 

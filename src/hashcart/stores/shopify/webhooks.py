@@ -19,6 +19,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from hashcart.errors import HashcartError
 from hashcart.ports import DeliveryLog, StoreChange, StoreChangeSink
 from hashcart.stores.shopify import ids
 from hashcart.stores.shopify.orders import NotAnOrder, order_of_webhook
@@ -32,7 +33,7 @@ TOPICS = ("products/update", "inventory_levels/update", "orders/create")
 _DELIVERY_ID = re.compile(r"[A-Za-z0-9-]{1,100}")
 
 
-class NotAChange(ValueError):
+class NotAChange(HashcartError, ValueError):
     """A verified body that does not hold what its topic says."""
 
 
