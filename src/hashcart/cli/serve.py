@@ -40,7 +40,7 @@ def serve(
     from hashcart.services.saved_cards import settle_cleanups
 
     ensure_can_listen(host, port)
-    hashcart = app_of(ctx)
+    hashcart = app_of(ctx, start=True)
     start_logging(hashcart)
     background = BackgroundServices(hashcart, listen=listen, dispatch=dispatch)
     background.start()
