@@ -34,6 +34,8 @@ AREAS = (
     "merchant_x_webhook",
     # --- offers by hashtag (issue 12) ---
     "merchant_offers",
+    # --- the console's API tokens and the merchant's words (issue 14) ---
+    "merchant_tokens",
 )
 
 
