@@ -633,6 +633,11 @@ class Repository(Protocol):
     def product_variants(self) -> Iterator[tuple[str, str, str | None, str | None]]:
         """(product_id, item_group_id, color, size) of the catalog's rows in a group."""
 
+    def message_templates(self) -> dict[str, str]:
+        """The message templates the merchant rewrote, by key (issue 14); the rest are the
+        defaults in domain/message_templates."""
+        ...
+
     # --- order care (issue 12): `#order` answers (store/order_care) ---
     def recent_orders(self, customer_ids: Iterable[int], limit: int) -> dict[int, CustomerOrders]:
         """Each customer's `limit` newest orders and their count (none: left out)."""

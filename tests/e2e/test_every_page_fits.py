@@ -58,7 +58,9 @@ def test_no_page_of_the_role_scrolls_sideways(
             "/merchant/catalog",
             "/merchant/outbox",
             "/merchant/tokens",
+            "/merchant/messages",
         } <= visited
+        assert any(path.startswith("/merchant/messages/") for path in visited), visited
         assert any(path.startswith("/merchant/orders/") for path in visited), visited
     wider = {url: extra for url, extra in pages.items() if extra > 0}
     assert wider == {}, f"pages wider than {width}px by (px): {wider}"

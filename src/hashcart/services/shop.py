@@ -78,6 +78,8 @@ class Shop:
     buy_confirm_minutes: float = 15.0
     buy_daily_limit: Decimal = Decimal("250")
     confirm_tag: str = "confirm"
+    # The merchant's words over the default message texts, by template key (issue 14).
+    templates: dict[str, str] = field(default_factory=dict)
 
     @classmethod
     def load(
@@ -117,6 +119,7 @@ class Shop:
             buy_confirm_minutes=settings.buy_confirm_minutes,
             buy_daily_limit=settings.buy_daily_limit,
             confirm_tag=(settings.confirm_tags or ("confirm",))[0],
+            templates=repo.message_templates(),
         )
 
     def is_own(self, post: Post) -> bool:
@@ -185,6 +188,7 @@ class Shop:
             shop_name=self.name,
             account_url=self.account_url,
             sanitize=self.sanitize,
+            templates=self.templates,
         )
 
     def shop_links(self, urls: tuple[str, ...], text: str) -> tuple[list[str], list[str]]:

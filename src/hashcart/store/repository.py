@@ -588,6 +588,11 @@ class Repository:
             undone += len(rows.all())
         return undone
 
+    def message_templates(self) -> dict[str, str]:
+        from hashcart.store.message_templates import stored_templates
+
+        return stored_templates(self.connection)
+
     def product_variants(self) -> Iterator[tuple[str, str, str | None, str | None]]:
         """(product_id, item_group_id, color, size) of the rows that name a group."""
         products = t.products

@@ -19,6 +19,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    false,
 )
 
 from hashcart.errors import HashcartError
@@ -98,6 +99,9 @@ customers = Table(
     Column("password_hash", Text, nullable=True),
     # How confirmations reach them: public_reply | private_message | email_only.
     Column("notify_by", String(16), nullable=False, server_default="public_reply"),
+    # Issue 14: the shopper asked for one reminder of a cart line that waits (the shop's
+    # `cart_reminders` switch must be on too); off unless they tick it.
+    Column("cart_reminders", Boolean, nullable=False, server_default=false()),
 )
 
 account_links = Table(
@@ -449,6 +453,16 @@ shop_config = Table(
     metadata,
     Column("key", String(64), primary_key=True),
     Column("value", Text, nullable=False),
+)
+
+# The merchant's words (issue 14): a message template the merchant rewrote in the console,
+# by template key (domain/message_templates); a key without a row has the default in code.
+message_templates = Table(
+    "message_templates",
+    metadata,
+    Column("key", String(64), primary_key=True),
+    Column("template", Text, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
 )
 
 

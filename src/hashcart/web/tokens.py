@@ -7,6 +7,8 @@ import secrets
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from hashcart.errors import HashcartError
+
 if TYPE_CHECKING:
     from sqlalchemy import Connection
 
@@ -30,7 +32,7 @@ TOKEN_PREFIX = "hc_"
 MAX_NAME_CHARS = 100
 
 
-class TokenNameError(ValueError):
+class TokenNameError(HashcartError, ValueError):
     """A token name the shop does not keep (blank, or too long); the message says which."""
 
 

@@ -36,6 +36,7 @@ AREAS = (
     "merchant_offers",
     # --- the console's API tokens and the merchant's words (issue 14) ---
     "merchant_tokens",
+    "merchant_messages",
 )
 
 

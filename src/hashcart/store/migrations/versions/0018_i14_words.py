@@ -1,0 +1,38 @@
+"""the merchant's words and a reminder (issue 14): message templates the merchant rewrote,
+and the shopper's opt-in to one cart reminder
+
+Revision ID: 0018_i14_words
+Revises: 0017
+Create Date: 2026-12-06 04:10:00
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0018_i14_words"
+down_revision = "0017"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.create_table(
+        "message_templates",
+        sa.Column("key", sa.String(length=64), nullable=False),
+        sa.Column("template", sa.Text(), nullable=False),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("key", name=op.f("pk_message_templates")),
+    )
+    # Shoppers who were here before this never asked for reminders.
+    with op.batch_alter_table("customers") as batch:
+        batch.add_column(
+            sa.Column("cart_reminders", sa.Boolean(), nullable=False, server_default=sa.false())
+        )
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("customers") as batch:
+        batch.drop_column("cart_reminders")
+    op.drop_table("message_templates")
