@@ -190,5 +190,7 @@ for _group in (
     "bus",
     # --- offers by hashtag (issue 12) ---
     "offers",
+    # --- a reminder of a waiting cart (issue 14) ---
+    "reminders",
 ):
     importlib.import_module(f"hashcart.cli.{_group}")

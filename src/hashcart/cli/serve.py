@@ -49,7 +49,8 @@ def serve(
     # shoppers' provider customers.
     cleaners = hashcart.provider_cleaners().get
     # Buys with a post confirmed but not paid for yet (a gateway that did not answer) are
-    # asked again on the same beat, and buys not confirmed in time expire.
+    # asked again on the same beat, and buys not confirmed in time expire; cart reminders
+    # that are due are queued (issue 14).
     sweep = PaymentSweep(
         hashcart.unit_of_work,
         hashcart.clock,
@@ -57,6 +58,7 @@ def serve(
         also=lambda now: (
             settle_cleanups(hashcart.unit_of_work, cleaners, now),
             hashcart.settle_buys(),
+            hashcart.send_reminders(),
         ),
     )
     sweep.start()

@@ -455,6 +455,17 @@ shop_config = Table(
     Column("value", Text, nullable=False),
 )
 
+# One reminder per cart (issue 14): a cart is a customer's lines since their last order
+# (`after_order`: that order's id, 0 before any), and this key is taken in the transaction
+# that queues its one `cart_reminder`, whichever channel it goes by.
+cart_reminders = Table(
+    "cart_reminders",
+    metadata,
+    Column("customer_id", ForeignKey("customers.id", ondelete="CASCADE"), primary_key=True),
+    Column("after_order", Integer, primary_key=True, autoincrement=False),
+    Column("queued_at", UTCDateTime, nullable=False),
+)
+
 # The merchant's words (issue 14): a message template the merchant rewrote in the console,
 # by template key (domain/message_templates); a key without a row has the default in code.
 message_templates = Table(

@@ -13,6 +13,7 @@ from starlette.responses import Response
 from hashcart.services.link_codes import issue_link_code
 from hashcart.services.saved_cards import settle_cleanups
 from hashcart.store import account_data
+from hashcart.store import cart_reminders as reminders
 from hashcart.web.account_page import NOTIFY_LABELS, render_account_page
 from hashcart.web.context import (
     SESSION_COOKIES,
@@ -40,6 +41,8 @@ DONE_NOTICES = {
         "this shop among the apps connected to that account there; you can remove it yourself."
     ),
     "notify": "Saved. We will tell you that way from now on.",
+    "reminders-on": "Saved. We will remind you once of a cart you leave waiting.",
+    "reminders-off": "Saved. No reminders of your cart.",
     "password": "Your new password is set.",
     "card": "Your card is saved. Stripe keeps it; we keep only its brand and last four digits.",
     "card-removed": "Your card is removed. Nothing will be charged to it again.",
@@ -110,6 +113,20 @@ def set_notify_by(
     with unit_of_work(request) as connection:
         account_data.set_notify_by(connection, viewer.id, notify_by)
     return RedirectResponse("/account?done=notify#notify", 303)
+
+
+@router.post("/account/reminders")
+def set_cart_reminders(
+    request: Request,
+    viewer: SignedInShopper,
+    cart_reminders: Annotated[str, Form(max_length=8)] = "",
+) -> Response:
+    """A reminder of a waiting cart (issue 14): a ticked box asks for it, an unticked one
+    (the field absent) says no."""
+    on = cart_reminders == "on"
+    with unit_of_work(request) as connection:
+        reminders.set_reminders(connection, viewer.id, on)
+    return RedirectResponse(f"/account?done=reminders-{'on' if on else 'off'}#reminders", 303)
 
 
 @router.get("/account/export")

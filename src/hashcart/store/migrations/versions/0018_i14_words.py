@@ -1,5 +1,5 @@
 """the merchant's words and a reminder (issue 14): message templates the merchant rewrote,
-and the shopper's opt-in to one cart reminder
+the shopper's opt-in to one cart reminder, and the key that keeps it to one per cart
 
 Revision ID: 0018_i14_words
 Revises: 0017
@@ -25,6 +25,19 @@ def upgrade() -> None:
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("key", name=op.f("pk_message_templates")),
     )
+    op.create_table(
+        "cart_reminders",
+        sa.Column("customer_id", sa.Integer(), nullable=False),
+        sa.Column("after_order", sa.Integer(), autoincrement=False, nullable=False),
+        sa.Column("queued_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["customer_id"],
+            ["customers.id"],
+            name=op.f("fk_cart_reminders_customer_id_customers"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("customer_id", "after_order", name=op.f("pk_cart_reminders")),
+    )
     # Shoppers who were here before this never asked for reminders.
     with op.batch_alter_table("customers") as batch:
         batch.add_column(
@@ -35,4 +48,5 @@ def upgrade() -> None:
 def downgrade() -> None:
     with op.batch_alter_table("customers") as batch:
         batch.drop_column("cart_reminders")
+    op.drop_table("cart_reminders")
     op.drop_table("message_templates")
