@@ -49,3 +49,16 @@ def test_stored_words_replace_the_default_and_the_greeting_and_reference_stay() 
 
 def test_a_stored_template_with_a_placeholder_since_removed_keeps_its_text() -> None:
     assert fill("added", {"added": "Hi $gone, $item"}, {"item": "Mug"}) == "Hi $gone, Mug"
+
+
+def test_a_trigger_tag_in_the_merchants_words_loses_its_sign() -> None:
+    context = MessageContext(
+        handle="sam",
+        trigger_post_id="42",
+        shop_name="Trailhead",
+        account_url="https://shop.example/account",
+        sanitize=lambda text: text.replace("#cart", "cart"),
+        templates={"added": "$item is in! Reply #cart to add more."},
+    )
+    text = compose(Reason.ADDED, context, title="Mug")
+    assert "#cart" not in text and "Reply cart to add more." in text

@@ -18,6 +18,7 @@ from typing import Any
 from hashcart.domain.buying import CODE_LENGTH
 from hashcart.domain.message_templates import TemplateProblem, check_template
 from hashcart.domain.messages import (
+    BUY_REASONS,
     BuyFacts,
     MessageContext,
     Reason,
@@ -41,18 +42,6 @@ ROOM_FOR_TITLES = 30
 _TITLE = shorten("Insulated Trail Flask with Bamboo Lid, Limited Edition", ROOM_FOR_TITLES)
 # A 19-digit post id, as X's are (the reference code is a hash of it: always 6 characters).
 _POST_ID = "1790000000000000000"
-
-
-_BUY_REASONS = frozenset(
-    {
-        Reason.BUY_CONFIRM_NEEDED,
-        Reason.PURCHASED,
-        Reason.CONFIRM_EXPIRED,
-        Reason.PAYMENT_DECLINED,
-        Reason.PAYMENT_METHOD_NEEDED,
-        Reason.LIMIT_REACHED,
-    }
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,7 +102,7 @@ def _details(key: str, shop: ShopWords) -> tuple[Reason, dict[str, Any]]:
         ]
     elif reason is Reason.PENDING_APPLIED:
         details["list_kind"] = "wishlist"
-    elif reason in _BUY_REASONS:
+    elif reason in BUY_REASONS:
         details["buy"] = buy
     return reason, details
 

@@ -11,7 +11,7 @@ confirm code of `buy_confirm_needed`, the link of `link_needed`) is refused.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from string import Template
 
@@ -246,9 +246,18 @@ def check_template(key: str, text: str) -> str:
     return kept
 
 
-def fill(key: str, templates: Mapping[str, str] | None, values: Mapping[str, str]) -> str:
+def fill(
+    key: str,
+    templates: Mapping[str, str] | None,
+    values: Mapping[str, str],
+    clean: Callable[[str], str] | None = None,
+) -> str:
     """The text of `key`'s template (the merchant's, else the default) with `values` put
-    in. A stored template that no longer reads (a placeholder since removed) keeps its `$`
-    text rather than fail a message."""
-    text = (templates or {}).get(key) or TEMPLATES[key].default
-    return Template(text).safe_substitute(values)
+    in. The merchant's words pass through `clean` first (the shop's sanitize: a trigger tag
+    written in them loses its sign, so our message can trigger nothing). A stored template
+    that no longer reads (a placeholder since removed) keeps its `$` text rather than fail
+    a message."""
+    text = (templates or {}).get(key)
+    if text and clean is not None:
+        text = clean(text)
+    return Template(text or TEMPLATES[key].default).safe_substitute(values)

@@ -272,7 +272,7 @@ def _compose(
         plain = _which_variant(ctx, named, choices, title_keep, values_keep, example, values)
         if plain is not None:
             key, body = "", plain
-    elif reason in _BUY_REASONS:
+    elif reason in BUY_REASONS:
         values.update(_buy_values(buy or BuyFacts(), item or named))
     elif reason is Reason.WHICH_PRODUCT or key not in TEMPLATES:
         key = "which_product"
@@ -280,7 +280,7 @@ def _compose(
             f"{i} {_title(ctx, name, title_keep)}" for i, name in enumerate(options, 1)
         )
     if key:
-        body = fill(key, ctx.templates, values)
+        body = fill(key, ctx.templates, values, ctx.sanitize)
     if advice:
         body = f"{body} {advice}"
     return f"{_greeting(ctx)}{body} (ref {reference(ctx.trigger_post_id)})"
@@ -319,7 +319,7 @@ def _which_variant(
     return None
 
 
-_BUY_REASONS = frozenset(
+BUY_REASONS = frozenset(
     {
         Reason.BUY_CONFIRM_NEEDED,
         Reason.PURCHASED,

@@ -81,7 +81,8 @@ def _editor(
     spec = TEMPLATES[key]
     shown: list[Preview] = []
     try:
-        shown = previews(key, text, _shop_words(request))
+        # With the shop's sanitize, as sent: a trigger tag in the words loses its sign.
+        shown = previews(key, text, _shop_words(request), hashcart_of(request).shop().sanitize)
     except TemplateProblem as error:
         problem = problem or _sentence(error)
         status_code = 400
