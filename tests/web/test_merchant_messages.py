@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import re
 
-import pytest
 from sqlalchemy import select
 
 from hashcart.domain.message_templates import TEMPLATES
@@ -17,6 +16,8 @@ from hashcart.store import schema as t
 from tests.web.cart_support import BEANS, MUG, SHOPPER_X_ID, x_reply_cart
 from tests.web.conftest import Browser, WebShop
 from tests.web.console_support import HOSTILE_SCRIPT, parse
+
+TOO_LONG = "Added $item to your cart at $shop. " + "Thank you so much for shopping! " * 6
 
 
 def merchant(shop: WebShop) -> Browser:
@@ -91,74 +92,56 @@ def test_saved_words_apply_to_messages_queued_after_the_save(web_shop: WebShop) 
     assert row[2].startswith("Yours")
 
 
-@pytest.mark.parametrize(
-    ("key", "words", "problem"),
-    [
-        (
-            "buy_confirm_needed",
-            "Buy $item for $total? Reply #$confirm_tag to confirm.",
-            "This message must keep $code (the one-time confirm code)",
-        ),
-        (
-            "link_needed",
-            "Please link your account at $shop.",
-            "This message must keep $account_url",
-        ),
-        ("added", "Added $item to your $basket.", "This message has no placeholder $basket"),
-        ("added", "Added $item for $5.", "A $ must start a placeholder"),
-        ("added", "Added ${item.__class__} at $shop.", "A $ must start a placeholder"),
-        ("added", "   ", "Write the message, or reset it to the default"),
-        (
-            "added",
-            "Added $item to your cart at $shop. " + "Thank you so much for shopping! " * 6,
-            "Too long for X:",
-        ),
-    ],
-    ids=["drops-code", "drops-link", "unknown", "bad-dollar", "attribute", "blank", "too-long"],
-)
-def test_a_template_that_breaks_a_rule_is_refused_beside_the_field(
-    web_shop: WebShop, key: str, words: str, problem: str
-) -> None:
-    refused = merchant(web_shop).submit(f"/merchant/messages/{key}", {"template": words})
-    assert refused.status_code == 400
-    assert field_error(refused.text).startswith(problem)
-    assert 'aria-invalid="true"' in refused.text
-    assert words.strip() in refused.text or not words.strip()  # what was typed stays
+# (message, words, the start of the problem said beside the field)
+REFUSED = [
+    (
+        "buy_confirm_needed",
+        "Buy $item for $total? Reply #$confirm_tag to confirm.",
+        "This message must keep $code (the one-time confirm code)",
+    ),
+    ("link_needed", "Please link your account at $shop.", "This message must keep $account_url"),
+    ("added", "Added $item to your $basket.", "This message has no placeholder $basket"),
+    ("added", "Added $item for $5.", "A $ must start a placeholder"),
+    ("added", "Added ${item.__class__} at $shop.", "A $ must start a placeholder"),
+    ("added", "   ", "Write the message, or reset it to the default"),
+    ("added", TOO_LONG, "Too long for X:"),
+]
+
+
+def test_a_template_that_breaks_a_rule_is_refused_beside_the_field(web_shop: WebShop) -> None:
+    browser = merchant(web_shop)  # one sign-in for every case (a password hash each)
+    for key, words, problem in REFUSED:
+        refused = browser.submit(f"/merchant/messages/{key}", {"template": words})
+        assert refused.status_code == 400, words
+        assert field_error(refused.text).startswith(problem), words
+        assert 'aria-invalid="true"' in refused.text
+        assert words.strip() in refused.text or not words.strip()  # what was typed stays
     assert stored(web_shop) == {}
-
-
-def test_too_long_shows_the_preview_that_does_not_fit(web_shop: WebShop) -> None:
-    words = "Added $item to your cart at $shop. " + "Thank you so much for shopping! " * 6
-    refused = merchant(web_shop).submit("/merchant/messages/added", {"template": words})
+    # Too long: the preview says which network it does not fit, and by how much.
     text = " ".join(parse(refused.text).text.split())
     assert re.search(r"X reply .*? (\d+) of 280 characters too long", text)
 
 
-def test_preview_shows_unsaved_words_without_saving(web_shop: WebShop) -> None:
+def test_preview_shows_unsaved_words_as_text_without_saving(web_shop: WebShop) -> None:
     browser = merchant(web_shop)
     shown = browser.submit(
         "/merchant/messages/added", {"template": "Yes! $item is yours, $shop.", "action": "preview"}
     )
     assert shown.status_code == 200
     assert "@wwwwwwwwwwwwwww Yes! 2 × Insulated Trail Flask" in shown.text
+    hostile = browser.submit(
+        "/merchant/messages/added",
+        {"template": f"Added $item {HOSTILE_SCRIPT} at $shop.", "action": "preview"},
+    )
+    assert HOSTILE_SCRIPT not in hostile.text  # in the editor and every preview: text
+    assert "script" not in parse(hostile.text).tags
     assert stored(web_shop) == {}
 
 
-def test_reset_brings_the_default_back(web_shop: WebShop) -> None:
+def test_reset_brings_the_default_back_and_only_with_the_csrf_token(web_shop: WebShop) -> None:
     browser = merchant(web_shop)
     browser.submit("/merchant/messages/added", {"template": "Got it: $item."})
     assert stored(web_shop) == {"added": "Got it: $item."}
-    reset = browser.submit("/merchant/messages/added/reset")
-    assert reset.status_code == 303
-    assert stored(web_shop) == {}
-    page = browser.get(reset.headers["location"]).text
-    assert "Back to the default words." in page
-    assert TEMPLATES["added"].default.replace("'", "&#39;") in page
-
-
-def test_posts_without_the_csrf_token_change_nothing(web_shop: WebShop) -> None:
-    browser = merchant(web_shop)
-    browser.submit("/merchant/messages/added", {"template": "Got it: $item."})
     for path, data in (
         ("/merchant/messages/added", {"template": "Changed: $item."}),
         ("/merchant/messages/added/reset", {}),
@@ -167,17 +150,12 @@ def test_posts_without_the_csrf_token_change_nothing(web_shop: WebShop) -> None:
         assert response.status_code == 403
     assert stored(web_shop) == {"added": "Got it: $item."}
 
+    reset = browser.submit("/merchant/messages/added/reset")
+    assert reset.status_code == 303
+    assert stored(web_shop) == {}
+    page = browser.get(reset.headers["location"]).text
+    assert "Back to the default words." in page
+    assert TEMPLATES["added"].default.replace("'", "&#39;") in page
 
-def test_an_unknown_message_is_a_404_page(web_shop: WebShop) -> None:
-    browser = merchant(web_shop)
     assert browser.get("/merchant/messages/nope").status_code == 404
     assert browser.submit("/merchant/messages/nope", {"template": "x"}).status_code == 404
-
-
-def test_hostile_words_stay_text_in_the_editor_and_the_preview(web_shop: WebShop) -> None:
-    words = f"Added $item {HOSTILE_SCRIPT} at $shop."
-    shown = merchant(web_shop).submit(
-        "/merchant/messages/added", {"template": words, "action": "preview"}
-    )
-    assert HOSTILE_SCRIPT not in shown.text
-    assert "script" not in parse(shown.text).tags
