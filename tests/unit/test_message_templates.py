@@ -8,6 +8,7 @@ import pytest
 from hashcart.domain.message_previews import ShopWords, check_fits, previews
 from hashcart.domain.message_templates import TEMPLATES, TemplateProblem, check_template, fill
 from hashcart.domain.messages import MessageContext, Reason, compose
+from hashcart.domain.order_care import shipped_text
 
 SHOP = ShopWords("Trailhead Coffee Roasters & Co.", "https://trailhead-coffee.example/account")
 
@@ -21,7 +22,7 @@ def test_every_default_keeps_what_it_must_and_fits_every_network(key: str) -> No
 
 
 def test_every_reason_composed_has_a_template() -> None:
-    composed = set(Reason) - {Reason.ORDER_STATUS, Reason.SHIPPED}
+    composed = set(Reason) - {Reason.ORDER_STATUS}
     assert {str(reason) for reason in composed} <= set(TEMPLATES)
 
 
@@ -62,3 +63,24 @@ def test_a_trigger_tag_in_the_merchants_words_loses_its_sign() -> None:
     )
     text = compose(Reason.ADDED, context, title="Mug")
     assert "#cart" not in text and "Reply cart to add more." in text
+
+
+def test_the_shipped_news_speaks_in_the_merchants_words() -> None:
+    def context(templates: dict[str, str]) -> MessageContext:
+        return MessageContext(
+            handle="sam",
+            trigger_post_id="42",
+            shop_name="Trailhead",
+            account_url="https://shop.example/account",
+            sanitize=lambda text: text,
+            templates=templates,
+        )
+
+    page, tracking = "https://shop.example/orders/7", "https://carrier.example/t/1Z9"
+    default = shipped_text(context({}), 7, tracking, page, public=True)
+    assert default.startswith(f"@sam Your order 7 at Trailhead has shipped. Details: {page} (ref ")
+    words = {"shipped_tracking": "On its way from $shop (order $order): $tracking_url"}
+    private = shipped_text(context(words), 7, tracking, page, public=False)
+    assert private.startswith(f"@sam On its way from Trailhead (order 7): {tracking} (ref ")
+    # In public the tracking link is never shown: the `shipped` words (default here) go.
+    assert shipped_text(context(words), 7, tracking, page, public=True) == default

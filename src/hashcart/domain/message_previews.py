@@ -25,6 +25,7 @@ from hashcart.domain.messages import (
     compose,
     email_subject,
 )
+from hashcart.domain.order_care import shipped_text
 from hashcart.domain.posts import Network, display_name
 from hashcart.domain.text_lengths import TextLimit, limit_for, shorten
 
@@ -92,6 +93,8 @@ def _details(key: str, shop: ShopWords) -> tuple[Reason, dict[str, Any]]:
     details: dict[str, Any] = {"title": _TITLE, "quantity": 2, "expiry_days": shop.expiry_days}
     if key == "unavailable_buy":
         return Reason.UNAVAILABLE, {**details, "buy": buy}
+    if key == "shipped_tracking":
+        return Reason.SHIPPED, details
     reason = Reason(key)
     if reason is Reason.WHICH_PRODUCT:
         details["options"] = [_TITLE, _TITLE, _TITLE]
@@ -122,13 +125,30 @@ def previews(
     for network in networks:
         limit = limit_for(network, shop.mastodon_max_characters)
         context = _context(shop, LONGEST_HANDLES.get(network, ""), kept, key, sanitize)
-        text = compose(reason, context, **details)
+        text = _text(key, reason, context, details)
         length = limit.length(text) if limit is not None else len(text)
         found.append(Preview(display_name(network), text, length, limit, network in _DIRECT))
-    email = compose(reason, _context(shop, "", kept, key, sanitize), **details)
+    if reason is Reason.SHIPPED:  # its email is not these words (order_care.shipped_email)
+        return found
+    email = _text(key, reason, _context(shop, "", kept, key, sanitize), details)
     subject = email_subject(reason, shorten(shop.shop_name, ROOM_FOR_TITLES))
     found.append(Preview("email", f"{subject}\n\n{email}", len(email), None))
     return found
+
+
+def _text(key: str, reason: Reason, context: MessageContext, details: dict[str, Any]) -> str:
+    """The message as sent: order care's shipped news has its own composer."""
+    if reason is Reason.SHIPPED:
+        base = context.account_url.removesuffix("/account")
+        tracking = "https://tracking.example-carrier.com/track?number=1Z999AA10123456784"
+        return shipped_text(
+            context,
+            9_999_999,
+            tracking,
+            f"{base}/orders/9999999",
+            public=key == "shipped",
+        )
+    return compose(reason, context, **details)
 
 
 def check_fits(key: str, template: str, shop: ShopWords) -> str:

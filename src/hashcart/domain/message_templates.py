@@ -43,6 +43,8 @@ PLACEHOLDERS: dict[str, str] = {
     "limit": "the shopper's daily limit for buying with posts",
     "offer": "the offer, as the shop describes it",
     "cart_url": "the link to the shopper's cart",
+    "order_url": "the link to the order's page (the shopper signs in to see it)",
+    "tracking_url": "the carrier's tracking link",
 }
 
 
@@ -200,6 +202,19 @@ TEMPLATES: dict[str, MessageTemplate] = {
             "Sorry, offer $offer at $shop has been loaded as many times as it allows.",
         ),
         _template("offer_expired", "Offer ended", "Sorry, offer $offer at $shop has ended."),
+        _template(
+            "shipped",
+            "Order shipped",
+            "Your order $order at $shop has shipped. Details: $order_url",
+            required=("order_url",),
+        ),
+        _template(
+            "shipped_tracking",
+            "Order shipped (private message, with tracking)",
+            "Your order $order at $shop has shipped. Track it: $tracking_url",
+            required=("tracking_url",),
+            also="order_url",
+        ),
         _template(
             "cart_reminder",
             "Cart reminder",
