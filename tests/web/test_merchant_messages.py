@@ -44,9 +44,13 @@ def test_the_list_names_every_message_and_only_a_merchant_sees_it(web_shop: WebS
     assert response.status_code == 303 and "/merchant/sign-in" in response.headers["location"]
     posted = anybody.submit("/merchant/messages/added", {"template": "Hi $item"})
     assert posted.status_code == 303 and "/merchant/sign-in" in posted.headers["location"]
-    page = merchant(web_shop).get("/merchant/messages").text
+    browser = merchant(web_shop)
+    page = browser.get("/merchant/messages").text
     for key in TEMPLATES:
         assert f'href="/merchant/messages/{key}"' in page
+        editor = browser.get(f"/merchant/messages/{key}")
+        said = " ".join(parse(editor.text).text.split())
+        assert editor.status_code == 200 and "of 280 characters fits" in said, key
     assert {"link_needed", "buy_confirm_needed", "cart_reminder"} <= set(TEMPLATES)
     assert stored(web_shop) == {}
 
