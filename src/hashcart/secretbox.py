@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import stat
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -74,20 +75,20 @@ TOKEN_KEY_SUFFIX = ".token_key"
 DEFAULT_TOKEN_KEY_FILE = "hashcart.token_key"
 
 
+# `sqlite:///relative.db`, `sqlite:////absolute.db`, `sqlite+pysqlite:///…`, a query after.
+_SQLITE_FILE = re.compile(r"sqlite(?:\+\w+)?:///(?P<path>[^?]*)(?:\?.*)?", re.DOTALL)
+
+
 class TokenKeyFileError(HashcartError, PermissionError):
     """The token key file is readable by others, or unreadable: hashcart does not start."""
 
 
 def token_key_path(database_url: str, config_file: Path | None = None) -> Path:
-    """Where the token key of this database is kept when no `token_key` is set."""
-    from sqlalchemy.engine import make_url
-
-    try:
-        url = make_url(database_url)
-    except ValueError:
-        url = None
-    if url is not None and url.get_backend_name() == "sqlite":
-        database = url.database or ""
+    """Where the token key of this database is kept when no `token_key` is set. The URL is
+    read without SQLAlchemy: commands that never open the database do not import it."""
+    sqlite = _SQLITE_FILE.fullmatch(database_url.strip())
+    if sqlite is not None:
+        database = sqlite["path"]
         if database and database != ":memory:" and not database.startswith("file:"):
             path = Path(database)
             return path.with_name(path.name + TOKEN_KEY_SUFFIX)
