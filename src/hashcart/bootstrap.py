@@ -188,6 +188,21 @@ class App:
         """The merchant's own store when it is not the built-in shop, else None."""
         return None if self.settings.store == "builtin" else self.commerce_store()
 
+    # --- a reminder of a waiting cart (issue 14) ---------------------------------------------
+
+    def send_reminders(self) -> int:
+        """Queue the cart reminders due now (services/reminders), when the shop has them on
+        (`cart_reminders`, over the settings file from the console): `serve`'s timer and
+        `hashcart reminders send`. How many were queued."""
+        settings = self.effective_settings()
+        if not settings.cart_reminders:
+            return 0
+        from hashcart.services.reminders import send_cart_reminders
+
+        return send_cart_reminders(
+            self.unit_of_work, self.clock, self.shop(), settings.cart_reminder_hours
+        )
+
     # --- the outbox's senders (host.Host.network_senders) ---------------------------------
 
     def network_senders(self) -> dict[str, Sender]:

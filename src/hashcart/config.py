@@ -183,6 +183,11 @@ class Settings(BaseSettings):
     # Off: `#buy` and `#confirm` are not acted on (a `#buy` gets no answer); the console's
     # settings page turns it off and on.
     buy_enabled: bool = True
+    # One reminder of a cart line that waited this long without an order (issue 14), to
+    # shoppers who asked for it on their account page, when the shop has it on (the
+    # console's settings page switches `cart_reminders`).
+    cart_reminders: bool = False
+    cart_reminder_hours: float = Field(default=48.0, gt=0, le=24 * 365)
 
     # --- The merchant's own store (issue 16; README "Use your own store"). ---
     # Where the catalog, stock and checkout live: "builtin" (hashcart's own shop), or a store

@@ -476,6 +476,22 @@ class Contact:
 
 
 @dataclass(frozen=True, slots=True)
+class WaitingCart:
+    """A cart whose oldest line has waited long enough for its one reminder (issue 14):
+    whom to tell, the cart's key (`after_order`: the customer's last order id, 0 before
+    any), that line, and the customer's account on the line's network (None: not linked
+    there, or a line added on the web: email then)."""
+
+    contact: Contact
+    after_order: int
+    product_title: str
+    quantity: int
+    network: str
+    post_id: str
+    account: tuple[str, str] | None  # (account id, handle)
+
+
+@dataclass(frozen=True, slots=True)
 class StoredLinkCode:
     code: str
     customer_id: int
@@ -639,6 +655,20 @@ class Repository(Protocol):
 
     def product_variants(self) -> Iterator[tuple[str, str, str | None, str | None]]:
         """(product_id, item_group_id, color, size) of the catalog's rows in a group."""
+
+    def waiting_carts(self, waited_since: datetime, limit: int) -> list[WaitingCart]:
+        """Up to `limit` carts of customers who asked for reminders whose oldest line was
+        added at or before `waited_since`, and that have had no reminder yet (issue 14)."""
+        ...
+
+    def claim_cart_reminder(self, customer_id: int, after_order: int, at: datetime) -> bool:
+        """Take the cart's one reminder; False when it was taken already (the unique key)."""
+        ...
+
+    def message_templates(self) -> dict[str, str]:
+        """The message templates the merchant rewrote, by key (issue 14); the rest are the
+        defaults in domain/message_templates."""
+        ...
 
     # --- order care (issue 12): `#order` answers (store/order_care) ---
     def recent_orders(self, customer_ids: Iterable[int], limit: int) -> dict[int, CustomerOrders]:

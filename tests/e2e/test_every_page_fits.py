@@ -53,7 +53,14 @@ def test_no_page_of_the_role_scrolls_sideways(
         assert {"/cart", "/wishlist", "/checkout", "/orders", "/account"} <= visited
         assert any(path.startswith("/orders/") for path in visited), visited
     else:
-        assert {"/merchant/posts", "/merchant/catalog", "/merchant/outbox"} <= visited
+        assert {
+            "/merchant/posts",
+            "/merchant/catalog",
+            "/merchant/outbox",
+            "/merchant/tokens",
+            "/merchant/messages",
+        } <= visited
+        assert any(path.startswith("/merchant/messages/") for path in visited), visited
         assert any(path.startswith("/merchant/orders/") for path in visited), visited
         # Issue 14: the orders list, filtered, and each customer's page.
         assert any(path.startswith("/merchant/customers/") for path in visited), visited

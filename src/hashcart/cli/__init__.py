@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import gc
 import importlib
+import os
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn
@@ -69,20 +70,25 @@ def main_options(
     ctx.obj = {"config": config, "db": db}
 
 
-def settings_of(ctx: typer.Context) -> Settings:
+def settings_of(ctx: typer.Context, *, start: bool = False) -> Settings:
+    """The settings; without a `token_key`, the key kept in its file (secretbox), which a
+    `start` (serve, listen, dispatch) makes when there is none yet."""
     from hashcart.config import ConfigFileError, load_settings
+    from hashcart.secretbox import with_token_key
 
     options = ctx.find_root().obj or {}
     try:
-        return load_settings(options.get("config"), database_url=options.get("db"))
+        settings = load_settings(options.get("config"), database_url=options.get("db"))
     except ConfigFileError as error:
         fail(str(error))
     except ValueError as error:  # pydantic's ValidationError is a ValueError
         fail(f"invalid settings: {error}")
+    named = options.get("config") or os.environ.get("HASHCART_CONFIG")
+    return with_token_key(settings, Path(named) if named else None, create=start)
 
 
-def app_of(ctx: typer.Context) -> App:
-    return open_with(settings_of(ctx))
+def app_of(ctx: typer.Context, *, start: bool = False) -> App:
+    return open_with(settings_of(ctx, start=start))
 
 
 def open_with(settings: Settings) -> App:
@@ -189,5 +195,7 @@ for _group in (
     "store",
     # --- live sales (issue 13) ---
     "sales",
+    # --- a reminder of a waiting cart (issue 14) ---
+    "reminders",
 ):
     importlib.import_module(f"hashcart.cli.{_group}")

@@ -30,7 +30,7 @@ def listen(ctx: typer.Context) -> None:
     from hashcart import live
     from hashcart.networks import registry as networks
 
-    hashcart = app_of(ctx)
+    hashcart = app_of(ctx, start=True)
     start_logging(hashcart)  # before the listeners are built: they warn of what is missing
     named = hashcart.effective_settings().listeners
     if not named:
@@ -92,7 +92,7 @@ def dispatch(
 
     if as_json and not once:
         fail("--json goes with --once")
-    hashcart = app_of(ctx)
+    hashcart = app_of(ctx, start=True)
     if not once:  # --once prints its summary; until stopped, what happens is logged
         start_logging(hashcart)
     settings = hashcart.effective_settings()

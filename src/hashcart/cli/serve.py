@@ -46,7 +46,7 @@ def serve(
     from hashcart.services.saved_cards import settle_cleanups
 
     ensure_can_listen(host, port)
-    hashcart = app_of(ctx)
+    hashcart = app_of(ctx, start=True)
     start_logging(hashcart)
     background = BackgroundServices(hashcart, listen=listen, dispatch=dispatch)
     background.start()
@@ -58,7 +58,8 @@ def serve(
     # store_sync_minutes, on the same beat.
     sync_store = _store_sync(hashcart)
     # Buys with a post confirmed but not paid for yet (a gateway that did not answer) are
-    # asked again on the same beat, and buys not confirmed in time expire.
+    # asked again on the same beat, and buys not confirmed in time expire; cart reminders
+    # that are due are queued (issue 14).
     sweep = PaymentSweep(
         hashcart.unit_of_work,
         hashcart.clock,
@@ -67,6 +68,7 @@ def serve(
             settle_cleanups(hashcart.unit_of_work, cleaners, now),
             hashcart.settle_buys(),
             sync_store(),
+            hashcart.send_reminders(),
         ),
     )
     sweep.start()

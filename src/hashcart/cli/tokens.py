@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -18,10 +19,6 @@ tokens_app = typer.Typer(
     help="Merchant API tokens (`Authorization: Bearer <token>` on /api).", no_args_is_help=True
 )
 app.add_typer(tokens_app, name="tokens")
-
-# A prefix people and secret scanners recognise; the rest is 32 random bytes.
-TOKEN_PREFIX = "hc_"
-MAX_NAME_CHARS = 100
 
 
 # The demo's database (cli/demo.DEMO_DATABASE, not imported: it would bring the demo along).
@@ -59,21 +56,17 @@ def tokens_create(
     ] = None,
 ) -> None:
     """Make a token and print it on stdout. Only its hash is kept: it is shown this once."""
-    from hashcart.store import api_tokens
-    from hashcart.web.tokens import digest, new_secret
+    from hashcart.web.tokens import TokenNameError, create_api_token, token_label
 
-    label = None if name is None else " ".join(name.split())
-    if label is not None and not label:
-        fail("a token needs a name")
-    if label is not None and len(label) > MAX_NAME_CHARS:
-        fail(f"a token name has at most {MAX_NAME_CHARS} characters")
+    try:
+        token_label(name, datetime.min)  # a bad name is refused before the database is opened
+    except TokenNameError as error:
+        fail(str(error))
     hashcart = existing_shop(ctx)
-    if label is None:
-        label = f"made {hashcart.clock.now():%Y-%m-%d %H:%M:%S} UTC"
-    token = TOKEN_PREFIX + new_secret()
+    now = hashcart.clock.now()
+    label = token_label(name, now)
     with hashcart.unit_of_work() as uow:
-        connection = uow.connection
-        token_id = api_tokens.create_token(connection, label, digest(token), hashcart.clock.now())
+        token_id, token = create_api_token(uow.connection, label, now)
     sys.stdout.write(token + "\n")
     errors.print(
         f"token {token_id} ({label}) made; keep it now: it cannot be shown again.",

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Literal
 
+from hashcart.domain.message_templates import TEMPLATES, fill
 from hashcart.domain.posts import Network
 from hashcart.domain.text_lengths import TextLimit, shorten, tame
 
@@ -68,6 +69,9 @@ class Reason(StrEnum):
     CLAIM_LIMIT = "claim_limit"
     SALE_CLOSED = "sale_closed"
     INVOICE_DUE = "invoice_due"
+
+    # --- issue 14: one reminder of a cart line that waited (services/reminders) ---
+    CART_REMINDER = "cart_reminder"
 
 
 class NotifyBy(StrEnum):
@@ -153,6 +157,8 @@ class MessageContext:
     shop_name: str
     account_url: str
     sanitize: Callable[[str], str]
+    # The merchant's words over the defaults, by template key (domain/message_templates).
+    templates: Mapping[str, str] = field(default_factory=dict)
 
 
 def mention_ask(shop_handle: str | None, tag: str) -> str | None:
@@ -289,67 +295,35 @@ def _compose(
     shop = ctx.sanitize(shorten(ctx.sanitize(ctx.shop_name), shop_keep))
     named = _title(ctx, title, title_keep)
     item = _quantity(quantity, named) if title else ""
-    if reason is Reason.ADDED:
-        body = f"Added {item} to your cart at {shop}."
-    elif reason is Reason.PENDING_APPLIED:
-        where = "cart" if list_kind == "cart" else "wish list"
-        body = (
-            f"Your account is linked: {item} from your earlier reply is now in your "
-            f"{where} at {shop}."
-        )
-    elif reason is Reason.WISHLISTED:
-        body = f"Saved {item} to your wish list at {shop}."
-    elif reason is Reason.LINKED:
-        body = (
-            f"This account is now linked to your account at {shop}: your tagged replies to "
-            "our product posts now go straight to your cart."
-        )
-    elif reason is Reason.ALREADY_IN_CART:
-        body = f"{named} is already in your cart at {shop}; nothing changed."
-    elif reason is Reason.ALREADY_WISHLISTED:
-        body = f"{named} is already on your wish list at {shop}; nothing changed."
-    elif reason is Reason.UNAVAILABLE and buy is not None:
-        body = f"Sorry, {named} is not available right now, so nothing was bought."
-    elif reason is Reason.UNAVAILABLE:
-        body = (
-            f"Sorry, {named} is not available right now, so it is not in your "
-            "cart. Your wish list can still keep it."
-        )
-    elif reason is Reason.REMOVED:
-        body = f"Removed {named} from your cart at {shop}."
-    elif reason is Reason.NOT_IN_CART:
-        body = f"{named} was not in your cart at {shop}; nothing changed."
+    values = {
+        "shop": shop,
+        "product": named,
+        "item": item,
+        "offer": named,
+        "account_url": ctx.account_url,
+        "days": f"{expiry_days:g}",
+        "list": "cart" if list_kind == "cart" else "wish list",
+        "cart_url": ctx.account_url.removesuffix("/account") + "/cart",
+    }
+    key, body = str(reason), ""
+    if reason is Reason.UNAVAILABLE and buy is not None:
+        key = "unavailable_buy"
     elif reason is Reason.WHICH_VARIANT:
-        body = _which_variant(ctx, named, choices, title_keep, values_keep, example)
+        plain = _which_variant(ctx, named, choices, title_keep, values_keep, example, values)
+        if plain is not None:
+            key, body = "", plain
     elif reason in _SALE_REASONS or (reason is Reason.LINK_NEEDED and sale is not None):
-        body = _sale_text(reason, ctx, named, shop, sale or SaleFacts())
-    elif reason in _BUY_REASONS:
-        body = _buy_text(reason, item or named, shop, buy or BuyFacts())
-    elif reason is Reason.OFFER_LOADED:
-        body = (
-            f"Offer loaded: {named} at {shop}. It comes off your next order with an "
-            "eligible product by itself."
-        )
-    elif reason is Reason.OFFER_ALREADY_LOADED:
-        body = f"Offer {named} is already on your account at {shop}; nothing changed."
-    elif reason is Reason.OFFER_EXHAUSTED:
-        body = f"Sorry, offer {named} at {shop} has been loaded as many times as it allows."
-    elif reason is Reason.OFFER_EXPIRED:
-        body = f"Sorry, offer {named} at {shop} has ended."
-    elif reason is Reason.LINK_NEEDED:
-        days = f"{expiry_days:g}"
-        body = (
-            f"To shop from your replies, link this account to {shop} at {ctx.account_url}. "
-            f"We keep your requests for {days} days and add them once you link."
-        )
-    else:
-        numbered = "; ".join(
+        # Live sales' messages are not the merchant's words yet: fixed texts (issue 13).
+        key, body = "", _sale_text(reason, ctx, named, shop, sale or SaleFacts())
+    elif reason in BUY_REASONS:
+        values.update(_buy_values(buy or BuyFacts(), item or named))
+    elif reason is Reason.WHICH_PRODUCT or key not in TEMPLATES:
+        key = "which_product"
+        values["choices"] = "; ".join(
             f"{i} {_title(ctx, name, title_keep)}" for i, name in enumerate(options, 1)
         )
-        body = (
-            f"That post shows several products ({numbered}). Reply again with the tag "
-            "followed by the number you want, for example 2."
-        )
+    if key:
+        body = fill(key, ctx.templates, values, ctx.sanitize)
     if advice:
         body = f"{body} {advice}"
     return f"{_greeting(ctx)}{body} (ref {reference(ctx.trigger_post_id)})"
@@ -362,29 +336,33 @@ def _which_variant(
     title_keep: int,
     values_keep: int,
     example: Sequence[str],
-) -> str:
+    values: dict[str, str],
+) -> str | None:
     """`named` comes in several versions: each choice's first `values_keep` values (and
-    how many more), then how to answer, with `example` (else each list's first value)."""
+    how many more), then how to answer, with `example` (else each list's first value), put
+    into `values`; None then (the template says it). A product without listed versions has
+    the plain text."""
     lists = []
     firsts = []
-    for label, values in choices:
-        if not values:
+    for label, values_of in choices:
+        if not values_of:
             continue
-        shown = [_title(ctx, value, title_keep) for value in values[:values_keep]]
-        more = len(values) - len(shown)
+        shown = [_title(ctx, value, title_keep) for value in values_of[:values_keep]]
+        more = len(values_of) - len(shown)
         listed = ", ".join(shown) + (f" and {more} more" if more else "")
         lists.append(f"{label} {listed}")
         firsts.append(shown[0])
-    offered = f": {'; '.join(lists)}" if lists else ""
+    if not lists:
+        return (
+            f"{named} comes in several versions. Reply again with the tag followed by your choice."
+        )
     said = [_title(ctx, value, title_keep) for value in example] or firsts
-    hint = f", for example {' '.join(said)}" if said else ""
-    return (
-        f"{named} comes in several versions{offered}. Reply again with the tag followed "
-        f"by your choice{hint}."
-    )
+    values["choices"] = "; ".join(lists)
+    values["example"] = " ".join(said)
+    return None
 
 
-_BUY_REASONS = frozenset(
+BUY_REASONS = frozenset(
     {
         Reason.BUY_CONFIRM_NEEDED,
         Reason.PURCHASED,
@@ -397,47 +375,26 @@ _BUY_REASONS = frozenset(
 )
 
 
-def _buy_text(reason: Reason, item: str, shop: str, buy: BuyFacts) -> str:
-    """Buy with a post's messages. The confirm tag is quoted on purpose, as the first-message
-    advice does: the shop's own posts never act (services/ingest)."""
-    minutes = f"{buy.minutes:g}"
-    if reason is Reason.BUY_CONFIRM_NEEDED:
-        offer = f" ({buy.offer_off} off with your {buy.offer_tag} offer)" if buy.offer_off else ""
-        return (
-            f"Buy {item} for {buy.total}{offer} at {shop} with your card ending in {buy.last4}? "
-            f"Reply #{buy.confirm_tag} {buy.code} within {minutes} minutes. "
-            "Nothing is charged until you do."
-        )
-    if reason is Reason.PURCHASED:
-        return (
-            f"Bought: {item} for {buy.total} at {shop}, order #{buy.order_id}. "
-            "We emailed you the receipt."
-        )
-    if reason is Reason.CONFIRM_EXPIRED:
-        return (
-            "That code has expired, so nothing was bought and nothing was charged. "
-            "Reply to the product post again to get a new one."
-        )
-    if reason is Reason.PAYMENT_DECLINED:
-        why = f" ({buy.declined.rstrip('.')})" if buy.declined else ""
-        return (
-            f"Your card ending in {buy.last4} was declined{why}, so nothing was bought "
-            f"and nothing was charged. You can update your card at {buy.payment_url}."
-        )
-    if reason is Reason.PAYMENT_METHOD_NEEDED:
-        return (
-            f"To buy {item} with a post, save a card on your account at {shop} first: "
-            f"{buy.payment_url}. Nothing was bought."
-        )
-    if reason is Reason.ADDRESS_NEEDED:
-        return (
-            f"To buy {item} with a post, save where it ships on your account at {shop} "
-            f"first: {buy.address_url}. Nothing was bought."
-        )
-    return (
-        f"Buying {item} for {buy.total} would take today's buys with a post over your limit "
-        f"of {buy.limit} at {shop}, so nothing was bought. You can still add it to your cart."
-    )
+def _buy_values(buy: BuyFacts, item: str) -> dict[str, str]:
+    """Buy with a post's facts as its templates' values. The confirm tag is quoted on
+    purpose, as the first-message advice does: the shop's own posts never act
+    (services/ingest)."""
+    return {
+        "item": item,
+        "total": buy.total,
+        "offer_note": (
+            f" ({buy.offer_off} off with your {buy.offer_tag} offer)" if buy.offer_off else ""
+        ),
+        "card": buy.last4,
+        "confirm_tag": buy.confirm_tag,
+        "code": buy.code,
+        "minutes": f"{buy.minutes:g}",
+        "order": str(buy.order_id),
+        "declined_note": f" ({buy.declined.rstrip('.')})" if buy.declined else "",
+        "payment_url": buy.payment_url,
+        "address_url": buy.address_url,
+        "limit": buy.limit,
+    }
 
 
 _SALE_REASONS = frozenset(
@@ -535,6 +492,8 @@ _SUBJECTS = {
     Reason.CLAIM_LIMIT: "Claim limit reached",
     Reason.SALE_CLOSED: "The sale has closed",
     Reason.INVOICE_DUE: "Your invoice is due",
+    # --- issue 14 ---
+    Reason.CART_REMINDER: "Still in your cart",
 }
 
 

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from urllib.parse import urlsplit
 
+from hashcart.domain.message_templates import fill
 from hashcart.domain.messages import MessageContext, reference
 from hashcart.domain.posts import Network
 from hashcart.domain.text_lengths import TextLimit, shorten
@@ -313,17 +314,16 @@ def shipped_text(
     public: bool,
 ) -> str:
     """The news that order `number` shipped: with its tracking link in private, only the
-    order page's address in a public reply (the page needs the shopper's sign-in)."""
-    if public:
-        body = f"Your order {number} at {_shop(ctx)} has shipped. Details: {order_url}"
-    elif tracking_url:
-        body = (
-            f"Your order {number} at {_shop(ctx)} has shipped. "
-            f"Track it: {ctx.sanitize(tracking_url)}"
-        )
-    else:
-        body = f"Your order {number} at {_shop(ctx)} has shipped. Details: {order_url}"
-    return _with_ref(ctx, body)
+    order page's address in a public reply (the page needs the shopper's sign-in). In the
+    merchant's words when they rewrote `shipped` or `shipped_tracking` (issue 14)."""
+    values = {
+        "order": str(number),
+        "shop": _shop(ctx),
+        "order_url": order_url,
+        "tracking_url": ctx.sanitize(tracking_url or ""),
+    }
+    key = "shipped_tracking" if tracking_url and not public else "shipped"
+    return _with_ref(ctx, fill(key, ctx.templates, values, ctx.sanitize))
 
 
 def shipped_email(

@@ -92,6 +92,9 @@ class Shop:
     claim_settle: timedelta = timedelta(seconds=3)
     unlinked_hold: timedelta = timedelta(minutes=30)
 
+    # The merchant's words over the default message texts, by template key (issue 14).
+    templates: dict[str, str] = field(default_factory=dict)
+
     @classmethod
     def load(
         cls,
@@ -140,6 +143,7 @@ class Shop:
             claim_words=settings.claim_words(),
             claim_settle=timedelta(seconds=settings.claim_settle_seconds),
             unlinked_hold=timedelta(minutes=settings.unlinked_hold_minutes),
+            templates=repo.message_templates(),
         )
 
     def is_own(self, post: Post) -> bool:
@@ -229,6 +233,7 @@ class Shop:
             shop_name=self.name,
             account_url=self.account_url,
             sanitize=self.sanitize,
+            templates=self.templates,
         )
 
     def shop_links(self, urls: tuple[str, ...], text: str) -> tuple[list[str], list[str]]:

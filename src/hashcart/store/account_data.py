@@ -220,6 +220,7 @@ def export(connection: Connection, customer_id: int) -> dict[str, Any]:
             "name": customer.name,
             "created_at": _iso(customer.created_at),
             "notify_by": customer.notify_by,
+            "cart_reminders": bool(customer.cart_reminders),
         },
         "linked_accounts": [
             {

@@ -36,6 +36,7 @@ from hashcart.ports import (
     ProductInfo,
     StoredLinkCode,
     StoredPost,
+    WaitingCart,
 )
 from hashcart.store import order_care, stock_counts
 from hashcart.store import schema as t
@@ -593,6 +594,21 @@ class Repository:
             )
             undone += len(rows.all())
         return undone
+
+    def waiting_carts(self, waited_since: datetime, limit: int) -> list[WaitingCart]:
+        from hashcart.store import cart_reminders
+
+        return cart_reminders.waiting_carts(self.connection, waited_since, limit)
+
+    def claim_cart_reminder(self, customer_id: int, after_order: int, at: datetime) -> bool:
+        from hashcart.store import cart_reminders
+
+        return cart_reminders.claim(self.connection, customer_id, after_order, at)
+
+    def message_templates(self) -> dict[str, str]:
+        from hashcart.store.message_templates import stored_templates
+
+        return stored_templates(self.connection)
 
     def product_variants(self) -> Iterator[tuple[str, str, str | None, str | None]]:
         """(product_id, item_group_id, color, size) of the rows that name a group."""

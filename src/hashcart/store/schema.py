@@ -20,6 +20,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    false,
 )
 
 from hashcart.errors import HashcartError
@@ -129,6 +130,9 @@ customers = Table(
     Column("password_hash", Text, nullable=True),
     # How confirmations reach them: public_reply | private_message | email_only.
     Column("notify_by", String(16), nullable=False, server_default="public_reply"),
+    # Issue 14: the shopper asked for one reminder of a cart line that waits (the shop's
+    # `cart_reminders` switch must be on too); off unless they tick it.
+    Column("cart_reminders", Boolean, nullable=False, server_default=false()),
 )
 
 account_links = Table(
@@ -493,6 +497,27 @@ shop_config = Table(
     metadata,
     Column("key", String(64), primary_key=True),
     Column("value", Text, nullable=False),
+)
+
+# One reminder per cart (issue 14): a cart is a customer's lines since their last order
+# (`after_order`: that order's id, 0 before any), and this key is taken in the transaction
+# that queues its one `cart_reminder`, whichever channel it goes by.
+cart_reminders = Table(
+    "cart_reminders",
+    metadata,
+    Column("customer_id", ForeignKey("customers.id", ondelete="CASCADE"), primary_key=True),
+    Column("after_order", Integer, primary_key=True, autoincrement=False),
+    Column("queued_at", UTCDateTime, nullable=False),
+)
+
+# The merchant's words (issue 14): a message template the merchant rewrote in the console,
+# by template key (domain/message_templates); a key without a row has the default in code.
+message_templates = Table(
+    "message_templates",
+    metadata,
+    Column("key", String(64), primary_key=True),
+    Column("template", Text, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
 )
 
 

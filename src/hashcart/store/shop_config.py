@@ -146,7 +146,7 @@ def origin(settings: Settings, overrides: Mapping[str, tuple[str, ...]], key: st
 # Stored in `shop_config` beside the lists, as the JSON `true` or `false`; like them, only a
 # value that differs from the settings file is kept. They cannot conflict with anything.
 
-SWITCHES = ("buy_enabled",)
+SWITCHES = ("buy_enabled", "cart_reminders")
 
 
 def stored_switches(connection: Connection) -> dict[str, bool]:

@@ -15,7 +15,7 @@ from hashcart.networks import registry
 from hashcart.networks.base import SignInAsks
 from hashcart.networks.post_urls import post_url
 from hashcart.networks.x.guidance import REPLY_RULE, ask_with
-from hashcart.store import account_data
+from hashcart.store import account_data, cart_reminders
 from hashcart.store.gateway_records import StoredGatewayRecords
 from hashcart.store.saved_addresses import saved_address
 from hashcart.web.context import Viewer, hashcart_of, read_only, render
@@ -75,7 +75,14 @@ def render_account_page(
         applied = account_data.applied_intents(connection, viewer.id)
         card = StoredGatewayRecords(connection).saved_method(viewer.id)
         address = saved_address(connection, viewer.id)
+
+        reminders = cart_reminders.reminders_on(connection, viewer.id)
     form = stripe_form(app.settings)
+    # A reminder of a waiting cart (issue 14): the shopper's choice, and whether the shop
+    # sends them at all.
+    extra.setdefault("reminders_on", reminders)
+    extra.setdefault("shop_reminds", settings.cart_reminders)
+    extra.setdefault("reminder_hours", f"{settings.cart_reminder_hours:g}")
     extra.setdefault("chosen", viewer.person.notify_by)
     extra.setdefault("title", "Your account")
     # The address form starts from the saved address (issue 12); a refused one comes back.

@@ -41,6 +41,9 @@ AREAS = (
     "pictures",
     "product_page",
     "merchant_pictures",
+    # --- the console's API tokens and the merchant's words (issue 14) ---
+    "merchant_tokens",
+    "merchant_messages",
 )
 
 

@@ -14,6 +14,7 @@ from hashcart.services import checkout
 from hashcart.services.link_codes import issue_link_code
 from hashcart.services.saved_cards import settle_cleanups
 from hashcart.store import account_data
+from hashcart.store import cart_reminders as reminders
 from hashcart.store.saved_addresses import save_address
 from hashcart.web.account_page import NOTIFY_LABELS, render_account_page
 from hashcart.web.context import (
@@ -44,6 +45,8 @@ DONE_NOTICES = {
     ),
     "notify": "Saved. We will tell you that way from now on.",
     "address": "Your address is saved. What you buy with a post ships there.",
+    "reminders-on": "Saved. We will remind you once of a cart you leave waiting.",
+    "reminders-off": "Saved. No reminders of your cart.",
     "password": "Your new password is set.",
     "card": "Your card is saved. Stripe keeps it; we keep only its brand and last four digits.",
     "card-removed": "Your card is removed. Nothing will be charged to it again.",
@@ -146,6 +149,20 @@ def save_shipping_address(
     with unit_of_work(request) as connection:
         save_address(connection, viewer.id, address, hashcart_of(request).clock.now())
     return RedirectResponse("/account?done=address#address", 303)
+
+
+@router.post("/account/reminders")
+def set_cart_reminders(
+    request: Request,
+    viewer: SignedInShopper,
+    cart_reminders: Annotated[str, Form(max_length=8)] = "",
+) -> Response:
+    """A reminder of a waiting cart (issue 14): a ticked box asks for it, an unticked one
+    (the field absent) says no."""
+    on = cart_reminders == "on"
+    with unit_of_work(request) as connection:
+        reminders.set_reminders(connection, viewer.id, on)
+    return RedirectResponse(f"/account?done=reminders-{'on' if on else 'off'}#reminders", 303)
 
 
 @router.get("/account/export")

@@ -171,6 +171,9 @@ def _settings_page(
         stripe_settings=stripe_settings(app.settings),
         buy_enabled=switches.get("buy_enabled", app.settings.buy_enabled),
         buy_origin=shop_config.switch_origin(app.settings, switches, "buy_enabled"),
+        reminders_enabled=switches.get("cart_reminders", app.settings.cart_reminders),
+        reminders_origin=shop_config.switch_origin(app.settings, switches, "cart_reminders"),
+        reminder_hours=f"{app.settings.cart_reminder_hours:g}",
     )
 
 
@@ -223,6 +226,15 @@ def settings_submit(
     return RedirectResponse("/merchant/settings?saved=1", 303)
 
 
+def _switch(request: Request, key: str, value: str, anchor: str) -> Response:
+    """Turn the console switch `key` on or off (`value`), then back to its section."""
+    if value not in ("on", "off"):
+        return _settings_page(request, 400, error="Say on or off.")
+    with unit_of_work(request) as connection:
+        shop_config.save_switch(connection, hashcart_of(request).settings, key, value == "on")
+    return RedirectResponse(f"/merchant/settings?saved=1#{anchor}", 303)
+
+
 @router.post("/settings/buying")
 def settings_buying(
     request: Request,
@@ -231,13 +243,18 @@ def settings_buying(
 ) -> Response:
     """Buying with a post on or off (`buy_enabled`): off, `#buy` and `#confirm` are no
     triggers; buys already confirmed are still paid for."""
-    if buy_enabled not in ("on", "off"):
-        return _settings_page(request, 400, error="Say on or off.")
-    with unit_of_work(request) as connection:
-        shop_config.save_switch(
-            connection, hashcart_of(request).settings, "buy_enabled", buy_enabled == "on"
-        )
-    return RedirectResponse("/merchant/settings?saved=1#buying", 303)
+    return _switch(request, "buy_enabled", buy_enabled, "buying")
+
+
+@router.post("/settings/reminders")
+def settings_reminders(
+    request: Request,
+    viewer: SignedInMerchant,
+    cart_reminders: Annotated[str, Form(max_length=8)] = "",
+) -> Response:
+    """Cart reminders on or off for the shop (`cart_reminders`, issue 14): on, shoppers who
+    asked for one get one message about a cart that waited `cart_reminder_hours`."""
+    return _switch(request, "cart_reminders", cart_reminders, "reminders")
 
 
 @router.post("/settings/reset")

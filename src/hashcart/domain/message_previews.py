@@ -1,0 +1,180 @@
+"""How a message template reads on each channel, with the longest realistic values, and
+whether it fits that network's limit (issue 14: the console's preview, and its refusal to
+save a template too long for a network).
+
+"Realistic": the longest handle each network gives its accounts in practice, two of a
+product whose title is cut to ROOM_FOR_TITLES graphemes, the shop's name cut as long, a
+four-figure total, the shop's own links. Real messages cut longer titles and names further
+to fit (messages.compose); a template must leave room for this much of them, besides what
+is never cut (the merchant's own words, links, codes, the greeting, the reference).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from hashcart.domain.buying import CODE_LENGTH
+from hashcart.domain.message_templates import TemplateProblem, check_template
+from hashcart.domain.messages import (
+    BUY_REASONS,
+    BuyFacts,
+    MessageContext,
+    Reason,
+    compose,
+    email_subject,
+)
+from hashcart.domain.order_care import shipped_text
+from hashcart.domain.posts import Network, display_name
+from hashcart.domain.text_lengths import TextLimit, limit_for, shorten
+
+# The longest handles seen in practice: X's limit (15), a Mastodon account on another
+# server, a Bluesky handle on a custom domain.
+LONGEST_HANDLES = {
+    Network.X: "w" * 15,
+    Network.MASTODON: "trailhead_coffee_fan@mastodon.example.social",
+    Network.BLUESKY: "trailhead-coffee-fan.bsky.social",
+}
+# Networks whose private messages hashcart writes (X's direct messages are X Chat now).
+_DIRECT = frozenset({Network.MASTODON, Network.BLUESKY})
+# What a message keeps of a product's title and of the shop's name, at least, on every network.
+ROOM_FOR_TITLES = 30
+_TITLE = shorten("Insulated Trail Flask with Bamboo Lid, Limited Edition", ROOM_FOR_TITLES)
+# A 19-digit post id, as X's are (the reference code is a hash of it: always 6 characters).
+_POST_ID = "1790000000000000000"
+
+
+@dataclass(frozen=True, slots=True)
+class Preview:
+    """One channel's text, its length as that network counts, and its limit (None: email,
+    which has none)."""
+
+    channel: str
+    text: str
+    length: int
+    limit: TextLimit | None
+    # Whether the network also takes it as a private message (X's are not written).
+    direct: bool = False
+
+    @property
+    def fits(self) -> bool:
+        return self.limit is None or self.limit.fits(self.text)
+
+
+@dataclass(frozen=True, slots=True)
+class ShopWords:
+    """What a preview takes from the shop: its name, the account page's link, its confirm
+    tag and windows, and the Mastodon server's limit when known."""
+
+    shop_name: str
+    account_url: str
+    confirm_tag: str = "confirm"
+    confirm_minutes: float = 15
+    expiry_days: float = 7
+    mastodon_max_characters: int | None = None
+
+
+def _details(key: str, shop: ShopWords) -> tuple[Reason, dict[str, Any]]:
+    """The reason and compose's facts for template `key`, at their longest."""
+    buy = BuyFacts(
+        total="9,999.99 EUR",
+        last4="4242",
+        code="K" * CODE_LENGTH,
+        confirm_tag=shop.confirm_tag,
+        minutes=shop.confirm_minutes,
+        order_id=9_999_999,
+        declined="Your card has insufficient funds.",
+        payment_url=f"{shop.account_url}#payment",
+        address_url=f"{shop.account_url}#address",
+        limit="250.00 EUR",
+        offer_off="999.99 EUR",
+        offer_tag="summersale2026",
+    )
+    details: dict[str, Any] = {"title": _TITLE, "quantity": 2, "expiry_days": shop.expiry_days}
+    if key == "unavailable_buy":
+        return Reason.UNAVAILABLE, {**details, "buy": buy}
+    if key == "shipped_tracking":
+        return Reason.SHIPPED, details
+    reason = Reason(key)
+    if reason is Reason.WHICH_PRODUCT:
+        details["options"] = [_TITLE, _TITLE, _TITLE]
+    elif reason is Reason.WHICH_VARIANT:
+        details["choices"] = [
+            ("color", ["Forest Green", "Midnight Blue", "Desert Sand", "Glacier White"]),
+            ("size", ["350 ml", "500 ml", "750 ml", "1 l"]),
+        ]
+    elif reason is Reason.PENDING_APPLIED:
+        details["list_kind"] = "wishlist"
+    elif reason in BUY_REASONS:
+        details["buy"] = buy
+    return reason, details
+
+
+def previews(
+    key: str,
+    template: str,
+    shop: ShopWords,
+    sanitize: Callable[[str], str] = lambda text: text,
+    networks: Sequence[Network] = (Network.X, Network.MASTODON, Network.BLUESKY),
+) -> list[Preview]:
+    """`template` (checked first: TemplateProblem) as each network's reply or private
+    message would read it, then as the email says it."""
+    kept = check_template(key, template)
+    reason, details = _details(key, shop)
+    found = []
+    for network in networks:
+        limit = limit_for(network, shop.mastodon_max_characters)
+        context = _context(shop, LONGEST_HANDLES.get(network, ""), kept, key, sanitize)
+        text = _text(key, reason, context, details)
+        length = limit.length(text) if limit is not None else len(text)
+        found.append(Preview(display_name(network), text, length, limit, network in _DIRECT))
+    if reason is Reason.SHIPPED:  # its email is not these words (order_care.shipped_email)
+        return found
+    email = _text(key, reason, _context(shop, "", kept, key, sanitize), details)
+    subject = email_subject(reason, shorten(shop.shop_name, ROOM_FOR_TITLES))
+    found.append(Preview("email", f"{subject}\n\n{email}", len(email), None))
+    return found
+
+
+def _text(key: str, reason: Reason, context: MessageContext, details: dict[str, Any]) -> str:
+    """The message as sent: order care's shipped news has its own composer."""
+    if reason is Reason.SHIPPED:
+        base = context.account_url.removesuffix("/account")
+        tracking = "https://tracking.example-carrier.com/track?number=1Z999AA10123456784"
+        return shipped_text(
+            context,
+            9_999_999,
+            tracking,
+            f"{base}/orders/9999999",
+            public=key == "shipped",
+        )
+    return compose(reason, context, **details)
+
+
+def check_fits(key: str, template: str, shop: ShopWords) -> str:
+    """`template` as it will be kept, or TemplateProblem: the problems check_template
+    finds, or too long for a network's limit with the longest realistic values."""
+    kept = check_template(key, template)
+    for preview in previews(key, kept, shop):
+        if not preview.fits and preview.limit is not None:
+            raise TemplateProblem(
+                f"too long for {preview.channel}: {preview.length} of "
+                f"{preview.limit.maximum} characters with the longest realistic values "
+                f"(a long handle, a {ROOM_FOR_TITLES}-character product title); shorten "
+                "your words"
+            )
+    return kept
+
+
+def _context(
+    shop: ShopWords, handle: str, template: str, key: str, sanitize: Callable[[str], str]
+) -> MessageContext:
+    return MessageContext(
+        handle=handle,
+        trigger_post_id=_POST_ID,
+        shop_name=shorten(shop.shop_name, ROOM_FOR_TITLES),
+        account_url=shop.account_url,
+        sanitize=sanitize,
+        templates={key: template},
+    )
