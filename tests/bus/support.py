@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from cryptography.fernet import Fernet
 from sqlalchemy import func, select
 
 from hashcart.bootstrap import App, open_app
@@ -135,6 +136,9 @@ def hashcart_env(database_url: str, bus_url: str, **settings: str) -> dict[str, 
     env["PYTHONPATH"] = os.pathsep.join([str(ROOT / "src"), str(ROOT)])
     env["HASHCART_DATABASE_URL"] = database_url
     env["HASHCART_BUS_URL"] = bus_url
+    # A key of their own: without one, `dispatch` would make its key file in the working
+    # directory (a PostgreSQL database has no folder to keep it beside).
+    env["HASHCART_TOKEN_KEY"] = Fernet.generate_key().decode()
     for name, value in settings.items():
         env[f"HASHCART_{name.upper()}"] = value
     return env
