@@ -396,8 +396,10 @@ class Ingestor:
                 # Side by side, two batches may still meet on a unique key in opposite
                 # orders (one customer's lines from two networks): PostgreSQL then aborts
                 # one of them, and that one goes again, alone.
-                if isinstance(error, DBAPIError) and _sqlstate(error) != DEADLOCK_DETECTED:
-                    raise
+                if isinstance(error, DBAPIError):
+                    if _sqlstate(error) != DEADLOCK_DETECTED:
+                        raise
+                    _log.info("a batch met another on a key in opposite order: goes again alone")
                 self.stats, self.missing_parents = saved_stats, saved_missing
         self._store_and_act(prepared, keys, deletions, gone, asked, now, cursor, share=False)
 
