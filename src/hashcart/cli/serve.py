@@ -36,12 +36,14 @@ def serve(
     --no-listen / --no-dispatch say otherwise; so does the payment sweep, which asks the
     gateways again for captures and voids they refused (`hashcart payments retry`)."""
     from hashcart.live import BackgroundServices
+    from hashcart.metrics import serve_metrics
     from hashcart.services.payment_steps import PaymentSweep
     from hashcart.services.saved_cards import settle_cleanups
 
     ensure_can_listen(host, port)
     hashcart = app_of(ctx)
     start_logging(hashcart)
+    serve_metrics(hashcart.settings.metrics_port)  # Prometheus (README, Run at scale)
     background = BackgroundServices(hashcart, listen=listen, dispatch=dispatch)
     background.start()
     # Captures and voids a gateway refused or left unanswered are asked again (the same
