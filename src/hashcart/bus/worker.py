@@ -40,9 +40,6 @@ if TYPE_CHECKING:
 
 _log = logging.getLogger(__name__)
 FETCH_WAIT_SECONDS = 1.0
-# How long the rest of a batch may take to come once its first message did: the stream
-# answers what it holds at once; this only bounds the wait when it holds nothing more.
-READY_WAIT_SECONDS = 0.005
 MAX_LINE_NUMBER = 10**12
 
 
@@ -223,7 +220,9 @@ class Worker:
         try:
             while self._holding(partition):
                 try:
-                    fetched = await _fetch_ready(subscription, self.bus.batch_size)
+                    fetched = await subscription.fetch(
+                        self.bus.batch_size, timeout=FETCH_WAIT_SECONDS
+                    )
                 except TimeoutError:
                     continue
                 except Exception as error:  # an election, a reconnect
@@ -272,19 +271,6 @@ class Worker:
     async def _pause(self, seconds: float) -> None:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self.stop.wait(), timeout=seconds)
-
-
-async def _fetch_ready(subscription: JetStreamContext.PullSubscription, batch: int) -> list[Msg]:
-    """The partition's next messages, as soon as there is one: up to `batch` of those there
-    are by then. (nats-py's fetch(batch) waits, once the partition is empty, until the batch
-    fills or its timeout ends: at a trickle every message would wait the whole timeout.)
-    TimeoutError when none came within FETCH_WAIT_SECONDS."""
-    fetched = await subscription.fetch(1, timeout=FETCH_WAIT_SECONDS)
-    if batch > 1:
-        # Nothing more, or a reconnect: the next fetch meets it; these go on now.
-        with contextlib.suppress(Exception):
-            fetched += await subscription.fetch(batch - 1, timeout=READY_WAIT_SECONDS)
-    return fetched
 
 
 async def _hand_back(messages: list[Msg], delay: float) -> None:
