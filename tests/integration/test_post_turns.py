@@ -18,6 +18,7 @@ from hashcart.store.repository import Repository, transaction
 from tests.databases import fresh_postgres_database
 from tests.harness import HOST, Shop
 from tests.payloads import SHOP_DID, jetstream_post, post_uri
+from tests.threads import errors_of_threads
 
 ALICE = "did:plc:alice0000000000000000000"
 MUG = f"https://{HOST}/products/enamel-mug"
@@ -49,27 +50,20 @@ def test_a_reply_and_its_parent_committed_at_once_by_two_writers_act_exactly_onc
         )
         rounds.append((parent, reply) if n % 2 else (reply, parent))
     together = threading.Barrier(2, timeout=60)
-    errors: list[BaseException] = []
 
     def writer(side: int) -> None:
+        ingestor = Ingestor(
+            shop.app.unit_of_work, shop.app.shop(), shop.clock, reader=shop.app.payload_reader
+        )
         try:
-            ingestor = Ingestor(
-                shop.app.unit_of_work, shop.app.shop(), shop.clock, reader=shop.app.payload_reader
-            )
             for pair in rounds:
                 together.wait()
                 ingestor.ingest_lines("race", [pair[side]])
-        except BaseException as error:  # reported below; a thread cannot raise into pytest
-            errors.append(error)
-            together.abort()
+        except BaseException:
+            together.abort()  # the other writer stops waiting too
+            raise
 
-    threads = [threading.Thread(target=writer, args=(side,)) for side in (0, 1)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=300)
-
-    assert errors == []
+    assert errors_of_threads(lambda: writer(0), lambda: writer(1)) == []
     outbox = shop.outbox()
     assert len({message["in_reply_to"] for message in outbox}) == ROUNDS  # none left waiting
     assert len(outbox) == ROUNDS  # and none twice
