@@ -137,6 +137,9 @@ def hashcart_env(database_url: str, bus_url: str, **settings: str) -> dict[str, 
     env["PYTHONPATH"] = os.pathsep.join([str(ROOT / "src"), str(ROOT)])
     env["HASHCART_DATABASE_URL"] = database_url
     env["HASHCART_BUS_URL"] = bus_url
+    # Workers follow short links as the live engine does; the generated streams' bit.ly
+    # links lead off loopback, and the truth (file ingest) follows none.
+    env["HASHCART_SHORTENER_HOSTS"] = ""
     for name, value in settings.items():
         env[f"HASHCART_{name.upper()}"] = value
     return env
