@@ -26,7 +26,7 @@ from hashcart.services.ingest import IngestStats
 from hashcart.services.live_ingest import LiveHost, LiveIngest
 from hashcart.store.resolved_links import StoredResolutions
 
-__all__ = ["BackgroundServices", "engine_sink", "fetchers", "listeners", "live_ingest", "senders"]
+__all__ = ["BackgroundServices", "fetchers", "listeners", "live_ingest", "senders"]
 
 log = logging.getLogger(__name__)
 
@@ -37,34 +37,20 @@ STOP_TIMEOUT_SECONDS = 30.0
 def live_ingest(app: LiveHost) -> LiveIngest:
     """The sink for live payloads, with parent fetchers and the short-link resolver; the
     parents that stored triggers still wait for are fetched with its first payload."""
-    if not app.settings.bus_url:
-        return engine_sink(app)
-    # With a bus the listeners and webhooks publish, and the workers act (engine_sink).
-    from hashcart.bus.client import BusSettings
-    from hashcart.live_bus import BusIngest
-
-    return _ready(BusIngest(app, BusSettings.of(app.settings), **_wiring(app)), app)
-
-
-def engine_sink(
-    app: LiveHost, batch_size: int | None = None, *, measured: bool = True
-) -> LiveIngest:
-    """The engine in this process, bus or not (`hashcart worker` runs its batches through
-    it): parents not seen yet are fetched and short links resolved, as without a bus.
-    `measured`: its calls counted in the metrics (a worker counts its messages itself)."""
-    return _ready(LiveIngest(app, batch_size=batch_size, **_wiring(app)), app, measured)
-
-
-def _wiring(app: LiveHost) -> dict[str, Any]:
-    return {
+    wiring: dict[str, Any] = {
         "fetchers": fetchers(app),
         "resolve_links": link_resolver(app),
         "extra_hosts": app.settings.shortener_hosts,
     }
+    sink: LiveIngest
+    if app.settings.bus_url:  # the listeners and webhooks publish, the workers act
+        from hashcart.bus.client import BusSettings
+        from hashcart.live_bus import BusIngest
 
-
-def _ready(sink: LiveIngest, app: LiveHost, measured: bool = True) -> LiveIngest:
-    if measured and app.settings.metrics_port:
+        sink = BusIngest(app, BusSettings.of(app.settings), **wiring)
+    else:
+        sink = LiveIngest(app, **wiring)
+    if app.settings.metrics_port:
         sink.on_counted = _measure_ingest
     sink.recall_waiting_parents()
     return sink

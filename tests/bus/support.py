@@ -137,12 +137,6 @@ def hashcart_env(database_url: str, bus_url: str, **settings: str) -> dict[str, 
     env["PYTHONPATH"] = os.pathsep.join([str(ROOT / "src"), str(ROOT)])
     env["HASHCART_DATABASE_URL"] = database_url
     env["HASHCART_BUS_URL"] = bus_url
-    # Workers follow short links and fetch missing parents as the live engine does; the
-    # generated streams' bit.ly links and Bluesky's public AppView (on by default) lie off
-    # loopback, and the truth (file ingest) follows and fetches nothing. The discard port
-    # refuses at once.
-    env["HASHCART_SHORTENER_HOSTS"] = ""
-    env["HASHCART_BLUESKY_APPVIEW_URL"] = "http://127.0.0.1:9"
     for name, value in settings.items():
         env[f"HASHCART_{name.upper()}"] = value
     return env

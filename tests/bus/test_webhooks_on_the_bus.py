@@ -1,15 +1,12 @@
 """`POST /webhooks/{network}` with a bus (`bus_url`): the web app runs the prefilter at the
 edge and publishes what it keeps (live_bus.BusIngest, the listeners' sink too), and a
-`hashcart worker` commits the cart line, once, however often the network delivers; a parent
-the stream never carried, the worker fetches, as the engine does without a bus.
+`hashcart worker` commits the cart line, once, however often the network delivers.
 
 The deliveries are Mastodon's admin webhooks as tests/networks/mastodon/test_webhook.py builds
 them (Webhooks::DeliveryWorker's envelope and signature), around recorded real statuses."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 from sqlalchemy import func, select
@@ -19,43 +16,23 @@ from tests.bus.support import hashcart_env, run_hashcart
 from tests.bus.workers import Workers, wait_until_drained
 from tests.databases import fresh_postgres_database
 from tests.networks.mastodon.conftest import Case, link_shopper, shopper_uri
-from tests.networks.mastodon.standin import TOKEN, MastodonStandIn, Recordings, serving
+from tests.networks.mastodon.standin import Recordings
 from tests.networks.mastodon.test_webhook import SECRET, deliver, envelope
 from tests.web.conftest import WebShop
 
 BUS = {"bus_partitions": "2", "bus_lease_seconds": "3"}
 
 
-@contextmanager
-def shop_on_the_bus(
-    bus_url: str, postgres_server: str, tmp_path: Path, **worker_settings: str
-) -> Iterator[tuple[WebShop, Workers]]:
-    """A web app whose webhooks publish to the bus, and (not started) workers behind it."""
-    database = fresh_postgres_database(postgres_server)
-    env = hashcart_env(database, bus_url, **BUS, **worker_settings)
-    run_hashcart(["bus", "init"], env)
-    web = WebShop(database, mastodon_webhook_secret=SECRET, bus_url=bus_url, **BUS)
-    workers = Workers(env, tmp_path)
-    try:
-        yield web, workers
-    finally:
-        workers.stop_all()
-        sink = getattr(web.web.state, "live_sink", None)
-        if sink is not None:
-            sink.close()
-        web.close()
-
-
-def actions(web: WebShop) -> int:
-    with web.app.engine.connect() as connection:
-        return int(connection.scalar(select(func.count()).select_from(t.actions)) or 0)
-
-
 def test_a_webhook_delivered_twice_on_the_bus_fills_the_cart_once(
     bus_url: str, postgres_server: str, shared_fixtures: Path, tmp_path: Path
 ) -> None:
+    database = fresh_postgres_database(postgres_server)
+    env = hashcart_env(database, bus_url, **BUS)
+    run_hashcart(["bus", "init"], env)
+    web = WebShop(database, mastodon_webhook_secret=SECRET, bus_url=bus_url, **BUS)
+    workers = Workers(env, tmp_path)
     case = Case(Recordings.load(shared_fixtures))
-    with shop_on_the_bus(bus_url, postgres_server, tmp_path) as (web, workers):
+    try:
         email = link_shopper(web, "sam")
         reply = case.reply("1101", "1100", "sam")
         answers = [
@@ -73,35 +50,11 @@ def test_a_webhook_delivered_twice_on_the_bus_fills_the_cart_once(
         assert [(m["reason"], m["account_id"]) for m in web.outbox()] == [
             ("added", shopper_uri("sam"))
         ]
-        assert actions(web) == 1
-
-
-def test_a_worker_fetches_the_parent_the_stream_never_carried(
-    bus_url: str, postgres_server: str, shared_fixtures: Path, tmp_path: Path
-) -> None:
-    """Only the reply comes through the bus; its parent is on the network (the Mastodon
-    stand-in replaying recorded answers), and the worker looks it up through the same
-    parent fetcher as the engine without a bus (tests/networks/mastodon/test_fetch.py)."""
-    recordings = Recordings.load(shared_fixtures)
-    case = Case(recordings)
-    stand_in = MastodonStandIn(recordings)
-    parent = case.shop_post("1100")
-    stand_in.add_status(parent)
-    with (
-        serving(stand_in) as (api, _streaming),
-        shop_on_the_bus(
-            bus_url,
-            postgres_server,
-            tmp_path,
-            mastodon_url=api.url,
-            mastodon_access_token=TOKEN,
-        ) as (web, workers),
-    ):
-        email = link_shopper(web, "sam")
-        reply = deliver(web, envelope("status.created", case.reply("1101", "1100", "sam")))
-        assert reply.status_code == 200
-        workers.start()
-        wait_until_drained(bus_url, workers)
-        assert stand_in.requests("/api/v1/statuses/1100")  # the parent, looked up
-        assert web.cart(email) == [("mug", 1)]
-        assert actions(web) == 1
+        with web.app.engine.connect() as connection:
+            assert connection.scalar(select(func.count()).select_from(t.actions)) == 1
+    finally:
+        workers.stop_all()
+        sink = getattr(web.web.state, "live_sink", None)
+        if sink is not None:
+            sink.close()
+        web.close()

@@ -8,6 +8,7 @@ import re
 import secrets
 import signal
 import socket
+import time
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -21,6 +22,8 @@ if TYPE_CHECKING:
 bus_app = typer.Typer(help="The NATS JetStream bus (README, Run at scale).", no_args_is_help=True)
 app.add_typer(bus_app, name="bus")
 _KEY_UNSAFE = re.compile(r"[^A-Za-z0-9_-]")
+# How often a worker reads the shop (catalog, hosts, tags) again.
+SHOP_REFRESH_SECONDS = 60.0
 
 
 def bus_settings(settings: Settings) -> BusSettings:
@@ -93,23 +96,46 @@ def worker(ctx: typer.Context) -> None:
     from hashcart.bus.client import close, connect
     from hashcart.bus.leases import Leases
     from hashcart.bus.worker import BusMessage, ConsumerLag, Worker
-    from hashcart.live import engine_sink
     from hashcart.metrics import metrics, serve_metrics
+    from hashcart.services.ingest import Ingestor
 
     settings = settings_of(ctx)
     bus = bus_settings(settings)
     hashcart = open_with(settings)
     start_logging(hashcart)
     serve_metrics(settings.metrics_port)
-    # The same engine as without a bus (the shop re-read as it changes, parents not seen yet
-    # fetched, short links resolved), each batch from the bus committed whole.
-    engine = engine_sink(hashcart, max(settings.ingest_batch_size, bus.batch_size), measured=False)
+
+    def fresh_ingestor() -> Ingestor:
+        return Ingestor(
+            hashcart.unit_of_work,
+            hashcart.shop(),
+            hashcart.clock,
+            reader=hashcart.payload_reader,
+            batch_size=max(settings.ingest_batch_size, bus.batch_size),
+        )
+
+    ingestor = fresh_ingestor()
+    read_at = time.monotonic()
     measure = metrics() if settings.metrics_port else None
 
     def handle(batch: list[BusMessage]) -> None:
-        done = engine.ingest_numbered([(item.source, item.line, item.data) for item in batch])
+        nonlocal ingestor, read_at
+        if time.monotonic() - read_at > SHOP_REFRESH_SECONDS:
+            # The catalog and the console's settings change under a running worker: its
+            # shop (products, hosts, tags) is read again now and then, as the live sink's is.
+            stats, ingestor = ingestor.stats, fresh_ingestor()
+            ingestor.stats, read_at = stats, time.monotonic()
+        before = ingestor.stats.triggers, ingestor.stats.actions.lines_added
+        dead_before = ingestor.stats.dead_letters
+        ingestor.ingest_numbered((item.source, item.line, item.data) for item in batch)
         if measure is not None:
-            measure.counted(len(batch), done.triggers, done.actions.lines_added, done.dead_letters)
+            stats = ingestor.stats
+            measure.counted(
+                len(batch),
+                stats.triggers - before[0],
+                stats.actions.lines_added - before[1],
+                stats.dead_letters - dead_before,
+            )
             measure.redelivered.inc(sum(1 for item in batch if item.delivered > 1))
 
     def timed(batch: list[BusMessage], seconds: float) -> None:
@@ -161,7 +187,7 @@ def worker(ctx: typer.Context) -> None:
             console.print(
                 f"hashcart worker stopped: {counts.messages} posts in {counts.batches} "
                 f"batches ({counts.redelivered} redelivered), "
-                f"{engine.stats.actions.lines_added} cart and wish-list lines added.",
+                f"{ingestor.stats.actions.lines_added} cart and wish-list lines added.",
                 markup=False,
                 soft_wrap=True,
             )

@@ -24,7 +24,6 @@ from hashcart.domain.posts import Network, Post
 from hashcart.domain.products import ShopHosts
 from hashcart.domain.triggers import parse_trigger
 from hashcart.ports import (
-    AUTO_FORMAT,
     Cursor,
     Fetched,
     FetchFailed,
@@ -66,12 +65,8 @@ class LiveIngest:
         fetchers: Mapping[Network, ParentFetcher] | None = None,
         resolve_links: LinkResolver | None = None,
         extra_hosts: Sequence[str] = (),
-        batch_size: int | None = None,
     ) -> None:
         self.app = app
-        # Lines a transaction (default: the ingest_batch_size setting); a worker commits
-        # each batch from the bus whole.
-        self.batch_size = batch_size or app.settings.ingest_batch_size
         self.fetchers = dict(fetchers or {})
         self.resolve_links = resolve_links
         # Hosts the prefilter must let through besides the shop's (the shorteners).
@@ -110,7 +105,7 @@ class LiveIngest:
                 shop,
                 self.app.clock,
                 reader=reader,
-                batch_size=self.batch_size,
+                batch_size=self.app.settings.ingest_batch_size,
                 prefilter=reader.prefilter(shop.every_word, hosts),
                 resolve_links=self.resolve_links,
                 settle_buys=self.app.settle_buys,
@@ -186,20 +181,6 @@ class LiveIngest:
                 extra={"source": source},
             )
         return done
-
-    def ingest_numbered(self, lines: Sequence[tuple[str, int, bytes]]) -> IngestStats:
-        """Ingest lines read elsewhere, each with its source and line number (a worker's
-        batch from the bus: see Ingestor.ingest_numbered), in any network's format, and
-        commit them; then fetch the parents their triggers wait for, as `ingest` does."""
-
-        def work(ingestor: Ingestor) -> None:
-            ingestor.fmt = AUTO_FORMAT
-            ingestor.ingest_numbered(lines)
-            self._missing |= ingestor.missing_parents
-            ingestor.missing_parents = set()
-            self._fetch_parents(ingestor)
-
-        return self._counted(work)
 
     def fetch_parents(self) -> IngestStats:
         """Fetch the parents that triggers wait for and let those triggers act."""
