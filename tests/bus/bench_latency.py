@@ -151,10 +151,7 @@ def start_workers(
     workers.env = env
     give_up = time.monotonic() + START_DEADLINE_SECONDS
     while True:
-        try:
-            holders = asyncio.run(lease_holders(url))
-        except Exception:  # a lease released while read (the workers sharing out): again
-            holders = {}
+        holders = asyncio.run(lease_holders(url))
         if len(holders) == PARTITIONS and len(set(holders.values())) == count:
             return workers, ports
         if time.monotonic() > give_up:
