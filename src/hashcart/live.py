@@ -18,9 +18,11 @@ from typing import Any
 
 from hashcart.domain.products import ShopHosts
 from hashcart.listeners.runner import run_listeners
+from hashcart.metrics import metrics
 from hashcart.networks.registry import fetchers, listeners, senders
 from hashcart.networks.shortlinks import SHOP_HOSTS_REFRESH, ShortLinkResolver, shortener_hosts
 from hashcart.ports import LinkResolver, Listener, Sender
+from hashcart.services.ingest import IngestStats
 from hashcart.services.live_ingest import LiveHost, LiveIngest
 from hashcart.store.resolved_links import StoredResolutions
 
@@ -48,8 +50,16 @@ def live_ingest(app: LiveHost) -> LiveIngest:
         sink = BusIngest(app, BusSettings.of(app.settings), **wiring)
     else:
         sink = LiveIngest(app, **wiring)
+    if app.settings.metrics_port:
+        sink.on_counted = _measure_ingest
     sink.recall_waiting_parents()
     return sink
+
+
+def _measure_ingest(done: IngestStats, seconds: float) -> None:
+    measure = metrics()
+    measure.counted(done.posts, done.triggers, done.actions.lines_added, done.dead_letters)
+    measure.batch_seconds.observe(seconds)
 
 
 class ShopUrls:
@@ -130,7 +140,7 @@ class BackgroundServices:
     def start(self) -> None:
         """Build what the settings configure and start it. It is built here, in the caller's
         thread, so a setting that cannot work fails the command at once."""
-        from hashcart.outbox.dispatcher import build_senders, run_dispatcher
+        from hashcart.outbox.dispatcher import DispatchRun, build_senders, run_dispatcher
 
         if self.listen:
             self.listeners = (
@@ -145,8 +155,17 @@ class BackgroundServices:
             settings = self.app.effective_settings()
             self.senders = build_senders(self.app, settings)
 
+            def measured(run: DispatchRun) -> None:
+                metrics().dispatched(run.sent, run.failed)
+
             def dispatch() -> None:
-                run_dispatcher(self.app, self._dispatch_stop, self.senders, built_from=settings)
+                run_dispatcher(
+                    self.app,
+                    self._dispatch_stop,
+                    self.senders,
+                    built_from=settings,
+                    on_run=measured if self.app.settings.metrics_port else None,
+                )
 
             self._start_thread("hashcart-dispatcher", dispatch)
 

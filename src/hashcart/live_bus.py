@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import threading
+import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -61,6 +62,7 @@ class BusIngest(LiveIngest):
         edge = Edge(
             reader, with_sale_replies(reader.prefilter(shop.every_word, hosts), shop), named
         )
+        started = time.perf_counter()
         kept: list[Candidate] = []
         for number, payload in enumerate(payloads, start=1):
             kept += edge.candidates(source, reader.as_line(payload), number - 1)
@@ -77,6 +79,7 @@ class BusIngest(LiveIngest):
         done.skipped = edge.counts.skipped
         with self._lock:
             self.stats = self.stats + done
+        self.counted(done, time.perf_counter() - started)
         return done
 
     def close(self) -> None:

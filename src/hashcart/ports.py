@@ -524,6 +524,13 @@ class Repository(Protocol):
         """Make concurrent engine writers take turns until this transaction ends."""
         ...
 
+    def take_post_turns(
+        self, posts: Sequence[tuple[Network, str]], parents: Sequence[tuple[Network, str]]
+    ) -> None:
+        """Share the writers' turn with other batches, holding only these posts (the ones
+        stored alone, the awaited parents shared) until this transaction ends."""
+        ...
+
     # posts
     def add_posts(
         self, rows: Sequence[dict[str, Any]], products: dict[tuple[Network, str], list[str]]

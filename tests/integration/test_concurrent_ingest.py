@@ -3,7 +3,7 @@ and no reply left waiting for a parent that the other ingester stored at the sam
 
 from __future__ import annotations
 
-import threading
+import functools
 
 import pytest
 from sqlalchemy.exc import OperationalError
@@ -13,6 +13,7 @@ from hashcart.services.ingest import Ingestor
 from hashcart.store.repository import Repository, transaction
 from tests.harness import HOST, Shop
 from tests.payloads import SHOP_DID, jetstream_post, post_uri
+from tests.threads import errors_of_threads
 
 ALICE = "did:plc:alice0000000000000000000"
 MUG = f"https://{HOST}/products/enamel-mug"
@@ -35,28 +36,18 @@ def test_replies_and_parents_split_across_two_ingesters_all_act_exactly_once(
     # One ingester gets every parent and half the replies, the other all replies: each reply
     # is delivered twice, and half of them race their parent.
     feeds = [parents + replies[::2], replies]
-    errors: list[BaseException] = []
 
     def ingest(lines: list[bytes]) -> None:
-        try:
-            ingestor = Ingestor(
-                shop.app.unit_of_work,
-                shop.app.shop(),
-                shop.clock,
-                reader=shop.app.payload_reader,
-                batch_size=10,
-            )
-            ingestor.ingest_lines("feed", lines)
-        except BaseException as error:  # reported below; a thread cannot raise into pytest
-            errors.append(error)
+        ingestor = Ingestor(
+            shop.app.unit_of_work,
+            shop.app.shop(),
+            shop.clock,
+            reader=shop.app.payload_reader,
+            batch_size=10,
+        )
+        ingestor.ingest_lines("feed", lines)
 
-    threads = [threading.Thread(target=ingest, args=(feed,)) for feed in feeds]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=300)
-
-    assert errors == []
+    assert errors_of_threads(*(functools.partial(ingest, feed) for feed in feeds)) == []
     outbox = shop.outbox()
     assert len(outbox) == 300  # one message per reply: exactly once, none left waiting
     assert len({message["in_reply_to"] for message in outbox}) == 300

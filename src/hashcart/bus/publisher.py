@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
@@ -25,6 +26,9 @@ if TYPE_CHECKING:
 _log = logging.getLogger(__name__)
 SOURCE_HEADER = "Hashcart-Source"
 LINE_HEADER = "Hashcart-Line"
+# When the edge first published the line (Unix seconds): the worker measures publish to
+# commit from it (hashcart_publish_to_commit_seconds), so clocks of edge and worker count.
+PUBLISHED_HEADER = "Hashcart-Published"
 MAX_SOURCE_CHARS = 200
 # Publishes in flight at once: enough to keep three servers busy, few enough that a lost
 # connection leaves little to send again.
@@ -87,6 +91,7 @@ class Publisher:
             "Nats-Msg-Id": candidate.message_id[:1000],
             SOURCE_HEADER: _header_safe(candidate.source)[:MAX_SOURCE_CHARS],
             LINE_HEADER: str(candidate.line),
+            PUBLISHED_HEADER: f"{time.time():.6f}",
         }
         delay = 0.05
         for attempt in range(GIVE_UP_AFTER_ATTEMPTS):

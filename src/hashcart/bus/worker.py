@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 import random
 import time
 from collections.abc import Callable
@@ -25,7 +26,12 @@ from typing import TYPE_CHECKING
 
 from hashcart.bus.client import BusSettings
 from hashcart.bus.leases import Leases, fair_share
-from hashcart.bus.publisher import LINE_HEADER, MAX_SOURCE_CHARS, SOURCE_HEADER
+from hashcart.bus.publisher import (
+    LINE_HEADER,
+    MAX_SOURCE_CHARS,
+    PUBLISHED_HEADER,
+    SOURCE_HEADER,
+)
 from hashcart.bus.subjects import STREAM, consumer_of
 
 if TYPE_CHECKING:
@@ -46,9 +52,12 @@ class BusMessage:
     data: bytes
     partition: int
     delivered: int  # 1 the first time; more on redelivery
+    published: float | None = None  # when the edge published it (Unix seconds), if it said
 
 
 BatchHandler = Callable[[list[BusMessage]], None]
+# A batch just committed, and the wall-clock time (Unix seconds) right after its commit.
+CommitHook = Callable[[list[BusMessage], float], None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,7 +97,18 @@ def message_of(message: Msg, partition: int) -> BusMessage:
         data=message.data.replace(b"\n", b" "),
         partition=partition,
         delivered=message.metadata.num_delivered,
+        published=_published(headers.get(PUBLISHED_HEADER)),
     )
+
+
+def _published(header: str | None) -> float | None:
+    """The edge's publish time, or None when missing or not a time (anyone who can publish
+    to the stream writes headers)."""
+    try:
+        moment = float(header or "")
+    except ValueError:
+        return None
+    return moment if math.isfinite(moment) and moment > 0 else None
 
 
 class Worker:
@@ -102,6 +122,7 @@ class Worker:
         *,
         on_batch: Callable[[list[BusMessage], float], None] | None = None,
         on_lag: Callable[[int, ConsumerLag], None] | None = None,
+        on_commit: CommitHook | None = None,
     ) -> None:
         self.js = js
         self.leases = leases
@@ -110,6 +131,7 @@ class Worker:
         self.stop = stop
         self.on_batch = on_batch
         self.on_lag = on_lag
+        self.on_commit = on_commit
         self.counts = WorkerCounts()
         self._engine = asyncio.Lock()
         self._tasks: dict[int, asyncio.Task[None]] = {}
@@ -233,6 +255,8 @@ class Worker:
             self.counts.failed_batches += 1
             _log.warning("bus: partition %d batch not committed: %r", partition, error)
             return False
+        if self.on_commit is not None:
+            self.on_commit(batch, time.time())
         # Committed: now, and only now, each message is acknowledged, one by one.
         for message in fetched:
             await message.ack()

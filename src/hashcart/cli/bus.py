@@ -129,15 +129,24 @@ def worker(ctx: typer.Context) -> None:
         dead_before = ingestor.stats.dead_letters
         ingestor.ingest_numbered((item.source, item.line, item.data) for item in batch)
         if measure is not None:
-            measure.posts_consumed.inc(len(batch))
-            measure.triggers.inc(ingestor.stats.triggers - before[0])
-            measure.cart_lines.inc(ingestor.stats.actions.lines_added - before[1])
-            measure.dead_letters.inc(ingestor.stats.dead_letters - dead_before)
+            stats = ingestor.stats
+            measure.counted(
+                len(batch),
+                stats.triggers - before[0],
+                stats.actions.lines_added - before[1],
+                stats.dead_letters - dead_before,
+            )
             measure.redelivered.inc(sum(1 for item in batch if item.delivered > 1))
 
     def timed(batch: list[BusMessage], seconds: float) -> None:
         if measure is not None:
             measure.batch_seconds.observe(seconds)
+
+    def committed(batch: list[BusMessage], at: float) -> None:
+        if measure is not None:
+            for item in batch:
+                if item.published is not None:
+                    measure.publish_to_commit_seconds.observe(max(0.0, at - item.published))
 
     def lag(partition: int, seen: ConsumerLag) -> None:
         if measure is not None:
@@ -158,7 +167,14 @@ def worker(ctx: typer.Context) -> None:
             js = client.jetstream()
             leases = await Leases.open(js, worker_id)
             working = Worker(
-                js, leases, bus, handle, stop, on_batch=timed, on_lag=lag if measure else None
+                js,
+                leases,
+                bus,
+                handle,
+                stop,
+                on_batch=timed,
+                on_lag=lag if measure else None,
+                on_commit=committed,
             )
             console.print(
                 f"hashcart worker {worker_id}: {bus.partitions} partitions on "

@@ -28,10 +28,12 @@ def listen(ctx: typer.Context) -> None:
     import asyncio
 
     from hashcart import live
+    from hashcart.metrics import serve_metrics
     from hashcart.networks import registry as networks
 
     hashcart = app_of(ctx, start=True)
     start_logging(hashcart)  # before the listeners are built: they warn of what is missing
+    serve_metrics(hashcart.settings.metrics_port)  # Prometheus (README, Run at scale)
     named = hashcart.effective_settings().listeners
     if not named:
         every = ", ".join(networks.listener_names())
@@ -134,8 +136,7 @@ def dispatch(
 
     def report(run: DispatchRun) -> None:
         if measure is not None:
-            measure.outbox_sent.inc(run.sent)
-            measure.outbox_failed.inc(run.failed)
+            measure.dispatched(run.sent, run.failed)
         if run.handled:
             console.print(f"dispatched: {run.summary()}", markup=False, soft_wrap=True)
 

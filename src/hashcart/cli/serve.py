@@ -41,6 +41,7 @@ def serve(
     gateways again for captures and voids they refused (`hashcart payments retry`), and,
     with a store of the merchant's own, the catalog sync every store_sync_minutes."""
     from hashcart.live import BackgroundServices
+    from hashcart.metrics import serve_metrics
     from hashcart.services.payment_steps import PaymentSweep
     from hashcart.services.sales import SettleTimer
     from hashcart.services.saved_cards import settle_cleanups
@@ -48,6 +49,7 @@ def serve(
     ensure_can_listen(host, port)
     hashcart = app_of(ctx, start=True)
     start_logging(hashcart)
+    serve_metrics(hashcart.settings.metrics_port)  # Prometheus (README, Run at scale)
     background = BackgroundServices(hashcart, listen=listen, dispatch=dispatch)
     background.start()
     # Captures and voids a gateway refused or left unanswered are asked again (the same

@@ -19,6 +19,7 @@ from sqlalchemy.exc import DBAPIError, DisconnectionError, InterfaceError, Opera
 import hashcart.services.link_kind  # noqa: F401  (registers the link kind: see handlers)
 from hashcart.clock import Clock
 from hashcart.domain.digests import digest_of
+from hashcart.domain.kinds import CART, WISHLIST
 from hashcart.domain.posts import AccountGone, DecodeError, Network, NotAPost, Post, PostDeleted
 from hashcart.domain.triggers import parse_trigger_and_words
 from hashcart.ports import (
@@ -380,9 +381,53 @@ class Ingestor:
         deletions = {
             (item.network, item.post_id) for item in prepared if isinstance(item, PostDeleted)
         }
+        # A batch of plain posts and list replies shares the writers' turn with others like
+        # it (each holding only its own posts: see Repository.take_post_turns); one that
+        # links, buys, deletes or forgets takes the turn alone, as linking and checkout do.
+        share = not (deletions or gone or any(asked.values())) and all(
+            item.values["list_kind"] in SIDE_BY_SIDE
+            for item in prepared
+            if isinstance(item, _Prepared) and item.is_trigger
+        )
+        if share:
+            saved_stats, saved_missing = copy.deepcopy(self.stats), set(self.missing_parents)
+            try:
+                self._store_and_act(prepared, keys, deletions, gone, asked, now, cursor, share=True)
+                return
+            except (_NeedsTheTurn, DBAPIError) as error:
+                # Side by side, two batches may still meet on a unique key in opposite
+                # orders (one customer's lines from two networks): PostgreSQL then aborts
+                # one of them, and that one goes again, alone.
+                if isinstance(error, DBAPIError):
+                    if _sqlstate(error) != DEADLOCK_DETECTED:
+                        raise
+                    _log.info("a batch met another on a key in opposite order: goes again alone")
+                self.stats, self.missing_parents = saved_stats, saved_missing
+        self._store_and_act(prepared, keys, deletions, gone, asked, now, cursor, share=False)
+
+    def _store_and_act(
+        self,
+        prepared: list[_Item],
+        keys: list[_Key],
+        deletions: set[_Key],
+        gone: set[_Key],
+        asked: dict[str, list[Any]],
+        now: datetime,
+        cursor: Cursor | None,
+        *,
+        share: bool,
+    ) -> None:
         with self.units() as uow:
             repo = uow.repository
-            repo.serialize_writers()
+            if share:
+                awaited = [
+                    (item.post.network, item.values["parent_id"])
+                    for item in prepared
+                    if isinstance(item, _Prepared) and item.is_trigger
+                ]
+                repo.take_post_turns(keys, awaited)
+            else:
+                repo.serialize_writers()
             for network, post_id in deletions:
                 repo.record_deletion(network, post_id)
             if self.shop.undo_on_delete and deletions:
@@ -390,6 +435,10 @@ class Ingestor:
             deleted = deletions | repo.deleted_among(keys)
             # Replies from earlier batches that waited for one of these posts.
             waiting = repo.triggers_waiting_for_any(keys)
+            if share and any(
+                post.list_kind not in SIDE_BY_SIDE for posts in waiting.values() for post in posts
+            ):
+                raise _NeedsTheTurn  # a waiting `#buy` acts now: roll back, take the turn alone
             fresh = self._store_posts(repo, prepared, deleted)
             parents = repo.existing_posts(
                 [
@@ -543,6 +592,23 @@ def with_sale_replies(prefilter: LinePrefilter, shop: Shop) -> LinePrefilter:
         return prefilter
     needles = sorted({post_id.rsplit("/", 1)[-1].encode() for _, post_id in shop.sale_posts})
     return _SaleReplies(prefilter, tuple(needle for needle in needles if needle))
+
+
+# The trigger kinds whose actions only insert (list lines, pending intents, messages, each
+# under its unique key), so batches acting on them may commit side by side.
+SIDE_BY_SIDE = frozenset({CART.name, WISHLIST.name})
+
+
+DEADLOCK_DETECTED = "40P01"  # PostgreSQL's SQLSTATE for a deadlock it broke
+
+
+def _sqlstate(error: DBAPIError) -> str | None:
+    state = getattr(error.orig, "sqlstate", None)
+    return state if isinstance(state, str) else None
+
+
+class _NeedsTheTurn(Exception):
+    """A batch that began sharing the writers' turn found it must act alone."""
 
 
 @dataclass(frozen=True, slots=True)

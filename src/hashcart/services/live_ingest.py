@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -71,6 +72,8 @@ class LiveIngest:
         # Hosts the prefilter must let through besides the shop's (the shorteners).
         self.extra_hosts = tuple(extra_hosts)
         self.stats = IngestStats()
+        # Told what each call did and how long it took (the process's metrics: live.py).
+        self.on_counted: Callable[[IngestStats, float], None] | None = None
         self._lock = threading.Lock()
         self._shop: Shop | None = None
         self._shop_read_at: datetime | None = None
@@ -187,12 +190,18 @@ class LiveIngest:
         """Run `work` on the ingestor, one caller at a time; what it did, also added up in
         `stats`."""
         with self._lock:
+            started = time.perf_counter()
             ingestor = self._ingestor_now()
             ingestor.stats = IngestStats()
             work(ingestor)
             done = ingestor.stats
             self.stats = self.stats + done
-            return done
+        self.counted(done, time.perf_counter() - started)
+        return done
+
+    def counted(self, done: IngestStats, seconds: float) -> None:
+        if self.on_counted is not None:
+            self.on_counted(done, seconds)
 
     def _fetch_parents(self, ingestor: Ingestor) -> None:
         wanted, self._missing = self._missing, set()

