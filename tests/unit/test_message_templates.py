@@ -21,8 +21,25 @@ def test_every_default_keeps_what_it_must_and_fits_every_network(key: str) -> No
     assert all(preview.fits for preview in previews(key, spec.default, SHOP))
 
 
+# Messages whose words are not the merchant's yet (README "Not yet"): the order list of
+# `order_status`, `order_cancelled` (domain/order_care) and live sales' (domain/messages'
+# _sale_text). Any other reason must be editable.
+NOT_EDITABLE_YET = {
+    Reason.ORDER_STATUS,
+    Reason.ORDER_CANCELLED,
+    Reason.CLAIM_WON,
+    Reason.CLAIM_WAITLISTED,
+    Reason.CLAIM_PROMOTED,
+    Reason.CLAIM_RELEASED,
+    Reason.CLAIM_UNKNOWN_ITEM,
+    Reason.CLAIM_LIMIT,
+    Reason.SALE_CLOSED,
+    Reason.INVOICE_DUE,
+}
+
+
 def test_every_reason_composed_has_a_template() -> None:
-    composed = set(Reason) - {Reason.ORDER_STATUS}
+    composed = set(Reason) - NOT_EDITABLE_YET
     assert {str(reason) for reason in composed} <= set(TEMPLATES)
 
 
