@@ -55,7 +55,8 @@ def test_an_unknown_console_address_leads_to_the_merchant_sign_in(
 ) -> None:
     _, server = live_shop
     _at(page, width)
-    response = page.goto(f"{server.url}/merchant/tokens")
+    # (/merchant/tokens, the address first seen answering raw JSON, is a page now.)
+    response = page.goto(f"{server.url}/merchant/no-such-page")
     assert response.status == 404
     assert page.locator("h1").inner_text() == "Page not found"
     _fits(page, width)

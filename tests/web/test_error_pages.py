@@ -25,7 +25,7 @@ def _is_page(response: Any) -> bool:
     return response.headers["content-type"].startswith("text/html")
 
 
-@pytest.mark.parametrize("path", ["/no-such-page", "/merchant/tokens", "/static/x.css"])
+@pytest.mark.parametrize("path", ["/no-such-page", "/merchant/no-such-page", "/static/x.css"])
 def test_an_unknown_address_is_a_page_with_a_way_back_for_a_browser(
     web_shop: WebShop, path: str
 ) -> None:
@@ -42,15 +42,15 @@ def test_an_unknown_console_address_offers_the_merchant_sign_in_or_the_console(
     web_shop: WebShop,
 ) -> None:
     browser = web_shop.browser()
-    stranger = browser.get("/merchant/tokens", headers=PAGE)
+    stranger = browser.get("/merchant/no-such-page", headers=PAGE)
     assert 'href="/merchant/sign-in"' in stranger.text
     assert browser.merchant_sign_in().status_code == 303
-    merchant = browser.get("/merchant/tokens", headers=PAGE)
+    merchant = browser.get("/merchant/no-such-page", headers=PAGE)
     assert merchant.status_code == 404
     assert 'href="/merchant">Go to the console' in merchant.text
 
 
-@pytest.mark.parametrize("path", ["/no-such-page", "/merchant/tokens", "/static/x.css"])
+@pytest.mark.parametrize("path", ["/no-such-page", "/merchant/no-such-page", "/static/x.css"])
 def test_programs_keep_the_json_problem_they_always_had(web_shop: WebShop, path: str) -> None:
     browser = web_shop.browser()
     for headers in ({}, JSON, {"Accept": "*/*"}):
