@@ -8,6 +8,7 @@ import os
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy.engine import make_url
@@ -15,10 +16,12 @@ from sqlalchemy.engine import make_url
 _counter = itertools.count()
 
 
-def _server_url(tmp_root: Path) -> str:
+def _server(tmp_root: Path) -> tuple[str, Any]:
+    """The server's maintenance URL, and the embedded server when this run started one
+    (None for the server HASHCART_TEST_POSTGRES_URL names)."""
     configured = os.environ.get("HASHCART_TEST_POSTGRES_URL")
     if configured:
-        return configured
+        return configured, None
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -29,16 +32,21 @@ def _server_url(tmp_root: Path) -> str:
             "or HASHCART_TEST_POSTGRES_URL"
         )
     server = get_server(tmp_root / "pgdata", cleanup_mode="delete")
-    return str(server.get_uri("postgres"))
+    return str(server.get_uri("postgres")), server
 
 
 @pytest.fixture(scope="session")
 def postgres_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The URL of a running PostgreSQL server's maintenance database."""
-    url = _server_url(tmp_path_factory.mktemp("postgres"))
-    if not os.environ.get("HASHCART_TEST_POSTGRES_URL"):
-        _without_durability(url)
+    url, embedded = _server(tmp_path_factory.mktemp("postgres"))
+    if embedded is None:
+        yield url
+        return
+    _without_durability(url)
     yield url
+    # Stopped here, not left to the wheel's exit handler: the run leaves without the
+    # interpreter's teardown (tests/conftest.py, pytest_unconfigure).
+    embedded.cleanup()
 
 
 def _without_durability(server_url: str) -> None:
