@@ -13,10 +13,9 @@ from sqlalchemy import Connection, select
 
 from hashcart.domain.shop_accounts import ShopAccount
 from hashcart.store import schema as t
-from hashcart.store.known_handles import known_handles
 from hashcart.store.shoppable import shoppable_conditions
 from hashcart.views.pictures import Picture, product_pictures
-from hashcart.views.shopfront import FrontPost
+from hashcart.views.shopfront import FrontPost, front_posts
 
 # The posts a product page lists, at most.
 SHOWN_POSTS = 10
@@ -105,23 +104,7 @@ def _posts_carrying(
         .order_by(posts.c.created_at.desc(), posts.c.network, posts.c.post_id.desc())
         .limit(SHOWN_POSTS)
     ).all()
-    # Posts that came without a handle (Jetstream) show the one the shop knows, as the front.
-    handles = known_handles(
-        connection, [(r.network, r.author_id) for r in rows if not r.author_handle.lstrip("@")]
-    )
-    return tuple(
-        FrontPost(
-            network=r.network,
-            post_id=r.post_id,
-            author_id=r.author_id,
-            author_handle=r.author_handle,
-            known_handle=handles.get((r.network, r.author_id), ""),
-            text=r.text,
-            created_at=r.created_at,
-            products=(),
-        )
-        for r in rows
-    )
+    return front_posts(connection, rows, {})
 
 
 def product_path(shop_slug: str, product_id: str) -> str:

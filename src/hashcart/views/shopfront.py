@@ -3,10 +3,11 @@ each with its products as the catalog stands now (prices are re-read, never froz
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, func, select, tuple_
 
@@ -90,12 +91,23 @@ def shoppable_posts(
         .offset((page - 1) * per_page)
     ).all()
     products = _products_of(connection, [(row.network, row.post_id) for row in rows])
-    # Posts that came without a handle (Jetstream) show the one the shop knows, if any.
+    posts = front_posts(connection, rows, products)
+    return FrontPage(posts=posts, page=page, pages=pages, total=total)
+
+
+def front_posts(
+    connection: Connection,
+    rows: Sequence[Any],
+    products: Mapping[tuple[str, str], Sequence[FrontProduct]],
+) -> tuple[FrontPost, ...]:
+    """Post rows (network, post_id, author_id, author_handle, text, created_at) as the front
+    shows them, with their `products`. Posts that came without a handle (Jetstream) show the
+    one the shop knows, if any."""
     handles = known_handles(
         connection,
         [(row.network, row.author_id) for row in rows if not row.author_handle.lstrip("@")],
     )
-    posts = tuple(
+    return tuple(
         FrontPost(
             network=row.network,
             post_id=row.post_id,
@@ -108,7 +120,6 @@ def shoppable_posts(
         )
         for row in rows
     )
-    return FrontPage(posts=posts, page=page, pages=pages, total=total)
 
 
 def _products_of(
