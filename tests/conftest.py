@@ -63,3 +63,25 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     sys.stdout.flush()
     sys.stderr.flush()
     os._exit(_exit_status)
+
+
+# --- reports that cross to the xdist controller ----------------------------------------------
+#
+# Tests feed invalid UTF-8 on purpose; a captured log line or assertion text can then hold a
+# lone surrogate ('\udcff', from surrogateescape). A worker ships its reports to the controller
+# as UTF-8, which refuses surrogates and stops the whole run with an INTERNALERROR, so the
+# serialised report's strings show such characters escaped ('\\udcff') instead.
+def _utf8_safe(value: object) -> object:
+    if isinstance(value, str):
+        return value.encode("utf-8", "backslashreplace").decode("utf-8")
+    if isinstance(value, dict):
+        return {_utf8_safe(key): _utf8_safe(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return type(value)(_utf8_safe(item) for item in value)
+    return value
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_report_to_serializable(config: pytest.Config, report: object) -> object:
+    serialised = yield
+    return _utf8_safe(serialised) if serialised is not None else None
