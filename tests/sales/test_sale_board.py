@@ -5,9 +5,11 @@ settled, in order, from where a reconnecting browser left off."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
+from typing import Any, cast
 
 import httpx
 import pytest
@@ -17,6 +19,7 @@ from sqlalchemy import select
 from hashcart.store import schema as t
 from hashcart.views.sale_board import claim_events, recent_claim_events
 from hashcart.views.sales import nearest_rank, sale_report
+from hashcart.web.sale_board import LOOKBACK, BoardStream
 from tests.loopback import LiveServer
 from tests.sales.board_support import BoardShop
 from tests.sales.support import SaleShop, claim, key, link_everyone, moment, shopper
@@ -184,3 +187,17 @@ def test_the_stream_carries_what_settled_and_resumes_where_it_left_off(
         "2",
     )
     assert board["units"] == "2" and board["paid_rate"] == "50%"
+    # Both browsers left: their streams ended, nothing of them runs on in the server.
+    deadline = time.monotonic() + 5
+    while server.server.server_state.tasks and time.monotonic() < deadline:
+        time.sleep(0.01)  # polling a condition with a deadline, not waiting for time
+    assert not server.server.server_state.tasks
+
+
+def test_a_stream_remembers_a_bounded_number_of_lines() -> None:
+    stream = BoardStream(cast(Any, None), 1, "Friday live", cursor=0)
+    ids = list(range(1, 5 * LOOKBACK + 1))
+    for start in range(0, len(ids), 7):
+        stream._note([{"id": n} for n in ids[start : start + 7]])
+    assert stream.cursor == 5 * LOOKBACK
+    assert len(stream._sent) <= LOOKBACK
