@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 from typing import Any, cast
@@ -22,7 +23,15 @@ from hashcart.views.sales import nearest_rank, sale_report
 from hashcart.web.sale_board import LOOKBACK, BoardStream
 from tests.loopback import LiveServer
 from tests.sales.board_support import BoardShop
-from tests.sales.support import SaleShop, claim, key, link_everyone, moment, shopper
+from tests.sales.support import (
+    SALE_POST,
+    SaleShop,
+    claim,
+    key,
+    link_everyone,
+    moment,
+    shopper,
+)
 
 NETWORK = "mastodon"
 
@@ -201,3 +210,16 @@ def test_a_stream_remembers_a_bounded_number_of_lines() -> None:
         stream._note([{"id": n} for n in ids[start : start + 7]])
     assert stream.cursor == 5 * LOOKBACK
     assert len(stream._sent) <= LOOKBACK
+
+
+def test_a_strangers_handle_is_text_on_the_board(tmp_path: Path) -> None:
+    shop = BoardShop(f"sqlite:///{tmp_path / 'board.db'}")
+    hostile = "<img src=x onerror=alert(1)>"
+    shop.open(NETWORK, {"12": ("mug", 1)})
+    stranger = replace(shopper(NETWORK, 1), handle=hostile)
+    shop.ingest([stranger.reply(key(NETWORK, 1), SALE_POST, "sold 12", minutes=0)])
+    merchant = shop.browser()
+    merchant.merchant_sign_in()
+    page = merchant.get("/merchant/sales/1").text
+    shop.close()
+    assert "&lt;img src=x onerror=alert(1)&gt;" in page and hostile not in page
