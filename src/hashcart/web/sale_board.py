@@ -8,8 +8,8 @@ parses HTML.
 
 One stream holds a cursor (the last line's id it sent), the ids it sent within `LOOKBACK` lines
 below it (a line committed late by another settler, under a lower id, still goes out once;
-never one at or below where this browser started),
-and the last board it sent: its memory does not grow with the sale. It ends when the browser
+never one at or below where this browser started), and the last board it sent: its memory
+does not grow with the sale. It ends when the browser
 leaves (checked every poll), or after `STREAM_SECONDS`, when the browser's EventSource comes
 back with `Last-Event-ID` and the stream goes on from there.
 """
@@ -27,7 +27,7 @@ from fastapi import Request
 from starlette.concurrency import run_in_threadpool
 
 from hashcart.store.database import read_only_transaction
-from hashcart.views.sale_board import board_mark, claim_events
+from hashcart.views.sale_board import BoardMark, board_mark, claim_events
 from hashcart.views.sales import sale_report
 from hashcart.web.context import hashcart_of
 from hashcart.web.formatting import money, network_name
@@ -138,15 +138,15 @@ class BoardStream:
     stream_seconds: float = STREAM_SECONDS
     clock: Callable[[], float] = time.monotonic
     _sent: set[int] = field(default_factory=set)
-    # Where the browser started: what it had before is never sent again.
-    _floor: int = -1
-    _mark: tuple[int, int] | None = None
+    _mark: BoardMark | None = None
     _board: dict[str, str] | None = None
+
+    def __post_init__(self) -> None:
+        # Where the browser started: what it had before is never sent again.
+        self._floor = self.cursor
 
     def _read(self) -> tuple[list[dict[str, Any]], dict[str, str] | None]:
         engine = hashcart_of(self.request).engine
-        if self._floor < 0:
-            self._floor = self.cursor
         with read_only_transaction(engine) as connection:
             low = max(self._floor, self.cursor - LOOKBACK)
             found = claim_events(connection, self.sale_id, low, MAX_LINES_A_POLL + LOOKBACK)
