@@ -16,6 +16,7 @@ import pytest
 
 from tests.cli_runner import run_cli
 from tests.e2e.axe import axe_script, serious_violations
+from tests.e2e.conftest import screenshot
 from tests.loopback import LiveServer
 from tests.sales.board_support import BoardShop, claims_file
 from tests.sales.support import sale_post_id, shopper
@@ -85,6 +86,7 @@ def test_the_board_settles_live_as_a_burst_of_claims_is_ingested(
     assert page.inner_text('[data-board-field="item-12-free"]') == "0"
     _fits(page, width)
     assert serious_violations(page, axe) == []
+    screenshot(page, f"sale-board-{width}")
 
     # Without the stream, a reload shows the same board.
     page.reload()
