@@ -18,7 +18,7 @@ from httpx_sse import ServerSentEvent, connect_sse
 from sqlalchemy import select
 
 from hashcart.store import schema as t
-from hashcart.views.sale_board import claim_events, recent_claim_events
+from hashcart.views.sale_board import claim_events, duration, recent_claim_events
 from hashcart.views.sales import nearest_rank, sale_report
 from hashcart.web.sale_board import LOOKBACK, BoardStream
 from tests.loopback import LiveServer
@@ -97,6 +97,17 @@ def test_a_pass_shows_released_passed_and_promoted_on_the_board(shop: SaleShop) 
     assert sorted(told[3:]) == sorted(
         [("released", first), ("passed", first), ("promoted", second)]
     )
+
+
+def test_durations_read_as_a_merchant_says_them() -> None:
+    assert [duration(s) for s in (None, 44.6, 60, 250, 7500, 97200)] == [
+        "-",
+        "45 s",
+        "1 min",
+        "4 min 10 s",
+        "2 h 05 min",
+        "1 d 3 h",
+    ]
 
 
 def test_nearest_rank_is_one_of_the_values() -> None:

@@ -15,7 +15,14 @@ from sqlalchemy import Connection, func, select
 
 from hashcart.store import schema as t
 
-__all__ = ["BoardMark", "board_mark", "claim_events", "recent_claim_events"]
+__all__ = [
+    "BoardMark",
+    "board_mark",
+    "claim_events",
+    "duration",
+    "recent_claim_events",
+    "revenue_text",
+]
 
 ev, sc = t.sale_claim_events, t.sale_claims
 
@@ -87,3 +94,26 @@ def board_mark(connection: Connection, sale_id: int) -> BoardMark:
     newest_claim = connection.execute(select(func.max(sc.c.id))).scalar_one()
     last = connection.execute(select(func.max(ev.c.id)).where(ev.c.sale_id == sale_id))
     return int(newest_claim or 0), int(last.scalar_one() or 0)
+
+
+def duration(seconds: float | None) -> str:
+    """ "45 s", "4 min 10 s", "2 h 05 min", "1 d 3 h"; "-" for none."""
+    if seconds is None:
+        return "-"
+    whole = round(seconds)
+    if whole < 60:
+        return f"{whole} s"
+    minutes, rest = divmod(whole, 60)
+    if minutes < 60:
+        return f"{minutes} min {rest} s" if rest else f"{minutes} min"
+    hours, minutes = divmod(minutes, 60)
+    if hours < 24:
+        return f"{hours} h {minutes:02d} min"
+    days, hours = divmod(hours, 24)
+    return f"{days} d {hours} h"
+
+
+def revenue_text(report: dict[str, Any]) -> str:
+    """A sale's revenue as "48.00 EUR, 12.00 USD" (each currency apart); "0.00" for none."""
+    paid = report["totals"]["revenue_by_currency"]
+    return ", ".join(f"{amount} {currency}".rstrip() for currency, amount in paid.items()) or "0.00"

@@ -27,7 +27,7 @@ from fastapi import Request
 from starlette.concurrency import run_in_threadpool
 
 from hashcart.store.database import read_only_transaction
-from hashcart.views.sale_board import BoardMark, board_mark, claim_events
+from hashcart.views.sale_board import BoardMark, board_mark, claim_events, duration
 from hashcart.views.sales import sale_report
 from hashcart.web.context import hashcart_of
 from hashcart.web.formatting import money, network_name
@@ -36,7 +36,6 @@ __all__ = [
     "BoardStream",
     "board_fields",
     "claim_line",
-    "duration",
     "event_cursor",
 ]
 
@@ -46,23 +45,6 @@ KEEP_ALIVE_SECONDS = 15.0
 LOOKBACK = 100
 MAX_LINES_A_POLL = 200
 MAX_CURSOR_DIGITS = 12
-
-
-def duration(seconds: float | None) -> str:
-    """ "45 s", "4 min 10 s", "2 h 05 min", "1 d 3 h"; "-" for none."""
-    if seconds is None:
-        return "-"
-    whole = round(seconds)
-    if whole < 60:
-        return f"{whole} s"
-    minutes, rest = divmod(whole, 60)
-    if minutes < 60:
-        return f"{minutes} min {rest} s" if rest else f"{minutes} min"
-    hours, minutes = divmod(minutes, 60)
-    if hours < 24:
-        return f"{hours} h {minutes:02d} min"
-    days, hours = divmod(hours, 24)
-    return f"{days} d {hours} h"
 
 
 def board_fields(report: dict[str, Any]) -> dict[str, str]:
