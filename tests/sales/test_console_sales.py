@@ -49,7 +49,7 @@ def test_open_a_sale_see_its_board_and_close_it(web_shop: WebShop) -> None:
     assert "Friday &lt;live&gt;" in listing.text and "<live>" not in listing.text
     board = browser.get("/merchant/sales/1")
     words = text_of(board)
-    assert "#12" in words and "#14" in words and "Units won 0, paid 0" in words
+    assert "#12" in words and "#14" in words and "Units won 0 Units paid 0" in words
     csv = browser.get("/merchant/sales/1/invoices.csv")
     assert csv.status_code == 200 and csv.text.startswith("invoice,email,status")
     taken = browser.submit(

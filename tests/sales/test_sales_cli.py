@@ -59,6 +59,7 @@ def test_open_claim_settle_show_and_close(tmp_path: Path) -> None:
 
     board = run_cli(["sales", "show", "Friday live"], env=env)
     assert board.exit_code == 0 and "units won 2, paid 0 (0%)" in board.stdout
+    assert "revenue 0.00;" in board.stdout and "time to pay: median -, p90 -" in board.stdout
 
     invoices = list(
         csv.DictReader(

@@ -149,6 +149,8 @@ def show(
 
 
 def _print_board(report: dict[str, Any]) -> None:
+    from hashcart.views.sale_board import duration, revenue_text
+
     table = Table(title=f"{report['name']} ({report['status']})")
     table.add_column("item")
     table.add_column("product", overflow="fold")
@@ -163,10 +165,12 @@ def _print_board(report: dict[str, Any]) -> None:
     console.print(table)
     totals = report["totals"]
     rate = "-" if totals["paid_rate"] is None else f"{totals['paid_rate']:.0%}"
+    paying = totals["time_to_pay"]
     console.print(
         f"units won {totals['units']}, paid {totals['units_paid']} ({rate}); revenue "
-        f"{totals['revenue']} {totals['currency'] or ''}; invoices {totals['invoices']} "
-        f"({totals['invoices_paid']} paid)",
+        f"{revenue_text(report)}; invoices {totals['invoices']} "
+        f"({totals['invoices_paid']} paid); time to pay: median "
+        f"{duration(paying['median_seconds'])}, p90 {duration(paying['p90_seconds'])}",
         markup=False,
         highlight=False,
     )

@@ -15,6 +15,9 @@ from hashcart.cli import console, fail
 if TYPE_CHECKING:
     from hashcart.bootstrap import App
 
+# How long Ctrl-C waits for requests still running (the live board's streams never finish).
+GRACEFUL_SHUTDOWN_SECONDS = 5
+
 HostOption = Annotated[
     str, typer.Option("--host", help="Address to listen on (loopback unless you say otherwise).")
 ]
@@ -77,6 +80,10 @@ def serve_web(
         log_level="info",
         access_log=access_log,
         log_config=None,
+        # Open server-sent event streams (the live claim board) never end by themselves: on
+        # Ctrl-C uvicorn would wait for them forever. After this many seconds they are cut
+        # (browsers reconnect to the next server, from the last event they saw).
+        timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
     )
     # Uvicorn shuts down gracefully on Ctrl-C or SIGTERM, then raises the signal again for
     # the default behaviour; turning that into an exception lets the caller's `finally`

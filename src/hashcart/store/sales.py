@@ -13,7 +13,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, and_, insert, or_, select, update
+from sqlalchemy import Connection, and_, insert, literal, or_, select, update
 
 from hashcart.domain.sales import SaleInputError
 from hashcart.domain.stock import order_holder
@@ -30,11 +30,26 @@ from hashcart.store import schema as t
 from hashcart.store.statements import dialect_insert
 from hashcart.store.stock import convert, release, reserve
 
-__all__ = ["HOLD_REASON", "StoredSales", "sale_holder"]
+__all__ = ["HOLD_REASON", "StoredSales", "board_event_kind", "sale_holder"]
 
 s, sp, si, sc, inv = t.sales, t.sale_posts, t.sale_items, t.sale_claims, t.sale_invoices
 # The reservations' reason for a won claim's hold.
 HOLD_REASON = "sale"
+
+
+def board_event_kind(values: dict[str, Any]) -> str | None:
+    """What a claim's update means on the claim board, read from the status it sets: a claim
+    held as it settles (its `settled_at` set with it) was won, one held afterwards (from the
+    waitlist) promoted; None: the board's stream does not show it (a reminder, a link)."""
+    status = values.get("status")
+    if status == "held":
+        return "won" if "settled_at" in values else "promoted"
+    return {
+        "waitlisted": "waitlisted",
+        "released": "released",
+        "refused": "refused",
+        "done": "passed",
+    }.get(status or "")
 
 
 def sale_holder(claim_id: int) -> str:
@@ -214,6 +229,18 @@ class StoredSales:
 
     def update_claim(self, claim_id: int, **values: Any) -> None:
         self.connection.execute(update(sc).where(sc.c.id == claim_id).values(**values))
+        kind = board_event_kind(values)
+        if kind is not None:
+            self._log(claim_id, kind)
+
+    def _log(self, claim_id: int, kind: str) -> None:
+        """The claim board's line for this change (in the same transaction)."""
+        self.connection.execute(
+            insert(t.sale_claim_events).from_select(
+                ["sale_id", "claim_id", "kind"],
+                select(sc.c.sale_id, sc.c.id, literal(kind)).where(sc.c.id == claim_id),
+            )
+        )
 
     def invoice_for(self, sale_id: int, customer_id: int, at: datetime) -> int:
         where = and_(inv.c.sale_id == sale_id, inv.c.customer_id == customer_id)
@@ -268,6 +295,7 @@ class StoredSales:
         # The claims' holds become sold units, held by the order (or the invoice).
         sold_to = order_holder(order_id) if order_id is not None else f"invoice:{invoice_id}"
         for claim in won:
+            self._log(claim.id, "paid")
             convert(
                 self.connection,
                 sale_holder(claim.id),

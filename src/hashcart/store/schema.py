@@ -998,3 +998,17 @@ sale_claims = Table(
     Index("ix_sale_claims_item", "item_id", "status"),
     Index("ix_sale_claims_invoice", "invoice_id"),
 )
+
+# The live claim board's log (issue 13): one row each time a claim settles or changes, in
+# the transaction that changes it (store/sales.StoredSales.update_claim, mark_invoice_paid).
+# `kind`: won | promoted | waitlisted | released | refused | passed | paid. The board's
+# server-sent events read it by id, after the last one a browser saw.
+sale_claim_events = Table(
+    "sale_claim_events",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("sale_id", ForeignKey("sales.id", ondelete="CASCADE"), nullable=False),
+    Column("claim_id", ForeignKey("sale_claims.id", ondelete="CASCADE"), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Index("ix_sale_claim_events_sale", "sale_id", "id"),
+)

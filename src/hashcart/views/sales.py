@@ -1,6 +1,7 @@
 """Live sales as the merchant reads them (`hashcart sales list|show`, the console): per item
 its stock, units held and paid, the waitlist's length; per sale the units won, the revenue
-paid, the paid rate; and the invoices as CSV.
+paid (in all and per currency), the paid rate, the time to pay (median and p90 of an invoice's
+paid_at minus its created_at); and the invoices as CSV.
 
 "Held" is won and not paid yet; "paid" is paid through the shopper's invoice. Revenue is
 what paid claims cost at the catalog's price.
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import io
+import math
 from collections import defaultdict
 from datetime import datetime
 from decimal import Decimal
@@ -20,7 +22,14 @@ from sqlalchemy import Connection, func, select
 from hashcart.store import schema as t
 from hashcart.views.csv_cells import csv_cell
 
-__all__ = ["INVOICE_COLUMNS", "invoice_of", "invoices_csv", "sale_report", "sales_list"]
+__all__ = [
+    "INVOICE_COLUMNS",
+    "invoice_of",
+    "invoices_csv",
+    "nearest_rank",
+    "sale_report",
+    "sales_list",
+]
 
 s, si, sc, sp, inv, p = (
     t.sales,
@@ -90,12 +99,14 @@ def sale_report(connection: Connection, name: str) -> dict[str, Any] | None:
     units: dict[int | None, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     revenue = Decimal("0")
     currencies: set[str] = set()
+    by_currency: dict[str, Decimal] = defaultdict(Decimal)
     for claim in claims:
         units[claim.item_id][claim.status] += claim.quantity
         units[claim.item_id]["claims"] += 1
         if claim.status == "paid" and claim.price_amount is not None:
             revenue += claim.price_amount * claim.quantity
             currencies.add(claim.currency or "")
+            by_currency[claim.currency or ""] += claim.price_amount * claim.quantity
     board = []
     for item in items:
         counted = units[item.id]
@@ -125,6 +136,14 @@ def sale_report(connection: Connection, name: str) -> dict[str, Any] | None:
         select(inv.c.status, func.count()).where(inv.c.sale_id == sale.id).group_by(inv.c.status)
     ).all()
     by_status = {row[0]: int(row[1]) for row in invoices}
+    paid_after = [
+        (row.paid_at - row.created_at).total_seconds()
+        for row in connection.execute(
+            select(inv.c.created_at, inv.c.paid_at).where(
+                inv.c.sale_id == sale.id, inv.c.status == "paid", inv.c.paid_at.is_not(None)
+            )
+        )
+    ]
     return {
         "name": sale.name,
         "status": sale.status,
@@ -142,8 +161,25 @@ def sale_report(connection: Connection, name: str) -> dict[str, Any] | None:
             "paid_rate": round(paid_units / won, 4) if won else None,
             "invoices": sum(by_status.values()),
             "invoices_paid": by_status.get("paid", 0),
+            "revenue_by_currency": {
+                currency: f"{amount:.2f}" for currency, amount in sorted(by_currency.items())
+            },
+            # Seconds from an invoice's making (its first won item) to its payment.
+            "time_to_pay": {
+                "median_seconds": nearest_rank(paid_after, 50),
+                "p90_seconds": nearest_rank(paid_after, 90),
+            },
         },
     }
+
+
+def nearest_rank(values: list[float], percent: int) -> float | None:
+    """The `percent`th percentile by nearest rank (one of the values, never between two);
+    None without values."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    return ordered[max(0, math.ceil(percent / 100 * len(ordered)) - 1)]
 
 
 INVOICE_COLUMNS = (

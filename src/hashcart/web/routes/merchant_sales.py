@@ -1,23 +1,26 @@
 """Merchant: live sales (issue 13). The list with a form to open one, each sale's board as a
 plain page (per item stock, held, paid, free, waitlist; the totals), close, and the invoices
-as CSV: the same use cases and reads as `hashcart sales`. The live board (server-sent events)
-is not built yet."""
+as CSV: the same use cases and reads as `hashcart sales`. The board is live: its claims'
+stream and numbers follow the sale by server-sent events (`/merchant/sales/<id>/events`,
+web/sale_board), and without a script it is the same page, current when loaded."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, Request
-from fastapi.responses import RedirectResponse
+from fastapi.responses import RedirectResponse, StreamingResponse
 from starlette.responses import Response
 
 from hashcart.domain.posts import network_names
 from hashcart.domain.sales import SaleInputError, parse_item_option, parse_post_option
 from hashcart.ports import NewSaleItem, SaleExists
 from hashcart.services.sales import close_sale, open_sale
+from hashcart.views.sale_board import recent_claim_events
 from hashcart.views.sales import invoices_csv, sale_report, sales_list
 from hashcart.web.context import SignedInMerchant, csrf_protected, hashcart_of, read_only, render
 from hashcart.web.form_problems import problems_summary
+from hashcart.web.sale_board import BoardStream, board_fields, claim_line, event_cursor
 
 router = APIRouter(
     prefix="/merchant", dependencies=[Depends(csrf_protected)], include_in_schema=False
@@ -25,6 +28,8 @@ router = APIRouter(
 
 MAX_FIELD = 200
 MAX_LIST_FIELD = 20_000
+# How many of the claims' stream's lines the board shows (the newest).
+BOARD_LINES = 50
 _FORM_FIELDS = ("name", "posts", "items", "limit", "hold_hours")
 
 
@@ -144,10 +149,37 @@ def sale_board(request: Request, viewer: SignedInMerchant, sale_id: str) -> Resp
         return _not_found(request)
     with read_only(request) as connection:
         report = sale_report(connection, name)
+        lines = recent_claim_events(connection, int(sale_id), BOARD_LINES)
     if report is None:
         return _not_found(request)
     return render(
-        request, "merchant/sale.html", title=f"Sale {name}", sale=report, sale_id=int(sale_id)
+        request,
+        "merchant/sale.html",
+        title=f"Sale {name}",
+        sale=report,
+        sale_id=int(sale_id),
+        fields=board_fields(report),
+        lines=[claim_line(line) for line in lines],
+        newest=lines[0]["id"] if lines else 0,
+        board_lines=BOARD_LINES,
+    )
+
+
+@router.get("/sales/{sale_id}/events")
+def sale_events(
+    request: Request, viewer: SignedInMerchant, sale_id: str, after: str = ""
+) -> Response:
+    """The board's server-sent events: `claim` (a line of the stream, its id the cursor) and
+    `board` (every number, by its field key) whenever something changed."""
+    name = _named(request, sale_id)
+    if name is None:
+        return _not_found(request)
+    cursor = event_cursor(request.headers.get("last-event-id"), after)
+    stream = BoardStream(request, int(sale_id), name, cursor)
+    return StreamingResponse(
+        stream.events(),
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
     )
 
 
