@@ -11,7 +11,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0026_i13_board"
+revision = "0026"
 down_revision = "0025"
 branch_labels = None
 depends_on = None
