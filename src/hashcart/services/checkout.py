@@ -368,7 +368,7 @@ def place_order(
         if paying is not None and (paying.status != "authorised" or paying.pending_step == "void"):
             return None  # the authorisation was cancelled, or is being: nothing to pay with
         assert basket.currency is not None
-        lines = [_order_line(item) for item in basket.lines]
+        lines = [order_line(item) for item in basket.lines]
         order = NewOrder(
             customer_id=customer.id,
             checkout_key=checkout_key,
@@ -426,7 +426,7 @@ def place_order(
         return Placed(order_id, customer.id, created=True)
 
 
-def _order_line(item: ListItem) -> OrderLine:
+def order_line(item: ListItem) -> OrderLine:
     """The line as bought, naming the shoppable post it came from (for the funnel)."""
     assert item.price is not None and item.currency is not None
     origin = item.origin
