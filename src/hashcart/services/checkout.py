@@ -385,18 +385,7 @@ def place_order(
             discount_amount=None if basket.offer is None else basket.offer.discount,
         )
         order_id = uow.orders.add(order)
-        if basket.offer is not None:
-            redeemed = apply_offer(
-                uow.repository,
-                customer.id,
-                priced_lines(basket.lines),
-                basket.currency,
-                at,
-                order_id=order_id,
-            )
-            if redeemed != basket.offer:
-                # Unreachable while writers take turns (checked above): never redeem twice.
-                raise OfferTaken(f"order {order_id}: the offer was redeemed meanwhile")
+        redeem_offer(uow.repository, customer.id, basket, order_id, at)
         uow.stock.convert(
             checkout_holder(checkout_key),
             order_holder(order_id),
@@ -441,6 +430,21 @@ def order_line(item: ListItem) -> OrderLine:
         post_id=origin.post_id if has_post else None,
         trigger_post_id=origin.trigger_post_id if has_post else None,
     )
+
+
+def redeem_offer(
+    repo: Repository, customer_id: int, basket: Basket, order_id: int, at: datetime
+) -> None:
+    """Redeem the basket's offer by its order, in the order's transaction (none: nothing).
+    Raises OfferTaken should another order have redeemed it: unreachable while writers take
+    turns and the offer was checked under that turn, and never redeemed twice."""
+    if basket.offer is None:
+        return
+    assert basket.currency is not None
+    lines = priced_lines(basket.lines)
+    redeemed = apply_offer(repo, customer_id, lines, basket.currency, at, order_id=order_id)
+    if redeemed != basket.offer:
+        raise OfferTaken(f"order {order_id}: the offer was redeemed meanwhile")
 
 
 class OfferTaken(HashcartError, RuntimeError):

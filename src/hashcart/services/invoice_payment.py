@@ -43,15 +43,14 @@ from hashcart.ports import (
 from hashcart.services import payments
 from hashcart.services.checkout import (
     Basket,
-    OfferTaken,
     basket_of,
     confirmation_email,
     offer_summary,
     order_line,
+    redeem_offer,
     summary_of,
     with_offer,
 )
-from hashcart.services.offers import apply_offer, priced_lines
 from hashcart.services.payment_steps import REQUEST_GRACE
 
 __all__ = [
@@ -262,17 +261,7 @@ def _place_order(
             discount_amount=None if basket.offer is None else basket.offer.discount,
         )
         order_id = uow.orders.add(order)
-        if basket.offer is not None:
-            redeemed = apply_offer(
-                uow.repository,
-                customer.id,
-                priced_lines(basket.lines),
-                basket.currency,
-                at,
-                order_id=order_id,
-            )
-            if redeemed != basket.offer:
-                raise OfferTaken(f"order {order_id}: the offer was redeemed meanwhile")
+        redeem_offer(uow.repository, customer.id, basket, order_id, at)
         claims = [item.id for item in basket.lines]
         marked = uow.repository.sales.mark_invoice_paid(payment.invoice_id, at, order_id, claims)
         assert marked, f"invoice {payment.invoice_id} was open under its lock"

@@ -192,51 +192,43 @@ def invoice_pay(
     elif way is not None:
         gateway = way
     address, _first = checkout.read_address(form)
+    if address is not None:
+        outcome = invoice_payment.pay_invoice(
+            app.unit_of_work,
+            app.clock,
+            invoice_payment.InvoicePayment(
+                customer=viewer.person,
+                invoice_id=number,
+                pay_key=pay_key,
+                shown=shown,
+                shown_offer=shown_offer[:100],
+                address=address,
+                shop_name=app.settings.shop_name,
+                public_url=app.settings.public_url,
+            ),
+            gateway,
+            fields,
+        )
+        if isinstance(outcome, invoice_payment.InvoicePaid):
+            return RedirectResponse(f"/orders/invoice/{number}?paid=1", 303)
+        if outcome.why == "not_found":
+            return _not_found(request)
+        if outcome.why != "declined" or gateway is not None:
+            status = _STATUS_CODES[outcome.why]
+            return _invoice_page(request, viewer, number, form, status, error=outcome.message)
+    # The form's own problems, each beside its field (issue 14): the address, and no way to
+    # pay chosen (when something is owed: a declined answer with no gateway says so).
     problems = checkout.address_problems(form)
     if gateway is None:
         problems["payment_method"] = "Choose how you want to pay."
-    if address is None:
-        return _invoice_page(
-            request,
-            viewer,
-            number,
-            form,
-            400,
-            error=problems_summary(problems) or "",
-            field_errors=problems,
-        )
-    outcome = invoice_payment.pay_invoice(
-        app.unit_of_work,
-        app.clock,
-        invoice_payment.InvoicePayment(
-            customer=viewer.person,
-            invoice_id=number,
-            pay_key=pay_key,
-            shown=shown,
-            shown_offer=shown_offer[:100],
-            address=address,
-            shop_name=app.settings.shop_name,
-            public_url=app.settings.public_url,
-        ),
-        gateway,
-        fields,
-    )
-    if isinstance(outcome, invoice_payment.InvoicePaid):
-        return RedirectResponse(f"/orders/invoice/{number}?paid=1", 303)
-    if outcome.why == "not_found":
-        return _not_found(request)
-    if outcome.why == "declined" and gateway is None:
-        return _invoice_page(
-            request,
-            viewer,
-            number,
-            form,
-            400,
-            error=problems_summary(problems) or outcome.message,
-            field_errors=problems,
-        )
     return _invoice_page(
-        request, viewer, number, form, _STATUS_CODES[outcome.why], error=outcome.message
+        request,
+        viewer,
+        number,
+        form,
+        400,
+        error=problems_summary(problems) or "",
+        field_errors=problems,
     )
 
 
