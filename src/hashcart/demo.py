@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from hashcart.bootstrap import App
 from hashcart.config import Settings
 from hashcart.demo_offer import DemoOffer, show_demo_offer
+from hashcart.demo_sale import DemoSale, run_demo_sale
 from hashcart.domain.posts import Network
 from hashcart.ports import Address, NewOrder, OrderLine, UnitOfWork
 from hashcart.services.catalog import FeedRow, parse_price
@@ -63,6 +64,8 @@ class DemoRun:
     bought: DemoBuy | None = None
     # Offers by hashtag (issue 12): a demo shopper loads #trailhead10 and sees it at checkout.
     offer: DemoOffer | None = None
+    # Live sales (issue 13): a short sale on the brand's live posts, claims from two networks.
+    sale: DemoSale | None = None
 
 
 @dataclass(frozen=True)
@@ -137,6 +140,7 @@ def run_demo(app: App, ingest: IngestRunner, seed: int = 7) -> DemoRun:
     run.second = second.stats
     run.bought = buy_with_a_post(app, seed)
     run.offer = show_demo_offer(app, DEMO_HOST, ingest, seed)
+    run.sale = run_demo_sale(app, DEMO_HOST, ingest, seed)
     return run
 
 

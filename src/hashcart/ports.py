@@ -2244,6 +2244,21 @@ class StoredClaim(NewClaim):
     invoice_id: int | None = None
 
 
+@dataclass(frozen=True)
+class SaleInvoice:
+    """A shopper's sale invoice as its payment reads it: `lines` are the claims it pays for,
+    held and not run out at the time asked (each a ListItem: `id` is the claim's id, the
+    origin the sale post and the claim's reply), priced as the catalog says now."""
+
+    id: int
+    sale_id: int
+    sale_name: str
+    customer_id: int | None
+    status: str  # open | paid
+    order_id: int | None
+    lines: tuple[ListItem, ...]
+
+
 class SaleExists(HashcartError, ValueError):
     """A sale of that name exists, or one of its posts runs another sale already."""
 
@@ -2317,9 +2332,23 @@ class SaleRecords(Protocol):
 
     def release_stock(self, claim_id: int, now: datetime) -> int: ...
 
-    def mark_invoice_paid(self, invoice_id: int, at: datetime, order_id: int | None) -> bool:
-        """The invoice and its held claims are paid (once: False if it was not open); their
-        stock holds become sold units (held by the order, when there is one)."""
+    def invoice(self, invoice_id: int, at: datetime, *, lock: bool = False) -> SaleInvoice | None:
+        """The invoice with the lines it pays for at `at`; None: no such invoice. `lock`:
+        first take the row locks of its items (lock_item, in id order), so no settle step
+        releases or promotes on them until the transaction ends."""
+        ...
+
+    def mark_invoice_paid(
+        self,
+        invoice_id: int,
+        at: datetime,
+        order_id: int | None,
+        claims: Collection[int] | None = None,
+    ) -> bool:
+        """The invoice and its held claims still held at `at` (only `claims`, when given: the
+        ones paid for) are paid (once: False if it was not open); their stock holds become
+        sold units (held by the order, when there is one)."""
+        ...
 
 
 # --- product pictures (issue 14): fetched once per URL, kept as hashcart's own copies --------

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from hashcart.bootstrap import App
     from hashcart.demo import DemoSignIn
     from hashcart.demo_offer import DemoOffer
+    from hashcart.demo_sale import DemoSale
     from hashcart.services.ingest import Ingestor
 
 DEMO_DATABASE = Path("hashcart-demo.db")
@@ -106,6 +107,8 @@ def demo(
         )
     if run.offer is not None:
         show_offer(run.offer)
+    if run.sale is not None:
+        show_sale(run.sale)
     if not serve:
         with hashcart.engine.connect() as connection:
             print_lists("carts", queries.carts(connection), as_json=False)
@@ -138,6 +141,23 @@ def show_offer(offer: DemoOffer) -> None:
         f"offer #{offer.tag} (10% off) loaded by {offer.shopper} posting its tag; at checkout "
         f"her cart of {offer.subtotal:.2f} {offer.currency} comes to "
         f"{offer.to_pay:.2f} {offer.currency} ({offer.discount:.2f} off)",
+        markup=False,
+        highlight=False,
+    )
+
+
+def show_sale(sale: DemoSale) -> None:
+    """The demo's live sale: its claims' outcomes and the invoice one winner paid."""
+    paid = (
+        f"{sale.payer} paid invoice #{sale.invoice_id} with a saved test card: order "
+        f"#{sale.order_id}"
+        if sale.order_id is not None
+        else "no invoice was paid"
+    )
+    console.print(
+        f"live sale {sale.name!r} on {' and '.join(sale.networks)}: {sale.claims} claims, "
+        f"{sale.won} won, {sale.waitlisted} waitlisted; {paid} "
+        f"(hashcart sales show {shlex.quote(sale.name)})",
         markup=False,
         highlight=False,
     )

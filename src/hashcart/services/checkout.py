@@ -368,7 +368,7 @@ def place_order(
         if paying is not None and (paying.status != "authorised" or paying.pending_step == "void"):
             return None  # the authorisation was cancelled, or is being: nothing to pay with
         assert basket.currency is not None
-        lines = [_order_line(item) for item in basket.lines]
+        lines = [order_line(item) for item in basket.lines]
         order = NewOrder(
             customer_id=customer.id,
             checkout_key=checkout_key,
@@ -385,18 +385,7 @@ def place_order(
             discount_amount=None if basket.offer is None else basket.offer.discount,
         )
         order_id = uow.orders.add(order)
-        if basket.offer is not None:
-            redeemed = apply_offer(
-                uow.repository,
-                customer.id,
-                priced_lines(basket.lines),
-                basket.currency,
-                at,
-                order_id=order_id,
-            )
-            if redeemed != basket.offer:
-                # Unreachable while writers take turns (checked above): never redeem twice.
-                raise OfferTaken(f"order {order_id}: the offer was redeemed meanwhile")
+        redeem_offer(uow.repository, customer.id, basket, order_id, at)
         uow.stock.convert(
             checkout_holder(checkout_key),
             order_holder(order_id),
@@ -426,7 +415,7 @@ def place_order(
         return Placed(order_id, customer.id, created=True)
 
 
-def _order_line(item: ListItem) -> OrderLine:
+def order_line(item: ListItem) -> OrderLine:
     """The line as bought, naming the shoppable post it came from (for the funnel)."""
     assert item.price is not None and item.currency is not None
     origin = item.origin
@@ -441,6 +430,21 @@ def _order_line(item: ListItem) -> OrderLine:
         post_id=origin.post_id if has_post else None,
         trigger_post_id=origin.trigger_post_id if has_post else None,
     )
+
+
+def redeem_offer(
+    repo: Repository, customer_id: int, basket: Basket, order_id: int, at: datetime
+) -> None:
+    """Redeem the basket's offer by its order, in the order's transaction (none: nothing).
+    Raises OfferTaken should another order have redeemed it: unreachable while writers take
+    turns and the offer was checked under that turn, and never redeemed twice."""
+    if basket.offer is None:
+        return
+    assert basket.currency is not None
+    lines = priced_lines(basket.lines)
+    redeemed = apply_offer(repo, customer_id, lines, basket.currency, at, order_id=order_id)
+    if redeemed != basket.offer:
+        raise OfferTaken(f"order {order_id}: the offer was redeemed meanwhile")
 
 
 class OfferTaken(HashcartError, RuntimeError):

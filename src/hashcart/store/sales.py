@@ -18,11 +18,14 @@ from sqlalchemy import Connection, and_, insert, literal, or_, select, update
 from hashcart.domain.sales import SaleInputError
 from hashcart.domain.stock import order_holder
 from hashcart.ports import (
+    ListItem,
     NewClaim,
     NewSaleItem,
+    Origin,
     OutOfStock,
     Sale,
     SaleExists,
+    SaleInvoice,
     SaleItem,
     StoredClaim,
 )
@@ -244,9 +247,16 @@ class StoredSales:
 
     def invoice_for(self, sale_id: int, customer_id: int, at: datetime) -> int:
         where = and_(inv.c.sale_id == sale_id, inv.c.customer_id == customer_id)
-        found = self.connection.execute(select(inv.c.id).where(where)).scalar()
+        found = self.connection.execute(select(inv.c.id, inv.c.status).where(where)).first()
         if found is not None:
-            return int(found)
+            if found.status == "paid":
+                # One invoice per shopper per sale: an item won after it was paid opens it
+                # again for what is still owed (its paid items stay paid, their order kept);
+                # left paid, the new item could never be paid and its hold would run out.
+                self.connection.execute(
+                    update(inv).where(inv.c.id == found.id).values(status="open", paid_at=None)
+                )
+            return int(found.id)
         statement = dialect_insert(self._dialect, inv).on_conflict_do_nothing()
         self.connection.execute(
             statement,
@@ -277,7 +287,79 @@ class StoredSales:
     def release_stock(self, claim_id: int, now: datetime) -> int:
         return release(self.connection, sale_holder(claim_id), now)
 
-    def mark_invoice_paid(self, invoice_id: int, at: datetime, order_id: int | None) -> bool:
+    # --- invoices ---
+
+    def invoice(self, invoice_id: int, at: datetime, *, lock: bool = False) -> SaleInvoice | None:
+        c = self.connection
+        if lock:
+            item_ids = c.scalars(
+                select(sc.c.item_id)
+                .where(sc.c.invoice_id == invoice_id, sc.c.item_id.is_not(None))
+                .distinct()
+            ).all()
+            for item_id in sorted(item_ids):  # id order, as the settle step takes them
+                self.lock_item(item_id)
+        row = c.execute(
+            select(inv, s.c.name).join(s, s.c.id == inv.c.sale_id).where(inv.c.id == invoice_id)
+        ).first()
+        if row is None:
+            return None
+        sale_posts = {
+            post.network: post.post_id
+            for post in reversed(
+                c.execute(
+                    select(sp.c.network, sp.c.post_id)
+                    .where(sp.c.sale_id == row.sale_id)
+                    .order_by(sp.c.id)
+                ).all()
+            )
+        }
+        p = t.products
+        claims = c.execute(
+            select(sc, p.c.title, p.c.link, p.c.price_amount, p.c.currency)
+            .join(p, p.c.product_id == sc.c.product_id, isouter=True)
+            .where(*_payable(invoice_id, at))
+            .order_by(sc.c.posted_at, sc.c.id)
+        ).all()
+        lines = tuple(
+            ListItem(
+                id=claim.id,
+                product_id=claim.product_id,
+                title=claim.title or claim.product_id,
+                link=claim.link or "",
+                price=None if claim.price_amount is None else Decimal(claim.price_amount),
+                currency=claim.currency,
+                # The units are this shopper's already (held): the catalog's count of what
+                # is left for others does not stop them.
+                availability="in_stock",
+                quantity=claim.quantity,
+                origin=Origin(
+                    "reply",
+                    network=claim.network,
+                    post_id=sale_posts.get(claim.network),
+                    trigger_post_id=claim.post_id,
+                ),
+                added_at=claim.settled_at or claim.posted_at,
+            )
+            for claim in claims
+        )
+        return SaleInvoice(
+            id=row.id,
+            sale_id=row.sale_id,
+            sale_name=row.name,
+            customer_id=row.customer_id,
+            status=row.status,
+            order_id=row.order_id,
+            lines=lines,
+        )
+
+    def mark_invoice_paid(
+        self,
+        invoice_id: int,
+        at: datetime,
+        order_id: int | None,
+        claims: Collection[int] | None = None,
+    ) -> bool:
         paid = self.connection.execute(
             update(inv)
             .where(inv.c.id == invoice_id, inv.c.status == "open")
@@ -286,9 +368,12 @@ class StoredSales:
         ).first()
         if paid is None:
             return False
+        which = _payable(invoice_id, at)
+        if claims is not None:
+            which.append(sc.c.id.in_(list(claims)))
         won = self.connection.execute(
             update(sc)
-            .where(sc.c.invoice_id == invoice_id, sc.c.status == "held")
+            .where(*which)
             .values(status="paid", remind_at=None)
             .returning(sc.c.id, sc.c.product_id, sc.c.quantity)
         ).all()
@@ -305,6 +390,12 @@ class StoredSales:
                 now=at,
             )
         return True
+
+
+def _payable(invoice_id: int, at: datetime) -> list[Any]:
+    """An invoice's claims it pays for at `at`: held, and the hold not run out (one that ran
+    out is released by the next settle step, never charged)."""
+    return [sc.c.invoice_id == invoice_id, sc.c.status == "held", sc.c.hold_until > at]
 
 
 def _item(row: Any) -> SaleItem:

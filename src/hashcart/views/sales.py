@@ -303,4 +303,5 @@ def invoice_of(connection: Connection, customer_id: int, invoice_id: int) -> dic
         "currency": currencies.pop() if len(currencies) == 1 else None,
         "pay_by": min(holds) if holds else None,
         "paid_at": row.paid_at,
+        "order_id": row.order_id,
     }

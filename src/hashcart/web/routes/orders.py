@@ -2,12 +2,29 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Request
+import secrets
+from dataclasses import asdict, dataclass
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import RedirectResponse
 from starlette.responses import Response
 
-from hashcart.services import payments
-from hashcart.store import orders
-from hashcart.web.context import SignedInShopper, csrf_protected, hashcart_of, read_only, render
+from hashcart.ports import PaymentGateway, SavedPaymentMethod
+from hashcart.services import checkout, invoice_payment, payments
+from hashcart.services.checkout import CHECKOUT_KEY
+from hashcart.store import orders, saved_addresses
+from hashcart.store.gateway_records import StoredGatewayRecords
+from hashcart.store.repository import Repository
+from hashcart.web.context import (
+    SignedInShopper,
+    Viewer,
+    csrf_protected,
+    hashcart_of,
+    read_only,
+    render,
+)
+from hashcart.web.form_problems import problems_summary
 
 router = APIRouter(dependencies=[Depends(csrf_protected)], include_in_schema=False)
 
@@ -28,20 +45,201 @@ def order_history(request: Request, viewer: SignedInShopper) -> Response:
     )
 
 
-@router.get("/orders/invoice/{invoice_id}")
-def invoice_page(request: Request, viewer: SignedInShopper, invoice_id: str) -> Response:
-    """A live sale's invoice (issue 13): the items the shopper won, the total, pay-by."""
+def _invoice_id(text: str) -> int | None:
+    return int(text) if text.isdigit() and len(text) <= 12 else None
+
+
+def _not_found(request: Request) -> Response:
+    return render(
+        request, "error.html", 404, title="Not found", message="There is no such invoice."
+    )
+
+
+def _invoice_page(
+    request: Request,
+    viewer: Viewer,
+    invoice_id: int,
+    form: dict[str, str] | None = None,
+    status_code: int = 200,
+    *,
+    error: str | None = None,
+    field_errors: dict[str, str] | None = None,
+) -> Response:
+    """The invoice, and while it is open its payment form with a fresh pay key: a form sent
+    again after a problem is a new attempt (a declined card paid nothing under the old key)."""
     from hashcart.views.sales import invoice_of
 
-    invoice = None
-    if invoice_id.isdigit() and len(invoice_id) <= 12:
-        with read_only(request) as connection:
-            invoice = invoice_of(connection, viewer.id, int(invoice_id))
-    if invoice is None:
-        return render(
-            request, "error.html", 404, title="Not found", message="There is no such invoice."
+    app = hashcart_of(request)
+    now = app.clock.now()
+    with read_only(request) as connection:
+        invoice = invoice_of(connection, viewer.id, invoice_id)
+        paying = invoice_payment.invoice_basket(Repository(connection), invoice_id, viewer.id, now)
+        card = StoredGatewayRecords(connection).saved_method(viewer.id)
+        address = saved_addresses.shipping_address(connection, viewer.id)
+    if invoice is None or paying is None:
+        return _not_found(request)
+    gateways = _gateways(request, card)
+    if form is None:
+        form = asdict(address) if address else {"name": viewer.person.name or ""}
+        form["payment_method"] = SAVED if SAVED in gateways else DEFAULT_GATEWAY
+    return render(
+        request,
+        "shop/invoice.html",
+        status_code,
+        title=f"Invoice #{invoice['id']}",
+        invoice=invoice,
+        paying=paying,
+        basket=paying.basket,
+        summary=checkout.summary_of(paying.basket),
+        offer_summary=checkout.offer_summary(paying.basket),
+        pay_key=secrets.token_urlsafe(24),
+        card=card,
+        gateways=list(gateways.values()),
+        form=form,
+        error=error,
+        field_errors=field_errors or {},
+    )
+
+
+@dataclass(frozen=True)
+class _SavedCard:
+    """The shopper's saved card as one of the page's ways to pay."""
+
+    label: str
+    gateway: PaymentGateway
+    method_id: str
+    name: str = "saved"
+    fields: tuple[str, ...] = ()
+
+
+SAVED = _SavedCard.name
+DEFAULT_GATEWAY = "test_card"
+
+
+def _gateways(
+    request: Request, card: SavedPaymentMethod | None
+) -> dict[str, PaymentGateway | _SavedCard]:
+    """The ways to pay an invoice: the saved card first (through its own gateway), then the
+    checkout's gateways (a field-less one that only charges the saved card stands once)."""
+    known = hashcart_of(request).payment_gateways()
+    ways: dict[str, PaymentGateway | _SavedCard] = {}
+    saved = known.get(card.gateway) if card is not None else None
+    if card is not None and saved is not None:
+        label = f"Saved card: {card.brand} ending in {card.last4}"
+        ways[SAVED] = _SavedCard(label, saved, card.method_id)
+    for name, gateway in known.items():
+        if not (saved is not None and gateway is saved and not gateway.fields):
+            ways[name] = gateway
+    return ways
+
+
+@router.get("/orders/invoice/{invoice_id}")
+def invoice_page(request: Request, viewer: SignedInShopper, invoice_id: str) -> Response:
+    """A live sale's invoice (issue 13): the items the shopper won, the total, pay-by, and
+    the form that pays it (or, once paid, its order)."""
+    number = _invoice_id(invoice_id)
+    if number is None:
+        return _not_found(request)
+    return _invoice_page(request, viewer, number)
+
+
+@router.post("/orders/invoice/{invoice_id}/pay")
+def invoice_pay(
+    request: Request,
+    viewer: SignedInShopper,
+    invoice_id: str,
+    pay_key: Annotated[str, Form()] = "",
+    shown: Annotated[str, Form()] = "",
+    shown_offer: Annotated[str, Form()] = "",
+    name: Annotated[str, Form()] = "",
+    line1: Annotated[str, Form()] = "",
+    line2: Annotated[str, Form()] = "",
+    city: Annotated[str, Form()] = "",
+    postcode: Annotated[str, Form()] = "",
+    country: Annotated[str, Form()] = "",
+    payment_method: Annotated[str, Form()] = "",
+    card_number: Annotated[str, Form()] = "",
+    card_expiry: Annotated[str, Form()] = "",
+    card_cvc: Annotated[str, Form()] = "",
+) -> Response:
+    """Pay the invoice through the checkout's money path (services/invoice_payment)."""
+    number = _invoice_id(invoice_id)
+    if number is None:
+        return _not_found(request)
+    app = hashcart_of(request)
+    form = {
+        "name": name,
+        "line1": line1,
+        "line2": line2,
+        "city": city,
+        "postcode": postcode,
+        "country": country,
+        "payment_method": payment_method,
+        "card_expiry": card_expiry,
+    }
+    form = {key: value[:300] for key, value in form.items()}
+    if not CHECKOUT_KEY.fullmatch(pay_key):
+        return _invoice_page(
+            request, viewer, number, form, 400, error="The form was incomplete: pay again."
         )
-    return render(request, "shop/invoice.html", title=f"Invoice #{invoice['id']}", invoice=invoice)
+    with read_only(request) as connection:
+        card = StoredGatewayRecords(connection).saved_method(viewer.id)
+    way = _gateways(request, card).get(payment_method)
+    fields = {"card_number": card_number, "card_expiry": card_expiry, "card_cvc": card_cvc}
+    gateway: PaymentGateway | None = None
+    if isinstance(way, _SavedCard):
+        gateway, fields = way.gateway, {"saved_method": way.method_id}
+    elif way is not None:
+        gateway = way
+    address, _first = checkout.read_address(form)
+    if address is not None:
+        outcome = invoice_payment.pay_invoice(
+            app.unit_of_work,
+            app.clock,
+            invoice_payment.InvoicePayment(
+                customer=viewer.person,
+                invoice_id=number,
+                pay_key=pay_key,
+                shown=shown,
+                shown_offer=shown_offer[:100],
+                address=address,
+                shop_name=app.settings.shop_name,
+                public_url=app.settings.public_url,
+            ),
+            gateway,
+            fields,
+        )
+        if isinstance(outcome, invoice_payment.InvoicePaid):
+            return RedirectResponse(f"/orders/invoice/{number}?paid=1", 303)
+        if outcome.why == "not_found":
+            return _not_found(request)
+        if outcome.why != "declined" or gateway is not None:
+            status = _STATUS_CODES[outcome.why]
+            return _invoice_page(request, viewer, number, form, status, error=outcome.message)
+    # The form's own problems, each beside its field (issue 14): the address, and no way to
+    # pay chosen (when something is owed: a declined answer with no gateway says so).
+    problems = checkout.address_problems(form)
+    if gateway is None:
+        problems["payment_method"] = "Choose how you want to pay."
+    return _invoice_page(
+        request,
+        viewer,
+        number,
+        form,
+        400,
+        error=problems_summary(problems) or "",
+        field_errors=problems,
+    )
+
+
+# Why an invoice was not paid -> the page's status: a declined card is 402 Payment Required.
+_STATUS_CODES = {
+    "changed": 409,
+    "cannot_pay": 409,
+    "declined": 402,
+    "unreachable": 503,
+    "not_placed": 409,
+}
 
 
 @router.get("/orders/{order_id}")
