@@ -30,6 +30,7 @@ if TYPE_CHECKING:
         ProviderCleaner,
         SealedSessions,
         Sender,
+        StoreChangeQueue,
     )
     from hashcart.services.images import ImageLimits, ImagesReport
     from hashcart.services.shop import Shop
@@ -183,6 +184,12 @@ class App:
             else:
                 self._commerce_store = registry.build(self.settings)
         return self._commerce_store
+
+    def store_changes(self) -> StoreChangeQueue:
+        """What the store's webhooks announced, waiting for the next sync."""
+        from hashcart.store.store_changes import StoredStoreChanges
+
+        return StoredStoreChanges(self.engine, self.clock)
 
     def external_store(self) -> CommerceStore | None:
         """The merchant's own store when it is not the built-in shop, else None."""

@@ -14,7 +14,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from enum import Enum
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol, runtime_checkable
 
 from hashcart.domain.carts import ListKind, can_be_bought
 from hashcart.domain.messages import OutboundMessage
@@ -2172,6 +2172,24 @@ class StoreChange:
 # Takes one store change (recording it for the sync, or syncing at once); raises to have the
 # store deliver it again.
 StoreChangeSink = Callable[[StoreChange], None]
+
+
+class StoreChangeQueue(Protocol):
+    """The changes a store's webhooks announced, waiting for the sync (store/store_changes):
+    the sync reads them, applies them, and only then marks them taken."""
+
+    def waiting(self, store: str) -> list[StoreChange]: ...
+
+    def mark_taken(self, store: str, delivery_ids: Iterable[str]) -> None: ...
+
+
+@runtime_checkable
+class InventoryItemReader(Protocol):
+    """A store that names stock changes by inventory item (Shopify's
+    `inventory_levels/update`) and can say which variants those items are."""
+
+    def variants_of_inventory_items(self, item_ids: Sequence[str]) -> Sequence[StoreVariant]: ...
+
 
 # --- live sales (issue 13) -----------------------------------------------------------------
 #

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import logging
 import secrets
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -35,8 +36,11 @@ from hashcart.ports import (
     Handoff,
     HandoffLine,
     HandoffSource,
+    InventoryItemReader,
     NewOrder,
     OrderLine,
+    StoreChange,
+    StoreChangeQueue,
     StoreOrder,
     StoreRefused,
     StoreUnreachable,
@@ -111,10 +115,21 @@ def catalog_values(store: str, variant: StoreVariant, now: datetime) -> dict[str
 
 
 def sync_catalog(
-    units: UnitsOfWork, store: CommerceStore, clock: Clock, *, full: bool = False
+    units: UnitsOfWork,
+    store: CommerceStore,
+    clock: Clock,
+    *,
+    full: bool = False,
+    changes: StoreChangeQueue | None = None,
 ) -> SyncRecord:
     """List the store's catalog and write it into hashcart's; the outcome is recorded for
-    the console either way. StoreUnreachable / StoreRefused are recorded, then raised."""
+    the console either way. StoreUnreachable / StoreRefused are recorded, then raised.
+
+    With `changes`, what the store's webhooks announced since (Shopify's `products/update`,
+    `inventory_levels/update`, `orders/create`) is applied too: those variants are read
+    again one by one, which finds a stock change that moves no variant's `updatedAt` (so a
+    listing of the changed ones misses it) without a full listing; their orders are
+    recorded. They are marked taken once written, so a sync that fails leaves them waiting."""
     started = clock.now()
     with units() as uow:
         before = uow.store_records.sync_record(store.name)
@@ -125,11 +140,15 @@ def sync_catalog(
     ):
         full = True
     since = None if full or before is None else before.last_success_at
+    waiting = changes.waiting(store.name) if changes is not None else []
     try:
-        variants = _list_all(store, since)
+        found = {variant.variant_id: variant for variant in _changed_variants(store, waiting)}
+        listed = _list_all(store, since)
     except (StoreUnreachable, StoreRefused) as error:
         _record_failure(units, store.name, before, started, full, str(error))
         raise
+    found.update((variant.variant_id, variant) for variant in listed)
+    variants = list(found.values())
     now = clock.now()
     rows = {
         values["product_id"]: values
@@ -146,6 +165,9 @@ def sync_catalog(
             gone = uow.store_records.store_product_ids(store.name) - set(rows)
             withdrawn = uow.store_records.withdraw(sorted(gone), now)
         withdrawn += sum(1 for variant in variants if not variant.enabled)
+        for change in waiting:
+            if change.order is not None:
+                _record_order(uow, store.name, change.order, now)
         record = SyncRecord(
             store=store.name,
             started_at=started,
@@ -161,7 +183,19 @@ def sync_catalog(
             orders_polled_at=before.orders_polled_at if before else None,
         )
         uow.store_records.save_sync(record)
+    if changes is not None and waiting:
+        changes.mark_taken(store.name, [change.delivery_id for change in waiting])
     return record
+
+
+def _changed_variants(store: CommerceStore, waiting: Sequence[StoreChange]) -> list[StoreVariant]:
+    """The variants the waiting changes name, read again now (each once)."""
+    variant_ids = list(dict.fromkeys(v for change in waiting for v in change.variant_ids))
+    items = list(dict.fromkeys(i for change in waiting for i in change.inventory_item_ids))
+    found = [variant for v in variant_ids if (variant := store.read_variant(v)) is not None]
+    if items and isinstance(store, InventoryItemReader):
+        found.extend(store.variants_of_inventory_items(items))
+    return found
 
 
 def _list_all(store: CommerceStore, since: datetime | None) -> list[StoreVariant]:
@@ -206,7 +240,11 @@ def sync_due(record: SyncRecord | None, now: datetime, minutes: float) -> bool:
 
 
 def sync_if_due(
-    units: UnitsOfWork, store: CommerceStore, clock: Clock, minutes: float
+    units: UnitsOfWork,
+    store: CommerceStore,
+    clock: Clock,
+    minutes: float,
+    changes: StoreChangeQueue | None = None,
 ) -> SyncRecord | None:
     """The scheduled sync (`hashcart serve`, every `store_sync_minutes`): the catalog, then
     the store's orders, when due. A store that fails is recorded (the console shows it) and
@@ -216,7 +254,7 @@ def sync_if_due(
     if not sync_due(record, clock.now(), minutes):
         return None
     try:
-        record = sync_catalog(units, store, clock)
+        record = sync_catalog(units, store, clock, changes=changes)
         poll_orders(units, store, clock)
     except (StoreUnreachable, StoreRefused) as error:
         log.warning("the sync with %s failed: %s", store.label, error)
