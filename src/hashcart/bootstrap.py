@@ -164,7 +164,10 @@ class App:
         from hashcart.services.buying import settle_confirmed
 
         gateways = self.payment_gateways()
-        return len(settle_confirmed(self.unit_of_work, self.clock, gateways.get, self.shop()))
+        store = self.external_store() if self.settings.checkout_at_store else None
+        return len(
+            settle_confirmed(self.unit_of_work, self.clock, gateways.get, self.shop(), store)
+        )
 
     # --- the merchant's own store (issue 16) -----------------------------------------------
 

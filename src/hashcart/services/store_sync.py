@@ -27,6 +27,7 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
+from hashcart.domain.buying import buy_holder
 from hashcart.domain.variants import MAX_GROUP_ID_CHARS, MAX_VALUE_CHARS
 from hashcart.errors import HashcartError
 from hashcart.ports import (
@@ -76,6 +77,14 @@ PAID_STATES = frozenset({"PaymentSettled", "Shipped", "Delivered", "PAID", "paid
 _COLOR_WORDS = ("color", "colour")
 _SIZE_WORDS = ("size",)
 _NO_ADDRESS = Address(name="", line1="", line2="", city="", postcode="", country="")
+
+
+# What a handoff's own reference starts with says where its lines came from: a cart's
+# (which leave it when the store's order comes back), a buy with a post's (its stock hold,
+# `buy:<key>`, ends then) or a live sale's invoice.
+CART_HANDOFF = "cart:"
+BUY_HANDOFF = buy_holder("")
+INVOICE_HANDOFF = "invoice:"
 
 
 class NothingToHandOff(HashcartError, ValueError):
@@ -278,10 +287,8 @@ def hand_off_cart(
     with units() as uow:
         items = uow.carts.items("cart", customer_id)
     sources: list[HandoffSource] = []
-    lines: list[HandoffLine] = []
     for item in items:
-        variant_id = store_variant_id(store.name, item.product_id)
-        if variant_id is None or not item.available:
+        if store_variant_id(store.name, item.product_id) is None or not item.available:
             continue
         origin = item.origin
         has_post = origin.network is not None and origin.post_id is not None
@@ -294,16 +301,30 @@ def hand_off_cart(
                 origin.trigger_post_id if has_post else None,
             )
         )
-        lines.append(HandoffLine(variant_id, item.quantity))
-    if not lines:
+    if not sources:
         raise NothingToHandOff(f"nothing in this cart can be bought at {store.label}")
-    reference = secrets.token_hex(16)
-    handoff = store.hand_off(lines, email, reference)
+    reference = f"{CART_HANDOFF}{secrets.token_hex(16)}"
+    handoff = ask_store(store, sources, email, reference)
     with units() as uow:
         uow.store_records.add_handoff(
             store.name, reference, handoff, customer_id, sources, clock.now()
         )
     return handoff
+
+
+def ask_store(
+    store: CommerceStore, sources: Sequence[HandoffSource], email: str | None, reference: str
+) -> Handoff:
+    """The store's order (or cart) for these lines of its own products, made now (outside
+    any transaction; the caller records it with `store_records.add_handoff`)."""
+    lines = [
+        HandoffLine(variant_id, source.quantity)
+        for source in sources
+        if (variant_id := store_variant_id(store.name, source.product_id)) is not None
+    ]
+    if not lines:
+        raise NothingToHandOff(f"nothing here can be bought at {store.label}")
+    return store.hand_off(lines, email, reference)
 
 
 # --- orders back ------------------------------------------------------------------------
@@ -377,5 +398,8 @@ def _record_order(uow: UnitOfWork, store: str, order: StoreOrder, now: datetime)
         )
     )
     uow.store_records.set_handoff_order(handoff.id, order_id, order.state)
-    uow.carts.remove_products(handoff.customer_id, sorted(sources))
+    if handoff.reference.startswith(BUY_HANDOFF):
+        uow.buys.release(handoff.reference, now)  # the store holds its units now
+    elif not handoff.reference.startswith(INVOICE_HANDOFF):
+        uow.carts.remove_products(handoff.customer_id, sorted(sources))
     return 1

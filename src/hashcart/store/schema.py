@@ -757,7 +757,7 @@ buy_requests = Table(
     Column("gateway", String(32), nullable=False),
     Column("method_id", String(255), nullable=False),
     Column("card_last4", String(4), nullable=False),
-    # open | confirmed | bought | declined | expired
+    # open | confirmed | bought | declined | expired | handed_off (to the merchant's store)
     Column("status", String(16), nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
     Column("expires_at", UTCDateTime, nullable=False),
