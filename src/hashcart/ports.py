@@ -2144,6 +2144,12 @@ class StoreRecords(Protocol):
 
     def product_titles(self, product_ids: Sequence[str]) -> dict[str, str]: ...
 
+    def invoice_lines(self, customer_id: int, invoice_id: int) -> list[HandoffSource]:
+        """The items the shopper won and has not paid for on their open live-sale invoice
+        (each with the sale's post on the claim's network, and the claim), for a handoff;
+        empty when the invoice is not theirs, not open, or holds nothing."""
+        ...
+
 
 # --- end of the merchant's own store ---------------------------------------------------------
 

@@ -12,19 +12,22 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from hashcart.domain.posts import Network
 from hashcart.services.store_sync import poll_orders, sync_catalog
 from hashcart.store import schema as t
 from hashcart.views.funnel import funnel
+from hashcart.web.app import create_app
 from tests.buying.support import BuyShop
 from tests.payloads import SHOP_DID, jetstream_post, post_uri
+from tests.sales.support import SaleShop, claim, key, shopper
 from tests.peers.vendure.fixture import VendurePeer, unique
 from tests.stores.test_vendure_store import EMAIL, store_settings
 from tests.stores.vendure_catalog import check_out_as_shopper, make_product
-from tests.web.cart_support import SHOPPER_DID, signed_in
-from tests.web.conftest import WebShop
+from tests.web.cart_support import SHOPPER_DID, signed_in, text_of
+from tests.web.conftest import Browser, WebShop
 
 
 @pytest.fixture
@@ -106,3 +109,40 @@ def test_with_the_builtin_store_checkout_at_store_changes_nothing(tmp_path: Path
         ]
     )
     assert shop.reasons() == ["payment_method_needed"]  # a card, as without the setting
+
+
+def test_a_live_sale_invoice_is_paid_at_vendure_and_comes_back_paid(
+    vendure: VendurePeer, tmp_path: Path
+) -> None:
+    shop = SaleShop(
+        f"sqlite:///{tmp_path / 'sale.db'}", checkout_at_store=True, **store_settings(vendure)
+    )
+    made = make_product(vendure, "Live Scarf", {"one": 4})
+    sync_catalog(shop.app.unit_of_work, shop.app.commerce_store(), shop.clock)
+    product_id = f"vendure:{made.variant_ids['one']}"
+    with TestClient(create_app(shop.app), base_url="http://127.0.0.1") as client:
+        winner = Browser(client, shop.app.engine)
+        winner.sign_up(EMAIL)
+        who = shopper("x", 1)
+        shop.link(EMAIL, who.network, who.account_id, who.handle)
+        shop.open("x", {"12": (product_id, 3)})
+        shop.ingest([claim("x", 1, key("x", 1), "sold 12 x2", seconds=0)])
+        (invoice,) = shop.invoices()
+
+        page = winner.get(f"/orders/invoice/{invoice['id']}")
+        assert "Pay at Vendure" in text_of(page)
+        assert "https://store.example" in page.headers["content-security-policy"]
+        answer = winner.submit(f"/orders/invoice/{invoice['id']}/store")
+        assert answer.status_code == 303, answer.text
+        found = re.search(r"token=([^&]+)&order=(\w+)", answer.headers["location"])
+        assert found is not None
+
+    buyer = vendure.shopper(found.group(1))
+    order = buyer.call("{ activeOrder { lines { quantity productVariant { id } } } }")
+    assert [
+        (line["productVariant"]["id"], line["quantity"]) for line in order["activeOrder"]["lines"]
+    ] == [(made.variant_ids["one"], 2)]
+    assert check_out_as_shopper(buyer)["state"] == "PaymentAuthorized"
+    assert poll_orders(shop.app.unit_of_work, shop.app.commerce_store(), shop.clock) == 1
+    assert [row["status"] for row in shop.invoices()] == ["paid"]
+    assert {c["status"] for c in shop.claims()} == {"paid"}

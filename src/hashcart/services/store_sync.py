@@ -304,6 +304,38 @@ def hand_off_cart(
     if not sources:
         raise NothingToHandOff(f"nothing in this cart can be bought at {store.label}")
     reference = f"{CART_HANDOFF}{secrets.token_hex(16)}"
+    return _hand_over(units, store, clock, customer_id, email, sources, reference)
+
+
+def hand_off_invoice(
+    units: UnitsOfWork,
+    store: CommerceStore,
+    clock: Clock,
+    customer_id: int,
+    email: str | None,
+    invoice_id: int,
+) -> Handoff:
+    """Hand the items the shopper won in a live sale and has not paid for yet (their open
+    invoice's held items of this store) over, to be paid at the store (`checkout_at_store`);
+    where they finish. The items stay held for the shopper meanwhile, as on any invoice."""
+    with units() as uow:
+        found = uow.store_records.invoice_lines(customer_id, invoice_id)
+    sources = [s for s in found if store_variant_id(store.name, s.product_id) is not None]
+    if not sources:
+        raise NothingToHandOff(f"nothing on this invoice can be paid at {store.label}")
+    reference = f"{INVOICE_HANDOFF}{invoice_id}:{secrets.token_hex(12)}"
+    return _hand_over(units, store, clock, customer_id, email, sources, reference)
+
+
+def _hand_over(
+    units: UnitsOfWork,
+    store: CommerceStore,
+    clock: Clock,
+    customer_id: int,
+    email: str | None,
+    sources: Sequence[HandoffSource],
+    reference: str,
+) -> Handoff:
     handoff = ask_store(store, sources, email, reference)
     with units() as uow:
         uow.store_records.add_handoff(
@@ -400,6 +432,11 @@ def _record_order(uow: UnitOfWork, store: str, order: StoreOrder, now: datetime)
     uow.store_records.set_handoff_order(handoff.id, order_id, order.state)
     if handoff.reference.startswith(BUY_HANDOFF):
         uow.buys.release(handoff.reference, now)  # the store holds its units now
-    elif not handoff.reference.startswith(INVOICE_HANDOFF):
+    elif handoff.reference.startswith(INVOICE_HANDOFF):
+        # Paid at the store: the invoice is paid, its held units sold (by this order).
+        invoice = handoff.reference.removeprefix(INVOICE_HANDOFF).split(":", 1)[0]
+        if invoice.isdigit():
+            uow.repository.sales.mark_invoice_paid(int(invoice), now, order_id)
+    else:
         uow.carts.remove_products(handoff.customer_id, sorted(sources))
     return 1

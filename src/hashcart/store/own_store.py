@@ -9,7 +9,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, Engine, insert, select, update
+from sqlalchemy import Connection, Engine, func, insert, select, update
 
 from hashcart.ports import (
     Handoff,
@@ -174,6 +174,27 @@ class StoredStoreRecords:
             select(p.c.product_id, p.c.title).where(p.c.product_id.in_(list(product_ids)))
         )
         return {row.product_id: row.title for row in rows}
+
+    def invoice_lines(self, customer_id: int, invoice_id: int) -> list[HandoffSource]:
+        inv, sc, sp = t.sale_invoices, t.sale_claims, t.sale_posts
+        sale_post = (
+            select(func.min(sp.c.post_id))
+            .where(sp.c.sale_id == sc.c.sale_id, sp.c.network == sc.c.network)
+            .scalar_subquery()
+        )
+        rows = self.connection.execute(
+            select(sc.c.product_id, sc.c.quantity, sc.c.network, sc.c.post_id, sale_post)
+            .join(inv, inv.c.id == sc.c.invoice_id)
+            .where(
+                inv.c.id == invoice_id,
+                inv.c.customer_id == customer_id,
+                inv.c.status == "open",
+                sc.c.status == "held",
+                sc.c.product_id.is_not(None),
+            )
+            .order_by(sc.c.posted_at, sc.c.id)
+        ).all()
+        return [HandoffSource(row[0], int(row[1]), row[2], row[4], row[3]) for row in rows]
 
 
 class BuiltinStore:
