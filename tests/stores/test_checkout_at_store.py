@@ -22,8 +22,8 @@ from hashcart.views.funnel import funnel
 from hashcart.web.app import create_app
 from tests.buying.support import BuyShop
 from tests.payloads import SHOP_DID, jetstream_post, post_uri
-from tests.sales.support import SaleShop, claim, key, shopper
 from tests.peers.vendure.fixture import VendurePeer, unique
+from tests.sales.support import SaleShop, claim, key, shopper
 from tests.stores.test_vendure_store import EMAIL, store_settings
 from tests.stores.vendure_catalog import check_out_as_shopper, make_product
 from tests.web.cart_support import SHOPPER_DID, signed_in, text_of
