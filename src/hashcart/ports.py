@@ -1265,6 +1265,17 @@ class StockHolds(Protocol):
 
     def level(self, product_id: str) -> StockLevel | None: ...
 
+    def sweep(self, product_ids: Sequence[str], now: datetime) -> int:
+        """End the products' holds whose time ran out (giving their units back); how many
+        units came free."""
+        ...
+
+
+# The merchant's own store's live sellable count of a catalog product (issue 16, stock
+# truth), read at reservation time: None when it is not known (not the store's product, not
+# counted there, or the store did not answer), and the catalog's count stands.
+LiveStockReader = Callable[[str], "int | None"]
+
 
 @dataclass(frozen=True)
 class Origin:

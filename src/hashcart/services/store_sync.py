@@ -7,7 +7,9 @@ the handoff of a shopper's cart, and the store's orders coming back.
   (one product's variants share an item group). A variant the store withdrew (disabled, or
   gone from a full listing) is made unsellable, never deleted: carts and orders point at it.
   Stock truth: the catalog's count is the store's sellable count, so hashcart's holds
-  (store/stock) never promise more than the store reports.
+  (store/stock) never promise more than the store reports; each reservation also reads the
+  store's live count first (services/store_stock), and each sync ends the holds whose time
+  ran out.
 - Handoff: the cart's lines of that store go to the store in one order; hashcart records it
   (its lines and their posts) before the shopper is sent there.
 - Orders back: an order placed at the store for a recorded handoff becomes a hashcart order
@@ -169,6 +171,11 @@ def sync_catalog(
     with units() as uow:
         changed = uow.repository.upsert_products(rows[pid] for pid in sorted(rows))
         uow.repository.set_stock_counts(counts)
+        # Holds reconciled with the store's counts: those whose time ran out end now (their
+        # units were never the store's to lose), and the live ones count against the new
+        # count, never below zero (store/stock); the holds of buys the store took over ended
+        # when their orders came back (orders back, below).
+        uow.stock.sweep(sorted(counts), now)
         withdrawn = 0
         if full:
             gone = uow.store_records.store_product_ids(store.name) - set(rows)
