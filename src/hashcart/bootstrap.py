@@ -32,6 +32,7 @@ if TYPE_CHECKING:
         SealedSessions,
         Sender,
         StoreChangeQueue,
+        StoreCustomerSessions,
     )
     from hashcart.services.images import ImageLimits, ImagesReport
     from hashcart.services.shop import Shop
@@ -187,8 +188,11 @@ class App:
 
         gateways = self.payment_gateways()
         store = self.external_store() if self.settings.checkout_at_store else None
+        accounts = None if store is None else self.store_accounts()
         return len(
-            settle_confirmed(self.unit_of_work, self.clock, gateways.get, self.shop(), store)
+            settle_confirmed(
+                self.unit_of_work, self.clock, gateways.get, self.shop(), store, accounts
+            )
         )
 
     # --- the merchant's own store (issue 16) -----------------------------------------------
@@ -215,6 +219,18 @@ class App:
         from hashcart.store.store_changes import StoredStoreChanges
 
         return StoredStoreChanges(self.engine, self.clock)
+
+    def store_accounts(self) -> StoreCustomerSessions | None:
+        """Shoppers' linked accounts at the merchant's store, their sessions sealed with the
+        token key; None without a token key (nothing can be kept sealed)."""
+        from hashcart.secretbox import NoTokenKey, SecretBox
+        from hashcart.store.store_accounts import StoredCustomerSessions
+
+        try:
+            box = SecretBox.of(self.settings)
+        except NoTokenKey:
+            return None
+        return StoredCustomerSessions(self.engine, self.clock, box)
 
     def external_store(self) -> CommerceStore | None:
         """The merchant's own store when it is not the built-in shop, else None."""

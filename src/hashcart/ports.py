@@ -2162,6 +2162,50 @@ class StoreRecords(Protocol):
         ...
 
 
+class CustomerSessionLapsed(StoreRefused):
+    """The store no longer knows a linked shopper's session (it lapsed, or they signed
+    out everywhere): they link their store account again."""
+
+
+@runtime_checkable
+class StoreCustomerAccounts(Protocol):
+    """A store whose customers hashcart can sign in for (Vendure's Shop API): a shopper who
+    linked their store account gets the handed-off lines in their own active order there."""
+
+    def sign_in_customer(self, email: str, password: str) -> str:
+        """The customer's session at the store (its token); StoreRefused in the store's
+        words when it refuses the email and password."""
+        ...
+
+    def hand_off_to_customer(
+        self, lines: Sequence[HandoffLine], session: str, reference: str
+    ) -> Handoff:
+        """Add the lines to the signed-in customer's own active order; CustomerSessionLapsed
+        when the store no longer knows the session."""
+        ...
+
+
+@dataclass(frozen=True)
+class LinkedStoreAccount:
+    store: str
+    email: str  # what they signed in to the store with
+    linked_at: datetime
+
+
+class StoreCustomerSessions(Protocol):
+    """Shoppers' linked store accounts, their sessions kept sealed (store/store_accounts)."""
+
+    def linked(self, store: str, customer_id: int) -> LinkedStoreAccount | None: ...
+
+    def session(self, store: str, customer_id: int) -> str | None:
+        """The session token, unsealed; None when none is kept (or it cannot be opened)."""
+        ...
+
+    def keep(self, store: str, customer_id: int, email: str, session: str) -> None: ...
+
+    def forget(self, store: str, customer_id: int) -> bool: ...
+
+
 # --- end of the merchant's own store ---------------------------------------------------------
 
 

@@ -58,6 +58,7 @@ from hashcart.ports import (
     PaymentDetails,
     PaymentGateway,
     Repository,
+    StoreCustomerSessions,
     StoreRefused,
     StoreUnreachable,
     UnitsOfWork,
@@ -68,7 +69,7 @@ from hashcart.services.notify import Notices
 from hashcart.services.offers import apply_offer
 from hashcart.services.payment_steps import REQUEST_GRACE
 from hashcart.services.shop import Shop
-from hashcart.services.store_sync import NothingToHandOff, ask_store
+from hashcart.services.store_sync import NothingToHandOff, ask_store, to_own_order
 
 log = logging.getLogger(__name__)
 
@@ -154,6 +155,7 @@ def settle_confirmed(
     gateway_for: GatewayFinder,
     shop: Shop,
     store: CommerceStore | None = None,
+    accounts: StoreCustomerSessions | None = None,
 ) -> list[Settled]:
     """Pay for every confirmed buy no other process is paying for, each once; a buy paid at
     the merchant's own `store` (`checkout_at_store`) is handed to it instead."""
@@ -167,14 +169,19 @@ def settle_confirmed(
             if not uow.buys.claim_settle(request.id, now, now + SETTLE_LEASE):
                 continue  # another process took it
         if request.gateway == AT_STORE:
-            settled.append(_hand_to_store(units, clock, shop, request, store))
+            settled.append(_hand_to_store(units, clock, shop, request, store, accounts))
         else:
             settled.append(_settle_one(units, clock, gateway_for, shop, request))
     return settled
 
 
 def _hand_to_store(
-    units: UnitsOfWork, clock: Clock, shop: Shop, request: BuyRequest, store: CommerceStore | None
+    units: UnitsOfWork,
+    clock: Clock,
+    shop: Shop,
+    request: BuyRequest,
+    store: CommerceStore | None,
+    accounts: StoreCustomerSessions | None,
 ) -> Settled:
     """A confirmed buy paid at the merchant's store (issue 16): its line handed to the store
     (the handoff recorded with the post it came from, so the store's order counts in the
@@ -198,7 +205,11 @@ def _hand_to_store(
     )
     reference = buy_holder(request.buy_key)
     try:
-        handoff = ask_store(store, [source], customer.email, reference)
+        handoff = (
+            None
+            if accounts is None
+            else to_own_order(store, accounts, customer.id, [source], reference)
+        ) or ask_store(store, [source], customer.email, reference)
     except StoreUnreachable as error:
         log.warning(
             "buy %s: %s did not answer (%s); asked again later", request.id, store.label, error

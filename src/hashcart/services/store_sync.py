@@ -36,6 +36,7 @@ from hashcart.ports import (
     Address,
     Clock,
     CommerceStore,
+    CustomerSessionLapsed,
     Handoff,
     HandoffLine,
     HandoffSource,
@@ -44,6 +45,8 @@ from hashcart.ports import (
     OrderLine,
     StoreChange,
     StoreChangeQueue,
+    StoreCustomerAccounts,
+    StoreCustomerSessions,
     StoreOrder,
     StoreRefused,
     StoreUnreachable,
@@ -288,8 +291,10 @@ def hand_off_cart(
     clock: Clock,
     customer_id: int,
     email: str | None,
+    accounts: StoreCustomerSessions | None = None,
 ) -> Handoff:
-    """Hand the shopper's cart lines of this store over; where they finish. The lines stay
+    """Hand the shopper's cart lines of this store over (to their own active order there
+    when they linked their store account, `accounts`); where they finish. The lines stay
     in the cart until the store's order comes back (orders_back)."""
     with units() as uow:
         items = uow.carts.items("cart", customer_id)
@@ -311,7 +316,7 @@ def hand_off_cart(
     if not sources:
         raise NothingToHandOff(f"nothing in this cart can be bought at {store.label}")
     reference = f"{CART_HANDOFF}{secrets.token_hex(16)}"
-    return _hand_over(units, store, clock, customer_id, email, sources, reference)
+    return _hand_over(units, store, clock, customer_id, email, sources, reference, accounts)
 
 
 def hand_off_invoice(
@@ -321,6 +326,7 @@ def hand_off_invoice(
     customer_id: int,
     email: str | None,
     invoice_id: int,
+    accounts: StoreCustomerSessions | None = None,
 ) -> Handoff:
     """Hand the items the shopper won in a live sale and has not paid for yet (their open
     invoice's held items of this store) over, to be paid at the store (`checkout_at_store`);
@@ -331,7 +337,7 @@ def hand_off_invoice(
     if not sources:
         raise NothingToHandOff(f"nothing on this invoice can be paid at {store.label}")
     reference = f"{INVOICE_HANDOFF}{invoice_id}:{secrets.token_hex(12)}"
-    return _hand_over(units, store, clock, customer_id, email, sources, reference)
+    return _hand_over(units, store, clock, customer_id, email, sources, reference, accounts)
 
 
 def _hand_over(
@@ -342,8 +348,13 @@ def _hand_over(
     email: str | None,
     sources: Sequence[HandoffSource],
     reference: str,
+    accounts: StoreCustomerSessions | None,
 ) -> Handoff:
-    handoff = ask_store(store, sources, email, reference)
+    handoff = None
+    if accounts is not None:
+        handoff = to_own_order(store, accounts, customer_id, sources, reference)
+    if handoff is None:
+        handoff = ask_store(store, sources, email, reference)
     with units() as uow:
         uow.store_records.add_handoff(
             store.name, reference, handoff, customer_id, sources, clock.now()
@@ -351,11 +362,45 @@ def _hand_over(
     return handoff
 
 
-def ask_store(
-    store: CommerceStore, sources: Sequence[HandoffSource], email: str | None, reference: str
-) -> Handoff:
-    """The store's order (or cart) for these lines of its own products, made now (outside
-    any transaction; the caller records it with `store_records.add_handoff`)."""
+def to_own_order(
+    store: CommerceStore,
+    accounts: StoreCustomerSessions,
+    customer_id: int,
+    sources: Sequence[HandoffSource],
+    reference: str,
+) -> Handoff | None:
+    """The lines in the shopper's own active order at the store, when they linked their
+    store account; None (a guest order then) when they did not, or its session lapsed (the
+    link is dropped: they see it gone on their account page and link again)."""
+    if not isinstance(store, StoreCustomerAccounts):
+        return None
+    session = accounts.session(store.name, customer_id)
+    if session is None:
+        return None
+    try:
+        return store.hand_off_to_customer(_lines_of(store, sources), session, reference)
+    except CustomerSessionLapsed:
+        accounts.forget(store.name, customer_id)
+        return None
+
+
+def link_store_account(
+    store: CommerceStore,
+    accounts: StoreCustomerSessions,
+    customer_id: int,
+    email: str,
+    password: str,
+) -> None:
+    """Sign the shopper in to their account at the store and keep the session (sealed), so
+    their handoffs go to their own active order there. StoreRefused in the store's words
+    (a wrong password), or when the store has no customer accounts hashcart can use."""
+    if not isinstance(store, StoreCustomerAccounts):
+        raise StoreRefused(f"{store.label} accounts cannot be linked here")
+    session = store.sign_in_customer(email, password)
+    accounts.keep(store.name, customer_id, email, session)
+
+
+def _lines_of(store: CommerceStore, sources: Sequence[HandoffSource]) -> list[HandoffLine]:
     lines = [
         HandoffLine(variant_id, source.quantity)
         for source in sources
@@ -363,7 +408,15 @@ def ask_store(
     ]
     if not lines:
         raise NothingToHandOff(f"nothing here can be bought at {store.label}")
-    return store.hand_off(lines, email, reference)
+    return lines
+
+
+def ask_store(
+    store: CommerceStore, sources: Sequence[HandoffSource], email: str | None, reference: str
+) -> Handoff:
+    """The store's order (or cart) for these lines of its own products, made now (outside
+    any transaction; the caller records it with `store_records.add_handoff`)."""
+    return store.hand_off(_lines_of(store, sources), email, reference)
 
 
 # --- orders back ------------------------------------------------------------------------

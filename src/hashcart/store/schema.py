@@ -903,6 +903,20 @@ store_handoff_lines = Table(
     Index("ix_store_handoff_lines_handoff", "handoff_id"),
 )
 
+# A shopper's own account at the merchant's store, linked from their account page (issue 16):
+# the store's customer session (Vendure's Shop API session token), sealed with the token key
+# like every secret, so a handoff adds the lines to their own active order there.
+store_customer_sessions = Table(
+    "store_customer_sessions",
+    metadata,
+    Column("store", String(32), primary_key=True),
+    Column("customer_id", ForeignKey("customers.id", ondelete="CASCADE"), primary_key=True),
+    # The email they signed in to the store with, as they typed it (shown on the account page).
+    Column("store_email", String(320), nullable=False),
+    Column("secret_data", Text, nullable=False),
+    Column("linked_at", UTCDateTime, nullable=False),
+)
+
 # --- live sales (issue 13) ----------------------------------------------------------------
 
 # A live sale: replies to any of its posts are claims on its items. `hold_hours`: how long a

@@ -8,7 +8,9 @@
 - Handoff: the Shop API, as a guest: `addItemToOrder` for each line makes the shopper's
   active order; `setCustomerForOrder` gives it the shopper's email when hashcart knows it and
   the store takes it as a guest's. The order's session token continues it on the merchant's
-  storefront (`store_checkout_url` with `{token}` and `{code}`).
+  storefront (`store_checkout_url` with `{token}` and `{code}`). A shopper who linked their
+  store account (signed in through the Shop API's `login`; hashcart keeps the session token
+  sealed) gets the lines in their own active order instead.
 - Orders back: the Admin API's `orders` placed since a time (polling; Vendure sends no
   webhooks of its own), matched to a handoff by the order's code.
 
@@ -30,6 +32,7 @@ import httpx
 
 from hashcart.config import Settings
 from hashcart.ports import (
+    CustomerSessionLapsed,
     Handoff,
     HandoffLine,
     StoreOrder,
@@ -74,6 +77,11 @@ _ADD_ITEM = (
     "quantity: $quantity) { __typename ... on Order { id code } "
     "... on ErrorResult { message } } }"
 )
+_CUSTOMER_LOGIN = (
+    "mutation($username: String!, $password: String!) { login(username: $username, "
+    "password: $password, rememberMe: true) { __typename ... on ErrorResult { message } } }"
+)
+_ACTIVE_CUSTOMER = "query { activeCustomer { id } }"
 _SET_CUSTOMER = (
     "mutation($input: CreateCustomerInput!) { setCustomerForOrder(input: $input) "
     "{ __typename ... on ErrorResult { message } } }"
@@ -284,8 +292,40 @@ class VendureStore:
                 VendureApi(self.shop_endpoint, client=client), lines, shopper_email
             )
 
+    # --- a shopper's own store account (ports.StoreCustomerAccounts) ---------------------
+
+    def sign_in_customer(self, email: str, password: str) -> str:
+        """A Shop API session of the customer (`login` with rememberMe, so it lasts as
+        Vendure's `authOptions.sessionDuration` says); its token."""
+        with httpx.Client(timeout=TIMEOUT_SECONDS) as client:
+            shop = VendureApi(self.shop_endpoint, client=client)
+            business_error(shop.call(_CUSTOMER_LOGIN, username=email, password=password)["login"])
+            if shop.token is None:
+                raise StoreRefused("Vendure signed the customer in without a session token")
+            return shop.token
+
+    def hand_off_to_customer(
+        self, lines: Sequence[HandoffLine], session: str, reference: str
+    ) -> Handoff:
+        """The lines added to the customer's own active order (`addItemToOrder` in their
+        session). A session Vendure no longer knows is anonymous there (`activeCustomer`
+        null): CustomerSessionLapsed, before anything is added. The checkout URL carries no
+        token (`{token}` is left empty): they are signed in to their store account."""
+        if not lines:
+            raise StoreRefused("there is nothing to hand over")
+        with httpx.Client(timeout=TIMEOUT_SECONDS) as client:
+            shop = VendureApi(self.shop_endpoint, session, client=client)
+            if shop.call(_ACTIVE_CUSTOMER).get("activeCustomer") is None:
+                raise CustomerSessionLapsed("the store account's session has lapsed: link it again")
+            return self._hand_off(shop, lines, None, token_in_url=False)
+
     def _hand_off(
-        self, shop: VendureApi, lines: Sequence[HandoffLine], shopper_email: str | None
+        self,
+        shop: VendureApi,
+        lines: Sequence[HandoffLine],
+        shopper_email: str | None,
+        *,
+        token_in_url: bool = True,
     ) -> Handoff:
         code = ""
         for line in lines:
@@ -304,5 +344,6 @@ class VendureStore:
             if answer.get("__typename") != "EmailAddressConflictError":
                 business_error(answer)
         assert shop.token is not None, "Vendure answered addItemToOrder without a session"
-        url = self.checkout_url.replace("{token}", shop.token).replace("{code}", code)
+        token = shop.token if token_in_url else ""
+        url = self.checkout_url.replace("{token}", token).replace("{code}", code)
         return Handoff(url, code)

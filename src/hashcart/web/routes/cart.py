@@ -222,7 +222,14 @@ def hand_off_to_store(request: Request, viewer: CartShopper) -> Response:
         return RedirectResponse("/checkout", 303)
     try:
         store = app.commerce_store()
-        handoff = hand_off_cart(app.unit_of_work, store, app.clock, viewer.id, viewer.person.email)
+        handoff = hand_off_cart(
+            app.unit_of_work,
+            store,
+            app.clock,
+            viewer.id,
+            viewer.person.email,
+            app.store_accounts(),
+        )
     except (StoreNotConfigured, UnknownStore):
         return _list_page(
             request, "cart", viewer, 503, error="Checking out at the store is not set up yet."

@@ -94,7 +94,13 @@ def pay_invoice_at_store(request: Request, viewer: SignedInShopper, invoice_id: 
     try:
         store = app.commerce_store()
         handoff = hand_off_invoice(
-            app.unit_of_work, store, app.clock, viewer.id, viewer.person.email, int(invoice_id)
+            app.unit_of_work,
+            store,
+            app.clock,
+            viewer.id,
+            viewer.person.email,
+            int(invoice_id),
+            app.store_accounts(),
         )
     except (StoreNotConfigured, UnknownStore):
         why = "Paying at the store is not set up yet."
