@@ -54,8 +54,7 @@ def _customer_at_store(vendure: VendurePeer, email: str) -> VendureSession:
         },
     )
     own.call(
-        "mutation($u: String!, $p: String!) { login(username: $u, password: $p) "
-        "{ __typename } }",
+        "mutation($u: String!, $p: String!) { login(username: $u, password: $p) { __typename } }",
         u=email,
         p=PASSWORD_AT_STORE,
     )
@@ -71,8 +70,7 @@ def test_a_linked_store_account_gets_the_handoff_in_its_own_active_order(
     own = _customer_at_store(vendure, store_email)
     # At the store, they had put one small pair in their cart themselves.
     own.call(
-        "mutation($id: ID!) { addItemToOrder(productVariantId: $id, quantity: 1) "
-        "{ __typename } }",
+        "mutation($id: ID!) { addItemToOrder(productVariantId: $id, quantity: 1) { __typename } }",
         id=made.variant_ids["s"],
     )
     browser = signed_in(shop, EMAIL)
