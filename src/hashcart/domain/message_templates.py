@@ -162,7 +162,7 @@ TEMPLATES: dict[str, MessageTemplate] = {
         _template(
             "finish_at_store",
             "Finish at your store",
-            "Your $item is waiting at $store: pay for it at $checkout_url",
+            "$item is waiting for you at $store: pay there at $checkout_url",
             required=("checkout_url",),
             also="product shop total",
         ),
