@@ -10,6 +10,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -25,7 +26,15 @@ from tests.web.conftest import WebShop
 
 @pytest.fixture
 def shop(vendure: VendurePeer, database_url: str) -> Iterator[WebShop]:
+    """On SQLite and PostgreSQL: the race is the database's to decide."""
     web_shop = WebShop(database_url, **store_settings(vendure))
+    yield web_shop
+    web_shop.close()
+
+
+@pytest.fixture
+def sqlite_shop(vendure: VendurePeer, tmp_path: Path) -> Iterator[WebShop]:
+    web_shop = WebShop(f"sqlite:///{tmp_path / 'hashcart.db'}", **store_settings(vendure))
     yield web_shop
     web_shop.close()
 
@@ -73,8 +82,9 @@ def test_two_reservations_for_the_stores_last_unit_one_wins(
 
 
 def test_each_sync_reconciles_the_holds_with_the_stores_count(
-    vendure: VendurePeer, shop: WebShop
+    vendure: VendurePeer, sqlite_shop: WebShop
 ) -> None:
+    shop = sqlite_shop
     made = make_product(vendure, "Trail Stove", {"one": 4})
     product_id = f"vendure:{made.variant_ids['one']}"
     sync_catalog(shop.app.unit_of_work, shop.app.commerce_store(), shop.clock)
