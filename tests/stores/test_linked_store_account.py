@@ -106,6 +106,15 @@ def test_a_linked_store_account_gets_the_handoff_in_its_own_active_order(
     assert sorted(
         (line["productVariant"]["id"], line["quantity"]) for line in order["lines"]
     ) == sorted([(made.variant_ids["s"], 1), (made.variant_ids["m"], 2)])
+    # Handed over again (the lines stay in the cart until the order comes back): the same
+    # order, not twice the gloves.
+    again = browser.submit("/cart/handoff")
+    assert again.status_code == 303
+    assert again.headers["location"] == answer.headers["location"]
+    lines = own.call(_ACTIVE_ORDER)["activeOrder"]["lines"]
+    assert sorted((line["productVariant"]["id"], line["quantity"]) for line in lines) == sorted(
+        [(made.variant_ids["s"], 1), (made.variant_ids["m"], 2)]
+    )
 
 
 def test_a_wrong_store_password_is_refused_beside_the_form(

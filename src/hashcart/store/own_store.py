@@ -104,6 +104,18 @@ class StoredStoreRecords:
         lines: Sequence[HandoffSource],
         at: datetime,
     ) -> int:
+        h = t.store_handoffs
+        same = self.connection.execute(
+            select(h.c.id).where(h.c.store == store, h.c.store_reference == handoff.reference)
+        ).scalar()
+        if same is not None:
+            # A linked customer's own active order at the store, handed to again: one order
+            # there, one handoff here, holding every line handed over to it.
+            self.connection.execute(
+                update(h).where(h.c.id == same).values(checkout_url=handoff.checkout_url)
+            )
+            self._add_lines(int(same), lines)
+            return int(same)
         result = self.connection.execute(
             insert(t.store_handoffs).values(
                 store=store,
@@ -115,6 +127,10 @@ class StoredStoreRecords:
             )
         )
         handoff_id = int(result.inserted_primary_key[0])  # type: ignore[index]
+        self._add_lines(handoff_id, lines)
+        return handoff_id
+
+    def _add_lines(self, handoff_id: int, lines: Sequence[HandoffSource]) -> None:
         if lines:
             self.connection.execute(
                 insert(t.store_handoff_lines),
@@ -130,7 +146,6 @@ class StoredStoreRecords:
                     for line in lines
                 ],
             )
-        return handoff_id
 
     def handoff(self, store: str, store_reference: str) -> StoredHandoff | None:
         h, hl = t.store_handoffs, t.store_handoff_lines

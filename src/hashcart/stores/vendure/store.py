@@ -81,7 +81,14 @@ _CUSTOMER_LOGIN = (
     "mutation($username: String!, $password: String!) { login(username: $username, "
     "password: $password, rememberMe: true) { __typename ... on ErrorResult { message } } }"
 )
-_ACTIVE_CUSTOMER = "query { activeCustomer { id } }"
+_ACTIVE_CUSTOMER = (
+    "query { activeCustomer { id } activeOrder { lines { id quantity productVariant { id } } } }"
+)
+_ADJUST_LINE = (
+    "mutation($id: ID!, $quantity: Int!) { adjustOrderLine(orderLineId: $id, "
+    "quantity: $quantity) { __typename ... on Order { id code } "
+    "... on ErrorResult { message } } }"
+)
 _SET_CUSTOMER = (
     "mutation($input: CreateCustomerInput!) { setCustomerForOrder(input: $input) "
     "{ __typename ... on ErrorResult { message } } }"
@@ -307,17 +314,40 @@ class VendureStore:
     def hand_off_to_customer(
         self, lines: Sequence[HandoffLine], session: str, reference: str
     ) -> Handoff:
-        """The lines added to the customer's own active order (`addItemToOrder` in their
-        session). A session Vendure no longer knows is anonymous there (`activeCustomer`
-        null): CustomerSessionLapsed, before anything is added. The checkout URL carries no
-        token (`{token}` is left empty): they are signed in to their store account."""
+        """The lines in the customer's own active order, in their session: a variant it
+        lacks is added (`addItemToOrder`), one it holds fewer of is raised to the handed-off
+        quantity (`adjustOrderLine`), so handing the same cart over twice does not double it.
+        A session Vendure no longer knows is anonymous there (`activeCustomer` null):
+        CustomerSessionLapsed, before anything is added. The checkout URL carries no token
+        (`{token}` is left empty): they are signed in to their store account."""
         if not lines:
             raise StoreRefused("there is nothing to hand over")
         with httpx.Client(timeout=TIMEOUT_SECONDS) as client:
             shop = VendureApi(self.shop_endpoint, session, client=client)
-            if shop.call(_ACTIVE_CUSTOMER).get("activeCustomer") is None:
+            found = shop.call(_ACTIVE_CUSTOMER)
+            if found.get("activeCustomer") is None:
                 raise CustomerSessionLapsed("the store account's session has lapsed: link it again")
-            return self._hand_off(shop, lines, None, token_in_url=False)
+            held = {
+                str(line["productVariant"]["id"]): (str(line["id"]), int(line["quantity"]))
+                for line in (found.get("activeOrder") or {}).get("lines") or []
+            }
+            code = ""
+            wanted: list[HandoffLine] = []
+            for line in lines:
+                if line.variant_id not in held:
+                    wanted.append(line)
+                    continue
+                line_id, quantity = held[line.variant_id]
+                if quantity < line.quantity:
+                    order = shop.call(_ADJUST_LINE, id=line_id, quantity=line.quantity)
+                    business_error(order["adjustOrderLine"])
+                    code = str(order["adjustOrderLine"]["code"])
+            if wanted:
+                return self._hand_off(shop, wanted, None, token_in_url=False)
+            if not code:
+                code = str(shop.call("query { activeOrder { code } }")["activeOrder"]["code"])
+            url = self.checkout_url.replace("{token}", "").replace("{code}", code)
+            return Handoff(url, code)
 
     def _hand_off(
         self,
