@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlalchemy import Engine
@@ -30,9 +31,12 @@ if TYPE_CHECKING:
         ProviderCleaner,
         SealedSessions,
         Sender,
+        StoreChangeQueue,
+        StoreCustomerSessions,
     )
     from hashcart.services.images import ImageLimits, ImagesReport
     from hashcart.services.shop import Shop
+    from hashcart.services.store_stock import LiveStock
 
 # The shop and the console's settings are imported where they are read: they bring the
 # engine's statements and every network's adapter, which reports such as `hashcart carts`
@@ -52,11 +56,31 @@ class App:
     clock: Clock
     # The merchant's store (issue 16), built on first use and kept (its session with it).
     _commerce_store: CommerceStore | None = field(default=None, init=False, repr=False)
+    _live_reader: LiveStock | None = field(default=None, init=False, repr=False)
 
     def unit_of_work(self, *, read_only: bool = False) -> SqlUnitOfWork:
         """A fresh unit of work on this database (ports.UnitsOfWork): the one way to write;
-        `read_only` for one that only reads."""
-        return SqlUnitOfWork(self.engine, read_only=read_only)
+        `read_only` for one that only reads. With the merchant's own store, its reservations
+        read the store's live stock first (issue 16)."""
+        external = not read_only and self.settings.store != "builtin"
+        return SqlUnitOfWork(
+            self.engine, read_only=read_only, live_stock=self._live_stock if external else None
+        )
+
+    def _live_stock(self, product_id: str) -> int | None:
+        """ports.LiveStockReader: the store's live count through a short cache, built on
+        first use; None when the store's settings cannot build it."""
+        if self._live_reader is None:
+            from hashcart.services.store_stock import LiveStock
+            from hashcart.stores.registry import StoreNotConfigured, UnknownStore
+
+            try:
+                store = self.commerce_store()
+            except (StoreNotConfigured, UnknownStore):
+                return None
+            ttl = timedelta(seconds=self.settings.store_stock_cache_seconds)
+            self._live_reader = LiveStock(store, self.clock, ttl)
+        return self._live_reader(product_id)
 
     @property
     def payload_reader(self) -> PayloadReader:
@@ -163,7 +187,13 @@ class App:
         from hashcart.services.buying import settle_confirmed
 
         gateways = self.payment_gateways()
-        return len(settle_confirmed(self.unit_of_work, self.clock, gateways.get, self.shop()))
+        store = self.external_store() if self.settings.checkout_at_store else None
+        accounts = None if store is None else self.store_accounts()
+        return len(
+            settle_confirmed(
+                self.unit_of_work, self.clock, gateways.get, self.shop(), store, accounts
+            )
+        )
 
     # --- the merchant's own store (issue 16) -----------------------------------------------
 
@@ -183,6 +213,24 @@ class App:
             else:
                 self._commerce_store = registry.build(self.settings)
         return self._commerce_store
+
+    def store_changes(self) -> StoreChangeQueue:
+        """What the store's webhooks announced, waiting for the next sync."""
+        from hashcart.store.store_changes import StoredStoreChanges
+
+        return StoredStoreChanges(self.engine, self.clock)
+
+    def store_accounts(self) -> StoreCustomerSessions | None:
+        """Shoppers' linked accounts at the merchant's store, their sessions sealed with the
+        token key; None without a token key (nothing can be kept sealed)."""
+        from hashcart.secretbox import NoTokenKey, SecretBox
+        from hashcart.store.store_accounts import StoredCustomerSessions
+
+        try:
+            box = SecretBox.of(self.settings)
+        except NoTokenKey:
+            return None
+        return StoredCustomerSessions(self.engine, self.clock, box)
 
     def external_store(self) -> CommerceStore | None:
         """The merchant's own store when it is not the built-in shop, else None."""

@@ -207,6 +207,9 @@ class Settings(BaseSettings):
     store_storefront_url: str | None = None
     # Minutes between scheduled catalog syncs (and polls for the store's orders) in `serve`.
     store_sync_minutes: float = Field(default=15.0, gt=0)
+    # Stock truth: a reservation (a `#buy`, a live sale's won item, a checkout) reads the
+    # store's live count of the variant first; each variant's is kept this many seconds.
+    store_stock_cache_seconds: float = Field(default=30.0, ge=0, le=3600)
     # With an external store, a `#buy` confirmation and a live-sale invoice finish at the
     # store too (a handoff link) instead of hashcart's own payment.
     checkout_at_store: bool = False

@@ -14,7 +14,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from enum import Enum
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol, runtime_checkable
 
 from hashcart.domain.carts import ListKind, can_be_bought
 from hashcart.domain.messages import OutboundMessage
@@ -1265,6 +1265,17 @@ class StockHolds(Protocol):
 
     def level(self, product_id: str) -> StockLevel | None: ...
 
+    def sweep(self, product_ids: Sequence[str], now: datetime) -> int:
+        """End the products' holds whose time ran out (giving their units back); how many
+        units came free."""
+        ...
+
+
+# The merchant's own store's live sellable count of a catalog product (issue 16, stock
+# truth), read at reservation time: None when it is not known (not the store's product, not
+# counted there, or the store did not answer), and the catalog's count stands.
+LiveStockReader = Callable[[str], "int | None"]
+
 
 @dataclass(frozen=True)
 class Origin:
@@ -2144,6 +2155,56 @@ class StoreRecords(Protocol):
 
     def product_titles(self, product_ids: Sequence[str]) -> dict[str, str]: ...
 
+    def invoice_lines(self, customer_id: int, invoice_id: int) -> list[HandoffSource]:
+        """The items the shopper won and has not paid for on their open live-sale invoice
+        (each with the sale's post on the claim's network, and the claim), for a handoff;
+        empty when the invoice is not theirs, not open, or holds nothing."""
+        ...
+
+
+class CustomerSessionLapsed(StoreRefused):
+    """The store no longer knows a linked shopper's session (it lapsed, or they signed
+    out everywhere): they link their store account again."""
+
+
+@runtime_checkable
+class StoreCustomerAccounts(Protocol):
+    """A store whose customers hashcart can sign in for (Vendure's Shop API): a shopper who
+    linked their store account gets the handed-off lines in their own active order there."""
+
+    def sign_in_customer(self, email: str, password: str) -> str:
+        """The customer's session at the store (its token); StoreRefused in the store's
+        words when it refuses the email and password."""
+        ...
+
+    def hand_off_to_customer(
+        self, lines: Sequence[HandoffLine], session: str, reference: str
+    ) -> Handoff:
+        """Add the lines to the signed-in customer's own active order; CustomerSessionLapsed
+        when the store no longer knows the session."""
+        ...
+
+
+@dataclass(frozen=True)
+class LinkedStoreAccount:
+    store: str
+    email: str  # what they signed in to the store with
+    linked_at: datetime
+
+
+class StoreCustomerSessions(Protocol):
+    """Shoppers' linked store accounts, their sessions kept sealed (store/store_accounts)."""
+
+    def linked(self, store: str, customer_id: int) -> LinkedStoreAccount | None: ...
+
+    def session(self, store: str, customer_id: int) -> str | None:
+        """The session token, unsealed; None when none is kept (or it cannot be opened)."""
+        ...
+
+    def keep(self, store: str, customer_id: int, email: str, session: str) -> None: ...
+
+    def forget(self, store: str, customer_id: int) -> bool: ...
+
 
 # --- end of the merchant's own store ---------------------------------------------------------
 
@@ -2172,6 +2233,24 @@ class StoreChange:
 # Takes one store change (recording it for the sync, or syncing at once); raises to have the
 # store deliver it again.
 StoreChangeSink = Callable[[StoreChange], None]
+
+
+class StoreChangeQueue(Protocol):
+    """The changes a store's webhooks announced, waiting for the sync (store/store_changes):
+    the sync reads them, applies them, and only then marks them taken."""
+
+    def waiting(self, store: str) -> list[StoreChange]: ...
+
+    def mark_taken(self, store: str, delivery_ids: Iterable[str]) -> None: ...
+
+
+@runtime_checkable
+class InventoryItemReader(Protocol):
+    """A store that names stock changes by inventory item (Shopify's
+    `inventory_levels/update`) and can say which variants those items are."""
+
+    def variants_of_inventory_items(self, item_ids: Sequence[str]) -> Sequence[StoreVariant]: ...
+
 
 # --- live sales (issue 13) -----------------------------------------------------------------
 #

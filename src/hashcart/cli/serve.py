@@ -104,4 +104,5 @@ def _store_sync(hashcart: App) -> Callable[[], object]:
     if store is None:
         return lambda: None
     minutes = hashcart.settings.store_sync_minutes
-    return lambda: sync_if_due(hashcart.unit_of_work, store, hashcart.clock, minutes)
+    changes = hashcart.store_changes()
+    return lambda: sync_if_due(hashcart.unit_of_work, store, hashcart.clock, minutes, changes)

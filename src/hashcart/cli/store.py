@@ -34,7 +34,9 @@ def store_sync(
 
     hashcart = app_of(ctx)
     store = _external_store(hashcart)
-    record = sync_catalog(hashcart.unit_of_work, store, hashcart.clock, full=full)
+    record = sync_catalog(
+        hashcart.unit_of_work, store, hashcart.clock, full=full, changes=hashcart.store_changes()
+    )
     orders = poll_orders(hashcart.unit_of_work, store, hashcart.clock)
     console.print(
         f"synced {store.label}: {record.seen} variants listed, {record.changed} written, "

@@ -29,7 +29,7 @@ _WORD_AFTER = 16
 
 # How long a request of an account not linked yet waits for the link (as `#cart`'s do:
 # pending intents, `pending_expiry_days`).
-BuyStatus = Literal["open", "confirmed", "bought", "declined", "expired"]
+BuyStatus = Literal["open", "confirmed", "bought", "declined", "expired", "handed_off"]
 # Statuses whose code is still in use: no other open request may take it.
 OPEN_STATUSES: tuple[BuyStatus, ...] = ("open", "confirmed")
 # A request whose confirm is claimed keeps its stock this long while it is paid for (the
@@ -38,6 +38,9 @@ PAYING_HOLD = timedelta(hours=1)
 # How long a settling process has a claimed confirm before another may take it over (one
 # that died mid-payment: the same key is sent again, never a second charge).
 SETTLE_LEASE = timedelta(minutes=2)
+# The `gateway` of a request paid at the merchant's own store (`checkout_at_store`, issue
+# 16): no card is quoted, and the confirmed buy is handed to the store instead of charged.
+AT_STORE = "store"
 
 
 def new_code(choice: Callable[[str], str] = secrets.choice) -> str:

@@ -12,7 +12,7 @@ is never cut (the merchant's own words, links, codes, the greeting, the referenc
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from hashcart.domain.buying import CODE_LENGTH
@@ -90,12 +90,17 @@ def _details(key: str, shop: ShopWords) -> tuple[Reason, dict[str, Any]]:
         limit="250.00 EUR",
         offer_off="999.99 EUR",
         offer_tag="summersale2026",
+        store="Shopify",
+        checkout_url="https://hashcart-test.myshopify.com/cart/c/"
+        "hWN4Lq7yAbCdEfGhIjKlMnOpQrStUvWx?key=0123456789abcdef0123456789abcdef",
     )
     details: dict[str, Any] = {"title": _TITLE, "quantity": 2, "expiry_days": shop.expiry_days}
     if key == "unavailable_buy":
         return Reason.UNAVAILABLE, {**details, "buy": buy}
     if key == "shipped_tracking":
         return Reason.SHIPPED, details
+    if key == "buy_confirm_at_store":
+        return Reason.BUY_CONFIRM_NEEDED, {**details, "buy": replace(buy, at_store=True)}
     reason = Reason(key)
     if reason is Reason.WHICH_PRODUCT:
         details["options"] = [_TITLE, _TITLE, _TITLE]

@@ -46,6 +46,8 @@ PLACEHOLDERS: dict[str, str] = {
     "cart_url": "the link to the shopper's cart",
     "order_url": "the link to the order's page (the shopper signs in to see it)",
     "tracking_url": "the carrier's tracking link",
+    "store": "the name of the store where the shopper pays (Vendure, Shopify)",
+    "checkout_url": "the link to the store's checkout, where the shopper pays",
 }
 
 
@@ -148,6 +150,21 @@ TEMPLATES: dict[str, MessageTemplate] = {
             "Reply #$confirm_tag $code within $minutes minutes. Nothing is charged until you do.",
             required=("confirm_tag", "code"),
             also="product",
+        ),
+        _template(
+            "buy_confirm_at_store",
+            "Confirm a buy (paid at your store)",
+            "Buy $item for $total? Reply #$confirm_tag $code within $minutes minutes and we "
+            "send you the link to pay at the store's checkout. Nothing is charged here.",
+            required=("confirm_tag", "code"),
+            also="product shop",
+        ),
+        _template(
+            "finish_at_store",
+            "Finish at your store",
+            "$item is waiting for you at $store: pay there at $checkout_url",
+            required=("checkout_url",),
+            also="product shop total",
         ),
         _template(
             "purchased",

@@ -55,6 +55,9 @@ class Reason(StrEnum):
     LIMIT_REACHED = "limit_reached"
     # No saved shipping address and no earlier order to ship to (the account page's).
     ADDRESS_NEEDED = "address_needed"
+    # The merchant checks out at their own store (`checkout_at_store`, issue 16): the
+    # confirmed buy was handed to the store, and this carries its checkout link.
+    FINISH_AT_STORE = "finish_at_store"
     # --- offers by hashtag (issue 12): `title` names the offer (domain/offers.describe) ---
     OFFER_LOADED = "offer_loaded"
     OFFER_ALREADY_LOADED = "offer_already_loaded"
@@ -125,6 +128,12 @@ class BuyFacts:
     # (`2.40 EUR`) and its tag, without '#' (empty: no offer).
     offer_off: str = ""
     offer_tag: str = ""
+    # The merchant's own store (issue 16, `checkout_at_store`): the buy finishes there, so
+    # the confirm request names no card, and `finish_at_store` carries the store's name and
+    # its checkout link.
+    at_store: bool = False
+    store: str = ""
+    checkout_url: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -317,6 +326,8 @@ def _compose(
         key, body = "", _sale_text(reason, ctx, named, shop, sale or SaleFacts())
     elif reason in BUY_REASONS:
         values.update(_buy_values(buy or BuyFacts(), item or named))
+        if reason is Reason.BUY_CONFIRM_NEEDED and buy is not None and buy.at_store:
+            key = "buy_confirm_at_store"
     elif reason is Reason.WHICH_PRODUCT or key not in TEMPLATES:
         key = "which_product"
         values["choices"] = "; ".join(
@@ -371,6 +382,7 @@ BUY_REASONS = frozenset(
         Reason.PAYMENT_METHOD_NEEDED,
         Reason.LIMIT_REACHED,
         Reason.ADDRESS_NEEDED,
+        Reason.FINISH_AT_STORE,
     }
 )
 
@@ -394,6 +406,8 @@ def _buy_values(buy: BuyFacts, item: str) -> dict[str, str]:
         "payment_url": buy.payment_url,
         "address_url": buy.address_url,
         "limit": buy.limit,
+        "store": buy.store,
+        "checkout_url": buy.checkout_url,
     }
 
 
@@ -478,6 +492,7 @@ _SUBJECTS = {
     Reason.PAYMENT_METHOD_NEEDED: "Save a card to buy with a post",
     Reason.LIMIT_REACHED: "Daily limit reached",
     Reason.ADDRESS_NEEDED: "Save your address to buy with a post",
+    Reason.FINISH_AT_STORE: "Finish your purchase at the store",
     # --- offers by hashtag (issue 12) ---
     Reason.OFFER_LOADED: "Your offer is loaded",
     Reason.OFFER_ALREADY_LOADED: "Your offer is already loaded",

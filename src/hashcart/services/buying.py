@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from hashcart.domain.buying import (
+    AT_STORE,
     PAYING_HOLD,
     SETTLE_LEASE,
     Quote,
@@ -48,13 +49,18 @@ from hashcart.ports import (
     BuyingCustomer,
     BuyRequest,
     Clock,
+    CommerceStore,
     GatewayUnreachable,
+    HandoffSource,
     NewOrder,
     OrderLine,
     OutOfStock,
     PaymentDetails,
     PaymentGateway,
     Repository,
+    StoreCustomerSessions,
+    StoreRefused,
+    StoreUnreachable,
     UnitsOfWork,
 )
 from hashcart.services import payments
@@ -63,10 +69,13 @@ from hashcart.services.notify import Notices
 from hashcart.services.offers import apply_offer
 from hashcart.services.payment_steps import REQUEST_GRACE
 from hashcart.services.shop import Shop
+from hashcart.services.store_sync import NothingToHandOff, ask_store, to_own_order
 
 log = logging.getLogger(__name__)
 
 SETTLE_BATCH = 50
+# A buy handed to the merchant's store (its request's status, and the Settled outcome).
+HANDED_OFF = "handed_off"
 SECONDS_PER_DAY = 86_400
 
 GatewayFinder = Callable[[str], PaymentGateway | None]
@@ -127,7 +136,7 @@ class Settled:
     answered (`unreachable`: asked again later under the same key)."""
 
     request_id: int
-    outcome: str  # bought | declined | unreachable
+    outcome: str  # bought | declined | unreachable | handed_off
     order_id: int | None = None
 
 
@@ -141,9 +150,15 @@ def expire_due(units: UnitsOfWork, now: datetime) -> int:
 
 
 def settle_confirmed(
-    units: UnitsOfWork, clock: Clock, gateway_for: GatewayFinder, shop: Shop
+    units: UnitsOfWork,
+    clock: Clock,
+    gateway_for: GatewayFinder,
+    shop: Shop,
+    store: CommerceStore | None = None,
+    accounts: StoreCustomerSessions | None = None,
 ) -> list[Settled]:
-    """Pay for every confirmed buy no other process is paying for, each once."""
+    """Pay for every confirmed buy no other process is paying for, each once; a buy paid at
+    the merchant's own `store` (`checkout_at_store`) is handed to it instead."""
     now = clock.now()
     expire_due(units, now)
     with units() as uow:
@@ -153,8 +168,72 @@ def settle_confirmed(
         with units() as uow:
             if not uow.buys.claim_settle(request.id, now, now + SETTLE_LEASE):
                 continue  # another process took it
-        settled.append(_settle_one(units, clock, gateway_for, shop, request))
+        if request.gateway == AT_STORE:
+            settled.append(_hand_to_store(units, clock, shop, request, store, accounts))
+        else:
+            settled.append(_settle_one(units, clock, gateway_for, shop, request))
     return settled
+
+
+def _hand_to_store(
+    units: UnitsOfWork,
+    clock: Clock,
+    shop: Shop,
+    request: BuyRequest,
+    store: CommerceStore | None,
+    accounts: StoreCustomerSessions | None,
+) -> Settled:
+    """A confirmed buy paid at the merchant's store (issue 16): its line handed to the store
+    (the handoff recorded with the post it came from, so the store's order counts in the
+    funnel when it comes back), and `finish_at_store` with the store's checkout link answers
+    the `#confirm`. Nothing is charged here. The stock stays held until the store's order
+    comes back (or the paying hold ends). A store that does not answer is asked again at the
+    next settle, like a gateway; one that refuses (out of stock) ends it `unavailable`."""
+    now = clock.now()
+    with units() as uow:
+        customer = uow.buys.customer(request.customer_id)
+    if store is None or customer is None:
+        return _declined(
+            units, shop, request, "the store is not available", now, Reason.UNAVAILABLE
+        )
+    source = HandoffSource(
+        request.product_id,
+        request.quantity,
+        request.network,
+        request.source_post_id or None,
+        request.trigger_post_id,
+    )
+    reference = buy_holder(request.buy_key)
+    try:
+        handoff = (
+            None
+            if accounts is None
+            else to_own_order(store, accounts, customer.id, [source], reference)
+        ) or ask_store(store, [source], customer.email, reference)
+    except StoreUnreachable as error:
+        log.warning(
+            "buy %s: %s did not answer (%s); asked again later", request.id, store.label, error
+        )
+        if now >= request.expires_at + PAYING_HOLD:
+            return _declined(units, shop, request, str(error), now, Reason.UNAVAILABLE)
+        return Settled(request.id, "unreachable")
+    except (StoreRefused, NothingToHandOff) as refused:
+        return _declined(units, shop, request, str(refused), now, Reason.UNAVAILABLE)
+    with units() as uow:
+        if uow.buys.finish(request.id, HANDED_OFF, now):
+            uow.store_records.add_handoff(
+                store.name, reference, handoff, customer.id, [source], now
+            )
+            _tell(
+                uow.repository,
+                shop,
+                request,
+                Reason.FINISH_AT_STORE,
+                now,
+                store=store.label,
+                checkout_url=handoff.checkout_url,
+            )
+    return Settled(request.id, HANDED_OFF)
 
 
 def _settle_one(
@@ -313,12 +392,17 @@ def _redeem_quoted(repo: Repository, request: BuyRequest, order_id: int, now: da
 
 
 def _declined(
-    units: UnitsOfWork, shop: Shop, request: BuyRequest, why: str, now: datetime
+    units: UnitsOfWork,
+    shop: Shop,
+    request: BuyRequest,
+    why: str,
+    now: datetime,
+    reason: Reason = Reason.PAYMENT_DECLINED,
 ) -> Settled:
     with units() as uow:
         if uow.buys.finish(request.id, "declined", now, message=why):
             uow.buys.release(buy_holder(request.buy_key), now)
-            _tell(uow.repository, shop, request, Reason.PAYMENT_DECLINED, now, declined=why)
+            _tell(uow.repository, shop, request, reason, now, declined=why)
     return Settled(request.id, "declined")
 
 
@@ -331,6 +415,8 @@ def _tell(
     *,
     order_id: int | None = None,
     declined: str = "",
+    store: str = "",
+    checkout_url: str = "",
 ) -> None:
     """Answer the `#confirm` post the way the shopper chose."""
     contact = repo.contacts_of_customers([request.customer_id]).get(request.customer_id)
@@ -350,6 +436,8 @@ def _tell(
             order_id=order_id,
             declined=declined,
             payment_url=payment_url(shop),
+            store=store,
+            checkout_url=checkout_url,
         ),
     )
     notices.flush(repo, now)

@@ -22,7 +22,7 @@ from hashcart.domain.triggers import TriggerWords, normalize_tag, strip_trigger_
 from hashcart.domain.urls import extract_urls
 from hashcart.domain.variants import Variant, VariantGroups, shared_title
 from hashcart.host import Host
-from hashcart.ports import ProductInfo, Repository
+from hashcart.ports import ProductInfo, Repository, store_variant_id
 
 __all__ = ["UNAVAILABLE", "Shop"]  # UNAVAILABLE's home is domain/carts
 
@@ -94,6 +94,9 @@ class Shop:
 
     # The merchant's words over the default message texts, by template key (issue 14).
     templates: dict[str, str] = field(default_factory=dict)
+    # The merchant's own store when buys and invoices finish there (`checkout_at_store` with
+    # an external `store`, issue 16); None: hashcart takes the payment.
+    checkout_store: str | None = None
 
     @classmethod
     def load(
@@ -144,7 +147,18 @@ class Shop:
             claim_settle=timedelta(seconds=settings.claim_settle_seconds),
             unlinked_hold=timedelta(minutes=settings.unlinked_hold_minutes),
             templates=repo.message_templates(),
+            checkout_store=(
+                settings.store
+                if settings.checkout_at_store and settings.store != "builtin"
+                else None
+            ),
         )
+
+    def paid_at_store(self, product_id: str) -> bool:
+        """Whether a buy of `product_id` is paid at the merchant's own store: the shop
+        checks out there (`checkout_at_store`) and the product is that store's."""
+        store = self.checkout_store
+        return store is not None and store_variant_id(store, product_id) is not None
 
     def is_own(self, post: Post) -> bool:
         """Whether `post` is by one of the shop's own accounts."""

@@ -473,6 +473,7 @@ def erase_customer(connection: Connection, customer_id: int, now: datetime) -> E
         t.provider_customers,
         t.offer_loads,
         t.saved_addresses,
+        t.store_customer_sessions,  # their linked store account's session (issue 16)
     ):
         connection.execute(delete(table).where(table.c.customer_id == customer_id))
     connection.execute(

@@ -9,7 +9,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, Engine, insert, select, update
+from sqlalchemy import Connection, Engine, func, insert, select, update
 
 from hashcart.ports import (
     Handoff,
@@ -104,6 +104,18 @@ class StoredStoreRecords:
         lines: Sequence[HandoffSource],
         at: datetime,
     ) -> int:
+        h = t.store_handoffs
+        same = self.connection.execute(
+            select(h.c.id).where(h.c.store == store, h.c.store_reference == handoff.reference)
+        ).scalar()
+        if same is not None:
+            # A linked customer's own active order at the store, handed to again: one order
+            # there, one handoff here, holding every line handed over to it.
+            self.connection.execute(
+                update(h).where(h.c.id == same).values(checkout_url=handoff.checkout_url)
+            )
+            self._add_lines(int(same), lines)
+            return int(same)
         result = self.connection.execute(
             insert(t.store_handoffs).values(
                 store=store,
@@ -115,6 +127,10 @@ class StoredStoreRecords:
             )
         )
         handoff_id = int(result.inserted_primary_key[0])  # type: ignore[index]
+        self._add_lines(handoff_id, lines)
+        return handoff_id
+
+    def _add_lines(self, handoff_id: int, lines: Sequence[HandoffSource]) -> None:
         if lines:
             self.connection.execute(
                 insert(t.store_handoff_lines),
@@ -130,7 +146,6 @@ class StoredStoreRecords:
                     for line in lines
                 ],
             )
-        return handoff_id
 
     def handoff(self, store: str, store_reference: str) -> StoredHandoff | None:
         h, hl = t.store_handoffs, t.store_handoff_lines
@@ -174,6 +189,27 @@ class StoredStoreRecords:
             select(p.c.product_id, p.c.title).where(p.c.product_id.in_(list(product_ids)))
         )
         return {row.product_id: row.title for row in rows}
+
+    def invoice_lines(self, customer_id: int, invoice_id: int) -> list[HandoffSource]:
+        inv, sc, sp = t.sale_invoices, t.sale_claims, t.sale_posts
+        sale_post = (
+            select(func.min(sp.c.post_id))
+            .where(sp.c.sale_id == sc.c.sale_id, sp.c.network == sc.c.network)
+            .scalar_subquery()
+        )
+        rows = self.connection.execute(
+            select(sc.c.product_id, sc.c.quantity, sc.c.network, sc.c.post_id, sale_post)
+            .join(inv, inv.c.id == sc.c.invoice_id)
+            .where(
+                inv.c.id == invoice_id,
+                inv.c.customer_id == customer_id,
+                inv.c.status == "open",
+                sc.c.status == "held",
+                sc.c.product_id.is_not(None),
+            )
+            .order_by(sc.c.posted_at, sc.c.id)
+        ).all()
+        return [HandoffSource(row[0], int(row[1]), row[2], row[4], row[3]) for row in rows]
 
 
 class BuiltinStore:

@@ -757,7 +757,7 @@ buy_requests = Table(
     Column("gateway", String(32), nullable=False),
     Column("method_id", String(255), nullable=False),
     Column("card_last4", String(4), nullable=False),
-    # open | confirmed | bought | declined | expired
+    # open | confirmed | bought | declined | expired | handed_off (to the merchant's store)
     Column("status", String(16), nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
     Column("expires_at", UTCDateTime, nullable=False),
@@ -901,6 +901,20 @@ store_handoff_lines = Table(
     Column("post_id", String(300), nullable=True),
     Column("trigger_post_id", String(300), nullable=True),
     Index("ix_store_handoff_lines_handoff", "handoff_id"),
+)
+
+# A shopper's own account at the merchant's store, linked from their account page (issue 16):
+# the store's customer session (Vendure's Shop API session token), sealed with the token key
+# like every secret, so a handoff adds the lines to their own active order there.
+store_customer_sessions = Table(
+    "store_customer_sessions",
+    metadata,
+    Column("store", String(32), primary_key=True),
+    Column("customer_id", ForeignKey("customers.id", ondelete="CASCADE"), primary_key=True),
+    # The email they signed in to the store with, as they typed it (shown on the account page).
+    Column("store_email", String(320), nullable=False),
+    Column("secret_data", Text, nullable=False),
+    Column("linked_at", UTCDateTime, nullable=False),
 )
 
 # --- live sales (issue 13) ----------------------------------------------------------------

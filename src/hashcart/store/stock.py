@@ -14,18 +14,20 @@ converted, exactly once), and two transactions over the same products never dead
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 
 from sqlalchemy import Connection, case, select, update
 
 from hashcart.domain.stock import Shortage
-from hashcart.ports import OutOfStock, StockLevel
+from hashcart.ports import LiveStockReader, OutOfStock, StockLevel
 from hashcart.store import schema as t
 from hashcart.store.statements import insert_ignoring
 from hashcart.store.stock_counts import set_stock, set_stocks
 
 r, p = t.reservations, t.products
+# Where a unit of work puts the store's live stock reader for reserve() (store/unit_of_work).
+LIVE_STOCK_KEY = "hashcart.live_stock"
 
 
 def reserve(
@@ -41,6 +43,7 @@ def reserve(
     raises OutOfStock naming every line there is not enough of. A holder that holds a
     product already keeps that hold (a retried checkout does not hold twice)."""
     products = sorted(wanted)
+    _read_live_counts(connection, products)
     _lock(connection, products)
     shortages = []
     for product_id in products:
@@ -50,6 +53,19 @@ def reserve(
             shortages.append(Shortage(product_id, wanted[product_id], left))
     if shortages:
         raise OutOfStock(shortages)
+
+
+def _read_live_counts(connection: Connection, product_ids: Sequence[str]) -> None:
+    """Stock truth with the merchant's own store (issue 16): the products' counts become
+    the store's live sellable counts (its reader, ports.LiveStockReader, is the unit of
+    work's: a short cache in front of the store), so the guarded UPDATE below never holds
+    more than the store reports. Holds above a lowered count are honoured, as always."""
+    reader: LiveStockReader | None = connection.info.get(LIVE_STOCK_KEY)
+    if reader is None:
+        return
+    counts = {pid: count for pid in product_ids if (count := reader(pid)) is not None}
+    if counts:
+        set_stocks(connection, counts)
 
 
 def _hold(
@@ -207,8 +223,8 @@ def _lock(connection: Connection, product_ids: Iterable[str]) -> None:
         ).all()
 
 
-def _sweep(connection: Connection, product_id: str, now: datetime) -> None:
-    """Expire the product's holds whose time ran out, giving their units back."""
+def _sweep(connection: Connection, product_id: str, now: datetime) -> int:
+    """Expire the product's holds whose time ran out, giving their units back; how many."""
     ended = connection.execute(
         update(r)
         .where(r.c.product_id == product_id, r.c.status == "held", r.c.reserved_until <= now)
@@ -216,6 +232,7 @@ def _sweep(connection: Connection, product_id: str, now: datetime) -> None:
         .returning(r.c.product_id, r.c.quantity)
     ).all()
     _give_back(connection, ((row.product_id, row.quantity) for row in ended), sold=False)
+    return sum(row.quantity for row in ended)
 
 
 def _give_back(connection: Connection, ended: Iterable[tuple[str, int]], *, sold: bool) -> None:
@@ -272,6 +289,11 @@ class StoredStock:
 
     def level(self, product_id: str) -> StockLevel | None:
         return stock_level(self.connection, product_id)
+
+    def sweep(self, product_ids: Sequence[str], now: datetime) -> int:
+        ids = sorted(set(product_ids))
+        _lock(self.connection, ids)
+        return sum(_sweep(self.connection, product_id, now) for product_id in ids)
 
 
 __all__ = [

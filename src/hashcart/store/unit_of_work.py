@@ -23,9 +23,10 @@ from hashcart.store.outbox import StoredOutbox
 from hashcart.store.parent_fetches import StoredParentFetches
 from hashcart.store.payments import StoredPayments
 from hashcart.store.repository import Repository
-from hashcart.store.stock import StoredStock
+from hashcart.store.stock import LIVE_STOCK_KEY, StoredStock
 
 if TYPE_CHECKING:
+    from hashcart.ports import LiveStockReader
     from hashcart.store.own_store import StoredStoreRecords
     from hashcart.store.shopping import StoredCarts
 
@@ -46,9 +47,17 @@ class SqlUnitOfWork:
     write is refused, and on SQLite it reads the last commit beside a writer instead of
     waiting for the write lock (the dispatcher's lookups between sends)."""
 
-    def __init__(self, engine: Engine, *, read_only: bool = False) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        read_only: bool = False,
+        live_stock: LiveStockReader | None = None,
+    ) -> None:
         self.engine = engine
         self.read_only = read_only
+        # The merchant's own store's live counts, read when stock is reserved (issue 16).
+        self.live_stock = live_stock
         self._transaction: AbstractContextManager[Connection] | None = None
         self._connection: Connection | None = None
         self._repository: Repository | None = None
@@ -70,6 +79,8 @@ class SqlUnitOfWork:
         )
         connection = self._transaction.__enter__()
         self._connection = connection
+        if self.live_stock is not None:
+            connection.info[LIVE_STOCK_KEY] = self.live_stock
         self._repository = Repository(connection)
         self._cursors = StoredCursors(connection)
         self._payments = StoredPayments(connection)
@@ -88,6 +99,8 @@ class SqlUnitOfWork:
         traceback: TracebackType | None,
     ) -> None:
         transaction, self._transaction = self._transaction, None
+        if self._connection is not None and self.live_stock is not None:
+            self._connection.info.pop(LIVE_STOCK_KEY, None)
         self._connection = self._repository = self._cursors = None
         self._payments = self._orders = None
         self._parent_fetches = None

@@ -15,6 +15,7 @@ from hashcart.networks import registry
 from hashcart.networks.base import SignInAsks
 from hashcart.networks.post_urls import post_url
 from hashcart.networks.x.guidance import REPLY_RULE, ask_with
+from hashcart.ports import LinkedStoreAccount, StoreCustomerAccounts
 from hashcart.store import account_data, cart_reminders
 from hashcart.store.gateway_records import StoredGatewayRecords
 from hashcart.store.saved_addresses import saved_address
@@ -90,6 +91,7 @@ def render_account_page(
         "address_form", asdict(address) if address else {"name": viewer.person.name or ""}
     )
     extra.setdefault("address_errors", {})
+    extra.setdefault("store_account", store_account_of(request, viewer))
     response = render(
         request,
         template,
@@ -117,6 +119,30 @@ def render_account_page(
         policy if form is None else with_stripe(policy, form)
     )
     return response
+
+
+@dataclass(frozen=True)
+class StoreAccount:
+    """The account page's "Your <store> account" section (issue 16): the merchant's store
+    whose customer account a shopper may link, and the one they linked."""
+
+    label: str
+    linked: LinkedStoreAccount | None
+
+
+def store_account_of(request: Request, viewer: Viewer) -> StoreAccount | None:
+    """None with the built-in shop, or a store without customer accounts to link."""
+    from hashcart.stores.registry import StoreNotConfigured, UnknownStore
+
+    app = hashcart_of(request)
+    try:
+        store = app.external_store()
+    except (StoreNotConfigured, UnknownStore):
+        return None
+    accounts = app.store_accounts()
+    if store is None or accounts is None or not isinstance(store, StoreCustomerAccounts):
+        return None
+    return StoreAccount(store.label, accounts.linked(store.name, viewer.id))
 
 
 def _policy(allow_http: bool) -> str:

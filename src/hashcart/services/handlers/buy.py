@@ -4,7 +4,9 @@ held for the confirm window, and a one-time code sent: `buy_confirm_needed`. No 
 earlier order to ship to: `address_needed` with the account page's address section, nothing
 held; over the day's limit: `limit_reached`. An account not linked yet waits as a pending
 intent like a `#cart`, and when it links the request becomes a fresh confirm request, never a
-purchase without a confirm.
+purchase without a confirm. With `checkout_at_store` and a product of the merchant's own
+store (issue 16) no card and no address are asked for: the request's gateway is `store`,
+and the confirmed buy is handed to the store (services/buying), which takes the payment.
 Runs in the batch's transaction (or the link's): nothing here asks a gateway."""
 
 from __future__ import annotations
@@ -15,7 +17,15 @@ from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
-from hashcart.domain.buying import Quote, buy_holder, confirm_by, money, new_code, over_daily_limit
+from hashcart.domain.buying import (
+    AT_STORE,
+    Quote,
+    buy_holder,
+    confirm_by,
+    money,
+    new_code,
+    over_daily_limit,
+)
 from hashcart.domain.carts import cart_refusal
 from hashcart.domain.messages import BuyFacts, Reason
 from hashcart.ports import BuyRecords, NewBuyRequest, OutOfStock
@@ -47,15 +57,23 @@ def _request_one(batch: ReplyBatch, records: BuyRecords, request: ListRequest) -
     quote = quote_buy(batch.repo, shop, request.customer_id, request.product_id, quantity, at)
     if quote is None:
         return Decision(Reason.UNAVAILABLE, title, quantity, "cart", {"buy": facts})
-    method = records.saved_method(request.customer_id)
-    if method is None:
-        return _decided(Reason.PAYMENT_METHOD_NEEDED, quote, facts)
-    if records.shipping_address(request.customer_id) is None:
-        return _decided(Reason.ADDRESS_NEEDED, quote, facts)
+    at_store = shop.paid_at_store(quote.product_id)
+    method = None
+    if at_store:
+        # Paid at the merchant's store (issue 16): no card, no address (the store's checkout
+        # asks), and none of hashcart's offers (the store prices it).
+        quote = replace(quote, offer=None)
+    else:
+        method = records.saved_method(request.customer_id)
+        if method is None:
+            return _decided(Reason.PAYMENT_METHOD_NEEDED, quote, facts)
+        if records.shipping_address(request.customer_id) is None:
+            return _decided(Reason.ADDRESS_NEEDED, quote, facts)
     facts = _with(
         facts,
+        at_store=at_store,
         total=money(quote.total, quote.currency),
-        last4=method.last4,
+        last4="" if method is None else method.last4,
         offer_off="" if quote.offer is None else money(quote.discount, quote.currency),
         offer_tag="" if quote.offer is None else quote.offer.tag,
     )
@@ -86,9 +104,9 @@ def _request_one(batch: ReplyBatch, records: BuyRecords, request: ListRequest) -
             currency=quote.currency,
             code=_free_code(records),
             buy_key=key,
-            gateway=method.gateway,
-            method_id=method.method_id,
-            card_last4=method.last4,
+            gateway=AT_STORE if method is None else method.gateway,
+            method_id="" if method is None else method.method_id,
+            card_last4="" if method is None else method.last4,
             created_at=at,
             expires_at=expires,
             source_post_id=records.parent_of(str(request.network), request.trigger_post_id) or "",

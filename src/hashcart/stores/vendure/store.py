@@ -8,7 +8,9 @@
 - Handoff: the Shop API, as a guest: `addItemToOrder` for each line makes the shopper's
   active order; `setCustomerForOrder` gives it the shopper's email when hashcart knows it and
   the store takes it as a guest's. The order's session token continues it on the merchant's
-  storefront (`store_checkout_url` with `{token}` and `{code}`).
+  storefront (`store_checkout_url` with `{token}` and `{code}`). A shopper who linked their
+  store account (signed in through the Shop API's `login`; hashcart keeps the session token
+  sealed) gets the lines in their own active order instead.
 - Orders back: the Admin API's `orders` placed since a time (polling; Vendure sends no
   webhooks of its own), matched to a handoff by the order's code.
 
@@ -30,6 +32,7 @@ import httpx
 
 from hashcart.config import Settings
 from hashcart.ports import (
+    CustomerSessionLapsed,
     Handoff,
     HandoffLine,
     StoreOrder,
@@ -71,6 +74,18 @@ _LOGIN = (
 )
 _ADD_ITEM = (
     "mutation($id: ID!, $quantity: Int!) { addItemToOrder(productVariantId: $id, "
+    "quantity: $quantity) { __typename ... on Order { id code } "
+    "... on ErrorResult { message } } }"
+)
+_CUSTOMER_LOGIN = (
+    "mutation($username: String!, $password: String!) { login(username: $username, "
+    "password: $password, rememberMe: true) { __typename ... on ErrorResult { message } } }"
+)
+_ACTIVE_CUSTOMER = (
+    "query { activeCustomer { id } activeOrder { lines { id quantity productVariant { id } } } }"
+)
+_ADJUST_LINE = (
+    "mutation($id: ID!, $quantity: Int!) { adjustOrderLine(orderLineId: $id, "
     "quantity: $quantity) { __typename ... on Order { id code } "
     "... on ErrorResult { message } } }"
 )
@@ -284,8 +299,63 @@ class VendureStore:
                 VendureApi(self.shop_endpoint, client=client), lines, shopper_email
             )
 
+    # --- a shopper's own store account (ports.StoreCustomerAccounts) ---------------------
+
+    def sign_in_customer(self, email: str, password: str) -> str:
+        """A Shop API session of the customer (`login` with rememberMe, so it lasts as
+        Vendure's `authOptions.sessionDuration` says); its token."""
+        with httpx.Client(timeout=TIMEOUT_SECONDS) as client:
+            shop = VendureApi(self.shop_endpoint, client=client)
+            business_error(shop.call(_CUSTOMER_LOGIN, username=email, password=password)["login"])
+            if shop.token is None:
+                raise StoreRefused("Vendure signed the customer in without a session token")
+            return shop.token
+
+    def hand_off_to_customer(
+        self, lines: Sequence[HandoffLine], session: str, reference: str
+    ) -> Handoff:
+        """The lines in the customer's own active order, in their session: a variant it
+        lacks is added (`addItemToOrder`), one it holds fewer of is raised to the handed-off
+        quantity (`adjustOrderLine`), so handing the same cart over twice does not double it.
+        A session Vendure no longer knows is anonymous there (`activeCustomer` null):
+        CustomerSessionLapsed, before anything is added. The checkout URL carries no token
+        (`{token}` is left empty): they are signed in to their store account."""
+        if not lines:
+            raise StoreRefused("there is nothing to hand over")
+        with httpx.Client(timeout=TIMEOUT_SECONDS) as client:
+            shop = VendureApi(self.shop_endpoint, session, client=client)
+            found = shop.call(_ACTIVE_CUSTOMER)
+            if found.get("activeCustomer") is None:
+                raise CustomerSessionLapsed("the store account's session has lapsed: link it again")
+            held = {
+                str(line["productVariant"]["id"]): (str(line["id"]), int(line["quantity"]))
+                for line in (found.get("activeOrder") or {}).get("lines") or []
+            }
+            code = ""
+            wanted: list[HandoffLine] = []
+            for line in lines:
+                if line.variant_id not in held:
+                    wanted.append(line)
+                    continue
+                line_id, quantity = held[line.variant_id]
+                if quantity < line.quantity:
+                    order = shop.call(_ADJUST_LINE, id=line_id, quantity=line.quantity)
+                    business_error(order["adjustOrderLine"])
+                    code = str(order["adjustOrderLine"]["code"])
+            if wanted:
+                return self._hand_off(shop, wanted, None, token_in_url=False)
+            if not code:
+                code = str(shop.call("query { activeOrder { code } }")["activeOrder"]["code"])
+            url = self.checkout_url.replace("{token}", "").replace("{code}", code)
+            return Handoff(url, code)
+
     def _hand_off(
-        self, shop: VendureApi, lines: Sequence[HandoffLine], shopper_email: str | None
+        self,
+        shop: VendureApi,
+        lines: Sequence[HandoffLine],
+        shopper_email: str | None,
+        *,
+        token_in_url: bool = True,
     ) -> Handoff:
         code = ""
         for line in lines:
@@ -304,5 +374,6 @@ class VendureStore:
             if answer.get("__typename") != "EmailAddressConflictError":
                 business_error(answer)
         assert shop.token is not None, "Vendure answered addItemToOrder without a session"
-        url = self.checkout_url.replace("{token}", shop.token).replace("{code}", code)
+        token = shop.token if token_in_url else ""
+        url = self.checkout_url.replace("{token}", token).replace("{code}", code)
         return Handoff(url, code)

@@ -16,7 +16,7 @@ from hashcart.services.saved_cards import settle_cleanups
 from hashcart.store import account_data
 from hashcart.store import cart_reminders as reminders
 from hashcart.store.saved_addresses import save_address
-from hashcart.web.account_page import NOTIFY_LABELS, render_account_page
+from hashcart.web.account_page import NOTIFY_LABELS, render_account_page, store_account_of
 from hashcart.web.context import (
     SESSION_COOKIES,
     SignedInShopper,
@@ -37,6 +37,8 @@ router = APIRouter(dependencies=[Depends(csrf_protected)], include_in_schema=Fal
 # the page say something by crafting a link.
 DONE_NOTICES = {
     "code": "Here is your new code. Post it within the time shown.",
+    "store-linked": "Linked: what you hand to the store now goes to your own cart there.",
+    "store-unlinked": "Unlinked: handed-over carts start a new order at the store again.",
     "unlinked": "Unlinked. Replies from that account no longer reach your cart.",
     "unlinked-revoked": "Unlinked, and the network has withdrawn our access to that account.",
     "unlinked-not-revoked": (
@@ -149,6 +151,47 @@ def save_shipping_address(
     with unit_of_work(request) as connection:
         save_address(connection, viewer.id, address, hashcart_of(request).clock.now())
     return RedirectResponse("/account?done=address#address", 303)
+
+
+@router.post("/account/store-account")
+def link_store_account(
+    request: Request,
+    viewer: SignedInShopper,
+    email: Annotated[str, Form(max_length=320)] = "",
+    password: Annotated[str, Form(max_length=200)] = "",
+) -> Response:
+    """Link the shopper's own account at the merchant's store (issue 16): signed in there
+    once with its email and password (never kept: only the store's session, sealed), so
+    carts handed over go to their own active order."""
+    from hashcart.ports import StoreRefused, StoreUnreachable
+    from hashcart.services.store_sync import link_store_account as link_at_store
+
+    app = hashcart_of(request)
+    found = store_account_of(request, viewer)
+    accounts = app.store_accounts()
+    if found is None or accounts is None:
+        return RedirectResponse("/account", 303)
+    if not email.strip() or not password:
+        why = "Give the email and password of your account at the store."
+        return render_account_page(request, viewer, 400, store_error=why)
+    try:
+        link_at_store(app.commerce_store(), accounts, viewer.id, email.strip(), password)
+    except StoreRefused as refusal:
+        why = f"{found.label} did not sign you in: {refusal}"
+        return render_account_page(request, viewer, 400, store_error=why)
+    except StoreUnreachable:
+        why = f"{found.label} did not answer. Nothing changed; please try again."
+        return render_account_page(request, viewer, 503, store_error=why)
+    return RedirectResponse("/account?done=store-linked#store-account", 303)
+
+
+@router.post("/account/store-account/unlink")
+def unlink_store_account(request: Request, viewer: SignedInShopper) -> Response:
+    app = hashcart_of(request)
+    accounts = app.store_accounts()
+    if accounts is not None and app.settings.store != "builtin":
+        accounts.forget(app.settings.store, viewer.id)
+    return RedirectResponse("/account?done=store-unlinked#store-account", 303)
 
 
 @router.post("/account/reminders")

@@ -8,12 +8,10 @@ path to return to), and adds one (or one more) of the product.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Annotated
-from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse
@@ -36,7 +34,7 @@ from hashcart.web.context import (
     sign_in_redirect_target,
     unit_of_work,
 )
-from hashcart.web.security import CONTENT_SECURITY_POLICY
+from hashcart.web.store_checkout import allow_store_checkout, store_label_of
 
 router = APIRouter(dependencies=[Depends(csrf_protected)], include_in_schema=False)
 
@@ -147,7 +145,7 @@ def _list_page(
         items = shopping.list_items(connection, kind, viewer.id)
         pictures = thumbnails(connection, [item.product_id for item in items])
     settings = hashcart_of(request).effective_settings()
-    store_label = _store_label(request) if kind == "cart" else None
+    store_label = store_label_of(request) if kind == "cart" else None
     page = render(
         request,
         TEMPLATES[kind],
@@ -164,11 +162,7 @@ def _list_page(
         notice=notice,
     )
     if store_label is not None:
-        # The handoff's form answers with a redirect to the store's checkout: a form may
-        # lead there too (form-action covers a form's redirects), and nowhere else.
-        page.headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY.replace(
-            "form-action 'self'", f"form-action 'self' {_checkout_origin(request)}"
-        )
+        allow_store_checkout(request, page)
     return page
 
 
@@ -197,36 +191,6 @@ def _parse_quantity(raw: str, most: int) -> int | None:
         return None
     value = int(text)
     return value if 1 <= value <= most else None
-
-
-def _store_label(request: Request) -> str | None:
-    """The merchant's own store's name for "Check out at <label>" (issue 16); None with the
-    built-in shop, whose own checkout the page links instead."""
-    from hashcart.stores.registry import StoreNotConfigured, UnknownStore
-
-    app = hashcart_of(request)
-    if app.settings.store == "builtin":
-        return None
-    try:
-        store = app.external_store()
-    except (StoreNotConfigured, UnknownStore):
-        return app.settings.store.capitalize()  # the handoff says what is missing
-    return None if store is None else store.label
-
-
-_HOST_AND_PORT = re.compile(r"[A-Za-z0-9.-]{1,253}(?::[0-9]{1,5})?")
-
-
-def _checkout_origin(request: Request) -> str:
-    """Where the store's checkout is (scheme, host and port of `store_checkout_url`, else of
-    the store's own URL); `https:` when the settings name neither."""
-    settings = hashcart_of(request).settings
-    named = settings.store_checkout_url or settings.vendure_url or ""
-    parts = urlsplit(named)
-    # Only a host name and port go into the header (no `;` or space could end the directive).
-    if parts.scheme not in ("http", "https") or not _HOST_AND_PORT.fullmatch(parts.netloc):
-        return "https:"
-    return f"{parts.scheme}://{parts.netloc}"
 
 
 # pages --------------------------------------------------------------------------------
@@ -258,7 +222,14 @@ def hand_off_to_store(request: Request, viewer: CartShopper) -> Response:
         return RedirectResponse("/checkout", 303)
     try:
         store = app.commerce_store()
-        handoff = hand_off_cart(app.unit_of_work, store, app.clock, viewer.id, viewer.person.email)
+        handoff = hand_off_cart(
+            app.unit_of_work,
+            store,
+            app.clock,
+            viewer.id,
+            viewer.person.email,
+            app.store_accounts(),
+        )
     except (StoreNotConfigured, UnknownStore):
         return _list_page(
             request, "cart", viewer, 503, error="Checking out at the store is not set up yet."

@@ -25,6 +25,7 @@ from hashcart.web.context import (
     render,
 )
 from hashcart.web.form_problems import problems_summary
+from hashcart.web.store_checkout import allow_store_checkout, store_label_of
 
 router = APIRouter(dependencies=[Depends(csrf_protected)], include_in_schema=False)
 
@@ -64,6 +65,7 @@ def _invoice_page(
     *,
     error: str | None = None,
     field_errors: dict[str, str] | None = None,
+    store_error: str | None = None,
 ) -> Response:
     """The invoice, and while it is open its payment form with a fresh pay key: a form sent
     again after a problem is a new attempt (a declined card paid nothing under the old key)."""
@@ -82,12 +84,18 @@ def _invoice_page(
     if form is None:
         form = asdict(address) if address else {"name": viewer.person.name or ""}
         form["payment_method"] = SAVED if SAVED in gateways else DEFAULT_GATEWAY
-    return render(
+    # Issue 16: with `checkout_at_store`, the won items can be paid at the merchant's store.
+    pay_at_store = None
+    if app.settings.checkout_at_store and invoice["status"] == "open" and invoice["lines"]:
+        pay_at_store = store_label_of(request)
+    page = render(
         request,
         "shop/invoice.html",
         status_code,
         title=f"Invoice #{invoice['id']}",
         invoice=invoice,
+        pay_at_store=pay_at_store,
+        store_error=store_error,
         paying=paying,
         basket=paying.basket,
         summary=checkout.summary_of(paying.basket),
@@ -99,6 +107,9 @@ def _invoice_page(
         error=error,
         field_errors=field_errors or {},
     )
+    if pay_at_store is not None:
+        allow_store_checkout(request, page)
+    return page
 
 
 @dataclass(frozen=True)
@@ -240,6 +251,45 @@ _STATUS_CODES = {
     "unreachable": 503,
     "not_placed": 409,
 }
+
+
+@router.post("/orders/invoice/{invoice_id}/store")
+def pay_invoice_at_store(request: Request, viewer: SignedInShopper, invoice_id: str) -> Response:
+    """Hand the invoice's unpaid won items to the merchant's store and send the shopper to
+    its checkout (303); the invoice again, with the store's words, when it cannot."""
+    from hashcart.ports import StoreRefused, StoreUnreachable
+    from hashcart.services.store_sync import NothingToHandOff, hand_off_invoice
+    from hashcart.stores.registry import StoreNotConfigured, UnknownStore
+
+    app = hashcart_of(request)
+    number = _invoice_id(invoice_id)
+    if number is None:
+        return _not_found(request)
+    if not app.settings.checkout_at_store or app.settings.store == "builtin":
+        return RedirectResponse(f"/orders/invoice/{number}", 303)
+    try:
+        store = app.commerce_store()
+        handoff = hand_off_invoice(
+            app.unit_of_work,
+            store,
+            app.clock,
+            viewer.id,
+            viewer.person.email,
+            number,
+            app.store_accounts(),
+        )
+    except (StoreNotConfigured, UnknownStore):
+        why = "Paying at the store is not set up yet."
+        return _invoice_page(request, viewer, number, status_code=503, store_error=why)
+    except NothingToHandOff as problem:
+        return _invoice_page(request, viewer, number, status_code=409, store_error=str(problem))
+    except StoreRefused as refusal:
+        why = f"The store could not take this invoice: {refusal}"
+        return _invoice_page(request, viewer, number, status_code=409, store_error=why)
+    except StoreUnreachable:
+        why = "The store did not answer. Nothing changed; please try again."
+        return _invoice_page(request, viewer, number, status_code=503, store_error=why)
+    return RedirectResponse(handoff.checkout_url, 303)
 
 
 @router.get("/orders/{order_id}")
