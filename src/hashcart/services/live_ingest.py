@@ -32,6 +32,7 @@ from hashcart.ports import (
     PayloadReader,
 )
 from hashcart.services.ingest import Ingestor, IngestStats
+from hashcart.services.sales import sale_posts_now
 from hashcart.services.shop import Shop, ShopHost
 
 log = logging.getLogger(__name__)
@@ -94,6 +95,16 @@ class LiveIngest:
             self._shop_read_at = now
             self._ingestor = None
         return self._shop
+
+    def learn_new_sales(self) -> None:
+        """Read the shop again now (not at the next SHOP_REFRESH) when a sale was opened
+        since it was read: a claim (`sold 12`) carries no tag, only its parent names it, so a
+        reply to a sale post the prefilter does not know yet would be skipped for good. One
+        small query a call (a batch of a stream, a webhook delivery)."""
+        if self._shop is not None and sale_posts_now(self.app.unit_of_work) != dict(
+            self._shop.sale_posts
+        ):
+            self._shop_read_at = None
 
     def _ingestor_now(self) -> Ingestor:
         shop = self.shop()
@@ -162,6 +173,7 @@ class LiveIngest:
 
         reader = self.app.payload_reader
         named = reader.format_named(fmt)  # ValueError for a format no network reads
+        self.learn_new_sales()
 
         def work(ingestor: Ingestor) -> None:
             ingestor.fmt = named
