@@ -141,8 +141,8 @@ def settle(repo: Repository, shop: Shop, now: datetime, *, skip_busy: bool = Fal
     for (SKIP LOCKED). The passes run on a beat by several processes at once (`hashcart
     worker`s, `serve`) take it, so each item is settled by one of them at a time and none
     queues behind another to find nothing left to do; what the holder did not see yet, and
-    the items after a busy one, the next beat settles. An ingest batch waits instead: the claims it records are settled in
-    its own transaction when due."""
+    the items after a busy one, the next beat settles. An ingest batch waits instead: the
+    claims it records are settled in its own transaction when due."""
     return _Settling(repo, shop, now, skip_busy).run()
 
 
