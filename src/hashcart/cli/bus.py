@@ -92,6 +92,7 @@ def _worker_id() -> str:
 def worker(ctx: typer.Context) -> None:
     """Take partitions of the bus and run the engine on their posts until Ctrl-C."""
     import asyncio
+    from functools import partial
 
     from hashcart.bus.client import close, connect
     from hashcart.bus.leases import Leases
@@ -119,6 +120,8 @@ def worker(ctx: typer.Context) -> None:
     read_at = time.monotonic()
     measure = metrics() if settings.metrics_port else None
 
+    reading = partial(hashcart.unit_of_work, read_only=True)
+
     def handle(batch: list[BusMessage]) -> None:
         nonlocal ingestor, read_at
         # The catalog and the console's settings change under a running worker: its shop
@@ -126,7 +129,7 @@ def worker(ctx: typer.Context) -> None:
         # opened since is looked for before every batch (one small query): its claims carry
         # no tag, and a worker that did not know the sale's post would drop them for good.
         stale = time.monotonic() - read_at > SHOP_REFRESH_SECONDS
-        if stale or sale_posts_now(hashcart.unit_of_work) != dict(ingestor.shop.sale_posts):
+        if stale or sale_posts_now(reading) != dict(ingestor.shop.sale_posts):
             stats, ingestor = ingestor.stats, fresh_ingestor()
             ingestor.stats, read_at = stats, time.monotonic()
         before = ingestor.stats.triggers, ingestor.stats.actions.lines_added

@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Protocol
 
 from pydantic import SecretStr
@@ -101,9 +102,10 @@ class LiveIngest:
         since it was read: a claim (`sold 12`) carries no tag, only its parent names it, so a
         reply to a sale post the prefilter does not know yet would be skipped for good. One
         small query a call (a batch of a stream, a webhook delivery)."""
-        if self._shop is not None and sale_posts_now(self.app.unit_of_work) != dict(
-            self._shop.sale_posts
-        ):
+        if self._shop is None:
+            return
+        reading = partial(self.app.unit_of_work, read_only=True)
+        if sale_posts_now(reading) != dict(self._shop.sale_posts):
             self._shop_read_at = None
 
     def _ingestor_now(self) -> Ingestor:

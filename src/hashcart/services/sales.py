@@ -149,7 +149,8 @@ def settle(repo: Repository, shop: Shop, now: datetime, *, skip_busy: bool = Fal
 def sale_posts_now(units: UnitsOfWork) -> dict[tuple[str, str], int]:
     """Every sale's posts as the database has them now: a long-running process compares
     them with its shop's (`Shop.sale_posts`) to learn a sale opened since it read the shop,
-    before the replies to it are read (a claim carries no tag; only its parent names it)."""
+    before the replies to it are read (a claim carries no tag; only its parent names it).
+    `units`: read-only ones where there are (on SQLite they never wait for the writer)."""
     with units() as uow:
         return uow.repository.sales.post_sales()
 
