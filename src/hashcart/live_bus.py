@@ -56,6 +56,7 @@ class BusIngest(LiveIngest):
     ) -> IngestStats:
         reader = self.app.payload_reader
         named = reader.format_named(fmt)  # ValueError for a format no network reads
+        self.learn_new_sales()  # a sale opened since: its replies are kept from now on
         shop = self.shop()
         hosts = ShopHosts((*shop.hosts.names, *self.extra_hosts))
         # Replies to a live sale's posts carry no tag: the edge lets them through too.

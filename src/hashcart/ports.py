@@ -115,6 +115,13 @@ class ShopTags(Protocol):
         property here."""
         ...
 
+    @property
+    def open_sale_posts(self) -> tuple[tuple[str, str], ...]:
+        """(network, post id) of the open live sales' posts (issue 13): their replies are
+        claims, which carry no tag, so a stream that asks its network for what it wants (X's
+        rules) asks for those replies too while the sale is open."""
+        ...
+
 
 class LiveSink(Protocol):
     """The one door live payloads come in by."""
@@ -2373,6 +2380,10 @@ class SaleRecords(Protocol):
         `sale_closed`)."""
         ...
 
+    def open_posts(self) -> tuple[tuple[str, str], ...]:
+        """(network, post id) of the open sales' posts, in the order they were added."""
+        ...
+
     def add_claims(self, claims: Sequence[NewClaim], at: datetime) -> int:
         """Record claims, provisional; one already recorded (same network and post id) is left
         as it is. How many were new."""
@@ -2389,6 +2400,17 @@ class SaleRecords(Protocol):
     def lock_item(self, item_id: int) -> SaleItem:
         """The item, its row locked until the transaction ends (FOR UPDATE on PostgreSQL;
         SQLite's writer lock is held already)."""
+        ...
+
+    def try_lock_item(self, item_id: int) -> SaleItem | None:
+        """`lock_item`, or None at once when another transaction holds the item (SKIP LOCKED
+        on PostgreSQL): a settle pass that finds an item being settled leaves it to that one."""
+        ...
+
+    def take_claim(self, claim_id: int, *, skip_locked: bool = False) -> bool:
+        """Lock a provisional claim's row for settling outside an item's lock (one naming no
+        item); False when it is provisional no more (another settler settled it meanwhile)
+        or, with `skip_locked`, another transaction holds it."""
         ...
 
     def claims_of_item(self, item_id: int, statuses: Collection[str]) -> list[StoredClaim]: ...

@@ -152,3 +152,30 @@ def test_a_settler_cannot_take_an_item_another_is_settling(shop: SaleShop) -> No
                 StoredSales(connection).lock_item(item_id)
         finally:
             other.dispose()
+
+
+def test_a_settle_pass_on_a_beat_leaves_an_item_another_is_settling_to_it(
+    shop: SaleShop,
+) -> None:
+    """The passes workers and serve run every second (skip_busy): one finding the item's row
+    held (SKIP LOCKED) goes on at once without it, instead of queueing; the next pass, the
+    row free, settles it."""
+    lines = _claims()[:3]
+    shop.at(moment(0))  # inside their window: recorded, not settled
+    shop.ingest(lines)
+    after = moment(SHOPPERS) + SETTLE
+    settler = open_app(Settings(database_url=shop.app.settings.database_url), FixedClock(after))
+    try:
+        with shop.app.unit_of_work() as holding:
+            sale = holding.repository.sales.named("Friday live")
+            assert sale is not None
+            holding.repository.sales.lock_item(sale.items[0].id)
+            skipped = settle_sales(
+                settler.unit_of_work, settler.shop(), settler.clock, skip_busy=True
+            )
+            assert (skipped.busy, skipped.settled) == (1, 0)
+        assert {c["status"] for c in shop.claims()} == {"provisional"}
+        done = settle_sales(settler.unit_of_work, settler.shop(), settler.clock, skip_busy=True)
+        assert (done.busy, done.settled, done.won) == (0, 3, 3)
+    finally:
+        settler.engine.dispose()

@@ -92,12 +92,14 @@ def _worker_id() -> str:
 def worker(ctx: typer.Context) -> None:
     """Take partitions of the bus and run the engine on their posts until Ctrl-C."""
     import asyncio
+    from functools import partial
 
     from hashcart.bus.client import close, connect
     from hashcart.bus.leases import Leases
     from hashcart.bus.worker import BusMessage, ConsumerLag, Worker
     from hashcart.metrics import metrics, serve_metrics
     from hashcart.services.ingest import Ingestor
+    from hashcart.services.sales import SettleTimer, sale_posts_now
 
     settings = settings_of(ctx)
     bus = bus_settings(settings)
@@ -118,11 +120,16 @@ def worker(ctx: typer.Context) -> None:
     read_at = time.monotonic()
     measure = metrics() if settings.metrics_port else None
 
+    reading = partial(hashcart.unit_of_work, read_only=True)
+
     def handle(batch: list[BusMessage]) -> None:
         nonlocal ingestor, read_at
-        if time.monotonic() - read_at > SHOP_REFRESH_SECONDS:
-            # The catalog and the console's settings change under a running worker: its
-            # shop (products, hosts, tags) is read again now and then, as the live sink's is.
+        # The catalog and the console's settings change under a running worker: its shop
+        # (products, hosts, tags) is read again now and then, as the live sink's is. A sale
+        # opened since is looked for before every batch (one small query): its claims carry
+        # no tag, and a worker that did not know the sale's post would drop them for good.
+        stale = time.monotonic() - read_at > SHOP_REFRESH_SECONDS
+        if stale or sale_posts_now(reading) != dict(ingestor.shop.sale_posts):
             stats, ingestor = ingestor.stats, fresh_ingestor()
             ingestor.stats, read_at = stats, time.monotonic()
         before = ingestor.stats.triggers, ingestor.stats.actions.lines_added
@@ -182,7 +189,15 @@ def worker(ctx: typer.Context) -> None:
                 markup=False,
                 soft_wrap=True,
             )
-            await working.run()
+            # Live sales (issue 13): claims past their settle window and holds that ran
+            # out are settled here too, so a sale settles with no `serve` running; the
+            # workers' passes skip an item another one is settling.
+            settling = SettleTimer(hashcart.unit_of_work, hashcart.shop, hashcart.clock)
+            settling.start()
+            try:
+                await working.run()
+            finally:
+                settling.stop()
             counts = working.counts
             console.print(
                 f"hashcart worker stopped: {counts.messages} posts in {counts.batches} "

@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Protocol
 
 from pydantic import SecretStr
@@ -32,6 +33,7 @@ from hashcart.ports import (
     PayloadReader,
 )
 from hashcart.services.ingest import Ingestor, IngestStats
+from hashcart.services.sales import sale_posts_now
 from hashcart.services.shop import Shop, ShopHost
 
 log = logging.getLogger(__name__)
@@ -94,6 +96,17 @@ class LiveIngest:
             self._shop_read_at = now
             self._ingestor = None
         return self._shop
+
+    def learn_new_sales(self) -> None:
+        """Read the shop again now (not at the next SHOP_REFRESH) when a sale was opened
+        since it was read: a claim (`sold 12`) carries no tag, only its parent names it, so a
+        reply to a sale post the prefilter does not know yet would be skipped for good. One
+        small query a call (a batch of a stream, a webhook delivery)."""
+        if self._shop is None:
+            return
+        reading = partial(self.app.unit_of_work, read_only=True)
+        if sale_posts_now(reading) != dict(self._shop.sale_posts):
+            self._shop_read_at = None
 
     def _ingestor_now(self) -> Ingestor:
         shop = self.shop()
@@ -162,6 +175,7 @@ class LiveIngest:
 
         reader = self.app.payload_reader
         named = reader.format_named(fmt)  # ValueError for a format no network reads
+        self.learn_new_sales()
 
         def work(ingestor: Ingestor) -> None:
             ingestor.fmt = named

@@ -61,6 +61,7 @@ __all__ = [
     "invoice_url",
     "open_sale",
     "record_claims",
+    "sale_posts_now",
     "settle",
     "settle_sales",
 ]
@@ -94,6 +95,8 @@ class SettleCounts:
     released: int = 0
     refused: int = 0
     messages: int = 0
+    # Items (and claims naming no item) left to the settler that held them (skip_busy).
+    busy: int = 0
 
     def add(self, other: SettleCounts) -> None:
         for name in self.__dataclass_fields__:
@@ -122,16 +125,34 @@ def record_claims(repo: Repository, asks: Sequence[ClaimAsk], now: datetime) -> 
     )
 
 
-def settle_sales(units: UnitsOfWork, shop: Shop, clock: Clock) -> SettleCounts:
-    """Settle what is due now, in a unit of work of its own."""
+def settle_sales(
+    units: UnitsOfWork, shop: Shop, clock: Clock, *, skip_busy: bool = False
+) -> SettleCounts:
+    """Settle what is due now, in a unit of work of its own (see `settle` for skip_busy)."""
     with units() as uow:
-        return settle(uow.repository, shop, clock.now())
+        return settle(uow.repository, shop, clock.now(), skip_busy=skip_busy)
 
 
-def settle(repo: Repository, shop: Shop, now: datetime) -> SettleCounts:
+def settle(repo: Repository, shop: Shop, now: datetime, *, skip_busy: bool = False) -> SettleCounts:
     """Settle every due claim and review every hold that needs it (see the module's text),
-    in the caller's transaction; the messages are queued in it too (the outbox rule)."""
-    return _Settling(repo, shop, now).run()
+    in the caller's transaction; the messages are queued in it too (the outbox rule).
+
+    `skip_busy`: an item another transaction is settling is left to it instead of waited
+    for (SKIP LOCKED). The passes run on a beat by several processes at once (`hashcart
+    worker`s, `serve`) take it, so each item is settled by one of them at a time and none
+    queues behind another to find nothing left to do; what the holder did not see yet, and
+    the items after a busy one, the next beat settles. An ingest batch waits instead: the
+    claims it records are settled in its own transaction when due."""
+    return _Settling(repo, shop, now, skip_busy).run()
+
+
+def sale_posts_now(units: UnitsOfWork) -> dict[tuple[str, str], int]:
+    """Every sale's posts as the database has them now: a long-running process compares
+    them with its shop's (`Shop.sale_posts`) to learn a sale opened since it read the shop,
+    before the replies to it are read (a claim carries no tag; only its parent names it).
+    `units`: read-only ones where there are (on SQLite they never wait for the writer)."""
+    with units() as uow:
+        return uow.repository.sales.post_sales()
 
 
 def invoice_url(shop: Shop, invoice_id: int) -> str:
@@ -155,6 +176,7 @@ class _Settling:
     repo: Repository
     shop: Shop
     now: datetime
+    skip_busy: bool = False
     counts: SettleCounts = field(default_factory=SettleCounts)
     tells: list[_Tell] = field(default_factory=list)
     _sales: dict[int, Sale] = field(default_factory=dict)
@@ -170,19 +192,35 @@ class _Settling:
         due = records.due(cutoff)
         review = records.holds_to_review(self.now)
         for claim in sorted((c for c in due if c.item_id is None), key=_rank):
-            self._no_such_item(claim)
-        items = {c.item_id for c in [*due, *review] if c.item_id is not None}
-        # In id order: two settlers lock items in the same order and never deadlock.
-        for item_id in sorted(items):
-            self._settle_item(item_id, cutoff)
+            # No item to lock: the claim's own row decides who answers it.
+            if records.take_claim(claim.id, skip_locked=self.skip_busy):
+                self._no_such_item(claim)
+            else:
+                self.counts.busy += 1
+        items = sorted({c.item_id for c in [*due, *review] if c.item_id is not None})
+        # In id order: two settlers lock items in the same order and never deadlock. A pass
+        # that skips a busy item stops there (the rest waits for the next beat): taking a
+        # later item while another transaction holds an earlier one would lock out of order
+        # (two items of one product: the product's stock row), and could deadlock.
+        for number, item_id in enumerate(items):
+            if not self._settle_item(item_id, cutoff):
+                self.counts.busy += len(items) - number
+                break
         self._send()
         return self.counts
 
     # --- one item, under its lock ---
 
-    def _settle_item(self, item_id: int, cutoff: datetime) -> None:
+    def _settle_item(self, item_id: int, cutoff: datetime) -> bool:
+        """Settle the item; False when it was busy (skip_busy) and is left as it is."""
         records = self.records
-        item = records.lock_item(item_id)
+        if self.skip_busy:
+            locked = records.try_lock_item(item_id)
+            if locked is None:
+                return False
+            item = locked
+        else:
+            item = records.lock_item(item_id)
         sale = self._sale(item.sale_id)
         claims = records.claims_of_item(item_id, ("provisional", "held", "paid", "waitlisted"))
         held = [c for c in claims if c.status in HELD]
@@ -225,6 +263,7 @@ class _Settling:
                 else:
                     self._waitlist(claim, product, item, waiting)
         self._promote(waiting, free, held_by, sale, item)
+        return True
 
     def _review(self, claim: StoredClaim, sale: Sale, item: SaleItem) -> int:
         """A held claim's hold: linked meanwhile, run out, or owed its reminder. The units
@@ -542,10 +581,12 @@ def close_sale(units: UnitsOfWork, name: str, at: datetime) -> Sale | None:
 
 
 class SettleTimer(Beat):
-    """`hashcart serve`'s settle step for live sales: every `every` seconds in a daemon
-    thread, so a claim is settled about a second after its window even when no new reply
-    comes (ingest settles as claims arrive). The shop is read again every `reload` seconds
-    (a sale opened meanwhile, the console's settings)."""
+    """The settle step for live sales of `hashcart serve` and of each `hashcart worker`:
+    every `every` seconds in a daemon thread, so a claim is settled about a second after its
+    window even when no new reply comes (ingest settles as claims arrive). Several processes
+    run it side by side: each pass skips the items another is settling (`settle`'s
+    skip_busy). The shop is read again every `reload` seconds (a sale opened meanwhile, the
+    console's settings)."""
 
     name = "hashcart-sales"
     failure = "settling live sales failed; it runs again in %.0f s"
@@ -574,4 +615,4 @@ class SettleTimer(Beat):
         self._since_load += self.every
         if self._shop is None or self._since_load >= self.reload:
             self._shop, self._since_load = self.shop_of(), 0.0
-        settle_sales(self.units, self._shop, self.clock)
+        settle_sales(self.units, self._shop, self.clock, skip_busy=True)

@@ -88,6 +88,9 @@ class Shop:
     # --- live sales (issue 13) ---
     # Every sale's posts, (network, post id) -> sale id: replies to them are read as claims.
     sale_posts: Mapping[tuple[str, str], int] = field(default_factory=dict)
+    # The open sales' posts, (network, post id): the streams that must ask their network for
+    # replies to them (X's stream rules) ask only while the sale is open.
+    open_sale_posts: tuple[tuple[str, str], ...] = ()
     claim_words: ClaimWords = field(default_factory=ClaimWords)
     claim_settle: timedelta = timedelta(seconds=3)
     unlinked_hold: timedelta = timedelta(minutes=30)
@@ -143,6 +146,7 @@ class Shop:
                 normalize_tag(tag) for tag in ([] if now is None else repo.offers.closed_tags(now))
             ),
             sale_posts=repo.sales.post_sales(),
+            open_sale_posts=repo.sales.open_posts(),
             claim_words=settings.claim_words(),
             claim_settle=timedelta(seconds=settings.claim_settle_seconds),
             unlinked_hold=timedelta(minutes=settings.unlinked_hold_minutes),

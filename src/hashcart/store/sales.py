@@ -4,7 +4,8 @@ Exactly-once is the tables': one claim per (network, post id), one invoice per (
 customer), one sale per post. The settle step's turn-taking is `lock_item`: a row lock on the
 sale item (PostgreSQL `SELECT ... FOR UPDATE`) before its claims are read, so two settlers
 never hand out the same unit; on SQLite the transaction holds the writer lock already
-(BEGIN IMMEDIATE)."""
+(BEGIN IMMEDIATE). `try_lock_item` is the same lock with SKIP LOCKED: the settle passes that
+several processes run on a beat (workers, serve) leave an item another is settling to it."""
 
 from __future__ import annotations
 
@@ -169,6 +170,15 @@ class StoredSales:
         rows = self.connection.execute(select(sp.c.network, sp.c.post_id, sp.c.sale_id)).all()
         return {(row.network, row.post_id): row.sale_id for row in rows}
 
+    def open_posts(self) -> tuple[tuple[str, str], ...]:
+        rows = self.connection.execute(
+            select(sp.c.network, sp.c.post_id)
+            .join(s, s.c.id == sp.c.sale_id)
+            .where(s.c.status == "open")
+            .order_by(sp.c.id)
+        ).all()
+        return tuple((row.network, row.post_id) for row in rows)
+
     # --- claims ---
 
     def add_claims(self, claims: Sequence[NewClaim], at: datetime) -> int:
@@ -223,6 +233,22 @@ class StoredSales:
     def lock_item(self, item_id: int) -> SaleItem:
         row = self.connection.execute(select(si).where(si.c.id == item_id).with_for_update()).one()
         return _item(row)
+
+    def try_lock_item(self, item_id: int) -> SaleItem | None:
+        row = self.connection.execute(
+            select(si).where(si.c.id == item_id).with_for_update(skip_locked=True)
+        ).first()
+        return None if row is None else _item(row)
+
+    def take_claim(self, claim_id: int, *, skip_locked: bool = False) -> bool:
+        # FOR UPDATE re-reads the row once a holder commits: a claim it settled meanwhile
+        # is no longer provisional, and is not taken again.
+        found = self.connection.execute(
+            select(sc.c.id)
+            .where(sc.c.id == claim_id, sc.c.status == "provisional")
+            .with_for_update(skip_locked=skip_locked)
+        ).first()
+        return found is not None
 
     def claims_of_item(self, item_id: int, statuses: Collection[str]) -> list[StoredClaim]:
         rows = self.connection.execute(

@@ -135,6 +135,8 @@ class XStandIn:
         self.stream_sessions: deque[StreamSession] = deque()
         self.stream_requests: list[dict[str, str]] = []
         self.holding = threading.Event()
+        # Lines a test sends down a held connection, as X sends posts and keep-alives later.
+        self.pushed: deque[bytes] = deque()
         self.released = False
         # The shop's user token X accepts now, and the refresh token that renews it
         # (X rotates refresh tokens: each works once).
@@ -431,6 +433,8 @@ class XStandIn:
         # "stall" and "hold": send nothing more until released (a stall ends by the
         # client's read timeout).
         while not self.released:
+            while session.then == "hold" and self.pushed:
+                yield self.pushed.popleft() + b"\r\n"
             await asyncio.sleep(0.02)
 
 

@@ -7,6 +7,15 @@ Two kinds of stream, each its own task and its own connection (server-sent event
 - `/api/v1/streaming/hashtag?tag=<tag>` for each trigger and link tag: public posts with
   the tag that the server knows of (a `#cartlink CODE` post mentions nobody).
 
+A live sale's claim (`sold 12`, issue 13) carries no tag, and a reply whose author took the
+shop's @mention out raises no notification (Mastodon notifies mentions, not replies:
+mastodon/mastodon#5797, #10865). So while a sale is open, each of its Mastodon posts' replies
+are also read through REST every SALE_POLL_SECONDS (`GET /api/v1/statuses/:id/context`, one
+request a post: well inside the 300 requests a user token may make in 5 minutes), and the
+direct replies not handed over yet go to the sink (the engine drops repeats). Such a claim
+arrives up to that much later than a streamed one: past the settle window it still counts,
+but only for the units left (and is told it went to the waitlist).
+
 Each event (`event:` + `data:`) is handed to the sink as the WebSocket-shaped message the
 decoder reads, `{"stream": [...], "event": ..., "payload": "<data>"}`. Heartbeat lines
 (`:thump`) are no events, but they are bytes: the connection's read timeout counts them as
@@ -58,6 +67,9 @@ IDLE_SECONDS = 60.0
 REFRESH_SECONDS = 60.0
 STREAM_SOURCE = "mastodon-stream"
 CATCH_UP_SOURCE = "mastodon-catch-up"
+SALE_SOURCE = "mastodon-sale-replies"
+# How often an open sale's posts' replies are read (see the module's text).
+SALE_POLL_SECONDS = 5.0
 # Mastodon's status ids are snowflakes (`milliseconds << 16 | sequence`) taken from the post's
 # own time, so a remote post that federates late gets an id older than posts seen before it.
 # A tag stream's catch-up therefore starts this far behind its cursor (repeats are dropped).
@@ -139,6 +151,11 @@ class _HasId(msgspec.Struct):
     id: str
 
 
+class _Reply(msgspec.Struct):
+    id: str
+    in_reply_to_id: str | None = None
+
+
 def _id_of(data: str) -> str | None:
     try:
         return msgspec.json.decode(data, type=_HasId).id
@@ -170,6 +187,7 @@ class MastodonStreamListener:
         refresh_seconds: float = REFRESH_SECONDS,
         page_size: int | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
+        sale_poll_seconds: float = SALE_POLL_SECONDS,
     ) -> None:
         self.sink = sink
         self.api = api
@@ -184,14 +202,18 @@ class MastodonStreamListener:
         self._streaming_base: str | None = None
         # Each stream's cursor as last loaded or saved.
         self._cursors: dict[str, str | None] = {}
+        self.sale_poll_seconds = sale_poll_seconds
+        # The replies to sale posts handed to the sink by this process (ids).
+        self._sale_replies_seen: set[str] = set()
 
     async def run(self, stop: asyncio.Event) -> None:
         running: dict[str, asyncio.Task[None]] = {}
+        running["sale replies"] = asyncio.create_task(self._watch_sales(stop))
         try:
             while not stop.is_set():
                 wanted = await self._wanted_streams()
                 if wanted is not None:
-                    for name in running.keys() - wanted.keys():
+                    for name in running.keys() - wanted.keys() - {"sale replies"}:
                         running.pop(name).cancel()
                     for name, stream in wanted.items():
                         if name not in running or running[name].done():
@@ -203,6 +225,42 @@ class MastodonStreamListener:
             for task in running.values():
                 task.cancel()
             await asyncio.gather(*running.values(), return_exceptions=True)
+
+    async def _watch_sales(self, stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            try:
+                await self.read_sale_replies()
+            except Exception as error:  # the server or the database: the next round retries
+                log.warning("Mastodon sale replies: %s", _describe(error))
+            await wait_or_stop(self.sale_poll_seconds, stop)
+
+    async def read_sale_replies(self) -> int:
+        """One round: the open sales' Mastodon posts' direct replies not handed over yet,
+        to the sink. How many were."""
+        shop = await asyncio.to_thread(self.sink.current_tags)
+        posts = [post for network, post in shop.open_sale_posts if network == "mastodon"]
+        handed = 0
+        for post in posts:
+            found = await asyncio.to_thread(self.api.replies_to, post)
+            fresh: dict[str, bytes] = {}
+            for raw in found:
+                try:
+                    reply = msgspec.json.decode(raw, type=_Reply)
+                except msgspec.DecodeError:
+                    continue  # not a status: nothing a claim could be
+                if reply.in_reply_to_id == post and reply.id not in self._sale_replies_seen:
+                    fresh[reply.id] = raw
+            if fresh:
+                ordered = sorted(fresh, key=id_order)
+                await asyncio.to_thread(
+                    self.sink.ingest,
+                    SALE_SOURCE,
+                    Format.MASTODON,
+                    [fresh[key] for key in ordered],
+                )
+                self._sale_replies_seen.update(ordered)
+                handed += len(ordered)
+        return handed
 
     async def _wanted_streams(self) -> dict[str, Stream] | None:
         try:

@@ -5,10 +5,21 @@ needs, `(#cart OR #wishlist) to:<shop handle> -is:retweet` (replies to the shop 
 something), `(#order OR #confirm) @<shop handle> -is:retweet` (posts that ask the shop
 itself), `#summer20 (to:<shop handle> OR @<shop handle>) -is:retweet` (the offers on now, in
 posts that reach the shop) and `#cartlink -is:retweet` (shoppers linking their account).
-Each rule is at most 1,024 characters (pay-per-use: filtered-stream/introduction.mdx,
-fundamentals/rate-limits.mdx), split over several rules when the tags are many, and
-tagged `hashcart:…`: stale rules are deleted only when they carry that prefix, so rules
-another tool keeps on the same app are never touched.
+A live sale's claims (`sold 12`, issue 13) carry no tag and need not mention the shop: while
+a sale is open, `(conversation_id:<post> OR …) -is:retweet` asks for the replies in each of
+its X posts' conversations (`conversation_id:`, a standalone operator:
+filtered-stream/integrate/operators.mdx; replies to replies come too, and the claim handler
+ignores them). Each rule is at most 1,024 characters (pay-per-use:
+filtered-stream/introduction.mdx "Access levels", fundamentals/rate-limits.mdx), split over
+several rules when the tags or sale posts are many, and tagged `hashcart:…`: stale rules
+are deleted only when they carry that prefix, so rules another tool keeps on the same app
+are never touched.
+
+The rules are synced before each connection and, while one is open, again whenever the
+shop's wanted rules changed (a sale opened or closed, a tag or offer added): checked at
+most every RULES_RECHECK on the listener's clock, on each line or keep-alive X sends
+(every 20 s at the least), so a sale's claims stream within about 20 seconds of its
+opening without a reconnect. X applies a rule change to an open connection.
 
 The connection asks for the parent post in `includes.tweets` (expansions=referenced_tweets.id)
 so a reply arrives with the post it answers. X sends a blank `\\r\\n` every 20 seconds and
@@ -40,12 +51,13 @@ import math
 import re
 from collections.abc import AsyncIterator, Coroutine, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 import httpx
 
 from hashcart.backoff import Backoff, Wait, wait_or_stop
+from hashcart.domain.posts import Network
 from hashcart.networks.formats import Format
 from hashcart.networks.rate_limits import retry_after
 from hashcart.networks.x.api import (
@@ -80,7 +92,13 @@ ADDRESSED_RULE_TAG = RULE_TAG_PREFIX + "addressed"
 # Offer tags (issue 12) in posts that reach the shop: replies to it (its offer post) or
 # mentions of it; never every post on X with the tag (each one is billed).
 OFFER_RULE_TAG = RULE_TAG_PREFIX + "offers"
+# Replies in an open live sale's posts' conversations (issue 13): claims carry no tag.
+SALES_RULE_TAG = RULE_TAG_PREFIX + "sales"
 MAX_RULE_LENGTH = 1024
+# While connected, the wanted rules are compared with those in place at most this often.
+RULES_RECHECK = timedelta(seconds=5)
+# An X post id: digits (a sale post given otherwise would make X refuse the whole request).
+_POST_ID = re.compile(r"[0-9]{1,19}")
 # X's keep-alive comes every 20 s; "set [the read timeout] to 20 seconds"
 # (handling-disconnections.mdx).
 STALL_SECONDS = 20.0
@@ -109,12 +127,14 @@ def desired_rules(
     shop_handle: str | None,
     addressed_tags: Sequence[str] = (),
     offer_tags: Sequence[str] = (),
+    sale_posts: Sequence[str] = (),
 ) -> list[NewRule]:
     """The rules the shop needs. Without a usable handle there is no trigger rule (a bare
     `#cart` rule would stream, and bill, every such post on X): only the link rule.
     `addressed_tags` (`#order`) are asked for in posts that mention the shop, `@handle`;
     `offer_tags` (`#summer20`) in replies to the shop (`to:handle`: its offer post) or
-    posts that mention it, and not at all without a handle."""
+    posts that mention it, and not at all without a handle. `sale_posts` (the open live
+    sales' X post ids) are asked for by their conversations, handle or not."""
     rules: list[NewRule] = []
     handle = (shop_handle or "").strip().removeprefix("@")
     if _HANDLE.fullmatch(handle):
@@ -129,12 +149,24 @@ def desired_rules(
     elif trigger_tags or addressed_tags or offer_tags:
         log.warning("x_shop_handle is not set (or not a handle): no stream rule for triggers")
     rules += [NewRule(value, LINK_RULE_TAG) for value in _or_groups(link_tags, " -is:retweet")]
+    conversations = []
+    for post_id in sale_posts:
+        if _POST_ID.fullmatch(post_id):
+            conversations.append(f"conversation_id:{post_id}")
+        else:
+            log.warning("sale post %r is no X post id: no stream rule for it", post_id[:40])
+    rules += [NewRule(value, SALES_RULE_TAG) for value in _or_rules(conversations, " -is:retweet")]
     return rules
 
 
 def _or_groups(tags: Sequence[str], suffix: str) -> list[str]:
     """`(#a OR #b …)suffix` rules, as few as fit MAX_RULE_LENGTH each."""
-    terms = list(dict.fromkeys(f"#{tag}" for tag in tags))
+    return _or_rules([f"#{tag}" for tag in tags], suffix)
+
+
+def _or_rules(terms: Sequence[str], suffix: str) -> list[str]:
+    """`(a OR b …)suffix` rules of the terms (each once), as few as fit MAX_RULE_LENGTH each."""
+    terms = list(dict.fromkeys(terms))
     rules: list[str] = []
     group: list[str] = []
 
@@ -147,7 +179,7 @@ def _or_groups(tags: Sequence[str], suffix: str) -> list[str]:
             rules.append(rule_of(group))
             group = []
         if len(rule_of([term])) > MAX_RULE_LENGTH:
-            log.warning("tag %r makes a stream rule longer than X allows: left out", term[:40])
+            log.warning("%r makes a stream rule longer than X allows: left out", term[:40])
             continue
         group.append(term)
     if group:
@@ -210,6 +242,8 @@ class FilteredStreamListener:
         self.stall_seconds = stall_seconds
         self.transport = transport
         self._synced: list[NewRule] | None = None
+        # When the rules were last compared with the shop's while connected (RULES_RECHECK).
+        self._checked_at: datetime | None = None
         # The newest post id taken (the mentions cursor), read from the store at the first
         # connection; None until then.
         self._newest: str | None = None
@@ -311,6 +345,7 @@ class FilteredStreamListener:
                     if line:
                         await asyncio.to_thread(self._take, line)
                         self.lines += 1
+                    await self._recheck_rules()
         except httpx.TransportError as error:
             return Disconnect("network", type(error).__name__, healthy)
         return Disconnect("network", "X closed the stream", healthy)
@@ -367,13 +402,31 @@ class FilteredStreamListener:
                 self._newest = found.newest_id
             log.info("X catch-up: %d mentions since the last one taken", len(found.lines))
 
+    async def _recheck_rules(self) -> None:
+        """While connected: sync the rules when the shop wants others now (a sale opened or
+        closed), at most every RULES_RECHECK. A failure is logged and tried again at the next
+        check; the connection goes on."""
+        now = self.sink.now()
+        if self._checked_at is not None and now - self._checked_at < RULES_RECHECK:
+            return
+        self._checked_at = now
+        try:
+            await self._sync_rules_if_changed()
+        except XError as error:  # XApiError too
+            log.warning("X stream: rule sync while connected: %s; tried again later", error)
+
     async def _sync_rules_if_changed(self) -> None:
         shop = await asyncio.to_thread(self.sink.current_tags)
         handle = self.shop_handle
         if handle is None:
             handle = await asyncio.to_thread(self.sink.setting, "x_shop_handle")
         wanted = desired_rules(
-            shop.reply_tags, shop.post_tags, handle, shop.addressed_tags, shop.offer_tags
+            shop.reply_tags,
+            shop.post_tags,
+            handle,
+            shop.addressed_tags,
+            shop.offer_tags,
+            [post_id for network, post_id in shop.open_sale_posts if network == Network.X],
         )
         if not wanted:
             log.warning("no stream rule to put in place: X answers such a stream with 409")
