@@ -89,22 +89,28 @@ Revocation = Literal["none", "revoked", "failed"]
 
 
 class StoredClients:
-    """ClientRegistry in the database, client secrets sealed with `token_key`."""
+    """ClientRegistry in the database, client secrets sealed with `token_key`. A `purpose`
+    keeps registrations apart: the shop's connect (purpose "shop") registers with another
+    redirect address and more scopes than shoppers' linking, under `<network>:shop`."""
 
-    def __init__(self, app: Host) -> None:
+    def __init__(self, app: Host, purpose: str = "") -> None:
         self.app = app
         self.box = secret_box(app.effective_settings())
+        self.purpose = purpose
+
+    def _key(self, network: Network) -> str:
+        return f"{network.value}:{self.purpose}" if self.purpose else network.value
 
     def find(self, network: Network, server: str) -> RegisteredApp | None:
         with self.app.unit_of_work() as uow:
-            found = uow.oauth.find_client(network.value, server)
+            found = uow.oauth.find_client(self._key(network), server)
         return None if found is None else self._opened(found)
 
     def keep(self, network: Network, server: str, app: RegisteredApp) -> RegisteredApp:
         sealed = None if app.client_secret is None else self.box.seal({"secret": app.client_secret})
         with self.app.unit_of_work() as uow:
             kept = uow.oauth.add_client(
-                network.value, server, app.client_id, sealed, self.app.clock.now()
+                self._key(network), server, app.client_id, sealed, self.app.clock.now()
             )
         return self._opened(kept)
 
