@@ -3,17 +3,21 @@ loopback (tests/peers/bluesky: a PLC directory and a PDS from @atproto/dev-env),
 Chromium: "Connect Bluesky" on the Networks page, the PDS's own sign-in and consent pages,
 back to the console connected. Then the dispatcher, built from the settings as `hashcart
 dispatch` builds it, answers a shopper's `#cart` on the PDS from the shop's account with the
-connected DPoP-bound session (no app password anywhere), and Disconnect revokes it at the PDS.
+connected DPoP-bound session (no app password anywhere), the session is renewed before it
+expires, and Disconnect revokes it at the PDS.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import timedelta
 from typing import Any
 
 import pytest
 
 from hashcart.domain.posts import Network
+from hashcart.networks.bluesky.oauth import SHOP_CALLBACK_PATH, SHOP_SCOPE, BlueskyOAuth
+from hashcart.networks.bluesky.oauth_session import OAuthShopSession
 from hashcart.outbox.dispatcher import dispatch_once
 from hashcart.secretbox import SecretBox
 from hashcart.store import schema as t
@@ -114,9 +118,24 @@ def test_the_merchant_connects_the_shops_bluesky_account_and_the_dispatcher_repl
     [reply] = reply_texts_to(bluesky_peer, brand, trigger.uri)
     assert "Enamel Mug" in reply
 
+    # When the access token is about to expire, the sender's session renews it at the
+    # server (which rotates the refresh token) and keeps the new pair sealed.
+    shop.clock.advance(timedelta(days=1))
+    renewing = OAuthShopSession(
+        shop.app.sealed_sessions(),
+        SecretBox.of(settings),
+        shop.clock,
+        BlueskyOAuth.from_settings(settings, SHOP_CALLBACK_PATH, SHOP_SCOPE),
+    )
+    renewed = renewing.current()
+    kept = connected_session(shop)
+    assert renewed.access_jwt == kept["access_token"] != stored["access_token"]
+    assert kept["refresh_token"] != stored["refresh_token"]
+    assert session_status(kept) == 200
+
     page.click("button[form=disconnect-bluesky]")
 
     assert "Bluesky has withdrawn hashcart's access." in page.inner_text("body")
     assert page.is_visible("button[form=connect-bluesky]")
-    assert session_status(stored) == 401
+    assert session_status(kept) == 401
     assert shop.app.effective_settings().bluesky_identifier is None
