@@ -22,31 +22,13 @@ from hashcart.outbox.dispatcher import dispatch_once
 from hashcart.secretbox import SecretBox
 from hashcart.store import schema as t
 from tests.harness import HOST
-from tests.loopback import LiveServer
 from tests.networks.bluesky.peer import BlueskyPeer, reply_texts_to
-from tests.oauth.conftest import linking_settings
 from tests.oauth.test_bluesky_live import session_status
 from tests.payloads import jetstream_post
 from tests.web.conftest import MERCHANT_EMAIL, PASSWORD, WebShop
 
 MUG = f"https://{HOST}/products/enamel-mug"
 STEP_TIMEOUT_MS = 20_000
-
-
-@pytest.fixture
-def served(tmp_path: Any, bluesky_peer: BlueskyPeer) -> Iterator[tuple[WebShop, str]]:
-    """The shop on loopback (a development client in atproto's terms), asking the PDS about
-    handles and the PLC about DIDs; no Bluesky account or app password in its settings."""
-    shop = WebShop(
-        f"sqlite:///{tmp_path / 'connect.db'}",
-        **linking_settings(
-            bluesky_plc_url=bluesky_peer.plc_url, bluesky_appview_url=bluesky_peer.pds_url
-        ),
-    )
-    with LiveServer(shop.web) as server:
-        shop.app.settings = shop.app.settings.model_copy(update={"public_url": server.url})
-        yield shop, server.url
-    shop.close()
 
 
 @pytest.fixture

@@ -216,6 +216,17 @@ def test_connecting_mastodon_registers_apart_with_the_shops_scopes(
     assert console.app.effective_settings().mastodon_access_token is None
 
 
+def test_connecting_x_without_the_apps_client_id_says_what_to_set(tmp_path: Any) -> None:
+    shop = WebShop(f"sqlite:///{tmp_path / 'bare.db'}", **linking_settings())
+    try:
+        page = merchant(shop).submit("/merchant/networks/x/connect")
+    finally:
+        shop.close()
+
+    assert page.status_code == 503
+    assert "Connecting X needs the app's OAuth 2.0 client id and secret" in shown(page)
+
+
 def test_a_mastodon_server_that_is_no_server_is_refused_beside_the_button(
     console: WebShop,
 ) -> None:

@@ -12,19 +12,9 @@ from datetime import datetime
 
 from sqlalchemy import Connection, delete, select
 
+from hashcart.ports import PendingState
 from hashcart.store import schema as t
 from hashcart.store.statements import upsert
-
-
-@dataclass(frozen=True)
-class ConnectState:
-    """A shop connect under way, as its callback takes it back (and so uses it up)."""
-
-    merchant_id: int
-    network: str
-    server: str | None
-    secret_data: str
-    expires_at: datetime
 
 
 @dataclass(frozen=True)
@@ -64,9 +54,9 @@ def add_state(
 
 def take_state(
     connection: Connection, state_hash: str, merchant_id: int, network: str
-) -> ConnectState | None:
-    """Delete and return the merchant's state for `network`: it works once, and only for the
-    merchant who started it."""
+) -> PendingState | None:
+    """Delete and return the merchant's state for `network` (its `customer_id` is the
+    merchant's id here): it works once, and only for the merchant who started it."""
     states = t.shop_connect_states
     row = connection.execute(
         delete(states)
@@ -85,7 +75,7 @@ def take_state(
     ).first()
     if row is None:
         return None
-    return ConnectState(row.merchant_id, row.network, row.server, row.secret_data, row.expires_at)
+    return PendingState(row.merchant_id, row.network, row.server, row.secret_data, row.expires_at)
 
 
 def forget_expired_states(connection: Connection, now: datetime) -> int:

@@ -30,25 +30,19 @@ from hashcart.ports import (
     OAuthProvider,
     OAuthUnavailable,
     PendingSignIn,
-    StartInput,
 )
 from hashcart.secretbox import NoTokenKey, SecretBox, UnreadableSecret
 from hashcart.services.oauth_links import (
-    STATE_LENGTH,
     STATE_LIFETIME,
-    VERIFIER_LENGTH,
     Revocation,
-    StateRefused,
     StoredClients,
-    random_token,
-    s256,
-    state_hash,
+    begin_sign_in,
+    checked_state,
+    pending_sign_in,
 )
 from hashcart.store import network_config, shop_connections
 from hashcart.store.database import read_only_transaction, write_transaction
 from hashcart.store.shop_connections import ShopConnection
-
-MAX_STATE = 512
 
 
 def callback_path(network: str) -> str:
@@ -80,50 +74,31 @@ def provider_for(app: App, network: str) -> OAuthProvider:
 
 def start(app: App, merchant_id: int, network: str, entered: str = "") -> Authorization:
     """Remember the state and verifier for this merchant; where to send the browser."""
-    settings = app.effective_settings()
-    box = _box(app)
-    provider = provider_for(app, network)
-    state, verifier = random_token(STATE_LENGTH), random_token(VERIFIER_LENGTH)
-    callback = f"{settings.public_url.rstrip('/')}{callback_path(network)}"
-    authorization = provider.authorize(StartInput(state, s256(verifier), callback, entered.strip()))
+    callback = f"{app.effective_settings().public_url.rstrip('/')}{callback_path(network)}"
+    started = begin_sign_in(_box(app), provider_for(app, network), callback, entered)
     now = app.clock.now()
-    sealed = box.seal(
-        {"verifier": verifier, "redirect_uri": callback, "secrets": authorization.secrets}
-    )
     with write_transaction(app.engine) as connection:
         shop_connections.forget_expired_states(connection, now)
         shop_connections.add_state(
             connection,
-            state_hash(state),
+            started.state_hash,
             merchant_id,
             network,
-            authorization.server,
-            sealed,
+            started.authorization.server,
+            started.sealed,
             now,
             now + STATE_LIFETIME,
         )
-    return authorization
+    return started.authorization
 
 
 def take(app: App, merchant_id: int, network: str, state: str) -> PendingSignIn:
     """Use up the merchant's state (it works once), or refuse the callback."""
-    if not state or len(state) > MAX_STATE:
-        raise StateRefused("This sign-in link has no valid state.")
+    hashed = checked_state(state)
+    box = _box(app)
     with write_transaction(app.engine) as connection:
-        found = shop_connections.take_state(connection, state_hash(state), merchant_id, network)
-    if found is None:
-        raise StateRefused(
-            "This sign-in is unknown, was already used, or was started by someone else."
-        )
-    if found.expires_at <= app.clock.now():
-        raise StateRefused("This sign-in took too long and has expired. Please start again.")
-    try:
-        secrets = _box(app).open(found.secret_data)
-    except UnreadableSecret as error:
-        raise StateRefused("This sign-in can no longer be read. Please start again.") from error
-    return PendingSignIn(
-        found.server, str(secrets["verifier"]), str(secrets["redirect_uri"]), secrets["secrets"]
-    )
+        found = shop_connections.take_state(connection, hashed, merchant_id, network)
+    return pending_sign_in(box, found, app.clock.now())
 
 
 def finish(

@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from hashcart.networks.base import ShopAccountValues, ShopConnect
+from hashcart.ports import OAuthUnavailable
 
 if TYPE_CHECKING:
     from hashcart.networks.base import NetworkHost
@@ -21,7 +22,13 @@ SESSION = "x:shop"  # read by x/shop_token
 def _provider(host: NetworkHost, clients: ClientRegistry, callback_path: str) -> OAuthProvider:
     from hashcart.networks.x.oauth import SHOP_SCOPES, XOAuth
 
-    return XOAuth.from_settings(host.effective_settings(), SHOP_SCOPES)
+    settings = host.effective_settings()
+    if not settings.x_client_id:
+        raise OAuthUnavailable(
+            "Connecting X needs the app's OAuth 2.0 client id and secret: set them below "
+            "(and the callback {public_url}/merchant/networks/x/connect/callback at X)."
+        )
+    return XOAuth.from_settings(settings, SHOP_SCOPES)
 
 
 def _values(proven: ProvenAccount, server: str | None, now: datetime) -> ShopAccountValues:
