@@ -165,6 +165,14 @@ def test_disconnecting_x_revokes_the_tokens_and_forgets_them(
     assert 'form="connect-x"' in shown(page)
 
 
+def test_the_networks_page_lets_its_connect_forms_lead_to_the_networks(console: WebShop) -> None:
+    """Browsers apply form-action to the redirect after a form: Connect leads to X, any
+    Mastodon server or a Bluesky PDS (http only as these tests allow private servers)."""
+    policy = merchant(console).get("/merchant/networks").headers["content-security-policy"]
+
+    assert policy.endswith("form-action 'self' https: http:")
+
+
 def test_a_pasted_token_keeps_working_beside_connect(console: WebShop) -> None:
     browser = merchant(console)
     saved = browser.submit("/merchant/networks", {"x_access_token": "pasted-user-token"})

@@ -14,6 +14,7 @@ from sqlalchemy import Connection, delete, select
 
 from hashcart.ports import PendingState
 from hashcart.store import schema as t
+from hashcart.store.oauth import add_state_to, take_state_from
 from hashcart.store.statements import upsert
 
 
@@ -39,16 +40,17 @@ def add_state(
     created_at: datetime,
     expires_at: datetime,
 ) -> None:
-    connection.execute(
-        t.shop_connect_states.insert().values(
-            state_hash=state_hash,
-            merchant_id=merchant_id,
-            network=network,
-            server=server,
-            secret_data=secret_data,
-            created_at=created_at,
-            expires_at=expires_at,
-        )
+    add_state_to(
+        connection,
+        t.shop_connect_states,
+        "merchant_id",
+        state_hash,
+        merchant_id,
+        network,
+        server,
+        secret_data,
+        created_at,
+        expires_at,
     )
 
 
@@ -57,25 +59,9 @@ def take_state(
 ) -> PendingState | None:
     """Delete and return the merchant's state for `network` (its `customer_id` is the
     merchant's id here): it works once, and only for the merchant who started it."""
-    states = t.shop_connect_states
-    row = connection.execute(
-        delete(states)
-        .where(
-            states.c.state_hash == state_hash,
-            states.c.merchant_id == merchant_id,
-            states.c.network == network,
-        )
-        .returning(
-            states.c.merchant_id,
-            states.c.network,
-            states.c.server,
-            states.c.secret_data,
-            states.c.expires_at,
-        )
-    ).first()
-    if row is None:
-        return None
-    return PendingState(row.merchant_id, row.network, row.server, row.secret_data, row.expires_at)
+    return take_state_from(
+        connection, t.shop_connect_states, "merchant_id", state_hash, merchant_id, network
+    )
 
 
 def forget_expired_states(connection: Connection, now: datetime) -> int:

@@ -30,6 +30,7 @@ from hashcart.ports import (
     OAuthProvider,
     OAuthUnavailable,
     PendingSignIn,
+    ProvenAccount,
 )
 from hashcart.secretbox import NoTokenKey, SecretBox, UnreadableSecret
 from hashcart.services.oauth_links import (
@@ -118,14 +119,27 @@ def finish(
     connected = ShopConnection(
         network, proven.account_id, proven.handle, pending.server, proven.tokens.scope, now
     )
-    with write_transaction(app.engine) as connection:
-        network_config.save(
-            connection, app.settings, dict(values.plain), dict(values.secrets), networks=FIELDS
-        )
-        for name, data in values.sessions.items():
-            shop_connections.keep_session(connection, name, box.seal(data), now)
-        shop_connections.save(connection, connected)
+    try:
+        with write_transaction(app.engine) as connection:
+            network_config.save(
+                connection, app.settings, dict(values.plain), dict(values.secrets), networks=FIELDS
+            )
+            for name, data in values.sessions.items():
+                shop_connections.keep_session(connection, name, box.seal(data), now)
+            shop_connections.save(connection, connected)
+    except network_config.NetworkConfigError as problem:
+        # Nothing was kept: tokens nobody stores are withdrawn rather than left to expire.
+        with contextlib.suppress(OAuthFailed):
+            provider.revoke(pending.server, {**proven.tokens.extra, **_tokens(proven)})
+        raise OAuthFailed(f"The account could not be kept: {problem}.") from problem
     return connected
+
+
+def _tokens(proven: ProvenAccount) -> dict[str, Any]:
+    return {
+        "access_token": proven.tokens.access_token,
+        "refresh_token": proven.tokens.refresh_token,
+    }
 
 
 def connected_accounts(app: App) -> dict[str, ShopConnection]:

@@ -187,24 +187,18 @@ class BlueskyOAuth:
             raise OAuthFailed("The sign-in came back from a different server than it went to.")
         if sent_issuer is None and secrets.get("iss_required"):
             raise OAuthFailed("The sign-in came back without saying which server it was.")
-        key = DPoPKey.from_jwk(secrets["dpop_key"])
-        with http_client(public_only=not self.allow_private) as client:
-            # Metadata again, from the issuer we started with: where to send the code.
-            meta = self._server_metadata(client, issuer)
-            response, answer, nonce = post_form(
-                client,
-                key,
-                meta["token_endpoint"],
-                {
-                    "grant_type": "authorization_code",
-                    "code": code,
-                    "redirect_uri": str(secrets["redirect_uri"]),
-                    "code_verifier": pending.code_verifier,
-                    "client_id": str(secrets["client_id"]),
-                },
-                secrets.get("dpop_nonce"),
-                "Your Bluesky server",
-            )
+        # Metadata again, from the issuer we started with: where to send the code.
+        response, answer, nonce = self._token_request(
+            issuer,
+            secrets,
+            {
+                "grant_type": "authorization_code",
+                "code": code,
+                "redirect_uri": str(secrets["redirect_uri"]),
+                "code_verifier": pending.code_verifier,
+                "client_id": str(secrets["client_id"]),
+            },
+        )
         if response.status_code != 200:
             raise OAuthFailed(f"Your Bluesky server refused the sign-in ({error_of(answer)}).")
         did = str(secrets["did"])
@@ -240,21 +234,15 @@ class BlueskyOAuth:
         token = secrets.get("refresh_token")
         if not token or "dpop_key" not in secrets:
             raise OAuthFailed("There is no refresh token to renew the session with.")
-        key = DPoPKey.from_jwk(secrets["dpop_key"])
-        with http_client(public_only=not self.allow_private) as client:
-            meta = self._server_metadata(client, server)
-            response, answer, nonce = post_form(
-                client,
-                key,
-                meta["token_endpoint"],
-                {
-                    "grant_type": "refresh_token",
-                    "refresh_token": str(token),
-                    "client_id": str(secrets.get("client_id", "")),
-                },
-                secrets.get("dpop_nonce"),
-                "Your Bluesky server",
-            )
+        response, answer, nonce = self._token_request(
+            server,
+            secrets,
+            {
+                "grant_type": "refresh_token",
+                "refresh_token": str(token),
+                "client_id": str(secrets.get("client_id", "")),
+            },
+        )
         access = answer.get("access_token")
         if response.status_code != 200 or not isinstance(access, str) or not access:
             raise OAuthFailed(f"Your Bluesky server refused to renew ({error_of(answer)}).")
@@ -268,6 +256,23 @@ class BlueskyOAuth:
             "expires_in": float(expires_in) if isinstance(expires_in, int | float) else None,
             "dpop_nonce": nonce,
         }
+
+    def _token_request(
+        self, issuer: str, secrets: Mapping[str, Any], form: Mapping[str, str]
+    ) -> tuple[httpx.Response, dict[str, Any], str | None]:
+        """POST the issuer's token endpoint (from its metadata) with a DPoP proof of the
+        session's key: the code's exchange and a refresh alike."""
+        key = DPoPKey.from_jwk(secrets["dpop_key"])
+        with http_client(public_only=not self.allow_private) as client:
+            meta = self._server_metadata(client, issuer)
+            return post_form(
+                client,
+                key,
+                meta["token_endpoint"],
+                form,
+                secrets.get("dpop_nonce"),
+                "Your Bluesky server",
+            )
 
     def revoke(self, server: str | None, secrets: Mapping[str, Any]) -> None:
         """Revoke at the server's `revocation_endpoint` (the refresh token ends the session)."""
