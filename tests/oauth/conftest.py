@@ -15,6 +15,7 @@ from cryptography.fernet import Fernet
 from httpx import Response
 
 from tests.loopback import LiveServer
+from tests.networks.bluesky.peer import BlueskyPeer
 from tests.oauth.standins import MastodonStandIn, XStandIn
 from tests.web.conftest import Browser, WebShop
 
@@ -97,3 +98,19 @@ def link(browser: Browser, network: str, **form: str) -> Response:
 
 def query_of(url: str) -> dict[str, str]:
     return {key: values[0] for key, values in parse_qs(urlsplit(url).query).items()}
+
+
+@pytest.fixture
+def served(tmp_path: Any, bluesky_peer: BlueskyPeer) -> Iterator[tuple[WebShop, str]]:
+    """The shop on loopback, its public_url the address it is served at (a development
+    client in atproto's terms), asking the PDS about handles and the PLC about DIDs."""
+    shop = WebShop(
+        f"sqlite:///{tmp_path / 'bluesky.db'}",
+        **linking_settings(
+            bluesky_plc_url=bluesky_peer.plc_url, bluesky_appview_url=bluesky_peer.pds_url
+        ),
+    )
+    with LiveServer(shop.web) as server:
+        shop.app.settings = shop.app.settings.model_copy(update={"public_url": server.url})
+        yield shop, server.url
+    shop.close()

@@ -90,8 +90,37 @@ class XStandIn:
         self.deny = False
         self.grants: dict[str, Grant] = {}
         self.access: dict[str, dict[str, str]] = {}
+        self.refresh: dict[str, tuple[dict[str, str], str]] = {}
         self.seen = Recorder()
         self.app = self._build()
+
+    def _tokens(self, user: dict[str, str], scope: str) -> Response:
+        """A token pair as X answers it; the refresh token only with `offline.access`."""
+        access = "xat-" + secrets.token_urlsafe(24)
+        self.access[access] = user
+        answer = {"token_type": "bearer", "expires_in": 7200, "access_token": access}
+        answer["scope"] = scope
+        if "offline.access" in scope.split():
+            refresh = "xrt-" + secrets.token_urlsafe(24)
+            self.refresh[refresh] = (user, scope)
+            answer["refresh_token"] = refresh
+        return JSONResponse(answer)
+
+    def _refreshed(self, refresh_token: str) -> Response:
+        """`grant_type=refresh_token`: a new pair; X rotates, so the old refresh token is
+        spent (docs.x.com oauth-2-0/user-access-token, "Step 5: POST oauth2/token - refresh
+        token")."""
+        found = self.refresh.pop(refresh_token, None)
+        if found is None:
+            self.seen.refusals.append("refresh_token")
+            return JSONResponse(
+                {
+                    "error": "invalid_request",
+                    "error_description": "Value passed for the token was invalid.",
+                },
+                status_code=400,
+            )
+        return self._tokens(*found)
 
     def _build(self) -> FastAPI:
         app = FastAPI()
@@ -136,6 +165,8 @@ class XStandIn:
                     },
                     status_code=401,
                 )
+            if form.get("grant_type") == "refresh_token":
+                return self._refreshed(form.get("refresh_token", ""))
             grant = self.grants.get(form.get("code", ""))
             invalid = JSONResponse(
                 {
@@ -154,17 +185,7 @@ class XStandIn:
             if s256(form.get("code_verifier", "")) != grant.challenge:
                 self.seen.refusals.append("verifier")
                 return invalid
-            access = "xat-" + secrets.token_urlsafe(24)
-            self.access[access] = grant.user
-            return JSONResponse(
-                {
-                    "token_type": "bearer",
-                    "expires_in": 7200,
-                    "access_token": access,
-                    "scope": grant.scope,
-                    "refresh_token": "xrt-" + secrets.token_urlsafe(24),
-                }
-            )
+            return self._tokens(grant.user, grant.scope)
 
         @app.get("/2/users/me")
         def users_me(request: Request) -> Response:
@@ -189,6 +210,7 @@ class XStandIn:
             token = str(form.get("token", ""))
             self.seen.revoked.append(token)
             self.access.pop(token, None)
+            self.refresh.pop(token, None)
             return JSONResponse({"revoked": True})
 
         return app

@@ -19,9 +19,7 @@ from hashcart.networks.bluesky.dpop import DPoPKey
 from hashcart.secretbox import SecretBox
 from hashcart.store import schema as t
 from tests.harness import HOST
-from tests.loopback import LiveServer
 from tests.networks.bluesky.peer import Account, BlueskyPeer
-from tests.oauth.conftest import linking_settings
 from tests.payloads import SHOP_DID, jetstream_post, post_uri
 from tests.web.conftest import PASSWORD, WebShop
 from tests.web.sign_up_support import follow_sign_up_link
@@ -29,22 +27,6 @@ from tests.web.sign_up_support import follow_sign_up_link
 ANN = "ann@example.com"
 MUG = f"https://{HOST}/products/enamel-mug"
 STEP_TIMEOUT_MS = 20_000
-
-
-@pytest.fixture
-def served(tmp_path: Any, bluesky_peer: BlueskyPeer) -> Iterator[tuple[WebShop, str]]:
-    """The shop on loopback, its public_url the address it is served at (a development
-    client in atproto's terms), asking the PDS about handles and the PLC about DIDs."""
-    shop = WebShop(
-        f"sqlite:///{tmp_path / 'bluesky.db'}",
-        **linking_settings(
-            bluesky_plc_url=bluesky_peer.plc_url, bluesky_appview_url=bluesky_peer.pds_url
-        ),
-    )
-    with LiveServer(shop.web) as server:
-        shop.app.settings = shop.app.settings.model_copy(update={"public_url": server.url})
-        yield shop, server.url
-    shop.close()
 
 
 @pytest.fixture

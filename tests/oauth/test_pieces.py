@@ -99,10 +99,14 @@ def test_the_client_metadata_document_describes_a_public_dpop_web_client(tmp_pat
         "client_id": "https://shop.example.com/oauth/bluesky/client-metadata.json",
         "client_name": "Trailhead Coffee",
         "client_uri": "https://shop.example.com",
-        "redirect_uris": ["https://shop.example.com/account/oauth/bluesky/callback"],
+        # Shoppers link at the account page; the merchant connects the shop's account.
+        "redirect_uris": [
+            "https://shop.example.com/account/oauth/bluesky/callback",
+            "https://shop.example.com/merchant/networks/bluesky/connect/callback",
+        ],
         "grant_types": ["authorization_code", "refresh_token"],
         "response_types": ["code"],
-        "scope": "atproto",
+        "scope": "atproto transition:generic transition:chat.bsky",
         "token_endpoint_auth_method": "none",
         "application_type": "web",
         "dpop_bound_access_tokens": True,

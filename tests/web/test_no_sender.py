@@ -103,3 +103,20 @@ def test_only_waiting_messages_count(web_shop_any_db: WebShop) -> None:
     notice = _notice(_merchant(web_shop_any_db).get("/merchant/outbox").text)
     assert "Bluesky: 1 message waiting" in notice
     assert "Email" not in notice
+
+
+def test_a_shop_account_connected_on_the_networks_page_is_a_sender(web_shop: WebShop) -> None:
+    from hashcart.store import shop_connections
+    from hashcart.store.shop_connections import ShopConnection
+
+    _queue_bluesky_reply_and_email(web_shop)
+    with web_shop.app.engine.begin() as connection:
+        shop_connections.save(
+            connection,
+            ShopConnection(
+                "bluesky", "did:plc:shop", "shop.test", None, "atproto", web_shop.clock.now()
+            ),
+        )
+    notice = _notice(_merchant(web_shop).get("/merchant").text)
+    assert "Email: 2 messages waiting" in notice
+    assert "Bluesky" not in notice

@@ -16,6 +16,7 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeVar, cast, get_args
 
 from hashcart.domain.posts import Event
@@ -28,6 +29,7 @@ from hashcart.ports import (
     LiveSink,
     OAuthProvider,
     ParentFetcher,
+    ProvenAccount,
     SealedSessions,
     Sender,
 )
@@ -240,6 +242,40 @@ class SignInAsks:
     autocomplete: str = "off"
 
 
+@dataclass(frozen=True)
+class ShopAccountValues:
+    """What the shop's account connected by OAuth writes where the network's parts already
+    read: Networks settings (`plain`, and `secrets` sealed with the token_key) and sealed
+    sessions (`sessions`: network_sessions name -> the JSON to seal)."""
+
+    plain: Mapping[str, str] = field(default_factory=dict)
+    secrets: Mapping[str, str] = field(default_factory=dict)
+    sessions: Mapping[str, dict[str, Any]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ShopConnect:
+    """Connecting the shop's own account by OAuth from the console's Networks page (issue
+    14): the shopper's sign-in with the scopes the shop needs, and where its tokens go.
+
+    `provider(host, clients, callback_path)` builds the sign-in; `values(proven, server,
+    now)` says what the connected account writes; Disconnect clears `plain_keys`, `secret_keys`
+    and `session_names` and revokes `revoke_session`'s tokens (else the access token in
+    the `revoke_setting` setting)."""
+
+    provider: Callable[[NetworkHost, ClientRegistry, str], OAuthProvider]
+    values: Callable[[ProvenAccount, str | None, datetime], ShopAccountValues]
+    plain_keys: tuple[str, ...] = ()
+    secret_keys: tuple[str, ...] = ()
+    session_names: tuple[str, ...] = ()
+    revoke_session: str | None = None
+    revoke_setting: str | None = None
+    # What the Connect form asks first (the server, the handle), and the setting it starts
+    # from (the shop's server or handle already set).
+    asks: SignInAsks | None = None
+    asks_setting: str | None = None
+
+
 def _none(host: NetworkHost) -> None:
     return None
 
@@ -281,6 +317,8 @@ class NetworkAdapter:
     oauth: Callable[[NetworkHost, ClientRegistry], OAuthProvider] | None = None
     # What the account page's link form asks before that sign-in (None: nothing).
     sign_in_asks: SignInAsks | None = None
+    # The shop's own account connected by the same sign-in from the console (None: no).
+    connect: ShopConnect | None = None
     webhook: Webhook | None = None
     # (post id, author id, author handle) -> the post's page on the network, or None.
     post_url: Callable[[str, str, str], str | None] = _no_post_url

@@ -19,7 +19,7 @@ import contextlib
 import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Literal
 
 from hashcart.domain.posts import Network
@@ -35,6 +35,7 @@ from hashcart.ports import (
     OAuthProvider,
     OAuthUnavailable,
     PendingSignIn,
+    PendingState,
     ProvenAccount,
     RegisteredApp,
     RegisteredClient,
@@ -89,22 +90,28 @@ Revocation = Literal["none", "revoked", "failed"]
 
 
 class StoredClients:
-    """ClientRegistry in the database, client secrets sealed with `token_key`."""
+    """ClientRegistry in the database, client secrets sealed with `token_key`. A `purpose`
+    keeps registrations apart: the shop's connect (purpose "shop") registers with another
+    redirect address and more scopes than shoppers' linking, under `<network>:shop`."""
 
-    def __init__(self, app: Host) -> None:
+    def __init__(self, app: Host, purpose: str = "") -> None:
         self.app = app
         self.box = secret_box(app.effective_settings())
+        self.purpose = purpose
+
+    def _key(self, network: Network) -> str:
+        return f"{network.value}:{self.purpose}" if self.purpose else network.value
 
     def find(self, network: Network, server: str) -> RegisteredApp | None:
         with self.app.unit_of_work() as uow:
-            found = uow.oauth.find_client(network.value, server)
+            found = uow.oauth.find_client(self._key(network), server)
         return None if found is None else self._opened(found)
 
     def keep(self, network: Network, server: str, app: RegisteredApp) -> RegisteredApp:
         sealed = None if app.client_secret is None else self.box.seal({"secret": app.client_secret})
         with self.app.unit_of_work() as uow:
             kept = uow.oauth.add_client(
-                network.value, server, app.client_id, sealed, self.app.clock.now()
+                self._key(network), server, app.client_id, sealed, self.app.clock.now()
             )
         return self._opened(kept)
 
@@ -137,46 +144,44 @@ def redirect_uri(settings: Settings, network: Network) -> str:
     return f"{settings.public_url.rstrip('/')}/account/oauth/{network.value}/callback"
 
 
-def start_link(
-    app: Host, customer_id: int, provider: OAuthProvider, entered: str = ""
-) -> Authorization:
-    """Begin linking: remember the state and verifier, return where to send the browser."""
-    settings = app.effective_settings()
-    box = secret_box(settings)
+@dataclass(frozen=True)
+class Started:
+    """A sign-in sent on its way: where the browser goes, and what to keep for the callback
+    (the state's hash; the verifier, callback and provider's secrets sealed)."""
+
+    authorization: Authorization
+    state_hash: str
+    sealed: str
+
+
+def begin_sign_in(
+    box: SecretBox, provider: OAuthProvider, callback: str, entered: str = ""
+) -> Started:
+    """A new state and PKCE verifier, and the provider's start (register, push…): the one
+    beginning of every sign-in, a shopper's linking and the shop's connect alike."""
     state = random_token(STATE_LENGTH)
     verifier = random_token(VERIFIER_LENGTH)
-    callback = redirect_uri(settings, provider.network)
     authorization = provider.authorize(StartInput(state, s256(verifier), callback, entered.strip()))
-    now = app.clock.now()
     sealed = box.seal(
         {"verifier": verifier, "redirect_uri": callback, "secrets": authorization.secrets}
     )
-    with app.unit_of_work() as uow:
-        uow.oauth.forget_expired_states(now)
-        uow.oauth.add_state(
-            state_hash(state),
-            customer_id,
-            provider.network.value,
-            authorization.server,
-            sealed,
-            now,
-            now + STATE_LIFETIME,
-        )
-    return authorization
+    return Started(authorization, state_hash(state), sealed)
 
 
-def take_pending(app: Host, customer_id: int, network: Network, state: str) -> PendingSignIn:
-    """Use up the shopper's state (it works once), or refuse the callback."""
+def checked_state(state: str) -> str:
+    """The hash a callback's state is looked up by; refused when it cannot be one of ours."""
     if not state or len(state) > 512:
         raise StateRefused("This sign-in link has no valid state.")
-    box = secret_box(app.effective_settings())
-    with app.unit_of_work() as uow:
-        found = uow.oauth.take_state(state_hash(state), customer_id, network.value)
+    return state_hash(state)
+
+
+def pending_sign_in(box: SecretBox, found: PendingState | None, now: datetime) -> PendingSignIn:
+    """The sign-in a callback's state took back (used up), or StateRefused saying why not."""
     if found is None:
         raise StateRefused(
             "This sign-in is unknown, was already used, or was started by someone else."
         )
-    if found.expires_at <= app.clock.now():
+    if found.expires_at <= now:
         raise StateRefused("This sign-in took too long and has expired. Please start again.")
     try:
         secrets = box.open(found.secret_data)
@@ -185,6 +190,38 @@ def take_pending(app: Host, customer_id: int, network: Network, state: str) -> P
     return PendingSignIn(
         found.server, str(secrets["verifier"]), str(secrets["redirect_uri"]), secrets["secrets"]
     )
+
+
+def start_link(
+    app: Host, customer_id: int, provider: OAuthProvider, entered: str = ""
+) -> Authorization:
+    """Begin linking: remember the state and verifier, return where to send the browser."""
+    settings = app.effective_settings()
+    started = begin_sign_in(
+        secret_box(settings), provider, redirect_uri(settings, provider.network), entered
+    )
+    now = app.clock.now()
+    with app.unit_of_work() as uow:
+        uow.oauth.forget_expired_states(now)
+        uow.oauth.add_state(
+            started.state_hash,
+            customer_id,
+            provider.network.value,
+            started.authorization.server,
+            started.sealed,
+            now,
+            now + STATE_LIFETIME,
+        )
+    return started.authorization
+
+
+def take_pending(app: Host, customer_id: int, network: Network, state: str) -> PendingSignIn:
+    """Use up the shopper's state (it works once), or refuse the callback."""
+    hashed = checked_state(state)
+    box = secret_box(app.effective_settings())
+    with app.unit_of_work() as uow:
+        found = uow.oauth.take_state(hashed, customer_id, network.value)
+    return pending_sign_in(box, found, app.clock.now())
 
 
 def finish_link(

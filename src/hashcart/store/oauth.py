@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Connection, delete, select
+from sqlalchemy import Connection, Table, delete, select
 
 # The values are ports' (the use case reads them); named here as before.
 from hashcart.ports import PendingState as PendingState
@@ -31,16 +31,17 @@ def add_state(
     created_at: datetime,
     expires_at: datetime,
 ) -> None:
-    connection.execute(
-        t.oauth_states.insert().values(
-            state_hash=state_hash,
-            customer_id=customer_id,
-            network=network,
-            server=server,
-            secret_data=secret_data,
-            created_at=created_at,
-            expires_at=expires_at,
-        )
+    add_state_to(
+        connection,
+        t.oauth_states,
+        "customer_id",
+        state_hash,
+        customer_id,
+        network,
+        server,
+        secret_data,
+        created_at,
+        expires_at,
     )
 
 
@@ -49,16 +50,62 @@ def take_state(
 ) -> PendingState | None:
     """Delete and return the customer's state for `network`: a state works once, and only
     for the shopper who started it (another shopper's callback finds nothing to take)."""
-    states = t.oauth_states
+    return take_state_from(
+        connection, t.oauth_states, "customer_id", state_hash, customer_id, network
+    )
+
+
+def forget_expired_states(connection: Connection, now: datetime) -> int:
+    """Drop sign-ins nobody finished (a shopper who walked away leaves one behind)."""
+    result = connection.execute(delete(t.oauth_states).where(t.oauth_states.c.expires_at <= now))
+    return result.rowcount or 0
+
+
+# The same for any table of sign-in states: shoppers' (`customer_id`) and the merchant's shop
+# connects (`merchant_id`, store/shop_connections) keep the same columns but their owner.
+
+
+def add_state_to(
+    connection: Connection,
+    states: Table,
+    owner: str,
+    state_hash: str,
+    owner_id: int,
+    network: str,
+    server: str | None,
+    secret_data: str,
+    created_at: datetime,
+    expires_at: datetime,
+) -> None:
+    connection.execute(
+        states.insert().values(
+            {
+                "state_hash": state_hash,
+                owner: owner_id,
+                "network": network,
+                "server": server,
+                "secret_data": secret_data,
+                "created_at": created_at,
+                "expires_at": expires_at,
+            }
+        )
+    )
+
+
+def take_state_from(
+    connection: Connection, states: Table, owner: str, state_hash: str, owner_id: int, network: str
+) -> PendingState | None:
+    """Delete and return `owner_id`'s state for `network` (it works once, and only for the
+    one who started it); PendingState.customer_id holds the owner's id."""
     row = connection.execute(
         delete(states)
         .where(
             states.c.state_hash == state_hash,
-            states.c.customer_id == customer_id,
+            states.c[owner] == owner_id,
             states.c.network == network,
         )
         .returning(
-            states.c.customer_id,
+            states.c[owner],
             states.c.network,
             states.c.server,
             states.c.secret_data,
@@ -67,13 +114,7 @@ def take_state(
     ).first()
     if row is None:
         return None
-    return PendingState(row.customer_id, row.network, row.server, row.secret_data, row.expires_at)
-
-
-def forget_expired_states(connection: Connection, now: datetime) -> int:
-    """Drop sign-ins nobody finished (a shopper who walked away leaves one behind)."""
-    result = connection.execute(delete(t.oauth_states).where(t.oauth_states.c.expires_at <= now))
-    return result.rowcount or 0
+    return PendingState(row[0], row.network, row.server, row.secret_data, row.expires_at)
 
 
 # hashcart's client registrations --------------------------------------------------------------

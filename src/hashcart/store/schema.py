@@ -614,6 +614,35 @@ account_tokens = Table(
     Column("created_at", UTCDateTime, nullable=False),
 )
 
+# A merchant's "Connect" of the shop's own account under way (issue 14): the state (as its
+# SHA-256) ties the callback to the merchant who started it; a table apart from shoppers'
+# states, so a shop connect's callback can never link a shopper's account, nor the reverse.
+shop_connect_states = Table(
+    "shop_connect_states",
+    metadata,
+    Column("state_hash", String(64), primary_key=True),
+    Column("merchant_id", ForeignKey("merchants.id", ondelete="CASCADE"), nullable=False),
+    Column("network", String(16), nullable=False),
+    Column("server", Text, nullable=True),
+    Column("secret_data", Text, nullable=False),  # encrypted JSON: verifier, DPoP key, …
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False),
+)
+
+# The shop's account connected by OAuth, one per network: who it is (stable id and handle)
+# and where it signed in. Its tokens live where the network's parts read them (the Networks
+# settings, sealed, and network_sessions), never here.
+shop_connections = Table(
+    "shop_connections",
+    metadata,
+    Column("network", String(16), primary_key=True),
+    Column("account_id", Text, nullable=False),
+    Column("handle", Text, nullable=True),
+    Column("server", Text, nullable=True),
+    Column("scope", Text, nullable=True),
+    Column("connected_at", UTCDateTime, nullable=False),
+)
+
 # The shop's own sessions on networks (a Bluesky app-password session), encrypted, so a
 # restart does not log in again (createSession is limited to 30 per 5 minutes).
 network_sessions = Table(

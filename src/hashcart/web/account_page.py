@@ -20,7 +20,7 @@ from hashcart.store import account_data, cart_reminders
 from hashcart.store.gateway_records import StoredGatewayRecords
 from hashcart.store.saved_addresses import saved_address
 from hashcart.web.context import Viewer, hashcart_of, read_only, render
-from hashcart.web.security import CONTENT_SECURITY_POLICY
+from hashcart.web.security import sign_in_form_policy
 from hashcart.web.stripe_form import stripe_form, with_stripe
 
 NOTIFY_LABELS: dict[str, tuple[str, str]] = {
@@ -114,7 +114,7 @@ def render_account_page(
         stripe_form=form,
         **extra,
     )
-    policy = _policy(settings.oauth_allow_private_servers)
+    policy = sign_in_form_policy(settings.oauth_allow_private_servers)
     response.headers["Content-Security-Policy"] = (
         policy if form is None else with_stripe(policy, form)
     )
@@ -144,14 +144,6 @@ def store_account_of(request: Request, viewer: Viewer) -> StoreAccount | None:
         return None
     return StoreAccount(store.label, accounts.linked(store.name, viewer.id))
 
-
-def _policy(allow_http: bool) -> str:
-    """The "Link X / Mastodon / Bluesky" forms post to /account/oauth/*/start, which sends
-    the browser on to the network's sign-in page (any Mastodon server): browsers apply
-    form-action to that redirect too, so this page lets forms lead to https sites (and http
-    ones where tests allow private servers)."""
-    targets = "'self' https:" + (" http:" if allow_http else "")
-    return CONTENT_SECURITY_POLICY.replace("form-action 'self'", f"form-action {targets}")
 
 
 def _minutes_left(expires_at: datetime, now: datetime) -> int:

@@ -17,6 +17,8 @@ from hashcart.bootstrap import App
 from hashcart.config import Settings
 from hashcart.networks import registry
 from hashcart.ports import EMAIL_NETWORK
+from hashcart.store import shop_connections
+from hashcart.store.database import read_only_transaction
 
 
 @dataclass(frozen=True)
@@ -72,9 +74,12 @@ def waiting_without_sender(app: App) -> list[NoSender]:
     settings = app.effective_settings()
     with app.unit_of_work(read_only=True) as uow:
         queued = uow.outbox.waiting_without_sender(())
+    with read_only_transaction(app.engine) as connection:
+        # A shop account connected on the Networks page sends, whatever is pasted.
+        connected = shop_connections.connections(connection)
     found = []
     for network, count in queued.items():
-        missing = _missing_for_sending(network, settings)
+        missing = None if network in connected else _missing_for_sending(network, settings)
         if missing is None:
             continue
         name = "Email" if network == EMAIL_NETWORK else registry.adapter(network).display_name

@@ -27,6 +27,16 @@ CONTENT_SECURITY_POLICY = (
 )
 
 
+def sign_in_form_policy(allow_http: bool) -> str:
+    """The policy of a page whose forms start a sign-in at a network (the account page's
+    "Link X / Mastodon / Bluesky", the console's "Connect"): the start route sends the browser
+    on to the network's sign-in page (any Mastodon server), and browsers apply form-action to
+    that redirect too, so such a page lets forms lead to https sites (and http ones where
+    tests allow private servers)."""
+    targets = "'self' https:" + (" http:" if allow_http else "")
+    return CONTENT_SECURITY_POLICY.replace("form-action 'self'", f"form-action {targets}")
+
+
 class CSRFError(HashcartError):
     """An unsafe request without the browser's CSRF token: refused, nothing changed."""
 

@@ -20,6 +20,7 @@ from hashcart.networks.base import (
     Sniff,
     Wiring,
 )
+from hashcart.networks.bluesky.connect import CONNECT
 from hashcart.networks.bluesky.decode import decode
 from hashcart.networks.bluesky.settings import BlueskySettings
 
@@ -92,6 +93,7 @@ ADAPTER = NetworkAdapter(
     sender=_WIRING.sender,
     listeners=_WIRING.listeners,
     oauth=_oauth,
+    connect=CONNECT,
     sign_in_asks=SignInAsks("handle", "Your Bluesky handle", "alice.bsky.social", "username"),
     post_url=post_url,
 )

@@ -110,11 +110,21 @@ class ShopChat:
         try:
             if kind == "query":
                 return self.xrpc.query(
-                    session.service, nsid, payload, token=session.access_jwt, headers=_PROXY
+                    session.service,
+                    nsid,
+                    payload,
+                    token=session.access_jwt,
+                    dpop=session.dpop,
+                    headers=_PROXY,
                 )
             body: Mapping[str, Any] = payload
             return self.xrpc.procedure(
-                session.service, nsid, body, token=session.access_jwt, headers=_PROXY
+                session.service,
+                nsid,
+                body,
+                token=session.access_jwt,
+                dpop=session.dpop,
+                headers=_PROXY,
             )
         except XrpcError as error:
             if error.error in RECIPIENT_REFUSALS:

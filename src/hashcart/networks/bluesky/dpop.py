@@ -93,3 +93,24 @@ def post_form(
         if not asks_for_nonce:
             break
     return response, answer, nonce
+
+
+class DPoPBinding:
+    """A session's DPoP key as a resource server (the PDS) sees it: every call carries a
+    proof with the access token's hash (`ath`), and the newest nonce the PDS gave."""
+
+    def __init__(self, key: DPoPKey, nonce: str | None = None) -> None:
+        self.key = key
+        self.nonce = nonce
+
+    def headers(self, method: str, url: str, access_token: str) -> dict[str, str]:
+        proof = self.key.proof(method, url, nonce=self.nonce, access_token=access_token)
+        return {"Authorization": f"DPoP {access_token}", "DPoP": proof}
+
+    def learn(self, headers: Mapping[str, str]) -> bool:
+        """Keep the nonce an answer carries; whether it was a new one."""
+        nonce = headers.get(NONCE_HEADER)
+        if not nonce or nonce == self.nonce:
+            return False
+        self.nonce = nonce
+        return True

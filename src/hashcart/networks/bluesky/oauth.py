@@ -47,8 +47,13 @@ from hashcart.ports import (
 )
 
 SCOPE = "atproto"
+# The shop's own account (issue 14's Connect): writing posts in its repository and its
+# direct messages, the transitional scopes that stand for an app password's rights
+# (atproto.com/specs/oauth "Scopes": `transition:generic`, `transition:chat.bsky`).
+SHOP_SCOPE = "atproto transition:generic transition:chat.bsky"
 METADATA_PATH = "/oauth/bluesky/client-metadata.json"
 CALLBACK_PATH = "/account/oauth/bluesky/callback"
+SHOP_CALLBACK_PATH = "/merchant/networks/bluesky/connect/callback"
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "[::1]", "::1")
 
 
@@ -59,10 +64,11 @@ def client_metadata(settings: Settings) -> dict[str, Any]:
         "client_id": f"{base}{METADATA_PATH}",
         "client_name": settings.shop_name,
         "client_uri": base,
-        "redirect_uris": [f"{base}{CALLBACK_PATH}"],
+        "redirect_uris": [f"{base}{CALLBACK_PATH}", f"{base}{SHOP_CALLBACK_PATH}"],
         "grant_types": ["authorization_code", "refresh_token"],
         "response_types": ["code"],
-        "scope": SCOPE,
+        # Every scope hashcart may ask for; each sign-in asks for what it needs.
+        "scope": SHOP_SCOPE,
         "token_endpoint_auth_method": "none",
         "application_type": "web",
         "dpop_bound_access_tokens": True,
@@ -73,16 +79,19 @@ def is_loopback(public_url: str) -> bool:
     return (urlsplit(public_url).hostname or "") in LOOPBACK_HOSTS
 
 
-def client_id_and_redirect(public_url: str) -> tuple[str, str]:
-    """hashcart's client id and redirect URI for this public_url."""
+def client_id_and_redirect(
+    public_url: str, callback_path: str = CALLBACK_PATH, scope: str = SCOPE
+) -> tuple[str, str]:
+    """hashcart's client id and redirect URI for this public_url (a shopper's linking by
+    default; the shop's connect passes its own callback and scope)."""
     base = public_url.rstrip("/")
     if not is_loopback(base):
-        return f"{base}{METADATA_PATH}", f"{base}{CALLBACK_PATH}"
+        return f"{base}{METADATA_PATH}", f"{base}{callback_path}"
     # The development client: the redirect must name 127.0.0.1 (not `localhost`), any port.
     parts = urlsplit(base)
     netloc = "127.0.0.1" + (f":{parts.port}" if parts.port else "")
-    redirect = urlunsplit(("http", netloc, parts.path + CALLBACK_PATH, "", ""))
-    query = urlencode({"redirect_uri": redirect, "scope": SCOPE}, quote_via=quote)
+    redirect = urlunsplit(("http", netloc, parts.path + callback_path, "", ""))
+    query = urlencode({"redirect_uri": redirect, "scope": scope}, quote_via=quote)
     return f"http://localhost?{query}", redirect
 
 
@@ -91,25 +100,42 @@ class BlueskyOAuth:
 
     network = Network.BLUESKY
 
-    def __init__(self, public_url: str, plc_url: str, appview_url: str, *, allow_private: bool):
+    def __init__(
+        self,
+        public_url: str,
+        plc_url: str,
+        appview_url: str,
+        *,
+        allow_private: bool,
+        callback_path: str = CALLBACK_PATH,
+        scope: str = SCOPE,
+    ):
         self.public_url = public_url
         self.plc_url = plc_url.rstrip("/")
         self.appview_url = appview_url.rstrip("/")
         self.allow_private = allow_private
+        self.callback_path = callback_path
+        self.scope = scope
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> BlueskyOAuth:
+    def from_settings(
+        cls, settings: Settings, callback_path: str = CALLBACK_PATH, scope: str = SCOPE
+    ) -> BlueskyOAuth:
         return cls(
             settings.public_url,
             settings.bluesky_plc_url,
             settings.bluesky_appview_url,
             allow_private=settings.oauth_allow_private_servers,
+            callback_path=callback_path,
+            scope=scope,
         )
 
     # the sign-in ---------------------------------------------------------------------------
 
     def authorize(self, start: StartInput) -> Authorization:
-        client_id, redirect = client_id_and_redirect(self.public_url)
+        client_id, redirect = client_id_and_redirect(
+            self.public_url, self.callback_path, self.scope
+        )
         with http_client(public_only=not self.allow_private) as client:
             did, handle, pds = self.resolve(client, start.entered)
             issuer = self._authorization_server(client, pds)
@@ -123,7 +149,7 @@ class BlueskyOAuth:
                     "client_id": client_id,
                     "response_type": "code",
                     "redirect_uri": redirect,
-                    "scope": SCOPE,
+                    "scope": self.scope,
                     "state": start.state,
                     "code_challenge": start.code_challenge,
                     "code_challenge_method": "S256",
@@ -161,24 +187,18 @@ class BlueskyOAuth:
             raise OAuthFailed("The sign-in came back from a different server than it went to.")
         if sent_issuer is None and secrets.get("iss_required"):
             raise OAuthFailed("The sign-in came back without saying which server it was.")
-        key = DPoPKey.from_jwk(secrets["dpop_key"])
-        with http_client(public_only=not self.allow_private) as client:
-            # Metadata again, from the issuer we started with: where to send the code.
-            meta = self._server_metadata(client, issuer)
-            response, answer, nonce = post_form(
-                client,
-                key,
-                meta["token_endpoint"],
-                {
-                    "grant_type": "authorization_code",
-                    "code": code,
-                    "redirect_uri": str(secrets["redirect_uri"]),
-                    "code_verifier": pending.code_verifier,
-                    "client_id": str(secrets["client_id"]),
-                },
-                secrets.get("dpop_nonce"),
-                "Your Bluesky server",
-            )
+        # Metadata again, from the issuer we started with: where to send the code.
+        response, answer, nonce = self._token_request(
+            issuer,
+            secrets,
+            {
+                "grant_type": "authorization_code",
+                "code": code,
+                "redirect_uri": str(secrets["redirect_uri"]),
+                "code_verifier": pending.code_verifier,
+                "client_id": str(secrets["client_id"]),
+            },
+        )
         if response.status_code != 200:
             raise OAuthFailed(f"Your Bluesky server refused the sign-in ({error_of(answer)}).")
         did = str(secrets["did"])
@@ -189,8 +209,8 @@ class BlueskyOAuth:
             raise OAuthFailed("Your Bluesky server answered without an access token.")
         if str(answer.get("token_type", "")).lower() != "dpop":
             raise OAuthFailed("Your Bluesky server did not bind the tokens to hashcart (DPoP).")
-        if not isinstance(scope, str) or SCOPE not in scope.split():
-            raise OAuthFailed("Your Bluesky server did not grant the atproto scope.")
+        if not isinstance(scope, str) or not set(self.scope.split()) <= set(scope.split()):
+            raise OAuthFailed(f"Your Bluesky server did not grant the scope {self.scope}.")
         refresh, expires_in = answer.get("refresh_token"), answer.get("expires_in")
         tokens = TokenSet(
             access,
@@ -202,10 +222,57 @@ class BlueskyOAuth:
                 "dpop_nonce": nonce,
                 "client_id": secrets["client_id"],
                 "pds": secrets["pds"],
+                "issuer": issuer,
             },
         )
         handle = secrets.get("handle")
         return ProvenAccount(did, handle if isinstance(handle, str) else None, tokens)
+
+    def refresh(self, server: str, secrets: Mapping[str, Any]) -> dict[str, Any]:
+        """`secrets` with new tokens for its refresh token (the server rotates it: the old
+        one is spent), and the server's newest nonce; OAuthFailed when it refuses."""
+        token = secrets.get("refresh_token")
+        if not token or "dpop_key" not in secrets:
+            raise OAuthFailed("There is no refresh token to renew the session with.")
+        response, answer, nonce = self._token_request(
+            server,
+            secrets,
+            {
+                "grant_type": "refresh_token",
+                "refresh_token": str(token),
+                "client_id": str(secrets.get("client_id", "")),
+            },
+        )
+        access = answer.get("access_token")
+        if response.status_code != 200 or not isinstance(access, str) or not access:
+            raise OAuthFailed(f"Your Bluesky server refused to renew ({error_of(answer)}).")
+        if answer.get("sub") not in (None, secrets.get("did")):
+            raise OAuthFailed("Your Bluesky server renewed a different account's session.")
+        refresh, expires_in = answer.get("refresh_token"), answer.get("expires_in")
+        return {
+            **secrets,
+            "access_token": access,
+            "refresh_token": refresh if isinstance(refresh, str) else token,
+            "expires_in": float(expires_in) if isinstance(expires_in, int | float) else None,
+            "dpop_nonce": nonce,
+        }
+
+    def _token_request(
+        self, issuer: str, secrets: Mapping[str, Any], form: Mapping[str, str]
+    ) -> tuple[httpx.Response, dict[str, Any], str | None]:
+        """POST the issuer's token endpoint (from its metadata) with a DPoP proof of the
+        session's key: the code's exchange and a refresh alike."""
+        key = DPoPKey.from_jwk(secrets["dpop_key"])
+        with http_client(public_only=not self.allow_private) as client:
+            meta = self._server_metadata(client, issuer)
+            return post_form(
+                client,
+                key,
+                meta["token_endpoint"],
+                form,
+                secrets.get("dpop_nonce"),
+                "Your Bluesky server",
+            )
 
     def revoke(self, server: str | None, secrets: Mapping[str, Any]) -> None:
         """Revoke at the server's `revocation_endpoint` (the refresh token ends the session)."""

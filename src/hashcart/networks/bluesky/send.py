@@ -22,7 +22,7 @@ from typing import Any
 from hashcart.networks.bluesky.chat import ChatRefused, ShopChat
 from hashcart.networks.bluesky.identity import IdentityNotFound, IdentityResolver
 from hashcart.networks.bluesky.records import POST_COLLECTION, AtUri, RecordReader
-from hashcart.networks.bluesky.session import LoginRefused, Session, ShopSession
+from hashcart.networks.bluesky.session import LoginRefused, Session, ShopSessions
 from hashcart.networks.bluesky.tid import tid_for
 from hashcart.networks.bluesky.xrpc import BlueskyUnreachable, Xrpc, XrpcError
 from hashcart.ports import OutboxItem, SendFailed, Sent
@@ -47,7 +47,7 @@ class BlueskySender:
 
     def __init__(
         self,
-        session: ShopSession,
+        session: ShopSessions,
         records: RecordReader,
         identity: IdentityResolver,
         xrpc: Xrpc,
@@ -130,6 +130,7 @@ class BlueskySender:
                     "record": record,
                 },
                 token=session.access_jwt,
+                dpop=session.dpop,
             )
         except XrpcError as error:
             return error

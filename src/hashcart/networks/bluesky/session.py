@@ -16,9 +16,10 @@ import logging
 import threading
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from hashcart.clock import Clock
+from hashcart.networks.bluesky.dpop import DPoPBinding
 from hashcart.networks.bluesky.xrpc import BlueskyError, BlueskyUnreachable, Xrpc, XrpcError
 from hashcart.ports import SealedSessions
 from hashcart.secretbox import SecretBox, UnreadableSecret
@@ -40,10 +41,25 @@ class Session:
     service: str  # the PDS that holds the shop's repository: writes go there
     access_jwt: str = field(repr=False)
     refresh_jwt: str = field(repr=False)
+    # An OAuth session (the shop's account connected from the console): its tokens are
+    # DPoP-bound, and the server said when the access token expires.
+    dpop: DPoPBinding | None = field(default=None, repr=False, compare=False)
+    expires_at: datetime | None = None
 
     def access_expires_at(self) -> datetime | None:
         """The access token's `exp` (read, not verified: the PDS checks it), if readable."""
-        return _jwt_expiry(self.access_jwt)
+        return self.expires_at or _jwt_expiry(self.access_jwt)
+
+
+class ShopSessions(Protocol):
+    """The shop account's session as the sender uses it: an app password's (ShopSession)
+    or an OAuth connection's (oauth_session.OAuthShopSession)."""
+
+    clock: Clock
+
+    def current(self) -> Session: ...
+
+    def renew(self, stale: Session) -> Session: ...
 
 
 class ShopSession:

@@ -3,8 +3,8 @@ each built from the settings in force (the console's on top of the file's), or N
 nothing when the settings do not configure it.
 
 Public records need no login, so the fetcher is always there; the sender needs the shop's
-identifier and app password; the listeners are the ones `listeners` names (`jetstream`,
-`bluesky_firehose`).
+account connected by OAuth, or its identifier and app password; the listeners are the ones
+`listeners` names (`jetstream`, `bluesky_firehose`).
 
 The network's composition root: the one module of its package that builds its parts,
 from what the host (networks/base.NetworkHost) gives: clock, settings, sealed sessions.
@@ -15,10 +15,13 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from hashcart.networks.bluesky.backfill import ThreadBackfill
+from hashcart.networks.bluesky.connect import SESSION as OAUTH_SESSION
 from hashcart.networks.bluesky.fetch import BlueskyParentFetcher
 from hashcart.networks.bluesky.firehose import FirehoseListener
 from hashcart.networks.bluesky.identity import IdentityResolver
 from hashcart.networks.bluesky.jetstream import JetstreamListener
+from hashcart.networks.bluesky.oauth import SHOP_CALLBACK_PATH, SHOP_SCOPE, BlueskyOAuth
+from hashcart.networks.bluesky.oauth_session import OAuthShopSession
 from hashcart.networks.bluesky.records import RecordReader
 from hashcart.networks.bluesky.send import BlueskySender
 from hashcart.networks.bluesky.session import ShopSession
@@ -44,11 +47,18 @@ def fetcher(host: NetworkHost) -> ParentFetcher | None:
 
 
 def sender(host: NetworkHost) -> Sender | None:
+    """The shop account connected by OAuth from the console when there is one (its
+    DPoP-bound session), else the identifier and app password the settings name."""
     settings = host.effective_settings()
+    box = SecretBox.of(settings) if settings.token_key is not None else None
+    if box is not None and host.sealed_sessions().read(OAUTH_SESSION) is not None:
+        xrpc, identity, records = _reading(host, settings)
+        oauth = BlueskyOAuth.from_settings(settings, SHOP_CALLBACK_PATH, SHOP_SCOPE)
+        connected = OAuthShopSession(host.sealed_sessions(), box, host.clock, oauth)
+        return BlueskySender(connected, records, identity, xrpc)
     if not settings.bluesky_identifier or settings.bluesky_app_password is None:
         return None
     xrpc, identity, records = _reading(host, settings)
-    box = SecretBox.of(settings) if settings.token_key is not None else None
     session = ShopSession(
         host.sealed_sessions(),
         xrpc,

@@ -23,6 +23,7 @@ import msgspec
 
 from hashcart.errors import NetworkApiError
 from hashcart.networks.addresses import PublicOnlyTransport, Refused
+from hashcart.networks.bluesky.dpop import DPoPBinding
 from hashcart.networks.rate_limits import retry_after
 
 DEFAULT_TIMEOUT = httpx.Timeout(10.0, connect=5.0)
@@ -72,6 +73,8 @@ class XrpcError(BlueskyError):
         self.error = error
         self.message = message
         self.headers = dict(headers or {})
+        # Whether the answer brought a new DPoP nonce (a `use_dpop_nonce` is then retried).
+        self.nonce_learned = False
         super().__init__(f"HTTP {status} {error}: {message}".strip().rstrip(":"))
 
     def retry_at(self, now: datetime) -> datetime | None:
@@ -117,9 +120,10 @@ class Xrpc:
         *,
         token: str | None = None,
         headers: Mapping[str, str] | None = None,
+        dpop: DPoPBinding | None = None,
     ) -> dict[str, Any]:
         return self._call(
-            "GET", _endpoint(service, nsid), params=params, token=token, extra=headers
+            "GET", _endpoint(service, nsid), params=params, token=token, extra=headers, dpop=dpop
         )
 
     def procedure(
@@ -130,8 +134,11 @@ class Xrpc:
         *,
         token: str | None = None,
         headers: Mapping[str, str] | None = None,
+        dpop: DPoPBinding | None = None,
     ) -> dict[str, Any]:
-        return self._call("POST", _endpoint(service, nsid), body=body, token=token, extra=headers)
+        return self._call(
+            "POST", _endpoint(service, nsid), body=body, token=token, extra=headers, dpop=dpop
+        )
 
     def get_json(self, url: str) -> dict[str, Any]:
         """A plain JSON document (a DID document from PLC or did:web)."""
@@ -146,10 +153,31 @@ class Xrpc:
         body: Mapping[str, Any] | None = None,
         token: str | None = None,
         extra: Mapping[str, str] | None = None,
+        dpop: DPoPBinding | None = None,
+    ) -> dict[str, Any]:
+        try:
+            return self._call_once(method, url, params, body, token, extra, dpop)
+        except XrpcError as error:
+            # A DPoP-bound token (OAuth): the PDS asks for its nonce once (RFC 9449 §9).
+            if dpop is None or error.error != "use_dpop_nonce" or not error.nonce_learned:
+                raise
+        return self._call_once(method, url, params, body, token, extra, dpop)
+
+    def _call_once(
+        self,
+        method: str,
+        url: str,
+        params: Params | None,
+        body: Mapping[str, Any] | None,
+        token: str | None,
+        extra: Mapping[str, str] | None,
+        dpop: DPoPBinding | None,
     ) -> dict[str, Any]:
         # `extra` first: the caller may add a header (atproto-proxy), never replace ours.
         headers = {**(extra or {}), "Accept": "application/json"}
-        if token is not None:
+        if token is not None and dpop is not None:
+            headers.update(dpop.headers(method, url, token))
+        elif token is not None:
             headers["Authorization"] = f"Bearer {token}"
         content = None
         if body is not None:
@@ -169,8 +197,11 @@ class Xrpc:
                 raise AddressRefused(f"{method} {_safe(url)}: {error.__cause__}") from None
             # The message names the URL and the kind of failure; never the headers.
             raise BlueskyUnreachable(f"{method} {_safe(url)}: {type(error).__name__}") from None
+        learned = dpop is not None and dpop.learn(response.headers)
         if response.status_code >= 400:
-            raise _error_of(response, raw)
+            refused = _error_of(response, raw)
+            refused.nonce_learned = learned
+            raise refused
         if not raw:
             return {}
         try:

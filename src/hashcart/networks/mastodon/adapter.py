@@ -17,6 +17,7 @@ from hashcart.networks.base import (
     Sniff,
     Wiring,
 )
+from hashcart.networks.mastodon.connect import CONNECT
 from hashcart.networks.mastodon.decode import decode
 from hashcart.networks.mastodon.settings import MastodonSettings
 from hashcart.networks.mastodon.webhook import MastodonWebhook
@@ -96,6 +97,7 @@ ADAPTER = NetworkAdapter(
     listeners=_WIRING.listeners,
     max_characters=_WIRING.max_characters,
     oauth=_oauth,
+    connect=CONNECT,
     sign_in_asks=SignInAsks("server", "Your Mastodon server", "mastodon.social"),
     webhook=MastodonWebhook(),
     post_url=post_url,

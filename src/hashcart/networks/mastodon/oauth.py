@@ -37,6 +37,10 @@ from hashcart.ports import (
 )
 
 SCOPES = "read:accounts"
+# The shop's own account (issue 14's Connect): what the listener reads (notifications,
+# statuses, the streaming API, relationships) and what the dispatcher writes: statuses,
+# public and direct (docs.joinmastodon.org api/oauth-scopes).
+SHOP_SCOPES = "read write:statuses write:conversations"
 # Dot-separated labels of letters, digits and inner hyphens (after IDNA encoding).
 _HOST_NAME = re.compile(
     r"([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*"
@@ -92,20 +96,32 @@ class MastodonOAuth:
     network = Network.MASTODON
 
     def __init__(
-        self, clients: ClientRegistry, shop_name: str, website: str, *, allow_private: bool
+        self,
+        clients: ClientRegistry,
+        shop_name: str,
+        website: str,
+        *,
+        allow_private: bool,
+        scopes: str = SCOPES,
     ) -> None:
         self.clients = clients
         self.shop_name = shop_name
         self.website = website
         self.allow_private = allow_private
+        self.scopes = scopes
 
     @classmethod
-    def from_settings(cls, settings: Settings, clients: ClientRegistry) -> MastodonOAuth:
+    def from_settings(
+        cls, settings: Settings, clients: ClientRegistry, scopes: str = SCOPES
+    ) -> MastodonOAuth:
+        """`clients` keeps one registration per server and set of scopes: the shop's
+        connect registers apart from shoppers' linking (another redirect, more scopes)."""
         return cls(
             clients,
             settings.shop_name,
             settings.public_url,
             allow_private=settings.oauth_allow_private_servers,
+            scopes=scopes,
         )
 
     def authorize(self, start: StartInput) -> Authorization:
@@ -118,7 +134,7 @@ class MastodonOAuth:
                 "response_type": "code",
                 "client_id": registered.client_id,
                 "redirect_uri": start.redirect_uri,
-                "scope": SCOPES,
+                "scope": self.scopes,
                 "state": start.state,
                 "code_challenge": start.code_challenge,
                 "code_challenge_method": "S256",
@@ -144,7 +160,7 @@ class MastodonOAuth:
                         "client_secret": registered.client_secret or "",
                         "redirect_uri": pending.redirect_uri,
                         "code_verifier": pending.code_verifier,
-                        "scope": SCOPES,
+                        "scope": self.scopes,
                     },
                 ),
                 "Your Mastodon server",
@@ -213,7 +229,7 @@ class MastodonOAuth:
                     json={
                         "client_name": self.shop_name,
                         "redirect_uris": [redirect_uri],
-                        "scopes": SCOPES,
+                        "scopes": self.scopes,
                         "website": self.website,
                     },
                 ),

@@ -15,6 +15,7 @@ from hashcart.networks.base import (
     Sniff,
     Wiring,
 )
+from hashcart.networks.x.connect import CONNECT
 from hashcart.networks.x.decode import decode_v1, decode_v2
 from hashcart.networks.x.settings import XSettings
 from hashcart.networks.x.webhook import XWebhook
@@ -97,6 +98,7 @@ ADAPTER = NetworkAdapter(
     sender=_WIRING.sender,
     listeners=_WIRING.listeners,
     oauth=_oauth,
+    connect=CONNECT,
     webhook=XWebhook(),
     post_url=post_url,
 )

@@ -31,6 +31,10 @@ from hashcart.ports import (
 )
 
 SCOPES = "tweet.read users.read offline.access"
+# The shop's own account (issue 14's Connect): post replies, send direct messages, and keep
+# going past the 2-hour access token (docs.x.com fundamentals/authentication/oauth-2-0/
+# authorization-code, "Scopes").
+SHOP_SCOPES = "tweet.read tweet.write users.read dm.write offline.access"
 
 
 class XOAuth:
@@ -38,21 +42,31 @@ class XOAuth:
 
     network = Network.X
 
-    def __init__(self, api_url: str, authorize_url: str, client_id: str, client_secret: str | None):
+    def __init__(
+        self,
+        api_url: str,
+        authorize_url: str,
+        client_id: str,
+        client_secret: str | None,
+        scopes: str = SCOPES,
+    ):
         self.api_url = api_url.rstrip("/")
         self.authorize_url = authorize_url
         self.client_id = client_id
         self.client_secret = client_secret
+        self.scopes = scopes
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> XOAuth:
+    def from_settings(cls, settings: Settings, scopes: str = SCOPES) -> XOAuth:
         if not settings.x_client_id:
             raise OAuthUnavailable(
                 "Linking an X account by sign-in is not set up in this shop (no X client id). "
                 "Use the one-time code below instead."
             )
         secret = settings.x_client_secret.get_secret_value() if settings.x_client_secret else None
-        return cls(settings.x_api_url, settings.x_authorize_url, settings.x_client_id, secret)
+        return cls(
+            settings.x_api_url, settings.x_authorize_url, settings.x_client_id, secret, scopes
+        )
 
     def authorize(self, start: StartInput) -> Authorization:
         query = urlencode(
@@ -60,7 +74,7 @@ class XOAuth:
                 "response_type": "code",
                 "client_id": self.client_id,
                 "redirect_uri": start.redirect_uri,
-                "scope": SCOPES,
+                "scope": self.scopes,
                 "state": start.state,
                 "code_challenge": start.code_challenge,
                 "code_challenge_method": "S256",

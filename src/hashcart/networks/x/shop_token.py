@@ -13,13 +13,12 @@ from datetime import timedelta
 
 from hashcart.clock import Clock
 from hashcart.config import Settings
+from hashcart.networks.x.connect import SESSION as SESSION_NAME
 from hashcart.networks.x.oauth import XOAuth
 from hashcart.ports import OAuthFailed, OAuthUnavailable, SealedSessions
 from hashcart.secretbox import NoTokenKey, SecretBox, UnreadableSecret
 
 log = logging.getLogger(__name__)
-
-SESSION_NAME = "x:shop"
 
 
 class ShopToken:

@@ -33,6 +33,7 @@ AREAS = (
     "account_oauth",
     "merchant_networks",
     "merchant_x_webhook",
+    "merchant_connect",
     # --- offers by hashtag (issue 12) ---
     "merchant_offers",
     # --- live sales (issue 13) ---

@@ -20,10 +20,11 @@ from starlette.responses import Response
 
 from hashcart.config import Settings
 from hashcart.networks import registry
-from hashcart.networks.base import Need, SettingField
+from hashcart.networks.base import Need, SettingField, ShopConnect
 from hashcart.networks.setting_fields import NETWORK_SETTING_FIELDS as FIELDS
 from hashcart.secretbox import NoTokenKey, SecretBox
-from hashcart.store import network_config
+from hashcart.store import network_config, shop_connections
+from hashcart.store.shop_connections import ShopConnection
 from hashcart.views.stream_gaps import last_gaps
 from hashcart.web.context import (
     SignedInMerchant,
@@ -33,6 +34,7 @@ from hashcart.web.context import (
     render,
     unit_of_work,
 )
+from hashcart.web.security import sign_in_form_policy
 
 router = APIRouter(
     prefix="/merchant", dependencies=[Depends(csrf_protected)], include_in_schema=False
@@ -49,6 +51,7 @@ class Network:
     needs: tuple[Need, ...]
     listeners: tuple[str, ...]
     webhook: str | None = None
+    connect: ShopConnect | None = None
 
 
 def _networks() -> tuple[Network, ...]:
@@ -60,6 +63,7 @@ def _networks() -> tuple[Network, ...]:
             adapter.settings.needs,
             tuple(adapter.settings.listeners),
             f"/webhooks/{adapter.name}" if adapter.webhook is not None else None,
+            adapter.connect,
         )
         for adapter in registry.adapters()
     )
@@ -133,15 +137,26 @@ class Card:
     rows: list[Row]
     listeners: list[tuple[str, str, str]]
     webhook_url: str | None
+    connected: ShopConnection | None = None
+    # What the Connect form starts from (the shop's server or handle already set).
+    connect_entered: str = ""
 
 
 def _cards(
-    settings: Settings, effective: Settings, found: network_config.Stored, unreadable: list[str]
+    settings: Settings,
+    effective: Settings,
+    found: network_config.Stored,
+    unreadable: list[str],
+    connected: dict[str, ShopConnection],
 ) -> list[Card]:
     public_url = effective.public_url.rstrip("/")
     cards = []
     for network in _networks():
-        needs = [_need_state(effective, found, need) for need in network.needs]
+        account = connected.get(network.key)
+        needs = [
+            _need_state(effective, found, need, connected=account is not None)
+            for need in network.needs
+        ]
         listening = [state for state in needs if state.need.role == "listen"]
         answering = [state for state in needs if state.need.role == "answer"]
         can_listen = any(state.met for state in listening)
@@ -161,9 +176,18 @@ def _cards(
                 rows=[_row(settings, effective, found, unreadable, v) for v in network.values],
                 listeners=[_listener_state(name, needs) for name in network.listeners],
                 webhook_url=f"{public_url}{network.webhook}" if network.webhook else None,
+                connected=account,
+                connect_entered=_connect_entered(effective, network.connect),
             )
         )
     return cards
+
+
+def _connect_entered(effective: Settings, connect: ShopConnect | None) -> str:
+    if connect is None or connect.asks_setting is None:
+        return ""
+    value = getattr(effective, connect.asks_setting, None)
+    return value if isinstance(value, str) else ""
 
 
 def _listener_state(name: str, needs: list[NeedState]) -> tuple[str, str, str]:
@@ -177,7 +201,13 @@ def _listener_state(name: str, needs: list[NeedState]) -> tuple[str, str, str]:
     return name, label, "runs"
 
 
-def _need_state(settings: Settings, found: network_config.Stored, need: Need) -> NeedState:
+def _need_state(
+    settings: Settings, found: network_config.Stored, need: Need, *, connected: bool = False
+) -> NeedState:
+    """A need's state; a network whose shop account is connected (Networks page, Connect)
+    can answer whatever the pasted values say."""
+    if connected and need.role == "answer":
+        return NeedState(need, True, True, ())
     labels = _labels()
     lacking = [
         [key for key in keys if not _is_set(settings, key, found)] for keys in need.alternatives
@@ -275,14 +305,15 @@ def networks_response(
     with read_only(request) as connection:
         found = network_config.stored(connection, networks=FIELDS)
         gaps = last_gaps(connection)
+        connected = shop_connections.connections(connection)
         effective = app.effective_settings()
     unreadable = network_config.open_secrets(app.settings, found.sealed).unreadable
-    return render(
+    response = render(
         request,
         "merchant/networks.html",
         status_code,
         title="Networks",
-        cards=_cards(app.settings, effective, found, unreadable),
+        cards=_cards(app.settings, effective, found, unreadable, connected),
         form=form if form is not None else _form_values(effective, found),
         listener_labels=_listener_labels(),
         gaps=gaps,
@@ -293,6 +324,11 @@ def networks_response(
         notice=notice,
         **extra,
     )
+    # The Connect buttons post to a route that sends the browser on to the network.
+    response.headers["Content-Security-Policy"] = sign_in_form_policy(
+        effective.oauth_allow_private_servers
+    )
+    return response
 
 
 @router.get("/networks")
