@@ -162,6 +162,14 @@ def parse_offer(form: OfferForm) -> Offer | str:
     return Offer(amount, currency, availability)
 
 
+# Which field parse_offer's answer is about, by how it starts (the first that matches).
+_OFFER_FIELDS = (
+    ("Choose an availability", "availability"),
+    ("Enter the currency", "currency"),
+    ("", "price"),
+)
+
+
 def product_form_page(
     request: Request,
     product: console.Product,
@@ -173,6 +181,7 @@ def product_form_page(
     stock_error: str | None = None,
     picture_error: str | None = None,
     picture_link: str | None = None,
+    field_errors: dict[str, str] | None = None,
 ) -> Response:
     with read_only(request) as connection:
         level = stock_line(connection, product.product_id, hashcart_of(request).clock.now())
@@ -190,6 +199,7 @@ def product_form_page(
         form=form,
         availability_choices=AVAILABILITY_CHOICES,
         error=error,
+        field_errors=field_errors or {},
         notice=notice,
         level=level,
         stock_typed=stock_typed,
@@ -278,7 +288,10 @@ def product_submit(
     if found is None:
         return not_found(request, product_id)
     if isinstance(offer, str):
-        return product_form_page(request, found, form, 400, error=offer)
+        field = next(key for start, key in _OFFER_FIELDS if offer.startswith(start))
+        return product_form_page(
+            request, found, form, 400, error=offer, field_errors={field: offer}
+        )
     assert changed
     return RedirectResponse(f"/merchant/catalog/{quote(product_id, safe='')}?saved=1", 303)
 
@@ -316,6 +329,12 @@ def stock_submit(
         return not_found(request, product_id)
     if problem is not None:
         return product_form_page(
-            request, found, offer_form(found), 400, stock_typed=stock, stock_error=problem
+            request,
+            found,
+            offer_form(found),
+            400,
+            stock_typed=stock,
+            stock_error=problem,
+            field_errors={"stock": problem},
         )
     return RedirectResponse(f"/merchant/catalog/{quote(product_id, safe='')}?saved=1", 303)
