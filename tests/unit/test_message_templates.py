@@ -121,7 +121,10 @@ def test_order_news_speaks_in_the_merchants_words() -> None:
     assert default.startswith(f"@sam Your order 7 at Trailhead has been cancelled. Details: {page}")
 
     orders = [OrderState(7, datetime(2026, 12, 1, tzinfo=UTC), "paid")]
-    listing = {"order_status": "$shop has: $orders. More: $orders_url", "order_status_none": "None."}
+    listing = {
+        "order_status": "$shop has: $orders. More: $orders_url",
+        "order_status_none": "None.",
+    }
     said = order_status_text(_context(listing), orders, 4, "https://shop.example/orders")
     assert said.startswith("@sam Trailhead has: order 7, 1 Dec 2026, paid and 3 more. More: ")
     assert order_status_text(_context(listing), [], 0, "u").startswith("@sam None. (ref ")
