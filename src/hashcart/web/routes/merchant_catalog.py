@@ -52,6 +52,7 @@ def _catalog_page(
     report: ImportReport | None = None,
     import_error: str | None = None,
     images_report: ImagesReport | None = None,
+    pictures_in_background: bool = False,
 ) -> Response:
     q = q.strip()
     now = hashcart_of(request).clock.now()
@@ -76,6 +77,7 @@ def _catalog_page(
         held=held,
         pictures=pictures,
         images_report=images_report,
+        pictures_in_background=pictures_in_background,
     )
 
 
@@ -116,6 +118,11 @@ def import_upload(
             status_code=400,
             import_error=f"{feed.filename}: {error}. Nothing was imported.",
         )
+    fetch = app.picture_fetch
+    if fetch is not None and fetch.running:
+        # `hashcart serve` fetches them in the background, one at a time, from now on.
+        fetch.wake()
+        return _catalog_page(request, report=report, pictures_in_background=True)
     # The feed's pictures, fetched now (a few; `hashcart catalog images` fetches the rest).
     images_report = app.fetch_images(batch=IMPORT_PICTURES)
     return _catalog_page(request, report=report, images_report=images_report)
