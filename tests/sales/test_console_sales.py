@@ -3,6 +3,7 @@ fields), the sale's board as a plain page, its invoices as CSV, and closing it."
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -69,8 +70,5 @@ def test_the_open_a_sale_form_starts_empty(web_shop: WebShop) -> None:
     assert browser.merchant_sign_in().status_code == 303
     page = browser.get("/merchant/sales").text
     assert "built-in method" not in page
-    assert (
-        '<textarea name="items" rows="4" required autocapitalize="off" spellcheck="false"></textarea>'
-        in page
-    )
+    assert re.search(r'<textarea name="items"[^>]*></textarea>', page)
     assert 'name="hold_hours" value="24"' in page
