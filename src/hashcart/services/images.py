@@ -30,6 +30,7 @@ from hashcart.ports import (
     ImageRenditions,
     UnitOfWork,
 )
+from hashcart.services.beats import Beat
 
 # The formats taken, as Pillow names them, and as the merchant reads them. Pillow is asked
 # to try only these decoders: a file in any other format is no picture here.
@@ -201,7 +202,7 @@ def fetch_link(
     return None
 
 
-class PictureFetch:
+class PictureFetch(Beat):
     """The pictures the catalog names and has not got yet, fetched in a daemon thread beside
     `hashcart serve` and `hashcart listen` (issue 14): one at a time (`fetch_next` fetches at
     most one), the next at once after a picture is done, after `every` seconds when none
@@ -217,15 +218,13 @@ class PictureFetch:
         every: float,
         backoff: Backoff = FETCH_BACKOFF,
     ) -> None:
+        super().__init__(every)
         self.fetch_next = fetch_next
-        self.every = every
         self.backoff = backoff
         self.failures = 0
         # Whether the last step left no picture waiting (fetched or failed, each recorded).
         self.nothing_waits = False
-        self._stop = threading.Event()
         self._wake = threading.Event()
-        self._thread: threading.Thread | None = None
         # Wakes asked for, and the last one after which a step found no picture waiting.
         self._changed = threading.Condition()
         self._asked = 0
@@ -255,6 +254,9 @@ class PictureFetch:
         self.failures = 0
         return 0.0 if report.ready and report.waiting else self.every
 
+    def beat(self) -> None:
+        self.step()
+
     def wake(self) -> None:
         """Look for pictures at once (a feed was just imported)."""
         with self._changed:
@@ -268,19 +270,9 @@ class PictureFetch:
             asked = self._asked
             return self._changed.wait_for(lambda: self._settled >= asked, timeout)
 
-    def start(self) -> None:
-        self._thread = threading.Thread(target=self._run, name=self.name, daemon=True)
-        self._thread.start()
-
     def stop(self, timeout: float = 10.0) -> None:
-        self._stop.set()
-        self._wake.set()
-        if self._thread is not None:
-            self._thread.join(timeout=timeout)
-
-    @property
-    def running(self) -> bool:
-        return self._thread is not None and self._thread.is_alive()
+        self._wake.set()  # out of its wait at once
+        super().stop(timeout)
 
     def _run(self) -> None:
         while not self._stop.is_set():
