@@ -34,7 +34,7 @@ if TYPE_CHECKING:
         StoreChangeQueue,
         StoreCustomerSessions,
     )
-    from hashcart.services.images import ImageLimits, ImagesReport
+    from hashcart.services.images import ImageLimits, ImagesReport, PictureFetch
     from hashcart.services.shop import Shop
     from hashcart.services.store_stock import LiveStock
 
@@ -57,6 +57,10 @@ class App:
     # The merchant's store (issue 16), built on first use and kept (its session with it).
     _commerce_store: CommerceStore | None = field(default=None, init=False, repr=False)
     _live_reader: LiveStock | None = field(default=None, init=False, repr=False)
+
+    # The background picture fetch `serve` and `listen` run (start_picture_fetch); None
+    # elsewhere, where an import fetches its pictures before it answers.
+    picture_fetch: PictureFetch | None = field(default=None, init=False, repr=False)
 
     def unit_of_work(self, *, read_only: bool = False) -> SqlUnitOfWork:
         """A fresh unit of work on this database (ports.UnitsOfWork): the one way to write;
@@ -277,6 +281,18 @@ class App:
             )
         finally:
             fetcher.close()
+
+    def start_picture_fetch(self) -> PictureFetch:
+        """Fetch the catalog's new pictures in the background, one at a time (`hashcart
+        serve` and `hashcart listen`); stop() it when done."""
+        from hashcart.services.images import PictureFetch
+
+        fetch = PictureFetch(
+            lambda: self.fetch_images(batch=1), self.settings.image_fetch_every_seconds
+        )
+        fetch.start()
+        self.picture_fetch = fetch
+        return fetch
 
     def image_fetcher(self) -> HttpImageFetcher:
         """The picture fetcher the settings configure; close() it when done."""

@@ -282,6 +282,8 @@ class Settings(BaseSettings):
     image_max_bytes: int = Field(default=10 * 1024 * 1024, ge=1024, le=100 * 1024 * 1024)
     image_max_pixels: int = Field(default=40_000_000, ge=10_000, le=200_000_000)
     image_fetch_timeout_seconds: float = Field(default=20.0, gt=0, le=300)
+    # How often `serve` and `listen` look for new pictures to fetch when none waits.
+    image_fetch_every_seconds: float = Field(default=60.0, gt=0, le=86_400)
     # Addresses (IP literals) pictures may be fetched from although they are not public.
     # Only for tests that serve pictures on loopback (127.0.0.1); never set it for a shop.
     image_fetch_allow_hosts: TagList = ()

@@ -18,6 +18,9 @@ AXE_SCRIPT = (
     / "axe.min.js"
 )
 SERIOUS = ("serious", "critical")
+# Rules issue 14 saw broken that axe rates lower than serious (three tables with empty
+# headers): each counts as serious here.
+ALSO = ("empty-table-header",)
 
 
 def axe_script() -> str:
@@ -27,7 +30,8 @@ def axe_script() -> str:
 
 
 def serious_violations(page: Any, script: str) -> list[str]:
-    """Each serious or critical violation on the page, as 'rule: target' lines."""
+    """Each serious or critical violation on the page (and each of ALSO's rules), as
+    'rule: target' lines."""
     page.evaluate(script)
     found = page.evaluate(
         "() => axe.run(document, {resultTypes: ['violations']}).then(r => r.violations)"
@@ -35,6 +39,6 @@ def serious_violations(page: Any, script: str) -> list[str]:
     return [
         f"{rule['id']} ({rule['impact']}): {', '.join(map(str, node['target']))}"
         for rule in found
-        if rule["impact"] in SERIOUS
+        if rule["impact"] in SERIOUS or rule["id"] in ALSO
         for node in rule["nodes"]
     ]

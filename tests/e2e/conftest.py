@@ -56,11 +56,41 @@ def screenshot(page: Any, name: str, *, full_page: bool = True) -> Path:
     """Take a screenshot; `make screenshots` (HASHCART_SAVE_SCREENSHOTS=1) keeps it under
     docs/screenshots/ for the README, other runs under the temp folder, so that running the
     tests never changes the checkout."""
-    folder = SCREENSHOTS if os.environ.get("HASHCART_SAVE_SCREENSHOTS") == "1" else _scratch()
+    keep = os.environ.get("HASHCART_SAVE_SCREENSHOTS") == "1"
+    folder = SCREENSHOTS if keep else _scratch()
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{name}.png"
     page.screenshot(path=str(path), full_page=full_page)
+    if keep:
+        small_png(path)
     return path
+
+
+def small_png(path: Path) -> None:
+    """The screenshot made small for the repository: 256 colours (a page's flat colours lose
+    nothing visible) and Pillow's optimised PNG, so each stays well under 100 KB."""
+    from PIL import Image
+
+    with Image.open(path) as taken:
+        reduced = taken.convert("RGB").quantize(colors=256, method=Image.Quantize.MEDIANCUT)
+    reduced.save(path, optimize=True)
+
+
+# The widths every README screenshot is taken at: a phone and a laptop.
+SCREENSHOT_SCREENS = {"390": (390, 844), "1366": (1366, 900)}
+
+
+def screenshots_at_both_widths(page: Any, url: str, name: str) -> None:
+    """`url` at a 390x844 phone and a 1366x900 laptop, saved as `<name>-390` and
+    `<name>-1366`; neither may scroll sideways."""
+    from tests.e2e.crawl import horizontal_overflow
+
+    for label, (width, height) in SCREENSHOT_SCREENS.items():
+        page.set_viewport_size({"width": width, "height": height})
+        page.goto(url)
+        page.wait_for_load_state()
+        assert horizontal_overflow(page) == 0, (url, width)
+        screenshot(page, f"{name}-{label}", full_page=False)
 
 
 from tests.e2e.demo_site import demo_site  # noqa: E402  (a fixture, shared by name)

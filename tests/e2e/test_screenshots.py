@@ -1,6 +1,8 @@
 """The demo as a newcomer sees it, in a real browser: the shop front, the merchant's funnel,
 live view and dashboard after the live stream has run a while. Saves the screenshots the
-README shows (docs/screenshots/), and checks each page shows what it promises."""
+README shows (docs/screenshots/): the shop front, a product page, the cart, checkout, the
+console's home, orders and sales each at a 390 px phone and a 1366 px laptop (issue 14),
+and checks each page shows what it promises and fits its screen."""
 
 from __future__ import annotations
 
@@ -19,7 +21,7 @@ from hashcart.live_demo import LiveFeeder
 from hashcart.services.ingest import Ingestor
 from hashcart.synthetic import demo_shoppers
 from hashcart.web import create_app
-from tests.e2e.conftest import screenshot
+from tests.e2e.conftest import screenshot, screenshots_at_both_widths
 from tests.loopback import LiveServer
 
 LIVE_BEATS = 240  # three minutes of the live stream at its 0.75 s beat
@@ -77,6 +79,16 @@ def test_the_demo_pages_a_newcomer_sees(demo_server: tuple[App, LiveServer], pag
     assert page.locator("form[action='/cart/add']").count() > 0  # signed in: add-to-cart
     assert "Reply #cart" in page.inner_text("main")
     screenshot(page, "shop-front", full_page=False)
+    front = f"{url}/s/{app.settings.shop_slug}"
+    product = page.locator("a[href*='/p/']").first.get_attribute("href")
+    assert product
+    screenshots_at_both_widths(page, front, "shop-front")
+    screenshots_at_both_widths(page, f"{url}{product}", "product")
+    page.goto(f"{url}/cart")
+    assert page.locator("tr.line").count() > 0
+    screenshots_at_both_widths(page, f"{url}/cart", "cart")
+    screenshots_at_both_widths(page, f"{url}/checkout", "checkout")
+    page.set_viewport_size({"width": 1200, "height": 800})
 
     # The shopper pays on invoice, so the funnel shows orders and revenue.
     page.goto(f"{url}/checkout")
@@ -122,4 +134,9 @@ def test_the_demo_pages_a_newcomer_sees(demo_server: tuple[App, LiveServer], pag
 
     console.goto(f"{url}/merchant")
     screenshot(console, "console")
+    # The console at both widths: its home, the orders (hers among them) and the sales.
+    screenshots_at_both_widths(console, f"{url}/merchant", "console-home")
+    screenshots_at_both_widths(console, f"{url}/merchant/orders", "orders")
+    assert shopper.email in console.inner_text("main")  # her order, placed above
+    screenshots_at_both_widths(console, f"{url}/merchant/sales", "sales")
     merchant.close()

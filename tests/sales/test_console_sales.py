@@ -3,6 +3,7 @@ fields), the sale's board as a plain page, its invoices as CSV, and closing it."
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -60,3 +61,14 @@ def test_open_a_sale_see_its_board_and_close_it(web_shop: WebShop) -> None:
     closed = browser.submit("/merchant/sales/1/close", {}, follow_redirects=True)
     assert "Sale closed" in text_of(closed)
     assert browser.get("/merchant/sales/99").status_code == 404
+
+
+def test_the_open_a_sale_form_starts_empty(web_shop: WebShop) -> None:
+    """Issue 14's walk at 390 px found the Items box showing "<built-in method items of dict
+    object …>": the empty form has every field, blank (the hold at its default)."""
+    browser = web_shop.browser()
+    assert browser.merchant_sign_in().status_code == 303
+    page = browser.get("/merchant/sales").text
+    assert "built-in method" not in page
+    assert re.search(r'<textarea name="items"[^>]*></textarea>', page)
+    assert 'name="hold_hours" value="24"' in page

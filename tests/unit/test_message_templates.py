@@ -3,12 +3,19 @@ network, substitution never reaches into objects, and stored words replace the d
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 
 from hashcart.domain.message_previews import ShopWords, check_fits, previews
 from hashcart.domain.message_templates import TEMPLATES, TemplateProblem, check_template, fill
-from hashcart.domain.messages import MessageContext, Reason, compose
-from hashcart.domain.order_care import shipped_text
+from hashcart.domain.messages import MessageContext, Reason, SaleFacts, compose
+from hashcart.domain.order_care import (
+    OrderState,
+    cancelled_text,
+    order_status_text,
+    shipped_text,
+)
 
 SHOP = ShopWords("Trailhead Coffee Roasters & Co.", "https://trailhead-coffee.example/account")
 
@@ -21,21 +28,9 @@ def test_every_default_keeps_what_it_must_and_fits_every_network(key: str) -> No
     assert all(preview.fits for preview in previews(key, spec.default, SHOP))
 
 
-# Messages whose words are not the merchant's yet (README "Not yet"): the order list of
-# `order_status`, `order_cancelled` (domain/order_care) and live sales' (domain/messages'
-# _sale_text). Any other reason must be editable.
-NOT_EDITABLE_YET = {
-    Reason.ORDER_STATUS,
-    Reason.ORDER_CANCELLED,
-    Reason.CLAIM_WON,
-    Reason.CLAIM_WAITLISTED,
-    Reason.CLAIM_PROMOTED,
-    Reason.CLAIM_RELEASED,
-    Reason.CLAIM_UNKNOWN_ITEM,
-    Reason.CLAIM_LIMIT,
-    Reason.SALE_CLOSED,
-    Reason.INVOICE_DUE,
-}
+# Every reason's words are the merchant's (issue 14): order status, order cancelled and
+# the live sales' reasons became templates too, so nothing is left out.
+NOT_EDITABLE_YET: set[Reason] = set()
 
 
 def test_every_reason_composed_has_a_template() -> None:
@@ -101,3 +96,61 @@ def test_the_shipped_news_speaks_in_the_merchants_words() -> None:
     assert private.startswith(f"@sam On its way from Trailhead (order 7): {tracking} (ref ")
     # In public the tracking link is never shown: the `shipped` words (default here) go.
     assert shipped_text(context(words), 7, tracking, page, public=True) == default
+
+
+def _context(templates: dict[str, str]) -> MessageContext:
+    return MessageContext(
+        handle="sam",
+        trigger_post_id="42",
+        shop_name="Trailhead",
+        account_url="https://shop.example/account",
+        sanitize=lambda text: text,
+        templates=templates,
+    )
+
+
+def test_order_news_speaks_in_the_merchants_words() -> None:
+    page = "https://shop.example/orders/7"
+    words = {"order_cancelled": "Order $order is off.$money_note See $order_url"}
+    public = cancelled_text(_context(words), 7, page, public=True)
+    assert public.startswith(f"@sam Order 7 is off. See {page} (ref ")
+    private = cancelled_text(_context(words), 7, page, public=False)
+    assert private.startswith("@sam Order 7 is off. Nothing more is charged")
+    # The default is the words the shop always sent.
+    default = cancelled_text(_context({}), 7, page, public=True)
+    assert default.startswith(f"@sam Your order 7 at Trailhead has been cancelled. Details: {page}")
+
+    orders = [OrderState(7, datetime(2026, 12, 1, tzinfo=UTC), "paid")]
+    listing = {
+        "order_status": "$shop has: $orders. More: $orders_url",
+        "order_status_none": "None.",
+    }
+    said = order_status_text(_context(listing), orders, 4, "https://shop.example/orders")
+    assert said.startswith("@sam Trailhead has: order 7, 1 Dec 2026, paid and 3 more. More: ")
+    assert order_status_text(_context(listing), [], 0, "u").startswith("@sam None. (ref ")
+
+
+def test_live_sale_messages_speak_in_the_merchants_words() -> None:
+    sale = SaleFacts(item="12", variant="Red", price="24.00 EUR", pay_by="Mon", link="https://i/9")
+    words = {"claim_won": "Yours: $priced. Pay at $invoice_url by $pay_by ($shop)."}
+    text = compose(Reason.CLAIM_WON, _context(words), title="Mug", sale=sale)
+    assert text.startswith("@sam Yours: #12 Mug, Red, 24.00 EUR. Pay at https://i/9 by Mon (Trail")
+    default = compose(Reason.CLAIM_WON, _context({}), title="Mug", sale=sale)
+    assert default.startswith("@sam You got #12 Mug, Red, 24.00 EUR at Trailhead; pay by Mon: ")
+    unlinked = compose(Reason.LINK_NEEDED, _context({}), title="Mug", sale=sale)
+    assert "Link this account at https://shop.example/account within 30 minutes" in unlinked
+
+
+@pytest.mark.parametrize(
+    ("key", "words", "kept"),
+    [
+        ("claim_won", "You got $priced; pay soon.", "invoice_url"),
+        ("invoice_due", "Pay for $won by $pay_by.", "invoice_url"),
+        ("order_cancelled", "Order $order is off.", "order_url"),
+        ("order_status", "Your orders: $orders.", "orders_url"),
+        ("claim_unknown_item", "No $asked here.", "exists"),
+    ],
+)
+def test_words_that_drop_the_link_or_list_are_refused(key: str, words: str, kept: str) -> None:
+    with pytest.raises(TemplateProblem, match=rf"must keep \${kept}"):
+        check_fits(key, words, SHOP)

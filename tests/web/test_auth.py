@@ -12,6 +12,7 @@ from sqlalchemy import select
 from hashcart.store import schema as t
 from tests.web.conftest import MERCHANT_EMAIL, PASSWORD, WebShop
 from tests.web.sign_up_support import sign_up_link
+from tests.web.test_field_errors import beside
 
 
 def _outbox_emails(shop: WebShop) -> list[tuple[str, str, str]]:
@@ -295,6 +296,7 @@ def test_password_reset_by_emailed_link(web_shop: WebShop) -> None:
     assert browser.get(path).status_code == 200
     short = browser.submit(path, {"password": "short"})
     assert short.status_code == 400
+    assert beside(short.text, "password") == "Use at least 10 characters."  # issue 14
     done = browser.submit(path, {"password": "a brand new password"})
     assert done.status_code == 303
     assert browser.get(path).status_code == 404  # used once

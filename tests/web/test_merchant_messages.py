@@ -104,6 +104,8 @@ REFUSED = [
         "This message must keep $code (the one-time confirm code)",
     ),
     ("link_needed", "Please link your account at $shop.", "This message must keep $account_url"),
+    ("claim_won", "You got $priced at $shop!", "This message must keep $invoice_url"),
+    ("order_cancelled", "Order $order is off.", "This message must keep $order_url"),
     ("added", "Added $item to your $basket.", "This message has no placeholder $basket"),
     ("added", "Added $item for $5.", "A $ must start a placeholder"),
     ("added", "Added ${item.__class__} at $shop.", "A $ must start a placeholder"),

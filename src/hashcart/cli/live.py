@@ -24,7 +24,8 @@ ONCE_BATCH = 100
 
 @app.command()
 def listen(ctx: typer.Context) -> None:
-    """Listen to the networks the settings name (listeners = [...]) until Ctrl-C."""
+    """Listen to the networks the settings name (listeners = [...]) until Ctrl-C; the
+    catalog's new pictures are fetched beside them, one at a time."""
     import asyncio
 
     from hashcart import live
@@ -51,7 +52,12 @@ def listen(ctx: typer.Context) -> None:
         markup=False,
         soft_wrap=True,
     )
-    asyncio.run(_listen_until_signalled(listeners))
+    # The catalog's new pictures, fetched one at a time beside the listeners (issue 14).
+    pictures = hashcart.start_picture_fetch()
+    try:
+        asyncio.run(_listen_until_signalled(listeners))
+    finally:
+        pictures.stop()
     stats = sink.stats
     console.print(
         f"hashcart stopped listening: {stats.posts} posts read, {stats.triggers} triggers, "

@@ -39,7 +39,8 @@ def serve(
     The live networks' listeners and the outbox's dispatcher run beside them, unless
     --no-listen / --no-dispatch say otherwise; so does the payment sweep, which asks the
     gateways again for captures and voids they refused (`hashcart payments retry`), and,
-    with a store of the merchant's own, the catalog sync every store_sync_minutes."""
+    with a store of the merchant's own, the catalog sync every store_sync_minutes; and the
+    catalog's new pictures are fetched one at a time (`hashcart catalog images`)."""
     from hashcart.live import BackgroundServices
     from hashcart.metrics import serve_metrics
     from hashcart.services.payment_steps import PaymentSweep
@@ -77,14 +78,23 @@ def serve(
     # Live sales (issue 13): claims past their settle window, holds that ran out.
     sales = SettleTimer(hashcart.unit_of_work, hashcart.shop, hashcart.clock)
     sales.start()
+    # The catalog's new pictures, one at a time (issue 14): an imported feed's pictures show
+    # on the product pages without `hashcart catalog images`.
+    pictures = hashcart.start_picture_fetch()
     try:
         serve_web(
             hashcart,
             host,
             port,
-            also=[*background.describe(), sweep.describe(), sales.describe()],
+            also=[
+                *background.describe(),
+                sweep.describe(),
+                sales.describe(),
+                pictures.describe(),
+            ],
         )
     finally:
+        pictures.stop()
         sales.stop()
         sweep.stop()
         background.stop()

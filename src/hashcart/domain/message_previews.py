@@ -13,19 +13,22 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 from typing import Any
 
 from hashcart.domain.buying import CODE_LENGTH
 from hashcart.domain.message_templates import TemplateProblem, check_template
 from hashcart.domain.messages import (
     BUY_REASONS,
+    SALE_REASONS,
     BuyFacts,
     MessageContext,
     Reason,
+    SaleFacts,
     compose,
     email_subject,
 )
-from hashcart.domain.order_care import shipped_text
+from hashcart.domain.order_care import OrderState, cancelled_text, order_status_text, shipped_text
 from hashcart.domain.posts import Network, display_name
 from hashcart.domain.text_lengths import TextLimit, limit_for, shorten
 
@@ -43,6 +46,36 @@ ROOM_FOR_TITLES = 30
 _TITLE = shorten("Insulated Trail Flask with Bamboo Lid, Limited Edition", ROOM_FOR_TITLES)
 # A 19-digit post id, as X's are (the reference code is a hash of it: always 6 characters).
 _POST_ID = "1790000000000000000"
+
+
+# Order care's messages whose emails have words of their own (order_care's *_email).
+_OWN_EMAILS = frozenset({Reason.SHIPPED, Reason.ORDER_STATUS, Reason.ORDER_CANCELLED})
+# A live sale's facts at their longest (services/sales writes them so).
+_SALE = SaleFacts(
+    item="999",
+    variant="Forest Green / XL",
+    price="9,999.99 EUR",
+    pay_by="Wed 30 Dec 23:59 UTC",
+    link="https://trailhead-coffee.example/invoices/9999999",
+    exists="#1 Mug, #2 Dripper, #3 Trail Flask, #4 Beans, #5 Filters and 20 more",
+    limit=99,
+    place=999,
+    why="not paid in time",
+    sale="Sunday live: winter gear and gifts",
+    minutes=30,
+)
+# The newest orders of a shopper with many, the first shipped with a long tracking link.
+_ORDERS = (
+    OrderState(
+        9_999_999,
+        datetime(2026, 12, 30, tzinfo=UTC),
+        "paid",
+        datetime(2026, 12, 31, tzinfo=UTC),
+        "https://tracking.example-carrier.com/track?number=1Z999AA10123456784",
+    ),
+    OrderState(9_999_998, datetime(2026, 12, 29, tzinfo=UTC), "placed"),
+    OrderState(9_999_997, datetime(2026, 12, 28, tzinfo=UTC), "refunded"),
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,7 +134,14 @@ def _details(key: str, shop: ShopWords) -> tuple[Reason, dict[str, Any]]:
         return Reason.SHIPPED, details
     if key == "buy_confirm_at_store":
         return Reason.BUY_CONFIRM_NEEDED, {**details, "buy": replace(buy, at_store=True)}
+
+    if key == "order_status_none":
+        return Reason.ORDER_STATUS, details
+    if key == "sale_link_needed":
+        return Reason.LINK_NEEDED, {**details, "quantity": 1, "sale": _SALE}
     reason = Reason(key)
+    if reason in SALE_REASONS:
+        return reason, {**details, "quantity": 1, "sale": _SALE}
     if reason is Reason.WHICH_PRODUCT:
         details["options"] = [_TITLE, _TITLE, _TITLE]
     elif reason is Reason.WHICH_VARIANT:
@@ -131,10 +171,10 @@ def previews(
     for network in networks:
         limit = limit_for(network, shop.mastodon_max_characters)
         context = _context(shop, LONGEST_HANDLES.get(network, ""), kept, key, sanitize)
-        text = _text(key, reason, context, details)
+        text = _text(key, reason, context, details, limit)
         length = limit.length(text) if limit is not None else len(text)
         found.append(Preview(display_name(network), text, length, limit, network in _DIRECT))
-    if reason is Reason.SHIPPED:  # its email is not these words (order_care.shipped_email)
+    if reason in _OWN_EMAILS:  # their emails are not these words (order_care's *_email)
         return found
     email = _text(key, reason, _context(shop, "", kept, key, sanitize), details)
     subject = email_subject(reason, shorten(shop.shop_name, ROOM_FOR_TITLES))
@@ -142,10 +182,21 @@ def previews(
     return found
 
 
-def _text(key: str, reason: Reason, context: MessageContext, details: dict[str, Any]) -> str:
-    """The message as sent: order care's shipped news has its own composer."""
+def _text(
+    key: str,
+    reason: Reason,
+    context: MessageContext,
+    details: dict[str, Any],
+    limit: TextLimit | None = None,
+) -> str:
+    """The message as sent: order care's news has its own composers."""
+    base = context.account_url.removesuffix("/account")
+    if reason is Reason.ORDER_STATUS:
+        orders = _ORDERS if key == "order_status" else ()
+        return order_status_text(context, orders, 12, f"{base}/orders", limit)
+    if reason is Reason.ORDER_CANCELLED:
+        return cancelled_text(context, 9_999_999, f"{base}/orders/9999999", public=False)
     if reason is Reason.SHIPPED:
-        base = context.account_url.removesuffix("/account")
         tracking = "https://tracking.example-carrier.com/track?number=1Z999AA10123456784"
         return shipped_text(
             context,

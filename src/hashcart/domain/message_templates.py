@@ -48,6 +48,24 @@ PLACEHOLDERS: dict[str, str] = {
     "tracking_url": "the carrier's tracking link",
     "store": "the name of the store where the shopper pays (Vendure, Shopify)",
     "checkout_url": "the link to the store's checkout, where the shopper pays",
+    "orders": "the newest orders, each with its number, day and status (and tracking link "
+    "once shipped), and how many more there are",
+    "orders_url": "the link to the shopper's orders page (they sign in to see it)",
+    "money_note": "in a private message, that nothing more is charged and what was paid goes "
+    "back; nothing in a public reply",
+    "sale_item": "the sale item's number and title (#3 Mug)",
+    "item_number": "the sale item's number (#3)",
+    "won": "the sale item with the version won (#3 Mug, Red / M)",
+    "priced": "the sale item with the version won and its price (#3 Mug, Red / M, 24.00 EUR)",
+    "pay_by": "when the shopper must pay by",
+    "invoice_url": "the link to the invoice's page, where the shopper pays",
+    "hold_minutes": "how many minutes an unlinked shopper has to link and keep what they won",
+    "place_note": "the shopper's place on the waitlist, or nothing",
+    "released_note": "why the hold was released, in brackets, or nothing",
+    "asked": "the item (and version) the shopper asked for",
+    "exists": "what the sale has",
+    "claim_limit": "how many of an item one shopper may claim",
+    "sale": "the sale's name",
 }
 
 
@@ -240,6 +258,83 @@ TEMPLATES: dict[str, MessageTemplate] = {
             "Your order $order at $shop has shipped. Track it: $tracking_url",
             required=("tracking_url",),
             also="order_url",
+        ),
+        _template(
+            "order_status",
+            "Your orders (answer to the order tag)",
+            "Your latest orders at $shop: $orders. All your orders: $orders_url",
+            required=("orders", "orders_url"),
+        ),
+        _template(
+            "order_status_none",
+            "Your orders, when there are none yet",
+            "You have no orders at $shop yet.",
+            also="orders_url",
+        ),
+        _template(
+            "order_cancelled",
+            "Order cancelled",
+            "Your order $order at $shop has been cancelled.$money_note Details: $order_url",
+            required=("order_url",),
+        ),
+        _template(
+            "claim_won",
+            "Live sale: claim won",
+            "You got $priced at $shop; pay by $pay_by: $invoice_url",
+            required=("invoice_url",),
+            also="sale_item won item_number",
+        ),
+        _template(
+            "claim_promoted",
+            "Live sale: came free from the waitlist",
+            "Good news: $priced came free at $shop and is yours; pay by $pay_by: $invoice_url",
+            required=("invoice_url",),
+            also="sale_item won item_number",
+        ),
+        _template(
+            "sale_link_needed",
+            "Live sale: won, link your account first",
+            "You got $priced at $shop! Link this account at $account_url within $hold_minutes "
+            "minutes to keep it.",
+            required=("account_url",),
+            also="sale_item won item_number",
+        ),
+        _template(
+            "claim_waitlisted",
+            "Live sale: on the waitlist",
+            "$sale_item at $shop is all claimed$place_note. We will tell you if it comes free.",
+            also="item_number",
+        ),
+        _template(
+            "claim_released",
+            "Live sale: claim released",
+            "$sale_item at $shop is released$released_note and went back to the sale.",
+            also="item_number",
+        ),
+        _template(
+            "claim_unknown_item",
+            "Live sale: no such item",
+            "This sale at $shop has no $asked. It has: $exists.",
+            required=("exists",),
+        ),
+        _template(
+            "claim_limit",
+            "Live sale: claim limit reached",
+            "You already have as many of $sale_item as one shopper may claim ($claim_limit) "
+            "at $shop, so this claim was not taken.",
+            also="item_number",
+        ),
+        _template(
+            "sale_closed",
+            "Live sale: closed",
+            "Sorry, the sale $sale at $shop has closed, so $item_number was not claimed.",
+        ),
+        _template(
+            "invoice_due",
+            "Live sale: invoice due",
+            "Your invoice at $shop for $won is due by $pay_by: $invoice_url",
+            required=("invoice_url",),
+            also="sale_item priced item_number",
         ),
         _template(
             "cart_reminder",

@@ -321,9 +321,11 @@ def _compose(
         plain = _which_variant(ctx, named, choices, title_keep, values_keep, example, values)
         if plain is not None:
             key, body = "", plain
-    elif reason in _SALE_REASONS or (reason is Reason.LINK_NEEDED and sale is not None):
-        # Live sales' messages are not the merchant's words yet: fixed texts (issue 13).
-        key, body = "", _sale_text(reason, ctx, named, shop, sale or SaleFacts())
+    elif reason in SALE_REASONS or (reason is Reason.LINK_NEEDED and sale is not None):
+        # Live sales' messages (issue 13), in the merchant's words (issue 14).
+        if reason is Reason.LINK_NEEDED:
+            key = "sale_link_needed"
+        values.update(_sale_values(ctx, named, sale or SaleFacts()))
     elif reason in BUY_REASONS:
         values.update(_buy_values(buy or BuyFacts(), item or named))
         if reason is Reason.BUY_CONFIRM_NEEDED and buy is not None and buy.at_store:
@@ -411,7 +413,7 @@ def _buy_values(buy: BuyFacts, item: str) -> dict[str, str]:
     }
 
 
-_SALE_REASONS = frozenset(
+SALE_REASONS = frozenset(
     {
         Reason.CLAIM_WON,
         Reason.CLAIM_WAITLISTED,
@@ -425,45 +427,28 @@ _SALE_REASONS = frozenset(
 )
 
 
-def _sale_text(reason: Reason, ctx: MessageContext, named: str, shop: str, sale: SaleFacts) -> str:
-    """Live sales' messages (issue 13). The variant and the list of what exists are the
-    catalog's words, sanitized like titles."""
-    item = f"#{sale.item}"
-    what = f"{item} {named}".rstrip()
+def _sale_values(ctx: MessageContext, named: str, sale: SaleFacts) -> dict[str, str]:
+    """Live sales' facts as their templates' values. The variant, the sale's name and the
+    list of what exists are the catalog's and merchant's words, sanitized like titles."""
+    number = f"#{sale.item}"
+    what = f"{number} {named}".rstrip()
     variant = ctx.sanitize(" ".join(tame(sale.variant).translate(_BIDI_CONTROLS).split()))
     won = f"{what}, {variant}" if variant else what
-    priced = f"{won}, {sale.price}" if sale.price else won
-    if reason is Reason.CLAIM_WON:
-        return f"You got {priced} at {shop}; pay by {sale.pay_by}: {sale.link}"
-    if reason is Reason.CLAIM_PROMOTED:
-        return (
-            f"Good news: {priced} came free at {shop} and is yours; pay by {sale.pay_by}: "
-            f"{sale.link}"
-        )
-    if reason is Reason.LINK_NEEDED:
-        return (
-            f"You got {priced} at {shop}! Link this account at {ctx.account_url} within "
-            f"{sale.minutes:g} minutes to keep it."
-        )
-    if reason is Reason.CLAIM_WAITLISTED:
-        place = f"; you are number {sale.place} on its waitlist" if sale.place else ""
-        return f"{what} at {shop} is all claimed{place}. We will tell you if it comes free."
-    if reason is Reason.CLAIM_RELEASED:
-        why = f" ({sale.why})" if sale.why else ""
-        return f"{what} at {shop} is released{why} and went back to the sale."
-    if reason is Reason.CLAIM_UNKNOWN_ITEM:
-        asked = f"{item} {variant}".rstrip()
-        exists = ctx.sanitize(tame(sale.exists).translate(_BIDI_CONTROLS))
-        return f"This sale at {shop} has no {asked}. It has: {exists}."
-    if reason is Reason.CLAIM_LIMIT:
-        return (
-            f"You already have as many of {what} as one shopper may claim ({sale.limit}) "
-            f"at {shop}, so this claim was not taken."
-        )
-    if reason is Reason.SALE_CLOSED:
-        name = ctx.sanitize(tame(sale.sale).translate(_BIDI_CONTROLS))
-        return f"Sorry, the sale {name} at {shop} has closed, so {item} was not claimed."
-    return f"Your invoice at {shop} for {won} is due by {sale.pay_by}: {sale.link}"
+    return {
+        "item_number": number,
+        "sale_item": what,
+        "won": won,
+        "priced": f"{won}, {sale.price}" if sale.price else won,
+        "pay_by": sale.pay_by,
+        "invoice_url": sale.link,
+        "hold_minutes": f"{sale.minutes:g}",
+        "place_note": f"; you are number {sale.place} on its waitlist" if sale.place else "",
+        "released_note": f" ({sale.why})" if sale.why else "",
+        "asked": f"{number} {variant}".rstrip(),
+        "exists": ctx.sanitize(tame(sale.exists).translate(_BIDI_CONTROLS)),
+        "claim_limit": str(sale.limit),
+        "sale": ctx.sanitize(tame(sale.sale).translate(_BIDI_CONTROLS)),
+    }
 
 
 _SUBJECTS = {

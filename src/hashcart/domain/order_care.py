@@ -249,12 +249,13 @@ def _status_body(
     *,
     with_tracking: bool = True,
 ) -> str:
+    values = {"shop": _shop(ctx), "orders_url": orders_url}
     if not orders:
-        return f"You have no orders at {_shop(ctx)} yet."
+        return fill("order_status_none", ctx.templates, values, ctx.sanitize)
     listed = "; ".join(_one(ctx, order, with_tracking=with_tracking) for order in orders[:shown])
     more = total - shown
     tail = f" and {more} more" if more > 0 else ""
-    return f"Your latest orders at {_shop(ctx)}: {listed}{tail}. All your orders: {orders_url}"
+    return fill("order_status", ctx.templates, {**values, "orders": listed + tail}, ctx.sanitize)
 
 
 def order_status_text(
@@ -372,11 +373,15 @@ def cancelled_text(ctx: MessageContext, number: int, order_url: str, *, public: 
     """The news that the shop cancelled order `number`: in a public reply only that it was
     and the order page's address (the page needs the shopper's sign-in); in private also
     what happens to the money. Both fit every network's limit with the shop name shortened
-    as the other order messages do it."""
-    body = f"Your order {number} at {_shop(ctx)} has been cancelled."
-    if not public:
-        body = f"{body} {_MONEY_BACK}"
-    return _with_ref(ctx, f"{body} Details: {order_url}")
+    as the other order messages do it. In the merchant's words when they rewrote
+    `order_cancelled` (issue 14)."""
+    values = {
+        "order": str(number),
+        "shop": _shop(ctx),
+        "order_url": order_url,
+        "money_note": "" if public else f" {_MONEY_BACK}",
+    }
+    return _with_ref(ctx, fill("order_cancelled", ctx.templates, values, ctx.sanitize))
 
 
 def cancelled_email(ctx: MessageContext, number: int, order_url: str) -> str:

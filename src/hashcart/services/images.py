@@ -13,12 +13,15 @@ from __future__ import annotations
 
 import hashlib
 import io
+import logging
+import threading
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from hashcart.backoff import Backoff
 from hashcart.errors import HashcartError
 from hashcart.ports import (
     Clock,
@@ -27,6 +30,7 @@ from hashcart.ports import (
     ImageRenditions,
     UnitOfWork,
 )
+from hashcart.services.beats import Beat
 
 # The formats taken, as Pillow names them, and as the merchant reads them. Pillow is asked
 # to try only these decoders: a file in any other format is no picture here.
@@ -41,6 +45,11 @@ MIN_SIDE = 100
 UPLOAD_PREFIX = "upload:"
 # Pictures fetched by one run of the command (or after one import); the rest wait for the next.
 DEFAULT_BATCH = 500
+# The background fetch's wait after failures in a row (a picture server down, the
+# database away): 10 s, doubling, at most 10 minutes.
+FETCH_BACKOFF = Backoff(first=10.0, cap=600.0)
+
+log = logging.getLogger(__name__)
 
 
 class ImageRefused(HashcartError, ValueError):
@@ -191,3 +200,89 @@ def fetch_link(
             return outcome
         uow.images.record_ready(url, outcome, clock.now())
     return None
+
+
+class PictureFetch(Beat):
+    """The pictures the catalog names and has not got yet, fetched in a daemon thread beside
+    `hashcart serve` and `hashcart listen` (issue 14): one at a time (`fetch_next` fetches at
+    most one), the next at once after a picture is done, after `every` seconds when none
+    waits, and after a growing pause (FETCH_BACKOFF) when fetches fail in a row. `wake()`
+    asks for the next at once (a feed just imported). The fetcher refuses private addresses
+    as `hashcart catalog images` does: it is the same code."""
+
+    name = "hashcart-pictures"
+
+    def __init__(
+        self,
+        fetch_next: Callable[[], ImagesReport],
+        every: float,
+        backoff: Backoff = FETCH_BACKOFF,
+    ) -> None:
+        super().__init__(every)
+        self.fetch_next = fetch_next
+        self.backoff = backoff
+        self.failures = 0
+        # Whether the last step left no picture waiting (fetched or failed, each recorded).
+        self.nothing_waits = False
+        self._wake = threading.Event()
+        # Wakes asked for, and the last one after which a step found no picture waiting.
+        self._changed = threading.Condition()
+        self._asked = 0
+        self._settled = -1
+
+    def describe(self) -> str:
+        """Its line in `hashcart serve`'s banner."""
+        return (
+            "  pictures:         the catalog's new pictures fetched one at a time, "
+            f"looked for every {self.every:.0f} s"
+        )
+
+    def step(self) -> float:
+        """Fetch the next picture, if one waits; how long to wait before the next step."""
+        self.nothing_waits = False
+        try:
+            report = self.fetch_next()
+        except Exception:
+            self.failures += 1
+            delay = self.backoff.delay(self.failures)
+            log.exception("fetching a picture failed; the next try is in %.0f s", delay)
+            return delay
+        self.nothing_waits = not report.waiting
+        if report.failed:
+            self.failures += 1
+            return self.backoff.delay(self.failures)
+        self.failures = 0
+        return 0.0 if report.ready and report.waiting else self.every
+
+    def beat(self) -> None:
+        self.step()
+
+    def wake(self) -> None:
+        """Look for pictures at once (a feed was just imported)."""
+        with self._changed:
+            self._asked += 1
+            self._wake.set()
+
+    def wait_settled(self, timeout: float) -> bool:
+        """Wait until a step that began after the last wake() found no picture waiting
+        (each fetched, or failed and recorded); False if `timeout` seconds pass first."""
+        with self._changed:
+            asked = self._asked
+            return self._changed.wait_for(lambda: self._settled >= asked, timeout)
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self._wake.set()  # out of its wait at once
+        super().stop(timeout)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            with self._changed:
+                self._wake.clear()  # before the step: a wake during it is kept
+                seen = self._asked
+            delay = self.step()
+            if self.nothing_waits:
+                with self._changed:
+                    self._settled = max(self._settled, seen)
+                    self._changed.notify_all()
+            if delay > 0:
+                self._wake.wait(delay)

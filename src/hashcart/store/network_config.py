@@ -276,6 +276,31 @@ _BLANK_OR_CONTROL = re.compile(r"[\x00-\x1f\x7f\s]")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
+def field_problems(
+    plain: Mapping[str, str | tuple[str, ...]],
+    secrets: Mapping[str, str],
+    *,
+    networks: NetworkSettingFields,
+) -> dict[str, str]:
+    """Every value `save` would refuse, by its key, with the reason (all of them at once, so
+    a form shows each beside its field)."""
+    problems: dict[str, str] = {}
+    known_plain = plain_keys(networks=networks)
+    for key, value in plain.items():
+        if key in known_plain and value not in ("", ()):
+            try:
+                check_plain(key, value, networks=networks)
+            except NetworkConfigError as problem:
+                problems[key] = str(problem)
+    for key, value in secrets.items():
+        if value.strip():
+            try:
+                _check_secret(key, value.strip())
+            except NetworkConfigError as problem:
+                problems[key] = str(problem)
+    return problems
+
+
 def check_plain(key: str, value: object, *, networks: NetworkSettingFields) -> Plain:
     """`value` for `key` in the form stored, or NetworkConfigError saying what is wrong: the
     listeners by the registry's names, any other value by the settings model of the network

@@ -145,7 +145,6 @@ def store_account_of(request: Request, viewer: Viewer) -> StoreAccount | None:
     return StoreAccount(store.label, accounts.linked(store.name, viewer.id))
 
 
-
 def _minutes_left(expires_at: datetime, now: datetime) -> int:
     return max(1, int((expires_at - now).total_seconds() // 60))
 

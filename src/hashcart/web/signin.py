@@ -22,6 +22,7 @@ from hashcart.web.context import (
     sign_in,
     unit_of_work,
 )
+from hashcart.web.form_problems import problems_summary
 from hashcart.web.passwords import HashingBusy, Passwords
 
 
@@ -128,15 +129,37 @@ def answer_sign_in_form(
     home: str,
 ) -> Response:
     """The answer to a sign-in form, for either door: on to `next_path` (a local path, else
-    `home`) with a new session, or the form again with the reason and what was typed."""
-    outcome = check_sign_in(request, kind, address, password)
+    `home`) with a new session, or the form again with the reason and what was typed: a
+    field left blank is named beside it, and so is a wrong password, beside the password
+    (the same words whether the email has an account or not)."""
     destination = safe_next(next_path, home)
+    blank: dict[str, str] = {}
+    if not typed_email.strip():
+        blank["email"] = "Enter your email address."
+    if not password:
+        blank["password"] = "Enter your password."
+    if blank:
+        return render(
+            request,
+            template,
+            400,
+            error=problems_summary(blank),
+            field_errors=blank,
+            form={"email": typed_email},
+            next=destination,
+        )
+    outcome = check_sign_in(request, kind, address, password)
     if isinstance(outcome, SignInRefused):
+        # A mismatch belongs to the pair: it is shown beside the password, and the email
+        # field points at it too. A pause (too many tries, busy) is for the whole form.
+        mismatch = outcome.status_code == 400
         page = render(
             request,
             template,
             outcome.status_code,
             error=outcome.message,
+            field_errors={"password": outcome.message} if mismatch else {},
+            mismatch=mismatch,
             form={"email": typed_email},
             next=destination,
         )

@@ -140,12 +140,14 @@ def reset_request(request: Request, email: Annotated[str, Form(max_length=320)] 
     """Always the same answer, so the page does not tell who has an account."""
     address = normal_email(email)
     if address is None:
+        problem = "Enter an email address like name@example.com."
         return render(
             request,
             "auth/reset_request.html",
             400,
             form={"email": email},
-            error="Enter an email address like name@example.com.",
+            error=problem,
+            field_errors={"email": problem},
         )
     app = hashcart_of(request)
     now = app.clock.now()
@@ -201,7 +203,14 @@ def reset_choose(
 ) -> Response:
     problem = password_problem(password)
     if problem is not None:
-        return render(request, "auth/reset_choose.html", 400, token=token, error=problem)
+        return render(
+            request,
+            "auth/reset_choose.html",
+            400,
+            token=token,
+            error=problem,
+            field_errors={"password": problem},
+        )
     app = hashcart_of(request)
     # A dead link costs no hash; the hash is made before the transaction, so waiting for a
     # hashing slot holds no database lock; the link is used up only inside it.

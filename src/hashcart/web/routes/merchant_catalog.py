@@ -52,6 +52,7 @@ def _catalog_page(
     report: ImportReport | None = None,
     import_error: str | None = None,
     images_report: ImagesReport | None = None,
+    pictures_in_background: bool = False,
 ) -> Response:
     q = q.strip()
     now = hashcart_of(request).clock.now()
@@ -76,6 +77,7 @@ def _catalog_page(
         held=held,
         pictures=pictures,
         images_report=images_report,
+        pictures_in_background=pictures_in_background,
     )
 
 
@@ -116,6 +118,11 @@ def import_upload(
             status_code=400,
             import_error=f"{feed.filename}: {error}. Nothing was imported.",
         )
+    fetch = app.picture_fetch
+    if fetch is not None and fetch.running:
+        # `hashcart serve` fetches them in the background, one at a time, from now on.
+        fetch.wake()
+        return _catalog_page(request, report=report, pictures_in_background=True)
     # The feed's pictures, fetched now (a few; `hashcart catalog images` fetches the rest).
     images_report = app.fetch_images(batch=IMPORT_PICTURES)
     return _catalog_page(request, report=report, images_report=images_report)
@@ -162,6 +169,14 @@ def parse_offer(form: OfferForm) -> Offer | str:
     return Offer(amount, currency, availability)
 
 
+# Which field parse_offer's answer is about, by how it starts (the first that matches).
+_OFFER_FIELDS = (
+    ("Choose an availability", "availability"),
+    ("Enter the currency", "currency"),
+    ("", "price"),
+)
+
+
 def product_form_page(
     request: Request,
     product: console.Product,
@@ -173,6 +188,7 @@ def product_form_page(
     stock_error: str | None = None,
     picture_error: str | None = None,
     picture_link: str | None = None,
+    field_errors: dict[str, str] | None = None,
 ) -> Response:
     with read_only(request) as connection:
         level = stock_line(connection, product.product_id, hashcart_of(request).clock.now())
@@ -190,6 +206,7 @@ def product_form_page(
         form=form,
         availability_choices=AVAILABILITY_CHOICES,
         error=error,
+        field_errors=field_errors or {},
         notice=notice,
         level=level,
         stock_typed=stock_typed,
@@ -278,7 +295,10 @@ def product_submit(
     if found is None:
         return not_found(request, product_id)
     if isinstance(offer, str):
-        return product_form_page(request, found, form, 400, error=offer)
+        field = next(key for start, key in _OFFER_FIELDS if offer.startswith(start))
+        return product_form_page(
+            request, found, form, 400, error=offer, field_errors={field: offer}
+        )
     assert changed
     return RedirectResponse(f"/merchant/catalog/{quote(product_id, safe='')}?saved=1", 303)
 
@@ -316,6 +336,12 @@ def stock_submit(
         return not_found(request, product_id)
     if problem is not None:
         return product_form_page(
-            request, found, offer_form(found), 400, stock_typed=stock, stock_error=problem
+            request,
+            found,
+            offer_form(found),
+            400,
+            stock_typed=stock,
+            stock_error=problem,
+            field_errors={"stock": problem},
         )
     return RedirectResponse(f"/merchant/catalog/{quote(product_id, safe='')}?saved=1", 303)

@@ -159,6 +159,7 @@ def live_page(
         400 if error else 200,
         title="Live",
         error=error,
+        field_errors={("minutes" if "window" in error else "post"): error} if error else {},
         query=query,
         numbers=_numbers(found, query, label),
         choices=choices,

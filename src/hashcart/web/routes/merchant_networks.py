@@ -34,6 +34,7 @@ from hashcart.web.context import (
     render,
     unit_of_work,
 )
+from hashcart.web.form_problems import problems_summary
 from hashcart.web.security import sign_in_form_policy
 
 router = APIRouter(
@@ -348,6 +349,10 @@ def _text(value: object) -> str:
     return value if isinstance(value, str) else ""
 
 
+def _sentence(problem: str) -> str:
+    return problem[:1].upper() + problem[1:] + ("" if problem.endswith(".") else ".")
+
+
 @router.post("/networks")
 def networks_submit(
     request: Request,
@@ -362,6 +367,21 @@ def networks_submit(
     }
     plain["listeners"] = tuple(values["listeners"])
     secrets = {key: _text(values.get(key)) for key in network_config.secret_keys(networks=FIELDS)}
+    # Every wrong value at once, each beside its field (issue 14); nothing is saved.
+    found = network_config.field_problems(plain, secrets, networks=FIELDS)
+    if found:
+        said = (
+            f"Nothing was saved: {next(iter(found.values()))}."
+            if len(found) == 1
+            else f"Nothing was saved. {problems_summary(found)}"
+        )
+        return networks_response(
+            request,
+            400,
+            form=dict(plain),
+            error=said,
+            field_errors={key: _sentence(problem) for key, problem in found.items()},
+        )
     try:
         with unit_of_work(request) as connection:
             network_config.save(

@@ -34,6 +34,7 @@ def _page(
     status_code: int = 200,
     *,
     error: str | None = None,
+    field_errors: dict[str, str] | None = None,
     form: dict[str, str] | None = None,
     notice: str | None = None,
 ) -> Response:
@@ -47,6 +48,7 @@ def _page(
         title="Offers",
         offers=offers,
         error=error,
+        field_errors=field_errors or {},
         form=form or {"kind": "percent"},
         notice=notice,
     )
@@ -99,8 +101,9 @@ def offers_add(
         )
     except (OfferInputError, OfferTagTaken) as problem:
         message = str(problem)
+        field = "tag" if isinstance(problem, OfferTagTaken) else _field_of(message)
         # The command line's option names read as the form's fields.
-        for option, field in (
+        for option, words in (
             ("--percent", "the percentage"),
             ("--amount", "the amount"),
             ("--currency", "the currency"),
@@ -108,9 +111,34 @@ def offers_add(
             ("--limit", "the limit"),
             ("--expires", "the end"),
         ):
-            message = message.replace(option, field)
-        return _page(request, 400, error=message[:1].upper() + message[1:] + ".", form=form)
+            message = message.replace(option, words)
+        sentence = message[:1].upper() + message[1:] + "."
+        return _page(
+            request,
+            400,
+            error=sentence,
+            field_errors={field: sentence} if field else {},
+            form=form,
+        )
     return RedirectResponse("/merchant/offers?done=added", 303)
+
+
+# Which field a refusal is about, by the words the command line's checks use (the first
+# that matches): the problem is then shown beside that field (issue 14).
+_FIELD_WORDS = (
+    ("currency", "currency"),
+    ("--percent", "value"),
+    ("--amount", "value"),
+    ("--products", "products"),
+    ("no product with id", "products"),
+    ("limit", "limit"),
+    ("--expires", "expires"),
+    ("offer tag", "tag"),
+)
+
+
+def _field_of(message: str) -> str | None:
+    return next((field for words, field in _FIELD_WORDS if words in message), None)
 
 
 def _set(request: Request, offer_id: str, paused: bool) -> Response:

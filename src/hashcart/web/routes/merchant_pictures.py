@@ -44,10 +44,16 @@ def picture_submit(
         return found
     app = hashcart_of(request)
 
-    def again(problem: str, typed: str | None = None) -> Response:
+    def again(problem: str, typed: str | None = None, field: str = "image_link") -> Response:
         form = offer_form(found)
         return product_form_page(
-            request, found, form, 400, picture_error=problem, picture_link=typed
+            request,
+            found,
+            form,
+            400,
+            field_errors={field: problem},
+            picture_error=problem,
+            picture_link=typed,
         )
 
     if picture is not None and picture.filename:
@@ -55,13 +61,17 @@ def picture_submit(
         data = picture.file.read(limits.max_bytes + 1)
         with app.unit_of_work() as uow:
             problem = upload_image(uow, product_id, data, app.clock, limits)
-        return _saved(product_id) if problem is None else again(f"{picture.filename}: {problem}")
+        return (
+            _saved(product_id)
+            if problem is None
+            else again(f"{picture.filename}: {problem}", field="picture")
+        )
     try:
         link = check_image_link(image_link)
     except ValueError as error:
         return again(f"{str(error)[:1].upper()}{str(error)[1:]}.", image_link)
     if link is None:
-        return again("Choose a picture to upload, or give its link.", image_link)
+        return again("Choose a picture to upload, or give its link.", image_link, "picture")
     with app.unit_of_work() as uow:
         uow.images.set_product_image(product_id, link)
     fetcher = app.image_fetcher()

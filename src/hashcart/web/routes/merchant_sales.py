@@ -50,7 +50,15 @@ def _page(
         status_code,
         title="Live sales",
         sales=found,
-        form=form or {"hold_hours": "24"},
+        # Every field named: the template's form["items"] would read a dict's items method.
+        form={
+            "name": "",
+            "posts": "",
+            "items": "",
+            "limit": "",
+            "hold_hours": "24",
+            **(form or {}),
+        },
         field_errors=field_errors,
         error=problems_summary(field_errors) if field_errors else None,
         notice=notice,

@@ -132,6 +132,7 @@ def _settings_page(
     form: dict[str, str] | None = None,
     error: str | None = None,
     notice: str | None = None,
+    field_errors: dict[str, str] | None = None,
 ) -> Response:
     app = hashcart_of(request)
     with read_only(request) as connection:
@@ -165,6 +166,7 @@ def _settings_page(
         rows=rows,
         form=form,
         error=error,
+        field_errors=field_errors or {},
         notice=notice,
         conflict=conflict,
         catalog_hosts=catalog_hosts,
@@ -222,8 +224,22 @@ def settings_submit(
         with unit_of_work(request) as connection:
             shop_config.save(connection, hashcart_of(request).settings, changes)
     except shop_config.ShopConfigError as problem:
-        return _settings_page(request, 400, form=form, error=f"Nothing was saved: {problem}.")
+        said = f"Nothing was saved: {problem}."
+        fields = {key: said for key in _fields_at_fault(str(problem), changes)}
+        return _settings_page(request, 400, form=form, error=said, field_errors=fields)
     return RedirectResponse("/merchant/settings?saved=1", 303)
+
+
+def _fields_at_fault(problem: str, changes: dict[str, tuple[str, ...]]) -> list[str]:
+    """The fields a refusal is about, so it is shown beside them (issue 14): each field one
+    of whose values the message quotes (a tag asked for twice is beside both lists), else
+    the field the message names (no cart tag left)."""
+    quoted = [
+        key for key, values in changes.items() if any(repr(value) in problem for value in values)
+    ]
+    if quoted:
+        return quoted
+    return ["cart_tags"] if "cart trigger tag" in problem else []
 
 
 def _switch(request: Request, key: str, value: str, anchor: str) -> Response:
