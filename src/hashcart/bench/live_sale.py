@@ -296,16 +296,22 @@ class _Feed:
 
     arrivals: list[SaleArrival]
     start_us: int
+    # Seconds from the start after which nothing more is handed over (a path behind).
+    limit: float
     arrived: dict[int, datetime] = field(default_factory=dict)
+    began: float = 0.0
 
-    def ticks(self, behind_limit: float | None = None) -> Iterator[list[tuple[SaleArrival, bytes]]]:
+    def overdue(self) -> bool:
+        return time.perf_counter() - self.began > self.limit
+
+    def ticks(self) -> Iterator[list[tuple[SaleArrival, bytes]]]:
         """What has arrived since the last tick, with its payload (made as it arrives)."""
         posts = sale_posts()
-        began = time.perf_counter()
+        began = self.began = time.perf_counter()
         index = 0
         while index < len(self.arrivals):
             elapsed_us = (time.perf_counter() - began) * 1_000_000
-            if behind_limit is not None and elapsed_us > behind_limit * 1_000_000:
+            if self.overdue():
                 return
             end = index
             while end < len(self.arrivals) and self.arrivals[end].arrives_us <= elapsed_us:
@@ -326,12 +332,6 @@ class _Feed:
                 time.sleep(TICK - spent)
 
 
-def _start(arrivals: list[SaleArrival]) -> int:
-    """The burst starts now: the payloads' times count from this moment."""
-    del arrivals
-    return start_us_of(datetime.now(UTC))
-
-
 def _run_hashcart(
     app: App, feed: _Feed, stamps: _Stamps, config: LiveSaleConfig, say: Callable[[str], None]
 ) -> None:
@@ -339,15 +339,22 @@ def _run_hashcart(
     timer = _StampedSettleTimer(app, stamps)
     timer.start()
     try:
-        for batch in feed.ticks(behind_limit=config.seconds + config.overtime):
+        size = app.settings.ingest_batch_size
+        for batch in feed.ticks():
             by_network: dict[str, list[bytes]] = defaultdict(list)
             for arrival, payload in batch:
                 by_network[arrival.network].append(payload)
             for network, payloads in by_network.items():
-                sink.ingest(
-                    "bench-live-sale", NETWORK_FORMAT[network], payloads, fetch_parents=False
-                )
-                stamps.commit()
+                for start in range(0, len(payloads), size):
+                    if feed.overdue():
+                        break
+                    sink.ingest(
+                        "bench-live-sale",
+                        NETWORK_FORMAT[network],
+                        payloads[start : start + size],
+                        fetch_parents=False,
+                    )
+                    stamps.commit()
         say("hashcart: the feed is over; waiting for the last claims to settle")
         deadline = time.monotonic() + app.settings.claim_settle_seconds + config.drain_seconds
         while time.monotonic() < deadline and _provisional(app) > 0:
@@ -371,8 +378,10 @@ def _run_naive(app: App, feed: _Feed, stamps: _Stamps, config: LiveSaleConfig, s
     reader = app.payload_reader
     shop = app.shop()
     items = {item.number: item for item in sale.items}
-    for batch in feed.ticks(behind_limit=config.seconds + config.overtime):
+    for batch in feed.ticks():
         for arrival, payload in batch:
+            if feed.overdue():
+                return
             for event in reader.decode(payload, NETWORK_FORMAT[arrival.network]):
                 if isinstance(event, Post):
                     _naive_claim(app, shop, sale, items, event)
@@ -588,7 +597,9 @@ def run_live_sale(
             try:
                 sale = _open_shop(app, config)
                 say(f"{path}: {distinct:,} claims at {config.rate:,}/s for {config.seconds:g} s")
-                feed = _Feed(arrivals, _start(arrivals))
+                # The burst starts now: the payloads' times count from this moment.
+                start = start_us_of(datetime.now(UTC))
+                feed = _Feed(arrivals, start, config.seconds + config.overtime)
                 ids = {
                     (a.network, sale_post_id(a, feed.start_us)): a.index
                     for a in arrivals

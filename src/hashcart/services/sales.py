@@ -162,6 +162,9 @@ class _Settling:
     _sales: dict[int, Sale] = field(default_factory=dict)
     _customers: dict[tuple[str, str], int | None] = field(default_factory=dict)
     _contacts: dict[tuple[Network, str], Contact] = field(default_factory=dict)
+    # Read once a step: a product's price as messages say it, a shopper's sale invoice.
+    _prices: dict[str, str | None] = field(default_factory=dict)
+    _invoices: dict[tuple[int, int], int] = field(default_factory=dict)
     # Claims waitlisted in this step, by the product they wait for, not written yet.
     _waitlisted: dict[str, list[int]] = field(default_factory=dict)
 
@@ -337,8 +340,8 @@ class _Settling:
                 held, Reason.LINK_NEEDED, item, product, minutes=minutes, **self._price(product)
             )
         else:
-            self.records.update_claim(claim.id, **values)
-            self._attach(held, customer, sale, item, promoted=promoted)
+            # One write with `_attach`'s: a burst's winners are the settle step's round trips.
+            self._attach(held, customer, sale, item, promoted=promoted, **values)
         if promoted:
             self.counts.promoted += 1
         else:
@@ -353,18 +356,24 @@ class _Settling:
         item: SaleItem,
         *,
         promoted: bool = False,
+        **values: Any,
     ) -> None:
         """The held claim becomes its linked shopper's: in their invoice, held for the sale's
-        `hold_hours` from now, reminded when a quarter of that is left."""
+        `hold_hours` from now, reminded when a quarter of that is left (`values`: more of the
+        claim's columns to write with these)."""
         hold = timedelta(hours=sale.hold_hours)
         until = self.now + hold
-        invoice = self.records.invoice_for(sale.id, customer, self.now)
+        key = (sale.id, customer)
+        if key not in self._invoices:
+            self._invoices[key] = self.records.invoice_for(sale.id, customer, self.now)
+        invoice = self._invoices[key]
         self.records.update_claim(
             claim.id,
             customer_id=customer,
             invoice_id=invoice,
             hold_until=until,
             remind_at=until - hold / 4,
+            **values,
         )
         attached = StoredClaim(
             **{
@@ -483,10 +492,17 @@ class _Settling:
         return self._sales[sale_id]
 
     def _price(self, product_id: str | None) -> dict[str, Any]:
-        priced = self.repo.buys.priced(product_id) if product_id else None
-        if priced is None or priced.price is None:
+        if not product_id:
             return {}
-        return {"price": f"{priced.price:.2f} {priced.currency or ''}".rstrip()}
+        if product_id not in self._prices:
+            priced = self.repo.buys.priced(product_id)
+            self._prices[product_id] = (
+                None
+                if priced is None or priced.price is None
+                else f"{priced.price:.2f} {priced.currency or ''}".rstrip()
+            )
+        price = self._prices[product_id]
+        return {} if price is None else {"price": price}
 
     def _pay(self, claim: StoredClaim) -> dict[str, Any]:
         facts = self._price(claim.product_id)
