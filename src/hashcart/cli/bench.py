@@ -198,5 +198,5 @@ def _live_sale_table(result: LiveSaleResult) -> None:
             f"{p.not_first_by_time:,}",
             "ok" if p.correct else "FAILED",
         )
-    Console(width=max(console.width, 170)).print(table)
+    Console(width=max(console.width, 200)).print(table)
     console.print(result.check_line(), markup=False, soft_wrap=True)

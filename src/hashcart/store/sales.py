@@ -290,15 +290,16 @@ class StoredSales:
             self.connection.execute(update(sc).where(sc.c.id.in_(chunk)).values(**values))
 
     def invoice_for(self, sale_id: int, customer_id: int, at: datetime) -> int:
-        where = and_(inv.c.sale_id == sale_id, inv.c.customer_id == customer_id)
-        found = self.connection.execute(select(inv.c.id).where(where)).scalar()
-        if found is not None:
-            return int(found)
-        statement = dialect_insert(self._dialect, inv).on_conflict_do_nothing()
-        self.connection.execute(
+        # Made first (one statement for a shopper's first win, the common case in a burst),
+        # read when it was there already.
+        statement = dialect_insert(self._dialect, inv).on_conflict_do_nothing().returning(inv.c.id)
+        made = self.connection.execute(
             statement,
             {"sale_id": sale_id, "customer_id": customer_id, "status": "open", "created_at": at},
-        )
+        ).scalar()
+        if made is not None:
+            return int(made)
+        where = and_(inv.c.sale_id == sale_id, inv.c.customer_id == customer_id)
         return int(self.connection.execute(select(inv.c.id).where(where)).scalar_one())
 
     # --- stock holds (store/stock's reservations) ---
