@@ -528,7 +528,12 @@ class _Settling:
         if not self.tells:
             return
         keys = {(Network(t.claim.network), t.claim.account_id) for t in self.tells}
-        known = {key for key in keys if key in self._customers}
+        # Read in this step already: linked accounts with their contact, unlinked ones.
+        known = {
+            key
+            for key in keys
+            if key in self._contacts or (key in self._customers and self._customers[key] is None)
+        }
         contacts = {key: self._contacts[key] for key in known if key in self._contacts}
         contacts.update(self.repo.contacts_for_accounts(sorted(keys - known)))
         notices = Notices(self.shop)
