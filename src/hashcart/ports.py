@@ -2393,13 +2393,38 @@ class SaleRecords(Protocol):
         """Provisional claims made at or before `cutoff`, in no particular order."""
         ...
 
+    def due_items(self, cutoff: datetime) -> set[int]:
+        """The items with provisional claims made at or before `cutoff`."""
+        ...
+
+    def due_without_item(self, cutoff: datetime) -> list[StoredClaim]:
+        """Provisional claims made at or before `cutoff` naming an item the sale lacks."""
+        ...
+
+    def claims_to_settle(self, item_id: int, cutoff: datetime) -> list[StoredClaim]:
+        """The item's held and paid claims and its provisional ones made at or before
+        `cutoff` (not its waitlist: `waitlist`, `waitlist_count`)."""
+        ...
+
+    def waitlist_count(self, item_id: int, before: datetime) -> int:
+        """How many of the item's waitlisted claims were made before `before`."""
+        ...
+
+    def waitlist(
+        self, item_id: int, since: datetime | None = None, before: datetime | None = None
+    ) -> list[StoredClaim]:
+        """The item's waitlisted claims made at or after `since` and before `before` (either
+        bound left out: no bound), in no particular order."""
+        ...
+
     def holds_to_review(self, now: datetime) -> list[StoredClaim]:
         """Held claims that need the settle step: ran out, unlinked, or owed a reminder."""
         ...
 
     def lock_item(self, item_id: int) -> SaleItem:
-        """The item, its row locked until the transaction ends (FOR UPDATE on PostgreSQL;
-        SQLite's writer lock is held already)."""
+        """The item, its row locked against other settlers until the transaction ends (FOR
+        NO KEY UPDATE on PostgreSQL: claims recorded meanwhile pass; SQLite's writer lock is
+        held already)."""
         ...
 
     def try_lock_item(self, item_id: int) -> SaleItem | None:
@@ -2418,6 +2443,10 @@ class SaleRecords(Protocol):
     def update_claim(self, claim_id: int, **values: Any) -> None:
         """Set the claim's columns (status, refusal, item_id, customer_id, product_id,
         settled_at, hold_until, remind_at, invoice_id)."""
+        ...
+
+    def update_claims(self, claim_ids: Sequence[int], **values: Any) -> None:
+        """`update_claim` for many claims given the same values (a batch of waitlisted ones)."""
         ...
 
     def invoice_for(self, sale_id: int, customer_id: int, at: datetime) -> int:

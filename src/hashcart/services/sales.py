@@ -20,6 +20,7 @@ Runs inside the ingest batch that recorded claims (services/handlers/claim) and 
 
 from __future__ import annotations
 
+import bisect
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -40,6 +41,7 @@ from hashcart.domain.sales import (
 )
 from hashcart.domain.variants import Options
 from hashcart.ports import (
+    Contact,
     NewClaim,
     NewSaleItem,
     Repository,
@@ -181,6 +183,12 @@ class _Settling:
     tells: list[_Tell] = field(default_factory=list)
     _sales: dict[int, Sale] = field(default_factory=dict)
     _customers: dict[tuple[str, str], int | None] = field(default_factory=dict)
+    _contacts: dict[tuple[Network, str], Contact] = field(default_factory=dict)
+    # Read once a step: a product's price as messages say it, a shopper's sale invoice.
+    _prices: dict[str, str | None] = field(default_factory=dict)
+    _invoices: dict[tuple[int, int], int] = field(default_factory=dict)
+    # Claims waitlisted in this step, by the product they wait for, not written yet.
+    _waitlisted: dict[str, list[int]] = field(default_factory=dict)
 
     @property
     def records(self) -> SaleRecords:
@@ -189,15 +197,15 @@ class _Settling:
     def run(self) -> SettleCounts:
         records = self.records
         cutoff = self.now - self.shop.claim_settle
-        due = records.due(cutoff)
         review = records.holds_to_review(self.now)
-        for claim in sorted((c for c in due if c.item_id is None), key=_rank):
+        for claim in sorted(records.due_without_item(cutoff), key=_rank):
             # No item to lock: the claim's own row decides who answers it.
             if records.take_claim(claim.id, skip_locked=self.skip_busy):
                 self._no_such_item(claim)
             else:
                 self.counts.busy += 1
-        items = sorted({c.item_id for c in [*due, *review] if c.item_id is not None})
+        due_items = records.due_items(cutoff)
+        items = sorted(due_items | {c.item_id for c in review if c.item_id is not None})
         # In id order: two settlers lock items in the same order and never deadlock. A pass
         # that skips a busy item stops there (the rest waits for the next beat): taking a
         # later item while another transaction holds an earlier one would lock out of order
@@ -222,9 +230,11 @@ class _Settling:
         else:
             item = records.lock_item(item_id)
         sale = self._sale(item.sale_id)
-        claims = records.claims_of_item(item_id, ("provisional", "held", "paid", "waitlisted"))
+        claims = records.claims_to_settle(item_id, cutoff)
+        self._know_customers(claims)
         held = [c for c in claims if c.status in HELD]
-        waiting = sorted((c for c in claims if c.status == "waitlisted"), key=_rank)
+        due = sorted((c for c in claims if c.status == "provisional"), key=_rank)
+        waiting = _Waitlist(records, item_id, due[0].posted_at if due else None)
         free = item.stock - sum(c.quantity for c in held)
         kept: list[StoredClaim] = []
         for claim in held:
@@ -236,9 +246,6 @@ class _Settling:
         held_by: dict[str, int] = defaultdict(int)
         for claim in kept:
             held_by[self._shopper(claim)] += claim.quantity
-        due = sorted(
-            (c for c in claims if c.status == "provisional" and c.posted_at <= cutoff), key=_rank
-        )
         for claim in due:
             self.counts.settled += 1
             if sale.closed_at is not None and claim.posted_at > sale.closed_at:
@@ -290,17 +297,20 @@ class _Settling:
         self,
         claim: StoredClaim,
         held: list[StoredClaim],
-        waiting: list[StoredClaim],
+        waitlist: _Waitlist,
         item: SaleItem,
     ) -> tuple[int, str]:
         """`pass 12`: the shopper's holds of the item (not paid ones) and their place on its
         waitlist go; the units freed."""
+        self._write_waitlisted()
         shopper = self._shopper(claim)
         freed = 0
         # Not paid: held before this settle step, or won in it (still "provisional" here).
         for mine in [c for c in held if c.status != "paid" and self._shopper(c) == shopper]:
             held.remove(mine)
             freed += self._release(mine, item, "", tell=False)
+        waiting = waitlist.whole()
+        self._know_customers(waiting)
         for mine in [c for c in waiting if self._shopper(c) == shopper]:
             waiting.remove(mine)
             self.records.update_claim(mine.id, status="released", settled_at=self.now)
@@ -311,13 +321,18 @@ class _Settling:
 
     def _promote(
         self,
-        waiting: list[StoredClaim],
+        waitlist: _Waitlist,
         free: int,
         held_by: dict[str, int],
         sale: Sale,
         item: SaleItem,
     ) -> None:
         """Freed units to the waitlist, first by platform time (first fit)."""
+        self._write_waitlisted()
+        if free <= 0:
+            return
+        waiting = waitlist.whole()
+        self._know_customers(waiting)
         for claim in list(waiting):
             if free <= 0:
                 return
@@ -365,8 +380,8 @@ class _Settling:
                 held, Reason.LINK_NEEDED, item, product, minutes=minutes, **self._price(product)
             )
         else:
-            self.records.update_claim(claim.id, **values)
-            self._attach(held, customer, sale, item, promoted=promoted)
+            # One write with `_attach`'s: a burst's winners are the settle step's round trips.
+            self._attach(held, customer, sale, item, promoted=promoted, **values)
         if promoted:
             self.counts.promoted += 1
         else:
@@ -381,18 +396,24 @@ class _Settling:
         item: SaleItem,
         *,
         promoted: bool = False,
+        **values: Any,
     ) -> None:
         """The held claim becomes its linked shopper's: in their invoice, held for the sale's
-        `hold_hours` from now, reminded when a quarter of that is left."""
+        `hold_hours` from now, reminded when a quarter of that is left (`values`: more of the
+        claim's columns to write with these)."""
         hold = timedelta(hours=sale.hold_hours)
         until = self.now + hold
-        invoice = self.records.invoice_for(sale.id, customer, self.now)
+        key = (sale.id, customer)
+        if key not in self._invoices:
+            self._invoices[key] = self.records.invoice_for(sale.id, customer, self.now)
+        invoice = self._invoices[key]
         self.records.update_claim(
             claim.id,
             customer_id=customer,
             invoice_id=invoice,
             hold_until=until,
             remind_at=until - hold / 4,
+            **values,
         )
         attached = StoredClaim(
             **{
@@ -414,15 +435,20 @@ class _Settling:
         return claim.quantity
 
     def _waitlist(
-        self, claim: StoredClaim, product: str, item: SaleItem, waiting: list[StoredClaim]
+        self, claim: StoredClaim, product: str, item: SaleItem, waitlist: _Waitlist
     ) -> None:
-        self.records.update_claim(
-            claim.id, status="waitlisted", product_id=product, settled_at=self.now
-        )
-        waiting.append(claim)
-        waiting.sort(key=_rank)
+        # Written together (`_write_waitlisted`): a burst waitlists thousands a second.
+        self._waitlisted.setdefault(product, []).append(claim.id)
         self.counts.waitlisted += 1
-        self._tell(claim, Reason.CLAIM_WAITLISTED, item, product, place=waiting.index(claim) + 1)
+        place = waitlist.add(claim)
+        self._tell(claim, Reason.CLAIM_WAITLISTED, item, product, place=place)
+
+    def _write_waitlisted(self) -> None:
+        for product, ids in self._waitlisted.items():
+            self.records.update_claims(
+                ids, status="waitlisted", product_id=product, settled_at=self.now
+            )
+        self._waitlisted = {}
 
     def _refuse(
         self, claim: StoredClaim, reason: Reason, why: str, item: SaleItem | None, **facts: Any
@@ -468,6 +494,21 @@ class _Settling:
 
     # --- who, and what we tell them ---
 
+    def _know_customers(self, claims: Sequence[StoredClaim]) -> None:
+        """Who the claims' unlinked-so-far accounts belong to, read in one go."""
+        keys = {
+            (Network(c.network), c.account_id)
+            for c in claims
+            if c.customer_id is None and (c.network, c.account_id) not in self._customers
+        }
+        if not keys:
+            return
+        contacts = self.repo.contacts_for_accounts(sorted(keys))
+        self._contacts.update(contacts)
+        for key in keys:
+            contact = contacts.get(key)
+            self._customers[key] = contact.customer_id if contact is not None else None
+
     def _customer(self, claim: StoredClaim) -> int | None:
         if claim.customer_id is not None:
             return claim.customer_id
@@ -491,10 +532,17 @@ class _Settling:
         return self._sales[sale_id]
 
     def _price(self, product_id: str | None) -> dict[str, Any]:
-        priced = self.repo.buys.priced(product_id) if product_id else None
-        if priced is None or priced.price is None:
+        if not product_id:
             return {}
-        return {"price": f"{priced.price:.2f} {priced.currency or ''}".rstrip()}
+        if product_id not in self._prices:
+            priced = self.repo.buys.priced(product_id)
+            self._prices[product_id] = (
+                None
+                if priced is None or priced.price is None
+                else f"{priced.price:.2f} {priced.currency or ''}".rstrip()
+            )
+        price = self._prices[product_id]
+        return {} if price is None else {"price": price}
 
     def _pay(self, claim: StoredClaim) -> dict[str, Any]:
         facts = self._price(claim.product_id)
@@ -519,8 +567,15 @@ class _Settling:
     def _send(self) -> None:
         if not self.tells:
             return
-        keys = sorted({(Network(t.claim.network), t.claim.account_id) for t in self.tells})
-        contacts = self.repo.contacts_for_accounts(keys)
+        keys = {(Network(t.claim.network), t.claim.account_id) for t in self.tells}
+        # Read in this step already: linked accounts with their contact, unlinked ones.
+        known = {
+            key
+            for key in keys
+            if key in self._contacts or (key in self._customers and self._customers[key] is None)
+        }
+        contacts = {key: self._contacts[key] for key in known if key in self._contacts}
+        contacts.update(self.repo.contacts_for_accounts(sorted(keys - known)))
         notices = Notices(self.shop)
         for told in self.tells:
             claim = told.claim
@@ -537,6 +592,41 @@ class _Settling:
             )
         self.counts.messages += notices.flush(self.repo, self.now)
         self.tells = []
+
+
+class _Waitlist:
+    """An item's waitlist in rank order, read only as far as a settle step needs it: the
+    claims made since the step's first due claim (a new waitlisted claim's place is the
+    count of older ones plus its rank among these), the whole list only for a `pass` or
+    for freed units to promote. A burst's item waits for thousands of claims; reading
+    them all for every batch was the settle step's cost."""
+
+    def __init__(self, records: SaleRecords, item_id: int, since: datetime | None) -> None:
+        self.records = records
+        self.item_id = item_id
+        self.since = since
+        recent = records.waitlist(item_id, since=since) if since is not None else []
+        self.claims = sorted(recent, key=_rank)
+        self._whole = False
+        self._older: int | None = None
+
+    def whole(self) -> list[StoredClaim]:
+        """Every waitlisted claim, in rank order (the list itself: callers remove from it)."""
+        if not self._whole:
+            older = self.records.waitlist(self.item_id, before=self.since)
+            self.claims = sorted([*older, *self.claims], key=_rank)
+            self._whole = True
+        return self.claims
+
+    def add(self, claim: StoredClaim) -> int:
+        """Put a claim made at or after `since` on the list; its place (1: first)."""
+        bisect.insort(self.claims, claim, key=_rank)
+        place = self.claims.index(claim) + 1
+        if self._whole or self.since is None:
+            return place
+        if self._older is None:
+            self._older = self.records.waitlist_count(self.item_id, self.since)
+        return self._older + place
 
 
 def _fields(claim: StoredClaim) -> dict[str, Any]:

@@ -2,10 +2,11 @@
 
 Exactly-once is the tables': one claim per (network, post id), one invoice per (sale,
 customer), one sale per post. The settle step's turn-taking is `lock_item`: a row lock on the
-sale item (PostgreSQL `SELECT ... FOR UPDATE`) before its claims are read, so two settlers
-never hand out the same unit; on SQLite the transaction holds the writer lock already
-(BEGIN IMMEDIATE). `try_lock_item` is the same lock with SKIP LOCKED: the settle passes that
-several processes run on a beat (workers, serve) leave an item another is settling to it."""
+sale item (PostgreSQL `SELECT ... FOR NO KEY UPDATE`) before its claims are read, so two
+settlers never hand out the same unit; on SQLite the transaction holds the writer lock
+already (BEGIN IMMEDIATE). `try_lock_item` is the same lock with SKIP LOCKED: the settle
+passes that several processes run on a beat (workers, serve) leave an item another is
+settling to it."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, and_, insert, literal, or_, select, update
+from sqlalchemy import Connection, and_, func, insert, literal, or_, select, update
 
 from hashcart.domain.sales import SaleInputError
 from hashcart.domain.stock import order_holder
@@ -39,6 +40,9 @@ __all__ = ["HOLD_REASON", "StoredSales", "board_event_kind", "sale_holder"]
 s, sp, si, sc, inv = t.sales, t.sale_posts, t.sale_items, t.sale_claims, t.sale_invoices
 # The reservations' reason for a won claim's hold.
 HOLD_REASON = "sale"
+# Rows a statement when claims are recorded or updated together (SQLite allows 32,766
+# parameters a statement: 500 claims of 13 columns stay well under).
+_INSERT_CHUNK = 500
 
 
 def board_event_kind(values: dict[str, Any]) -> str | None:
@@ -209,16 +213,77 @@ class StoredSales:
             }
             for claim in claims
         ]
-        statement = dialect_insert(self._dialect, sc).on_conflict_do_nothing().returning(sc.c.id)
         added = 0
-        for row in rows:  # one row a statement: RETURNING over many is not portable here
-            added += self.connection.execute(statement, row).first() is not None
+        # Many rows a statement (RETURNING names the ones that were new): one round trip per
+        # chunk instead of one per claim, which a burst of thousands a second needs.
+        for start in range(0, len(rows), _INSERT_CHUNK):
+            statement = (
+                dialect_insert(self._dialect, sc)
+                .values(rows[start : start + _INSERT_CHUNK])
+                .on_conflict_do_nothing()
+                .returning(sc.c.id)
+            )
+            added += len(self.connection.execute(statement).all())
         return added
 
     def due(self, cutoff: datetime) -> list[StoredClaim]:
         rows = self.connection.execute(
             select(sc).where(sc.c.status == "provisional", sc.c.posted_at <= cutoff)
         ).all()
+        return [_claim(row) for row in rows]
+
+    def due_items(self, cutoff: datetime) -> set[int]:
+        rows = self.connection.execute(
+            select(sc.c.item_id)
+            .where(
+                sc.c.status == "provisional",
+                sc.c.posted_at <= cutoff,
+                sc.c.item_id.is_not(None),
+            )
+            .distinct()
+        )
+        return {int(row.item_id) for row in rows}
+
+    def due_without_item(self, cutoff: datetime) -> list[StoredClaim]:
+        rows = self.connection.execute(
+            select(sc).where(
+                sc.c.status == "provisional", sc.c.posted_at <= cutoff, sc.c.item_id.is_(None)
+            )
+        ).all()
+        return [_claim(row) for row in rows]
+
+    def claims_to_settle(self, item_id: int, cutoff: datetime) -> list[StoredClaim]:
+        rows = self.connection.execute(
+            select(sc).where(
+                sc.c.item_id == item_id,
+                or_(
+                    sc.c.status.in_(("held", "paid")),
+                    and_(sc.c.status == "provisional", sc.c.posted_at <= cutoff),
+                ),
+            )
+        ).all()
+        return [_claim(row) for row in rows]
+
+    def waitlist_count(self, item_id: int, before: datetime) -> int:
+        return int(
+            self.connection.execute(
+                select(func.count())
+                .select_from(sc)
+                .where(
+                    sc.c.item_id == item_id, sc.c.status == "waitlisted", sc.c.posted_at < before
+                )
+            ).scalar_one()
+        )
+
+    def waitlist(
+        self, item_id: int, since: datetime | None = None, before: datetime | None = None
+    ) -> list[StoredClaim]:
+        where = [sc.c.item_id == item_id, sc.c.status == "waitlisted"]
+        if since is not None:
+            where.append(sc.c.posted_at >= since)
+        if before is not None:
+            where.append(sc.c.posted_at < before)
+        rows = self.connection.execute(select(sc).where(*where)).all()
         return [_claim(row) for row in rows]
 
     def holds_to_review(self, now: datetime) -> list[StoredClaim]:
@@ -231,12 +296,17 @@ class StoredSales:
         return [_claim(row) for row in rows]
 
     def lock_item(self, item_id: int) -> SaleItem:
-        row = self.connection.execute(select(si).where(si.c.id == item_id).with_for_update()).one()
-        return _item(row)
+        # FOR NO KEY UPDATE, not FOR UPDATE: settlers still take turns, but a claim recorded
+        # meanwhile (its foreign key takes FOR KEY SHARE on the item) neither waits for a
+        # settler nor makes one wait. With FOR UPDATE, an ingest batch that had recorded a
+        # claim on item 2 and then one on item 1, while serve's settle step held item 1 and
+        # wanted item 2, deadlocked (found by `hashcart bench --shape live-sale`).
+        statement = select(si).where(si.c.id == item_id).with_for_update(key_share=True)
+        return _item(self.connection.execute(statement).one())
 
     def try_lock_item(self, item_id: int) -> SaleItem | None:
         row = self.connection.execute(
-            select(si).where(si.c.id == item_id).with_for_update(skip_locked=True)
+            select(si).where(si.c.id == item_id).with_for_update(skip_locked=True, key_share=True)
         ).first()
         return None if row is None else _item(row)
 
@@ -271,24 +341,41 @@ class StoredSales:
             )
         )
 
-    def invoice_for(self, sale_id: int, customer_id: int, at: datetime) -> int:
-        where = and_(inv.c.sale_id == sale_id, inv.c.customer_id == customer_id)
-        found = self.connection.execute(select(inv.c.id, inv.c.status).where(where)).first()
-        if found is not None:
-            if found.status == "paid":
-                # One invoice per shopper per sale: an item won after it was paid opens it
-                # again for what is still owed (its paid items stay paid, their order kept);
-                # left paid, the new item could never be paid and its hold would run out.
+    def update_claims(self, claim_ids: Sequence[int], **values: Any) -> None:
+        for start in range(0, len(claim_ids), _INSERT_CHUNK):
+            chunk = list(claim_ids[start : start + _INSERT_CHUNK])
+            self.connection.execute(update(sc).where(sc.c.id.in_(chunk)).values(**values))
+            kind = board_event_kind(values)
+            if kind is not None:
                 self.connection.execute(
-                    update(inv).where(inv.c.id == found.id).values(status="open", paid_at=None)
+                    insert(t.sale_claim_events).from_select(
+                        ["sale_id", "claim_id", "kind"],
+                        select(sc.c.sale_id, sc.c.id, literal(kind))
+                        .where(sc.c.id.in_(chunk))
+                        .order_by(sc.c.posted_at, sc.c.id),
+                    )
                 )
-            return int(found.id)
-        statement = dialect_insert(self._dialect, inv).on_conflict_do_nothing()
-        self.connection.execute(
+
+    def invoice_for(self, sale_id: int, customer_id: int, at: datetime) -> int:
+        # Made first (one statement for a shopper's first win, the common case in a burst),
+        # read when it was there already.
+        statement = dialect_insert(self._dialect, inv).on_conflict_do_nothing().returning(inv.c.id)
+        made = self.connection.execute(
             statement,
             {"sale_id": sale_id, "customer_id": customer_id, "status": "open", "created_at": at},
-        )
-        return int(self.connection.execute(select(inv.c.id).where(where)).scalar_one())
+        ).scalar()
+        if made is not None:
+            return int(made)
+        where = and_(inv.c.sale_id == sale_id, inv.c.customer_id == customer_id)
+        found = self.connection.execute(select(inv.c.id, inv.c.status).where(where)).one()
+        if found.status == "paid":
+            # One invoice per shopper per sale: an item won after it was paid opens it again
+            # for what is still owed (its paid items stay paid, their order kept); left paid,
+            # the new item could never be paid and its hold would run out.
+            self.connection.execute(
+                update(inv).where(inv.c.id == found.id).values(status="open", paid_at=None)
+            )
+        return int(found.id)
 
     # --- stock holds (store/stock's reservations) ---
 

@@ -1038,7 +1038,8 @@ sale_claims = Table(
     Column("invoice_id", ForeignKey("sale_invoices.id", ondelete="SET NULL"), nullable=True),
     UniqueConstraint("network", "post_id", name="uq_sale_claims_post"),
     Index("ix_sale_claims_status", "status", "posted_at"),
-    Index("ix_sale_claims_item", "item_id", "status"),
+    # An item's claims by status, in time: the settle step's due claims and waitlist places.
+    Index("ix_sale_claims_item", "item_id", "status", "posted_at"),
     Index("ix_sale_claims_invoice", "invoice_id"),
 )
 
