@@ -234,3 +234,23 @@ def test_a_strangers_handle_is_text_on_the_board(tmp_path: Path) -> None:
     page = merchant.get("/merchant/sales/1").text
     shop.close()
     assert "&lt;img src=x onerror=alert(1)&gt;" in page and hostile not in page
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_a_bluesky_claimer_shows_the_handle_the_shop_knows_or_their_did(shop: SaleShop) -> None:
+    # Jetstream's posts carry the author's DID only: the claim holds no handle.
+    linked, stranger = shopper("bluesky", 1), shopper("bluesky", 2)
+    shop.customer("s1@example.com", (linked.network, linked.account_id, linked.handle))
+    shop.open("bluesky", {"12": ("mug", 1)})
+    shop.ingest(
+        [
+            claim("bluesky", 1, key("bluesky", 1), "sold 12", seconds=1),
+            claim("bluesky", 2, key("bluesky", 2), "sold 12", seconds=2),
+        ]
+    )
+    shop.settle()
+    with shop.app.engine.connect() as connection:
+        sale_id = connection.execute(select(t.sales.c.id)).scalar_one()
+        lines = recent_claim_events(connection, sale_id, 10)
+    shown = {line["kind"]: line["handle"] for line in lines}
+    assert shown == {"won": linked.handle, "waitlisted": stranger.account_id}

@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import Connection, func, select
 
 from hashcart.store import schema as t
+from hashcart.store.known_handles import known_handles
 
 __all__ = [
     "BoardMark",
@@ -49,6 +50,7 @@ def _lines(connection: Connection, where: Any, newest_first: bool, limit: int) -
             ev.c.id,
             ev.c.kind,
             sc.c.network,
+            sc.c.account_id,
             sc.c.handle,
             sc.c.item_number,
             sc.c.quantity,
@@ -62,13 +64,24 @@ def _lines(connection: Connection, where: Any, newest_first: bool, limit: int) -
     ).all()
 
 
-def _shape(row: Any) -> dict[str, Any]:
+def _shaped(connection: Connection, rows: Sequence[Any]) -> list[dict[str, Any]]:
+    """The lines as shown. A claim whose post named no handle (Jetstream's posts carry only
+    the author's DID) shows the handle the shop knows, else the account id itself."""
+    unnamed = [(row.network, row.account_id) for row in rows if not row.handle]
+    known = known_handles(connection, unnamed) if unnamed else {}
+    return [
+        _shape(row, row.handle or known.get((row.network, row.account_id)) or row.account_id)
+        for row in rows
+    ]
+
+
+def _shape(row: Any, handle: str) -> dict[str, Any]:
     return {
         "id": row.id,
         "kind": row.kind,
         "words": KIND_WORDS.get(row.kind, row.kind),
         "network": row.network,
-        "handle": row.handle,
+        "handle": handle,
         "item": row.item_number,
         "quantity": row.quantity,
         "posted_at": row.posted_at.isoformat(),
@@ -78,7 +91,7 @@ def _shape(row: Any) -> dict[str, Any]:
 
 def recent_claim_events(connection: Connection, sale_id: int, limit: int) -> list[dict[str, Any]]:
     """The sale's last `limit` lines, newest first (the page as served)."""
-    return [_shape(row) for row in _lines(connection, ev.c.sale_id == sale_id, True, limit)]
+    return _shaped(connection, _lines(connection, ev.c.sale_id == sale_id, True, limit))
 
 
 def claim_events(
@@ -86,7 +99,7 @@ def claim_events(
 ) -> list[dict[str, Any]]:
     """The sale's lines with an id above `after`, oldest first, at most `limit`."""
     where = (ev.c.sale_id == sale_id) & (ev.c.id > after)
-    return [_shape(row) for row in _lines(connection, where, False, limit)]
+    return _shaped(connection, _lines(connection, where, False, limit))
 
 
 def board_mark(connection: Connection, sale_id: int) -> BoardMark:
