@@ -6,7 +6,7 @@ p50 and p99 per page and API list.
 The shop, for N posts: 500 products; N shoppable posts (one product each, a post every 30
 seconds over the networks in turn); every 20th post three `#cart` replies (two added, one
 already in the cart) and a message for each in the outbox; an order for every 100th post;
-10,000 customers; a dead letter for every 100th post.
+10,000 customers (N when fewer); a dead letter for every 100th post.
 """
 
 from __future__ import annotations
@@ -104,8 +104,8 @@ def generate(database_url: str, posts: int, report: Callable[[str], None] = prin
         with app.engine.begin() as connection:
             accounts.add_merchant(connection, MERCHANT, hash_password(PASSWORD), now)
             _fill(connection, t.products, _products(now))
-            _fill(connection, t.customers, _customers())
-            report(f"products and customers: {PRODUCTS:,} and {CUSTOMERS:,}")
+            _fill(connection, t.customers, _customers(min(CUSTOMERS, posts)))
+            report(f"products and customers: {PRODUCTS:,} and {min(CUSTOMERS, posts):,}")
         with app.engine.begin() as connection:
             _fill(connection, t.posts, _shop_posts(posts))
             _fill(connection, t.post_products, _post_products(posts))
@@ -137,8 +137,8 @@ def _products(now: datetime) -> Iterator[dict[str, Any]]:
         }
 
 
-def _customers() -> Iterator[dict[str, Any]]:
-    for number in range(CUSTOMERS):
+def _customers(count: int) -> Iterator[dict[str, Any]]:
+    for number in range(count):
         yield {
             "email": f"shopper{number:05d}@bench.example",
             "name": f"Shopper {number}",
@@ -197,13 +197,13 @@ def _replies(posts: int) -> Iterator[dict[str, Any]]:
         }
 
 
-def _actions(posts: int) -> Iterator[dict[str, Any]]:
+def _actions(posts: int) -> Iterator[dict[str, Any]]:  # customers: see _customers
     for number, reply, reply_id in _reply_ids(posts):
         yield {
             "network": _network(number),
             "trigger_post_id": reply_id,
             "outcome": "already_in_cart" if reply == 2 else "added",
-            "customer_id": (number + reply) % CUSTOMERS + 1,
+            "customer_id": (number + reply) % min(CUSTOMERS, posts) + 1,
             "product_id": f"p{number % PRODUCTS:04d}",
             "created_at": START + timedelta(seconds=30 * number + 6 + reply),
         }
@@ -229,11 +229,11 @@ def _messages(posts: int) -> Iterator[dict[str, Any]]:
 def _orders(posts: int) -> Iterator[dict[str, Any]]:
     for order, number in enumerate(range(0, posts, 100)):
         yield {
-            "customer_id": order % CUSTOMERS + 1,
+            "customer_id": order % min(CUSTOMERS, posts) + 1,
             "checkout_key": f"bench-{order}",
             "status": "paid",
-            "email": f"shopper{order % CUSTOMERS:05d}@bench.example",
-            "ship_name": f"Shopper {order % CUSTOMERS}",
+            "email": f"shopper{order % min(CUSTOMERS, posts):05d}@bench.example",
+            "ship_name": f"Shopper {order % min(CUSTOMERS, posts)}",
             "ship_line1": "1 Bench Street",
             "ship_city": "Testville",
             "ship_postcode": "12345",
@@ -380,6 +380,7 @@ def run_pages_bench(
     workdir: Path,
     report: Callable[[str], None] = print,
     database_url: str | None = None,
+    routes: tuple[str, ...] = PAGES + API_LISTS,
 ) -> list[RouteResult]:
     """Generate the shop (unless `database_url` names one already made), serve it and
     measure every route, each at its first and its second page."""
@@ -401,7 +402,7 @@ def run_pages_bench(
         with httpx.Client(base_url=base, timeout=300) as browser:
             _sign_in(browser)
             api = {"Authorization": f"Bearer {token}"}
-            for route in PAGES + API_LISTS:
+            for route in routes:
                 is_api = route.startswith("/api/")
                 headers = api if is_api else {}
                 cookies = httpx.Cookies() if is_api else browser.cookies

@@ -17,7 +17,6 @@ from hashcart.store.outbox_text import text_for_staff
 from hashcart.store.shoppable import shoppable_conditions
 from hashcart.views.keyset import BadCursor, KeyOrder, Paged, keyset_page
 
-
 PER_PAGE = 50
 
 
