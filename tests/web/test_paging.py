@@ -214,3 +214,25 @@ def test_a_stale_page_link_shows_the_first_page_and_says_so(web_shop: WebShop) -
     page = browser.get("/merchant/posts?after=edited")
     assert page.status_code == 400
     assert "no longer there" in page.text and "Post 0<" in page.text
+
+
+def test_a_big_shops_totals_are_worked_out_when_asked_for(
+    web_shop: WebShop, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from hashcart.views import funnel as funnel_module
+
+    monkeypatch.setattr(funnel_module, "BIG_SHOP_POSTS", 2)
+    _many_posts(web_shop, 3)
+    browser = web_shop.browser()
+    assert browser.merchant_sign_in().status_code == 303
+    page = browser.get("/merchant/posts").text
+    assert "Post 2<" in page and "Total (" not in page
+    asked = _link_to_totals(page)
+    assert asked == "/merchant/posts?sort=posted&dir=desc&totals=1"
+    assert "Total (3 posts)" in browser.get(asked).text
+
+
+def _link_to_totals(html: str) -> str:
+    found = re.search(r'href="([^"]+)">Work out the totals<', html)
+    assert found, "no link to the totals"
+    return found.group(1).replace("&amp;", "&")

@@ -173,6 +173,8 @@ posts = Table(
     Index("ix_posts_parent", "network", "parent_id"),
     # The funnel's pages, newest first (views/funnel: keyset paging).
     Index("ix_posts_created", "created_at", "network", "post_id"),
+    # ... and one network's newest first (the page's network filter; sorted by network).
+    Index("ix_posts_network_created", "network", "created_at", "post_id"),
 )
 
 post_products = Table(
@@ -296,6 +298,8 @@ outbox = Table(
     # weighed it equal to ix_outbox_status (status = ? AND id <> ?) and took whichever index
     # was made first, so a new database (tables made in another order) read every sent row.
     Index("ix_outbox_account", "network", "account_id", "status"),
+    # The replies to a trigger post: the funnel's "confirmed another way" for one page.
+    Index("ix_outbox_reply", "network", "in_reply_to"),
 )
 
 dead_letters = Table(

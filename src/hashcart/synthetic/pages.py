@@ -49,6 +49,8 @@ START = datetime(2025, 1, 1, tzinfo=UTC)
 # its first page and on the page its "next" link leads to.
 PAGES = (
     "/merchant/posts",
+    "/merchant/posts?network=x",
+    "/merchant/posts?totals=1",
     "/merchant/posts?sort=author&dir=asc",
     "/merchant/posts?sort=triggers&dir=desc",
     "/merchant/outbox",
@@ -407,11 +409,11 @@ def run_pages_bench(
                 headers = api if is_api else {}
                 cookies = httpx.Cookies() if is_api else browser.cookies
                 first = browser.get(route, headers=headers)
-                routes = [route]
+                pages = [route]
                 second = _next_of(first)
                 if second:
-                    routes.append(second)
-                for measured in routes:
+                    pages.append(second)
+                for measured in pages:
                     found = asyncio.run(_measure(base, measured, headers, cookies, requests))
                     report(f"{found.route}: p50 {found.p50_ms:,.0f} ms, p99 {found.p99_ms:,.0f} ms")
                     results.append(found)

@@ -35,6 +35,7 @@ from sqlalchemy import (
     and_,
     case,
     cast,
+    false,
     func,
     literal,
     or_,
@@ -277,7 +278,7 @@ class _Scope:
     def where(self, network: Any, post_id: Any) -> Any:
         """The condition on a query's (network, post id) columns naming the post."""
         if self.only is not None:
-            return tuple_(network, post_id).in_(self.only)
+            return _keys_in(network, post_id, self.only)
         if self.whole_shop:
             shown = t.posts.alias("shown")
             return (
@@ -318,6 +319,18 @@ class _Scope:
 
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def _keys_in(network: Any, post_id: Any, keys: list[tuple[str, str]]) -> Any:
+    """`(network, post_id) IN keys`, written per network (`network = 'x' AND post_id IN
+    (...) OR ...`): SQLite seeks an index for each such term, where a row-value IN list
+    would read the whole table."""
+    ids: dict[str, list[str]] = defaultdict(list)
+    for key_network, key_post in keys:
+        ids[key_network].append(key_post)
+    if not ids:
+        return false()
+    return or_(*(and_(network == name, post_id.in_(found)) for name, found in sorted(ids.items())))
 
 
 def _shoppable_posts(
@@ -444,15 +457,7 @@ def _add_confirmed_elsewhere(connection: Connection, scope: _Scope) -> None:
                 and_(
                     trigger.c.network == reply.c.network, trigger.c.post_id == reply.c.in_reply_to
                 ),
-            ).join(
-                instead,
-                or_(
-                    instead.c.dedupe_key
-                    == literal(FALLBACK_KEY_PREFIX, String) + cast(reply.c.id, String),
-                    instead.c.dedupe_key
-                    == literal(PRIVATE_FALLBACK_KEY_PREFIX, String) + cast(reply.c.id, String),
-                ),
-            )
+            ).join(instead, _fallback_of(reply, instead))
         )
         .where(
             reply.c.channel == "reply",
@@ -461,10 +466,54 @@ def _add_confirmed_elsewhere(connection: Connection, scope: _Scope) -> None:
         )
         .group_by(trigger.c.network, trigger.c.parent_id)
     )
+    if scope.only is not None:
+        _add_confirmed_elsewhere_of_page(connection, scope, reply, instead, trigger)
+        return
     for row in connection.execute(query):
         found = scope.get((row.network, row.parent_id))
         if found is not None:
             found.confirmed_elsewhere = int(row.elsewhere)
+
+
+def _add_confirmed_elsewhere_of_page(
+    connection: Connection, scope: _Scope, reply: Any, instead: Any, trigger: Any
+) -> None:
+    """The same for one page: its posts' triggers first (the parent index), then per network
+    the failed replies to those (the outbox's reply index), never every failed reply."""
+    triggers = select(trigger.c.network, trigger.c.post_id, trigger.c.parent_id).where(
+        scope.where(trigger.c.network, trigger.c.parent_id)
+    )
+    parent_of: dict[tuple[str, str], tuple[str, str]] = {}
+    for row in connection.execute(triggers):
+        parent_of[(row.network, row.post_id)] = (row.network, row.parent_id)
+    ids: dict[str, list[str]] = defaultdict(list)
+    for network, post_id in parent_of:
+        ids[network].append(post_id)
+    for network, found_ids in sorted(ids.items()):
+        query = (
+            select(reply.c.in_reply_to, func.count().label("elsewhere"))
+            .select_from(reply.join(instead, _fallback_of(reply, instead)))
+            .where(
+                reply.c.network == network,
+                reply.c.in_reply_to.in_(found_ids),
+                reply.c.channel == "reply",
+                reply.c.status == "failed",
+            )
+            .group_by(reply.c.in_reply_to)
+        )
+        for row in connection.execute(query):
+            found = scope.get(parent_of[(network, row.in_reply_to)])
+            if found is not None:
+                found.confirmed_elsewhere += int(row.elsewhere)
+
+
+def _fallback_of(reply: Any, instead: Any) -> Any:
+    """`instead` is the email or private message the dispatcher sent for the failed `reply`."""
+    return or_(
+        instead.c.dedupe_key == literal(FALLBACK_KEY_PREFIX, String) + cast(reply.c.id, String),
+        instead.c.dedupe_key
+        == literal(PRIVATE_FALLBACK_KEY_PREFIX, String) + cast(reply.c.id, String),
+    )
 
 
 def _web_line(scope: _Scope, post_id: Any) -> Any:
@@ -622,19 +671,33 @@ SQL_SORTS: frozenset[str] = frozenset({"posted", "network", "author", "text"})
 
 def _key_order(sort: SortKey, descending: bool) -> KeyOrder:
     p = t.posts
+    # Ties go the way the column goes (newest first under a descending column), so one index
+    # read in one direction serves the whole order.
     tail: list[tuple[Any, bool]] = [
-        (p.c.created_at, True),
-        (p.c.network, True),
-        (p.c.post_id, True),
+        (p.c.created_at, descending),
+        (p.c.network, descending),
+        (p.c.post_id, descending),
     ]
     if sort == "posted":
-        return [(p.c.created_at, descending), (p.c.network, descending), (p.c.post_id, descending)]
+        return tail
+    if sort == "network":  # the (network, created_at, post_id) index, in one direction
+        return [(p.c.network, descending), (p.c.created_at, descending), (p.c.post_id, descending)]
     first = {
-        "network": p.c.network,
         "author": func.lower(p.c.author_handle),
         "text": func.lower(func.coalesce(p.c.text, "")),
     }[sort]
     return [(first, descending), *tail]
+
+
+# Above this many stored posts the console works out the whole shop's totals only when asked
+# (they read every reply, line, buy and load; a page reads only its own posts').
+BIG_SHOP_POSTS = 10_000
+
+
+def is_big_shop(connection: Connection) -> bool:
+    """More than BIG_SHOP_POSTS posts stored (counting stops there)."""
+    some = select(t.posts.c.post_id).limit(BIG_SHOP_POSTS + 1).subquery()
+    return int(connection.scalar(select(func.count()).select_from(some)) or 0) > BIG_SHOP_POSTS
 
 
 @dataclass

@@ -16,6 +16,7 @@ from hashcart.networks import registry
 from hashcart.networks.post_urls import post_url
 from hashcart.views.csv_cells import csv_cell
 from hashcart.views.funnel import (
+    BIG_SHOP_POSTS,
     SORT_KEYS,
     Funnel,
     FunnelPage,
@@ -23,6 +24,7 @@ from hashcart.views.funnel import (
     SortKey,
     funnel,
     funnel_page,
+    is_big_shop,
 )
 from hashcart.views.keyset import MAX_CURSOR, BadCursor
 from hashcart.web.context import SignedInMerchant, csrf_protected, hashcart_of, read_only, render
@@ -119,6 +121,7 @@ def posts_page(
     dir: str | None = None,
     after: str = "",
     before: str = "",
+    totals: str = "",
 ) -> Response:
     query = FunnelQuery.of(network, sort, dir)
     error = query.network_error
@@ -127,6 +130,8 @@ def posts_page(
     accounts = _shop_accounts(request)
     app = hashcart_of(request)
     with read_only(request) as connection:
+        # A big shop's totals read all its replies, lines and buys: only when asked for.
+        with_totals = totals == "1" or not is_big_shop(connection)
 
         def load(after: str, before: str) -> FunnelPage:
             return funnel_page(
@@ -138,6 +143,7 @@ def posts_page(
                 descending=query.descending,
                 after=after[:MAX_CURSOR],
                 before=before[:MAX_CURSOR],
+                with_totals=with_totals,
             )
 
         try:
@@ -155,6 +161,8 @@ def posts_page(
         query=query,
         rows=[(row, _url(row)) for row in found.rows],
         totals=found.totals,
+        big_shop_posts=BIG_SHOP_POSTS,
+        totals_url=query.url("/merchant/posts", totals="1"),
         page=page,
         next_url=query.url("/merchant/posts", after=page.next_after) if page.next_after else None,
         previous_url=(

@@ -17,9 +17,11 @@ depends_on = None
 
 _INDEXES = (
     ("ix_posts_created", "posts", ["created_at", "network", "post_id"]),
+    ("ix_posts_network_created", "posts", ["network", "created_at", "post_id"]),
     ("ix_cart_lines_post", "cart_lines", ["network", "post_id"]),
     ("ix_buy_requests_source_post", "buy_requests", ["network", "source_post_id"]),
     ("ix_offer_loads_parent_post", "offer_loads", ["network", "parent_post_id"]),
+    ("ix_outbox_reply", "outbox", ["network", "in_reply_to"]),
 )
 
 
