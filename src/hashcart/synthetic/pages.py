@@ -24,6 +24,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
+from urllib.parse import urljoin
 
 import httpx
 from sqlalchemy import Connection, Table, insert
@@ -335,13 +336,14 @@ def _sign_in(client: httpx.Client) -> None:
         raise RuntimeError(f"signing in answered {answer.status_code}")
 
 
-def _next_of(response: httpx.Response) -> str | None:
-    """The second page: the API's Link header, or a page's rel="next" link."""
+def _next_of(route: str, response: httpx.Response) -> str | None:
+    """The second page: the API's Link header, or a page's rel="next" link (which may be
+    relative to the route, `?after=…`)."""
     link = response.links.get("next", {}).get("url")
-    if link:
-        return str(link)
-    found = re.search(r'rel="next" href="([^"]+)"', response.text)
-    return found.group(1).replace("&amp;", "&") if found else None
+    if not link:
+        found = re.search(r'rel="next" href="([^"]+)"', response.text)
+        link = found.group(1).replace("&amp;", "&") if found else None
+    return urljoin(route, str(link)) if link else None
 
 
 async def _measure(
@@ -410,7 +412,7 @@ def run_pages_bench(
                 cookies = httpx.Cookies() if is_api else browser.cookies
                 first = browser.get(route, headers=headers)
                 pages = [route]
-                second = _next_of(first)
+                second = _next_of(route, first)
                 if second:
                     pages.append(second)
                 for measured in pages:

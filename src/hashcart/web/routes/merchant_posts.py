@@ -90,18 +90,15 @@ def revenue_text(revenue: dict[str, Decimal]) -> str:
     return " + ".join(money(amount, currency) for currency, amount in sorted(revenue.items()))
 
 
-def _load(
-    request: Request, query: FunnelQuery, accounts: tuple[ShopAccount, ...] | None = None
-) -> Funnel:
+def _load(request: Request, query: FunnelQuery) -> Funnel:
+    """Every post of the funnel at once (the CSV export: a download, not a page)."""
     app = hashcart_of(request)
-    if accounts is None:
-        accounts = _shop_accounts(request)
     with read_only(request) as connection:
         return funnel(
             connection,
             app.clock.now(),
             network=query.network,
-            accounts=accounts,
+            accounts=_shop_accounts(request),
             sort=query.sort,
             descending=query.descending,
         )
