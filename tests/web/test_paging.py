@@ -16,7 +16,14 @@ from hashcart.store import schema as t
 from hashcart.views.funnel import FunnelRow, funnel, funnel_page
 from hashcart.views.keyset import BadCursor, decode_cursor, encode_cursor
 from tests.web.conftest import Browser, WebShop
-from tests.web.funnel_support import add_scenario_orders, api_token, build_funnel_shop
+from tests.web.funnel_support import (
+    BRAND_POST,
+    Line,
+    add_order,
+    add_scenario_orders,
+    api_token,
+    build_funnel_shop,
+)
 
 
 def _figures(row: FunnelRow) -> dict[str, Any]:
@@ -53,6 +60,9 @@ def test_a_page_of_the_funnel_has_the_figures_of_the_whole_funnel(
     shop = web_shop_any_db
     build_funnel_shop(shop)
     add_scenario_orders(shop)
+    # Lines that name their post in the web form (`<network>/<post id>`) count for it too.
+    web_source = f"bluesky/{BRAND_POST}"
+    add_order(shop, "frank@example.com", [Line("mug", "18.00", 3, "web", web_source)], "w")
     with shop.app.engine.connect() as connection:
         whole = funnel(connection, shop.clock.now(), sort=sort, descending=descending)  # type: ignore[arg-type]
         first = funnel_page(connection, shop.clock.now(), sort=sort, descending=descending)  # type: ignore[arg-type]

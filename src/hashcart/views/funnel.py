@@ -41,7 +41,6 @@ from sqlalchemy import (
     or_,
     select,
     true,
-    tuple_,
 )
 
 from hashcart.domain.messages import Reason
@@ -311,7 +310,7 @@ class _Scope:
         found: set[tuple[str, str]] = set()
         for start in range(0, len(wanted), 500):
             query = select(p.c.network, p.c.post_id).where(
-                tuple_(p.c.network, p.c.post_id).in_(wanted[start : start + 500]),
+                _keys_in(p.c.network, p.c.post_id, wanted[start : start + 500]),
                 *shoppable_conditions(p, network=self.network, accounts=self.accounts),
             )
             found.update((row.network, row.post_id) for row in connection.execute(query))
