@@ -109,6 +109,25 @@ def test_the_list_is_paged_by_email_with_a_next_key(shop: WebShop) -> None:
     assert seen == sorted([ANN, "bob@example.com", *(f"c{i}@example.com" for i in range(5))])
 
 
+def test_previous_walks_back_to_the_first_page(shop: WebShop) -> None:
+    for i in range(5):
+        shop.customer(f"c{i}@example.com")
+    with shop.app.engine.connect() as connection:
+        pages = [console_customers.customer_page(connection, "example.com", "", per_page=2)]
+        while pages[-1].next_after is not None:
+            after = pages[-1].next_after
+            pages.append(console_customers.customer_page(connection, "example.com", after, 2))
+        page = pages[-1]
+        back = []
+        while page.previous_before is not None:
+            page = console_customers.customer_page(
+                connection, "example.com", per_page=2, before=page.previous_before
+            )
+            back.append([customer.email for customer in page.items])
+    assert back == [[c.email for c in p.items] for p in pages[-2::-1]]
+    assert page.first and pages[0].previous_before is None
+
+
 def test_the_next_link_is_shown_past_one_page(shop: WebShop) -> None:
     for i in range(50):
         shop.customer(f"c{i:02}@example.com")

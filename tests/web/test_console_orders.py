@@ -144,6 +144,28 @@ def test_key_paging_walks_ties_in_time_once_each_newest_first(shop: WebShop) -> 
     assert seen == expected
 
 
+def test_previous_walks_back_through_ties_to_the_newest_page(shop: WebShop) -> None:
+    now = shop.clock.now()
+    numbers = [place(shop, f"p{i}", at=now - timedelta(minutes=i // 3)) for i in range(7)]
+    with shop.app.engine.connect() as connection:
+        forward = []
+        page = console_orders.order_page(connection, None, "", per_page=2)
+        while True:
+            forward.append([row.id for row in page.items])
+            if page.next_after is None:
+                break
+            page = console_orders.order_page(connection, None, page.next_after, per_page=2)
+        backward = []
+        while page.previous_before is not None:
+            page = console_orders.order_page(
+                connection, None, before=page.previous_before, per_page=2
+            )
+            backward.append([row.id for row in page.items])
+    assert sorted(id for ids in forward for id in ids) == sorted(numbers)
+    assert backward == forward[-2::-1]
+    assert page.first
+
+
 def test_the_next_link_carries_the_last_key_and_the_filter(shop: WebShop) -> None:
     now = shop.clock.now()
     # Ten orders a second, each second older than the last: ties in time on both pages.

@@ -5,6 +5,7 @@ Every page and action: signed-out visitors are sent to sign in, shoppers are ref
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from datetime import timedelta
 from decimal import Decimal
@@ -236,19 +237,31 @@ def test_catalog_search_matches_title_or_id_ignoring_case(
     assert {row[0] for row in parse(html).rows[1:]} == expected
 
 
-def test_the_catalog_comes_a_page_at_a_time_keeping_the_search(web_shop: WebShop) -> None:
+def _pager_link(html: str, rel: str) -> str:
+    found = re.search(rf'rel="{rel}" href="([^"]+)"', html)
+    assert found, f"no {rel} link"
+    return found.group(1).replace("&amp;", "&")
+
+
+def test_the_catalog_comes_a_page_at_a_time_by_key_keeping_the_search(web_shop: WebShop) -> None:
     browser = merchant(web_shop)
     feed = "id,title,link,price,availability\n" + "".join(
         f"p{n:03},Poster {n},https://shop.example/p/{n},5.00 USD,in_stock\n" for n in range(120)
     )
     assert upload(browser, "feed.csv", feed.encode()).status_code == 200
     first = browser.get("/merchant/catalog", params={"q": "poster"})
-    assert len(parse(first.text).rows) - 1 == 50
-    assert 'href="?q=poster&amp;page=2"' in first.text
-    last = browser.get("/merchant/catalog", params={"q": "poster", "page": 3})
-    assert [row[0] for row in parse(last.text).rows[1:]] == [f"p{n:03}" for n in range(100, 120)]
-    beyond = browser.get("/merchant/catalog", params={"q": "poster", "page": 99})
-    assert "Page 3 of 3" in beyond.text
+    assert [row[0] for row in parse(first.text).rows[1:]] == [f"p{n:03}" for n in range(50)]
+    assert "50 of 120" in first.text and 'rel="prev"' not in first.text
+    second = browser.get("/merchant/catalog" + _pager_link(first.text, "next"))
+    assert _pager_link(first.text, "next").startswith("?q=poster&after=")
+    third = browser.get("/merchant/catalog" + _pager_link(second.text, "next"))
+    assert [row[0] for row in parse(third.text).rows[1:]] == [f"p{n:03}" for n in range(100, 120)]
+    assert 'rel="next"' not in third.text
+    back = browser.get("/merchant/catalog" + _pager_link(third.text, "prev"))
+    assert [row[0] for row in parse(back.text).rows[1:]] == [f"p{n:03}" for n in range(50, 100)]
+    stale = browser.get("/merchant/catalog", params={"q": "poster", "after": "not-a-cursor"})
+    assert stale.status_code == 200
+    assert [row[0] for row in parse(stale.text).rows[1:]][:1] == ["p000"]
 
 
 def test_importing_a_feed_adds_and_updates_and_reports_bad_rows(web_shop: WebShop) -> None:

@@ -27,7 +27,9 @@ def bench(
         typer.Option(
             "--shape",
             help="x, mastodon or jetstream; repeat for several (default: all three); or "
-            "live-sale: a live sale's burst of claims on PostgreSQL (not in the default).",
+            "live-sale: a live sale's burst of claims on PostgreSQL; or pages: the console's "
+            "pages and the API's lists on a generated shop of --posts posts (neither is in "
+            "the default).",
         ),
     ] = None,
     workdir: Annotated[
@@ -57,9 +59,24 @@ def bench(
     stock: Annotated[
         int, typer.Option("--stock", min=1, help="live-sale: units of each item.")
     ] = 20,
+    requests: Annotated[
+        int,
+        typer.Option(
+            "--requests", min=8, help="--shape pages: requests per route (8 clients at once)."
+        ),
+    ] = 80,
+    database: Annotated[
+        str | None,
+        typer.Option(
+            "--pages-db",
+            help="--shape pages: measure this database, made by an earlier run, instead of "
+            "generating one.",
+        ),
+    ] = None,
 ) -> None:
     """Posts per second from file to committed cart lines, beside json.loads on every line;
-    with --shape live-sale, a live sale's burst of claims beside one transaction a claim."""
+    with --shape live-sale, a live sale's burst of claims beside one transaction a claim;
+    with --shape pages, p50/p99 of every console page and API list on a big shop."""
     import platform
     import tempfile
 
@@ -68,14 +85,18 @@ def bench(
     freeze_imports()
 
     chosen = shapes or list(SHAPE_NETWORK)
-    if LIVE_SALE in chosen:
+    alone = [shape for shape in chosen if shape in (LIVE_SALE, "pages")]
+    if alone:
         if len(chosen) > 1:
-            fail("--shape live-sale runs on its own: give it alone")
-        _live_sale(ctx, database_url, rate, seconds, items, stock, as_json)
+            fail(f"--shape {alone[0]} runs on its own: give it alone")
+        if alone[0] == LIVE_SALE:
+            _live_sale(ctx, database_url, rate, seconds, items, stock, as_json)
+        else:
+            _pages(posts, requests, workdir, database, as_json)
         return
     unknown = [shape for shape in chosen if shape not in SHAPE_NETWORK]
     if unknown:
-        fail(f"unknown shape {unknown[0]!r}: use x, mastodon, jetstream or {LIVE_SALE}")
+        fail(f"unknown shape {unknown[0]!r}: use x, mastodon, jetstream, {LIVE_SALE} or pages")
     table = Table(
         title=f"hashcart bench: {posts:,} posts per shape, median of {runs} "
         f"({platform.python_implementation()} {platform.python_version()})"
@@ -200,3 +221,36 @@ def _live_sale_table(result: LiveSaleResult) -> None:
         )
     Console(width=max(console.width, 200)).print(table)
     console.print(result.check_line(), markup=False, soft_wrap=True)
+
+
+def _pages(
+    posts: int, requests: int, workdir: Path | None, database: str | None, as_json: bool
+) -> None:
+    import tempfile
+
+    from hashcart.synthetic.pages import CLIENTS, run_pages_bench
+
+    def report(line: str) -> None:
+        if not as_json:
+            errors.print(line, markup=False)
+
+    with tempfile.TemporaryDirectory(prefix="hashcart-pages-") as scratch:
+        folder = workdir or Path(scratch)
+        folder.mkdir(parents=True, exist_ok=True)
+        results = run_pages_bench(posts, requests, folder, report, database)
+    if as_json:
+        print_json([vars(result) for result in results])
+        return
+    table = Table(title=f"hashcart bench --shape pages: {posts:,} posts, {CLIENTS} clients at once")
+    for column in ("route", "requests", "p50", "p99", "bytes", "status"):
+        table.add_column(column, justify="left" if column == "route" else "right")
+    for r in results:
+        table.add_row(
+            r.route,
+            f"{r.requests}",
+            f"{r.p50_ms:,.0f} ms",
+            f"{r.p99_ms:,.0f} ms",
+            f"{r.bytes:,}",
+            f"{r.status}",
+        )
+    Console(width=max(console.width, 150)).print(table)

@@ -171,6 +171,10 @@ posts = Table(
     # pick a variant of the product. NULL: none.
     Column("words", Text, nullable=True),
     Index("ix_posts_parent", "network", "parent_id"),
+    # The funnel's pages, newest first (views/funnel: keyset paging).
+    Index("ix_posts_created", "created_at", "network", "post_id"),
+    # ... and one network's newest first (the page's network filter; sorted by network).
+    Index("ix_posts_network_created", "network", "created_at", "post_id"),
 )
 
 post_products = Table(
@@ -214,6 +218,8 @@ cart_lines = Table(
     Column("post_id", String(300), nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
     UniqueConstraint("customer_id", "product_id", name="uq_cart_lines_customer_product"),
+    # The funnel's web adds for one page of posts.
+    Index("ix_cart_lines_post", "network", "post_id"),
 )
 
 wishlist_entries = Table(
@@ -292,6 +298,8 @@ outbox = Table(
     # weighed it equal to ix_outbox_status (status = ? AND id <> ?) and took whichever index
     # was made first, so a new database (tables made in another order) read every sent row.
     Index("ix_outbox_account", "network", "account_id", "status"),
+    # The replies to a trigger post: the funnel's "confirmed another way" for one page.
+    Index("ix_outbox_reply", "network", "in_reply_to"),
 )
 
 dead_letters = Table(
@@ -813,6 +821,7 @@ buy_requests = Table(
     Index("ix_buy_requests_customer", "customer_id", "created_at"),
     Index("ix_buy_requests_status", "status", "settle_after"),
     Index("ix_buy_requests_offer_load", "offer_load_id"),
+    Index("ix_buy_requests_source_post", "network", "source_post_id"),
 )
 
 # --- offers by hashtag (issue 12) ---------------------------------------------------------
@@ -864,6 +873,7 @@ offer_loads = Table(
     UniqueConstraint("offer_id", "customer_id", name="uq_offer_loads_customer"),
     Index("ix_offer_loads_customer", "customer_id", "status"),
     Index("ix_offer_loads_account", "network", "account_id", "status"),
+    Index("ix_offer_loads_parent_post", "network", "parent_post_id"),
 )
 
 # What a store's webhooks said changed (issue 16: Shopify's products/update,

@@ -13,6 +13,11 @@ from sqlalchemy import Connection, and_, func, select
 
 from hashcart.store import schema as t
 from hashcart.store.outbox_text import text_for_staff
+from hashcart.views.keyset import KeyOrder, keyset_page
+
+# Every list the API serves is paged by key (views/keyset): at most `limit` items, and the
+# cursor of the next page (None on the last); this many when the caller names no limit.
+API_PAGE = 500
 
 # Emails whose text is a secret for its recipient alone (a reset link signs in as them):
 # the API reports that they exist, never what they say.
@@ -27,20 +32,46 @@ def orders(
 ) -> list[dict[str, Any]]:
     """Orders with their lines, newest first; only `customer_id`'s, or the one order
     `order_id` (the console's order page), when given."""
-    o, lines = t.orders, t.order_lines
+    o = t.orders
     query = select(o).order_by(o.c.created_at.desc(), o.c.id.desc())
-    line_query = (
-        select(lines).join(o, o.c.id == lines.c.order_id).order_by(lines.c.order_id, lines.c.id)
-    )
     if customer_id is not None:
         query = query.where(o.c.customer_id == customer_id)
-        line_query = line_query.where(o.c.customer_id == customer_id)
     if order_id is not None:
         query = query.where(o.c.id == order_id)
-        line_query = line_query.where(o.c.id == order_id)
+    return _orders_of(connection, list(connection.execute(query).all()))
+
+
+_ORDERS_ORDER: KeyOrder = ((t.orders.c.created_at, True), (t.orders.c.id, True))
+
+
+def orders_page(
+    connection: Connection, customer_id: int | None, after: str = "", limit: int = API_PAGE
+) -> tuple[list[dict[str, Any]], str | None]:
+    """A page of `orders` (newest first) after the cursor `after`, and the next cursor."""
+    o = t.orders
+    query = select(o)
+    if customer_id is not None:
+        query = query.where(o.c.customer_id == customer_id)
+    rows, next_after, _ = keyset_page(
+        connection,
+        query,
+        _ORDERS_ORDER,
+        lambda row: (row.created_at, row.id),
+        after=after,
+        limit=limit,
+    )
+    return _orders_of(connection, rows), next_after
+
+
+def _orders_of(connection: Connection, rows: list[Any]) -> list[dict[str, Any]]:
+    """The API's form of these order rows, their lines read in one query by order id."""
+    lines = t.order_lines
+    ids = [row.id for row in rows]
+    line_query = (
+        select(lines).where(lines.c.order_id.in_(ids)).order_by(lines.c.order_id, lines.c.id)
+    )
     lines_of: dict[int, list[dict[str, Any]]] = {}
-    sources = _source_posts(connection, customer_id, order_id)
-    rows = connection.execute(query).all()
+    sources = _source_posts(connection, ids)
     offers = _offers_by_id(connection, {row.offer_id for row in rows if row.offer_id is not None})
     for row in connection.execute(line_query):
         lines_of.setdefault(row.order_id, []).append(
@@ -113,17 +144,19 @@ def _offer_of(offers: dict[int, Any], offer_id: int | None, discount: Any) -> di
     }
 
 
-def _source_posts(
-    connection: Connection, customer_id: int | None, order_id: int | None = None
-) -> dict[int, dict[str, Any]]:
+def _source_posts(connection: Connection, order_ids: list[int]) -> dict[int, dict[str, Any]]:
     """Each order's source post: the trigger post its first social line came from (the
     shopper's reply that put the product in the cart) and the shoppable post it answered,
     with the reply's author while hashcart still stores it (a forgotten account takes its
     posts along; the ids the line kept stay)."""
-    o, lines, posts = t.orders, t.order_lines, t.posts
+    lines, posts = t.order_lines, t.posts
     first = (
         select(lines.c.order_id, func.min(lines.c.id).label("line_id"))
-        .where(lines.c.trigger_post_id.is_not(None), lines.c.network.is_not(None))
+        .where(
+            lines.c.order_id.in_(order_ids),
+            lines.c.trigger_post_id.is_not(None),
+            lines.c.network.is_not(None),
+        )
         .group_by(lines.c.order_id)
         .subquery()
     )
@@ -142,10 +175,6 @@ def _source_posts(
             and_(posts.c.network == lines.c.network, posts.c.post_id == lines.c.trigger_post_id),
         )
     )
-    if customer_id is not None:
-        query = query.join(o, o.c.id == first.c.order_id).where(o.c.customer_id == customer_id)
-    if order_id is not None:
-        query = query.where(first.c.order_id == order_id)
     return {
         row.order_id: {
             "network": row.network,
@@ -158,9 +187,19 @@ def _source_posts(
     }
 
 
-def catalog(connection: Connection) -> list[dict[str, Any]]:
+def catalog(
+    connection: Connection, after: str = "", limit: int = API_PAGE
+) -> tuple[list[dict[str, Any]], str | None]:
+    """Products by id (the primary key), a page after the cursor `after`."""
     p = t.products
-    rows = connection.execute(select(p).order_by(p.c.product_id))
+    rows, next_after, _ = keyset_page(
+        connection,
+        select(p),
+        ((p.c.product_id, False),),
+        lambda row: (row.product_id,),
+        after=after,
+        limit=limit,
+    )
     return [
         {
             "product_id": row.product_id,
@@ -172,15 +211,21 @@ def catalog(connection: Connection) -> list[dict[str, Any]]:
             "updated_at": row.updated_at,
         }
         for row in rows
-    ]
+    ], next_after
 
 
-def outbox(connection: Connection, status: str | None, limit: int) -> list[dict[str, Any]]:
-    """Messages, newest first; secret emails have their text withheld."""
+def outbox(
+    connection: Connection, status: str | None, limit: int, after: str = ""
+) -> tuple[list[dict[str, Any]], str | None]:
+    """Messages, newest first (by id, through the (status, id) index when one status is
+    asked for), a page after the cursor `after`; secret emails have their text withheld."""
     ob = t.outbox
-    query = select(ob).order_by(ob.c.id.desc()).limit(limit)
+    query = select(ob)
     if status is not None:
         query = query.where(ob.c.status == status)
+    rows, next_after, _ = keyset_page(
+        connection, query, ((ob.c.id, True),), lambda row: (row.id,), after=after, limit=limit
+    )
     return [
         {
             "id": row.id,
@@ -197,5 +242,5 @@ def outbox(connection: Connection, status: str | None, limit: int) -> list[dict[
             "created_at": row.created_at,
             "sent_at": row.sent_at,
         }
-        for row in connection.execute(query)
-    ]
+        for row in rows
+    ], next_after

@@ -7,7 +7,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
-from typing import Any, Generic, TypeVar
+from typing import Any
 
 from sqlalchemy import Connection, Select, func, select
 
@@ -15,48 +15,30 @@ from hashcart.domain.shop_accounts import ShopAccount
 from hashcart.store import schema as t
 from hashcart.store.outbox_text import text_for_staff
 from hashcart.store.shoppable import shoppable_conditions
-
-T = TypeVar("T")
+from hashcart.views.keyset import BadCursor, KeyOrder, Paged, keyset_page
 
 PER_PAGE = 50
 
 
-@dataclass(frozen=True)
-class Page(Generic[T]):
-    """One page of a list: its rows, which page (from 1) and how many rows in all."""
-
-    items: list[T]
-    number: int
-    total: int
-    per_page: int = PER_PAGE
-
-    @property
-    def pages(self) -> int:
-        return max(1, -(-self.total // self.per_page))
-
-    @property
-    def has_previous(self) -> bool:
-        return self.number > 1
-
-    @property
-    def has_next(self) -> bool:
-        return self.number < self.pages
-
-    @property
-    def first_index(self) -> int:
-        """The 1-based position of the first row shown (0 when there is none)."""
-        return 0 if not self.items else (self.number - 1) * self.per_page + 1
-
-
-def _page_of(
-    connection: Connection, query: Select[Any], number: int, per_page: int
-) -> tuple[list[Any], int, int]:
-    """Rows of page `number` of `query` (clamped to the pages there are), and the total."""
+def _keyset_of(
+    connection: Connection,
+    query: Select[Any],
+    order: KeyOrder,
+    key_of: Any,
+    after: str,
+    before: str,
+    per_page: int,
+) -> tuple[list[Any], str | None, str | None, int]:
+    """A page of `query` by key (views/keyset), and how many rows it holds in all. A cursor
+    the page did not give (an old or edited link) shows the first page."""
     total = int(connection.execute(select(func.count()).select_from(query.subquery())).scalar_one())
-    last = max(1, -(-total // per_page))
-    number = min(max(1, number), last)
-    rows = connection.execute(query.limit(per_page).offset((number - 1) * per_page)).all()
-    return list(rows), number, total
+    try:
+        rows, later, earlier = keyset_page(
+            connection, query, order, key_of, after=after, before=before, limit=per_page
+        )
+    except BadCursor:
+        rows, later, earlier = keyset_page(connection, query, order, key_of, limit=per_page)
+    return rows, later, earlier, total
 
 
 # dashboard ------------------------------------------------------------------------------
@@ -140,17 +122,31 @@ def _product(row: Any) -> Product:
 
 
 def catalog(
-    connection: Connection, search: str = "", number: int = 1, per_page: int = PER_PAGE
-) -> Page[Product]:
-    """Products by id; `search` matches anywhere in the title or id, ignoring case."""
-    query = select(t.products).order_by(t.products.c.product_id)
+    connection: Connection,
+    search: str = "",
+    after: str = "",
+    before: str = "",
+    per_page: int = PER_PAGE,
+) -> Paged[Product]:
+    """Products by id, a page by key; `search` matches anywhere in the title or id,
+    ignoring case."""
+    p = t.products
+    query = select(p)
     if search:
         query = query.where(
-            t.products.c.title.icontains(search, autoescape=True)
-            | t.products.c.product_id.icontains(search, autoescape=True)
+            p.c.title.icontains(search, autoescape=True)
+            | p.c.product_id.icontains(search, autoescape=True)
         )
-    rows, number, total = _page_of(connection, query, number, per_page)
-    return Page([_product(row) for row in rows], number, total, per_page)
+    rows, later, earlier, total = _keyset_of(
+        connection,
+        query,
+        ((p.c.product_id, False),),
+        lambda row: (row.product_id,),
+        after,
+        before,
+        per_page,
+    )
+    return Paged([_product(row) for row in rows], later, earlier, total)
 
 
 def product(connection: Connection, product_id: str) -> Product | None:
@@ -221,17 +217,20 @@ def outbox(
     connection: Connection,
     status: str = "",
     channel: str = "",
-    number: int = 1,
+    after: str = "",
+    before: str = "",
     per_page: int = PER_PAGE,
-) -> Page[OutboxMessage]:
-    """Messages, newest first, optionally of one status and one channel."""
+) -> Paged[OutboxMessage]:
+    """Messages, newest first, optionally of one status and one channel, a page by key."""
     o = t.outbox
-    query = select(o).order_by(o.c.id.desc())
+    query = select(o)
     if status:
         query = query.where(o.c.status == status)
     if channel:
         query = query.where(o.c.channel == channel)
-    rows, number, total = _page_of(connection, query, number, per_page)
+    rows, later, earlier, total = _keyset_of(
+        connection, query, ((o.c.id, True),), lambda row: (row.id,), after, before, per_page
+    )
     emailed = _emailed_instead(connection, [row.id for row in rows if row.status == "failed"])
     items = [
         OutboxMessage(
@@ -253,7 +252,7 @@ def outbox(
         )
         for row in rows
     ]
-    return Page(items, number, total, per_page)
+    return Paged(items, later, earlier, total)
 
 
 def _emailed_instead(connection: Connection, failed_ids: list[int]) -> set[int]:
@@ -298,17 +297,18 @@ class DeadLetter:
 
 
 def dead_letters(
-    connection: Connection, number: int = 1, per_page: int = PER_PAGE
-) -> Page[DeadLetter]:
-    """Input we could not read, newest first."""
+    connection: Connection, after: str = "", before: str = "", per_page: int = PER_PAGE
+) -> Paged[DeadLetter]:
+    """Input we could not read, newest first, a page by key."""
     d = t.dead_letters
-    query = select(d).order_by(d.c.id.desc())
-    rows, number, total = _page_of(connection, query, number, per_page)
+    rows, later, earlier, total = _keyset_of(
+        connection, select(d), ((d.c.id, True),), lambda row: (row.id,), after, before, per_page
+    )
     items = [
         DeadLetter(row.id, row.source, row.line, row.reason, row.excerpt, row.created_at)
         for row in rows
     ]
-    return Page(items, number, total, per_page)
+    return Paged(items, later, earlier, total)
 
 
 # merchants ------------------------------------------------------------------------------

@@ -41,10 +41,15 @@ def _links(connection: Connection, ids: list[int]) -> dict[int, list[LinkedAccou
 
 
 def customer_page(
-    connection: Connection, search: str = "", after: str = "", per_page: int = PER_PAGE
+    connection: Connection,
+    search: str = "",
+    after: str = "",
+    per_page: int = PER_PAGE,
+    before: str = "",
 ) -> KeysetPage[Customer]:
-    """Customers by email, the `per_page` after the email `after`; `search` matches
-    anywhere in the email, or the start of a linked account's handle (`@ann`), any case."""
+    """Customers by email, the `per_page` after the email `after` (or, going back, before
+    the email `before`); `search` matches anywhere in the email, or the start of a linked
+    account's handle (`@ann`), any case."""
     c, a = t.customers, t.account_links
     query = select(c.c.id, c.c.email, c.c.name, c.c.created_at, c.c.password_hash)
     search = " ".join(search.split())[:MAX_SEARCH]
@@ -54,11 +59,19 @@ def customer_page(
             func.lower(a.c.handle).startswith(handle, autoescape=True)
         )
         query = query.where(or_(c.c.email.icontains(search, autoescape=True), c.c.id.in_(linked)))
-    if after:
-        query = query.where(c.c.email > after[:MAX_SEARCH])
-    rows = connection.execute(query.order_by(c.c.email).limit(per_page + 1)).all()
-    more = len(rows) > per_page
-    rows = rows[:per_page]
+    if before:
+        query = query.where(c.c.email < before[:MAX_SEARCH]).order_by(c.c.email.desc())
+        found = connection.execute(query.limit(per_page + 1)).all()
+        more_before = len(found) > per_page
+        rows = found[:per_page][::-1]
+        more = True  # the page this one was reached from
+    else:
+        if after:
+            query = query.where(c.c.email > after[:MAX_SEARCH])
+        rows = connection.execute(query.order_by(c.c.email).limit(per_page + 1)).all()
+        more = len(rows) > per_page
+        more_before = bool(after)
+        rows = rows[:per_page]
     ids = [row.id for row in rows]
     links = _links(connection, ids)
     cart_lines = _counts_by_customer(connection, t.cart_lines, ids)
@@ -76,7 +89,8 @@ def customer_page(
         )
         for row in rows
     ]
-    return KeysetPage(items, rows[-1].email if more and rows else None, not after)
+    earlier = rows[0].email if more_before and rows else None
+    return KeysetPage(items, rows[-1].email if more and rows else None, not more_before, earlier)
 
 
 def customer_count(connection: Connection) -> int:

@@ -78,11 +78,14 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 @dataclass(frozen=True)
 class KeysetPage(Generic[T]):
     """One page of a list paged by key: its rows, the key the next page starts after (None
-    on the last page), and whether it is the first page."""
+    on the last page), whether it is the first page, and the key the page before ends
+    before."""
 
     items: list[T]
     next_after: str | None
     first: bool
+    # The key the previous page ends before (None on the first page, or when not known).
+    previous_before: str | None = None
 
 
 # --- the filter -----------------------------------------------------------------------------
@@ -257,15 +260,46 @@ def order_page(
     wanted: OrderFilter | None = None,
     after: str = "",
     per_page: int = PER_PAGE,
+    before: str = "",
 ) -> KeysetPage[OrderRow]:
-    """The orders `wanted` picks, newest first, the `per_page` after the key `after`."""
+    """The orders `wanted` picks, newest first, the `per_page` after the key `after` (or,
+    going back, the `per_page` before the key `before`)."""
+    back = OrderKey.parse(before) if before else None
+    if back is not None:
+        return _page_before(connection, wanted or OrderFilter(), back, per_page)
     key = OrderKey.parse(after) if after else None
     query = _after(_where(_columns(), wanted or OrderFilter()), key)
     rows = connection.execute(query.limit(per_page + 1)).all()
     items = [_row(row) for row in rows[:per_page]]
     more = len(rows) > per_page
-    last = OrderKey(items[-1].created_at, items[-1].id).token() if more and items else None
-    return KeysetPage(items, last, key is None)
+    last = _token(items[-1]) if more and items else None
+    earlier = _token(items[0]) if key is not None and items else None
+    return KeysetPage(items, last, key is None, earlier)
+
+
+def _token(row: OrderRow) -> str:
+    return OrderKey(row.created_at, row.id).token()
+
+
+def _page_before(
+    connection: Connection, wanted: OrderFilter, key: OrderKey, per_page: int
+) -> KeysetPage[OrderRow]:
+    """The page that ends just before `key`: read oldest first from the key, turned round."""
+    o = t.orders
+    query = _where(_columns(), wanted).where(
+        or_(
+            o.c.created_at > key.created_at,
+            and_(o.c.created_at == key.created_at, o.c.id > key.id),
+        )
+    )
+    rows = connection.execute(
+        query.order_by(o.c.created_at.asc(), o.c.id.asc()).limit(per_page + 1)
+    ).all()
+    more_before = len(rows) > per_page
+    items = [_row(row) for row in rows[:per_page]][::-1]
+    last = _token(items[-1]) if items else key.token()
+    earlier = _token(items[0]) if more_before and items else None
+    return KeysetPage(items, last, not more_before, earlier)
 
 
 def status_counts(connection: Connection) -> dict[str, int]:

@@ -6,14 +6,18 @@ cart, wish list and orders (see `web.api_auth`).
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from collections.abc import Callable
+from typing import Annotated, Any, Literal, TypeVar
+from urllib.parse import urlencode
 
-from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi import APIRouter, HTTPException, Query, Request, Response
 
 from hashcart.domain.posts import Network
 from hashcart.networks.post_urls import post_url
 from hashcart.views import api_reads, queries
-from hashcart.views.funnel import FunnelRow, SortKey, funnel
+from hashcart.views.api_reads import API_PAGE
+from hashcart.views.funnel import FunnelRow, SortKey, funnel_page
+from hashcart.views.keyset import MAX_CURSOR, BadCursor
 from hashcart.web.api_auth import AnyCaller, ApiCaller, MerchantCaller
 from hashcart.web.api_models import (
     CustomerList,
@@ -35,7 +39,49 @@ _MERCHANT_ONLY: dict[int | str, dict[str, Any]] = {
     403: {"model": Problem, "description": "A shopper's session: this needs a merchant token."},
 }
 
+_PAGED: dict[int | str, dict[str, Any]] = {
+    400: {"model": Problem, "description": "An `after` cursor this list did not give."}
+}
+
 router = APIRouter(prefix="/api", tags=["api"], responses=_UNAUTHORIZED)
+
+T = TypeVar("T")
+
+# Paging (issue 14): every list is a page; the response stays a JSON list, and the next
+# page's address is in the `Link` header (RFC 8288), absent on the last page.
+Limit = Annotated[
+    int,
+    Query(
+        ge=1,
+        le=5000,
+        description="At most this many items (a page); the next page's "
+        'address is in the `Link: <…>; rel="next"` header.',
+    ),
+]
+After = Annotated[
+    str,
+    Query(
+        max_length=MAX_CURSOR,
+        description="The cursor from the previous page's `Link` header (opaque): the page "
+        "after it.",
+    ),
+]
+
+
+def _paged(
+    request: Request, response: Response, read: Callable[[], tuple[list[T], str | None]]
+) -> list[T]:
+    """The page `read` returns, its next page's address set as a `Link` header; a cursor
+    this list did not give is a 400 problem."""
+    try:
+        items, next_after = read()
+    except BadCursor as error:
+        raise HTTPException(400, f"Unknown `after` cursor: {error}.") from None
+    if next_after is not None:
+        query = [(k, v) for k, v in request.query_params.multi_items() if k != "after"]
+        query.append(("after", next_after))
+        response.headers["Link"] = f'<{request.url.path}?{urlencode(query)}>; rel="next"'
+    return items
 
 
 def _only_email(caller: ApiCaller) -> str | None:
@@ -86,26 +132,40 @@ def funnel_post(row: FunnelRow) -> FunnelPost:
     )
 
 
-@router.get("/posts", responses=_MERCHANT_ONLY, summary="Shoppable posts with their funnel")
+@router.get(
+    "/posts",
+    responses={**_MERCHANT_ONLY, **_PAGED},
+    summary="Shoppable posts with their funnel (paged)",
+)
 def api_posts(
     request: Request,
+    response: Response,
     caller: MerchantCaller,
     network: Annotated[Network | None, Query(description="Only this network's posts.")] = None,
     sort: Annotated[SortKey, Query(description="The column to sort by.")] = "posted",
     dir: Annotated[Literal["asc", "desc"], Query(description="Sort direction.")] = "desc",
+    limit: Limit = API_PAGE,
+    after: After = "",
 ) -> list[FunnelPost]:
     app = hashcart_of(request)
     accounts = app.effective_settings().parsed_shop_accounts()
-    with read_only(request) as connection:
-        found = funnel(
-            connection,
-            app.clock.now(),
-            network=network.value if network else None,
-            accounts=accounts,
-            sort=sort,
-            descending=dir == "desc",
-        )
-    return [funnel_post(row) for row in found.rows]
+
+    def read() -> tuple[list[FunnelPost], str | None]:
+        with read_only(request) as connection:
+            found = funnel_page(
+                connection,
+                app.clock.now(),
+                network=network.value if network else None,
+                accounts=accounts,
+                sort=sort,
+                descending=dir == "desc",
+                after=after,
+                limit=limit,
+                with_totals=False,
+            )
+        return [funnel_post(row) for row in found.rows], found.page.next_after
+
+    return _paged(request, response, read)
 
 
 @router.get("/carts", summary="Carts (a shopper: their own)")
@@ -122,29 +182,62 @@ def api_wishlists(request: Request, caller: AnyCaller) -> list[CustomerList]:
     return [CustomerList.model_validate(entry) for entry in found]
 
 
-@router.get("/orders", summary="Orders, newest first (a shopper: their own)")
-def api_orders(request: Request, caller: AnyCaller) -> list[Order]:
-    with read_only(request) as connection:
-        found = api_reads.orders(connection, _only_customer(caller))
-    return [Order.model_validate(order) for order in found]
+@router.get(
+    "/orders", responses=_PAGED, summary="Orders, newest first (a shopper: their own; paged)"
+)
+def api_orders(
+    request: Request,
+    response: Response,
+    caller: AnyCaller,
+    limit: Limit = API_PAGE,
+    after: After = "",
+) -> list[Order]:
+    customer_id = _only_customer(caller)
+
+    def read() -> tuple[list[Order], str | None]:
+        with read_only(request) as connection:
+            found, next_after = api_reads.orders_page(connection, customer_id, after, limit)
+        return [Order.model_validate(order) for order in found], next_after
+
+    return _paged(request, response, read)
 
 
-@router.get("/catalog", responses=_MERCHANT_ONLY, summary="The shop's products")
-def api_catalog(request: Request, caller: MerchantCaller) -> list[Product]:
-    with read_only(request) as connection:
-        found = api_reads.catalog(connection)
-    return [Product.model_validate(product) for product in found]
+@router.get(
+    "/catalog", responses={**_MERCHANT_ONLY, **_PAGED}, summary="The shop's products (paged)"
+)
+def api_catalog(
+    request: Request,
+    response: Response,
+    caller: MerchantCaller,
+    limit: Limit = API_PAGE,
+    after: After = "",
+) -> list[Product]:
+    def read() -> tuple[list[Product], str | None]:
+        with read_only(request) as connection:
+            found, next_after = api_reads.catalog(connection, after, limit)
+        return [Product.model_validate(product) for product in found], next_after
+
+    return _paged(request, response, read)
 
 
-@router.get("/outbox", responses=_MERCHANT_ONLY, summary="Outbound messages, newest first")
+@router.get(
+    "/outbox",
+    responses={**_MERCHANT_ONLY, **_PAGED},
+    summary="Outbound messages, newest first (paged)",
+)
 def api_outbox(
     request: Request,
+    response: Response,
     caller: MerchantCaller,
     status: Annotated[
         Literal["queued", "sent", "failed"] | None, Query(description="Only this status.")
     ] = None,
-    limit: Annotated[int, Query(ge=1, le=5000, description="At most this many.")] = 500,
+    limit: Limit = API_PAGE,
+    after: After = "",
 ) -> list[OutboxMessage]:
-    with read_only(request) as connection:
-        found = api_reads.outbox(connection, status, limit)
-    return [OutboxMessage.model_validate(message) for message in found]
+    def read() -> tuple[list[OutboxMessage], str | None]:
+        with read_only(request) as connection:
+            found, next_after = api_reads.outbox(connection, status, limit, after)
+        return [OutboxMessage.model_validate(message) for message in found], next_after
+
+    return _paged(request, response, read)

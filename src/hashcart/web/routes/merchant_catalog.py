@@ -47,7 +47,8 @@ IMPORT_PICTURES = 50
 def _catalog_page(
     request: Request,
     q: str = "",
-    page: int = 1,
+    after: str = "",
+    before: str = "",
     status_code: int = 200,
     report: ImportReport | None = None,
     import_error: str | None = None,
@@ -57,7 +58,7 @@ def _catalog_page(
     q = q.strip()
     now = hashcart_of(request).clock.now()
     with read_only(request) as connection:
-        products = console.catalog(connection, q, page)
+        products = console.catalog(connection, q, after, before)
         shown = [product.product_id for product in products.items]
         held = held_units(connection, now, shown)
         pictures = picture_states(connection, shown)
@@ -86,9 +87,11 @@ def catalog(
     request: Request,
     viewer: SignedInMerchant,
     q: str = "",
-    page: int = 1,
+    page: int = 1,  # the page number of old links: keyset paging starts them at the first
+    after: str = "",
+    before: str = "",
 ) -> Response:
-    return _catalog_page(request, q[:200], page)
+    return _catalog_page(request, q[:200], after, before)
 
 
 @router.post("/catalog/import")

@@ -21,10 +21,11 @@ def customers(
     email: str = "",
     after: str = "",
     page: int = 1,  # numbered pages before issue 14; old links still answer (page one)
+    before: str = "",
 ) -> Response:
     email = " ".join(email.split())[: console_customers.MAX_SEARCH]
     with read_only(request) as connection:
-        found = console_customers.customer_page(connection, email, after)
+        found = console_customers.customer_page(connection, email, after, before=before)
         total = None if email else console_customers.customer_count(connection)
     return render(
         request,

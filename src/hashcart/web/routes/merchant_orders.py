@@ -64,10 +64,10 @@ Filter = Annotated[console_orders.OrderFilter, Depends(order_filter)]
 
 @router.get("/orders")
 def orders_list(
-    request: Request, viewer: SignedInMerchant, wanted: Filter, after: str = ""
+    request: Request, viewer: SignedInMerchant, wanted: Filter, after: str = "", before: str = ""
 ) -> Response:
     with read_only(request) as connection:
-        found = console_orders.order_page(connection, wanted, after[:40])
+        found = console_orders.order_page(connection, wanted, after[:40], before=before[:40])
         counts = console_orders.status_counts(connection)
     return render(
         request,

@@ -46,14 +46,16 @@ def outbox(
     viewer: SignedInMerchant,
     status: str = "",
     channel: str = "",
-    page: int = 1,
+    page: int = 1,  # the page number of old links: keyset paging starts them at the first
     done: str = "",
     count: int = 0,
+    after: str = "",
+    before: str = "",
 ) -> Response:
     status = status if status in console.OUTBOX_STATUSES else ""
     channel = channel.strip()[:16]
     with read_only(request) as connection:
-        messages = console.outbox(connection, status, channel, page)
+        messages = console.outbox(connection, status, channel, after, before)
         channels = console.outbox_channels(connection)
         counts = console.outbox_status_counts(connection)
     query = {key: value for key, value in (("status", status), ("channel", channel)) if value}
@@ -106,9 +108,15 @@ def retry_one(
 
 
 @router.get("/dead-letters")
-def dead_letters(request: Request, viewer: SignedInMerchant, page: int = 1) -> Response:
+def dead_letters(
+    request: Request,
+    viewer: SignedInMerchant,
+    page: int = 1,  # the page number of old links: keyset paging starts them at the first
+    after: str = "",
+    before: str = "",
+) -> Response:
     with read_only(request) as connection:
-        letters = console.dead_letters(connection, page)
+        letters = console.dead_letters(connection, after, before)
     return render(
         request,
         "merchant/dead_letters.html",

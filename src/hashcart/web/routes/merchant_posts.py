@@ -15,7 +15,18 @@ from hashcart.domain.shop_accounts import ShopAccount
 from hashcart.networks import registry
 from hashcart.networks.post_urls import post_url
 from hashcart.views.csv_cells import csv_cell
-from hashcart.views.funnel import SORT_KEYS, Funnel, FunnelRow, SortKey, funnel
+from hashcart.views.funnel import (
+    BIG_SHOP_POSTS,
+    SORT_KEYS,
+    Funnel,
+    FunnelPage,
+    FunnelRow,
+    SortKey,
+    funnel,
+    funnel_page,
+    is_big_shop,
+)
+from hashcart.views.keyset import MAX_CURSOR, BadCursor
 from hashcart.web.context import SignedInMerchant, csrf_protected, hashcart_of, read_only, render
 from hashcart.web.formatting import money, network_name, networks_in_words
 
@@ -79,18 +90,15 @@ def revenue_text(revenue: dict[str, Decimal]) -> str:
     return " + ".join(money(amount, currency) for currency, amount in sorted(revenue.items()))
 
 
-def _load(
-    request: Request, query: FunnelQuery, accounts: tuple[ShopAccount, ...] | None = None
-) -> Funnel:
+def _load(request: Request, query: FunnelQuery) -> Funnel:
+    """Every post of the funnel at once (the CSV export: a download, not a page)."""
     app = hashcart_of(request)
-    if accounts is None:
-        accounts = _shop_accounts(request)
     with read_only(request) as connection:
         return funnel(
             connection,
             app.clock.now(),
             network=query.network,
-            accounts=accounts,
+            accounts=_shop_accounts(request),
             sort=query.sort,
             descending=query.descending,
         )
@@ -108,13 +116,39 @@ def posts_page(
     network: str | None = None,
     sort: str | None = None,
     dir: str | None = None,
+    after: str = "",
+    before: str = "",
+    totals: str = "",
 ) -> Response:
     query = FunnelQuery.of(network, sort, dir)
     error = query.network_error
     if error is not None:
         query = FunnelQuery(None, query.sort, query.descending)
     accounts = _shop_accounts(request)
-    found = _load(request, query, accounts)
+    app = hashcart_of(request)
+    with read_only(request) as connection:
+        # A big shop's totals read all its replies, lines and buys: only when asked for.
+        with_totals = totals == "1" or not is_big_shop(connection)
+
+        def load(after: str, before: str) -> FunnelPage:
+            return funnel_page(
+                connection,
+                app.clock.now(),
+                network=query.network,
+                accounts=accounts,
+                sort=query.sort,
+                descending=query.descending,
+                after=after[:MAX_CURSOR],
+                before=before[:MAX_CURSOR],
+                with_totals=with_totals,
+            )
+
+        try:
+            found = load(after, before)
+        except BadCursor:  # a stale or edited link: the first page, and say so
+            error = error or "That page is no longer there: showing the first page."
+            found = load("", "")
+    page = found.page
     return render(
         request,
         "merchant/posts.html",
@@ -124,6 +158,15 @@ def posts_page(
         query=query,
         rows=[(row, _url(row)) for row in found.rows],
         totals=found.totals,
+        big_shop_posts=BIG_SHOP_POSTS,
+        totals_url=query.url("/merchant/posts", totals="1"),
+        page=page,
+        next_url=query.url("/merchant/posts", after=page.next_after) if page.next_after else None,
+        previous_url=(
+            query.url("/merchant/posts", before=page.previous_before)
+            if page.previous_before
+            else None
+        ),
         networks=networks(),
         revenue_text=revenue_text,
         network_name=network_name,
