@@ -1,7 +1,7 @@
 """the live claim board's log: one row each time a sale's claim settles or changes (won,
 promoted, waitlisted, released, refused, passed, paid)
 
-Revision ID: 0026_i13_board
+Revision ID: 0026
 Revises: 0025
 Create Date: 2026-12-06 07:20:00
 """

@@ -1,8 +1,8 @@
 """a shopper's linked account at the merchant's store (issue 16): its customer session,
 sealed, so a handoff adds the lines to their own active order there
 
-Revision ID: 0026_i16_rest
-Revises: 0025
+Revision ID: 0027
+Revises: 0026
 Create Date: 2026-12-06 07:30:00
 """
 

@@ -1,8 +1,8 @@
 """one-click connect of the shop's own accounts (issue 14): the merchant's sign-ins under
 way, and which account is connected per network
 
-Revision ID: 0026_i14_connect
-Revises: 0025
+Revision ID: 0028
+Revises: 0027
 Create Date: 2026-12-06 07:30:00
 """
 

@@ -2,8 +2,8 @@
 waitlist before a moment (a waitlisted claim's place) and reads only its due claims, on an
 index instead of every waitlisted row
 
-Revision ID: 0026_i13_bench
-Revises: 0025
+Revision ID: 0029
+Revises: 0028
 Create Date: 2026-12-06 07:20:00
 """
 

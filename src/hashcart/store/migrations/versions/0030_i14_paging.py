@@ -1,8 +1,8 @@
 """indexes for pages that stay fast on a big shop (issue 14): the funnel's newest-first
 posts, and its per-post figures read for one page of posts at a time
 
-Revision ID: 0026
-Revises: 0025
+Revision ID: 0030
+Revises: 0029
 Create Date: 2026-12-06 07:20:00
 """
 
