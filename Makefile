@@ -15,8 +15,11 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(BIN)/hashcart demo --serve
 
+# The suite runs in parallel (pytest-xdist): a worker per CPU, at most 4 (each holds its own
+# PostgreSQL, Bluesky network, Vendure and Chromium), a whole test file per worker so that a
+# module's fixtures are made once.
 test: $(STAMP)
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -n auto --maxprocesses=4 --dist loadfile
 
 bench: $(STAMP)
 	$(BIN)/hashcart bench
