@@ -50,6 +50,7 @@ from hashcart.services.notify import Notices
 from hashcart.services.sales import SettleTimer, invoice_url, open_sale
 from hashcart.services.shop import Shop
 from hashcart.store import schema as t
+from hashcart.store.database import write_transaction
 from hashcart.synthetic.sale import (
     SALE_NETWORKS,
     SaleArrival,
@@ -248,7 +249,7 @@ def _open_shop(app: App, config: LiveSaleConfig) -> Sale:
         )
     # The shoppers in two statements (one by one, thousands took a minute on a busy machine).
     linked = int(config.shoppers * LINKED_SHARE)
-    with app.engine.begin() as connection:
+    with write_transaction(app.engine) as connection:
         emails = [
             f"{network}-buyer{number}@bench.example"
             for network in SALE_NETWORKS

@@ -34,6 +34,7 @@ from hashcart.clock import SystemClock
 from hashcart.config import Settings
 from hashcart.store import accounts
 from hashcart.store import schema as t
+from hashcart.store.database import write_transaction
 from hashcart.web.passwords import hash_password
 from hashcart.web.tokens import create_api_token
 
@@ -104,21 +105,21 @@ def generate(database_url: str, posts: int, report: Callable[[str], None] = prin
     app = open_app(Settings(database_url=database_url), SystemClock())
     now = app.clock.now()
     try:
-        with app.engine.begin() as connection:
+        with write_transaction(app.engine) as connection:
             accounts.add_merchant(connection, MERCHANT, hash_password(PASSWORD), now)
             _fill(connection, t.products, _products(now))
             _fill(connection, t.customers, _customers(min(CUSTOMERS, posts)))
             report(f"products and customers: {PRODUCTS:,} and {min(CUSTOMERS, posts):,}")
-        with app.engine.begin() as connection:
+        with write_transaction(app.engine) as connection:
             _fill(connection, t.posts, _shop_posts(posts))
             _fill(connection, t.post_products, _post_products(posts))
             report(f"shoppable posts: {posts:,}")
-        with app.engine.begin() as connection:
+        with write_transaction(app.engine) as connection:
             _fill(connection, t.posts, _replies(posts))
             _fill(connection, t.actions, _actions(posts))
             _fill(connection, t.outbox, _messages(posts))
             report(f"replies, actions and messages: {3 * len(range(0, posts, 20)):,} each")
-        with app.engine.begin() as connection:
+        with write_transaction(app.engine) as connection:
             _fill(connection, t.orders, _orders(posts))
             _fill(connection, t.order_lines, _order_lines(posts))
             _fill(connection, t.dead_letters, _dead_letters(posts))
@@ -282,7 +283,7 @@ def _dead_letters(posts: int) -> Iterator[dict[str, Any]]:
 def _token(database_url: str) -> str:
     app = open_app(Settings(database_url=database_url), SystemClock(), migrate=False)
     try:
-        with app.engine.begin() as connection:
+        with write_transaction(app.engine) as connection:
             return create_api_token(connection, "pages bench", app.clock.now())[1]
     finally:
         app.engine.dispose()
