@@ -354,3 +354,18 @@ def test_an_item_won_after_paying_opens_the_invoice_again_for_what_is_owed(
     (invoice,) = sale.shop.invoices()
     assert invoice["status"] == "paid"
     assert {c["status"] for c in sale.shop.claims() if c["action"] == "claim"} == {"paid"}
+
+
+@on_sqlite
+def test_paying_withdraws_the_reminders_still_waiting_to_be_sent(
+    sale: Sale, gateway: RecordingGateway
+) -> None:
+    # The reminders fall due with a quarter of the 24 h hold left; no dispatcher runs here,
+    # so they wait queued when the shopper pays.
+    sale.shop.clock.advance(timedelta(hours=19))
+    sale.shop.settle()
+    assert len(sale.shop.messages("invoice_due")) == 2
+    answer = sale.pay(sale.form())
+    assert answer.status_code == 303, text_of(answer)
+    assert sale.shop.messages("invoice_due") == []
+    assert len(sale.shop.messages("claim_won")) == 2  # what was said before stays

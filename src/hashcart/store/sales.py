@@ -15,7 +15,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, and_, func, insert, literal, or_, select, update
+from sqlalchemy import Connection, and_, delete, func, insert, literal, or_, select, update
 
 from hashcart.domain.sales import SaleInputError
 from hashcart.domain.stock import order_holder
@@ -488,7 +488,7 @@ class StoredSales:
             update(sc)
             .where(*which)
             .values(status="paid", remind_at=None)
-            .returning(sc.c.id, sc.c.product_id, sc.c.quantity)
+            .returning(sc.c.id, sc.c.product_id, sc.c.quantity, sc.c.network, sc.c.post_id)
         ).all()
         # The claims' holds become sold units, held by the order (or the invoice).
         sold_to = order_holder(order_id) if order_id is not None else f"invoice:{invoice_id}"
@@ -502,7 +502,26 @@ class StoredSales:
                 reason=HOLD_REASON,
                 now=at,
             )
+        self._withdraw_reminders([(claim.network, claim.post_id) for claim in won])
         return True
+
+    def _withdraw_reminders(self, claims: list[tuple[str, str]]) -> None:
+        """Drop the `invoice_due` reminders of these paid claims that no sender has taken yet
+        (queued; one being sent goes), so a shopper who just paid is not asked to pay. Their
+        keys are the reply's and the email's (services/notify: network:post:reason)."""
+        keys = [f"{network}:{post_id}:invoice_due" for network, post_id in claims]
+        if not keys:
+            return
+        ob = t.outbox
+        for start in range(0, len(keys), _INSERT_CHUNK):
+            chunk = keys[start : start + _INSERT_CHUNK]
+            self.connection.execute(
+                delete(ob).where(
+                    ob.c.status == "queued",
+                    ob.c.reason == "invoice_due",
+                    ob.c.dedupe_key.in_([*chunk, *(f"email:{key}" for key in chunk)]),
+                )
+            )
 
 
 def _payable(invoice_id: int, at: datetime) -> list[Any]:
