@@ -330,31 +330,27 @@ class StoredSales:
         self.connection.execute(update(sc).where(sc.c.id == claim_id).values(**values))
         kind = board_event_kind(values)
         if kind is not None:
-            self._log(claim_id, kind)
+            self._log([claim_id], kind)
 
-    def _log(self, claim_id: int, kind: str) -> None:
-        """The claim board's line for this change (in the same transaction)."""
+    def _log(self, claim_ids: Sequence[int], kind: str) -> None:
+        """The claim board's lines for this change of these claims, by platform time (in the
+        same transaction)."""
         self.connection.execute(
             insert(t.sale_claim_events).from_select(
                 ["sale_id", "claim_id", "kind"],
-                select(sc.c.sale_id, sc.c.id, literal(kind)).where(sc.c.id == claim_id),
+                select(sc.c.sale_id, sc.c.id, literal(kind))
+                .where(sc.c.id.in_(list(claim_ids)))
+                .order_by(sc.c.posted_at, sc.c.id),
             )
         )
 
     def update_claims(self, claim_ids: Sequence[int], **values: Any) -> None:
+        kind = board_event_kind(values)
         for start in range(0, len(claim_ids), _INSERT_CHUNK):
             chunk = list(claim_ids[start : start + _INSERT_CHUNK])
             self.connection.execute(update(sc).where(sc.c.id.in_(chunk)).values(**values))
-            kind = board_event_kind(values)
             if kind is not None:
-                self.connection.execute(
-                    insert(t.sale_claim_events).from_select(
-                        ["sale_id", "claim_id", "kind"],
-                        select(sc.c.sale_id, sc.c.id, literal(kind))
-                        .where(sc.c.id.in_(chunk))
-                        .order_by(sc.c.posted_at, sc.c.id),
-                    )
-                )
+                self._log(chunk, kind)
 
     def invoice_for(self, sale_id: int, customer_id: int, at: datetime) -> int:
         # Made first (one statement for a shopper's first win, the common case in a burst),
@@ -493,7 +489,7 @@ class StoredSales:
         # The claims' holds become sold units, held by the order (or the invoice).
         sold_to = order_holder(order_id) if order_id is not None else f"invoice:{invoice_id}"
         for claim in won:
-            self._log(claim.id, "paid")
+            self._log([claim.id], "paid")
             convert(
                 self.connection,
                 sale_holder(claim.id),
