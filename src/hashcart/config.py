@@ -153,6 +153,12 @@ class Settings(BaseSettings):
         "buff.ly",
         "ow.ly",
     )
+    # Parents fetched from a network's API (a trigger replying to a post no stream brought):
+    # failed look-ups of one parent before it is not asked for again (retried after 1, 2,
+    # 4… minutes, at most an hour apart), and the longest one look-up may take, name look-up
+    # included, before it counts as failed (a bus worker's bound; the clients have their own).
+    parent_fetch_attempts: int = Field(default=8, ge=1, le=100)
+    parent_fetch_timeout_seconds: float = Field(default=20.0, gt=0, le=600)
     # The dispatcher: attempts before a message fails for good, and the backoff between them.
     dispatch_max_attempts: int = Field(default=8, ge=1, le=100)
     dispatch_base_delay_seconds: float = Field(default=2.0, gt=0)

@@ -21,7 +21,7 @@ from hashcart.listeners.runner import run_listeners
 from hashcart.metrics import metrics
 from hashcart.networks.registry import fetchers, listeners, senders
 from hashcart.networks.shortlinks import SHOP_HOSTS_REFRESH, ShortLinkResolver, shortener_hosts
-from hashcart.ports import LinkResolver, Listener, Sender
+from hashcart.ports import Listener, Sender
 from hashcart.services.ingest import IngestStats
 from hashcart.services.live_ingest import LiveHost, LiveIngest
 from hashcart.store.resolved_links import StoredResolutions
@@ -83,7 +83,7 @@ class ShopUrls:
         return self._hosts.matches_url(url)
 
 
-def link_resolver(app: LiveHost) -> LinkResolver | None:
+def link_resolver(app: LiveHost) -> ShortLinkResolver | None:
     """The live ingest's short-link resolver, or None when no shortener host is set."""
     hosts = shortener_hosts(app.effective_settings().shortener_hosts)
     if not hosts:

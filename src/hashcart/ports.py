@@ -1102,6 +1102,11 @@ class ParentFetches(Protocol):
         """Remember that a parent was asked for, and whether the network had it."""
         ...
 
+    def record_unanswered(self, network: Network, post_id: str, at: datetime) -> None:
+        """Remember that asking for a parent failed every time it was tried (no answer, a
+        rate limit, a server error): it is not asked for again, as one the network lacks."""
+        ...
+
 
 @dataclass(frozen=True)
 class PendingState:

@@ -105,6 +105,53 @@ def test_a_failed_lookup_is_tried_again_after_a_while(shop: Shop) -> None:
     assert shop.cart("maya@example.com") == [("mug", 1)]
 
 
+def test_a_lookup_that_keeps_failing_waits_longer_each_time_then_is_given_up(
+    tmp_path: object,
+) -> None:
+    shop = Shop(f"sqlite:///{tmp_path}/giving-up.db", parent_fetch_attempts=3)
+    shop.customer("maya@example.com", (Network.X, SHOPPER_ID, "maya"))
+    fetcher = ReplayFetcher({"9001": _parent()}, failures=10)
+    sink = LiveIngest(shop.app, fetchers={Network.X: fetcher})
+    sink.ingest("x-stream", Format.X, [_reply("9100")])
+    assert fetcher.asked == ["9001"]
+    shop.clock.advance(FETCH_RETRY)  # the first retry: after a minute
+    assert sink.has_parents_to_fetch()
+    sink.fetch_parents()
+    assert fetcher.asked == ["9001"] * 2
+    shop.clock.advance(FETCH_RETRY)  # the second waits twice as long
+    assert not sink.has_parents_to_fetch()
+    sink.fetch_parents()
+    assert fetcher.asked == ["9001"] * 2
+    shop.clock.advance(FETCH_RETRY)
+    sink.fetch_parents()
+    assert fetcher.asked == ["9001"] * 3
+    # Three failures: given up, recorded, and neither retried nor recalled after a restart.
+    shop.clock.advance(timedelta(hours=2))
+    sink.fetch_parents()
+    assert fetcher.asked == ["9001"] * 3
+    assert not sink.has_parents_to_fetch()
+    with shop.app.engine.connect() as connection:
+        assert connection.scalar(select(t.parent_fetches.c.outcome)) == "unanswered"
+    assert LiveIngest(shop.app, fetchers={Network.X: fetcher}).recall_waiting_parents() == 0
+    # The trigger still waits for its parent, and acts when the stream brings it.
+    assert shop.cart("maya@example.com") == []
+    sink.ingest("x-stream", Format.X, [_parent()])
+    assert shop.cart("maya@example.com") == [("mug", 1)]
+
+
+def test_parents_committed_elsewhere_are_fetched_when_queued(shop: Shop) -> None:
+    # A bus worker's engine committed the trigger; the sink only fetches its parent.
+    shop.ingest([_reply("9100")])
+    fetcher = ReplayFetcher({"9001": _parent()})
+    sink = LiveIngest(shop.app, fetchers={Network.X: fetcher})
+    assert not sink.has_parents_to_fetch()
+    sink.wait_for_parents([(Network.X, "9001"), (Network.MASTODON, "1")])  # no Mastodon fetcher
+    assert sink.has_parents_to_fetch()
+    sink.fetch_parents()
+    assert fetcher.asked == ["9001"]
+    assert shop.cart("maya@example.com") == [("mug", 1)]
+
+
 def test_without_a_fetcher_the_trigger_waits_for_its_parent(shop: Shop) -> None:
     sink = LiveIngest(shop.app)
     sink.ingest("x-stream", Format.X, [_reply("9100")])

@@ -20,7 +20,7 @@ import logging
 import math
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -56,6 +56,9 @@ class BusMessage:
 
 
 BatchHandler = Callable[[list[BusMessage]], None]
+# Network work a batch needs before the engine (short links): awaited outside the engine, so
+# other partitions' batches commit meanwhile (hashcart.live_worker).
+BatchPreparer = Callable[[list[BusMessage]], Awaitable[None]]
 # A batch just committed, and the wall-clock time (Unix seconds) right after its commit.
 CommitHook = Callable[[list[BusMessage], float], None]
 
@@ -123,6 +126,7 @@ class Worker:
         on_batch: Callable[[list[BusMessage], float], None] | None = None,
         on_lag: Callable[[int, ConsumerLag], None] | None = None,
         on_commit: CommitHook | None = None,
+        prepare: BatchPreparer | None = None,
     ) -> None:
         self.js = js
         self.leases = leases
@@ -132,6 +136,7 @@ class Worker:
         self.on_batch = on_batch
         self.on_lag = on_lag
         self.on_commit = on_commit
+        self.prepare = prepare
         self.counts = WorkerCounts()
         self._engine = asyncio.Lock()
         self._tasks: dict[int, asyncio.Task[None]] = {}
@@ -249,6 +254,8 @@ class Worker:
         batch = [message_of(message, partition) for message in fetched]
         started = time.perf_counter()
         try:
+            if self.prepare is not None:
+                await self.prepare(batch)
             async with self._engine:
                 await asyncio.to_thread(self.handle, batch)
         except Exception as error:

@@ -8,7 +8,6 @@ import re
 import secrets
 import signal
 import socket
-import time
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -22,8 +21,6 @@ if TYPE_CHECKING:
 bus_app = typer.Typer(help="The NATS JetStream bus (README, Run at scale).", no_args_is_help=True)
 app.add_typer(bus_app, name="bus")
 _KEY_UNSAFE = re.compile(r"[^A-Za-z0-9_-]")
-# How often a worker reads the shop (catalog, hosts, tags) again.
-SHOP_REFRESH_SECONDS = 60.0
 
 
 def bus_settings(settings: Settings) -> BusSettings:
@@ -92,14 +89,13 @@ def _worker_id() -> str:
 def worker(ctx: typer.Context) -> None:
     """Take partitions of the bus and run the engine on their posts until Ctrl-C."""
     import asyncio
-    from functools import partial
 
     from hashcart.bus.client import close, connect
     from hashcart.bus.leases import Leases
     from hashcart.bus.worker import BusMessage, ConsumerLag, Worker
+    from hashcart.live_worker import WorkerEngine, WorkerNetwork
     from hashcart.metrics import metrics, serve_metrics
-    from hashcart.services.ingest import Ingestor
-    from hashcart.services.sales import SettleTimer, sale_posts_now
+    from hashcart.services.sales import SettleTimer
 
     settings = settings_of(ctx)
     bus = bus_settings(settings)
@@ -107,43 +103,12 @@ def worker(ctx: typer.Context) -> None:
     start_logging(hashcart)
     serve_metrics(settings.metrics_port)
 
-    def fresh_ingestor() -> Ingestor:
-        return Ingestor(
-            hashcart.unit_of_work,
-            hashcart.shop(),
-            hashcart.clock,
-            reader=hashcart.payload_reader,
-            batch_size=max(settings.ingest_batch_size, bus.batch_size),
-        )
-
-    ingestor = fresh_ingestor()
-    read_at = time.monotonic()
     measure = metrics() if settings.metrics_port else None
-
-    reading = partial(hashcart.unit_of_work, read_only=True)
-
-    def handle(batch: list[BusMessage]) -> None:
-        nonlocal ingestor, read_at
-        # The catalog and the console's settings change under a running worker: its shop
-        # (products, hosts, tags) is read again now and then, as the live sink's is. A sale
-        # opened since is looked for before every batch (one small query): its claims carry
-        # no tag, and a worker that did not know the sale's post would drop them for good.
-        stale = time.monotonic() - read_at > SHOP_REFRESH_SECONDS
-        if stale or sale_posts_now(reading) != dict(ingestor.shop.sale_posts):
-            stats, ingestor = ingestor.stats, fresh_ingestor()
-            ingestor.stats, read_at = stats, time.monotonic()
-        before = ingestor.stats.triggers, ingestor.stats.actions.lines_added
-        dead_before = ingestor.stats.dead_letters
-        ingestor.ingest_numbered((item.source, item.line, item.data) for item in batch)
-        if measure is not None:
-            stats = ingestor.stats
-            measure.counted(
-                len(batch),
-                stats.triggers - before[0],
-                stats.actions.lines_added - before[1],
-                stats.dead_letters - dead_before,
-            )
-            measure.redelivered.inc(sum(1 for item in batch if item.delivered > 1))
+    # Parents fetched and short links followed as one process does, off the engine.
+    network = WorkerNetwork.of(hashcart)
+    handle = WorkerEngine(
+        hashcart, max(settings.ingest_batch_size, bus.batch_size), network, measure
+    )
 
     def timed(batch: list[BusMessage], seconds: float) -> None:
         if measure is not None:
@@ -182,6 +147,7 @@ def worker(ctx: typer.Context) -> None:
                 on_batch=timed,
                 on_lag=lag if measure else None,
                 on_commit=committed,
+                prepare=network.prepare,
             )
             console.print(
                 f"hashcart worker {worker_id}: {bus.partitions} partitions on "
@@ -194,15 +160,17 @@ def worker(ctx: typer.Context) -> None:
             # workers' passes skip an item another one is settling.
             settling = SettleTimer(hashcart.unit_of_work, hashcart.shop, hashcart.clock)
             settling.start()
+            network.start()
             try:
                 await working.run()
             finally:
+                network.stop()
                 settling.stop()
             counts = working.counts
             console.print(
                 f"hashcart worker stopped: {counts.messages} posts in {counts.batches} "
                 f"batches ({counts.redelivered} redelivered), "
-                f"{ingestor.stats.actions.lines_added} cart and wish-list lines added.",
+                f"{handle.ingestor.stats.actions.lines_added} cart and wish-list lines added.",
                 markup=False,
                 soft_wrap=True,
             )

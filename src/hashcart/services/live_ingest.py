@@ -4,15 +4,18 @@ the registered networks' parent fetchers and the short-link resolver).
 
 Each call commits before it returns, with the listener's cursor in the same transaction as
 the batch's last commit. Parents that triggers wait for are then fetched through the
-network's API (once each) and ingested, and the waiting triggers act. Calls are serialised:
-the engine is one writer anyway."""
+network's API (once each) and ingested, and the waiting triggers act. A fetch that fails is
+tried again later, each time after a longer wait (FETCH_BACKOFF), and after
+`parent_fetch_attempts` failures no more: the parent is recorded as unanswered and its
+trigger waits as one whose parent the network does not know (it acts if the parent comes in
+by the stream). Calls are serialised: the engine is one writer anyway."""
 
 from __future__ import annotations
 
 import logging
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import partial
@@ -20,6 +23,7 @@ from typing import Protocol
 
 from pydantic import SecretStr
 
+from hashcart.backoff import Backoff
 from hashcart.domain.link_codes import parse_link_request
 from hashcart.domain.posts import Network, Post
 from hashcart.domain.products import ShopHosts
@@ -40,13 +44,16 @@ log = logging.getLogger(__name__)
 
 # How often the shop (catalog, tags, hosts) is re-read, so console changes reach listeners.
 SHOP_REFRESH = timedelta(seconds=2)
-# A parent whose fetch failed is asked again after this long.
+# A parent whose fetch failed is asked again after this long, then after twice as long each
+# further failure, up to an hour (then `parent_fetch_attempts` ends it).
 FETCH_RETRY = timedelta(minutes=1)
+FETCH_BACKOFF = Backoff(first=FETCH_RETRY.total_seconds(), cap=3600.0, jitter=False)
 
 
 @dataclass
 class _FetchState:
     retry_at: dict[tuple[Network, str], datetime] = field(default_factory=dict)
+    failures: dict[tuple[Network, str], int] = field(default_factory=dict)
 
 
 class LiveHost(ShopHost, Protocol):
@@ -233,10 +240,11 @@ class LiveIngest:
                 continue
             try:
                 fetched = fetcher.fetch(post_id)
-            except FetchFailed:
-                self._fetch.retry_at[key] = now + FETCH_RETRY
+            except FetchFailed as failed:
+                self._failed(key, failed, now)
                 continue
             self._fetch.retry_at.pop(key, None)
+            self._fetch.failures.pop(key, None)
             self._record_fetch(key, fetched, now)
             if fetched.lines:
                 ingestor.fmt = reader.format_named(fetched.fmt)
@@ -244,6 +252,39 @@ class LiveIngest:
                 # A fetched parent can be a reply waiting for its own parent: not fetched
                 # further (one level is what a trigger needs).
                 ingestor.missing_parents.clear()
+
+    def _failed(self, key: tuple[Network, str], failed: FetchFailed, now: datetime) -> None:
+        """Ask again later, or, after `parent_fetch_attempts` failures, never again."""
+        failures = self._fetch.failures.get(key, 0) + 1
+        if failures < self.app.settings.parent_fetch_attempts:
+            self._fetch.failures[key] = failures
+            delay = timedelta(seconds=FETCH_BACKOFF.delay(failures))
+            self._fetch.retry_at[key] = now + delay
+            return
+        self._fetch.failures.pop(key, None)
+        self._fetch.retry_at.pop(key, None)
+        log.warning(
+            "%s parent %s not fetched after %d tries (last: %s): its trigger waits for it",
+            key[0],
+            key[1],
+            failures,
+            failed,
+            extra={"network": str(key[0]), "post_id": key[1]},
+        )
+        with self.app.unit_of_work() as uow:
+            uow.parent_fetches.record_unanswered(key[0], key[1], at=now)
+
+    def wait_for_parents(self, keys: Iterable[tuple[Network, str]]) -> None:
+        """Queue parents that triggers committed elsewhere wait for (a bus worker's batch),
+        to be fetched by the next `fetch_parents`."""
+        wanted = {key for key in keys if key[0] in self.fetchers}
+        with self._lock:
+            self._missing |= wanted
+
+    def has_parents_to_fetch(self) -> bool:
+        """Whether `fetch_parents` has anything to do now: parents queued, or retries due."""
+        with self._lock:
+            return bool(self._missing) or bool(self._due_retries(self.app.clock.now()))
 
     def recall_waiting_parents(self, limit: int = 1000) -> int:
         """Queue for fetching the parents that stored triggers still wait for (from an

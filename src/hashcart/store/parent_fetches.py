@@ -70,12 +70,13 @@ class StoredParentFetches:
         return asked
 
     def record(self, network: Network, post_id: str, found: bool, at: datetime) -> None:
+        self._record(network, post_id, "found" if found else "not_found", at)
+
+    def record_unanswered(self, network: Network, post_id: str, at: datetime) -> None:
+        self._record(network, post_id, "unanswered", at)
+
+    def _record(self, network: Network, post_id: str, outcome: str, at: datetime) -> None:
         self.connection.execute(
             insert_ignoring(self.connection.dialect.name, t.parent_fetches.name),
-            {
-                "network": network,
-                "post_id": post_id,
-                "outcome": "found" if found else "not_found",
-                "fetched_at": at,
-            },
+            {"network": network, "post_id": post_id, "outcome": outcome, "fetched_at": at},
         )

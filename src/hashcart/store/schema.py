@@ -570,7 +570,8 @@ parent_fetches = Table(
     metadata,
     Column("network", String(16), primary_key=True),
     Column("post_id", String(300), primary_key=True),
-    # found | not_found | failed (a failed fetch is tried again later)
+    # found | not_found | unanswered (every try failed: no answer, rate limits, server
+    # errors, `parent_fetch_attempts` times; not asked again, as a post the network lacks)
     Column("outcome", String(16), nullable=False),
     Column("fetched_at", UTCDateTime, nullable=False),
 )
