@@ -9,6 +9,8 @@ holds, so neither happens in the engine (nor, as everywhere, inside a transactio
   enters the engine; the engine's resolver then only reads what was followed (this process's
   memory, else the `resolved_links` cache) and never opens a socket. Each walk is bounded
   (networks/shortlinks: 5 s in all, name look-ups included);
+- the Mastodon server's longest status (asked once per process, when a first message is
+  composed) is asked for when the worker starts, by the thread below;
 - parents are fetched after the batch committed, by one background thread, through the same
   live sink as one process (services/live_ingest.LiveIngest: each parent asked once, a failure
   tried again later with backoff, given up after `parent_fetch_attempts`, the fetched parent
@@ -243,6 +245,12 @@ class WorkerNetwork:
         self._links.shutdown(wait=False, cancel_futures=True)
 
     def _run(self) -> None:
+        try:
+            # A message to Mastodon is cut to the server's limit, asked once per process
+            # when the first one is composed, in the engine: asked here first instead.
+            self.app.shop().text_limit(Network.MASTODON)
+        except Exception as error:  # the database is away: the engine asks when it must
+            log.warning("worker: the Mastodon server's limit not asked: %r", error)
         try:
             if self.parents.recall_waiting_parents():
                 self._wake.set()

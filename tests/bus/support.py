@@ -141,6 +141,13 @@ def hashcart_env(database_url: str, bus_url: str, **settings: str) -> dict[str, 
     # A key of their own: without one, `dispatch` would make its key file in the working
     # directory (a PostgreSQL database has no folder to keep it beside).
     env["HASHCART_TOKEN_KEY"] = Fernet.generate_key().decode()
+    # Workers fetch missing parents and follow short links as one process does; the
+    # generated streams' bit.ly links and Bluesky's public AppView and PLC directory (on by
+    # default) lie off loopback, and the truth (file ingest) follows and fetches nothing. The
+    # discard port refuses at once. A test that wants the networks sets them again.
+    env["HASHCART_SHORTENER_HOSTS"] = ""
+    env["HASHCART_BLUESKY_APPVIEW_URL"] = "http://127.0.0.1:9"
+    env["HASHCART_BLUESKY_PLC_URL"] = "http://127.0.0.1:9"
     for name, value in settings.items():
         env[f"HASHCART_{name.upper()}"] = value
     return env

@@ -7,6 +7,8 @@ them (Webhooks::DeliveryWorker's envelope and signature), around recorded real s
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from sqlalchemy import func, select
@@ -23,16 +25,37 @@ from tests.web.conftest import WebShop
 BUS = {"bus_partitions": "2", "bus_lease_seconds": "3"}
 
 
-def test_a_webhook_delivered_twice_on_the_bus_fills_the_cart_once(
-    bus_url: str, postgres_server: str, shared_fixtures: Path, tmp_path: Path
-) -> None:
+@contextmanager
+def shop_on_the_bus(
+    bus_url: str, postgres_server: str, tmp_path: Path, **worker_settings: str
+) -> Iterator[tuple[WebShop, Workers]]:
+    """A web app whose webhooks publish to the bus, and (not started) workers behind it
+    with `worker_settings`."""
     database = fresh_postgres_database(postgres_server)
-    env = hashcart_env(database, bus_url, **BUS)
+    env = hashcart_env(database, bus_url, **BUS, **worker_settings)
     run_hashcart(["bus", "init"], env)
     web = WebShop(database, mastodon_webhook_secret=SECRET, bus_url=bus_url, **BUS)
     workers = Workers(env, tmp_path)
-    case = Case(Recordings.load(shared_fixtures))
     try:
+        yield web, workers
+    finally:
+        workers.stop_all()
+        sink = getattr(web.web.state, "live_sink", None)
+        if sink is not None:
+            sink.close()
+        web.close()
+
+
+def actions(web: WebShop) -> int:
+    with web.app.engine.connect() as connection:
+        return int(connection.scalar(select(func.count()).select_from(t.actions)) or 0)
+
+
+def test_a_webhook_delivered_twice_on_the_bus_fills_the_cart_once(
+    bus_url: str, postgres_server: str, shared_fixtures: Path, tmp_path: Path
+) -> None:
+    case = Case(Recordings.load(shared_fixtures))
+    with shop_on_the_bus(bus_url, postgres_server, tmp_path) as (web, workers):
         email = link_shopper(web, "sam")
         reply = case.reply("1101", "1100", "sam")
         answers = [
@@ -50,11 +73,4 @@ def test_a_webhook_delivered_twice_on_the_bus_fills_the_cart_once(
         assert [(m["reason"], m["account_id"]) for m in web.outbox()] == [
             ("added", shopper_uri("sam"))
         ]
-        with web.app.engine.connect() as connection:
-            assert connection.scalar(select(func.count()).select_from(t.actions)) == 1
-    finally:
-        workers.stop_all()
-        sink = getattr(web.web.state, "live_sink", None)
-        if sink is not None:
-            sink.close()
-        web.close()
+        assert actions(web) == 1

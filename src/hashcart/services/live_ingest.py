@@ -272,7 +272,7 @@ class LiveIngest:
             extra={"network": str(key[0]), "post_id": key[1]},
         )
         with self.app.unit_of_work() as uow:
-            uow.parent_fetches.record_unanswered(key[0], key[1], at=now)
+            uow.parent_fetches.record_unanswered(key[0], key[1], at=self.app.clock.now())
 
     def wait_for_parents(self, keys: Iterable[tuple[Network, str]]) -> None:
         """Queue parents that triggers committed elsewhere wait for (a bus worker's batch),
