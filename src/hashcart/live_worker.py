@@ -65,6 +65,8 @@ MAX_STUCK_LOOKUPS = 4
 LINK_THREADS = 4
 # Short links remembered in memory by a worker (then forgotten, and read from the cache).
 REMEMBERED_LINKS = 50_000
+# How often a look-up being waited for sees whether the worker stops.
+STOP_CHECK_SECONDS = 0.2
 # How often the parent thread looks for retries that came due.
 PARENT_POLL_SECONDS = 1.0
 # How often a worker reads the shop (catalog, hosts, tags) again.
@@ -73,15 +75,27 @@ SHOP_REFRESH_SECONDS = 60.0
 _Key = tuple[Network, str]
 
 
+class Stopping(Exception):
+    """The worker stops while a look-up is waited for."""
+
+
 class BoundedFetcher:
     """A parent fetcher whose every look-up ends within `timeout` seconds for its caller:
-    the look-up runs on a daemon thread, and one that has not answered by then is left to
-    finish (or not) on its own and counts as failed (FetchFailed, asked again later)."""
+    the look-up runs on a daemon thread, and one that has not answered by then (or when
+    the worker stops) is left to finish, or not, on its own and counts as failed
+    (FetchFailed, asked again later)."""
 
-    def __init__(self, inner: ParentFetcher, timeout: float, slots: threading.Semaphore) -> None:
+    def __init__(
+        self,
+        inner: ParentFetcher,
+        timeout: float,
+        slots: threading.Semaphore,
+        stopping: threading.Event,
+    ) -> None:
         self.inner = inner
         self.timeout = timeout
         self._slots = slots
+        self._stopping = stopping
 
     def fetch(self, post_id: str) -> Fetched:
         if not self._slots.acquire(blocking=False):
@@ -102,8 +116,12 @@ class BoundedFetcher:
                 done.set()
 
         threading.Thread(target=look_up, name="hashcart-parent-lookup", daemon=True).start()
-        if not done.wait(self.timeout):
-            raise FetchFailed(f"no answer in {self.timeout:g} s")
+        give_up = time.monotonic() + self.timeout
+        while not done.wait(min(STOP_CHECK_SECONDS, max(0.0, give_up - time.monotonic()))):
+            if time.monotonic() >= give_up:
+                raise FetchFailed(f"no answer in {self.timeout:g} s")
+            if self._stopping.is_set():
+                raise Stopping  # not a failure of the network: asked at the next start
         if failure:
             if isinstance(failure[0], FetchFailed):
                 raise failure[0]
@@ -162,8 +180,9 @@ class WorkerNetwork:
         extra_hosts: Sequence[str] = (),
     ) -> None:
         slots = threading.Semaphore(MAX_STUCK_LOOKUPS)
+        self._stop = threading.Event()
         bounded = {
-            network: BoundedFetcher(fetcher, fetch_timeout, slots)
+            network: BoundedFetcher(fetcher, fetch_timeout, slots, self._stop)
             for network, fetcher in fetchers.items()
         }
         self.app = app
@@ -181,7 +200,6 @@ class WorkerNetwork:
         )
         self._links = ThreadPoolExecutor(LINK_THREADS, thread_name_prefix="hashcart-shortlinks")
         self._wake = threading.Event()
-        self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
     @classmethod
@@ -264,6 +282,8 @@ class WorkerNetwork:
             try:
                 if self.parents.has_parents_to_fetch():
                     self.parents.fetch_parents()
+            except Stopping:
+                break
             except Exception as error:  # the database is away: asked again at the next turn
                 log.warning("worker: fetching parents: %r", error)
 
