@@ -199,6 +199,8 @@ class WorkerNetwork:
             app, fetchers=bounded, resolve_links=resolver, extra_hosts=extra_hosts
         )
         self._links = ThreadPoolExecutor(LINK_THREADS, thread_name_prefix="hashcart-shortlinks")
+        self._queued: set[_Key] = set()
+        self._queue_lock = threading.Lock()
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -242,10 +244,12 @@ class WorkerNetwork:
     # --- parents, after a batch committed ---------------------------------------------------
 
     def committed(self, missing: Iterable[_Key]) -> None:
-        """The parents a committed batch's triggers wait for: fetched in the background."""
+        """The parents a committed batch's triggers wait for: fetched in the background.
+        (Queued here, not in the live sink, whose lock a look-up holds while it waits.)"""
         wanted = set(missing)
         if wanted:
-            self.parents.wait_for_parents(wanted)
+            with self._queue_lock:
+                self._queued |= wanted
             self._wake.set()
 
     def start(self) -> None:
@@ -279,13 +283,17 @@ class WorkerNetwork:
             self._wake.clear()
             if self._stop.is_set():
                 break
+            with self._queue_lock:
+                queued, self._queued = self._queued, set()
             try:
+                self.parents.wait_for_parents(queued)
                 if self.parents.has_parents_to_fetch():
                     self.parents.fetch_parents()
             except Stopping:
                 break
             except Exception as error:  # the database is away: asked again at the next turn
                 log.warning("worker: fetching parents: %r", error)
+                self.committed(queued)
 
 
 class WorkerEngine:

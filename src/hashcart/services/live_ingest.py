@@ -230,13 +230,17 @@ class LiveIngest:
         keys = sorted(key for key in wanted | self._due_retries(now) if key[0] in self.fetchers)
         if not keys:
             return
-        with self.app.unit_of_work() as uow:
+        with self.app.unit_of_work(read_only=True) as uow:
             asked = uow.parent_fetches.asked_among(keys)
+            # Came in by a stream since it was wanted (a bus worker's look-ups wait their turn).
+            asked |= uow.repository.existing_posts(keys)
         reader = self.app.payload_reader
         for key in keys:
             network, post_id = key
             fetcher = self.fetchers[network]
             if key in asked:
+                self._fetch.retry_at.pop(key, None)
+                self._fetch.failures.pop(key, None)
                 continue
             try:
                 fetched = fetcher.fetch(post_id)
