@@ -39,6 +39,7 @@ from hashcart.domain.posts import Network, Post
 from hashcart.domain.products import ShopHosts
 from hashcart.live import fetchers as configured_fetchers
 from hashcart.live import link_resolver
+from hashcart.metrics import Metrics, metrics
 from hashcart.networks.shortlinks import ShortLinkResolver
 from hashcart.ports import (
     AUTO_FORMAT,
@@ -49,13 +50,12 @@ from hashcart.ports import (
     Resolution,
     ResolvedLinks,
 )
-from hashcart.services.ingest import Ingestor
+from hashcart.services.ingest import Ingestor, IngestStats
 from hashcart.services.live_ingest import LiveHost, LiveIngest
 from hashcart.services.sales import sale_posts_now
 
 if TYPE_CHECKING:
     from hashcart.bus.worker import BusMessage
-    from hashcart.metrics import Metrics
 
 log = logging.getLogger(__name__)
 
@@ -209,13 +209,16 @@ class WorkerNetwork:
         """The configured networks' parent fetchers and the short-link resolver, as
         `hashcart listen` has them."""
         settings = app.settings
-        return cls(
+        network = cls(
             app,
             configured_fetchers(app),
             link_resolver(app),
             fetch_timeout=settings.parent_fetch_timeout_seconds,
             extra_hosts=settings.shortener_hosts,
         )
+        if settings.metrics_port:
+            network.parents.on_counted = _measure_parents
+        return network
 
     # --- short links, before a batch enters the engine ------------------------------------
 
@@ -294,6 +297,13 @@ class WorkerNetwork:
             except Exception as error:  # the database is away: asked again at the next turn
                 log.warning("worker: fetching parents: %r", error)
                 self.committed(queued)
+
+
+def _measure_parents(done: IngestStats, seconds: float) -> None:
+    """The cart lines a fetched parent let waiting triggers add (and a fetched answer no
+    decoder read, kept as a dead letter), in the worker's metrics; the parent itself is no
+    post consumed from the bus, and its look-up no batch."""
+    metrics().counted(0, 0, done.actions.lines_added, done.dead_letters)
 
 
 class WorkerEngine:
