@@ -17,6 +17,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 from hashcart.domain.buying import CODE_LENGTH
+from hashcart.domain.email_templates import (
+    EMAIL_TEMPLATES,
+    SUBJECT_PREFIX,
+    check_email_template,
+    fill_email,
+    subject_line,
+)
 from hashcart.domain.message_templates import TemplateProblem, check_template
 from hashcart.domain.messages import (
     BUY_REASONS,
@@ -28,7 +35,15 @@ from hashcart.domain.messages import (
     compose,
     email_subject,
 )
-from hashcart.domain.order_care import OrderState, cancelled_text, order_status_text, shipped_text
+from hashcart.domain.order_care import (
+    OrderState,
+    cancelled_email,
+    cancelled_text,
+    order_status_email,
+    order_status_text,
+    shipped_email,
+    shipped_text,
+)
 from hashcart.domain.posts import Network, display_name
 from hashcart.domain.text_lengths import TextLimit, limit_for, shorten
 
@@ -234,3 +249,64 @@ def _context(
         sanitize=sanitize,
         templates={key: template},
     )
+
+
+# --- the emails' own words (domain/email_templates) ---
+
+# The reason whose subject a body's preview shows above it.
+_BODY_REASONS = {
+    "email.shipped": Reason.SHIPPED,
+    "email.shipped_tracking": Reason.SHIPPED,
+    "email.order_cancelled": Reason.ORDER_CANCELLED,
+    "email.order_status": Reason.ORDER_STATUS,
+    "email.email_only": Reason.ADDED,
+}
+# An order confirmation's facts at their longest (services/checkout.confirmation_email).
+_RECEIPT = {
+    "greeting": "Hello Alexandra Montgomery-Whitfield,",
+    "order": "9999999",
+    "status": "placed (to be paid on invoice)",
+    "lines": f"  2 × {_TITLE}: 9,999.98 EUR\n  1 × {_TITLE}: 4,999.99 EUR",
+    "offer_line": "Offer summersale2026: -999.99 EUR\n",
+    "total": "13,999.98 EUR",
+    "payment": "Paid by Visa ending in 4242.",
+    "reference": "pi_3QxYzAbCdEfGhIjK0123456789",
+    "ship_to": "  Alexandra Montgomery-Whitfield\n  1 Trail Road\n  LS1 1AA Leeds\n  GB",
+}
+
+
+def email_previews(key: str, template: str, shop: ShopWords) -> list[Preview]:
+    """`template` (checked first: TemplateProblem) as the email says it: a subject alone,
+    or a body under its email's subject, with the longest realistic values."""
+    kept = check_email_template(key, template)
+    words = {key: kept}
+    if EMAIL_TEMPLATES[key].is_subject:
+        values = {**_RECEIPT, "shop": shop.shop_name}
+        said = subject_line(key.removeprefix(SUBJECT_PREFIX), words, values)
+        return [Preview("email subject", said, len(said), None)]
+    context = _context(shop, "", kept, key, lambda text: text)
+    base = shop.account_url.removesuffix("/account")
+    order_url = f"{base}/orders/9999999"
+    if key == "email.order_status":
+        body = order_status_email(context, _ORDERS, 12, f"{base}/orders", "Mastodon")
+    elif key == "email.order_cancelled":
+        body = cancelled_email(context, 9_999_999, order_url)
+    elif key in ("email.shipped", "email.shipped_tracking"):
+        tracking = _ORDERS[0].tracking_url if key == "email.shipped_tracking" else None
+        body = shipped_email(context, 9_999_999, tracking, order_url)
+    elif key == "email.order_confirmed":
+        values = {**_RECEIPT, "shop": shop.shop_name, "order_url": order_url}
+        body = fill_email(key, words, values) + "\n"
+        said = subject_line("order_confirmed", None, values)
+        return [Preview("email", f"{said}\n\n{body}", len(body), None)]
+    else:  # email.email_only: a reply's words, then the email's own
+        values = {
+            "message": compose(Reason.ADDED, context, title=_TITLE, quantity=2),
+            "cart_url": f"{base}/cart",
+            "network": "Mastodon",
+            "account_url": shop.account_url,
+            "shop": shorten(shop.shop_name, ROOM_FOR_TITLES),
+        }
+        body = fill_email(key, words, values) + "\n"
+    said = email_subject(_BODY_REASONS[key], shorten(shop.shop_name, ROOM_FOR_TITLES))
+    return [Preview("email", f"{said}\n\n{body}", len(body), None)]

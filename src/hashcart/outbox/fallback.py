@@ -23,7 +23,7 @@ good, so that they come here and go by email."""
 from __future__ import annotations
 
 import re
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from dataclasses import replace
 from datetime import datetime
 
@@ -153,13 +153,25 @@ def queue_fallback_email(
     address = uow.outbox.linked_email(item.network, item.account_id)
     if address is None:
         return False
-    return uow.repository.queue_emails([fallback_email(item, address, why, shop_name)], at) == 1
+    # The merchant's subjects (issue 14), read in the same unit of work.
+    templates = uow.repository.message_templates()
+    email = fallback_email(item, address, why, shop_name, templates)
+    return uow.repository.queue_emails([email], at) == 1
 
 
-def fallback_email(item: OutboxItem, address: str, why: str, shop_name: str) -> Email:
-    """The email that carries `item`'s message to `address`, saying why."""
+def fallback_email(
+    item: OutboxItem,
+    address: str,
+    why: str,
+    shop_name: str,
+    templates: Mapping[str, str] | None = None,
+) -> Email:
+    """The email that carries `item`'s message to `address`, saying why; its subject in the
+    merchant's words when they rewrote it (`templates`)."""
     subject = (
-        email_subject(Reason(item.reason), shop_name) if item.reason in _REASONS else shop_name
+        email_subject(Reason(item.reason), shop_name, templates)
+        if item.reason in _REASONS
+        else shop_name
     )
     return Email(
         to=address,

@@ -60,7 +60,7 @@ def _tell(notices: Notices, shop: Shop, cart: WaitingCart) -> None:
     notices.emails.append(
         Email(
             to=cart.contact.email,
-            subject=email_subject(Reason.CART_REMINDER, shop.name),
+            subject=email_subject(Reason.CART_REMINDER, shop.name, shop.templates),
             text=f"{body}\n\nYou asked us to remind you of a waiting cart on your account page; "
             f"you can turn that off there: {shop.account_url}\n",
             reason=str(Reason.CART_REMINDER),
