@@ -37,7 +37,7 @@ from tests.web.cart_support import (
     signed_in,
     x_reply_cart,
 )
-from tests.web.conftest import WebShop
+from tests.web.conftest import PASSWORD, WebShop
 from tests.web.console_support import HOSTILE_SCRIPT, parse
 from tests.web.test_merchant_messages import merchant, stored
 
@@ -330,3 +330,45 @@ def test_the_order_confirmation_s_subject_and_receipt_are_the_merchant_s_words(
         "  1 × Trailhead Enamel Mug: 18.00 USD\nTotal: 18.00 USD\n\n"
         f"http://127.0.0.1:8000/orders/{order_id}\n"
     )
+
+
+def test_the_account_emails_are_the_merchant_s_words_and_their_links_work(
+    mailing_shop: WebShop, smtp_server: SMTPServer
+) -> None:
+    console = merchant(mailing_shop)
+    for key, words in (
+        ("subject.sign_up", "One step left at $shop"),
+        ("email.sign_up", "Welcome, $email!\n\nFinish here within $hours hours: $sign_up_url"),
+        ("subject.password_reset", "$shop: a new password"),
+        ("email.password_reset", "New password for $email: $reset_url ($hours hours)"),
+    ):
+        assert console.submit(f"/merchant/messages/{key}", {"template": words}).status_code == 303
+    # Refused: the link the email exists for.
+    dropped = console.submit("/merchant/messages/email.password_reset", {"template": "Hi $email"})
+    assert dropped.status_code == 400 and "must keep $reset_url" in dropped.text
+
+    newcomer = mailing_shop.browser()
+    ann = {"email": "ann@example.com", "name": "Ann", "password": PASSWORD}
+    assert newcomer.submit("/sign-up", ann).status_code == 200
+    signed_in(mailing_shop, "bo@example.com")  # made its account (its sign-up email is gone)
+    forgetful = mailing_shop.browser()
+    assert forgetful.submit("/reset", {"email": "bo@example.com"}).status_code == 200
+    assert dispatch_once(mailing_shop.app) == DispatchRun(sent=2)
+
+    by_address = {message["To"]: text_of(message) for message in smtp_server.messages}
+    subjects = {message["To"]: message["Subject"] for message in smtp_server.messages}
+    assert subjects == {
+        "ann@example.com": "One step left at Trailhead Coffee",
+        "bo@example.com": "Trailhead Coffee: a new password",
+    }
+    [finish] = re.findall(
+        r"^Welcome, ann@example\.com!\n\nFinish here within 24 hours: http://127\.0\.0\.1:8000"
+        r"(/sign-up/\S+)\n$",
+        by_address["ann@example.com"],
+    )
+    [reset] = re.findall(
+        r"^New password for bo@example\.com: http://127\.0\.0\.1:8000(/reset/\S+) \(2 hours\)\n$",
+        by_address["bo@example.com"],
+    )
+    assert newcomer.get(finish).status_code == 200
+    assert forgetful.get(reset).status_code == 200

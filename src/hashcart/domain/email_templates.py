@@ -102,7 +102,11 @@ def _body(
 
 
 _ORDER_PAGE = "Your order: $order_url"
-_SUBJECT = ("shop",)
+_SHOP = ("shop",)
+_RESET = "Email subject: reset a password"
+_SIGN_UP = "Email subject: confirm a sign-up"
+_EXISTS = "Email subject: sign-up of an address that has an account"
+_IGNORE = "If it was not you, ignore this email"
 # What happens to a cancelled order's money, whichever the gateway step: a payment only
 # authorised is voided (never charged), a captured one refunded (also order_care's words).
 MONEY_BACK = "Nothing more is charged, and what you paid goes back the way you paid it."
@@ -115,6 +119,11 @@ EMAIL_TEMPLATES: dict[str, EmailTemplate] = {
             )
             for reason, about in _SUBJECTS.items()
         ),
+        EmailTemplate(
+            SUBJECT_PREFIX + "password_reset", _RESET, "Reset your $shop password", _SHOP
+        ),
+        EmailTemplate(SUBJECT_PREFIX + "sign_up", _SIGN_UP, "Confirm your email for $shop", _SHOP),
+        EmailTemplate(SUBJECT_PREFIX + "sign_up_exists", _EXISTS, "Your $shop account", _SHOP),
         EmailTemplate(
             SUBJECT_PREFIX + "order_confirmed",
             "Email subject: order confirmation",
@@ -166,6 +175,30 @@ EMAIL_TEMPLATES: dict[str, EmailTemplate] = {
             "$account_url",
             ("message",),
             also="shop",
+        ),
+        _body(
+            "password_reset",
+            "Email: reset a password",
+            "Someone asked to reset the password for $email.\n\nChoose a new one here (the "
+            f"link works once, for $hours hours):\n$reset_url\n\n{_IGNORE}.",
+            ("reset_url",),
+            also="shop",
+        ),
+        _body(
+            "sign_up",
+            "Email: confirm a sign-up",
+            "Someone asked to create a $shop account for $email.\n\nIf it was you, finish here "
+            f"(the link works once, for $hours hours):\n$sign_up_url\n\n{_IGNORE}: no "
+            "account is made.",
+            ("sign_up_url",),
+        ),
+        _body(
+            "sign_up_exists",
+            "Email: sign-up of an address that has an account",
+            "Someone asked to create a $shop account for $email, which has one already.\n\n"
+            "Sign in here:\n$sign_in_url\n\nForgot the password? Choose a new one here:\n"
+            f"$reset_url\n\n{_IGNORE}: nothing was changed.",
+            ("sign_in_url", "reset_url"),
         ),
     )
 }

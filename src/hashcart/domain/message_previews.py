@@ -253,14 +253,20 @@ def _context(
 
 # --- the emails' own words (domain/email_templates) ---
 
-# The reason whose subject a body's preview shows above it.
-_BODY_REASONS = {
-    "email.shipped": Reason.SHIPPED,
-    "email.shipped_tracking": Reason.SHIPPED,
-    "email.order_cancelled": Reason.ORDER_CANCELLED,
-    "email.order_status": Reason.ORDER_STATUS,
-    "email.email_only": Reason.ADDED,
+# The subject each body's preview shows above it (a reason code, or an email's own).
+_BODY_SUBJECTS = {
+    "email.shipped": "shipped",
+    "email.shipped_tracking": "shipped",
+    "email.order_cancelled": "order_cancelled",
+    "email.order_status": "order_status",
+    "email.email_only": "added",
+    "email.order_confirmed": "order_confirmed",
+    "email.password_reset": "password_reset",
+    "email.sign_up": "sign_up",
+    "email.sign_up_exists": "sign_up_exists",
 }
+# The bodies sent with a line break after them (the account emails end without one).
+_LINE_END = frozenset({"email.email_only", "email.order_confirmed"})
 # An order confirmation's facts at their longest (services/checkout.confirmation_email).
 _RECEIPT = {
     "greeting": "Hello Alexandra Montgomery-Whitfield,",
@@ -280,13 +286,24 @@ def email_previews(key: str, template: str, shop: ShopWords) -> list[Preview]:
     or a body under its email's subject, with the longest realistic values."""
     kept = check_email_template(key, template)
     words = {key: kept}
+    base = shop.account_url.removesuffix("/account")
+    order_url = f"{base}/orders/9999999"
+    token = "Xy" * 21 + "Z"  # a 43-character link token (web/tokens)
+    values = {
+        **_RECEIPT,
+        "shop": shop.shop_name,
+        "order_url": order_url,
+        "email": "alexandra.montgomery-whitfield@example.com",
+        "hours": "24",
+        # The reset page itself where the shopper is sent to ask for a link.
+        "reset_url": f"{base}/reset" if key.endswith("sign_up_exists") else f"{base}/reset/{token}",
+        "sign_up_url": f"{base}/sign-up/{token}",
+        "sign_in_url": f"{base}/sign-in",
+    }
     if EMAIL_TEMPLATES[key].is_subject:
-        values = {**_RECEIPT, "shop": shop.shop_name}
         said = subject_line(key.removeprefix(SUBJECT_PREFIX), words, values)
         return [Preview("email subject", said, len(said), None)]
     context = _context(shop, "", kept, key, lambda text: text)
-    base = shop.account_url.removesuffix("/account")
-    order_url = f"{base}/orders/9999999"
     if key == "email.order_status":
         body = order_status_email(context, _ORDERS, 12, f"{base}/orders", "Mastodon")
     elif key == "email.order_cancelled":
@@ -294,19 +311,10 @@ def email_previews(key: str, template: str, shop: ShopWords) -> list[Preview]:
     elif key in ("email.shipped", "email.shipped_tracking"):
         tracking = _ORDERS[0].tracking_url if key == "email.shipped_tracking" else None
         body = shipped_email(context, 9_999_999, tracking, order_url)
-    elif key == "email.order_confirmed":
-        values = {**_RECEIPT, "shop": shop.shop_name, "order_url": order_url}
-        body = fill_email(key, words, values) + "\n"
-        said = subject_line("order_confirmed", None, values)
-        return [Preview("email", f"{said}\n\n{body}", len(body), None)]
-    else:  # email.email_only: a reply's words, then the email's own
-        values = {
-            "message": compose(Reason.ADDED, context, title=_TITLE, quantity=2),
-            "cart_url": f"{base}/cart",
-            "network": "Mastodon",
-            "account_url": shop.account_url,
-            "shop": shorten(shop.shop_name, ROOM_FOR_TITLES),
-        }
-        body = fill_email(key, words, values) + "\n"
-    said = email_subject(_BODY_REASONS[key], shorten(shop.shop_name, ROOM_FOR_TITLES))
+    else:  # the rest fill their words in as they are sent
+        values["message"] = compose(Reason.ADDED, context, title=_TITLE, quantity=2)
+        values |= {"cart_url": f"{base}/cart", "network": "Mastodon"}
+        values["account_url"] = shop.account_url
+        body = fill_email(key, words, values) + ("\n" if key in _LINE_END else "")
+    said = subject_line(_BODY_SUBJECTS[key], None, values)
     return [Preview("email", f"{said}\n\n{body}", len(body), None)]

@@ -77,6 +77,11 @@ PLACEHOLDERS: dict[str, str] = {
     "payment": "what the payment did, in a sentence",
     "reference": "the payment's reference",
     "ship_to": "the shipping address, one part a line",
+    "email": "the shopper's email address",
+    "hours": "how many hours the link works",
+    "reset_url": "the link that chooses a new password",
+    "sign_up_url": "the link that makes the account",
+    "sign_in_url": "the sign-in page's link",
 }
 
 
