@@ -21,7 +21,9 @@ from sqlalchemy import update
 
 from hashcart.domain.email_templates import EMAIL_TEMPLATES
 from hashcart.domain.posts import Network
+from hashcart.outbox.claims import claim_due
 from hashcart.outbox.dispatcher import DispatchRun, dispatch_once
+from hashcart.outbox.fallback import queue_fallback_email
 from hashcart.services.order_care import cancel_order, mark_shipped
 from hashcart.store import schema as t
 from hashcart.store.orders import Address, NewOrder, OrderLine, add_order
@@ -54,6 +56,7 @@ def mailing_shop(tmp_path: Path, smtp_server: SMTPServer) -> Iterator[WebShop]:
         smtp_host=smtp_server.host,
         smtp_port=smtp_server.port,
         shop_accounts=("x:trailhead",),
+        cart_reminders=True,
     )
     shop.customer(SAM, (Network.X, SHOPPER_X_ID, "sam_x"))
     yield shop
@@ -121,19 +124,48 @@ def ask_orders_on_x(shop: WebShop) -> None:
     shop.ingest([x_tweet("1800000000000000001", SHOPPER_X_ID, "sam_x", text, hashtags=("order",))])
 
 
-# (the template saved, the words, what makes the email, (subject, start of the body) received)
+def refused_on_x(shop: WebShop) -> None:
+    """Sam's X reply fails for good (as the dispatcher records a refusal): it goes by email."""
+    x_reply_cart(shop, link=BEANS, post_id="1001")
+    now = shop.clock.now()
+    [item] = claim_due(shop.app.unit_of_work, ["x"], now, limit=1)
+    with shop.app.unit_of_work() as uow:
+        assert uow.outbox.mark_failed(item, now, "403 Forbidden")
+        assert queue_fallback_email(uow, item, "403 Forbidden.", "Trailhead Coffee", now)
+
+
+def reminded_by_email(shop: WebShop) -> None:
+    """Sam's cart waited two days; Sam asked for reminders, by email only."""
+    x_reply_cart(shop, link=BEANS, post_id="1001")  # its reply to X has no sender here
+    email_only(shop)
+    with shop.app.engine.begin() as connection:
+        connection.execute(update(t.customers).values(cart_reminders=True))
+    shop.clock.advance(timedelta(hours=48))
+    assert shop.app.send_reminders() == 1
+
+
+# (the template saved, the words, what makes the email, (subject, start of the body, in its
+# last line) received)
 EACH_KIND = [
     (
         "subject.added",
         "In your basket at $shop!",
         reply_by_email,
-        ("In your basket at Trailhead Coffee!", "Added Summit Roast Beans 1kg to your cart"),
+        (
+            "In your basket at Trailhead Coffee!",
+            "Added Summit Roast Beans 1kg to your cart",
+            "You can change that on your account page: http://127.0.0.1:8000/account",
+        ),
     ),
     (
         "email.email_only",
         "Hello from $shop.\n\n$message\n\nSee you soon.\n\nBasket: $cart_url",
         reply_by_email,
-        ("Added to your cart at Trailhead Coffee", "Hello from Trailhead Coffee.\n\nAdded"),
+        (
+            "Added to your cart at Trailhead Coffee",
+            "Hello from Trailhead Coffee.\n\nAdded",
+            "Basket: http://127.0.0.1:8000/cart",
+        ),
     ),
     (
         "email.shipped_tracking",
@@ -142,6 +174,7 @@ EACH_KIND = [
         (
             "Your order has shipped at Trailhead Coffee",
             f"On its way: order 1.\n\nFollow it at {TRACKING}",
+            "Order page: http://127.0.0.1:8000/orders/1",
         ),
     ),
     (
@@ -151,6 +184,7 @@ EACH_KIND = [
         (
             "Order news from Trailhead Coffee: it shipped",
             "Your order 1 at Trailhead Coffee has shipped.",
+            "Your order: http://127.0.0.1:8000/orders/1",
         ),
     ),
     (
@@ -160,6 +194,7 @@ EACH_KIND = [
         (
             "Your order has shipped at Trailhead Coffee",
             "Order 1 left Trailhead Coffee today. http://",
+            "Order 1 left Trailhead Coffee today. http://127.0.0.1:8000/orders/1",
         ),
     ),
     (
@@ -169,13 +204,38 @@ EACH_KIND = [
         (
             "Your order has been cancelled at Trailhead Coffee",
             "We are sorry: order 1 is cancelled.",
+            "Your money comes back. http://127.0.0.1:8000/orders/1",
+        ),
+    ),
+    (
+        "email.fallback",
+        "$message\n\n(We tried $network first: $why.)",
+        refused_on_x,
+        (
+            "Added to your cart at Trailhead Coffee",
+            "Added Summit Roast Beans 1kg to your cart",
+            "(We tried X first: 403 Forbidden.)",
+        ),
+    ),
+    (
+        "email.cart_reminder",
+        "$message\n\nStop these at $account_url",
+        reminded_by_email,
+        (
+            "Still in your cart at Trailhead Coffee",
+            "Summit Roast Beans 1kg is still waiting",
+            "Stop these at http://127.0.0.1:8000/account",
         ),
     ),
     (
         "email.order_status",
         "You asked on $network.\n\n$answer",
         ask_orders_on_x,
-        ("Your orders at Trailhead Coffee", "You asked on X.\n\nYour latest orders at Trailhead"),
+        (
+            "Your orders at Trailhead Coffee",
+            "You asked on X.\n\nYour latest orders at Trailhead",
+            "All your orders: http://127.0.0.1:8000/orders (ref ",
+        ),
     ),
 ]
 
@@ -189,7 +249,7 @@ def test_saved_email_words_are_what_the_smtp_server_receives(
     key: str,
     words: str,
     make: Callable[[WebShop], None],
-    received: tuple[str, str],
+    received: tuple[str, str, str],
 ) -> None:
     saved = merchant(mailing_shop).submit(f"/merchant/messages/{key}", {"template": words})
     assert saved.status_code == 303 and saved.headers["location"].endswith("?done=saved")
@@ -199,10 +259,11 @@ def test_saved_email_words_are_what_the_smtp_server_receives(
     assert dispatch_once(mailing_shop.app) == DispatchRun(sent=1)
 
     [message] = smtp_server.messages
-    subject, body_start = received
+    subject, body_start, ends_with = received
     assert message["To"] == SAM
     assert message["Subject"] == subject
     assert text_of(message).startswith(body_start)
+    assert ends_with in text_of(message).splitlines()[-1]
 
 
 def test_a_shop_that_edits_nothing_sends_the_emails_it_sent_before(

@@ -177,6 +177,20 @@ EMAIL_TEMPLATES: dict[str, EmailTemplate] = {
             also="shop",
         ),
         _body(
+            "fallback",
+            "Email: instead of a message the network refused",
+            "$message\n\nWe could not $what on $network ($why), so this comes by email instead.",
+            ("message",),
+        ),
+        _body(
+            "cart_reminder",
+            "Email: cart reminder",
+            "$message\n\nYou asked us to remind you of a waiting cart on your account page; "
+            "you can turn that off there: $account_url",
+            ("message", "account_url"),
+            also="shop",
+        ),
+        _body(
             "password_reset",
             "Email: reset a password",
             "Someone asked to reset the password for $email.\n\nChoose a new one here (the "

@@ -264,9 +264,13 @@ _BODY_SUBJECTS = {
     "email.password_reset": "password_reset",
     "email.sign_up": "sign_up",
     "email.sign_up_exists": "sign_up_exists",
+    "email.fallback": "added",
+    "email.cart_reminder": "cart_reminder",
 }
 # The bodies sent with a line break after them (the account emails end without one).
-_LINE_END = frozenset({"email.email_only", "email.order_confirmed"})
+_LINE_END = frozenset(
+    {"email.email_only", "email.order_confirmed", "email.fallback", "email.cart_reminder"}
+)
 # An order confirmation's facts at their longest (services/checkout.confirmation_email).
 _RECEIPT = {
     "greeting": "Hello Alexandra Montgomery-Whitfield,",
@@ -312,8 +316,10 @@ def email_previews(key: str, template: str, shop: ShopWords) -> list[Preview]:
         tracking = _ORDERS[0].tracking_url if key == "email.shipped_tracking" else None
         body = shipped_email(context, 9_999_999, tracking, order_url)
     else:  # the rest fill their words in as they are sent
-        values["message"] = compose(Reason.ADDED, context, title=_TITLE, quantity=2)
-        values |= {"cart_url": f"{base}/cart", "network": "Mastodon"}
+        said_by = Reason.CART_REMINDER if key == "email.cart_reminder" else Reason.ADDED
+        values["message"] = compose(said_by, context, title=_TITLE, quantity=2)
+        values |= {"cart_url": f"{base}/cart", "network": "Mastodon", "what": "reply to you"}
+        values["why"] = "the account does not accept replies from accounts it does not follow"
         values["account_url"] = shop.account_url
         body = fill_email(key, words, values) + ("\n" if key in _LINE_END else "")
     said = subject_line(_BODY_SUBJECTS[key], None, values)

@@ -78,6 +78,8 @@ PLACEHOLDERS: dict[str, str] = {
     "reference": "the payment's reference",
     "ship_to": "the shipping address, one part a line",
     "email": "the shopper's email address",
+    "what": "reply to you, or send you a private message",
+    "why": "the network's reason for refusing",
     "hours": "how many hours the link works",
     "reset_url": "the link that chooses a new password",
     "sign_up_url": "the link that makes the account",

@@ -27,6 +27,7 @@ from collections.abc import Collection, Mapping
 from dataclasses import replace
 from datetime import datetime
 
+from hashcart.domain.email_templates import fill_email
 from hashcart.domain.messages import Reason, email_subject
 from hashcart.domain.posts import display_name
 from hashcart.ports import (
@@ -176,21 +177,22 @@ def fallback_email(
     return Email(
         to=address,
         subject=subject,
-        text=fallback_text(item, why),
+        text=fallback_text(item, why, templates),
         reason=item.reason,
         dedupe_key=fallback_key(item.id).removeprefix("email:"),
     )
 
 
-def fallback_text(item: OutboxItem, why: str) -> str:
-    """The message, then a line saying in words why it came by email."""
-    network = display_name(item.network)
-    what = "send you a private message" if item.channel == "private" else "reply to you"
-    body = _GREETING.sub("", item.text, count=1)
-    because = why.strip().rstrip(".")
-    return (
-        f"{body}\n\nWe could not {what} on {network} ({because}), so this comes by email instead.\n"
-    )
+def fallback_text(item: OutboxItem, why: str, templates: Mapping[str, str] | None = None) -> str:
+    """The message, then a line saying in words why it came by email (in the merchant's
+    words when they rewrote `email.fallback`)."""
+    values = {
+        "message": _GREETING.sub("", item.text, count=1),
+        "what": "send you a private message" if item.channel == "private" else "reply to you",
+        "network": display_name(item.network),
+        "why": why.strip().rstrip("."),
+    }
+    return fill_email("email.fallback", templates, values) + "\n"
 
 
 def unseen_note(sent: Sent) -> str | None:
