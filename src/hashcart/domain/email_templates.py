@@ -1,14 +1,16 @@
 """The merchant's words in email (issue 14): each email's subject, and the bodies of the
-emails with words of their own (order news: shipped, cancelled, the answer to `#order`; and
-the email sent instead of a reply to a shopper who chose email only), are templates the
-merchant may rewrite in the console, like the replies (domain/message_templates, whose
-`$name` syntax and placeholders they share). The defaults here are the texts the shop
-sent before they could be edited, so a shop that edits nothing sends the same emails.
+emails with words of their own (the order confirmation; order news: shipped, cancelled, the
+answer to `#order`; the email sent instead of a reply, to a shopper who chose email only or
+whose network refused it; the cart reminder; the password-reset and sign-up emails), are
+templates the merchant may rewrite in the console, like the replies
+(domain/message_templates, whose `$name` syntax and placeholders they share). The defaults
+here are the texts the shop sent before they could be edited, so a shop that edits nothing
+sends the same emails.
 
 Keys: `subject.<reason>` for a subject, `email.<name>` for a body. A subject is one line
 (a line break would end the header); a body keeps its line breaks (paragraphs). A body that
-drops what the email exists for (the order's link, the tracking link, the answer) is
-refused. Emails are plain text: nothing a stranger or the merchant wrote can become markup.
+drops what the email exists for (its link, the order's lines, the answer) is refused.
+Emails are plain text: nothing a stranger or the merchant wrote can become markup.
 """
 
 from __future__ import annotations
@@ -115,7 +117,7 @@ EMAIL_TEMPLATES: dict[str, EmailTemplate] = {
     for template in (
         *(
             EmailTemplate(
-                SUBJECT_PREFIX + reason, f"Email subject: {about}", f"{about} at $shop", ("shop",)
+                SUBJECT_PREFIX + reason, f"Email subject: {about}", f"{about} at $shop", _SHOP
             )
             for reason, about in _SUBJECTS.items()
         ),

@@ -1,5 +1,5 @@
 """Merchant: the shop's words (issue 14). Every message the shop sends is a template the
-merchant may rewrite, and so are the emails' subjects and the order emails' own words
+merchant may rewrite, and so are the emails' subjects and the emails' own words
 (domain/email_templates, previewed as the email says them): the list, one message's
 editor with a preview per network (its length against that network's limit, with the
 longest realistic values), save, and reset to the default. A template that drops the code
