@@ -680,8 +680,8 @@ class Repository(Protocol):
         ...
 
     def message_templates(self) -> dict[str, str]:
-        """The message templates the merchant rewrote, by key (issue 14); the rest are the
-        defaults in domain/message_templates."""
+        """The message and email templates the merchant rewrote, by key (issue 14); the rest
+        are the defaults in domain/message_templates and domain/email_templates."""
         ...
 
     # --- order care (issue 12): `#order` answers (store/order_care) ---

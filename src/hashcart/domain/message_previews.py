@@ -17,6 +17,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 from hashcart.domain.buying import CODE_LENGTH
+from hashcart.domain.email_templates import (
+    EMAIL_TEMPLATES,
+    SUBJECT_PREFIX,
+    check_email_template,
+    fill_email,
+    subject_line,
+)
 from hashcart.domain.message_templates import TemplateProblem, check_template
 from hashcart.domain.messages import (
     BUY_REASONS,
@@ -28,7 +35,15 @@ from hashcart.domain.messages import (
     compose,
     email_subject,
 )
-from hashcart.domain.order_care import OrderState, cancelled_text, order_status_text, shipped_text
+from hashcart.domain.order_care import (
+    OrderState,
+    cancelled_email,
+    cancelled_text,
+    order_status_email,
+    order_status_text,
+    shipped_email,
+    shipped_text,
+)
 from hashcart.domain.posts import Network, display_name
 from hashcart.domain.text_lengths import TextLimit, limit_for, shorten
 
@@ -234,3 +249,78 @@ def _context(
         sanitize=sanitize,
         templates={key: template},
     )
+
+
+# --- the emails' own words (domain/email_templates) ---
+
+# The subject each body's preview shows above it (a reason code, or an email's own).
+_BODY_SUBJECTS = {
+    "email.shipped": "shipped",
+    "email.shipped_tracking": "shipped",
+    "email.order_cancelled": "order_cancelled",
+    "email.order_status": "order_status",
+    "email.email_only": "added",
+    "email.order_confirmed": "order_confirmed",
+    "email.password_reset": "password_reset",
+    "email.sign_up": "sign_up",
+    "email.sign_up_exists": "sign_up_exists",
+    "email.fallback": "added",
+    "email.cart_reminder": "cart_reminder",
+}
+# The bodies sent with a line break after them (the account emails end without one).
+_LINE_END = frozenset(
+    {"email.email_only", "email.order_confirmed", "email.fallback", "email.cart_reminder"}
+)
+# An order confirmation's facts at their longest (services/checkout.confirmation_email).
+_RECEIPT = {
+    "greeting": "Hello Alexandra Montgomery-Whitfield,",
+    "order": "9999999",
+    "status": "placed (to be paid on invoice)",
+    "lines": f"  2 × {_TITLE}: 9,999.98 EUR\n  1 × {_TITLE}: 4,999.99 EUR",
+    "offer_line": "Offer summersale2026: -999.99 EUR\n",
+    "total": "13,999.98 EUR",
+    "payment": "Paid by Visa ending in 4242.",
+    "reference": "pi_3QxYzAbCdEfGhIjK0123456789",
+    "ship_to": "  Alexandra Montgomery-Whitfield\n  1 Trail Road\n  LS1 1AA Leeds\n  GB",
+}
+
+
+def email_previews(key: str, template: str, shop: ShopWords) -> list[Preview]:
+    """`template` (checked first: TemplateProblem) as the email says it: a subject alone,
+    or a body under its email's subject, with the longest realistic values."""
+    kept = check_email_template(key, template)
+    words = {key: kept}
+    base = shop.account_url.removesuffix("/account")
+    order_url = f"{base}/orders/9999999"
+    token = "Xy" * 21 + "Z"  # a 43-character link token (web/tokens)
+    values = {
+        **_RECEIPT,
+        "shop": shop.shop_name,
+        "order_url": order_url,
+        "email": "alexandra.montgomery-whitfield@example.com",
+        "hours": "24",
+        # The reset page itself where the shopper is sent to ask for a link.
+        "reset_url": f"{base}/reset" if key.endswith("sign_up_exists") else f"{base}/reset/{token}",
+        "sign_up_url": f"{base}/sign-up/{token}",
+        "sign_in_url": f"{base}/sign-in",
+    }
+    if EMAIL_TEMPLATES[key].is_subject:
+        said = subject_line(key.removeprefix(SUBJECT_PREFIX), words, values)
+        return [Preview("email subject", said, len(said), None)]
+    context = _context(shop, "", kept, key, lambda text: text)
+    if key == "email.order_status":
+        body = order_status_email(context, _ORDERS, 12, f"{base}/orders", "Mastodon")
+    elif key == "email.order_cancelled":
+        body = cancelled_email(context, 9_999_999, order_url)
+    elif key in ("email.shipped", "email.shipped_tracking"):
+        tracking = _ORDERS[0].tracking_url if key == "email.shipped_tracking" else None
+        body = shipped_email(context, 9_999_999, tracking, order_url)
+    else:  # the rest fill their words in as they are sent
+        said_by = Reason.CART_REMINDER if key == "email.cart_reminder" else Reason.ADDED
+        values["message"] = compose(said_by, context, title=_TITLE, quantity=2)
+        values |= {"cart_url": f"{base}/cart", "network": "Mastodon", "what": "reply to you"}
+        values["why"] = "the account does not accept replies from accounts it does not follow"
+        values["account_url"] = shop.account_url
+        body = fill_email(key, words, values) + ("\n" if key in _LINE_END else "")
+    said = subject_line(_BODY_SUBJECTS[key], None, values)
+    return [Preview("email", f"{said}\n\n{body}", len(body), None)]

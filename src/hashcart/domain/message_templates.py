@@ -11,7 +11,7 @@ confirm code of `buy_confirm_needed`, the link of `link_needed`) is refused.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from string import Template
 
@@ -66,6 +66,24 @@ PLACEHOLDERS: dict[str, str] = {
     "exists": "what the sale has",
     "claim_limit": "how many of an item one shopper may claim",
     "sale": "the sale's name",
+    # --- emails (domain/email_templates) ---
+    "answer": "the answer to the order tag, with its reference code",
+    "network": "the network the shopper wrote on (X, Mastodon, Bluesky)",
+    "message": "the message as a reply would have said it, with its reference code",
+    "greeting": "Hello and the shopper's name, or Hello",
+    "status": "paid, or placed (to be paid on invoice)",
+    "lines": "the order's lines, one a line: quantity, product, price",
+    "offer_line": "the offer taken off, on a line of its own, or nothing",
+    "payment": "what the payment did, in a sentence",
+    "reference": "the payment's reference",
+    "ship_to": "the shipping address, one part a line",
+    "email": "the shopper's email address",
+    "what": "reply to you, or send you a private message",
+    "why": "the network's reason for refusing",
+    "hours": "how many hours the link works",
+    "reset_url": "the link that chooses a new password",
+    "sign_up_url": "the link that makes the account",
+    "sign_in_url": "the sign-in page's link",
 }
 
 
@@ -361,19 +379,25 @@ def check_template(key: str, text: str) -> str:
         raise TemplateProblem("write the message, or reset it to the default")
     if len(kept) > MAX_TEMPLATE_CHARS:
         raise TemplateProblem(f"a message has at most {MAX_TEMPLATE_CHARS} characters")
+    return check_placeholders(kept, spec.placeholders, spec.required)
+
+
+def check_placeholders(kept: str, placeholders: Sequence[str], required: Sequence[str]) -> str:
+    """`kept`, or TemplateProblem: a `$` that is no placeholder, a placeholder not among
+    `placeholders`, or one of `required` left out (message and email templates alike)."""
     template = Template(kept)
     if not template.is_valid():
         raise TemplateProblem(
             "a $ must start a placeholder such as $shop; write $$ for a dollar sign"
         )
     used = template.get_identifiers()
-    unknown = [name for name in used if name not in spec.placeholders]
+    unknown = [name for name in used if name not in placeholders]
     if unknown:
         raise TemplateProblem(
             f"this message has no placeholder ${unknown[0]}; it can use "
-            + ", ".join(f"${name}" for name in spec.placeholders)
+            + ", ".join(f"${name}" for name in placeholders)
         )
-    missing = [name for name in spec.required if name not in used]
+    missing = [name for name in required if name not in used]
     if missing:
         raise TemplateProblem(
             f"this message must keep ${missing[0]} ({PLACEHOLDERS[missing[0]]}): "

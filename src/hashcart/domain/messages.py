@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Literal
 
+from hashcart.domain.email_templates import subject
 from hashcart.domain.message_templates import TEMPLATES, fill
 from hashcart.domain.posts import Network
 from hashcart.domain.text_lengths import TextLimit, shorten, tame
@@ -451,52 +452,9 @@ def _sale_values(ctx: MessageContext, named: str, sale: SaleFacts) -> dict[str, 
     }
 
 
-_SUBJECTS = {
-    Reason.ADDED: "Added to your cart",
-    Reason.WISHLISTED: "Saved to your wish list",
-    Reason.ALREADY_IN_CART: "Already in your cart",
-    Reason.ALREADY_WISHLISTED: "Already on your wish list",
-    Reason.UNAVAILABLE: "Not available right now",
-    Reason.LINK_NEEDED: "Link your account",
-    Reason.WHICH_PRODUCT: "Which product did you mean?",
-    Reason.PENDING_APPLIED: "Your earlier reply is in",
-    Reason.LINKED: "Your account is linked",
-    Reason.REMOVED: "Removed from your cart",
-    Reason.NOT_IN_CART: "Not in your cart",
-    Reason.WHICH_VARIANT: "Which one would you like?",
-    # --- order care (issue 12) ---
-    Reason.ORDER_STATUS: "Your orders",
-    Reason.SHIPPED: "Your order has shipped",
-    # --- orders and fulfilment (issue 14) ---
-    Reason.ORDER_CANCELLED: "Your order has been cancelled",
-    # --- buy with a post (issue 12) ---
-    Reason.BUY_CONFIRM_NEEDED: "Confirm your purchase",
-    Reason.PURCHASED: "Bought",
-    Reason.CONFIRM_EXPIRED: "Your code has expired",
-    Reason.PAYMENT_DECLINED: "Your card was declined",
-    Reason.PAYMENT_METHOD_NEEDED: "Save a card to buy with a post",
-    Reason.LIMIT_REACHED: "Daily limit reached",
-    Reason.ADDRESS_NEEDED: "Save your address to buy with a post",
-    Reason.FINISH_AT_STORE: "Finish your purchase at the store",
-    # --- offers by hashtag (issue 12) ---
-    Reason.OFFER_LOADED: "Your offer is loaded",
-    Reason.OFFER_ALREADY_LOADED: "Your offer is already loaded",
-    Reason.OFFER_EXHAUSTED: "That offer is all taken",
-    Reason.OFFER_EXPIRED: "That offer has ended",
-    # --- live sales (issue 13) ---
-    Reason.CLAIM_WON: "You got it",
-    Reason.CLAIM_WAITLISTED: "You are on the waitlist",
-    Reason.CLAIM_PROMOTED: "It came free: it is yours",
-    Reason.CLAIM_RELEASED: "Your claim was released",
-    Reason.CLAIM_UNKNOWN_ITEM: "No such item in the sale",
-    Reason.CLAIM_LIMIT: "Claim limit reached",
-    Reason.SALE_CLOSED: "The sale has closed",
-    Reason.INVOICE_DUE: "Your invoice is due",
-    # --- issue 14 ---
-    Reason.CART_REMINDER: "Still in your cart",
-}
-
-
-def email_subject(reason: Reason, shop_name: str) -> str:
-    """The subject of the email that says what a message would have said in public."""
-    return f"{_SUBJECTS[reason]} at {shop_name}"
+def email_subject(
+    reason: Reason, shop_name: str, templates: Mapping[str, str] | None = None
+) -> str:
+    """The subject of the email that says what a message would have said in public: the
+    merchant's words when they rewrote it (`templates`, domain/email_templates)."""
+    return subject(reason, shop_name, templates)

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from urllib.parse import urlsplit
 
+from hashcart.domain.email_templates import BODY_PREFIX, MONEY_BACK, fill_email
 from hashcart.domain.message_templates import fill
 from hashcart.domain.messages import MessageContext, reference
 from hashcart.domain.posts import Network
@@ -291,11 +292,13 @@ def order_status_email(
     """The email sent instead where the network has no private message for order details."""
     head = orders[:MAX_LISTED]
     body = _status_body(ctx, head, max(total, len(head)), orders_url, len(head))
-    return (
-        f"{body} (ref {reference(ctx.trigger_post_id)})\n\n"
-        f"You asked about your orders on {network}. Order details are private, so they come "
-        "by email rather than in a reply.\n"
-    )
+    values = {
+        "answer": f"{body} (ref {reference(ctx.trigger_post_id)})",
+        "network": network,
+        "shop": _shop(ctx),
+        "orders_url": orders_url,
+    }
+    return _email(ctx, "order_status", values)
 
 
 def order_link_prompt(ctx: MessageContext) -> str:
@@ -330,11 +333,10 @@ def shipped_text(
 def shipped_email(
     ctx: MessageContext, number: int, tracking_url: str | None, order_url: str
 ) -> str:
-    lines = [f"Your order {number} at {_shop(ctx)} has shipped."]
+    values = {"order": str(number), "shop": _shop(ctx), "order_url": order_url}
     if tracking_url:
-        lines.append(f"Track it: {tracking_url}")
-    lines.append(f"Your order: {order_url}")
-    return "\n\n".join(lines) + "\n"
+        return _email(ctx, "shipped_tracking", {**values, "tracking_url": tracking_url})
+    return _email(ctx, "shipped", values)
 
 
 # --- carriers (issue 14) -------------------------------------------------------------------
@@ -364,10 +366,6 @@ def check_carrier(written: str | None) -> str | None:
 
 # --- cancelled (issue 14) ------------------------------------------------------------------
 
-# What happens to the money of a cancelled order, whichever the gateway step: a payment only
-# authorised is voided (never charged), a captured one refunded.
-_MONEY_BACK = "Nothing more is charged, and what you paid goes back the way you paid it."
-
 
 def cancelled_text(ctx: MessageContext, number: int, order_url: str, *, public: bool) -> str:
     """The news that the shop cancelled order `number`: in a public reply only that it was
@@ -379,18 +377,19 @@ def cancelled_text(ctx: MessageContext, number: int, order_url: str, *, public: 
         "order": str(number),
         "shop": _shop(ctx),
         "order_url": order_url,
-        "money_note": "" if public else f" {_MONEY_BACK}",
+        "money_note": "" if public else f" {MONEY_BACK}",
     }
     return _with_ref(ctx, fill("order_cancelled", ctx.templates, values, ctx.sanitize))
 
 
 def cancelled_email(ctx: MessageContext, number: int, order_url: str) -> str:
-    lines = [
-        f"Your order {number} at {_shop(ctx)} has been cancelled by the shop.",
-        _MONEY_BACK,
-        f"Your order: {order_url}",
-    ]
-    return "\n\n".join(lines) + "\n"
+    values = {"order": str(number), "shop": _shop(ctx), "order_url": order_url}
+    return _email(ctx, "order_cancelled", values)
+
+
+def _email(ctx: MessageContext, name: str, values: dict[str, str]) -> str:
+    """An order email's body in the merchant's words, else the default (issue 14)."""
+    return fill_email(BODY_PREFIX + name, ctx.templates, values) + "\n"
 
 
 def _with_ref(ctx: MessageContext, body: str) -> str:

@@ -23,10 +23,11 @@ good, so that they come here and go by email."""
 from __future__ import annotations
 
 import re
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from dataclasses import replace
 from datetime import datetime
 
+from hashcart.domain.email_templates import fill_email
 from hashcart.domain.messages import Reason, email_subject
 from hashcart.domain.posts import display_name
 from hashcart.ports import (
@@ -153,32 +154,45 @@ def queue_fallback_email(
     address = uow.outbox.linked_email(item.network, item.account_id)
     if address is None:
         return False
-    return uow.repository.queue_emails([fallback_email(item, address, why, shop_name)], at) == 1
+    # The merchant's subjects (issue 14), read in the same unit of work.
+    templates = uow.repository.message_templates()
+    email = fallback_email(item, address, why, shop_name, templates)
+    return uow.repository.queue_emails([email], at) == 1
 
 
-def fallback_email(item: OutboxItem, address: str, why: str, shop_name: str) -> Email:
-    """The email that carries `item`'s message to `address`, saying why."""
+def fallback_email(
+    item: OutboxItem,
+    address: str,
+    why: str,
+    shop_name: str,
+    templates: Mapping[str, str] | None = None,
+) -> Email:
+    """The email that carries `item`'s message to `address`, saying why; its subject in the
+    merchant's words when they rewrote it (`templates`)."""
     subject = (
-        email_subject(Reason(item.reason), shop_name) if item.reason in _REASONS else shop_name
+        email_subject(Reason(item.reason), shop_name, templates)
+        if item.reason in _REASONS
+        else shop_name
     )
     return Email(
         to=address,
         subject=subject,
-        text=fallback_text(item, why),
+        text=fallback_text(item, why, templates),
         reason=item.reason,
         dedupe_key=fallback_key(item.id).removeprefix("email:"),
     )
 
 
-def fallback_text(item: OutboxItem, why: str) -> str:
-    """The message, then a line saying in words why it came by email."""
-    network = display_name(item.network)
-    what = "send you a private message" if item.channel == "private" else "reply to you"
-    body = _GREETING.sub("", item.text, count=1)
-    because = why.strip().rstrip(".")
-    return (
-        f"{body}\n\nWe could not {what} on {network} ({because}), so this comes by email instead.\n"
-    )
+def fallback_text(item: OutboxItem, why: str, templates: Mapping[str, str] | None = None) -> str:
+    """The message, then a line saying in words why it came by email (in the merchant's
+    words when they rewrote `email.fallback`)."""
+    values = {
+        "message": _GREETING.sub("", item.text, count=1),
+        "what": "send you a private message" if item.channel == "private" else "reply to you",
+        "network": display_name(item.network),
+        "why": why.strip().rstrip("."),
+    }
+    return fill_email("email.fallback", templates, values) + "\n"
 
 
 def unseen_note(sent: Sent) -> str | None:

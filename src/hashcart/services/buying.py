@@ -366,6 +366,7 @@ def _place(
             shop.name,
             _public_url(shop),
             offer_label=request.offer_label,
+            templates=shop.templates,
         )
         repo = uow.repository
         repo.queue_emails([receipt], now)

@@ -23,6 +23,7 @@ from datetime import datetime
 from decimal import Decimal, InvalidOperation
 
 from hashcart.domain.countries import country_code
+from hashcart.domain.email_templates import fill_email, subject_line
 from hashcart.domain.stock import checkout_holder, hold_until, order_holder, shortage_text
 from hashcart.errors import HashcartError
 from hashcart.ports import (
@@ -408,6 +409,7 @@ def place_order(
                     shop_name,
                     public_url,
                     offer_label=None if basket.offer is None else basket.offer.label,
+                    templates=uow.repository.message_templates(),
                 )
             ],
             at,
@@ -470,7 +472,10 @@ def confirmation_email(
     public_url: str,
     *,
     offer_label: str | None = None,
+    templates: Mapping[str, str] | None = None,
 ) -> Email:
+    """The order's receipt, in the merchant's words when they rewrote its subject or body
+    (`templates`, issue 14), else the words it always had."""
     address = order.address
     lines = "\n".join(
         f"  {line.quantity} × {line.title}: {_money(line.line_total, line.currency)}"
@@ -489,20 +494,23 @@ def confirmation_email(
     )
     greeting = f"Hello {customer.name}," if customer.name else "Hello,"
     status = "paid" if payment.paid else "placed (to be paid on invoice)"
-    text = (
-        f"{greeting}\n\n"
-        f"Thank you for your order #{order_id} at {shop_name}. It is {status}.\n\n"
-        f"{lines}\n"
-        f"{_offer_line(order, offer_label)}"
-        f"Total: {_money(order.total_amount, order.currency)}\n\n"
-        f"Payment: {payment.message} Reference: {payment.reference}\n\n"
-        f"It ships to:\n{ship_to}\n\n"
-        f"See your order any time: {public_url.rstrip('/')}/orders/{order_id}\n"
-    )
+    values = {
+        "greeting": greeting,
+        "order": str(order_id),
+        "shop": shop_name,
+        "status": status,
+        "lines": lines,
+        "offer_line": _offer_line(order, offer_label),
+        "total": _money(order.total_amount, order.currency),
+        "payment": payment.message,
+        "reference": payment.reference,
+        "ship_to": ship_to,
+        "order_url": f"{public_url.rstrip('/')}/orders/{order_id}",
+    }
     return Email(
         to=customer.email,
-        subject=f"Your {shop_name} order #{order_id}",
-        text=text,
+        subject=subject_line("order_confirmed", templates, values),
+        text=fill_email("email.order_confirmed", templates, values) + "\n",
         reason="order_confirmed",
         dedupe_key=f"order:{order_id}",
     )

@@ -277,6 +277,7 @@ def _place_order(
                     payment.shop_name,
                     payment.public_url,
                     offer_label=None if basket.offer is None else basket.offer.label,
+                    templates=uow.repository.message_templates(),
                 )
             ],
             at,

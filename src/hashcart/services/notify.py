@@ -18,6 +18,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
+from hashcart.domain.email_templates import fill_email
 from hashcart.domain.messages import (
     Channel,
     NotifyBy,
@@ -60,7 +61,7 @@ class Notices:
             self.emails.append(
                 Email(
                     to=contact.email,
-                    subject=email_subject(reason, self.shop.name),
+                    subject=email_subject(reason, self.shop.name, self.shop.templates),
                     text=self._email_text(body, network),
                     reason=str(reason),
                     # The same key the reply would have had: redelivery mails nothing twice.
@@ -82,11 +83,15 @@ class Notices:
     def _email_text(self, body: str, network: Network) -> str:
         base = self.shop.account_url.removesuffix("/account")
         where = display_name(network)
-        return (
-            f"{body}\n\nYour cart: {base}/cart\n\n"
-            f"You asked to hear from us by email only, so we did not reply on {where}. "
-            f"You can change that on your account page: {self.shop.account_url}\n"
-        )
+        values = {
+            "message": body,
+            "cart_url": f"{base}/cart",
+            "network": where,
+            "account_url": self.shop.account_url,
+            "shop": self.shop.name,
+        }
+        # The merchant's words when they rewrote it (issue 14), else the default.
+        return fill_email("email.email_only", self.shop.templates, values) + "\n"
 
     def flush(self, repo: Repository, at: datetime) -> int:
         """Queue everything collected (one statement per channel kind); how many were new."""

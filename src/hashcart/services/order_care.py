@@ -310,7 +310,7 @@ def _news(
     context = shop.message_context("", f"order:{facts.order_id}")
     return Email(
         to=contact.email if contact is not None else facts.email,
-        subject=email_subject(reason, shop.name),
+        subject=email_subject(reason, shop.name, shop.templates),
         text=email(context, order_url),
         reason=str(reason),
         dedupe_key=f"order:{facts.order_id}:{reason}",

@@ -16,6 +16,7 @@ from datetime import timedelta
 from typing import Any
 
 from hashcart.clock import Clock
+from hashcart.domain.email_templates import fill_email
 from hashcart.domain.messages import NotifyBy, Reason, compose, email_subject
 from hashcart.domain.posts import Network
 from hashcart.ports import Email, UnitsOfWork, WaitingCart
@@ -60,9 +61,13 @@ def _tell(notices: Notices, shop: Shop, cart: WaitingCart) -> None:
     notices.emails.append(
         Email(
             to=cart.contact.email,
-            subject=email_subject(Reason.CART_REMINDER, shop.name),
-            text=f"{body}\n\nYou asked us to remind you of a waiting cart on your account page; "
-            f"you can turn that off there: {shop.account_url}\n",
+            subject=email_subject(Reason.CART_REMINDER, shop.name, shop.templates),
+            text=fill_email(
+                "email.cart_reminder",
+                shop.templates,
+                {"message": body, "account_url": shop.account_url, "shop": shop.name},
+            )
+            + "\n",
             reason=str(Reason.CART_REMINDER),
             dedupe_key=key,
         )

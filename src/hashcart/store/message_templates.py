@@ -1,5 +1,6 @@
-"""The merchant's words (issue 14): the message templates rewritten in the console, one row
-per template key; the defaults stay in code (domain/message_templates)."""
+"""The merchant's words (issue 14): the message and email templates rewritten in the
+console, one row per template key; the defaults stay in code (domain/message_templates,
+domain/email_templates)."""
 
 from __future__ import annotations
 
@@ -13,11 +14,13 @@ _table = t.message_templates
 
 
 def stored_templates(connection: Connection) -> dict[str, str]:
-    """The rewritten templates by key (a key the code no longer has is left out)."""
+    """The rewritten templates by key, messages' and emails' (a key the code no longer has
+    is left out)."""
+    from hashcart.domain.email_templates import EMAIL_TEMPLATES
     from hashcart.domain.message_templates import TEMPLATES
 
     rows = connection.execute(select(_table.c.key, _table.c.template))
-    return {key: text for key, text in rows if key in TEMPLATES}
+    return {key: text for key, text in rows if key in TEMPLATES or key in EMAIL_TEMPLATES}
 
 
 def edited_at(connection: Connection) -> dict[str, datetime]:

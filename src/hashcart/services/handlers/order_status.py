@@ -148,7 +148,7 @@ class _Answers:
             self.emails.append(
                 Email(
                     to=contact.email,
-                    subject=email_subject(Reason.ORDER_STATUS, shop.name),
+                    subject=email_subject(Reason.ORDER_STATUS, shop.name, shop.templates),
                     text=order_status_email(
                         context,
                         found.latest,

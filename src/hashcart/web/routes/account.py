@@ -27,7 +27,7 @@ from hashcart.web.context import (
     safe_next,
     unit_of_work,
 )
-from hashcart.web.form_problems import problems_summary
+from hashcart.web.payment_form import AddressForm, address_form, form_problems
 from hashcart.web.routes.account_oauth import revoke_link
 from hashcart.web.signin import SignInRefused, check_sign_in, with_retry_after
 
@@ -125,26 +125,19 @@ def set_notify_by(
 def save_shipping_address(
     request: Request,
     viewer: SignedInShopper,
-    name: Annotated[str, Form()] = "",
-    line1: Annotated[str, Form()] = "",
-    line2: Annotated[str, Form()] = "",
-    city: Annotated[str, Form()] = "",
-    postcode: Annotated[str, Form()] = "",
-    country: Annotated[str, Form()] = "",
+    sent: Annotated[AddressForm, Depends(address_form)],
 ) -> Response:
     """The saved shipping address (issue 12): checked as the checkout checks one, each
     problem beside its field; a buy with a post ships there."""
-    typed = {"name": name, "line1": line1, "line2": line2, "city": city}
-    typed |= {"postcode": postcode, "country": country}
-    form = {key: value[:300] for key, value in typed.items()}
+    form = sent.typed()
     address, _first = checkout.read_address(form)
     if address is None:
-        fields = checkout.address_problems(form)
+        summary, fields = form_problems(form, way_to_pay=True)
         return render_account_page(
             request,
             viewer,
             400,
-            address_error=problems_summary(fields),
+            address_error=summary,
             address_errors=fields,
             address_form=form,
         )

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse
 from starlette.responses import Response
 
+from hashcart.domain.email_templates import fill_email, subject_line
 from hashcart.services.mail import Email, queue_email
 from hashcart.store import accounts
 from hashcart.store.repository import Repository
@@ -159,16 +160,21 @@ def reset_request(request: Request, email: Annotated[str, Form(max_length=320)] 
                 connection, digest(token), person.id, now + timedelta(hours=RESET_LINK_HOURS)
             )
             link = f"{app.settings.public_url.rstrip('/')}/reset/{token}"
+            repository = Repository(connection)
+            # In the merchant's words when they rewrote them (issue 14).
+            words = repository.message_templates()
+            values = {
+                "shop": app.settings.shop_name,
+                "email": person.email,
+                "hours": str(RESET_LINK_HOURS),
+                "reset_url": link,
+            }
             queue_email(
-                Repository(connection),
+                repository,
                 Email(
                     to=person.email,
-                    subject=f"Reset your {app.settings.shop_name} password",
-                    text=(
-                        f"Someone asked to reset the password for {person.email}.\n\n"
-                        f"Choose a new one here (the link works once, for {RESET_LINK_HOURS} "
-                        f"hours):\n{link}\n\nIf it was not you, ignore this email."
-                    ),
+                    subject=subject_line("password_reset", words, values),
+                    text=fill_email("email.password_reset", words, values),
                     reason="password_reset",
                     dedupe_key=f"reset:{digest(token)}",
                 ),

@@ -34,8 +34,8 @@ from hashcart.web.context import (
     render,
     unit_of_work,
 )
-from hashcart.web.form_problems import problems_summary
 from hashcart.web.formatting import money
+from hashcart.web.payment_form import PaymentForm, form_problems, payment_form
 
 router = APIRouter(dependencies=[Depends(csrf_protected)], include_in_schema=False)
 
@@ -103,35 +103,13 @@ def checkout_page(request: Request, viewer: SignedInShopper) -> Response:
 def checkout_submit(
     request: Request,
     viewer: SignedInShopper,
+    sent: Annotated[PaymentForm, Depends(payment_form)],
     checkout_key: Annotated[str, Form()] = "",
-    shown: Annotated[str, Form()] = "",
-    shown_offer: Annotated[str, Form()] = "",
-    name: Annotated[str, Form()] = "",
-    line1: Annotated[str, Form()] = "",
-    line2: Annotated[str, Form()] = "",
-    city: Annotated[str, Form()] = "",
-    postcode: Annotated[str, Form()] = "",
-    country: Annotated[str, Form()] = "",
-    payment_method: Annotated[str, Form()] = "",
-    card_number: Annotated[str, Form()] = "",
-    card_expiry: Annotated[str, Form()] = "",
-    card_cvc: Annotated[str, Form()] = "",
     remember_address: Annotated[str, Form()] = "",
 ) -> Response:
     app = hashcart_of(request)
     # What was typed comes back on a re-rendered form; the card's number and CVC never do.
-    form = {
-        "name": name,
-        "line1": line1,
-        "line2": line2,
-        "city": city,
-        "postcode": postcode,
-        "country": country,
-        "payment_method": payment_method,
-        "card_expiry": card_expiry,
-        "remember_address": "yes" if remember_address else "",
-    }
-    form = {key: value[:300] for key, value in form.items()}
+    form = sent.typed() | {"remember_address": "yes" if remember_address else ""}
     if not CHECKOUT_KEY.fullmatch(checkout_key):
         return _checkout_page(
             request,
@@ -150,8 +128,8 @@ def checkout_submit(
     if made is not None:  # a double submit: the first request made the order already
         return _to_order(request, made.id, made.customer_id, viewer)
 
-    changes = checkout.changes_since(shown, basket, money)
-    if not changes and shown_offer[:100] != checkout.offer_summary(basket):
+    changes = checkout.changes_since(sent.shown, basket, money)
+    if not changes and sent.shown_offer[:100] != checkout.offer_summary(basket):
         # The loaded offer the page took off is gone (used by another order, ended) or a
         # new one applies: the amount to pay changed.
         changes.append("The offer taken off your order changed.")
@@ -168,17 +146,13 @@ def checkout_submit(
             changes=changes,
         )
     address, _first_problem = checkout.read_address(form)
-    gateway = app.payment_gateways().get(payment_method)
+    gateway = app.payment_gateways().get(sent.payment_method)
     # An offer that covers the whole total leaves nothing to pay: no gateway is chosen.
     free = payments.nothing_to_pay(basket.to_pay)
     if address is None or (gateway is None and not free):
         # Each problem beside its field; the top says how many there are (issue 14).
-        fields = checkout.address_problems(form)
-        if gateway is None and not free:
-            fields["payment_method"] = "Choose how you want to pay."
-        return _checkout_page(
-            request, basket, form, 400, error=problems_summary(fields) or "", field_errors=fields
-        )
+        summary, fields = form_problems(form, way_to_pay=gateway is not None or free)
+        return _checkout_page(request, basket, form, 400, error=summary, field_errors=fields)
 
     outcome = checkout_payment.pay_and_place(
         app.unit_of_work,
@@ -192,7 +166,7 @@ def checkout_submit(
             public_url=app.settings.public_url,
         ),
         gateway,
-        {"card_number": card_number, "card_expiry": card_expiry, "card_cvc": card_cvc},
+        sent.card_fields(),
     )
     if isinstance(outcome, checkout_payment.Ordered):
         if remember_address:  # "Remember this address": the account's, for buys with a post

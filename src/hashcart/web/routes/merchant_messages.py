@@ -1,9 +1,11 @@
 """Merchant: the shop's words (issue 14). Every message the shop sends is a template the
-merchant may rewrite: the list, one message's editor with a preview per network (its
-length against that network's limit, with the longest realistic values), save, and reset
-to the default. A template that drops the code or link its message needs, uses a
-placeholder the message does not have, or is too long for a network is refused beside the
-field. Saved words apply to messages queued from then on (texts are made when queued)."""
+merchant may rewrite, and so are the emails' subjects and the emails' own words
+(domain/email_templates, previewed as the email says them): the list, one message's
+editor with a preview per network (its length against that network's limit, with the
+longest realistic values), save, and reset to the default. A template that drops the code
+or link its message needs, uses a placeholder the message does not have, or is too long
+for a network is refused beside the field. Saved words apply to messages queued from then
+on (texts are made when queued)."""
 
 from __future__ import annotations
 
@@ -13,17 +15,25 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse
 from starlette.responses import Response
 
+from hashcart.domain.email_templates import (
+    EMAIL_TEMPLATES,
+    MAX_EMAIL_CHARS,
+    EmailTemplate,
+    check_email_template,
+)
 from hashcart.domain.message_previews import (
     ROOM_FOR_TITLES,
     Preview,
     ShopWords,
     check_fits,
+    email_previews,
     previews,
 )
 from hashcart.domain.message_templates import (
     MAX_TEMPLATE_CHARS,
     PLACEHOLDERS,
     TEMPLATES,
+    MessageTemplate,
     TemplateProblem,
 )
 from hashcart.store import message_templates
@@ -65,7 +75,33 @@ def messages_page(request: Request, viewer: SignedInMerchant) -> Response:
         {"key": key, "label": spec.label, "edited_at": edited.get(key)}
         for key, spec in TEMPLATES.items()
     ]
-    return render(request, "merchant/messages.html", title="Messages", rows=rows)
+    email_rows = [
+        {"key": key, "label": spec.label, "edited_at": edited.get(key)}
+        for key, spec in EMAIL_TEMPLATES.items()
+    ]
+    return render(
+        request, "merchant/messages.html", title="Messages", rows=rows, email_rows=email_rows
+    )
+
+
+def _spec(key: str) -> MessageTemplate | EmailTemplate | None:
+    """The message or email template `key` names; None when there is none."""
+    return TEMPLATES.get(key) or EMAIL_TEMPLATES.get(key)
+
+
+def _previews(request: Request, key: str, text: str) -> list[Preview]:
+    """The previews of `text` as `key`'s words (TemplateProblem when it is refused)."""
+    if key in EMAIL_TEMPLATES:
+        return email_previews(key, text, _shop_words(request))
+    # With the shop's sanitize, as sent: a trigger tag in the words loses its sign.
+    return previews(key, text, _shop_words(request), hashcart_of(request).shop().sanitize)
+
+
+def _checked(request: Request, key: str, text: str) -> str:
+    """`text` as `key`'s words will be kept, or TemplateProblem."""
+    if key in EMAIL_TEMPLATES:
+        return check_email_template(key, text)
+    return check_fits(key, text, _shop_words(request))
 
 
 def _editor(
@@ -78,11 +114,11 @@ def _editor(
     notice: str | None = None,
     edited: bool = False,
 ) -> Response:
-    spec = TEMPLATES[key]
+    spec = _spec(key)
+    assert spec is not None
     shown: list[Preview] = []
     try:
-        # With the shop's sanitize, as sent: a trigger tag in the words loses its sign.
-        shown = previews(key, text, _shop_words(request), hashcart_of(request).shop().sanitize)
+        shown = _previews(request, key, text)
     except TemplateProblem as error:
         problem = problem or _sentence(error)
         status_code = 400
@@ -102,8 +138,10 @@ def _editor(
         field_errors={"template": problem} if problem else {},
         notice=notice,
         edited=edited,
-        max_chars=MAX_TEMPLATE_CHARS,
+        max_chars=spec.limit if isinstance(spec, EmailTemplate) else MAX_TEMPLATE_CHARS,
         room=ROOM_FOR_TITLES,
+        email=isinstance(spec, EmailTemplate),
+        subject=isinstance(spec, EmailTemplate) and spec.is_subject,
     )
 
 
@@ -120,11 +158,12 @@ def _not_found(request: Request) -> Response:
 
 @router.get("/messages/{key}")
 def message_page(request: Request, viewer: SignedInMerchant, key: str, done: str = "") -> Response:
-    if key not in TEMPLATES:
+    spec = _spec(key)
+    if spec is None:
         return _not_found(request)
     with read_only(request) as connection:
         stored = message_templates.stored_templates(connection).get(key)
-    text = stored if stored is not None else TEMPLATES[key].default
+    text = stored if stored is not None else spec.default
     return _editor(request, key, text, notice=_NOTICES.get(done), edited=stored is not None)
 
 
@@ -133,21 +172,22 @@ def message_save(
     request: Request,
     viewer: SignedInMerchant,
     key: str,
-    template: Annotated[str, Form(max_length=MAX_TEMPLATE_CHARS * 4)] = "",
+    template: Annotated[str, Form(max_length=MAX_EMAIL_CHARS * 4)] = "",
     action: Annotated[str, Form(max_length=20)] = "save",
 ) -> Response:
-    if key not in TEMPLATES:
+    spec = _spec(key)
+    if spec is None:
         return _not_found(request)
     with read_only(request) as connection:
         edited = key in message_templates.stored_templates(connection)
     if action == "preview":
         return _editor(request, key, template, edited=edited)
     try:
-        kept = check_fits(key, template, _shop_words(request))
+        kept = _checked(request, key, template)
     except TemplateProblem as problem:
         return _editor(request, key, template, 400, problem=_sentence(problem), edited=edited)
     with unit_of_work(request) as connection:
-        if kept == TEMPLATES[key].default:
+        if kept == spec.default:
             message_templates.reset_template(connection, key)
         else:
             message_templates.save_template(connection, key, kept, hashcart_of(request).clock.now())
@@ -156,7 +196,7 @@ def message_save(
 
 @router.post("/messages/{key}/reset")
 def message_reset(request: Request, viewer: SignedInMerchant, key: str) -> Response:
-    if key not in TEMPLATES:
+    if _spec(key) is None:
         return _not_found(request)
     with unit_of_work(request) as connection:
         message_templates.reset_template(connection, key)

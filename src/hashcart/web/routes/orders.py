@@ -24,7 +24,7 @@ from hashcart.web.context import (
     read_only,
     render,
 )
-from hashcart.web.form_problems import problems_summary
+from hashcart.web.payment_form import PaymentForm, form_problems, payment_form
 from hashcart.web.store_checkout import allow_store_checkout, store_label_of
 
 router = APIRouter(dependencies=[Depends(csrf_protected)], include_in_schema=False)
@@ -159,44 +159,23 @@ def invoice_pay(
     request: Request,
     viewer: SignedInShopper,
     invoice_id: str,
+    sent: Annotated[PaymentForm, Depends(payment_form)],
     pay_key: Annotated[str, Form()] = "",
-    shown: Annotated[str, Form()] = "",
-    shown_offer: Annotated[str, Form()] = "",
-    name: Annotated[str, Form()] = "",
-    line1: Annotated[str, Form()] = "",
-    line2: Annotated[str, Form()] = "",
-    city: Annotated[str, Form()] = "",
-    postcode: Annotated[str, Form()] = "",
-    country: Annotated[str, Form()] = "",
-    payment_method: Annotated[str, Form()] = "",
-    card_number: Annotated[str, Form()] = "",
-    card_expiry: Annotated[str, Form()] = "",
-    card_cvc: Annotated[str, Form()] = "",
 ) -> Response:
     """Pay the invoice through the checkout's money path (services/invoice_payment)."""
     number = _invoice_id(invoice_id)
     if number is None:
         return _not_found(request)
     app = hashcart_of(request)
-    form = {
-        "name": name,
-        "line1": line1,
-        "line2": line2,
-        "city": city,
-        "postcode": postcode,
-        "country": country,
-        "payment_method": payment_method,
-        "card_expiry": card_expiry,
-    }
-    form = {key: value[:300] for key, value in form.items()}
+    form = sent.typed()
     if not CHECKOUT_KEY.fullmatch(pay_key):
         return _invoice_page(
             request, viewer, number, form, 400, error="The form was incomplete: pay again."
         )
     with read_only(request) as connection:
         card = StoredGatewayRecords(connection).saved_method(viewer.id)
-    way = _gateways(request, card).get(payment_method)
-    fields = {"card_number": card_number, "card_expiry": card_expiry, "card_cvc": card_cvc}
+    way = _gateways(request, card).get(sent.payment_method)
+    fields = sent.card_fields()
     gateway: PaymentGateway | None = None
     if isinstance(way, _SavedCard):
         gateway, fields = way.gateway, {"saved_method": way.method_id}
@@ -211,8 +190,8 @@ def invoice_pay(
                 customer=viewer.person,
                 invoice_id=number,
                 pay_key=pay_key,
-                shown=shown,
-                shown_offer=shown_offer[:100],
+                shown=sent.shown,
+                shown_offer=sent.shown_offer[:100],
                 address=address,
                 shop_name=app.settings.shop_name,
                 public_url=app.settings.public_url,
@@ -229,18 +208,8 @@ def invoice_pay(
             return _invoice_page(request, viewer, number, form, status, error=outcome.message)
     # The form's own problems, each beside its field (issue 14): the address, and no way to
     # pay chosen (when something is owed: a declined answer with no gateway says so).
-    problems = checkout.address_problems(form)
-    if gateway is None:
-        problems["payment_method"] = "Choose how you want to pay."
-    return _invoice_page(
-        request,
-        viewer,
-        number,
-        form,
-        400,
-        error=problems_summary(problems) or "",
-        field_errors=problems,
-    )
+    summary, problems = form_problems(form, way_to_pay=gateway is not None)
+    return _invoice_page(request, viewer, number, form, 400, error=summary, field_errors=problems)
 
 
 # Why an invoice was not paid -> the page's status: a declined card is 402 Payment Required.

@@ -16,6 +16,7 @@ from fastapi.responses import RedirectResponse
 from sqlalchemy import Connection
 from starlette.responses import Response
 
+from hashcart.domain.email_templates import fill_email, subject_line
 from hashcart.services.mail import Email, queue_email
 from hashcart.store import accounts
 from hashcart.store.repository import Repository
@@ -38,37 +39,34 @@ def ask_to_confirm(request: Request, connection: Connection, wanted: SignUpReque
     base = app.settings.public_url.rstrip("/")
     shop = app.settings.shop_name
     owner = accounts.find_person(connection, "shopper", email=wanted.email)
+    repository = Repository(connection)
+    # In the merchant's words when they rewrote them (issue 14).
+    words = repository.message_templates()
+    values = {"shop": shop, "hours": str(SIGN_UP_LINK_HOURS)}
     if owner is not None and owner.password_hash is not None:
+        values |= {"email": owner.email, "sign_in_url": f"{base}/sign-in"}
+        values["reset_url"] = f"{base}/reset"
         # One note an hour at most, however often a stranger tries the address.
         email = Email(
             to=owner.email,
-            subject=f"Your {shop} account",
-            text=(
-                f"Someone asked to create a {shop} account for {owner.email}, which has one "
-                f"already.\n\nSign in here:\n{base}/sign-in\n\nForgot the password? Choose a "
-                f"new one here:\n{base}/reset\n\nIf it was not you, ignore this email: nothing "
-                "was changed."
-            ),
+            subject=subject_line("sign_up_exists", words, values),
+            text=fill_email("email.sign_up_exists", words, values),
             reason="sign_up_exists",
             dedupe_key=f"sign-up-exists:{owner.id}:{now:%Y-%m-%dT%H}",
         )
-        queue_email(Repository(connection), email, now)
+        queue_email(repository, email, now)
         return
     token = new_secret()
     add_request(connection, digest(token), wanted, now, now + timedelta(hours=SIGN_UP_LINK_HOURS))
+    values |= {"email": wanted.email, "sign_up_url": f"{base}/sign-up/{token}"}
     email = Email(
         to=wanted.email,
-        subject=f"Confirm your email for {shop}",
-        text=(
-            f"Someone asked to create a {shop} account for {wanted.email}.\n\nIf it was you, "
-            f"finish here (the link works once, for {SIGN_UP_LINK_HOURS} hours):\n"
-            f"{base}/sign-up/{token}\n\nIf it was not you, ignore this email: no account is "
-            "made."
-        ),
+        subject=subject_line("sign_up", words, values),
+        text=fill_email("email.sign_up", words, values),
         reason="sign_up",
         dedupe_key=f"sign-up:{digest(token)}",
     )
-    queue_email(Repository(connection), email, now)
+    queue_email(repository, email, now)
 
 
 def _link_expired(request: Request) -> Response:
