@@ -8,9 +8,14 @@ to whoever holds the partition then, and the engine's unique keys make the secon
 nothing. A batch the engine cannot commit (the database is down) is not acknowledged but
 handed back (nak with a delay), and the worker backs off.
 
-One task per held partition fetches; the engine runs one batch at a time in a thread (its
-ingestor is not shared between threads; SQLAlchemy is synchronous), so the next batch's fetch
-overlaps the current batch's commit."""
+One task per held partition fetches and hands what it got to the worker's one engine task,
+then waits for the outcome before fetching again (so a batch handed back is never overtaken
+by a later post of its partition). The engine task runs one batch at a time in a thread (its
+ingestor is not shared between threads; SQLAlchemy is synchronous), and each batch is
+everything the partitions have handed over since the last one began: a batch costs about
+two dozen statements and a commit whatever its size, so a partition's few posts do not wait
+behind the other partitions' batches one by one, and the partitions' fetches overlap the
+commit."""
 
 from __future__ import annotations
 
@@ -65,6 +70,16 @@ class ConsumerLag:
     pending: int  # in the partition, not yet delivered
     ack_pending: int  # delivered, not yet acknowledged
     redelivered: int  # delivered more than once, not yet acknowledged
+
+
+@dataclass
+class _Handed:
+    """What one partition fetched, waiting for the engine; `done` says whether it was
+    committed (and acknowledged)."""
+
+    partition: int
+    messages: list[Msg]
+    done: asyncio.Future[bool]
 
 
 @dataclass
@@ -133,12 +148,13 @@ class Worker:
         self.on_lag = on_lag
         self.on_commit = on_commit
         self.counts = WorkerCounts()
-        self._engine = asyncio.Lock()
+        self._handed: asyncio.Queue[_Handed] = asyncio.Queue()
         self._tasks: dict[int, asyncio.Task[None]] = {}
         self._leaving: set[int] = set()
 
     async def run(self) -> None:
         period = self.bus.lease_seconds / 3
+        engine = asyncio.create_task(self._run_engine())
         try:
             while not self.stop.is_set():
                 await self._keep_leases()
@@ -148,6 +164,8 @@ class Worker:
             for partition in list(self._tasks):
                 self._leaving.add(partition)
             await asyncio.gather(*self._tasks.values(), return_exceptions=True)
+            engine.cancel()
+            await asyncio.gather(engine, return_exceptions=True)
             for partition in list(self.leases.held):
                 await self.leases.release(partition)
 
@@ -233,7 +251,7 @@ class Worker:
                 if not self._holding(partition):
                     await _hand_back(fetched, 0)  # the next holder gets them first
                     break
-                if await self._process(partition, fetched):
+                if await self._committed(partition, fetched):
                     backoff = 0.5
                 else:
                     await _hand_back(fetched, backoff)
@@ -245,21 +263,47 @@ class Worker:
             if partition in self._leaving or self.stop.is_set():
                 await self.leases.release(partition)
 
-    async def _process(self, partition: int, fetched: list[Msg]) -> bool:
-        batch = [message_of(message, partition) for message in fetched]
+    async def _committed(self, partition: int, fetched: list[Msg]) -> bool:
+        """Hand the partition's messages to the engine; whether they were committed."""
+        done: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        self._handed.put_nowait(_Handed(partition, fetched, done))
+        return await done
+
+    async def _run_engine(self) -> None:
+        """Every batch: what the partitions handed over until now, committed together."""
+        while True:
+            taken = [await self._handed.get()]
+            while not self._handed.empty():
+                taken.append(self._handed.get_nowait())
+            try:
+                committed = await self._process(taken)
+            except BaseException:
+                for handed in taken:
+                    if not handed.done.done():
+                        handed.done.set_result(False)
+                raise
+            for handed in taken:
+                handed.done.set_result(committed)
+
+    async def _process(self, taken: list[_Handed]) -> bool:
+        # Each partition's messages stay in their order: the engine keeps an account's
+        # posts in the order it reads them.
+        batch = [message_of(message, h.partition) for h in taken for message in h.messages]
         started = time.perf_counter()
         try:
-            async with self._engine:
-                await asyncio.to_thread(self.handle, batch)
+            await asyncio.to_thread(self.handle, batch)
         except Exception as error:
             self.counts.failed_batches += 1
-            _log.warning("bus: partition %d batch not committed: %r", partition, error)
+            partitions = sorted({h.partition for h in taken})
+            _log.warning("bus: partitions %s: batch not committed: %r", partitions, error)
             return False
         if self.on_commit is not None:
             self.on_commit(batch, time.time())
-        # Committed: now, and only now, each message is acknowledged, one by one.
-        for message in fetched:
-            await message.ack()
+        # Committed: now, and only now, each message is acknowledged, one by one. An ack is
+        # a publish into the client's buffer, flushed with the others, not a round trip.
+        for handed in taken:
+            for message in handed.messages:
+                await message.ack()
         elapsed = time.perf_counter() - started
         self.counts.batches += 1
         self.counts.messages += len(batch)
