@@ -149,25 +149,37 @@ class Worker:
         self.on_commit = on_commit
         self.counts = WorkerCounts()
         self._handed: asyncio.Queue[_Handed] = asyncio.Queue()
+        self._woken = asyncio.Event()  # another worker came, or a partition was let go
         self._tasks: dict[int, asyncio.Task[None]] = {}
         self._leaving: set[int] = set()
 
     async def run(self) -> None:
         period = self.bus.lease_seconds / 3
         engine = asyncio.create_task(self._run_engine())
+        watching = asyncio.create_task(self.leases.watch(self._woken.set))
         try:
             while not self.stop.is_set():
+                self._woken.clear()
                 await self._keep_leases()
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self.stop.wait(), timeout=period)
+                await self._until_woken(period)
         finally:
             for partition in list(self._tasks):
                 self._leaving.add(partition)
             await asyncio.gather(*self._tasks.values(), return_exceptions=True)
-            engine.cancel()
-            await asyncio.gather(engine, return_exceptions=True)
+            for task in (engine, watching):
+                task.cancel()
+            await asyncio.gather(engine, watching, return_exceptions=True)
             for partition in list(self.leases.held):
                 await self.leases.release(partition)
+
+    async def _until_woken(self, seconds: float) -> None:
+        """Until the next beat, the stop, or a change of the leases that moves partitions."""
+        waits = [asyncio.create_task(self.stop.wait()), asyncio.create_task(self._woken.wait())]
+        try:
+            await asyncio.wait(waits, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for task in waits:
+                task.cancel()
 
     async def _keep_leases(self) -> None:
         try:
