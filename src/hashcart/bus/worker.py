@@ -11,11 +11,11 @@ handed back (nak with a delay), and the worker backs off.
 One task per held partition fetches and hands what it got to the worker's one engine task,
 then waits for the outcome before fetching again (so a batch handed back is never overtaken
 by a later post of its partition). The engine task runs one batch at a time in a thread (its
-ingestor is not shared between threads; SQLAlchemy is synchronous), and each batch is
-everything the partitions have handed over since the last one began: a batch costs about
-two dozen statements and a commit whatever its size, so a partition's few posts do not wait
-behind the other partitions' batches one by one, and the partitions' fetches overlap the
-commit."""
+ingestor is not shared between threads; SQLAlchemy is synchronous), and each batch is what
+the partitions have handed over since the last one began (up to `bus_batch_size` posts): a
+batch costs about two dozen statements and a commit whatever its size, so a partition's few
+posts do not wait behind the other partitions' batches one by one, and the partitions'
+fetches overlap the commit."""
 
 from __future__ import annotations
 
@@ -25,6 +25,7 @@ import logging
 import math
 import random
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -148,7 +149,8 @@ class Worker:
         self.on_lag = on_lag
         self.on_commit = on_commit
         self.counts = WorkerCounts()
-        self._handed: asyncio.Queue[_Handed] = asyncio.Queue()
+        self._handed: deque[_Handed] = deque()
+        self._handing = asyncio.Event()  # something was handed to the engine
         self._woken = asyncio.Event()  # another worker came, or a partition was let go
         self._tasks: dict[int, asyncio.Task[None]] = {}
         self._leaving: set[int] = set()
@@ -278,15 +280,23 @@ class Worker:
     async def _committed(self, partition: int, fetched: list[Msg]) -> bool:
         """Hand the partition's messages to the engine; whether they were committed."""
         done: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
-        self._handed.put_nowait(_Handed(partition, fetched, done))
+        self._handed.append(_Handed(partition, fetched, done))
+        self._handing.set()
         return await done
 
     async def _run_engine(self) -> None:
-        """Every batch: what the partitions handed over until now, committed together."""
+        """Every batch: what the partitions handed over until now, committed together, at
+        most `bus_batch_size` posts (more than one partition's fetch when that is larger),
+        so a batch's commit, and a partition handed back after it, never waits for long."""
         while True:
-            taken = [await self._handed.get()]
-            while not self._handed.empty():
-                taken.append(self._handed.get_nowait())
+            while not self._handed:
+                self._handing.clear()
+                await self._handing.wait()
+            taken = [self._handed.popleft()]
+            size = len(taken[0].messages)
+            while self._handed and size + len(self._handed[0].messages) <= self.bus.batch_size:
+                size += len(self._handed[0].messages)
+                taken.append(self._handed.popleft())
             try:
                 committed = await self._process(taken)
             except BaseException:
