@@ -297,15 +297,15 @@ class Worker:
             while self._handed and size + len(self._handed[0].messages) <= self.bus.batch_size:
                 size += len(self._handed[0].messages)
                 taken.append(self._handed.popleft())
+            committed = False
             try:
                 committed = await self._process(taken)
-            except BaseException:
+            except Exception as error:  # an ack on a lost connection: handed back, redelivered
+                _log.warning("bus: acknowledging a batch: %r", error)
+            finally:  # the partitions waiting for it always hear (cancelled: not committed)
                 for handed in taken:
                     if not handed.done.done():
-                        handed.done.set_result(False)
-                raise
-            for handed in taken:
-                handed.done.set_result(committed)
+                        handed.done.set_result(committed)
 
     async def _process(self, taken: list[_Handed]) -> bool:
         # Each partition's messages stay in their order: the engine keeps an account's
