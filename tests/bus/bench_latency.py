@@ -41,9 +41,10 @@ from hashcart.config import Settings
 from hashcart.services.bus_edge import Candidate, Edge
 from hashcart.services.ingest import Ingestor
 from tests.bus.bench_scaling import (
+    Watched,
     _wipe_and_init,
     cluster_and_postgres,
-    cpu_seconds,
+    cpu_by_name,
     machine_busy_seconds,
 )
 from tests.bus.support import SHAPES, Facts, facts_of, hashcart_env, prepared_shop
@@ -202,15 +203,17 @@ def measure(
         wait_until_drained(bus_url, workers)
         before = scraped_buckets(ports)
         load_before = os.getloadavg()
-        watched = {f"worker_{n + 1}": [p.pid] for n, p in enumerate(workers.running)}
-        watched.update({"publisher": [os.getpid()], **(others or {})})
-        cpu_before = {name: cpu_seconds(pids) for name, pids in watched.items()}
+        watched: Watched = {
+            f"worker_{n + 1}": ([p.pid], False) for n, p in enumerate(workers.running)
+        }
+        watched["publisher"] = ([os.getpid()], False)  # its children are the servers
+        watched.update({name: (pids, True) for name, pids in (others or {}).items()})
+        cpu_before = cpu_by_name(watched)
         busy_before, started = machine_busy_seconds(), time.perf_counter()
         took = asyncio.run(publish_paced(bus, candidates[warm_up:], rate))
         wait_until_drained(bus_url, workers)
-        cpu = {
-            name: round(cpu_seconds(pids) - cpu_before[name], 2) for name, pids in watched.items()
-        }
+        cpu_after = cpu_by_name(watched)
+        cpu = {name: round(cpu_after[name] - cpu_before[name], 2) for name in watched}
         cpu["machine_busy"] = round(machine_busy_seconds() - busy_before, 2)
         wall = time.perf_counter() - started
         load_after = os.getloadavg()

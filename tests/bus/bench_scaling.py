@@ -65,8 +65,8 @@ def drain_seconds(
     asyncio.run(_pause_consumers(url, paused=True))
     for _ in range(count):
         workers.start()
-    watched = {f"worker_{n + 1}": [p.pid] for n, p in enumerate(workers.running)}
-    watched.update(others or {})
+    watched: Watched = {f"worker_{n + 1}": ([p.pid], False) for n, p in enumerate(workers.running)}
+    watched.update({name: (pids, True) for name, pids in (others or {}).items()})
     give_up = time.perf_counter() + 120
     while True:
         holders = asyncio.run(lease_holders(url))
@@ -82,14 +82,15 @@ def drain_seconds(
             raise RuntimeError("no worker took a message in 120 s:\n" + workers.log_text())
         time.sleep(0.01)  # polling a condition with a deadline, not waiting for time
     started = time.perf_counter()
-    before = {name: cpu_seconds(pids) for name, pids in watched.items()}
+    before = cpu_by_name(watched)
     machine_before = machine_busy_seconds()
     while not drained(url):
         if time.perf_counter() - started > 900:
             raise RuntimeError("not drained in 900 s:\n" + workers.log_text())
         time.sleep(0.05)  # polling a condition with a deadline, not waiting for time
     elapsed = time.perf_counter() - started
-    cpu = {name: round(cpu_seconds(pids) - before[name], 2) for name, pids in watched.items()}
+    after = cpu_by_name(watched)
+    cpu = {name: round(after[name] - before[name], 2) for name in watched}
     cpu["machine_busy"] = round(machine_busy_seconds() - machine_before, 2)
     workers.stop_all()
     return Drained(elapsed, cpu)
@@ -115,11 +116,20 @@ async def _pause_consumers(url: str, *, paused: bool) -> None:
 _TICK = os.sysconf("SC_CLK_TCK")
 
 
-def cpu_seconds(pids: list[int]) -> float:
-    """User and system CPU of these processes and their children alive now (/proc/PID/stat):
-    PostgreSQL's backends are the postmaster's children."""
+# name: (pids, whether their children count too)
+Watched = dict[str, tuple[list[int], bool]]
+
+
+def cpu_by_name(watched: Watched) -> dict[str, float]:
+    return {name: cpu_seconds(pids, children=below) for name, (pids, below) in watched.items()}
+
+
+def cpu_seconds(pids: list[int], *, children: bool = False) -> float:
+    """User and system CPU of these processes (/proc/PID/stat), and with `children` of their
+    children alive now too (PostgreSQL's backends are the postmaster's children)."""
     total = 0.0
-    for pid in pids + [child for parent in pids for child in children_of(parent)]:
+    below = [child for parent in pids for child in children_of(parent)] if children else []
+    for pid in pids + below:
         try:
             fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
         except OSError:  # gone
