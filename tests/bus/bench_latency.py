@@ -40,7 +40,13 @@ from hashcart.bus.client import BusSettings
 from hashcart.config import Settings
 from hashcart.services.bus_edge import Candidate, Edge
 from hashcart.services.ingest import Ingestor
-from tests.bus.bench_scaling import _wipe_and_init, cluster_and_postgres
+from tests.bus.bench_scaling import (
+    Watched,
+    _wipe_and_init,
+    cluster_and_postgres,
+    cpu_by_name,
+    machine_busy_seconds,
+)
 from tests.bus.support import SHAPES, Facts, facts_of, hashcart_env, prepared_shop
 from tests.bus.workers import Workers, lease_holders, wait_until_drained
 from tests.databases import fresh_postgres_database
@@ -171,10 +177,18 @@ def truth_of(candidates: Sequence[Candidate], database_url: str) -> Facts:
 
 
 def measure(
-    bus_url: str, database_url: str, root: Path, seconds: float, rate: float, workers_count: int
+    bus_url: str,
+    database_url: str,
+    root: Path,
+    seconds: float,
+    rate: float,
+    workers_count: int,
+    others: dict[str, list[int]] | None = None,
 ) -> tuple[dict[str, Any], Facts, list[Candidate]]:
     """The bench on a running cluster and an empty database: the figures, the facts the
-    workers left, and the lines published (the warm-up's first)."""
+    workers left, and the lines published (the warm-up's first). The CPU the workers, this
+    process (the publisher) and `others` (name: pids) used while the paced lines were
+    published and committed is among the figures."""
     app = prepared_shop(database_url, POOL)
     paced = max(1, round(seconds * rate))
     warm_up = max(WARM_UP, paced // 50)
@@ -189,8 +203,19 @@ def measure(
         wait_until_drained(bus_url, workers)
         before = scraped_buckets(ports)
         load_before = os.getloadavg()
+        watched: Watched = {
+            f"worker_{n + 1}": ([p.pid], False) for n, p in enumerate(workers.running)
+        }
+        watched["publisher"] = ([os.getpid()], False)  # its children are the servers
+        watched.update({name: (pids, True) for name, pids in (others or {}).items()})
+        cpu_before = cpu_by_name(watched)
+        busy_before, started = machine_busy_seconds(), time.perf_counter()
         took = asyncio.run(publish_paced(bus, candidates[warm_up:], rate))
         wait_until_drained(bus_url, workers)
+        cpu_after = cpu_by_name(watched)
+        cpu = {name: round(cpu_after[name] - cpu_before[name], 2) for name in watched}
+        cpu["machine_busy"] = round(machine_busy_seconds() - busy_before, 2)
+        wall = time.perf_counter() - started
         load_after = os.getloadavg()
         after = scraped_buckets(ports)
     finally:
@@ -209,6 +234,8 @@ def measure(
         "p99_ms": round(quantile(buckets, 0.99) * 1000, 1),
         "within_100ms": round(buckets.get(0.1, 0) / max(1, buckets.get(math.inf, 0)), 4),
         "load_average": [round(x, 1) for x in (*load_before, *load_after)],
+        "seconds_to_last_commit": round(wall, 2),
+        "cpu_seconds": cpu,
         "cpus": os.cpu_count(),
     }
     return figures, result, candidates
@@ -218,8 +245,12 @@ def run(seconds: float, rate: float, workers_count: int, root: Path) -> dict[str
     """The whole bench: its own cluster and PostgreSQL, and the truth compared."""
     with cluster_and_postgres(root) as (cluster, postgres):
         database = fresh_postgres_database(postgres.url)
+        others = {
+            "nats_servers": [n.process.pid for n in cluster.nodes if n.process],
+            "postgres": [postgres.server.get_pid()],
+        }
         figures, result, candidates = measure(
-            cluster.url, database, root, seconds, rate, workers_count
+            cluster.url, database, root, seconds, rate, workers_count, others
         )
     figures["actions"] = result.actions
     figures["same_as_one_process"] = result == truth_of(

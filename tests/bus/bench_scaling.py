@@ -17,10 +17,13 @@ import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from tests.bus.own_postgres import OwnPostgres
+from hashcart.bus.subjects import STREAM
+from tests.bus.own_postgres import OwnPostgres, children_of
 from tests.bus.support import (
     Facts,
     facts_of,
@@ -33,31 +36,124 @@ from tests.bus.workers import Workers, drained
 from tests.databases import fresh_postgres_database
 from tests.peers.nats.cluster import Cluster, nats_server_binary
 
-SETTINGS = {"bus_partitions": "8", "bus_lease_seconds": "3", "bus_batch_size": "500"}
+PARTITIONS = 8
+SETTINGS = {
+    "bus_partitions": str(PARTITIONS),
+    "bus_lease_seconds": "3",
+    "bus_batch_size": "500",
+}
 
 
-def drain_seconds(url: str, workers: Workers, count: int) -> float:
-    """Seconds from the first delivery to `count` workers started on a published backlog
-    until it is drained (their start-up, imports and migrations, left out)."""
+@dataclass
+class Drained:
+    seconds: float
+    cpu: dict[str, float]  # CPU seconds used during the drain, by process (and the machine)
+
+
+def drain_seconds(
+    url: str, workers: Workers, count: int, others: dict[str, list[int]] | None = None
+) -> Drained:
+    """Seconds `count` workers take to drain a published backlog, and the CPU each worker
+    and each of `others` (name: pids; their children too) used meanwhile. The partitions'
+    consumers are paused until the workers hold every partition between them, so the
+    clock starts at the first delivery with all of them ready (their start-up, imports and
+    migrations, and the first worker's head start on the second, left out)."""
     import asyncio
 
-    from tests.bus.workers import consumer_state
+    from tests.bus.workers import consumer_state, lease_holders
 
+    asyncio.run(_pause_consumers(url, paused=True))
     for _ in range(count):
         workers.start()
+    watched: Watched = {f"worker_{n + 1}": ([p.pid], False) for n, p in enumerate(workers.running)}
+    watched.update({name: (pids, True) for name, pids in (others or {}).items()})
     give_up = time.perf_counter() + 120
+    while True:
+        holders = asyncio.run(lease_holders(url))
+        if len(holders) == PARTITIONS and len(set(holders.values())) == count:
+            break
+        if time.perf_counter() > give_up:
+            raise RuntimeError(f"the workers did not share the partitions: {holders}")
+        time.sleep(0.01)  # polling a condition with a deadline, not waiting for time
+    asyncio.run(_pause_consumers(url, paused=False))
+    # From the first delivery: a fetch the pause left waiting may end its second first.
     while not any(c["delivered"] for c in asyncio.run(consumer_state(url)).values()):
         if time.perf_counter() > give_up:
             raise RuntimeError("no worker took a message in 120 s:\n" + workers.log_text())
         time.sleep(0.01)  # polling a condition with a deadline, not waiting for time
     started = time.perf_counter()
+    before = cpu_by_name(watched)
+    machine_before = machine_busy_seconds()
     while not drained(url):
         if time.perf_counter() - started > 900:
             raise RuntimeError("not drained in 900 s:\n" + workers.log_text())
         time.sleep(0.05)  # polling a condition with a deadline, not waiting for time
     elapsed = time.perf_counter() - started
+    after = cpu_by_name(watched)
+    cpu = {name: round(after[name] - before[name], 2) for name in watched}
+    cpu["machine_busy"] = round(machine_busy_seconds() - machine_before, 2)
     workers.stop_all()
-    return elapsed
+    return Drained(elapsed, cpu)
+
+
+async def _pause_consumers(url: str, *, paused: bool) -> None:
+    """Pause every partition's consumer (JetStream delivers nothing until resumed; nats-server
+    2.11+) or resume it."""
+    import nats
+
+    client = await nats.connect(servers=url.split(","), connect_timeout=5)
+    try:
+        js = client.jetstream()
+        for info in await js.consumers_info(STREAM):
+            if paused:
+                await js.pause_consumer(STREAM, info.name, "2999-01-01T00:00:00Z")
+            else:
+                await js.resume_consumer(STREAM, info.name)
+    finally:
+        await client.close()
+
+
+_TICK = os.sysconf("SC_CLK_TCK")
+
+
+# name: (pids, whether their children count too)
+Watched = dict[str, tuple[list[int], bool]]
+
+
+def cpu_by_name(watched: Watched) -> dict[str, float]:
+    return {name: cpu_seconds(pids, children=below) for name, (pids, below) in watched.items()}
+
+
+def cpu_seconds(pids: list[int], *, children: bool = False) -> float:
+    """User and system CPU of these processes (/proc/PID/stat), and with `children` of their
+    children alive now too (PostgreSQL's backends are the postmaster's children)."""
+    total = 0.0
+    below = [child for parent in pids for child in children_of(parent)] if children else []
+    for pid in pids + below:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:  # gone
+            continue
+        total += (int(fields[11]) + int(fields[12])) / _TICK
+    return total
+
+
+def machine_busy_seconds() -> float:
+    """CPU seconds every process on the machine used (all cores; /proc/stat), so a figure
+    shows how much of the machine other work took."""
+    fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = fields[3] + fields[4]  # idle, iowait
+    return (sum(fields[:8]) - idle) / _TICK
+
+
+def took_partitions_at(log: Path) -> list[float]:
+    """When a worker's log says it took a partition (seconds of its clock, in order)."""
+    found = []
+    for line in log.read_text(errors="replace").splitlines():
+        if "took partition" in line:
+            moment = datetime.strptime(line[:23], "%Y-%m-%d %H:%M:%S,%f")
+            found.append(moment.timestamp())
+    return found
 
 
 @contextmanager
@@ -91,11 +187,26 @@ def run(posts_per_shape: int, root: Path) -> tuple[dict[str, Any], list[Facts]]:
             published = run_hashcart(["ingest", "--to-bus", *map(str, files)], env, timeout=900)
             publish_seconds = time.perf_counter() - started
             kept = int(re.search(r"([\d,]+) kept", published).group(1).replace(",", ""))  # type: ignore[union-attr]
-            seconds = drain_seconds(cluster.url, Workers(env, root), count)
-            figures[f"workers_{count}"] = {
-                "seconds": round(seconds, 2),
-                "messages_per_second": round(kept / seconds),
+            workers = Workers(env, root)
+            others = {
+                "nats_servers": [n.process.pid for n in cluster.nodes if n.process],
+                "postgres": [postgres.server.get_pid()],
             }
+            drained = drain_seconds(cluster.url, workers, count, others)
+            figures[f"workers_{count}"] = {
+                "seconds": round(drained.seconds, 2),
+                "messages_per_second": round(kept / drained.seconds),
+                "cpu_seconds": drained.cpu,
+            }
+            if count == 2:
+                # From the first partition either worker took to the last take (the
+                # second worker's share, handed back by the first if it took them all).
+                takes = [
+                    moment
+                    for n in (1, 2)
+                    for moment in took_partitions_at(root / f"worker-{n}.log")
+                ]
+                figures["partitions_shared_after_seconds"] = round(max(takes) - min(takes), 3)
             figures["kept"] = kept
             figures["publish_posts_per_second"] = round(lines / publish_seconds)
             figures["publish_kept_per_second"] = round(kept / publish_seconds)

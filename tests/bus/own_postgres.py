@@ -40,7 +40,7 @@ class OwnPostgres:
         """`kill -9` the postmaster, and wait until its backends are gone too (they notice
         their postmaster died and exit; a restart before that refuses the shared memory)."""
         pid = self.server.get_pid()
-        children = _children(pid)
+        children = children_of(pid)
         os.kill(pid, signal.SIGKILL)
         give_up = time.monotonic() + EXIT_DEADLINE_SECONDS
         while any(_alive(process) for process in [pid, *children]):
@@ -61,7 +61,7 @@ class OwnPostgres:
         self.server.ensure_postgres_running()
 
 
-def _children(pid: int) -> list[int]:
+def children_of(pid: int) -> list[int]:
     found = []
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():

@@ -21,7 +21,13 @@ from tests.bus.support import (
     run_hashcart,
     stream_files,
 )
-from tests.bus.workers import Workers, lease_holders, state_of, wait_until_drained
+from tests.bus.workers import (
+    Workers,
+    lease_holders,
+    live_workers,
+    state_of,
+    wait_until_drained,
+)
 from tests.polling import wait_until
 
 PARTITIONS = 6
@@ -33,6 +39,10 @@ QUICK = {
     "bus_ack_wait_seconds": "5",
     "bus_batch_size": "100",
 }
+
+
+BEAT_SECONDS = 30
+SLOW_BEATS = {"bus_lease_seconds": str(3 * BEAT_SECONDS)}
 
 
 @pytest.fixture(scope="module")
@@ -73,6 +83,37 @@ def test_two_workers_make_exactly_what_one_process_makes(
 def _shared(holders: dict[str, str]) -> bool:
     counts = Counter(holders.values())
     return len(holders) == PARTITIONS and sorted(counts.values()) == [3, 3]
+
+
+def test_a_worker_that_joins_gets_its_share_at_once_not_at_the_next_beat(
+    bus_url: str, tmp_path: Path
+) -> None:
+    # Beats every 30 s: without the workers' watch of the lease bucket, the first would hand
+    # partitions back at its next beat and the second take them at its own, 30 s after it
+    # said it was alive.
+    env = hashcart_env(f"sqlite:///{tmp_path / 'shop.db'}", bus_url, **{**QUICK, **SLOW_BEATS})
+    run_hashcart(["bus", "init"], env)
+    workers = Workers(env, tmp_path)
+    try:
+        workers.start()
+        wait_until(
+            lambda: len(asyncio.run(lease_holders(bus_url))) == PARTITIONS,
+            "the first worker holds every partition",
+            deadline=60,
+        )
+        workers.start()
+        wait_until(
+            lambda: asyncio.run(live_workers(bus_url)) == 2,
+            "the second worker says it is alive",
+            deadline=60,
+        )
+        wait_until(
+            lambda: _shared(asyncio.run(lease_holders(bus_url))),
+            "the two workers share the partitions",
+            deadline=BEAT_SECONDS * 2 / 3,
+        )
+    finally:
+        workers.stop_all()
 
 
 def test_a_worker_killed_mid_stream_hands_its_partitions_on_and_nothing_is_lost_or_doubled(

@@ -98,6 +98,22 @@ async def lease_holders(url: str) -> dict[str, str]:
         await client.close()
 
 
+async def live_workers(url: str) -> int:
+    """How many workers' `worker.<id>` entries the lease bucket holds (each says it is alive)."""
+    import nats
+    from nats.js.errors import NoKeysError
+
+    client = await nats.connect(servers=url.split(","), connect_timeout=5)
+    try:
+        kv = await client.jetstream().key_value("hashcart_leases")
+        try:
+            return sum(1 for key in await kv.keys() if key.startswith("worker."))
+        except NoKeysError:
+            return 0
+    finally:
+        await client.close()
+
+
 def drained(url: str) -> bool:
     try:
         state = asyncio.run(consumer_state(url))

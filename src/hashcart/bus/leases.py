@@ -10,12 +10,18 @@ a holder renews its key with a compare-and-set on the revision it holds (every t
 TTL), so a worker that paused past the TTL finds its lease taken and stops.
 
 Workers also keep a `worker.<id>` entry alive: the number of live workers sets each one's
-fair share of partitions, so partitions spread as workers come and go."""
+fair share of partitions, so partitions spread as workers come and go. Each worker also
+watches the bucket (`watch`): a worker's first entry or a partition let go wakes the others
+at once, so a worker that joins gets its share within a fetch rather than at the next beats
+(a third of the TTL each, twice: one to hand back, one to take)."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import math
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from hashcart.bus.subjects import LEASE_BUCKET, lease_key, worker_key
@@ -76,6 +82,37 @@ class Leases:
     async def beat(self) -> None:
         """Say this worker is alive (the entry lapses with the TTL when it is not)."""
         await self.kv.put(worker_key(self.worker_id), b"alive")
+
+    async def watch(self, wake: Callable[[], None]) -> None:
+        """Until cancelled: `wake()` when a worker not seen before says it is alive, or a
+        partition is let go. Only a shortcut: the beats still do everything, and a watch the
+        cluster interrupts (an election, a reconnect) is opened again after a pause."""
+        from nats.js.kv import KV_DEL, KV_PURGE
+
+        seen: set[str] = set()
+        pause = 0.5
+        while True:
+            watcher = None
+            try:
+                watcher = await self.kv.watchall(meta_only=True)
+                async for entry in watcher:
+                    if entry is None:  # the bucket's present entries have all been read
+                        continue
+                    pause = 0.5
+                    if entry.operation in (KV_DEL, KV_PURGE):
+                        if entry.key.startswith("partition."):
+                            wake()
+                    elif entry.key.startswith("worker.") and entry.key not in seen:
+                        seen.add(entry.key)
+                        wake()
+            except Exception as error:
+                _log.warning("bus: watching the leases: %r", error)
+            finally:
+                if watcher is not None:
+                    with contextlib.suppress(Exception):
+                        await watcher.stop()  # type: ignore[no-untyped-call]
+            await asyncio.sleep(pause)
+            pause = min(pause * 2, 10.0)
 
     async def live_workers(self) -> int:
         from nats.js.errors import NoKeysError

@@ -8,9 +8,14 @@ to whoever holds the partition then, and the engine's unique keys make the secon
 nothing. A batch the engine cannot commit (the database is down) is not acknowledged but
 handed back (nak with a delay), and the worker backs off.
 
-One task per held partition fetches; the engine runs one batch at a time in a thread (its
-ingestor is not shared between threads; SQLAlchemy is synchronous), so the next batch's fetch
-overlaps the current batch's commit."""
+One task per held partition fetches and hands what it got to the worker's one engine task,
+then waits for the outcome before fetching again (so a batch handed back is never overtaken
+by a later post of its partition). The engine task runs one batch at a time in a thread (its
+ingestor is not shared between threads; SQLAlchemy is synchronous), and each batch is what
+the partitions have handed over since the last one began (up to `bus_batch_size` posts): a
+batch costs about two dozen statements and a commit whatever its size, so a partition's few
+posts do not wait behind the other partitions' batches one by one, and the partitions'
+fetches overlap the commit."""
 
 from __future__ import annotations
 
@@ -20,6 +25,7 @@ import logging
 import math
 import random
 import time
+from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -68,6 +74,16 @@ class ConsumerLag:
     pending: int  # in the partition, not yet delivered
     ack_pending: int  # delivered, not yet acknowledged
     redelivered: int  # delivered more than once, not yet acknowledged
+
+
+@dataclass
+class _Handed:
+    """What one partition fetched, waiting for the engine; `done` says whether it was
+    committed (and acknowledged)."""
+
+    partition: int
+    messages: list[Msg]
+    done: asyncio.Future[bool]
 
 
 @dataclass
@@ -138,23 +154,39 @@ class Worker:
         self.on_commit = on_commit
         self.prepare = prepare
         self.counts = WorkerCounts()
-        self._engine = asyncio.Lock()
+        self._handed: deque[_Handed] = deque()
+        self._handing = asyncio.Event()  # something was handed to the engine
+        self._woken = asyncio.Event()  # another worker came, or a partition was let go
         self._tasks: dict[int, asyncio.Task[None]] = {}
         self._leaving: set[int] = set()
 
     async def run(self) -> None:
         period = self.bus.lease_seconds / 3
+        engine = asyncio.create_task(self._run_engine())
+        watching = asyncio.create_task(self.leases.watch(self._woken.set))
         try:
             while not self.stop.is_set():
+                self._woken.clear()
                 await self._keep_leases()
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self.stop.wait(), timeout=period)
+                await self._until_woken(period)
         finally:
             for partition in list(self._tasks):
                 self._leaving.add(partition)
             await asyncio.gather(*self._tasks.values(), return_exceptions=True)
+            for task in (engine, watching):
+                task.cancel()
+            await asyncio.gather(engine, watching, return_exceptions=True)
             for partition in list(self.leases.held):
                 await self.leases.release(partition)
+
+    async def _until_woken(self, seconds: float) -> None:
+        """Until the next beat, the stop, or a change of the leases that moves partitions."""
+        waits = [asyncio.create_task(self.stop.wait()), asyncio.create_task(self._woken.wait())]
+        try:
+            await asyncio.wait(waits, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for task in waits:
+                task.cancel()
 
     async def _keep_leases(self) -> None:
         try:
@@ -238,7 +270,7 @@ class Worker:
                 if not self._holding(partition):
                     await _hand_back(fetched, 0)  # the next holder gets them first
                     break
-                if await self._process(partition, fetched):
+                if await self._committed(partition, fetched):
                     backoff = 0.5
                 else:
                     await _hand_back(fetched, backoff)
@@ -250,23 +282,63 @@ class Worker:
             if partition in self._leaving or self.stop.is_set():
                 await self.leases.release(partition)
 
-    async def _process(self, partition: int, fetched: list[Msg]) -> bool:
-        batch = [message_of(message, partition) for message in fetched]
+    async def _committed(self, partition: int, fetched: list[Msg]) -> bool:
+        """Hand the partition's messages to the engine; whether they were committed. Their
+        short links are followed first (`prepare`), by this partition's task, so the engine
+        never waits on a network while other partitions' batches queue behind it."""
+        if self.prepare is not None:
+            try:
+                await self.prepare([message_of(message, partition) for message in fetched])
+            except Exception as error:  # not committed: handed back, redelivered
+                _log.warning("bus: partition %d: preparing a batch: %r", partition, error)
+                return False
+        done: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        self._handed.append(_Handed(partition, fetched, done))
+        self._handing.set()
+        return await done
+
+    async def _run_engine(self) -> None:
+        """Every batch: what the partitions handed over until now, committed together, at
+        most `bus_batch_size` posts (more than one partition's fetch when that is larger),
+        so a batch's commit, and a partition handed back after it, never waits for long."""
+        while True:
+            while not self._handed:
+                self._handing.clear()
+                await self._handing.wait()
+            taken = [self._handed.popleft()]
+            size = len(taken[0].messages)
+            while self._handed and size + len(self._handed[0].messages) <= self.bus.batch_size:
+                size += len(self._handed[0].messages)
+                taken.append(self._handed.popleft())
+            committed = False
+            try:
+                committed = await self._process(taken)
+            except Exception as error:  # an ack on a lost connection: handed back, redelivered
+                _log.warning("bus: acknowledging a batch: %r", error)
+            finally:  # the partitions waiting for it always hear (cancelled: not committed)
+                for handed in taken:
+                    if not handed.done.done():
+                        handed.done.set_result(committed)
+
+    async def _process(self, taken: list[_Handed]) -> bool:
+        # Each partition's messages stay in their order: the engine keeps an account's
+        # posts in the order it reads them.
+        batch = [message_of(message, h.partition) for h in taken for message in h.messages]
         started = time.perf_counter()
         try:
-            if self.prepare is not None:
-                await self.prepare(batch)
-            async with self._engine:
-                await asyncio.to_thread(self.handle, batch)
+            await asyncio.to_thread(self.handle, batch)
         except Exception as error:
             self.counts.failed_batches += 1
-            _log.warning("bus: partition %d batch not committed: %r", partition, error)
+            partitions = sorted({h.partition for h in taken})
+            _log.warning("bus: partitions %s: batch not committed: %r", partitions, error)
             return False
         if self.on_commit is not None:
             self.on_commit(batch, time.time())
-        # Committed: now, and only now, each message is acknowledged, one by one.
-        for message in fetched:
-            await message.ack()
+        # Committed: now, and only now, each message is acknowledged, one by one. An ack is
+        # a publish into the client's buffer, flushed with the others, not a round trip.
+        for handed in taken:
+            for message in handed.messages:
+                await message.ack()
         elapsed = time.perf_counter() - started
         self.counts.batches += 1
         self.counts.messages += len(batch)
