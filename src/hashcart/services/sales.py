@@ -187,8 +187,8 @@ class _Settling:
     # Read once a step: a product's price as messages say it, a shopper's sale invoice.
     _prices: dict[str, str | None] = field(default_factory=dict)
     _invoices: dict[tuple[int, int], int] = field(default_factory=dict)
-    # Claims waitlisted in this step, by the product they wait for, not written yet.
-    _waitlisted: dict[str, list[int]] = field(default_factory=dict)
+    # Claims waitlisted in this step (claim id -> the product it waits for), not written yet.
+    _waitlisted: dict[int, str] = field(default_factory=dict)
 
     @property
     def records(self) -> SaleRecords:
@@ -210,31 +210,46 @@ class _Settling:
         # that skips a busy item stops there (the rest waits for the next beat): taking a
         # later item while another transaction holds an earlier one would lock out of order
         # (two items of one product: the product's stock row), and could deadlock.
-        for number, item_id in enumerate(items):
-            if not self._settle_item(item_id, cutoff):
-                self.counts.busy += len(items) - number
-                break
+        # All in a few statements (the items locked together, their claims and waitlists
+        # read together, the waitlisted written together), not a few per item: a burst
+        # has claims due on every item at every pass.
+        locked = records.lock_items(items, skip_locked=self.skip_busy)
+        self.counts.busy += len(items) - len(locked)
+        claims = records.claims_to_settle_of([item.id for item in locked], cutoff)
+        self._know_customers([claim for item in locked for claim in claims[item.id]])
+        due = {
+            item.id: sorted((c for c in claims[item.id] if c.status == "provisional"), key=_rank)
+            for item in locked
+        }
+        records.open_holds({item.product_id for item in locked}, self.now)
+        recent, older = records.waitlists_since(
+            {item_id: ranked[0].posted_at for item_id, ranked in due.items() if ranked}
+        )
+        for item in locked:
+            waiting = _Waitlist(
+                records, item.id, due[item.id][0].posted_at if due[item.id] else None
+            )
+            if item.id in recent:
+                waiting.know(recent[item.id], older[item.id])
+            self._settle_item(item, claims[item.id], due[item.id], waiting)
+        self._write_waitlisted()
+        records.write_holds()
         self._send()
         return self.counts
 
     # --- one item, under its lock ---
 
-    def _settle_item(self, item_id: int, cutoff: datetime) -> bool:
-        """Settle the item; False when it was busy (skip_busy) and is left as it is."""
-        records = self.records
-        if self.skip_busy:
-            locked = records.try_lock_item(item_id)
-            if locked is None:
-                return False
-            item = locked
-        else:
-            item = records.lock_item(item_id)
+    def _settle_item(
+        self,
+        item: SaleItem,
+        claims: list[StoredClaim],
+        due: list[StoredClaim],
+        waiting: _Waitlist,
+    ) -> None:
+        """Settle the locked item: its held and paid claims and its due ones (`claims`),
+        the due ones in rank order (`due`), its waitlist (`waiting`)."""
         sale = self._sale(item.sale_id)
-        claims = records.claims_to_settle(item_id, cutoff)
-        self._know_customers(claims)
         held = [c for c in claims if c.status in HELD]
-        due = sorted((c for c in claims if c.status == "provisional"), key=_rank)
-        waiting = _Waitlist(records, item_id, due[0].posted_at if due else None)
         free = item.stock - sum(c.quantity for c in held)
         kept: list[StoredClaim] = []
         for claim in held:
@@ -270,7 +285,6 @@ class _Settling:
                 else:
                     self._waitlist(claim, product, item, waiting)
         self._promote(waiting, free, held_by, sale, item)
-        return True
 
     def _review(self, claim: StoredClaim, sale: Sale, item: SaleItem) -> int:
         """A held claim's hold: linked meanwhile, run out, or owed its reminder. The units
@@ -328,9 +342,9 @@ class _Settling:
         item: SaleItem,
     ) -> None:
         """Freed units to the waitlist, first by platform time (first fit)."""
-        self._write_waitlisted()
         if free <= 0:
             return
+        self._write_waitlisted()
         waiting = waitlist.whole()
         self._know_customers(waiting)
         for claim in list(waiting):
@@ -438,16 +452,16 @@ class _Settling:
         self, claim: StoredClaim, product: str, item: SaleItem, waitlist: _Waitlist
     ) -> None:
         # Written together (`_write_waitlisted`): a burst waitlists thousands a second.
-        self._waitlisted.setdefault(product, []).append(claim.id)
+        self._waitlisted[claim.id] = product
         self.counts.waitlisted += 1
         place = waitlist.add(claim)
         self._tell(claim, Reason.CLAIM_WAITLISTED, item, product, place=place)
 
     def _write_waitlisted(self) -> None:
-        for product, ids in self._waitlisted.items():
-            self.records.update_claims(
-                ids, status="waitlisted", product_id=product, settled_at=self.now
-            )
+        """The claims waitlisted so far, written (before anything that reads or changes
+        them: a `pass`, a promotion; else once at the end of the step)."""
+        if self._waitlisted:
+            self.records.waitlist_claims(self._waitlisted, self.now)
         self._waitlisted = {}
 
     def _refuse(
@@ -605,13 +619,28 @@ class _Waitlist:
         self.records = records
         self.item_id = item_id
         self.since = since
-        recent = records.waitlist(item_id, since=since) if since is not None else []
-        self.claims = sorted(recent, key=_rank)
+        self.claims: list[StoredClaim] = []
         self._whole = False
         self._older: int | None = None
+        self._known = False
+
+    def know(self, recent: list[StoredClaim], older: int) -> None:
+        """What the settle step read for all its items at once (SaleRecords.waitlists_since):
+        the claims made since `since`, and how many were made before."""
+        self.claims = sorted(recent, key=_rank)
+        self._older = older
+        self._known = True
+
+    def _read(self) -> None:
+        if not self._known:
+            since = self.since
+            recent = self.records.waitlist(self.item_id, since=since) if since else []
+            self.claims = sorted(recent, key=_rank)
+            self._known = True
 
     def whole(self) -> list[StoredClaim]:
         """Every waitlisted claim, in rank order (the list itself: callers remove from it)."""
+        self._read()
         if not self._whole:
             older = self.records.waitlist(self.item_id, before=self.since)
             self.claims = sorted([*older, *self.claims], key=_rank)
@@ -620,6 +649,7 @@ class _Waitlist:
 
     def add(self, claim: StoredClaim) -> int:
         """Put a claim made at or after `since` on the list; its place (1: first)."""
+        self._read()
         bisect.insort(self.claims, claim, key=_rank)
         place = self.claims.index(claim) + 1
         if self._whole or self.since is None:

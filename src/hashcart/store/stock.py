@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 
-from sqlalchemy import Connection, case, select, update
+from sqlalchemy import Connection, case, insert, select, update
 
 from hashcart.domain.stock import Shortage
 from hashcart.ports import LiveStockReader, OutOfStock, StockLevel
@@ -53,6 +53,77 @@ def reserve(
             shortages.append(Shortage(product_id, wanted[product_id], left))
     if shortages:
         raise OutOfStock(shortages)
+
+
+def open_for_holds(
+    connection: Connection, product_ids: Iterable[str], now: datetime
+) -> dict[str, int | None]:
+    """Make ready to hold many units of these products in one go (a live sale's settle
+    step: a burst's winners): their live counts read, their rows locked (id order), their
+    expired holds swept, as `reserve` does for each hold. What each has free now (None: not
+    counted); products the catalog lacks are left out. `add_holds` then writes the holds
+    decided against these counts, under the same locks."""
+    products = sorted(set(product_ids))
+    if not products:
+        return {}
+    _read_live_counts(connection, products)
+    _lock(connection, products)
+    ended = connection.execute(
+        update(r)
+        .where(r.c.product_id.in_(products), r.c.status == "held", r.c.reserved_until <= now)
+        .values(status="expired", live=None, released_at=now)
+        .returning(r.c.product_id, r.c.quantity)
+    ).all()
+    _give_back(connection, ((row.product_id, row.quantity) for row in ended), sold=False)
+    rows = connection.execute(
+        select(p.c.product_id, p.c.stock, p.c.reserved).where(p.c.product_id.in_(products))
+    ).all()
+    return {
+        row.product_id: None if row.stock is None else int(row.stock) - int(row.reserved)
+        for row in rows
+    }
+
+
+def add_holds(
+    connection: Connection,
+    holds: Sequence[tuple[str, str, int]],
+    *,
+    reason: str,
+    now: datetime,
+    until: datetime | Sequence[datetime],
+) -> None:
+    """Write holds (holder, product id, quantity) of products `open_for_holds` made ready in
+    this transaction, each already counted against what it had free: the hold rows in one
+    statement, each product's `reserved` in one. A holder holding the product already is
+    an error here (the unique live hold), never a second hold."""
+    if not holds:
+        return
+    untils = [until] * len(holds) if isinstance(until, datetime) else list(until)
+    connection.execute(
+        insert(r),
+        [
+            {
+                "product_id": product_id,
+                "quantity": quantity,
+                "holder": holder,
+                "reason": reason,
+                "status": "held",
+                "live": True,
+                "reserved_until": held_until,
+                "created_at": now,
+            }
+            for (holder, product_id, quantity), held_until in zip(holds, untils, strict=True)
+        ],
+    )
+    totals: dict[str, int] = {}
+    for _, product_id, quantity in holds:
+        totals[product_id] = totals.get(product_id, 0) + quantity
+    for product_id in sorted(totals):
+        connection.execute(
+            update(p)
+            .where(p.c.product_id == product_id)
+            .values(reserved=p.c.reserved + totals[product_id])
+        )
 
 
 def _read_live_counts(connection: Connection, product_ids: Sequence[str]) -> None:
