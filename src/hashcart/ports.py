@@ -2414,9 +2414,10 @@ class SaleRecords(Protocol):
 
     def waitlists_since(
         self, since: Mapping[int, datetime]
-    ) -> tuple[dict[int, list[StoredClaim]], dict[int, int]]:
-        """For each item of `since`: its waitlisted claims made at or after its moment (in no
-        particular order), and how many of them were made before it (every item a key)."""
+    ) -> tuple[dict[int, list[tuple[datetime, str, str]]], dict[int, int]]:
+        """For each item of `since`: its waitlisted claims made at or after its moment, as
+        (time, post id, network), in no particular order; and how many of them were made
+        before it (every item a key)."""
         ...
 
     def waitlist_count(self, item_id: int, before: datetime) -> int:
@@ -2468,9 +2469,19 @@ class SaleRecords(Protocol):
         """`update_claim` for many claims given the same values (a batch of waitlisted ones)."""
         ...
 
+    def update_each_claim(self, updates: Sequence[tuple[int, Mapping[str, Any]]]) -> None:
+        """`update_claim` for each (claim id, columns), in as few statements as can be."""
+        ...
+
     def waitlist_claims(self, products: Mapping[int, str], at: datetime) -> None:
         """Claims settled onto their item's waitlist at `at` (claim id -> the product it
         waits for), with their lines on the claim board, in as few statements as can be."""
+        ...
+
+    def invoices_for(
+        self, sale_id: int, customer_ids: Sequence[int], at: datetime
+    ) -> dict[int, int]:
+        """`invoice_for` for several shoppers in a few statements: customer id -> invoice."""
         ...
 
     def invoice_for(self, sale_id: int, customer_id: int, at: datetime) -> int:

@@ -11,7 +11,7 @@ settling to it."""
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -31,6 +31,7 @@ from sqlalchemy import (
     text,
     update,
 )
+from sqlalchemy.engine import Dialect
 
 from hashcart.domain.sales import SaleInputError
 from hashcart.domain.stock import order_holder
@@ -256,7 +257,7 @@ class StoredSales:
         database took to insert them."""
         columns = {name: [row[name] for row in rows] for name in _CLAIM_COLUMNS}
         for name in ("posted_at", "arrived_at"):
-            columns[name] = [_utc(moment) for moment in columns[name]]
+            columns[name] = [_utc(moment, self.connection.dialect) for moment in columns[name]]
         added = self.connection.execute(_UNNEST_CLAIMS, columns).all()
         return len(added)
 
@@ -319,22 +320,26 @@ class StoredSales:
 
     def waitlists_since(
         self, since: Mapping[int, datetime]
-    ) -> tuple[dict[int, list[StoredClaim]], dict[int, int]]:
-        recent: dict[int, list[StoredClaim]] = {item_id: [] for item_id in since}
+    ) -> tuple[dict[int, list[tuple[datetime, str, str]]], dict[int, int]]:
+        recent: dict[int, list[tuple[datetime, str, str]]] = {item_id: [] for item_id in since}
         older = dict.fromkeys(since, 0)
         if not since:
             return recent, older
         # Read from the earliest bound, told apart per item here: one statement for all
-        # the items (their bounds are a settle step's first due claims, close together).
+        # the items (their bounds are a settle step's first due claims, close together),
+        # and only what places a claim (thousands of rows a step in a burst).
         first = min(since.values())
         waiting = and_(_item_in(self._dialect, since), sc.c.status == "waitlisted")
-        rows = self.connection.execute(select(sc).where(waiting, sc.c.posted_at >= first)).all()
-        for row in rows:
-            claim = _claim(row)
-            if claim.posted_at >= since[row.item_id]:
-                recent[row.item_id].append(claim)
+        rows = self.connection.execute(
+            select(sc.c.item_id, sc.c.posted_at, sc.c.post_id, sc.c.network).where(
+                waiting, sc.c.posted_at >= first
+            )
+        ).all()
+        for item_id, posted_at, post_id, network in rows:
+            if posted_at >= since[item_id]:
+                recent[item_id].append((posted_at, post_id, network))
             else:
-                older[row.item_id] += 1
+                older[item_id] += 1
         counted = self.connection.execute(
             select(sc.c.item_id, func.count())
             .where(waiting, sc.c.posted_at < first)
@@ -457,15 +462,39 @@ class StoredSales:
 
     def update_claims(self, claim_ids: Sequence[int], **values: Any) -> None:
         kind = board_event_kind(values)
-        # PostgreSQL takes the ids as one array whatever their number; SQLite in chunks.
-        size = len(claim_ids) if self._dialect == "postgresql" else _INSERT_CHUNK
-        for start in range(0, len(claim_ids), size or 1):
+        size = self._chunk(claim_ids)
+        for start in range(0, len(claim_ids), size):
             chunk = list(claim_ids[start : start + size])
             self.connection.execute(
                 update(sc).where(_in(self._dialect, sc.c.id, chunk)).values(**values)
             )
             if kind is not None:
                 self._log(chunk, kind)
+
+    def update_each_claim(self, updates: Sequence[tuple[int, Mapping[str, Any]]]) -> None:
+        # One statement for every claim given the same columns (the driver sends its rows
+        # together), then the board's lines of each kind together.
+        shapes: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+        kinds: dict[str, list[int]] = {}
+        for claim_id, values in updates:
+            shapes.setdefault(tuple(sorted(values)), []).append({**values, "_claim": claim_id})
+            kind = board_event_kind(dict(values))
+            if kind is not None:
+                kinds.setdefault(kind, []).append(claim_id)
+        for columns, rows in shapes.items():
+            statement = (
+                update(sc)
+                .where(sc.c.id == bindparam("_claim"))
+                .values({name: bindparam(name) for name in columns})
+            )
+            self.connection.execute(statement, rows)
+        for kind, ids in kinds.items():
+            for start in range(0, len(ids), self._chunk(ids)):
+                self._log(ids[start : start + self._chunk(ids)], kind)
+
+    def _chunk(self, ids: Sequence[int]) -> int:
+        """How many ids a statement takes: all on PostgreSQL (one array), chunks on SQLite."""
+        return max(1, len(ids)) if self._dialect == "postgresql" else _INSERT_CHUNK
 
     def waitlist_claims(self, products: Mapping[int, str], at: datetime) -> None:
         if not products:
@@ -480,7 +509,11 @@ class StoredSales:
         ids = list(products)
         self.connection.execute(
             _WAITLIST_CLAIMS,
-            {"ids": ids, "products": list(products.values()), "at": _utc(at)},
+            {
+                "ids": ids,
+                "products": list(products.values()),
+                "at": _utc(at, self.connection.dialect),
+            },
         )
         self._log(ids, "waitlisted")
 
@@ -504,6 +537,42 @@ class StoredSales:
                 update(inv).where(inv.c.id == found.id).values(status="open", paid_at=None)
             )
         return int(found.id)
+
+    def invoices_for(
+        self, sale_id: int, customer_ids: Sequence[int], at: datetime
+    ) -> dict[int, int]:
+        found: dict[int, int] = {}
+        for start in range(0, len(customer_ids), _INSERT_CHUNK):
+            chunk = customer_ids[start : start + _INSERT_CHUNK]
+            # Made first (a burst's winners are mostly each shopper's first), then the rest
+            # read, a paid one opened again (`invoice_for`).
+            made = self.connection.execute(
+                dialect_insert(self._dialect, inv)
+                .values(
+                    [
+                        {"sale_id": sale_id, "customer_id": c, "status": "open", "created_at": at}
+                        for c in chunk
+                    ]
+                )
+                .on_conflict_do_nothing()
+                .returning(inv.c.id, inv.c.customer_id)
+            ).all()
+            found.update({row.customer_id: int(row.id) for row in made})
+            rest = [customer for customer in chunk if customer not in found]
+            if not rest:
+                continue
+            rows = self.connection.execute(
+                select(inv.c.id, inv.c.customer_id, inv.c.status).where(
+                    inv.c.sale_id == sale_id, inv.c.customer_id.in_(rest)
+                )
+            ).all()
+            found.update({row.customer_id: int(row.id) for row in rows})
+            paid = [row.id for row in rows if row.status == "paid"]
+            if paid:
+                self.connection.execute(
+                    update(inv).where(inv.c.id.in_(paid)).values(status="open", paid_at=None)
+                )
+        return found
 
     # --- stock holds (store/stock's reservations) ---
 
@@ -682,11 +751,9 @@ class StoredSales:
             )
 
 
-def _utc(moment: datetime) -> datetime:
-    # What UTCDateTime does on the way in (the arrays bypass the column's type).
-    if moment.tzinfo is None:
-        raise t.NaiveDateTimeError(f"refusing to store a datetime without a time zone: {moment}")
-    return moment.astimezone(UTC)
+def _utc(moment: datetime, dialect: Dialect) -> datetime | None:
+    # What the columns' type does on the way in (an array parameter bypasses it).
+    return t.UTCDateTime().process_bind_param(moment, dialect)
 
 
 # The claim's columns as add_claims writes them, with PostgreSQL's array type of each.
