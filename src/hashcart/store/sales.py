@@ -584,10 +584,12 @@ class StoredSales:
         if holds and self._holds_at is not None:
             add_holds(
                 self.connection,
-                [(sale_holder(claim), product, quantity) for claim, product, quantity, _ in holds],
+                [
+                    (sale_holder(claim), product, quantity, until)
+                    for claim, product, quantity, until in holds
+                ],
                 reason=HOLD_REASON,
                 now=self._holds_at,
-                until=[until for *_, until in holds],
             )
 
     def hold_stock(

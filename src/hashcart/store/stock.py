@@ -86,37 +86,26 @@ def open_for_holds(
 
 def add_holds(
     connection: Connection,
-    holds: Sequence[tuple[str, str, int]],
+    holds: Sequence[tuple[str, str, int, datetime]],
     *,
     reason: str,
     now: datetime,
-    until: datetime | Sequence[datetime],
 ) -> None:
-    """Write holds (holder, product id, quantity) of products `open_for_holds` made ready in
-    this transaction, each already counted against what it had free: the hold rows in one
-    statement, each product's `reserved` in one. A holder holding the product already is
-    an error here (the unique live hold), never a second hold."""
+    """Write holds (holder, product id, quantity, until) of products `open_for_holds` made
+    ready in this transaction, each already counted against what it had free: the hold
+    rows in one statement, each product's `reserved` in one. A holder holding the product
+    already is an error here (the unique live hold), never a second hold."""
     if not holds:
         return
-    untils = [until] * len(holds) if isinstance(until, datetime) else list(until)
     connection.execute(
         insert(r),
         [
-            {
-                "product_id": product_id,
-                "quantity": quantity,
-                "holder": holder,
-                "reason": reason,
-                "status": "held",
-                "live": True,
-                "reserved_until": held_until,
-                "created_at": now,
-            }
-            for (holder, product_id, quantity), held_until in zip(holds, untils, strict=True)
+            _hold_row(holder, product_id, quantity, reason, now, until)
+            for holder, product_id, quantity, until in holds
         ],
     )
     totals: dict[str, int] = {}
-    for _, product_id, quantity in holds:
+    for _, product_id, quantity, _ in holds:
         totals[product_id] = totals.get(product_id, 0) + quantity
     for product_id in sorted(totals):
         connection.execute(
@@ -151,16 +140,7 @@ def _hold(
     """One line: sweep the product's expired holds, then the hold row (ignored when the
     holder holds the product already), then the guarded counter. False: not enough."""
     _sweep(connection, product_id, now)
-    hold = {
-        "product_id": product_id,
-        "quantity": quantity,
-        "holder": holder,
-        "reason": reason,
-        "status": "held",
-        "live": True,
-        "reserved_until": until,
-        "created_at": now,
-    }
+    hold = _hold_row(holder, product_id, quantity, reason, now, until)
     inserted = connection.execute(insert_ignoring(connection.dialect.name, "reservations"), hold)
     if inserted.first() is None:
         return True  # this holder's live hold (one per holder and product) stands
@@ -174,6 +154,21 @@ def _hold(
         .returning(p.c.product_id)
     ).first()
     return raised is not None
+
+
+def _hold_row(
+    holder: str, product_id: str, quantity: int, reason: str, now: datetime, until: datetime
+) -> dict[str, object]:
+    return {
+        "product_id": product_id,
+        "quantity": quantity,
+        "holder": holder,
+        "reason": reason,
+        "status": "held",
+        "live": True,
+        "reserved_until": until,
+        "created_at": now,
+    }
 
 
 def release(connection: Connection, holder: str, now: datetime) -> int:
