@@ -2498,7 +2498,7 @@ class SaleRecords(Protocol):
 
     def write_holds(self) -> None:
         """Write the holds `hold_stock` decided since `open_holds` (before the transaction
-        commits)."""
+        commits), and end it: later holds are made one by one."""
         ...
 
     def hold_stock(

@@ -471,7 +471,7 @@ class _Settling:
     def _waitlist(
         self, claim: StoredClaim, product: str, item: SaleItem, waitlist: _Waitlist
     ) -> None:
-        # Written together (`_write_waitlisted`): a burst waitlists thousands a second.
+        # Written together (`_write`): a burst waitlists thousands a second.
         self._waitlisted[claim.id] = product
         self.counts.waitlisted += 1
         place = waitlist.add(claim)

@@ -6,7 +6,9 @@ sale item (PostgreSQL `SELECT ... FOR NO KEY UPDATE`) before its claims are read
 settlers never hand out the same unit; on SQLite the transaction holds the writer lock
 already (BEGIN IMMEDIATE). `try_lock_item` is the same lock with SKIP LOCKED: the settle
 passes that several processes run on a beat (workers, serve) leave an item another is
-settling to it."""
+settling to it. The settle step takes all its items at once (`lock_items`, in id order),
+and writes its claims, holds and board lines in a few statements a step (PostgreSQL takes
+the many ids and rows as arrays: `unnest`, `= ANY`)."""
 
 from __future__ import annotations
 
@@ -581,6 +583,7 @@ class StoredSales:
 
     def write_holds(self) -> None:
         holds, self._pending = self._pending, []
+        self._free = {}  # what comes next is held one by one again
         if holds and self._holds_at is not None:
             add_holds(
                 self.connection,
@@ -625,7 +628,6 @@ class StoredSales:
         # Units freed change what the products have free: the holds decided so far are
         # written, and the next ones are made one by one again.
         self.write_holds()
-        self._free = {}
         return release(self.connection, sale_holder(claim_id), now)
 
     # --- invoices ---
