@@ -2411,6 +2411,20 @@ class SaleRecords(Protocol):
         `cutoff` (not its waitlist: `waitlist`, `waitlist_count`)."""
         ...
 
+    def claims_to_settle_of(
+        self, item_ids: Collection[int], cutoff: datetime
+    ) -> dict[int, list[StoredClaim]]:
+        """`claims_to_settle` of several items in one go, by item (every item a key)."""
+        ...
+
+    def waitlists_since(
+        self, since: Mapping[int, datetime]
+    ) -> tuple[dict[int, list[tuple[datetime, str, str]]], dict[int, int]]:
+        """For each item of `since`: its waitlisted claims made at or after its moment, as
+        (time, post id, network), in no particular order; and how many of them were made
+        before it (every item a key)."""
+        ...
+
     def waitlist_count(self, item_id: int, before: datetime) -> int:
         """How many of the item's waitlisted claims were made before `before`."""
         ...
@@ -2430,6 +2444,12 @@ class SaleRecords(Protocol):
         """The item, its row locked against other settlers until the transaction ends (FOR
         NO KEY UPDATE on PostgreSQL: claims recorded meanwhile pass; SQLite's writer lock is
         held already)."""
+        ...
+
+    def lock_items(self, item_ids: Sequence[int], *, skip_locked: bool = False) -> list[SaleItem]:
+        """`lock_item` for several items in one statement, in id order. With `skip_locked`,
+        the items before the first one another transaction holds (SKIP LOCKED on
+        PostgreSQL), none after it: a settle pass that finds an item busy stops there."""
         ...
 
     def try_lock_item(self, item_id: int) -> SaleItem | None:
@@ -2454,8 +2474,36 @@ class SaleRecords(Protocol):
         """`update_claim` for many claims given the same values (a batch of waitlisted ones)."""
         ...
 
+    def update_each_claim(self, updates: Sequence[tuple[int, Mapping[str, Any]]]) -> None:
+        """`update_claim` for each (claim id, columns), in as few statements as can be."""
+        ...
+
+    def waitlist_claims(self, products: Mapping[int, str], at: datetime) -> None:
+        """Claims settled onto their item's waitlist at `at` (claim id -> the product it
+        waits for), with their lines on the claim board, in as few statements as can be."""
+        ...
+
+    def invoices_for(
+        self, sale_id: int, customer_ids: Sequence[int], at: datetime
+    ) -> dict[int, int]:
+        """`invoice_for` for several shoppers in a few statements: customer id -> invoice."""
+        ...
+
     def invoice_for(self, sale_id: int, customer_id: int, at: datetime) -> int:
         """The shopper's invoice for the sale (made on first use: one per shopper and sale)."""
+        ...
+
+    def open_holds(self, product_ids: Collection[str], now: datetime) -> None:
+        """Make the products ready for many holds (a settle step's winners): locked, their
+        expired holds swept and their free units read now, so that `hold_stock` decides a
+        hold of them on that count (exactly as the guarded counter would, under the same
+        lock) and writes it with the others at `write_holds`, not a few statements a hold.
+        A release (`release_stock`) writes them and ends it."""
+        ...
+
+    def write_holds(self) -> None:
+        """Write the holds `hold_stock` decided since `open_holds` (before the transaction
+        commits), and end it: later holds are made one by one."""
         ...
 
     def hold_stock(

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import regex
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -245,3 +246,10 @@ def test_an_ascii_x_message_fits_exactly_when_twitter_text_says_so(text: str, ma
     """`fits` skips twitter-text for ASCII text clearly within the limit (a live sale's
     burst queues thousands of replies a second); the answer stays twitter-text's."""
     assert TextLimit(Network.X, maximum).fits(text) == (x_weighted_length(text) <= maximum)
+
+
+@given(st.text(alphabet=st.characters(max_codepoint=127), max_size=60))
+def test_ascii_text_counts_the_graphemes_the_regex_finds(text: str) -> None:
+    """`graphemes` counts ASCII text without the regex (CR LF is one cluster, every other
+    character one); the answer stays UAX #29's."""
+    assert graphemes(text) == len(regex.findall(r"\X", text))

@@ -61,6 +61,11 @@ def x_weighted_length(text: str) -> int:
 
 def graphemes(text: str) -> int:
     """User-perceived characters (extended grapheme clusters, Unicode UAX #29)."""
+    if text.isascii():
+        # Every ASCII character is a cluster of its own but CR LF (UAX #29 rule GB3): no
+        # ASCII character extends, prepends or joins. Most messages are ASCII, and the
+        # regex took about a third of a millisecond each (a live sale's burst).
+        return len(text) - text.count("\r\n")
     return len(_GRAPHEME.findall(text))
 
 

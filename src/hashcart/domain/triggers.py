@@ -420,6 +420,8 @@ def strip_trigger_tags(text: str, words: TriggerWords) -> str:
     signs; `#carts` and `#cartel` keep theirs). Repeated until nothing changes,
     since removing signs can join two words.
     """
+    if _HASH_RUN.search(text) is None:
+        return text  # no sign, no tag (most of a message's pieces: a title, a handle)
     triggers = words.normal_forms
     if not triggers:
         return text

@@ -14,8 +14,10 @@ batch.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 from hashcart.domain.email_templates import fill_email
@@ -39,8 +41,9 @@ class Notices:
     shop: Shop
     messages: list[OutboundMessage] = field(default_factory=list)
     emails: list[Email] = field(default_factory=list)
-    # A message's text with the network's first-message advice, by its place in `messages`.
-    advised: dict[int, str] = field(default_factory=dict)
+    # A message's text with the network's first-message advice (composed when it is the
+    # account's first), by its place in `messages`.
+    advised: dict[int, Callable[[], str]] = field(default_factory=dict)
 
     def tell(
         self,
@@ -74,8 +77,10 @@ class Notices:
         text = compose(reason, context, limit=limit, **details)
         advice = self.shop.first_advice.get(network)
         if advice:
-            self.advised[len(self.messages)] = compose(
-                reason, context, limit=limit, advice=advice, **details
+            # Composed at `flush`, only for the account's first message (a burst's shoppers
+            # get many; composing each twice was a good part of answering them).
+            self.advised[len(self.messages)] = partial(
+                compose, reason, context, limit=limit, advice=advice, **details
             )
         channel: Channel = "private" if notify_by == NotifyBy.PRIVATE_MESSAGE else "reply"
         self.messages.append(OutboundMessage(network, account_id, post_id, reason, text, channel))
@@ -118,5 +123,5 @@ class Notices:
             key = (messages[index].network, messages[index].account_id)
             if key not in told:
                 told.add(key)
-                messages[index] = replace(messages[index], text=text)
+                messages[index] = replace(messages[index], text=text())
         return messages

@@ -187,8 +187,14 @@ class _Settling:
     # Read once a step: a product's price as messages say it, a shopper's sale invoice.
     _prices: dict[str, str | None] = field(default_factory=dict)
     _invoices: dict[tuple[int, int], int] = field(default_factory=dict)
-    # Claims waitlisted in this step, by the product they wait for, not written yet.
-    _waitlisted: dict[str, list[int]] = field(default_factory=dict)
+    # Claims waitlisted in this step (claim id -> the product it waits for), not written yet.
+    _waitlisted: dict[int, str] = field(default_factory=dict)
+    # Held claims waiting for their invoice and their row's write (`_attach`, `_write`).
+    _attaching: list[tuple[StoredClaim, int, Sale, SaleItem, bool, dict[str, Any]]] = field(
+        default_factory=list
+    )
+    # Changes of claims' rows not written yet: (claim id, columns).
+    _updates: list[tuple[int, dict[str, Any]]] = field(default_factory=list)
 
     @property
     def records(self) -> SaleRecords:
@@ -210,31 +216,46 @@ class _Settling:
         # that skips a busy item stops there (the rest waits for the next beat): taking a
         # later item while another transaction holds an earlier one would lock out of order
         # (two items of one product: the product's stock row), and could deadlock.
-        for number, item_id in enumerate(items):
-            if not self._settle_item(item_id, cutoff):
-                self.counts.busy += len(items) - number
-                break
+        # All in a few statements (the items locked together, their claims and waitlists
+        # read together, the waitlisted written together), not a few per item: a burst
+        # has claims due on every item at every pass.
+        locked = records.lock_items(items, skip_locked=self.skip_busy)
+        self.counts.busy += len(items) - len(locked)
+        claims = records.claims_to_settle_of([item.id for item in locked], cutoff)
+        self._know_customers([claim for item in locked for claim in claims[item.id]])
+        due = {
+            item.id: sorted((c for c in claims[item.id] if c.status == "provisional"), key=_rank)
+            for item in locked
+        }
+        records.open_holds({item.product_id for item in locked}, self.now)
+        recent, older = records.waitlists_since(
+            {item_id: ranked[0].posted_at for item_id, ranked in due.items() if ranked}
+        )
+        for item in locked:
+            waiting = _Waitlist(
+                records, item.id, due[item.id][0].posted_at if due[item.id] else None
+            )
+            if item.id in recent:
+                waiting.know(recent[item.id], older[item.id])
+            self._settle_item(item, claims[item.id], due[item.id], waiting)
+        self._write()
+        records.write_holds()
         self._send()
         return self.counts
 
     # --- one item, under its lock ---
 
-    def _settle_item(self, item_id: int, cutoff: datetime) -> bool:
-        """Settle the item; False when it was busy (skip_busy) and is left as it is."""
-        records = self.records
-        if self.skip_busy:
-            locked = records.try_lock_item(item_id)
-            if locked is None:
-                return False
-            item = locked
-        else:
-            item = records.lock_item(item_id)
+    def _settle_item(
+        self,
+        item: SaleItem,
+        claims: list[StoredClaim],
+        due: list[StoredClaim],
+        waiting: _Waitlist,
+    ) -> None:
+        """Settle the locked item: its held and paid claims and its due ones (`claims`),
+        the due ones in rank order (`due`), its waitlist (`waiting`)."""
         sale = self._sale(item.sale_id)
-        claims = records.claims_to_settle(item_id, cutoff)
-        self._know_customers(claims)
         held = [c for c in claims if c.status in HELD]
-        due = sorted((c for c in claims if c.status == "provisional"), key=_rank)
-        waiting = _Waitlist(records, item_id, due[0].posted_at if due else None)
         free = item.stock - sum(c.quantity for c in held)
         kept: list[StoredClaim] = []
         for claim in held:
@@ -270,7 +291,6 @@ class _Settling:
                 else:
                     self._waitlist(claim, product, item, waiting)
         self._promote(waiting, free, held_by, sale, item)
-        return True
 
     def _review(self, claim: StoredClaim, sale: Sale, item: SaleItem) -> int:
         """A held claim's hold: linked meanwhile, run out, or owed its reminder. The units
@@ -302,7 +322,7 @@ class _Settling:
     ) -> tuple[int, str]:
         """`pass 12`: the shopper's holds of the item (not paid ones) and their place on its
         waitlist go; the units freed."""
-        self._write_waitlisted()
+        self._write()
         shopper = self._shopper(claim)
         freed = 0
         # Not paid: held before this settle step, or won in it (still "provisional" here).
@@ -328,7 +348,6 @@ class _Settling:
         item: SaleItem,
     ) -> None:
         """Freed units to the waitlist, first by platform time (first fit)."""
-        self._write_waitlisted()
         if free <= 0:
             return
         waiting = waitlist.whole()
@@ -336,6 +355,8 @@ class _Settling:
         for claim in list(waiting):
             if free <= 0:
                 return
+            if claim.id in self._waitlisted:
+                self._write()  # waitlisted in this step: written before it changes again
             shopper = self._shopper(claim)
             ranked = RankedClaim(claim.id, shopper, claim.quantity, _rank(claim))
             outcome = allocate([ranked], free, item.limit, held_by).outcomes[claim.id]
@@ -374,7 +395,7 @@ class _Settling:
         held = StoredClaim(**{**_fields(claim), "product_id": product})
         if customer is None:
             until = self.now + self.shop.unlinked_hold
-            self.records.update_claim(claim.id, hold_until=until, **values)
+            self._updates.append((claim.id, {"hold_until": until, **values}))
             minutes = self.shop.unlinked_hold.total_seconds() / 60
             self._tell(
                 held, Reason.LINK_NEEDED, item, product, minutes=minutes, **self._price(product)
@@ -400,20 +421,33 @@ class _Settling:
     ) -> None:
         """The held claim becomes its linked shopper's: in their invoice, held for the sale's
         `hold_hours` from now, reminded when a quarter of that is left (`values`: more of the
-        claim's columns to write with these)."""
+        claim's columns to write with these). Done at `_write`, with the others: the
+        shoppers' invoices looked up or made together, the claims' rows written together."""
+        self._attaching.append((claim, customer, sale, item, promoted, values))
+
+    def _attached(
+        self,
+        claim: StoredClaim,
+        customer: int,
+        sale: Sale,
+        item: SaleItem,
+        promoted: bool,
+        values: dict[str, Any],
+    ) -> None:
         hold = timedelta(hours=sale.hold_hours)
         until = self.now + hold
-        key = (sale.id, customer)
-        if key not in self._invoices:
-            self._invoices[key] = self.records.invoice_for(sale.id, customer, self.now)
-        invoice = self._invoices[key]
-        self.records.update_claim(
-            claim.id,
-            customer_id=customer,
-            invoice_id=invoice,
-            hold_until=until,
-            remind_at=until - hold / 4,
-            **values,
+        invoice = self._invoices[(sale.id, customer)]
+        self._updates.append(
+            (
+                claim.id,
+                {
+                    "customer_id": customer,
+                    "invoice_id": invoice,
+                    "hold_until": until,
+                    "remind_at": until - hold / 4,
+                    **values,
+                },
+            )
         )
         attached = StoredClaim(
             **{
@@ -437,18 +471,35 @@ class _Settling:
     def _waitlist(
         self, claim: StoredClaim, product: str, item: SaleItem, waitlist: _Waitlist
     ) -> None:
-        # Written together (`_write_waitlisted`): a burst waitlists thousands a second.
-        self._waitlisted.setdefault(product, []).append(claim.id)
+        # Written together (`_write`): a burst waitlists thousands a second.
+        self._waitlisted[claim.id] = product
         self.counts.waitlisted += 1
         place = waitlist.add(claim)
         self._tell(claim, Reason.CLAIM_WAITLISTED, item, product, place=place)
 
-    def _write_waitlisted(self) -> None:
-        for product, ids in self._waitlisted.items():
-            self.records.update_claims(
-                ids, status="waitlisted", product_id=product, settled_at=self.now
-            )
-        self._waitlisted = {}
+    def _write(self) -> None:
+        """The claims waitlisted and held so far, written (before anything that reads or
+        changes them: a `pass`, a promotion; else once at the end of the step): a burst
+        settles thousands a second, and a few statements a claim were its cost."""
+        if self._attaching:
+            attaching, self._attaching = self._attaching, []
+            wanted: dict[int, set[int]] = defaultdict(set)
+            for _, customer, sale, *_ in attaching:
+                if (sale.id, customer) not in self._invoices:
+                    wanted[sale.id].add(customer)
+            for sale_id, customers in wanted.items():
+                found = self.records.invoices_for(sale_id, sorted(customers), self.now)
+                for customer, invoice in found.items():
+                    self._invoices[(sale_id, customer)] = invoice
+            for attach in attaching:
+                self._attached(*attach)
+        # The winners first: the board's stream shows a step's winners before its waitlist.
+        if self._updates:
+            self.records.update_each_claim(self._updates)
+            self._updates = []
+        if self._waitlisted:
+            self.records.waitlist_claims(self._waitlisted, self.now)
+            self._waitlisted = {}
 
     def _refuse(
         self, claim: StoredClaim, reason: Reason, why: str, item: SaleItem | None, **facts: Any
@@ -596,33 +647,59 @@ class _Settling:
 
 class _Waitlist:
     """An item's waitlist in rank order, read only as far as a settle step needs it: the
-    claims made since the step's first due claim (a new waitlisted claim's place is the
-    count of older ones plus its rank among these), the whole list only for a `pass` or
-    for freed units to promote. A burst's item waits for thousands of claims; reading
-    them all for every batch was the settle step's cost."""
+    rank keys of the claims made since the step's first due claim (a new waitlisted
+    claim's place is the count of older ones plus its rank among these), the whole list
+    only for a `pass` or for freed units to promote. A burst's item waits for thousands
+    of claims; reading them all for every batch was the settle step's cost."""
 
     def __init__(self, records: SaleRecords, item_id: int, since: datetime | None) -> None:
         self.records = records
         self.item_id = item_id
         self.since = since
-        recent = records.waitlist(item_id, since=since) if since is not None else []
-        self.claims = sorted(recent, key=_rank)
-        self._whole = False
+        # The rank keys of the waitlisted claims made since `since` (added ones included).
+        self.keys: list[tuple[datetime, str, str]] = []
+        # The claims waitlisted in this step (perhaps not written yet).
+        self.added: list[StoredClaim] = []
+        self._whole: list[StoredClaim] | None = None
         self._older: int | None = None
+        self._known = False
+
+    def know(self, recent: list[tuple[datetime, str, str]], older: int) -> None:
+        """What the settle step read for all its items at once (SaleRecords.waitlists_since):
+        the claims made since `since` (time, post id, network), and how many before."""
+        self.keys = sorted(rank_key(*key) for key in recent)
+        self._older = older
+        self._known = True
+
+    def _read(self) -> None:
+        if not self._known:
+            since = self.since
+            recent = self.records.waitlist(self.item_id, since=since) if since else []
+            self.keys = sorted(_rank(claim) for claim in recent)
+            self._known = True
 
     def whole(self) -> list[StoredClaim]:
         """Every waitlisted claim, in rank order (the list itself: callers remove from it)."""
-        if not self._whole:
-            older = self.records.waitlist(self.item_id, before=self.since)
-            self.claims = sorted([*older, *self.claims], key=_rank)
-            self._whole = True
-        return self.claims
+        if self._whole is None:
+            self._read()
+            nothing_stored = self._older == 0 and len(self.keys) == len(self.added)
+            stored = [] if nothing_stored else self.records.waitlist(self.item_id)
+            ids = {claim.id for claim in stored}
+            added = [claim for claim in self.added if claim.id not in ids]
+            self._whole = sorted([*stored, *added], key=_rank)
+        return self._whole
 
     def add(self, claim: StoredClaim) -> int:
         """Put a claim made at or after `since` on the list; its place (1: first)."""
-        bisect.insort(self.claims, claim, key=_rank)
-        place = self.claims.index(claim) + 1
-        if self._whole or self.since is None:
+        if self._whole is not None:
+            bisect.insort(self._whole, claim, key=_rank)
+            return self._whole.index(claim) + 1
+        self._read()
+        self.added.append(claim)
+        key = _rank(claim)
+        bisect.insort(self.keys, key)
+        place = bisect.bisect_left(self.keys, key) + 1
+        if self.since is None:
             return place
         if self._older is None:
             self._older = self.records.waitlist_count(self.item_id, self.since)

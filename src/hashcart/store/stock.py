@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 
-from sqlalchemy import Connection, case, select, update
+from sqlalchemy import Connection, case, insert, select, update
 
 from hashcart.domain.stock import Shortage
 from hashcart.ports import LiveStockReader, OutOfStock, StockLevel
@@ -55,6 +55,66 @@ def reserve(
         raise OutOfStock(shortages)
 
 
+def open_for_holds(
+    connection: Connection, product_ids: Iterable[str], now: datetime
+) -> dict[str, int | None]:
+    """Make ready to hold many units of these products in one go (a live sale's settle
+    step: a burst's winners): their live counts read, their rows locked (id order), their
+    expired holds swept, as `reserve` does for each hold. What each has free now (None: not
+    counted); products the catalog lacks are left out. `add_holds` then writes the holds
+    decided against these counts, under the same locks."""
+    products = sorted(set(product_ids))
+    if not products:
+        return {}
+    _read_live_counts(connection, products)
+    _lock(connection, products)
+    ended = connection.execute(
+        update(r)
+        .where(r.c.product_id.in_(products), r.c.status == "held", r.c.reserved_until <= now)
+        .values(status="expired", live=None, released_at=now)
+        .returning(r.c.product_id, r.c.quantity)
+    ).all()
+    _give_back(connection, ((row.product_id, row.quantity) for row in ended), sold=False)
+    rows = connection.execute(
+        select(p.c.product_id, p.c.stock, p.c.reserved).where(p.c.product_id.in_(products))
+    ).all()
+    return {
+        row.product_id: None if row.stock is None else int(row.stock) - int(row.reserved)
+        for row in rows
+    }
+
+
+def add_holds(
+    connection: Connection,
+    holds: Sequence[tuple[str, str, int, datetime]],
+    *,
+    reason: str,
+    now: datetime,
+) -> None:
+    """Write holds (holder, product id, quantity, until) of products `open_for_holds` made
+    ready in this transaction, each already counted against what it had free: the hold
+    rows in one statement, each product's `reserved` in one. A holder holding the product
+    already is an error here (the unique live hold), never a second hold."""
+    if not holds:
+        return
+    connection.execute(
+        insert(r),
+        [
+            _hold_row(holder, product_id, quantity, reason, now, until)
+            for holder, product_id, quantity, until in holds
+        ],
+    )
+    totals: dict[str, int] = {}
+    for _, product_id, quantity, _ in holds:
+        totals[product_id] = totals.get(product_id, 0) + quantity
+    for product_id in sorted(totals):
+        connection.execute(
+            update(p)
+            .where(p.c.product_id == product_id)
+            .values(reserved=p.c.reserved + totals[product_id])
+        )
+
+
 def _read_live_counts(connection: Connection, product_ids: Sequence[str]) -> None:
     """Stock truth with the merchant's own store (issue 16): the products' counts become
     the store's live sellable counts (its reader, ports.LiveStockReader, is the unit of
@@ -80,16 +140,7 @@ def _hold(
     """One line: sweep the product's expired holds, then the hold row (ignored when the
     holder holds the product already), then the guarded counter. False: not enough."""
     _sweep(connection, product_id, now)
-    hold = {
-        "product_id": product_id,
-        "quantity": quantity,
-        "holder": holder,
-        "reason": reason,
-        "status": "held",
-        "live": True,
-        "reserved_until": until,
-        "created_at": now,
-    }
+    hold = _hold_row(holder, product_id, quantity, reason, now, until)
     inserted = connection.execute(insert_ignoring(connection.dialect.name, "reservations"), hold)
     if inserted.first() is None:
         return True  # this holder's live hold (one per holder and product) stands
@@ -103,6 +154,21 @@ def _hold(
         .returning(p.c.product_id)
     ).first()
     return raised is not None
+
+
+def _hold_row(
+    holder: str, product_id: str, quantity: int, reason: str, now: datetime, until: datetime
+) -> dict[str, object]:
+    return {
+        "product_id": product_id,
+        "quantity": quantity,
+        "holder": holder,
+        "reason": reason,
+        "status": "held",
+        "live": True,
+        "reserved_until": until,
+        "created_at": now,
+    }
 
 
 def release(connection: Connection, holder: str, now: datetime) -> int:

@@ -15,7 +15,8 @@ https://gitlab.gnome.org/GNOME/libxml2/-/blob/v2.14.0/include/libxml/HTMLparser.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import threading
+from typing import TYPE_CHECKING, Any
 
 from hashcart.domain.posts import DecodeError
 from hashcart.networks._json import unique
@@ -41,6 +42,10 @@ class _ContentReader(_Target):
     """
 
     def __init__(self, hide_quote_inline: bool) -> None:
+        self.reset(hide_quote_inline)
+
+    def reset(self, hide_quote_inline: bool) -> None:
+        """Ready for the next status (a reader and its parser are kept for the next)."""
         self.parts: list[str] = []
         self.links: list[str] = []
         self._hide_quote_inline = hide_quote_inline
@@ -107,17 +112,39 @@ def read_content(html: str, hide_quote_inline: bool) -> tuple[str, tuple[str, ..
     """(`html_to_text`, `content_links`) of `html`, from one reading."""
     # Imported on first use: lxml takes ~35 ms to load, which every command paid when
     # the decoders were imported (docs/benchmarks.md, "Start-up").
-    from lxml import etree
-
-    reader = _ContentReader(hide_quote_inline)
-    # recover: read broken markup as browsers do; no_network: never fetch a DTD.
-    parser = etree.HTMLParser(target=reader, recover=True, no_network=True)
+    reader, parser = _reading(hide_quote_inline)
     try:
         parser.feed(html)
         parser.close()
     except Exception as exc:  # libxml2 gives up only on what it cannot allocate
+        _kept.pair = None  # a fresh parser for the next one
         raise DecodeError(f"unreadable content HTML: {exc!r}"[:200]) from None
     return "".join(reader.parts).strip(), unique(reader.links)
+
+
+# A reader and its parser per thread, used again status after status (a parser is reusable
+# once closed): making a parser with a target costs lxml an inspection of the target's
+# methods, about as long as reading a short status (a live sale's burst reads thousands a
+# second).
+_kept = threading.local()
+
+
+def _reading(hide_quote_inline: bool) -> tuple[_ContentReader, Any]:
+    pair: tuple[_ContentReader, Any] | None = getattr(_kept, "pair", None)
+    if pair is None:
+        pair = _new_pair(hide_quote_inline)
+        _kept.pair = pair
+    reader, parser = pair
+    reader.reset(hide_quote_inline)
+    return reader, parser
+
+
+def _new_pair(hide_quote_inline: bool) -> tuple[_ContentReader, Any]:
+    from lxml import etree as lxml_etree
+
+    reader = _ContentReader(hide_quote_inline)
+    # recover: read broken markup as browsers do; no_network: never fetch a DTD.
+    return reader, lxml_etree.HTMLParser(target=reader, recover=True, no_network=True)
 
 
 def html_to_text(html: str, *, hide_quote_inline: bool = False) -> str:
