@@ -35,6 +35,7 @@ from hashcart.config import Settings
 from hashcart.store import accounts
 from hashcart.store import schema as t
 from hashcart.store.database import write_transaction
+from hashcart.views.funnel_kept import refresh
 from hashcart.web.passwords import hash_password
 from hashcart.web.tokens import create_api_token
 
@@ -124,6 +125,12 @@ def generate(database_url: str, posts: int, report: Callable[[str], None] = prin
             _fill(connection, t.order_lines, _order_lines(posts))
             _fill(connection, t.dead_letters, _dead_letters(posts))
             report(f"orders and dead letters: {len(range(0, posts, 100)):,} each")
+        began = time.perf_counter()
+        with write_transaction(app.engine) as connection:
+            recounted = refresh(connection, app.clock.now())
+        report(
+            f"kept funnel figures of {recounted:,} posts in {time.perf_counter() - began:,.0f} s"
+        )
     finally:
         app.engine.dispose()
 
