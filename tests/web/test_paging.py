@@ -6,8 +6,8 @@ pages show Next, Previous and the total."""
 from __future__ import annotations
 
 import re
-from pathlib import Path
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest

@@ -24,6 +24,8 @@ from sqlalchemy import (
     UniqueConstraint,
     event,
     false,
+    func,
+    literal_column,
 )
 
 from hashcart.errors import HashcartError
@@ -180,6 +182,29 @@ posts = Table(
     Index("ix_posts_network_created", "network", "created_at", "post_id"),
 )
 
+# The funnel's pages sorted by author and by text (views/funnel._key_order), read from an
+# index at the key instead of sorting every post. The text key is its first 200 characters
+# (PostgreSQL refuses index entries over about 2.7 kB; a long post's tail never sorted much).
+TEXT_SORT_CHARACTERS = 200
+Index(
+    "ix_posts_author_sort",
+    func.lower(posts.c.author_handle),
+    posts.c.created_at,
+    posts.c.network,
+    posts.c.post_id,
+)
+Index(
+    "ix_posts_text_sort",
+    func.substr(
+        func.lower(func.coalesce(posts.c.text, literal_column("''"))),
+        literal_column("1"),
+        literal_column(str(TEXT_SORT_CHARACTERS)),
+    ),
+    posts.c.created_at,
+    posts.c.network,
+    posts.c.post_id,
+)
+
 post_products = Table(
     "post_products",
     metadata,
@@ -305,6 +330,9 @@ outbox = Table(
     Index("ix_outbox_account", "network", "account_id", "status"),
     # The replies to a trigger post: the funnel's "confirmed another way" for one page.
     Index("ix_outbox_reply", "network", "in_reply_to"),
+    # One channel's messages newest first (the outbox page's filter), and the channels there
+    # are, read a step at a time (views/console.outbox_channels).
+    Index("ix_outbox_channel", "channel", "id"),
 )
 
 dead_letters = Table(

@@ -67,8 +67,14 @@ def _count(connection: Connection, table: Any, *where: Any) -> int:
     return int(connection.execute(query).scalar_one())
 
 
-def dashboard(connection: Connection, accounts: Iterable[ShopAccount] = ()) -> Dashboard:
-    """The shop's figures; shoppable posts are those of `accounts` when there are any."""
+def dashboard(
+    connection: Connection,
+    accounts: Iterable[ShopAccount] = (),
+    *,
+    shoppable_posts: int | None = None,
+) -> Dashboard:
+    """The shop's figures; shoppable posts are those of `accounts` when there are any
+    (counted here unless the caller knows them: views/funnel_kept keeps them)."""
     revenue = connection.execute(
         select(t.orders.c.currency, func.sum(t.orders.c.total_amount))
         .group_by(t.orders.c.currency)
@@ -78,8 +84,10 @@ def dashboard(connection: Connection, accounts: Iterable[ShopAccount] = ()) -> D
         products=_count(connection, t.products),
         customers=_count(connection, t.customers),
         linked_accounts=_count(connection, t.account_links),
-        shoppable_posts=_count(
-            connection, t.posts, *shoppable_conditions(t.posts, accounts=accounts)
+        shoppable_posts=(
+            _count(connection, t.posts, *shoppable_conditions(t.posts, accounts=accounts))
+            if shoppable_posts is None
+            else shoppable_posts
         ),
         cart_lines=_count(connection, t.cart_lines),
         pending_intents=_count(
@@ -267,12 +275,18 @@ def _emailed_instead(connection: Connection, failed_ids: list[int]) -> set[int]:
 
 
 def outbox_channels(connection: Connection) -> list[str]:
-    """The channels messages went out on, for the filter (reply, private, email, …)."""
-    return list(
-        connection.execute(select(t.outbox.c.channel).distinct().order_by(t.outbox.c.channel))
-        .scalars()
-        .all()
-    )
+    """The channels messages went out on, for the filter (reply, private, email, …): one
+    index step per channel (the least channel after the last found), never every message."""
+    channel = t.outbox.c.channel
+    found: list[str] = []
+    while True:
+        query = select(func.min(channel))
+        if found:
+            query = query.where(channel > found[-1])
+        step = connection.scalar(query)
+        if step is None:
+            return found
+        found.append(str(step))
 
 
 def outbox_status_counts(connection: Connection) -> dict[str, int]:

@@ -443,6 +443,17 @@ def kept_totals(
     return found
 
 
+def kept_shoppable_posts(
+    connection: Connection, now: datetime, accounts: Iterable[ShopAccount]
+) -> int | None:
+    """How many shoppable posts the shop has, from the kept totals (None when they cannot
+    say: stale in this snapshot, or the shop's accounts single posts out)."""
+    if tuple(accounts) or not is_fresh(connection, now):
+        return None
+    totals = t.post_funnel_totals
+    return int(connection.scalar(select(func.coalesce(func.sum(totals.c.posts), 0))) or 0)
+
+
 def _sum_rows(
     connection: Connection,
     found: FunnelTotals,

@@ -1,7 +1,7 @@
 """kept funnel figures (issue 14, pages that stay fast on a big shop): post_funnel (a row of
 figures per shoppable post, an index per sortable figure), post_funnel_totals (their sums per
 network), post_funnel_changes (the posts a write may have changed, filled by database
-triggers), and an index on post_products' product
+triggers), an index on post_products' product and one on the outbox's channel
 
 The backfill names every shoppable post in post_funnel_changes: the first page read recounts
 them (views/funnel_kept.refresh) and until then pages work their figures out from the rows.
@@ -116,6 +116,17 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name="pk_post_funnel_changes"),
     )
     op.create_index("ix_post_products_product", "post_products", ["product_id"])
+    op.create_index("ix_outbox_channel", "outbox", ["channel", "id"])
+    op.create_index(
+        "ix_posts_author_sort",
+        "posts",
+        [sa.text("lower(author_handle)"), "created_at", "network", "post_id"],
+    )
+    op.create_index(
+        "ix_posts_text_sort",
+        "posts",
+        [sa.text("substr(lower(coalesce(text, '')), 1, 200)"), "created_at", "network", "post_id"],
+    )
     connection = op.get_bind()
     create_marks(connection)
     # Every shoppable post is recounted by the first refresh (store/shoppable's conditions).
@@ -133,6 +144,9 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     drop_marks(op.get_bind())
+    op.drop_index("ix_posts_text_sort", table_name="posts")
+    op.drop_index("ix_posts_author_sort", table_name="posts")
+    op.drop_index("ix_outbox_channel", table_name="outbox")
     op.drop_index("ix_post_products_product", table_name="post_products")
     op.drop_table("post_funnel_changes")
     op.drop_table("post_funnel_totals")
