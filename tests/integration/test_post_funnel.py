@@ -16,6 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import Connection, Engine, delete, func, insert, select, update
 
+from hashcart.domain.shop_accounts import parse_shop_accounts
 from hashcart.outbox.fallback import FALLBACK_KEY_PREFIX, PRIVATE_FALLBACK_KEY_PREFIX
 from hashcart.store import schema as t
 from hashcart.store.database import make_engine, read_only_transaction, upgrade, write_transaction
@@ -417,6 +418,25 @@ def assert_kept_equal_counted(engine: Engine, now: datetime) -> None:
                 assert {(row.network, row.post_id): row for row in page.items} == by_key
             kept = kept_totals(connection, network=network, accounts=())
             assert kept == shop_totals(connection, now, network=network)
+        # The shop's own accounts named: the kept rows of their posts, added up.
+        accounts = parse_shop_accounts(["x:shop"])
+        counted = funnel(connection, now, accounts=accounts)
+        page = kept_page(
+            connection,
+            network=None,
+            accounts=accounts,
+            sort="orders",
+            descending=False,
+            after="",
+            before="",
+            limit=100,
+        )
+        assert sorted(page.items, key=lambda row: row.post_id) == sorted(
+            counted.rows, key=lambda row: row.post_id
+        )
+        assert kept_totals(connection, network=None, accounts=accounts) == shop_totals(
+            connection, now, accounts=accounts
+        )
 
 
 def _prepare(connection: Connection) -> None:

@@ -32,7 +32,17 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, Engine, and_, delete, func, insert, select, update
+from sqlalchemy import (
+    Connection,
+    Engine,
+    and_,
+    delete,
+    func,
+    insert,
+    literal_column,
+    select,
+    update,
+)
 
 from hashcart.domain.shop_accounts import ShopAccount
 from hashcart.outbox.fallback import FALLBACK_KEY_PREFIX, PRIVATE_FALLBACK_KEY_PREFIX
@@ -392,9 +402,14 @@ def kept_page(
     p = t.posts
     pf = t.post_funnel
     order = _kept_order(sort, descending)
-    conditions = shoppable_conditions(p, network=network, accounts=accounts)
-    if network is not None:
-        conditions.append(pf.c.network == network)
+    if sort in SQL_SORTS or network is None:
+        conditions = shoppable_conditions(p, network=network, accounts=accounts)
+    else:
+        # One network sorted by a figure: read the figure's index and skip the other
+        # networks' rows (`|| ''` keeps the planner off the network's whole list, which it
+        # would then sort).
+        conditions = shoppable_conditions(p, accounts=accounts)
+        conditions.append(pf.c.network + literal_column("''") == network)
     query = (
         select(
             p.c.author_id,
