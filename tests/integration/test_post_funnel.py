@@ -22,7 +22,8 @@ from hashcart.store import schema as t
 from hashcart.store.database import make_engine, read_only_transaction, upgrade, write_transaction
 from hashcart.store.funnel_marks import FALLBACK_KEY_PREFIXES
 from hashcart.views.funnel import SORT_KEYS, funnel, shop_totals
-from hashcart.views.funnel_kept import is_fresh, kept_page, kept_totals, refresh
+from hashcart.views.funnel_keeping import is_fresh, rebuild, refresh
+from hashcart.views.funnel_kept import kept_page, kept_totals
 
 NOW = datetime(2026, 12, 6, 12, 0, tzinfo=UTC)
 POSTS = (("x", "100"), ("x", "101"), ("bluesky", "200"))
@@ -464,6 +465,17 @@ def test_each_write_path_keeps_the_figures_the_rows_give(engine: Engine) -> None
             with read_only_transaction(engine) as connection:
                 assert not is_fresh(connection, NOW), f"{name} named no post it changed"
             assert_kept_equal_counted(engine, NOW)
+
+
+def test_a_rebuild_of_the_whole_shop_keeps_what_the_recount_keeps(engine: Engine) -> None:
+    """A long backlog (a backfill, a console nobody opened) is recounted all at once."""
+    with write_transaction(engine) as connection:
+        _prepare(connection)
+        for name, write in sorted(WRITES.items()):
+            write(connection, 1)
+    with write_transaction(engine) as connection:
+        assert rebuild(connection, NOW) == 2  # unlist_post took one post's product
+    assert_kept_equal_counted(engine, NOW)
 
 
 def test_a_pending_intent_that_expires_is_recounted_without_a_write(engine: Engine) -> None:

@@ -5,7 +5,7 @@ They live in the database rather than in the write paths so that none can forget
 insert, delete, and update of a counted column of the rows the funnel counts (trigger posts,
 actions, pending intents, web cart lines, order lines, buys, offer loads, failed replies and
 their fallbacks, a post's products, a product's title) adds a row to post_funnel_changes, and
-views/post_funnel.refresh recounts the posts they name from the rows. A refresh deletes
+views/funnel_keeping.refresh recounts the posts they name from the rows. A refresh deletes
 exactly the change rows it read, so a write that commits meanwhile is recounted next time.
 
 Each mark is (condition, source, network, ref) over the row (`{row}` is NEW or OLD); an

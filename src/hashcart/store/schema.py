@@ -1105,7 +1105,7 @@ sale_claim_events = Table(
 
 # The funnel's figures of one shoppable post, kept so a page sorted by a count, and the whole
 # shop's totals, are read from an index instead of worked out from every reply, line, buy and
-# load. Written only by views/post_funnel.refresh, from the rows themselves (the same grouped
+# load. Written only by views/funnel_keeping.refresh, from the rows themselves (the same grouped
 # queries as a page's), for the posts `post_funnel_changes` names. A row per shoppable post
 # (a post with a shop link, no parent, a product): its absence is a post that is not one.
 _FUNNEL_COUNTS = (
@@ -1164,7 +1164,7 @@ post_funnel = Table(
 )
 
 # The whole shop's figures per network: the sums of post_funnel's rows, moved by each refresh
-# by the difference it made (the distinct orders are counted when read, see views/post_funnel).
+# by the difference it made (the distinct orders are counted when read, see views/funnel_kept).
 post_funnel_totals = Table(
     "post_funnel_totals",
     metadata,

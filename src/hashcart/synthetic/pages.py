@@ -35,7 +35,7 @@ from hashcart.config import Settings
 from hashcart.store import accounts
 from hashcart.store import schema as t
 from hashcart.store.database import write_transaction
-from hashcart.views.funnel_kept import refresh
+from hashcart.views.funnel_keeping import refresh
 from hashcart.web.passwords import hash_password
 from hashcart.web.tokens import create_api_token
 

@@ -74,7 +74,7 @@ def dashboard(
     shoppable_posts: int | None = None,
 ) -> Dashboard:
     """The shop's figures; shoppable posts are those of `accounts` when there are any
-    (counted here unless the caller knows them: views/funnel_kept keeps them)."""
+    (counted here unless the caller knows them: views/funnel_keeping keeps them)."""
     revenue = connection.execute(
         select(t.orders.c.currency, func.sum(t.orders.c.total_amount))
         .group_by(t.orders.c.currency)

@@ -17,7 +17,8 @@ from hashcart.networks.post_urls import post_url
 from hashcart.views import api_reads, queries
 from hashcart.views.api_reads import API_PAGE
 from hashcart.views.funnel import FunnelRow, SortKey
-from hashcart.views.funnel_kept import funnel_page, refresh_kept
+from hashcart.views.funnel_keeping import refresh_kept
+from hashcart.views.funnel_kept import funnel_page
 from hashcart.views.keyset import MAX_CURSOR, BadCursor
 from hashcart.web.api_auth import AnyCaller, ApiCaller, MerchantCaller
 from hashcart.web.api_models import (

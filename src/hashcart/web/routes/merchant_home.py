@@ -9,7 +9,8 @@ from sqlalchemy import Connection
 from starlette.responses import Response
 
 from hashcart.views import console
-from hashcart.views.funnel_kept import kept_shoppable_posts, refresh_kept
+from hashcart.views.funnel_keeping import refresh_kept
+from hashcart.views.funnel_kept import kept_shoppable_posts
 from hashcart.views.unsettled_cleanups import unsettled_cleanups
 from hashcart.views.unsettled_payments import unsettled_payments
 from hashcart.web.context import SignedInMerchant, csrf_protected, hashcart_of, read_only, render

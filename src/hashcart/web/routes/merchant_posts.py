@@ -25,7 +25,8 @@ from hashcart.views.funnel import (
     funnel,
     is_big_shop,
 )
-from hashcart.views.funnel_kept import funnel_page, is_fresh, refresh_kept
+from hashcart.views.funnel_keeping import is_fresh, refresh_kept
+from hashcart.views.funnel_kept import funnel_page
 from hashcart.views.keyset import MAX_CURSOR, BadCursor
 from hashcart.web.context import SignedInMerchant, csrf_protected, hashcart_of, read_only, render
 from hashcart.web.formatting import money, network_name, networks_in_words

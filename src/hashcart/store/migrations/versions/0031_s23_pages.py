@@ -4,7 +4,7 @@ network), post_funnel_changes (the posts a write may have changed, filled by dat
 triggers), an index on post_products' product and one on the outbox's channel
 
 The backfill names every shoppable post in post_funnel_changes: the first page read recounts
-them (views/funnel_kept.refresh) and until then pages work their figures out from the rows.
+them (views/funnel_keeping.refresh) and until then pages work their figures out from the rows.
 
 Revision ID: 0031_s23_pages
 Revises: 0030
