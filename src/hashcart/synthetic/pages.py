@@ -12,6 +12,7 @@ already in the cart) and a message for each in the outbox; an order for every 10
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import os
 import re
 import statistics
@@ -79,6 +80,10 @@ class RouteResult:
     p99_ms: float
     bytes: int
     status: int
+    # The server's CPU time per request (its process's user + system time over the route's
+    # requests; None where /proc cannot say): what a request costs, whatever else the
+    # machine runs, unlike the latencies, which a loaded machine stretches.
+    cpu_ms: float | None = None
 
 
 def _batches(rows: Iterator[dict[str, Any]]) -> Iterator[list[dict[str, Any]]]:
@@ -386,6 +391,16 @@ async def _measure(
     )
 
 
+def _cpu_seconds(pid: int) -> float | None:
+    """User + system CPU seconds of process `pid` so far (Linux /proc; None elsewhere)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+    # utime and stime are fields 14 and 15 of stat(5), 12 and 13 after the name.
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def run_pages_bench(
     posts: int,
     requests: int,
@@ -424,8 +439,16 @@ def run_pages_bench(
                 if second:
                     pages.append(second)
                 for measured in pages:
+                    cpu_before = _cpu_seconds(server.pid)
                     found = asyncio.run(_measure(base, measured, headers, cookies, requests))
-                    report(f"{found.route}: p50 {found.p50_ms:,.0f} ms, p99 {found.p99_ms:,.0f} ms")
+                    cpu_after = _cpu_seconds(server.pid)
+                    if cpu_before is not None and cpu_after is not None:
+                        cpu = (cpu_after - cpu_before) * 1000 / found.requests
+                        found = dataclasses.replace(found, cpu_ms=cpu)
+                    report(
+                        f"{found.route}: p50 {found.p50_ms:,.0f} ms, p99 {found.p99_ms:,.0f} ms"
+                        + (f", server CPU {found.cpu_ms:,.1f} ms a request" if found.cpu_ms else "")
+                    )
                     results.append(found)
     finally:
         server.terminate()

@@ -28,10 +28,15 @@ def _keyset_of(
     after: str,
     before: str,
     per_page: int,
+    total: int | None = None,
 ) -> tuple[list[Any], str | None, str | None, int]:
-    """A page of `query` by key (views/keyset), and how many rows it holds in all. A cursor
-    the page did not give (an old or edited link) shows the first page."""
-    total = int(connection.execute(select(func.count()).select_from(query.subquery())).scalar_one())
+    """A page of `query` by key (views/keyset), and how many rows it holds in all (counted
+    here unless the caller knows). A cursor the page did not give (an old or edited link)
+    shows the first page."""
+    if total is None:
+        total = int(
+            connection.execute(select(func.count()).select_from(query.subquery())).scalar_one()
+        )
     try:
         rows, later, earlier = keyset_page(
             connection, query, order, key_of, after=after, before=before, limit=per_page
@@ -228,16 +233,22 @@ def outbox(
     after: str = "",
     before: str = "",
     per_page: int = PER_PAGE,
+    status_counts: dict[str, int] | None = None,
 ) -> Paged[OutboxMessage]:
-    """Messages, newest first, optionally of one status and one channel, a page by key."""
+    """Messages, newest first, optionally of one status and one channel, a page by key.
+    `status_counts` (outbox_status_counts, every status) gives the total without counting
+    the messages again when no channel is asked for."""
     o = t.outbox
     query = select(o)
     if status:
         query = query.where(o.c.status == status)
     if channel:
         query = query.where(o.c.channel == channel)
+    known = None
+    if status_counts is not None and not channel:
+        known = status_counts.get(status, 0) if status else sum(status_counts.values())
     rows, later, earlier, total = _keyset_of(
-        connection, query, ((o.c.id, True),), lambda row: (row.id,), after, before, per_page
+        connection, query, ((o.c.id, True),), lambda row: (row.id,), after, before, per_page, known
     )
     emailed = _emailed_instead(connection, [row.id for row in rows if row.status == "failed"])
     items = [
@@ -289,11 +300,15 @@ def outbox_channels(connection: Connection) -> list[str]:
         found.append(str(step))
 
 
-def outbox_status_counts(connection: Connection) -> dict[str, int]:
+def outbox_status_counts(connection: Connection, *, every: bool = False) -> dict[str, int]:
+    """Messages per status shown in the filter (`every`: per status there is, `sending`
+    too), counted on the (status, id) index."""
     rows = connection.execute(
         select(t.outbox.c.status, func.count()).group_by(t.outbox.c.status)
     ).all()
     found = {status: int(count) for status, count in rows}
+    if every:
+        return found
     return {status: found.get(status, 0) for status in OUTBOX_STATUSES}
 
 
