@@ -471,7 +471,7 @@ def test_a_rebuild_of_the_whole_shop_keeps_what_the_recount_keeps(engine: Engine
     """A long backlog (a backfill, a console nobody opened) is recounted all at once."""
     with write_transaction(engine) as connection:
         _prepare(connection)
-        for name, write in sorted(WRITES.items()):
+        for _, write in sorted(WRITES.items()):
             write(connection, 1)
     with write_transaction(engine) as connection:
         assert rebuild(connection, NOW) == 2  # unlist_post took one post's product
