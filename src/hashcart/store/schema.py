@@ -186,12 +186,16 @@ posts = Table(
 # index at the key instead of sorting every post. The text key is its first 200 characters
 # (PostgreSQL refuses index entries over about 2.7 kB; a long post's tail never sorted much).
 TEXT_SORT_CHARACTERS = 200
+# Partial: of posts without a parent (the replies, most of the table, are never shown).
+_NO_PARENT = posts.c.parent_id.is_(None)
 Index(
     "ix_posts_author_sort",
     func.lower(posts.c.author_handle),
     posts.c.created_at,
     posts.c.network,
     posts.c.post_id,
+    sqlite_where=_NO_PARENT,
+    postgresql_where=_NO_PARENT,
 )
 Index(
     "ix_posts_text_sort",
@@ -203,6 +207,8 @@ Index(
     posts.c.created_at,
     posts.c.network,
     posts.c.post_id,
+    sqlite_where=_NO_PARENT,
+    postgresql_where=_NO_PARENT,
 )
 
 post_products = Table(

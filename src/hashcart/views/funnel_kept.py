@@ -16,7 +16,7 @@ from sqlalchemy import Connection, and_, func, literal_column, select
 
 from hashcart.domain.shop_accounts import ShopAccount
 from hashcart.store import schema as t
-from hashcart.store.shoppable import shoppable_conditions
+from hashcart.store.shoppable import posted_by, shoppable_conditions
 from hashcart.store.shopping import WEB_NETWORK, parse_web_source
 from hashcart.views.console import PER_PAGE
 from hashcart.views.funnel import (
@@ -183,24 +183,27 @@ def _sum_rows(
 def _distinct_orders(
     connection: Connection, network: str | None, accounts: tuple[ShopAccount, ...]
 ) -> int:
-    """Orders with a line from a shown post, each once (as views/funnel._add_orders)."""
+    """Orders with a line from a shown post, each once (as views/funnel._add_orders): counted
+    in SQL for the lines naming a post, the few web-form lines (`x/1`) checked here. A kept
+    row is a shoppable post (views/funnel_keeping), so only the network and the accounts
+    filter further."""
     p = t.posts
     pf = t.post_funnel
     lines = t.order_lines
-    shown = and_(
-        *shoppable_conditions(p, network=network, accounts=accounts),
+    shown = pf.join(p, and_(p.c.network == pf.c.network, p.c.post_id == pf.c.post_id))
+    conditions = []
+    if network is not None:
+        conditions.append(pf.c.network == network)
+    by_account = posted_by(p, accounts)
+    if by_account is not None:
+        conditions.append(by_account)
+    named = and_(pf.c.network == lines.c.network, pf.c.post_id == lines.c.post_id)
+    direct = lines.join(pf, named)
+    if by_account is not None:
+        direct = direct.join(p, and_(p.c.network == pf.c.network, p.c.post_id == pf.c.post_id))
+    count = connection.scalar(
+        select(func.count(func.distinct(lines.c.order_id))).select_from(direct).where(*conditions)
     )
-    direct = (
-        select(lines.c.order_id)
-        .select_from(
-            lines.join(
-                pf, and_(pf.c.network == lines.c.network, pf.c.post_id == lines.c.post_id)
-            ).join(p, and_(p.c.network == pf.c.network, p.c.post_id == pf.c.post_id))
-        )
-        .where(shown)
-        .distinct()
-    )
-    orders = {int(order_id) for order_id in connection.scalars(direct)}
     web = connection.execute(
         select(lines.c.order_id, lines.c.post_id).where(lines.c.network == WEB_NETWORK)
     ).all()
@@ -209,15 +212,18 @@ def _distinct_orders(
         key = parse_web_source(row.post_id)
         if key:
             wanted[key].add(int(row.order_id))
-    keys = sorted(wanted)
-    for chunk in chunks(keys):
-        query = select(pf.c.network, pf.c.post_id).select_from(
-            pf.join(p, and_(p.c.network == pf.c.network, p.c.post_id == pf.c.post_id))
-        )
-        query = query.where(_keys_in(pf.c.network, pf.c.post_id, chunk), shown)
+    web_orders: set[int] = set()
+    for chunk in chunks(sorted(wanted)):
+        query = select(pf.c.network, pf.c.post_id).select_from(shown)
+        query = query.where(_keys_in(pf.c.network, pf.c.post_id, chunk), *conditions)
         for row in connection.execute(query):
-            orders.update(wanted[(row.network, row.post_id)])
-    return len(orders)
+            web_orders.update(wanted[(row.network, row.post_id)])
+    # Web-form orders not counted already through a line naming a shown post.
+    for ids in chunks(sorted(web_orders)):
+        counted = select(lines.c.order_id).select_from(direct)
+        counted = counted.where(lines.c.order_id.in_(ids), *conditions).distinct()
+        web_orders.difference_update(int(order_id) for order_id in connection.scalars(counted))
+    return int(count or 0) + len(web_orders)
 
 
 def funnel_page(

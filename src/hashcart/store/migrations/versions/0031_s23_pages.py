@@ -121,11 +121,15 @@ def upgrade() -> None:
         "ix_posts_author_sort",
         "posts",
         [sa.text("lower(author_handle)"), "created_at", "network", "post_id"],
+        sqlite_where=sa.text("parent_id IS NULL"),
+        postgresql_where=sa.text("parent_id IS NULL"),
     )
     op.create_index(
         "ix_posts_text_sort",
         "posts",
         [sa.text("substr(lower(coalesce(text, '')), 1, 200)"), "created_at", "network", "post_id"],
+        sqlite_where=sa.text("parent_id IS NULL"),
+        postgresql_where=sa.text("parent_id IS NULL"),
     )
     connection = op.get_bind()
     create_marks(connection)
