@@ -309,20 +309,23 @@ def _free_port() -> int:
         return int(listener.getsockname()[1])
 
 
-def _serve(database_url: str, port: int) -> subprocess.Popen[bytes]:
+def _serve(database_url: str, port: int, log: Path) -> subprocess.Popen[bytes]:
+    """The server, its log (uvicorn's access lines among it) going to the file `log`: a pipe
+    nobody read filled after about 500 requests and stopped the server mid-measurement."""
     command = [sys.executable, "-m", "hashcart", "--db", database_url, "serve"]
     command += ["--port", str(port), "--no-listen", "--no-dispatch"]
     environment = {**os.environ, "HASHCART_LOG_LEVEL": "WARNING"}
-    return subprocess.Popen(
-        command, env=environment, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
-    )
+    with log.open("wb") as written:
+        return subprocess.Popen(command, env=environment, stdout=subprocess.DEVNULL, stderr=written)
 
 
-def _wait_until_up(base: str, server: subprocess.Popen[bytes], seconds: float = 120) -> None:
+def _wait_until_up(
+    base: str, server: subprocess.Popen[bytes], log: Path, seconds: float = 120
+) -> None:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         if server.poll() is not None:
-            error = server.stderr.read().decode(errors="replace") if server.stderr else ""
+            error = log.read_text(errors="replace")
             raise RuntimeError(f"hashcart serve stopped: {error[-2000:]}")
         try:
             if httpx.get(base + "/merchant/sign-in", timeout=2).status_code == 200:
@@ -422,10 +425,11 @@ def run_pages_bench(
     token = _token(database_url)
     port = _free_port()
     base = f"http://127.0.0.1:{port}"
-    server = _serve(database_url, port)
+    log = workdir / "serve.log"
+    server = _serve(database_url, port, log)
     results: list[RouteResult] = []
     try:
-        _wait_until_up(base, server)
+        _wait_until_up(base, server, log)
         with httpx.Client(base_url=base, timeout=300) as browser:
             _sign_in(browser)
             api = {"Authorization": f"Bearer {token}"}
