@@ -552,6 +552,7 @@ def _clear(connection: Connection) -> None:
         t.post_funnel_changes,
         t.post_funnel,
         t.post_funnel_totals,
+        t.post_funnel_orders,
         t.offer_loads,
         t.buy_requests,
         t.order_lines,

@@ -1191,6 +1191,19 @@ post_funnel_totals = Table(
     Column("offer_redemptions", BigInteger, nullable=False),
 )
 
+# The orders with a line from each shoppable post (views/funnel_keeping._keep_orders): the
+# whole shop's distinct orders (an order with lines from two posts counts once) are counted
+# on this, a row per (post, order), instead of joining every order line to the posts.
+post_funnel_orders = Table(
+    "post_funnel_orders",
+    metadata,
+    Column("network", String(16), primary_key=True),
+    Column("post_id", String(300), primary_key=True),
+    Column("order_id", Integer, primary_key=True),
+    Index("ix_post_funnel_orders_order", "order_id", "network"),
+    Index("ix_post_funnel_orders_network", "network", "order_id"),
+)
+
 # Which posts' kept figures a write may have changed, written by database triggers
 # (store/funnel_marks) in the writing transaction itself, so no write path can forget one.
 # `source` says what `ref` names: post (network, post id; a web form "x/1" under network

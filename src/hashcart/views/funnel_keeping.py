@@ -32,13 +32,13 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, Engine, and_, delete, func, insert, select, true, update
+from sqlalchemy import Connection, Engine, and_, delete, func, insert, or_, select, true, update
 
 from hashcart.outbox.fallback import FALLBACK_KEY_PREFIX, PRIVATE_FALLBACK_KEY_PREFIX
 from hashcart.store import schema as t
 from hashcart.store.database import read_only_transaction, write_transaction
 from hashcart.store.shoppable import shoppable_conditions
-from hashcart.store.shopping import WEB_NETWORK, parse_web_source
+from hashcart.store.shopping import WEB_NETWORK, parse_web_source, web_source
 from hashcart.views.funnel import CENTS, FunnelRow, _add_counts, _keys_in, _Scope, funnel
 
 # Posts recounted per round of grouped queries (their keys go into IN lists).
@@ -142,6 +142,7 @@ def rebuild(connection: Connection, now: datetime) -> int:
         connection.execute(insert(t.post_funnel), batch)
         figures.extend(_kept_figures_of(values) for values in batch)
     _move_totals(connection, [], figures)
+    _keep_orders(connection, None, {(row.network, row.post_id) for row in rows})
     return len(rows)
 
 
@@ -214,6 +215,48 @@ def recount(connection: Connection, keys: list[tuple[str, str]], now: datetime) 
     if new:
         connection.execute(insert(pf), new)
     _move_totals(connection, old, [_kept_figures_of(row) for row in new])
+    _keep_orders(connection, keys, set(rows))
+
+
+def _keep_orders(
+    connection: Connection, keys: list[tuple[str, str]] | None, shown: set[tuple[str, str]]
+) -> None:
+    """Replace the kept (post, order) pairs of `keys` (None: every post): an order with a
+    line from a shown post, in either form (network and post id, or the web form `x/1`), as
+    views/funnel._add_orders counts them. The totals' distinct orders are counted on these."""
+    kept = t.post_funnel_orders
+    lines = t.order_lines
+    direct = select(lines.c.network, lines.c.post_id, lines.c.order_id).where(
+        lines.c.network.is_not(None), lines.c.post_id.is_not(None)
+    )
+    if keys is None:
+        connection.execute(delete(kept))
+    else:
+        connection.execute(delete(kept).where(_keys_in(kept.c.network, kept.c.post_id, keys)))
+        direct = direct.where(
+            or_(
+                _keys_in(lines.c.network, lines.c.post_id, keys),
+                and_(
+                    lines.c.network == WEB_NETWORK,
+                    lines.c.post_id.in_([web_source(*key) for key in keys]),
+                ),
+            )
+        )
+    pairs: set[tuple[str, str, int]] = set()
+    for row in connection.execute(direct.distinct()):
+        key = parse_web_source(row.post_id) if row.network == WEB_NETWORK else None
+        network, post_id = key or (row.network, row.post_id)
+        if (network, post_id) in shown:
+            pairs.add((network, post_id, int(row.order_id)))
+    ordered = sorted(pairs)
+    for start in range(0, len(ordered), 5000):
+        connection.execute(
+            insert(kept),
+            [
+                {"network": network, "post_id": post_id, "order_id": order_id}
+                for network, post_id, order_id in ordered[start : start + 5000]
+            ],
+        )
 
 
 def _pending_until(

@@ -134,9 +134,14 @@ def kept_totals(
                 into: dict[str, Decimal] = getattr(found, column)
                 for currency, (amount, _) in json.loads(getattr(row, column)).items():
                     into[currency] = into.get(currency, Decimal(0)) + Decimal(amount)
+        kept = t.post_funnel_orders
+        orders = select(func.count(func.distinct(kept.c.order_id)))
+        if network is not None:
+            orders = orders.where(kept.c.network == network)
+        found.orders = int(connection.scalar(orders) or 0)
     else:
         _sum_rows(connection, found, network, accounts)
-    found.orders = _distinct_orders(connection, network, accounts)
+        found.orders = _distinct_orders(connection, network, accounts)
     return found
 
 

@@ -1,7 +1,9 @@
 """kept funnel figures (issue 14, pages that stay fast on a big shop): post_funnel (a row of
 figures per shoppable post, an index per sortable figure), post_funnel_totals (their sums per
-network), post_funnel_changes (the posts a write may have changed, filled by database
-triggers), an index on post_products' product and one on the outbox's channel
+network), post_funnel_orders (each post's orders, counted distinct for the totals),
+post_funnel_changes (the posts a write may have changed, filled by database triggers), an
+index on post_products' product, one on the outbox's channel, and the posts' author and text
+sort indexes
 
 The backfill names every shoppable post in post_funnel_changes: the first page read recounts
 them (views/funnel_keeping.refresh) and until then pages work their figures out from the rows.
@@ -103,6 +105,15 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("network", name="pk_post_funnel_totals"),
     )
     op.create_table(
+        "post_funnel_orders",
+        sa.Column("network", sa.String(16), nullable=False),
+        sa.Column("post_id", sa.String(300), nullable=False),
+        sa.Column("order_id", sa.Integer(), nullable=False),
+        sa.PrimaryKeyConstraint("network", "post_id", "order_id", name="pk_post_funnel_orders"),
+    )
+    op.create_index("ix_post_funnel_orders_order", "post_funnel_orders", ["order_id", "network"])
+    op.create_index("ix_post_funnel_orders_network", "post_funnel_orders", ["network", "order_id"])
+    op.create_table(
         "post_funnel_changes",
         sa.Column(
             "id",
@@ -153,6 +164,9 @@ def downgrade() -> None:
     op.drop_index("ix_outbox_channel", table_name="outbox")
     op.drop_index("ix_post_products_product", table_name="post_products")
     op.drop_table("post_funnel_changes")
+    op.drop_index("ix_post_funnel_orders_network", table_name="post_funnel_orders")
+    op.drop_index("ix_post_funnel_orders_order", table_name="post_funnel_orders")
+    op.drop_table("post_funnel_orders")
     op.drop_table("post_funnel_totals")
     for name in ("pending_until", *reversed(_SORTABLE)):
         op.drop_index(f"ix_post_funnel_{name}", table_name="post_funnel")
