@@ -244,11 +244,21 @@ def outbox(
         query = query.where(o.c.status == status)
     if channel:
         query = query.where(o.c.channel == channel)
-    known = None
+    known: int | None = None
     if status_counts is not None and not channel:
         known = status_counts.get(status, 0) if status else sum(status_counts.values())
+    capped = status_counts is not None and any(
+        count > OUTBOX_COUNT_CAP for count in status_counts.values()
+    )
     rows, later, earlier, total = _keyset_of(
-        connection, query, ((o.c.id, True),), lambda row: (row.id,), after, before, per_page, known
+        connection,
+        query,
+        ((o.c.id, True),),
+        lambda row: (row.id,),
+        after,
+        before,
+        per_page,
+        0 if capped else known,
     )
     emailed = _emailed_instead(connection, [row.id for row in rows if row.status == "failed"])
     items = [
@@ -271,7 +281,8 @@ def outbox(
         )
         for row in rows
     ]
-    return Paged(items, later, earlier, total)
+    # Past the cap the page says no total (the pager then shows none).
+    return Paged(items, later, earlier, None if capped else total)
 
 
 def _emailed_instead(connection: Connection, failed_ids: list[int]) -> set[int]:
@@ -300,16 +311,28 @@ def outbox_channels(connection: Connection) -> list[str]:
         found.append(str(step))
 
 
+# Counting stops here: above it a status shows "10,000+" and the outbox no total, so a page
+# reads at most this many index entries per status, however many messages were ever sent.
+OUTBOX_COUNT_CAP = 10_000
+_EVERY_STATUS = (*OUTBOX_STATUSES, "sending")
+
+
 def outbox_status_counts(connection: Connection, *, every: bool = False) -> dict[str, int]:
-    """Messages per status shown in the filter (`every`: per status there is, `sending`
-    too), counted on the (status, id) index."""
-    rows = connection.execute(
-        select(t.outbox.c.status, func.count()).group_by(t.outbox.c.status)
-    ).all()
-    found = {status: int(count) for status, count in rows}
-    if every:
-        return found
-    return {status: found.get(status, 0) for status in OUTBOX_STATUSES}
+    """Messages per status shown in the filter (`every`: `sending` too), each counted on the
+    (status, id) index up to OUTBOX_COUNT_CAP + 1 (more than the cap: there are more)."""
+    found: dict[str, int] = {}
+    o = t.outbox
+    for status in _EVERY_STATUS if every else OUTBOX_STATUSES:
+        some = select(o.c.id).where(o.c.status == status).limit(OUTBOX_COUNT_CAP + 1)
+        found[status] = int(
+            connection.scalar(select(func.count()).select_from(some.subquery())) or 0
+        )
+    return found
+
+
+def shown_count(count: int) -> int | str:
+    """A capped count as the page shows it: the number, or "10,000+" above the cap."""
+    return f"{OUTBOX_COUNT_CAP:,}+" if count > OUTBOX_COUNT_CAP else count
 
 
 # dead letters ---------------------------------------------------------------------------

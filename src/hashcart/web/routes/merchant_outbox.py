@@ -59,7 +59,7 @@ def outbox(
         every = console.outbox_status_counts(connection, every=True)
         messages = console.outbox(connection, status, channel, after, before, status_counts=every)
         channels = console.outbox_channels(connection)
-        counts = {name: every.get(name, 0) for name in console.OUTBOX_STATUSES}
+        counts = {name: console.shown_count(every.get(name, 0)) for name in console.OUTBOX_STATUSES}
     query = {key: value for key, value in (("status", status), ("channel", channel)) if value}
     notices = {
         "retried": "Queued again: it goes out with the next send.",
