@@ -95,11 +95,13 @@ Write = Callable[[Connection, int], None]
 
 def add_trigger(connection: Connection, n: int) -> None:
     network, parent = POSTS[n % 3]
-    count = connection.scalar(select(func.count()).select_from(t.posts)) or 0
+    # A new id each time, a deleted trigger's included (a count of posts would repeat one).
+    ids = connection.scalars(select(t.posts.c.post_id).where(t.posts.c.post_id.like("t%")))
+    number = max((int(post_id[1:]) + 1 for post_id in ids), default=0)
     connection.execute(
         insert(t.posts).values(
             network=network,
-            post_id=f"t{count}",
+            post_id=f"t{number}",
             author_id=f"fan{n}",
             author_handle=f"fan{n}",
             text="#cart",
@@ -194,7 +196,7 @@ def remove_web_line(connection: Connection, n: int) -> None:
 
 def place_order(connection: Connection, n: int) -> None:
     """An order with a line per post named (the second in the web form), as checkout does."""
-    count = connection.scalar(select(func.count()).select_from(t.orders)) or 0
+    count = connection.scalar(select(func.coalesce(func.max(t.orders.c.id), 0))) or 0
     order_id = connection.execute(
         insert(t.orders)
         .values(
