@@ -1,5 +1,5 @@
 """The outbox page counts each status on its index only up to a cap (issue 14, pages that
-stay fast on a big shop): past it a status shows "10,000+" and the page no total."""
+stay fast on a big shop): past it a status shows "1,000+" and the page no total."""
 
 from __future__ import annotations
 

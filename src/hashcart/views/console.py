@@ -311,9 +311,9 @@ def outbox_channels(connection: Connection) -> list[str]:
         found.append(str(step))
 
 
-# Counting stops here: above it a status shows "10,000+" and the outbox no total, so a page
+# Counting stops here: above it a status shows "1,000+" and the outbox no total, so a page
 # reads at most this many index entries per status, however many messages were ever sent.
-OUTBOX_COUNT_CAP = 10_000
+OUTBOX_COUNT_CAP = 1_000
 _EVERY_STATUS = (*OUTBOX_STATUSES, "sending")
 
 
@@ -331,7 +331,7 @@ def outbox_status_counts(connection: Connection, *, every: bool = False) -> dict
 
 
 def shown_count(count: int) -> int | str:
-    """A capped count as the page shows it: the number, or "10,000+" above the cap."""
+    """A capped count as the page shows it: the number, or "1,000+" above the cap."""
     return f"{OUTBOX_COUNT_CAP:,}+" if count > OUTBOX_COUNT_CAP else count
 
 
