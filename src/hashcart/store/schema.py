@@ -339,6 +339,9 @@ outbox = Table(
     # One channel's messages newest first (the outbox page's filter), and the channels there
     # are, read a step at a time (views/console.outbox_channels).
     Index("ix_outbox_channel", "channel", "id"),
+    # Queued messages per network, read from the index alone (web/no_sender, on the outbox
+    # page and the console's home: without it, every queued row was read).
+    Index("ix_outbox_status_network", "status", "network"),
 )
 
 dead_letters = Table(

@@ -2,8 +2,8 @@
 figures per shoppable post, an index per sortable figure), post_funnel_totals (their sums per
 network), post_funnel_orders (each post's orders, counted distinct for the totals),
 post_funnel_changes (the posts a write may have changed, filled by database triggers), an
-index on post_products' product, one on the outbox's channel, and the posts' author and text
-sort indexes
+index on post_products' product, two on the outbox (its channel; its status and network), and
+the posts' author and text sort indexes
 
 The backfill names every shoppable post in post_funnel_changes: the first page read recounts
 them (views/funnel_keeping.refresh) and until then pages work their figures out from the rows.
@@ -128,6 +128,7 @@ def upgrade() -> None:
     )
     op.create_index("ix_post_products_product", "post_products", ["product_id"])
     op.create_index("ix_outbox_channel", "outbox", ["channel", "id"])
+    op.create_index("ix_outbox_status_network", "outbox", ["status", "network"])
     op.create_index(
         "ix_posts_author_sort",
         "posts",
@@ -161,6 +162,7 @@ def downgrade() -> None:
     drop_marks(op.get_bind())
     op.drop_index("ix_posts_text_sort", table_name="posts")
     op.drop_index("ix_posts_author_sort", table_name="posts")
+    op.drop_index("ix_outbox_status_network", table_name="outbox")
     op.drop_index("ix_outbox_channel", table_name="outbox")
     op.drop_index("ix_post_products_product", table_name="post_products")
     op.drop_table("post_funnel_changes")
