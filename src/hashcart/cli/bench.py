@@ -242,7 +242,7 @@ def _pages(
         print_json([vars(result) for result in results])
         return
     table = Table(title=f"hashcart bench --shape pages: {posts:,} posts, {CLIENTS} clients at once")
-    for column in ("route", "requests", "p50", "p99", "bytes", "status"):
+    for column in ("route", "requests", "p50", "p99", "server CPU/request", "bytes", "status"):
         table.add_column(column, justify="left" if column == "route" else "right")
     for r in results:
         table.add_row(
@@ -250,6 +250,7 @@ def _pages(
             f"{r.requests}",
             f"{r.p50_ms:,.0f} ms",
             f"{r.p99_ms:,.0f} ms",
+            "-" if r.cpu_ms is None else f"{r.cpu_ms:,.1f} ms",
             f"{r.bytes:,}",
             f"{r.status}",
         )

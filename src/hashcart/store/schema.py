@@ -5,8 +5,10 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     Column,
+    Connection,
     DateTime,
     Dialect,
     ForeignKey,
@@ -20,7 +22,10 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    event,
     false,
+    func,
+    literal_column,
 )
 
 from hashcart.errors import HashcartError
@@ -177,6 +182,35 @@ posts = Table(
     Index("ix_posts_network_created", "network", "created_at", "post_id"),
 )
 
+# The funnel's pages sorted by author and by text (views/funnel._key_order), read from an
+# index at the key instead of sorting every post. The text key is its first 200 characters
+# (PostgreSQL refuses index entries over about 2.7 kB; a long post's tail never sorted much).
+TEXT_SORT_CHARACTERS = 200
+# Partial: of posts without a parent (the replies, most of the table, are never shown).
+_NO_PARENT = posts.c.parent_id.is_(None)
+Index(
+    "ix_posts_author_sort",
+    func.lower(posts.c.author_handle),
+    posts.c.created_at,
+    posts.c.network,
+    posts.c.post_id,
+    sqlite_where=_NO_PARENT,
+    postgresql_where=_NO_PARENT,
+)
+Index(
+    "ix_posts_text_sort",
+    func.substr(
+        func.lower(func.coalesce(posts.c.text, literal_column("''"))),
+        literal_column("1"),
+        literal_column(str(TEXT_SORT_CHARACTERS)),
+    ),
+    posts.c.created_at,
+    posts.c.network,
+    posts.c.post_id,
+    sqlite_where=_NO_PARENT,
+    postgresql_where=_NO_PARENT,
+)
+
 post_products = Table(
     "post_products",
     metadata,
@@ -184,6 +218,8 @@ post_products = Table(
     Column("post_id", String(300), primary_key=True),
     Column("position", Integer, primary_key=True),
     Column("product_id", ForeignKey("products.product_id"), nullable=False),
+    # The posts naming a product (a renamed product's posts are recounted: post_funnel).
+    Index("ix_post_products_product", "product_id"),
 )
 
 # Deletions may arrive before the post they delete; remembering them keeps ingest order-free.
@@ -300,6 +336,12 @@ outbox = Table(
     Index("ix_outbox_account", "network", "account_id", "status"),
     # The replies to a trigger post: the funnel's "confirmed another way" for one page.
     Index("ix_outbox_reply", "network", "in_reply_to"),
+    # One channel's messages newest first (the outbox page's filter), and the channels there
+    # are, read a step at a time (views/console.outbox_channels).
+    Index("ix_outbox_channel", "channel", "id"),
+    # Queued messages per network, read from the index alone (web/no_sender, on the outbox
+    # page and the console's home: without it, every queued row was read).
+    Index("ix_outbox_status_network", "status", "network"),
 )
 
 dead_letters = Table(
@@ -1067,3 +1109,127 @@ sale_claim_events = Table(
     Column("kind", String(16), nullable=False),
     Index("ix_sale_claim_events_sale", "sale_id", "id"),
 )
+
+
+# --- kept funnel figures (issue 14, pages that stay fast on a big shop) -------------------
+
+# The funnel's figures of one shoppable post, kept so a page sorted by a count, and the whole
+# shop's totals, are read from an index instead of worked out from every reply, line, buy and
+# load. Written only by views/funnel_keeping.refresh, from the rows themselves (the same grouped
+# queries as a page's), for the posts `post_funnel_changes` names. A row per shoppable post
+# (a post with a shop link, no parent, a product): its absence is a post that is not one.
+_FUNNEL_COUNTS = (
+    "triggers",
+    "valid",
+    "carted",
+    "wishlisted",
+    "pending",
+    "orders",
+    "units",
+    "revenue_cents",
+    "buys_requested",
+    "buys_confirmed",
+    "buy_revenue_cents",
+    "offer_loads",
+    "offer_redemptions",
+    "confirmed_elsewhere",
+    "products_key",
+)
+post_funnel = Table(
+    "post_funnel",
+    metadata,
+    Column("network", String(16), primary_key=True),
+    Column("post_id", String(300), primary_key=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("triggers", Integer, nullable=False),
+    Column("valid", Integer, nullable=False),
+    Column("carted", Integer, nullable=False),
+    Column("wishlisted", Integer, nullable=False),
+    # Waiting intents not yet expired at the refresh, and when the first of them expires
+    # (NULL: none): a refresh recounts every post whose moment has come.
+    Column("pending", Integer, nullable=False),
+    Column("pending_until", UTCDateTime, nullable=True),
+    Column("orders", Integer, nullable=False),
+    Column("units", Integer, nullable=False),
+    # Per currency as JSON ({"EUR": "12.50"}); the sum of them in cents, only to sort by.
+    Column("revenue", Text, nullable=False),
+    Column("revenue_cents", BigInteger, nullable=False),
+    Column("confirmed_elsewhere", Integer, nullable=False),
+    Column("buys_requested", Integer, nullable=False),
+    Column("buys_confirmed", Integer, nullable=False),
+    Column("buy_revenue", Text, nullable=False),
+    Column("buy_revenue_cents", BigInteger, nullable=False),
+    Column("offer_loads", Integer, nullable=False),
+    Column("offer_redemptions", Integer, nullable=False),
+    # The post's products as JSON [[product id, title], ...], and their titles casefolded
+    # (the products column's sort; cut at 400 characters).
+    Column("products", Text, nullable=False),
+    Column("products_key", String(400), nullable=False),
+    # One index per sortable figure, for keyset paging: (figure, created_at, network, post_id).
+    *(
+        Index(f"ix_post_funnel_{name}", name, "created_at", "network", "post_id")
+        for name in _FUNNEL_COUNTS
+    ),
+    Index("ix_post_funnel_pending_until", "pending_until"),
+)
+
+# The whole shop's figures per network: the sums of post_funnel's rows, moved by each refresh
+# by the difference it made (the distinct orders are counted when read, see views/funnel_kept).
+post_funnel_totals = Table(
+    "post_funnel_totals",
+    metadata,
+    Column("network", String(16), primary_key=True),
+    Column("posts", BigInteger, nullable=False),
+    Column("triggers", BigInteger, nullable=False),
+    Column("valid", BigInteger, nullable=False),
+    Column("carted", BigInteger, nullable=False),
+    Column("wishlisted", BigInteger, nullable=False),
+    Column("pending", BigInteger, nullable=False),
+    Column("units", BigInteger, nullable=False),
+    Column("revenue", Text, nullable=False),
+    Column("confirmed_elsewhere", BigInteger, nullable=False),
+    Column("buys_requested", BigInteger, nullable=False),
+    Column("buys_confirmed", BigInteger, nullable=False),
+    Column("buy_revenue", Text, nullable=False),
+    Column("offer_loads", BigInteger, nullable=False),
+    Column("offer_redemptions", BigInteger, nullable=False),
+)
+
+# The orders with a line from each shoppable post (views/funnel_keeping._keep_orders): the
+# whole shop's distinct orders (an order with lines from two posts counts once) are counted
+# on this, a row per (post, order), instead of joining every order line to the posts.
+post_funnel_orders = Table(
+    "post_funnel_orders",
+    metadata,
+    Column("network", String(16), primary_key=True),
+    Column("post_id", String(300), primary_key=True),
+    Column("order_id", Integer, primary_key=True),
+    Index("ix_post_funnel_orders_order", "order_id", "network"),
+    Index("ix_post_funnel_orders_network", "network", "order_id"),
+)
+
+# Which posts' kept figures a write may have changed, written by database triggers
+# (store/funnel_marks) in the writing transaction itself, so no write path can forget one.
+# `source` says what `ref` names: post (network, post id; a web form "x/1" under network
+# "web"), trigger (a trigger post: its parent), fallback (an outbox dedupe key of a fallback:
+# its failed reply's trigger's parent), product (a product id: every post naming it).
+post_funnel_changes = Table(
+    "post_funnel_changes",
+    metadata,
+    Column(
+        "id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    ),
+    Column("source", String(16), nullable=False),
+    Column("network", String(16), nullable=False),
+    Column("ref", String(400), nullable=False),
+)
+
+
+def _create_funnel_marks(target: MetaData, connection: Connection, **_: object) -> None:
+    from hashcart.store.funnel_marks import create_marks
+
+    create_marks(connection)
+
+
+# The triggers that fill post_funnel_changes come with the tables (and with migration 0031).
+event.listen(metadata, "after_create", _create_funnel_marks)

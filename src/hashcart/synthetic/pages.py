@@ -12,6 +12,7 @@ already in the cart) and a message for each in the outbox; an order for every 10
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import os
 import re
 import statistics
@@ -35,6 +36,7 @@ from hashcart.config import Settings
 from hashcart.store import accounts
 from hashcart.store import schema as t
 from hashcart.store.database import write_transaction
+from hashcart.views.funnel_keeping import refresh
 from hashcart.web.passwords import hash_password
 from hashcart.web.tokens import create_api_token
 
@@ -78,6 +80,10 @@ class RouteResult:
     p99_ms: float
     bytes: int
     status: int
+    # The server's CPU time per request (its process's user + system time over the route's
+    # requests; None where /proc cannot say): what a request costs, whatever else the
+    # machine runs, unlike the latencies, which a loaded machine stretches.
+    cpu_ms: float | None = None
 
 
 def _batches(rows: Iterator[dict[str, Any]]) -> Iterator[list[dict[str, Any]]]:
@@ -124,6 +130,12 @@ def generate(database_url: str, posts: int, report: Callable[[str], None] = prin
             _fill(connection, t.order_lines, _order_lines(posts))
             _fill(connection, t.dead_letters, _dead_letters(posts))
             report(f"orders and dead letters: {len(range(0, posts, 100)):,} each")
+        began = time.perf_counter()
+        with write_transaction(app.engine) as connection:
+            recounted = refresh(connection, app.clock.now())
+        report(
+            f"kept funnel figures of {recounted:,} posts in {time.perf_counter() - began:,.0f} s"
+        )
     finally:
         app.engine.dispose()
 
@@ -297,20 +309,23 @@ def _free_port() -> int:
         return int(listener.getsockname()[1])
 
 
-def _serve(database_url: str, port: int) -> subprocess.Popen[bytes]:
+def _serve(database_url: str, port: int, log: Path) -> subprocess.Popen[bytes]:
+    """The server, its log (uvicorn's access lines among it) going to the file `log`: a pipe
+    nobody read filled after about 500 requests and stopped the server mid-measurement."""
     command = [sys.executable, "-m", "hashcart", "--db", database_url, "serve"]
     command += ["--port", str(port), "--no-listen", "--no-dispatch"]
     environment = {**os.environ, "HASHCART_LOG_LEVEL": "WARNING"}
-    return subprocess.Popen(
-        command, env=environment, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
-    )
+    with log.open("wb") as written:
+        return subprocess.Popen(command, env=environment, stdout=subprocess.DEVNULL, stderr=written)
 
 
-def _wait_until_up(base: str, server: subprocess.Popen[bytes], seconds: float = 120) -> None:
+def _wait_until_up(
+    base: str, server: subprocess.Popen[bytes], log: Path, seconds: float = 120
+) -> None:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         if server.poll() is not None:
-            error = server.stderr.read().decode(errors="replace") if server.stderr else ""
+            error = log.read_text(errors="replace")
             raise RuntimeError(f"hashcart serve stopped: {error[-2000:]}")
         try:
             if httpx.get(base + "/merchant/sign-in", timeout=2).status_code == 200:
@@ -379,6 +394,16 @@ async def _measure(
     )
 
 
+def _cpu_seconds(pid: int) -> float | None:
+    """User + system CPU seconds of process `pid` so far (Linux /proc; None elsewhere)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+    # utime and stime are fields 14 and 15 of stat(5), 12 and 13 after the name.
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def run_pages_bench(
     posts: int,
     requests: int,
@@ -400,10 +425,11 @@ def run_pages_bench(
     token = _token(database_url)
     port = _free_port()
     base = f"http://127.0.0.1:{port}"
-    server = _serve(database_url, port)
+    log = workdir / "serve.log"
+    server = _serve(database_url, port, log)
     results: list[RouteResult] = []
     try:
-        _wait_until_up(base, server)
+        _wait_until_up(base, server, log)
         with httpx.Client(base_url=base, timeout=300) as browser:
             _sign_in(browser)
             api = {"Authorization": f"Bearer {token}"}
@@ -417,8 +443,16 @@ def run_pages_bench(
                 if second:
                     pages.append(second)
                 for measured in pages:
+                    cpu_before = _cpu_seconds(server.pid)
                     found = asyncio.run(_measure(base, measured, headers, cookies, requests))
-                    report(f"{found.route}: p50 {found.p50_ms:,.0f} ms, p99 {found.p99_ms:,.0f} ms")
+                    cpu_after = _cpu_seconds(server.pid)
+                    if cpu_before is not None and cpu_after is not None:
+                        cpu = (cpu_after - cpu_before) * 1000 / found.requests
+                        found = dataclasses.replace(found, cpu_ms=cpu)
+                    report(
+                        f"{found.route}: p50 {found.p50_ms:,.0f} ms, p99 {found.p99_ms:,.0f} ms"
+                        + (f", server CPU {found.cpu_ms:,.1f} ms a request" if found.cpu_ms else "")
+                    )
                     results.append(found)
     finally:
         server.terminate()

@@ -28,10 +28,15 @@ def _keyset_of(
     after: str,
     before: str,
     per_page: int,
+    total: int | None = None,
 ) -> tuple[list[Any], str | None, str | None, int]:
-    """A page of `query` by key (views/keyset), and how many rows it holds in all. A cursor
-    the page did not give (an old or edited link) shows the first page."""
-    total = int(connection.execute(select(func.count()).select_from(query.subquery())).scalar_one())
+    """A page of `query` by key (views/keyset), and how many rows it holds in all (counted
+    here unless the caller knows). A cursor the page did not give (an old or edited link)
+    shows the first page."""
+    if total is None:
+        total = int(
+            connection.execute(select(func.count()).select_from(query.subquery())).scalar_one()
+        )
     try:
         rows, later, earlier = keyset_page(
             connection, query, order, key_of, after=after, before=before, limit=per_page
@@ -67,8 +72,14 @@ def _count(connection: Connection, table: Any, *where: Any) -> int:
     return int(connection.execute(query).scalar_one())
 
 
-def dashboard(connection: Connection, accounts: Iterable[ShopAccount] = ()) -> Dashboard:
-    """The shop's figures; shoppable posts are those of `accounts` when there are any."""
+def dashboard(
+    connection: Connection,
+    accounts: Iterable[ShopAccount] = (),
+    *,
+    shoppable_posts: int | None = None,
+) -> Dashboard:
+    """The shop's figures; shoppable posts are those of `accounts` when there are any
+    (counted here unless the caller knows them: views/funnel_keeping keeps them)."""
     revenue = connection.execute(
         select(t.orders.c.currency, func.sum(t.orders.c.total_amount))
         .group_by(t.orders.c.currency)
@@ -78,8 +89,10 @@ def dashboard(connection: Connection, accounts: Iterable[ShopAccount] = ()) -> D
         products=_count(connection, t.products),
         customers=_count(connection, t.customers),
         linked_accounts=_count(connection, t.account_links),
-        shoppable_posts=_count(
-            connection, t.posts, *shoppable_conditions(t.posts, accounts=accounts)
+        shoppable_posts=(
+            _count(connection, t.posts, *shoppable_conditions(t.posts, accounts=accounts))
+            if shoppable_posts is None
+            else shoppable_posts
         ),
         cart_lines=_count(connection, t.cart_lines),
         pending_intents=_count(
@@ -220,16 +233,32 @@ def outbox(
     after: str = "",
     before: str = "",
     per_page: int = PER_PAGE,
+    status_counts: dict[str, int] | None = None,
 ) -> Paged[OutboxMessage]:
-    """Messages, newest first, optionally of one status and one channel, a page by key."""
+    """Messages, newest first, optionally of one status and one channel, a page by key.
+    `status_counts` (outbox_status_counts, every status) gives the total without counting
+    the messages again when no channel is asked for."""
     o = t.outbox
     query = select(o)
     if status:
         query = query.where(o.c.status == status)
     if channel:
         query = query.where(o.c.channel == channel)
+    known: int | None = None
+    if status_counts is not None and not channel:
+        known = status_counts.get(status, 0) if status else sum(status_counts.values())
+    capped = status_counts is not None and any(
+        count > OUTBOX_COUNT_CAP for count in status_counts.values()
+    )
     rows, later, earlier, total = _keyset_of(
-        connection, query, ((o.c.id, True),), lambda row: (row.id,), after, before, per_page
+        connection,
+        query,
+        ((o.c.id, True),),
+        lambda row: (row.id,),
+        after,
+        before,
+        per_page,
+        0 if capped else known,
     )
     emailed = _emailed_instead(connection, [row.id for row in rows if row.status == "failed"])
     items = [
@@ -252,7 +281,8 @@ def outbox(
         )
         for row in rows
     ]
-    return Paged(items, later, earlier, total)
+    # Past the cap the page says no total (the pager then shows none).
+    return Paged(items, later, earlier, None if capped else total)
 
 
 def _emailed_instead(connection: Connection, failed_ids: list[int]) -> set[int]:
@@ -267,20 +297,42 @@ def _emailed_instead(connection: Connection, failed_ids: list[int]) -> set[int]:
 
 
 def outbox_channels(connection: Connection) -> list[str]:
-    """The channels messages went out on, for the filter (reply, private, email, …)."""
-    return list(
-        connection.execute(select(t.outbox.c.channel).distinct().order_by(t.outbox.c.channel))
-        .scalars()
-        .all()
-    )
+    """The channels messages went out on, for the filter (reply, private, email, …): one
+    index step per channel (the least channel after the last found), never every message."""
+    channel = t.outbox.c.channel
+    found: list[str] = []
+    while True:
+        query = select(func.min(channel))
+        if found:
+            query = query.where(channel > found[-1])
+        step = connection.scalar(query)
+        if step is None:
+            return found
+        found.append(str(step))
 
 
-def outbox_status_counts(connection: Connection) -> dict[str, int]:
-    rows = connection.execute(
-        select(t.outbox.c.status, func.count()).group_by(t.outbox.c.status)
-    ).all()
-    found = {status: int(count) for status, count in rows}
-    return {status: found.get(status, 0) for status in OUTBOX_STATUSES}
+# Counting stops here: above it a status shows "1,000+" and the outbox no total, so a page
+# reads at most this many index entries per status, however many messages were ever sent.
+OUTBOX_COUNT_CAP = 1_000
+_EVERY_STATUS = (*OUTBOX_STATUSES, "sending")
+
+
+def outbox_status_counts(connection: Connection, *, every: bool = False) -> dict[str, int]:
+    """Messages per status shown in the filter (`every`: `sending` too), each counted on the
+    (status, id) index up to OUTBOX_COUNT_CAP + 1 (more than the cap: there are more)."""
+    found: dict[str, int] = {}
+    o = t.outbox
+    for status in _EVERY_STATUS if every else OUTBOX_STATUSES:
+        some = select(o.c.id).where(o.c.status == status).limit(OUTBOX_COUNT_CAP + 1)
+        found[status] = int(
+            connection.scalar(select(func.count()).select_from(some.subquery())) or 0
+        )
+    return found
+
+
+def shown_count(count: int) -> int | str:
+    """A capped count as the page shows it: the number, or "1,000+" above the cap."""
+    return f"{OUTBOX_COUNT_CAP:,}+" if count > OUTBOX_COUNT_CAP else count
 
 
 # dead letters ---------------------------------------------------------------------------

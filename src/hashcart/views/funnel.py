@@ -38,6 +38,7 @@ from sqlalchemy import (
     false,
     func,
     literal,
+    literal_column,
     or_,
     select,
     true,
@@ -681,9 +682,14 @@ def _key_order(sort: SortKey, descending: bool) -> KeyOrder:
         return tail
     if sort == "network":  # the (network, created_at, post_id) index, in one direction
         return [(p.c.network, descending), (p.c.created_at, descending), (p.c.post_id, descending)]
+    # The expressions of the posts' sort indexes (store/schema), exactly.
     first = {
         "author": func.lower(p.c.author_handle),
-        "text": func.lower(func.coalesce(p.c.text, "")),
+        "text": func.substr(
+            func.lower(func.coalesce(p.c.text, literal_column("''"))),
+            literal_column("1"),
+            literal_column(str(t.TEXT_SORT_CHARACTERS)),
+        ),
     }[sort]
     return [(first, descending), *tail]
 

@@ -16,7 +16,9 @@ from hashcart.domain.posts import Network
 from hashcart.networks.post_urls import post_url
 from hashcart.views import api_reads, queries
 from hashcart.views.api_reads import API_PAGE
-from hashcart.views.funnel import FunnelRow, SortKey, funnel_page
+from hashcart.views.funnel import FunnelRow, SortKey
+from hashcart.views.funnel_keeping import refresh_kept
+from hashcart.views.funnel_kept import funnel_page
 from hashcart.views.keyset import MAX_CURSOR, BadCursor
 from hashcart.web.api_auth import AnyCaller, ApiCaller, MerchantCaller
 from hashcart.web.api_models import (
@@ -151,6 +153,7 @@ def api_posts(
     accounts = app.effective_settings().parsed_shop_accounts()
 
     def read() -> tuple[list[FunnelPost], str | None]:
+        refresh_kept(app.engine, app.clock.now())
         with read_only(request) as connection:
             found = funnel_page(
                 connection,

@@ -9,6 +9,8 @@ from sqlalchemy import Connection
 from starlette.responses import Response
 
 from hashcart.views import console
+from hashcart.views.funnel_keeping import refresh_kept
+from hashcart.views.funnel_kept import kept_shoppable_posts
 from hashcart.views.unsettled_cleanups import unsettled_cleanups
 from hashcart.views.unsettled_payments import unsettled_payments
 from hashcart.web.context import SignedInMerchant, csrf_protected, hashcart_of, read_only, render
@@ -26,8 +28,10 @@ router = APIRouter(
 def dashboard(request: Request, viewer: SignedInMerchant) -> Response:
     app = hashcart_of(request)
     accounts = app.effective_settings().parsed_shop_accounts()
+    refresh_kept(app.engine, app.clock.now())
     with read_only(request) as connection:
-        counts = console.dashboard(connection, accounts)
+        kept = kept_shoppable_posts(connection, app.clock.now(), accounts)
+        counts = console.dashboard(connection, accounts, shoppable_posts=kept)
         unsettled = unsettled_payments(connection)
         cleanups = unsettled_cleanups(connection)
         own_store = _own_store(app, connection)

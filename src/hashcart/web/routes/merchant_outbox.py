@@ -55,9 +55,11 @@ def outbox(
     status = status if status in console.OUTBOX_STATUSES else ""
     channel = channel.strip()[:16]
     with read_only(request) as connection:
-        messages = console.outbox(connection, status, channel, after, before)
+        # Counted once per status; the page's total is their sum (or one of them).
+        every = console.outbox_status_counts(connection, every=True)
+        messages = console.outbox(connection, status, channel, after, before, status_counts=every)
         channels = console.outbox_channels(connection)
-        counts = console.outbox_status_counts(connection)
+        counts = {name: console.shown_count(every.get(name, 0)) for name in console.OUTBOX_STATUSES}
     query = {key: value for key, value in (("status", status), ("channel", channel)) if value}
     notices = {
         "retried": "Queued again: it goes out with the next send.",

@@ -23,9 +23,10 @@ from hashcart.views.funnel import (
     FunnelRow,
     SortKey,
     funnel,
-    funnel_page,
     is_big_shop,
 )
+from hashcart.views.funnel_keeping import is_fresh, refresh_kept
+from hashcart.views.funnel_kept import funnel_page
 from hashcart.views.keyset import MAX_CURSOR, BadCursor
 from hashcart.web.context import SignedInMerchant, csrf_protected, hashcart_of, read_only, render
 from hashcart.web.formatting import money, network_name, networks_in_words
@@ -126,9 +127,15 @@ def posts_page(
         query = FunnelQuery(None, query.sort, query.descending)
     accounts = _shop_accounts(request)
     app = hashcart_of(request)
+    refresh_kept(app.engine, app.clock.now())
     with read_only(request) as connection:
-        # A big shop's totals read all its replies, lines and buys: only when asked for.
-        with_totals = totals == "1" or not is_big_shop(connection)
+        # Kept totals are a few rows; worked out, a big shop's read all its replies, lines
+        # and buys: then only when asked for.
+        with_totals = (
+            totals == "1"
+            or not is_big_shop(connection)
+            or (not accounts and is_fresh(connection, app.clock.now()))
+        )
 
         def load(after: str, before: str) -> FunnelPage:
             return funnel_page(
