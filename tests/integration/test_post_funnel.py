@@ -16,13 +16,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import Connection, Engine, delete, func, insert, select, update
 
+from hashcart.clock import FixedClock
 from hashcart.domain.shop_accounts import parse_shop_accounts
 from hashcart.outbox.fallback import FALLBACK_KEY_PREFIX, PRIVATE_FALLBACK_KEY_PREFIX
 from hashcart.store import schema as t
 from hashcart.store.database import make_engine, read_only_transaction, upgrade, write_transaction
 from hashcart.store.funnel_marks import FALLBACK_KEY_PREFIXES
 from hashcart.views.funnel import SORT_KEYS, funnel, shop_totals
-from hashcart.views.funnel_keeping import is_fresh, rebuild, refresh
+from hashcart.views.funnel_keeping import FunnelKeeper, is_fresh, rebuild, refresh
 from hashcart.views.funnel_kept import kept_page, kept_totals
 
 NOW = datetime(2026, 12, 6, 12, 0, tzinfo=UTC)
@@ -489,6 +490,20 @@ def test_a_pending_intent_that_expires_is_recounted_without_a_write(engine: Engi
     with read_only_transaction(engine) as connection:
         assert not is_fresh(connection, later)
     assert_kept_equal_counted(engine, later)
+
+
+def test_serves_keeper_recounts_without_a_page_being_read(engine: Engine) -> None:
+    """`hashcart serve`'s beat (FunnelKeeper) recounts what writes named, so change rows do
+    not pile up for the first page read after a busy day."""
+    with write_transaction(engine) as connection:
+        _prepare(connection)
+    with read_only_transaction(engine) as connection:
+        assert not is_fresh(connection, NOW)
+    FunnelKeeper(engine, FixedClock(NOW)).beat()
+    with read_only_transaction(engine) as connection:
+        assert is_fresh(connection, NOW)
+        assert connection.scalar(select(func.count()).select_from(t.post_funnel_changes)) == 0
+    assert_kept_equal_counted(engine, NOW)
 
 
 def test_the_kept_figures_sort_pages_by_key_like_the_counted_ones(engine: Engine) -> None:

@@ -46,6 +46,7 @@ def serve(
     from hashcart.services.payment_steps import PaymentSweep
     from hashcart.services.sales import SettleTimer
     from hashcart.services.saved_cards import settle_cleanups
+    from hashcart.views.funnel_keeping import FunnelKeeper
 
     ensure_can_listen(host, port)
     hashcart = app_of(ctx, start=True)
@@ -81,6 +82,10 @@ def serve(
     # The catalog's new pictures, one at a time (issue 14): an imported feed's pictures show
     # on the product pages without `hashcart catalog images`.
     pictures = hashcart.start_picture_fetch()
+    # The funnel's kept figures (issue 14): recounted as the shop changes, not only when a
+    # console page is read.
+    funnel = FunnelKeeper(hashcart.engine, hashcart.clock)
+    funnel.start()
     try:
         serve_web(
             hashcart,
@@ -91,9 +96,11 @@ def serve(
                 sweep.describe(),
                 sales.describe(),
                 pictures.describe(),
+                funnel.describe(),
             ],
         )
     finally:
+        funnel.stop()
         pictures.stop()
         sales.stop()
         sweep.stop()

@@ -8,7 +8,7 @@ the posts' author and text sort indexes
 The backfill names every shoppable post in post_funnel_changes: the first page read recounts
 them (views/funnel_keeping.refresh) and until then pages work their figures out from the rows.
 
-Revision ID: 0031_s23_pages
+Revision ID: 0031
 Revises: 0030
 Create Date: 2026-12-06 10:30:00
 """
@@ -21,7 +21,7 @@ from alembic import op
 from hashcart.store.funnel_marks import create_marks, drop_marks
 from hashcart.store.schema import UTCDateTime
 
-revision = "0031_s23_pages"
+revision = "0031"
 down_revision = "0030"
 branch_labels = None
 depends_on = None
