@@ -2473,6 +2473,10 @@ class SaleRecords(Protocol):
         """`update_claim` for each (claim id, columns), in as few statements as can be."""
         ...
 
+    def provisional_among(self, claim_ids: Collection[int]) -> set[int]:
+        """Which of these claims are still provisional (not settled by anyone yet)."""
+        ...
+
     def waitlist_claims(self, products: Mapping[int, str], at: datetime) -> None:
         """Claims settled onto their item's waitlist at `at` (claim id -> the product it
         waits for), with their lines on the claim board, in as few statements as can be."""

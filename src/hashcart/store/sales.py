@@ -498,6 +498,20 @@ class StoredSales:
         """How many ids a statement takes: all on PostgreSQL (one array), chunks on SQLite."""
         return max(1, len(ids)) if self._dialect == "postgresql" else _INSERT_CHUNK
 
+    def provisional_among(self, claim_ids: Collection[int]) -> set[int]:
+        found: set[int] = set()
+        ids = list(claim_ids)
+        for start in range(0, len(ids), self._chunk(ids)):
+            chunk = ids[start : start + self._chunk(ids)]
+            found.update(
+                self.connection.scalars(
+                    select(sc.c.id).where(
+                        _in(self._dialect, sc.c.id, chunk), sc.c.status == "provisional"
+                    )
+                )
+            )
+        return found
+
     def waitlist_claims(self, products: Mapping[int, str], at: datetime) -> None:
         if not products:
             return
