@@ -361,3 +361,27 @@ def test_the_waitlisted_are_written_after_the_winners_in_a_transaction_of_their_
     assert shop.reasons() == ["claim_won", "claim_waitlisted", "claim_waitlisted"]
     assert [kind for _, kind in _board(shop)] == ["won", "waitlisted", "waitlisted"]
     assert "number 2 on its waitlist" in shop.messages("claim_waitlisted")[1]
+
+
+def test_a_waitlisted_claims_place_counts_those_before_it_by_time_and_post_id(
+    shop: SaleShop,
+) -> None:
+    """The place is counted by the database (the waitlisted made after the claim, those
+    made at the same second told apart by post id): a late claim goes before the ones it
+    precedes, a claim made at the same moment as two others between them."""
+    network = "mastodon"
+    link_everyone(shop, network, 5)
+    shop.open(network, {"12": ("mug", 1)})
+    shop.at(moment(10) + SETTLE)
+    shop.ingest(
+        [
+            claim(network, n, key(network, n), "sold 12", seconds=s)
+            for n, s in ((0, 1), (2, 3), (4, 3))
+        ]
+    )
+    shop.ingest(
+        [claim(network, n, key(network, n), "sold 12", seconds=s) for n, s in ((1, 2), (3, 3))]
+    )
+    told = {m["in_reply_to"]: m["text"] for m in shop.outbox() if m["reason"] == "claim_waitlisted"}
+    for number, place in ((2, 1), (4, 2), (1, 1), (3, 3)):
+        assert f"number {place} on its waitlist" in told[post_id(network, number, number)]

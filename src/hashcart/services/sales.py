@@ -294,15 +294,14 @@ class _Settling:
             for item in locked
         }
         records.open_holds({item.product_id for item in locked}, self.now)
-        recent, older = records.waitlists_since(
-            {item_id: ranked[0].posted_at for item_id, ranked in due.items() if ranked}
-        )
+        # What places a due claim on its item's waitlist, counted by the database at once.
+        moments = sorted({(item_id, c.posted_at) for item_id, cs in due.items() for c in cs})
+        totals, after = records.waitlist_places([item.id for item in locked], moments)
+        later: dict[int, dict[datetime, tuple[int, list[tuple[str, str]]]]] = defaultdict(dict)
+        for (item_id, at), counted in zip(moments, after, strict=True):
+            later[item_id][at] = counted
         for item in locked:
-            waiting = _Waitlist(
-                records, item.id, due[item.id][0].posted_at if due[item.id] else None
-            )
-            if item.id in recent:
-                waiting.know(recent[item.id], older[item.id])
+            waiting = _Waitlist(records, item.id, totals[item.id], later[item.id])
             self._settle_item(item, claims[item.id], due[item.id], waiting)
         self.losers = Losers(self.shop, self.now, self.skip_busy)
         if self.defer_waitlisted and self._waitlisted:
@@ -732,64 +731,55 @@ class _Settling:
 
 
 class _Waitlist:
-    """An item's waitlist in rank order, read only as far as a settle step needs it: the
-    rank keys of the claims made since the step's first due claim (a new waitlisted
-    claim's place is the count of older ones plus its rank among these), the whole list
-    only for a `pass` or for freed units to promote. A burst's item waits for thousands
-    of claims; reading them all for every batch was the settle step's cost."""
+    """An item's waitlist in rank order, read only as far as a settle step needs it: a
+    new waitlisted claim's place is the count of stored ones ranked before it (all of them
+    less those made after it, counted by the database: `SaleRecords.waitlist_places`)
+    plus its rank among those added in this step; the whole list is read only for a `pass`
+    or for freed units to promote. A burst's item waits for thousands of claims; reading
+    them back for every step was the settle step's cost."""
 
-    def __init__(self, records: SaleRecords, item_id: int, since: datetime | None) -> None:
+    def __init__(
+        self,
+        records: SaleRecords,
+        item_id: int,
+        stored: int,
+        later: dict[datetime, tuple[int, list[tuple[str, str]]]],
+    ) -> None:
         self.records = records
         self.item_id = item_id
-        self.since = since
-        # The rank keys of the waitlisted claims made since `since` (added ones included).
-        self.keys: list[tuple[datetime, str, str]] = []
-        # The claims waitlisted in this step (perhaps not written yet).
+        # As the step began: how many were waitlisted; per due claim's time, how many of
+        # them were made after it, and the (network, post id) of those made at it.
+        self.stored = stored
+        self.later = later
+        # The claims waitlisted in this step (perhaps written already), and their keys.
         self.added: list[StoredClaim] = []
+        self.keys: list[tuple[datetime, str, str]] = []
         self._whole: list[StoredClaim] | None = None
-        self._older: int | None = None
-        self._known = False
-
-    def know(self, recent: list[tuple[datetime, str, str]], older: int) -> None:
-        """What the settle step read for all its items at once (SaleRecords.waitlists_since):
-        the claims made since `since` (time, post id, network), and how many before."""
-        self.keys = sorted(rank_key(*key) for key in recent)
-        self._older = older
-        self._known = True
-
-    def _read(self) -> None:
-        if not self._known:
-            since = self.since
-            recent = self.records.waitlist(self.item_id, since=since) if since else []
-            self.keys = sorted(_rank(claim) for claim in recent)
-            self._known = True
 
     def whole(self) -> list[StoredClaim]:
         """Every waitlisted claim, in rank order (the list itself: callers remove from it)."""
         if self._whole is None:
-            self._read()
-            nothing_stored = self._older == 0 and len(self.keys) == len(self.added)
-            stored = [] if nothing_stored else self.records.waitlist(self.item_id)
+            stored = self.records.waitlist(self.item_id) if self.stored else []
             ids = {claim.id for claim in stored}
             added = [claim for claim in self.added if claim.id not in ids]
             self._whole = sorted([*stored, *added], key=_rank)
         return self._whole
 
     def add(self, claim: StoredClaim) -> int:
-        """Put a claim made at or after `since` on the list; its place (1: first)."""
+        """Put a due claim of this step on the list; its place (1: first)."""
         if self._whole is not None:
             bisect.insort(self._whole, claim, key=_rank)
             return self._whole.index(claim) + 1
-        self._read()
-        self.added.append(claim)
         key = _rank(claim)
+        if claim.posted_at not in self.later:
+            moment = [(self.item_id, claim.posted_at)]
+            self.later[claim.posted_at] = self.records.waitlist_places((), moment)[1][0]
+        after, ties = self.later[claim.posted_at]
+        at = claim.posted_at
+        after += sum(1 for network, post_id in ties if rank_key(at, post_id, network) > key)
+        self.added.append(claim)
         bisect.insort(self.keys, key)
-        place = bisect.bisect_left(self.keys, key) + 1
-        if self.since is None:
-            return place
-        if self._older is None:
-            self._older = self.records.waitlist_count(self.item_id, self.since)
-        return self._older + place
+        return self.stored - after + bisect.bisect_left(self.keys, key) + 1
 
 
 def _fields(claim: StoredClaim) -> dict[str, Any]:
