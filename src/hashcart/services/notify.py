@@ -24,7 +24,9 @@ from hashcart.domain.messages import (
     Channel,
     NotifyBy,
     OutboundMessage,
+    Placed,
     Reason,
+    SaleFacts,
     compose,
     email_subject,
 )
@@ -43,6 +45,8 @@ class Notices:
     # A message's text with the network's first-message advice (composed when it is the
     # account's first), by its place in `messages`.
     advised: dict[int, Callable[[], str]] = field(default_factory=dict)
+    # A live sale item's waitlisted reply, its body rendered once (by network, title, facts).
+    _placed: dict[tuple[Network, str, SaleFacts], Placed] = field(default_factory=dict)
 
     def tell(
         self,
@@ -73,7 +77,9 @@ class Notices:
             return
         context = self.shop.message_context(handle, post_id)
         limit = self.shop.text_limit(network)
-        text = compose(reason, context, limit=limit, **details)
+        text = self._placed_text(network, handle, post_id, reason, details)
+        if text is None:
+            text = compose(reason, context, limit=limit, **details)
         advice = self.shop.first_advice.get(network)
         if advice:
             # Composed at `flush`, only for the account's first message (a burst's shoppers
@@ -83,6 +89,24 @@ class Notices:
             )
         channel: Channel = "private" if notify_by == NotifyBy.PRIVATE_MESSAGE else "reply"
         self.messages.append(OutboundMessage(network, account_id, post_id, reason, text, channel))
+
+    def _placed_text(
+        self, network: Network, handle: str, post_id: str, reason: Reason, details: dict[str, Any]
+    ) -> str | None:
+        """A waitlisted claim's reply from its item's rendering (None: not one)."""
+        sale = details.get("sale")
+        if reason is not Reason.CLAIM_WAITLISTED or not isinstance(sale, SaleFacts):
+            return None
+        title = details.get("title", "")
+        if set(details) - {"title", "sale"} or not sale.place or not isinstance(title, str):
+            return None
+        key = (network, title, replace(sale, place=0))
+        placed = self._placed.get(key)
+        if placed is None:
+            context = self.shop.message_context("", "")
+            limit = self.shop.text_limit(network)
+            placed = self._placed[key] = Placed(reason, context, title, key[2], limit)
+        return placed.text(handle, post_id, sale.place)
 
     def _email_text(self, body: str, network: Network) -> str:
         base = self.shop.account_url.removesuffix("/account")
