@@ -31,7 +31,6 @@ from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from types import TracebackType
 from typing import Any
 
 from sqlalchemy import func, insert, select
@@ -222,14 +221,9 @@ class _StampedUnitOfWork(SqlUnitOfWork):
         super().__init__(app.engine, read_only=read_only)
         self.stamps = stamps
 
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        error: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        super().__exit__(kind, error, traceback)
-        if kind is None:
+    def __exit__(self, *raised: Any) -> None:
+        super().__exit__(*raised)
+        if raised[0] is None:  # committed
             self.stamps.commit()
 
 
