@@ -24,7 +24,6 @@ from hashcart.domain.messages import (
     Channel,
     NotifyBy,
     OutboundMessage,
-    Placed,
     Reason,
     SaleFacts,
     compose,
@@ -45,8 +44,6 @@ class Notices:
     # A message's text with the network's first-message advice (composed when it is the
     # account's first), by its place in `messages`.
     advised: dict[int, Callable[[], str]] = field(default_factory=dict)
-    # A live sale item's waitlisted reply, its body rendered once (by network, title, facts).
-    _placed: dict[tuple[Network, str, SaleFacts], Placed] = field(default_factory=dict)
 
     def tell(
         self,
@@ -100,12 +97,7 @@ class Notices:
         title = details.get("title", "")
         if set(details) - {"title", "sale"} or not sale.place or not isinstance(title, str):
             return None
-        key = (network, title, replace(sale, place=0))
-        placed = self._placed.get(key)
-        if placed is None:
-            context = self.shop.message_context("", "")
-            limit = self.shop.text_limit(network)
-            placed = self._placed[key] = Placed(reason, context, title, key[2], limit)
+        placed = self.shop.waitlisted_reply(network, title, replace(sale, place=0))
         return placed.text(handle, post_id, sale.place)
 
     def _email_text(self, body: str, network: Network) -> str:
