@@ -2417,16 +2417,13 @@ class SaleRecords(Protocol):
         """`claims_to_settle` of several items in one go, by item (every item a key)."""
         ...
 
-    def waitlists_since(
-        self, since: Mapping[int, datetime]
-    ) -> tuple[dict[int, list[tuple[datetime, str, str]]], dict[int, int]]:
-        """For each item of `since`: its waitlisted claims made at or after its moment, as
-        (time, post id, network), in no particular order; and how many of them were made
-        before it (every item a key)."""
-        ...
-
-    def waitlist_count(self, item_id: int, before: datetime) -> int:
-        """How many of the item's waitlisted claims were made before `before`."""
+    def waitlist_places(
+        self, item_ids: Collection[int], moments: Sequence[tuple[int, datetime]]
+    ) -> tuple[dict[int, int], list[tuple[int, list[tuple[str, str]]]]]:
+        """What places a claim on a waitlist, counted by the database: how many claims
+        each item (of `item_ids` and `moments`) has waitlisted, every item a key; and for
+        each (item, moment), how many of them were made after it and the (network, post
+        id) of those made at it, in `moments`' order."""
         ...
 
     def waitlist(
@@ -2476,6 +2473,10 @@ class SaleRecords(Protocol):
 
     def update_each_claim(self, updates: Sequence[tuple[int, Mapping[str, Any]]]) -> None:
         """`update_claim` for each (claim id, columns), in as few statements as can be."""
+        ...
+
+    def provisional_among(self, claim_ids: Collection[int]) -> set[int]:
+        """Which of these claims are still provisional (not settled by anyone yet)."""
         ...
 
     def waitlist_claims(self, products: Mapping[int, str], at: datetime) -> None:

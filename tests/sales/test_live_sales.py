@@ -12,7 +12,10 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from sqlalchemy import select
 
+from hashcart.services.sales import settle_winners_first
+from hashcart.store import schema as t
 from tests.sales.support import (
     NETWORKS,
     SETTLE,
@@ -282,3 +285,103 @@ def test_a_pass_in_the_same_settle_step_releases_what_was_just_won(shop: SaleSho
     with shop.app.unit_of_work() as uow:
         level = uow.stock.level("mug")
     assert level is not None and level.reserved == 1  # the pass gave its hold back
+
+
+def _board(shop: SaleShop) -> list[tuple[int, str]]:
+    """The claim board's lines: (claim id, kind), in the order they were written."""
+    with shop.app.engine.connect() as connection:
+        rows = connection.execute(
+            select(t.sale_claim_events.c.claim_id, t.sale_claim_events.c.kind).order_by(
+                t.sale_claim_events.c.id
+            )
+        )
+        return [(row.claim_id, row.kind) for row in rows]
+
+
+def test_winners_commit_before_the_waitlisted_and_a_crash_between_leaves_them_due(
+    shop: SaleShop,
+) -> None:
+    """The settle step commits an item's winners (hold, invoice, `claim_won`) before it
+    writes its waitlisted in a second transaction; when that never comes (the process dies
+    between the two), the losers are still due and the next pass settles them as the one
+    transaction would have: same places, one answer each."""
+    network = "mastodon"
+    link_everyone(shop, network, 4)
+    shop.open(network, {"12": ("mug", 1)})
+    shop.at(moment(10))
+    shop.ingest(
+        [claim(network, n, key(network, n), "sold 12", seconds=8 + n) for n in (2, 0, 3, 1)]
+    )
+    shop.at(moment(11) + SETTLE)
+    now = shop.clock.now()
+    with shop.app.unit_of_work() as uow:
+        counts, losers = settle_winners_first(uow.repository, shop.app.shop(), now)
+    # Committed: the winner, told; the losers provisional, untold, off the board.
+    assert (counts.won, counts.waitlisted, counts.messages) == (1, 0, 1)
+    assert len(losers.claims) == 3
+    assert shop.winners() == {post_id(network, 0, 0)}
+    assert sorted(shop.statuses().values()) == ["held"] + ["provisional"] * 3
+    assert shop.reasons() == ["claim_won"]
+    assert [kind for _, kind in _board(shop)] == ["won"]
+    # The process dies here: `losers` is lost. The next pass settles them.
+    shop.settle()
+    assert shop.winners() == {post_id(network, 0, 0)}
+    assert sorted(shop.reasons()) == ["claim_waitlisted"] * 3 + ["claim_won"]
+    told = {m["in_reply_to"]: m["text"] for m in shop.outbox() if m["reason"] == "claim_waitlisted"}
+    for place, number in enumerate((1, 2, 3), start=1):
+        assert f"number {place} on its waitlist" in told[post_id(network, number, number)]
+    assert [kind for _, kind in _board(shop)] == ["won"] + ["waitlisted"] * 3
+    # The lost transaction's work, done late after all, finds them settled: nothing twice.
+    with shop.app.unit_of_work() as uow:
+        late = losers.write(uow.repository)
+    assert (late.waitlisted, late.messages) == (0, 0)
+    assert len(shop.outbox()) == 4
+
+
+@on_sqlite
+def test_the_waitlisted_are_written_after_the_winners_in_a_transaction_of_their_own(
+    shop: SaleShop,
+) -> None:
+    network = "x"
+    link_everyone(shop, network, 3)
+    shop.open(network, {"12": ("mug", 1)})
+    shop.at(moment(10))
+    shop.ingest([claim(network, n, key(network, n), "sold 12", seconds=8 + n) for n in (1, 2, 0)])
+    shop.at(moment(11) + SETTLE)
+    now = shop.clock.now()
+    with shop.app.unit_of_work() as uow:
+        counts, losers = settle_winners_first(uow.repository, shop.app.shop(), now)
+    with shop.app.unit_of_work() as uow:
+        later = losers.write(uow.repository)
+    assert (counts.settled, later.settled, later.waitlisted, later.messages) == (1, 2, 2, 2)
+    statuses = shop.statuses()
+    assert statuses[post_id(network, 0, 0)] == "held"
+    assert statuses[post_id(network, 1, 1)] == statuses[post_id(network, 2, 2)] == "waitlisted"
+    # The winner's answer and board line first, then the waitlisted's, by platform time.
+    assert shop.reasons() == ["claim_won", "claim_waitlisted", "claim_waitlisted"]
+    assert [kind for _, kind in _board(shop)] == ["won", "waitlisted", "waitlisted"]
+    assert "number 2 on its waitlist" in shop.messages("claim_waitlisted")[1]
+
+
+def test_a_waitlisted_claims_place_counts_those_before_it_by_time_and_post_id(
+    shop: SaleShop,
+) -> None:
+    """The place is counted by the database (the waitlisted made after the claim, those
+    made at the same second told apart by post id): a late claim goes before the ones it
+    precedes, a claim made at the same moment as two others between them."""
+    network = "mastodon"
+    link_everyone(shop, network, 5)
+    shop.open(network, {"12": ("mug", 1)})
+    shop.at(moment(10) + SETTLE)
+    shop.ingest(
+        [
+            claim(network, n, key(network, n), "sold 12", seconds=s)
+            for n, s in ((0, 1), (2, 3), (4, 3))
+        ]
+    )
+    shop.ingest(
+        [claim(network, n, key(network, n), "sold 12", seconds=s) for n, s in ((1, 2), (3, 3))]
+    )
+    told = {m["in_reply_to"]: m["text"] for m in shop.outbox() if m["reason"] == "claim_waitlisted"}
+    for number, place in ((2, 1), (4, 2), (1, 1), (3, 3)):
+        assert f"number {place} on its waitlist" in told[post_id(network, number, number)]

@@ -51,6 +51,7 @@ from hashcart.services.sales import SettleTimer, invoice_url, open_sale
 from hashcart.services.shop import Shop
 from hashcart.store import schema as t
 from hashcart.store.database import write_transaction
+from hashcart.store.unit_of_work import SqlUnitOfWork
 from hashcart.synthetic.sale import (
     SALE_NETWORKS,
     SaleArrival,
@@ -209,6 +210,32 @@ class _StampingClock(SystemClock):
         moment = super().now()
         self.stamps.taken(moment)
         return moment
+
+
+class _StampedUnitOfWork(SqlUnitOfWork):
+    """A unit of work whose commit stamps the readings its thread took before it: a settle
+    step commits its winners before its waitlisted (services/sales.settle_winners_first),
+    and the winners' answers are queued at the first commit, not at the call's return."""
+
+    def __init__(self, app: App, stamps: _Stamps, *, read_only: bool = False) -> None:
+        super().__init__(app.engine, read_only=read_only)
+        self.stamps = stamps
+
+    def __exit__(self, *raised: Any) -> None:
+        super().__exit__(*raised)
+        if raised[0] is None:  # committed
+            self.stamps.commit()
+
+
+def _stamp_commits(app: App, stamps: _Stamps) -> None:
+    """The app's units of work stamp their commits (the bench's own app: its store is the
+    built-in one, so a plain SqlUnitOfWork is what `App.unit_of_work` makes)."""
+    assert app.settings.store == "builtin"
+
+    def stamped(*, read_only: bool = False) -> SqlUnitOfWork:
+        return _StampedUnitOfWork(app, stamps, read_only=read_only)
+
+    vars(app)["unit_of_work"] = stamped
 
 
 class _StampedSettleTimer(SettleTimer):
@@ -595,6 +622,7 @@ def run_live_sale(
             app = open_app(
                 settings.model_copy(update={"database_url": url}), _StampingClock(stamps)
             )
+            _stamp_commits(app, stamps)
             try:
                 sale = _open_shop(app, config)
                 say(f"{path}: {distinct:,} claims at {config.rate:,}/s for {config.seconds:g} s")

@@ -7,6 +7,7 @@ can never trigger anything.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import re
 from collections.abc import Callable, Mapping, Sequence
@@ -196,11 +197,6 @@ def _title(ctx: MessageContext, title: str, keep: int = MAX_TITLE_CHARS) -> str:
     return ctx.sanitize(shorten(clean, keep))
 
 
-def _greeting(ctx: MessageContext) -> str:
-    handle = ctx.sanitize(ctx.handle.lstrip("@"))
-    return f"@{handle} " if handle else ""
-
-
 def _quantity(quantity: int, title: str) -> str:
     return f"{quantity} × {title}" if quantity > 1 else title
 
@@ -340,7 +336,66 @@ def _compose(
         body = fill(key, ctx.templates, values, ctx.sanitize)
     if advice:
         body = f"{body} {advice}"
-    return f"{_greeting(ctx)}{body} (ref {reference(ctx.trigger_post_id)})"
+    return _framed(ctx.handle, body, ctx.trigger_post_id, ctx.sanitize)
+
+
+def _framed(handle: str, body: str, post_id: str, sanitize: Callable[[str], str]) -> str:
+    """A message's text around its body: the @greeting, the reference code."""
+    greeting = sanitize(handle.lstrip("@"))
+    return f"{'@' + greeting + ' ' if greeting else ''}{body} (ref {reference(post_id)})"
+
+
+# A waitlist place no shopper gets, written where the place goes (`Placed`).
+_PLACE_MARK = 987_654_321_987
+
+
+@dataclass
+class Placed:
+    """`compose(reason, ctx, title=title, limit=limit, sale=replace(sale, place=n))` for
+    many shoppers (`text(handle, post_id, n)`), its body rendered once: a burst tells
+    thousands their waitlist place with one item's template. The text is compose's exactly:
+    the greeting, the place and the reference go where compose puts them, and a text over
+    the network's limit (compose would shorten it) is composed as compose does."""
+
+    reason: Reason
+    ctx: MessageContext
+    title: str
+    sale: SaleFacts
+    limit: TextLimit | None
+    _body: tuple[str, str] | None = field(default=None, init=False)
+
+    def text(self, handle: str, post_id: str, place: int) -> str:
+        if self._body is None:
+            marked = self._body_with(_PLACE_MARK)
+            mark = str(_PLACE_MARK)
+            # The place's digits stand nowhere else, and the template puts them in as they
+            # are (string.Template): checked on one place, true of all.
+            exact = marked.count(mark) == 1 and marked.replace(mark, "1") == self._body_with(1)
+            self._body = (marked, mark) if exact else ("", "")
+        marked, mark = self._body
+        sale = dataclasses.replace(self.sale, place=place)
+        if mark:
+            text = _framed(handle, marked.replace(mark, str(place)), post_id, self.ctx.sanitize)
+            if self.limit is None or self.limit.fits(text):
+                return text
+        ctx = dataclasses.replace(self.ctx, handle=handle, trigger_post_id=post_id)
+        return compose(self.reason, ctx, title=self.title, limit=self.limit, sale=sale)
+
+    def _body_with(self, place: int) -> str:
+        """compose's body (no greeting, no reference) whole, with this place."""
+        framed = _compose(
+            self.reason,
+            dataclasses.replace(self.ctx, handle="", trigger_post_id=""),
+            title=self.title,
+            quantity=1,
+            options=(),
+            expiry_days=7,
+            list_kind="cart",
+            title_keep=MAX_TITLE_CHARS,
+            shop_keep=_WHOLE,
+            sale=dataclasses.replace(self.sale, place=place),
+        )
+        return framed.removesuffix(f" (ref {reference('')})")
 
 
 def _which_variant(

@@ -36,6 +36,7 @@ from hashcart.ports import (
 from hashcart.services.actions import act_on_triggers
 from hashcart.services.counts import IngestStats as IngestStats  # where callers find it
 from hashcart.services.handlers import PostHandler, post_handlers
+from hashcart.services.handlers.base import AfterCommit
 from hashcart.services.shop import Shop
 from hashcart.services.undo import undo_deleted_triggers, without_deleted
 from hashcart.sources import Oversized, blocks_of
@@ -417,6 +418,7 @@ class Ingestor:
         *,
         share: bool,
     ) -> None:
+        later: list[AfterCommit] = []
         with self.units() as uow:
             repo = uow.repository
             if share:
@@ -461,18 +463,33 @@ class Ingestor:
             # Post kinds first: a trigger in the same batch from an account linked by a
             # `#cartlink CODE` post then goes straight to the cart instead of waiting as a
             # pending intent.
-            self._act_on_posts(repo, asked, now)
+            later = self._act_on_posts(repo, asked, now)
             act_on_triggers(repo, self.shop, ready, now, self.stats.actions)
             for network, account_id in sorted(gone):
                 repo.forget_network_account(network, account_id)
             if cursor is not None:
                 uow.cursors.write(cursor, now)
+        for work in later:
+            # After the batch's commit, each in its own transaction. What it could not do
+            # waits for its next turn (a sale's waitlisted stay due: the next pass settles
+            # them); the batch stands.
+            try:
+                with self.units() as uow:
+                    work(uow.repository)
+            except DBAPIError:
+                _log.warning("work after a batch's commit failed; left to its next turn")
 
-    def _act_on_posts(self, repo: Repository, asked: dict[str, list[Any]], now: datetime) -> None:
+    def _act_on_posts(
+        self, repo: Repository, asked: dict[str, list[Any]], now: datetime
+    ) -> list[AfterCommit]:
+        later: list[AfterCommit] = []
         for kind, handler in self._post_kinds:
             posts = asked.get(kind)
             if posts:
-                handler.act(repo, self.shop, posts, now, self.stats)
+                work = handler.act(repo, self.shop, posts, now, self.stats)
+                if work is not None:
+                    later.append(work)
+        return later
 
     def _store_posts(
         self, repo: Repository, prepared: list[_Item], deleted: set[_Key]

@@ -26,6 +26,7 @@ from hashcart.domain.messages import (
     NotifyBy,
     OutboundMessage,
     Reason,
+    SaleFacts,
     compose,
     email_subject,
 )
@@ -74,7 +75,9 @@ class Notices:
             return
         context = self.shop.message_context(handle, post_id)
         limit = self.shop.text_limit(network)
-        text = compose(reason, context, limit=limit, **details)
+        text = self._placed_text(network, handle, post_id, reason, details)
+        if text is None:
+            text = compose(reason, context, limit=limit, **details)
         advice = self.shop.first_advice.get(network)
         if advice:
             # Composed at `flush`, only for the account's first message (a burst's shoppers
@@ -84,6 +87,19 @@ class Notices:
             )
         channel: Channel = "private" if notify_by == NotifyBy.PRIVATE_MESSAGE else "reply"
         self.messages.append(OutboundMessage(network, account_id, post_id, reason, text, channel))
+
+    def _placed_text(
+        self, network: Network, handle: str, post_id: str, reason: Reason, details: dict[str, Any]
+    ) -> str | None:
+        """A waitlisted claim's reply from its item's rendering (None: not one)."""
+        sale = details.get("sale")
+        if reason is not Reason.CLAIM_WAITLISTED or not isinstance(sale, SaleFacts):
+            return None
+        title = details.get("title", "")
+        if set(details) - {"title", "sale"} or not sale.place or not isinstance(title, str):
+            return None
+        placed = self.shop.waitlisted_reply(network, title, replace(sale, place=0))
+        return placed.text(handle, post_id, sale.place)
 
     def _email_text(self, body: str, network: Network) -> str:
         base = self.shop.account_url.removesuffix("/account")

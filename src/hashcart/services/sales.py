@@ -15,7 +15,11 @@ link before it runs out. Units freed by a `pass`, an unpaid hold running out or 
 hold lapsing go to the waitlist, first by platform time (`claim_promoted`).
 
 Runs inside the ingest batch that recorded claims (services/handlers/claim) and on its own
-(`hashcart sales settle`, serve's timer: `settle_sales`).
+(`hashcart sales settle`, serve's timer: `settle_sales`). Both commit a step's winners
+first and write the claims it waitlisted at its end in a second transaction
+(`settle_winners_first`, `Losers.write`): in a burst those are thousands, and the winners'
+replies no longer wait for them. Until then they are provisional and due, as if not settled
+yet (a crash between the two leaves them to the next pass).
 """
 
 from __future__ import annotations
@@ -57,6 +61,7 @@ from hashcart.services.shop import Shop
 
 __all__ = [
     "ClaimAsk",
+    "Losers",
     "SettleCounts",
     "SettleTimer",
     "close_sale",
@@ -66,6 +71,7 @@ __all__ = [
     "sale_posts_now",
     "settle",
     "settle_sales",
+    "settle_winners_first",
 ]
 
 # How many of a sale's items a `claim_unknown_item` reply lists before "and N more".
@@ -130,9 +136,15 @@ def record_claims(repo: Repository, asks: Sequence[ClaimAsk], now: datetime) -> 
 def settle_sales(
     units: UnitsOfWork, shop: Shop, clock: Clock, *, skip_busy: bool = False
 ) -> SettleCounts:
-    """Settle what is due now, in a unit of work of its own (see `settle` for skip_busy)."""
+    """Settle what is due now (see `settle` for skip_busy): the winners in a unit of work
+    of their own, the step's last waitlisted in the next (`settle_winners_first`)."""
+    now = clock.now()
     with units() as uow:
-        return settle(uow.repository, shop, clock.now(), skip_busy=skip_busy)
+        counts, losers = settle_winners_first(uow.repository, shop, now, skip_busy=skip_busy)
+    if losers:
+        with units() as uow:
+            counts.add(losers.write(uow.repository))
+    return counts
 
 
 def settle(repo: Repository, shop: Shop, now: datetime, *, skip_busy: bool = False) -> SettleCounts:
@@ -146,6 +158,57 @@ def settle(repo: Repository, shop: Shop, now: datetime, *, skip_busy: bool = Fal
     the items after a busy one, the next beat settles. An ingest batch waits instead: the
     claims it records are settled in its own transaction when due."""
     return _Settling(repo, shop, now, skip_busy).run()
+
+
+def settle_winners_first(
+    repo: Repository, shop: Shop, now: datetime, *, skip_busy: bool = False
+) -> tuple[SettleCounts, Losers]:
+    """`settle`, but the claims it waitlists at its end are left provisional (neither
+    written nor told): the caller commits the winners (their holds, invoices and replies)
+    and then writes those in a transaction of its own (`Losers.write`), so the winners'
+    replies are not held back by the losers' bulk. Left provisional they are still due: if
+    that second transaction never comes (a crash), the next pass settles them afresh."""
+    settling = _Settling(repo, shop, now, skip_busy, defer_waitlisted=True)
+    counts = settling.run()
+    return counts, settling.losers
+
+
+@dataclass
+class Losers:
+    """A settle step's last waitlisted claims, decided under their items' locks and not
+    written yet (`settle_winners_first`)."""
+
+    shop: Shop
+    now: datetime
+    skip_busy: bool
+    # Claim id -> (its item, the product it waits for).
+    claims: dict[int, tuple[int, str]] = field(default_factory=dict)
+    tells: list[_Tell] = field(default_factory=list)
+
+    def __bool__(self) -> bool:
+        return bool(self.claims)
+
+    def write(self, repo: Repository) -> SettleCounts:
+        """Write them, with their board lines and replies, in the caller's transaction: an
+        item's all as decided if they are all still provisional under its lock (no settler
+        took the item since: any settle pass on it settles them, all due), none otherwise
+        (that settler has settled them, or the next will). What was written is counted."""
+        records = repo.sales
+        items = sorted({item_id for item_id, _ in self.claims.values()})
+        locked = {item.id for item in records.lock_items(items, skip_locked=self.skip_busy)}
+        still = records.provisional_among(list(self.claims))
+        gone = {item_id for claim, (item_id, _) in self.claims.items() if claim not in still}
+        kept = {
+            claim: product
+            for claim, (item_id, product) in self.claims.items()
+            if item_id in locked and item_id not in gone
+        }
+        records.waitlist_claims(kept, self.now)
+        settling = _Settling(repo, self.shop, self.now, self.skip_busy)
+        settling.tells = [told for told in self.tells if told.claim.id in kept]
+        settling.counts.settled = settling.counts.waitlisted = len(kept)
+        settling._send()
+        return settling.counts
 
 
 def sale_posts_now(units: UnitsOfWork) -> dict[tuple[str, str], int]:
@@ -179,8 +242,11 @@ class _Settling:
     shop: Shop
     now: datetime
     skip_busy: bool = False
+    # The waitlisted of the step's end left to a transaction of their own (`losers`).
+    defer_waitlisted: bool = False
     counts: SettleCounts = field(default_factory=SettleCounts)
     tells: list[_Tell] = field(default_factory=list)
+    losers: Losers = field(init=False)
     _sales: dict[int, Sale] = field(default_factory=dict)
     _customers: dict[tuple[str, str], int | None] = field(default_factory=dict)
     _contacts: dict[tuple[Network, str], Contact] = field(default_factory=dict)
@@ -228,20 +294,39 @@ class _Settling:
             for item in locked
         }
         records.open_holds({item.product_id for item in locked}, self.now)
-        recent, older = records.waitlists_since(
-            {item_id: ranked[0].posted_at for item_id, ranked in due.items() if ranked}
-        )
+        # What places a due claim on its item's waitlist, counted by the database at once.
+        moments = sorted({(item_id, c.posted_at) for item_id, cs in due.items() for c in cs})
+        totals, after = records.waitlist_places([item.id for item in locked], moments)
+        later: dict[int, dict[datetime, tuple[int, list[tuple[str, str]]]]] = defaultdict(dict)
+        for (item_id, at), counted in zip(moments, after, strict=True):
+            later[item_id][at] = counted
         for item in locked:
-            waiting = _Waitlist(
-                records, item.id, due[item.id][0].posted_at if due[item.id] else None
-            )
-            if item.id in recent:
-                waiting.know(recent[item.id], older[item.id])
+            waiting = _Waitlist(records, item.id, totals[item.id], later[item.id])
             self._settle_item(item, claims[item.id], due[item.id], waiting)
+        self.losers = Losers(self.shop, self.now, self.skip_busy)
+        if self.defer_waitlisted and self._waitlisted:
+            self._defer()
         self._write()
         records.write_holds()
         self._send()
         return self.counts
+
+    def _defer(self) -> None:
+        """The claims waitlisted since the last write, and their replies, to `losers`:
+        left provisional here (not counted either: `Losers.write` counts them)."""
+        waitlisted, self._waitlisted = self._waitlisted, {}
+        tells: list[_Tell] = []
+        for told in self.tells:
+            claim = told.claim
+            if claim.id in waitlisted and told.reason is Reason.CLAIM_WAITLISTED:
+                assert claim.item_id is not None
+                self.losers.claims[claim.id] = (claim.item_id, waitlisted[claim.id])
+                self.losers.tells.append(told)
+            else:
+                tells.append(told)
+        self.tells = tells
+        self.counts.settled -= len(waitlisted)
+        self.counts.waitlisted -= len(waitlisted)
 
     # --- one item, under its lock ---
 
@@ -646,64 +731,55 @@ class _Settling:
 
 
 class _Waitlist:
-    """An item's waitlist in rank order, read only as far as a settle step needs it: the
-    rank keys of the claims made since the step's first due claim (a new waitlisted
-    claim's place is the count of older ones plus its rank among these), the whole list
-    only for a `pass` or for freed units to promote. A burst's item waits for thousands
-    of claims; reading them all for every batch was the settle step's cost."""
+    """An item's waitlist in rank order, read only as far as a settle step needs it: a
+    new waitlisted claim's place is the count of stored ones ranked before it (all of them
+    less those made after it, counted by the database: `SaleRecords.waitlist_places`)
+    plus its rank among those added in this step; the whole list is read only for a `pass`
+    or for freed units to promote. A burst's item waits for thousands of claims; reading
+    them back for every step was the settle step's cost."""
 
-    def __init__(self, records: SaleRecords, item_id: int, since: datetime | None) -> None:
+    def __init__(
+        self,
+        records: SaleRecords,
+        item_id: int,
+        stored: int,
+        later: dict[datetime, tuple[int, list[tuple[str, str]]]],
+    ) -> None:
         self.records = records
         self.item_id = item_id
-        self.since = since
-        # The rank keys of the waitlisted claims made since `since` (added ones included).
-        self.keys: list[tuple[datetime, str, str]] = []
-        # The claims waitlisted in this step (perhaps not written yet).
+        # As the step began: how many were waitlisted; per due claim's time, how many of
+        # them were made after it, and the (network, post id) of those made at it.
+        self.stored = stored
+        self.later = later
+        # The claims waitlisted in this step (perhaps written already), and their keys.
         self.added: list[StoredClaim] = []
+        self.keys: list[tuple[datetime, str, str]] = []
         self._whole: list[StoredClaim] | None = None
-        self._older: int | None = None
-        self._known = False
-
-    def know(self, recent: list[tuple[datetime, str, str]], older: int) -> None:
-        """What the settle step read for all its items at once (SaleRecords.waitlists_since):
-        the claims made since `since` (time, post id, network), and how many before."""
-        self.keys = sorted(rank_key(*key) for key in recent)
-        self._older = older
-        self._known = True
-
-    def _read(self) -> None:
-        if not self._known:
-            since = self.since
-            recent = self.records.waitlist(self.item_id, since=since) if since else []
-            self.keys = sorted(_rank(claim) for claim in recent)
-            self._known = True
 
     def whole(self) -> list[StoredClaim]:
         """Every waitlisted claim, in rank order (the list itself: callers remove from it)."""
         if self._whole is None:
-            self._read()
-            nothing_stored = self._older == 0 and len(self.keys) == len(self.added)
-            stored = [] if nothing_stored else self.records.waitlist(self.item_id)
+            stored = self.records.waitlist(self.item_id) if self.stored else []
             ids = {claim.id for claim in stored}
             added = [claim for claim in self.added if claim.id not in ids]
             self._whole = sorted([*stored, *added], key=_rank)
         return self._whole
 
     def add(self, claim: StoredClaim) -> int:
-        """Put a claim made at or after `since` on the list; its place (1: first)."""
+        """Put a due claim of this step on the list; its place (1: first)."""
         if self._whole is not None:
             bisect.insort(self._whole, claim, key=_rank)
             return self._whole.index(claim) + 1
-        self._read()
-        self.added.append(claim)
         key = _rank(claim)
+        if claim.posted_at not in self.later:
+            moment = [(self.item_id, claim.posted_at)]
+            self.later[claim.posted_at] = self.records.waitlist_places((), moment)[1][0]
+        after, ties = self.later[claim.posted_at]
+        at = claim.posted_at
+        after += sum(1 for network, post_id in ties if rank_key(at, post_id, network) > key)
+        self.added.append(claim)
         bisect.insort(self.keys, key)
-        place = bisect.bisect_left(self.keys, key) + 1
-        if self.since is None:
-            return place
-        if self._older is None:
-            self._older = self.records.waitlist_count(self.item_id, self.since)
-        return self._older + place
+        return self.stored - after + bisect.bisect_left(self.keys, key) + 1
 
 
 def _fields(claim: StoredClaim) -> dict[str, Any]:

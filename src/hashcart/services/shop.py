@@ -12,7 +12,14 @@ from hashcart.config import Settings
 from hashcart.domain.carts import UNAVAILABLE, cart_refusal
 from hashcart.domain.kinds import KINDS, LINK, OFFER, Grammar
 from hashcart.domain.link_codes import LinkWords
-from hashcart.domain.messages import MessageContext, first_message_advice, mention_ask
+from hashcart.domain.messages import (
+    MessageContext,
+    Placed,
+    Reason,
+    SaleFacts,
+    first_message_advice,
+    mention_ask,
+)
 from hashcart.domain.posts import Network, Post, display_name
 from hashcart.domain.products import Catalog, CatalogItem, ShopHosts
 from hashcart.domain.sales import ClaimWords
@@ -56,6 +63,10 @@ class Shop:
         default=None, compare=False, repr=False
     )
     _asked: dict[Network, int | None] = field(default_factory=dict, compare=False, repr=False)
+    # Live sales' waitlisted replies rendered once a shop (`waitlisted_reply`).
+    _placed: dict[tuple[Network, str, SaleFacts], Placed] = field(
+        default_factory=dict, compare=False, repr=False
+    )
     # --- issue 12: variants, undo on delete ---
     # The catalog's variant groups (item_group_id): a link to one names the group.
     variants: VariantGroups = field(default_factory=lambda: VariantGroups(()))
@@ -253,6 +264,17 @@ class Shop:
             sanitize=self.sanitize,
             templates=self.templates,
         )
+
+    def waitlisted_reply(self, network: Network, title: str, sale: SaleFacts) -> Placed:
+        """A live sale item's `claim_waitlisted` reply to `network` (`sale` without the
+        place), rendered once for as long as this shop is (a burst tells thousands)."""
+        found = self._placed.get((network, title, sale))
+        if found is None:
+            context = self.message_context("", "")
+            limit = self.text_limit(network)
+            found = Placed(Reason.CLAIM_WAITLISTED, context, title, sale, limit)
+            self._placed[(network, title, sale)] = found
+        return found
 
     def shop_links(self, urls: tuple[str, ...], text: str) -> tuple[list[str], list[str]]:
         """(links on a shop host, the distinct products they name in order) for a post."""

@@ -320,47 +320,40 @@ class StoredSales:
             found[row.item_id].append(_claim(row))
         return found
 
-    def waitlists_since(
-        self, since: Mapping[int, datetime]
-    ) -> tuple[dict[int, list[tuple[datetime, str, str]]], dict[int, int]]:
-        recent: dict[int, list[tuple[datetime, str, str]]] = {item_id: [] for item_id in since}
-        older = dict.fromkeys(since, 0)
-        if not since:
-            return recent, older
-        # Read from the earliest bound, told apart per item here: one statement for all
-        # the items (their bounds are a settle step's first due claims, close together),
-        # and only what places a claim (thousands of rows a step in a burst).
-        first = min(since.values())
-        waiting = and_(_item_in(self._dialect, since), sc.c.status == "waitlisted")
-        rows = self.connection.execute(
-            select(sc.c.item_id, sc.c.posted_at, sc.c.post_id, sc.c.network).where(
-                waiting, sc.c.posted_at >= first
-            )
-        ).all()
-        for item_id, posted_at, post_id, network in rows:
-            if posted_at >= since[item_id]:
-                recent[item_id].append((posted_at, post_id, network))
-            else:
-                older[item_id] += 1
+    def waitlist_places(
+        self, item_ids: Collection[int], moments: Sequence[tuple[int, datetime]]
+    ) -> tuple[dict[int, int], list[tuple[int, list[tuple[str, str]]]]]:
+        items = sorted({*item_ids, *(item_id for item_id, _ in moments)})
+        totals = dict.fromkeys(items, 0)
+        if not items:
+            return totals, []
+        waiting = and_(_item_in(self._dialect, items), sc.c.status == "waitlisted")
         counted = self.connection.execute(
-            select(sc.c.item_id, func.count())
-            .where(waiting, sc.c.posted_at < first)
-            .group_by(sc.c.item_id)
+            select(sc.c.item_id, func.count()).where(waiting).group_by(sc.c.item_id)
         ).all()
-        for item_id, count in counted:
-            older[item_id] += int(count)
-        return recent, older
-
-    def waitlist_count(self, item_id: int, before: datetime) -> int:
-        return int(
-            self.connection.execute(
-                select(func.count())
-                .select_from(sc)
-                .where(
-                    sc.c.item_id == item_id, sc.c.status == "waitlisted", sc.c.posted_at < before
-                )
+        totals.update({int(item_id): int(count) for item_id, count in counted})
+        if self._dialect == "postgresql":
+            # Counted on the index (item, status, time) in one statement: a claim made late
+            # counts the waitlist made after it there instead of reading it back here.
+            rows = self.connection.execute(
+                _WAITLIST_AFTER,
+                {
+                    "items": [item_id for item_id, _ in moments],
+                    "ats": [_utc(at, self.connection.dialect) for _, at in moments],
+                },
+            ).all()
+            return totals, [(int(later), [_split_tie(tie) for tie in ties]) for later, ties in rows]
+        found: list[tuple[int, list[tuple[str, str]]]] = []
+        for item_id, at in moments:
+            mine = and_(sc.c.item_id == item_id, sc.c.status == "waitlisted")
+            later = self.connection.execute(
+                select(func.count()).select_from(sc).where(mine, sc.c.posted_at > at)
             ).scalar_one()
-        )
+            ties = self.connection.execute(
+                select(sc.c.network, sc.c.post_id).where(mine, sc.c.posted_at == at)
+            ).all()
+            found.append((int(later), [(tie.network, tie.post_id) for tie in ties]))
+        return totals, found
 
     def waitlist(
         self, item_id: int, since: datetime | None = None, before: datetime | None = None
@@ -497,6 +490,20 @@ class StoredSales:
     def _chunk(self, ids: Sequence[int]) -> int:
         """How many ids a statement takes: all on PostgreSQL (one array), chunks on SQLite."""
         return max(1, len(ids)) if self._dialect == "postgresql" else _INSERT_CHUNK
+
+    def provisional_among(self, claim_ids: Collection[int]) -> set[int]:
+        found: set[int] = set()
+        ids = list(claim_ids)
+        for start in range(0, len(ids), self._chunk(ids)):
+            chunk = ids[start : start + self._chunk(ids)]
+            found.update(
+                self.connection.scalars(
+                    select(sc.c.id).where(
+                        _in(self._dialect, sc.c.id, chunk), sc.c.status == "provisional"
+                    )
+                )
+            )
+        return found
 
     def waitlist_claims(self, products: Mapping[int, str], at: datetime) -> None:
         if not products:
@@ -782,6 +789,23 @@ _UNNEST_CLAIMS = text(
     + ", ".join(f"CAST(:{name} AS {kind}[])" for name, kind in _CLAIM_COLUMNS.items())
     + ") ON CONFLICT DO NOTHING RETURNING id"
 )
+
+
+# Per (item, time): how many of the item's waitlisted claims were made after it, and
+# "network:post id" of those made at it (a network's name has no colon).
+_WAITLIST_AFTER = text(
+    "SELECT (SELECT count(*) FROM sale_claims c WHERE c.item_id = d.item "
+    "AND c.status = 'waitlisted' AND c.posted_at > d.at), "
+    "ARRAY(SELECT c.network || ':' || c.post_id FROM sale_claims c WHERE c.item_id = d.item "
+    "AND c.status = 'waitlisted' AND c.posted_at = d.at) "
+    "FROM unnest(CAST(:items AS integer[]), CAST(:ats AS timestamptz[])) "
+    "WITH ORDINALITY AS d(item, at, n) ORDER BY d.n"
+)
+
+
+def _split_tie(tie: str) -> tuple[str, str]:
+    network, _, post_id = tie.partition(":")
+    return network, post_id
 
 
 _WAITLIST_CLAIMS = text(

@@ -26,6 +26,10 @@ from hashcart.ports import ListEntry, Repository
 from hashcart.services.counts import IngestStats
 from hashcart.services.shop import Shop
 
+# A post kind's work left for after its batch's commit (`PostHandler.act`), given a
+# repository in a transaction of its own.
+AfterCommit = Callable[[Repository], None]
+
 
 @dataclass(frozen=True, slots=True)
 class ListRequest:
@@ -97,7 +101,9 @@ class PostHandler:
     # A post of this kind (what `act` needs of it), or None. The post is as the engine will
     # store it (a date from the future is already made now).
     read: Callable[[Post, Shop], Any | None]
-    act: Callable[[Repository, Shop, Sequence[Any], datetime, IngestStats], None]
+    # What it returns, if anything, runs after the batch's commit in a transaction of its
+    # own (a live sale's waitlisted claims, written after the winners: services/sales).
+    act: Callable[[Repository, Shop, Sequence[Any], datetime, IngestStats], AfterCommit | None]
 
 
 Handler = ReplyHandler | PostHandler

@@ -16,8 +16,8 @@ from hashcart.domain.posts import Post
 from hashcart.domain.sales import parse_claim
 from hashcart.ports import Repository
 from hashcart.services.counts import IngestStats
-from hashcart.services.handlers.base import PostHandler
-from hashcart.services.sales import ClaimAsk, record_claims, settle
+from hashcart.services.handlers.base import AfterCommit, PostHandler
+from hashcart.services.sales import ClaimAsk, record_claims, settle_winners_first
 from hashcart.services.shop import Shop
 
 
@@ -44,9 +44,19 @@ def read(post: Post, shop: Shop) -> ClaimAsk | None:
 
 def act(
     repo: Repository, shop: Shop, asks: Sequence[ClaimAsk], now: datetime, stats: IngestStats
-) -> None:
+) -> AfterCommit | None:
+    """Record the claims and settle what is due; the step's last waitlisted are written
+    after the batch commits (its winners' replies do not wait for them)."""
     stats.actions.claims += record_claims(repo, asks, now)
-    stats.actions.messages += settle(repo, shop, now).messages
+    counts, losers = settle_winners_first(repo, shop, now)
+    stats.actions.messages += counts.messages
+    if not losers:
+        return None
+
+    def write_losers(later: Repository) -> None:
+        stats.actions.messages += losers.write(later).messages
+
+    return write_losers
 
 
 HANDLER = PostHandler(read=read, act=act)
