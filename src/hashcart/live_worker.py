@@ -37,6 +37,7 @@ from typing import TYPE_CHECKING
 
 from hashcart.domain.posts import Network, Post
 from hashcart.domain.products import ShopHosts
+from hashcart.errors import HashcartError
 from hashcart.live import fetchers as configured_fetchers
 from hashcart.live import link_resolver
 from hashcart.metrics import Metrics, metrics
@@ -75,7 +76,7 @@ SHOP_REFRESH_SECONDS = 60.0
 _Key = tuple[Network, str]
 
 
-class Stopping(Exception):
+class Stopping(HashcartError):
     """The worker stops while a look-up is waited for."""
 
 

@@ -10,10 +10,10 @@ from alembic.autogenerate import compare_metadata
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, inspect
+from sqlalchemy import Engine, inspect, text
 
 from hashcart.store.database import is_current, make_engine, migrate, migrations_head, upgrade
-from hashcart.store.schema import metadata
+from hashcart.store.schema import POSTS_SORT_INDEXES, metadata
 from tests.databases import fresh_postgres_database
 
 
@@ -23,8 +23,19 @@ def test_migrating_an_empty_database_gives_the_declared_schema(database_url: str
     migrate(engine)
     assert is_current(engine)
     with engine.connect() as connection:
-        differences = compare_metadata(MigrationContext.configure(connection), metadata)
+        context = MigrationContext.configure(connection, opts={"include_object": _not_made_by_sql})
+        differences = compare_metadata(context, metadata)
     assert differences == []
+
+
+# The posts' partial sort indexes are declared as SQL run after the tables (schema.py says
+# why), not as Index objects, so autogenerate cannot know them: the comparison of what the
+# inspector sees on both sides (below) holds them equal instead.
+_MADE_BY_SQL = {statement.split()[2] for statement in POSTS_SORT_INDEXES}
+
+
+def _not_made_by_sql(item: object, name: str | None, kind: str, reflected: bool, _: object) -> bool:
+    return not (kind == "index" and reflected and name in _MADE_BY_SQL)
 
 
 def _described(engine: Engine) -> dict[str, object]:
@@ -85,3 +96,23 @@ def test_the_head_read_from_the_scripts_is_alembics_head() -> None:
     config = Config()
     config.set_main_option("script_location", str(files("hashcart.store") / "migrations"))
     assert migrations_head() == ScriptDirectory.from_config(config).get_current_head()
+
+
+def test_both_ways_make_the_posts_partial_sort_indexes(
+    database_url: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    # SQLite's inspector skips expression indexes, so the comparison above cannot see them.
+    created = make_engine(database_url)
+    upgrade(created)
+    if database_url.startswith("sqlite"):
+        migrated = make_engine(f"sqlite:///{tmp_path / 'migrated.db'}")
+        listing = "SELECT sql FROM sqlite_master WHERE type = 'index' AND name = :name"
+    else:
+        migrated = make_engine(fresh_postgres_database(request.getfixturevalue("postgres_server")))
+        listing = "SELECT indexdef FROM pg_indexes WHERE indexname = :name"
+    migrate(migrated)
+    for engine in (created, migrated):
+        with engine.connect() as connection:
+            for name in _MADE_BY_SQL:
+                made = connection.execute(text(listing), {"name": name}).scalar_one()
+                assert "parent_id IS NULL" in made, made

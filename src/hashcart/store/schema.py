@@ -24,8 +24,6 @@ from sqlalchemy import (
     UniqueConstraint,
     event,
     false,
-    func,
-    literal_column,
 )
 
 from hashcart.errors import HashcartError
@@ -186,29 +184,16 @@ posts = Table(
 # index at the key instead of sorting every post. The text key is its first 200 characters
 # (PostgreSQL refuses index entries over about 2.7 kB; a long post's tail never sorted much).
 TEXT_SORT_CHARACTERS = 200
-# Partial: of posts without a parent (the replies, most of the table, are never shown).
-_NO_PARENT = posts.c.parent_id.is_(None)
-Index(
-    "ix_posts_author_sort",
-    func.lower(posts.c.author_handle),
-    posts.c.created_at,
-    posts.c.network,
-    posts.c.post_id,
-    sqlite_where=_NO_PARENT,
-    postgresql_where=_NO_PARENT,
-)
-Index(
-    "ix_posts_text_sort",
-    func.substr(
-        func.lower(func.coalesce(posts.c.text, literal_column("''"))),
-        literal_column("1"),
-        literal_column(str(TEXT_SORT_CHARACTERS)),
-    ),
-    posts.c.created_at,
-    posts.c.network,
-    posts.c.post_id,
-    sqlite_where=_NO_PARENT,
-    postgresql_where=_NO_PARENT,
+# Partial: of posts without a parent (the replies, most of the table, are never shown). Made
+# by plain SQL after the tables (as in migration 0031), not as Index objects: an Index's
+# `postgresql_where` loads SQLAlchemy's PostgreSQL dialect into every process, a SQLite
+# shop's `hashcart ingest` too (tests/integration/test_cli_startup.py).
+POSTS_SORT_INDEXES = (
+    "CREATE INDEX ix_posts_author_sort ON posts "
+    "(lower(author_handle), created_at, network, post_id) WHERE parent_id IS NULL",
+    "CREATE INDEX ix_posts_text_sort ON posts "
+    f"(substr(lower(coalesce(text, '')), 1, {TEXT_SORT_CHARACTERS}), created_at, network, "
+    "post_id) WHERE parent_id IS NULL",
 )
 
 post_products = Table(
@@ -1228,8 +1213,11 @@ post_funnel_changes = Table(
 def _create_funnel_marks(target: MetaData, connection: Connection, **_: object) -> None:
     from hashcart.store.funnel_marks import create_marks
 
+    for statement in POSTS_SORT_INDEXES:
+        connection.exec_driver_sql(statement)
     create_marks(connection)
 
 
-# The triggers that fill post_funnel_changes come with the tables (and with migration 0031).
+# The posts' sort indexes and the triggers that fill post_funnel_changes come with the
+# tables (and with migration 0031).
 event.listen(metadata, "after_create", _create_funnel_marks)
