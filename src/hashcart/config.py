@@ -92,6 +92,10 @@ class Settings(BaseSettings):
     # Password hashes (sign-in, sign-up, reset) the web app runs at once; each Argon2id hash
     # takes 64 MiB, so this bounds their memory. More wait a moment, then get 429.
     password_hash_concurrency: int = Field(default=2, ge=1, le=64)
+    # Web processes `hashcart serve` runs on its one port (uvicorn's supervisor, each process
+    # the web app only; the listeners, dispatcher and timers run once, in the supervisor).
+    # More than 1 needs PostgreSQL. 1: one process, as before (README, Run at scale).
+    web_processes: int = Field(default=1, ge=1, le=64)
     # Mail: always written to the outbox; also sent over SMTP when smtp_host is set.
     mail_from: str = "hashcart <shop@localhost>"
     smtp_host: str | None = None
@@ -230,6 +234,10 @@ class Settings(BaseSettings):
     # A claim is settled this long after its own time (the network's): until then a claim
     # made earlier but delivered later still takes its place.
     claim_settle_seconds: float = Field(default=3.0, ge=0, le=3600)
+    # An ingest batch settles what is due only if this process's last batch to settle did
+    # so at least this long ago (by the clock), or at the same moment; otherwise the next
+    # batch or the settle timer (every second) does. 0: every batch settles.
+    claim_step_seconds: float = Field(default=0.25, ge=0, le=60)
     # An unlinked shopper's won item is held this long for them to link, then released.
     unlinked_hold_minutes: float = Field(default=30.0, gt=0, le=10_080)
 
@@ -261,6 +269,10 @@ class Settings(BaseSettings):
     bus_lease_seconds: float = Field(default=15.0, ge=1)
     # How long a publish waits for the stream's acknowledgement before it is sent again.
     bus_publish_timeout_seconds: float = Field(default=5.0, gt=0)
+    # Publishes leave at most this often, together (0: each at once): a JetStream cluster's
+    # cost is per wake-up of its servers, so posts arriving one by one cost it several times
+    # more than the same posts a few at a time. Adds at most this much latency.
+    bus_publish_linger_ms: float = Field(default=10.0, ge=0, le=1000)
     # Prometheus metrics of a long-running process (worker, dispatch, listen, serve) on
     # http://127.0.0.1:<port>/metrics; 0: none.
     metrics_port: int = Field(default=0, ge=0, le=65535)

@@ -43,6 +43,8 @@ class BusIngest(LiveIngest):
         )
         self._thread.start()
         self._client: Client | None = None
+        # One publisher for every listener's calls, so their posts share its linger.
+        self._publisher: Publisher | None = None
         self.published = 0
 
     def ingest(
@@ -98,4 +100,7 @@ class BusIngest(LiveIngest):
     async def _publish(self, kept: list[Candidate]) -> None:
         if self._client is None or self._client.is_closed:
             self._client = await connect(self.bus, name="hashcart live sink")
-        await Publisher(self._client.jetstream(), self.bus).publish(kept)
+            self._publisher = None
+        if self._publisher is None:
+            self._publisher = Publisher(self._client.jetstream(), self.bus)
+        await self._publisher.publish(kept)

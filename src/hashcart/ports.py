@@ -1645,8 +1645,11 @@ class OutboxRecords(Protocol):
         out); `now` if one is due already, None if none waits."""
         ...
 
-    def waiting_without_sender(self, networks: Collection[str]) -> dict[str, int]:
-        """Queued rows of networks other than `networks` (those with no sender), by network."""
+    def waiting_without_sender(
+        self, networks: Collection[str], *, up_to: int | None = None
+    ) -> dict[str, int]:
+        """Queued rows of networks other than `networks` (those with no sender), by network;
+        with `up_to`, each counted only up to `up_to` + 1 (more than `up_to`: there are more)."""
         ...
 
     def other_links(
@@ -2415,6 +2418,19 @@ class SaleRecords(Protocol):
         self, item_ids: Collection[int], cutoff: datetime
     ) -> dict[int, list[StoredClaim]]:
         """`claims_to_settle` of several items in one go, by item (every item a key)."""
+        ...
+
+    def claims_to_settle_summing(
+        self, item_ids: Collection[int], cutoff: datetime, now: datetime, summed: Collection[int]
+    ) -> tuple[dict[int, list[StoredClaim]], dict[int, int]]:
+        """`claims_to_settle_of`, except that of the items in `summed` the quiet holds (paid,
+        or held by a linked shopper, not run out at `now` and owed no reminder: a settle
+        step changes nothing of them) are not read, only their units counted, by item
+        (every item of `summed` a key)."""
+        ...
+
+    def quiet_holds_of(self, item_ids: Collection[int], now: datetime) -> list[StoredClaim]:
+        """The items' quiet holds (`claims_to_settle_summing`) themselves."""
         ...
 
     def waitlist_places(

@@ -42,6 +42,7 @@ class BusSettings:
     ack_wait_seconds: float = 60.0
     lease_seconds: float = 15.0
     publish_timeout_seconds: float = 5.0
+    publish_linger_seconds: float = 0.010
 
     def shown(self) -> str:
         """The servers as they may be printed or logged: credentials (`user:password@`,
@@ -62,6 +63,7 @@ class BusSettings:
             ack_wait_seconds=settings.bus_ack_wait_seconds,
             lease_seconds=settings.bus_lease_seconds,
             publish_timeout_seconds=settings.bus_publish_timeout_seconds,
+            publish_linger_seconds=settings.bus_publish_linger_ms / 1000,
         )
 
 

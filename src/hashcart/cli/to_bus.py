@@ -45,7 +45,10 @@ def ingest_to_bus(settings: Settings, files: list[str], fmt: Format) -> None:
     async def run() -> Publisher:
         client = await connect(bus, name="hashcart ingest --to-bus")
         try:
-            publisher = Publisher(client.jetstream(), bus)
+            # Block after block, each block's kept lines together and acknowledged before
+            # the next: a linger would only make each block wait (bus_publish_linger_ms is
+            # for posts arriving one by one, from listeners and webhooks).
+            publisher = Publisher(client.jetstream(), bus, linger=False)
             # A line over the servers' max_payload (1 MB by default) cannot be a message:
             # it is dead-lettered here instead, as a line over 1 MiB is in file ingest.
             room = client.max_payload - HEADER_ROOM

@@ -13,7 +13,6 @@ from typing import Any
 from sqlalchemy import (
     Connection,
     Engine,
-    Insert,
     Table,
     bindparam,
     delete,
@@ -50,7 +49,7 @@ from hashcart.store.sales import StoredSales
 
 # The dialects' INSERT … ON CONFLICT helpers live in store/statements (a leaf module, so the
 # store's other modules can use them without importing this one); they are re-exported here.
-from hashcart.store.statements import dialect_insert, insert_ignoring, upsert
+from hashcart.store.statements import dialect_insert, insert_ignoring, insert_rows_ignoring, upsert
 
 # The table of each list a shopper has.
 LIST_TABLES: dict[ListKind, Table] = {"cart": t.cart_lines, "wishlist": t.wishlist_entries}
@@ -140,7 +139,7 @@ class Repository:
         """
         if not rows:
             return set()
-        returned = self.connection.execute(_insert_posts(self._dialect), list(rows))
+        returned = insert_rows_ignoring(self.connection, t.posts, rows, ("network", "post_id"))
         inserted = {(Network(row[0]), row[1]) for row in returned}
         links = [
             {"network": network, "post_id": post_id, "position": position, "product_id": product}
@@ -222,7 +221,9 @@ class Repository:
         }
         if not rows:
             return set()
-        returned = self.connection.execute(_claim_actions(self._dialect), list(rows.values()))
+        returned = insert_rows_ignoring(
+            self.connection, t.actions, list(rows.values()), ("network", "trigger_post_id")
+        )
         return {(Network(row[0]), row[1]) for row in returned}
 
     def set_action_outcomes(self, outcomes: Sequence[dict[str, Any]]) -> None:
@@ -265,8 +266,9 @@ class Repository:
                         },
                     )
             if rows:
-                statement = _add_list_entries(self._dialect, table.name)
-                returned = self.connection.execute(statement, list(rows.values()))
+                returned = insert_rows_ignoring(
+                    self.connection, table, list(rows.values()), ("customer_id", "product_id")
+                )
                 added.update((list_kind, int(row[0]), row[1]) for row in returned)
         return added
 
@@ -366,7 +368,9 @@ class Repository:
         if not keys:
             return set()
         rows = [{"network": n, "account_id": a, "day": d} for n, a, d in dict.fromkeys(keys)]
-        returned = self.connection.execute(_claim_link_notices(self._dialect), rows)
+        returned = insert_rows_ignoring(
+            self.connection, t.link_notices, rows, ("network", "account_id", "day")
+        )
         return {(Network(row[0]), row[1], int(row[2])) for row in returned}
 
     # one-time link codes ------------------------------------------------------------------
@@ -494,18 +498,10 @@ class Repository:
         }
         if not rows:
             return 0
-        if self._dialect == "postgresql":
-            # One statement of arrays, short and prepared: a live sale's burst queues
-            # thousands a second, and the many-row form's text cost more to build and parse
-            # than the rows to insert.
-            columns = {name: [row[name] for row in rows.values()] for name in _MESSAGE_COLUMNS}
-            # What the column's type does on the way in (UTCDateTime refuses a naive time).
-            columns["created_at"] = [
-                t.UTCDateTime().process_bind_param(at, self.connection.dialect)
-            ] * len(rows)
-            return len(self.connection.execute(_QUEUE_MESSAGES_UNNESTED, columns).all())
-        returned = self.connection.execute(_queue_messages(self._dialect), list(rows.values()))
-        return len(returned.all())
+        # One statement of arrays on PostgreSQL: a live sale's burst queues thousands a second.
+        return len(
+            insert_rows_ignoring(self.connection, t.outbox, list(rows.values()), ("dedupe_key",))
+        )
 
     def messaged_accounts(self, network: str, account_ids: Iterable[str]) -> set[str]:
         """Those of `account_ids` on `network` the outbox holds a message to (any status):
@@ -722,56 +718,6 @@ def _pending_intent(row: Any) -> PendingIntent:
         trigger_at=row["trigger_at"],
         expires_at=row["expires_at"],
     )
-
-
-@functools.cache
-def _insert_posts(dialect: str) -> Insert:
-    return _returning_insert(dialect, t.posts, "network", "post_id")
-
-
-def _returning_insert(dialect: str, table: Table, *returning: str) -> Insert:
-    insert = dialect_insert(dialect, table)
-    columns = [table.c[name] for name in returning]
-    return insert.on_conflict_do_nothing().returning(*columns)
-
-
-@functools.cache
-def _claim_actions(dialect: str) -> Insert:
-    return _returning_insert(dialect, t.actions, "network", "trigger_post_id")
-
-
-@functools.cache
-def _add_list_entries(dialect: str, table_name: str) -> Insert:
-    return _returning_insert(dialect, t.metadata.tables[table_name], "customer_id", "product_id")
-
-
-@functools.cache
-def _claim_link_notices(dialect: str) -> Insert:
-    return _returning_insert(dialect, t.link_notices, "network", "account_id", "day")
-
-
-@functools.cache
-def _queue_messages(dialect: str) -> Insert:
-    return _returning_insert(dialect, t.outbox, "dedupe_key")
-
-
-# queue_messages' columns on PostgreSQL, each with its array type.
-_MESSAGE_COLUMNS = {
-    "network": "varchar",
-    "account_id": "varchar",
-    "in_reply_to": "varchar",
-    "reason": "varchar",
-    "text": "text",
-    "dedupe_key": "varchar",
-    "channel": "varchar",
-    "status": "varchar",
-    "created_at": "timestamptz",
-}
-_QUEUE_MESSAGES_UNNESTED = text(
-    f"INSERT INTO {t.outbox.name} ({', '.join(_MESSAGE_COLUMNS)}) SELECT * FROM unnest("
-    + ", ".join(f"CAST(:{name} AS {kind}[])" for name, kind in _MESSAGE_COLUMNS.items())
-    + ") ON CONFLICT DO NOTHING RETURNING dedupe_key"
-)
 
 
 # Any fixed number works; this one spells "hashcart" in ASCII, read as an integer.
