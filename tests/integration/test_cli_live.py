@@ -143,7 +143,7 @@ def test_serve_help_shows_the_background_switches(tmp_path: Path) -> None:
     result = run(tmp_path, "serve", "--help")
 
     assert result.exit_code == 0
-    for flag in ("--listen", "--no-listen", "--dispatch", "--no-dispatch"):
+    for flag in ("--listen", "--no-listen", "--dispatch", "--no-dispatch", "--web-processes"):
         assert flag in result.stdout
 
 

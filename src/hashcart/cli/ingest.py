@@ -116,12 +116,17 @@ class IngestorOpening:
     def ingestor(self) -> Ingestor:
         if self._ingestor is None:
             started = time.perf_counter()
+            from dataclasses import replace
+            from datetime import timedelta
+
             from hashcart.services.ingest import Ingestor
 
             hashcart = open_with(self.settings)
             self._ingestor = Ingestor(
                 hashcart.unit_of_work,
-                hashcart.shop(),
+                # Every batch settles the live-sale claims due by then: no settle timer runs
+                # beside this command to take what a skipped batch would leave (Shop.settles_batch).
+                replace(hashcart.shop(), claim_step=timedelta(0), _claim_steps={}),
                 hashcart.clock,
                 reader=hashcart.payload_reader,
                 fmt=self.fmt,

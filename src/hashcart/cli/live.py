@@ -31,6 +31,7 @@ def listen(ctx: typer.Context) -> None:
     from hashcart import live
     from hashcart.metrics import serve_metrics
     from hashcart.networks import registry as networks
+    from hashcart.services.sales import SettleTimer
 
     hashcart = app_of(ctx, start=True)
     start_logging(hashcart)  # before the listeners are built: they warn of what is missing
@@ -54,9 +55,14 @@ def listen(ctx: typer.Context) -> None:
     )
     # The catalog's new pictures, fetched one at a time beside the listeners (issue 14).
     pictures = hashcart.start_picture_fetch()
+    # Live sales (issue 13): claims past their window settled even when no reply follows
+    # them (an ingest batch settles only what is due when it arrives), as in serve.
+    sales = SettleTimer(hashcart.unit_of_work, hashcart.shop, hashcart.clock)
+    sales.start()
     try:
         asyncio.run(_listen_until_signalled(listeners))
     finally:
+        sales.stop()
         pictures.stop()
     stats = sink.stats
     console.print(

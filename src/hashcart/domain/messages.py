@@ -373,12 +373,12 @@ class Placed:
             exact = marked.count(mark) == 1 and marked.replace(mark, "1") == self._body_with(1)
             self._body = (marked, mark) if exact else ("", "")
         marked, mark = self._body
-        sale = dataclasses.replace(self.sale, place=place)
         if mark:
             text = _framed(handle, marked.replace(mark, str(place)), post_id, self.ctx.sanitize)
             if self.limit is None or self.limit.fits(text):
                 return text
         ctx = dataclasses.replace(self.ctx, handle=handle, trigger_post_id=post_id)
+        sale = dataclasses.replace(self.sale, place=place)
         return compose(self.reason, ctx, title=self.title, limit=self.limit, sale=sale)
 
     def _body_with(self, place: int) -> str:

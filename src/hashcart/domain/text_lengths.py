@@ -105,8 +105,10 @@ class TextLimit:
         return self.length(text) <= self.maximum
 
 
+@cache
 def limit_for(network: Network, mastodon_max_characters: int | None = None) -> TextLimit | None:
-    """The limit of `network`'s posts; None for a network without a known one."""
+    """The limit of `network`'s posts; None for a network without a known one (one frozen
+    object per answer: every message asks)."""
     if network is Network.X:
         return TextLimit(network, X_MAX_WEIGHTED)
     if network is Network.BLUESKY:

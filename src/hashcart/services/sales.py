@@ -184,6 +184,10 @@ class Losers:
     # Claim id -> (its item, the product it waits for).
     claims: dict[int, tuple[int, str]] = field(default_factory=dict)
     tells: list[_Tell] = field(default_factory=list)
+    # The step's accounts as it read them (linked: their contact; else None), so their
+    # replies are routed without reading them again a few milliseconds later.
+    contacts: dict[tuple[Network, str], Contact] = field(default_factory=dict)
+    customers: dict[tuple[str, str], int | None] = field(default_factory=dict)
 
     def __bool__(self) -> bool:
         return bool(self.claims)
@@ -205,6 +209,7 @@ class Losers:
         }
         records.waitlist_claims(kept, self.now)
         settling = _Settling(repo, self.shop, self.now, self.skip_busy)
+        settling._contacts, settling._customers = self.contacts, self.customers
         settling.tells = [told for told in self.tells if told.claim.id in kept]
         settling.counts.settled = settling.counts.waitlisted = len(kept)
         settling._send()
@@ -287,7 +292,25 @@ class _Settling:
         # has claims due on every item at every pass.
         locked = records.lock_items(items, skip_locked=self.skip_busy)
         self.counts.busy += len(items) - len(locked)
-        claims = records.claims_to_settle_of([item.id for item in locked], cutoff)
+        # An item without a per-shopper limit needs its quiet holds' units only, unless a
+        # `pass` among its due claims gives a shopper's back (`_pass` reads them then).
+        summed = [item.id for item in locked if item.limit is None]
+        claims, quiet = records.claims_to_settle_summing(
+            [item.id for item in locked], cutoff, self.now, summed
+        )
+        passing = [
+            item_id
+            for item_id in summed
+            if any(
+                c.action == ClaimAction.PASS and c.status == "provisional" for c in claims[item_id]
+            )
+        ]
+        if passing:
+            for claim in records.quiet_holds_of(passing, self.now):
+                assert claim.item_id is not None
+                claims[claim.item_id].append(claim)
+            for item_id in passing:
+                quiet[item_id] = 0
         self._know_customers([claim for item in locked for claim in claims[item.id]])
         due = {
             item.id: sorted((c for c in claims[item.id] if c.status == "provisional"), key=_rank)
@@ -302,7 +325,7 @@ class _Settling:
             later[item_id][at] = counted
         for item in locked:
             waiting = _Waitlist(records, item.id, totals[item.id], later[item.id])
-            self._settle_item(item, claims[item.id], due[item.id], waiting)
+            self._settle_item(item, claims[item.id], due[item.id], waiting, quiet.get(item.id, 0))
         self.losers = Losers(self.shop, self.now, self.skip_busy)
         if self.defer_waitlisted and self._waitlisted:
             self._defer()
@@ -315,6 +338,7 @@ class _Settling:
         """The claims waitlisted since the last write, and their replies, to `losers`:
         left provisional here (not counted either: `Losers.write` counts them)."""
         waitlisted, self._waitlisted = self._waitlisted, {}
+        self.losers.contacts, self.losers.customers = self._contacts, self._customers
         tells: list[_Tell] = []
         for told in self.tells:
             claim = told.claim
@@ -336,12 +360,15 @@ class _Settling:
         claims: list[StoredClaim],
         due: list[StoredClaim],
         waiting: _Waitlist,
+        quiet: int,
     ) -> None:
         """Settle the locked item: its held and paid claims and its due ones (`claims`),
-        the due ones in rank order (`due`), its waitlist (`waiting`)."""
+        the due ones in rank order (`due`), its waitlist (`waiting`); `quiet`: the units of
+        its holds left out of `claims` (none of them changes here, and with no per-shopper
+        limit and no `pass`, who holds them does not matter)."""
         sale = self._sale(item.sale_id)
         held = [c for c in claims if c.status in HELD]
-        free = item.stock - sum(c.quantity for c in held)
+        free = item.stock - quiet - sum(c.quantity for c in held)
         kept: list[StoredClaim] = []
         for claim in held:
             freed = self._review(claim, sale, item)

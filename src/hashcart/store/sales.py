@@ -50,7 +50,7 @@ from hashcart.ports import (
     StoredClaim,
 )
 from hashcart.store import schema as t
-from hashcart.store.statements import dialect_insert
+from hashcart.store.statements import dialect_insert, json_records, records_of
 from hashcart.store.stock import add_holds, convert, open_for_holds, release, reserve
 
 __all__ = ["HOLD_REASON", "StoredSales", "board_event_kind", "sale_holder"]
@@ -252,15 +252,17 @@ class StoredSales:
         return added
 
     def _add_claims_unnested(self, rows: list[dict[str, Any]]) -> int:
-        """PostgreSQL: the whole batch in one statement, each column one array parameter.
-        A short statement text, compiled once and prepared by the driver: the many-row
-        VALUES form cost about 0.7 ms a claim in SQLAlchemy's compiler and psycopg's
-        placeholder parser (`hashcart bench --shape live-sale`'s profile), more than the
-        database took to insert them."""
-        columns = {name: [row[name] for row in rows] for name in _CLAIM_COLUMNS}
-        for name in ("posted_at", "arrived_at"):
-            columns[name] = [_utc(moment, self.connection.dialect) for moment in columns[name]]
-        added = self.connection.execute(_UNNEST_CLAIMS, columns).all()
+        """PostgreSQL: the whole batch in one statement, its rows one JSON parameter
+        (statements.json_records). A short statement text, compiled once and prepared by
+        the driver: the many-row VALUES form cost about 0.7 ms a claim in SQLAlchemy's
+        compiler and psycopg's placeholder parser (`hashcart bench --shape live-sale`'s
+        profile), more than the database took to insert them; one array a column cost
+        about 20 µs a claim in psycopg's array dumper."""
+        dialect = self.connection.dialect
+        for row in rows:
+            row["posted_at"] = _utc(row["posted_at"], dialect)
+            row["arrived_at"] = _utc(row["arrived_at"], dialect)
+        added = self.connection.execute(_INSERT_CLAIMS, {"rows": records_of(rows)}).all()
         return len(added)
 
     def due(self, cutoff: datetime) -> list[StoredClaim]:
@@ -320,6 +322,45 @@ class StoredSales:
             found[row.item_id].append(_claim(row))
         return found
 
+    def claims_to_settle_summing(
+        self, item_ids: Collection[int], cutoff: datetime, now: datetime, summed: Collection[int]
+    ) -> tuple[dict[int, list[StoredClaim]], dict[int, int]]:
+        found: dict[int, list[StoredClaim]] = {item_id: [] for item_id in item_ids}
+        units = dict.fromkeys(summed, 0)
+        if not found:
+            return found, units
+        read = [or_(sc.c.status == "held", sc.c.status == "paid")]
+        if summed:
+            # A burst's step reads its due claims; its items' thousands of quiet holds,
+            # read again every step, were most of the rows it read.
+            read.append(or_(~_item_in(self._dialect, summed), ~_quiet(now)))
+            counted = self.connection.execute(
+                select(sc.c.item_id, func.sum(sc.c.quantity))
+                .where(_item_in(self._dialect, summed), _quiet(now))
+                .group_by(sc.c.item_id)
+            )
+            units.update({int(item_id): int(total) for item_id, total in counted})
+        rows = self.connection.execute(
+            select(sc).where(
+                _item_in(self._dialect, found),
+                or_(
+                    and_(*read),
+                    and_(sc.c.status == "provisional", sc.c.posted_at <= cutoff),
+                ),
+            )
+        ).all()
+        for row in rows:
+            found[row.item_id].append(_claim(row))
+        return found, units
+
+    def quiet_holds_of(self, item_ids: Collection[int], now: datetime) -> list[StoredClaim]:
+        if not item_ids:
+            return []
+        rows = self.connection.execute(
+            select(sc).where(_item_in(self._dialect, item_ids), _quiet(now))
+        ).all()
+        return [_claim(row) for row in rows]
+
     def waitlist_places(
         self, item_ids: Collection[int], moments: Sequence[tuple[int, datetime]]
     ) -> tuple[dict[int, int], list[tuple[int, list[tuple[str, str]]]]]:
@@ -329,20 +370,36 @@ class StoredSales:
             return totals, []
         waiting = and_(_item_in(self._dialect, items), sc.c.status == "waitlisted")
         counted = self.connection.execute(
-            select(sc.c.item_id, func.count()).where(waiting).group_by(sc.c.item_id)
+            select(sc.c.item_id, func.count(), func.max(sc.c.posted_at))
+            .where(waiting)
+            .group_by(sc.c.item_id)
         ).all()
-        totals.update({int(item_id): int(count) for item_id, count in counted})
+        totals.update({int(item_id): int(count) for item_id, count, _ in counted})
         if self._dialect == "postgresql":
-            # Counted on the index (item, status, time) in one statement: a claim made late
-            # counts the waitlist made after it there instead of reading it back here.
-            rows = self.connection.execute(
-                _WAITLIST_AFTER,
-                {
-                    "items": [item_id for item_id, _ in moments],
-                    "ats": [_utc(at, self.connection.dialect) for _, at in moments],
-                },
-            ).all()
-            return totals, [(int(later), [_split_tie(tie) for tie in ties]) for later, ties in rows]
+            # A moment after an item's last waitlisted claim has none made after it or at
+            # it: in a burst nearly every due claim was made after the claims settled before
+            # it, and only the late ones are counted, on the index (item, status, time), in
+            # one statement, instead of reading the waitlist back here.
+            last = {int(item_id): latest for item_id, _, latest in counted}
+            asked = [
+                (index, item_id, at)
+                for index, (item_id, at) in enumerate(moments)
+                if item_id in last and at <= last[item_id]
+            ]
+            placed: list[tuple[int, list[tuple[str, str]]]] = [(0, []) for _ in moments]
+            if asked:
+                rows = self.connection.execute(
+                    _WAITLIST_AFTER,
+                    {
+                        "rows": records_of(
+                            {"item": item_id, "at": _utc(at, self.connection.dialect)}
+                            for _, item_id, at in asked
+                        )
+                    },
+                ).all()
+                for (index, _, _), (later, ties) in zip(asked, rows, strict=True):
+                    placed[index] = (int(later), [_split_tie(tie) for tie in ties])
+            return totals, placed
         found: list[tuple[int, list[tuple[str, str]]]] = []
         for item_id, at in moments:
             mine = and_(sc.c.item_id == item_id, sc.c.status == "waitlisted")
@@ -519,8 +576,7 @@ class StoredSales:
         self.connection.execute(
             _WAITLIST_CLAIMS,
             {
-                "ids": ids,
-                "products": list(products.values()),
+                "rows": records_of({"id": i, "product": p} for i, p in products.items()),
                 "at": _utc(at, self.connection.dialect),
             },
         )
@@ -767,7 +823,7 @@ def _utc(moment: datetime, dialect: Dialect) -> datetime | None:
     return t.UTCDateTime().process_bind_param(moment, dialect)
 
 
-# The claim's columns as add_claims writes them, with PostgreSQL's array type of each.
+# The claim's columns as add_claims writes them, with PostgreSQL's type of each.
 _CLAIM_COLUMNS = {
     "sale_id": "integer",
     "item_id": "integer",
@@ -783,11 +839,10 @@ _CLAIM_COLUMNS = {
     "arrived_at": "timestamptz",
     "status": "varchar",
 }
-_UNNEST_CLAIMS = text(
+_INSERT_CLAIMS = text(
     f"INSERT INTO {sc.name} ({', '.join(_CLAIM_COLUMNS)}) "
-    "SELECT * FROM unnest("
-    + ", ".join(f"CAST(:{name} AS {kind}[])" for name, kind in _CLAIM_COLUMNS.items())
-    + ") ON CONFLICT DO NOTHING RETURNING id"
+    f"SELECT {', '.join(f'r.{name}' for name in _CLAIM_COLUMNS)} "
+    f"FROM {json_records(_CLAIM_COLUMNS)} ON CONFLICT DO NOTHING RETURNING id"
 )
 
 
@@ -798,7 +853,7 @@ _WAITLIST_AFTER = text(
     "AND c.status = 'waitlisted' AND c.posted_at > d.at), "
     "ARRAY(SELECT c.network || ':' || c.post_id FROM sale_claims c WHERE c.item_id = d.item "
     "AND c.status = 'waitlisted' AND c.posted_at = d.at) "
-    "FROM unnest(CAST(:items AS integer[]), CAST(:ats AS timestamptz[])) "
+    "FROM ROWS FROM (json_to_recordset(CAST(:rows AS json)) AS (item integer, at timestamptz)) "
     "WITH ORDINALITY AS d(item, at, n) ORDER BY d.n"
 )
 
@@ -809,9 +864,8 @@ def _split_tie(tie: str) -> tuple[str, str]:
 
 
 _WAITLIST_CLAIMS = text(
-    f"UPDATE {sc.name} SET status = 'waitlisted', product_id = v.product, settled_at = :at "
-    "FROM unnest(CAST(:ids AS integer[]), CAST(:products AS varchar[])) AS v(id, product) "
-    f"WHERE {sc.name}.id = v.id"
+    f"UPDATE {sc.name} SET status = 'waitlisted', product_id = r.product, settled_at = :at "
+    f"FROM {json_records({'id': 'integer', 'product': 'varchar'})} WHERE {sc.name}.id = r.id"
 )
 
 
@@ -826,6 +880,22 @@ def _in(dialect: str, column: Any, values: Collection[int]) -> Any:
 
 def _item_in(dialect: str, item_ids: Collection[int]) -> Any:
     return _in(dialect, sc.c.item_id, item_ids)
+
+
+def _quiet(now: datetime) -> Any:
+    """A hold a settle step leaves as it is (services/sales `_review`): paid, or held by a
+    linked shopper, not run out and owed no reminder. Never NULL: `~_quiet` is exactly the
+    other holds (and the claims that hold nothing)."""
+    return or_(
+        sc.c.status == "paid",
+        and_(
+            sc.c.status == "held",
+            sc.c.customer_id.is_not(None),
+            sc.c.hold_until.is_not(None),
+            sc.c.hold_until > now,
+            or_(sc.c.remind_at.is_(None), sc.c.remind_at > now),
+        ),
+    )
 
 
 def _payable(invoice_id: int, at: datetime) -> list[Any]:

@@ -4,7 +4,8 @@
 A post of its own kind (Grammar.POST) with no tag: `read` looks the post's parent up in the
 shop's sale posts (a dict) and only then reads the claim grammar (domain/sales), so the many
 posts that answer no sale cost one lookup. `act` records the batch's claims and settles what
-is due, in the batch's transaction. The shop's own posts never claim.
+is due, in the batch's transaction (at most every `claim_step_seconds`: Shop.settles_batch).
+The shop's own posts never claim.
 """
 
 from __future__ import annotations
@@ -48,6 +49,8 @@ def act(
     """Record the claims and settle what is due; the step's last waitlisted are written
     after the batch commits (its winners' replies do not wait for them)."""
     stats.actions.claims += record_claims(repo, asks, now)
+    if not shop.settles_batch(now):
+        return None  # the next batch or the settle timer settles them (claim_step_seconds)
     counts, losers = settle_winners_first(repo, shop, now)
     stats.actions.messages += counts.messages
     if not losers:
