@@ -57,6 +57,11 @@ class App:
     # The merchant's store (issue 16), built on first use and kept (its session with it).
     _commerce_store: CommerceStore | None = field(default=None, init=False, repr=False)
     _live_reader: LiveStock | None = field(default=None, init=False, repr=False)
+    # The settings in force, with the settings and the console's rows they were made of
+    # (effective_settings): made again only when either changed.
+    _effective: tuple[Settings, tuple[tuple[str, str], ...], Settings] | None = field(
+        default=None, init=False, repr=False
+    )
 
     # The background picture fetch `serve` and `listen` run (start_picture_fetch); None
     # elsewhere, where an import fetches its pictures before it answers.
@@ -100,9 +105,17 @@ class App:
         from hashcart.store import shop_config
 
         with read_only_transaction(self.engine) as connection:
-            return shop_config.effective_settings(
+            # What they are made of is a few rows; making them (validating the console's
+            # values, opening its secrets) cost pages more than reading those rows.
+            rows = shop_config.every_row(connection)
+            kept = self._effective
+            if kept is not None and kept[0] is self.settings and kept[1] == rows:
+                return kept[2]
+            effective = shop_config.effective_settings(
                 self.settings, connection, networks=NETWORK_SETTING_FIELDS
             )
+        self._effective = (self.settings, rows, effective)
+        return effective
 
     def network_settings(self, model: type[ModelT]) -> ModelT:
         """A network's settings model with the values in force (networks/base.NetworkHost):

@@ -73,13 +73,7 @@ def test_a_new_database_built_from_the_declared_tables_equals_one_built_by_the_m
     # upgrade() builds an empty database from schema.py and stamps it (the fast way);
     # a database migrated from nothing must come out the same, names included, so that
     # the next migration finds what it alters either way.
-    created = make_engine(database_url)
-    upgrade(created)
-    if database_url.startswith("sqlite"):
-        migrated = make_engine(f"sqlite:///{tmp_path / 'migrated.db'}")
-    else:
-        migrated = make_engine(fresh_postgres_database(request.getfixturevalue("postgres_server")))
-    migrate(migrated)
+    created, migrated = _created_and_migrated(database_url, tmp_path, request)
     assert is_current(created) and is_current(migrated)
     assert _described(created) == _described(migrated)
 
@@ -102,17 +96,28 @@ def test_both_ways_make_the_posts_partial_sort_indexes(
     database_url: str, tmp_path: Path, request: pytest.FixtureRequest
 ) -> None:
     # SQLite's inspector skips expression indexes, so the comparison above cannot see them.
-    created = make_engine(database_url)
-    upgrade(created)
+    created, migrated = _created_and_migrated(database_url, tmp_path, request)
     if database_url.startswith("sqlite"):
-        migrated = make_engine(f"sqlite:///{tmp_path / 'migrated.db'}")
         listing = "SELECT sql FROM sqlite_master WHERE type = 'index' AND name = :name"
     else:
-        migrated = make_engine(fresh_postgres_database(request.getfixturevalue("postgres_server")))
         listing = "SELECT indexdef FROM pg_indexes WHERE indexname = :name"
-    migrate(migrated)
     for engine in (created, migrated):
         with engine.connect() as connection:
             for name in _MADE_BY_SQL:
                 made = connection.execute(text(listing), {"name": name}).scalar_one()
                 assert "parent_id IS NULL" in made, made
+
+
+def _created_and_migrated(
+    database_url: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> tuple[Engine, Engine]:
+    """An empty database built by upgrade() at `database_url`, and a second, fresh one on the
+    same kind of server migrated from nothing."""
+    created = make_engine(database_url)
+    upgrade(created)
+    if database_url.startswith("sqlite"):
+        migrated = make_engine(f"sqlite:///{tmp_path / 'migrated.db'}")
+    else:
+        migrated = make_engine(fresh_postgres_database(request.getfixturevalue("postgres_server")))
+    migrate(migrated)
+    return created, migrated

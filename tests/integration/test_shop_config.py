@@ -120,3 +120,24 @@ def test_a_stored_row_that_is_no_list_of_tags_is_ignored(database_url: str) -> N
         )
     assert app.effective_settings() == settings.model_copy(update={"shop_hosts": ("shop.example",)})
     app.engine.dispose()
+
+
+def test_the_settings_in_force_are_made_again_only_when_the_console_changed_them(
+    tmp_path: object,
+) -> None:
+    # Made once and kept while the console's rows stay the same (issue 14: they cost every
+    # page); any change, a switch or a network's value too, makes them again.
+    app = open_app(Settings(database_url=f"sqlite:///{tmp_path}/shop.db"))
+    first = app.effective_settings()
+    assert app.effective_settings() is first
+    with app.engine.begin() as connection:
+        shop_config.save(connection, app.settings, {"cart_tags": ("grab",)})
+    changed = app.effective_settings()
+    assert changed is not first and changed.cart_tags == ("grab",)
+    assert app.effective_settings() is changed
+    with app.engine.begin() as connection:
+        shop_config.save_switch(connection, app.settings, "buy_enabled", False)
+    assert app.effective_settings().buy_enabled is False
+    app.settings = Settings(database_url=app.settings.database_url, wishlist_tags=["keep"])
+    assert app.effective_settings().wishlist_tags == ("keep",)
+    app.engine.dispose()

@@ -215,3 +215,18 @@ def test_openapi_documents_every_endpoint_with_real_schemas_and_auth(web_shop: W
     }
     assert schemes["shopperSession"]["in"] == "cookie"
     assert "/merchant/posts" not in document["paths"] and "/cart" not in document["paths"]
+
+
+def test_a_token_used_again_within_a_minute_is_not_marked_again(shop: WebShop) -> None:
+    # Marking it took the database's write lock on every API read (issue 14, fast pages).
+    token = api_token(shop)
+    shop.browser().get("/api/catalog", headers=bearer(token))
+    first = shop.clock.now()
+    shop.clock.advance(timedelta(seconds=59))
+    shop.browser().get("/api/catalog", headers=bearer(token))
+    with shop.app.engine.connect() as connection:
+        assert list_tokens(connection)[0].last_used_at == first
+    shop.clock.advance(timedelta(seconds=1))
+    shop.browser().get("/api/catalog", headers=bearer(token))
+    with shop.app.engine.connect() as connection:
+        assert list_tokens(connection)[0].last_used_at == shop.clock.now()

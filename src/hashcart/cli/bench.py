@@ -73,6 +73,18 @@ def bench(
             "generating one.",
         ),
     ] = None,
+    web_processes: Annotated[
+        list[int] | None,
+        typer.Option(
+            "--web-processes",
+            min=1,
+            max=64,
+            help="--shape pages: serve with N web processes (`hashcart serve "
+            "--web-processes`; default 1); repeat to measure each in turn on the same shop. "
+            "More than 1 needs PostgreSQL: the shop is generated on --database-url's server "
+            "(or an embedded one), or --pages-db names a PostgreSQL database.",
+        ),
+    ] = None,
 ) -> None:
     """Posts per second from file to committed cart lines, beside json.loads on every line;
     with --shape live-sale, a live sale's burst of claims beside one transaction a claim;
@@ -92,7 +104,7 @@ def bench(
         if alone[0] == LIVE_SALE:
             _live_sale(ctx, database_url, rate, seconds, items, stock, as_json)
         else:
-            _pages(posts, requests, workdir, database, as_json)
+            _pages(ctx, posts, requests, workdir, database, as_json, web_processes, database_url)
         return
     unknown = [shape for shape in chosen if shape not in SHAPE_NETWORK]
     if unknown:
@@ -224,28 +236,62 @@ def _live_sale_table(result: LiveSaleResult) -> None:
 
 
 def _pages(
-    posts: int, requests: int, workdir: Path | None, database: str | None, as_json: bool
+    ctx: typer.Context,
+    posts: int,
+    requests: int,
+    workdir: Path | None,
+    database: str | None,
+    as_json: bool,
+    web_processes: list[int] | None,
+    server_url: str | None,
 ) -> None:
+    import contextlib
     import tempfile
 
+    from hashcart.bench.postgres import NoPostgres, bench_server
     from hashcart.synthetic.pages import CLIENTS, run_pages_bench
+
+    counts = tuple(web_processes or (1,))
+    several = max(counts) > 1
+    if several and database is not None and not database.startswith("postgresql"):
+        fail("--web-processes above 1 needs PostgreSQL: give --pages-db postgresql://...")
 
     def report(line: str) -> None:
         if not as_json:
             errors.print(line, markup=False)
 
-    with tempfile.TemporaryDirectory(prefix="hashcart-pages-") as scratch:
+    with contextlib.ExitStack() as stack:
+        scratch = stack.enter_context(tempfile.TemporaryDirectory(prefix="hashcart-pages-"))
         folder = workdir or Path(scratch)
         folder.mkdir(parents=True, exist_ok=True)
-        results = run_pages_bench(posts, requests, folder, report, database)
+        empty = None
+        if several and database is None:  # the shop on PostgreSQL, made for this run
+            settings = settings_of(ctx)
+            named = server_url or (
+                settings.database_url if settings.database_url.startswith("postgresql") else None
+            )
+            try:
+                server = stack.enter_context(bench_server(named))
+            except (NoPostgres, ValueError) as error:
+                fail(str(error))
+            report(f"pages bench on {server.described}")
+            empty = stack.enter_context(server.database("pages"))
+        results = run_pages_bench(
+            posts, requests, folder, report, database, web_processes=counts, empty_database=empty
+        )
     if as_json:
         print_json([vars(result) for result in results])
         return
     table = Table(title=f"hashcart bench --shape pages: {posts:,} posts, {CLIENTS} clients at once")
-    for column in ("route", "requests", "p50", "p99", "server CPU/request", "bytes", "status"):
+    columns = ["route", "requests", "p50", "p99", "server CPU/request", "bytes", "status"]
+    if several:
+        columns.insert(0, "web processes")
+        columns.append("answered by")
+    for column in columns:
         table.add_column(column, justify="left" if column == "route" else "right")
     for r in results:
         table.add_row(
+            *([f"{r.web_processes}"] if several else []),
             r.route,
             f"{r.requests}",
             f"{r.p50_ms:,.0f} ms",
@@ -253,5 +299,6 @@ def _pages(
             "-" if r.cpu_ms is None else f"{r.cpu_ms:,.1f} ms",
             f"{r.bytes:,}",
             f"{r.status}",
+            *([f"{r.answered_by}"] if several else []),
         )
     Console(width=max(console.width, 150)).print(table)

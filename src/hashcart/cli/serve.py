@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from hashcart.cli import app, app_of, start_logging
+from hashcart.cli import app, fail, open_with, settings_of, start_logging
 from hashcart.cli.webserver import HostOption, PortOption, ensure_can_listen, serve_web
 
 if TYPE_CHECKING:
@@ -33,6 +33,16 @@ def serve(
             help="Send the outbox (replies, private messages, email) beside the web app.",
         ),
     ] = True,
+    web_processes: Annotated[
+        int | None,
+        typer.Option(
+            "--web-processes",
+            min=1,
+            max=64,
+            help="Web processes sharing the port (default: the web_processes setting, 1); "
+            "what runs beside them runs once. More than 1 needs PostgreSQL.",
+        ),
+    ] = None,
 ) -> None:
     """Serve the web shop and merchant console (loopback by default).
 
@@ -40,7 +50,10 @@ def serve(
     --no-listen / --no-dispatch say otherwise; so does the payment sweep, which asks the
     gateways again for captures and voids they refused (`hashcart payments retry`), and,
     with a store of the merchant's own, the catalog sync every store_sync_minutes; and the
-    catalog's new pictures are fetched one at a time (`hashcart catalog images`)."""
+    catalog's new pictures are fetched one at a time (`hashcart catalog images`).
+
+    With --web-processes N (PostgreSQL only) N processes serve the pages on the one port
+    and all of the above runs once, in this process (cli/web_processes.py)."""
     from hashcart.live import BackgroundServices
     from hashcart.metrics import serve_metrics
     from hashcart.services.payment_steps import PaymentSweep
@@ -49,7 +62,17 @@ def serve(
     from hashcart.views.funnel_keeping import FunnelKeeper
 
     ensure_can_listen(host, port)
-    hashcart = app_of(ctx, start=True)
+    settings = settings_of(ctx, start=True)
+    processes = web_processes or settings.web_processes
+    if processes > 1 and settings.database_url.startswith("sqlite"):
+        # SQLite lets one writer in at a time (BEGIN IMMEDIATE, busy timeout: store/database),
+        # so more processes add writers that wait; several web processes are made and
+        # tested for PostgreSQL (tests/integration/test_serve_web_processes.py).
+        fail(
+            f"{processes} web processes need PostgreSQL: a SQLite database has one writer "
+            "(use --web-processes 1, or a postgresql:// database_url)"
+        )
+    hashcart = open_with(settings)
     start_logging(hashcart)
     serve_metrics(hashcart.settings.metrics_port)  # Prometheus (README, Run at scale)
     background = BackgroundServices(hashcart, listen=listen, dispatch=dispatch)
@@ -98,6 +121,7 @@ def serve(
                 pictures.describe(),
                 funnel.describe(),
             ],
+            processes=processes,
         )
     finally:
         funnel.stop()
@@ -110,7 +134,6 @@ def serve(
 def _store_sync(hashcart: App) -> Callable[[], object]:
     """What the sweep's beat runs for the merchant's own store: nothing with the built-in
     shop; a store whose settings are missing fails the command at once (exit 2)."""
-    from hashcart.cli import fail
     from hashcart.services.store_sync import sync_if_due
     from hashcart.stores.registry import StoreNotConfigured, UnknownStore
 

@@ -53,9 +53,11 @@ def serve_web(
     access_log: bool = True,
     also: Sequence[str] = (),
     demo: bool = False,
+    processes: int = 1,
 ) -> None:
     """Print where the pages are (and the `also` lines: what runs beside them), then serve
-    them until Ctrl-C (or SIGTERM)."""
+    them until Ctrl-C (or SIGTERM): in this process, or in `processes` web processes on the
+    one port (web_processes.py) while what runs beside them stays here, once."""
     import uvicorn
 
     from hashcart.web import create_app
@@ -70,7 +72,27 @@ def serve_web(
         console.print(f"  demo mail:        {url}/demo/mail", markup=False)
     for line in also:
         console.print(line, markup=False)
+    if processes > 1:
+        console.print(
+            f"  web processes:    {processes} (the work above runs once, in this one)",
+            markup=False,
+        )
     console.print("Press Ctrl-C to stop.", markup=False)
+    if processes > 1:
+        from hashcart.cli.web_processes import serve_in_processes
+
+        serve_in_processes(
+            settings,
+            host,
+            port,
+            processes,
+            url=url,
+            access_log=access_log,
+            demo=demo,
+            graceful_seconds=GRACEFUL_SHUTDOWN_SECONDS,
+        )
+        console.print("hashcart stopped serving.", markup=False)
+        return
     # log_config=None: uvicorn installs no handlers of its own, so its lines (startup,
     # errors, access) go through the command's logging (hashcart.logs), text or JSON.
     config = uvicorn.Config(

@@ -4,12 +4,16 @@ copy of the database cannot call the API; a token is shown once, when it is made
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, Row, insert, select, update
 
 from hashcart.store import schema as t
+
+# A token's last use is written down at most this often (the console and `hashcart tokens
+# list` show it to the minute).
+USE_MARKED_WITHIN = timedelta(minutes=1)
 
 
 @dataclass(frozen=True)
@@ -67,20 +71,27 @@ def find_token(connection: Connection, token_id: int) -> ApiToken | None:
     return None if row is None else _token(row)
 
 
-def use_token(connection: Connection, token_hash: str, now: datetime) -> ApiToken | None:
-    """The active token with this hash, marked as used now; None if unknown or revoked."""
+def active_token(connection: Connection, token_hash: str) -> ApiToken | None:
+    """The active token with this hash (a read); None if unknown or revoked."""
     row = connection.execute(
         select(*_COLUMNS).where(
             t.api_tokens.c.token_hash == token_hash, t.api_tokens.c.revoked_at.is_(None)
         )
     ).first()
-    if row is None:
-        return None
-    token = _token(row)
+    return None if row is None else _token(row)
+
+
+def needs_marking(token: ApiToken, now: datetime) -> bool:
+    """Whether `token`'s last use is worth writing down again: it was never marked, or not
+    within USE_MARKED_WITHIN (shown to the minute). Writing it on every request took the
+    database's write lock for every API read."""
+    return token.last_used_at is None or now - token.last_used_at >= USE_MARKED_WITHIN
+
+
+def mark_used(connection: Connection, token_id: int, now: datetime) -> None:
     connection.execute(
-        update(t.api_tokens).where(t.api_tokens.c.id == token.id).values(last_used_at=now)
+        update(t.api_tokens).where(t.api_tokens.c.id == token_id).values(last_used_at=now)
     )
-    return token
 
 
 def revoke_token(connection: Connection, token_id: int, now: datetime) -> bool:

@@ -22,6 +22,12 @@ if TYPE_CHECKING:
 # A SQLite URL may set its own, in seconds, as the driver's `timeout`: sqlite:///FILE?timeout=5.
 SQLITE_BUSY_TIMEOUT_MS = 60_000
 
+# Connections a SQLite file's pool keeps open. SQLAlchemy's default keeps 5 and closes any
+# more when they come back: `hashcart serve` answering 8 requests at once (a page can hold
+# two connections) opened and closed a connection every few requests, each paying its
+# PRAGMAs, the schema's parse and a cold page cache (issue 14, pages that stay fast).
+SQLITE_POOL_SIZE = 16
+
 # The execution option that makes a connection's transactions reads: read_only_transaction.
 READ_ONLY = "hashcart_read_only"
 
@@ -80,7 +86,15 @@ def _sqlite_engine(url: str) -> Engine:
     busy_timeout_ms = (
         round(float(timeout) * 1000) if isinstance(timeout, str) else SQLITE_BUSY_TIMEOUT_MS
     )
-    engine = create_engine(url, connect_args={"timeout": busy_timeout_ms / 1000})
+    database = make_url(url).database or ""
+    # A file's connections kept for the pages' concurrent requests (in-memory databases
+    # have a pool of their own kind).
+    kept = (
+        {"pool_size": SQLITE_POOL_SIZE}
+        if database and database != ":memory:" and not database.startswith("file:")
+        else {}
+    )
+    engine = create_engine(url, connect_args={"timeout": busy_timeout_ms / 1000}, **kept)
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:

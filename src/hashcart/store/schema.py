@@ -188,12 +188,19 @@ TEXT_SORT_CHARACTERS = 200
 # by plain SQL after the tables (as in migration 0031), not as Index objects: an Index's
 # `postgresql_where` loads SQLAlchemy's PostgreSQL dialect into every process, a SQLite
 # shop's `hashcart ingest` too (tests/integration/test_cli_startup.py).
+ERASED_POSTS_INDEX = (
+    "CREATE INDEX ix_posts_erased ON posts (network, post_id) "
+    "WHERE text IS NULL AND parent_id IS NULL"
+)
 POSTS_SORT_INDEXES = (
     "CREATE INDEX ix_posts_author_sort ON posts "
     "(lower(author_handle), created_at, network, post_id) WHERE parent_id IS NULL",
     "CREATE INDEX ix_posts_text_sort ON posts "
     f"(substr(lower(coalesce(text, '')), 1, {TEXT_SORT_CHARACTERS}), created_at, network, "
     "post_id) WHERE parent_id IS NULL",
+    # The erased posts (their authors deleted them: a few): the shop front's count is the
+    # kept count of shoppable posts less these (views/shopfront.count_front_posts).
+    ERASED_POSTS_INDEX,
 )
 
 post_products = Table(

@@ -92,6 +92,15 @@ def check(values: Mapping[str, tuple[str, ...]]) -> None:
         raise ShopConfigError("give at least one cart trigger tag")
 
 
+def every_row(connection: Connection) -> tuple[tuple[str, str], ...]:
+    """Every (key, value) the console keeps, in key order: all `effective_settings` reads
+    of the database (the lists, the switches and the networks' values)."""
+    rows = connection.execute(
+        select(t.shop_config.c.key, t.shop_config.c.value).order_by(t.shop_config.c.key)
+    )
+    return tuple((str(key), str(value)) for key, value in rows)
+
+
 def effective_settings(
     settings: Settings, connection: Connection, *, networks: NetworkSettingFields
 ) -> Settings:

@@ -26,21 +26,29 @@ from hashcart.store import schema as t
 
 
 def shoppable_conditions(
-    posts: Any, *, network: str | None = None, accounts: Iterable[ShopAccount] = ()
+    posts: Any,
+    *,
+    network: str | None = None,
+    accounts: Iterable[ShopAccount] = (),
+    joined_to_products: bool = False,
 ) -> list[ColumnElement[bool]]:
     """WHERE conditions (to AND together) for the shoppable posts among `posts` (the posts
     table or an alias of it), only those of `network` when given, only those of `accounts`
-    when there are any."""
-    # An alias, so the subquery keeps its own FROM even when the outer query reads
-    # post_products too (SQLAlchemy would otherwise correlate it away).
-    found = t.post_products.alias("shoppable_product")
+    when there are any. `joined_to_products`: the query joins each post to its
+    post_products rows already, which says it names a product (the check is left out)."""
     conditions: list[ColumnElement[bool]] = [
         posts.c.has_shop_link.is_(True),
         posts.c.parent_id.is_(None),
-        select(found.c.position)
-        .where(found.c.network == posts.c.network, found.c.post_id == posts.c.post_id)
-        .exists(),
     ]
+    if not joined_to_products:
+        # An alias, so the subquery keeps its own FROM even when the outer query reads
+        # post_products too (SQLAlchemy would otherwise correlate it away).
+        found = t.post_products.alias("shoppable_product")
+        conditions.append(
+            select(found.c.position)
+            .where(found.c.network == posts.c.network, found.c.post_id == posts.c.post_id)
+            .exists()
+        )
     if network is not None:
         conditions.append(posts.c.network == network)
     by_account = posted_by(posts, accounts)

@@ -243,11 +243,13 @@ def funnel_page(
     before: str = "",
     limit: int = PER_PAGE,
     with_totals: bool = True,
+    fresh: bool | None = None,
 ) -> FunnelPage:
     """views/funnel.funnel_page, read from the kept figures when they are fresh in this
-    snapshot (call `refresh_kept` before opening it), worked out from the rows otherwise."""
+    snapshot (call `refresh_kept` before opening it), worked out from the rows otherwise.
+    `fresh`: `is_fresh` of this snapshot, when the caller asked it already."""
     shop_accounts = tuple(accounts)
-    if not is_fresh(connection, now):
+    if not (is_fresh(connection, now) if fresh is None else fresh):
         return counted_funnel_page(
             connection,
             now,

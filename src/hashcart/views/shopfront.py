@@ -1,5 +1,12 @@
 """The shop front's read side: the shop's shoppable posts, newest first, a page at a time,
-each with its products as the catalog stands now (prices are re-read, never frozen)."""
+each with its products as the catalog stands now (prices are re-read, never frozen).
+
+Pages are read by key (views/keyset): a page starts after the key of the last post the page
+before it showed, so the thousandth page costs what the first does. `?page=N` links, the
+front's paging before, still work (by OFFSET). The count comes from the funnel's kept
+figures (views/funnel_kept) less the erased posts (an index holds those), not from counting
+every post; it is counted from the rows only when the kept figures cannot say.
+"""
 
 from __future__ import annotations
 
@@ -9,12 +16,15 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, func, select, tuple_
+from sqlalchemy import ColumnElement, Connection, Select, func, select
 
 from hashcart.domain.shop_accounts import ShopAccount
 from hashcart.store import schema as t
 from hashcart.store.known_handles import known_handles
 from hashcart.store.shoppable import shoppable_conditions
+from hashcart.views.funnel import _keys_in
+from hashcart.views.funnel_kept import kept_shoppable_posts
+from hashcart.views.keyset import KeyOrder, encode_cursor, keyset_page, order_by
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,17 +54,45 @@ class FrontPost:
 @dataclass(frozen=True, slots=True)
 class FrontPage:
     posts: tuple[FrontPost, ...]
-    page: int
+    page: int  # the page number of a `?page=N` link; 0 for a page read by key
     pages: int  # at least 1, even for a shop without posts yet
     total: int
+    # The cursors of the older page (None on the last) and of the newer one (None on the
+    # first): `?after=` and `?before=` links.
+    next_after: str | None = None
+    previous_before: str | None = None
 
     @property
     def has_previous(self) -> bool:
-        return self.page > 1
+        return self.previous_before is not None
 
     @property
     def has_next(self) -> bool:
-        return self.page < self.pages
+        return self.next_after is not None
+
+    @property
+    def is_first(self) -> bool:
+        """The newest posts: the page the front's script offers new posts on."""
+        return self.previous_before is None
+
+
+# Newest first; ties (same second on two networks) in a fixed order, so pages never overlap.
+# Every column the same way: the posts' index (created_at, network, post_id) read backwards
+# gives the order, so a page reads its rows at the key and sorts nothing (a mixed order had
+# the whole front sorted for every page).
+FRONT_ORDER: KeyOrder = (
+    (t.posts.c.created_at, True),
+    (t.posts.c.network, True),
+    (t.posts.c.post_id, True),
+)
+_POST_COLUMNS = (
+    t.posts.c.network,
+    t.posts.c.post_id,
+    t.posts.c.author_id,
+    t.posts.c.author_handle,
+    t.posts.c.text,
+    t.posts.c.created_at,
+)
 
 
 def _on_the_front(accounts: Iterable[ShopAccount]) -> list[ColumnElement[bool]]:
@@ -63,36 +101,105 @@ def _on_the_front(accounts: Iterable[ShopAccount]) -> list[ColumnElement[bool]]:
 
 
 def count_shoppable_posts(connection: Connection, accounts: Iterable[ShopAccount] = ()) -> int:
+    """The front's posts counted from the rows: every one of them is read."""
     query = select(func.count()).select_from(t.posts).where(*_on_the_front(accounts))
     return int(connection.execute(query).scalar_one())
 
 
-def shoppable_posts(
-    connection: Connection, page: int, per_page: int, accounts: Iterable[ShopAccount] = ()
-) -> FrontPage:
-    """Page `page` (1-based) of the shop's shoppable posts (those of `accounts`, when there
-    are any), newest first."""
+def count_front_posts(
+    connection: Connection, now: datetime, accounts: Iterable[ShopAccount] = ()
+) -> int:
+    """How many posts the front shows: the kept count of shoppable posts (fresh in this
+    snapshot, no shop accounts singling posts out) less the erased ones, read from the
+    index on erased posts; else counted from the rows."""
     accounts = tuple(accounts)
-    total = count_shoppable_posts(connection, accounts)
+    kept = kept_shoppable_posts(connection, now, accounts)
+    if kept is None:
+        return count_shoppable_posts(connection, accounts)
+    erased = (
+        select(func.count())
+        .select_from(t.posts)
+        .where(t.posts.c.text.is_(None), *shoppable_conditions(t.posts))
+    )
+    return kept - int(connection.execute(erased).scalar_one())
+
+
+def _key_of(row: Any) -> list[Any]:
+    return [row.created_at, row.network, row.post_id]
+
+
+def _front_query(accounts: Iterable[ShopAccount]) -> Select[Any]:
+    return select(*_POST_COLUMNS).where(*_on_the_front(accounts))
+
+
+def shoppable_posts(
+    connection: Connection,
+    page: int,
+    per_page: int,
+    accounts: Iterable[ShopAccount] = (),
+    now: datetime | None = None,
+) -> FrontPage:
+    """Page `page` (1-based, by OFFSET: the `?page=N` links) of the shop's shoppable posts
+    (those of `accounts`, when there are any), newest first, with the cursors of the pages
+    beside it."""
+    accounts = tuple(accounts)
+    total = _total(connection, now, accounts)
     pages = max(1, -(-total // per_page))
     rows = connection.execute(
-        select(
-            t.posts.c.network,
-            t.posts.c.post_id,
-            t.posts.c.author_id,
-            t.posts.c.author_handle,
-            t.posts.c.text,
-            t.posts.c.created_at,
-        )
-        .where(*_on_the_front(accounts))
-        # Ties (same second on two networks) in a fixed order, so pages never overlap.
-        .order_by(t.posts.c.created_at.desc(), t.posts.c.network, t.posts.c.post_id.desc())
-        .limit(per_page)
-        .offset((page - 1) * per_page)
+        order_by(_front_query(accounts), FRONT_ORDER).limit(per_page).offset((page - 1) * per_page)
     ).all()
+    return FrontPage(
+        posts=_shown(connection, rows),
+        page=page,
+        pages=pages,
+        total=total,
+        next_after=encode_cursor(_key_of(rows[-1])) if rows and page < pages else None,
+        previous_before=encode_cursor(_key_of(rows[0])) if rows and page > 1 else None,
+    )
+
+
+def front_page(
+    connection: Connection,
+    per_page: int,
+    accounts: Iterable[ShopAccount] = (),
+    *,
+    after: str = "",
+    before: str = "",
+    now: datetime | None = None,
+) -> FrontPage:
+    """The page of the front's posts after the cursor `after` (before `before`; the first
+    page without either), read from the posts' index at the key. BadCursor for a cursor the
+    front did not hand out."""
+    accounts = tuple(accounts)
+    rows, next_after, previous = keyset_page(
+        connection,
+        _front_query(accounts),
+        FRONT_ORDER,
+        _key_of,
+        after=after,
+        before=before,
+        limit=per_page,
+    )
+    total = _total(connection, now, accounts)
+    return FrontPage(
+        posts=_shown(connection, rows),
+        page=0 if after or before else 1,
+        pages=max(1, -(-total // per_page)),
+        total=total,
+        next_after=next_after,
+        previous_before=previous,
+    )
+
+
+def _total(connection: Connection, now: datetime | None, accounts: tuple[ShopAccount, ...]) -> int:
+    if now is None:
+        return count_shoppable_posts(connection, accounts)
+    return count_front_posts(connection, now, accounts)
+
+
+def _shown(connection: Connection, rows: Sequence[Any]) -> tuple[FrontPost, ...]:
     products = _products_of(connection, [(row.network, row.post_id) for row in rows])
-    posts = front_posts(connection, rows, products)
-    return FrontPage(posts=posts, page=page, pages=pages, total=total)
+    return front_posts(connection, rows, products)
 
 
 def front_posts(
@@ -141,7 +248,8 @@ def _products_of(
             p.c.availability,
         )
         .join(p, p.c.product_id == pp.c.product_id)
-        .where(tuple_(pp.c.network, pp.c.post_id).in_(keys))
+        # Per network, not a row-value IN list: SQLite read the whole table for that.
+        .where(_keys_in(pp.c.network, pp.c.post_id, keys))
         .order_by(pp.c.network, pp.c.post_id, pp.c.position)
     )
     found: dict[tuple[str, str], list[FrontProduct]] = {}

@@ -19,8 +19,14 @@ from typing import Annotated, Literal
 from fastapi import Depends, HTTPException, Request, Security
 from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBearer
 
-from hashcart.store.api_tokens import use_token
-from hashcart.web.context import SESSION_COOKIES, hashcart_of, shopper_of, unit_of_work
+from hashcart.store.api_tokens import active_token, mark_used, needs_marking
+from hashcart.web.context import (
+    SESSION_COOKIES,
+    hashcart_of,
+    read_only,
+    shopper_of,
+    unit_of_work,
+)
 from hashcart.web.tokens import digest
 
 REALM = "hashcart"
@@ -70,10 +76,15 @@ def api_caller(
         if scheme.lower() != "bearer" or not secret:
             raise _unauthorized("Send `Authorization: Bearer <token>`.", "invalid_request")
         app = hashcart_of(request)
-        with unit_of_work(request) as connection:
-            token = use_token(connection, digest(secret), app.clock.now())
+        now = app.clock.now()
+        # A read; the write that marks the token used only when its mark is a minute old.
+        with read_only(request) as connection:
+            token = active_token(connection, digest(secret))
         if token is None:
             raise _unauthorized("This API token is unknown or revoked.", "invalid_token")
+        if needs_marking(token, now):
+            with unit_of_work(request) as connection:
+                mark_used(connection, token.id, now)
         return ApiCaller("merchant", token_id=token.id)
     shopper = shopper_of(request)
     if shopper is not None:

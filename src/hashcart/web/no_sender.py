@@ -19,6 +19,7 @@ from hashcart.networks import registry
 from hashcart.ports import EMAIL_NETWORK
 from hashcart.store import shop_connections
 from hashcart.store.database import read_only_transaction
+from hashcart.views.console import OUTBOX_COUNT_CAP, shown_count
 
 
 @dataclass(frozen=True)
@@ -30,6 +31,11 @@ class NoSender:
     waiting: int
     to_set: tuple[str, ...]  # the settings that would give it a sender
     networks_page: bool  # set on the console's Networks page (email is not)
+
+    @property
+    def shown_waiting(self) -> int | str:
+        """As the page shows it: the number, or "1,000+" (counting stops there)."""
+        return shown_count(self.waiting)
 
     @property
     def env_names(self) -> tuple[str, ...]:
@@ -73,7 +79,7 @@ def waiting_without_sender(app: App) -> list[NoSender]:
     """Each channel with queued messages and no sender configured, with what to set."""
     settings = app.effective_settings()
     with app.unit_of_work(read_only=True) as uow:
-        queued = uow.outbox.waiting_without_sender(())
+        queued = uow.outbox.waiting_without_sender((), up_to=OUTBOX_COUNT_CAP)
     with read_only_transaction(app.engine) as connection:
         # A shop account connected on the Networks page sends, whatever is pasted.
         connected = shop_connections.connections(connection)

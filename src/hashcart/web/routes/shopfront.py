@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, Depends, Request
 from starlette.responses import JSONResponse, Response
@@ -21,13 +21,16 @@ from hashcart.domain.carts import UNAVAILABLE
 from hashcart.domain.posts import Network
 from hashcart.networks.post_urls import post_url, web_url
 from hashcart.networks.x.guidance import REPLY_RULE, ask_with
+from hashcart.views.keyset import MAX_CURSOR, BadCursor
 from hashcart.views.pictures import thumbnails
 from hashcart.views.product_page import product_path
 from hashcart.views.shopfront import (
+    FrontPage,
     FrontPost,
     FrontProduct,
     cart_quantities,
-    count_shoppable_posts,
+    count_front_posts,
+    front_page,
     shoppable_posts,
 )
 from hashcart.web.context import (
@@ -148,32 +151,60 @@ def _page_number(raw: str | None) -> int | None:
     return number if number >= 1 else None
 
 
+def _page_query(number: int, after: str, before: str) -> str:
+    """This page's query string, as its forms come back to it."""
+    if after:
+        return "?" + urlencode({"after": after})
+    if before:
+        return "?" + urlencode({"before": before})
+    return f"?page={number}" if number > 1 else ""
+
+
 def _not_found(request: Request, message: str) -> Response:
     return render(request, "error.html", 404, title="Not found", message=message)
 
 
 @router.get("/s/{shop_slug}")
-def shop_front(request: Request, shop_slug: str, page: str | None = None) -> Response:
+def shop_front(
+    request: Request,
+    shop_slug: str,
+    page: str | None = None,
+    after: str = "",
+    before: str = "",
+) -> Response:
+    """The front's pages: the newest posts, then `?after=CURSOR` (older) and `?before=CURSOR`
+    (newer), read by key; `?page=N` links (the paging before) keep working."""
     app = hashcart_of(request)
     if shop_slug != app.settings.shop_slug:
         return _not_found(request, "There is no shop at this address.")
     number = _page_number(page)
-    if number is None:
+    if number is None or len(after) > MAX_CURSOR or len(before) > MAX_CURSOR:
         return _not_found(request, "There is no such page of this shop.")
     # The tags and shop accounts in force: the merchant may have changed them in the console.
     settings = app.effective_settings()
     cart_tag = settings.cart_tags[0]
     shopper = shopper_of(request)
+    accounts = settings.parsed_shop_accounts()
+    now = app.clock.now()
     with read_only(request) as connection:
-        found = shoppable_posts(connection, number, POSTS_PER_PAGE, settings.parsed_shop_accounts())
+        found: FrontPage
+        try:
+            if number > 1 and not (after or before):
+                found = shoppable_posts(connection, number, POSTS_PER_PAGE, accounts, now)
+            else:
+                found = front_page(
+                    connection, POSTS_PER_PAGE, accounts, after=after, before=before, now=now
+                )
+        except BadCursor:
+            return _not_found(request, "There is no such page of this shop.")
         # What is in their cart already, whether added here or by a reply.
         in_cart = cart_quantities(connection, shopper.id) if shopper else {}
         pictures = thumbnails(
             connection, [product.product_id for post in found.posts for product in post.products]
         )
-    if number > found.pages:
+    if found.page > found.pages or ((after or before) and not found.posts):
         return _not_found(request, "There is no such page of this shop.")
-    here = f"/s/{shop_slug}" + (f"?page={number}" if number > 1 else "")
+    here = f"/s/{shop_slug}" + _page_query(number, after, before)
     return render(
         request,
         "shop/front.html",
@@ -197,5 +228,5 @@ def shop_front_count(request: Request, shop_slug: str) -> Response:
         return JSONResponse({"detail": "no such shop"}, 404)
     accounts = app.effective_settings().parsed_shop_accounts()
     with read_only(request) as connection:
-        total = count_shoppable_posts(connection, accounts)
+        total = count_front_posts(connection, app.clock.now(), accounts)
     return JSONResponse({"total": total}, headers={"Cache-Control": "no-store"})
