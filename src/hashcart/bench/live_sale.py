@@ -6,7 +6,11 @@ networks' payloads, some late, some twice) and are handed to the live sink
 (services/live_ingest.LiveIngest, as the listeners and webhooks hand them: each call a batch
 through the unit of work, the claim handler recording and settling in its transaction), while
 serve's settle step (services/sales.SettleTimer) runs every second beside it. The feed then
-waits until every claim is settled.
+waits until every claim is settled. With `ingest_processes` N above 1 the path runs in N
+spawned processes, as N listeners of one shop would: each is handed its share of the same
+feed (`ingest_share`: by network up to 3, else by the author, so one shopper's posts stay in
+one process), ingests and settles it with its own settle timer, all on the same database,
+and the figures are taken over all of them as for one.
 
 **naive**: the same claims in the same arrival order, each in its own transaction: lock the
 item's row, count its holds, hold a unit or waitlist, queue the reply. It serves claims as
@@ -23,9 +27,13 @@ and answered once, and the winners of each item the first claims by platform tim
 
 from __future__ import annotations
 
+import gc
+import multiprocessing
 import statistics
 import threading
 import time
+import traceback
+import zlib
 from collections import defaultdict
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
@@ -35,6 +43,7 @@ from typing import Any
 
 from sqlalchemy import func, insert, select
 
+from hashcart.bench.cpu import postgres_cpu_seconds, postmaster_of
 from hashcart.bench.postgres import BenchServer
 from hashcart.bootstrap import App, open_app
 from hashcart.clock import SystemClock
@@ -63,7 +72,14 @@ from hashcart.synthetic.sale import (
     start_us_of,
 )
 
-__all__ = ["LiveSaleConfig", "LiveSaleResult", "PathFigures", "run_live_sale"]
+__all__ = [
+    "LiveSaleConfig",
+    "LiveSaleResult",
+    "PathCpu",
+    "PathFigures",
+    "ingest_share",
+    "run_live_sale",
+]
 
 BENCH_HOST = "shop.example"
 NETWORK_FORMAT = {"x": Format.X, "mastodon": Format.MASTODON, "bluesky": Format.JETSTREAM}
@@ -71,6 +87,11 @@ NETWORK_FORMAT = {"x": Format.X, "mastodon": Format.MASTODON, "bluesky": Format.
 TICK = 0.05
 # The share of the shoppers linked to a shop account (the others are asked to link).
 LINKED_SHARE = 0.9
+# How fast the feed's payloads are assumed to reach ingest processes through their pipes
+# when the feed's start is chosen (bytes a second): about half of what a spawned process
+# took in, unpickled, at load 8 (115 MB/s of 784-byte payloads). A process handed its share
+# after the start says so (`_run_hashcart_processes`).
+HANDOVER_BYTES_PER_SECOND = 50_000_000
 
 
 @dataclass(frozen=True)
@@ -87,6 +108,8 @@ class LiveSaleConfig:
     # A path that falls behind is handed claims until the feed's time plus this, no longer
     # (the naive one may never catch up); what it never got counts as unsettled.
     overtime: float = 60.0
+    # The hashcart path's ingest processes (1: in the bench's own process, as before).
+    ingest_processes: int = 1
 
 
 @dataclass
@@ -124,6 +147,15 @@ class PathFigures:
 
 
 @dataclass
+class PathCpu:
+    """CPU seconds a path took while its feed ran and drained: each process that ingested
+    (the bench's own for one), and the PostgreSQL server's (None when it runs elsewhere)."""
+
+    processes: list[float]
+    postgres: float | None
+
+
+@dataclass
 class LiveSaleResult:
     database: str
     rate: int
@@ -134,6 +166,8 @@ class LiveSaleResult:
     deliveries: int  # payloads handed over, redeliveries included
     claims: int  # distinct claims
     paths: list[PathFigures] = field(default_factory=list)
+    ingest_processes: int = 1
+    cpu: dict[str, PathCpu] = field(default_factory=dict)
 
     @property
     def goal_met(self) -> bool:
@@ -175,6 +209,8 @@ class LiveSaleResult:
             "claims": self.claims,
             "goal_met": self.goal_met,
             "paths": {p.path: {**asdict(p), "correct": p.correct} for p in self.paths},
+            "ingest_processes": self.ingest_processes,
+            "cpu": {path: asdict(cpu) for path, cpu in self.cpu.items()},
         }
 
 
@@ -368,19 +404,23 @@ class _Feed:
                 time.sleep(TICK - spent)
 
 
-def _made_feed(arrivals: list[SaleArrival], limit: float) -> _Feed:
+def _made_feed(arrivals: list[SaleArrival], limit: float, *, handed_over: bool = False) -> _Feed:
     """The feed with every payload made, its clock starting a moment after they are: the
     payloads' times count from that moment, so it is chosen before they are made (from the
     time the first thousand took, with room to spare) and they are made again should the
-    machine be slower than that."""
+    machine be slower than that. `handed_over`: the payloads go to ingest processes
+    through pipes before the start, which the room allows for too."""
     posts = sale_posts()
     sample = arrivals[:1000]
     began = time.perf_counter()
-    for arrival in sample:
-        sale_payload(arrival, 0, posts)
+    sample_bytes = sum(len(sale_payload(arrival, 0, posts)) for arrival in sample)
     each = (time.perf_counter() - began) / max(len(sample), 1)
+    handover = 0.0
+    if handed_over:
+        mean_bytes = sample_bytes / max(len(sample), 1)
+        handover = 1.0 + mean_bytes * len(arrivals) / HANDOVER_BYTES_PER_SECOND
     while True:
-        room = 2 * each * len(arrivals) + 1.0
+        room = 2 * each * len(arrivals) + 1.0 + handover
         start = start_us_of(datetime.now(UTC) + timedelta(seconds=room))
         payloads = [sale_payload(arrival, start, posts) for arrival in arrivals]
         if start_us_of(datetime.now(UTC)) < start:
@@ -417,6 +457,150 @@ def _run_hashcart(
             time.sleep(0.2)
     finally:
         timer.stop()
+
+
+# --- several ingest processes ---
+
+
+def ingest_share(arrival: SaleArrival, processes: int) -> int:
+    """Which of `processes` ingest processes is handed `arrival`: as one listener a network
+    when there are no more processes than networks (two: X and Bluesky in one, Mastodon in
+    the other), else by a stable hash of the author's account, so each shopper's posts,
+    redeliveries included, stay in one process in their order."""
+    if processes <= len(SALE_NETWORKS):
+        return SALE_NETWORKS.index(arrival.network) % processes
+    account, _ = sale_shopper(arrival.network, arrival.shopper)
+    return zlib.crc32(f"{arrival.network} {account}".encode()) % processes
+
+
+@dataclass
+class _ShareReport:
+    """What one ingest process sends back: its CPU, how long before the feed's start its
+    payloads reached it, and its feed's handovers and its commits' stamps."""
+
+    cpu: float
+    margin: float
+    arrived: dict[int, datetime]
+    committed: dict[datetime, datetime]
+
+
+def _ingest_process(
+    connection: Any, values: dict[str, Any], config: LiveSaleConfig, number: int
+) -> None:
+    """One spawned ingest process: it opens the app on the bench's database and makes its
+    share of the arrivals, says it is ready, is handed its payloads and the feed's start,
+    then ingests and settles them as the one-process path does and sends its report.
+    `values`: the bench's settings as values (their class may be local to `load_settings`,
+    which pickle cannot name), validated again here without reading the environment."""
+    app: App | None = None
+    try:
+        stamps = _Stamps()
+        app = open_app(Settings.model_validate(values), _StampingClock(stamps))
+        _stamp_commits(app, stamps)
+        arrivals = sale_arrivals(
+            config.rate, config.seconds, config.items, config.shoppers, config.seed
+        )
+        mine = [a for a in arrivals if ingest_share(a, config.ingest_processes) == number]
+        del arrivals
+        gc.freeze()  # as the CLI does once imported (hashcart.cli.freeze_imports)
+        connection.send(("ready", len(mine)))
+        start_us, limit, payloads = connection.recv()
+        margin = start_us / 1_000_000 - time.time()
+        feed = _Feed(mine, start_us, limit, payloads=payloads)
+        began = time.process_time()
+        _run_hashcart(app, feed, stamps, config, lambda _: None)
+        cpu = time.process_time() - began
+        connection.send(("done", _ShareReport(cpu, margin, feed.arrived, stamps.committed)))
+    except BaseException:
+        connection.send(("failed", traceback.format_exc()))
+        raise
+    finally:
+        if app is not None:
+            app.engine.dispose()
+        connection.close()
+
+
+def _answer(connection: Any, expected: str) -> Any:
+    kind, value = connection.recv()
+    if kind != expected:
+        raise RuntimeError(f"an ingest process failed:\n{value}")
+    return value
+
+
+def _run_hashcart_processes(
+    settings: Settings,
+    config: LiveSaleConfig,
+    arrivals: list[SaleArrival],
+    stamps: _Stamps,
+    postmaster: int | None,
+    say: Callable[[str], None],
+) -> tuple[_Feed, PathCpu]:
+    """The hashcart path in `config.ingest_processes` spawned processes on the database
+    `settings` names (its sale opened): the feed made here, each share handed to its
+    process, their handovers and stamps gathered into the feed and `stamps`. A reading of
+    the same microsecond in two processes keeps the later commit (a latency counted long,
+    never short)."""
+    count = config.ingest_processes
+    spawn = multiprocessing.get_context("spawn")
+    pipes, processes = [], []
+    try:
+        for number in range(count):
+            ours, theirs = spawn.Pipe()
+            process = spawn.Process(
+                target=_ingest_process,
+                args=(theirs, settings.model_dump(), config, number),
+                name=f"hashcart-bench-ingest-{number}",
+                daemon=True,
+            )
+            process.start()
+            theirs.close()
+            pipes.append(ours)
+            processes.append(process)
+        sizes = [_answer(pipe, "ready") for pipe in pipes]
+        shown = " + ".join(f"{size:,}" for size in sizes)
+        say(f"hashcart: {count} ingest processes ready, with {shown} deliveries")
+        feed = _made_feed(arrivals, config.seconds + config.overtime, handed_over=True)
+        shares: list[list[bytes]] = [[] for _ in range(count)]
+        for arrival, payload in zip(arrivals, feed.payloads, strict=True):
+            shares[ingest_share(arrival, count)].append(payload)
+        postgres = _PostgresCpu(postmaster)
+        for pipe, share in zip(pipes, shares, strict=True):
+            pipe.send((feed.start_us, feed.limit, share))
+        del shares
+        reports: list[_ShareReport] = [_answer(pipe, "done") for pipe in pipes]
+        postgres_spent = postgres.spent()
+        for process in processes:
+            process.join()
+    finally:
+        for process in processes:
+            if process.is_alive():
+                process.kill()
+                process.join()
+        for pipe in pipes:
+            pipe.close()
+    late = [round(-r.margin, 3) for r in reports if r.margin < 0]
+    if late:
+        say(f"hashcart: payloads reached ingest processes after the feed's start by {late} s")
+    for report in reports:
+        feed.arrived.update(report.arrived)  # each claim's deliveries are in one share
+        for moment, done in report.committed.items():
+            known = stamps.committed.get(moment)
+            stamps.committed[moment] = done if known is None else max(known, done)
+    return feed, PathCpu([round(r.cpu, 2) for r in reports], postgres_spent)
+
+
+class _PostgresCpu:
+    """The PostgreSQL server's CPU seconds from its making to `spent` (None: not visible)."""
+
+    def __init__(self, postmaster: int | None) -> None:
+        self.postmaster = postmaster
+        self.began = postgres_cpu_seconds(postmaster) if postmaster else None
+
+    def spent(self) -> float | None:
+        if self.postmaster is None or self.began is None:
+            return None
+        now = postgres_cpu_seconds(self.postmaster)
+        return None if now is None else round(now - self.began, 2)
 
 
 def _provisional(app: App) -> int:
@@ -644,32 +828,43 @@ def run_live_sale(
         deliveries=len(arrivals),
         claims=distinct,
     )
+    result.ingest_processes = config.ingest_processes
+    postmaster = postmaster_of(server.url)
     for path in ("hashcart", "naive"):
         with server.database(path) as url:
             stamps = _Stamps()
-            app = open_app(
-                settings.model_copy(update={"database_url": url}), _StampingClock(stamps)
-            )
+            path_settings = settings.model_copy(update={"database_url": url})
+            app = open_app(path_settings, _StampingClock(stamps))
             _stamp_commits(app, stamps)
             try:
                 sale = _open_shop(app, config)
                 say(f"{path}: {distinct:,} claims at {config.rate:,}/s for {config.seconds:g} s")
-                # The burst starts once its payloads are made: their times count from then.
-                feed = _made_feed(arrivals, config.seconds + config.overtime)
+                if path == "hashcart" and config.ingest_processes > 1:
+                    feed, cpu = _run_hashcart_processes(
+                        path_settings, config, arrivals, stamps, postmaster, say
+                    )
+                else:
+                    # The burst starts once its payloads are made: their times count from then.
+                    feed = _made_feed(arrivals, config.seconds + config.overtime)
+                    postgres = _PostgresCpu(postmaster)
+                    began = time.process_time()  # every thread's: the settle timer's too
+                    if path == "hashcart":
+                        _run_hashcart(app, feed, stamps, config, say)
+                    else:
+                        _run_naive(app, feed, stamps, config, sale)
+                    cpu = PathCpu([round(time.process_time() - began, 2)], postgres.spent())
+                result.cpu[path] = cpu
                 ids = {
                     (a.network, sale_post_id(a, feed.start_us)): a.index
                     for a in arrivals
                     if not a.duplicate
                 }
-                if path == "hashcart":
-                    _run_hashcart(app, feed, stamps, config, say)
-                else:
-                    _run_naive(app, feed, stamps, config, sale)
                 figures = _figures(path, app, feed, stamps, config, ids)
                 result.paths.append(figures)
                 say(
                     f"{path}: {figures.settled:,} settled, "
-                    f"{figures.settled_per_second:,.0f}/s, winners' p99 {figures.won_p99} s"
+                    f"{figures.settled_per_second:,.0f}/s, winners' p99 {figures.won_p99} s; "
+                    f"CPU {cpu.processes} s, PostgreSQL {cpu.postgres} s"
                 )
             finally:
                 app.engine.dispose()

@@ -59,6 +59,17 @@ def bench(
     stock: Annotated[
         int, typer.Option("--stock", min=1, help="live-sale: units of each item.")
     ] = 20,
+    ingest_processes: Annotated[
+        int,
+        typer.Option(
+            "--ingest-processes",
+            min=1,
+            max=32,
+            help="live-sale: the hashcart path's ingest processes, as that many listeners "
+            "on one database (by network up to 3, else by author), each with its settle "
+            "timer; default 1, in the bench's own process.",
+        ),
+    ] = 1,
     requests: Annotated[
         int,
         typer.Option(
@@ -102,7 +113,7 @@ def bench(
         if len(chosen) > 1:
             fail(f"--shape {alone[0]} runs on its own: give it alone")
         if alone[0] == LIVE_SALE:
-            _live_sale(ctx, database_url, rate, seconds, items, stock, as_json)
+            _live_sale(ctx, database_url, rate, seconds, items, stock, ingest_processes, as_json)
         else:
             _pages(ctx, posts, requests, workdir, database, as_json, web_processes, database_url)
         return
@@ -162,6 +173,7 @@ def _live_sale(
     seconds: float,
     items: int,
     stock: int,
+    ingest_processes: int,
     as_json: bool,
 ) -> None:
     """`--shape live-sale` (bench/live_sale)."""
@@ -172,7 +184,9 @@ def _live_sale(
     named = database_url or (
         settings.database_url if settings.database_url.startswith("postgresql") else None
     )
-    config = LiveSaleConfig(rate=rate, seconds=seconds, items=items, stock=stock)
+    config = LiveSaleConfig(
+        rate=rate, seconds=seconds, items=items, stock=stock, ingest_processes=ingest_processes
+    )
 
     def say(line: str) -> None:
         errors.print(line, markup=False)
@@ -233,6 +247,14 @@ def _live_sale_table(result: LiveSaleResult) -> None:
         )
     Console(width=max(console.width, 200)).print(table)
     console.print(result.check_line(), markup=False, soft_wrap=True)
+    for path, cpu in result.cpu.items():
+        shown = " + ".join(f"{value:.2f}" for value in cpu.processes)
+        server = "not visible here" if cpu.postgres is None else f"{cpu.postgres:.2f} s"
+        console.print(
+            f"CPU ({path}): {len(cpu.processes)} process(es) {shown} s, PostgreSQL {server}",
+            markup=False,
+            soft_wrap=True,
+        )
 
 
 def _pages(
