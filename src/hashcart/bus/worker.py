@@ -83,6 +83,7 @@ class _Handed:
 
     partition: int
     messages: list[Msg]
+    read: list[BusMessage]  # the messages as the engine reads them, read once (message_of)
     done: asyncio.Future[bool]
 
 
@@ -286,14 +287,16 @@ class Worker:
         """Hand the partition's messages to the engine; whether they were committed. Their
         short links are followed first (`prepare`), by this partition's task, so the engine
         never waits on a network while other partitions' batches queue behind it."""
+        # Read once, here: each read parses the message's metadata and headers again.
+        read = [message_of(message, partition) for message in fetched]
         if self.prepare is not None:
             try:
-                await self.prepare([message_of(message, partition) for message in fetched])
+                await self.prepare(read)
             except Exception as error:  # not committed: handed back, redelivered
                 _log.warning("bus: partition %d: preparing a batch: %r", partition, error)
                 return False
         done: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
-        self._handed.append(_Handed(partition, fetched, done))
+        self._handed.append(_Handed(partition, fetched, read, done))
         self._handing.set()
         return await done
 
@@ -323,7 +326,7 @@ class Worker:
     async def _process(self, taken: list[_Handed]) -> bool:
         # Each partition's messages stay in their order: the engine keeps an account's
         # posts in the order it reads them.
-        batch = [message_of(message, h.partition) for h in taken for message in h.messages]
+        batch = [item for h in taken for item in h.read]
         started = time.perf_counter()
         try:
             await asyncio.to_thread(self.handle, batch)

@@ -39,11 +39,13 @@ from hashcart.ports import (
     StoredPost,
     WaitingCart,
 )
+from hashcart.store import keyed_reads as keyed
 from hashcart.store import order_care, stock_counts
 from hashcart.store import schema as t
 from hashcart.store.buys import StoredBuys
 from hashcart.store.database import write_transaction
 from hashcart.store.forget import Forgotten, forget_network_account
+from hashcart.store.keyed_reads import read_keyed
 from hashcart.store.offers import StoredOffers
 from hashcart.store.sales import StoredSales
 
@@ -155,6 +157,12 @@ class Repository:
     ) -> dict[tuple[Network, str], list[str]]:
         """Each stored post's products, in the order its links name them."""
         found: dict[tuple[Network, str], list[str]] = {}
+        if self._dialect == "postgresql":
+            for network, post_id, product_id in read_keyed(
+                self.connection, keyed.PRODUCTS_OF_POSTS, keys
+            ):
+                found.setdefault((Network(network), post_id), []).append(product_id)
+            return found
         for network, post_ids in _by_network(keys):
             rows = self.connection.execute(
                 _PRODUCTS_OF_POSTS, {"network": network, "post_ids": post_ids}
@@ -165,6 +173,9 @@ class Repository:
 
     def existing_posts(self, keys: Sequence[tuple[Network, str]]) -> set[tuple[Network, str]]:
         """Which of these posts are stored."""
+        if self._dialect == "postgresql":
+            stored = read_keyed(self.connection, keyed.POSTS_AMONG, keys)
+            return {(Network(network), post_id) for network, post_id in stored}
         found: set[tuple[Network, str]] = set()
         for network, post_ids in _by_network(keys):
             rows = self.connection.execute(_POSTS_AMONG, {"network": network, "post_ids": post_ids})
@@ -173,6 +184,9 @@ class Repository:
 
     def deleted_among(self, keys: Sequence[tuple[Network, str]]) -> set[tuple[Network, str]]:
         """Which of these posts their authors deleted (deletions may come first)."""
+        if self._dialect == "postgresql":
+            deleted = read_keyed(self.connection, keyed.DELETIONS_AMONG, keys)
+            return {(Network(network), post_id) for network, post_id in deleted}
         found: set[tuple[Network, str]] = set()
         for network, post_ids in _by_network(keys):
             rows = self.connection.execute(
@@ -186,6 +200,12 @@ class Repository:
     ) -> dict[tuple[Network, str], list[StoredPost]]:
         """Trigger posts not acted on yet whose parent is one of these posts, by parent."""
         found: dict[tuple[Network, str], list[StoredPost]] = {}
+        if self._dialect == "postgresql":
+            for row in read_keyed(self.connection, _WAITING_FOR_ANY_KEYED, keys):
+                post = _stored_post(row._mapping)
+                assert post.parent_id is not None
+                found.setdefault((post.network, post.parent_id), []).append(post)
+            return found
         for network, post_ids in _by_network(keys):
             rows = self.connection.execute(
                 _WAITING_FOR_ANY, {"network": network, "parent_ids": post_ids}
@@ -286,6 +306,12 @@ class Repository:
         """The customer each linked account belongs to, with how to reach them (unlinked
         accounts are absent): one statement a network, so a batch's triggers cost one read."""
         found: dict[tuple[Network, str], Contact] = {}
+        if self._dialect == "postgresql":
+            for network, account_id, customer_id, email, notify_by in read_keyed(
+                self.connection, keyed.LINKED_CONTACTS, keys
+            ):
+                found[(Network(network), account_id)] = Contact(int(customer_id), email, notify_by)
+            return found
         for network, account_ids in _by_network(keys):
             rows = self.connection.execute(
                 _LINKED_CONTACTS, {"network": network, "account_ids": account_ids}
@@ -788,6 +814,7 @@ _WAITING_FOR_ANY = (
     )
     .order_by(t.posts.c.created_at, t.posts.c.post_id)
 )
+_WAITING_FOR_ANY_KEYED = keyed.waiting_for_any(_NOT_ACTED)
 _PRODUCTS_OF_POSTS = (
     select(t.post_products.c.post_id, t.post_products.c.product_id)
     .where(

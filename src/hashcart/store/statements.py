@@ -14,7 +14,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import msgspec
-from sqlalchemy import Connection, Insert, Table, TextClause, literal_column, text
+from sqlalchemy import Boolean, Connection, Insert, Table, TextClause, literal_column, text
+from sqlalchemy.exc import DBAPIError
 
 from hashcart.store import schema as t
 
@@ -84,24 +85,48 @@ def insert_rows_ignoring(
     """INSERT … ON CONFLICT DO NOTHING of many rows (each with the same keys); the
     `returning` columns of the rows that went in.
 
-    On PostgreSQL one statement of arrays (`unnest`), whose text is the same whatever the
-    number of rows: psycopg converts a statement's text once and caches it only under 4,096
-    characters and 50 parameters, so the many-row form SQLAlchemy builds for an executemany
-    with RETURNING (one `VALUES (…), (…)` page a batch size) was parsed again with a regular
-    expression at every batch: 22 % of a bus worker's CPU (docs/benchmarks.md, "The bus,
-    fourth pass"). Elsewhere SQLAlchemy's statement."""
+    On PostgreSQL one statement whose rows are one JSON parameter (`json_records`), so its
+    text is the same whatever the number of rows: psycopg converts a statement's text once
+    and caches it only under 4,096 characters and 50 parameters, so the many-row form
+    SQLAlchemy builds for an executemany with RETURNING (one `VALUES (…), (…)` page a batch
+    size) was parsed again with a regular expression at every batch (22 % of a bus
+    worker's CPU, docs/benchmarks.md "The bus, fourth pass"). One JSON text rather than one
+    array a column (`unnest`, session 24): psycopg dumps an array element by element in
+    Python, msgspec the rows in C (docs/benchmarks.md, "The bus, fifth pass"); the live
+    sale's claims were already written this way. Elsewhere SQLAlchemy's statement."""
     if not rows:
         return []
     if connection.dialect.name != "postgresql":
         statement = _returning_insert(connection.dialect.name, table, tuple(returning))
         return list(connection.execute(statement, list(rows)))
     names = tuple(rows[0])
-    arrays: dict[str, list[Any]] = {}
-    for name in names:
-        process = table.c[name].type.bind_processor(connection.dialect)
-        values = [row[name] for row in rows]
-        arrays[name] = [process(value) for value in values] if process else values
-    return list(connection.execute(_unnested_insert(table, names, tuple(returning)), arrays))
+    processors = [
+        (name, process)
+        for name in names
+        if (process := table.c[name].type.bind_processor(connection.dialect)) is not None
+        and not isinstance(table.c[name].type, Boolean)  # a bool is JSON's own true / false
+    ]
+    if processors:
+        rows = [
+            {**row, **{name: process(row[name]) for name, process in processors}} for row in rows
+        ]
+    inserting = _json_insert(table, names, tuple(returning))
+    try:
+        return list(connection.execute(inserting, {"rows": records_of(rows)}))
+    except DBAPIError as error:
+        _refuse_nul(rows, error)
+        raise
+
+
+def _refuse_nul(rows: Sequence[dict[str, Any]], error: DBAPIError) -> None:
+    """A NUL in a text: PostgreSQL's JSON reader refuses it as "unsupported Unicode escape
+    sequence"; said here as psycopg said it when the rows were arrays, so the dead letter
+    a post with one becomes still names the NUL. Looked for only once refused: the rows that
+    go in pay nothing for it."""
+    if any(isinstance(value, str) and "\x00" in value for row in rows for value in row.values()):
+        import psycopg
+
+        raise psycopg.DataError("PostgreSQL text fields cannot contain NUL (0x00) bytes") from error
 
 
 @functools.cache
@@ -112,19 +137,17 @@ def _returning_insert(dialect: str, table: Table, returning: tuple[str, ...]) ->
 
 
 @functools.cache
-def _unnested_insert(
-    table: Table, names: tuple[str, ...], returning: tuple[str, ...]
-) -> TextClause:
+def _json_insert(table: Table, names: tuple[str, ...], returning: tuple[str, ...]) -> TextClause:
     from sqlalchemy.dialects import postgresql
 
     dialect = postgresql.dialect()  # type: ignore[no-untyped-call]
-    # Each array as its column's type without a length: an explicit CAST to varchar(n)
-    # would cut a longer text short where the INSERT refuses it.
-    arrays = ", ".join(
-        f"CAST(:{name} AS {_LENGTH.sub('', table.c[name].type.compile(dialect=dialect))}[])"
-        for name in names
-    )
+    # Each record's field as its column's type without a length: reading a longer text as
+    # varchar(n) would cut it short where the INSERT refuses it.
+    columns = {name: _LENGTH.sub("", table.c[name].type.compile(dialect=dialect)) for name in names}
+    quoted = ", ".join(f'"{name}"' for name in names)
+    selected = ", ".join(f'r."{name}"' for name in names)
     return text(
-        f"INSERT INTO {table.name} ({', '.join(names)}) SELECT * FROM unnest({arrays}) "
+        f"INSERT INTO {table.name} ({quoted}) SELECT {selected} "
+        f"FROM {json_records(columns)} "
         f"ON CONFLICT DO NOTHING RETURNING {', '.join(returning)}"
     )

@@ -82,6 +82,14 @@ class Cluster:
         routes = ", ".join(f"nats-route://127.0.0.1:{route}" for _, route, _ in ports)
         for number, (client, route, http) in enumerate(ports):
             name = f"n{number}"
+            # One node alone is a plain JetStream server: in a cluster block it would wait
+            # for peers that never come (bench_latency's NODES 1).
+            clustered = (
+                f"cluster {{\n  name: {CLUSTER_NAME}\n  listen: 127.0.0.1:{route}\n"
+                f"  routes: [{routes}]\n}}\n"
+                if size > 1
+                else ""
+            )
             store = self.root / name / "store"
             store.mkdir(parents=True)
             config = self.root / name / "nats.conf"
@@ -93,12 +101,7 @@ pid_file: "{self.root / name / "nats.pid"}"
 jetstream {{
   store_dir: "{store}"
 }}
-cluster {{
-  name: {CLUSTER_NAME}
-  listen: 127.0.0.1:{route}
-  routes: [{routes}]
-}}
-"""
+{clustered}"""
             )
             self.nodes.append(Node(name, client, route, http, store, config))
 
@@ -157,6 +160,8 @@ cluster {{
 
     def meta_group_complete(self) -> bool:
         running = [node for node in self.nodes if node.process is not None]
+        if len(self.nodes) == 1:
+            return True  # no meta group: one server places every stream itself
         try:
             meta = httpx.get(f"http://127.0.0.1:{running[0].http_port}/jsz", timeout=2).json()
             leader = self.node_named(meta["meta_cluster"]["leader"])

@@ -1,0 +1,99 @@
+"""PostgreSQL: the engine's reads by (network, id) keys in one statement for every network.
+
+The repository's reads by key (which of these posts are stored, deleted, waited for; their
+products; the accounts' contacts) ran one statement a network, each with an `IN` list that
+SQLAlchemy expands into a text of its own for every length. A bus worker's batch holds the
+three networks' posts, so at 1,000 triggers/s (batches of a few dozen posts) those were 18 of
+the 26 statements a batch cost, each a round trip, a compilation of its expanded list and a
+text psycopg had not prepared (docs/benchmarks.md, "The bus, fifth pass"). Here the keys are
+one JSON parameter read by `json_to_recordset` (statements.json_records' way): one statement
+of constant text whatever the networks and the number of keys, compiled and prepared once.
+
+SQLite keeps the repository's statements: there a statement is a function call, not a round
+trip, and SQLite has no JSON recordsets.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from sqlalchemy import (
+    Connection,
+    Select,
+    String,
+    Text,
+    and_,
+    bindparam,
+    cast,
+    column,
+    func,
+    select,
+)
+from sqlalchemy.dialects.postgresql import JSON
+
+from hashcart.store import schema as t
+from hashcart.store.statements import records_of
+
+# The keys as a FROM item `k` (network, id): records_of's JSON of one object a key.
+_KEYS = (
+    func.json_to_recordset(cast(bindparam("keys", type_=Text()), JSON))
+    .table_valued(column("network", String), column("id", String))
+    .render_derived(name="k", with_types=True)
+)
+
+
+def _joined(columns: Sequence[Any], table: Any, network: Any, ref: Any) -> Select[Any]:
+    matched = and_(network == _KEYS.c.network, ref == _KEYS.c.id)
+    return select(*columns).join_from(table, _KEYS, matched)
+
+
+POSTS_AMONG = _joined(
+    (t.posts.c.network, t.posts.c.post_id), t.posts, t.posts.c.network, t.posts.c.post_id
+)
+DELETIONS_AMONG = _joined(
+    (t.post_deletions.c.network, t.post_deletions.c.post_id),
+    t.post_deletions,
+    t.post_deletions.c.network,
+    t.post_deletions.c.post_id,
+)
+PRODUCTS_OF_POSTS = _joined(
+    (t.post_products.c.network, t.post_products.c.post_id, t.post_products.c.product_id),
+    t.post_products,
+    t.post_products.c.network,
+    t.post_products.c.post_id,
+).order_by(t.post_products.c.network, t.post_products.c.post_id, t.post_products.c.position)
+LINKED_CONTACTS = _joined(
+    (
+        t.account_links.c.network,
+        t.account_links.c.account_id,
+        t.account_links.c.customer_id,
+        t.customers.c.email,
+        t.customers.c.notify_by,
+    ),
+    t.account_links,
+    t.account_links.c.network,
+    t.account_links.c.account_id,
+).join(t.customers, t.customers.c.id == t.account_links.c.customer_id)
+
+
+def waiting_for_any(not_acted: Any) -> Select[Any]:
+    """Trigger posts not acted on whose parent is one of the keys, oldest first (the
+    repository's `_NOT_ACTED` passed in, so the rule has one home)."""
+    return (
+        _joined((t.posts,), t.posts, t.posts.c.network, t.posts.c.parent_id)
+        .where(t.posts.c.list_kind.is_not(None), not_acted)
+        .order_by(t.posts.c.created_at, t.posts.c.post_id)
+    )
+
+
+def read_keyed(
+    connection: Connection, statement: Select[Any], keys: Iterable[tuple[str, str]]
+) -> list[Any]:
+    """The statement's rows (each a Row) for these keys, each key asked once (a key twice
+    would join twice and answer twice)."""
+    unique = dict.fromkeys(keys)
+    if not unique:
+        return []
+    rows = records_of({"network": str(network), "id": ref} for network, ref in unique)
+    return list(connection.execute(statement, {"keys": rows}))
