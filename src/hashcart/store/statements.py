@@ -72,6 +72,13 @@ def records_of(rows: Iterable[Mapping[str, Any]]) -> str:
     return _JSON.encode(list(rows)).decode()
 
 
+def json_values(values: Iterable[Any]) -> str:
+    """Many values as one JSON array parameter (`json_array_elements_text(CAST(:p AS json))`
+    on PostgreSQL): a statement's text the same whatever their number, so it is prepared
+    once, and nothing dumped value by value in Python."""
+    return _JSON.encode(list(values)).decode()
+
+
 _JSON = msgspec.json.Encoder()
 
 
