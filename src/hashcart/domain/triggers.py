@@ -124,6 +124,12 @@ class TriggerWords:
         """Every trigger tag's normal form."""
         return frozenset(_kinds(self.by_kind))
 
+    def normal_forms_of(self, kind: str) -> frozenset[str]:
+        """One kind's tags' normal forms: the post kinds' readers ask for every post (a live
+        sale's burst: thousands a second), and making them each time was most of a reader's
+        cost."""
+        return _forms_of(self.by_kind, kind)
+
     def kind_of(self, tag: str) -> str | None:
         """The kind a tag (without its sign, any case or width) asks for, if it is a trigger."""
         return _kinds(self.by_kind).get(normalize_tag(tag))
@@ -171,6 +177,11 @@ def _follower_words(
             if first != kind:
                 raise ValueError(f"word {word!r} after {follows} asks for {first} and {kind}")
     return found
+
+
+@lru_cache(maxsize=256)
+def _forms_of(by_kind: tuple[tuple[str, tuple[str, ...]], ...], kind: str) -> frozenset[str]:
+    return frozenset(normalize_tag(tag) for tag in dict(by_kind).get(kind, ()))
 
 
 @lru_cache(maxsize=64)

@@ -34,6 +34,9 @@ MAX_HANDLE_CHARS = 320  # a Mastodon `user@domain` (30 + 1 + 253) or a Bluesky h
 EARLIEST_POST = datetime(2006, 1, 1, tzinfo=UTC)
 
 _X_ID = re.compile(r"[0-9]{1,19}")
+# White space as str.isspace says it (the regex engine asks the same Unicode table: every
+# code point checked): one search instead of a generator over each account id's characters.
+_SPACE = re.compile(r"\s")
 _MASTODON_ID = re.compile(r"[0-9A-Za-z_.~-]+")
 _DID = re.compile(r"did:[a-z]+:[A-Za-z0-9._:%-]*[A-Za-z0-9._-]")
 _RECORD_KEY = re.compile(r"[A-Za-z0-9._:~-]{1,512}")
@@ -114,7 +117,7 @@ def _account_problem(network: Network, value: str) -> str | None:
         return f"author id {_shown(value)} is not a decimal number of at most 19 digits"
     if network is Network.BLUESKY and _DID.fullmatch(value) is None:
         return f"author id {_shown(value)} is not a DID"
-    if network is Network.MASTODON and any(character.isspace() for character in value):
+    if network is Network.MASTODON and _SPACE.search(value) is not None:
         return f"author id {_shown(value)} contains white space"
     return None
 

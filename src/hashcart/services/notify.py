@@ -25,6 +25,7 @@ from hashcart.domain.messages import (
     Channel,
     NotifyBy,
     OutboundMessage,
+    Placed,
     Reason,
     SaleFacts,
     compose,
@@ -87,6 +88,43 @@ class Notices:
             )
         channel: Channel = "private" if notify_by == NotifyBy.PRIVATE_MESSAGE else "reply"
         self.messages.append(OutboundMessage(network, account_id, post_id, reason, text, channel))
+
+    def tell_placed(
+        self,
+        network: Network,
+        account_id: str,
+        handle: str,
+        post_id: str,
+        contact: Contact | None,
+        placed: Placed,
+        place: int,
+    ) -> None:
+        """`tell(network, account_id, handle, post_id, placed.reason, contact,
+        title=placed.title, sale=replace(placed.sale, place=place))` for `placed` =
+        `Shop.waitlisted_reply(network, ...)`, without making those facts per shopper: a
+        burst's waitlisted are most of its messages. Its reply's text is the one `tell`
+        fills from the same rendering; an email, or a network whose first message carries
+        advice, goes through `tell` itself."""
+        email_only = contact is not None and contact.notify_by == NotifyBy.EMAIL_ONLY
+        if email_only or self.shop.first_advice.get(network) or place <= 0:
+            sale = replace(placed.sale, place=place)
+            self.tell(
+                network,
+                account_id,
+                handle,
+                post_id,
+                placed.reason,
+                contact,
+                title=placed.title,
+                sale=sale,
+            )
+            return
+        text = placed.text(handle, post_id, place)
+        private = contact is not None and contact.notify_by == NotifyBy.PRIVATE_MESSAGE
+        channel: Channel = "private" if private else "reply"
+        self.messages.append(
+            OutboundMessage(network, account_id, post_id, placed.reason, text, channel)
+        )
 
     def _placed_text(
         self, network: Network, handle: str, post_id: str, reason: Reason, details: dict[str, Any]

@@ -239,6 +239,9 @@ class _Tell:
     reason: Reason
     title: str
     facts: SaleFacts
+    # A waitlisted claim's place, apart from `facts` (whose place is 0 then): its reply is
+    # its item's rendering (`Notices.tell_placed`), and its facts are one object an item.
+    place: int = 0
 
 
 @dataclass
@@ -258,6 +261,8 @@ class _Settling:
     # Read once a step: a product's price as messages say it, a shopper's sale invoice.
     _prices: dict[str, str | None] = field(default_factory=dict)
     _invoices: dict[tuple[int, int], int] = field(default_factory=dict)
+    # A waitlisted claim's facts but its place, one object an item number (`_waitlist`).
+    _waitlisted_facts: dict[str, SaleFacts] = field(default_factory=dict)
     # Claims waitlisted in this step (claim id -> the product it waits for), not written yet.
     _waitlisted: dict[int, str] = field(default_factory=dict)
     # Held claims waiting for their invoice and their row's write (`_attach`, `_write`).
@@ -390,6 +395,11 @@ class _Settling:
             else:
                 product = self._variant(item, claim)
                 if product is None:
+                    continue
+                if item.limit is None and claim.quantity > free:
+                    # What `allocate` answers without a limit when the claim does not fit:
+                    # once an item's units are gone, the rest of a burst's due claims.
+                    self._waitlist(claim, product, item, waiting)
                     continue
                 shopper = self._shopper(claim)
                 ranked = RankedClaim(claim.id, shopper, claim.quantity, _rank(claim))
@@ -587,7 +597,11 @@ class _Settling:
         self._waitlisted[claim.id] = product
         self.counts.waitlisted += 1
         place = waitlist.add(claim)
-        self._tell(claim, Reason.CLAIM_WAITLISTED, item, product, place=place)
+        title = self.shop.title(product) if product else ""  # as `_tell` says it
+        facts = self._waitlisted_facts.get(item.number)
+        if facts is None:
+            facts = self._waitlisted_facts[item.number] = SaleFacts(item=item.number)
+        self.tells.append(_Tell(claim, Reason.CLAIM_WAITLISTED, title, facts, place))
 
     def _write(self) -> None:
         """The claims waitlisted and held so far, written (before anything that reads or
@@ -743,6 +757,19 @@ class _Settling:
         for told in self.tells:
             claim = told.claim
             network = Network(claim.network)
+            if told.place:
+                contact = contacts.get((network, claim.account_id))
+                placed = self.shop.waitlisted_reply(network, told.title, told.facts)
+                notices.tell_placed(
+                    network,
+                    claim.account_id,
+                    claim.handle,
+                    claim.post_id,
+                    contact,
+                    placed,
+                    told.place,
+                )
+                continue
             notices.tell(
                 network,
                 claim.account_id,

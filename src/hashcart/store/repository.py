@@ -51,7 +51,12 @@ from hashcart.store.sales import StoredSales
 
 # The dialects' INSERT … ON CONFLICT helpers live in store/statements (a leaf module, so the
 # store's other modules can use them without importing this one); they are re-exported here.
-from hashcart.store.statements import dialect_insert, insert_ignoring, insert_rows_ignoring, upsert
+from hashcart.store.statements import (
+    dialect_insert,
+    insert_ignoring,
+    insert_rows_ignoring,
+    upsert,
+)
 
 # The table of each list a shopper has.
 LIST_TABLES: dict[ListKind, Table] = {"cart": t.cart_lines, "wishlist": t.wishlist_entries}
@@ -524,7 +529,8 @@ class Repository:
         }
         if not rows:
             return 0
-        # One statement of arrays on PostgreSQL: a live sale's burst queues thousands a second.
+        # One statement on PostgreSQL, its rows one JSON parameter: a live sale's burst queues
+        # thousands a second.
         return len(
             insert_rows_ignoring(self.connection, t.outbox, list(rows.values()), ("dedupe_key",))
         )

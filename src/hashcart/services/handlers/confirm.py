@@ -43,11 +43,14 @@ class ConfirmPost:
 
 
 def read_confirm(post: Post, shop: Shop) -> ConfirmPost | None:
-    tags = [tag for tag in shop.every_word.tags_of(CONFIRM.name)]
-    forms = {normalize_tag(tag) for tag in tags}
-    found = post.tags if post.tags is not None else hashtags(post.text)
-    if not forms or not any(normalize_tag(tag) in forms for tag in found):
+    words = shop.every_word
+    forms = words.normal_forms_of(CONFIRM.name)
+    if not forms:
         return None
+    found = post.tags if post.tags is not None else hashtags(post.text)
+    if not any(normalize_tag(tag) in forms for tag in found):
+        return None
+    tags = list(words.tags_of(CONFIRM.name))
     return ConfirmPost(
         post.network,
         post.post_id,

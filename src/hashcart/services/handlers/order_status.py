@@ -62,9 +62,11 @@ class OrderAsk:
 
 
 def read(post: Post, shop: Shop) -> OrderAsk | None:
-    forms = {normalize_tag(tag) for tag in shop.every_word.tags_of(ORDER_STATUS.name)}
+    forms = shop.every_word.normal_forms_of(ORDER_STATUS.name)
+    if not forms:
+        return None
     tags = post.tags if post.tags is not None else hashtags(post.text)
-    if not forms or not any(normalize_tag(tag) in forms for tag in tags):
+    if not any(normalize_tag(tag) in forms for tag in tags):
         return None
     handles = shop.own_handles.get(post.network.value)
     return OrderAsk(
