@@ -159,3 +159,44 @@ def test_a_product_page_shows_its_newest_posts_once_each(web_shop_any_db: WebSho
     assert details is not None
     shown = [int(post.text.split("Post number ")[1].split(".")[0]) for post in details.posts]
     assert shown == list(range(14, 14 - SHOWN_POSTS, -1))
+
+
+def test_deep_page_numbers_find_their_page_on_the_kept_index_past_erased_posts(
+    web_shop_any_db: WebShop, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`?page=N` deep in the front finds where its page starts on the kept figures' index
+    (entries only), passing over erased posts, one of them in the same second as the last
+    post of page 1: the same posts and links as the pages read by OFFSET."""
+    from hashcart.views import shopfront
+
+    _shop(web_shop_any_db, 40)  # two posts a minute: 27 and 26 share minute 13
+    erased = (39, 26, 10)
+    web_shop_any_db.ingest(
+        [jetstream_delete(SHOP_DID, f"3mmbrand{n:05}", minutes=30) for n in erased]
+    )
+    with write_transaction(web_shop_any_db.app.engine) as connection:
+        refresh(connection, web_shop_any_db.clock.now())
+    pages = ["/s/demo?page=2", "/s/demo?page=3", "/s/demo?page=4"]
+
+    def seen() -> list[tuple[list[int], str | None]]:
+        return [
+            (_numbers(web_shop_any_db, path), _link(web_shop_any_db, path, "next"))
+            for path in pages
+        ]
+
+    by_offset = seen()
+    assert by_offset[0][0] == list(range(25, 13, -1))  # 37 posts: 38-27 on the first page
+    assert by_offset[2][0] == [0]
+    keys: list[object] = []
+    found_key = shopfront._kept_key_before
+
+    def spied(*args: object, **kwargs: object) -> object:
+        keys.append(found_key(*args, **kwargs))  # type: ignore[arg-type]
+        return keys[-1]
+
+    monkeypatch.setattr(shopfront, "OFFSET_ROWS_READ", 0)
+    monkeypatch.setattr(shopfront, "_kept_key_before", spied)
+
+    assert seen() == by_offset
+    assert len(keys) == 6 and None not in keys  # each page read twice
+    assert web_shop_any_db.browser().get("/s/demo?page=5").status_code == 404

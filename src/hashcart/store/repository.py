@@ -148,8 +148,16 @@ class Repository:
             return set()
         returned = insert_rows_ignoring(self.connection, t.posts, rows, ("network", "post_id"))
         inserted = {(Network(row[0]), row[1]) for row in returned}
+        # Each link carries its post's time: a product's page reads its newest posts by it.
+        posted = {(row["network"], row["post_id"]): row["created_at"] for row in rows}
         links = [
-            {"network": network, "post_id": post_id, "position": position, "product_id": product}
+            {
+                "network": network,
+                "post_id": post_id,
+                "position": position,
+                "product_id": product,
+                "created_at": posted[(network, post_id)],
+            }
             for network, post_id in inserted
             for position, product in enumerate(products.get((network, post_id), ()), 1)
         ]

@@ -210,6 +210,7 @@ def _post_products(posts: int) -> Iterator[dict[str, Any]]:
             "post_id": _post_id(number),
             "position": 1,
             "product_id": f"p{number % PRODUCTS:04d}",
+            "created_at": START + timedelta(seconds=30 * number),
         }
 
 

@@ -10,6 +10,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from datetime import datetime
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import Connection, and_, func, literal_column, select
@@ -54,7 +55,15 @@ def _kept_order(sort: SortKey, descending: bool) -> KeyOrder:
     ]
 
 
+@lru_cache(maxsize=4096)
+def _products_of(text: str) -> tuple[ProductRef, ...]:
+    """A kept row's products: a page's posts name the same few products again and again,
+    so each list is parsed once."""
+    return tuple(ProductRef(product_id, title) for product_id, title in json.loads(text))
+
+
 def _row_of(row: Any) -> FunnelRow:
+    values = row._mapping
     return FunnelRow(
         network=row.network,
         post_id=row.post_id,
@@ -62,10 +71,10 @@ def _row_of(row: Any) -> FunnelRow:
         author_handle=row.author_handle,
         text=row.text,
         created_at=row.created_at,
-        products=[ProductRef(product_id, title) for product_id, title in json.loads(row.products)],
+        products=list(_products_of(row.products)),
         revenue=money_of(row.revenue),
         buy_revenue=money_of(row.buy_revenue),
-        **{name: int(getattr(row, name)) for name in INT_FIGURES},
+        **{name: int(values[name]) for name in INT_FIGURES},
     )
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 from urllib.parse import quote
 
 from sqlalchemy import Connection, select
@@ -84,6 +85,54 @@ def product_details(
 def _posts_carrying(
     connection: Connection, product_id: str, accounts: Iterable[ShopAccount]
 ) -> tuple[FrontPost, ...]:
+    """The newest SHOWN_POSTS shop posts naming the product, newest first (ties as the shop
+    front orders them: views/shopfront.FRONT_ORDER)."""
+    accounts = tuple(accounts)
+    pp = t.post_products
+    untimed = select(pp.c.post_id).where(pp.c.product_id == product_id, pp.c.created_at.is_(None))
+    if connection.execute(untimed.limit(1)).first() is not None:
+        return _every_post_carrying(connection, product_id, accounts)
+    # Read from ix_post_products_newest at the product, newest first, until enough posts
+    # are shown: a post naming the product twice comes twice, and posts the page does not
+    # show (erased, another account's) are passed over, so a first read takes a few more.
+    wanted = SHOWN_POSTS * 2
+    while True:
+        rows = connection.execute(_newest_carrying(product_id, accounts, wanted)).all()
+        shown = list({(row.network, row.post_id): row for row in rows}.values())
+        if len(shown) >= SHOWN_POSTS or len(rows) < wanted:
+            return front_posts(connection, shown[:SHOWN_POSTS], {})
+        wanted *= 4
+
+
+def _newest_carrying(product_id: str, accounts: tuple[ShopAccount, ...], limit: int) -> Any:
+    posts, pp = t.posts, t.post_products
+    return (
+        select(
+            posts.c.network,
+            posts.c.post_id,
+            posts.c.author_id,
+            posts.c.author_handle,
+            posts.c.text,
+            posts.c.created_at,
+        )
+        .select_from(pp)
+        .join(posts, (posts.c.network == pp.c.network) & (posts.c.post_id == pp.c.post_id))
+        .where(
+            pp.c.product_id == product_id,
+            posts.c.text.is_not(None),
+            # Joined to the product's post_products rows: no second look for one.
+            *shoppable_conditions(posts, accounts=accounts, joined_to_products=True),
+        )
+        .order_by(pp.c.created_at.desc(), pp.c.network.desc(), pp.c.post_id.desc())
+        .limit(limit)
+    )
+
+
+def _every_post_carrying(
+    connection: Connection, product_id: str, accounts: tuple[ShopAccount, ...]
+) -> tuple[FrontPost, ...]:
+    """The same, read from every post naming the product: for rows written without their
+    post's time (the migration gave the ones there were theirs)."""
     posts, pp = t.posts, t.post_products
     # The product's posts first (its index), then the newest of them. PostgreSQL, left to
     # itself, walked every post from the newest back until it met enough of this product's
@@ -111,10 +160,9 @@ def _posts_carrying(
         )
         .where(
             posts.c.text.is_not(None),
-            # Joined to the product's post_products rows: no second look for one.
-            *shoppable_conditions(posts, accounts=tuple(accounts), joined_to_products=True),
+            *shoppable_conditions(posts, accounts=accounts, joined_to_products=True),
         )
-        .order_by(posts.c.created_at.desc(), posts.c.network, posts.c.post_id.desc())
+        .order_by(posts.c.created_at.desc(), posts.c.network.desc(), posts.c.post_id.desc())
         .limit(SHOWN_POSTS)
     ).all()
     return front_posts(connection, rows, {})

@@ -23,7 +23,12 @@ from hashcart.store.accounts import Kind, Person
 from hashcart.store.database import read_only_transaction
 from hashcart.web import formatting
 from hashcart.web.cart_badge import cart_badge, forget_added
-from hashcart.web.security import browser_csrf_token, cookie_is_secure, require_csrf
+from hashcart.web.security import (
+    UNSAFE_METHODS,
+    browser_csrf_token,
+    cookie_is_secure,
+    require_csrf,
+)
 from hashcart.web.tokens import digest, new_secret
 
 SESSION_COOKIES: dict[Kind, str] = {"shopper": "hc_session", "merchant": "hc_merchant"}
@@ -126,8 +131,11 @@ def csrf_token_for(request: Request) -> str:
 
 
 async def csrf_protected(request: Request) -> None:
-    """Router dependency: every unsafe request carries this browser's CSRF token."""
-    await require_csrf(request, csrf_token_for(request))
+    """Router dependency: every unsafe request carries this browser's CSRF token. (Only
+    those look it up: this runs on the event loop, and a page's signed-in lookup, a
+    database read, would hold every other request up; its route looks it up in a thread.)"""
+    if request.method in UNSAFE_METHODS:
+        await require_csrf(request, csrf_token_for(request))
 
 
 def require_shopper(request: Request) -> Viewer:

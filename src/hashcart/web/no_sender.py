@@ -18,7 +18,6 @@ from hashcart.config import Settings
 from hashcart.networks import registry
 from hashcart.ports import EMAIL_NETWORK
 from hashcart.store import shop_connections
-from hashcart.store.database import read_only_transaction
 from hashcart.views.console import OUTBOX_COUNT_CAP, shown_count
 
 
@@ -79,10 +78,16 @@ def waiting_without_sender(app: App) -> list[NoSender]:
     """Each channel with queued messages and no sender configured, with what to set."""
     settings = app.effective_settings()
     with app.unit_of_work(read_only=True) as uow:
-        queued = uow.outbox.waiting_without_sender((), up_to=OUTBOX_COUNT_CAP)
-    with read_only_transaction(app.engine) as connection:
         # A shop account connected on the Networks page sends, whatever is pasted.
-        connected = shop_connections.connections(connection)
+        connected = shop_connections.connections(uow.connection)
+        # The channels that can send are not counted at all: a shop that sends on every
+        # channel reads no queued message for this (each counted cost up to 1,000 entries).
+        sending = [
+            network
+            for network in (*registry.names(), EMAIL_NETWORK)
+            if network in connected or _missing_for_sending(network, settings) is None
+        ]
+        queued = uow.outbox.waiting_without_sender(sending, up_to=OUTBOX_COUNT_CAP)
     found = []
     for network, count in queued.items():
         missing = None if network in connected else _missing_for_sending(network, settings)
