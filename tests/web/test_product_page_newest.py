@@ -1,5 +1,5 @@
 """A product page's newest posts read by index (issue 14, pages that stay fast on a big shop):
-each post_products row carries its post's time (migration 0033 gave the rows there were
+each post_products row carries its post's time (migration 0034 gave the rows there were
 theirs), and the page reads the product's newest rows instead of every post naming it, on
 SQLite and PostgreSQL, showing what it showed before: the newest posts, each once."""
 
@@ -75,12 +75,12 @@ def test_links_written_without_a_time_are_still_shown_newest_first(
     assert _shown(web_shop_any_db) == list(range(SHOWN_POSTS + 1, 1, -1))
 
 
-def test_migration_0033_gives_the_links_there_were_their_posts_time(database_url: str) -> None:
+def test_migration_0034_gives_the_links_there_were_their_posts_time(database_url: str) -> None:
     engine = make_engine(database_url)
     config = Config()
     config.set_main_option("script_location", str(files("hashcart.store") / "migrations"))
     config.attributes["engine"] = engine
-    command.upgrade(config, "0032")
+    command.upgrade(config, "0033")
     with engine.begin() as connection:
         connection.execute(
             insert(t.products).values(

@@ -3,8 +3,8 @@ post_products row carries its post's time, and ix_post_products_newest orders a 
 rows by it, so the product page reads its newest posts instead of every post naming it; and
 the shop front's `?page=N` finds its page's key on ix_post_funnel_created's entries alone
 
-Revision ID: 0033
-Revises: 0032
+Revision ID: 0034
+Revises: 0033
 Create Date: 2026-12-06 16:50:00
 """
 
@@ -15,8 +15,8 @@ from alembic import op
 
 from hashcart.store.schema import UTCDateTime
 
-revision = "0033"
-down_revision = "0032"
+revision = "0034"
+down_revision = "0033"
 branch_labels = None
 depends_on = None
 
