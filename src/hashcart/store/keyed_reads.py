@@ -19,6 +19,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from sqlalchemy import (
+    JSON,
     Connection,
     Select,
     String,
@@ -30,12 +31,13 @@ from sqlalchemy import (
     func,
     select,
 )
-from sqlalchemy.dialects.postgresql import JSON
 
 from hashcart.store import schema as t
 from hashcart.store.statements import records_of
 
-# The keys as a FROM item `k` (network, id): records_of's JSON of one object a key.
+# The keys as a FROM item `k` (network, id): records_of's JSON of one object a key. (The
+# generic JSON type: the PostgreSQL dialect's would load that dialect into a SQLite shop's
+# `hashcart ingest`, tests/integration/test_cli_startup.)
 _KEYS = (
     func.json_to_recordset(cast(bindparam("keys", type_=Text()), JSON))
     .table_valued(column("network", String), column("id", String))
