@@ -104,17 +104,21 @@ def _posts_carrying(
         wanted *= 4
 
 
+# What the shop front shows of a post, as both reads of a product's posts select it.
+_FRONT_COLUMNS = (
+    t.posts.c.network,
+    t.posts.c.post_id,
+    t.posts.c.author_id,
+    t.posts.c.author_handle,
+    t.posts.c.text,
+    t.posts.c.created_at,
+)
+
+
 def _newest_carrying(product_id: str, accounts: tuple[ShopAccount, ...], limit: int) -> Any:
     posts, pp = t.posts, t.post_products
     return (
-        select(
-            posts.c.network,
-            posts.c.post_id,
-            posts.c.author_id,
-            posts.c.author_handle,
-            posts.c.text,
-            posts.c.created_at,
-        )
+        select(*_FRONT_COLUMNS)
         .select_from(pp)
         .join(posts, (posts.c.network == pp.c.network) & (posts.c.post_id == pp.c.post_id))
         .where(
@@ -146,14 +150,7 @@ def _every_post_carrying(
         .prefix_with("MATERIALIZED", dialect="postgresql")
     )
     rows = connection.execute(
-        select(
-            posts.c.network,
-            posts.c.post_id,
-            posts.c.author_id,
-            posts.c.author_handle,
-            posts.c.text,
-            posts.c.created_at,
-        )
+        select(*_FRONT_COLUMNS)
         .join(
             carrying,
             (carrying.c.network == posts.c.network) & (carrying.c.post_id == posts.c.post_id),
