@@ -16,7 +16,7 @@ from hashcart.domain.shop_accounts import ShopAccount
 from hashcart.store import schema as t
 from hashcart.store.shoppable import shoppable_conditions
 from hashcart.views.pictures import Picture, product_pictures
-from hashcart.views.shopfront import FrontPost, front_posts
+from hashcart.views.shopfront import POST_COLUMNS, FrontPost, front_posts
 
 # The posts a product page lists, at most.
 SHOWN_POSTS = 10
@@ -104,21 +104,10 @@ def _posts_carrying(
         wanted *= 4
 
 
-# What the shop front shows of a post, as both reads of a product's posts select it.
-_FRONT_COLUMNS = (
-    t.posts.c.network,
-    t.posts.c.post_id,
-    t.posts.c.author_id,
-    t.posts.c.author_handle,
-    t.posts.c.text,
-    t.posts.c.created_at,
-)
-
-
 def _newest_carrying(product_id: str, accounts: tuple[ShopAccount, ...], limit: int) -> Any:
     posts, pp = t.posts, t.post_products
     return (
-        select(*_FRONT_COLUMNS)
+        select(*POST_COLUMNS)
         .select_from(pp)
         .join(posts, (posts.c.network == pp.c.network) & (posts.c.post_id == pp.c.post_id))
         .where(
@@ -150,7 +139,7 @@ def _every_post_carrying(
         .prefix_with("MATERIALIZED", dialect="postgresql")
     )
     rows = connection.execute(
-        select(*_FRONT_COLUMNS)
+        select(*POST_COLUMNS)
         .join(
             carrying,
             (carrying.c.network == posts.c.network) & (carrying.c.post_id == posts.c.post_id),

@@ -87,7 +87,8 @@ FRONT_ORDER: KeyOrder = (
     (t.posts.c.network, True),
     (t.posts.c.post_id, True),
 )
-_POST_COLUMNS = (
+# What the front shows of a post (its list, and a product page's).
+POST_COLUMNS = (
     t.posts.c.network,
     t.posts.c.post_id,
     t.posts.c.author_id,
@@ -131,7 +132,7 @@ def _key_of(row: Any) -> list[Any]:
 
 
 def _front_query(accounts: Iterable[ShopAccount]) -> Select[Any]:
-    return select(*_POST_COLUMNS).where(*_on_the_front(accounts))
+    return select(*POST_COLUMNS).where(*_on_the_front(accounts))
 
 
 def shoppable_posts(
