@@ -21,6 +21,7 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     Connection,
+    Integer,
     Select,
     String,
     Text,
@@ -38,10 +39,21 @@ from hashcart.store.statements import records_of
 # The keys as a FROM item `k` (network, id): records_of's JSON of one object a key. (The
 # generic JSON type: the PostgreSQL dialect's would load that dialect into a SQLite shop's
 # `hashcart ingest`, tests/integration/test_cli_startup.)
-_KEYS = (
+_RECORDS = (
     func.json_to_recordset(cast(bindparam("keys", type_=Text()), JSON))
     .table_valued(column("network", String), column("id", String))
-    .render_derived(name="k", with_types=True)
+    .render_derived(name="r", with_types=True)
+)
+# LIMIT the number of keys (which it never cuts: read_keyed passes their count) so that the
+# planner knows how few they are. It guesses 100 rows for any function's; against a table
+# of a few thousand to some tens of thousands of rows a hash join over a sequential scan
+# of the whole table then looks cheaper than 100 index look-ups, and every batch read all
+# of `posts` two or three times (docs/benchmarks.md, "s26-engine"). With the count the
+# plan is an index look-up a key at every size.
+_KEYS = (
+    select(_RECORDS.c.network, _RECORDS.c.id)
+    .limit(bindparam("key_count", type_=Integer()))
+    .subquery("k")
 )
 
 
@@ -98,4 +110,4 @@ def read_keyed(
     if not unique:
         return []
     rows = records_of({"network": str(network), "id": ref} for network, ref in unique)
-    return list(connection.execute(statement, {"keys": rows}))
+    return list(connection.execute(statement, {"keys": rows, "key_count": len(unique)}))

@@ -55,6 +55,8 @@ from hashcart.store.statements import (
     dialect_insert,
     insert_ignoring,
     insert_rows_ignoring,
+    json_records,
+    records_of,
     upsert,
 )
 
@@ -260,8 +262,18 @@ class Repository:
         return {(Network(row[0]), row[1]) for row in returned}
 
     def set_action_outcomes(self, outcomes: Sequence[dict[str, Any]]) -> None:
-        """Record what each claimed action came to (keys as in claim_actions)."""
-        if outcomes:
+        """Record what each claimed action came to (keys as in claim_actions).
+
+        On PostgreSQL one statement whose rows are one JSON parameter: an executemany
+        runs the UPDATE once a row on the server (a batch of triggers is a batch of
+        executions, each planned and bound), where a join to the recordset is one
+        (docs/benchmarks.md, "s26-engine"). A key given twice keeps its last outcome, as
+        the executemany's later row did."""
+        if outcomes and self._dialect == "postgresql":
+            last = {(o["network"], o["trigger_post_id"]): o for o in outcomes}
+            rows = records_of({name: o[name] for name in _OUTCOME_FIELDS} for o in last.values())
+            self.connection.execute(_SET_OUTCOMES_FROM_JSON, {"rows": rows, "count": len(last)})
+        elif outcomes:
             self.connection.execute(
                 _SET_OUTCOME,
                 [
@@ -803,6 +815,26 @@ _SET_OUTCOME = (
         customer_id=bindparam("set_customer_id"),
         product_id=bindparam("set_product_id"),
     )
+)
+# PostgreSQL: every outcome of a batch in one UPDATE (set_action_outcomes); each field read
+# as its column's type without a length, so a value too long is refused, not cut. LIMIT the
+# number of rows given (it cuts none) tells the planner how few they are, as keyed_reads'
+# keys do: it would hash-join a sequential scan of `actions` otherwise.
+_OUTCOME_FIELDS = ("network", "trigger_post_id", "outcome", "customer_id", "product_id")
+_SET_OUTCOMES_FROM_JSON = text(
+    "UPDATE actions SET outcome = r.outcome, customer_id = r.customer_id, "
+    "product_id = r.product_id FROM (SELECT * FROM "
+    + json_records(
+        {
+            "network": "VARCHAR",
+            "trigger_post_id": "VARCHAR",
+            "outcome": "VARCHAR",
+            "customer_id": "INTEGER",
+            "product_id": "VARCHAR",
+        }
+    )
+    + " LIMIT :count) AS r"
+    " WHERE actions.network = r.network AND actions.trigger_post_id = r.trigger_post_id"
 )
 _LINKED_CUSTOMER = select(t.account_links.c.customer_id).where(
     t.account_links.c.network == bindparam("network"),
