@@ -8,6 +8,7 @@ can never trigger anything.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import re
 from collections.abc import Callable, Mapping, Sequence
@@ -192,9 +193,22 @@ def reference(trigger_post_id: str) -> str:
 
 
 def _title(ctx: MessageContext, title: str, keep: int = MAX_TITLE_CHARS) -> str:
-    clean = ctx.sanitize(" ".join(tame(title).translate(_BIDI_CONTROLS).split()))
+    clean = ctx.sanitize(_plain(title))
     # Sanitized again: a cut can turn `#cartons` into a trigger tag (`#cart…`).
-    return ctx.sanitize(shorten(clean, keep))
+    return ctx.sanitize(_shortened(clean, keep))
+
+
+# A title's plain form and its cut, remembered: every message quotes a product's title, the
+# same few titles again and again, and reading a title's graphemes (twice: tame, shorten)
+# was most of what composing a message cost (docs/benchmarks.md, "s26-engine"). Both are
+# pure functions of their arguments; the caches are bounded.
+@functools.lru_cache(maxsize=4096)
+def _plain(title: str) -> str:
+    """`title` with its graphemes tamed, bidi controls out, white space single."""
+    return " ".join(tame(title).translate(_BIDI_CONTROLS).split())
+
+
+_shortened = functools.lru_cache(maxsize=4096)(shorten)
 
 
 def _quantity(quantity: int, title: str) -> str:

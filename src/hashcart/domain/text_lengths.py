@@ -127,8 +127,10 @@ MAX_GRAPHEME_CODE_POINTS = 16
 
 def tame(text: str) -> str:
     """`text` with each grapheme cut to at most MAX_GRAPHEME_CODE_POINTS code points."""
+    if len(text) <= MAX_GRAPHEME_CODE_POINTS:
+        return text  # no grapheme can be longer than the text
     clusters = _GRAPHEME.findall(text)
-    if all(len(cluster) <= MAX_GRAPHEME_CODE_POINTS for cluster in clusters):
+    if max(map(len, clusters)) <= MAX_GRAPHEME_CODE_POINTS:
         return text
     return "".join(cluster[:MAX_GRAPHEME_CODE_POINTS] for cluster in clusters)
 

@@ -6,7 +6,6 @@ handled in batches, one transaction each (batching is what makes SQLite fast).""
 
 from __future__ import annotations
 
-import copy
 import dataclasses
 import logging
 from collections.abc import Callable, Iterable
@@ -311,7 +310,7 @@ class Ingestor:
             self.settle_buys()
 
     def _commit_isolating(self, work: list[_Work], cursor: Cursor | None = None) -> None:
-        saved_stats, saved_missing = copy.deepcopy(self.stats), set(self.missing_parents)
+        saved_stats, saved_missing = self.stats.snapshot(), set(self.missing_parents)
         try:
             self._commit(work, cursor)
         except _INFRASTRUCTURE:
@@ -391,7 +390,7 @@ class Ingestor:
             if isinstance(item, _Prepared) and item.is_trigger
         )
         if share:
-            saved_stats, saved_missing = copy.deepcopy(self.stats), set(self.missing_parents)
+            saved_stats, saved_missing = self.stats.snapshot(), set(self.missing_parents)
             try:
                 self._store_and_act(prepared, keys, deletions, gone, asked, now, cursor, share=True)
                 return
