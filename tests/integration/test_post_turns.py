@@ -122,3 +122,32 @@ def test_a_writer_taking_the_turn_alone_waits_for_every_sharer(shop: Shop) -> No
         first.serialize_writers()
         with impatient(engine) as other, pytest.raises(OperationalError), other.begin():
             Repository(other).take_post_turns([(BSKY, "unrelated")], [])
+
+
+def test_a_writer_whose_parents_are_all_stored_still_shares_the_turn(shop: Shop) -> None:
+    """No key left to hold (its one parent is committed): the writers' turn is still shared,
+    so a writer taking it alone waits for it, and it for that writer."""
+    engine = shop.app.engine
+    with transaction(engine) as repo:
+        repo.add_posts(
+            [
+                {
+                    "network": BSKY,
+                    "post_id": PARENT[1],
+                    "author_id": SHOP_DID,
+                    "author_handle": "shop",
+                    "text": f"Mug {MUG}",
+                    "created_at": shop.clock.now(),
+                    "has_shop_link": True,
+                }
+            ],
+            {},
+        )
+    with transaction(engine) as first:
+        first.take_post_turns([], [PARENT])
+        with impatient(engine) as other, pytest.raises(OperationalError), other.begin():
+            Repository(other).serialize_writers()
+    with transaction(engine) as first:
+        first.serialize_writers()
+        with impatient(engine) as other, pytest.raises(OperationalError), other.begin():
+            Repository(other).take_post_turns([], [PARENT])

@@ -115,17 +115,34 @@ class Repository:
         waits for every sharer to end, and they for it."""
         if self._dialect != "postgresql":
             return
-        self.connection.execute(_SHARE_ENGINE_LOCK)
-        # A parent stored already is committed: only the missing ones can race.
-        stored = self.existing_posts(parents) if parents else set()
-        alone = {_post_key(*key): False for key in parents if key not in stored}
-        for key in posts:
-            alone[_post_key(*key)] = True
-        if alone:
-            keys = sorted(alone)
-            self.connection.execute(
-                _TAKE_POST_KEYS, {"keys": keys, "alone": [alone[key] for key in keys]}
-            )
+        if not posts and not parents:
+            self.connection.execute(_SHARE_ENGINE_LOCK)
+            return
+        # One statement (it was three: the engine's lock, which parents are stored, the
+        # keys): the engine's lock first, then each key in sorted order, a parent stored
+        # already left out (it is committed: only the missing ones can race). Its snapshot
+        # is taken before it waits for the engine's lock, so a parent committed meanwhile
+        # is still locked, shared: a key more, never one less.
+        records = {
+            (str(network), post_id): {
+                "network": str(network),
+                "id": post_id,
+                "key": _post_key(network, post_id),
+                "alone": False,
+            }
+            for network, post_id in parents
+        }
+        for network, post_id in posts:
+            records[(str(network), post_id)] = {
+                "network": str(network),
+                "id": post_id,
+                "key": _post_key(network, post_id),
+                "alone": True,
+            }
+        self.connection.execute(
+            _TAKE_TURN_AND_POST_KEYS,
+            {"keys": records_of(records.values()), "count": len(records)},
+        )
 
     def _insert_ignoring_conflicts(self, table: Table, values: dict[str, Any]) -> bool:
         """INSERT … ON CONFLICT DO NOTHING; True if a row went in."""
@@ -777,13 +794,29 @@ _ENGINE_LOCK_KEY = 0x6861736863617274
 _TAKE_ENGINE_LOCK = select(func.pg_advisory_xact_lock(_ENGINE_LOCK_KEY))
 _SHARE_ENGINE_LOCK = select(func.pg_advisory_xact_lock_shared(_ENGINE_LOCK_KEY))
 # A post's key: advisory locks of two 32-bit keys (the first "post" in ASCII), a space apart
-# from the one-key engine lock. unnest keeps the arrays' (sorted) order.
+# from the one-key engine lock.
 _POST_LOCK_SPACE = 0x706F7374
-_TAKE_POST_KEYS = text(
-    "SELECT CASE WHEN u.alone"
+
+
+# take_post_turns in one statement. The engine's lock is the left side of a join with no
+# condition, which PostgreSQL can only run as a nested loop with it outside: taken once,
+# first, even when no key is left; then the keys in sorted order, one lock each (a key
+# asked alone by one post and shared by another's reply is taken alone). LIMIT the number
+# of records (it cuts none) tells the planner how few they are (see keyed_reads).
+_TAKE_TURN_AND_POST_KEYS = text(
+    "WITH engine AS MATERIALIZED ("
+    f"SELECT pg_advisory_xact_lock_shared({_ENGINE_LOCK_KEY}) AS taken), "
+    "wanted AS (SELECT k.key, bool_or(k.alone) AS alone FROM (SELECT * FROM "
+    + json_records(
+        {"network": "VARCHAR", "id": "VARCHAR", "key": "INTEGER", "alone": "BOOLEAN"},
+        parameter="keys",
+    )
+    + " LIMIT :count) AS k WHERE k.alone OR NOT EXISTS (SELECT FROM posts"
+    " WHERE posts.network = k.network AND posts.post_id = k.id) GROUP BY k.key) "
+    "SELECT CASE WHEN u.key IS NULL THEN NULL WHEN u.alone"
     f" THEN pg_advisory_xact_lock({_POST_LOCK_SPACE}, u.key)"
     f" ELSE pg_advisory_xact_lock_shared({_POST_LOCK_SPACE}, u.key) END"
-    " FROM unnest(CAST(:keys AS integer[]), CAST(:alone AS boolean[])) AS u(key, alone)"
+    " FROM engine LEFT JOIN (SELECT * FROM wanted ORDER BY key) AS u ON true ORDER BY u.key"
 )
 
 
