@@ -5,8 +5,14 @@ Order matters: commit, then acknowledge, each message on its own (never ack-all,
 acknowledge other workers' in-flight messages on a shared consumer). A worker killed between
 the two leaves the batch unacknowledged: the stream redelivers it after `bus_ack_wait_seconds`
 to whoever holds the partition then, and the engine's unique keys make the second pass change
-nothing. A batch the engine cannot commit (the database is down) is not acknowledged but
-handed back (nak with a delay), and the worker backs off.
+nothing. A batch the engine cannot commit (the database is down) is kept, not handed back:
+its partition retries the same messages, in the same order, after a backoff, and fetches
+nothing meanwhile, keeping them its own with progress acknowledgements (`in_progress`, which
+restarts their ack wait). A nak with a delay would not keep the order: JetStream may deliver
+the partition's later posts to the next fetch before the delayed redelivery (session 25 saw
+it), and after `MAX_DELIVER` naks it stops offering the messages at all. Only a partition
+given up (lease lost, stop) hands its kept messages back, with a plain nak in their order,
+which the server redelivers before any newer message, so the next holder gets them first.
 
 One task per held partition fetches and hands what it got to the worker's one engine task,
 then waits for the outcome before fetching again (so a batch handed back is never overtaken
@@ -47,6 +53,11 @@ if TYPE_CHECKING:
 _log = logging.getLogger(__name__)
 FETCH_WAIT_SECONDS = 1.0
 MAX_LINE_NUMBER = 10**12
+# A batch the engine could not commit is retried after these, doubling in between.
+FIRST_BACKOFF_SECONDS = 0.5
+LAST_BACKOFF_SECONDS = 10.0
+# How often a partition backing off looks whether it still holds its lease.
+HOLDING_CHECK_SECONDS = 0.1
 
 
 @dataclass(frozen=True, slots=True)
@@ -254,7 +265,7 @@ class Worker:
         except Exception as error:
             _log.warning("bus: partition %d: %r", partition, error)
             return
-        backoff = 0.5
+        backoff = FIRST_BACKOFF_SECONDS
         try:
             while self._holding(partition):
                 try:
@@ -266,22 +277,59 @@ class Worker:
                 except Exception as error:  # an election, a reconnect
                     _log.warning("bus: fetching partition %d: %r", partition, error)
                     await self._pause(backoff)
-                    backoff = min(backoff * 2, 10.0)
+                    backoff = min(backoff * 2, LAST_BACKOFF_SECONDS)
                     continue
+                backoff = FIRST_BACKOFF_SECONDS
                 if not self._holding(partition):
-                    await _hand_back(fetched, 0)  # the next holder gets them first
+                    await _hand_back(fetched)  # the next holder gets them first
                     break
-                if await self._committed(partition, fetched):
-                    backoff = 0.5
-                else:
-                    await _hand_back(fetched, backoff)
-                    await self._pause(backoff)
-                    backoff = min(backoff * 2, 10.0)
+                if not await self._committed_in_the_end(partition, fetched):
+                    break  # given up, its messages handed back
         finally:
             with contextlib.suppress(Exception):
                 await subscription.unsubscribe()
             if partition in self._leaving or self.stop.is_set():
                 await self.leases.release(partition)
+
+    async def _committed_in_the_end(self, partition: int, fetched: list[Msg]) -> bool:
+        """Commit the fetched messages, retrying the same ones in the same order after a
+        growing backoff until they are committed (True), or until the partition is given up
+        (False: then they are handed back at once, in order). Nothing later of the partition
+        is fetched meanwhile, so no later post of an account overtakes them."""
+        backoff = FIRST_BACKOFF_SECONDS
+        while not await self._committed(partition, fetched):
+            # A batch committed whose acknowledgements failed part-way (a lost connection)
+            # keeps only the unacknowledged: committing those again changes nothing.
+            fetched = [message for message in fetched if not message.is_acked]
+            if not fetched:
+                return True
+            if not await self._kept_through(partition, fetched, backoff):
+                await _hand_back(fetched)
+                return False
+            backoff = min(backoff * 2, LAST_BACKOFF_SECONDS)
+        return True
+
+    async def _kept_through(self, partition: int, kept: list[Msg], seconds: float) -> bool:
+        """Wait `seconds` before a retry while holding the partition, telling JetStream the
+        kept messages are still being worked on (their ack wait starts again at each
+        progress acknowledgement, sent at least three times an ack wait); False as soon as
+        the partition is let go or the worker stops."""
+        loop = asyncio.get_running_loop()
+        retry_at = loop.time() + seconds
+        progress_every = self.bus.ack_wait_seconds / 3
+        next_progress = loop.time()
+        while self._holding(partition):
+            now = loop.time()
+            if now >= retry_at:
+                return True
+            if now >= next_progress:
+                for message in kept:
+                    with contextlib.suppress(Exception):  # lost: redelivered after ack wait
+                        await message.in_progress()
+                next_progress = now + progress_every
+            # Short steps: losing the lease is noticed by the lease loop, not by an event.
+            await self._pause(min(retry_at, next_progress, now + HOLDING_CHECK_SECONDS) - now)
+        return False
 
     async def _committed(self, partition: int, fetched: list[Msg]) -> bool:
         """Hand the partition's messages to the engine; whether they were committed. Their
@@ -355,7 +403,10 @@ class Worker:
             await asyncio.wait_for(self.stop.wait(), timeout=seconds)
 
 
-async def _hand_back(messages: list[Msg], delay: float) -> None:
+async def _hand_back(messages: list[Msg]) -> None:
+    """A partition given up: its unacknowledged messages back to the stream, in their order
+    and with no delay, so the server redelivers them before any later message of the
+    partition to the next holder (a nak's delay would let later posts overtake them)."""
     for message in messages:
         with contextlib.suppress(Exception):
-            await message.nak(delay=delay if delay > 0 else None)
+            await message.nak()
