@@ -44,6 +44,11 @@ class LockableStore:
         with sqlite3.connect(path) as db:
             db.execute("CREATE TABLE committed (line INTEGER NOT NULL, delivered INTEGER)")
         self.refused = 0
+        # Set: the first batch waits in the engine until `release_first()` (a slow commit).
+        self.first_held = threading.Event()
+        self.first_size = 0
+        self._first_released = threading.Event()
+        self._first_released.set()
         self._refusal = threading.Condition()
         self._holder: sqlite3.Connection | None = None
 
@@ -57,7 +62,18 @@ class LockableStore:
         self._holder.close()
         self._holder = None
 
+    def hold_first(self) -> None:
+        self._first_released.clear()
+
+    def release_first(self) -> None:
+        self._first_released.set()
+
     def __call__(self, batch: list[BusMessage]) -> None:
+        if not self._first_released.is_set():
+            self.first_size = len(batch)
+            self.first_held.set()
+            assert self._first_released.wait(30), "the first batch was never released"
+            self._first_released.set()
         db = sqlite3.connect(self.path, timeout=0)
         try:
             with db:
@@ -100,6 +116,15 @@ async def _init(bus: BusSettings) -> None:
     client = await connect(bus, name="test bus init")
     try:
         await init_bus(client.jetstream(), bus)
+    finally:
+        await close(client)
+
+
+async def _ack_pending(bus: BusSettings) -> int:
+    client = await connect(bus, name="test consumer info")
+    try:
+        info = await client.jetstream().consumer_info(STREAM, consumer_of(0))
+        return int(info.num_ack_pending or 0)
     finally:
         await close(client)
 
@@ -214,3 +239,35 @@ def test_a_partition_given_up_with_a_refused_batch_reaches_the_next_holder_first
         second.stop()
 
     assert committed == list(range(1, POSTS + 1))
+
+
+def test_a_batch_fetched_while_an_earlier_one_is_refused_is_committed_after_it(
+    bus_url: str, tmp_path: Path
+) -> None:
+    """A partition fetches its next posts while its batch commits; that batch refused, the
+    later one waits for it and both are retried in their order."""
+    bus = _bus(bus_url, ack_wait_seconds=30.0)
+    asyncio.run(_init(bus))
+    store = LockableStore(tmp_path / "committed.db")
+    store.lock()
+    store.hold_first()
+    asyncio.run(_publish(bus, range(1, FIRST + 1)))
+    worker = InProcessWorker(bus, store, "order-pipelined")
+    try:
+        assert store.first_held.wait(30), "the first batch never reached the engine"
+        asyncio.run(_publish(bus, range(FIRST + 1, POSTS + 1)))
+        give_up = time.monotonic() + 30
+        # Posts after the held batch fetched while it is in the engine.
+        while asyncio.run(_ack_pending(bus)) <= store.first_size:
+            assert time.monotonic() < give_up, "nothing fetched while the batch was held"
+            time.sleep(0.05)  # polling a condition with a deadline, not waiting for time
+        store.release_first()  # and refused: the file is locked
+        store.wait_refused(1)
+        store.unlock()
+        committed = _committed_all(store)
+    finally:
+        store.release_first()
+        worker.stop()
+
+    assert committed == list(range(1, POSTS + 1))
+    assert asyncio.run(_deliveries(bus)) == POSTS
