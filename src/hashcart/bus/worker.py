@@ -5,12 +5,21 @@ Order matters: commit, then acknowledge, each message on its own (never ack-all,
 acknowledge other workers' in-flight messages on a shared consumer). A worker killed between
 the two leaves the batch unacknowledged: the stream redelivers it after `bus_ack_wait_seconds`
 to whoever holds the partition then, and the engine's unique keys make the second pass change
-nothing. A batch the engine cannot commit (the database is down) is not acknowledged but
-handed back (nak with a delay), and the worker backs off.
+nothing. A batch the engine cannot commit (the database is down) is kept, not handed back:
+its partition retries the same messages, in the same order, after a backoff, and fetches
+nothing meanwhile, keeping them its own with progress acknowledgements (`in_progress`, which
+restarts their ack wait). A nak with a delay would not keep the order: JetStream may deliver
+the partition's later posts to the next fetch before the delayed redelivery (session 25 saw
+it), and after `MAX_DELIVER` naks it stops offering the messages at all. Only a partition
+given up (lease lost, stop) hands its kept messages back, with a plain nak in their order,
+which the server redelivers before any newer message, so the next holder gets them first.
 
 One task per held partition fetches and hands what it got to the worker's one engine task,
-then waits for the outcome before fetching again (so a batch handed back is never overtaken
-by a later post of its partition). The engine task runs one batch at a time in a thread (its
+and fetches its next posts while that batch commits (at most two batches of a partition in
+flight), settling their outcomes in order. Once a partition's batch is refused, the engine
+refuses the partition's later batches too until the partition retries the refused messages
+with those later ones, in their order: so no post of an account is committed before an
+earlier one. The engine task runs one batch at a time in a thread (its
 ingestor is not shared between threads; SQLAlchemy is synchronous), and each batch is what
 the partitions have handed over since the last one began (up to `bus_batch_size` posts): a
 batch costs about two dozen statements and a commit whatever its size, so a partition's few
@@ -47,6 +56,13 @@ if TYPE_CHECKING:
 _log = logging.getLogger(__name__)
 FETCH_WAIT_SECONDS = 1.0
 MAX_LINE_NUMBER = 10**12
+# A batch the engine could not commit is retried after these, doubling in between.
+FIRST_BACKOFF_SECONDS = 0.5
+LAST_BACKOFF_SECONDS = 10.0
+# How often a partition backing off looks whether it still holds its lease.
+HOLDING_CHECK_SECONDS = 0.1
+# A partition's batches in the engine or waiting for it: one committing, the next fetched.
+PIPELINE_DEPTH = 2
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +100,14 @@ class _Handed:
     partition: int
     messages: list[Msg]
     read: list[BusMessage]  # the messages as the engine reads them, read once (message_of)
+    done: asyncio.Future[bool]
+
+
+@dataclass
+class _Sent:
+    """A partition's batch handed to the engine, and its outcome to come."""
+
+    messages: list[Msg]
     done: asyncio.Future[bool]
 
 
@@ -160,6 +184,9 @@ class Worker:
         self._woken = asyncio.Event()  # another worker came, or a partition was let go
         self._tasks: dict[int, asyncio.Task[None]] = {}
         self._leaving: set[int] = set()
+        # Partitions whose batch the engine could not commit: their later batches are
+        # refused too until the refused one is retried (a partition's order).
+        self._refused: set[int] = set()
 
     async def run(self) -> None:
         period = self.bus.lease_seconds / 3
@@ -254,51 +281,136 @@ class Worker:
         except Exception as error:
             _log.warning("bus: partition %d: %r", partition, error)
             return
-        backoff = 0.5
+        backoff = FIRST_BACKOFF_SECONDS
+        in_flight: deque[_Sent] = deque()  # this partition's batches, oldest first
         try:
             while self._holding(partition):
+                # Outcomes in order. One fetch may run while the last batch commits: that
+                # halves a post's wait for its partition, and a refusal keeps the order
+                # because the engine refuses the partition's later batches with it.
+                if in_flight and (len(in_flight) >= PIPELINE_DEPTH or in_flight[0].done.done()):
+                    if not await self._settled(partition, in_flight):
+                        break  # given up, its messages handed back
+                    continue
                 try:
                     fetched = await subscription.fetch(
-                        self.bus.batch_size, timeout=FETCH_WAIT_SECONDS
+                        self._room(in_flight), timeout=FETCH_WAIT_SECONDS
                     )
                 except TimeoutError:
                     continue
                 except Exception as error:  # an election, a reconnect
                     _log.warning("bus: fetching partition %d: %r", partition, error)
                     await self._pause(backoff)
-                    backoff = min(backoff * 2, 10.0)
+                    backoff = min(backoff * 2, LAST_BACKOFF_SECONDS)
                     continue
+                backoff = FIRST_BACKOFF_SECONDS
                 if not self._holding(partition):
-                    await _hand_back(fetched, 0)  # the next holder gets them first
+                    await self._give_up(in_flight, fetched)
                     break
-                if await self._committed(partition, fetched):
-                    backoff = 0.5
-                else:
-                    await _hand_back(fetched, backoff)
-                    await self._pause(backoff)
-                    backoff = min(backoff * 2, 10.0)
+                in_flight.append(_Sent(fetched, await self._hand(partition, fetched)))
         finally:
+            with contextlib.suppress(Exception):
+                # Ahead of anything fetched later, so the next holder gets them first.
+                await self._give_up(in_flight, [])
+            self._refused.discard(partition)  # taken again later: a fresh start
             with contextlib.suppress(Exception):
                 await subscription.unsubscribe()
             if partition in self._leaving or self.stop.is_set():
                 await self.leases.release(partition)
 
-    async def _committed(self, partition: int, fetched: list[Msg]) -> bool:
-        """Hand the partition's messages to the engine; whether they were committed. Their
-        short links are followed first (`prepare`), by this partition's task, so the engine
-        never waits on a network while other partitions' batches queue behind it."""
+    def _room(self, in_flight: deque[_Sent]) -> int:
+        """A fetch's size: what `max_ack_pending` (the batch size) leaves beside the
+        partition's messages still in flight, at least one."""
+        return max(1, self.bus.batch_size - sum(len(sent.messages) for sent in in_flight))
+
+    async def _settled(self, partition: int, in_flight: deque[_Sent]) -> bool:
+        """The oldest batch's outcome. Refused: it and every later batch in flight (which
+        the engine refused with it) are retried as one, in their order, until committed
+        (True) or the partition is given up (False)."""
+        oldest = in_flight.popleft()
+        if await oldest.done:
+            return True
+        kept = list(oldest.messages)
+        while in_flight:
+            later = in_flight.popleft()
+            await later.done  # refused (the engine refuses the partition's later batches)
+            kept += later.messages
+        return await self._retried_until_committed(partition, kept)
+
+    async def _give_up(self, in_flight: deque[_Sent], fetched: list[Msg]) -> None:
+        """The partition is let go: wait for its batches in the engine, then hand back what
+        was not committed and what was fetched after it, in their order."""
+        kept: list[Msg] = []
+        while in_flight:
+            sent = in_flight.popleft()
+            if not await sent.done:
+                kept += sent.messages
+        await _hand_back([message for message in kept + fetched if not message.is_acked])
+
+    async def _retried_until_committed(self, partition: int, kept: list[Msg]) -> bool:
+        """Retry the refused messages, the same ones in the same order, after a growing
+        backoff, until they are committed (True), or until the partition is given up
+        (False: then they are handed back at once, in order). Nothing later of the
+        partition is fetched meanwhile, so no later post of an account overtakes them."""
+        backoff = FIRST_BACKOFF_SECONDS
+        while True:
+            # A batch committed whose acknowledgements failed part-way (a lost connection)
+            # keeps only the unacknowledged: committing those again changes nothing.
+            kept = [message for message in kept if not message.is_acked]
+            if not kept:
+                return True
+            if not await self._kept_through(partition, kept, backoff):
+                await _hand_back(kept)
+                return False
+            if await (await self._hand(partition, kept, retry=True)):
+                return True
+            backoff = min(backoff * 2, LAST_BACKOFF_SECONDS)
+
+    async def _kept_through(self, partition: int, kept: list[Msg], seconds: float) -> bool:
+        """Wait `seconds` before a retry while holding the partition, telling JetStream the
+        kept messages are still being worked on (their ack wait starts again at each
+        progress acknowledgement, sent at least three times an ack wait); False as soon as
+        the partition is let go or the worker stops."""
+        loop = asyncio.get_running_loop()
+        retry_at = loop.time() + seconds
+        progress_every = self.bus.ack_wait_seconds / 3
+        next_progress = loop.time()
+        while self._holding(partition):
+            now = loop.time()
+            if now >= retry_at:
+                return True
+            if now >= next_progress:
+                for message in kept:
+                    with contextlib.suppress(Exception):  # lost: redelivered after ack wait
+                        await message.in_progress()
+                next_progress = now + progress_every
+            # Short steps: losing the lease is noticed by the lease loop, not by an event.
+            await self._pause(min(retry_at, next_progress, now + HOLDING_CHECK_SECONDS) - now)
+        return False
+
+    async def _hand(
+        self, partition: int, fetched: list[Msg], *, retry: bool = False
+    ) -> asyncio.Future[bool]:
+        """Hand the partition's messages to the engine; the future says whether they were
+        committed. Their short links are followed first (`prepare`), by this partition's
+        task, so the engine never waits on a network while other partitions' batches
+        queue behind it. A retry lifts the refusal of the partition's later batches."""
+        done: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
         # Read once, here: each read parses the message's metadata and headers again.
         read = [message_of(message, partition) for message in fetched]
         if self.prepare is not None:
             try:
                 await self.prepare(read)
-            except Exception as error:  # not committed: handed back, redelivered
+            except Exception as error:  # not committed: retried after a backoff
                 _log.warning("bus: partition %d: preparing a batch: %r", partition, error)
-                return False
-        done: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+                self._refused.add(partition)  # none of its later batches before this one
+                done.set_result(False)
+                return done
+        if retry:
+            self._refused.discard(partition)
         self._handed.append(_Handed(partition, fetched, read, done))
         self._handing.set()
-        return await done
+        return done
 
     async def _run_engine(self) -> None:
         """Every batch: what the partitions handed over until now, committed together, at
@@ -308,17 +420,29 @@ class Worker:
             while not self._handed:
                 self._handing.clear()
                 await self._handing.wait()
-            taken = [self._handed.popleft()]
-            size = len(taken[0].messages)
-            while self._handed and size + len(self._handed[0].messages) <= self.bus.batch_size:
-                size += len(self._handed[0].messages)
-                taken.append(self._handed.popleft())
+            taken: list[_Handed] = []
+            size = 0
+            while self._handed and (
+                not taken or size + len(self._handed[0].messages) <= self.bus.batch_size
+            ):
+                handed = self._handed.popleft()
+                if handed.partition in self._refused:
+                    # An earlier batch of its partition was refused: this one waits for
+                    # that one's retry, never committed before it.
+                    handed.done.set_result(False)
+                    continue
+                size += len(handed.messages)
+                taken.append(handed)
+            if not taken:
+                continue
             committed = False
             try:
                 committed = await self._process(taken)
-            except Exception as error:  # an ack on a lost connection: handed back, redelivered
+            except Exception as error:  # an ack on a lost connection: retried, kept in order
                 _log.warning("bus: acknowledging a batch: %r", error)
             finally:  # the partitions waiting for it always hear (cancelled: not committed)
+                if not committed:
+                    self._refused.update(handed.partition for handed in taken)
                 for handed in taken:
                     if not handed.done.done():
                         handed.done.set_result(committed)
@@ -355,7 +479,10 @@ class Worker:
             await asyncio.wait_for(self.stop.wait(), timeout=seconds)
 
 
-async def _hand_back(messages: list[Msg], delay: float) -> None:
+async def _hand_back(messages: list[Msg]) -> None:
+    """A partition given up: its unacknowledged messages back to the stream, in their order
+    and with no delay, so the server redelivers them before any later message of the
+    partition to the next holder (a nak's delay would let later posts overtake them)."""
     for message in messages:
         with contextlib.suppress(Exception):
-            await message.nak(delay=delay if delay > 0 else None)
+            await message.nak()
