@@ -28,6 +28,7 @@ from sqlalchemy import (
     func,
     insert,
     literal,
+    literal_column,
     or_,
     select,
     text,
@@ -267,7 +268,7 @@ class StoredSales:
 
     def due(self, cutoff: datetime) -> list[StoredClaim]:
         rows = self.connection.execute(
-            select(sc).where(sc.c.status == "provisional", sc.c.posted_at <= cutoff)
+            select(sc).where(_status_is("provisional"), sc.c.posted_at <= cutoff)
         ).all()
         return [_claim(row) for row in rows]
 
@@ -275,7 +276,7 @@ class StoredSales:
         rows = self.connection.execute(
             select(sc.c.item_id)
             .where(
-                sc.c.status == "provisional",
+                _status_is("provisional"),
                 sc.c.posted_at <= cutoff,
                 sc.c.item_id.is_not(None),
             )
@@ -286,7 +287,7 @@ class StoredSales:
     def due_without_item(self, cutoff: datetime) -> list[StoredClaim]:
         rows = self.connection.execute(
             select(sc).where(
-                sc.c.status == "provisional", sc.c.posted_at <= cutoff, sc.c.item_id.is_(None)
+                _status_is("provisional"), sc.c.posted_at <= cutoff, sc.c.item_id.is_(None)
             )
         ).all()
         return [_claim(row) for row in rows]
@@ -297,7 +298,7 @@ class StoredSales:
                 sc.c.item_id == item_id,
                 or_(
                     sc.c.status.in_(("held", "paid")),
-                    and_(sc.c.status == "provisional", sc.c.posted_at <= cutoff),
+                    and_(_status_is("provisional"), sc.c.posted_at <= cutoff),
                 ),
             )
         ).all()
@@ -314,7 +315,7 @@ class StoredSales:
                 _item_in(self._dialect, found),
                 or_(
                     sc.c.status.in_(("held", "paid")),
-                    and_(sc.c.status == "provisional", sc.c.posted_at <= cutoff),
+                    and_(_status_is("provisional"), sc.c.posted_at <= cutoff),
                 ),
             )
         ).all()
@@ -345,7 +346,7 @@ class StoredSales:
                 _item_in(self._dialect, found),
                 or_(
                     and_(*read),
-                    and_(sc.c.status == "provisional", sc.c.posted_at <= cutoff),
+                    and_(_status_is("provisional"), sc.c.posted_at <= cutoff),
                 ),
             )
         ).all()
@@ -426,7 +427,7 @@ class StoredSales:
     def holds_to_review(self, now: datetime) -> list[StoredClaim]:
         rows = self.connection.execute(
             select(sc).where(
-                sc.c.status == "held",
+                _status_is("held"),
                 or_(sc.c.hold_until <= now, sc.c.customer_id.is_(None), sc.c.remind_at <= now),
             )
         ).all()
@@ -876,6 +877,14 @@ def _in(dialect: str, column: Any, values: Collection[int]) -> Any:
     if dialect == "postgresql":
         return column == any_(bindparam(None, list(values), type_=ARRAY(Integer)))
     return column.in_(list(values))
+
+
+def _status_is(status: str) -> Any:
+    """`status = 'provisional'` with the status as a literal: PostgreSQL's index of statuses
+    is partial (schema.claim_partial_indexes), and a prepared statement's generic plan, with
+    the status a parameter, could not use it."""
+    assert status in t.CLAIM_STATUS_INDEXED
+    return sc.c.status == literal_column(f"'{status}'")
 
 
 def _item_in(dialect: str, item_ids: Collection[int]) -> Any:
