@@ -369,19 +369,24 @@ class StoredSales:
         totals = dict.fromkeys(items, 0)
         if not items:
             return totals, []
-        waiting = and_(_item_in(self._dialect, items), sc.c.status == "waitlisted")
+        # Kept by the database's triggers (store/waitlist_counts): counting the waitlists
+        # read every waitlisted claim of the step's items, every step.
         counted = self.connection.execute(
-            select(sc.c.item_id, func.count(), func.max(sc.c.posted_at))
-            .where(waiting)
-            .group_by(sc.c.item_id)
+            select(si.c.id, si.c.waitlisted).where(_in(self._dialect, si.c.id, items))
         ).all()
-        totals.update({int(item_id): int(count) for item_id, count, _ in counted})
+        totals.update({int(item_id): int(count) for item_id, count in counted})
         if self._dialect == "postgresql":
             # A moment after an item's last waitlisted claim has none made after it or at
             # it: in a burst nearly every due claim was made after the claims settled before
             # it, and only the late ones are counted, on the index (item, status, time), in
-            # one statement, instead of reading the waitlist back here.
-            last = {int(item_id): latest for item_id, _, latest in counted}
+            # one statement, instead of reading the waitlist back here. Each item's last is
+            # one step down that index (the items' whole waitlists, grouped, were not).
+            ends = sorted({item_id for item_id, _ in moments if totals.get(item_id)})
+            last = {
+                int(item_id): latest
+                for item_id, latest in self.connection.execute(_WAITLIST_LAST, {"items": ends})
+                if latest is not None
+            }
             asked = [
                 (index, item_id, at)
                 for index, (item_id, at) in enumerate(moments)
@@ -857,6 +862,14 @@ _WAITLIST_AFTER = text(
     "FROM ROWS FROM (json_to_recordset(CAST(:rows AS json)) AS (item integer, at timestamptz)) "
     "WITH ORDINALITY AS d(item, at, n) ORDER BY d.n"
 )
+
+
+# Each item's latest waitlisted claim's time (a subquery an item: PostgreSQL reads it as the
+# last entry of the item's waitlisted ones on ix_sale_claims_item).
+_WAITLIST_LAST = text(
+    "SELECT d.item, (SELECT max(c.posted_at) FROM sale_claims c WHERE c.item_id = d.item "
+    "AND c.status = 'waitlisted') FROM unnest(:items) AS d(item)"
+).bindparams(bindparam("items", type_=ARRAY(Integer)))
 
 
 def _split_tie(tie: str) -> tuple[str, str]:

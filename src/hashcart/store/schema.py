@@ -1038,6 +1038,10 @@ sale_items = Table(
     Column("product_id", String(200), nullable=False),
     Column("stock", Integer, nullable=False),
     Column("per_shopper_limit", Integer, nullable=True),
+    # How many of its claims are waitlisted, kept by triggers on sale_claims
+    # (store/waitlist_counts, migration 0035): a settle step places new waitlisted claims
+    # by it instead of counting the waitlist.
+    Column("waitlisted", Integer, nullable=False, server_default="0"),
     UniqueConstraint("sale_id", "item_number", name="uq_sale_items_number"),
 )
 
@@ -1252,14 +1256,17 @@ post_funnel_changes = Table(
 
 def _create_funnel_marks(target: MetaData, connection: Connection, **_: object) -> None:
     from hashcart.store.funnel_marks import create_marks
+    from hashcart.store.waitlist_counts import create_waitlist_counts
 
     for statement in POSTS_SORT_INDEXES:
         connection.exec_driver_sql(statement)
     for statement in claim_partial_indexes(connection.dialect.name):
         connection.exec_driver_sql(statement)
     create_marks(connection)
+    create_waitlist_counts(connection)
 
 
-# The posts' sort indexes, the claims' partial indexes and the triggers that fill
-# post_funnel_changes come with the tables (and with migrations 0031 and 0035).
+# The posts' sort indexes, the claims' partial indexes, the triggers that fill
+# post_funnel_changes and those that count the waitlists come with the tables (and with
+# migrations 0031 and 0035).
 event.listen(metadata, "after_create", _create_funnel_marks)
