@@ -82,3 +82,24 @@ def test_every_write_of_a_claim_keeps_its_items_waitlist_count(database_url: str
         {one: 2, two: 3},
         {one: 0, two: 0},
     ]
+
+
+def test_a_sale_deleted_takes_its_counted_claims_with_it(database_url: str) -> None:
+    # The cascade deletes the items and the claims in one statement's actions; the claims'
+    # delete trigger then finds its items gone and moves no count (no error either).
+    shop = SaleShop(database_url)
+    sale = shop.open(NETWORK, {"1": ("mug", 1)})
+    kept = shop.open("mastodon", {"1": ("mug", 1)}, name="Saturday live")
+    with transaction(shop.app.engine) as repo:
+        records = StoredSales(repo.connection)
+        records.add_claims([_new(sale.id, 1, "1")], moment(100))
+        records.add_claims([_new(kept.id, 2, "1")], moment(100))
+        ids = [
+            c.id
+            for i in (*sale.items, *kept.items)
+            for c in records.claims_of_item(i.id, ("provisional",))
+        ]
+        records.waitlist_claims(dict.fromkeys(ids, "mug"), moment(100))
+    with transaction(shop.app.engine) as repo:
+        repo.connection.execute(delete(t.sales).where(t.sales.c.id == sale.id))
+    assert shop.waitlist_counts() == ({kept.items[0].id: 1}, {kept.items[0].id: 1})
