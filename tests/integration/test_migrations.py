@@ -13,7 +13,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, inspect, text
 
 from hashcart.store.database import is_current, make_engine, migrate, migrations_head, upgrade
-from hashcart.store.schema import POSTS_SORT_INDEXES, metadata
+from hashcart.store.schema import POSTS_SORT_INDEXES, claim_partial_indexes, metadata
 from tests.databases import fresh_postgres_database
 
 
@@ -32,10 +32,12 @@ def test_migrating_an_empty_database_gives_the_declared_schema(database_url: str
 # why), not as Index objects, so autogenerate cannot know them: the comparison of what the
 # inspector sees on both sides (below) holds them equal instead.
 _MADE_BY_SQL = {statement.split()[2] for statement in POSTS_SORT_INDEXES}
+# The claims' partial indexes likewise (their WHERE differs by dialect).
+_CLAIM_INDEXES = {statement.split()[2] for statement in claim_partial_indexes("sqlite")}
 
 
 def _not_made_by_sql(item: object, name: str | None, kind: str, reflected: bool, _: object) -> bool:
-    return not (kind == "index" and reflected and name in _MADE_BY_SQL)
+    return not (kind == "index" and reflected and name in _MADE_BY_SQL | _CLAIM_INDEXES)
 
 
 def _described(engine: Engine) -> dict[str, object]:
@@ -106,6 +108,33 @@ def test_both_ways_make_the_posts_partial_sort_indexes(
             for name in _MADE_BY_SQL:
                 made = connection.execute(text(listing), {"name": name}).scalar_one()
                 assert "parent_id IS NULL" in made, made
+
+
+def test_both_ways_make_the_claims_partial_indexes(
+    database_url: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    # The inspector's comparison sees names and columns, not an index's WHERE.
+    created, migrated = _created_and_migrated(database_url, tmp_path, request)
+    postgres = not database_url.startswith("sqlite")
+    if postgres:
+        listing = "SELECT indexdef FROM pg_indexes WHERE indexname = :name"
+    else:
+        listing = "SELECT sql FROM sqlite_master WHERE type = 'index' AND name = :name"
+    made = []
+    for engine in (created, migrated):
+        with engine.connect() as connection:
+            made.append(
+                {
+                    name: connection.execute(text(listing), {"name": name}).scalar_one()
+                    for name in sorted(_CLAIM_INDEXES)
+                }
+            )
+    assert made[0] == made[1]
+    assert "invoice_id IS NOT NULL" in made[0]["ix_sale_claims_invoice"]
+    # A waitlisted claim has no entry in PostgreSQL's index of statuses.
+    assert ("waitlisted" not in made[0]["ix_sale_claims_status"]) and (
+        ("WHERE" in made[0]["ix_sale_claims_status"]) is postgres
+    )
 
 
 def _created_and_migrated(

@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from hashcart.domain.posts import Network
 from hashcart.ports import NewSaleItem, Sale
@@ -73,7 +73,23 @@ class SaleShop(Shop):
         )
 
     def settle(self) -> SettleCounts:
-        return settle_sales(self.app.unit_of_work, self.app.shop(), self.clock)
+        counts = settle_sales(self.app.unit_of_work, self.app.shop(), self.clock)
+        # Every test that settles also checks the waitlists' kept counts (store/
+        # waitlist_counts): whatever the step did, each item's count is its waitlist's.
+        kept, counted = self.waitlist_counts()
+        assert kept == counted, (kept, counted)
+        return counts
+
+    def waitlist_counts(self) -> tuple[dict[int, int], dict[int, int]]:
+        """Each item's kept count of waitlisted claims, and the count of its waitlist."""
+        si, sc = t.sale_items, t.sale_claims
+        with self.app.engine.connect() as connection:
+            kept = {row.id: row.waitlisted for row in connection.execute(select(si))}
+            counted = dict.fromkeys(kept, 0)
+            waiting = select(sc.c.item_id, func.count()).where(sc.c.status == "waitlisted")
+            for item_id, count in connection.execute(waiting.group_by(sc.c.item_id)):
+                counted[item_id] = count
+        return kept, counted
 
     def at(self, moment: datetime) -> None:
         """The clock to `moment` (tests move time; nobody sleeps)."""

@@ -28,6 +28,7 @@ from sqlalchemy import (
     func,
     insert,
     literal,
+    literal_column,
     or_,
     select,
     text,
@@ -267,7 +268,7 @@ class StoredSales:
 
     def due(self, cutoff: datetime) -> list[StoredClaim]:
         rows = self.connection.execute(
-            select(sc).where(sc.c.status == "provisional", sc.c.posted_at <= cutoff)
+            select(sc).where(_status_is("provisional"), sc.c.posted_at <= cutoff)
         ).all()
         return [_claim(row) for row in rows]
 
@@ -275,7 +276,7 @@ class StoredSales:
         rows = self.connection.execute(
             select(sc.c.item_id)
             .where(
-                sc.c.status == "provisional",
+                _status_is("provisional"),
                 sc.c.posted_at <= cutoff,
                 sc.c.item_id.is_not(None),
             )
@@ -286,7 +287,7 @@ class StoredSales:
     def due_without_item(self, cutoff: datetime) -> list[StoredClaim]:
         rows = self.connection.execute(
             select(sc).where(
-                sc.c.status == "provisional", sc.c.posted_at <= cutoff, sc.c.item_id.is_(None)
+                _status_is("provisional"), sc.c.posted_at <= cutoff, sc.c.item_id.is_(None)
             )
         ).all()
         return [_claim(row) for row in rows]
@@ -297,7 +298,7 @@ class StoredSales:
                 sc.c.item_id == item_id,
                 or_(
                     sc.c.status.in_(("held", "paid")),
-                    and_(sc.c.status == "provisional", sc.c.posted_at <= cutoff),
+                    and_(_status_is("provisional"), sc.c.posted_at <= cutoff),
                 ),
             )
         ).all()
@@ -314,7 +315,7 @@ class StoredSales:
                 _item_in(self._dialect, found),
                 or_(
                     sc.c.status.in_(("held", "paid")),
-                    and_(sc.c.status == "provisional", sc.c.posted_at <= cutoff),
+                    and_(_status_is("provisional"), sc.c.posted_at <= cutoff),
                 ),
             )
         ).all()
@@ -345,7 +346,7 @@ class StoredSales:
                 _item_in(self._dialect, found),
                 or_(
                     and_(*read),
-                    and_(sc.c.status == "provisional", sc.c.posted_at <= cutoff),
+                    and_(_status_is("provisional"), sc.c.posted_at <= cutoff),
                 ),
             )
         ).all()
@@ -368,19 +369,24 @@ class StoredSales:
         totals = dict.fromkeys(items, 0)
         if not items:
             return totals, []
-        waiting = and_(_item_in(self._dialect, items), sc.c.status == "waitlisted")
+        # Kept by the database's triggers (store/waitlist_counts): counting the waitlists
+        # read every waitlisted claim of the step's items, every step.
         counted = self.connection.execute(
-            select(sc.c.item_id, func.count(), func.max(sc.c.posted_at))
-            .where(waiting)
-            .group_by(sc.c.item_id)
+            select(si.c.id, si.c.waitlisted).where(_in(self._dialect, si.c.id, items))
         ).all()
-        totals.update({int(item_id): int(count) for item_id, count, _ in counted})
+        totals.update({int(item_id): int(count) for item_id, count in counted})
         if self._dialect == "postgresql":
             # A moment after an item's last waitlisted claim has none made after it or at
             # it: in a burst nearly every due claim was made after the claims settled before
             # it, and only the late ones are counted, on the index (item, status, time), in
-            # one statement, instead of reading the waitlist back here.
-            last = {int(item_id): latest for item_id, _, latest in counted}
+            # one statement, instead of reading the waitlist back here. Each item's last is
+            # one step down that index (the items' whole waitlists, grouped, were not).
+            ends = sorted({item_id for item_id, _ in moments if totals.get(item_id)})
+            last = {
+                int(item_id): latest
+                for item_id, latest in self.connection.execute(_WAITLIST_LAST, {"items": ends})
+                if latest is not None
+            }
             asked = [
                 (index, item_id, at)
                 for index, (item_id, at) in enumerate(moments)
@@ -426,7 +432,7 @@ class StoredSales:
     def holds_to_review(self, now: datetime) -> list[StoredClaim]:
         rows = self.connection.execute(
             select(sc).where(
-                sc.c.status == "held",
+                _status_is("held"),
                 or_(sc.c.hold_until <= now, sc.c.customer_id.is_(None), sc.c.remind_at <= now),
             )
         ).all()
@@ -858,6 +864,14 @@ _WAITLIST_AFTER = text(
 )
 
 
+# Each item's latest waitlisted claim's time (a subquery an item: PostgreSQL reads it as the
+# last entry of the item's waitlisted ones on ix_sale_claims_item).
+_WAITLIST_LAST = text(
+    "SELECT d.item, (SELECT max(c.posted_at) FROM sale_claims c WHERE c.item_id = d.item "
+    "AND c.status = 'waitlisted') FROM unnest(:items) AS d(item)"
+).bindparams(bindparam("items", type_=ARRAY(Integer)))
+
+
 def _split_tie(tie: str) -> tuple[str, str]:
     network, _, post_id = tie.partition(":")
     return network, post_id
@@ -876,6 +890,14 @@ def _in(dialect: str, column: Any, values: Collection[int]) -> Any:
     if dialect == "postgresql":
         return column == any_(bindparam(None, list(values), type_=ARRAY(Integer)))
     return column.in_(list(values))
+
+
+def _status_is(status: str) -> Any:
+    """`status = 'provisional'` with the status as a literal: PostgreSQL's index of statuses
+    is partial (schema.claim_partial_indexes), and a prepared statement's generic plan, with
+    the status a parameter, could not use it."""
+    assert status in t.CLAIM_STATUS_INDEXED
+    return sc.c.status == literal_column(f"'{status}'")
 
 
 def _item_in(dialect: str, item_ids: Collection[int]) -> Any:

@@ -1038,6 +1038,10 @@ sale_items = Table(
     Column("product_id", String(200), nullable=False),
     Column("stock", Integer, nullable=False),
     Column("per_shopper_limit", Integer, nullable=True),
+    # How many of its claims are waitlisted, kept by triggers on sale_claims
+    # (store/waitlist_counts, migration 0035): a settle step places new waitlisted claims
+    # by it instead of counting the waitlist.
+    Column("waitlisted", Integer, nullable=False, server_default="0"),
     UniqueConstraint("sale_id", "item_number", name="uq_sale_items_number"),
 )
 
@@ -1088,11 +1092,35 @@ sale_claims = Table(
     Column("remind_at", UTCDateTime, nullable=True),
     Column("invoice_id", ForeignKey("sale_invoices.id", ondelete="SET NULL"), nullable=True),
     UniqueConstraint("network", "post_id", name="uq_sale_claims_post"),
-    Index("ix_sale_claims_status", "status", "posted_at"),
     # An item's claims by status, in time: the settle step's due claims and waitlist places.
     Index("ix_sale_claims_item", "item_id", "status", "posted_at"),
-    Index("ix_sale_claims_invoice", "invoice_id"),
+    # ix_sale_claims_status and ix_sale_claims_invoice: partial, made by SQL after the
+    # tables (CLAIM_PARTIAL_INDEXES).
 )
+
+# Partial indexes of the claims (migration 0035): a burst's claim is written twice (inserted
+# provisional, updated waitlisted; a status change is never a HOT update), and each write
+# made an entry in every index. Most claims end waitlisted and never win, so the index of
+# statuses keeps the statuses its readers ask for (the due claims, the holds to review, the
+# sale page's held and paid) and the invoices' index only claims in an invoice: a loser
+# makes 7 index entries instead of 10. SQLite cannot prove `status = 'held'` implies an IN
+# list, so its index of statuses stays whole. Made by plain SQL after the tables, as the
+# posts' sort indexes are (an Index's `postgresql_where` loads SQLAlchemy's PostgreSQL
+# dialect into every process). The readers write the status as a literal (store/sales
+# `_status_is`): a prepared statement's generic plan cannot use a partial index.
+CLAIM_STATUS_INDEXED = ("provisional", "held", "paid")
+
+
+def claim_partial_indexes(dialect: str) -> tuple[str, ...]:
+    """The claims' partial indexes as `dialect` makes them (same names and columns)."""
+    statuses = ", ".join(f"'{status}'" for status in CLAIM_STATUS_INDEXED)
+    where = f" WHERE status IN ({statuses})" if dialect == "postgresql" else ""
+    return (
+        f"CREATE INDEX ix_sale_claims_status ON sale_claims (status, posted_at){where}",
+        "CREATE INDEX ix_sale_claims_invoice ON sale_claims (invoice_id) "
+        "WHERE invoice_id IS NOT NULL",
+    )
+
 
 # The live claim board's log (issue 13): one row each time a claim settles or changes, in
 # the transaction that changes it (store/sales.StoredSales.update_claim, mark_invoice_paid).
@@ -1228,12 +1256,17 @@ post_funnel_changes = Table(
 
 def _create_funnel_marks(target: MetaData, connection: Connection, **_: object) -> None:
     from hashcart.store.funnel_marks import create_marks
+    from hashcart.store.waitlist_counts import create_waitlist_counts
 
     for statement in POSTS_SORT_INDEXES:
         connection.exec_driver_sql(statement)
+    for statement in claim_partial_indexes(connection.dialect.name):
+        connection.exec_driver_sql(statement)
     create_marks(connection)
+    create_waitlist_counts(connection)
 
 
-# The posts' sort indexes and the triggers that fill post_funnel_changes come with the
-# tables (and with migration 0031).
+# The posts' sort indexes, the claims' partial indexes, the triggers that fill
+# post_funnel_changes and those that count the waitlists come with the tables (and with
+# migrations 0031 and 0035).
 event.listen(metadata, "after_create", _create_funnel_marks)
