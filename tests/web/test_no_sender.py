@@ -12,7 +12,6 @@ from pydantic import SecretStr
 from hashcart.domain.posts import Network
 from hashcart.services.mail import Email, queue_email
 from hashcart.views import console
-from hashcart.web import no_sender
 from tests.payloads import SHOP_DID, jetstream_post, post_uri
 from tests.web.conftest import Browser, WebShop
 
@@ -131,7 +130,6 @@ def test_counting_stops_at_the_outboxs_cap(
     # Counting every waiting message cost the console's pages 10-20 ms at 37,500 of them
     # (issue 14, pages that stay fast): above the outbox's cap the notice says "1,000+".
     monkeypatch.setattr(console, "OUTBOX_COUNT_CAP", 1)
-    monkeypatch.setattr(no_sender, "OUTBOX_COUNT_CAP", 1)
     _queue_bluesky_reply_and_email(web_shop)
 
     notice = _notice(_merchant(web_shop).get("/merchant").text)

@@ -30,6 +30,7 @@ which process answered."""
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 import signal
@@ -82,6 +83,9 @@ class WebProcess:
             # this exit code instead of restarting the process forever.
             log.exception("web process %d could not start", os.getpid())
             sys.exit(STARTUP_FAILURE)
+        # What the process runs on, out of the collector's generations (as cli.freeze_imports
+        # does for `serve`: a full collection otherwise rescans it and holds every request up).
+        gc.freeze()
         return ProcessHeader(app)
 
 

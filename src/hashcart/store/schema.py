@@ -453,6 +453,9 @@ orders = Table(
     Index("ix_orders_created", "created_at", "id"),
     Index("ix_orders_status_created", "status", "created_at", "id"),
     Index("ix_orders_email", "email"),
+    # The console home's revenue per currency: summed over these entries, in currency order,
+    # without reading every order's row (migration 0035).
+    Index("ix_orders_currency_total", "currency", "total_amount"),
 )
 
 # A hold on units of a product (a checkout paying, later a live-sale claim). A hold counts

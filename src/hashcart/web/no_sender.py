@@ -18,7 +18,7 @@ from hashcart.config import Settings
 from hashcart.networks import registry
 from hashcart.ports import EMAIL_NETWORK
 from hashcart.store import shop_connections
-from hashcart.views.console import OUTBOX_COUNT_CAP, shown_count
+from hashcart.views.console import queued_up_to_cap, shown_count
 
 
 @dataclass(frozen=True)
@@ -80,19 +80,20 @@ def waiting_without_sender(app: App) -> list[NoSender]:
     with app.unit_of_work(read_only=True) as uow:
         # A shop account connected on the Networks page sends, whatever is pasted.
         connected = shop_connections.connections(uow.connection)
-        # The channels that can send are not counted at all: a shop that sends on every
-        # channel reads no queued message for this (each counted cost up to 1,000 entries).
-        sending = [
-            network
-            for network in (*registry.names(), EMAIL_NETWORK)
-            if network in connected or _missing_for_sending(network, settings) is None
-        ]
-        queued = uow.outbox.waiting_without_sender(sending, up_to=OUTBOX_COUNT_CAP)
+        # Only the channels that cannot send are counted (a shop that sends on every channel
+        # reads no queued message for this), in one statement, each up to 1,000 entries. A
+        # network no adapter knows cannot be judged, so it is not counted either.
+        lacking = {
+            network: missing
+            for network in sorted((*registry.names(), EMAIL_NETWORK))
+            if network not in connected
+            and (missing := _missing_for_sending(network, settings)) is not None
+        }
+        queued = queued_up_to_cap(uow.connection, lacking)
     found = []
-    for network, count in queued.items():
-        missing = None if network in connected else _missing_for_sending(network, settings)
-        if missing is None:
+    for network, missing in lacking.items():
+        if not queued[network]:
             continue
         name = "Email" if network == EMAIL_NETWORK else registry.adapter(network).display_name
-        found.append(NoSender(network, name, count, missing, network != EMAIL_NETWORK))
+        found.append(NoSender(network, name, queued[network], missing, network != EMAIL_NETWORK))
     return found
