@@ -454,7 +454,7 @@ orders = Table(
     Index("ix_orders_status_created", "status", "created_at", "id"),
     Index("ix_orders_email", "email"),
     # The console home's revenue per currency: summed over these entries, in currency order,
-    # without reading every order's row (migration 0035).
+    # without reading every order's row (migration 0036).
     Index("ix_orders_currency_total", "currency", "total_amount"),
 )
 
