@@ -168,6 +168,21 @@ class InProcessWorker:
         finally:
             await close(client)
 
+    def crash(self) -> None:
+        """Stop dead, as a killed process would: its event loop halts where it is, so no
+        nak, no release of its lease, no more progress acknowledgements."""
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        assert self._done.wait(30), f"{self.name} did not halt"
+
+    def bury(self) -> None:
+        """After a crash, once the test has seen what it wanted: cancel what was left
+        halted, so its connection closes instead of being collected mid-await."""
+        tasks = asyncio.all_tasks(self._loop)
+        for task in tasks:
+            task.cancel()
+        self._loop.run_until_complete(asyncio.gather(*tasks, return_exceptions=True))
+        self._loop.close()
+
     def stop(self) -> None:
         give_up = time.monotonic() + 30
         while self._stop is None:  # not started yet: polling a condition with a deadline
@@ -271,3 +286,33 @@ def test_a_batch_fetched_while_an_earlier_one_is_refused_is_committed_after_it(
 
     assert committed == list(range(1, POSTS + 1))
     assert asyncio.run(_deliveries(bus)) == POSTS
+
+
+def test_posts_a_crashed_holder_fetched_are_committed_before_later_ones(
+    bus_url: str, tmp_path: Path
+) -> None:
+    """The first holder fetched posts 1-5 and died before committing them (its store
+    refused them; it halts mid-retry, handing nothing back). Its lease lapses and a second
+    worker takes the partition while 1-5 still wait for their ack wait: fetching at once
+    would commit the later 6-10 first. It waits them out (Worker._after_a_lapsed_holder)."""
+    bus = _bus(bus_url, ack_wait_seconds=5.0, lease_seconds=1.5)
+    asyncio.run(_init(bus))
+    store = LockableStore(tmp_path / "committed.db")
+    store.lock()
+    asyncio.run(_publish(bus, range(1, FIRST + 1)))
+    first = InProcessWorker(bus, store, "order-crashed")
+    store.wait_refused(1)
+    first.crash()
+    asyncio.run(_publish(bus, range(FIRST + 1, POSTS + 1)))
+    store.unlock()
+    # The dead holder's, not yet redelivered (and any later post its last pull request, still
+    # open on the server, took).
+    assert asyncio.run(_ack_pending(bus)) >= FIRST
+    second = InProcessWorker(bus, store, "order-after-crash")
+    try:
+        committed = _committed_all(store)
+    finally:
+        second.stop()
+        first.bury()
+
+    assert committed == list(range(1, POSTS + 1))

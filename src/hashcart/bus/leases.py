@@ -40,19 +40,37 @@ class Leases:
         self.kv = kv
         self.worker_id = worker_id
         self.held: dict[int, int] = {}  # partition -> revision of our entry
+        # Partitions taken from a holder that did not let go (its lease lapsed: it died or
+        # was cut off), or never held before: its fetched, unacknowledged posts may still
+        # wait for their ack wait (see Worker._after_a_lapsed_holder).
+        self.lapsed: set[int] = set()
 
     @classmethod
     async def open(cls, js: JetStreamContext, worker_id: str) -> Leases:
         return cls(await js.key_value(LEASE_BUCKET), worker_id)
 
     async def take(self, partition: int) -> bool:
-        from nats.js.errors import KeyWrongLastSequenceError
+        from nats.js.errors import KeyNotFoundError, KeyWrongLastSequenceError
 
+        key = lease_key(partition)
+        released = False
         try:
-            revision = await self.kv.create(lease_key(partition), self.worker_id.encode())
-        except KeyWrongLastSequenceError:
+            await self.kv.get(key)
             return False  # another worker holds it
+        except KeyNotFoundError as error:
+            # A holder that let go left a delete marker (nats-py reports it as not found,
+            # with the marker's entry); a lapsed lease left nothing (the bucket's TTL aged
+            # its last renewal out), nor did a partition never held.
+            released = error.entry is not None
+        try:
+            revision = await self.kv.create(key, self.worker_id.encode())
+        except KeyWrongLastSequenceError:
+            return False  # another worker took it meanwhile
         self.held[partition] = revision
+        if released:
+            self.lapsed.discard(partition)
+        else:
+            self.lapsed.add(partition)
         return True
 
     async def renew(self, partition: int) -> bool:

@@ -13,6 +13,8 @@ the partition's later posts to the next fetch before the delayed redelivery (ses
 it), and after `MAX_DELIVER` naks it stops offering the messages at all. Only a partition
 given up (lease lost, stop) hands its kept messages back, with a plain nak in their order,
 which the server redelivers before any newer message, so the next holder gets them first.
+A holder that dies hands nothing back: the next one waits out its unacknowledged posts'
+ack wait before fetching (`_after_a_lapsed_holder`), for the same reason.
 
 One task per held partition fetches and hands what it got to the worker's one engine task,
 and fetches its next posts while that batch commits (at most two batches of a partition in
@@ -61,6 +63,8 @@ FIRST_BACKOFF_SECONDS = 0.5
 LAST_BACKOFF_SECONDS = 10.0
 # How often a partition backing off looks whether it still holds its lease.
 HOLDING_CHECK_SECONDS = 0.1
+# Past a lapsed holder's ack wait before a new holder fetches (its redelivery timer).
+LAPSED_MARGIN_SECONDS = 0.5
 # A partition's batches in the engine or waiting for it: one committing, the next fetched.
 PIPELINE_DEPTH = 2
 
@@ -119,6 +123,8 @@ class WorkerCounts:
     failed_batches: int = 0
     partitions_taken: int = 0
     partitions_lost: int = 0
+    # Partitions taken from a lapsed holder whose unacknowledged posts were waited out.
+    lapsed_waits: int = 0
     batch_seconds: list[float] = field(default_factory=list)
 
 
@@ -284,6 +290,7 @@ class Worker:
         backoff = FIRST_BACKOFF_SECONDS
         in_flight: deque[_Sent] = deque()  # this partition's batches, oldest first
         try:
+            await self._after_a_lapsed_holder(partition)
             while self._holding(partition):
                 # Outcomes in order. One fetch may run while the last batch commits: that
                 # halves a post's wait for its partition, and a refusal keeps the order
@@ -317,6 +324,32 @@ class Worker:
                 await subscription.unsubscribe()
             if partition in self._leaving or self.stop.is_set():
                 await self.leases.release(partition)
+
+    async def _after_a_lapsed_holder(self, partition: int) -> None:
+        """A partition taken from a holder whose lease lapsed (it died, or lost the bus)
+        may have posts that holder fetched and never acknowledged: the stream redelivers
+        them only when their ack wait ends, and a fetch before then would get the
+        partition's later posts first, so an account's posts would be committed out of
+        order. Wait until none is unacknowledged (the old holder finished them after all)
+        or until their ack wait has surely ended (counted from now: they were fetched
+        before the lease lapsed); after that the redeliveries come before anything newer.
+        A holder that let go handed its posts back with plain naks, served first at once,
+        so no wait then; nor when nothing is unacknowledged (a partition never held)."""
+        if partition not in self.leases.lapsed:
+            return
+        loop = asyncio.get_running_loop()
+        # A margin past the ack wait for the server's redelivery timer.
+        ends = loop.time() + self.bus.ack_wait_seconds * 1.05 + LAPSED_MARGIN_SECONDS
+        while self._holding(partition) and loop.time() < ends:
+            try:
+                info = await self.js.consumer_info(STREAM, consumer_of(partition))
+            except Exception as error:  # an election: ask again
+                _log.warning("bus: partition %d: reading its consumer: %r", partition, error)
+            else:
+                if not info.num_ack_pending:
+                    return
+            await self._pause(min(HOLDING_CHECK_SECONDS * 5, ends - loop.time()))
+        self.counts.lapsed_waits += 1
 
     def _room(self, in_flight: deque[_Sent]) -> int:
         """A fetch's size: what `max_ack_pending` (the batch size) leaves beside the
