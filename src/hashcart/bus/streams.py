@@ -3,8 +3,12 @@ bucket, created or brought to the settings, idempotently (run it at every deploy
 
 from __future__ import annotations
 
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from functools import partial
+from typing import TYPE_CHECKING, TypeVar
 
 from hashcart.bus.client import BusSettings
 from hashcart.bus.subjects import (
@@ -23,6 +27,13 @@ if TYPE_CHECKING:
 # (JetStream publishes a MAX_DELIVERIES advisory); a message the engine cannot store is
 # dead-lettered in the database long before that, on its first delivery.
 MAX_DELIVER = 20
+# How long `bus init` waits for a cluster that cannot place a replicated stream yet (a node
+# restarting or not yet known to the others: "no suitable peers for placement").
+PLACEMENT_WAIT_SECONDS = 30.0
+NO_SUITABLE_PEERS = 10005  # JetStream's error code for it (nats-server JSClusterNoPeersErrF)
+
+_log = logging.getLogger(__name__)
+_T = TypeVar("_T")
 
 
 @dataclass
@@ -67,44 +78,65 @@ def consumer_config(bus: BusSettings, partition: int) -> object:
 
 async def init_bus(js: JetStreamContext, bus: BusSettings) -> InitReport:
     from nats.js.api import KeyValueConfig, StorageType
-    from nats.js.errors import BadRequestError, NotFoundError
+    from nats.js.errors import NotFoundError
 
     report = InitReport()
     config = stream_config(bus)
     try:
         await js.stream_info(STREAM)
     except NotFoundError:
-        await js.add_stream(config)  # type: ignore[arg-type]
+        await _placed(partial(js.add_stream, config))  # type: ignore[arg-type]
         report.created = True
     else:
-        await js.update_stream(config)  # type: ignore[arg-type]
+        await _placed(partial(js.update_stream, config))  # type: ignore[arg-type]
     existing = {info.name for info in await js.consumers_info(STREAM)}
     wanted = {consumer_of(partition) for partition in range(bus.partitions)}
     for partition in range(bus.partitions):
         name = consumer_of(partition)
-        await js.add_consumer(STREAM, consumer_config(bus, partition))  # type: ignore[arg-type]
+        await _placed(partial(js.add_consumer, STREAM, consumer_config(bus, partition)))  # type: ignore[arg-type]
         (report.consumers_updated if name in existing else report.consumers_created).append(name)
     # Consumers of partitions a smaller bus_partitions no longer has are left alone (their
     # posts may not be consumed yet) and named, so the operator removes them once drained.
     report.extra_consumers = sorted(
         name for name in existing - wanted if name.startswith("hashcart-p")
     )
+    bucket = KeyValueConfig(
+        bucket=LEASE_BUCKET,
+        history=1,
+        ttl=bus.lease_seconds,
+        replicas=bus.replicas,
+        storage=StorageType.FILE,
+    )
     try:
-        await js.create_key_value(
-            KeyValueConfig(
-                bucket=LEASE_BUCKET,
-                history=1,
-                ttl=bus.lease_seconds,
-                replicas=bus.replicas,
-                storage=StorageType.FILE,
-            )
-        )
-    except BadRequestError:
-        # The bucket exists with another TTL or replica count: nats-py creates buckets
-        # only, so its stream is brought to the settings directly.
         leases = (await js.stream_info(f"KV_{LEASE_BUCKET}")).config
-        leases.max_age = bus.lease_seconds
-        leases.duplicate_window = min(bus.lease_seconds, 120.0)
-        leases.num_replicas = bus.replicas
-        await js.update_stream(leases)
+    except NotFoundError:
+        await _placed(partial(js.create_key_value, bucket))
+        return report
+    # The bucket exists (perhaps with another TTL or replica count): nats-py creates
+    # buckets only, so its stream is brought to the settings directly.
+    leases.max_age = bus.lease_seconds
+    leases.duplicate_window = min(bus.lease_seconds, 120.0)
+    leases.num_replicas = bus.replicas
+    await _placed(partial(js.update_stream, leases))
     return report
+
+
+async def _placed(action: Callable[[], Awaitable[_T]]) -> _T:
+    """`action`, again after a pause while the cluster cannot place its replicas yet (a node
+    restarting, or not yet known to the others), up to PLACEMENT_WAIT_SECONDS; any other
+    refusal at once. Seen in the tests right after a node's restart: the stream and the
+    consumers were placed, the lease bucket a moment later was not."""
+    from nats.js.errors import BadRequestError
+
+    loop = asyncio.get_running_loop()
+    give_up = loop.time() + PLACEMENT_WAIT_SECONDS
+    pause = 0.25
+    while True:
+        try:
+            return await action()
+        except BadRequestError as error:
+            if error.err_code != NO_SUITABLE_PEERS or loop.time() + pause > give_up:
+                raise
+            _log.warning("bus init: %s; trying again in %.2f s", error.description, pause)
+        await asyncio.sleep(pause)
+        pause = min(pause * 2, 2.0)
