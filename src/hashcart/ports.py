@@ -1645,11 +1645,9 @@ class OutboxRecords(Protocol):
         out); `now` if one is due already, None if none waits."""
         ...
 
-    def waiting_without_sender(
-        self, networks: Collection[str], *, up_to: int | None = None
-    ) -> dict[str, int]:
-        """Queued rows of networks other than `networks` (those with no sender), by network;
-        with `up_to`, each counted only up to `up_to` + 1 (more than `up_to`: there are more)."""
+    def waiting_without_sender(self, networks: Collection[str]) -> dict[str, int]:
+        """Queued rows of networks other than `networks` (those with no sender), by network.
+        (The console counts its own, capped: views/console.queued_up_to_cap.)"""
         ...
 
     def other_links(

@@ -106,11 +106,7 @@ class StoredOutbox:
             found.append(claimed + lease)  # an abandoned claim falls due when its lease ends
         return max(now, min(found)) if found else None
 
-    def waiting_without_sender(
-        self, networks: Collection[str], *, up_to: int | None = None
-    ) -> dict[str, int]:
-        if up_to is not None:
-            return self._waiting_up_to(networks, up_to)
+    def waiting_without_sender(self, networks: Collection[str]) -> dict[str, int]:
         rows = self.connection.execute(
             select(_o.c.network, func.count())
             .where(_o.c.status == "queued", _o.c.network.not_in(sorted(networks)))
@@ -118,27 +114,6 @@ class StoredOutbox:
             .order_by(_o.c.network)
         ).all()
         return {network: int(count) for network, count in rows}
-
-    def _waiting_up_to(self, networks: Collection[str], up_to: int) -> dict[str, int]:
-        """The queued networks read an index step each on (status, network), each counted up
-        to `up_to` + 1: a page's reads stay the same however many messages wait (all of
-        them grouped cost the console's pages 10-20 ms at 37,500 queued)."""
-        found: dict[str, int] = {}
-        queued = _o.c.status == "queued"
-        last: str | None = None
-        while True:
-            step = select(func.min(_o.c.network)).where(queued)
-            if last is not None:
-                step = step.where(_o.c.network > last)
-            network = self.connection.scalar(step)
-            if network is None:
-                return found
-            last = str(network)
-            if last in networks:
-                continue
-            some = select(_o.c.id).where(queued, _o.c.network == last).limit(up_to + 1)
-            count = self.connection.scalar(select(func.count()).select_from(some.subquery()))
-            found[last] = int(count or 0)
 
     # --- what became of a claimed row ---------------------------------------------------
 
