@@ -15,14 +15,18 @@ POLL_SECONDS = 0.01
 
 
 def wait_until(
-    condition: Callable[[], bool], what: str = "the condition", deadline: float = DEADLINE_SECONDS
+    condition: Callable[[], bool],
+    what: str = "the condition",
+    deadline: float = DEADLINE_SECONDS,
+    poll: float = POLL_SECONDS,
 ) -> None:
-    """Poll `condition()` until it holds; AssertionError naming `what` at the deadline."""
+    """Poll `condition()` until it holds; AssertionError naming `what` at the deadline. A
+    condition that asks a server (a connection and requests per call) passes a longer `poll`."""
     give_up = time.monotonic() + deadline
     while not condition():
         if time.monotonic() > give_up:
             raise AssertionError(f"timed out waiting until {what}")
-        time.sleep(POLL_SECONDS)  # polling a condition with a deadline, not waiting for time
+        time.sleep(poll)  # polling a condition with a deadline, not waiting for time
 
 
 async def until(

@@ -60,7 +60,7 @@ def drain_seconds(
     migrations, and the first worker's head start on the second, left out)."""
     import asyncio
 
-    from tests.bus.workers import consumer_state, lease_holders
+    from tests.bus.workers import LEASE_POLL_SECONDS, consumer_state, lease_holders
 
     asyncio.run(_pause_consumers(url, paused=True))
     for _ in range(count):
@@ -74,7 +74,7 @@ def drain_seconds(
             break
         if time.perf_counter() > give_up:
             raise RuntimeError(f"the workers did not share the partitions: {holders}")
-        time.sleep(0.01)  # polling a condition with a deadline, not waiting for time
+        time.sleep(LEASE_POLL_SECONDS)  # polling a condition with a deadline, not waiting for time
     asyncio.run(_pause_consumers(url, paused=False))
     # From the first delivery: a fetch the pause left waiting may end its second first.
     while not any(c["delivered"] for c in asyncio.run(consumer_state(url)).values()):

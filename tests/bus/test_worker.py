@@ -22,6 +22,7 @@ from tests.bus.support import (
     stream_files,
 )
 from tests.bus.workers import (
+    LEASE_POLL_SECONDS,
     Workers,
     lease_holders,
     live_workers,
@@ -73,6 +74,7 @@ def test_two_workers_make_exactly_what_one_process_makes(
             lambda: _shared(asyncio.run(lease_holders(bus_url))),
             "the two workers share the partitions",
             deadline=60,
+            poll=LEASE_POLL_SECONDS,
         )
     finally:
         workers.stop_all()
@@ -100,6 +102,7 @@ def test_a_worker_that_joins_gets_its_share_at_once_not_at_the_next_beat(
             lambda: len(asyncio.run(lease_holders(bus_url))) == PARTITIONS,
             "the first worker holds every partition",
             deadline=60,
+            poll=LEASE_POLL_SECONDS,
         )
         workers.start()
         wait_until(
@@ -111,6 +114,7 @@ def test_a_worker_that_joins_gets_its_share_at_once_not_at_the_next_beat(
             lambda: _shared(asyncio.run(lease_holders(bus_url))),
             "the two workers share the partitions",
             deadline=BEAT_SECONDS * 2 / 3,
+            poll=LEASE_POLL_SECONDS,
         )
     finally:
         workers.stop_all()

@@ -36,7 +36,7 @@ from hashcart.live_worker import WorkerEngine, WorkerNetwork
 from hashcart.networks.formats import Format
 from hashcart.store import schema as t
 from tests.bus.test_webhooks_on_the_bus import shop_on_the_bus
-from tests.bus.workers import lease_holders
+from tests.bus.workers import LEASE_POLL_SECONDS, lease_holders
 from tests.databases import fresh_postgres_database
 from tests.harness import Shop
 from tests.integration.test_shortlinks import (
@@ -176,7 +176,11 @@ def test_a_network_that_never_answers_does_not_stall_the_worker(
     ):
         sam, kim = link_shopper(web, "sam"), link_shopper(web, "kim")
         process = workers.start()
-        wait_until(lambda: len(asyncio.run(lease_holders(bus_url))) == 2, "partitions held")
+        wait_until(
+            lambda: len(asyncio.run(lease_holders(bus_url))) == 2,
+            "partitions held",
+            poll=LEASE_POLL_SECONDS,
+        )
         holders = asyncio.run(lease_holders(bus_url))
         deliver(web, envelope("status.created", case.reply("1101", "1100", "sam")))
         lookup = "GET /api/v1/statuses/1100"

@@ -15,6 +15,8 @@ from typing import Any
 from tests.bus.support import hashcart
 
 DRAIN_DEADLINE_SECONDS = 240
+# Between two `lease_holders` polls: each asks the cluster over a new connection.
+LEASE_POLL_SECONDS = 0.1
 
 
 @dataclass
@@ -76,40 +78,41 @@ async def consumer_state(url: str) -> dict[str, dict[str, int]]:
 
 
 async def lease_holders(url: str) -> dict[str, str]:
-    import nats
-    from nats.js.errors import KeyNotFoundError, NoKeysError
-
-    client = await nats.connect(servers=url.split(","), connect_timeout=5)
-    try:
-        kv = await client.jetstream().key_value("hashcart_leases")
-        try:
-            keys = [key for key in await kv.keys() if key.startswith("partition.")]
-        except NoKeysError:
-            return {}
-        holders = {}
-        for key in keys:
-            try:
-                entry = await kv.get(key)
-            except KeyNotFoundError:  # released since the keys were listed: held by no one
-                continue
-            holders[key] = (entry.value or b"").decode()
-        return holders
-    finally:
-        await client.close()
+    """Which worker holds each partition."""
+    return await _lease_entries(url, "partition.")
 
 
 async def live_workers(url: str) -> int:
     """How many workers' `worker.<id>` entries the lease bucket holds (each says it is alive)."""
+    return len(await _lease_entries(url, "worker."))
+
+
+async def _lease_entries(url: str, prefix: str) -> dict[str, str]:
+    """The lease bucket's live entries under `prefix`. Callers poll this, so it makes no
+    consumer: the subjects come from the bucket's stream info (`kv.keys()` makes an ordered
+    consumer per call, and tight polls of it ran into JetStream's consumer limit and request
+    timeouts)."""
     import nats
-    from nats.js.errors import NoKeysError
+    from nats.js.errors import KeyNotFoundError, NotFoundError
 
     client = await nats.connect(servers=url.split(","), connect_timeout=5)
     try:
-        kv = await client.jetstream().key_value("hashcart_leases")
+        js = client.jetstream()
+        bucket = "$KV.hashcart_leases."
         try:
-            return sum(1 for key in await kv.keys() if key.startswith("worker."))
-        except NoKeysError:
-            return 0
+            info = await js.stream_info("KV_hashcart_leases", subjects_filter=f"{bucket}{prefix}>")
+        except NotFoundError:  # no bucket yet: nothing held
+            return {}
+        kv = await js.key_value("hashcart_leases")
+        entries = {}
+        for subject in sorted(info.state.subjects or {}):
+            key = subject.removeprefix(bucket)
+            try:
+                entry = await kv.get(key)
+            except KeyNotFoundError:  # deleted or purged (a marker is its last entry): not live
+                continue
+            entries[key] = (entry.value or b"").decode()
+        return entries
     finally:
         await client.close()
 
