@@ -264,6 +264,12 @@ class Settings(BaseSettings):
     # stream waits for their acknowledgement before it redelivers them.
     bus_batch_size: int = Field(default=500, ge=1, le=10_000)
     bus_ack_wait_seconds: float = Field(default=60.0, gt=0)
+    # Copies of each partition consumer's state (what was delivered and acknowledged); 0:
+    # as many as the stream (bus_replicas). A replicated consumer sends each delivery only
+    # after a majority stored it, and stores each acknowledgement on a majority too; one
+    # copy does neither, but its partition stops while the node that holds it is down
+    # (README "Run at scale", "Consumer copies").
+    bus_consumer_replicas: int = Field(default=0, ge=0, le=5)
     # A worker's hold on a partition lapses this long after its last renewal (it renews every
     # third of it); then another worker takes the partition.
     bus_lease_seconds: float = Field(default=15.0, ge=1)

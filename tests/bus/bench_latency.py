@@ -5,6 +5,7 @@ worker` processes.
 
     python -m tests.bus.bench_latency [SECONDS] [RATE] [WORKERS] [NODES]
     # default 30 s, 1,000/s, 2 workers, 3 JetStream nodes (streams of 3 replicas)
+    python -m tests.bus.bench_latency 20 1000 2 3 bus_consumer_replicas=1   # a bus setting
 
 NODES 1 runs one JetStream node and streams of one replica (R1): on a machine whose cores
 the cluster shares with the workers, it shows what the code costs apart from co-locating
@@ -271,7 +272,10 @@ def run(
 
 
 if __name__ == "__main__":
-    arguments = [float(a) for a in sys.argv[1:5]]
+    # NAME=VALUE after the numbers: a bus setting for the workers and `bus init`, e.g.
+    # bus_consumer_replicas=3 (docs/benchmarks.md, "s27-bus").
+    SETTINGS.update(a.split("=", 1) for a in sys.argv[1:] if "=" in a)  # type: ignore[arg-type]
+    arguments = [float(a) for a in sys.argv[1:] if "=" not in a][:4]
     seconds, rate, count, nodes = (arguments + [30.0, 1000.0, 2.0, 3.0][len(arguments) :])[:4]
     with tempfile.TemporaryDirectory() as folder:
         print(json.dumps(run(seconds, rate, int(count), Path(folder), int(nodes))))

@@ -87,3 +87,27 @@ def test_bus_init_without_a_bus_url_is_a_usage_error(tmp_path: Path) -> None:
     result = run_cli(["bus", "init"], env={"HASHCART_DATABASE_URL": f"sqlite:///{tmp_path}/d"})
     assert result.exit_code == 2
     assert "no bus is configured: set bus_url" in result.stderr
+
+
+def test_bus_consumer_replicas_sets_the_consumers_copies_and_init_changes_them_back(
+    bus_url: str, tmp_path: Path
+) -> None:
+    """One copy of each consumer's state (bus_consumer_replicas=1) on a stream of three,
+    then back to the stream's count (0): `bus init` updates the consumers in place."""
+    env = hashcart_env(
+        f"sqlite:///{tmp_path / 'db.sqlite'}",
+        bus_url,
+        bus_partitions="2",
+        bus_consumer_replicas="1",
+    )
+    run_hashcart(["bus", "init"], env)
+    state = asyncio.run(_state(bus_url))
+    assert state["stream"].config.num_replicas == 3
+    assert [c.config.num_replicas for c in state["consumers"]] == [1, 1]
+    assert all(not c.cluster.replicas for c in state["consumers"])  # a leader alone
+
+    env["HASHCART_BUS_CONSUMER_REPLICAS"] = "0"
+    again = json.loads(run_hashcart(["bus", "init", "--json"], env))
+    assert again["consumers_updated"] == ["hashcart-p0", "hashcart-p1"]
+    state = asyncio.run(_state(bus_url))
+    assert [c.config.num_replicas for c in state["consumers"]] == [3, 3]

@@ -40,6 +40,7 @@ class BusSettings:
     duplicate_window_seconds: float = 120.0
     batch_size: int = 500
     ack_wait_seconds: float = 60.0
+    consumer_replicas: int = 0  # 0: as many as the stream
     lease_seconds: float = 15.0
     publish_timeout_seconds: float = 5.0
     publish_linger_seconds: float = 0.010
@@ -61,6 +62,7 @@ class BusSettings:
             duplicate_window_seconds=settings.bus_duplicate_window_seconds,
             batch_size=settings.bus_batch_size,
             ack_wait_seconds=settings.bus_ack_wait_seconds,
+            consumer_replicas=settings.bus_consumer_replicas,
             lease_seconds=settings.bus_lease_seconds,
             publish_timeout_seconds=settings.bus_publish_timeout_seconds,
             publish_linger_seconds=settings.bus_publish_linger_ms / 1000,

@@ -72,8 +72,18 @@ def consumer_config(bus: BusSettings, partition: int) -> object:
         # One worker holds a partition, and a batch is all it has in flight: more pending
         # would let a redelivery overtake a later post of the same account.
         max_ack_pending=bus.batch_size,
-        num_replicas=bus.replicas,
+        num_replicas=consumer_replicas(bus),
     )
+
+
+def consumer_replicas(bus: BusSettings) -> int:
+    """Copies of a partition consumer's state: `bus_consumer_replicas`, or the stream's.
+    nats-server (server/consumer.go, `replicateDeliveries`, since v2.11.10) sends a
+    replicated consumer's delivery only once a majority stored it, and stores every
+    acknowledgement on a majority: two rounds of its Raft group per post, on top of the
+    stream's own. A single copy does neither, but its partition stops while its node is
+    down (its state is kept in that node's store and comes back with it)."""
+    return min(bus.consumer_replicas or bus.replicas, bus.replicas)
 
 
 async def init_bus(js: JetStreamContext, bus: BusSettings) -> InitReport:
