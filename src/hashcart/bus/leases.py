@@ -36,9 +36,10 @@ _log = logging.getLogger(__name__)
 class Leases:
     """The partitions one worker holds, and the revision of each hold."""
 
-    def __init__(self, kv: KeyValue, worker_id: str) -> None:
+    def __init__(self, kv: KeyValue, worker_id: str, js: JetStreamContext | None = None) -> None:
         self.kv = kv
         self.worker_id = worker_id
+        self.js = js  # to count live workers from the bucket's stream (live_workers)
         self.held: dict[int, int] = {}  # partition -> revision of our entry
         # Partitions taken from a holder that did not let go (its lease lapsed: it died or
         # was cut off), or never held before: its fetched, unacknowledged posts may still
@@ -47,7 +48,7 @@ class Leases:
 
     @classmethod
     async def open(cls, js: JetStreamContext, worker_id: str) -> Leases:
-        return cls(await js.key_value(LEASE_BUCKET), worker_id)
+        return cls(await js.key_value(LEASE_BUCKET), worker_id, js)
 
     async def take(self, partition: int) -> bool:
         from nats.js.errors import KeyNotFoundError, KeyWrongLastSequenceError
@@ -133,6 +134,19 @@ class Leases:
             pause = min(pause * 2, 10.0)
 
     async def live_workers(self) -> int:
+        """How many workers keep a `worker.<id>` entry alive, this one included. Asked at
+        every beat, so it makes no consumer: `kv.keys()` opens an ordered consumer each
+        call, which a cluster creates and deletes through its meta group (every node), and
+        whose tight polls ran into JetStream's consumer limit and request timeouts in the
+        tests (session 26). The bucket's stream info, filtered to the worker subjects,
+        names each subject that still holds a message: a worker's entries are never
+        deleted, only aged out by the bucket's TTL, so each such subject is a live worker.
+        One request, answered by the stream's leader."""
+        if self.js is not None:
+            info = await self.js.stream_info(
+                f"KV_{LEASE_BUCKET}", subjects_filter=f"$KV.{LEASE_BUCKET}.{worker_key('>')}"
+            )
+            return max(1, len(info.state.subjects or {}))
         from nats.js.errors import NoKeysError
 
         try:
