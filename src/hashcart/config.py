@@ -268,7 +268,7 @@ class Settings(BaseSettings):
     # as many as the stream (bus_replicas). A replicated consumer sends each delivery only
     # after a majority stored it, and stores each acknowledgement on a majority too; one
     # copy does neither, but its partition stops while the node that holds it is down
-    # (README "Run at scale", "Consumer copies").
+    # (README, the settings table; docs/benchmarks.md "s27-bus").
     bus_consumer_replicas: int = Field(default=0, ge=0, le=5)
     # A worker's hold on a partition lapses this long after its last renewal (it renews every
     # third of it); then another worker takes the partition.
