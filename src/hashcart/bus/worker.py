@@ -67,6 +67,8 @@ HOLDING_CHECK_SECONDS = 0.1
 LAPSED_MARGIN_SECONDS = 0.5
 # A partition's batches in the engine or waiting for it: one committing, the next fetched.
 PIPELINE_DEPTH = 2
+# How long a beat waits for one partition's lag (metrics) before it skips it.
+LAG_READ_SECONDS = 1.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -230,7 +232,6 @@ class Worker:
                     self.counts.partitions_lost += 1
                     self._leaving.add(partition)
             await self._forget_finished()
-            await self._report_lag()
             share = fair_share(self.bus.partitions, await self.leases.live_workers())
             running = [p for p in self._tasks if p not in self._leaving]
             for partition in running[share:]:  # more than our share: hand some back
@@ -247,6 +248,8 @@ class Worker:
                     self._leaving.discard(partition)
                     self._tasks[partition] = asyncio.create_task(self._run_partition(partition))
                     _log.info("bus: took partition %d", partition)
+            # Last: the metrics must not hold up the leases' work (see _report_lag).
+            await self._report_lag()
         except Exception as error:  # the cluster is electing or unreachable: try again
             _log.warning("bus: keeping leases: %r", error)
 
@@ -260,11 +263,21 @@ class Worker:
                     await self.leases.release(partition)
 
     async def _report_lag(self) -> None:
-        """Each held partition's lag, as JetStream counts it, for the metrics."""
+        """Each held partition's lag, as JetStream counts it, for the metrics. A consumer
+        that does not answer (its node is down: with `bus_consumer_replicas` 1 for as long
+        as the node is, or an election) is skipped, each within LAG_READ_SECONDS: one
+        unanswered read used to end the beat before the worker took its share of free
+        partitions, and a read waits 5 s by default, four of them past a lease's renewal."""
         if self.on_lag is None:
             return
         for partition in sorted(self.leases.held):
-            info = await self.js.consumer_info(STREAM, consumer_of(partition))
+            try:
+                info = await self.js.consumer_info(
+                    STREAM, consumer_of(partition), timeout=LAG_READ_SECONDS
+                )
+            except Exception as error:
+                _log.info("bus: partition %d: no lag read: %r", partition, error)
+                continue
             self.on_lag(
                 partition,
                 ConsumerLag(
