@@ -32,7 +32,7 @@ from hashcart.views.funnel import (
 )
 from hashcart.views.funnel import funnel_page as counted_funnel_page
 from hashcart.views.funnel_keeping import INT_FIGURES, SUMMED, chunks, is_fresh, money_of
-from hashcart.views.keyset import KeyOrder, Paged, keyset_page
+from hashcart.views.keyset import KeyOrder, KeysetStatements, Paged, keyset_page_of
 
 
 def _kept_order(sort: SortKey, descending: bool) -> KeyOrder:
@@ -78,18 +78,44 @@ def _row_of(row: Any) -> FunnelRow:
     )
 
 
-def kept_page(
-    connection: Connection,
-    *,
+def _shown_columns() -> list[Any]:
+    """What a kept page's row shows (`_row_of`), not the whole kept row: each column read
+    is converted for each of the page's rows. Its key's columns follow them."""
+    p = t.posts
+    pf = t.post_funnel
+    return [
+        p.c.author_id,
+        p.c.author_handle,
+        p.c.text,
+        pf.c.network,
+        pf.c.post_id,
+        pf.c.created_at,
+        pf.c.products,
+        pf.c.revenue,
+        pf.c.buy_revenue,
+        *(pf.c[name] for name in INT_FIGURES),
+    ]
+
+
+_SHOWN = len(_shown_columns())
+
+
+def _key_of(row: Any) -> list[Any]:
+    return list(row[_SHOWN:])
+
+
+@lru_cache(maxsize=256)
+def _kept_statements(
     network: str | None,
     accounts: tuple[ShopAccount, ...],
     sort: SortKey,
     descending: bool,
-    after: str,
-    before: str,
     limit: int,
-) -> Paged[FunnelRow]:
-    """One page of the funnel read from the kept figures (fresh: see `is_fresh`)."""
+) -> KeysetStatements:
+    """The statements of a kept page, built once per list (network, accounts, sort,
+    direction, size) with the page's key bound: building them and deriving their cache key
+    cost about 0.7 ms of CPU a page, a third of reading it. (A bounded cache: the networks
+    are the registered ones, the accounts the shop's setting.)"""
     p = t.posts
     pf = t.post_funnel
     order = _kept_order(sort, descending)
@@ -103,23 +129,30 @@ def kept_page(
         conditions.append(pf.c.network + literal_column("''") == network)
     query = (
         select(
-            p.c.author_id,
-            p.c.author_handle,
-            p.c.text,
-            pf,
+            *_shown_columns(),
             *(column.label(f"key_{index}") for index, (column, _) in enumerate(order)),
         )
         .select_from(pf.join(p, and_(p.c.network == pf.c.network, p.c.post_id == pf.c.post_id)))
         .where(*conditions)
     )
-    rows, next_after, previous = keyset_page(
-        connection,
-        query,
-        order,
-        lambda row: [getattr(row, f"key_{index}") for index in range(len(order))],
-        after=after,
-        before=before,
-        limit=limit,
+    return KeysetStatements(query, order, limit=limit)
+
+
+def kept_page(
+    connection: Connection,
+    *,
+    network: str | None,
+    accounts: tuple[ShopAccount, ...],
+    sort: SortKey,
+    descending: bool,
+    after: str,
+    before: str,
+    limit: int,
+) -> Paged[FunnelRow]:
+    """One page of the funnel read from the kept figures (fresh: see `is_fresh`)."""
+    statements = _kept_statements(network, accounts, sort, descending, limit)
+    rows, next_after, previous = keyset_page_of(
+        connection, statements, _key_of, after=after, before=before
     )
     return Paged([_row_of(row) for row in rows], next_after, previous)
 

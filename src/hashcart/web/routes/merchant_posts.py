@@ -25,7 +25,7 @@ from hashcart.views.funnel import (
     funnel,
     is_big_shop,
 )
-from hashcart.views.funnel_keeping import is_fresh, refresh_kept
+from hashcart.views.funnel_keeping import kept_snapshot
 from hashcart.views.funnel_kept import funnel_page
 from hashcart.views.keyset import MAX_CURSOR, BadCursor
 from hashcart.web.context import SignedInMerchant, csrf_protected, hashcart_of, read_only, render
@@ -128,9 +128,7 @@ def posts_page(
     accounts = _shop_accounts(request)
     app = hashcart_of(request)
     now = app.clock.now()
-    refresh_kept(app.engine, now)
-    with read_only(request) as connection:
-        fresh = is_fresh(connection, now)
+    with kept_snapshot(app.engine, now) as (connection, fresh):
         # Kept totals are a few rows; worked out, a big shop's read all its replies, lines
         # and buys: then only when asked for. (Asked in this order, a shop with fresh kept
         # figures is not counted up to BIG_SHOP_POSTS on every page.)
