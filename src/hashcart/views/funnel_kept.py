@@ -13,7 +13,7 @@ from decimal import Decimal
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Connection, and_, func, literal_column, select
+from sqlalchemy import Connection, Select, and_, func, literal_column, select
 
 from hashcart.domain.shop_accounts import ShopAccount
 from hashcart.store import schema as t
@@ -164,11 +164,8 @@ def kept_totals(
     totals' rows when no accounts single posts out, else the sums of the posts' rows."""
     found = FunnelTotals()
     if not accounts:
-        totals = t.post_funnel_totals
-        query = select(totals)
-        if network is not None:
-            query = query.where(totals.c.network == network)
-        for row in connection.execute(query):
+        rows_of, orders = _totals_statements(network)
+        for row in connection.execute(rows_of):
             found.posts += int(row.posts)
             for name in SUMMED:
                 setattr(found, name, getattr(found, name) + int(getattr(row, name)))
@@ -176,19 +173,29 @@ def kept_totals(
                 into: dict[str, Decimal] = getattr(found, column)
                 for currency, (amount, _) in json.loads(getattr(row, column)).items():
                     into[currency] = into.get(currency, Decimal(0)) + Decimal(amount)
-        kept = t.post_funnel_orders
-        # Counted over a DISTINCT subquery: SQLite then walks the (order_id, network) index
-        # in order, where count(DISTINCT ...) built a temporary B-tree of every id (10,000
-        # orders: 1.9 -> 0.5 ms); PostgreSQL may hash instead of sorting.
-        order_ids = select(kept.c.order_id).distinct()
-        if network is not None:
-            order_ids = order_ids.where(kept.c.network == network)
-        orders = select(func.count()).select_from(order_ids.subquery())
         found.orders = int(connection.scalar(orders) or 0)
     else:
         _sum_rows(connection, found, network, accounts)
         found.orders = _distinct_orders(connection, network, accounts)
     return found
+
+
+@lru_cache(maxsize=16)
+def _totals_statements(network: str | None) -> tuple[Select[Any], Select[Any]]:
+    """The whole shop's kept rows (of `network`) and its distinct orders: built once per
+    network, as a kept page's statements are (`_kept_statements`)."""
+    totals = t.post_funnel_totals
+    rows_of = select(totals)
+    if network is not None:
+        rows_of = rows_of.where(totals.c.network == network)
+    kept = t.post_funnel_orders
+    # Counted over a DISTINCT subquery: SQLite then walks the (order_id, network) index
+    # in order, where count(DISTINCT ...) built a temporary B-tree of every id (10,000
+    # orders: 1.9 -> 0.5 ms); PostgreSQL may hash instead of sorting.
+    order_ids = select(kept.c.order_id).distinct()
+    if network is not None:
+        order_ids = order_ids.where(kept.c.network == network)
+    return rows_of, select(func.count()).select_from(order_ids.subquery())
 
 
 def kept_shoppable_posts(
