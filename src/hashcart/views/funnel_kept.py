@@ -199,11 +199,16 @@ def _totals_statements(network: str | None) -> tuple[Select[Any], Select[Any]]:
 
 
 def kept_shoppable_posts(
-    connection: Connection, now: datetime, accounts: Iterable[ShopAccount]
+    connection: Connection,
+    now: datetime,
+    accounts: Iterable[ShopAccount],
+    *,
+    fresh: bool | None = None,
 ) -> int | None:
     """How many shoppable posts the shop has, from the kept totals (None when they cannot
-    say: stale in this snapshot, or the shop's accounts single posts out)."""
-    if tuple(accounts) or not is_fresh(connection, now):
+    say: stale in this snapshot, or the shop's accounts single posts out). `fresh`:
+    `is_fresh` of this snapshot, when the caller asked it already (`kept_snapshot`)."""
+    if tuple(accounts) or not (is_fresh(connection, now) if fresh is None else fresh):
         return None
     totals = t.post_funnel_totals
     return int(connection.scalar(select(func.coalesce(func.sum(totals.c.posts), 0))) or 0)
