@@ -3,10 +3,11 @@ the outbox and dead letters, a page at a time. (The funnel has its own module.)"
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, Select, func, select
@@ -84,6 +85,33 @@ def _count(connection: Connection, table: Any, *where: Any) -> int:
     return int(connection.execute(query).scalar_one())
 
 
+@lru_cache(maxsize=1)
+def _dashboard_statements() -> tuple[Select[Any], Select[Any]]:
+    """The home page's counts that never change shape (one statement, a scalar subquery
+    each) and its revenue per currency: built once. Built on every page, SQLAlchemy derived
+    their cache keys again each time, most of the page's CPU after its reads."""
+    counts = select(
+        *(
+            select(func.count()).select_from(table).where(*where).scalar_subquery()
+            for table, *where in (
+                (t.products,),
+                (t.customers,),
+                (t.account_links,),
+                (t.cart_lines,),
+                (t.pending_intents, t.pending_intents.c.status == "waiting"),
+                (t.orders,),
+                (t.dead_letters,),
+            )
+        )
+    )
+    revenue = (
+        select(t.orders.c.currency, func.sum(t.orders.c.total_amount))
+        .group_by(t.orders.c.currency)
+        .order_by(t.orders.c.currency)
+    )
+    return counts, revenue
+
+
 def dashboard(
     connection: Connection,
     accounts: Iterable[ShopAccount] = (),
@@ -92,33 +120,28 @@ def dashboard(
 ) -> Dashboard:
     """The shop's figures; shoppable posts are those of `accounts` when there are any
     (counted here unless the caller knows them: views/funnel_keeping keeps them)."""
-    o = t.outbox
-    capped = outbox_counts_up_to_cap(
-        connection, {status: o.c.status == status for status in ("queued", "failed")}
+    capped = _capped_counts(connection, _statuses_counted(("queued", "failed"), OUTBOX_COUNT_CAP))
+    counts_of, revenue_of = _dashboard_statements()
+    products, customers, links, lines, waiting, orders, dead = (
+        int(count or 0) for count in connection.execute(counts_of).one()
     )
-    revenue = connection.execute(
-        select(t.orders.c.currency, func.sum(t.orders.c.total_amount))
-        .group_by(t.orders.c.currency)
-        .order_by(t.orders.c.currency)
-    ).all()
+    revenue = connection.execute(revenue_of).all()
     return Dashboard(
-        products=_count(connection, t.products),
-        customers=_count(connection, t.customers),
-        linked_accounts=_count(connection, t.account_links),
+        products=products,
+        customers=customers,
+        linked_accounts=links,
         shoppable_posts=(
             _count(connection, t.posts, *shoppable_conditions(t.posts, accounts=accounts))
             if shoppable_posts is None
             else shoppable_posts
         ),
-        cart_lines=_count(connection, t.cart_lines),
-        pending_intents=_count(
-            connection, t.pending_intents, t.pending_intents.c.status == "waiting"
-        ),
-        orders=_count(connection, t.orders),
+        cart_lines=lines,
+        pending_intents=waiting,
+        orders=orders,
         revenue=[(Decimal(total), currency) for currency, total in revenue],
         outbox_queued=capped["queued"],
         outbox_failed=capped["failed"],
-        dead_letters=_count(connection, t.dead_letters),
+        dead_letters=dead,
     )
 
 
@@ -336,40 +359,58 @@ _EVERY_STATUS = (*OUTBOX_STATUSES, "sending")
 def outbox_status_counts(connection: Connection, *, every: bool = False) -> dict[str, int]:
     """Messages per status shown in the filter (`every`: `sending` too), each counted on the
     (status, id) index up to OUTBOX_COUNT_CAP + 1 (more than the cap: there are more)."""
-    o = t.outbox
     statuses = _EVERY_STATUS if every else OUTBOX_STATUSES
-    return outbox_counts_up_to_cap(
-        connection, {status: o.c.status == status for status in statuses}
-    )
+    return _capped_counts(connection, _statuses_counted(tuple(statuses), OUTBOX_COUNT_CAP))
 
 
 def queued_up_to_cap(connection: Connection, networks: Iterable[str]) -> dict[str, int]:
     """Queued messages of each of `networks`, counted on the (status, network) index up to
     OUTBOX_COUNT_CAP + 1 each."""
+    return _capped_counts(connection, _queued_counted(tuple(networks), OUTBOX_COUNT_CAP))
+
+
+# The capped counts' statements, built once per set of statuses or networks (a few: the
+# filter's, the home page's, the channels without a sender) and cap: built on every page,
+# deriving their cache keys cost more CPU than the database's capped counts.
+_CappedCounts = tuple[tuple[str, ...], Select[Any] | None]
+
+
+@lru_cache(maxsize=64)
+def _statuses_counted(statuses: tuple[str, ...], cap: int) -> _CappedCounts:
     o = t.outbox
-    return outbox_counts_up_to_cap(
-        connection,
-        {network: (o.c.status == "queued") & (o.c.network == network) for network in networks},
-    )
+    return statuses, _capped_statement([o.c.status == status for status in statuses], cap)
 
 
-def outbox_counts_up_to_cap(
-    connection: Connection, conditions: Mapping[str, ColumnElement[bool]]
-) -> dict[str, int]:
-    """Outbox messages meeting each condition, each counted up to OUTBOX_COUNT_CAP + 1, all
+@lru_cache(maxsize=64)
+def _queued_counted(networks: tuple[str, ...], cap: int) -> _CappedCounts:
+    o = t.outbox
+    conditions = [(o.c.status == "queued") & (o.c.network == network) for network in networks]
+    return networks, _capped_statement(conditions, cap)
+
+
+def _capped_counts(connection: Connection, counted: _CappedCounts) -> dict[str, int]:
+    keys, statement = counted
+    if statement is None:
+        return {}
+    found = connection.execute(statement).one()
+    return {key: int(count or 0) for key, count in zip(keys, found, strict=True)}
+
+
+def _capped_statement(conditions: Sequence[ColumnElement[bool]], cap: int) -> Select[Any] | None:
+    """Outbox messages meeting each condition, each counted up to `cap` + 1, all
     in one statement (a scalar subquery each): a statement costs the page more of
     SQLAlchemy's and the driver's time than a capped count costs the database."""
     if not conditions:
-        return {}
+        return None
     o = t.outbox
-    counts = [
-        select(func.count())
-        .select_from(select(o.c.id).where(condition).limit(OUTBOX_COUNT_CAP + 1).subquery())
-        .scalar_subquery()
-        for condition in conditions.values()
-    ]
-    found = connection.execute(select(*counts)).one()
-    return {key: int(count or 0) for key, count in zip(conditions, found, strict=True)}
+    return select(
+        *(
+            select(func.count())
+            .select_from(select(o.c.id).where(condition).limit(cap + 1).subquery())
+            .scalar_subquery()
+            for condition in conditions
+        )
+    )
 
 
 def shown_count(count: int) -> int | str:

@@ -28,7 +28,8 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -91,6 +92,24 @@ def refresh_kept(engine: Engine, now: datetime) -> None:
             return
     with write_transaction(engine) as connection:
         refresh(connection, now)
+
+
+@contextmanager
+def kept_snapshot(engine: Engine, now: datetime) -> Iterator[tuple[Connection, bool]]:
+    """`refresh_kept`, then a read-only snapshot, and whether the kept figures are fresh in
+    it (`is_fresh`) -- in one transaction when nothing waits (a quiet shop's every page):
+    the check that no change waits is the same two reads either way, so asked once in the
+    page's own snapshot instead of once before it and once in it (two reads and a
+    transaction fewer a page). When something waits, it is recounted and a new snapshot
+    opened, as `refresh_kept` before the read did."""
+    with read_only_transaction(engine) as connection:
+        if is_fresh(connection, now):
+            yield connection, True
+            return
+    with write_transaction(engine) as connection:
+        refresh(connection, now)
+    with read_only_transaction(engine) as connection:
+        yield connection, is_fresh(connection, now)
 
 
 class FunnelKeeper(Beat):

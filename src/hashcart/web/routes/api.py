@@ -17,7 +17,7 @@ from hashcart.networks.post_urls import post_url
 from hashcart.views import api_reads, queries
 from hashcart.views.api_reads import API_PAGE
 from hashcart.views.funnel import FunnelRow, SortKey
-from hashcart.views.funnel_keeping import refresh_kept
+from hashcart.views.funnel_keeping import kept_snapshot
 from hashcart.views.funnel_kept import funnel_page
 from hashcart.views.keyset import MAX_CURSOR, BadCursor
 from hashcart.web.api_auth import AnyCaller, ApiCaller, MerchantCaller
@@ -153,11 +153,11 @@ def api_posts(
     accounts = app.effective_settings().parsed_shop_accounts()
 
     def read() -> tuple[list[FunnelPost], str | None]:
-        refresh_kept(app.engine, app.clock.now())
-        with read_only(request) as connection:
+        now = app.clock.now()
+        with kept_snapshot(app.engine, now) as (connection, fresh):
             found = funnel_page(
                 connection,
-                app.clock.now(),
+                now,
                 network=network.value if network else None,
                 accounts=accounts,
                 sort=sort,
@@ -165,6 +165,7 @@ def api_posts(
                 after=after,
                 limit=limit,
                 with_totals=False,
+                fresh=fresh,
             )
         return [funnel_post(row) for row in found.rows], found.page.next_after
 

@@ -9,11 +9,11 @@ from sqlalchemy import Connection
 from starlette.responses import Response
 
 from hashcart.views import console
-from hashcart.views.funnel_keeping import refresh_kept
+from hashcart.views.funnel_keeping import kept_snapshot
 from hashcart.views.funnel_kept import kept_shoppable_posts
 from hashcart.views.unsettled_cleanups import unsettled_cleanups
 from hashcart.views.unsettled_payments import unsettled_payments
-from hashcart.web.context import SignedInMerchant, csrf_protected, hashcart_of, read_only, render
+from hashcart.web.context import SignedInMerchant, csrf_protected, hashcart_of, render
 from hashcart.web.no_sender import waiting_without_sender
 
 if TYPE_CHECKING:
@@ -28,9 +28,9 @@ router = APIRouter(
 def dashboard(request: Request, viewer: SignedInMerchant) -> Response:
     app = hashcart_of(request)
     accounts = app.effective_settings().parsed_shop_accounts()
-    refresh_kept(app.engine, app.clock.now())
-    with read_only(request) as connection:
-        kept = kept_shoppable_posts(connection, app.clock.now(), accounts)
+    now = app.clock.now()
+    with kept_snapshot(app.engine, now) as (connection, fresh):
+        kept = kept_shoppable_posts(connection, now, accounts, fresh=fresh)
         counts = console.dashboard(connection, accounts, shoppable_posts=kept)
         unsettled = unsettled_payments(connection)
         cleanups = unsettled_cleanups(connection)
