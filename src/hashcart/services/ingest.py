@@ -21,6 +21,7 @@ from hashcart.domain.digests import digest_of
 from hashcart.domain.kinds import CART, WISHLIST
 from hashcart.domain.posts import AccountGone, DecodeError, Network, NotAPost, Post, PostDeleted
 from hashcart.domain.triggers import parse_trigger_and_words
+from hashcart.errors import HashcartError
 from hashcart.ports import (
     AUTO_FORMAT,
     Cursor,
@@ -95,6 +96,11 @@ def _failure_reason(error: BaseException) -> str:
     return f"{type(cause).__name__}: {first}".rstrip(": ")
 
 
+class ShopChanged(HashcartError):
+    """The shop an ingestor acts for changed in the database (Ingestor.check_shop): the
+    batch's transaction is rolled back, and nothing of it is kept or dead-lettered."""
+
+
 class Ingestor:
     """Feeds lines through prefilter, decoder and engine, committing a batch at a time."""
 
@@ -111,6 +117,7 @@ class Ingestor:
         validate_all: bool = False,
         resolve_links: LinkResolver | None = None,
         settle_buys: Callable[[], object] | None = None,
+        check_shop: Callable[[Repository], None] | None = None,
     ) -> None:
         # Each batch commits in a unit of work of its own (App.unit_of_work).
         self.units = units
@@ -144,6 +151,12 @@ class Ingestor:
         # between units of work). App.settle_buys; None: the payment sweep of `serve` does.
         self.settle_buys = settle_buys
         self._confirmed_seen = 0
+        # Run first inside each batch's transaction: it raises ShopChanged when the shop
+        # this ingestor acts for is no longer the database's (live_worker: a sale opened
+        # since), so the caller redoes the batch with the shop read again. Inside, not
+        # before: a transaction of its own for one small read cost a bus worker more than
+        # the read (docs/benchmarks.md, "s27-pgbatch").
+        self.check_shop = check_shop
 
     def ingest_lines(
         self, source: str, lines: Iterable[bytes], *, cursor: Cursor | None = None
@@ -187,10 +200,17 @@ class Ingestor:
         """Ingest lines each read elsewhere (a worker's batch from the bus: the source and
         line number the edge read them at), then commit them all. A dead letter gets the key
         file ingest of that source would give it, so a line redelivered is kept once."""
+        read = False
         for source, number, data in lines:
             if number < 1 or b"\n" in data:
                 raise ValueError("one line a time, numbered from 1")
             self._ingest_block(source, data, number - 1)
+            read = True
+        if read and not self._batch and self.check_shop is not None:
+            # Nothing kept: no batch transaction for the check to run in, and the lines the
+            # prefilter dropped may be replies to a sale opened since (they carry no tag).
+            with self.units() as uow:
+                self.check_shop(uow.repository)
         self.flush()
 
     def dead_letter_line(self, source: str, number: int, reason: str, data: bytes) -> None:
@@ -313,7 +333,7 @@ class Ingestor:
         saved_stats, saved_missing = self.stats.snapshot(), set(self.missing_parents)
         try:
             self._commit(work, cursor)
-        except _INFRASTRUCTURE:
+        except (*_INFRASTRUCTURE, ShopChanged):
             raise
         except Exception as error:
             # Counts of the rolled-back attempt go with it; the halves count again.
@@ -420,6 +440,8 @@ class Ingestor:
         later: list[AfterCommit] = []
         with self.units() as uow:
             repo = uow.repository
+            if self.check_shop is not None:
+                self.check_shop(repo)
             if share:
                 awaited = [
                     (item.post.network, item.values["parent_id"])

@@ -13,6 +13,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 from hashcart.errors import HashcartError
+from hashcart.store.pool_checks import check_on_checkout
 from hashcart.store.schema_version import migrations_head as migrations_head
 
 if TYPE_CHECKING:
@@ -52,12 +53,16 @@ def make_engine(url: str) -> Engine:
         if parsed.drivername == "postgresql":
             parsed = parsed.set(drivername="postgresql+psycopg")
         try:
-            return create_engine(parsed, pool_pre_ping=True)
+            engine = create_engine(parsed)
         except ImportError as missing:  # the driver is an extra: hashcart[postgres]
             raise DatabaseDriverMissing(
                 f"PostgreSQL needs its driver ({missing.name or 'psycopg'} is not installed): "
                 "pip install 'hashcart[postgres]'"
             ) from None
+        # A pooled connection is checked before it is lent, as `pool_pre_ping` did, but
+        # without a round trip when nothing says it broke (store/pool_checks).
+        check_on_checkout(engine)
+        return engine
     raise DatabaseURLError(
         f"unsupported database URL {parsed.render_as_string()!r}: "
         "use sqlite:///FILE or postgresql://…"

@@ -34,7 +34,7 @@ from sqlalchemy import (
 )
 
 from hashcart.store import schema as t
-from hashcart.store.statements import records_of
+from hashcart.store.statements import planned_count, records_of
 
 # The keys as a FROM item `k` (network, id): records_of's JSON of one object a key. (The
 # generic JSON type: the PostgreSQL dialect's would load that dialect into a SQLite shop's
@@ -49,10 +49,11 @@ _RECORDS = (
 # of a few thousand to some tens of thousands of rows a hash join over a sequential scan
 # of the whole table then looks cheaper than 100 index look-ups, and every batch read all
 # of `posts` two or three times (docs/benchmarks.md, "s26-engine"). With the count the
-# plan is an index look-up a key at every size.
+# plan is an index look-up a key at every size. The count is written into the text, rounded
+# up (statements.planned_count), so the plan is kept from one execution to the next.
 _KEYS = (
     select(_RECORDS.c.network, _RECORDS.c.id)
-    .limit(bindparam("key_count", type_=Integer()))
+    .limit(bindparam("key_count", type_=Integer(), literal_execute=True))
     .subquery("k")
 )
 
@@ -110,4 +111,5 @@ def read_keyed(
     if not unique:
         return []
     rows = records_of({"network": str(network), "id": ref} for network, ref in unique)
-    return list(connection.execute(statement, {"keys": rows, "key_count": len(unique)}))
+    limit = planned_count(len(unique))
+    return list(connection.execute(statement, {"keys": rows, "key_count": limit}))

@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import (
     Connection,
     Engine,
+    Integer,
     Table,
     bindparam,
     delete,
@@ -56,6 +57,7 @@ from hashcart.store.statements import (
     insert_ignoring,
     insert_rows_ignoring,
     json_records,
+    planned_count,
     records_of,
     upsert,
 )
@@ -141,7 +143,7 @@ class Repository:
             }
         self.connection.execute(
             _TAKE_TURN_AND_POST_KEYS,
-            {"keys": records_of(records.values()), "count": len(records)},
+            {"keys": records_of(records.values()), "count": planned_count(len(records))},
         )
 
     def _insert_ignoring_conflicts(self, table: Table, values: dict[str, Any]) -> bool:
@@ -289,7 +291,9 @@ class Repository:
         if outcomes and self._dialect == "postgresql":
             last = {(o["network"], o["trigger_post_id"]): o for o in outcomes}
             rows = records_of({name: o[name] for name in _OUTCOME_FIELDS} for o in last.values())
-            self.connection.execute(_SET_OUTCOMES_FROM_JSON, {"rows": rows, "count": len(last)})
+            self.connection.execute(
+                _SET_OUTCOMES_FROM_JSON, {"rows": rows, "count": planned_count(len(last))}
+            )
         elif outcomes:
             self.connection.execute(
                 _SET_OUTCOME,
@@ -817,7 +821,7 @@ _TAKE_TURN_AND_POST_KEYS = text(
     f" THEN pg_advisory_xact_lock({_POST_LOCK_SPACE}, u.key)"
     f" ELSE pg_advisory_xact_lock_shared({_POST_LOCK_SPACE}, u.key) END"
     " FROM engine LEFT JOIN (SELECT * FROM wanted ORDER BY key) AS u ON true ORDER BY u.key"
-)
+).bindparams(bindparam("count", type_=Integer(), literal_execute=True))
 
 
 def _post_key(network: str, post_id: str) -> int:
@@ -868,7 +872,7 @@ _SET_OUTCOMES_FROM_JSON = text(
     )
     + " LIMIT :count) AS r"
     " WHERE actions.network = r.network AND actions.trigger_post_id = r.trigger_post_id"
-)
+).bindparams(bindparam("count", type_=Integer(), literal_execute=True))
 _LINKED_CUSTOMER = select(t.account_links.c.customer_id).where(
     t.account_links.c.network == bindparam("network"),
     t.account_links.c.account_id == bindparam("account_id"),

@@ -67,6 +67,20 @@ def json_records(columns: Mapping[str, str], parameter: str = "rows") -> str:
     return f"json_to_recordset(CAST(:{parameter} AS json)) AS r({typed})"
 
 
+def planned_count(count: int) -> int:
+    """The LIMIT of a JSON recordset of `count` rows: the next power of two, which cuts none.
+
+    The LIMIT tells PostgreSQL's planner how few the rows are (it guesses 100 for any
+    function's: see keyed_reads). As a bound parameter it made every execution of a prepared
+    statement plan again: a custom plan with the actual LIMIT always looked cheaper than
+    the generic one, which must guess it, so the plan cache never kept one. Four statements
+    of a bus batch were planned at every call, 0.6-0.75 ms of the server's 2.4-2.8 ms a batch
+    of two posts (docs/benchmarks.md, "s27-pgbatch"). Written into the text instead
+    (`literal_execute`), rounded up so that a few texts serve every size, each statement
+    is planned a few times and then runs its kept plan."""
+    return 1 << max(0, count - 1).bit_length()
+
+
 def records_of(rows: Iterable[Mapping[str, Any]]) -> str:
     """`json_records`' parameter: the rows as JSON (aware datetimes as RFC 3339 in their
     own offset, which timestamptz reads exactly; None as null)."""
