@@ -57,6 +57,7 @@ from hashcart.services.catalog import FeedRow
 from hashcart.services.live_ingest import LiveIngest
 from hashcart.services.notify import Notices
 from hashcart.services.sales import SettleTimer, invoice_url, open_sale
+from hashcart.services.settle_first import SettleFirst
 from hashcart.services.shop import Shop
 from hashcart.store import schema as t
 from hashcart.store.database import write_transaction
@@ -275,10 +276,11 @@ def _stamp_commits(app: App, stamps: _Stamps) -> None:
 
 
 class _StampedSettleTimer(SettleTimer):
-    """Serve's settle step, its commits stamped."""
+    """Listen's settle step, its commits stamped; its passes go before the sink's batches
+    (`first`, as `hashcart listen` wires them)."""
 
-    def __init__(self, app: App, stamps: _Stamps) -> None:
-        super().__init__(app.unit_of_work, app.shop, app.clock)
+    def __init__(self, app: App, stamps: _Stamps, first: SettleFirst) -> None:
+        super().__init__(app.unit_of_work, app.shop, app.clock, first=first)
         self.stamps = stamps
 
     def beat(self) -> None:
@@ -432,7 +434,8 @@ def _run_hashcart(
     app: App, feed: _Feed, stamps: _Stamps, config: LiveSaleConfig, say: Callable[[str], None]
 ) -> None:
     sink = LiveIngest(app)
-    timer = _StampedSettleTimer(app, stamps)
+    sink.settle_first = SettleFirst()
+    timer = _StampedSettleTimer(app, stamps, sink.settle_first)
     timer.start()
     try:
         size = app.settings.ingest_batch_size
