@@ -894,11 +894,11 @@ class SettleTimer(Beat):
     skip_busy). The shop is read again every `reload` seconds (a sale opened meanwhile, the
     console's settings).
 
-    While a sale is busy (the last pass settled claims, or left items to another settler)
-    the next pass comes after the shop's `claim_step` (0.25 s) instead of `every`: in a
-    burst claims fall due all the time, and a whole second's wait was most of the winners'
-    budget past their window. `first`: shared with the process's live sink, whose calls
-    wait while a pass decides its winners (services/settle_first)."""
+    The next pass comes when the earliest provisional claim falls due (read after each
+    pass; at most `every` later, and after the shop's `claim_step`, 0.25 s, while claims
+    are due that the pass left to another settler): a second's beat was most of the
+    winners' budget past their window. `first`: shared with the process's live sink, whose
+    calls wait while a pass decides its winners (services/settle_first)."""
 
     name = "hashcart-sales"
     failure = "settling live sales failed; it runs again in %.0f s"
@@ -920,7 +920,8 @@ class SettleTimer(Beat):
         self.first = first
         self._shop: Shop | None = None
         self._since_load = 0.0
-        self._busy = False
+        # When the earliest provisional claim falls due, as the last pass left them.
+        self._next_due: datetime | None = None
 
     def describe(self) -> str:
         """Its line in `hashcart serve`'s banner."""
@@ -930,12 +931,19 @@ class SettleTimer(Beat):
         self._since_load += self.pause()
         if self._shop is None or self._since_load >= self.reload:
             self._shop, self._since_load = self.shop_of(), 0.0
-        self._busy = False
-        counts = settle_sales(self.units, self._shop, self.clock, skip_busy=True, first=self.first)
-        self._busy = bool(counts.settled or counts.busy)
+        self._next_due = None
+        settle_sales(self.units, self._shop, self.clock, skip_busy=True, first=self.first)
+        with self.units() as uow:
+            first = uow.repository.sales.first_provisional_at()
+        self._next_due = None if first is None else first + self._shop.claim_settle
 
     def pause(self) -> float:
-        step = self._shop.claim_step.total_seconds() if self._shop is not None else 0.0
-        if self._busy and 0 < step < self.every:
-            return step
-        return self.every
+        """Until the earliest provisional claim falls due (at most `every`); `claim_step`
+        when one is due already (another settler holds its item, or this pass left it)."""
+        if self._next_due is None or self._shop is None:
+            return self.every
+        until = (self._next_due - self.clock.now()).total_seconds()
+        if until > 0:
+            return min(until, self.every)
+        step = self._shop.claim_step.total_seconds()
+        return step if 0 < step < self.every else self.every

@@ -8,7 +8,9 @@ so their replies waited for the ingest backlog. While a pass decides and commits
 the sink's next call waits (`wait_turn`), so the pass has the process to itself; the call
 that is running finishes first (a batch is never cut), and the pass's waitlisted claims
 are written after ingest resumes. The pass never waits for the sink (it skips the items a
-batch holds), so neither can wait for the other in a circle."""
+batch holds), so neither can wait for the other in a circle. With a timer first, the sink's
+batches record claims and leave settling to it (Shop.batches_settle): a batch's own settle
+step came after its ingest work and held its items until the batch committed."""
 
 from __future__ import annotations
 
