@@ -4,8 +4,9 @@ burst of claims on PostgreSQL, through the listeners' door, beside the obvious w
 **hashcart**: claims arrive at `rate` a second for `seconds` (synthetic/sale: the three
 networks' payloads, some late, some twice) and are handed to the live sink
 (services/live_ingest.LiveIngest, as the listeners and webhooks hand them: each call a batch
-through the unit of work, the claim handler recording and settling in its transaction), while
-serve's settle step (services/sales.SettleTimer) runs every second beside it. The feed then
+through the unit of work, the claim handler recording the claims), while listen's settle
+timer (services/sales.SettleTimer) settles them beside it, its passes first
+(services/settle_first: the sink's next call waits while a pass commits its winners). The feed then
 waits until every claim is settled. With `ingest_processes` N above 1 the path runs in N
 spawned processes, as N listeners of one shop would: each is handed its share of the same
 feed (`ingest_share`: by network up to 3, else by the author, so one shopper's posts stay in

@@ -887,9 +887,9 @@ def close_sale(units: UnitsOfWork, name: str, at: datetime) -> Sale | None:
 
 
 class SettleTimer(Beat):
-    """The settle step for live sales of `hashcart serve` and of each `hashcart worker`:
-    every `every` seconds in a daemon thread, so a claim is settled about a second after its
-    window even when no new reply comes (ingest settles as claims arrive). Several processes
+    """The settle step for live sales of `hashcart serve`, `hashcart listen` and each
+    `hashcart worker`, in a daemon thread, so a claim is settled soon after its window even
+    when no new reply comes (ingest settles as claims arrive, but in `listen`). Several processes
     run it side by side: each pass skips the items another is settling (`settle`'s
     skip_busy). The shop is read again every `reload` seconds (a sale opened meanwhile, the
     console's settings).
