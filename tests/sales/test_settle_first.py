@@ -3,8 +3,8 @@ second past their window under a burst; services/settle_first).
 
 In `hashcart listen` the settle timer shares its process with the live sink. While a pass
 decides and commits its winners, the sink's next call waits for it, so the winners' replies
-do not queue behind a burst's ingest backlog; the sink's batches leave settling to the timer;
-and the timer beats when the earliest provisional claim falls due, not on a second's beat."""
+do not queue behind a burst's ingest backlog; and the timer beats when a claim falls due
+and every `claim_step` while claims do, not on a second's beat."""
 
 from __future__ import annotations
 
@@ -77,7 +77,9 @@ def test_a_due_settle_pass_commits_its_winners_before_the_sinks_next_batch(
     assert statuses[post_id(NETWORK, 1, 1)] == "provisional"  # its window is open
 
 
-def test_the_settle_timer_beats_when_the_earliest_claim_falls_due(shop: SaleShop) -> None:
+def test_the_settle_timer_beats_when_a_claim_falls_due_and_every_claim_step_while_busy(
+    shop: SaleShop,
+) -> None:
     link_everyone(shop, NETWORK, 1)
     shop.open(NETWORK, {"12": ("mug", 1)})
     timer = SettleTimer(shop.app.unit_of_work, shop.app.shop, shop.clock, every=1.0)
@@ -90,27 +92,8 @@ def test_the_settle_timer_beats_when_the_earliest_claim_falls_due(shop: SaleShop
     assert shop.winners() == set()
     assert timer.pause() == pytest.approx(0.4)
     shop.at(moment(0) + SETTLE)
-    timer.beat()
+    timer.beat()  # it settled a claim: more may fall due any moment (a burst)
     assert shop.winners() == {post_id(NETWORK, 0, 0)}
-    assert timer.pause() == 1.0  # nothing provisional left
-
-
-def test_with_a_settle_timer_first_the_sinks_batches_leave_settling_to_it(
-    shop: SaleShop,
-) -> None:
-    """A batch's own settle step ran after its ingest work and held its items until the
-    batch committed; with the timer's passes first, the batches only record claims."""
-    link_everyone(shop, NETWORK, 2)
-    shop.open(NETWORK, {"12": ("mug", 1)})
-    first = SettleFirst()
-    sink = LiveIngest(shop.app)
-    sink.settle_first = first
-    shop.at(moment(0))
-    sink.ingest("mastodon", "auto", [claim(NETWORK, 0, key(NETWORK, 0), "sold 12", seconds=0)])
-    shop.at(moment(0) + SETTLE)  # claim 0 is due when the next batch comes
-    sink.ingest("mastodon", "auto", [claim(NETWORK, 1, key(NETWORK, 1), "sold 12", seconds=2)])
-    assert shop.winners() == set()
-    timer = SettleTimer(shop.app.unit_of_work, shop.app.shop, shop.clock, first=first)
+    assert timer.pause() == shop.app.shop().claim_step.total_seconds() == 0.25
     timer.beat()
-    assert shop.winners() == {post_id(NETWORK, 0, 0)}
-    assert shop.statuses()[post_id(NETWORK, 1, 1)] == "provisional"  # its window is open
+    assert timer.pause() == 1.0  # idle, nothing provisional left

@@ -16,7 +16,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import partial
 from typing import Protocol
@@ -121,10 +121,6 @@ class LiveIngest:
     def _ingestor_now(self) -> Ingestor:
         shop = self.shop()
         if self._ingestor is None:
-            if self.settle_first is not None:
-                # The timer settles, before the batches: a batch's own settle step ran
-                # after its ingest work and held its items until the batch committed.
-                shop = replace(shop, batches_settle=False)
             hosts = ShopHosts((*shop.hosts.names, *self.extra_hosts))
             reader = self.app.payload_reader
             self._ingestor = Ingestor(

@@ -889,16 +889,16 @@ def close_sale(units: UnitsOfWork, name: str, at: datetime) -> Sale | None:
 class SettleTimer(Beat):
     """The settle step for live sales of `hashcart serve`, `hashcart listen` and each
     `hashcart worker`, in a daemon thread, so a claim is settled soon after its window even
-    when no new reply comes (ingest settles as claims arrive, but in `listen`). Several processes
+    when no new reply comes (ingest settles as claims arrive). Several processes
     run it side by side: each pass skips the items another is settling (`settle`'s
     skip_busy). The shop is read again every `reload` seconds (a sale opened meanwhile, the
     console's settings).
 
-    The next pass comes when the earliest provisional claim falls due (read after each
-    pass; at most `every` later, and after the shop's `claim_step`, 0.25 s, while claims
-    are due that the pass left to another settler): a second's beat was most of the
-    winners' budget past their window. `first`: shared with the process's live sink, whose
-    calls wait while a pass decides its winners (services/settle_first)."""
+    While claims fall due the passes come every `claim_step` (0.25 s); after an idle pass,
+    the next comes when the earliest provisional claim falls due (at most `every` later):
+    a second's beat was most of the winners' budget past their window (`pause`).
+    `first`: shared with the process's live sink, whose calls wait while a pass decides its
+    winners (services/settle_first)."""
 
     name = "hashcart-sales"
     failure = "settling live sales failed; it runs again in %.0f s"
@@ -920,7 +920,9 @@ class SettleTimer(Beat):
         self.first = first
         self._shop: Shop | None = None
         self._since_load = 0.0
-        # When the earliest provisional claim falls due, as the last pass left them.
+        # Whether the last pass settled claims or left items to another settler; after an
+        # idle one, when the earliest provisional claim falls due.
+        self._busy = False
         self._next_due: datetime | None = None
 
     def describe(self) -> str:
@@ -931,19 +933,26 @@ class SettleTimer(Beat):
         self._since_load += self.pause()
         if self._shop is None or self._since_load >= self.reload:
             self._shop, self._since_load = self.shop_of(), 0.0
-        self._next_due = None
-        settle_sales(self.units, self._shop, self.clock, skip_busy=True, first=self.first)
-        with self.units() as uow:
-            first = uow.repository.sales.first_provisional_at()
-        self._next_due = None if first is None else first + self._shop.claim_settle
+        self._busy, self._next_due = False, None
+        counts = settle_sales(self.units, self._shop, self.clock, skip_busy=True, first=self.first)
+        self._busy = bool(counts.settled or counts.busy)
+        if not self._busy:
+            with self.units() as uow:
+                first = uow.repository.sales.first_provisional_at()
+            self._next_due = None if first is None else first + self._shop.claim_settle
 
     def pause(self) -> float:
-        """Until the earliest provisional claim falls due (at most `every`); `claim_step`
-        when one is due already (another settler holds its item, or this pass left it)."""
-        if self._next_due is None or self._shop is None:
+        """After a pass that settled claims (or left items to another settler): the shop's
+        `claim_step`, as a burst's batches settled, so that each pass has a slice worth its
+        own statements (passes as soon as the next claim fell due, a few milliseconds
+        apart, doubled PostgreSQL's CPU in a burst). After an idle pass: until the earliest
+        provisional claim falls due (a sale's first winners), at most `every`."""
+        if self._shop is None:
+            return self.every
+        step = self._shop.claim_step.total_seconds()
+        if self._busy:
+            return step if 0 < step < self.every else self.every
+        if self._next_due is None:
             return self.every
         until = (self._next_due - self.clock.now()).total_seconds()
-        if until > 0:
-            return min(until, self.every)
-        step = self._shop.claim_step.total_seconds()
-        return step if 0 < step < self.every else self.every
+        return min(max(until, 0.0), self.every)

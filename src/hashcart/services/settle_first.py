@@ -8,9 +8,11 @@ so their replies waited for the ingest backlog. While a pass decides and commits
 the sink's next call waits (`wait_turn`), so the pass has the process to itself; the call
 that is running finishes first (a batch is never cut), and the pass's waitlisted claims
 are written after ingest resumes. The pass never waits for the sink (it skips the items a
-batch holds), so neither can wait for the other in a circle. With a timer first, the sink's
-batches record claims and leave settling to it (Shop.batches_settle): a batch's own settle
-step came after its ingest work and held its items until the batch committed."""
+batch holds), so neither can wait for the other in a circle.
+
+The sink's batches still settle what is due in their own transactions (at most every
+`claim_step`): with the timer alone settling, a 60 s burst on three processes left half its
+claims provisional (docs/benchmarks.md, s27-settle)."""
 
 from __future__ import annotations
 

@@ -107,9 +107,6 @@ class Shop:
     # How often an ingest batch settles at most (`settles_batch`), and when one last did.
     claim_step: timedelta = timedelta(seconds=0.25)
     _claim_steps: dict[str, datetime] = field(default_factory=dict, compare=False, repr=False)
-    # False: ingest batches record claims and leave settling to the process's settle timer,
-    # whose passes go before them (services/settle_first; the live sink of `hashcart listen`).
-    batches_settle: bool = True
     unlinked_hold: timedelta = timedelta(minutes=30)
 
     # The merchant's words over the default message texts, by template key (issue 14).
@@ -281,8 +278,6 @@ class Shop:
         transactions) cost more than its claims did at that pace; the claims a skipped
         batch leaves due wait for the next batch or the settle timer (every second), never
         past their window's rules: a claim is settled only after its window, as before."""
-        if not self.batches_settle:
-            return False
         last = self._claim_steps.get("ingest")
         if last is not None and last < now < last + self.claim_step:
             return False
