@@ -950,9 +950,11 @@ class SettleTimer(Beat):
         if self._shop is None:
             return self.every
         step = self._shop.claim_step.total_seconds()
+        busy = step if 0 < step < self.every else self.every
         if self._busy:
-            return step if 0 < step < self.every else self.every
+            return busy
         if self._next_due is None:
             return self.every
         until = (self._next_due - self.clock.now()).total_seconds()
-        return min(max(until, 0.0), self.every)
+        # Due already (it fell due as the pass ended): as while busy, never a loop at once.
+        return min(until, self.every) if until > 0 else busy
