@@ -2403,6 +2403,10 @@ class SaleRecords(Protocol):
         """The items with provisional claims made at or before `cutoff`."""
         ...
 
+    def first_provisional_at(self) -> datetime | None:
+        """The platform time of the earliest provisional claim (None: there is none)."""
+        ...
+
     def due_without_item(self, cutoff: datetime) -> list[StoredClaim]:
         """Provisional claims made at or before `cutoff` naming an item the sale lacks."""
         ...

@@ -4,8 +4,9 @@ burst of claims on PostgreSQL, through the listeners' door, beside the obvious w
 **hashcart**: claims arrive at `rate` a second for `seconds` (synthetic/sale: the three
 networks' payloads, some late, some twice) and are handed to the live sink
 (services/live_ingest.LiveIngest, as the listeners and webhooks hand them: each call a batch
-through the unit of work, the claim handler recording and settling in its transaction), while
-serve's settle step (services/sales.SettleTimer) runs every second beside it. The feed then
+through the unit of work, the claim handler recording the claims), while listen's settle
+timer (services/sales.SettleTimer) settles them beside it, its passes first
+(services/settle_first: the sink's next call waits while a pass commits its winners). The feed then
 waits until every claim is settled. With `ingest_processes` N above 1 the path runs in N
 spawned processes, as N listeners of one shop would: each is handed its share of the same
 feed (`ingest_share`: by network up to 3, else by the author, so one shopper's posts stay in
@@ -57,6 +58,7 @@ from hashcart.services.catalog import FeedRow
 from hashcart.services.live_ingest import LiveIngest
 from hashcart.services.notify import Notices
 from hashcart.services.sales import SettleTimer, invoice_url, open_sale
+from hashcart.services.settle_first import SettleFirst
 from hashcart.services.shop import Shop
 from hashcart.store import schema as t
 from hashcart.store.database import write_transaction
@@ -275,10 +277,11 @@ def _stamp_commits(app: App, stamps: _Stamps) -> None:
 
 
 class _StampedSettleTimer(SettleTimer):
-    """Serve's settle step, its commits stamped."""
+    """Listen's settle step, its commits stamped; its passes go before the sink's batches
+    (`first`, as `hashcart listen` wires them)."""
 
-    def __init__(self, app: App, stamps: _Stamps) -> None:
-        super().__init__(app.unit_of_work, app.shop, app.clock)
+    def __init__(self, app: App, stamps: _Stamps, first: SettleFirst) -> None:
+        super().__init__(app.unit_of_work, app.shop, app.clock, first=first)
         self.stamps = stamps
 
     def beat(self) -> None:
@@ -432,7 +435,8 @@ def _run_hashcart(
     app: App, feed: _Feed, stamps: _Stamps, config: LiveSaleConfig, say: Callable[[str], None]
 ) -> None:
     sink = LiveIngest(app)
-    timer = _StampedSettleTimer(app, stamps)
+    sink.settle_first = SettleFirst()
+    timer = _StampedSettleTimer(app, stamps, sink.settle_first)
     timer.start()
     try:
         size = app.settings.ingest_batch_size

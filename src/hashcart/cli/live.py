@@ -32,6 +32,7 @@ def listen(ctx: typer.Context) -> None:
     from hashcart.metrics import serve_metrics
     from hashcart.networks import registry as networks
     from hashcart.services.sales import SettleTimer
+    from hashcart.services.settle_first import SettleFirst
 
     hashcart = app_of(ctx, start=True)
     start_logging(hashcart)  # before the listeners are built: they warn of what is missing
@@ -57,7 +58,9 @@ def listen(ctx: typer.Context) -> None:
     pictures = hashcart.start_picture_fetch()
     # Live sales (issue 13): claims past their window settled even when no reply follows
     # them (an ingest batch settles only what is due when it arrives), as in serve.
-    sales = SettleTimer(hashcart.unit_of_work, hashcart.shop, hashcart.clock)
+    # Its passes go before the sink's batches (services/settle_first).
+    first = sink.settle_first = SettleFirst()
+    sales = SettleTimer(hashcart.unit_of_work, hashcart.shop, hashcart.clock, first=first)
     sales.start()
     try:
         asyncio.run(_listen_until_signalled(listeners))

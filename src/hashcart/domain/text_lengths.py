@@ -54,9 +54,35 @@ def _parse_tweet() -> Any:
     return parse_tweet
 
 
+@cache
+def _extract_urls() -> Any:
+    _parse_tweet()  # the package, imported as it wants to be
+    from twitter_text import extract_urls_with_indices
+
+    return extract_urls_with_indices
+
+
 def x_weighted_length(text: str) -> int:
     """The length X gives `text` (twitter-text's parseTweet, version 3 configuration)."""
+    if text.isascii():
+        return _ascii_x_weighted_length(text)
     return int(_parse_tweet()(text).weightedLength)
+
+
+def _ascii_x_weighted_length(text: str) -> int:
+    """parseTweet's count of ASCII text, without its emoji pass: every ASCII character
+    weighs 1 (the configuration's first range, 0-4351), no emoji is all ASCII (each of
+    twitter-text's sequences holds a code point above 127: a keycap's U+20E3, U+FE0F), and
+    parseTweet reads the text with CR LF as one line ending. So only its URLs are asked for,
+    each counting X_URL_WEIGHT. The emoji pass took about two thirds of a millisecond a
+    message, and a live sale's winners' step composed thousands (docs/benchmarks.md,
+    s27-settle); a hypothesis test holds this to parseTweet."""
+    normalized = text.replace("\r\n", "\n")
+    if "." not in normalized:
+        # Every URL twitter-text extracts has a domain with a dot (its TLD, or an IPv4).
+        return len(normalized)
+    urls = _extract_urls()(normalized)
+    return len(normalized) + sum(X_URL_WEIGHT - len(url["url"]) for url in urls)
 
 
 def graphemes(text: str) -> int:
@@ -96,10 +122,12 @@ class TextLimit:
             return False
         if self.network is Network.X and text.isascii():
             # Every ASCII character weighs 1 on X and a URL counts 23 whatever its length;
-            # every URL holds a dot or a colon, so this bounds the weighted length from above
-            # and twitter-text (about a millisecond a message: a live sale's burst queues
-            # thousands a second) is asked only near the limit.
-            bound = len(text) + X_URL_WEIGHT * (text.count(".") + text.count(":"))
+            # every URL twitter-text extracts holds a dot (its domain's, before the TLD), so
+            # this bounds the weighted length from above and twitter-text (about a
+            # millisecond a message: a live sale's burst queues thousands a second) is asked
+            # only near the limit. Colons were counted too, which pushed a winner's reply
+            # (a price, a time, a link: about 140 characters) over the bound.
+            bound = len(text) + X_URL_WEIGHT * text.count(".")
             if bound <= self.maximum:
                 return True
         return self.length(text) <= self.maximum

@@ -28,6 +28,10 @@ class Beat:
     def beat(self) -> None:
         raise NotImplementedError
 
+    def pause(self) -> float:
+        """Seconds until the next beat (`every`; a subclass may beat sooner while busy)."""
+        return self.every
+
     def start(self) -> None:
         self._thread = threading.Thread(target=self._run, name=self.name, daemon=True)
         self._thread.start()
@@ -49,4 +53,4 @@ class Beat:
                 self.beat()
             except Exception:
                 log.exception(self.failure, self.every)
-            self._stop.wait(self.every)
+            self._stop.wait(self.pause())

@@ -38,6 +38,7 @@ from hashcart.ports import (
 )
 from hashcart.services.ingest import Ingestor, IngestStats
 from hashcart.services.sales import sale_posts_now
+from hashcart.services.settle_first import SettleFirst
 from hashcart.services.shop import Shop, ShopHost
 
 log = logging.getLogger(__name__)
@@ -90,6 +91,8 @@ class LiveIngest:
         self._fetch = _FetchState()
         # Parents triggers wait for, not fetched yet (see `fetch_parents`).
         self._missing: set[tuple[Network, str]] = set()
+        # The process's settle timer, whose passes go first (services/settle_first).
+        self.settle_first: SettleFirst | None = None
 
     def shop(self) -> Shop:
         """The shop as it stands (re-read every SHOP_REFRESH)."""
@@ -182,6 +185,8 @@ class LiveIngest:
 
         reader = self.app.payload_reader
         named = reader.format_named(fmt)  # ValueError for a format no network reads
+        if self.settle_first is not None:
+            self.settle_first.wait_turn()
         self.learn_new_sales()
 
         def work(ingestor: Ingestor) -> None:

@@ -27,6 +27,7 @@ from __future__ import annotations
 import bisect
 from collections import defaultdict
 from collections.abc import Callable, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -57,6 +58,7 @@ from hashcart.ports import (
 )
 from hashcart.services.beats import Beat
 from hashcart.services.notify import Notices
+from hashcart.services.settle_first import SettleFirst
 from hashcart.services.shop import Shop
 
 __all__ = [
@@ -134,13 +136,20 @@ def record_claims(repo: Repository, asks: Sequence[ClaimAsk], now: datetime) -> 
 
 
 def settle_sales(
-    units: UnitsOfWork, shop: Shop, clock: Clock, *, skip_busy: bool = False
+    units: UnitsOfWork,
+    shop: Shop,
+    clock: Clock,
+    *,
+    skip_busy: bool = False,
+    first: SettleFirst | None = None,
 ) -> SettleCounts:
     """Settle what is due now (see `settle` for skip_busy): the winners in a unit of work
-    of their own, the step's last waitlisted in the next (`settle_winners_first`)."""
-    now = clock.now()
-    with units() as uow:
-        counts, losers = settle_winners_first(uow.repository, shop, now, skip_busy=skip_busy)
+    of their own, the step's last waitlisted in the next (`settle_winners_first`).
+    `first`: the process's live sink waits while the winners are decided and committed."""
+    with first.settling() if first is not None else nullcontext():
+        now = clock.now()
+        with units() as uow:
+            counts, losers = settle_winners_first(uow.repository, shop, now, skip_busy=skip_busy)
     if losers:
         with units() as uow:
             counts.add(losers.write(uow.repository))
@@ -878,12 +887,18 @@ def close_sale(units: UnitsOfWork, name: str, at: datetime) -> Sale | None:
 
 
 class SettleTimer(Beat):
-    """The settle step for live sales of `hashcart serve` and of each `hashcart worker`:
-    every `every` seconds in a daemon thread, so a claim is settled about a second after its
-    window even when no new reply comes (ingest settles as claims arrive). Several processes
+    """The settle step for live sales of `hashcart serve`, `hashcart listen` and each
+    `hashcart worker`, in a daemon thread, so a claim is settled soon after its window even
+    when no new reply comes (ingest settles as claims arrive). Several processes
     run it side by side: each pass skips the items another is settling (`settle`'s
     skip_busy). The shop is read again every `reload` seconds (a sale opened meanwhile, the
-    console's settings)."""
+    console's settings).
+
+    While claims fall due the passes come every `claim_step` (0.25 s); after an idle pass,
+    the next comes when the earliest provisional claim falls due (at most `every` later):
+    a second's beat was most of the winners' budget past their window (`pause`).
+    `first`: shared with the process's live sink, whose calls wait while a pass decides its
+    winners (services/settle_first)."""
 
     name = "hashcart-sales"
     failure = "settling live sales failed; it runs again in %.0f s"
@@ -895,21 +910,51 @@ class SettleTimer(Beat):
         clock: Clock,
         every: float = 1.0,
         reload: float = 30.0,
+        first: SettleFirst | None = None,
     ) -> None:
         super().__init__(every, first_at_once=False)
         self.units = units
         self.shop_of = shop_of
         self.clock = clock
         self.reload = reload
+        self.first = first
         self._shop: Shop | None = None
         self._since_load = 0.0
+        # Whether the last pass settled claims or left items to another settler; after an
+        # idle one, when the earliest provisional claim falls due.
+        self._busy = False
+        self._next_due: datetime | None = None
 
     def describe(self) -> str:
         """Its line in `hashcart serve`'s banner."""
         return f"  live sales:       claims settled every {self.every:g} s"
 
     def beat(self) -> None:
-        self._since_load += self.every
+        self._since_load += self.pause()
         if self._shop is None or self._since_load >= self.reload:
             self._shop, self._since_load = self.shop_of(), 0.0
-        settle_sales(self.units, self._shop, self.clock, skip_busy=True)
+        self._busy, self._next_due = False, None
+        counts = settle_sales(self.units, self._shop, self.clock, skip_busy=True, first=self.first)
+        self._busy = bool(counts.settled or counts.busy)
+        if not self._busy:
+            with self.units() as uow:
+                first = uow.repository.sales.first_provisional_at()
+            self._next_due = None if first is None else first + self._shop.claim_settle
+
+    def pause(self) -> float:
+        """After a pass that settled claims (or left items to another settler): the shop's
+        `claim_step`, as a burst's batches settled, so that each pass has a slice worth its
+        own statements (passes as soon as the next claim fell due, a few milliseconds
+        apart, doubled PostgreSQL's CPU in a burst). After an idle pass: until the earliest
+        provisional claim falls due (a sale's first winners), at most `every`."""
+        if self._shop is None:
+            return self.every
+        step = self._shop.claim_step.total_seconds()
+        busy = step if 0 < step < self.every else self.every
+        if self._busy:
+            return busy
+        if self._next_due is None:
+            return self.every
+        until = (self._next_due - self.clock.now()).total_seconds()
+        # Due already (it fell due as the pass ended): as while busy, never a loop at once.
+        return min(until, self.every) if until > 0 else busy

@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import (
     ARRAY,
@@ -283,6 +283,15 @@ class StoredSales:
             .distinct()
         )
         return {int(row.item_id) for row in rows}
+
+    def first_provisional_at(self) -> datetime | None:
+        # One step down ix_sale_claims_status (status, posted_at), partial on PostgreSQL
+        # with the status a literal (`_status_is`).
+        found = self.connection.execute(
+            select(func.min(sc.c.posted_at)).where(_status_is("provisional"))
+        ).scalar()
+        # min() takes the column's type: read back as an aware UTC datetime.
+        return cast(datetime | None, found)
 
     def due_without_item(self, cutoff: datetime) -> list[StoredClaim]:
         rows = self.connection.execute(
