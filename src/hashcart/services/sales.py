@@ -927,7 +927,8 @@ class SettleTimer(Beat):
 
     def describe(self) -> str:
         """Its line in `hashcart serve`'s banner."""
-        return f"  live sales:       claims settled every {self.every:g} s"
+        every = f"{self.every:g}"
+        return f"  live sales:       claims settled as they fall due (looked for every {every} s)"
 
     def beat(self) -> None:
         self._since_load += self.pause()
