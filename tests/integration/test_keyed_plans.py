@@ -10,15 +10,13 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from sqlalchemy import Connection, event, text
+from sqlalchemy import Connection, event
 
 from hashcart.domain.posts import Network
 from hashcart.store.database import make_engine, upgrade
 from hashcart.store.repository import Repository
 from tests.databases import drop_postgres_database, fresh_postgres_database
-
-ROWS = 20_000  # where the old statements scanned: the planner's index look-ups win above ~50k
-KEYS = [(Network.X, "3"), (Network.MASTODON, "4"), (Network.BLUESKY, "5")]
+from tests.integration.keyed_tables import KEYS, fill_keyed_tables
 
 
 def _plan_of(connection: Connection, call: Callable[[Repository], Any]) -> str:
@@ -44,26 +42,7 @@ def test_reads_and_outcomes_by_key_use_the_index_on_a_table_of_thousands(
     database_url = fresh_postgres_database(postgres_server)
     engine = make_engine(database_url)
     upgrade(engine)
-    with engine.begin() as connection:
-        connection.execute(
-            text(
-                "INSERT INTO posts (network, post_id, author_id, author_handle, text, "
-                "created_at, has_shop_link, parent_id, list_kind) "
-                "SELECT (ARRAY['x', 'mastodon', 'bluesky'])[1 + g % 3], g::text, 'a', 'h', "
-                "'t', now(), false, (g / 2)::text, CASE WHEN g % 2 = 0 THEN 'cart' END "
-                "FROM generate_series(1, :rows) AS g"
-            ),
-            {"rows": ROWS},
-        )
-        connection.execute(
-            text(
-                "INSERT INTO actions (network, trigger_post_id, outcome, created_at) "
-                "SELECT 'x', g::text, 'claimed', now() FROM generate_series(1, :rows) AS g"
-            ),
-            {"rows": ROWS},
-        )
-        connection.execute(text("ANALYZE posts"))
-        connection.execute(text("ANALYZE actions"))
+    fill_keyed_tables(engine)
     with engine.connect() as connection:
         stored = _plan_of(connection, lambda repo: repo.existing_posts(KEYS))
         waiting = _plan_of(connection, lambda repo: repo.triggers_waiting_for_any(KEYS))

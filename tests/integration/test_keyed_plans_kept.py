@@ -18,9 +18,8 @@ from hashcart.store.database import make_engine, upgrade
 from hashcart.store.repository import Repository
 from hashcart.store.statements import planned_count
 from tests.databases import drop_postgres_database, fresh_postgres_database
+from tests.integration.keyed_tables import KEYS, fill_keyed_tables
 
-ROWS = 20_000  # as test_keyed_plans
-KEYS = [(Network.X, "3"), (Network.MASTODON, "4"), (Network.BLUESKY, "5")]
 # psycopg prepares a statement once it ran 5 times; the server then plans the prepared one
 # afresh 5 times before it compares those plans with a generic one.
 CALLS = 16
@@ -31,26 +30,7 @@ def engine(postgres_server: str) -> Iterator[Engine]:
     url = fresh_postgres_database(postgres_server)
     engine = make_engine(url)
     upgrade(engine)
-    with engine.begin() as connection:  # a shop's tables, of the size the bench has
-        connection.execute(
-            text(
-                "INSERT INTO posts (network, post_id, author_id, author_handle, text, "
-                "created_at, has_shop_link, parent_id, list_kind) "
-                "SELECT (ARRAY['x', 'mastodon', 'bluesky'])[1 + g % 3], g::text, 'a', 'h', "
-                "'t', now(), false, (g / 2)::text, CASE WHEN g % 2 = 0 THEN 'cart' END "
-                "FROM generate_series(1, :rows) AS g"
-            ),
-            {"rows": ROWS},
-        )
-        connection.execute(
-            text(
-                "INSERT INTO actions (network, trigger_post_id, outcome, created_at) "
-                "SELECT 'x', g::text, 'claimed', now() FROM generate_series(1, :rows) AS g"
-            ),
-            {"rows": ROWS},
-        )
-        connection.execute(text("ANALYZE posts"))
-        connection.execute(text("ANALYZE actions"))
+    fill_keyed_tables(engine)
     yield engine
     engine.dispose()
     drop_postgres_database(postgres_server, url)
