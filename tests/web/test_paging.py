@@ -161,6 +161,27 @@ def test_an_unknown_cursor_is_a_400_problem(web_shop: WebShop) -> None:
     assert "cursor" in response.json()["detail"]
 
 
+@pytest.mark.parametrize(
+    ("path", "key"),
+    [
+        ("/api/posts?sort=triggers&dir=desc&limit=1", ["abc", {"t": 1}, "x", "1"]),
+        ("/api/posts?sort=triggers&dir=desc&limit=1", [3, "not a time", "x", "1"]),
+        ("/api/posts?sort=triggers&dir=desc&limit=1", [3, {"t": 1}, 5, 7]),
+        ("/api/orders?limit=1", ["not a time", "not a number"]),
+    ],
+)
+def test_a_forged_cursor_of_the_wrong_kinds_is_a_400_on_each_database(
+    web_shop_any_db: WebShop, path: str, key: list[Any]
+) -> None:
+    # The right number of values, each of another kind than its key column: the database
+    # refused the comparison (PostgreSQL) or the driver the value (SQLite), a 500 before.
+    build_funnel_shop(web_shop_any_db)
+    headers = {"Authorization": f"Bearer {api_token(web_shop_any_db)}"}
+    response = web_shop_any_db.browser().get(f"{path}&after={encode_cursor(key)}", headers=headers)
+    assert response.status_code == 400
+    assert "cursor" in response.json()["detail"]
+
+
 # --- the console's funnel page ------------------------------------------------------------
 
 

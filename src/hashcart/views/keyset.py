@@ -24,6 +24,7 @@ from functools import cached_property
 from typing import Any, Generic, TypeVar
 
 from sqlalchemy import ColumnElement, Connection, Select, and_, bindparam, false, or_
+from sqlalchemy.sql import sqltypes
 
 from hashcart.errors import HashcartError
 
@@ -155,7 +156,28 @@ class KeysetStatements:
         return order_by(query, self.order, backwards=True).limit(self.limit + 1)
 
     def bound(self, values: Sequence[Any]) -> dict[str, Any]:
+        """The key as the statements' parameters; BadCursor for a value of another kind than
+        its column (a forged cursor: the database would refuse it, a 500, or compare a text
+        with a time)."""
+        for (column, _), value in zip(self.order, values, strict=True):
+            if not _fits(column, value):
+                raise BadCursor("the cursor is not one this list gave")
         return {f"cursor_{index}": value for index, value in enumerate(values)}
+
+
+def _fits(column: ColumnElement[Any], value: Any) -> bool:
+    """Whether a cursor's value is of its key column's kind (None: as a NULL, never a key)."""
+    kind = column.type
+    kind = getattr(kind, "impl_instance", kind)  # a TypeDecorator: the type it stores as
+    if value is None:
+        return True
+    if isinstance(kind, sqltypes.DateTime):
+        return isinstance(value, datetime)
+    if isinstance(kind, sqltypes.Integer):
+        return isinstance(value, int)
+    if isinstance(kind, sqltypes.String):
+        return isinstance(value, str)
+    return True
 
 
 def keyset_page(
