@@ -36,7 +36,7 @@ _log = logging.getLogger(__name__)
 class Leases:
     """The partitions one worker holds, and the revision of each hold."""
 
-    def __init__(self, kv: KeyValue, worker_id: str, js: JetStreamContext | None = None) -> None:
+    def __init__(self, kv: KeyValue, worker_id: str, js: JetStreamContext) -> None:
         self.kv = kv
         self.worker_id = worker_id
         self.js = js  # to count live workers from the bucket's stream (live_workers)
@@ -142,19 +142,10 @@ class Leases:
         names each subject that still holds a message: a worker's entries are never
         deleted, only aged out by the bucket's TTL, so each such subject is a live worker.
         One request, answered by the stream's leader."""
-        if self.js is not None:
-            info = await self.js.stream_info(
-                f"KV_{LEASE_BUCKET}", subjects_filter=f"$KV.{LEASE_BUCKET}.{worker_key('>')}"
-            )
-            return max(1, len(info.state.subjects or {}))
-        from nats.js.errors import NoKeysError
-
-        try:
-            keys = await self.kv.keys()
-        except NoKeysError:
-            return 1
-        # Listed whole and filtered here: nats-py 2.16's `keys(filters=...)` finds nothing.
-        return max(1, sum(1 for key in keys if key.startswith("worker.")))
+        info = await self.js.stream_info(
+            f"KV_{LEASE_BUCKET}", subjects_filter=f"$KV.{LEASE_BUCKET}.{worker_key('>')}"
+        )
+        return max(1, len(info.state.subjects or {}))
 
     async def holders(self) -> dict[int, str]:
         """Every partition's holder, as the bucket says (for `hashcart status`)."""
