@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Iterator
+from functools import partial
 
 import pytest
 
@@ -17,12 +18,14 @@ async def _wipe(url: str) -> None:
     import nats
     from nats.js.errors import NotFoundError
 
+    from hashcart.bus.streams import when_ready
+
     client = await nats.connect(servers=url.split(","), connect_timeout=5)
     try:
         js = client.jetstream()
         for stream in ("HASHCART_POSTS", "KV_hashcart_leases"):
             with contextlib.suppress(NotFoundError):
-                await js.delete_stream(stream)
+                await when_ready(partial(js.delete_stream, stream))
     finally:
         await client.close()
 

@@ -93,17 +93,17 @@ async def init_bus(js: JetStreamContext, bus: BusSettings) -> InitReport:
     report = InitReport()
     config = stream_config(bus)
     try:
-        await js.stream_info(STREAM)
+        await when_ready(partial(js.stream_info, STREAM))
     except NotFoundError:
-        await _placed(partial(js.add_stream, config))  # type: ignore[arg-type]
+        await when_ready(partial(js.add_stream, config))  # type: ignore[arg-type]
         report.created = True
     else:
-        await _placed(partial(js.update_stream, config))  # type: ignore[arg-type]
-    existing = {info.name for info in await js.consumers_info(STREAM)}
+        await when_ready(partial(js.update_stream, config))  # type: ignore[arg-type]
+    existing = {info.name for info in await when_ready(partial(js.consumers_info, STREAM))}
     wanted = {consumer_of(partition) for partition in range(bus.partitions)}
     for partition in range(bus.partitions):
         name = consumer_of(partition)
-        await _placed(partial(js.add_consumer, STREAM, consumer_config(bus, partition)))  # type: ignore[arg-type]
+        await when_ready(partial(js.add_consumer, STREAM, consumer_config(bus, partition)))  # type: ignore[arg-type]
         (report.consumers_updated if name in existing else report.consumers_created).append(name)
     # Consumers of partitions a smaller bus_partitions no longer has are left alone (their
     # posts may not be consumed yet) and named, so the operator removes them once drained.
@@ -118,25 +118,31 @@ async def init_bus(js: JetStreamContext, bus: BusSettings) -> InitReport:
         storage=StorageType.FILE,
     )
     try:
-        leases = (await js.stream_info(f"KV_{LEASE_BUCKET}")).config
+        leases = (await when_ready(partial(js.stream_info, f"KV_{LEASE_BUCKET}"))).config
     except NotFoundError:
-        await _placed(partial(js.create_key_value, bucket))
+        await when_ready(partial(js.create_key_value, bucket))
         return report
     # The bucket exists (perhaps with another TTL or replica count): nats-py creates
     # buckets only, so its stream is brought to the settings directly.
     leases.max_age = bus.lease_seconds
     leases.duplicate_window = min(bus.lease_seconds, 120.0)
     leases.num_replicas = bus.replicas
-    await _placed(partial(js.update_stream, leases))
+    await when_ready(partial(js.update_stream, leases))
     return report
 
 
-async def _placed(action: Callable[[], Awaitable[_T]]) -> _T:
-    """`action`, again after a pause while the cluster cannot place its replicas yet (a node
-    restarting, or not yet known to the others), up to PLACEMENT_WAIT_SECONDS; any other
-    refusal at once. Seen in the tests right after a node's restart: the stream and the
-    consumers were placed, the lease bucket a moment later was not."""
-    from nats.js.errors import BadRequestError
+async def when_ready(action: Callable[[], Awaitable[_T]]) -> _T:
+    """`action` (an idempotent JetStream API request), again after a pause while the cluster
+    cannot answer it yet, up to PLACEMENT_WAIT_SECONDS; any other refusal at once. Two
+    answers mean "not yet": "no suitable peers for placement" (a node restarting, or not yet
+    known to the others: seen in the tests right after a node's restart, the stream and the
+    consumers placed, the lease bucket a moment later not), and no answer in the request's
+    timeout (a replicated stream's Raft group still electing on a busy machine: seen in CI as
+    "nats: timeout" from the first request to a cluster started a moment before). Each
+    request here is safe to repeat: creating what exists with the same configuration is
+    answered as a success, and deleting it again as "not found"."""
+    from nats.errors import TimeoutError as NoAnswer
+    from nats.js.errors import BadRequestError, ServiceUnavailableError
 
     loop = asyncio.get_running_loop()
     give_up = loop.time() + PLACEMENT_WAIT_SECONDS
@@ -148,5 +154,9 @@ async def _placed(action: Callable[[], Awaitable[_T]]) -> _T:
             if error.err_code != NO_SUITABLE_PEERS or loop.time() + pause > give_up:
                 raise
             _log.warning("bus init: %s; trying again in %.2f s", error.description, pause)
+        except (NoAnswer, ServiceUnavailableError) as error:
+            if loop.time() + pause > give_up:
+                raise
+            _log.warning("bus init: %r; trying again in %.2f s", error, pause)
         await asyncio.sleep(pause)
         pause = min(pause * 2, 2.0)
