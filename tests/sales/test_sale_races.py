@@ -128,6 +128,10 @@ def test_ingesters_and_settlers_racing_for_the_last_units_never_oversell(
     jobs = [_ingester(url, late, lines[i::THREADS]) for i in range(THREADS)]
     jobs += [_settler(url, late) for _ in range(2)]
     _together(jobs)
+    # An ingester's own settle step after a batch that meets a lock conflict leaves its claims
+    # to the timer's next pass (services/ingest: "left to its next turn"); the settlers may
+    # have made their last pass before that batch was recorded. The timer's next pass:
+    _settler(url, late)()
     _check_settled_once(shop)
 
 
