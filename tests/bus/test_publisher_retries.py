@@ -9,7 +9,7 @@ import asyncio
 from dataclasses import dataclass
 
 from hashcart.bus.client import BusSettings, close, connect
-from hashcart.bus.publisher import WINDOW, Publisher
+from hashcart.bus.publisher import PUBLISHED_HEADER, WINDOW, Publisher
 from hashcart.bus.streams import init_bus
 from hashcart.bus.subjects import STREAM
 from hashcart.config import Settings
@@ -71,22 +71,32 @@ def test_posts_the_stream_refused_are_sent_again_until_each_is_stored_once(bus_u
     assert ids == {f"x:{n}" for n in range(1, POSTS + 1)}
 
 
-async def _twice(url: str) -> tuple[Publisher, int]:
+ARRIVED = 1_800_000_000.25  # a caller's own arrival time, in Unix seconds
+
+
+async def _twice(url: str) -> tuple[Publisher, int, set[str]]:
     bus = BusSettings.of(Settings(bus_url=url, bus_partitions=4))  # type: ignore[arg-type]
     client = await connect(bus, name="publisher duplicate test")
     try:
         js = client.jetstream()
         await init_bus(js, bus)
         publisher = Publisher(js, bus, linger=False)
+        await publisher.publish(_candidates(), arrived=ARRIVED)
         await publisher.publish(_candidates())
-        await publisher.publish(_candidates())
-        return publisher, (await js.stream_info(STREAM)).state.messages
+        info = await js.stream_info(STREAM)
+        stamps = set()
+        for sequence in range(info.state.first_seq, info.state.last_seq + 1):
+            message = await js.get_msg(STREAM, sequence)
+            stamps.add((message.headers or {}).get(PUBLISHED_HEADER, ""))
+        return publisher, info.state.messages, stamps
     finally:
         await close(client)
 
 
 def test_posts_published_twice_are_stored_once_and_counted_as_duplicates(bus_url: str) -> None:
-    publisher, stored = asyncio.run(_twice(bus_url))
+    """The first copy is stored, stamped with the arrival time its caller gave."""
+    publisher, stored, stamps = asyncio.run(_twice(bus_url))
+    assert stamps == {"1800000000.250000"}
     assert (publisher.counts.published, publisher.counts.duplicates) == (POSTS, POSTS)
     assert publisher.counts.retries == 0
     assert stored == POSTS

@@ -140,7 +140,9 @@ class Publisher:
         self.counts = PublishCounts()
         self.linger = Linger(bus.publish_linger_seconds if linger else 0.0)
 
-    async def publish(self, candidates: Iterable[Candidate]) -> None:
+    async def publish(
+        self, candidates: Iterable[Candidate], *, arrived: float | None = None
+    ) -> None:
         """Publish every candidate; returns once each was acknowledged (in any order). The
         candidates of one call leave together, after the linger.
 
@@ -148,12 +150,15 @@ class Publisher:
         future), not a task and a request each: a post's own task, request inbox future
         and timeout wrapper were most of the publisher's CPU a post (docs/benchmarks.md,
         "s28-busnats"). What was not acknowledged within `bus_publish_timeout_seconds` of
-        its send is sent again, all of it together, after the backoff."""
+        its send is sent again, all of it together, after the backoff.
+
+        `arrived`: when the posts came (Unix seconds), if earlier than this call (a caller
+        that gathers posts before publishing them); their latency is measured from it."""
         kept = list(candidates)
         if not kept:
             return
         # Stamped before the linger, so a post's measured latency includes it.
-        published = f"{time.time():.6f}"
+        published = f"{time.time() if arrived is None else arrived:.6f}"
         await self.linger.turn(len(kept))
         waiting = [self._outgoing(candidate, published) for candidate in kept]
         delay = 0.05
