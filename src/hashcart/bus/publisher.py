@@ -209,20 +209,28 @@ class Publisher:
         in_flight: deque[tuple[_Outgoing, asyncio.Future[PubAck], float]] = deque()
         failed: list[_Outgoing] = []
         error: BaseException | None = None
-        for item in outgoing:
-            if len(in_flight) >= WINDOW:
-                error = await self._settle(in_flight.popleft(), failed, loop) or error
-            try:
-                future = await self.js.publish_async(
-                    item.subject, item.candidate.data, headers=item.headers
-                )
-            except Exception as refused:  # the connection is closed, its buffer full
-                failed.append(item)
-                error = refused
-                continue
-            in_flight.append((item, future, loop.time() + timeout))
-        while in_flight:
-            error = await self._settle(in_flight.popleft(), failed, loop) or error
+        try:
+            for item in outgoing:
+                if len(in_flight) >= WINDOW:
+                    error = await self._settle(in_flight[0], failed, loop) or error
+                    in_flight.popleft()
+                try:
+                    future = await self.js.publish_async(
+                        item.subject, item.candidate.data, headers=item.headers
+                    )
+                except Exception as refused:  # the connection is closed, its buffer full
+                    failed.append(item)
+                    error = refused
+                    continue
+                in_flight.append((item, future, loop.time() + timeout))
+            while in_flight:
+                error = await self._settle(in_flight[0], failed, loop) or error
+                in_flight.popleft()
+        finally:
+            # The caller cancelled (a listener stopping): the acknowledgements it will not
+            # wait for must not hold nats-py's slots for publishes in flight for good.
+            for _, future, _ in in_flight:
+                future.cancel()
         return failed, error
 
     async def _settle(
@@ -244,6 +252,9 @@ class Publisher:
                 return TimeoutError(
                     f"no acknowledgement within {self.bus.publish_timeout_seconds} s"
                 )
+        if future.cancelled():  # not by this call (it returns above): sent again all the same
+            failed.append(item)
+            return asyncio.CancelledError("acknowledgement cancelled")
         error = future.exception()
         if error is not None:  # 503 during an election, no responders
             failed.append(item)
