@@ -148,9 +148,10 @@ class Publisher:
 
         Each post is a `publish_async` (a buffered write whose acknowledgement settles a
         future), not a task and a request each: a post's own task, request inbox future
-        and timeout wrapper were most of the publisher's CPU a post (docs/benchmarks.md,
-        "s28-busnats"). What was not acknowledged within `bus_publish_timeout_seconds` of
-        its send is sent again, all of it together, after the backoff.
+        and timeout wrapper were about 40 % of the publisher's CPU a post in a burst
+        (docs/benchmarks.md, "s28-busnats"). What was not acknowledged within
+        `bus_publish_timeout_seconds` of its send is sent again, all of it together, after
+        the backoff.
 
         `arrived`: when the posts came (Unix seconds), if earlier than this call (a caller
         that gathers posts before publishing them); their latency is measured from it."""
