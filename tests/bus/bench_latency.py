@@ -13,11 +13,13 @@ three servers (docs/benchmarks.md, "The bus, fifth pass").
 
 The posts are the three networks' generated streams with half of their lines triggers, put
 through the edge's prefilter as `ingest --to-bus` does; the kept lines (triggers, nearly all,
-and the brand posts they reply to) are published one by one at RATE a second, each stamped
-with its publish time (Hashcart-Published). Each worker observes, right after a batch
-commits, now minus that stamp into `hashcart_publish_to_commit_seconds`, a histogram on its
+and the brand posts they reply to) are published at RATE a second (what is due, every few
+milliseconds, in one publish call), each stamped with its tick's due time
+(Hashcart-Published). Each worker observes, right after a batch commits, now minus that stamp
+into `hashcart_publish_to_commit_seconds`, a histogram on its
 `metrics_port`; the bench scrapes every worker's and reads p50 and p99 from the buckets (as
-Prometheus's histogram_quantile does: linear within a bucket). It prints one JSON object
+Prometheus's histogram_quantile does: linear within a bucket), and the batches they committed
+(`batches`, from `hashcart_batch_seconds`'s count). It prints one JSON object
 (docs/benchmarks.md, "Latency").
 
 The first lines (a warm-up: the workers' first batches read the shop and open connections)
@@ -61,6 +63,11 @@ from tests.peers.nats.cluster import free_port
 PARTITIONS = 8
 SETTINGS = {"bus_partitions": str(PARTITIONS), "bus_lease_seconds": "3", "bus_batch_size": "500"}
 METRIC = "hashcart_publish_to_commit_seconds"
+BATCH_METRIC = "hashcart_batch_seconds"
+# The pacing's step: what is due is published together, a tick at a time, stamped with the
+# due time of the tick's first post (so a latency is never understated; overstated by at
+# most a tick for the others, 2.5 ms on average).
+TICK_SECONDS = 0.005
 TRIGGER_RATE = 0.5
 START_DEADLINE_SECONDS = 120
 WARM_UP = 100  # lines published and drained before the measured ones
@@ -90,9 +97,14 @@ def candidates_of(app: App, count: int) -> list[Candidate]:
 
 
 async def publish_paced(bus: BusSettings, candidates: Sequence[Candidate], rate: float) -> float:
-    """Publish each candidate at its due time (start + n / rate), not waiting for one's
-    acknowledgement before the next is due; the seconds it took until the last was
-    acknowledged. The sleeps pace a load generator; nothing waits for time to pass."""
+    """Publish the candidates at `rate` a second, by ticks: each tick publishes, as one call,
+    every candidate whose due time (start + n / rate) has come, not waiting for the last
+    tick's acknowledgements; the seconds it took until the last was acknowledged. A tick's
+    posts are stamped with its first post's due time (`Publisher.publish(arrived=)`), as
+    if they had waited for the publisher since then: a loop that wakes late counts against
+    the latency, never for it. A task and a publish call a post made the load generator eat
+    the cores it measures (docs/benchmarks.md, "s28-busnats"). The sleeps pace a load
+    generator; nothing waits for time to pass."""
     from hashcart.bus.client import close, connect
     from hashcart.bus.publisher import Publisher
 
@@ -100,23 +112,50 @@ async def publish_paced(bus: BusSettings, candidates: Sequence[Candidate], rate:
     try:
         publisher = Publisher(client.jetstream(), bus)
         loop = asyncio.get_running_loop()
-        start = loop.time()
+        start, wall_start = loop.time(), time.time()
         sending: set[asyncio.Task[None]] = set()
-        for number, candidate in enumerate(candidates):
-            ahead = start + number / rate - loop.time()
-            if ahead > 0:
-                await asyncio.sleep(ahead)
-            sending.add(asyncio.create_task(publisher.publish([candidate])))
-            if len(sending) >= 512:
-                done = {task for task in sending if task.done()}
-                for task in done:
-                    task.result()
-                sending -= done
+        sent = 0
+        while sent < len(candidates):
+            due = min(len(candidates), math.floor((loop.time() - start) * rate) + 1)
+            if due > sent:
+                arrived = wall_start + sent / rate
+                group = candidates[sent:due]
+                sending.add(asyncio.create_task(publisher.publish(group, arrived=arrived)))
+                sent = due
+            done = {task for task in sending if task.done()}
+            for task in done:
+                task.result()
+            sending -= done
+            if sent < len(candidates):
+                await asyncio.sleep(max(TICK_SECONDS, start + sent / rate - loop.time()))
         for task in sending:
             await task
         return loop.time() - start
     finally:
         await close(client)
+
+
+def servers_messages(monitors: Sequence[str]) -> tuple[int, int]:
+    """Messages in and out summed over the NATS servers (each one's /varz): clients' and
+    routes' both, so a Raft round between the nodes counts too."""
+    into = out = 0
+    for monitor in monitors:
+        varz = httpx.get(f"{monitor}/varz", timeout=10).json()
+        into += int(varz["in_msgs"])
+        out += int(varz["out_msgs"])
+    return into, out
+
+
+def scraped_batches(ports: Sequence[int]) -> float:
+    """How many batches the workers committed (their batch histograms' counts, added up)."""
+    total = 0.0
+    prefix = f"{BATCH_METRIC}_count "
+    for port in ports:
+        text = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=10).text
+        for line in text.splitlines():
+            if line.startswith(prefix):
+                total += float(line[len(prefix) :])
+    return total
 
 
 def scraped_buckets(ports: Sequence[int]) -> dict[float, float]:
@@ -191,11 +230,13 @@ def measure(
     workers_count: int,
     others: dict[str, list[int]] | None = None,
     replicas: int = 3,
+    monitors: Sequence[str] = (),
 ) -> tuple[dict[str, Any], Facts, list[Candidate]]:
     """The bench on a running cluster and an empty database: the figures, the facts the
     workers left, and the lines published (the warm-up's first). The CPU the workers, this
     process (the publisher) and `others` (name: pids) used while the paced lines were
-    published and committed is among the figures."""
+    published and committed is among the figures, and with `monitors` (the servers'
+    monitoring URLs) the messages they handled a post."""
     app = prepared_shop(database_url, POOL)
     paced = max(1, round(seconds * rate))
     warm_up = max(WARM_UP, paced // 50)
@@ -210,6 +251,7 @@ def measure(
         asyncio.run(publish_paced(bus, candidates[:warm_up], rate * 10))
         wait_until_drained(bus_url, workers)
         before = scraped_buckets(ports)
+        batches_before = scraped_batches(ports)
         load_before = os.getloadavg()
         watched: Watched = {
             f"worker_{n + 1}": ([p.pid], False) for n, p in enumerate(workers.running)
@@ -217,15 +259,18 @@ def measure(
         watched["publisher"] = ([os.getpid()], False)  # its children are the servers
         watched.update({name: (pids, True) for name, pids in (others or {}).items()})
         cpu_before = cpu_by_name(watched)
+        messages_before = servers_messages(monitors)
         busy_before, started = machine_busy_seconds(), time.perf_counter()
         took = asyncio.run(publish_paced(bus, candidates[warm_up:], rate))
         wait_until_drained(bus_url, workers)
         cpu_after = cpu_by_name(watched)
+        messages_after = servers_messages(monitors)
         cpu = {name: round(cpu_after[name] - cpu_before[name], 2) for name in watched}
         cpu["machine_busy"] = round(machine_busy_seconds() - busy_before, 2)
         wall = time.perf_counter() - started
         load_after = os.getloadavg()
         after = scraped_buckets(ports)
+        batches = scraped_batches(ports) - batches_before
     finally:
         workers.stop_all()
     buckets = {bound: after[bound] - before.get(bound, 0.0) for bound in after}
@@ -239,12 +284,19 @@ def measure(
         "workers": workers_count,
         "replicas": replicas,
         "observed": int(buckets.get(math.inf, 0)),
+        # Committed batches (a redelivered post's batch too): CPU read per batch.
+        "batches": int(batches),
         "p50_ms": round(quantile(buckets, 0.5) * 1000, 1),
         "p99_ms": round(quantile(buckets, 0.99) * 1000, 1),
         "within_100ms": round(buckets.get(0.1, 0) / max(1, buckets.get(math.inf, 0)), 4),
         "load_average": [round(x, 1) for x in (*load_before, *load_after)],
         "seconds_to_last_commit": round(wall, 2),
         "cpu_seconds": cpu,
+        # Summed over the nodes, a paced post (0 without `monitors`).
+        "nats_messages_in_out_a_post": [
+            round((later - earlier) / paced, 2)
+            for earlier, later in zip(messages_before, messages_after, strict=True)
+        ],
         "cpus": os.cpu_count(),
     }
     return figures, result, candidates
@@ -262,7 +314,15 @@ def run(
             "postgres": [postgres.server.get_pid()],
         }
         figures, result, candidates = measure(
-            cluster.url, database, root, seconds, rate, workers_count, others, nodes
+            cluster.url,
+            database,
+            root,
+            seconds,
+            rate,
+            workers_count,
+            others,
+            nodes,
+            [f"http://127.0.0.1:{node.http_port}" for node in cluster.nodes],
         )
     figures["actions"] = result.actions
     figures["same_as_one_process"] = result == truth_of(

@@ -22,3 +22,5 @@ def test_posts_published_at_a_steady_rate_are_each_committed_once(
     assert result.actions > 0.6 * len(candidates)  # most of them triggers, each acted once
     # Every paced post passed a commit that measured it (a redelivery may measure one twice).
     assert figures["observed"] >= figures["published"]
+    # The batches committed are counted (at most one a post; the warm-up's are left out).
+    assert 1 <= figures["batches"] <= figures["published"]

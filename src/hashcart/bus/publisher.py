@@ -22,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
@@ -31,6 +32,7 @@ from hashcart.bus.subjects import STREAM, partition_of, subject_of
 from hashcart.errors import HashcartError
 
 if TYPE_CHECKING:
+    from nats.js.api import PubAck
     from nats.js.client import JetStreamContext
 
 _log = logging.getLogger(__name__)
@@ -39,6 +41,8 @@ LINE_HEADER = "Hashcart-Line"
 # When the edge first published the line (Unix seconds): the worker measures publish to
 # commit from it (hashcart_publish_to_commit_seconds), so clocks of edge and worker count.
 PUBLISHED_HEADER = "Hashcart-Published"
+# JetStream's header naming the stream a post is meant for (nats.js.api.Header).
+EXPECTED_STREAM_HEADER = "Nats-Expected-Stream"
 MAX_SOURCE_CHARS = 200
 # Publishes in flight at once: enough to keep three servers busy, few enough that a lost
 # connection leaves little to send again.
@@ -118,6 +122,15 @@ class Linger:
             gate.set_result(None)
 
 
+@dataclass(slots=True)
+class _Outgoing:
+    """One post as it goes out, built once and sent again as it is on a retry."""
+
+    candidate: Candidate
+    subject: str
+    headers: dict[str, str]
+
+
 class Publisher:
     def __init__(self, js: JetStreamContext, bus: BusSettings, *, linger: bool = True) -> None:
         """`linger=False`: every call's posts leave at once (a caller that publishes a
@@ -127,62 +140,131 @@ class Publisher:
         self.counts = PublishCounts()
         self.linger = Linger(bus.publish_linger_seconds if linger else 0.0)
 
-    async def publish(self, candidates: Iterable[Candidate]) -> None:
+    async def publish(
+        self, candidates: Iterable[Candidate], *, arrived: float | None = None
+    ) -> None:
         """Publish every candidate; returns once each was acknowledged (in any order). The
-        candidates of one call leave together, after the linger."""
+        candidates of one call leave together, after the linger.
+
+        Each post is a `publish_async` (a buffered write whose acknowledgement settles a
+        future), not a task and a request each: a post's own task, request inbox future
+        and timeout wrapper were about 40 % of the publisher's CPU a post in a burst
+        (docs/benchmarks.md, "s28-busnats"). What was not acknowledged within
+        `bus_publish_timeout_seconds` of its send is sent again, all of it together, after
+        the backoff.
+
+        `arrived`: when the posts came (Unix seconds), if earlier than this call (a caller
+        that gathers posts before publishing them); their latency is measured from it."""
         kept = list(candidates)
         if not kept:
             return
         # Stamped before the linger, so a post's measured latency includes it.
-        published = f"{time.time():.6f}"
+        published = f"{time.time() if arrived is None else arrived:.6f}"
         await self.linger.turn(len(kept))
-        pending: set[asyncio.Task[None]] = set()
-        for candidate in kept:
-            pending.add(asyncio.create_task(self._publish_one(candidate, published)))
-            if len(pending) >= WINDOW:
-                done, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
-                for task in done:
-                    task.result()
-        if pending:
-            done, _ = await asyncio.wait(pending)
-            for task in done:
-                task.result()
-
-    async def _publish_one(self, candidate: Candidate, published: str) -> None:
-        partition = partition_of(candidate.order_key, self.bus.partitions)
-        subject = subject_of(candidate.network, partition)
-        headers = {
-            "Nats-Msg-Id": candidate.message_id[:1000],
-            SOURCE_HEADER: _header_safe(candidate.source)[:MAX_SOURCE_CHARS],
-            LINE_HEADER: str(candidate.line),
-            PUBLISHED_HEADER: published,
-        }
+        waiting = [self._outgoing(candidate, published) for candidate in kept]
         delay = 0.05
         for attempt in range(GIVE_UP_AFTER_ATTEMPTS):
-            try:
-                ack = await self.js.publish(
-                    subject,
-                    candidate.data,
-                    timeout=self.bus.publish_timeout_seconds,
-                    stream=STREAM,
-                    headers=headers,
+            waiting, error = await self._send(waiting)
+            if not waiting:
+                return
+            self.counts.retries += len(waiting)
+            if attempt == 0 or attempt % 10 == 9:
+                _log.warning(
+                    "bus: %d publishes (to %s first) not acknowledged: %r",
+                    len(waiting),
+                    waiting[0].subject,
+                    error,
                 )
-            except Exception as error:  # a timeout, 503 during an election, a reconnect
-                self.counts.retries += 1
-                if attempt == 0 or attempt % 10 == 9:
-                    _log.warning("bus: publish to %s not acknowledged: %r", subject, error)
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 2.0)
-                continue
-            if ack.duplicate:
-                self.counts.duplicates += 1
-            else:
-                self.counts.published += 1
-            return
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 2.0)
+        first = waiting[0].candidate
         raise PublishFailed(
-            f"the stream did not acknowledge {candidate.source} line {candidate.line} "
+            f"the stream did not acknowledge {first.source} line {first.line} "
             f"after {GIVE_UP_AFTER_ATTEMPTS} attempts"
         )
+
+    def _outgoing(self, candidate: Candidate, published: str) -> _Outgoing:
+        partition = partition_of(candidate.order_key, self.bus.partitions)
+        return _Outgoing(
+            candidate,
+            subject_of(candidate.network, partition),
+            {
+                "Nats-Msg-Id": candidate.message_id[:1000],
+                SOURCE_HEADER: _header_safe(candidate.source)[:MAX_SOURCE_CHARS],
+                LINE_HEADER: str(candidate.line),
+                PUBLISHED_HEADER: published,
+                # What `stream=STREAM` would add (the stream refuses a post meant for
+                # another), written here so a retry sends the same dict unchanged.
+                EXPECTED_STREAM_HEADER: STREAM,
+            },
+        )
+
+    async def _send(
+        self, outgoing: list[_Outgoing]
+    ) -> tuple[list[_Outgoing], BaseException | None]:
+        """Send each post, at most WINDOW unacknowledged at once, and wait for every
+        acknowledgement, each at most `bus_publish_timeout_seconds` after its send; the
+        posts not acknowledged (timed out, refused, not sent) and the last error."""
+        loop = asyncio.get_running_loop()
+        timeout = self.bus.publish_timeout_seconds
+        in_flight: deque[tuple[_Outgoing, asyncio.Future[PubAck], float]] = deque()
+        failed: list[_Outgoing] = []
+        error: BaseException | None = None
+        try:
+            for item in outgoing:
+                if len(in_flight) >= WINDOW:
+                    error = await self._settle(in_flight[0], failed, loop) or error
+                    in_flight.popleft()
+                try:
+                    future = await self.js.publish_async(
+                        item.subject, item.candidate.data, headers=item.headers
+                    )
+                except Exception as refused:  # the connection is closed, its buffer full
+                    failed.append(item)
+                    error = refused
+                    continue
+                in_flight.append((item, future, loop.time() + timeout))
+            while in_flight:
+                error = await self._settle(in_flight[0], failed, loop) or error
+                in_flight.popleft()
+        finally:
+            # The caller cancelled (a listener stopping): the acknowledgements it will not
+            # wait for must not hold nats-py's slots for publishes in flight for good.
+            for _, future, _ in in_flight:
+                future.cancel()
+        return failed, error
+
+    async def _settle(
+        self,
+        sent: tuple[_Outgoing, asyncio.Future[PubAck], float],
+        failed: list[_Outgoing],
+        loop: asyncio.AbstractEventLoop,
+    ) -> BaseException | None:
+        """One sent post's acknowledgement, waited for until its deadline: counted, or the
+        post put in `failed` (and the error returned)."""
+        item, future, deadline = sent
+        if not future.done():
+            await asyncio.wait((future,), timeout=max(0.0, deadline - loop.time()))
+            if not future.done():
+                # Cancelling frees its slot; a late acknowledgement is then ignored, and
+                # the post's retry under the same Nats-Msg-Id is stored once.
+                future.cancel()
+                failed.append(item)
+                return TimeoutError(
+                    f"no acknowledgement within {self.bus.publish_timeout_seconds} s"
+                )
+        if future.cancelled():  # not by this call (it returns above): sent again all the same
+            failed.append(item)
+            return asyncio.CancelledError("acknowledgement cancelled")
+        error = future.exception()
+        if error is not None:  # 503 during an election, no responders
+            failed.append(item)
+            return error
+        if future.result().duplicate:
+            self.counts.duplicates += 1
+        else:
+            self.counts.published += 1
+        return None
 
 
 def _header_safe(text: str) -> str:
