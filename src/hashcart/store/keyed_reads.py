@@ -72,6 +72,12 @@ DELETIONS_AMONG = _joined(
     t.post_deletions.c.network,
     t.post_deletions.c.post_id,
 )
+ACTIONS_AMONG = _joined(
+    (t.actions.c.network, t.actions.c.trigger_post_id),
+    t.actions,
+    t.actions.c.network,
+    t.actions.c.trigger_post_id,
+)
 PRODUCTS_OF_POSTS = _joined(
     (t.post_products.c.network, t.post_products.c.post_id, t.post_products.c.product_id),
     t.post_products,
