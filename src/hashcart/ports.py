@@ -575,6 +575,10 @@ class Repository(Protocol):
         self, outcomes: Sequence[dict[str, Any]], at: datetime
     ) -> set[tuple[Network, str]]: ...
 
+    def acted_and_products(
+        self, triggers: Sequence[tuple[Network, str]], parents: Sequence[tuple[Network, str]]
+    ) -> tuple[set[tuple[Network, str]], dict[tuple[Network, str], list[str]]]: ...
+
     def add_list_entries(
         self, entries: Sequence[ListEntry], at: datetime
     ) -> set[tuple[ListKind, int, str]]: ...

@@ -92,8 +92,10 @@ class _ReadBeforeTheirCommit(Repository):
     """A repository whose read of acted triggers ran before another transaction committed
     its action: it sees none."""
 
-    def acted_among(self, keys: Sequence[tuple[Network, str]]) -> set[tuple[Network, str]]:
-        return set()
+    def acted_and_products(
+        self, triggers: Sequence[tuple[Network, str]], parents: Sequence[tuple[Network, str]]
+    ) -> tuple[set[tuple[Network, str]], dict[tuple[Network, str], list[str]]]:
+        return set(), super().acted_and_products(triggers, parents)[1]
 
 
 def test_an_action_written_before_the_batch_read_makes_the_trigger_do_nothing(

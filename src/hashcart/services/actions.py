@@ -120,12 +120,17 @@ def act_on_triggers(
     this batch's acts are rolled back with it. (The engine's batches never race so: each
     holds its triggers' post keys or the writers' turn, Repository.take_post_turns.)
     """
-    keys = [(t.network, t.post_id) for t in triggers]
-    acted = repo.acted_among(keys) if keys else set()
+    if not triggers:
+        return
+    # Which acted already, and the products of every trigger's parent (those of the ones
+    # that acted are read for nothing: one read instead of two, the parents being few).
+    acted, products = repo.acted_and_products(
+        [(t.network, t.post_id) for t in triggers],
+        [(t.network, t.parent_id or "") for t in triggers],
+    )
     todo = [t for t in triggers if (t.network, t.post_id) not in acted]
     if not todo:
         return
-    products = repo.products_of_posts([(t.network, t.parent_id or "") for t in todo])
     # Who is linked, and how each wants to hear from us, for the whole batch in one read.
     contacts = repo.contacts_for_accounts([(t.network, t.author_id) for t in todo])
     done = _Outcomes(at, Notices(shop))
