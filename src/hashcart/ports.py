@@ -569,6 +569,16 @@ class Repository(Protocol):
 
     def set_action_outcomes(self, outcomes: Sequence[dict[str, Any]]) -> None: ...
 
+    def acted_among(self, keys: Sequence[tuple[Network, str]]) -> set[tuple[Network, str]]: ...
+
+    def record_actions(
+        self, outcomes: Sequence[dict[str, Any]], at: datetime
+    ) -> set[tuple[Network, str]]: ...
+
+    def acted_and_products(
+        self, triggers: Sequence[tuple[Network, str]], parents: Sequence[tuple[Network, str]]
+    ) -> tuple[set[tuple[Network, str]], dict[tuple[Network, str], list[str]]]: ...
+
     def add_list_entries(
         self, entries: Sequence[ListEntry], at: datetime
     ) -> set[tuple[ListKind, int, str]]: ...

@@ -60,9 +60,12 @@ def test_reads_and_outcomes_by_key_use_the_index_on_a_table_of_thousands(
                 ]
             ),
         )
+        # services/actions' first read: which triggers acted, and their parents' products.
+        acted = _plan_of(connection, lambda repo: repo.acted_and_products(KEYS, KEYS))
         connection.rollback()
     engine.dispose()
     drop_postgres_database(postgres_server, database_url)
     assert "Seq Scan on posts" not in stored, stored
     assert "Seq Scan on posts" not in waiting, waiting
     assert "Seq Scan on actions" not in outcomes, outcomes
+    assert "Seq Scan on actions" not in acted, acted

@@ -1,11 +1,12 @@
 """What triggers do: the one action per trigger post, and the messages that announce them.
 
 Triggers are acted on a batch at a time, with a handful of statements per batch rather than
-several per trigger (that is what keeps ingest fast): claim every trigger's action at once
-(the unique constraint decides which are new), find each one's product and shopper, keep
-those of unlinked accounts as pending intents, and hand each trigger kind's share of the
-rest to its handler (services/handlers), which writes it in bulk; then outcomes and
-messages are written in bulk. Everything runs inside the caller's
+several per trigger (that is what keeps ingest fast): read which triggers acted already,
+find each other one's product and shopper, keep those of unlinked accounts as pending
+intents, and hand each trigger kind's share of the rest to its handler
+(services/handlers), which writes it in bulk; then the actions with their outcomes (the
+unique constraint decides which are new: see act_on_triggers) and the messages are
+written in bulk. Everything runs inside the caller's
 transaction, so the cart changes and their messages commit together (the outbox rule).
 """
 
@@ -30,7 +31,13 @@ from hashcart.services.handlers import (
 from hashcart.services.notify import Notices
 from hashcart.services.shop import Shop
 
-__all__ = ["ActionCounts", "ListRequest", "act_on_triggers", "apply_requests"]
+__all__ = [
+    "ActedMeanwhile",
+    "ActionCounts",
+    "ListRequest",
+    "act_on_triggers",
+    "apply_requests",
+]
 
 SECONDS_PER_DAY = 86_400
 # The outcome of a trigger whose kind is not registered any more (it was stored, or kept
@@ -68,16 +75,62 @@ class _Outcomes:
         repo.set_action_outcomes(self.actions)
         return self.notices.flush(repo, self.at)
 
+    def flush_new(self, repo: Repository, keys: Sequence[tuple[Network, str]]) -> int:
+        """Insert the actions of `keys` (none had one) with their outcomes, then the
+        messages. A key some path left without an outcome is inserted `claimed`, as it
+        stayed before. One of them inserted by another transaction meanwhile means that
+        one acted too: ActedMeanwhile rolls this one back, so the trigger's act stays the
+        other's alone."""
+        recorded = {(action["network"], action["trigger_post_id"]) for action in self.actions}
+        unrecorded = {key: None for key in keys if key not in recorded}
+        rows = [
+            {
+                "network": network,
+                "trigger_post_id": post_id,
+                "outcome": "claimed",
+                "customer_id": None,
+                "product_id": None,
+            }
+            for network, post_id in unrecorded
+        ] + self.actions
+        inserted = repo.record_actions(rows, self.at)
+        if len(inserted) < len(set(keys)):
+            raise ActedMeanwhile(sorted(set(keys) - inserted))
+        return self.notices.flush(repo, self.at)
+
+
+class ActedMeanwhile(Exception):
+    """Another transaction recorded one of a batch's actions while the batch acted: the batch
+    must roll back (its acts are that transaction's to do) and may be done again."""
+
 
 def act_on_triggers(
     repo: Repository, shop: Shop, triggers: Sequence[StoredPost], at: datetime, counts: ActionCounts
 ) -> None:
-    """Act on triggers whose parents are stored, in order. One that acted before is skipped."""
-    claimed = repo.claim_actions([(t.network, t.post_id) for t in triggers], at)
-    todo = [t for t in triggers if (t.network, t.post_id) in claimed]
+    """Act on triggers whose parents are stored, in order. One that acted before is skipped.
+
+    Each trigger's action is inserted once, with its outcome, after its act (it was
+    inserted `claimed` first and updated to the outcome: a second write of the row and two
+    more funnel marks, the largest part of PostgreSQL's CPU a post at small batches,
+    docs/benchmarks.md "s28-pgwrites"). Claiming first is what keeps an outside effect
+    at most once; a trigger's act here has none: every handler writes in this transaction
+    only (buys are paid after the commit, services/ingest), so the act and its action
+    commit together or not at all. The unique key still decides: a racing transaction
+    that inserted one of these actions first makes flush_new raise ActedMeanwhile, and
+    this batch's acts are rolled back with it. (The engine's batches never race so: each
+    holds its triggers' post keys or the writers' turn, Repository.take_post_turns.)
+    """
+    if not triggers:
+        return
+    # Which acted already, and the products of every trigger's parent (those of the ones
+    # that acted are read for nothing: one read instead of two, the parents being few).
+    acted, products = repo.acted_and_products(
+        [(t.network, t.post_id) for t in triggers],
+        [(t.network, t.parent_id or "") for t in triggers],
+    )
+    todo = [t for t in triggers if (t.network, t.post_id) not in acted]
     if not todo:
         return
-    products = repo.products_of_posts([(t.network, t.parent_id or "") for t in todo])
     # Who is linked, and how each wants to hear from us, for the whole batch in one read.
     contacts = repo.contacts_for_accounts([(t.network, t.author_id) for t in todo])
     done = _Outcomes(at, Notices(shop))
@@ -135,7 +188,7 @@ def act_on_triggers(
         (answered_now if _answers_unlinked(item[0].list_kind or "") else kept).append(item)
     _keep_pending(repo, shop, kept, done, counts)
     _answer_unlinked(repo, shop, answered_now, done, counts)
-    counts.messages += done.flush(repo)
+    counts.messages += done.flush_new(repo, [(t.network, t.post_id) for t in todo])
 
 
 def apply_requests(

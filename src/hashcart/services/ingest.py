@@ -33,7 +33,7 @@ from hashcart.ports import (
     StoredPost,
     UnitsOfWork,
 )
-from hashcart.services.actions import act_on_triggers
+from hashcart.services.actions import ActedMeanwhile, act_on_triggers
 from hashcart.services.counts import IngestStats as IngestStats  # where callers find it
 from hashcart.services.handlers import PostHandler, post_handlers
 from hashcart.services.handlers.base import AfterCommit
@@ -414,10 +414,12 @@ class Ingestor:
             try:
                 self._store_and_act(prepared, keys, deletions, gone, asked, now, cursor, share=True)
                 return
-            except (_NeedsTheTurn, DBAPIError) as error:
+            except (_NeedsTheTurn, ActedMeanwhile, DBAPIError) as error:
                 # Side by side, two batches may still meet on a unique key in opposite
                 # orders (one customer's lines from two networks): PostgreSQL then aborts
-                # one of them, and that one goes again, alone.
+                # one of them, and that one goes again, alone. A trigger acted on by another
+                # transaction meanwhile (ActedMeanwhile: not one of the engine's, which hold
+                # their posts' keys) is rolled back too; alone, it finds the action and skips.
                 if isinstance(error, DBAPIError):
                     if _sqlstate(error) != DEADLOCK_DETECTED:
                         raise
