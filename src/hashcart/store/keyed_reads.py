@@ -15,7 +15,7 @@ trip, and SQLite has no JSON recordsets.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from sqlalchemy import (
@@ -24,12 +24,14 @@ from sqlalchemy import (
     Integer,
     Select,
     String,
+    Subquery,
     Text,
     and_,
     bindparam,
     cast,
     column,
     func,
+    literal_column,
     select,
 )
 
@@ -44,41 +46,84 @@ _RECORDS = (
     .table_valued(column("network", String), column("id", String))
     .render_derived(name="r", with_types=True)
 )
-# LIMIT the number of keys (which it never cuts: read_keyed passes their count) so that the
-# planner knows how few they are. It guesses 100 rows for any function's; against a table
-# of a few thousand to some tens of thousands of rows a hash join over a sequential scan
-# of the whole table then looks cheaper than 100 index look-ups, and every batch read all
-# of `posts` two or three times (docs/benchmarks.md, "s26-engine"). With the count the
-# plan is an index look-up a key at every size. The count is written into the text, rounded
-# up (statements.planned_count), so the plan is kept from one execution to the next.
-_KEYS = (
-    select(_RECORDS.c.network, _RECORDS.c.id)
-    .limit(bindparam("key_count", type_=Integer(), literal_execute=True))
-    .subquery("k")
+
+
+def _keys(limit: int) -> Subquery:
+    """The keys as a FROM item `k`, LIMITed to `limit`.
+
+    The LIMIT (which never cuts a key: read_keyed asks for at least their count) tells the
+    planner how few they are. It guesses 100 rows for any function's; against a table of a
+    few thousand to some tens of thousands of rows a hash join over a sequential scan of
+    the whole table then looks cheaper than 100 index look-ups, and every batch read all of
+    `posts` two or three times (docs/benchmarks.md, "s26-engine"). With the count the plan
+    is an index look-up a key at every size. The count is written into the text, rounded up
+    (statements.planned_count), so the server keeps the plan from one execution to the
+    next (s27-pgbatch). It is a literal of a statement built once per count (KeyedRead),
+    not a `literal_execute` parameter: that one SQLAlchemy rendered into the compiled text
+    again at every execution, ~12 us of a bus worker's CPU a read (docs/benchmarks.md,
+    "s28-workercpu")."""
+    return (
+        select(_RECORDS.c.network, _RECORDS.c.id)
+        .limit(literal_column(str(int(limit)), Integer()))
+        .subquery("k")
+    )
+
+
+class KeyedRead:
+    """A read by keys: its statement for each planned count of keys, each built (and so
+    compiled by SQLAlchemy) once, the first time a batch of that many keys comes. Counts
+    are powers of two (statements.planned_count), so a process keeps a dozen at most."""
+
+    def __init__(self, build: Callable[[Subquery], Select[Any]]) -> None:
+        self._build = build
+        self._by_count: dict[int, Select[Any]] = {}
+
+    def for_count(self, count: int) -> Select[Any]:
+        statement = self._by_count.get(count)
+        if statement is None:
+            # Two threads building the same count at once build equal statements: either
+            # one kept is right.
+            statement = self._by_count[count] = self._build(_keys(count))
+        return statement
+
+
+def _joined(
+    columns: Sequence[Any], table: Any, network: Any, ref: Any
+) -> Callable[[Subquery], Select[Any]]:
+    def build(keys: Subquery) -> Select[Any]:
+        matched = and_(network == keys.c.network, ref == keys.c.id)
+        return select(*columns).join_from(table, keys, matched)
+
+    return build
+
+
+def _ordered(build: Callable[[Subquery], Select[Any]], *order: Any) -> KeyedRead:
+    return KeyedRead(lambda keys: build(keys).order_by(*order))
+
+
+POSTS_AMONG = KeyedRead(
+    _joined((t.posts.c.network, t.posts.c.post_id), t.posts, t.posts.c.network, t.posts.c.post_id)
 )
-
-
-def _joined(columns: Sequence[Any], table: Any, network: Any, ref: Any) -> Select[Any]:
-    matched = and_(network == _KEYS.c.network, ref == _KEYS.c.id)
-    return select(*columns).join_from(table, _KEYS, matched)
-
-
-POSTS_AMONG = _joined(
-    (t.posts.c.network, t.posts.c.post_id), t.posts, t.posts.c.network, t.posts.c.post_id
+DELETIONS_AMONG = KeyedRead(
+    _joined(
+        (t.post_deletions.c.network, t.post_deletions.c.post_id),
+        t.post_deletions,
+        t.post_deletions.c.network,
+        t.post_deletions.c.post_id,
+    )
 )
-DELETIONS_AMONG = _joined(
-    (t.post_deletions.c.network, t.post_deletions.c.post_id),
-    t.post_deletions,
-    t.post_deletions.c.network,
-    t.post_deletions.c.post_id,
-)
-PRODUCTS_OF_POSTS = _joined(
-    (t.post_products.c.network, t.post_products.c.post_id, t.post_products.c.product_id),
-    t.post_products,
+PRODUCTS_OF_POSTS = _ordered(
+    _joined(
+        (t.post_products.c.network, t.post_products.c.post_id, t.post_products.c.product_id),
+        t.post_products,
+        t.post_products.c.network,
+        t.post_products.c.post_id,
+    ),
     t.post_products.c.network,
     t.post_products.c.post_id,
-).order_by(t.post_products.c.network, t.post_products.c.post_id, t.post_products.c.position)
-LINKED_CONTACTS = _joined(
+    t.post_products.c.position,
+)
+_CONTACTS = _joined(
     (
         t.account_links.c.network,
         t.account_links.c.account_id,
@@ -89,21 +134,29 @@ LINKED_CONTACTS = _joined(
     t.account_links,
     t.account_links.c.network,
     t.account_links.c.account_id,
-).join(t.customers, t.customers.c.id == t.account_links.c.customer_id)
+)
+LINKED_CONTACTS = KeyedRead(
+    lambda keys: _CONTACTS(keys).join(
+        t.customers, t.customers.c.id == t.account_links.c.customer_id
+    )
+)
 
 
-def waiting_for_any(not_acted: Any) -> Select[Any]:
+def waiting_for_any(not_acted: Any) -> KeyedRead:
     """Trigger posts not acted on whose parent is one of the keys, oldest first (the
     repository's `_NOT_ACTED` passed in, so the rule has one home)."""
-    return (
-        _joined((t.posts,), t.posts, t.posts.c.network, t.posts.c.parent_id)
-        .where(t.posts.c.list_kind.is_not(None), not_acted)
-        .order_by(t.posts.c.created_at, t.posts.c.post_id)
+    parent_among = _joined((t.posts,), t.posts, t.posts.c.network, t.posts.c.parent_id)
+    return KeyedRead(
+        lambda keys: (
+            parent_among(keys)
+            .where(t.posts.c.list_kind.is_not(None), not_acted)
+            .order_by(t.posts.c.created_at, t.posts.c.post_id)
+        )
     )
 
 
 def read_keyed(
-    connection: Connection, statement: Select[Any], keys: Iterable[tuple[str, str]]
+    connection: Connection, read: KeyedRead, keys: Iterable[tuple[str, str]]
 ) -> list[Any]:
     """The statement's rows (each a Row) for these keys, each key asked once (a key twice
     would join twice and answer twice)."""
@@ -111,5 +164,5 @@ def read_keyed(
     if not unique:
         return []
     rows = records_of({"network": str(network), "id": ref} for network, ref in unique)
-    limit = planned_count(len(unique))
-    return list(connection.execute(statement, {"keys": rows, "key_count": limit}))
+    statement = read.for_count(planned_count(len(unique)))
+    return list(connection.execute(statement, {"keys": rows}))
