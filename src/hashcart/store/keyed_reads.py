@@ -21,6 +21,7 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     Connection,
+    Dialect,
     Integer,
     Select,
     String,
@@ -36,6 +37,7 @@ from sqlalchemy import (
 )
 
 from hashcart.store import schema as t
+from hashcart.store.driver_rows import plain_columns, rows_on_driver
 from hashcart.store.statements import planned_count, records_of
 
 # The keys as a FROM item `k` (network, id): records_of's JSON of one object a key. (The
@@ -77,6 +79,7 @@ class KeyedRead:
     def __init__(self, build: Callable[[Subquery], Select[Any]]) -> None:
         self._build = build
         self._by_count: dict[int, Select[Any]] = {}
+        self._on_driver: dict[tuple[type[Dialect], int], str | None] = {}
 
     def for_count(self, count: int) -> Select[Any]:
         statement = self._by_count.get(count)
@@ -85,6 +88,18 @@ class KeyedRead:
             # one kept is right.
             statement = self._by_count[count] = self._build(_keys(count))
         return statement
+
+    def driver_text(self, dialect: Dialect, count: int) -> str | None:
+        """The statement's text for the driver (store/driver_rows), or None when its rows
+        need SQLAlchemy's result processing (a UTCDateTime column) or it binds more than
+        the keys: then SQLAlchemy's execution runs it."""
+        key = (type(dialect), count)
+        if key not in self._on_driver:
+            statement = self.for_count(count)
+            compiled = statement.compile(dialect=dialect)
+            plain = plain_columns(statement, dialect) and set(compiled.params) == {"keys"}
+            self._on_driver[key] = str(compiled) if plain else None
+        return self._on_driver[key]
 
 
 def _joined(
@@ -164,5 +179,8 @@ def read_keyed(
     if not unique:
         return []
     rows = records_of({"network": str(network), "id": ref} for network, ref in unique)
-    statement = read.for_count(planned_count(len(unique)))
-    return list(connection.execute(statement, {"keys": rows}))
+    count = planned_count(len(unique))
+    sql = read.driver_text(connection.dialect, count)
+    if sql is not None:
+        return rows_on_driver(connection, sql, {"keys": rows})
+    return list(connection.execute(read.for_count(count), {"keys": rows}))

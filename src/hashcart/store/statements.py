@@ -18,6 +18,7 @@ from sqlalchemy import Boolean, Connection, Dialect, Insert, Table, TextClause, 
 from sqlalchemy.exc import DBAPIError
 
 from hashcart.store import schema as t
+from hashcart.store.driver_rows import rows_on_driver
 
 _LENGTH = re.compile(r"\(.*?\)")
 
@@ -120,7 +121,7 @@ def insert_rows_ignoring(
             {**row, **{name: process(row[name]) for name, process in processors}} for row in rows
         ]
     try:
-        return list(connection.exec_driver_sql(sql, {"rows": records_of(rows)}))
+        return rows_on_driver(connection, sql, {"rows": records_of(rows)})
     except DBAPIError as error:
         _refuse_nul(rows, error)
         raise
@@ -139,12 +140,12 @@ def _json_insert_for(
     UTCDateTime's check and conversion: the JSON then carries what the column would have
     been given), both worked out once per table and columns.
 
-    Run with `exec_driver_sql`, which keeps SQLAlchemy's events and error handling (a
-    refused row is still a DBAPIError, a lost connection still invalidated) but skips its
-    per-execution work for a statement whose text never changes and whose rows need no
-    result processing (plain tuples of the returned keys): compiling the text() again from
-    its cache, looking the processors up, about 20 us a statement, four statements a bus
-    batch (docs/benchmarks.md, "s28-workercpu")."""
+    Run on the driver's cursor (store/driver_rows: SQLAlchemy's events and error handling
+    kept, a refused row still a DBAPIError, a lost connection still invalidated): the text
+    never changes and the returned keys need no result processing, so SQLAlchemy's
+    per-execution work (the text() looked up in its compiled cache, the processors looked
+    up, a result and its metadata, Row objects) is left out: ~60 us a statement, four
+    statements a bus batch (docs/benchmarks.md, "s28-workercpu")."""
     key = (type(dialect), table, names, returning)
     known = _JSON_INSERTS.get(key)
     if known is None:
