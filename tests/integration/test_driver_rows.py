@@ -10,12 +10,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from sqlalchemy import event, text
+from sqlalchemy import event, select, text
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from hashcart.domain.posts import Network
 from hashcart.store import schema as t
 from hashcart.store.database import make_engine, upgrade, write_transaction
+from hashcart.store.driver_rows import select_rows
 from hashcart.store.repository import Repository
 from hashcart.store.statements import insert_rows_ignoring
 from tests.databases import drop_postgres_database, fresh_postgres_database
@@ -125,3 +126,22 @@ def test_a_read_outside_a_transaction_begins_one_as_sqlalchemy_does(
         assert connection.in_transaction()
     engine.dispose()
     drop_postgres_database(postgres_server, database_url)
+
+
+_STORED_KEYS = select(t.posts.c.network, t.posts.c.post_id).order_by(t.posts.c.post_id)
+
+
+def test_a_statement_binding_nothing_answers_as_sqlalchemys_execution(database_url: str) -> None:
+    engine = make_engine(database_url)
+    upgrade(engine)
+    seen: list[str] = []
+    event.listen(engine, "before_cursor_execute", lambda *a: seen.append(a[2]))
+    with write_transaction(engine) as connection:
+        Repository(connection).add_posts([_post("1"), _post("2")], {})
+        seen.clear()
+        rows = select_rows(connection, _STORED_KEYS)
+        expected = connection.execute(_STORED_KEYS).all()
+    engine.dispose()
+    assert [tuple(row) for row in rows] == [tuple(row) for row in expected]
+    assert [tuple(row) for row in rows] == [("x", "1"), ("x", "2")]
+    assert len(seen) == 2  # each run passed the cursor events

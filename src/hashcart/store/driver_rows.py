@@ -37,6 +37,26 @@ def plain_columns(statement: Select[Any], dialect: Dialect) -> bool:
     )
 
 
+_SELECT_TEXTS: dict[tuple[type[Dialect], Select[Any]], str | None] = {}
+
+
+def select_rows(connection: Connection, statement: Select[Any]) -> list[Sequence[Any]]:
+    """The rows of a statement that binds nothing (one built once: it is a key here): on the
+    driver's cursor when the dialect is PostgreSQL and its columns need no processing,
+    through SQLAlchemy's execution otherwise (SQLite: a statement there is a function call,
+    not a round trip)."""
+    dialect = connection.dialect
+    key = (type(dialect), statement)
+    if key not in _SELECT_TEXTS:
+        compiled = statement.compile(dialect=dialect)
+        on_driver = dialect.name == "postgresql" and plain_columns(statement, dialect)
+        _SELECT_TEXTS[key] = str(compiled) if on_driver and not compiled.params else None
+    sql = _SELECT_TEXTS[key]
+    if sql is None:
+        return list(connection.execute(statement))
+    return rows_on_driver(connection, sql, {})
+
+
 def rows_on_driver(
     connection: Connection, sql: str, parameters: Mapping[str, Any]
 ) -> list[Sequence[Any]]:
