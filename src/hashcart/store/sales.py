@@ -51,6 +51,7 @@ from hashcart.ports import (
     StoredClaim,
 )
 from hashcart.store import schema as t
+from hashcart.store.driver_rows import select_rows
 from hashcart.store.statements import dialect_insert, json_records, records_of
 from hashcart.store.stock import add_holds, convert, open_for_holds, release, reserve
 
@@ -59,6 +60,10 @@ __all__ = ["HOLD_REASON", "StoredSales", "board_event_kind", "sale_holder"]
 s, sp, si, sc, inv = t.sales, t.sale_posts, t.sale_items, t.sale_claims, t.sale_invoices
 # The reservations' reason for a won claim's hold.
 HOLD_REASON = "sale"
+# Built once: a bus worker reads it in every batch's transaction (live_worker.same_sales),
+# and a statement built afresh has its SQLAlchemy cache key derived again at each call. On
+# PostgreSQL it runs on the driver's cursor (store/driver_rows).
+_POST_SALES = select(sp.c.network, sp.c.post_id, sp.c.sale_id)
 # Rows a statement when claims are recorded or updated together (SQLite allows 32,766
 # parameters a statement: 500 claims of 13 columns stay well under).
 _INSERT_CHUNK = 500
@@ -195,8 +200,8 @@ class StoredSales:
         return [sale for sale_id in ids if (sale := self.of_id(sale_id)) is not None]
 
     def post_sales(self) -> dict[tuple[str, str], int]:
-        rows = self.connection.execute(select(sp.c.network, sp.c.post_id, sp.c.sale_id)).all()
-        return {(row.network, row.post_id): row.sale_id for row in rows}
+        rows = select_rows(self.connection, _POST_SALES)
+        return {(network, post_id): sale_id for network, post_id, sale_id in rows}
 
     def open_posts(self) -> tuple[tuple[str, str], ...]:
         rows = self.connection.execute(

@@ -10,14 +10,15 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import msgspec
-from sqlalchemy import Boolean, Connection, Insert, Table, TextClause, literal_column, text
+from sqlalchemy import Boolean, Connection, Dialect, Insert, Table, TextClause, literal_column, text
 from sqlalchemy.exc import DBAPIError
 
 from hashcart.store import schema as t
+from hashcart.store.driver_rows import rows_on_driver
 
 _LENGTH = re.compile(r"\(.*?\)")
 
@@ -110,26 +111,53 @@ def insert_rows_ignoring(
     sale's claims were already written this way. Elsewhere SQLAlchemy's statement."""
     if not rows:
         return []
-    if connection.dialect.name != "postgresql":
-        statement = _returning_insert(connection.dialect.name, table, tuple(returning))
+    dialect = connection.dialect
+    if dialect.name != "postgresql":
+        statement = _returning_insert(dialect.name, table, tuple(returning))
         return list(connection.execute(statement, list(rows)))
-    names = tuple(rows[0])
-    processors = [
-        (name, process)
-        for name in names
-        if (process := table.c[name].type.bind_processor(connection.dialect)) is not None
-        and not isinstance(table.c[name].type, Boolean)  # a bool is JSON's own true / false
-    ]
+    sql, processors = _json_insert_for(dialect, table, tuple(rows[0]), tuple(returning))
     if processors:
         rows = [
             {**row, **{name: process(row[name]) for name, process in processors}} for row in rows
         ]
-    inserting = _json_insert(table, names, tuple(returning))
     try:
-        return list(connection.execute(inserting, {"rows": records_of(rows)}))
+        return rows_on_driver(connection, sql, {"rows": records_of(rows)})
     except DBAPIError as error:
         _refuse_nul(rows, error)
         raise
+
+
+_Processors = tuple[tuple[str, Callable[[Any], Any]], ...]
+_JSON_INSERTS: dict[
+    tuple[type[Dialect], Table, tuple[str, ...], tuple[str, ...]], tuple[str, _Processors]
+] = {}
+
+
+def _json_insert_for(
+    dialect: Dialect, table: Table, names: tuple[str, ...], returning: tuple[str, ...]
+) -> tuple[str, _Processors]:
+    """The JSON insert's text as the driver takes it, and the columns' bind processors (a
+    UTCDateTime's check and conversion: the JSON then carries what the column would have
+    been given), both worked out once per table and columns.
+
+    Run on the driver's cursor (store/driver_rows: SQLAlchemy's events and error handling
+    kept, a refused row still a DBAPIError, a lost connection still invalidated): the text
+    never changes and the returned keys need no result processing, so SQLAlchemy's
+    per-execution work (the text() looked up in its compiled cache, the processors looked
+    up, a result and its metadata, Row objects) is left out: ~60 us a statement, four
+    statements a bus batch (docs/benchmarks.md, "s28-workercpu")."""
+    key = (type(dialect), table, names, returning)
+    known = _JSON_INSERTS.get(key)
+    if known is None:
+        processors = tuple(
+            (name, process)
+            for name in names
+            if (process := table.c[name].type.bind_processor(dialect)) is not None
+            and not isinstance(table.c[name].type, Boolean)  # a bool is JSON's own true / false
+        )
+        sql = str(_json_insert(table, names, returning).compile(dialect=dialect))
+        known = _JSON_INSERTS[key] = (sql, processors)
+    return known
 
 
 def _refuse_nul(rows: Sequence[dict[str, Any]], error: DBAPIError) -> None:
