@@ -19,6 +19,7 @@ from datetime import UTC, datetime, timedelta
 from hashcart.domain.messages import Reason
 from hashcart.domain.posts import Network
 from hashcart.domain.variants import Options
+from hashcart.errors import HashcartError
 from hashcart.ports import Contact, Repository, StoredPost
 from hashcart.services.counts import ActionCounts
 from hashcart.services.handlers import (
@@ -99,7 +100,7 @@ class _Outcomes:
         return self.notices.flush(repo, self.at)
 
 
-class ActedMeanwhile(Exception):
+class ActedMeanwhile(HashcartError):
     """Another transaction recorded one of a batch's actions while the batch acted: the batch
     must roll back (its acts are that transaction's to do) and may be done again."""
 
