@@ -9,6 +9,7 @@ product title (then the shop's name) is shortened, never the reference code or t
 
 from __future__ import annotations
 
+import unicodedata
 from datetime import timedelta
 
 import regex
@@ -290,3 +291,54 @@ def test_ascii_text_counts_the_graphemes_the_regex_finds(text: str) -> None:
     """`graphemes` counts ASCII text without the regex (CR LF is one cluster, every other
     character one); the answer stays UAX #29's."""
     assert graphemes(text) == len(regex.findall(r"\X", text))
+
+
+# Short messages with what the networks count apart: URLs (shorter and longer than the 23 a
+# URL counts), combining marks, emoji sequences, CR LF, text that NFC composes or expands.
+_MIXED_PIECES = st.lists(
+    st.one_of(
+        st.sampled_from(
+            [
+                "https://a.b",
+                "http://shop.example/p/" + "x" * 40,
+                "://",
+                "e\u0301",
+                "\u00e9",
+                "\u0958",
+                "👩‍👩‍👧‍👦",
+                "🇫🇷",
+                "\r\n",
+                " ",
+                "x" * 50,
+            ]
+        ),
+        st.text(max_size=6),
+    ),
+    max_size=30,
+).map("".join)
+
+
+@given(_MIXED_PIECES, st.integers(min_value=0, max_value=600), st.sampled_from([23, 5, 60]))
+def test_fits_answers_as_the_full_count_on_mastodon_and_bluesky(
+    text: str, maximum: int, per_url: int
+) -> None:
+    """`fits` skips the grapheme and URL passes for text clearly within the limit (every
+    reply a post gets is composed and measured); the answer stays the full count's."""
+    mastodon = TextLimit(Network.MASTODON, maximum, per_url)
+    assert mastodon.fits(text) == (mastodon_length(text, per_url) <= maximum)
+    bluesky = TextLimit(Network.BLUESKY, maximum)
+    fits_bluesky = len(text.encode()) <= 3000 and graphemes(text) <= maximum
+    assert bluesky.fits(text) == fits_bluesky
+
+
+@given(_MIXED_PIECES, st.integers(min_value=-1, max_value=80))
+def test_shorten_without_the_grapheme_pass_cuts_as_the_graphemes_say(text: str, keep: int) -> None:
+    """`shorten` returns short text untouched without reading its graphemes (the shop's
+    name in every message); what it returns is what the grapheme count says."""
+    clusters = regex.findall(r"\X", unicodedata.normalize("NFC", text))
+    if len(clusters) <= keep:
+        assert shorten(text, keep) == text
+    elif keep <= 0:
+        assert shorten(text, keep) == ""
+    else:
+        assert shorten(text, keep) == "".join(clusters[: keep - 1]).rstrip() + "…"

@@ -5,6 +5,8 @@ network's length limit (domain/messages)."""
 
 from __future__ import annotations
 
+import unicodedata
+
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -16,6 +18,7 @@ from hashcart.domain.text_lengths import TextLimit, limit_for
 from hashcart.domain.triggers import (
     MAX_CHOICE_WORDS,
     TriggerWords,
+    _has_control,
     parse_trigger,
     parse_trigger_and_words,
     strip_trigger_tags,
@@ -93,6 +96,14 @@ def test_a_cyrillic_letter_stays_itself() -> None:
 
 def test_words_holding_control_or_format_characters_are_dropped() -> None:
     assert words_of("#cart M\u200b L\x00 XL\u202e S") == ("s",)
+
+
+@given(st.text(alphabet=st.characters(max_codepoint=127), max_size=20))
+def test_an_ascii_word_holds_a_control_exactly_when_a_character_is_category_c(word: str) -> None:
+    """ASCII words are checked with one call, not a category a character (every word of
+    every trigger); the answer stays the categories'."""
+    expected = any(unicodedata.category(char)[0] == "C" for char in word)
+    assert _has_control(word) == expected
 
 
 def test_choice_words_are_bounded() -> None:

@@ -130,6 +130,16 @@ class TextLimit:
             bound = len(text) + X_URL_WEIGHT * text.count(".")
             if bound <= self.maximum:
                 return True
+        elif self.network is Network.MASTODON:
+            # No more graphemes than code points, and each URL (`https?://...`, so one
+            # `://` at least) counts `characters_per_url` in place of its own characters:
+            # a bound from above without the grapheme and URL passes, and every message a
+            # post's reply composes is well under a server's 500.
+            bound = len(text) + self.characters_per_url * text.count("://")
+            if bound <= self.maximum:
+                return True
+        elif self.network is Network.BLUESKY and len(text) <= self.maximum:
+            return True  # no more graphemes than code points (the bytes were checked above)
         return self.length(text) <= self.maximum
 
 
@@ -166,7 +176,12 @@ def tame(text: str) -> str:
 def shorten(text: str, keep: int) -> str:
     """`text` cut to at most `keep` graphemes, an ellipsis standing for what went; never
     splits a grapheme (an emoji ZWJ sequence, a letter with its combining marks)."""
-    clusters = _GRAPHEME.findall(unicodedata.normalize("NFC", text))
+    normalized = unicodedata.normalize("NFC", text)
+    if len(normalized) <= keep:
+        # No more clusters than code points: nothing to cut, and no grapheme pass (a regex
+        # over the text) for what is surely short, such as the shop's name in every message.
+        return text
+    clusters = _GRAPHEME.findall(normalized)
     if len(clusters) <= keep:
         return text
     if keep <= 0:

@@ -379,6 +379,11 @@ def choice_words(text: str) -> tuple[str, ...]:
 
 def _has_control(word: str) -> bool:
     """Control, format, surrogate, private-use or unassigned: a zero-width space, a NUL."""
+    if word.isascii():
+        # ASCII's only category C characters are its controls (0-31, 127), exactly the ones
+        # it calls unprintable (the space is printable, and no word holds one): one call
+        # instead of a category lookup a character, for every word of every trigger.
+        return not word.isprintable()
     return any(unicodedata.category(char)[0] == "C" for char in word)
 
 

@@ -578,12 +578,18 @@ class Ingestor:
             read = handler.read(post, shop)
             if read is not None:
                 asked.setdefault(kind, []).append(read)
-        parsed = parse_trigger_and_words(post.text, post.tags, shop.words, shop.max_quantity)
-        request, words = parsed if parsed is not None else (None, ())
         parent_id = post.quote_of_id or post.reply_to_id
         # The shop's own posts never act: hashcart's replies on X quote `@shop #cart` to
-        # teach it (services/notify), and a merchant's post may show the tag.
-        trigger = request if parent_id is not None and not shop.is_own(post) else None
+        # teach it (services/notify), and a merchant's post may show the tag. Nor does a
+        # post that replies to nothing, so only the others' replies are read for a trigger
+        # (a brand post's `reply #cart 1 or #cart 2` and its links were read for nothing).
+        acts = parent_id is not None and not shop.is_own(post)
+        parsed = (
+            parse_trigger_and_words(post.text, post.tags, shop.words, shop.max_quantity)
+            if acts
+            else None
+        )
+        trigger, words = parsed if parsed is not None else (None, ())
         urls = post.urls
         if self.resolve_links is not None:
             urls = self.resolve_links(urls, post.text)
