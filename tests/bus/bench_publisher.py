@@ -20,7 +20,6 @@ import os
 import sys
 import tempfile
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +27,7 @@ from hashcart.bus.client import BusSettings, close, connect
 from hashcart.bus.publisher import Publisher
 from hashcart.bus.streams import init_bus
 from hashcart.config import Settings
+from hashcart.services.bus_edge import Candidate
 from tests.bus.bench_latency import servers_messages
 from tests.bus.bench_scaling import cpu_seconds
 from tests.peers.nats.cluster import Cluster, nats_server_binary
@@ -40,22 +40,12 @@ TICK_SECONDS = 0.005
 PAYLOAD = b'{"id":"1","text":"#cart red mug, size M please","author":"someone"}' * 3
 
 
-@dataclass(frozen=True)
-class _Candidate:
-    source: str
-    line: int
-    data: bytes
-    network: str
-    order_key: str
-    message_id: str
-
-
-async def _burst(publisher: Publisher, posts: list[_Candidate]) -> None:
+async def _burst(publisher: Publisher, posts: list[Candidate]) -> None:
     for start in range(0, len(posts), CALL):
         await publisher.publish(posts[start : start + CALL])
 
 
-async def _ticks(publisher: Publisher, posts: list[_Candidate]) -> None:
+async def _ticks(publisher: Publisher, posts: list[Candidate]) -> None:
     loop = asyncio.get_running_loop()
     start, sent = loop.time(), 0
     sending: set[asyncio.Task[None]] = set()
@@ -69,7 +59,7 @@ async def _ticks(publisher: Publisher, posts: list[_Candidate]) -> None:
     await asyncio.gather(*sending)
 
 
-async def _paced(publisher: Publisher, posts: list[_Candidate]) -> None:
+async def _paced(publisher: Publisher, posts: list[Candidate]) -> None:
     loop = asyncio.get_running_loop()
     start = loop.time()
     sending: set[asyncio.Task[None]] = set()
@@ -98,7 +88,7 @@ async def measure(cluster: Cluster, mode: str, count: int, **settings: str) -> d
         js = client.jetstream()
         await init_bus(js, bus)
         posts = [
-            _Candidate("bench", n + 1, PAYLOAD, "x", f"account-{n % 997}", f"x:{n}")
+            Candidate("bench", n + 1, PAYLOAD, "x", f"account-{n % 997}", f"x:{n}")
             for n in range(WARM_UP + count)
         ]
         publisher = Publisher(js, bus, linger=mode != "burst")

@@ -6,32 +6,22 @@ then). More posts than one window (WINDOW) in flight, so the window's sliding is
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
 
 from hashcart.bus.client import BusSettings, close, connect
 from hashcart.bus.publisher import PUBLISHED_HEADER, WINDOW, Publisher
 from hashcart.bus.streams import init_bus
 from hashcart.bus.subjects import STREAM
 from hashcart.config import Settings
+from hashcart.services.bus_edge import Candidate
 
 POSTS = WINDOW + 44
 # A deadline for a condition, not a wait: the publisher retries within a fraction of it.
 DEADLINE_SECONDS = 60
 
 
-@dataclass(frozen=True)
-class _Candidate:
-    source: str
-    line: int
-    data: bytes
-    network: str
-    order_key: str
-    message_id: str
-
-
-def _candidates() -> list[_Candidate]:
+def _candidates() -> list[Candidate]:
     return [
-        _Candidate("retry-test", n, f"post {n}".encode(), "x", f"account-{n % 7}", f"x:{n}")
+        Candidate("retry-test", n, f"post {n}".encode(), "x", f"account-{n % 7}", f"x:{n}")
         for n in range(1, POSTS + 1)
     ]
 

@@ -72,10 +72,6 @@ class _Outcomes:
             }
         )
 
-    def flush(self, repo: Repository) -> int:
-        repo.set_action_outcomes(self.actions)
-        return self.notices.flush(repo, self.at)
-
     def flush_new(self, repo: Repository, keys: Sequence[tuple[Network, str]]) -> int:
         """Insert the actions of `keys` (none had one) with their outcomes, then the
         messages. A key some path left without an outcome is inserted `claimed`, as it

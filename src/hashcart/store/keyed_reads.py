@@ -117,25 +117,14 @@ def _ordered(build: Callable[[Subquery], Select[Any]], *order: Any) -> KeyedRead
     return KeyedRead(lambda keys: build(keys).order_by(*order))
 
 
-POSTS_AMONG = KeyedRead(
-    _joined((t.posts.c.network, t.posts.c.post_id), t.posts, t.posts.c.network, t.posts.c.post_id)
-)
-DELETIONS_AMONG = KeyedRead(
-    _joined(
-        (t.post_deletions.c.network, t.post_deletions.c.post_id),
-        t.post_deletions,
-        t.post_deletions.c.network,
-        t.post_deletions.c.post_id,
-    )
-)
-ACTIONS_AMONG = KeyedRead(
-    _joined(
-        (t.actions.c.network, t.actions.c.trigger_post_id),
-        t.actions,
-        t.actions.c.network,
-        t.actions.c.trigger_post_id,
-    )
-)
+def _among(table: Any, ref: Any) -> KeyedRead:
+    """Which keys `table` holds, as (network, ref) rows."""
+    return KeyedRead(_joined((table.c.network, ref), table, table.c.network, ref))
+
+
+POSTS_AMONG = _among(t.posts, t.posts.c.post_id)
+DELETIONS_AMONG = _among(t.post_deletions, t.post_deletions.c.post_id)
+ACTIONS_AMONG = _among(t.actions, t.actions.c.trigger_post_id)
 PRODUCTS_OF_POSTS = _ordered(
     _joined(
         (t.post_products.c.network, t.post_products.c.post_id, t.post_products.c.product_id),

@@ -207,25 +207,23 @@ class Repository:
 
     def existing_posts(self, keys: Sequence[tuple[Network, str]]) -> set[tuple[Network, str]]:
         """Which of these posts are stored."""
-        if self._dialect == "postgresql":
-            stored = read_keyed(self.connection, keyed.POSTS_AMONG, keys)
-            return {(Network(network), post_id) for network, post_id in stored}
-        found: set[tuple[Network, str]] = set()
-        for network, post_ids in _by_network(keys):
-            rows = self.connection.execute(_POSTS_AMONG, {"network": network, "post_ids": post_ids})
-            found.update((network, row[0]) for row in rows)
-        return found
+        return self._keys_among(keyed.POSTS_AMONG, _POSTS_AMONG, keys)
 
     def deleted_among(self, keys: Sequence[tuple[Network, str]]) -> set[tuple[Network, str]]:
         """Which of these posts their authors deleted (deletions may come first)."""
+        return self._keys_among(keyed.DELETIONS_AMONG, _DELETIONS_AMONG, keys)
+
+    def _keys_among(
+        self, on_postgresql: keyed.KeyedRead, by_network: Any, keys: Sequence[tuple[Network, str]]
+    ) -> set[tuple[Network, str]]:
+        """Which of these keys a table holds: one keyed read on PostgreSQL (store/keyed_reads),
+        a statement a network (`by_network`, binding `network` and `post_ids`) elsewhere."""
         if self._dialect == "postgresql":
-            deleted = read_keyed(self.connection, keyed.DELETIONS_AMONG, keys)
-            return {(Network(network), post_id) for network, post_id in deleted}
+            held = read_keyed(self.connection, on_postgresql, keys)
+            return {(Network(network), ref) for network, ref in held}
         found: set[tuple[Network, str]] = set()
         for network, post_ids in _by_network(keys):
-            rows = self.connection.execute(
-                _DELETIONS_AMONG, {"network": network, "post_ids": post_ids}
-            )
+            rows = self.connection.execute(by_network, {"network": network, "post_ids": post_ids})
             found.update((network, row[0]) for row in rows)
         return found
 
@@ -283,16 +281,7 @@ class Repository:
     def acted_among(self, keys: Sequence[tuple[Network, str]]) -> set[tuple[Network, str]]:
         """Which of these triggers have their action already (acted on, or being acted on by
         a transaction that committed)."""
-        if self._dialect == "postgresql":
-            acted = read_keyed(self.connection, keyed.ACTIONS_AMONG, keys)
-            return {(Network(network), post_id) for network, post_id in acted}
-        found: set[tuple[Network, str]] = set()
-        for network, post_ids in _by_network(keys):
-            rows = self.connection.execute(
-                _ACTIONS_AMONG, {"network": network, "post_ids": post_ids}
-            )
-            found.update((network, row[0]) for row in rows)
-        return found
+        return self._keys_among(keyed.ACTIONS_AMONG, _ACTIONS_AMONG, keys)
 
     def acted_and_products(
         self, triggers: Sequence[tuple[Network, str]], parents: Sequence[tuple[Network, str]]
