@@ -35,7 +35,7 @@ from hashcart.bus.worker import BusMessage
 from hashcart.live_worker import WorkerEngine, WorkerNetwork
 from tests import pg_statements
 from tests.bus.bench_latency import POOL, candidates_of
-from tests.bus.support import prepared_shop
+from tests.bus.support import prepared_shop, store_history
 from tests.databases import fresh_postgres_database
 
 WARM_UP_BATCHES = 20
@@ -45,31 +45,6 @@ TICK = os.sysconf("SC_CLK_TCK")
 def cpu_seconds(pid: int) -> float:
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / TICK
-
-
-def store_before(app: Any, stored: int) -> None:
-    """`stored` posts none of the bench's posts is or replies to, each with an action."""
-    with app.engine.begin() as connection:
-        connection.execute(
-            text(
-                "INSERT INTO posts (network, post_id, author_id, author_handle, text, "
-                "created_at, has_shop_link, parent_id, list_kind) "
-                "SELECT (ARRAY['x', 'mastodon', 'bluesky'])[1 + g % 3], 'stored-' || g, "
-                "'stored', 'stored', 'an older post', now(), false, "
-                "'stored-' || (g / 2), CASE WHEN g % 2 = 0 THEN 'cart' END "
-                "FROM generate_series(1, :stored) AS g"
-            ),
-            {"stored": stored},
-        )
-        connection.execute(
-            text(
-                "INSERT INTO actions (network, trigger_post_id, outcome, created_at) "
-                "SELECT (ARRAY['x', 'mastodon', 'bluesky'])[1 + g % 3], 'stored-' || g, "
-                "'added', now() FROM generate_series(2, :stored, 2) AS g"
-            ),
-            {"stored": stored},
-        )
-        connection.execute(text("ANALYZE"))
 
 
 def main(size: int, batches: int, stored: int = 0) -> None:
@@ -88,7 +63,7 @@ def main(size: int, batches: int, stored: int = 0) -> None:
         with app.engine.begin() as connection:
             drop_marks(connection)
     if stored:
-        store_before(app, stored)
+        store_history(app, stored)
     candidates = candidates_of(app, size * (batches + WARM_UP_BATCHES))
     messages = [BusMessage(c.source, c.line, c.data, 0, 1) for c in candidates]
     network = WorkerNetwork.of(app)

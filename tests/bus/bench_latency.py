@@ -6,6 +6,12 @@ worker` processes.
     python -m tests.bus.bench_latency [SECONDS] [RATE] [WORKERS] [NODES]
     # default 30 s, 1,000/s, 2 workers, 3 JetStream nodes (streams of 3 replicas)
     python -m tests.bus.bench_latency 20 1000 2 3 bus_consumer_replicas=1   # a bus setting
+    python -m tests.bus.bench_latency 20 1000 1 stored=0   # on an empty database
+
+The database holds a shop's past first (`stored=N`, default 100,000 older posts, half of
+them triggers with their actions, then ANALYZE; tests/bus/support.store_history): on empty
+tables the workers' kept plans are sequential scans that cost PostgreSQL twice the CPU of
+the steady state the figure is about (docs/benchmarks.md, "Session 29").
 
 NODES 1 runs one JetStream node and streams of one replica (R1): on a machine whose cores
 the cluster shares with the workers, it shows what the code costs apart from co-locating
@@ -55,7 +61,15 @@ from tests.bus.bench_scaling import (
     cpu_by_name,
     machine_busy_seconds,
 )
-from tests.bus.support import SHAPES, Facts, facts_of, hashcart_env, prepared_shop
+from tests.bus.support import (
+    SHAPES,
+    Facts,
+    facts_of,
+    hashcart_env,
+    prepared_shop,
+    store_history,
+    with_history,
+)
 from tests.bus.workers import Workers, lease_holders, wait_until_drained
 from tests.databases import fresh_postgres_database
 from tests.peers.nats.cluster import free_port
@@ -72,6 +86,7 @@ TRIGGER_RATE = 0.5
 START_DEADLINE_SECONDS = 120
 WARM_UP = 100  # lines published and drained before the measured ones
 POOL = 300  # shoppers a shape, all linked (linking the default 3,000 takes longer than a run)
+STORED = 100_000  # the shop's past, stored before the run (store_history)
 
 
 def candidates_of(app: App, count: int) -> list[Candidate]:
@@ -231,13 +246,17 @@ def measure(
     others: dict[str, list[int]] | None = None,
     replicas: int = 3,
     monitors: Sequence[str] = (),
+    stored: int = 0,
 ) -> tuple[dict[str, Any], Facts, list[Candidate]]:
     """The bench on a running cluster and an empty database: the figures, the facts the
     workers left, and the lines published (the warm-up's first). The CPU the workers, this
     process (the publisher) and `others` (name: pids) used while the paced lines were
     published and committed is among the figures, and with `monitors` (the servers'
-    monitoring URLs) the messages they handled a post."""
+    monitoring URLs) the messages they handled a post. With `stored`, the database holds
+    that many older posts first (store_history), which the facts include."""
     app = prepared_shop(database_url, POOL)
+    if stored:
+        store_history(app, stored)
     paced = max(1, round(seconds * rate))
     warm_up = max(WARM_UP, paced // 50)
     candidates = candidates_of(app, warm_up + paced)
@@ -298,12 +317,18 @@ def measure(
             for earlier, later in zip(messages_before, messages_after, strict=True)
         ],
         "cpus": os.cpu_count(),
+        "stored": stored,
     }
     return figures, result, candidates
 
 
 def run(
-    seconds: float, rate: float, workers_count: int, root: Path, nodes: int = 3
+    seconds: float,
+    rate: float,
+    workers_count: int,
+    root: Path,
+    nodes: int = 3,
+    stored: int = STORED,
 ) -> dict[str, Any]:
     """The whole bench: its own cluster (`nodes` nodes, streams of as many replicas) and
     PostgreSQL, and the truth compared."""
@@ -323,19 +348,22 @@ def run(
             others,
             nodes,
             [f"http://127.0.0.1:{node.http_port}" for node in cluster.nodes],
+            stored,
         )
-    figures["actions"] = result.actions
-    figures["same_as_one_process"] = result == truth_of(
-        candidates, f"sqlite:///{root / 'truth.db'}"
-    )
+    figures["actions"] = result.actions - stored // 2  # the run's own
+    truth = truth_of(candidates, f"sqlite:///{root / 'truth.db'}")
+    figures["same_as_one_process"] = result == with_history(truth, stored)
     return figures
 
 
 if __name__ == "__main__":
     # NAME=VALUE after the numbers: a bus setting for the workers and `bus init`, e.g.
     # bus_consumer_replicas=3 (docs/benchmarks.md, "s27-bus").
-    SETTINGS.update(a.split("=", 1) for a in sys.argv[1:] if "=" in a)  # type: ignore[arg-type]
+    # stored=N: the shop's past (default STORED).
+    named = dict(a.split("=", 1) for a in sys.argv[1:] if "=" in a)
+    stored = int(named.pop("stored", STORED))
+    SETTINGS.update(named)
     arguments = [float(a) for a in sys.argv[1:] if "=" not in a][:4]
     seconds, rate, count, nodes = (arguments + [30.0, 1000.0, 2.0, 3.0][len(arguments) :])[:4]
     with tempfile.TemporaryDirectory() as folder:
-        print(json.dumps(run(seconds, rate, int(count), Path(folder), int(nodes))))
+        print(json.dumps(run(seconds, rate, int(count), Path(folder), int(nodes), stored)))

@@ -8,12 +8,12 @@ import os
 import subprocess
 import sys
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from cryptography.fernet import Fernet
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from hashcart.bootstrap import App, open_app
 from hashcart.clock import FixedClock
@@ -66,6 +66,51 @@ def prepared_shop(database_url: str, pool_size: int = POOL_SIZE, **settings: Any
                 assert customer_id is not None
                 repo.add_link(customer_id, network, account_id, handle, now)
     return app
+
+
+_HISTORY_NETWORKS = ("x", "mastodon", "bluesky")
+
+
+def store_history(app: App, count: int) -> None:
+    """A shop's past on PostgreSQL: `count` older posts that none of a bench's posts is or
+    replies to, every second one a trigger with its action, then ANALYZE. A shop taking 1,000
+    triggers a second is not an empty database: on empty tables the planner's statistics say
+    every table is a page or two, the plans the workers' connections keep (psycopg prepares a
+    statement after a few runs) are sequential scans, and nothing re-plans them until
+    autovacuum analyzes the grown tables, a minute or more later (docs/benchmarks.md,
+    "Session 29: the latency bench on a shop with a past")."""
+    with app.engine.begin() as connection:
+        connection.execute(
+            text(
+                "INSERT INTO posts (network, post_id, author_id, author_handle, text, "
+                "created_at, has_shop_link, parent_id, list_kind) "
+                "SELECT (ARRAY['x', 'mastodon', 'bluesky'])[1 + g % 3], 'stored-' || g, "
+                "'stored', 'stored', 'an older post', now(), false, "
+                "'stored-' || (g / 2), CASE WHEN g % 2 = 0 THEN 'cart' END "
+                "FROM generate_series(1, :stored) AS g"
+            ),
+            {"stored": count},
+        )
+        connection.execute(
+            text(
+                "INSERT INTO actions (network, trigger_post_id, outcome, created_at) "
+                "SELECT (ARRAY['x', 'mastodon', 'bluesky'])[1 + g % 3], 'stored-' || g, "
+                "'added', now() FROM generate_series(2, :stored, 2) AS g"
+            ),
+            {"stored": count},
+        )
+        connection.execute(text("ANALYZE"))
+
+
+def with_history(facts: Facts, count: int) -> Facts:
+    """`facts` plus what store_history(count) put in the database."""
+    acted = {(_HISTORY_NETWORKS[g % 3], f"stored-{g}") for g in range(2, count + 1, 2)}
+    return replace(
+        facts,
+        acted=facts.acted | acted,
+        actions=facts.actions + len(acted),
+        posts=facts.posts + count,
+    )
 
 
 def ingest_files(app: App, files: Sequence[Path]) -> None:
