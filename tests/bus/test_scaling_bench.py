@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from tests.bus.bench_scaling import run
-from tests.bus.support import SHAPES, facts_of, ingest_files, prepared_shop
+from tests.bus.support import SHAPES, facts_of, ingest_files, prepared_shop, with_history
 from tests.peers.nats.cluster import nats_server_binary
 
 
@@ -20,10 +20,11 @@ def test_one_and_two_workers_on_one_backlog_both_make_the_truth(tmp_path: Path) 
         )
     root = tmp_path / "bench"
     root.mkdir()
-    figures, results = run(3000, root)
+    stored = 300  # a small past (store_history): the full bench stores 100,000
+    figures, results = run(3000, root, stored)
     truth_app = prepared_shop(f"sqlite:///{tmp_path / 'truth.db'}")
     ingest_files(truth_app, [root / f"{shape}.jsonl" for shape in SHAPES])
     print(figures)
-    truth = facts_of(truth_app)
+    truth = with_history(facts_of(truth_app), stored)
     assert results == [truth, truth]
     assert figures["workers_1"]["seconds"] > 0 and figures["workers_2"]["seconds"] > 0
