@@ -1,5 +1,5 @@
-"""`hashcart worker`'s loop: take partitions by lease, fetch batches, hand each batch to the
-engine (which commits it), then acknowledge each message.
+"""`hashcart worker`'s loop: take partitions by lease, pull their messages, hand each batch to
+the engine (which commits it), then acknowledge each message.
 
 Order matters: commit, then acknowledge, each message on its own (never ack-all, which would
 acknowledge other workers' in-flight messages on a shared consumer). A worker killed between
@@ -16,17 +16,25 @@ which the server redelivers before any newer message, so the next holder gets th
 A holder that dies hands nothing back: the next one waits out its unacknowledged posts'
 ack wait before fetching (`_after_a_lapsed_holder`), for the same reason.
 
-One task per held partition fetches and hands what it got to the worker's one engine task,
-and fetches its next posts while that batch commits (at most two batches of a partition in
-flight), settling their outcomes in order. Once a partition's batch is refused, the engine
-refuses the partition's later batches too until the partition retries the refused messages
-with those later ones, in their order: so no post of an account is committed before an
-earlier one. The engine task runs one batch at a time in a thread (its
+A partition's messages come by its own standing pull request (`bus/pulls.PartitionPull`),
+topped up before it runs out: about one request a second per partition instead of one per
+batch. Giving a partition up therefore first stops its requests and waits until each has
+ended (its status, or its expiry plus a margin), so nothing is delivered into an inbox no
+one reads any more; only then is what it holds handed back. While a batch is refused, no
+request goes out, and what the standing ones still deliver joins the kept messages, behind
+them, in the retry.
+
+One task per held partition takes what its pull received and hands it to the worker's one
+engine task, and takes its next posts while that batch commits (at most two batches of a
+partition in flight), settling their outcomes in order. Once a partition's batch is
+refused, the engine refuses the partition's later batches too until the partition retries
+the refused messages with those later ones, in their order: so no post of an account is
+committed before an earlier one. The engine task runs one batch at a time in a thread (its
 ingestor is not shared between threads; SQLAlchemy is synchronous), and each batch is what
 the partitions have handed over since the last one began (up to `bus_batch_size` posts): a
 batch costs about two dozen statements and a commit whatever its size, so a partition's few
 posts do not wait behind the other partitions' batches one by one, and the partitions'
-fetches overlap the commit."""
+pulls overlap the commit."""
 
 from __future__ import annotations
 
@@ -49,9 +57,11 @@ from hashcart.bus.publisher import (
     PUBLISHED_HEADER,
     SOURCE_HEADER,
 )
+from hashcart.bus.pulls import PartitionPull
 from hashcart.bus.subjects import STREAM, consumer_of
 
 if TYPE_CHECKING:
+    from nats.aio.client import Client
     from nats.aio.msg import Msg
     from nats.js.client import JetStreamContext
 
@@ -176,8 +186,12 @@ class Worker:
         on_lag: Callable[[int, ConsumerLag], None] | None = None,
         on_commit: CommitHook | None = None,
         prepare: BatchPreparer | None = None,
+        nc: Client | None = None,
     ) -> None:
         self.js = js
+        # The connection the partitions' pull requests go out on: the one `js` was made of
+        # when not given (nats-py keeps it there and offers no accessor).
+        self.nc: Client = nc if nc is not None else js._nc
         self.leases = leases
         self.bus = bus
         self.handle = handle
@@ -293,48 +307,52 @@ class Worker:
         )
 
     async def _run_partition(self, partition: int) -> None:
+        pull = PartitionPull(
+            self.nc,
+            STREAM,
+            consumer_of(partition),
+            batch=self.bus.batch_size,
+            expires=FETCH_WAIT_SECONDS,
+        )
         try:
-            subscription = await self.js.pull_subscribe_bind(
-                durable=consumer_of(partition), stream=STREAM
-            )
+            await pull.open()
         except Exception as error:
             _log.warning("bus: partition %d: %r", partition, error)
             return
         backoff = FIRST_BACKOFF_SECONDS
         in_flight: deque[_Sent] = deque()  # this partition's batches, oldest first
+        kept: list[Msg] = []  # refused, or taken once let go: not committed, in order
         try:
+            # Before the first request: a lapsed holder's posts come first.
             await self._after_a_lapsed_holder(partition)
             while self._holding(partition):
-                # Outcomes in order. One fetch may run while the last batch commits: that
-                # halves a post's wait for its partition, and a refusal keeps the order
+                # Outcomes in order. One batch may be taken while the last one commits:
+                # that halves a post's wait for its partition, and a refusal keeps the order
                 # because the engine refuses the partition's later batches with it.
                 if in_flight and (len(in_flight) >= PIPELINE_DEPTH or in_flight[0].done.done()):
-                    if not await self._settled(partition, in_flight):
-                        break  # given up, its messages handed back
+                    if not await self._settled(partition, pull, in_flight, kept):
+                        break  # given up
                     continue
                 try:
-                    fetched = await subscription.fetch(
-                        self._room(in_flight), timeout=FETCH_WAIT_SECONDS
-                    )
-                except TimeoutError:
-                    continue
-                except Exception as error:  # an election, a reconnect
-                    _log.warning("bus: fetching partition %d: %r", partition, error)
+                    taken = await pull.take(self._room(in_flight), FETCH_WAIT_SECONDS)
+                except Exception as error:  # the connection closed under a request
+                    _log.warning("bus: pulling partition %d: %r", partition, error)
                     await self._pause(backoff)
                     backoff = min(backoff * 2, LAST_BACKOFF_SECONDS)
                     continue
                 backoff = FIRST_BACKOFF_SECONDS
+                if not taken:
+                    continue
                 if not self._holding(partition):
-                    await self._give_up(in_flight, fetched)
+                    kept += taken  # after the batches in flight, before what is still held
                     break
-                in_flight.append(_Sent(fetched, await self._hand(partition, fetched)))
+                in_flight.append(_Sent(taken, await self._hand(partition, taken)))
         finally:
             with contextlib.suppress(Exception):
-                # Ahead of anything fetched later, so the next holder gets them first.
-                await self._give_up(in_flight, [])
+                await self._give_up(pull, in_flight, kept)
             self._refused.discard(partition)  # taken again later: a fresh start
             with contextlib.suppress(Exception):
-                await subscription.unsubscribe()
+                await pull.close()
             if partition in self._leaving or self.stop.is_set():
                 await self.leases.release(partition)
 
@@ -369,54 +387,71 @@ class Worker:
         partition's messages still in flight, at least one."""
         return max(1, self.bus.batch_size - sum(len(sent.messages) for sent in in_flight))
 
-    async def _settled(self, partition: int, in_flight: deque[_Sent]) -> bool:
+    async def _settled(
+        self, partition: int, pull: PartitionPull, in_flight: deque[_Sent], kept: list[Msg]
+    ) -> bool:
         """The oldest batch's outcome. Refused: it and every later batch in flight (which
-        the engine refused with it) are retried as one, in their order, until committed
-        (True) or the partition is given up (False)."""
+        the engine refused with it), then what arrived after them, are kept and retried as
+        one, in their order, until committed (True) or the partition is given up (False:
+        `kept` holds them then, for the give-up)."""
         oldest = in_flight.popleft()
         if await oldest.done:
             return True
-        kept = list(oldest.messages)
+        kept += oldest.messages
         while in_flight:
             later = in_flight.popleft()
             await later.done  # refused (the engine refuses the partition's later batches)
             kept += later.messages
-        return await self._retried_until_committed(partition, kept)
+        return await self._retried_until_committed(partition, pull, kept)
 
-    async def _give_up(self, in_flight: deque[_Sent], fetched: list[Msg]) -> None:
+    async def _give_up(self, pull: PartitionPull, in_flight: deque[_Sent], kept: list[Msg]) -> None:
         """The partition is let go: wait for its batches in the engine, then hand back what
-        was not committed and what was fetched after it, in their order."""
-        kept: list[Msg] = []
+        was not committed, in order: the batches in flight, the kept messages, what arrived
+        and was not taken (`PartitionPull.give_up`: once its requests have ended)."""
+        pull.requesting = False
+        uncommitted: list[Msg] = []
         while in_flight:
             sent = in_flight.popleft()
             if not await sent.done:
-                kept += sent.messages
-        await _hand_back([message for message in kept + fetched if not message.is_acked])
+                uncommitted += sent.messages
+        held = uncommitted + kept
+        kept.clear()
+        await pull.give_up(held)
 
-    async def _retried_until_committed(self, partition: int, kept: list[Msg]) -> bool:
-        """Retry the refused messages, the same ones in the same order, after a growing
-        backoff, until they are committed (True), or until the partition is given up
-        (False: then they are handed back at once, in order). Nothing later of the
-        partition is fetched meanwhile, so no later post of an account overtakes them."""
+    async def _retried_until_committed(
+        self, partition: int, pull: PartitionPull, kept: list[Msg]
+    ) -> bool:
+        """Retry the refused messages, the same ones in the same order (with what arrived
+        behind them meanwhile), after a growing backoff, until they are committed (True), or
+        until the partition is given up (False: `kept` holds them for the give-up, which
+        hands them back once the requests have ended). No request goes out meanwhile, so
+        no later post of an account overtakes them."""
+        pull.requesting = False
         backoff = FIRST_BACKOFF_SECONDS
         while True:
             # A batch committed whose acknowledgements failed part-way (a lost connection)
             # keeps only the unacknowledged: committing those again changes nothing.
-            kept = [message for message in kept if not message.is_acked]
+            kept[:] = [message for message in kept + pull.drain() if not message.is_acked]
             if not kept:
+                pull.requesting = True
                 return True
-            if not await self._kept_through(partition, kept, backoff):
-                await _hand_back(kept)
+            if not await self._kept_through(partition, pull, kept, backoff):
                 return False
-            if await (await self._hand(partition, kept, retry=True)):
+            kept += pull.drain()
+            if await (await self._hand(partition, list(kept), retry=True)):
+                kept.clear()
+                pull.requesting = True
                 return True
             backoff = min(backoff * 2, LAST_BACKOFF_SECONDS)
 
-    async def _kept_through(self, partition: int, kept: list[Msg], seconds: float) -> bool:
+    async def _kept_through(
+        self, partition: int, pull: PartitionPull, kept: list[Msg], seconds: float
+    ) -> bool:
         """Wait `seconds` before a retry while holding the partition, telling JetStream the
         kept messages are still being worked on (their ack wait starts again at each
-        progress acknowledgement, sent at least three times an ack wait); False as soon as
-        the partition is let go or the worker stops."""
+        progress acknowledgement, sent at least three times an ack wait), with what arrives
+        meanwhile joining them; False as soon as the partition is let go or the worker
+        stops."""
         loop = asyncio.get_running_loop()
         retry_at = loop.time() + seconds
         progress_every = self.bus.ack_wait_seconds / 3
@@ -426,6 +461,7 @@ class Worker:
             if now >= retry_at:
                 return True
             if now >= next_progress:
+                kept += pull.drain()
                 for message in kept:
                     with contextlib.suppress(Exception):  # lost: redelivered after ack wait
                         await message.in_progress()
@@ -523,12 +559,3 @@ class Worker:
     async def _pause(self, seconds: float) -> None:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self.stop.wait(), timeout=seconds)
-
-
-async def _hand_back(messages: list[Msg]) -> None:
-    """A partition given up: its unacknowledged messages back to the stream, in their order
-    and with no delay, so the server redelivers them before any later message of the
-    partition to the next holder (a nak's delay would let later posts overtake them)."""
-    for message in messages:
-        with contextlib.suppress(Exception):
-            await message.nak()

@@ -148,6 +148,7 @@ def worker(ctx: typer.Context) -> None:
                 on_lag=lag if measure else None,
                 on_commit=committed,
                 prepare=network.prepare,
+                nc=client,
             )
             console.print(
                 f"hashcart worker {worker_id}: {bus.partitions} partitions on "
