@@ -14,7 +14,7 @@ from nats.aio.msg import Msg
 
 from hashcart.bus.client import BusSettings, close, connect
 from hashcart.bus.publisher import LINE_HEADER, SOURCE_HEADER
-from hashcart.bus.pulls import PartitionPull
+from hashcart.bus.pulls import END_MARGIN_SECONDS, PartitionPull
 from hashcart.bus.streams import init_bus
 from hashcart.bus.subjects import STREAM, consumer_of, subject_of
 from tests.peers.nats.cluster import Cluster
@@ -98,9 +98,10 @@ def test_messages_arrive_in_order_across_request_top_ups(bus_url: str) -> None:
 
 def test_a_request_lost_with_the_consumers_leader_is_replaced(own_cluster: Cluster) -> None:
     """The consumer's leader node is killed while a request stands on it (no status can
-    come): the pull replaces the request and every message arrives once, in order. Fails
-    when lost requests are never forgotten (`_forget_lost` a no-op) and top-ups wait for
-    a status."""
+    come): the pull replaces the request, every message arrives once, in order, and a
+    give-up ends in its expiry plus the margin. Fails when lost requests are never
+    forgotten (`_forget_lost` a no-op) and top-ups wait for a status: the give-up waits
+    for ever (and the posts after the kill may never come)."""
     bus = _bus(own_cluster.url, batch_size=50)
 
     async def scenario() -> list[int]:
@@ -128,7 +129,8 @@ def test_a_request_lost_with_the_consumers_leader_is_replaced(own_cluster: Clust
             finally:
                 own_cluster.start(own_cluster.node_named(info.cluster.leader))
                 own_cluster.wait_healthy()
-            await pull.give_up([])
+            # The request the dead leader held ends by its expiry, with no status.
+            await asyncio.wait_for(pull.give_up([]), 1.0 + END_MARGIN_SECONDS + 2.0)
             await pull.close()
             return _lines(first + rest)
         finally:
