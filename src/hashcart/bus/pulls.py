@@ -216,6 +216,7 @@ class PartitionPull:
 
     async def _until_arrival(self, seconds: float) -> None:
         if seconds <= 0:
+            await asyncio.sleep(0)  # never a loop that starves the callbacks it waits for
             return
         loop = asyncio.get_running_loop()
         waiter = self._waiter = loop.create_future()
