@@ -71,7 +71,8 @@ class _Request:
 class PullCounts:
     requests: int = 0
     statuses: int = 0
-    lost: int = 0  # requests that ended with neither their messages nor a status
+    # Requests forgotten at their expiry plus the margin: lost, or filled with no status.
+    lost: int = 0
     duplicates: int = 0  # redeliveries of a message still held
 
 
