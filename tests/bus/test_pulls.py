@@ -186,7 +186,9 @@ def test_a_redelivered_message_is_handed_out_once_in_its_place(bus_url: str) -> 
     again, the ones waiting keep their place with their new delivery, and acknowledging
     what was handed out leaves nothing pending. Fails when a redelivery is queued as a new
     message (`_on_message` without its duplicate checks)."""
-    bus = _bus(bus_url, batch_size=50, ack_wait_seconds=1.0)
+    # Two seconds: short for the test, long enough that a loaded machine acknowledges the
+    # redelivered copies before a second round of redeliveries.
+    bus = _bus(bus_url, batch_size=50, ack_wait_seconds=2.0)
 
     async def scenario() -> tuple[list[int], list[int], list[int], int]:
         client = await connect(bus, name="pull test")
