@@ -33,6 +33,7 @@ async def _one_beat(bus_url: str) -> tuple[set[int], dict[int, ConsumerLag]]:
             lambda batch: None,
             stop,
             on_lag=lambda partition, lag: lags.__setitem__(partition, lag),
+            nc=client,
         )
         await worker._keep_leases()
         taken = set(leases.held)

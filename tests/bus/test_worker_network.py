@@ -307,7 +307,7 @@ async def _work_until(
         js = client.jetstream()
         leases = await Leases.open(js, "test-worker")
         engine = WorkerEngine(app, bus.batch_size, network)
-        worker = Worker(js, leases, bus, engine, stop, prepare=network.prepare)
+        worker = Worker(js, leases, bus, engine, stop, prepare=network.prepare, nc=client)
         running = asyncio.create_task(worker.run())
         give_up = time.monotonic() + 60
         while not await asyncio.to_thread(done):

@@ -164,7 +164,7 @@ class InProcessWorker:
         try:
             js = client.jetstream()
             leases = await Leases.open(js, self.name)
-            await Worker(js, leases, self.bus, self.handle, self._stop).run()
+            await Worker(js, leases, self.bus, self.handle, self._stop, nc=client).run()
         finally:
             await close(client)
 

@@ -186,12 +186,10 @@ class Worker:
         on_lag: Callable[[int, ConsumerLag], None] | None = None,
         on_commit: CommitHook | None = None,
         prepare: BatchPreparer | None = None,
-        nc: Client | None = None,
+        nc: Client,
     ) -> None:
         self.js = js
-        # The connection the partitions' pull requests go out on: the one `js` was made of
-        # when not given (nats-py keeps it there and offers no accessor).
-        self.nc: Client = nc if nc is not None else js._nc
+        self.nc = nc  # the connection `js` was made of: the partitions' pull requests go on it
         self.leases = leases
         self.bus = bus
         self.handle = handle
